@@ -1,0 +1,105 @@
+// The VBAR_EL1 vector table and the common entry/exit path.
+//
+// Every entry saves a complete TrapFrame on the current (SP_EL1) stack, links a frame record
+// into the x29 chain so backtraces cross the exception, and calls
+// `handle_exception(frame, kind)`. Handlers only edit the TrapFrame; the exit path restores
+// whatever they left there (including ELR and SPSR) and ERETs.
+
+.macro ventry kind
+    .balign 0x80
+    sub     sp, sp, #{frame_size}
+    stp     x0, x1, [sp, #{off_regs}]
+    mov     x0, #\kind
+    b       exception_entry
+.endm
+
+.section .text.vectors, "ax"
+.balign 2048
+.global vectors
+vectors:
+    ventry 0    // current EL, SP_EL0: synchronous
+    ventry 1    //                     IRQ
+    ventry 2    //                     FIQ
+    ventry 3    //                     SError
+    ventry 4    // current EL, SP_ELx: synchronous
+    ventry 5    //                     IRQ
+    ventry 6    //                     FIQ
+    ventry 7    //                     SError
+    ventry 8    // lower EL, AArch64:  synchronous
+    ventry 9    //                     IRQ
+    ventry 10   //                     FIQ
+    ventry 11   //                     SError
+    ventry 12   // lower EL, AArch32:  synchronous
+    ventry 13   //                     IRQ
+    ventry 14   //                     FIQ
+    ventry 15   //                     SError
+
+.type exception_entry, %function
+exception_entry:
+    // x0 = kind; x0/x1 of the interrupted context are already saved.
+    stp     x2, x3, [sp, #{off_regs} + 16 * 1]
+    stp     x4, x5, [sp, #{off_regs} + 16 * 2]
+    stp     x6, x7, [sp, #{off_regs} + 16 * 3]
+    stp     x8, x9, [sp, #{off_regs} + 16 * 4]
+    stp     x10, x11, [sp, #{off_regs} + 16 * 5]
+    stp     x12, x13, [sp, #{off_regs} + 16 * 6]
+    stp     x14, x15, [sp, #{off_regs} + 16 * 7]
+    stp     x16, x17, [sp, #{off_regs} + 16 * 8]
+    stp     x18, x19, [sp, #{off_regs} + 16 * 9]
+    stp     x20, x21, [sp, #{off_regs} + 16 * 10]
+    stp     x22, x23, [sp, #{off_regs} + 16 * 11]
+    stp     x24, x25, [sp, #{off_regs} + 16 * 12]
+    stp     x26, x27, [sp, #{off_regs} + 16 * 13]
+    stp     x28, x29, [sp, #{off_regs} + 16 * 14]
+
+    // The interrupted stack pointer: SP_EL0 for an exception from EL0, else ours before entry.
+    cmp     x0, #8
+    b.lo    1f
+    mrs     x1, sp_el0
+    b       2f
+1:  add     x1, sp, #{frame_size}
+2:  stp     x30, x1, [sp, #{off_regs} + 16 * 15]
+
+    mrs     x2, elr_el1
+    mrs     x3, spsr_el1
+    stp     x2, x3, [sp, #{off_pc}]
+    mrs     x4, esr_el1
+    mrs     x5, far_el1
+    stp     x4, x5, [sp, #{off_esr}]
+
+    // Frame record {{x29, pc}}: the unwinder steps from the handler into the interrupted code.
+    stp     x29, x2, [sp, #{off_stackframe}]
+    add     x29, sp, #{off_stackframe}
+
+    mov     x1, x0
+    mov     x0, sp
+    bl      handle_exception
+
+    // Restore; ELR/SPSR may have been changed by a handler.
+    ldp     x2, x3, [sp, #{off_pc}]
+    msr     elr_el1, x2
+    msr     spsr_el1, x3
+    ldr     x1, [sp, #{off_regs} + 8 * 31]
+    and     x3, x3, #0xf                // SPSR.M[3:0] == 0: returning to EL0t
+    cbnz    x3, 3f
+    msr     sp_el0, x1
+3:
+    ldp     x0, x1, [sp, #{off_regs}]
+    ldp     x2, x3, [sp, #{off_regs} + 16 * 1]
+    ldp     x4, x5, [sp, #{off_regs} + 16 * 2]
+    ldp     x6, x7, [sp, #{off_regs} + 16 * 3]
+    ldp     x8, x9, [sp, #{off_regs} + 16 * 4]
+    ldp     x10, x11, [sp, #{off_regs} + 16 * 5]
+    ldp     x12, x13, [sp, #{off_regs} + 16 * 6]
+    ldp     x14, x15, [sp, #{off_regs} + 16 * 7]
+    ldp     x16, x17, [sp, #{off_regs} + 16 * 8]
+    ldp     x18, x19, [sp, #{off_regs} + 16 * 9]
+    ldp     x20, x21, [sp, #{off_regs} + 16 * 10]
+    ldp     x22, x23, [sp, #{off_regs} + 16 * 11]
+    ldp     x24, x25, [sp, #{off_regs} + 16 * 12]
+    ldp     x26, x27, [sp, #{off_regs} + 16 * 13]
+    ldp     x28, x29, [sp, #{off_regs} + 16 * 14]
+    ldr     x30, [sp, #{off_regs} + 16 * 15]
+    add     sp, sp, #{frame_size}
+    eret
+.size exception_entry, . - exception_entry

@@ -1,0 +1,149 @@
+//! Debug monitors: the BRK-immediate hook table, the software-step hook table, and the debug
+//! register setup that makes single-step work at EL1 (Linux: `debug-monitors.c`).
+//!
+//! Hooks are registered at init and then read without locks from exception context: each table
+//! is a fixed array of atomic pointers to `'static` hooks. A probe that fires while its own
+//! subsystem holds a lock therefore cannot deadlock here. Removal only clears a slot; a removed
+//! hook must stay valid memory (`'static`), since a CPU may be calling it at that moment.
+
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use aarch64_cpu::registers::{MDSCR_EL1, OSLAR_EL1, ReadWriteable, Writeable};
+
+use crate::esr::Esr;
+use crate::exception::{DBG_SPSR_SS, PSR_D_BIT, TrapFrame};
+
+/// What a hook did with the exception (Linux's DBG_HOOK_HANDLED / DBG_HOOK_ERROR).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbgHookResult {
+    Handled,
+    Error,
+}
+
+/// Claims `brk #imm` where `(imm & !mask) == self.imm`.
+pub struct BreakHook {
+    pub imm: u16,
+    pub mask: u16,
+    pub handler: fn(&mut TrapFrame, Esr) -> DbgHookResult,
+}
+
+/// Offered every software-step exception until one returns `Handled`.
+pub struct StepHook {
+    pub handler: fn(&mut TrapFrame, Esr) -> DbgHookResult,
+}
+
+const MAX_HOOKS: usize = 16;
+
+/// A fixed, lock-free table of hook pointers.
+pub struct HookTable<T: 'static> {
+    slots: [AtomicPtr<T>; MAX_HOOKS],
+}
+
+/// The table is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableFull;
+
+impl<T> HookTable<T> {
+    const fn new() -> Self {
+        Self { slots: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_HOOKS] }
+    }
+
+    fn register(&self, hook: &'static T) -> Result<(), TableFull> {
+        let hook = hook as *const T as *mut T;
+        for slot in &self.slots {
+            if slot
+                .compare_exchange(ptr::null_mut(), hook, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+        Err(TableFull)
+    }
+
+    fn unregister(&self, hook: &'static T) {
+        let hook = hook as *const T as *mut T;
+        for slot in &self.slots {
+            let _ = slot.compare_exchange(hook, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'static T> + '_ {
+        self.slots.iter().filter_map(|slot| {
+            let hook = slot.load(Ordering::Acquire);
+            // SAFETY: non-null slots only ever hold pointers made from `&'static T`.
+            (!hook.is_null()).then(|| unsafe { &*hook })
+        })
+    }
+}
+
+static BREAK_HOOKS: HookTable<BreakHook> = HookTable::new();
+static STEP_HOOKS: HookTable<StepHook> = HookTable::new();
+
+pub fn register_break_hook(hook: &'static BreakHook) -> Result<(), TableFull> {
+    BREAK_HOOKS.register(hook)
+}
+
+pub fn unregister_break_hook(hook: &'static BreakHook) {
+    BREAK_HOOKS.unregister(hook)
+}
+
+pub fn register_step_hook(hook: &'static StepHook) -> Result<(), TableFull> {
+    STEP_HOOKS.register(hook)
+}
+
+pub fn unregister_step_hook(hook: &'static StepHook) {
+    STEP_HOOKS.unregister(hook)
+}
+
+crate::noinstr! {
+/// Routes a BRK64 exception to the hook that claims its immediate.
+pub fn brk_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
+    let Some(imm) = esr.brk_comment() else { return DbgHookResult::Error };
+    BREAK_HOOKS
+        .iter()
+        .find(|hook| imm & !hook.mask == hook.imm)
+        .map_or(DbgHookResult::Error, |hook| (hook.handler)(frame, esr))
+}
+}
+
+crate::noinstr! {
+/// Offers a software-step exception to each step hook in turn.
+pub fn single_step_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
+    for hook in STEP_HOOKS.iter() {
+        if (hook.handler)(frame, esr) == DbgHookResult::Handled {
+            return DbgHookResult::Handled;
+        }
+    }
+    DbgHookResult::Error
+}
+}
+
+/// Enables self-hosted debug at EL1: clears the OS lock, sets MDSCR_EL1.KDE so debug
+/// exceptions can be taken from EL1, and unmasks PSTATE.D.
+pub fn debug_monitors_init() {
+    OSLAR_EL1.write(OSLAR_EL1::OSLK::Unlocked);
+    MDSCR_EL1.modify(MDSCR_EL1::KDE::AllDebugExceptionsEnabled);
+    // SAFETY: unmasking debug exceptions; their handlers are installed (VBAR_EL1 is set).
+    unsafe { core::arch::asm!("isb", "msr daifclr, #8", options(nostack, preserves_flags)) };
+}
+
+crate::noinstr! {
+/// Arms software step for the context `frame` returns to: the first instruction executed
+/// after the ERET completes, then a software-step exception is taken (Linux:
+/// `kernel_enable_single_step`).
+pub fn kernel_enable_single_step(frame: &mut TrapFrame) {
+    frame.pstate |= DBG_SPSR_SS;
+    frame.pstate &= !PSR_D_BIT;
+    MDSCR_EL1.modify(MDSCR_EL1::SS::SoftwareStepEnabled);
+}
+}
+
+crate::noinstr! {
+/// Stops software step (Linux: `kernel_disable_single_step`).
+pub fn kernel_disable_single_step(frame: &mut TrapFrame) {
+    frame.pstate &= !DBG_SPSR_SS;
+    MDSCR_EL1.modify(MDSCR_EL1::SS::SoftwareStepDisabled);
+}
+}

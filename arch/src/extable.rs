@@ -1,0 +1,94 @@
+//! The exception table and the nofault accessors built on it (Linux: `extable.c`,
+//! `copy_{from,to}_kernel_nofault`).
+//!
+//! Each accessor in `asm/nofault.s` registers its one load or store in `__ex_table` together
+//! with a fixup. A data abort at EL1 looks the faulting PC up here; on a hit execution resumes
+//! at the fixup, which returns `-EFAULT`, instead of dying. Backtraces, ptrace PEEK/POKE and
+//! probe-event memory fetches use these to read addresses that may not be mapped.
+
+use crate::exception::TrapFrame;
+
+/// An exception-table entry: the instruction that may fault, and where to continue.
+#[repr(C)]
+struct ExceptionTableEntry {
+    insn: u64,
+    fixup: u64,
+}
+
+core::arch::global_asm!(include_str!("asm/nofault.s"));
+
+unsafe extern "C" {
+    static __start___ex_table: ExceptionTableEntry;
+    static __stop___ex_table: ExceptionTableEntry;
+    fn __nofault_read_u8(addr: u64, out: *mut u8) -> i64;
+    fn __nofault_read_u32(addr: u64, out: *mut u32) -> i64;
+    fn __nofault_read_u64(addr: u64, out: *mut u64) -> i64;
+    fn __nofault_write_u32(addr: u64, value: u32) -> i64;
+    fn __nofault_write_u64(addr: u64, value: u64) -> i64;
+}
+
+/// The access faulted (Linux's -EFAULT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Efault;
+
+fn table() -> &'static [ExceptionTableEntry] {
+    // SAFETY: the linker script brackets __ex_table with these symbols; it holds only
+    // ExceptionTableEntry records (two 8-aligned quads each) emitted by nofault.s.
+    unsafe {
+        let start = core::ptr::addr_of!(__start___ex_table);
+        let stop = core::ptr::addr_of!(__stop___ex_table);
+        core::slice::from_raw_parts(start, stop.offset_from(start) as usize)
+    }
+}
+
+crate::noinstr! {
+/// If the faulting instruction has a fixup, redirect `frame` to it and return true.
+pub fn fixup_exception(frame: &mut TrapFrame) -> bool {
+    match table().iter().find(|entry| entry.insn == frame.pc) {
+        Some(entry) => {
+            frame.pc = entry.fixup;
+            true
+        }
+        None => false,
+    }
+}
+}
+
+fn result(ret: i64) -> Result<(), Efault> {
+    if ret == 0 { Ok(()) } else { Err(Efault) }
+}
+
+macro_rules! nofault_read {
+    ($name:ident, $raw:ident, $ty:ty) => {
+        #[doc = concat!("Reads a `", stringify!($ty), "` at `addr`, or `Efault` if it is not mapped readable.")]
+        pub fn $name(addr: u64) -> Result<$ty, Efault> {
+            let mut value: $ty = 0;
+            // SAFETY: the accessor's only access that can fault is covered by __ex_table, and
+            // `value` is a valid destination.
+            result(unsafe { $raw(addr, &mut value) })?;
+            Ok(value)
+        }
+    };
+}
+
+nofault_read!(read_u8_nofault, __nofault_read_u8, u8);
+nofault_read!(read_u32_nofault, __nofault_read_u32, u32);
+nofault_read!(read_u64_nofault, __nofault_read_u64, u64);
+
+/// Writes a `u32` at `addr`, or `Efault` if it is not mapped writable (kernel text included).
+///
+/// # Safety
+/// If the address is writable, the store really happens: it must not break any Rust invariant.
+pub unsafe fn write_u32_nofault(addr: u64, value: u32) -> Result<(), Efault> {
+    // SAFETY: a fault is caught by __ex_table; the caller vouches for the store itself.
+    result(unsafe { __nofault_write_u32(addr, value) })
+}
+
+/// Writes a `u64` at `addr`, or `Efault` if it is not mapped writable.
+///
+/// # Safety
+/// As for [`write_u32_nofault`].
+pub unsafe fn write_u64_nofault(addr: u64, value: u64) -> Result<(), Efault> {
+    // SAFETY: as in write_u32_nofault.
+    result(unsafe { __nofault_write_u64(addr, value) })
+}

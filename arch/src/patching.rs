@@ -1,0 +1,149 @@
+//! Kernel text patching (Linux: `arch/arm64/kernel/patching.c`).
+//!
+//! The kernel text is mapped read-only, so a patch is written through a temporary writable alias
+//! of the same physical page at the [`FixmapSlot::TextPoke0`] fixmap slot, which is torn down
+//! again afterwards. Each site is first checked to hold the instruction the caller expects
+//! (ftrace's `ftrace_modify_code` check): a mismatch refuses the whole batch and changes
+//! nothing. After the writes, D-cache clean and I-cache invalidate to PoU make the new
+//! instructions visible to instruction fetch.
+//!
+//! [`patch_text_batch`] is the one entry point that touches text; it holds [`PATCH_LOCK`]
+//! (with interrupts masked) for the whole batch. With several CPUs online it is where the
+//! stop-machine rendezvous belongs: the other CPUs must be parked around the write phase and
+//! each must ISB before resuming.
+
+use aarch64_cpu::registers::{DAIF, Readable, Writeable};
+use spin::Mutex;
+
+use crate::cache::caches_clean_inval_pou;
+use crate::insn::AARCH64_INSN_SIZE;
+use crate::mmu::{self, FixmapSlot, PAGE_SIZE};
+
+/// One instruction to replace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextPatch {
+    pub addr: u64,
+    pub old: u32,
+    pub new: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchError {
+    /// The site does not hold the expected instruction (Linux's -EINVAL from
+    /// ftrace_modify_code); nothing was written.
+    Mismatch { addr: u64, expected: u32, found: u32 },
+    /// The address is not 4-byte aligned kernel text.
+    NotText { addr: u64 },
+}
+
+/// Serialises all text patching and the TextPoke0 fixmap slot.
+static PATCH_LOCK: Mutex<()> = Mutex::new(());
+
+unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __noinstr_text_start: u8;
+    static __noinstr_text_end: u8;
+}
+
+fn section(start: &u8, end: &u8) -> core::ops::Range<u64> {
+    (start as *const u8 as u64)..(end as *const u8 as u64)
+}
+
+/// The kernel's executable text.
+pub fn kernel_text() -> core::ops::Range<u64> {
+    // SAFETY: only the addresses of the linker symbols are used.
+    unsafe { section(&__text_start, &__text_end) }
+}
+
+/// Text that must never be patched or probed (exception entry, debug hooks, this module).
+pub fn noinstr_text() -> core::ops::Range<u64> {
+    // SAFETY: only the addresses of the linker symbols are used.
+    unsafe { section(&__noinstr_text_start, &__noinstr_text_end) }
+}
+
+/// Whether `addr` is an aligned instruction in patchable kernel text.
+pub fn is_patchable_text(addr: u64) -> bool {
+    addr % AARCH64_INSN_SIZE as u64 == 0
+        && kernel_text().contains(&addr)
+        && !noinstr_text().contains(&addr)
+}
+
+/// Reads the instruction at `addr` (text is always readable).
+pub fn read_insn(addr: u64) -> Result<u32, PatchError> {
+    if addr % AARCH64_INSN_SIZE as u64 != 0 || !kernel_text().contains(&addr) {
+        return Err(PatchError::NotText { addr });
+    }
+    // SAFETY: `addr` is aligned and inside the mapped kernel text.
+    Ok(unsafe { core::ptr::read_volatile(addr as *const u32) })
+}
+
+/// Replaces one instruction; see [`patch_text_batch`].
+pub fn patch_text(addr: u64, old: u32, new: u32) -> Result<(), PatchError> {
+    patch_text_batch(&[TextPatch { addr, old, new }])
+}
+
+/// Masks interrupts for its lifetime and restores the previous mask on drop.
+struct IrqSave(u64);
+
+impl IrqSave {
+    fn new() -> Self {
+        let saved = DAIF.get();
+        DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
+        Self(saved)
+    }
+}
+
+impl Drop for IrqSave {
+    fn drop(&mut self) {
+        DAIF.set(self.0);
+    }
+}
+
+crate::noinstr! {
+/// Checks every site, then writes all of them through the fixmap alias and makes them visible to
+/// instruction fetch. Either every site is patched or, on error, none is.
+pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
+    let _irqs = IrqSave::new();
+    let _lock = PATCH_LOCK.lock();
+    for p in patches {
+        if !is_patchable_text(p.addr) {
+            return Err(PatchError::NotText { addr: p.addr });
+        }
+        let found = read_insn(p.addr)?;
+        if found != p.old {
+            return Err(PatchError::Mismatch { addr: p.addr, expected: p.old, found });
+        }
+    }
+    write_through_fixmap(patches);
+    for p in patches {
+        caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
+    }
+    Ok(())
+}
+}
+
+crate::noinstr! {
+/// Writes each patch through the TextPoke0 alias, remapping only when the page changes.
+fn write_through_fixmap(patches: &[TextPatch]) {
+    let page_mask = !(PAGE_SIZE as u64 - 1);
+    let mut mapped_page = None;
+    for p in patches {
+        let pa = mmu::virt_to_phys(p.addr);
+        if mapped_page != Some(pa & page_mask) {
+            if mapped_page.is_some() {
+                mmu::clear_fixmap(FixmapSlot::TextPoke0);
+            }
+            mmu::set_fixmap(FixmapSlot::TextPoke0, pa);
+            mapped_page = Some(pa & page_mask);
+        }
+        let alias = mmu::fix_to_virt(FixmapSlot::TextPoke0) + (pa & !page_mask);
+        // SAFETY: `alias` is the writable fixmap mapping of the page holding `p.addr`, which
+        // was validated as an aligned kernel text instruction.
+        unsafe { core::ptr::write_volatile(alias as *mut u32, p.new) };
+    }
+    if mapped_page.is_some() {
+        mmu::clear_fixmap(FixmapSlot::TextPoke0);
+    }
+}
+}

@@ -1,0 +1,150 @@
+//! What the device tree says about the machine: RAM, the console UART, the interrupt
+//! controller, PSCI and the CPUs. Parsed once at boot with the `fdt` crate, before the heap
+//! exists, so everything is kept in fixed-size arrays. Nothing about the board is assumed where
+//! the DTB describes it.
+
+use fdt::Fdt;
+use spin::Once;
+
+use arch::mmu::RamRange;
+
+const MAX_RAM: usize = 8;
+const MAX_GIC_REGS: usize = 4;
+pub const MAX_CPUS: usize = 8;
+
+/// A device's first register window.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MmioRegion {
+    pub base: u64,
+    pub size: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    /// MPIDR affinity value from the node's `reg`.
+    pub mpidr: u64,
+}
+
+#[derive(Debug)]
+pub struct BoardInfo {
+    pub dtb_phys: u64,
+    pub dtb_size: usize,
+    pub model: &'static str,
+    ram: [RamRange; MAX_RAM],
+    ram_count: usize,
+    pub uart: MmioRegion,
+    pub gic_compatible: &'static str,
+    gic_regs: [MmioRegion; MAX_GIC_REGS],
+    gic_reg_count: usize,
+    /// PSCI conduit: "hvc" or "smc".
+    pub psci_method: &'static str,
+    cpus: [Cpu; MAX_CPUS],
+    cpu_count: usize,
+}
+
+impl BoardInfo {
+    pub fn ram(&self) -> &[RamRange] {
+        &self.ram[..self.ram_count]
+    }
+
+    pub fn gic_regs(&self) -> &[MmioRegion] {
+        &self.gic_regs[..self.gic_reg_count]
+    }
+
+    pub fn cpus(&self) -> &[Cpu] {
+        &self.cpus[..self.cpu_count]
+    }
+}
+
+/// Why the device tree could not be used.
+#[derive(Debug)]
+pub enum BoardError {
+    BadDtb(fdt::FdtError),
+    NoMemory,
+    NoUart,
+}
+
+static BOARD: Once<BoardInfo> = Once::new();
+
+/// The board description; [`probe`] must have run.
+pub fn info() -> &'static BoardInfo {
+    BOARD.get().expect("board::probe runs first in kernel_main")
+}
+
+fn first_reg(node: &fdt::node::FdtNode<'_, '_>) -> Option<MmioRegion> {
+    let region = node.reg()?.next()?;
+    Some(MmioRegion { base: region.starting_address as u64, size: region.size? as u64 })
+}
+
+/// Parses the DTB at `dtb_virt` (physical address `dtb_phys`).
+///
+/// # Safety
+/// `dtb_virt` must point at mapped memory holding the device tree, which stays untouched for
+/// the rest of the program.
+pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, BoardError> {
+    // SAFETY: the caller guarantees a readable, immutable DTB at this address.
+    let fdt: Fdt<'static> =
+        unsafe { Fdt::from_ptr(dtb_virt as *const u8) }.map_err(BoardError::BadDtb)?;
+
+    let mut ram = [RamRange { start: 0, size: 0 }; MAX_RAM];
+    let mut ram_count = 0;
+    for region in fdt.memory().regions().take(MAX_RAM) {
+        if let Some(size) = region.size {
+            ram[ram_count] = RamRange { start: region.starting_address as u64, size: size as u64 };
+            ram_count += 1;
+        }
+    }
+    if ram_count == 0 {
+        return Err(BoardError::NoMemory);
+    }
+
+    let uart_node = fdt
+        .chosen()
+        .stdout()
+        .filter(|n| n.compatible().is_some_and(|c| c.all().any(|c| c == "arm,pl011")))
+        .or_else(|| fdt.find_compatible(&["arm,pl011"]))
+        .ok_or(BoardError::NoUart)?;
+    let uart = first_reg(&uart_node).ok_or(BoardError::NoUart)?;
+
+    let mut gic_regs = [MmioRegion::default(); MAX_GIC_REGS];
+    let mut gic_reg_count = 0;
+    let mut gic_compatible = "none";
+    if let Some(gic) = fdt.find_compatible(&["arm,gic-v3", "arm,cortex-a15-gic", "arm,gic-400"]) {
+        gic_compatible = gic.compatible().map_or("unknown", |c| c.first());
+        for region in gic.reg().into_iter().flatten().take(MAX_GIC_REGS) {
+            if let Some(size) = region.size {
+                gic_regs[gic_reg_count] =
+                    MmioRegion { base: region.starting_address as u64, size: size as u64 };
+                gic_reg_count += 1;
+            }
+        }
+    }
+
+    let psci_method = fdt
+        .find_node("/psci")
+        .and_then(|n| n.property("method"))
+        .and_then(|p| p.as_str())
+        .unwrap_or("none");
+
+    let mut cpus = [Cpu::default(); MAX_CPUS];
+    let mut cpu_count = 0;
+    for cpu in fdt.cpus().take(MAX_CPUS) {
+        cpus[cpu_count] = Cpu { mpidr: cpu.ids().first() as u64 };
+        cpu_count += 1;
+    }
+
+    Ok(BOARD.call_once(|| BoardInfo {
+        dtb_phys,
+        dtb_size: fdt.total_size(),
+        model: fdt.root().model(),
+        ram,
+        ram_count,
+        uart,
+        gic_compatible,
+        gic_regs,
+        gic_reg_count,
+        psci_method,
+        cpus,
+        cpu_count,
+    }))
+}

@@ -1,0 +1,36 @@
+//! The embedded kallsyms table: addresses and names round-trip.
+
+use crate::symbols::{kallsyms, lookup, lookup_name};
+use crate::workload;
+use crate::{kassert, kassert_eq, ktest};
+
+ktest! {
+fn workload_symbols_round_trip() -> TestResult {
+    let table = kallsyms();
+    kassert!(table.len() > 100, "only {} symbols", table.len());
+    for (name, addr) in [
+        ("kernel::workload::fib", workload::fib as *const () as u64),
+        ("kernel::workload::leaf", workload::leaf as *const () as u64),
+        ("kernel::workload::nested_a", workload::nested_a as *const () as u64),
+    ] {
+        let sym = lookup_name(name).ok_or_else(|| alloc::format!("{name} not in the table"))?;
+        kassert_eq!(sym.addr, addr);
+        let hit = lookup(addr + 4).ok_or("no symbol for an address inside the function")?;
+        kassert_eq!(hit.name, name);
+        kassert_eq!(hit.addr, addr);
+    }
+    Ok(())
+}
+}
+
+ktest! {
+fn every_symbol_looks_up_to_itself() -> TestResult {
+    let table = kallsyms();
+    for sym in table.iter().filter(|s| s.size > 0) {
+        let hit = lookup(sym.addr).ok_or_else(|| alloc::format!("{} not found by address", sym.name))?;
+        kassert_eq!(hit.addr, sym.addr);
+        kassert_eq!(lookup(sym.addr + u64::from(sym.size) - 1).map(|s| s.addr), Some(sym.addr));
+    }
+    Ok(())
+}
+}

@@ -1,0 +1,37 @@
+//! The generic kernel, built on the `arch` crate: boot order, console, heap, symbols, tracefs,
+//! the serial shell and the traced workloads.
+//!
+//! Pure logic (symbol table format, glob matching, the VFS, the shell's line editor and parser)
+//! builds and unit-tests on the host; the rest is gated on `target_os = "none"`.
+#![cfg_attr(not(test), no_std)]
+#![feature(patchable_function_entry)]
+
+extern crate alloc;
+
+pub mod fs;
+pub mod glob;
+pub mod shell;
+pub mod symbols;
+
+#[cfg(target_os = "none")]
+pub mod board;
+#[cfg(target_os = "none")]
+pub mod boot;
+#[cfg(target_os = "none")]
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod debugfs;
+#[cfg(target_os = "none")]
+pub mod heap;
+#[cfg(target_os = "none")]
+pub mod ktest;
+#[cfg(all(target_os = "none", feature = "ktest"))]
+mod ktests;
+#[cfg(target_os = "none")]
+pub mod report;
+#[cfg(target_os = "none")]
+pub mod trace;
+#[cfg(target_os = "none")]
+pub mod tracefs;
+#[cfg(target_os = "none")]
+pub mod workload;

@@ -1,0 +1,177 @@
+//! Crash reports: what the kernel prints when it dies, in Linux's oops format: the reason, the
+//! decoded ESR, FAR, every register, and a frame-pointer backtrace symbolized as
+//! `name+0xoff/0xsize`. Then QEMU exits with [`EXIT_KERNEL_PANIC`] (never 1, QEMU's own
+//! failure status). Also the `BUG()` hook (BRK #0x800) and the panic handler.
+
+use core::fmt::Write;
+
+use arch::debug_monitors::{BreakHook, DbgHookResult, register_break_hook};
+use arch::esr::Esr;
+use arch::exception::{Fatal, TrapFrame, set_die_handler};
+use arch::extable::read_u64_nofault;
+use arch::insn::BUG_BRK_IMM;
+use arch::semihosting::{EXIT_KERNEL_PANIC, exit};
+
+use crate::console::{self, ConsoleWriter};
+use crate::println;
+use crate::symbols::symbolize;
+
+/// Deepest backtrace printed.
+const MAX_FRAMES: usize = 64;
+
+pub fn init() {
+    set_die_handler(die);
+}
+
+/// Executes `brk #0x800`: the BUG hook prints the report and stops the kernel.
+#[macro_export]
+macro_rules! bug {
+    () => {{
+        // SAFETY: BRK #BUG_BRK_IMM traps to the BUG hook, which never returns.
+        unsafe { core::arch::asm!("brk #0x800", options(nomem, nostack, noreturn)) }
+    }};
+}
+
+static BUG_HOOK: BreakHook = BreakHook { imm: BUG_BRK_IMM, mask: 0, handler: bug_handler };
+
+pub fn register_bug_hook() {
+    register_break_hook(&BUG_HOOK).expect("the BRK hook table has room at boot");
+}
+
+arch::noinstr! {
+fn bug_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
+    console::force_unlock_for_panic();
+    println!("------------[ cut here ]------------");
+    println!("kernel BUG at {}!", symbolize(frame.pc));
+    oops(frame, "Oops - BUG")
+}
+}
+
+/// The die handler `arch` calls for every fatal exception.
+fn die(frame: &TrapFrame, why: Fatal) -> ! {
+    console::force_unlock_for_panic();
+    let esr = Esr(frame.esr);
+    match why {
+        Fatal::KernelFault => {
+            println!(
+                "Unable to handle kernel {} at virtual address {:016x}",
+                fault_description(frame, esr),
+                frame.far
+            );
+            println!("Mem abort info:");
+            println!("{esr}");
+            oops(frame, "Oops")
+        }
+        Fatal::UnclaimedBrk => {
+            println!("Unexpected kernel BRK exception at EL1");
+            oops(frame, "Oops - BRK")
+        }
+        Fatal::UnclaimedStep => {
+            println!("Unexpected kernel single-step exception at EL1");
+            oops(frame, "Oops - SS")
+        }
+        Fatal::Unhandled(kind) => {
+            println!("Unhandled {} exception: {}", kind.name(), esr.ec_name());
+            println!("{esr}");
+            oops(frame, "Oops - bad mode")
+        }
+    }
+}
+
+/// What a kernel data/instruction abort tried to do, in Linux's words (`__do_kernel_fault`).
+fn fault_description(frame: &TrapFrame, esr: Esr) -> &'static str {
+    if frame.far < arch::mmu::PAGE_SIZE as u64 {
+        "NULL pointer dereference"
+    } else if is_permission_fault(esr) && esr.is_write() {
+        "write to read-only memory"
+    } else if is_permission_fault(esr) && esr.is_instruction_abort() {
+        "execute from non-executable memory"
+    } else {
+        "paging request"
+    }
+}
+
+/// Fault status codes 0b0011xx: permission fault at level 0-3.
+fn is_permission_fault(esr: Esr) -> bool {
+    esr.fsc().is_some_and(|fsc| fsc & 0x3c == 0x0c)
+}
+
+fn oops(frame: &TrapFrame, what: &str) -> ! {
+    println!("Internal error: {}: {:016x} [#1] SMP", what, frame.esr);
+    println!("CPU: 0 PID: 0 Comm: swapper");
+    show_regs(frame);
+    println!("Call trace:");
+    println!(" {}", symbolize(frame.pc));
+    unwind(frame.fp(), |pc| println!(" {}", symbolize(pc)));
+    println!("Kernel panic - not syncing: Oops: Fatal exception");
+    exit(EXIT_KERNEL_PANIC)
+}
+
+/// Linux's `__show_regs` layout: pstate, pc, lr, sp, then x29..x0 three to a line.
+fn show_regs(frame: &TrapFrame) {
+    let p = frame.pstate;
+    let flag = |bit: u32, c: char| if p & (1 << bit) != 0 { c.to_ascii_uppercase() } else { c };
+    println!(
+        "pstate: {:08x} ({}{}{}{} {}{}{}{} EL{}{})",
+        p,
+        flag(31, 'n'),
+        flag(30, 'z'),
+        flag(29, 'c'),
+        flag(28, 'v'),
+        flag(9, 'd'),
+        flag(8, 'a'),
+        flag(7, 'i'),
+        flag(6, 'f'),
+        (p >> 2) & 3,
+        if p & 1 != 0 { 'h' } else { 't' },
+    );
+    println!("pc : {}", symbolize(frame.pc));
+    println!("lr : {}", symbolize(frame.lr()));
+    println!("sp : {:016x}", frame.sp);
+    let mut out = ConsoleWriter;
+    for i in (0..30).rev() {
+        let _ = write!(out, "x{:<2}: {:016x}", i, frame.regs[i]);
+        let _ = out.write_str(if i % 3 == 0 { "\n" } else { " " });
+    }
+}
+
+/// Walks the frame-record chain from `fp`, calling `visit` with each return address. Every read
+/// is a nofault read, so a corrupt chain ends the walk instead of faulting again.
+pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
+    for _ in 0..MAX_FRAMES {
+        if fp == 0 || fp % 16 != 0 {
+            return;
+        }
+        let (Ok(next), Ok(lr)) = (read_u64_nofault(fp), read_u64_nofault(fp + 8)) else {
+            return;
+        };
+        if lr == 0 {
+            return;
+        }
+        visit(lr);
+        if next == fp {
+            return;
+        }
+        fp = next;
+    }
+}
+
+fn current_fp() -> u64 {
+    let fp: u64;
+    // SAFETY: reads x29.
+    unsafe { core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags)) };
+    fp
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    console::force_unlock_for_panic();
+    println!("Kernel panic - not syncing: {}", info.message());
+    if let Some(location) = info.location() {
+        println!("  at {}:{}", location.file(), location.line());
+    }
+    println!("Call trace:");
+    unwind(current_fp(), |pc| println!(" {}", symbolize(pc)));
+    exit(EXIT_KERNEL_PANIC)
+}

@@ -1,0 +1,428 @@
+//! The serial shell: a prompt loop over a [`Tty`] that reads and writes the VFS, in the style
+//! of busybox ash (its prompt, messages and builtins), implementing the shell contract shared
+//! with the scenario tests.
+//!
+//! Bytes go through the [`line_editor`], lines through the [`parser`], and the words run a
+//! builtin (`help ls cd pwd cat echo`) or a command the kernel registered with
+//! [`register_command`].
+//!
+//! Output: a command's stdout streams straight to the tty as it is produced. With `>`/`>>` it
+//! is collected (up to [`REDIRECT_MAX`] bytes) and handed to the file in one write; more than
+//! that fails with `sh: write error: File too large` and the file gets nothing. Errors always
+//! go to the tty, like stderr. The shell writes bare `"\n"`: the console adds the `"\r"`.
+
+mod builtins;
+pub mod line_editor;
+pub mod parser;
+#[cfg(test)]
+mod tests;
+
+use crate::fs::{self, Errno, NodeKind, Vfs, WriteMode, path};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+use line_editor::{Input, LINE_MAX, LineEditor};
+use parser::Redirect;
+use spin::RwLock;
+
+/// Most bytes of redirected output the shell collects for one write.
+pub const REDIRECT_MAX: usize = 1 << 20;
+
+/// The terminal the shell talks to: the kernel's PL011 console, or a scripted fake in tests.
+pub trait Tty {
+    /// Waits for the next input byte.
+    fn read_byte(&mut self) -> u8;
+    /// Writes output bytes; `"\n"` is translated to `"\r\n"` by the tty, not the shell.
+    fn write_bytes(&mut self, bytes: &[u8]);
+}
+
+/// A shell command, builtin or kernel-registered.
+#[derive(Clone, Copy, Debug)]
+pub struct Command {
+    /// What the user types.
+    pub name: &'static str,
+    /// The synopsis, name included: `"run NAME [ARGS]"`.
+    pub usage: &'static str,
+    /// A one-line description for `help`, lower case like a man page's NAME line.
+    pub help: &'static str,
+    /// Runs the command. `args` are the words after the name. Returns the exit status
+    /// (0 success, 1 failure, 2 misuse).
+    pub run: fn(&mut Context<'_>, &[&str]) -> i32,
+}
+
+/// What a running command sees.
+pub struct Context<'a> {
+    /// Standard output: the tty, or the redirection buffer. Writes to it never fail.
+    pub out: &'a mut dyn fmt::Write,
+    /// The tty when stdout is redirected; `None` when `out` is the tty itself.
+    stderr: Option<&'a mut dyn fmt::Write>,
+    cwd: &'a str,
+    vfs: &'a Vfs,
+    commands: &'a CommandTable,
+    command: Command,
+    /// Set by `cd`, applied by the shell after the command returns.
+    new_cwd: Option<String>,
+}
+
+impl<'a> Context<'a> {
+    /// Standard error: always the tty, even when stdout is redirected.
+    pub fn err(&mut self) -> &mut dyn fmt::Write {
+        match &mut self.stderr {
+            Some(stderr) => &mut **stderr,
+            None => &mut *self.out,
+        }
+    }
+
+    /// The shell's working directory, normalized (`/` or `/a/b`).
+    pub fn cwd(&self) -> &'a str {
+        self.cwd
+    }
+
+    /// The tree the shell works on.
+    pub fn vfs(&self) -> &'a Vfs {
+        self.vfs
+    }
+
+    /// The absolute form of a path argument, relative ones taken from the working directory.
+    /// Not normalized: the VFS walks `.` and `..` itself, with Linux's errors.
+    pub fn path(&self, arg: &str) -> String {
+        path::join(self.cwd, arg)
+    }
+
+    /// Prints one line on stderr: `ctx.error("run: usage: run NAME [ARGS]")`.
+    pub fn error(&mut self, message: &str) {
+        let _ = writeln!(self.err(), "{message}");
+    }
+
+    /// Prints `usage: USAGE` on stderr and returns the misuse status, 2:
+    /// `return ctx.usage();`.
+    pub fn usage(&mut self) -> i32 {
+        let usage = self.command.usage;
+        let _ = writeln!(self.err(), "usage: {usage}");
+        2
+    }
+}
+
+/// The commands the kernel adds to the builtins. The kernel has one global table
+/// ([`register_command`]); tests build their own.
+pub struct CommandTable {
+    commands: RwLock<Vec<Command>>,
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CommandTable {
+    pub const fn new() -> Self {
+        Self {
+            commands: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Adds a command. `EEXIST` if a builtin or another command has the name, `EINVAL` if the
+    /// name is empty or has whitespace (it could not be typed as one word).
+    pub fn register(&self, command: Command) -> Result<(), Errno> {
+        if command.name.is_empty() || command.name.contains(char::is_whitespace) {
+            return Err(Errno::EINVAL);
+        }
+        let mut commands = self.commands.write();
+        let taken = |other: &Command| other.name == command.name;
+        if builtins::BUILTINS.iter().any(taken) || commands.iter().any(taken) {
+            return Err(Errno::EEXIST);
+        }
+        commands.push(command);
+        Ok(())
+    }
+
+    /// The command called `name`, copied out so it runs without the lock.
+    fn find(&self, name: &str) -> Option<Command> {
+        self.commands
+            .read()
+            .iter()
+            .find(|c| c.name == name)
+            .copied()
+    }
+
+    fn all(&self) -> Vec<Command> {
+        self.commands.read().clone()
+    }
+}
+
+static COMMANDS: CommandTable = CommandTable::new();
+
+/// Adds a kernel command to the global table (see [`CommandTable::register`]).
+///
+/// # Panics
+///
+/// If the name is taken or invalid: commands are registered once at init, so that is a bug
+/// to catch at the first boot.
+pub fn register_command(command: Command) {
+    if let Err(errno) = COMMANDS.register(command) {
+        panic!("shell: cannot register command '{}': {errno}", command.name);
+    }
+}
+
+/// Runs the shell on the kernel's VFS and commands until input ends (Ctrl-D on an empty line).
+pub fn run(tty: &mut dyn Tty) {
+    Shell::new(fs::vfs(), &COMMANDS).run(tty);
+}
+
+/// One shell session's state.
+pub struct Shell<'a> {
+    vfs: &'a Vfs,
+    commands: &'a CommandTable,
+    cwd: String,
+    editor: LineEditor,
+}
+
+impl<'a> Shell<'a> {
+    /// A session starting in `/`.
+    pub fn new(vfs: &'a Vfs, commands: &'a CommandTable) -> Self {
+        Self {
+            vfs,
+            commands,
+            cwd: String::from("/"),
+            editor: LineEditor::new(),
+        }
+    }
+
+    /// The working directory, normalized.
+    pub fn cwd(&self) -> &str {
+        &self.cwd
+    }
+
+    /// Prompts, reads and runs lines until input ends.
+    pub fn run(&mut self, tty: &mut dyn Tty) {
+        let mut echo = Vec::new();
+        loop {
+            tty.write_bytes(self.cwd.as_bytes());
+            tty.write_bytes(b" # ");
+            match self.read_input(tty, &mut echo) {
+                Input::Line(line) => {
+                    self.execute(tty, &line);
+                }
+                Input::LineTooLong => {
+                    print_to(
+                        tty,
+                        format_args!("sh: line too long (max {LINE_MAX} bytes)\n"),
+                    );
+                }
+                Input::InvalidUtf8 => tty.write_bytes(b"sh: invalid UTF-8 in input\n"),
+                Input::Interrupted => {}
+                Input::EndOfInput => {
+                    tty.write_bytes(b"exit\n");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs one line and returns its exit status (2 for a syntax error, 127 for an unknown
+    /// command).
+    pub fn execute(&mut self, tty: &mut dyn Tty, line: &str) -> i32 {
+        let parsed = match parser::parse(line) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                print_to(tty, format_args!("sh: {error}\n"));
+                return 2;
+            }
+        };
+        match parsed.redirects.split_last() {
+            None => self.run_command(&parsed.words, &mut TtyWriter(tty), None),
+            Some((target, earlier)) => self.run_redirected(tty, &parsed.words, earlier, target),
+        }
+    }
+
+    fn read_input(&mut self, tty: &mut dyn Tty, echo: &mut Vec<u8>) -> Input {
+        loop {
+            let byte = tty.read_byte();
+            echo.clear();
+            let input = self.editor.feed(byte, echo);
+            if !echo.is_empty() {
+                tty.write_bytes(echo);
+            }
+            if let Some(input) = input {
+                return input;
+            }
+        }
+    }
+
+    /// Runs `words` with stdout collected for `target`. Like sh, every target is opened first
+    /// in order (earlier `>` targets are truncated, which clears a trace buffer), then the
+    /// command runs and the last target receives its output in one write.
+    fn run_redirected(
+        &mut self,
+        tty: &mut dyn Tty,
+        words: &[String],
+        earlier: &[Redirect],
+        target: &Redirect,
+    ) -> i32 {
+        for redirect in earlier {
+            if let Err(error) = self.open_for_writing(redirect, Truncate::Now) {
+                error.report(tty, redirect);
+                return 1;
+            }
+        }
+        let target_path = match self.open_for_writing(target, Truncate::WithTheWrite) {
+            Ok(path) => path,
+            Err(error) => {
+                error.report(tty, target);
+                return 1;
+            }
+        };
+        let mut buffer = RedirectBuffer::default();
+        let status = self.run_command(words, &mut buffer, Some(&mut TtyWriter(tty)));
+        let written = match buffer.error {
+            Some(errno) => Err(errno),
+            None => self
+                .vfs
+                .write(&target_path, buffer.data.as_bytes(), target.mode),
+        };
+        match written {
+            Ok(()) => status,
+            Err(errno) => {
+                RedirectError::Write(errno).report(tty, target);
+                1
+            }
+        }
+    }
+
+    /// Checks that a redirection target is a file, as `open(O_WRONLY|O_CREAT)` would, and
+    /// returns its absolute path. A missing file is `EACCES`: tracefs cannot create files.
+    fn open_for_writing(
+        &self,
+        redirect: &Redirect,
+        truncate: Truncate,
+    ) -> Result<String, RedirectError> {
+        let path = path::join(&self.cwd, &redirect.path);
+        match self.vfs.lookup(&path) {
+            Ok(NodeKind::File { .. }) => {}
+            Ok(NodeKind::Dir) => return Err(RedirectError::Create(Errno::EISDIR)),
+            Err(Errno::ENOENT) => return Err(RedirectError::Create(Errno::EACCES)),
+            Err(errno) => return Err(RedirectError::Create(errno)),
+        }
+        if truncate == Truncate::Now && redirect.mode == WriteMode::Truncate {
+            self.vfs
+                .write(&path, b"", WriteMode::Truncate)
+                .map_err(RedirectError::Write)?;
+        }
+        Ok(path)
+    }
+
+    /// Runs a builtin or registered command; an empty line does nothing.
+    fn run_command(
+        &mut self,
+        words: &[String],
+        out: &mut dyn fmt::Write,
+        mut stderr: Option<&mut dyn fmt::Write>,
+    ) -> i32 {
+        let Some((name, args)) = words.split_first() else {
+            return 0;
+        };
+        let Some(command) = self.find_command(name) else {
+            let err: &mut dyn fmt::Write = match &mut stderr {
+                Some(stderr) => *stderr,
+                None => out,
+            };
+            let _ = writeln!(err, "sh: {name}: not found");
+            return 127;
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut context = Context {
+            out,
+            // Re-coerced so the trait object's lifetime can shrink to the context's.
+            stderr: stderr.map(|stderr| stderr as &mut dyn fmt::Write),
+            cwd: &self.cwd,
+            vfs: self.vfs,
+            commands: self.commands,
+            command,
+            new_cwd: None,
+        };
+        let status = (command.run)(&mut context, &args);
+        if let Some(new_cwd) = context.new_cwd.take() {
+            self.cwd = new_cwd;
+        }
+        status
+    }
+
+    fn find_command(&self, name: &str) -> Option<Command> {
+        builtins::BUILTINS
+            .iter()
+            .find(|builtin| builtin.name == name)
+            .copied()
+            .or_else(|| self.commands.find(name))
+    }
+}
+
+/// When a `>` target is truncated: at open for all but the last target, whose one write
+/// carries the truncation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Truncate {
+    Now,
+    WithTheWrite,
+}
+
+/// Why a redirection failed: its target could not be opened, or refused a write.
+enum RedirectError {
+    Create(Errno),
+    Write(Errno),
+}
+
+impl RedirectError {
+    fn report(self, tty: &mut dyn Tty, redirect: &Redirect) {
+        match self {
+            Self::Create(errno) => {
+                print_to(
+                    tty,
+                    format_args!("sh: can't create {}: {errno}\n", redirect.path),
+                );
+            }
+            Self::Write(errno) => print_to(tty, format_args!("sh: write error: {errno}\n")),
+        }
+    }
+}
+
+fn print_to(tty: &mut dyn Tty, message: fmt::Arguments<'_>) {
+    let _ = TtyWriter(tty).write_fmt(message);
+}
+
+/// Streams formatted output straight to the tty.
+struct TtyWriter<'t>(&'t mut dyn Tty);
+
+impl fmt::Write for TtyWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Collects a redirected command's output for the one write it becomes. Past
+/// [`REDIRECT_MAX`] bytes, or if memory runs out, it drops everything and remembers why;
+/// it never fails a write, so the command runs to its end as it would into a real file.
+#[derive(Default)]
+struct RedirectBuffer {
+    data: String,
+    error: Option<Errno>,
+}
+
+impl fmt::Write for RedirectBuffer {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        let error = if self.data.len() + s.len() > REDIRECT_MAX {
+            Errno::EFBIG
+        } else if self.data.try_reserve(s.len()).is_err() {
+            Errno::ENOMEM
+        } else {
+            self.data.push_str(s);
+            return Ok(());
+        };
+        self.error = Some(error);
+        self.data = String::new();
+        Ok(())
+    }
+}

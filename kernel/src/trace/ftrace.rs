@@ -1,0 +1,92 @@
+//! The ftrace record table (Linux: `ftrace_process_locs` / `ftrace_init`).
+//!
+//! Every kernel function is compiled with `-Zpatchable-function-entry=4,2`: two NOPs before the
+//! symbol (room for a per-site ops literal) and two at its entry, the patch site that will
+//! become `mov x9, x30; bl ftrace_caller`. The compiler lists each sequence's first NOP in
+//! `__patchable_function_entries`, which the linker script brackets with
+//! `__start_mcount_loc`/`__stop_mcount_loc`. At boot each site is checked to hold four NOPs and
+//! becomes one [`DynFtrace`] record, sorted by address.
+
+use alloc::vec::Vec;
+
+use arch::insn::{AARCH64_INSN_SIZE, nop};
+use arch::patching::{is_patchable_text, read_insn};
+use spin::Once;
+
+use crate::println;
+
+/// NOPs the compiler puts before each function.
+const PREFIX_NOPS: u64 = 2;
+/// NOPs at each function's entry.
+const ENTRY_NOPS: u64 = 2;
+
+/// One patchable call site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DynFtrace {
+    /// Address of the second entry NOP, the one that becomes `bl ftrace_caller` (Linux's
+    /// `rec->ip`, as `ftrace_call_adjust` computes it on arm64). The first entry NOP is
+    /// `ip - 4`; the function's symbol address is `ip - 4` as well.
+    pub ip: u64,
+}
+
+impl DynFtrace {
+    /// The function this site belongs to.
+    pub fn func(&self) -> u64 {
+        self.ip - AARCH64_INSN_SIZE as u64
+    }
+}
+
+static RECORDS: Once<Vec<DynFtrace>> = Once::new();
+
+unsafe extern "C" {
+    static __start_mcount_loc: u64;
+    static __stop_mcount_loc: u64;
+}
+
+fn mcount_loc() -> &'static [u64] {
+    // SAFETY: the linker script brackets the compiler's __patchable_function_entries section,
+    // an array of 64-bit absolute addresses, with these symbols.
+    unsafe {
+        let start = core::ptr::addr_of!(__start_mcount_loc);
+        let stop = core::ptr::addr_of!(__stop_mcount_loc);
+        core::slice::from_raw_parts(start, stop.offset_from(start) as usize)
+    }
+}
+
+/// Whether the whole NOP sequence starting at `loc` is intact.
+fn site_is_nops(loc: u64) -> bool {
+    let nop = nop();
+    (0..PREFIX_NOPS + ENTRY_NOPS)
+        .all(|i| read_insn(loc + i * AARCH64_INSN_SIZE as u64) == Ok(nop))
+}
+
+/// Builds the record table from the compiler's list, verifying every site.
+pub fn ftrace_init() {
+    let locs = mcount_loc();
+    let mut records = Vec::with_capacity(locs.len());
+    let mut bad = 0;
+    for &loc in locs {
+        let func = loc + PREFIX_NOPS * AARCH64_INSN_SIZE as u64;
+        if !is_patchable_text(func) || !site_is_nops(loc) {
+            bad += 1;
+            println!("ftrace: site at {} does not hold its NOPs; not traceable", crate::symbols::symbolize(func));
+            continue;
+        }
+        records.push(DynFtrace { ip: func + AARCH64_INSN_SIZE as u64 });
+    }
+    records.sort_unstable_by_key(|r| r.ip);
+    records.dedup();
+    println!(
+        "ftrace: {} patch sites verified ({} NOPs before and {} at each entry), {} rejected",
+        records.len(),
+        PREFIX_NOPS,
+        ENTRY_NOPS,
+        bad
+    );
+    RECORDS.call_once(|| records);
+}
+
+/// Every traceable site, sorted by address.
+pub fn records() -> &'static [DynFtrace] {
+    RECORDS.get().map_or(&[], Vec::as_slice)
+}

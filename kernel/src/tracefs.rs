@@ -1,0 +1,65 @@
+//! The tracefs files of this layer, mounted at `/sys/kernel/tracing`, and `/proc/kallsyms`.
+//! Tracers and probes register their own files next to these as they arrive.
+
+use core::fmt::{self, Write};
+
+use crate::fs::{self, Errno};
+use crate::symbols;
+use crate::trace::ftrace;
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+
+/// The `README` mini-HOWTO: grows with each feature.
+const README: &str = "\
+tracing mini-HOWTO:
+
+# cd /sys/kernel/tracing
+
+Files:
+  README\t\t\t- this text
+  available_filter_functions\t- every function that can be traced, one per line,
+\t\t\t\t  in address order (the kernel's patchable call sites)
+
+Other files:
+  /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name
+
+Shell:
+  cat FILE, echo TEXT > FILE, echo TEXT >> FILE, ls, cd, pwd, help
+  run leaf N | run fib N | run nested\t- traced workloads in kernel::workload
+  poweroff [STATUS]\t\t- leave QEMU with STATUS
+";
+
+fn readme(out: &mut dyn Write) -> fmt::Result {
+    out.write_str(README)
+}
+
+/// One traceable function per line, in address order (Linux prints the symbol of each record).
+fn available_filter_functions(out: &mut dyn Write) -> fmt::Result {
+    let table = symbols::kallsyms();
+    for rec in ftrace::records() {
+        match table.lookup(rec.func()) {
+            Some(sym) => writeln!(out, "{}", sym.name)?,
+            None => writeln!(out, "{:#x}", rec.func())?,
+        }
+    }
+    Ok(())
+}
+
+/// `/proc/kallsyms`: `address type name`, as Linux prints it.
+fn kallsyms(out: &mut dyn Write) -> fmt::Result {
+    for sym in symbols::kallsyms().iter() {
+        writeln!(out, "{:016x} {} {}", sym.addr, sym.kind as char, sym.name)?;
+    }
+    Ok(())
+}
+
+fn register(path: &str, read: fn(&mut dyn Write) -> fmt::Result) {
+    fs::register_file(path, fs::read_only(move |out| Ok(read(out)?)))
+        .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
+}
+
+pub fn init() {
+    register("/sys/kernel/tracing/README", readme);
+    register("/sys/kernel/tracing/available_filter_functions", available_filter_functions);
+    register("/proc/kallsyms", kallsyms);
+}

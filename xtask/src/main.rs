@@ -1,0 +1,60 @@
+//! `cargo xtask`: the project's host tooling. Each subcommand is a small module:
+//! [`build`] (kernel image plus its embedded symbol table, see [`kallsyms`]), [`run`] and
+//! [`gdb`] (boot it in QEMU), and [`test`] (everything CI checks). Every command spawned is
+//! echoed on stderr as `$ ...` ([`command`]); missing tools are installed or named
+//! ([`prereq`]).
+
+// The symbol-table format module is shared with the no_std kernel, which spells `alloc::`.
+extern crate alloc;
+
+mod build;
+mod command;
+mod gdb;
+mod kallsyms;
+mod prereq;
+mod run;
+mod test;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Errors are reported once, in `main`, as text: every failure here is a message for a human.
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, run, debug and test the kernel")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the kernel image with its symbol table: target/kernel.elf (target/ktest.elf with
+    /// `--features ktest`).
+    Build(build::BuildArgs),
+    /// Build, then boot the kernel in QEMU. On a terminal QEMU owns it (Ctrl-A X quits); from a
+    /// pipe or file the input is typed into the shell and end of input ends the session. Exits
+    /// with QEMU's status (0 = poweroff, N = `poweroff N`).
+    Run(run::RunArgs),
+    /// Build, then start QEMU halted with its gdbstub on :1234 and print the gdb command.
+    Gdb(run::RunArgs),
+    /// Run everything CI runs: format, clippy, host unit tests, the in-kernel test image and
+    /// the scenario tests. Ends with `N passed, N failed`.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().task {
+        Task::Build(args) => build::build(args.image()).map(|_| ExitCode::SUCCESS),
+        Task::Run(args) => run::run(args),
+        Task::Gdb(args) => gdb::gdb(args),
+        Task::Test => test::test(),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("xtask: error: {error}");
+        ExitCode::FAILURE
+    })
+}

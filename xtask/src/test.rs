@@ -1,0 +1,321 @@
+//! `cargo xtask test`: everything CI checks, in order, cheapest first.
+//!
+//! 1. Static checks and host unit tests (format, clippy for the kernel target and the host,
+//!    `cargo test`); the first failure stops the run.
+//! 2. The in-kernel test image (`--features ktest`) booted once; it prints
+//!    `ktest: N passed, N failed` and exits 0 (all passed) or 2 (failures). Any other status
+//!    is a crash.
+//! 3. Every `tests/scenarios/*.tc` against the kernel image, two machines at a time.
+//!
+//! The last line is `N passed, N failed`, counting the in-kernel tests and the scenarios.
+
+use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use scenario::qemu::{Console, Qemu, QemuConfig, WaitError};
+use scenario::runner;
+
+use crate::build::{self, Image};
+use crate::run::DEFAULT_SMP;
+use crate::workspace::{self, KERNEL_TARGET};
+use crate::{Result, command, prereq};
+
+/// How long the whole in-kernel test image may run.
+const KTEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Scenario machines running at once.
+const SCENARIO_JOBS: usize = 2;
+/// The in-kernel image's exit status when some test failed.
+const KTEST_FAILED_STATUS: i32 = 2;
+
+/// Passed and failed counts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    fn add(self, other: Tally) -> Tally {
+        Tally {
+            passed: self.passed + other.passed,
+            failed: self.failed + other.failed,
+        }
+    }
+}
+
+/// `cargo xtask test`.
+pub fn test() -> Result<ExitCode> {
+    let started = Instant::now();
+    prereq::ensure_toolchain()?;
+    prereq::ensure_qemu()?;
+    for (title, mut check) in static_checks() {
+        stage(title);
+        command::run(&mut check).map_err(|error| format!("{title} failed: {error}"))?;
+    }
+    stage("in-kernel tests");
+    let ktest = run_ktest()?;
+    stage("scenarios");
+    let scenarios = run_scenarios()?;
+    let total = ktest.add(scenarios);
+    eprintln!(
+        "xtask: in-kernel tests {} passed, {} failed; scenarios {} passed, {} failed; {:.0} s",
+        ktest.passed,
+        ktest.failed,
+        scenarios.passed,
+        scenarios.failed,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{} passed, {} failed", total.passed, total.failed);
+    Ok(if total.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn stage(title: &str) {
+    eprintln!("\n==> {title}");
+}
+
+/// The checks that need no machine, each a cargo command that must succeed.
+fn static_checks() -> Vec<(&'static str, Command)> {
+    let cargo = |args: &[&str]| {
+        let mut command = workspace::cargo();
+        command.args(args);
+        command
+    };
+    let mut ktest_clippy = cargo(&[
+        "clippy",
+        "-p",
+        "kernel",
+        "--features",
+        "ktest",
+        "--target",
+        KERNEL_TARGET,
+        "--release",
+    ]);
+    ktest_clippy
+        .arg("--target-dir")
+        .arg(workspace::target_dir().join("ktest"));
+    ktest_clippy.args(["--", "-D", "warnings"]);
+    vec![
+        ("format", cargo(&["fmt", "--all", "--check"])),
+        (
+            "clippy (kernel target)",
+            cargo(&[
+                "clippy",
+                "-p",
+                "kernel",
+                "-p",
+                "arch",
+                "--target",
+                KERNEL_TARGET,
+                "--release",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ),
+        ("clippy (kernel target, ktest build)", ktest_clippy),
+        (
+            "clippy (host tools)",
+            cargo(&[
+                "clippy",
+                "-p",
+                "xtask",
+                "-p",
+                "scenario",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ),
+        (
+            "clippy (host unit tests)",
+            cargo(&[
+                "clippy", "-p", "kernel", "-p", "arch", "--lib", "--tests", "--", "-D", "warnings",
+            ]),
+        ),
+        (
+            "unit tests (kernel, arch)",
+            cargo(&["test", "-p", "arch", "-p", "kernel", "--lib"]),
+        ),
+        (
+            "unit tests (host tools)",
+            cargo(&["test", "-p", "scenario", "-p", "xtask"]),
+        ),
+    ]
+}
+
+/// Boots the in-kernel test image with its output streamed, and counts its results. A crash,
+/// a hang or a missing summary counts as one failure more.
+fn run_ktest() -> Result<Tally> {
+    let image = build::build(Image::Ktest)?;
+    let command = QemuConfig::new(image, DEFAULT_SMP).command(Console::Stdio);
+    command::echo(&command);
+    let mut qemu = Qemu::spawn(command, true)?;
+    let status = qemu.wait_exit(KTEST_TIMEOUT);
+    let transcript = String::from_utf8_lossy(&qemu.transcript()).into_owned();
+    let (tally, problem) = judge_ktest(status, &transcript);
+    if let Some(problem) = problem {
+        eprintln!("xtask: in-kernel tests: {problem}");
+        let stderr = qemu.stderr();
+        if !stderr.is_empty() {
+            eprintln!("---- qemu stderr ----\n{stderr}");
+        }
+    }
+    Ok(tally)
+}
+
+/// The in-kernel tests' tally from QEMU's status and the image's output, and what went wrong
+/// with the run itself, if anything (counted as one more failure).
+fn judge_ktest(
+    status: std::result::Result<i32, WaitError>,
+    transcript: &str,
+) -> (Tally, Option<String>) {
+    let summary = ktest_summary(transcript);
+    let tally = summary.unwrap_or_default();
+    let problem = match (status, summary) {
+        (Err(_), _) => Some(format!(
+            "no exit within {} s (killed)",
+            KTEST_TIMEOUT.as_secs()
+        )),
+        (Ok(0), Some(summary)) if summary.failed == 0 => None,
+        (Ok(KTEST_FAILED_STATUS), Some(summary)) if summary.failed > 0 => None,
+        (Ok(status @ (0 | KTEST_FAILED_STATUS)), Some(summary)) => Some(format!(
+            "exit status {status} contradicts its summary ({} failed)",
+            summary.failed
+        )),
+        (Ok(status @ (0 | KTEST_FAILED_STATUS)), None) => Some(format!(
+            "exit status {status}, but no `ktest: N passed, N failed` line"
+        )),
+        (Ok(status), _) => Some(format!("crashed: QEMU exit status {status}")),
+    };
+    let extra = Tally {
+        passed: 0,
+        failed: usize::from(problem.is_some()),
+    };
+    (tally.add(extra), problem)
+}
+
+/// The last `ktest: N passed, N failed` line of the output.
+fn ktest_summary(transcript: &str) -> Option<Tally> {
+    transcript.lines().rev().find_map(|line| {
+        let counts = line.trim().strip_prefix("ktest: ")?;
+        let (passed, failed) = counts.split_once(" passed, ")?;
+        Some(Tally {
+            passed: passed.parse().ok()?,
+            failed: failed.strip_suffix(" failed")?.parse().ok()?,
+        })
+    })
+}
+
+/// Runs every scenario file against the kernel image, printing each result as it comes and a
+/// failure's full report.
+fn run_scenarios() -> Result<Tally> {
+    let image = build::build(Image::Kernel)?;
+    let dir = workspace::root().join("tests").join("scenarios");
+    let files = runner::scenario_files(&dir)
+        .map_err(|error| format!("cannot list {}: {error}", dir.display()))?;
+    let config = QemuConfig::new(image, DEFAULT_SMP);
+    eprintln!(
+        "xtask: {} scenarios, {SCENARIO_JOBS} at a time, each on `{}` plus its `qemu:` arguments",
+        files.len(),
+        scenario::qemu::command_line(&config.command(Console::Stdio))
+    );
+    let printing = Mutex::new(());
+    let reports = runner::run_files(&files, &config, SCENARIO_JOBS, |report| {
+        let _one_at_a_time = printing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seconds = report.elapsed.as_secs_f64();
+        if report.passed() {
+            println!("ok   {} ({seconds:.1} s)", report.name());
+        } else {
+            println!("FAIL {} ({seconds:.1} s)\n{report}", report.name());
+        }
+    });
+    let failed = reports.iter().filter(|report| !report.passed()).count();
+    let failures: Vec<String> = reports
+        .iter()
+        .filter(|report| !report.passed())
+        .map(|report| report.name())
+        .collect();
+    if !failures.is_empty() {
+        eprintln!("xtask: failed scenarios: {}", failures.join(" "));
+    }
+    Ok(Tally {
+        passed: reports.len() - failed,
+        failed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(passed: usize, failed: usize) -> Tally {
+        Tally { passed, failed }
+    }
+
+    #[test]
+    fn finds_the_last_summary_line() {
+        assert_eq!(
+            ktest_summary("boot\nktest: 12 passed, 0 failed\n"),
+            Some(tally(12, 0))
+        );
+        assert_eq!(
+            ktest_summary("ktest: 1 passed, 1 failed\nktest: 3 passed, 2 failed"),
+            Some(tally(3, 2))
+        );
+        assert_eq!(
+            ktest_summary("  ktest: 4 passed, 0 failed  \n"),
+            Some(tally(4, 0))
+        );
+        assert_eq!(ktest_summary("ktest: x passed, 0 failed"), None);
+        assert_eq!(ktest_summary("ktest: 1 passed"), None);
+        assert_eq!(ktest_summary("ktest: 1 passed, 2 failures"), None);
+        assert_eq!(ktest_summary(""), None);
+    }
+
+    #[test]
+    fn judges_the_run() {
+        let passed = "ktest: 5 passed, 0 failed\n";
+        let failed = "ktest: 4 passed, 1 failed\n";
+        assert_eq!(judge_ktest(Ok(0), passed), (tally(5, 0), None));
+        assert_eq!(judge_ktest(Ok(2), failed), (tally(4, 1), None));
+
+        let (counts, problem) = judge_ktest(Ok(101), "ktest: 2 passed, 0 failed\npanic");
+        assert_eq!(counts, tally(2, 1));
+        assert_eq!(problem.unwrap(), "crashed: QEMU exit status 101");
+
+        let (counts, problem) = judge_ktest(Ok(0), "");
+        assert_eq!(counts, tally(0, 1));
+        assert!(
+            problem
+                .unwrap()
+                .contains("no `ktest: N passed, N failed` line")
+        );
+
+        let (counts, problem) = judge_ktest(Ok(0), failed);
+        assert_eq!(counts, tally(4, 2));
+        assert!(problem.unwrap().contains("contradicts"));
+        assert!(
+            judge_ktest(Ok(2), passed)
+                .1
+                .unwrap()
+                .contains("contradicts")
+        );
+
+        let (counts, problem) = judge_ktest(Err(WaitError::Timeout { unread: Vec::new() }), passed);
+        assert_eq!(counts, tally(5, 1));
+        assert!(problem.unwrap().contains("no exit within 120 s"));
+
+        assert_eq!(
+            judge_ktest(Ok(1), passed).1.unwrap(),
+            "crashed: QEMU exit status 1"
+        );
+    }
+}
