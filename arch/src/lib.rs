@@ -5,7 +5,7 @@
 //! Pure logic (instruction encoding, ESR decoding) builds and unit-tests on the host; everything
 //! that touches system registers or contains assembly is gated on `target_os = "none"`.
 #![cfg_attr(not(test), no_std)]
-#![feature(patchable_function_entry)]
+#![cfg_attr(target_os = "none", feature(patchable_function_entry))]
 
 /// Places a function in the no-instrumentation text range and removes its patchable entry NOPs:
 /// code on the exception, patching and tracing paths must never be traced or probed (Linux's
