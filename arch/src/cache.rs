@@ -8,7 +8,9 @@
 fn ctr_el0() -> u64 {
     let ctr: u64;
     // SAFETY: reads an ID register; no side effects.
-    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags))
+    };
     ctr
 }
 

@@ -46,7 +46,9 @@ pub struct TableFull;
 
 impl<T> HookTable<T> {
     const fn new() -> Self {
-        Self { slots: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_HOOKS] }
+        Self {
+            slots: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_HOOKS],
+        }
     }
 
     fn register(&self, hook: &'static T) -> Result<(), TableFull> {
@@ -65,7 +67,8 @@ impl<T> HookTable<T> {
     fn unregister(&self, hook: &'static T) {
         let hook = hook as *const T as *mut T;
         for slot in &self.slots {
-            let _ = slot.compare_exchange(hook, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed);
+            let _ =
+                slot.compare_exchange(hook, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed);
         }
     }
 

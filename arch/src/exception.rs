@@ -34,7 +34,10 @@ pub struct TrapFrame {
 }
 
 const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
-const _: () = assert!(FRAME_SIZE % 16 == 0, "the stack must stay 16-byte aligned");
+const _: () = assert!(
+    FRAME_SIZE.is_multiple_of(16),
+    "the stack must stay 16-byte aligned"
+);
 const _: () = assert!(core::mem::offset_of!(TrapFrame, sp) == 8 * 31);
 
 core::arch::global_asm!(
@@ -75,16 +78,28 @@ pub struct VectorKind(pub u64);
 impl VectorKind {
     pub fn name(self) -> &'static str {
         const NAMES: [&str; 16] = [
-            "EL1t sync", "EL1t IRQ", "EL1t FIQ", "EL1t SError",
-            "EL1h sync", "EL1h IRQ", "EL1h FIQ", "EL1h SError",
-            "EL0 64-bit sync", "EL0 64-bit IRQ", "EL0 64-bit FIQ", "EL0 64-bit SError",
-            "EL0 32-bit sync", "EL0 32-bit IRQ", "EL0 32-bit FIQ", "EL0 32-bit SError",
+            "EL1t sync",
+            "EL1t IRQ",
+            "EL1t FIQ",
+            "EL1t SError",
+            "EL1h sync",
+            "EL1h IRQ",
+            "EL1h FIQ",
+            "EL1h SError",
+            "EL0 64-bit sync",
+            "EL0 64-bit IRQ",
+            "EL0 64-bit FIQ",
+            "EL0 64-bit SError",
+            "EL0 32-bit sync",
+            "EL0 32-bit IRQ",
+            "EL0 32-bit FIQ",
+            "EL0 32-bit SError",
         ];
         NAMES.get(self.0 as usize).copied().unwrap_or("unknown")
     }
 
     fn is_sync(self) -> bool {
-        self.0 % 4 == 0
+        self.0.is_multiple_of(4)
     }
 }
 

@@ -30,9 +30,8 @@ pub const VA_BITS: u64 = 39;
 pub const MT_DEVICE_NGNRE: u64 = 0;
 pub const MT_NORMAL: u64 = 1;
 pub const MT_NORMAL_NC: u64 = 2;
-pub const MAIR_EL1_VALUE: u64 = (0x04 << (8 * MT_DEVICE_NGNRE))
-    | (0xff << (8 * MT_NORMAL))
-    | (0x44 << (8 * MT_NORMAL_NC));
+pub const MAIR_EL1_VALUE: u64 =
+    (0x04 << (8 * MT_DEVICE_NGNRE)) | (0xff << (8 * MT_NORMAL)) | (0x44 << (8 * MT_NORMAL_NC));
 
 // TCR_EL1: 39-bit VA on both halves, 4 KiB granules, inner-shareable write-back walks.
 // IPS (bits 34:32) is filled in at boot from ID_AA64MMFR0_EL1.PARange.
@@ -156,7 +155,9 @@ pub enum MapError {
     /// The table pool is exhausted.
     OutOfTables,
     /// Part of the range is already mapped differently.
-    Conflict { va: u64 },
+    Conflict {
+        va: u64,
+    },
     Unaligned,
 }
 
@@ -287,7 +288,14 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
         (data, PAGE_KERNEL),
         (stack, PAGE_KERNEL),
     ] {
-        map_range(root, range.start, virt_to_phys(range.start), range.end - range.start, prot, false)?;
+        map_range(
+            root,
+            range.start,
+            virt_to_phys(range.start),
+            range.end - range.start,
+            prot,
+            false,
+        )?;
     }
 
     // The rest of RAM: read-write, never executable. The image's own pages keep the permissions
@@ -295,7 +303,10 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
     let (image_pa_start, image_pa_end) = (virt_to_phys(image.start), virt_to_phys(image.end));
     for r in ram {
         let (start, end) = (r.start, r.start + r.size);
-        for (s, e) in [(start, end.min(image_pa_start)), (start.max(image_pa_end), end)] {
+        for (s, e) in [
+            (start, end.min(image_pa_start)),
+            (start.max(image_pa_end), end),
+        ] {
             if s < e {
                 map_range(root, phys_to_virt(s), s, e - s, PAGE_KERNEL, true)?;
             }
@@ -308,7 +319,10 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
     // Pre-build the fixmap's level-3 table so setting a slot never allocates.
     let fix_l2 = next_table(&root.0[level_index(FIXADDR_START, 1)], FIXADDR_START)?;
     let fix_l3 = next_table(&fix_l2.0[level_index(FIXADDR_START, 2)], FIXADDR_START)?;
-    FIXMAP_PTE_TABLE.store(virt_to_phys(fix_l3 as *const PageTable as u64), Ordering::Relaxed);
+    FIXMAP_PTE_TABLE.store(
+        virt_to_phys(fix_l3 as *const PageTable as u64),
+        Ordering::Relaxed,
+    );
     ROOT.store(root.phys(), Ordering::Relaxed);
 
     barrier::dsb(barrier::ISHST);
@@ -318,7 +332,8 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
     // physical address, which the early identity map (TTBR0) still covers, so the brief moment
     // in which TTBR1 maps nothing does not affect its own instruction fetches.
     unsafe {
-        let replace_idmap: unsafe extern "C" fn(u64, u64) = core::mem::transmute(replace_phys as usize);
+        let replace_idmap: unsafe extern "C" fn(u64, u64) =
+            core::mem::transmute(replace_phys as usize);
         replace_idmap(root.phys(), EMPTY_TABLE.phys());
     }
 
@@ -331,13 +346,27 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
 
 fn flush_tlb_all_local() {
     // SAFETY: TLB maintenance has no memory-safety effect; the barriers complete it.
-    unsafe { core::arch::asm!("tlbi vmalle1", "dsb nsh", "isb", options(nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!(
+            "tlbi vmalle1",
+            "dsb nsh",
+            "isb",
+            options(nostack, preserves_flags)
+        )
+    };
 }
 
 fn map_device_in(root: &PageTable, pa: u64, size: u64) -> Result<u64, MapError> {
     let start = pa & !(PAGE_SIZE as u64 - 1);
     let end = page_align_up(pa + size);
-    map_range(root, phys_to_virt(start), start, end - start, PROT_DEVICE_NGNRE, false)?;
+    map_range(
+        root,
+        phys_to_virt(start),
+        start,
+        end - start,
+        PROT_DEVICE_NGNRE,
+        false,
+    )?;
     Ok(phys_to_virt(pa))
 }
 
@@ -358,7 +387,10 @@ pub fn map_device(pa: u64, size: u64) -> Result<u64, MapError> {
 pub fn set_fixmap(slot: FixmapSlot, pa: u64) -> u64 {
     let _guard = MAP_LOCK.lock();
     let entry = &table_at(FIXMAP_PTE_TABLE.load(Ordering::Relaxed)).0[slot as usize];
-    entry.store((pa & PTE_ADDR_MASK) | PAGE_KERNEL.0 | PTE_TYPE_PAGE, Ordering::Relaxed);
+    entry.store(
+        (pa & PTE_ADDR_MASK) | PAGE_KERNEL.0 | PTE_TYPE_PAGE,
+        Ordering::Relaxed,
+    );
     barrier::dsb(barrier::ISHST);
     barrier::isb(barrier::SY);
     fix_to_virt(slot) + (pa & (PAGE_SIZE as u64 - 1))

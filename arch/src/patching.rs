@@ -31,7 +31,11 @@ pub struct TextPatch {
 pub enum PatchError {
     /// The site does not hold the expected instruction (Linux's -EINVAL from
     /// ftrace_modify_code); nothing was written.
-    Mismatch { addr: u64, expected: u32, found: u32 },
+    Mismatch {
+        addr: u64,
+        expected: u32,
+        found: u32,
+    },
     /// The address is not 4-byte aligned kernel text.
     NotText { addr: u64 },
 }
@@ -64,14 +68,14 @@ pub fn noinstr_text() -> core::ops::Range<u64> {
 
 /// Whether `addr` is an aligned instruction in patchable kernel text.
 pub fn is_patchable_text(addr: u64) -> bool {
-    addr % AARCH64_INSN_SIZE as u64 == 0
+    addr.is_multiple_of(AARCH64_INSN_SIZE as u64)
         && kernel_text().contains(&addr)
         && !noinstr_text().contains(&addr)
 }
 
 /// Reads the instruction at `addr` (text is always readable).
 pub fn read_insn(addr: u64) -> Result<u32, PatchError> {
-    if addr % AARCH64_INSN_SIZE as u64 != 0 || !kernel_text().contains(&addr) {
+    if !addr.is_multiple_of(AARCH64_INSN_SIZE as u64) || !kernel_text().contains(&addr) {
         return Err(PatchError::NotText { addr });
     }
     // SAFETY: `addr` is aligned and inside the mapped kernel text.

@@ -73,7 +73,10 @@ pub fn info() -> &'static BoardInfo {
 
 fn first_reg(node: &fdt::node::FdtNode<'_, '_>) -> Option<MmioRegion> {
     let region = node.reg()?.next()?;
-    Some(MmioRegion { base: region.starting_address as u64, size: region.size? as u64 })
+    Some(MmioRegion {
+        base: region.starting_address as u64,
+        size: region.size? as u64,
+    })
 }
 
 /// Parses the DTB at `dtb_virt` (physical address `dtb_phys`).
@@ -90,7 +93,10 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
     let mut ram_count = 0;
     for region in fdt.memory().regions().take(MAX_RAM) {
         if let Some(size) = region.size {
-            ram[ram_count] = RamRange { start: region.starting_address as u64, size: size as u64 };
+            ram[ram_count] = RamRange {
+                start: region.starting_address as u64,
+                size: size as u64,
+            };
             ram_count += 1;
         }
     }
@@ -101,7 +107,10 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
     let uart_node = fdt
         .chosen()
         .stdout()
-        .filter(|n| n.compatible().is_some_and(|c| c.all().any(|c| c == "arm,pl011")))
+        .filter(|n| {
+            n.compatible()
+                .is_some_and(|c| c.all().any(|c| c == "arm,pl011"))
+        })
         .or_else(|| fdt.find_compatible(&["arm,pl011"]))
         .ok_or(BoardError::NoUart)?;
     let uart = first_reg(&uart_node).ok_or(BoardError::NoUart)?;
@@ -113,8 +122,10 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
         gic_compatible = gic.compatible().map_or("unknown", |c| c.first());
         for region in gic.reg().into_iter().flatten().take(MAX_GIC_REGS) {
             if let Some(size) = region.size {
-                gic_regs[gic_reg_count] =
-                    MmioRegion { base: region.starting_address as u64, size: size as u64 };
+                gic_regs[gic_reg_count] = MmioRegion {
+                    base: region.starting_address as u64,
+                    size: size as u64,
+                };
                 gic_reg_count += 1;
             }
         }
@@ -129,7 +140,9 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
     let mut cpus = [Cpu::default(); MAX_CPUS];
     let mut cpu_count = 0;
     for cpu in fdt.cpus().take(MAX_CPUS) {
-        cpus[cpu_count] = Cpu { mpidr: cpu.ids().first() as u64 };
+        cpus[cpu_count] = Cpu {
+            mpidr: cpu.ids().first() as u64,
+        };
         cpu_count += 1;
     }
 

@@ -14,7 +14,11 @@ const QEMU_VIRT_DTB_PHYS: u64 = 0x4000_0000;
 /// The Rust entry point, called once by `asm/boot.s` on the boot CPU.
 #[unsafe(no_mangle)]
 pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
-    let dtb_phys = if boot_x0 != 0 { boot_x0 } else { QEMU_VIRT_DTB_PHYS };
+    let dtb_phys = if boot_x0 != 0 {
+        boot_x0
+    } else {
+        QEMU_VIRT_DTB_PHYS
+    };
     // SAFETY: the early map covers the 1 GiB of RAM holding the image and the DTB below it, and
     // nothing writes the DTB.
     let board = match unsafe { board::probe(dtb_phys, mmu::phys_to_virt(dtb_phys)) } {
@@ -33,14 +37,25 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     unsafe { console::init(mmu::phys_to_virt(board.uart.base)) };
     report::init();
 
-    println!("Booting tracing unikernel on {} (EL1, 4 KiB pages, 39-bit VA)", board.model);
+    println!(
+        "Booting tracing unikernel on {} (EL1, 4 KiB pages, 39-bit VA)",
+        board.model
+    );
     println!("dtb: {:#x} ({} bytes)", board.dtb_phys, board.dtb_size);
     for r in board.ram() {
-        println!("memory: [{:#012x}-{:#012x}] {} MiB", r.start, r.start + r.size - 1, r.size >> 20);
+        println!(
+            "memory: [{:#012x}-{:#012x}] {} MiB",
+            r.start,
+            r.start + r.size - 1,
+            r.size >> 20
+        );
     }
     println!("uart: pl011 at {:#x}", board.uart.base);
     for (i, r) in board.gic_regs().iter().enumerate() {
-        println!("gic: {} region {} at {:#x} size {:#x}", board.gic_compatible, i, r.base, r.size);
+        println!(
+            "gic: {} region {} at {:#x} size {:#x}",
+            board.gic_compatible, i, r.base, r.size
+        );
     }
     println!("psci: method {}", board.psci_method);
     print!("cpus: {} (mpidr", board.cpus().len());
@@ -91,5 +106,8 @@ fn heap_region(board: &board::BoardInfo, image_end: u64) -> (u64, usize) {
         .find(|r| (r.start..r.start + r.size).contains(&(image_end_phys - 1)))
         .expect("the kernel image lies in RAM the DTB describes");
     let start = (image_end_phys + mmu::PAGE_SIZE as u64 - 1) & !(mmu::PAGE_SIZE as u64 - 1);
-    (mmu::phys_to_virt(start), (ram.start + ram.size - start) as usize)
+    (
+        mmu::phys_to_virt(start),
+        (ram.start + ram.size - start) as usize,
+    )
 }

@@ -82,7 +82,9 @@ impl Pl011 {
     /// nothing else may drive the UART.
     pub unsafe fn new(base: u64) -> Self {
         // SAFETY: the caller guarantees `base` maps a PL011 register block for the program's life.
-        Self { regs: unsafe { &*(base as *const Pl011Registers) } }
+        Self {
+            regs: unsafe { &*(base as *const Pl011Registers) },
+        }
     }
 
     /// 8N1 with FIFOs on; QEMU ignores the baud rate, so the divisors stay as the firmware set them.
@@ -90,8 +92,12 @@ impl Pl011 {
         self.flush();
         self.regs.CR.set(0);
         self.regs.ICR.write(ICR::ALL::SET);
-        self.regs.LCR_H.write(LCR_H::WLEN::EightBit + LCR_H::FEN::SET);
-        self.regs.CR.write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
+        self.regs
+            .LCR_H
+            .write(LCR_H::WLEN::EightBit + LCR_H::FEN::SET);
+        self.regs
+            .CR
+            .write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
     }
 
     fn flush(&self) {

@@ -25,7 +25,14 @@ fn lkdtm_bug() -> ! {
 fn lkdtm_exception() -> ! {
     // SAFETY: deliberately faults: the store to address 0 is a translation fault (nothing is
     // mapped at 0), which kills the kernel with a report; the asm never returns.
-    unsafe { core::arch::asm!("mov x0, #0", "str wzr, [x0]", "udf #0", options(noreturn, nostack)) }
+    unsafe {
+        core::arch::asm!(
+            "mov x0, #0",
+            "str wzr, [x0]",
+            "udf #0",
+            options(noreturn, nostack)
+        )
+    }
 }
 
 #[inline(never)]
@@ -34,7 +41,9 @@ fn lkdtm_write_kern() -> ! {
     println!("lkdtm: attempting bad write to kernel text at {target:#x}");
     // SAFETY: deliberately faults: kernel text is mapped read-only, so the store takes a
     // permission fault and the kernel dies with a report; the asm never returns.
-    unsafe { core::arch::asm!("str wzr, [{0}]", "udf #0", in(reg) target, options(noreturn, nostack)) }
+    unsafe {
+        core::arch::asm!("str wzr, [{0}]", "udf #0", in(reg) target, options(noreturn, nostack))
+    }
 }
 
 impl fs::FileOps for ProvokeCrash {
@@ -47,7 +56,9 @@ impl fs::FileOps for ProvokeCrash {
     }
 
     fn write(&self, data: &[u8], _mode: WriteMode) -> Result<(), Errno> {
-        let name = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?.trim();
+        let name = core::str::from_utf8(data)
+            .map_err(|_| Errno::EINVAL)?
+            .trim();
         if !CRASH_TYPES.contains(&name) {
             return Err(Errno::EINVAL);
         }

@@ -7,5 +7,7 @@ use kernel as _;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    eprintln!("the kernel image only builds for aarch64-unknown-none-softfloat: use `cargo xtask run`");
+    eprintln!(
+        "the kernel image only builds for aarch64-unknown-none-softfloat: use `cargo xtask run`"
+    );
 }

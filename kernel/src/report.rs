@@ -32,7 +32,11 @@ macro_rules! bug {
     }};
 }
 
-static BUG_HOOK: BreakHook = BreakHook { imm: BUG_BRK_IMM, mask: 0, handler: bug_handler };
+static BUG_HOOK: BreakHook = BreakHook {
+    imm: BUG_BRK_IMM,
+    mask: 0,
+    handler: bug_handler,
+};
 
 pub fn register_bug_hook() {
     register_break_hook(&BUG_HOOK).expect("the BRK hook table has room at boot");
@@ -110,7 +114,13 @@ fn oops(frame: &TrapFrame, what: &str) -> ! {
 /// Linux's `__show_regs` layout: pstate, pc, lr, sp, then x29..x0 three to a line.
 fn show_regs(frame: &TrapFrame) {
     let p = frame.pstate;
-    let flag = |bit: u32, c: char| if p & (1 << bit) != 0 { c.to_ascii_uppercase() } else { c };
+    let flag = |bit: u32, c: char| {
+        if p & (1 << bit) != 0 {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        }
+    };
     println!(
         "pstate: {:08x} ({}{}{}{} {}{}{}{} EL{}{})",
         p,
@@ -139,7 +149,7 @@ fn show_regs(frame: &TrapFrame) {
 /// is a nofault read, so a corrupt chain ends the walk instead of faulting again.
 pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
     for _ in 0..MAX_FRAMES {
-        if fp == 0 || fp % 16 != 0 {
+        if fp == 0 || !fp.is_multiple_of(16) {
             return;
         }
         let (Ok(next), Ok(lr)) = (read_u64_nofault(fp), read_u64_nofault(fp + 8)) else {
@@ -159,7 +169,9 @@ pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
 fn current_fp() -> u64 {
     let fp: u64;
     // SAFETY: reads x29.
-    unsafe { core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags))
+    };
     fp
 }
 

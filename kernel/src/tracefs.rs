@@ -60,6 +60,9 @@ fn register(path: &str, read: fn(&mut dyn Write) -> fmt::Result) {
 
 pub fn init() {
     register("/sys/kernel/tracing/README", readme);
-    register("/sys/kernel/tracing/available_filter_functions", available_filter_functions);
+    register(
+        "/sys/kernel/tracing/available_filter_functions",
+        available_filter_functions,
+    );
     register("/proc/kallsyms", kallsyms);
 }

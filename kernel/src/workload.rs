@@ -16,7 +16,11 @@ pub fn leaf(x: u64) -> u64 {
 /// Naive recursive Fibonacci, base case `n < 2`: `fib(5)` makes 15 calls.
 #[inline(never)]
 pub fn fib(n: u64) -> u64 {
-    if n < 2 { n } else { fib(black_box(n - 1)) + fib(black_box(n - 2)) }
+    if n < 2 {
+        n
+    } else {
+        fib(black_box(n - 1)) + fib(black_box(n - 2))
+    }
 }
 
 #[inline(never)]
@@ -46,9 +50,21 @@ struct Workload {
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "leaf", usage: "leaf N      call kernel::workload::leaf N times", run: run_leaf },
-    Workload { name: "fib", usage: "fib N       recursive kernel::workload::fib(N), N <= 30", run: run_fib },
-    Workload { name: "nested", usage: "nested      nested_a -> nested_b -> nested_c", run: run_nested },
+    Workload {
+        name: "leaf",
+        usage: "leaf N      call kernel::workload::leaf N times",
+        run: run_leaf,
+    },
+    Workload {
+        name: "fib",
+        usage: "fib N       recursive kernel::workload::fib(N), N <= 30",
+        run: run_fib,
+    },
+    Workload {
+        name: "nested",
+        usage: "nested      nested_a -> nested_b -> nested_c",
+        run: run_nested,
+    },
 ];
 
 fn parse_count(ctx: &mut Context<'_>, name: &str, args: &[&str], max: u64) -> Option<u64> {
@@ -68,7 +84,9 @@ fn parse_count(ctx: &mut Context<'_>, name: &str, args: &[&str], max: u64) -> Op
 }
 
 fn run_leaf(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    let Some(n) = parse_count(ctx, "leaf", args, LEAF_MAX) else { return 1 };
+    let Some(n) = parse_count(ctx, "leaf", args, LEAF_MAX) else {
+        return 1;
+    };
     let mut acc = 0u64;
     for i in 0..n {
         acc = acc.wrapping_add(leaf(i));
@@ -78,7 +96,9 @@ fn run_leaf(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
 }
 
 fn run_fib(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    let Some(n) = parse_count(ctx, "fib", args, FIB_MAX) else { return 1 };
+    let Some(n) = parse_count(ctx, "fib", args, FIB_MAX) else {
+        return 1;
+    };
     let _ = writeln!(ctx.out, "fib({n}) = {}", fib(n));
     0
 }
@@ -88,7 +108,11 @@ fn run_nested(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
         ctx.error("run: usage: run nested");
         return 1;
     }
-    let _ = writeln!(ctx.out, "nested: nested_a -> nested_b -> nested_c = {:#x}", nested_a(1));
+    let _ = writeln!(
+        ctx.out,
+        "nested: nested_a -> nested_b -> nested_c = {:#x}",
+        nested_a(1)
+    );
     0
 }
 
@@ -103,7 +127,9 @@ fn cmd_run(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
     match WORKLOADS.iter().find(|w| w.name == *name) {
         Some(w) => (w.run)(ctx, rest),
         None => {
-            ctx.error(&format!("run: {name}: no such workload (try: leaf, fib, nested)"));
+            ctx.error(&format!(
+                "run: {name}: no such workload (try: leaf, fib, nested)"
+            ));
             1
         }
     }

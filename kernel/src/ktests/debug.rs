@@ -63,14 +63,20 @@ static BRK_PC: AtomicU64 = AtomicU64::new(0);
 
 fn kprobe_imm_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
     BRK_HITS.fetch_add(1, Ordering::Relaxed);
-    BRK_IMM.store(esr.brk_comment().map_or(u64::MAX, u64::from), Ordering::Relaxed);
+    BRK_IMM.store(
+        esr.brk_comment().map_or(u64::MAX, u64::from),
+        Ordering::Relaxed,
+    );
     BRK_PC.store(frame.pc, Ordering::Relaxed);
     frame.pc += AARCH64_INSN_SIZE as u64;
     DbgHookResult::Handled
 }
 
-static KPROBE_IMM_HOOK: BreakHook =
-    BreakHook { imm: KPROBES_BRK_IMM, mask: 0, handler: kprobe_imm_handler };
+static KPROBE_IMM_HOOK: BreakHook = BreakHook {
+    imm: KPROBES_BRK_IMM,
+    mask: 0,
+    handler: kprobe_imm_handler,
+};
 
 ktest! {
 fn brk_reaches_hook_for_its_immediate_and_resumes() -> TestResult {
@@ -110,9 +116,14 @@ fn step_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
     DbgHookResult::Handled
 }
 
-static STEP_START_HOOK: BreakHook =
-    BreakHook { imm: KTEST_STEP_BRK_IMM, mask: 0, handler: step_start_handler };
-static STEP_HOOK: StepHook = StepHook { handler: step_handler };
+static STEP_START_HOOK: BreakHook = BreakHook {
+    imm: KTEST_STEP_BRK_IMM,
+    mask: 0,
+    handler: step_start_handler,
+};
+static STEP_HOOK: StepHook = StepHook {
+    handler: step_handler,
+};
 
 ktest! {
 fn single_step_reports_one_exception_per_instruction() -> TestResult {

@@ -56,8 +56,7 @@ fn mcount_loc() -> &'static [u64] {
 /// Whether the whole NOP sequence starting at `loc` is intact.
 fn site_is_nops(loc: u64) -> bool {
     let nop = nop();
-    (0..PREFIX_NOPS + ENTRY_NOPS)
-        .all(|i| read_insn(loc + i * AARCH64_INSN_SIZE as u64) == Ok(nop))
+    (0..PREFIX_NOPS + ENTRY_NOPS).all(|i| read_insn(loc + i * AARCH64_INSN_SIZE as u64) == Ok(nop))
 }
 
 /// Builds the record table from the compiler's list, verifying every site.
@@ -69,10 +68,15 @@ pub fn ftrace_init() {
         let func = loc + PREFIX_NOPS * AARCH64_INSN_SIZE as u64;
         if !is_patchable_text(func) || !site_is_nops(loc) {
             bad += 1;
-            println!("ftrace: site at {} does not hold its NOPs; not traceable", crate::symbols::symbolize(func));
+            println!(
+                "ftrace: site at {} does not hold its NOPs; not traceable",
+                crate::symbols::symbolize(func)
+            );
             continue;
         }
-        records.push(DynFtrace { ip: func + AARCH64_INSN_SIZE as u64 });
+        records.push(DynFtrace {
+            ip: func + AARCH64_INSN_SIZE as u64,
+        });
     }
     records.sort_unstable_by_key(|r| r.ip);
     records.dedup();
