@@ -10,7 +10,8 @@
 //! [`init`] and TTBR0 is switched off; TTBR0 stays free for EL0 address spaces.
 //!
 //! Locking: [`MAP_LOCK`] serialises changes to the live tables (new device mappings and fixmap
-//! slots); callers of the fixmap hold their own subsystem lock (the patching lock) as well.
+//! slots). Users of a fixmap slot also hold the lock that owns the slot (the patching lock for
+//! `TextPoke0`), so the order is: subsystem lock, then `MAP_LOCK`.
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

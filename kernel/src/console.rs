@@ -82,9 +82,8 @@ impl Pl011 {
     /// nothing else may drive the UART.
     pub unsafe fn new(base: u64) -> Self {
         // SAFETY: the caller guarantees `base` maps a PL011 register block for the program's life.
-        Self {
-            regs: unsafe { &*(base as *const Pl011Registers) },
-        }
+        let regs = unsafe { &*(base as *const Pl011Registers) };
+        Self { regs }
     }
 
     /// 8N1 with FIFOs on; QEMU ignores the baud rate, so the divisors stay as the firmware set them.

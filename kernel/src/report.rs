@@ -4,6 +4,7 @@
 //! failure status). Also the `BUG()` hook (BRK #0x800) and the panic handler.
 
 use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use arch::debug_monitors::{BreakHook, DbgHookResult, register_break_hook};
 use arch::esr::Esr;
@@ -21,6 +22,17 @@ const MAX_FRAMES: usize = 64;
 
 pub fn init() {
     set_die_handler(die);
+}
+
+static DYING: AtomicBool = AtomicBool::new(false);
+
+/// Starts a crash report: takes the console over. A second fatal error while reporting (a fault
+/// in the report itself) leaves at once rather than recursing.
+fn begin_report() {
+    if DYING.swap(true, Ordering::SeqCst) {
+        exit(EXIT_KERNEL_PANIC);
+    }
+    console::force_unlock_for_panic();
 }
 
 /// Executes `brk #0x800`: the BUG hook prints the report and stops the kernel.
@@ -44,7 +56,7 @@ pub fn register_bug_hook() {
 
 arch::noinstr! {
 fn bug_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
-    console::force_unlock_for_panic();
+    begin_report();
     println!("------------[ cut here ]------------");
     println!("kernel BUG at {}!", symbolize(frame.pc));
     oops(frame, "Oops - BUG")
@@ -53,7 +65,7 @@ fn bug_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
 
 /// The die handler `arch` calls for every fatal exception.
 fn die(frame: &TrapFrame, why: Fatal) -> ! {
-    console::force_unlock_for_panic();
+    begin_report();
     let esr = Esr(frame.esr);
     match why {
         Fatal::KernelFault => {
@@ -178,7 +190,7 @@ fn current_fp() -> u64 {
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    console::force_unlock_for_panic();
+    begin_report();
     println!("Kernel panic - not syncing: {}", info.message());
     if let Some(location) = info.location() {
         println!("  at {}:{}", location.file(), location.line());

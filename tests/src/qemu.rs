@@ -145,12 +145,11 @@ impl Shared {
 /// A running QEMU whose console is driven through pipes.
 pub struct Qemu {
     child: Child,
-    input: Option<Sender<Vec<u8>>>,
+    input: Sender<Vec<u8>>,
     shared: Arc<Shared>,
     /// How much of the console output earlier waits consumed.
     cursor: usize,
     status: Option<i32>,
-    command_line: String,
 }
 
 impl Qemu {
@@ -184,30 +183,17 @@ impl Qemu {
         spawn_reader(stderr, Arc::clone(&shared), Stream::Stderr, tee);
         Ok(Qemu {
             child,
-            input: Some(input),
+            input,
             shared,
             cursor: 0,
             status: None,
-            command_line,
         })
-    }
-
-    /// The command line this QEMU was started with.
-    pub fn command_line(&self) -> &str {
-        &self.command_line
     }
 
     /// Queues bytes for the guest's console. Never blocks; if QEMU has gone, the next wait says so.
     pub fn send(&self, bytes: &[u8]) {
-        if let Some(input) = &self.input {
-            // A send error means the writer ended because QEMU closed its stdin, i.e. exited.
-            let _ = input.send(bytes.to_vec());
-        }
-    }
-
-    /// Closes the guest's console input once everything queued has been written.
-    pub fn close_input(&mut self) {
-        self.input = None;
+        // A send error means the writer ended because QEMU closed its stdin, i.e. exited.
+        let _ = self.input.send(bytes.to_vec());
     }
 
     /// Waits until the unread output matches `pattern`, and consumes it through the match.
@@ -230,8 +216,11 @@ impl Qemu {
     ) -> Result<Vec<u8>, WaitError> {
         let needle = literal.as_bytes();
         self.read_until(timeout, Duration::ZERO, |unread| {
+            if needle.is_empty() {
+                return Some(0);
+            }
             unread
-                .windows(needle.len().max(1))
+                .windows(needle.len())
                 .position(|window| window == needle)
                 .map(|start| start + needle.len())
         })
@@ -559,7 +548,6 @@ mod tests {
         let mut qemu = fake("exit 0");
         assert_eq!(qemu.wait_exit(LONG), Ok(0));
         qemu.send(b"ignored");
-        qemu.close_input();
         drop(qemu);
     }
 

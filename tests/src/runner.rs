@@ -294,7 +294,7 @@ impl Session {
     }
 
     fn boot(&mut self) -> Result<(), String> {
-        match self.read_prompt(BOOT_TIMEOUT.max(self.timeout)) {
+        match self.read_prompt(BOOT_TIMEOUT) {
             Ok(log) => {
                 self.output = StepOutput::new("the boot log".into(), &log);
                 Ok(())
@@ -464,6 +464,20 @@ impl Session {
                         output.origin
                     )
                 })
+            }
+            Check::AllLines(pattern) => {
+                match output.lines.iter().position(|line| !pattern.is_match(line)) {
+                    _ if output.lines.is_empty() => Some(format!(
+                        "the output of {} has no lines to match `{pattern}`",
+                        output.origin
+                    )),
+                    Some(index) => Some(format!(
+                        "line {} of the output of {} does not match `{pattern}`",
+                        index + 1,
+                        output.origin
+                    )),
+                    None => None,
+                }
             }
             Check::Empty => (!output.text.is_empty())
                 .then(|| format!("the output of {} is not empty", output.origin)),
@@ -715,7 +729,7 @@ mod tests {
         let result = play(
             &mut session,
             "# description: d\n~ ^booting$\ncount 1 .\n$ pwd\n= /\n! x\natleast 1 /\n$ echo a\n= a\n$ echo -n /x\n= /x\n\
-             $ nothing\nempty\nsend: echo b\\n\nprompt\n= echo b\n= b\nsend: echo c\\n\nexpect: (?m)^c\\n\n= echo c\n= c\nprompt\n\
+             all ^/\n$ nothing\nempty\nsend: echo b\\n\nprompt\n= echo b\n= b\nsend: echo c\\n\nexpect: (?m)^c\\n\n= echo c\n= c\nprompt\n\
              $ poweroff 4\nempty\nexit: 4\nempty\n",
         );
         assert_eq!(result, Ok(()));
@@ -760,6 +774,10 @@ mod tests {
                 "1 lines of the output of line 2 (`$ echo a`) match `a`, expected exactly 2",
             ),
             ("atleast 3 .", "expected at least 3"),
+            (
+                "all ^b",
+                "line 1 of the output of line 2 (`$ echo a`) does not match `^b`",
+            ),
             ("empty", "the output of line 2 (`$ echo a`) is not empty"),
             ("exit: 0", "QEMU did not exit within"),
         ];
@@ -777,6 +795,17 @@ mod tests {
                 failure.message
             );
         }
+    }
+
+    #[test]
+    fn all_needs_lines() {
+        let mut session = fake_shell(SHELL);
+        let failure = play(&mut session, "# description: d\n$ nothing\nall .\n").unwrap_err();
+        assert!(
+            failure.message.contains("has no lines to match `.`"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

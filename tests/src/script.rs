@@ -1,7 +1,7 @@
 //! The scenario file format (`tests/scenarios/*.tc`) and its parser; tests/README.md is the
 //! author's guide. A scenario is a list of steps that drive the serial shell (`$ COMMAND`,
 //! `send:`, `prompt`, `expect:`, `exit:`) and checks on the output of the last step
-//! (`=`, `~`, `!`, `count`, `atleast`, `empty`).
+//! (`=`, `~`, `!`, `count`, `atleast`, `all`, `empty`).
 //!
 //! Everything a scenario can get wrong is found here, before QEMU starts, and reported with its
 //! line number.
@@ -51,7 +51,8 @@ pub enum Action {
     /// `expect: REGEX`: wait until the output since the last step matches; the output is the text
     /// up to the end of the match.
     Expect(regex::bytes::Regex),
-    /// `exit: N`: wait for QEMU to exit and require status N.
+    /// `exit: N`: wait for QEMU to exit and require status N; the output is what was printed
+    /// since the last step.
     Exit(i32),
     /// `timeout: SECS`: the per-step timeout from here on.
     Timeout(Duration),
@@ -74,6 +75,8 @@ pub enum Check {
         pattern: regex::Regex,
         at_least: bool,
     },
+    /// `all REGEX`: the output has lines and every one matches REGEX (unanchored).
+    AllLines(regex::Regex),
     /// `empty`: the output has no characters at all.
     Empty,
 }
@@ -181,7 +184,12 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
         return Ok(None);
     }
     let (word, argument) = split_directive(text);
-    if state.exited && !matches!(word, "=" | "~" | "!" | "count" | "atleast" | "empty") {
+    if state.exited
+        && !matches!(
+            word,
+            "=" | "~" | "!" | "count" | "atleast" | "all" | "empty"
+        )
+    {
         return Err(format!(
             "`{word}` after `exit:`: QEMU has exited, only checks may follow"
         ));
@@ -217,6 +225,9 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
             required(argument, "!", "text")?.to_string(),
         )),
         "count" | "atleast" => Action::Check(parse_count(word, argument)?),
+        "all" => Action::Check(Check::AllLines(parse_regex(required(
+            argument, "all", "a regex",
+        )?)?)),
         "empty" => no_argument(argument, "empty", Action::Check(Check::Empty))?,
         _ => return Err(unknown_directive(text)),
     };
@@ -228,7 +239,10 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
         }
         Action::Command(_) | Action::Prompt | Action::Expect(_) => state.has_output = true,
         Action::Send(_) => state.has_output = false,
-        Action::Exit(_) => state.exited = true,
+        Action::Exit(_) => {
+            state.has_output = true;
+            state.exited = true;
+        }
         Action::Timeout(_) | Action::Check(_) => {}
     }
     Ok(Some(action))
@@ -262,7 +276,7 @@ fn unknown_directive(text: &str) -> String {
     format!(
         "unknown directive `{text}` (expected `$ CMD`, `send:`, `prompt`, `expect:`, `exit:`, \
          `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
-         `empty` or a `#` comment)"
+         `all REGEX`, `empty` or a `#` comment)"
     )
 }
 
@@ -432,6 +446,14 @@ mod tests {
     }
 
     #[test]
+    fn all_lines_check() {
+        let parsed = actions("$ ls\nall ^[a-z]+$\n");
+        assert!(
+            matches!(&parsed[1], Action::Check(Check::AllLines(r)) if r.as_str() == "^[a-z]+$")
+        );
+    }
+
+    #[test]
     fn a_bare_equals_expects_an_empty_line() {
         let parsed = actions("$ echo\n=\n= \n");
         assert!(matches!(&parsed[1], Action::Check(Check::Line(t)) if t.is_empty()));
@@ -521,6 +543,9 @@ mod tests {
             ("count x .", "line count must be a number"),
             ("count -1 .", "line count must be a number"),
             ("atleast 2 (", "bad regex"),
+            ("all", "`all` needs a regex"),
+            ("all ", "`all` needs a regex"),
+            ("all )", "bad regex"),
         ];
         for (text, expected) in cases {
             let (line, message) = error_of(&format!("$ pwd\n{text}\n"));
@@ -559,6 +584,7 @@ mod tests {
         assert!(parse_body("send: ls\nprompt\n= x\n").is_ok());
         assert!(parse_body("send: ls\nexpect: l\n= x\n").is_ok());
         assert!(parse_body("send: ls\ntimeout: 1\nempty\n").is_err());
+        assert!(parse_body("send: \\x04\nexit: 0\n= exit\n").is_ok());
     }
 
     #[test]

@@ -43,7 +43,7 @@ enum Task {
     Gdb(run::RunArgs),
     /// Run everything CI runs: format, clippy, host unit tests, the in-kernel test image and
     /// the scenario tests. Ends with `N passed, N failed`.
-    Test,
+    Test(test::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Task::Build(args) => build::build(args.image()).map(|_| ExitCode::SUCCESS),
         Task::Run(args) => run::run(args),
         Task::Gdb(args) => gdb::gdb(args),
-        Task::Test => test::test(),
+        Task::Test(args) => test::test(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("xtask: error: {error}");

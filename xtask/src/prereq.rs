@@ -7,6 +7,7 @@ use std::env;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::workspace;
 use crate::{Result, command};
@@ -61,8 +62,20 @@ fn is_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|metadata| metadata.uid() == 0)
 }
 
+/// Set once the toolchain passed: `test` builds two images and each build checks.
+static TOOLCHAIN_CHECKED: AtomicBool = AtomicBool::new(false);
+
 /// Installs the pinned toolchain's targets and components if any is missing.
 pub fn ensure_toolchain() -> Result {
+    if TOOLCHAIN_CHECKED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    ensure_pinned_toolchain()?;
+    TOOLCHAIN_CHECKED.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+fn ensure_pinned_toolchain() -> Result {
     if !on_path("rustup") {
         // Without rustup the toolchain is whatever the system provides; cargo will say if the
         // target is missing.

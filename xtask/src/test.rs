@@ -8,11 +8,16 @@
 //! 3. Every `tests/scenarios/*.tc` against the kernel image, two machines at a time.
 //!
 //! The last line is `N passed, N failed`, counting the in-kernel tests and the scenarios.
+//!
+//! `cargo xtask test NAME...` runs only the named scenarios, for a quick loop while working on
+//! the shell.
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use scenario::qemu::{Console, Qemu, QemuConfig, WaitError};
 use scenario::runner;
 
@@ -44,19 +49,30 @@ impl Tally {
     }
 }
 
+/// Options of `cargo xtask test`.
+#[derive(Args, Clone, Debug)]
+pub struct TestArgs {
+    /// Run only these scenarios (file names in tests/scenarios, `.tc` optional), nothing else.
+    pub scenarios: Vec<String>,
+}
+
 /// `cargo xtask test`.
-pub fn test() -> Result<ExitCode> {
+pub fn test(args: TestArgs) -> Result<ExitCode> {
     let started = Instant::now();
     prereq::ensure_toolchain()?;
     prereq::ensure_qemu()?;
-    for (title, mut check) in static_checks() {
-        stage(title);
-        command::run(&mut check).map_err(|error| format!("{title} failed: {error}"))?;
+    let scenario_files = select_scenarios(&args.scenarios)?;
+    let mut ktest = Tally::default();
+    if args.scenarios.is_empty() {
+        for (title, mut check) in static_checks() {
+            stage(title);
+            command::run(&mut check).map_err(|error| format!("{title} failed: {error}"))?;
+        }
+        stage("in-kernel tests");
+        ktest = run_ktest()?;
     }
-    stage("in-kernel tests");
-    let ktest = run_ktest()?;
     stage("scenarios");
-    let scenarios = run_scenarios()?;
+    let scenarios = run_scenarios(&scenario_files)?;
     let total = ktest.add(scenarios);
     eprintln!(
         "xtask: in-kernel tests {} passed, {} failed; scenarios {} passed, {} failed; {:.0} s",
@@ -212,13 +228,35 @@ fn ktest_summary(transcript: &str) -> Option<Tally> {
     })
 }
 
-/// Runs every scenario file against the kernel image, printing each result as it comes and a
-/// failure's full report.
-fn run_scenarios() -> Result<Tally> {
-    let image = build::build(Image::Kernel)?;
+/// The scenario files to run: all of them, or those `names` picks.
+fn select_scenarios(names: &[String]) -> Result<Vec<PathBuf>> {
     let dir = workspace::root().join("tests").join("scenarios");
     let files = runner::scenario_files(&dir)
         .map_err(|error| format!("cannot list {}: {error}", dir.display()))?;
+    if names.is_empty() {
+        return Ok(files);
+    }
+    names
+        .iter()
+        .map(|name| {
+            let file_name = if name.ends_with(".tc") {
+                name.clone()
+            } else {
+                format!("{name}.tc")
+            };
+            files
+                .iter()
+                .find(|file| file.file_name().is_some_and(|found| *found == *file_name))
+                .cloned()
+                .ok_or_else(|| format!("no scenario {file_name} in {}", dir.display()).into())
+        })
+        .collect()
+}
+
+/// Runs the scenario files against the kernel image, printing each result as it comes and a
+/// failure's full report.
+fn run_scenarios(files: &[PathBuf]) -> Result<Tally> {
+    let image = build::build(Image::Kernel)?;
     let config = QemuConfig::new(image, DEFAULT_SMP);
     eprintln!(
         "xtask: {} scenarios, {SCENARIO_JOBS} at a time, each on `{}` plus its `qemu:` arguments",
@@ -226,7 +264,7 @@ fn run_scenarios() -> Result<Tally> {
         scenario::qemu::command_line(&config.command(Console::Stdio))
     );
     let printing = Mutex::new(());
-    let reports = runner::run_files(&files, &config, SCENARIO_JOBS, |report| {
+    let reports = runner::run_files(files, &config, SCENARIO_JOBS, |report| {
         let _one_at_a_time = printing
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
