@@ -74,8 +74,6 @@ fn die(frame: &TrapFrame, why: Fatal) -> ! {
                 fault_description(frame, esr),
                 frame.far
             );
-            println!("Mem abort info:");
-            println!("{esr}");
             oops(frame, "Oops")
         }
         Fatal::UnclaimedBrk => {
@@ -88,7 +86,6 @@ fn die(frame: &TrapFrame, why: Fatal) -> ! {
         }
         Fatal::Unhandled(kind) => {
             println!("Unhandled {} exception: {}", kind.name(), esr.ec_name());
-            println!("{esr}");
             oops(frame, "Oops - bad mode")
         }
     }
@@ -112,7 +109,19 @@ fn is_permission_fault(esr: Esr) -> bool {
     esr.fsc().is_some_and(|fsc| fsc & 0x3c == 0x0c)
 }
 
+/// The common tail of every report: the decoded ESR (with FAR), registers, backtrace, exit.
 fn oops(frame: &TrapFrame, what: &str) -> ! {
+    let esr = Esr(frame.esr);
+    println!(
+        "{}",
+        if esr.is_abort() {
+            "Mem abort info:"
+        } else {
+            "Exception info:"
+        }
+    );
+    println!("{esr}");
+    println!("  FAR = 0x{:016x}", frame.far);
     println!("Internal error: {}: {:016x} [#1] SMP", what, frame.esr);
     println!("CPU: 0 PID: 0 Comm: swapper");
     show_regs(frame);
