@@ -48,3 +48,19 @@ pub fn caches_clean_inval_pou(start: u64, end: u64) {
     unsafe { core::arch::asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
 }
 }
+
+/// Cleans `[start, end)` to the point of coherency, so an observer that does not look in the
+/// caches (a CPU whose MMU and caches are still off) sees the data.
+pub fn dcache_clean_poc(start: u64, end: u64) {
+    let dline = dcache_line_size();
+    let mut addr = start & !(dline - 1);
+    while addr < end {
+        // SAFETY: cache maintenance by VA on a mapped kernel address.
+        unsafe {
+            core::arch::asm!("dc cvac, {0}", in(reg) addr, options(nostack, preserves_flags))
+        };
+        addr += dline;
+    }
+    // SAFETY: barrier only.
+    unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+}

@@ -37,4 +37,6 @@ pub mod mmu;
 #[cfg(target_os = "none")]
 pub mod patching;
 #[cfg(target_os = "none")]
+pub mod psci;
+#[cfg(target_os = "none")]
 pub mod semihosting;

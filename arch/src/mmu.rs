@@ -16,7 +16,7 @@
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::asm::barrier;
-use aarch64_cpu::registers::{ReadWriteable, Readable, TCR_EL1};
+use aarch64_cpu::registers::{ReadWriteable, TCR_EL1};
 use spin::Mutex;
 
 pub const PAGE_SHIFT: u32 = 12;
@@ -338,11 +338,21 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
         replace_idmap(root.phys(), EMPTY_TABLE.phys());
     }
 
-    // The identity map is no longer needed: stop TTBR0 walks until EL0 address spaces use it.
+    disable_idmap();
+    Ok(())
+}
+
+/// Stops TTBR0 walks on this CPU: the early identity map is only needed to turn the MMU on;
+/// TTBR0 stays free for EL0 address spaces. Every CPU calls this once it runs in the high half.
+pub fn disable_idmap() {
     TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
     barrier::isb(barrier::SY);
     flush_tlb_all_local();
-    Ok(())
+}
+
+/// Physical address of the kernel's root table (what every CPU's TTBR1 holds).
+pub fn kernel_root_phys() -> u64 {
+    ROOT.load(Ordering::Relaxed)
 }
 
 fn flush_tlb_all_local() {
@@ -415,11 +425,6 @@ pub fn clear_fixmap(slot: FixmapSlot) {
             options(nostack, preserves_flags),
         );
     }
-}
-
-/// Whether TTBR0 walks are off (the state [`init`] leaves).
-pub fn ttbr0_disabled() -> bool {
-    TCR_EL1.is_set(TCR_EL1::EPD0)
 }
 
 /// Page tables used by the pool, for the boot log.

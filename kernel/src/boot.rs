@@ -77,11 +77,12 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
         heap_start
     );
 
-    arch::debug_monitors::debug_monitors_init();
+    crate::smp::init_boot_cpu();
     report::register_bug_hook();
     println!("debug: OS lock cleared, MDSCR_EL1.KDE set, BRK and step hooks ready");
 
     crate::symbols::init_log();
+    crate::smp::smp_init();
     trace::ftrace::ftrace_init();
     tracefs::init();
     crate::debugfs::init();

@@ -30,6 +30,8 @@ mod ktests;
 #[cfg(target_os = "none")]
 pub mod report;
 #[cfg(target_os = "none")]
+pub mod smp;
+#[cfg(target_os = "none")]
 pub mod trace;
 #[cfg(target_os = "none")]
 pub mod tracefs;

@@ -4,4 +4,5 @@
 
 mod debug;
 mod patching;
+mod smp;
 mod symbols;

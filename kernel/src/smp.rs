@@ -1,0 +1,179 @@
+//! SMP bring-up and per-CPU data (Linux: `smp.c`, `smp_processor_id`, `this_cpu_ptr`).
+//!
+//! The boot CPU is logical CPU 0; the other CPUs of the device tree are numbered in DTB order
+//! and started one at a time with PSCI CPU_ON at `secondary_entry`, each on its own stack. Every
+//! CPU points TPIDR_EL1 at its [`PerCpu`] slot, so per-CPU data costs one register read and no
+//! lock. A CPU is online once it has run its per-CPU init; [`cpu_online_mask`] says which are.
+
+use alloc::vec;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use aarch64_cpu::registers::{MIDR_EL1, MPIDR_EL1, Readable, TPIDR_EL1, Writeable};
+use arch::psci::{self, Conduit};
+
+use crate::board::{self, MAX_CPUS};
+use crate::println;
+
+/// Per-CPU stack size.
+const STACK_SIZE: usize = 64 * 1024;
+/// How long the boot CPU waits for a secondary to come online, in generic-timer ticks per
+/// second of CNTFRQ (one second).
+const ONLINE_TIMEOUT_SECS: u64 = 1;
+/// MPIDR_EL1 affinity fields Aff3..Aff0 (Linux: MPIDR_HWID_BITMASK).
+const MPIDR_HWID_BITMASK: u64 = 0xff_00ff_ffff;
+
+/// What each CPU owns. Cache-line aligned so CPUs never share a line.
+#[repr(C, align(64))]
+pub struct PerCpu {
+    /// Logical CPU number.
+    pub cpu: usize,
+    /// This CPU's MPIDR affinity, as it reads it itself.
+    pub mpidr: AtomicU64,
+}
+
+static PER_CPU: [PerCpu; MAX_CPUS] = {
+    let mut cpus = [const {
+        PerCpu {
+            cpu: 0,
+            mpidr: AtomicU64::new(0),
+        }
+    }; MAX_CPUS];
+    let mut i = 0;
+    while i < MAX_CPUS {
+        cpus[i].cpu = i;
+        i += 1;
+    }
+    cpus
+};
+
+static ONLINE: AtomicU64 = AtomicU64::new(0);
+static NR_CPUS_POSSIBLE: AtomicUsize = AtomicUsize::new(1);
+
+/// This CPU's per-CPU data.
+pub fn this_cpu() -> &'static PerCpu {
+    // SAFETY: every CPU sets TPIDR_EL1 to its PER_CPU slot before anything calls this.
+    unsafe { &*(TPIDR_EL1.get() as *const PerCpu) }
+}
+
+/// The logical number of the CPU this runs on.
+pub fn smp_processor_id() -> usize {
+    this_cpu().cpu
+}
+
+/// Bit N set: CPU N is online.
+pub fn cpu_online_mask() -> u64 {
+    ONLINE.load(Ordering::Acquire)
+}
+
+pub fn num_online_cpus() -> usize {
+    cpu_online_mask().count_ones() as usize
+}
+
+/// The CPUs the device tree describes (online or not).
+pub fn num_possible_cpus() -> usize {
+    NR_CPUS_POSSIBLE.load(Ordering::Relaxed)
+}
+
+fn own_mpidr() -> u64 {
+    MPIDR_EL1.get() & MPIDR_HWID_BITMASK
+}
+
+/// Per-CPU setup every CPU runs, the boot CPU included.
+fn cpu_init(cpu: usize) {
+    let slot = &PER_CPU[cpu];
+    TPIDR_EL1.set(slot as *const PerCpu as u64);
+    slot.mpidr.store(own_mpidr(), Ordering::Relaxed);
+    arch::debug_monitors::debug_monitors_init();
+}
+
+/// The last step of a CPU's bring-up: from here on other CPUs may rely on it.
+fn set_cpu_online(cpu: usize) {
+    ONLINE.fetch_or(1 << cpu, Ordering::Release);
+}
+
+/// Makes the boot CPU logical CPU 0. Runs before anything uses per-CPU data.
+pub fn init_boot_cpu() {
+    cpu_init(0);
+    set_cpu_online(0);
+}
+
+/// The per-CPU slot of logical CPU `cpu`.
+pub fn per_cpu(cpu: usize) -> Option<&'static PerCpu> {
+    PER_CPU.get(cpu)
+}
+
+/// The Rust entry of a secondary CPU, from `secondary_entry` in `asm/boot.s`.
+#[unsafe(no_mangle)]
+extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
+    arch::mmu::disable_idmap();
+    cpu_init(cpu as usize);
+    println!(
+        "CPU{}: Booted secondary processor 0x{:010x} [0x{:08x}]",
+        cpu,
+        own_mpidr(),
+        MIDR_EL1.get()
+    );
+    set_cpu_online(cpu as usize);
+    loop {
+        aarch64_cpu::asm::wfi();
+    }
+}
+
+fn counter_now() -> u64 {
+    aarch64_cpu::registers::CNTVCT_EL0.get()
+}
+
+fn counter_freq() -> u64 {
+    aarch64_cpu::registers::CNTFRQ_EL0.get()
+}
+
+/// Starts every other CPU of the device tree and waits for each to come online.
+pub fn smp_init() {
+    let board = board::info();
+    let boot_mpidr = own_mpidr();
+    let secondaries = board
+        .cpus()
+        .iter()
+        .filter(|c| c.mpidr & MPIDR_HWID_BITMASK != boot_mpidr);
+    NR_CPUS_POSSIBLE.store(board.cpus().len().max(1), Ordering::Relaxed);
+    let Some(conduit) = Conduit::from_method(board.psci_method) else {
+        println!(
+            "smp: no PSCI conduit in the device tree ({}); running on one CPU",
+            board.psci_method
+        );
+        return;
+    };
+    if let Ok((major, minor)) = psci::version(conduit) {
+        println!(
+            "psci: PSCIv{major}.{minor} detected via {}",
+            board.psci_method
+        );
+    }
+    for (index, cpu) in secondaries.enumerate() {
+        bring_up(conduit, index + 1, cpu.mpidr & MPIDR_HWID_BITMASK);
+    }
+    println!("smp: Brought up 1 node, {} CPUs", num_online_cpus());
+}
+
+fn bring_up(conduit: Conduit, cpu: usize, mpidr: u64) {
+    let stack = vec![0u8; STACK_SIZE].leak();
+    let stack_top = (stack.as_ptr() as u64 + STACK_SIZE as u64) & !15;
+    arch::boot::prepare_secondary(stack_top);
+    if let Err(e) = psci::cpu_on(
+        conduit,
+        mpidr,
+        arch::boot::secondary_entry_phys(),
+        cpu as u64,
+    ) {
+        println!("CPU{cpu}: failed to boot: PSCI CPU_ON returned {:?}", e.0);
+        return;
+    }
+    let deadline = counter_now() + ONLINE_TIMEOUT_SECS * counter_freq();
+    while cpu_online_mask() & (1 << cpu) == 0 {
+        if counter_now() > deadline {
+            println!("CPU{cpu}: failed to come online");
+            return;
+        }
+        core::hint::spin_loop();
+    }
+}
