@@ -5,6 +5,7 @@
 //!   ([`crate::debug_monitors`]); an unclaimed one is fatal at EL1.
 //! - A data abort at EL1 whose instruction has an exception-table entry resumes at its fixup
 //!   ([`crate::extable`]); this is how the nofault accessors report -EFAULT.
+//! - An IRQ (from EL1h or 64-bit EL0) goes to [`crate::irq::handle_irq`].
 //! - Everything else is fatal: the kernel's die handler prints the report and stops.
 //!
 //! Handlers only edit the frame; the assembly exit path restores it and ERETs.
@@ -101,6 +102,11 @@ impl VectorKind {
     fn is_sync(self) -> bool {
         self.0.is_multiple_of(4)
     }
+
+    /// An IRQ from EL1 with SP_EL1, or from 64-bit EL0: the only IRQ vectors this kernel uses.
+    fn is_irq(self) -> bool {
+        self.0 == 5 || self.0 == 9
+    }
 }
 
 /// Why an exception could not be handled.
@@ -143,6 +149,10 @@ crate::noinstr! {
 #[unsafe(no_mangle)]
 extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
     let kind = VectorKind(kind);
+    if kind.is_irq() {
+        crate::irq::handle_irq(frame);
+        return;
+    }
     if !kind.is_sync() || kind.0 >= 12 || kind.0 < 4 {
         die(frame, Fatal::Unhandled(kind));
     }

@@ -1,9 +1,11 @@
 //! AArch64 mechanisms, and nothing generic: boot and MMU, exception entry and ESR decoding, the
 //! debug monitors (BRK and single-step hook tables), A64 instruction encoding, and text patching
-//! through a fixmap alias. The `kernel` crate builds everything else on top of these.
+//! through a fixmap alias, and interrupts and time (GIC, IRQ dispatch, IRQ-saving locks, the
+//! generic timer and the trace clock). The `kernel` crate builds everything else on top of these.
 //!
-//! Pure logic (instruction encoding, ESR decoding) builds and unit-tests on the host; everything
-//! that touches system registers or contains assembly is gated on `target_os = "none"`.
+//! Pure logic (instruction encoding, ESR decoding, interrupt specifiers, cycle-to-ns conversion)
+//! builds and unit-tests on the host; everything that touches system registers or contains
+//! assembly is gated on `target_os = "none"`.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(patchable_function_entry))]
 
@@ -19,8 +21,10 @@ macro_rules! noinstr {
     };
 }
 
+pub mod clocksource;
 pub mod esr;
 pub mod insn;
+pub mod irq;
 
 #[cfg(target_os = "none")]
 pub mod boot;
@@ -33,10 +37,20 @@ pub mod exception;
 #[cfg(target_os = "none")]
 pub mod extable;
 #[cfg(target_os = "none")]
+pub mod gic;
+#[cfg(target_os = "none")]
+pub mod irqflags;
+#[cfg(target_os = "none")]
 pub mod mmu;
 #[cfg(target_os = "none")]
 pub mod patching;
 #[cfg(target_os = "none")]
+pub mod pmu;
+#[cfg(target_os = "none")]
 pub mod psci;
 #[cfg(target_os = "none")]
 pub mod semihosting;
+#[cfg(target_os = "none")]
+pub mod spinlock;
+#[cfg(target_os = "none")]
+pub mod timer;

@@ -7,10 +7,17 @@
 //! nothing. After the writes, D-cache clean and I-cache invalidate to PoU make the new
 //! instructions visible to instruction fetch.
 //!
-//! [`patch_text_batch`] is the one entry point that touches text; it holds [`PATCH_LOCK`]
-//! (with interrupts masked) for the whole batch. With several CPUs online it is where the
-//! stop-machine rendezvous belongs: the other CPUs must be parked around the write phase and
-//! each must ISB before resuming.
+//! [`patch_text_batch`] is the one entry point that touches text; it holds [`PATCH_LOCK`] for
+//! the whole batch. The write phase runs inside the stop-machine rendezvous the kernel installs
+//! with [`set_stop_machine`] (Linux: `aarch64_insn_patch_text` → `stop_machine`): every other
+//! CPU is parked with interrupts masked while the text changes, and executes an ISB before it
+//! resumes. A whole batch costs one rendezvous. Until a rendezvous is installed (one CPU) the
+//! write phase runs directly.
+//!
+//! The lock is taken with interrupts still enabled and only then are they masked: a CPU waiting
+//! for it must still be able to answer another CPU's rendezvous request.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{DAIF, Readable, Writeable};
 use spin::Mutex;
@@ -42,6 +49,28 @@ pub enum PatchError {
 
 /// Serialises all text patching and the TextPoke0 fixmap slot.
 static PATCH_LOCK: Mutex<()> = Mutex::new(());
+
+/// Runs the function with every other online CPU parked, interrupts masked, and returns once
+/// they have all resumed (each after an ISB).
+pub type StopMachine = fn(&mut dyn FnMut());
+
+static STOP_MACHINE: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the kernel's stop-machine rendezvous for the write phase of every patch.
+pub fn set_stop_machine(stop_machine: StopMachine) {
+    STOP_MACHINE.store(stop_machine as usize, Ordering::Release);
+}
+
+fn run_stopped(f: &mut dyn FnMut()) {
+    match STOP_MACHINE.load(Ordering::Acquire) {
+        0 => f(),
+        raw => {
+            // SAFETY: only `set_stop_machine` stores here, always a valid `StopMachine`.
+            let stop_machine: StopMachine = unsafe { core::mem::transmute(raw) };
+            stop_machine(f);
+        }
+    }
+}
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -108,8 +137,8 @@ crate::noinstr! {
 /// Checks every site, then writes all of them through the fixmap alias and makes them visible to
 /// instruction fetch. Either every site is patched or, on error, none is.
 pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
-    let _irqs = IrqSave::new();
     let _lock = PATCH_LOCK.lock();
+    let _irqs = IrqSave::new();
     for p in patches {
         if !is_patchable_text(p.addr) {
             return Err(PatchError::NotText { addr: p.addr });
@@ -119,10 +148,12 @@ pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
             return Err(PatchError::Mismatch { addr: p.addr, expected: p.old, found });
         }
     }
-    write_through_fixmap(patches);
-    for p in patches {
-        caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
-    }
+    run_stopped(&mut || {
+        write_through_fixmap(patches);
+        for p in patches {
+            caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
+        }
+    });
     Ok(())
 }
 }

@@ -6,6 +6,7 @@
 use fdt::Fdt;
 use spin::Once;
 
+use arch::irq::IrqSpec;
 use arch::mmu::RamRange;
 
 const MAX_RAM: usize = 8;
@@ -33,9 +34,14 @@ pub struct BoardInfo {
     ram: [RamRange; MAX_RAM],
     ram_count: usize,
     pub uart: MmioRegion,
+    /// The UART's interrupt (`interrupts` of its node).
+    pub uart_irq: Option<IrqSpec>,
     pub gic_compatible: &'static str,
     gic_regs: [MmioRegion; MAX_GIC_REGS],
     gic_reg_count: usize,
+    /// The generic timers' PPIs, in the `/timer` node's order: index with
+    /// [`ARCH_TIMER_VIRT_PPI`] and friends.
+    pub timer_irqs: [Option<IrqSpec>; ARCH_TIMER_MAX_TIMER_PPI],
     /// PSCI conduit: "hvc" or "smc".
     pub psci_method: &'static str,
     cpus: [Cpu; MAX_CPUS],
@@ -69,6 +75,29 @@ static BOARD: Once<BoardInfo> = Once::new();
 /// The board description; [`probe`] must have run.
 pub fn info() -> &'static BoardInfo {
     BOARD.get().expect("board::probe runs first in kernel_main")
+}
+
+/// The `/timer` node's interrupts, in binding order: secure physical, non-secure physical,
+/// virtual, hypervisor (Linux: `enum arch_timer_ppi_nr`).
+pub const ARCH_TIMER_PHYS_NONSECURE_PPI: usize = 1;
+pub const ARCH_TIMER_VIRT_PPI: usize = 2;
+pub const ARCH_TIMER_MAX_TIMER_PPI: usize = 4;
+/// The most cells an interrupt specifier of a GIC has (GICv3 with PPI partitions).
+const MAX_INTERRUPT_CELLS: usize = 4;
+
+/// The `index`th interrupt of `node`, decoded with the GIC binding: every interrupt on these
+/// boards goes to the one GIC, whose `#interrupt-cells` is `cells`.
+fn gic_interrupt(node: &fdt::node::FdtNode<'_, '_>, cells: usize, index: usize) -> Option<IrqSpec> {
+    if cells > MAX_INTERRUPT_CELLS {
+        return None;
+    }
+    let value = node.property("interrupts")?.value;
+    let bytes = value.get(index * cells * 4..(index + 1) * cells * 4)?;
+    let mut spec = [0u32; MAX_INTERRUPT_CELLS];
+    for (cell, be) in spec.iter_mut().zip(bytes.chunks_exact(4)) {
+        *cell = u32::from_be_bytes(be.try_into().ok()?);
+    }
+    IrqSpec::from_gic_cells(&spec[..cells])
 }
 
 fn first_reg(node: &fdt::node::FdtNode<'_, '_>) -> Option<MmioRegion> {
@@ -118,8 +147,10 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
     let mut gic_regs = [MmioRegion::default(); MAX_GIC_REGS];
     let mut gic_reg_count = 0;
     let mut gic_compatible = "none";
+    let mut gic_cells = 0;
     if let Some(gic) = fdt.find_compatible(&["arm,gic-v3", "arm,cortex-a15-gic", "arm,gic-400"]) {
         gic_compatible = gic.compatible().map_or("unknown", |c| c.first());
+        gic_cells = gic.interrupt_cells().unwrap_or(0);
         for region in gic.reg().into_iter().flatten().take(MAX_GIC_REGS) {
             if let Some(size) = region.size {
                 gic_regs[gic_reg_count] = MmioRegion {
@@ -128,6 +159,14 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
                 };
                 gic_reg_count += 1;
             }
+        }
+    }
+
+    let uart_irq = gic_interrupt(&uart_node, gic_cells, 0);
+    let mut timer_irqs = [None; ARCH_TIMER_MAX_TIMER_PPI];
+    if let Some(timer) = fdt.find_compatible(&["arm,armv8-timer", "arm,armv7-timer"]) {
+        for (ppi, irq) in timer_irqs.iter_mut().enumerate() {
+            *irq = gic_interrupt(&timer, gic_cells, ppi);
         }
     }
 
@@ -153,9 +192,11 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
         ram,
         ram_count,
         uart,
+        uart_irq,
         gic_compatible,
         gic_regs,
         gic_reg_count,
+        timer_irqs,
         psci_method,
         cpus,
         cpu_count,

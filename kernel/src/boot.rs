@@ -80,13 +80,16 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     crate::smp::init_boot_cpu();
     report::register_bug_hook();
     println!("debug: OS lock cleared, MDSCR_EL1.KDE set, BRK and step hooks ready");
+    crate::irq::init(board);
 
     crate::symbols::init_log();
+    crate::stop_machine::init();
     crate::smp::smp_init();
     trace::ftrace::ftrace_init();
     tracefs::init();
     crate::debugfs::init();
     crate::workload::init();
+    crate::bench::init();
 
     #[cfg(feature = "ktest")]
     crate::ktest::run_all();

@@ -1,21 +1,37 @@
 //! The console: a PL011 UART driver (registers described with tock-registers from the PL011
 //! TRM) and the `print!`/`println!` macros.
 //!
-//! Output converts "\n" to "\r\n" as a tty's OPOST/ONLCR would. Input is polled from the
-//! receive FIFO; QEMU holds back further bytes while the FIFO is full, so nothing is lost.
+//! Output converts "\n" to "\r\n" as a tty's OPOST/ONLCR would.
 //!
-//! Locking: [`CONSOLE`] serialises writers so lines from different CPUs do not interleave.
-//! Crash reports call [`force_unlock_for_panic`] first, so a CPU that died while printing
-//! cannot block the report (Linux: `bust_spinlocks`).
+//! Input is interrupt-driven once [`enable_rx_interrupt`] has run: the RX and RX-timeout
+//! interrupts move bytes from the UART's receive FIFO into an 8 KiB [`Kfifo`] (a whole shell
+//! line and as much again), and [`read_byte`] sleeps in WFI while that is empty. Nothing is ever
+//! dropped: when our FIFO is full the handler stops draining the UART and masks its RX
+//! interrupts; the UART's FIFO then stays full, which makes QEMU hold further input back, until
+//! the reader has emptied half of ours. Before that (or with IRQs masked) the reader drains the
+//! UART itself.
+//!
+//! Locking: [`CONSOLE`] serialises writers so lines from different CPUs do not interleave;
+//! [`RX`] guards the receive side (the interrupt handler takes it). Both mask IRQs while held
+//! ([`SpinLockIrq`]), so printing or reading can never be interrupted by code that wants the
+//! same lock. They are never nested. Each holds its own handle on the UART: the writer uses DR
+//! (write) and FR, the receive side DR (read), FR and IMSC. Crash reports call
+//! [`force_unlock_for_panic`] first, so a CPU that died while printing cannot block the report
+//! (Linux: `bust_spinlocks`).
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use spin::Mutex;
+use arch::exception::TrapFrame;
+use arch::irq::{self, IrqAction, IrqError, IrqSpec};
+use arch::irqflags::{cpu_do_idle, local_irq_restore, local_irq_save};
+use arch::spinlock::SpinLockIrq;
 use tock_registers::interfaces::{Readable, Writeable};
 use tock_registers::register_bitfields;
 use tock_registers::register_structs;
 use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
+
+use crate::kfifo::Kfifo;
 
 register_bitfields! {u32,
     /// Data register.
@@ -46,6 +62,13 @@ register_bitfields! {u32,
         TXE OFFSET(8) NUMBITS(1) [],
         UARTEN OFFSET(0) NUMBITS(1) []
     ],
+    /// Interrupt mask set/clear register: 1 enables an interrupt.
+    IMSC [
+        /// Receive timeout: data has sat in the FIFO below the trigger level.
+        RTIM OFFSET(6) NUMBITS(1) [],
+        /// Receive: the FIFO reached its trigger level.
+        RXIM OFFSET(4) NUMBITS(1) []
+    ],
     /// Interrupt clear register.
     ICR [
         ALL OFFSET(0) NUMBITS(11) []
@@ -62,6 +85,8 @@ register_structs! {
         (0x2c => LCR_H: ReadWrite<u32, LCR_H::Register>),
         (0x30 => CR: ReadWrite<u32, CR::Register>),
         (0x34 => _reserved2),
+        (0x38 => IMSC: ReadWrite<u32, IMSC::Register>),
+        (0x3c => _reserved3),
         (0x44 => ICR: WriteOnly<u32, ICR::Register>),
         (0x48 => @END),
     }
@@ -72,8 +97,9 @@ pub struct Pl011 {
     regs: &'static Pl011Registers,
 }
 
-// SAFETY: the registers are MMIO; the driver is only reached through the CONSOLE lock (or by
-// the single dying CPU after `force_unlock_for_panic`), so accesses are never concurrent.
+// SAFETY: the registers are MMIO. Each of the two handles is only reached through its lock
+// (CONSOLE, or RX; or by the single dying CPU after `force_unlock_for_panic`), and the two use
+// disjoint operations (see the module doc), so no access races with one of the same kind.
 unsafe impl Send for Pl011 {}
 
 impl Pl011 {
@@ -86,14 +112,18 @@ impl Pl011 {
         Self { regs }
     }
 
-    /// 8N1 with FIFOs on; QEMU ignores the baud rate, so the divisors stay as the firmware set them.
+    /// 8N1; QEMU ignores the baud rate, so the divisors stay as the firmware set them. The
+    /// FIFOs stay as the firmware left them (QEMU's `-kernel` boot: off, a one-byte holding
+    /// register each way): switching them on or off empties the receive FIFO, which would
+    /// drop input typed before boot.
     fn init(&self) {
         self.flush();
         self.regs.CR.set(0);
         self.regs.ICR.write(ICR::ALL::SET);
+        let fifos = self.regs.LCR_H.read(LCR_H::FEN);
         self.regs
             .LCR_H
-            .write(LCR_H::WLEN::EightBit + LCR_H::FEN::SET);
+            .write(LCR_H::WLEN::EightBit + LCR_H::FEN.val(fifos));
         self.regs
             .CR
             .write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
@@ -120,6 +150,15 @@ impl Pl011 {
         }
     }
 
+    /// Enables or masks the RX and RX-timeout interrupts (the only ones we use).
+    fn set_rx_interrupts(&self, enable: bool) {
+        if enable {
+            self.regs.IMSC.write(IMSC::RXIM::SET + IMSC::RTIM::SET);
+        } else {
+            self.regs.IMSC.set(0);
+        }
+    }
+
     fn write_bytes(&self, bytes: &[u8]) {
         for &b in bytes {
             if b == b'\n' {
@@ -130,8 +169,70 @@ impl Pl011 {
     }
 }
 
-static CONSOLE: Mutex<Option<Pl011>> = Mutex::new(None);
+static CONSOLE: SpinLockIrq<Option<Pl011>> = SpinLockIrq::new(None);
 static PANICKING: AtomicBool = AtomicBool::new(false);
+
+/// Received bytes not yet read: a shell line (4095 bytes) and as much again.
+const RX_BUF_SIZE: usize = 8192;
+
+/// The receive side.
+struct Rx {
+    uart: Option<Pl011>,
+    fifo: Kfifo<RX_BUF_SIZE>,
+    /// The RX interrupt delivers input (else the reader polls).
+    irq_driven: bool,
+    /// RX interrupts are masked because `fifo` filled up.
+    throttled: bool,
+}
+
+static RX: SpinLockIrq<Rx> = SpinLockIrq::new(Rx {
+    uart: None,
+    fifo: Kfifo::new(),
+    irq_driven: false,
+    throttled: false,
+});
+
+impl Rx {
+    /// Moves bytes from the UART's FIFO into ours (Linux: `pl011_rx_chars`). If ours fills up,
+    /// the rest stays in the UART, whose full FIFO holds the sender back; in interrupt mode the
+    /// RX interrupts are masked until [`Rx::get`] has made room, or the level-triggered line
+    /// would fire again at once.
+    fn receive_chars(&mut self) {
+        let Some(uart) = &self.uart else { return };
+        while !self.fifo.is_full() {
+            let Some(byte) = uart.try_get_byte() else {
+                return;
+            };
+            self.fifo.put(byte);
+        }
+        if self.irq_driven && !self.throttled {
+            uart.set_rx_interrupts(false);
+            self.throttled = true;
+        }
+    }
+
+    /// The oldest received byte; unthrottles once half of the buffer is free again.
+    fn get(&mut self) -> Option<u8> {
+        let byte = self.fifo.get()?;
+        if self.throttled && self.fifo.len() <= self.fifo.capacity() / 2 {
+            self.throttled = false;
+            if let Some(uart) = &self.uart {
+                uart.set_rx_interrupts(true);
+            }
+        }
+        Some(byte)
+    }
+}
+
+static UART_ACTION: IrqAction = IrqAction {
+    name: "uart-pl011",
+    handler: pl011_int,
+};
+
+/// The UART's interrupt: only RX interrupts are enabled, and draining the FIFO clears them.
+fn pl011_int(_irq: u32, _frame: &mut TrapFrame) {
+    RX.lock().receive_chars();
+}
 
 /// Takes over the PL011 at `base` as the kernel console.
 ///
@@ -142,6 +243,23 @@ pub unsafe fn init(base: u64) {
     let uart = unsafe { Pl011::new(base) };
     uart.init();
     *CONSOLE.lock() = Some(uart);
+    // SAFETY: the second handle on the same UART, for the receive side (see `Pl011`'s Send).
+    RX.lock().uart = Some(unsafe { Pl011::new(base) });
+}
+
+/// Switches input to the UART's interrupt `spec` (its device-tree `interrupts`), routed to
+/// this CPU, which should be the one that reads.
+pub fn enable_rx_interrupt(spec: IrqSpec) -> Result<(), IrqError> {
+    irq::request_irq(spec, &UART_ACTION)?;
+    let mut rx = RX.lock();
+    rx.irq_driven = true;
+    if let Some(uart) = &rx.uart {
+        uart.set_rx_interrupts(true);
+    }
+    // Take what arrived before (`init` cleared its interrupt), so the next byte finds the FIFO
+    // empty and raises the RX interrupt (QEMU asserts it when the FIFO reaches one byte).
+    rx.receive_chars();
+    Ok(())
 }
 
 /// From now on writers do not wait for the console lock: the report must get out even if the
@@ -194,20 +312,30 @@ pub fn _print(args: fmt::Arguments<'_>) {
     });
 }
 
-/// Polls for one input byte.
-pub fn try_read_byte() -> Option<u8> {
-    let mut byte = None;
-    with_console(|uart| byte = uart.try_get_byte());
-    byte
-}
-
-/// Waits for one input byte.
+/// Waits for one input byte. In interrupt mode the CPU sleeps in WFI until an interrupt (the
+/// UART's, or the tick) arrives; IRQs are masked from the empty check to the WFI, so input that
+/// arrives in between still wakes it. With IRQs masked by the caller, or before
+/// [`enable_rx_interrupt`], it drains the UART itself.
 pub fn read_byte() -> u8 {
     loop {
-        if let Some(b) = try_read_byte() {
-            return b;
+        let flags = local_irq_save();
+        let (byte, sleep) = {
+            let mut rx = RX.lock();
+            let sleep = rx.irq_driven && !flags.irqs_disabled();
+            if !sleep {
+                rx.receive_chars();
+            }
+            (rx.get(), sleep)
+        };
+        match byte {
+            Some(byte) => {
+                local_irq_restore(flags);
+                return byte;
+            }
+            None if sleep => cpu_do_idle(),
+            None => core::hint::spin_loop(),
         }
-        core::hint::spin_loop();
+        local_irq_restore(flags);
     }
 }
 

@@ -8,8 +8,11 @@
 
 extern crate alloc;
 
+pub mod bench;
 pub mod fs;
 pub mod glob;
+pub mod irq;
+pub mod kfifo;
 pub mod shell;
 pub mod symbols;
 
@@ -31,6 +34,8 @@ mod ktests;
 pub mod report;
 #[cfg(target_os = "none")]
 pub mod smp;
+#[cfg(target_os = "none")]
+pub mod stop_machine;
 #[cfg(target_os = "none")]
 pub mod trace;
 #[cfg(target_os = "none")]

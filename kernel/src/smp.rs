@@ -107,6 +107,7 @@ pub fn per_cpu(cpu: usize) -> Option<&'static PerCpu> {
 extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
     arch::mmu::disable_idmap();
     cpu_init(cpu as usize);
+    crate::irq::secondary_init(cpu as usize);
     println!(
         "CPU{}: Booted secondary processor 0x{:010x} [0x{:08x}]",
         cpu,
@@ -115,7 +116,7 @@ extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
     );
     set_cpu_online(cpu as usize);
     loop {
-        aarch64_cpu::asm::wfi();
+        arch::irqflags::cpu_do_idle();
     }
 }
 

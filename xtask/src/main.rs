@@ -1,12 +1,14 @@
 //! `cargo xtask`: the project's host tooling. Each subcommand is a small module:
 //! [`build`] (kernel image plus its embedded symbol table, see [`kallsyms`]), [`run`] and
-//! [`gdb`] (boot it in QEMU), and [`test`] (everything CI checks). Every command spawned is
-//! echoed on stderr as `$ ...` ([`command`]); missing tools are installed or named
-//! ([`prereq`]).
+//! [`gdb`] (boot it in QEMU), [`test`] (everything CI checks) and [`bench`] (instruction counts
+//! of the kernel's benchmarks). Every command spawned is echoed on stderr as `$ ...`
+//! ([`command`]); missing tools are installed or named ([`prereq`]).
 
-// The symbol-table format module is shared with the no_std kernel, which spells `alloc::`.
+// The symbol-table and benchmark-report format modules are shared with the no_std kernel,
+// which spells `alloc::`.
 extern crate alloc;
 
+mod bench;
 mod build;
 mod command;
 mod gdb;
@@ -44,6 +46,9 @@ enum Task {
     /// Run everything CI runs: format, clippy, host unit tests, the in-kernel test image and
     /// the scenario tests. Ends with `N passed, N failed`.
     Test(test::TestArgs),
+    /// Boot on a deterministic machine (`-icount shift=0,sleep=off`), run the kernel's
+    /// benchmarks and print their instruction counts; also written to target/bench.json.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Task::Run(args) => run::run(args),
         Task::Gdb(args) => gdb::gdb(args),
         Task::Test(args) => test::test(args),
+        Task::Bench(args) => bench::bench(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("xtask: error: {error}");

@@ -6,8 +6,10 @@
 //!    `ktest: N passed, N failed` and exits 0 (all passed) or 2 (failures). Any other status
 //!    is a crash.
 //! 3. Every `tests/scenarios/*.tc` against the kernel image, two machines at a time.
+//! 4. A smoke run of the benchmark harness ([`bench::smoke`]), counted as one test.
 //!
-//! The last line is `N passed, N failed`, counting the in-kernel tests and the scenarios.
+//! The last line is `N passed, N failed`, counting the in-kernel tests, the scenarios and the
+//! benchmark smoke run.
 //!
 //! `cargo xtask test NAME...` runs only the named scenarios, for a quick loop while working on
 //! the shell.
@@ -24,7 +26,7 @@ use scenario::runner;
 use crate::build::{self, Image};
 use crate::run::DEFAULT_SMP;
 use crate::workspace::{self, KERNEL_TARGET};
-use crate::{Result, command, prereq};
+use crate::{Result, bench, command, prereq};
 
 /// How long the whole in-kernel test image may run.
 const KTEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -73,13 +75,21 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     }
     stage("scenarios");
     let scenarios = run_scenarios(&scenario_files)?;
-    let total = ktest.add(scenarios);
+    let mut harness = Tally::default();
+    if args.scenarios.is_empty() {
+        stage("benchmark harness (smoke)");
+        harness = bench_smoke();
+    }
+    let total = ktest.add(scenarios).add(harness);
     eprintln!(
-        "xtask: in-kernel tests {} passed, {} failed; scenarios {} passed, {} failed; {:.0} s",
+        "xtask: in-kernel tests {} passed, {} failed; scenarios {} passed, {} failed; \
+         benchmark smoke {} passed, {} failed; {:.0} s",
         ktest.passed,
         ktest.failed,
         scenarios.passed,
         scenarios.failed,
+        harness.passed,
+        harness.failed,
         started.elapsed().as_secs_f64()
     );
     println!("{} passed, {} failed", total.passed, total.failed);
@@ -88,6 +98,26 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Smoke-runs the benchmark harness: one test, passed or failed.
+fn bench_smoke() -> Tally {
+    match bench::smoke() {
+        Ok(summary) => {
+            println!("ok   benchmark harness: {summary}");
+            Tally {
+                passed: 1,
+                failed: 0,
+            }
+        }
+        Err(error) => {
+            println!("FAIL benchmark harness: {error}");
+            Tally {
+                passed: 0,
+                failed: 1,
+            }
+        }
+    }
 }
 
 fn stage(title: &str) {

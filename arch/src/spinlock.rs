@@ -1,0 +1,79 @@
+//! [`SpinLockIrq`]: a spinlock that masks interrupts on this CPU while it is held, saving and
+//! restoring DAIF (Linux: `spin_lock_irqsave` / `spin_unlock_irqrestore`).
+//!
+//! Use it for any lock that an interrupt handler also takes: with a plain spinlock, an interrupt
+//! arriving on the CPU that holds the lock would spin forever in its handler. Interrupts are
+//! masked before the lock is tried and restored only after it is released, so a handler never
+//! runs on a CPU while that CPU holds the lock. Nesting is fine: the inner guard saves "masked"
+//! and restores "masked".
+
+use core::mem::ManuallyDrop;
+use core::ops::{Deref, DerefMut};
+
+use spin::{Mutex, MutexGuard};
+
+use crate::irqflags::{IrqFlags, local_irq_restore, local_irq_save};
+
+pub struct SpinLockIrq<T> {
+    inner: Mutex<T>,
+}
+
+/// Holds the lock; dropping it unlocks and then restores the interrupt mask.
+pub struct SpinLockIrqGuard<'a, T> {
+    guard: ManuallyDrop<MutexGuard<'a, T>>,
+    flags: IrqFlags,
+}
+
+impl<T> SpinLockIrq<T> {
+    pub const fn new(value: T) -> Self {
+        Self {
+            inner: Mutex::new(value),
+        }
+    }
+
+    /// Masks interrupts, then spins until the lock is free.
+    pub fn lock(&self) -> SpinLockIrqGuard<'_, T> {
+        let flags = local_irq_save();
+        SpinLockIrqGuard {
+            guard: ManuallyDrop::new(self.inner.lock()),
+            flags,
+        }
+    }
+
+    /// Whether some CPU holds the lock (a snapshot, for crash reporting).
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Releases the lock whoever holds it.
+    ///
+    /// # Safety
+    /// Only for a crash report taking the console over from a CPU that died holding the lock:
+    /// the holder must never touch the protected data again.
+    pub unsafe fn force_unlock(&self) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.force_unlock() };
+    }
+}
+
+impl<T> Deref for SpinLockIrqGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for SpinLockIrqGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for SpinLockIrqGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the guard is dropped exactly once, here, and never used afterwards.
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        local_irq_restore(self.flags);
+    }
+}

@@ -1,0 +1,169 @@
+//! The benchmark registry (the `.kbench` linker section, filled by [`kbench!`](crate::kbench))
+//! and the measurement of one benchmark: its setup, then its run and its baseline counted with
+//! IRQs and FIQs masked, then its teardown.
+//!
+//! Masking interrupts keeps asynchronous work (a tick, console input arriving whenever the host
+//! sends it) out of the counts, which is what makes them repeatable. A benchmark that measures
+//! an interrupt unmasks it inside its own run and baseline.
+
+use alloc::string::{String, ToString};
+use core::hint::black_box;
+
+use aarch64_cpu::registers::{DAIF, ReadWriteable, Readable, Writeable};
+use arch::pmu;
+
+/// Why a benchmark's setup did not prepare the machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetupError {
+    /// This machine cannot run it (too few CPUs, say): reported as skipped, not an error.
+    Skip(String),
+    /// Something is wrong: reported as failed, and the run fails.
+    Fail(String),
+}
+
+/// One registered benchmark.
+#[repr(C)]
+pub struct KBench {
+    /// One word (see [`is_valid_name`](super::format::is_valid_name)).
+    pub name: &'static str,
+    /// Operations per run. The baseline cancels the fixed costs, so a few thousand is plenty;
+    /// the run and the baseline together must stay under 2^32 instructions.
+    pub ops: u64,
+    /// Performs the operation `n` times.
+    pub run: fn(u64),
+    /// What the baseline is, one word.
+    pub baseline_name: &'static str,
+    /// Does everything `run` does `n` times except the operation; its count is subtracted.
+    pub baseline: fn(u64),
+    /// Prepares the machine before both counts (registers a hook, starts tasks).
+    pub setup: fn() -> Result<(), SetupError>,
+    /// Undoes `setup` after both counts.
+    pub teardown: fn(),
+}
+
+/// The setup of a benchmark that needs none.
+pub fn no_setup() -> Result<(), SetupError> {
+    Ok(())
+}
+
+/// The teardown of a benchmark that needs none.
+pub fn no_teardown() {}
+
+/// Registers a benchmark: a name, the operations per run, the run, the baseline's name and
+/// function, and optionally a setup and teardown. Names are checked at compile time.
+#[macro_export]
+macro_rules! kbench {
+    (
+        name: $name:literal,
+        ops: $ops:expr,
+        run: $run:expr,
+        baseline: $baseline_name:literal => $baseline:expr
+        $(, setup: $setup:expr)?
+        $(, teardown: $teardown:expr)?
+        $(,)?
+    ) => {
+        const _: () = {
+            assert!(
+                $crate::bench::format::is_valid_name($name)
+                    && $crate::bench::format::is_valid_name($baseline_name),
+                "benchmark and baseline names are one word without `=`"
+            );
+            assert!($ops > 0, "a benchmark runs at least one operation");
+            #[used]
+            #[unsafe(link_section = ".kbench")]
+            static BENCH: $crate::bench::KBench = $crate::bench::KBench {
+                name: $name,
+                ops: $ops,
+                run: $run,
+                baseline_name: $baseline_name,
+                baseline: $baseline,
+                setup: $crate::kbench!(@or [$($setup)?] $crate::bench::no_setup),
+                teardown: $crate::kbench!(@or [$($teardown)?] $crate::bench::no_teardown),
+            };
+        };
+    };
+    (@or [] $default:expr) => {
+        $default
+    };
+    (@or [$given:expr] $default:expr) => {
+        $given
+    };
+}
+
+unsafe extern "C" {
+    // Declared as bytes: only their addresses are used.
+    static __start_kbench: u8;
+    static __stop_kbench: u8;
+}
+
+/// Every registered benchmark, in link order.
+pub fn benches() -> &'static [KBench] {
+    // SAFETY: the linker script brackets .kbench with these symbols, and the section holds only
+    // KBench records placed there by `kbench!`.
+    unsafe {
+        let start = core::ptr::addr_of!(__start_kbench).cast::<KBench>();
+        let stop = core::ptr::addr_of!(__stop_kbench).cast::<KBench>();
+        core::slice::from_raw_parts(start, stop.offset_from(start) as usize)
+    }
+}
+
+/// Instructions retired by a benchmark's run and by its baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub insns: u64,
+    pub baseline_insns: u64,
+}
+
+/// Sets `bench` up, counts its run and baseline, and tears it down.
+pub fn measure(bench: &KBench) -> Result<Counts, SetupError> {
+    (bench.setup)()?;
+    let counts = count_run_and_baseline(bench);
+    (bench.teardown)();
+    counts
+}
+
+fn count_run_and_baseline(bench: &KBench) -> Result<Counts, SetupError> {
+    let _masked = IrqsMasked::new();
+    // On this CPU, now: the task running the shell may have moved since the last benchmark.
+    pmu::inst_retired_init().map_err(|error| SetupError::Fail(error.to_string()))?;
+    let insns = count(bench.run, bench.ops);
+    let baseline_insns = count(bench.baseline, bench.ops);
+    // The counter started at zero, so a wrap means both counts together passed 2^32.
+    if pmu::inst_retired_overflowed() {
+        return Err(SetupError::Fail(
+            "more than 2^32 instructions: the 32-bit counter wrapped; lower ops".to_string(),
+        ));
+    }
+    Ok(Counts {
+        insns: insns.into(),
+        baseline_insns: baseline_insns.into(),
+    })
+}
+
+arch::noinstr! {
+/// Instructions retired by `f(n)`, the call and one counter read included. The run and the
+/// baseline both go through this one function, so that part cancels out.
+#[inline(never)]
+fn count(f: fn(u64), n: u64) -> u32 {
+    let start = pmu::read_inst_retired();
+    f(black_box(n));
+    pmu::read_inst_retired().wrapping_sub(start)
+}
+}
+
+/// IRQs and FIQs masked for its lifetime; the previous mask comes back on drop.
+struct IrqsMasked(u64);
+
+impl IrqsMasked {
+    fn new() -> Self {
+        let saved = DAIF.get();
+        DAIF.modify(DAIF::I::Masked + DAIF::F::Masked);
+        Self(saved)
+    }
+}
+
+impl Drop for IrqsMasked {
+    fn drop(&mut self) {
+        DAIF.set(self.0);
+    }
+}

@@ -1,0 +1,124 @@
+//! stop_machine: run a function on one CPU while every other online CPU is parked with
+//! interrupts masked (Linux: `kernel/stop_machine.c`, `multi_cpu_stop`). Text patching runs its
+//! write phase here, so no CPU can fetch a half-patched sequence.
+//!
+//! The protocol, one rendezvous per call:
+//! 1. the caller (interrupts masked) resets the counters, enters `Prepare` and kicks every other
+//!    online CPU with the stop IPI; each answers in [`stop_machine_ipi_handler`], counts itself
+//!    in and spins;
+//! 2. once all have arrived the caller enters `Run` and runs the function;
+//! 3. it then enters `Exit`; every parked CPU executes an ISB (discarding anything it fetched
+//!    before the patch) and counts itself out; the caller returns once all have left.
+//!
+//! Locking: [`STOP_LOCK`] serialises callers. It is taken with interrupts enabled, so a CPU
+//! waiting for it can still be parked by the current rendezvous.
+
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use aarch64_cpu::registers::{DAIF, Readable, Writeable};
+use arch::exception::TrapFrame;
+use arch::gic::{self, SgiTarget};
+use arch::irq::{IrqAction, request_percpu_irq};
+use spin::Mutex;
+
+use crate::smp::{cpu_online_mask, smp_processor_id};
+
+const STATE_IDLE: u32 = 0;
+const STATE_PREPARE: u32 = 1;
+const STATE_RUN: u32 = 2;
+const STATE_EXIT: u32 = 3;
+
+static STOP_LOCK: Mutex<()> = Mutex::new(());
+static STATE: AtomicU32 = AtomicU32::new(STATE_IDLE);
+static ARRIVED: AtomicUsize = AtomicUsize::new(0);
+static DEPARTED: AtomicUsize = AtomicUsize::new(0);
+static RENDEZVOUS: AtomicUsize = AtomicUsize::new(0);
+
+/// The SGI that parks a CPU for a rendezvous. Linux wakes per-CPU stopper threads instead (with
+/// IPI_RESCHEDULE); with no threads yet, the IPI handler itself is the parking place.
+pub const IPI_STOP_MACHINE: u32 = 1;
+
+static STOP_ACTION: IrqAction = IrqAction {
+    name: "Stop-machine interrupts",
+    handler: stop_ipi,
+};
+
+fn stop_ipi(_irq: u32, _frame: &mut TrapFrame) {
+    stop_machine_ipi_handler();
+}
+
+/// Registers the stop IPI and makes text patching use the rendezvous. Call after the GIC is up
+/// and before the secondary CPUs come online.
+pub fn init() {
+    if gic::gic_version().is_none() {
+        crate::println!("stop_machine: no GIC, so no IPIs: patching assumes one CPU");
+        return;
+    }
+    if let Err(e) = request_percpu_irq(IPI_STOP_MACHINE, &STOP_ACTION) {
+        crate::println!("stop_machine: cannot register IPI{IPI_STOP_MACHINE}: {e:?}");
+        return;
+    }
+    arch::patching::set_stop_machine(stop_machine);
+}
+
+/// Sends the stop IPI to every CPU in `mask`; false if any could not be reached.
+fn kick_cpus(mask: u64) -> bool {
+    (0..64)
+        .filter(|cpu| mask & (1 << cpu) != 0)
+        .all(|cpu| gic::send_sgi(SgiTarget::Cpu(cpu), IPI_STOP_MACHINE).is_ok())
+}
+
+/// How many rendezvous have completed (for the boot log, tests and benchmarks).
+pub fn rendezvous_count() -> usize {
+    RENDEZVOUS.load(Ordering::Relaxed)
+}
+
+/// Runs `f` on this CPU while every other online CPU is parked with interrupts masked.
+pub fn stop_machine(f: &mut dyn FnMut()) {
+    let _lock = STOP_LOCK.lock();
+    let saved = DAIF.get();
+    DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
+    let others = cpu_online_mask() & !(1 << smp_processor_id());
+    let count = others.count_ones() as usize;
+    if count == 0 || !kick_cpus_prepared(others) {
+        f();
+    } else {
+        while ARRIVED.load(Ordering::Acquire) < count {
+            core::hint::spin_loop();
+        }
+        STATE.store(STATE_RUN, Ordering::Release);
+        f();
+        STATE.store(STATE_EXIT, Ordering::Release);
+        while DEPARTED.load(Ordering::Acquire) < count {
+            core::hint::spin_loop();
+        }
+        STATE.store(STATE_IDLE, Ordering::Release);
+    }
+    RENDEZVOUS.fetch_add(1, Ordering::Relaxed);
+    DAIF.set(saved);
+}
+
+fn kick_cpus_prepared(others: u64) -> bool {
+    ARRIVED.store(0, Ordering::Relaxed);
+    DEPARTED.store(0, Ordering::Relaxed);
+    STATE.store(STATE_PREPARE, Ordering::Release);
+    if kick_cpus(others) {
+        return true;
+    }
+    // A CPU that could not be kicked would never arrive; whoever did arrive leaves at Exit.
+    STATE.store(STATE_EXIT, Ordering::Release);
+    false
+}
+
+/// The stop IPI's handler on a parked CPU (interrupts are masked in IRQ context).
+pub fn stop_machine_ipi_handler() {
+    if STATE.load(Ordering::Acquire) != STATE_PREPARE {
+        return;
+    }
+    ARRIVED.fetch_add(1, Ordering::AcqRel);
+    while STATE.load(Ordering::Acquire) != STATE_EXIT {
+        core::hint::spin_loop();
+    }
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
+    DEPARTED.fetch_add(1, Ordering::AcqRel);
+}
