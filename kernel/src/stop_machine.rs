@@ -33,6 +33,7 @@ static STATE: AtomicU32 = AtomicU32::new(STATE_IDLE);
 static ARRIVED: AtomicUsize = AtomicUsize::new(0);
 static DEPARTED: AtomicUsize = AtomicUsize::new(0);
 static RENDEZVOUS: AtomicUsize = AtomicUsize::new(0);
+static LAST_PARKED: AtomicUsize = AtomicUsize::new(0);
 
 /// The SGI that parks a CPU for a rendezvous. Linux wakes per-CPU stopper threads instead (with
 /// IPI_RESCHEDULE); with no threads yet, the IPI handler itself is the parking place.
@@ -68,9 +69,14 @@ fn kick_cpus(mask: u64) -> bool {
         .all(|cpu| gic::send_sgi(SgiTarget::Cpu(cpu), IPI_STOP_MACHINE).is_ok())
 }
 
-/// How many rendezvous have completed (for the boot log, tests and benchmarks).
+/// How many rendezvous have completed (for tests and benchmarks).
 pub fn rendezvous_count() -> usize {
     RENDEZVOUS.load(Ordering::Relaxed)
+}
+
+/// How many other CPUs were parked during the last rendezvous.
+pub fn last_parked_cpus() -> usize {
+    LAST_PARKED.load(Ordering::Relaxed)
 }
 
 /// Runs `f` on this CPU while every other online CPU is parked with interrupts masked.
@@ -81,12 +87,14 @@ pub fn stop_machine(f: &mut dyn FnMut()) {
     let others = cpu_online_mask() & !(1 << smp_processor_id());
     let count = others.count_ones() as usize;
     if count == 0 || !kick_cpus_prepared(others) {
+        LAST_PARKED.store(0, Ordering::Relaxed);
         f();
     } else {
         while ARRIVED.load(Ordering::Acquire) < count {
             core::hint::spin_loop();
         }
         STATE.store(STATE_RUN, Ordering::Release);
+        LAST_PARKED.store(count, Ordering::Relaxed);
         f();
         STATE.store(STATE_EXIT, Ordering::Release);
         while DEPARTED.load(Ordering::Acquire) < count {

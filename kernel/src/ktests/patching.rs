@@ -143,3 +143,29 @@ fn nofault_read_of_unmapped_address_fails() -> TestResult {
     Ok(())
 }
 }
+
+ktest! {
+fn patch_batch_costs_one_rendezvous_with_every_other_cpu_parked() -> TestResult {
+    use crate::smp::num_online_cpus;
+    use crate::stop_machine::{last_parked_cpus, rendezvous_count};
+    let addr = target_addr();
+    let before = rendezvous_count();
+    let batch = [
+        TextPatch { addr, old: movz_x0(1), new: movz_x0(2) },
+        TextPatch { addr: addr + 8, old: movz_x0(3), new: movz_x0(4) },
+    ];
+    patch_text_batch(&batch).map_err(|e| format!("batch: {e:?}"))?;
+    let parked = last_parked_cpus();
+    let after = rendezvous_count();
+    let undo = [
+        TextPatch { addr, old: movz_x0(2), new: movz_x0(1) },
+        TextPatch { addr: addr + 8, old: movz_x0(4), new: movz_x0(3) },
+    ];
+    patch_text_batch(&undo).map_err(|e| format!("undo: {e:?}"))?;
+    kassert_eq!(after, before + 1);
+    kassert_eq!(parked, num_online_cpus() - 1);
+    kassert_eq!(rendezvous_count(), before + 2);
+    kassert_eq!(call_target(), 1);
+    Ok(())
+}
+}
