@@ -53,6 +53,26 @@ pub fn local_irq_restore(flags: IrqFlags) {
 }
 }
 
+/// IRQ and FIQ masked for the guard's lifetime; the previous mask comes back on drop. The
+/// scoped form of [`local_irq_save`]/[`local_irq_restore`], for sections with early returns.
+#[must_use = "interrupts are unmasked again when the guard drops"]
+pub struct IrqSaveGuard(IrqFlags);
+
+crate::noinstr! {
+/// Masks IRQ and FIQ until the returned guard drops.
+#[inline(always)]
+pub fn local_irq_save_guard() -> IrqSaveGuard {
+    IrqSaveGuard(local_irq_save())
+}
+}
+
+impl Drop for IrqSaveGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        local_irq_restore(self.0);
+    }
+}
+
 crate::noinstr! {
 /// Unmasks IRQ and FIQ (Linux: `local_irq_enable`). The GIC and its handlers must be set up.
 #[inline(always)]

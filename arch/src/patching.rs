@@ -19,11 +19,11 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use aarch64_cpu::registers::{DAIF, Readable, Writeable};
 use spin::Mutex;
 
 use crate::cache::caches_clean_inval_pou;
 use crate::insn::AARCH64_INSN_SIZE;
+use crate::irqflags::local_irq_save_guard;
 use crate::mmu::{self, FixmapSlot, PAGE_SIZE};
 
 /// One instruction to replace.
@@ -116,29 +116,12 @@ pub fn patch_text(addr: u64, old: u32, new: u32) -> Result<(), PatchError> {
     patch_text_batch(&[TextPatch { addr, old, new }])
 }
 
-/// Masks interrupts for its lifetime and restores the previous mask on drop.
-struct IrqSave(u64);
-
-impl IrqSave {
-    fn new() -> Self {
-        let saved = DAIF.get();
-        DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
-        Self(saved)
-    }
-}
-
-impl Drop for IrqSave {
-    fn drop(&mut self) {
-        DAIF.set(self.0);
-    }
-}
-
 crate::noinstr! {
 /// Checks every site, then writes all of them through the fixmap alias and makes them visible to
 /// instruction fetch. Either every site is patched or, on error, none is.
 pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
     let _lock = PATCH_LOCK.lock();
-    let _irqs = IrqSave::new();
+    let _irqs = local_irq_save_guard();
     for p in patches {
         if !is_patchable_text(p.addr) {
             return Err(PatchError::NotText { addr: p.addr });

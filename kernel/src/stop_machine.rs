@@ -15,10 +15,10 @@
 
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use aarch64_cpu::registers::{DAIF, Readable, Writeable};
 use arch::exception::TrapFrame;
 use arch::gic::{self, SgiTarget};
 use arch::irq::{IrqAction, request_percpu_irq};
+use arch::irqflags::local_irq_save_guard;
 use spin::Mutex;
 
 use crate::smp::{cpu_online_mask, smp_processor_id};
@@ -82,8 +82,7 @@ pub fn last_parked_cpus() -> usize {
 /// Runs `f` on this CPU while every other online CPU is parked with interrupts masked.
 pub fn stop_machine(f: &mut dyn FnMut()) {
     let _lock = STOP_LOCK.lock();
-    let saved = DAIF.get();
-    DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
+    let _irqs = local_irq_save_guard();
     let others = cpu_online_mask() & !(1 << smp_processor_id());
     let count = others.count_ones() as usize;
     if count == 0 || !kick_cpus_prepared(others) {
@@ -103,7 +102,6 @@ pub fn stop_machine(f: &mut dyn FnMut()) {
         STATE.store(STATE_IDLE, Ordering::Release);
     }
     RENDEZVOUS.fetch_add(1, Ordering::Relaxed);
-    DAIF.set(saved);
 }
 
 fn kick_cpus_prepared(others: u64) -> bool {

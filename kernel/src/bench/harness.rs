@@ -9,7 +9,7 @@
 use alloc::string::{String, ToString};
 use core::hint::black_box;
 
-use aarch64_cpu::registers::{DAIF, ReadWriteable, Readable, Writeable};
+use arch::irqflags::local_irq_save_guard;
 use arch::pmu;
 
 /// Why a benchmark's setup did not prepare the machine.
@@ -123,7 +123,7 @@ pub fn measure(bench: &KBench) -> Result<Counts, SetupError> {
 }
 
 fn count_run_and_baseline(bench: &KBench) -> Result<Counts, SetupError> {
-    let _masked = IrqsMasked::new();
+    let _masked = local_irq_save_guard();
     // On this CPU, now: the task running the shell may have moved since the last benchmark.
     pmu::inst_retired_init().map_err(|error| SetupError::Fail(error.to_string()))?;
     let insns = count(bench.run, bench.ops);
@@ -149,21 +149,4 @@ fn count(f: fn(u64), n: u64) -> u32 {
     f(black_box(n));
     pmu::read_inst_retired().wrapping_sub(start)
 }
-}
-
-/// IRQs and FIQs masked for its lifetime; the previous mask comes back on drop.
-struct IrqsMasked(u64);
-
-impl IrqsMasked {
-    fn new() -> Self {
-        let saved = DAIF.get();
-        DAIF.modify(DAIF::I::Masked + DAIF::F::Masked);
-        Self(saved)
-    }
-}
-
-impl Drop for IrqsMasked {
-    fn drop(&mut self) {
-        DAIF.set(self.0);
-    }
 }
