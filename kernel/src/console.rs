@@ -284,16 +284,6 @@ pub fn write_bytes(bytes: &[u8]) {
     with_console(|uart| uart.write_bytes(bytes));
 }
 
-/// A `fmt::Write` onto the console.
-pub struct ConsoleWriter;
-
-impl fmt::Write for ConsoleWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        write_bytes(s.as_bytes());
-        Ok(())
-    }
-}
-
 struct UartWriter<'a>(&'a Pl011);
 
 impl fmt::Write for UartWriter<'_> {

@@ -3,7 +3,6 @@
 //! `name+0xoff/0xsize`. Then QEMU exits with [`EXIT_KERNEL_PANIC`] (never 1, QEMU's own
 //! failure status). Also the `BUG()` hook (BRK #0x800) and the panic handler.
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use arch::debug_monitors::{BreakHook, DbgHookResult, register_break_hook};
@@ -13,9 +12,9 @@ use arch::extable::read_u64_nofault;
 use arch::insn::BUG_BRK_IMM;
 use arch::semihosting::{EXIT_KERNEL_PANIC, exit};
 
-use crate::console::{self, ConsoleWriter};
-use crate::println;
+use crate::console;
 use crate::symbols::symbolize;
+use crate::{print, println};
 
 /// Deepest backtrace printed.
 const MAX_FRAMES: usize = 64;
@@ -159,10 +158,9 @@ fn show_regs(frame: &TrapFrame) {
     println!("pc : {}", symbolize(frame.pc));
     println!("lr : {}", symbolize(frame.lr()));
     println!("sp : {:016x}", frame.sp);
-    let mut out = ConsoleWriter;
     for i in (0..30).rev() {
-        let _ = write!(out, "x{:<2}: {:016x}", i, frame.regs[i]);
-        let _ = out.write_str(if i % 3 == 0 { "\n" } else { " " });
+        let end = if i % 3 == 0 { "\n" } else { " " };
+        print!("x{:<2}: {:016x}{end}", i, frame.regs[i]);
     }
 }
 

@@ -9,6 +9,7 @@ use alloc::vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{MIDR_EL1, MPIDR_EL1, Readable, TPIDR_EL1, Writeable};
+use arch::gic::MPIDR_HWID_BITMASK;
 use arch::psci::{self, Conduit};
 
 use crate::board::{self, MAX_CPUS};
@@ -16,11 +17,8 @@ use crate::println;
 
 /// Per-CPU stack size.
 const STACK_SIZE: usize = 64 * 1024;
-/// How long the boot CPU waits for a secondary to come online, in generic-timer ticks per
-/// second of CNTFRQ (one second).
+/// How long the boot CPU waits for a secondary to come online, in seconds.
 const ONLINE_TIMEOUT_SECS: u64 = 1;
-/// MPIDR_EL1 affinity fields Aff3..Aff0 (Linux: MPIDR_HWID_BITMASK).
-const MPIDR_HWID_BITMASK: u64 = 0xff_00ff_ffff;
 
 /// What each CPU owns. Cache-line aligned so CPUs never share a line.
 #[repr(C, align(64))]
@@ -120,6 +118,8 @@ extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
     }
 }
 
+/// The raw generic counter: unlike `arch::timer`'s readers it works before (or without) the
+/// timer's own setup, which the bring-up timeout must not depend on.
 fn counter_now() -> u64 {
     aarch64_cpu::registers::CNTVCT_EL0.get()
 }
