@@ -5,7 +5,10 @@
 //!   ([`crate::debug_monitors`]); an unclaimed one is fatal at EL1.
 //! - A data abort at EL1 whose instruction has an exception-table entry resumes at its fixup
 //!   ([`crate::extable`]); this is how the nofault accessors report -EFAULT.
-//! - An IRQ (from EL1h or 64-bit EL0) goes to [`crate::irq::handle_irq`].
+//! - An IRQ (from EL1h or 64-bit EL0) goes to [`crate::irq::handle_irq`]. On the way out, if a
+//!   reschedule is due and preemption is enabled, the scheduler's preemption handler switches
+//!   tasks right there, on the interrupted task's stack (Linux: `arm64_preempt_schedule_irq`);
+//!   the frame is restored and ERETed when that task is switched back in.
 //! - Everything else is fatal: the kernel's die handler prints the report and stops.
 //!
 //! Handlers only edit the frame; the assembly exit path restores it and ERETs.
@@ -127,6 +130,27 @@ pub enum Fatal {
 pub type DieHandler = fn(&TrapFrame, Fatal) -> !;
 
 static DIE_HANDLER: AtomicUsize = AtomicUsize::new(0);
+static PREEMPT_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the scheduler's interrupt-exit preemption: called with IRQs masked, at the end of
+/// an IRQ, when `need_resched` is set and the preemption count is 0.
+pub fn set_preempt_handler(handler: fn()) {
+    PREEMPT_HANDLER.store(handler as usize, Ordering::Release);
+}
+
+crate::noinstr! {
+fn irq_exit_preempt() {
+    if !crate::percpu::need_resched() || crate::percpu::preempt_count() != 0 {
+        return;
+    }
+    let handler = PREEMPT_HANDLER.load(Ordering::Acquire);
+    if handler != 0 {
+        // SAFETY: only `set_preempt_handler` stores here, always a valid `fn()`.
+        let handler: fn() = unsafe { core::mem::transmute(handler) };
+        handler();
+    }
+}
+}
 
 pub fn set_die_handler(handler: DieHandler) {
     DIE_HANDLER.store(handler as usize, Ordering::Release);
@@ -151,6 +175,7 @@ extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
     let kind = VectorKind(kind);
     if kind.is_irq() {
         crate::irq::handle_irq(frame);
+        irq_exit_preempt();
         return;
     }
     if !kind.is_sync() || kind.0 >= 12 || kind.0 < 4 {

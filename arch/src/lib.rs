@@ -1,7 +1,8 @@
 //! AArch64 mechanisms, and nothing generic: boot and MMU, exception entry and ESR decoding, the
-//! debug monitors (BRK and single-step hook tables), A64 instruction encoding, and text patching
-//! through a fixmap alias, and interrupts and time (GIC, IRQ dispatch, IRQ-saving locks, the
-//! generic timer and the trace clock). The `kernel` crate builds everything else on top of these.
+//! debug monitors (BRK and single-step hook tables), A64 instruction encoding, text patching
+//! through a fixmap alias, per-CPU preemption state and the context switch, and interrupts and
+//! time (GIC, IRQ dispatch, spinlocks, the generic timer and the trace clock). The `kernel` crate
+//! builds everything else on top of these.
 //!
 //! Pure logic (instruction encoding, ESR decoding, interrupt specifiers, cycle-to-ns conversion)
 //! builds and unit-tests on the host; everything that touches system registers or contains
@@ -31,6 +32,8 @@ pub mod boot;
 #[cfg(target_os = "none")]
 pub mod cache;
 #[cfg(target_os = "none")]
+pub mod context;
+#[cfg(target_os = "none")]
 pub mod debug_monitors;
 #[cfg(target_os = "none")]
 pub mod exception;
@@ -44,6 +47,8 @@ pub mod irqflags;
 pub mod mmu;
 #[cfg(target_os = "none")]
 pub mod patching;
+#[cfg(target_os = "none")]
+pub mod percpu;
 #[cfg(target_os = "none")]
 pub mod pmu;
 #[cfg(target_os = "none")]

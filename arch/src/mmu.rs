@@ -15,9 +15,9 @@
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::spinlock::SpinLock;
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{ReadWriteable, TCR_EL1};
-use spin::Mutex;
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
@@ -149,7 +149,7 @@ static EMPTY_TABLE: PageTable = PageTable::new();
 
 static ROOT: AtomicU64 = AtomicU64::new(0);
 static FIXMAP_PTE_TABLE: AtomicU64 = AtomicU64::new(0);
-static MAP_LOCK: Mutex<()> = Mutex::new(());
+static MAP_LOCK: SpinLock<()> = SpinLock::new(());
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {

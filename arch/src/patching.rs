@@ -19,7 +19,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use spin::Mutex;
+use crate::spinlock::SpinLock;
 
 use crate::cache::caches_clean_inval_pou;
 use crate::insn::AARCH64_INSN_SIZE;
@@ -48,7 +48,7 @@ pub enum PatchError {
 }
 
 /// Serialises all text patching and the TextPoke0 fixmap slot.
-static PATCH_LOCK: Mutex<()> = Mutex::new(());
+static PATCH_LOCK: SpinLock<()> = SpinLock::new(());
 
 /// Runs the function with every other online CPU parked, interrupts masked, and returns once
 /// they have all resumed (each after an ISB).

@@ -1,5 +1,10 @@
-//! [`SpinLockIrq`]: a spinlock that masks interrupts on this CPU while it is held, saving and
-//! restoring DAIF (Linux: `spin_lock_irqsave` / `spin_unlock_irqrestore`).
+//! The kernel's two spinlocks (Linux: `spin_lock` and `spin_lock_irqsave`).
+//!
+//! - [`SpinLock`] disables preemption while held, so the holder is never switched away from
+//!   (a task on the same CPU would spin until the next tick). Interrupts stay enabled: take it
+//!   only where no interrupt handler takes the same lock.
+//! - [`SpinLockIrq`] also masks interrupts on this CPU while it is held, saving and restoring
+//!   DAIF; masked interrupts imply no preemption.
 //!
 //! Use it for any lock that an interrupt handler also takes: with a plain spinlock, an interrupt
 //! arriving on the CPU that holds the lock would spin forever in its handler. Interrupts are
@@ -13,6 +18,56 @@ use core::ops::{Deref, DerefMut};
 use spin::{Mutex, MutexGuard};
 
 use crate::irqflags::{IrqFlags, local_irq_restore, local_irq_save};
+use crate::percpu::{PreemptGuard, preempt_guard};
+
+pub struct SpinLock<T> {
+    inner: Mutex<T>,
+}
+
+/// Holds the lock; dropping it unlocks and then enables preemption again.
+pub struct SpinLockGuard<'a, T> {
+    guard: ManuallyDrop<MutexGuard<'a, T>>,
+    _preempt: PreemptGuard,
+}
+
+impl<T> SpinLock<T> {
+    pub const fn new(value: T) -> Self {
+        Self {
+            inner: Mutex::new(value),
+        }
+    }
+
+    /// Disables preemption, then spins until the lock is free.
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        let preempt = preempt_guard();
+        SpinLockGuard {
+            guard: ManuallyDrop::new(self.inner.lock()),
+            _preempt: preempt,
+        }
+    }
+}
+
+impl<T> Deref for SpinLockGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for SpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for SpinLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the guard is dropped exactly once, here, and never used afterwards; the
+        // preemption guard field drops after this body, so the unlock comes first.
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+    }
+}
 
 pub struct SpinLockIrq<T> {
     inner: Mutex<T>,

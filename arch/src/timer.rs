@@ -167,6 +167,11 @@ pub fn trace_clock_ns() -> u64 {
 }
 }
 
+/// The virtual counter now (CNTVCT_EL0), in counter cycles.
+pub fn counter_now() -> u64 {
+    read_cntvct()
+}
+
 /// Ticks of the boot CPU since its [`timer_cpu_init`] (Linux: `jiffies`).
 pub fn jiffies() -> u64 {
     JIFFIES.load(Ordering::Relaxed)

@@ -1,7 +1,8 @@
 //! Boot order. `arch`'s boot code turns the MMU on with an early map and calls [`kernel_main`]
 //! on the boot stack; from here: device tree, final page tables, console, heap, exceptions and
-//! debug monitors, ftrace patch sites, tracefs, then the shell (or, in the test image, the
-//! in-kernel tests).
+//! debug monitors, interrupts, the scheduler, the other CPUs, ftrace patch sites, tracefs, then
+//! the shell as task 1 (or, in the test image, the in-kernel tests), while the boot context
+//! becomes CPU 0's idle task.
 
 use arch::mmu;
 
@@ -14,6 +15,8 @@ const QEMU_VIRT_DTB_PHYS: u64 = 0x4000_0000;
 /// The Rust entry point, called once by `asm/boot.s` on the boot CPU.
 #[unsafe(no_mangle)]
 pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
+    // Per-CPU data first: every lock reads this CPU's preemption count.
+    crate::smp::init_boot_cpu();
     let dtb_phys = if boot_x0 != 0 {
         boot_x0
     } else {
@@ -77,10 +80,10 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
         heap_start
     );
 
-    crate::smp::init_boot_cpu();
     report::register_bug_hook();
     println!("debug: OS lock cleared, MDSCR_EL1.KDE set, BRK and step hooks ready");
     crate::irq::init(board);
+    crate::sched::init();
 
     crate::symbols::init_log();
     crate::stop_machine::init();
@@ -91,14 +94,18 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     crate::workload::init();
     crate::bench::init();
 
+    // The first task, pid 1, on this CPU (which takes the console's interrupt): the in-kernel
+    // tests, or the shell. This boot context becomes CPU 0's idle task.
     #[cfg(feature = "ktest")]
-    crate::ktest::run_all();
+    let first = crate::sched::spawn("ktest", Some(0), false, || crate::ktest::run_all());
     #[cfg(not(feature = "ktest"))]
-    {
+    let first = crate::sched::spawn("sh", Some(0), false, || {
         crate::shell::run(&mut console::ConsoleTty);
         // End of input (Ctrl-D on an empty line): like init exiting, but clean.
         arch::semihosting::exit(0)
-    }
+    });
+    first.expect("CPU 0 is online");
+    crate::sched::cpu_idle()
 }
 
 /// The heap: all of the RAM range holding the image, above it (page aligned).

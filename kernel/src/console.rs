@@ -5,7 +5,8 @@
 //!
 //! Input is interrupt-driven once [`enable_rx_interrupt`] has run: the RX and RX-timeout
 //! interrupts move bytes from the UART's receive FIFO into an 8 KiB [`Kfifo`] (a whole shell
-//! line and as much again), and [`read_byte`] sleeps in WFI while that is empty. Nothing is ever
+//! line and as much again) and wake the reader, which sleeps on a wait queue while that is
+//! empty. Nothing is ever
 //! dropped: when our FIFO is full the handler stops draining the UART and masks its RX
 //! interrupts; the UART's FIFO then stays full, which makes QEMU hold further input back, until
 //! the reader has emptied half of ours. Before that (or with IRQs masked) the reader drains the
@@ -17,14 +18,14 @@
 //! same lock. They are never nested. Each holds its own handle on the UART: the writer uses DR
 //! (write) and FR, the receive side DR (read), FR and IMSC. Crash reports call
 //! [`force_unlock_for_panic`] first, so a CPU that died while printing cannot block the report
-//! (Linux: `bust_spinlocks`).
+//! (Linux: `bust_spinlocks`). The reader's wait queue is taken after [`RX`] is released.
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use arch::exception::TrapFrame;
 use arch::irq::{self, IrqAction, IrqError, IrqSpec};
-use arch::irqflags::{cpu_do_idle, local_irq_restore, local_irq_save};
+use arch::irqflags::{local_irq_restore, local_irq_save};
 use arch::spinlock::SpinLockIrq;
 use tock_registers::interfaces::{Readable, Writeable};
 use tock_registers::register_bitfields;
@@ -32,6 +33,7 @@ use tock_registers::register_structs;
 use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
 
 use crate::kfifo::Kfifo;
+use crate::sched::wait::WaitQueue;
 
 register_bitfields! {u32,
     /// Data register.
@@ -232,6 +234,7 @@ static UART_ACTION: IrqAction = IrqAction {
 /// The UART's interrupt: only RX interrupts are enabled, and draining the FIFO clears them.
 fn pl011_int(_irq: u32, _frame: &mut TrapFrame) {
     RX.lock().receive_chars();
+    RX_WAIT.wake_up();
 }
 
 /// Takes over the PL011 at `base` as the kernel console.
@@ -302,30 +305,33 @@ pub fn _print(args: fmt::Arguments<'_>) {
     });
 }
 
-/// Waits for one input byte. In interrupt mode the CPU sleeps in WFI until an interrupt (the
-/// UART's, or the tick) arrives; IRQs are masked from the empty check to the WFI, so input that
-/// arrives in between still wakes it. With IRQs masked by the caller, or before
-/// [`enable_rx_interrupt`], it drains the UART itself.
+/// Wakes the reader when input arrives.
+static RX_WAIT: WaitQueue = WaitQueue::new();
+
+/// Waits for one input byte. In interrupt mode the calling task sleeps on [`RX_WAIT`], which
+/// the UART's interrupt wakes, so its CPU can idle in WFI or run other tasks. With IRQs masked
+/// by the caller, outside a task, or before [`enable_rx_interrupt`], it drains the UART itself.
 pub fn read_byte() -> u8 {
     loop {
         let flags = local_irq_save();
         let (byte, sleep) = {
             let mut rx = RX.lock();
-            let sleep = rx.irq_driven && !flags.irqs_disabled();
+            let sleep =
+                rx.irq_driven && !flags.irqs_disabled() && crate::sched::current().is_some();
             if !sleep {
                 rx.receive_chars();
             }
             (rx.get(), sleep)
         };
+        local_irq_restore(flags);
         match byte {
-            Some(byte) => {
-                local_irq_restore(flags);
-                return byte;
+            Some(byte) => return byte,
+            // Not killable: a kill can only end the wait early, and the loop waits again.
+            None if sleep => {
+                let _ = RX_WAIT.wait_event(|| !RX.lock().fifo.is_empty());
             }
-            None if sleep => cpu_do_idle(),
             None => core::hint::spin_loop(),
         }
-        local_irq_restore(flags);
     }
 }
 

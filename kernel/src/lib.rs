@@ -13,6 +13,7 @@ pub mod fs;
 pub mod glob;
 pub mod irq;
 pub mod kfifo;
+pub mod sched;
 pub mod shell;
 pub mod symbols;
 

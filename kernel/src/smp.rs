@@ -6,14 +6,17 @@
 //! lock. A CPU is online once it has run its per-CPU init; [`cpu_online_mask`] says which are.
 
 use alloc::vec;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{MIDR_EL1, MPIDR_EL1, Readable, TPIDR_EL1, Writeable};
 use arch::gic::MPIDR_HWID_BITMASK;
+use arch::percpu::ArchPerCpu;
 use arch::psci::{self, Conduit};
 
 use crate::board::{self, MAX_CPUS};
 use crate::println;
+use crate::sched::Task;
 
 /// Per-CPU stack size.
 const STACK_SIZE: usize = 64 * 1024;
@@ -23,22 +26,26 @@ const ONLINE_TIMEOUT_SECS: u64 = 1;
 /// What each CPU owns. Cache-line aligned so CPUs never share a line.
 #[repr(C, align(64))]
 pub struct PerCpu {
-    /// Logical CPU number.
-    pub cpu: usize,
+    /// The architecture's part: CPU number, preemption count, need_resched. First, because
+    /// `arch::percpu` finds it at TPIDR_EL1.
+    pub arch: ArchPerCpu,
     /// This CPU's MPIDR affinity, as it reads it itself.
     pub mpidr: AtomicU64,
+    /// The task running on this CPU; the scheduler's run queue keeps it alive.
+    pub current: AtomicPtr<Task>,
 }
 
 static PER_CPU: [PerCpu; MAX_CPUS] = {
     let mut cpus = [const {
         PerCpu {
-            cpu: 0,
+            arch: ArchPerCpu::new(0),
             mpidr: AtomicU64::new(0),
+            current: AtomicPtr::new(ptr::null_mut()),
         }
     }; MAX_CPUS];
     let mut i = 0;
     while i < MAX_CPUS {
-        cpus[i].cpu = i;
+        cpus[i].arch = ArchPerCpu::new(i);
         i += 1;
     }
     cpus
@@ -47,15 +54,22 @@ static PER_CPU: [PerCpu; MAX_CPUS] = {
 static ONLINE: AtomicU64 = AtomicU64::new(0);
 static NR_CPUS_POSSIBLE: AtomicUsize = AtomicUsize::new(1);
 
+arch::noinstr! {
 /// This CPU's per-CPU data.
+#[inline(always)]
 pub fn this_cpu() -> &'static PerCpu {
     // SAFETY: every CPU sets TPIDR_EL1 to its PER_CPU slot before anything calls this.
     unsafe { &*(TPIDR_EL1.get() as *const PerCpu) }
 }
+}
 
-/// The logical number of the CPU this runs on.
+arch::noinstr! {
+/// The logical number of the CPU this runs on. Tasks never migrate, so it stays true for the
+/// calling task.
+#[inline(always)]
 pub fn smp_processor_id() -> usize {
-    this_cpu().cpu
+    arch::percpu::this_arch_cpu().cpu
+}
 }
 
 /// Bit N set: CPU N is online.
@@ -112,10 +126,9 @@ extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
         own_mpidr(),
         MIDR_EL1.get()
     );
+    crate::sched::init_idle(cpu as usize);
     set_cpu_online(cpu as usize);
-    loop {
-        arch::irqflags::cpu_do_idle();
-    }
+    crate::sched::cpu_idle()
 }
 
 /// The raw generic counter: unlike `arch::timer`'s readers it works before (or without) the

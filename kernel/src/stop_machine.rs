@@ -19,7 +19,7 @@ use arch::exception::TrapFrame;
 use arch::gic::{self, SgiTarget};
 use arch::irq::{IrqAction, request_percpu_irq};
 use arch::irqflags::local_irq_save_guard;
-use spin::Mutex;
+use arch::spinlock::SpinLock;
 
 use crate::smp::{cpu_online_mask, smp_processor_id};
 
@@ -28,7 +28,7 @@ const STATE_PREPARE: u32 = 1;
 const STATE_RUN: u32 = 2;
 const STATE_EXIT: u32 = 3;
 
-static STOP_LOCK: Mutex<()> = Mutex::new(());
+static STOP_LOCK: SpinLock<()> = SpinLock::new(());
 static STATE: AtomicU32 = AtomicU32::new(STATE_IDLE);
 static ARRIVED: AtomicUsize = AtomicUsize::new(0);
 static DEPARTED: AtomicUsize = AtomicUsize::new(0);

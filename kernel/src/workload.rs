@@ -1,10 +1,19 @@
 //! Built-in traced workloads, the functions that tests and benchmarks aim probes and tracers at,
 //! and the shell commands `run` and `poweroff`. Every workload function keeps its patchable
 //! entry and is never inlined, so its symbol (`kernel::workload::fib`, ...) is a real call site.
+//!
+//! `run NAME ARGS` runs a workload in the shell; `run -b [-c CPU] NAME ARGS` starts it as a
+//! background task (on CPU, or the least loaded one) and prints `[PID] NAME on CPUn`; when the
+//! task ends, the shell shows its result and `[PID] Done run ...` (or `Killed`) before its next
+//! prompt, as a shell reports finished jobs.
 
+use alloc::boxed::Box;
 use alloc::format;
+use alloc::string::String;
+use core::fmt::{self, Write};
 use core::hint::black_box;
 
+use crate::sched;
 use crate::shell::{Command, Context, register_command};
 
 /// A leaf: no calls, no frame beyond the prologue.
@@ -42,94 +51,186 @@ pub fn nested_c(x: u64) -> u64 {
 const FIB_MAX: u64 = 30;
 /// The most `leaf` calls `run` makes at once.
 const LEAF_MAX: u64 = 100_000_000;
+/// A killed `leaf` run stops within this many calls.
+const LEAF_KILL_CHECK: u64 = 1024;
+
+/// A parsed workload, ready to run in the shell or in a task of its own; it writes its result
+/// line to the output it is given.
+type Job = Box<dyn FnOnce(&mut dyn fmt::Write) + Send>;
 
 struct Workload {
     name: &'static str,
     usage: &'static str,
-    run: fn(&mut Context<'_>, &[&str]) -> i32,
+    /// Checks the arguments (the error is the message for the user) and makes the job.
+    parse: fn(&[&str]) -> Result<Job, String>,
 }
 
 const WORKLOADS: &[Workload] = &[
     Workload {
         name: "leaf",
         usage: "leaf N      call kernel::workload::leaf N times",
-        run: run_leaf,
+        parse: parse_leaf,
     },
     Workload {
         name: "fib",
         usage: "fib N       recursive kernel::workload::fib(N), N <= 30",
-        run: run_fib,
+        parse: parse_fib,
     },
     Workload {
         name: "nested",
         usage: "nested      nested_a -> nested_b -> nested_c",
-        run: run_nested,
+        parse: parse_nested,
     },
 ];
 
-fn parse_count(ctx: &mut Context<'_>, name: &str, args: &[&str], max: u64) -> Option<u64> {
+fn parse_count(name: &str, args: &[&str], max: u64) -> Result<u64, String> {
     match args {
         [n] => match n.parse::<u64>() {
-            Ok(n) if n <= max => Some(n),
-            _ => {
-                ctx.error(&format!("run: {name}: invalid count '{n}' (0..={max})"));
-                None
-            }
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(format!("run: {name}: invalid count '{n}' (0..={max})")),
         },
-        _ => {
-            ctx.error(&format!("run: usage: run {name} N"));
-            None
+        _ => Err(format!("run: usage: run {name} N")),
+    }
+}
+
+fn parse_leaf(args: &[&str]) -> Result<Job, String> {
+    let n = parse_count("leaf", args, LEAF_MAX)?;
+    Ok(Box::new(move |out| {
+        let mut acc = 0u64;
+        for i in 0..n {
+            if i % LEAF_KILL_CHECK == 0 && sched::signal_pending() {
+                let _ = writeln!(out, "leaf: killed after {i} calls");
+                return;
+            }
+            acc = acc.wrapping_add(leaf(i));
+        }
+        let _ = writeln!(out, "leaf: {n} calls, checksum {acc:#x}");
+    }))
+}
+
+fn parse_fib(args: &[&str]) -> Result<Job, String> {
+    let n = parse_count("fib", args, FIB_MAX)?;
+    Ok(Box::new(move |out| {
+        let _ = writeln!(out, "fib({n}) = {}", fib(n));
+    }))
+}
+
+fn parse_nested(args: &[&str]) -> Result<Job, String> {
+    if !args.is_empty() {
+        return Err("run: usage: run nested".into());
+    }
+    Ok(Box::new(|out| {
+        let _ = writeln!(
+            out,
+            "nested: nested_a -> nested_b -> nested_c = {:#x}",
+            nested_a(1)
+        );
+    }))
+}
+
+/// `run`'s options: `-b` (background task) and `-c CPU` (pin it).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RunOptions {
+    background: bool,
+    cpu: Option<usize>,
+}
+
+/// Splits the leading options off `args`.
+fn parse_options<'a, 'b>(args: &'a [&'b str]) -> Result<(RunOptions, &'a [&'b str]), String> {
+    let mut options = RunOptions::default();
+    let mut rest = args;
+    while let Some((first, tail)) = rest.split_first() {
+        match *first {
+            "-b" => {
+                options.background = true;
+                rest = tail;
+            }
+            "-c" => {
+                let Some((cpu, tail)) = tail.split_first() else {
+                    return Err("run: option requires an argument -- 'c'".into());
+                };
+                let cpu = cpu
+                    .parse::<usize>()
+                    .map_err(|_| format!("run: invalid CPU '{cpu}'"))?;
+                options.cpu = Some(cpu);
+                rest = tail;
+            }
+            option if option.starts_with('-') => {
+                return Err(format!("run: unrecognized option '{option}'"));
+            }
+            _ => break,
         }
     }
-}
-
-fn run_leaf(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    let Some(n) = parse_count(ctx, "leaf", args, LEAF_MAX) else {
-        return 1;
-    };
-    let mut acc = 0u64;
-    for i in 0..n {
-        acc = acc.wrapping_add(leaf(i));
+    if options.cpu.is_some() && !options.background {
+        return Err("run: -c CPU needs -b".into());
     }
-    let _ = writeln!(ctx.out, "leaf: {n} calls, checksum {acc:#x}");
-    0
+    Ok((options, rest))
 }
 
-fn run_fib(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    let Some(n) = parse_count(ctx, "fib", args, FIB_MAX) else {
-        return 1;
-    };
-    let _ = writeln!(ctx.out, "fib({n}) = {}", fib(n));
-    0
-}
-
-fn run_nested(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    if !args.is_empty() {
-        ctx.error("run: usage: run nested");
-        return 1;
+fn usage(ctx: &mut Context<'_>) {
+    ctx.error("run: usage: run [-b [-c CPU]] NAME [ARGS]");
+    for w in WORKLOADS {
+        ctx.error(&format!("  {}", w.usage));
     }
-    let _ = writeln!(
-        ctx.out,
-        "nested: nested_a -> nested_b -> nested_c = {:#x}",
-        nested_a(1)
-    );
-    0
 }
 
 fn cmd_run(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    let Some((name, rest)) = args.split_first() else {
-        ctx.error("run: usage: run NAME [ARGS]");
-        for w in WORKLOADS {
-            ctx.error(&format!("  {}", w.usage));
+    let (options, args) = match parse_options(args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            ctx.error(&message);
+            usage(ctx);
+            return 2;
         }
+    };
+    let Some((name, rest)) = args.split_first() else {
+        usage(ctx);
         return 1;
     };
-    match WORKLOADS.iter().find(|w| w.name == *name) {
-        Some(w) => (w.run)(ctx, rest),
-        None => {
-            ctx.error(&format!(
-                "run: {name}: no such workload (try: leaf, fib, nested)"
-            ));
+    let Some(workload) = WORKLOADS.iter().find(|w| w.name == *name) else {
+        ctx.error(&format!(
+            "run: {name}: no such workload (try: leaf, fib, nested)"
+        ));
+        return 1;
+    };
+    let job = match (workload.parse)(rest) {
+        Ok(job) => job,
+        Err(message) => {
+            ctx.error(&message);
+            return 1;
+        }
+    };
+    if !options.background {
+        job(ctx.out);
+        return 0;
+    }
+    let command = args.join(" ");
+    let spawned = sched::spawn(workload.name, options.cpu, true, move || {
+        // The job's output and its end, shown by the shell before its next prompt.
+        let mut report = String::new();
+        job(&mut report);
+        let me = sched::current().map_or(0, sched::Task::pid);
+        let how = if sched::signal_pending() {
+            "Killed"
+        } else {
+            "Done"
+        };
+        let _ = writeln!(report, "[{me}] {how} run {command}");
+        crate::shell::notify(report);
+    });
+    match spawned {
+        Ok(task) => {
+            let _ = writeln!(
+                ctx.out,
+                "[{}] {} on CPU{}",
+                task.pid(),
+                task.name(),
+                task.cpu()
+            );
+            0
+        }
+        Err(sched::SpawnError::CpuOffline(cpu)) => {
+            ctx.error(&format!("run: CPU{cpu} is not online"));
             1
         }
     }
@@ -157,8 +258,8 @@ fn cmd_poweroff(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
 pub fn init() {
     register_command(Command {
         name: "run",
-        usage: "run NAME [ARGS]",
-        help: "run a traced workload: leaf N, fib N, nested",
+        usage: "run [-b [-c CPU]] NAME [ARGS]",
+        help: "run a traced workload (leaf N, fib N, nested); -b in a background task",
         run: cmd_run,
     });
     register_command(Command {

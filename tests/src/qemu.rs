@@ -123,6 +123,8 @@ struct Output {
     stderr: Vec<u8>,
     /// The console pipe is closed: QEMU is exiting.
     closed: bool,
+    /// The stderr pipe is closed too: everything QEMU wrote there has been collected.
+    stderr_closed: bool,
     /// When `console` last grew.
     last_change: Option<Instant>,
 }
@@ -321,14 +323,14 @@ impl Qemu {
         }
     }
 
-    /// Records the exit and waits (briefly) for the readers to drain the pipes, so the
-    /// transcript is complete.
+    /// Records the exit and waits (briefly) for both readers to drain their pipes, so the
+    /// transcript and stderr are complete.
     fn exited(&mut self, status: ExitStatus) -> i32 {
         let code = exit_code(status);
         self.status = Some(code);
         let deadline = Instant::now() + Duration::from_secs(1);
         let mut output = self.shared.lock();
-        while !output.closed && Instant::now() < deadline {
+        while !(output.closed && output.stderr_closed) && Instant::now() < deadline {
             output = self
                 .shared
                 .changed
@@ -399,10 +401,13 @@ fn spawn_reader(
             }
             shared.changed.notify_all();
         }
-        if let Stream::Console = stream {
-            shared.lock().closed = true;
-            shared.changed.notify_all();
+        let mut output = shared.lock();
+        match stream {
+            Stream::Console => output.closed = true,
+            Stream::Stderr => output.stderr_closed = true,
         }
+        drop(output);
+        shared.changed.notify_all();
     });
 }
 

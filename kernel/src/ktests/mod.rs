@@ -5,5 +5,6 @@
 mod debug;
 mod irq;
 mod patching;
+mod sched;
 mod smp;
 mod symbols;

@@ -14,7 +14,7 @@ fn every_dtb_cpu_is_online_with_its_own_mpidr() -> TestResult {
     let mut seen = 0u64;
     for cpu in 0..cpus.len() {
         let slot = per_cpu(cpu).ok_or("no per-CPU slot")?;
-        kassert_eq!(slot.cpu, cpu);
+        kassert_eq!(slot.arch.cpu, cpu);
         let mpidr = slot.mpidr.load(core::sync::atomic::Ordering::Relaxed);
         let index = cpus.iter().position(|c| c.mpidr == mpidr);
         kassert!(index.is_some(), "CPU{cpu} has MPIDR {mpidr:#x}, which the DTB does not list");

@@ -10,6 +10,10 @@
 //! is collected (up to [`REDIRECT_MAX`] bytes) and handed to the file in one write; more than
 //! that fails with `sh: write error: File too large` and the file gets nothing. Errors always
 //! go to the tty, like stderr. The shell writes bare `"\n"`: the console adds the `"\r"`.
+//!
+//! Locking: a [`CommandTable`] guards its commands with a reader-writer spinlock (written at
+//! init, read per command, never held while a command runs) and its notices with a spinlock
+//! held only to push or take them. Neither is taken in interrupt context.
 
 mod builtins;
 pub mod line_editor;
@@ -107,6 +111,8 @@ impl<'a> Context<'a> {
 /// ([`register_command`]); tests build their own.
 pub struct CommandTable {
     commands: RwLock<Vec<Command>>,
+    /// Messages from background jobs, shown before the next prompt.
+    notices: spin::Mutex<Vec<String>>,
 }
 
 impl Default for CommandTable {
@@ -119,7 +125,19 @@ impl CommandTable {
     pub const fn new() -> Self {
         Self {
             commands: RwLock::new(Vec::new()),
+            notices: spin::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Queues `text` (whole lines) for the shell to print before its next prompt, as a shell
+    /// reports finished background jobs: never in the middle of a command's output or of a
+    /// line being typed.
+    pub fn notify(&self, text: String) {
+        self.notices.lock().push(text);
+    }
+
+    fn take_notices(&self) -> Vec<String> {
+        core::mem::take(&mut *self.notices.lock())
     }
 
     /// Adds a command. `EEXIST` if a builtin or another command has the name, `EINVAL` if the
@@ -165,6 +183,12 @@ pub fn register_command(command: Command) {
     }
 }
 
+/// Queues `text` (whole lines) for the kernel's shell to print before its next prompt (see
+/// [`CommandTable::notify`]).
+pub fn notify(text: String) {
+    COMMANDS.notify(text);
+}
+
 /// Runs the shell on the kernel's VFS and commands until input ends (Ctrl-D on an empty line).
 pub fn run(tty: &mut dyn Tty) {
     Shell::new(fs::vfs(), &COMMANDS).run(tty);
@@ -198,6 +222,9 @@ impl<'a> Shell<'a> {
     pub fn run(&mut self, tty: &mut dyn Tty) {
         let mut echo = Vec::new();
         loop {
+            for notice in self.commands.take_notices() {
+                tty.write_bytes(notice.as_bytes());
+            }
             tty.write_bytes(self.cwd.as_bytes());
             tty.write_bytes(b" # ");
             match self.read_input(tty, &mut echo) {

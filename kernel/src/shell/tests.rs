@@ -839,3 +839,24 @@ fn redirect_buffer_takes_exactly_the_cap() {
     buffer.write_str("more").unwrap();
     assert!(buffer.data.is_empty());
 }
+
+#[test]
+fn notices_from_background_jobs_come_before_the_next_prompt() {
+    let fixture = fixture();
+    fixture.commands.notify("[2] Done run early\n".to_string());
+    let job = Command {
+        name: "job",
+        usage: "job",
+        help: "queue a notice",
+        run: |ctx, _| {
+            let _ = writeln!(ctx.out, "started");
+            ctx.commands.notify("[3] Done run job\n".to_string());
+            0
+        },
+    };
+    fixture.commands.register(job).unwrap();
+    assert_eq!(
+        session(&fixture, "job\necho x\n\x04"),
+        "[2] Done run early\n/ # job\nstarted\n[3] Done run job\n/ # echo x\nx\n/ # exit\n"
+    );
+}

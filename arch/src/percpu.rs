@@ -1,0 +1,105 @@
+//! The architecture's head of every CPU's per-CPU area, and the preemption count kept there
+//! (Linux: `thread_info.preempt_count`, `TIF_NEED_RESCHED`, `asm/preempt.h`).
+//!
+//! The kernel's per-CPU structure starts with an [`ArchPerCpu`] and each CPU points TPIDR_EL1 at
+//! its own, so everything here costs one system-register read and no lock. Tasks never migrate
+//! between CPUs in this kernel, so a per-CPU count is also the running task's count.
+//!
+//! - `preempt_count` > 0: the scheduler must not switch away from the running task at interrupt
+//!   exit ([`preempt_disable`]; every [`SpinLock`](crate::spinlock::SpinLock) holder counts).
+//! - `need_resched`: set by a wake-up or the tick when a switch is due; acted on at the next
+//!   interrupt exit with `preempt_count` 0, or at the next `schedule()`.
+
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use aarch64_cpu::registers::{Readable, TPIDR_EL1};
+
+/// What the architecture code keeps per CPU. `#[repr(C)]`, and the first field of the kernel's
+/// per-CPU structure.
+#[repr(C)]
+pub struct ArchPerCpu {
+    /// Logical CPU number.
+    pub cpu: usize,
+    pub preempt_count: AtomicU32,
+    pub need_resched: AtomicBool,
+}
+
+impl ArchPerCpu {
+    pub const fn new(cpu: usize) -> Self {
+        Self {
+            cpu,
+            preempt_count: AtomicU32::new(0),
+            need_resched: AtomicBool::new(false),
+        }
+    }
+}
+
+crate::noinstr! {
+/// This CPU's [`ArchPerCpu`].
+#[inline(always)]
+pub fn this_arch_cpu() -> &'static ArchPerCpu {
+    // SAFETY: the kernel points TPIDR_EL1 at a `'static` structure that starts with an
+    // ArchPerCpu before anything runs that uses per-CPU data (its first act on every CPU).
+    unsafe { &*(TPIDR_EL1.get() as *const ArchPerCpu) }
+}
+}
+
+crate::noinstr! {
+/// Forbids switching away from the running task until the matching [`preempt_enable`].
+#[inline(always)]
+pub fn preempt_disable() {
+    this_arch_cpu().preempt_count.fetch_add(1, Ordering::Relaxed);
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+}
+}
+
+crate::noinstr! {
+/// Undoes one [`preempt_disable`]. A switch that fell due meanwhile happens at the next
+/// interrupt exit (at most one tick later), not here.
+#[inline(always)]
+pub fn preempt_enable() {
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    this_arch_cpu().preempt_count.fetch_sub(1, Ordering::Relaxed);
+}
+}
+
+crate::noinstr! {
+#[inline(always)]
+pub fn preempt_count() -> u32 {
+    this_arch_cpu().preempt_count.load(Ordering::Relaxed)
+}
+}
+
+/// Preemption disabled for the guard's lifetime.
+#[must_use = "preemption is enabled again when the guard drops"]
+pub struct PreemptGuard(());
+
+crate::noinstr! {
+#[inline(always)]
+pub fn preempt_guard() -> PreemptGuard {
+    preempt_disable();
+    PreemptGuard(())
+}
+}
+
+impl Drop for PreemptGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        preempt_enable();
+    }
+}
+
+crate::noinstr! {
+/// Asks this CPU to reschedule at its next opportunity.
+#[inline(always)]
+pub fn set_need_resched() {
+    this_arch_cpu().need_resched.store(true, Ordering::Relaxed);
+}
+}
+
+crate::noinstr! {
+#[inline(always)]
+pub fn need_resched() -> bool {
+    this_arch_cpu().need_resched.load(Ordering::Relaxed)
+}
+}

@@ -1,0 +1,208 @@
+//! Tasks and the scheduler: tasks run on the CPU they were given, sleep and wake through wait
+//! queues and timeouts, are preempted by the tick, stop when killed, and free their stacks.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use arch::timer::{counter_freq_hz, counter_now};
+
+use crate::sched::wait::{Interrupted, WaitQueue};
+use crate::sched::{
+    self, KillError, SpawnError, TaskState, current, find_task_by_pid, join, kill, msleep, spawn,
+};
+use crate::smp::{num_online_cpus, smp_processor_id};
+use crate::{kassert, kassert_eq, ktest};
+
+/// How long a test waits for another task before it fails, in milliseconds.
+const PATIENCE_MS: u64 = 5000;
+
+fn ms_since(start: u64) -> u64 {
+    (counter_now() - start) * 1000 / counter_freq_hz()
+}
+
+/// Sleeps in small steps until `done()` or [`PATIENCE_MS`] passed; whether `done()` came true.
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let start = counter_now();
+    while !done() {
+        if ms_since(start) > PATIENCE_MS {
+            return false;
+        }
+        let _ = msleep(1);
+    }
+    true
+}
+
+ktest! {
+fn tests_run_as_task_one_on_cpu0() -> TestResult {
+    let me = current().ok_or("no current task")?;
+    kassert_eq!(me.pid(), 1);
+    kassert_eq!(me.name(), "ktest");
+    kassert_eq!(me.cpu(), 0);
+    kassert_eq!(smp_processor_id(), 0);
+    kassert_eq!(me.state(), TaskState::Running);
+    Ok(())
+}
+}
+
+ktest! {
+fn a_task_runs_on_the_cpu_it_was_given_with_its_own_pid() -> TestResult {
+    for cpu in 0..num_online_cpus() {
+        let seen = Arc::new(AtomicU64::new(u64::MAX));
+        let pid_seen = Arc::new(AtomicU64::new(0));
+        let (s, p) = (seen.clone(), pid_seen.clone());
+        let task = spawn("cpu-probe", Some(cpu), false, move || {
+            s.store(smp_processor_id() as u64, Ordering::SeqCst);
+            p.store(current().map_or(0, |t| u64::from(t.pid())), Ordering::SeqCst);
+        })
+        .map_err(|e| alloc::format!("spawn on CPU{cpu}: {e:?}"))?;
+        kassert_eq!(task.cpu(), cpu);
+        kassert!(task.pid() > 1);
+        join(&task).map_err(|_| "join interrupted")?;
+        kassert_eq!(seen.load(Ordering::SeqCst), cpu as u64);
+        kassert_eq!(pid_seen.load(Ordering::SeqCst), u64::from(task.pid()));
+        kassert!(find_task_by_pid(task.pid()).is_none(), "an exited task left the pid table");
+    }
+    kassert_eq!(
+        spawn("nope", Some(64), false, || {}).err(),
+        Some(SpawnError::CpuOffline(64))
+    );
+    Ok(())
+}
+}
+
+ktest! {
+fn a_waiter_sleeps_until_woken_and_sees_the_condition() -> TestResult {
+    static QUEUE: WaitQueue = WaitQueue::new();
+    static FLAG: AtomicBool = AtomicBool::new(false);
+    FLAG.store(false, Ordering::SeqCst);
+    let result = Arc::new(AtomicUsize::new(0));
+    let r = result.clone();
+    let cpu = num_online_cpus() - 1;
+    let waiter = spawn("waiter", Some(cpu), false, move || {
+        let woke = QUEUE.wait_event(|| FLAG.load(Ordering::SeqCst));
+        r.store(if woke.is_ok() { 1 } else { 2 }, Ordering::SeqCst);
+    })
+    .map_err(|e| alloc::format!("{e:?}"))?;
+    kassert!(
+        wait_until(|| waiter.state() == TaskState::Interruptible),
+        "the waiter never went to sleep"
+    );
+    let switches = waiter.nr_switches();
+    kassert_eq!(result.load(Ordering::SeqCst), 0);
+    // A wake-up without the condition puts it back to sleep.
+    QUEUE.wake_up();
+    kassert!(
+        wait_until(|| waiter.nr_switches() > switches && waiter.state() == TaskState::Interruptible),
+        "a spurious wake-up did not put the waiter back to sleep"
+    );
+    kassert_eq!(result.load(Ordering::SeqCst), 0);
+    FLAG.store(true, Ordering::SeqCst);
+    QUEUE.wake_up();
+    join(&waiter).map_err(|_| "join interrupted")?;
+    kassert_eq!(result.load(Ordering::SeqCst), 1);
+    Ok(())
+}
+}
+
+ktest! {
+fn msleep_sleeps_at_least_as_long_as_asked() -> TestResult {
+    let start = counter_now();
+    kassert_eq!(msleep(20), Ok(()));
+    let slept = ms_since(start);
+    kassert!(slept >= 20, "slept {slept} ms");
+    Ok(())
+}
+}
+
+ktest! {
+fn the_tick_preempts_a_busy_task_on_the_same_cpu() -> TestResult {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static SPINS: AtomicU64 = AtomicU64::new(0);
+    STOP.store(false, Ordering::SeqCst);
+    SPINS.store(0, Ordering::SeqCst);
+    let hog = spawn("hog", Some(0), false, || {
+        while !STOP.load(Ordering::Relaxed) {
+            SPINS.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+    .map_err(|e| alloc::format!("{e:?}"))?;
+    // Busy-wait, never yielding: the hog only runs if the tick takes CPU0 away from us, and we
+    // only get past this loop if the tick gives it back.
+    let start = counter_now();
+    while SPINS.load(Ordering::Relaxed) < 1000 {
+        kassert!(ms_since(start) < PATIENCE_MS, "the busy task never ran on our CPU");
+    }
+    let switches = sched::nr_switches(0);
+    let start = counter_now();
+    while sched::nr_switches(0) < switches + 4 {
+        kassert!(ms_since(start) < PATIENCE_MS, "the tick stopped switching between us");
+    }
+    STOP.store(true, Ordering::SeqCst);
+    join(&hog).map_err(|_| "join interrupted")?;
+    Ok(())
+}
+}
+
+ktest! {
+fn kill_stops_a_busy_task_and_interrupts_a_sleeping_one() -> TestResult {
+    let cpu = num_online_cpus() - 1;
+    let busy = spawn("busy", Some(cpu), true, || {
+        while !sched::signal_pending() {
+            core::hint::spin_loop();
+        }
+    })
+    .map_err(|e| alloc::format!("{e:?}"))?;
+    let slept = Arc::new(AtomicUsize::new(0));
+    let s = slept.clone();
+    let sleeper = spawn("sleeper", Some(cpu), true, move || {
+        let interrupted = msleep(60_000) == Err(Interrupted);
+        s.store(if interrupted { 1 } else { 2 }, Ordering::SeqCst);
+    })
+    .map_err(|e| alloc::format!("{e:?}"))?;
+    kassert!(
+        wait_until(|| sleeper.state() == TaskState::Interruptible),
+        "the sleeper never slept"
+    );
+    let start = counter_now();
+    for task in [&busy, &sleeper] {
+        let killed = kill(task.pid()).map_err(|e| alloc::format!("kill: {e:?}"))?;
+        join(&killed).map_err(|_| "join interrupted")?;
+    }
+    kassert!(ms_since(start) < PATIENCE_MS, "kill took too long");
+    kassert_eq!(slept.load(Ordering::SeqCst), 1);
+    kassert_eq!(kill(busy.pid()).err(), Some(KillError::NoSuchProcess));
+    Ok(())
+}
+}
+
+ktest! {
+fn the_shell_like_tasks_and_idle_cannot_be_killed() -> TestResult {
+    kassert_eq!(kill(0).err(), Some(KillError::NotPermitted));
+    kassert_eq!(kill(1).err(), Some(KillError::NotPermitted));
+    kassert_eq!(kill(u32::MAX).err(), Some(KillError::NoSuchProcess));
+    Ok(())
+}
+}
+
+ktest! {
+fn an_exited_task_gives_back_its_stack() -> TestResult {
+    let mut tasks = Vec::new();
+    for cpu in 0..num_online_cpus() {
+        tasks.push(spawn("short", Some(cpu), false, || {}).map_err(|e| alloc::format!("{e:?}"))?);
+    }
+    for task in &tasks {
+        join(task).map_err(|_| "join interrupted")?;
+        // The run queue drops its reference after switching away from the dead task; ours is
+        // then the last, and dropping it frees the stack.
+        kassert!(
+            wait_until(|| Arc::strong_count(task) == 1),
+            "pid {} still referenced {} times after exit",
+            task.pid(),
+            Arc::strong_count(task)
+        );
+        kassert_eq!(task.state(), TaskState::Dead);
+    }
+    Ok(())
+}
+}

@@ -1,0 +1,145 @@
+//! The scheduler's shell commands: `ps`, `kill`, `wait` and `sleep`, with busybox's messages.
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use super::format::{PS_HEADER, PsRow, parse_duration_ms, parse_signal, write_ps_row};
+use super::{
+    KillError, Pid, TaskState, all_tasks, find_task_by_pid, idle_task, join, kill, msleep,
+    task_curr,
+};
+use crate::shell::{Command, Context, register_command};
+use crate::smp::{cpu_online_mask, num_possible_cpus};
+
+fn state_letter(task: &super::Task) -> char {
+    // The running task is R even while it is between marking itself asleep and switching.
+    if task_curr(task) {
+        TaskState::Running.letter()
+    } else {
+        task.state().letter()
+    }
+}
+
+fn cmd_ps(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
+    if !args.is_empty() {
+        ctx.error("ps: usage: ps");
+        return 2;
+    }
+    let idle = (0..num_possible_cpus())
+        .filter(|cpu| cpu_online_mask() & (1 << cpu) != 0)
+        .filter_map(idle_task);
+    let tasks: Vec<_> = idle.chain(all_tasks()).collect();
+    let _ = writeln!(ctx.out, "{PS_HEADER}");
+    for task in &tasks {
+        let row = PsRow {
+            pid: task.pid(),
+            cpu: task.cpu(),
+            state: state_letter(task),
+            name: task.name(),
+        };
+        let _ = write_ps_row(ctx.out, &row);
+    }
+    0
+}
+
+fn cmd_kill(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
+    let pids = match args.split_first() {
+        Some((option, rest)) if option.starts_with('-') => {
+            if parse_signal(option).is_none() {
+                ctx.error(&format!("kill: bad signal name '{}'", &option[1..]));
+                return 1;
+            }
+            rest
+        }
+        _ => args,
+    };
+    if pids.is_empty() {
+        ctx.error("kill: usage: kill [-9|-15] PID...");
+        return 2;
+    }
+    let mut status = 0;
+    for word in pids {
+        let Ok(pid) = word.parse::<Pid>() else {
+            ctx.error(&format!("kill: bad pid '{word}'"));
+            status = 1;
+            continue;
+        };
+        let why = match kill(pid) {
+            Ok(task) => {
+                // Like kthread_stop: the command returns once the task has stopped.
+                let _ = join(&task);
+                continue;
+            }
+            Err(KillError::NoSuchProcess) => "No such process",
+            Err(KillError::NotPermitted) => "Operation not permitted",
+        };
+        ctx.error(&format!("kill: can't kill pid {pid}: {why}"));
+        status = 1;
+    }
+    status
+}
+
+fn cmd_wait(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
+    let mut jobs = Vec::new();
+    if args.is_empty() {
+        jobs.extend(all_tasks().into_iter().filter(|t| t.killable()));
+    }
+    let mut status = 0;
+    for word in args {
+        match word.parse::<Pid>().ok().and_then(find_task_by_pid) {
+            Some(task) if task.killable() => jobs.push(task),
+            _ => {
+                ctx.error(&format!(
+                    "sh: wait: pid {word} is not a child of this shell"
+                ));
+                status = 127;
+            }
+        }
+    }
+    for task in jobs {
+        let _ = join(&task);
+    }
+    status
+}
+
+fn cmd_sleep(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
+    let [operand] = args else {
+        ctx.error("sleep: usage: sleep N[.FRAC][s|m|h|d]");
+        return 2;
+    };
+    let Some(ms) = parse_duration_ms(operand) else {
+        ctx.error(&format!("sleep: invalid number '{operand}'"));
+        return 1;
+    };
+    match msleep(ms) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+pub(super) fn init() {
+    register_command(Command {
+        name: "ps",
+        usage: "ps",
+        help: "list tasks: PID, CPU, STATE (R running or runnable, S sleeping), NAME",
+        run: cmd_ps,
+    });
+    register_command(Command {
+        name: "kill",
+        usage: "kill [-9|-15] PID...",
+        help: "stop background tasks, waiting until they have stopped",
+        run: cmd_kill,
+    });
+    register_command(Command {
+        name: "wait",
+        usage: "wait [PID...]",
+        help: "wait for background tasks to finish (all of them by default)",
+        run: cmd_wait,
+    });
+    register_command(Command {
+        name: "sleep",
+        usage: "sleep N[.FRAC][s|m|h|d]",
+        help: "sleep for N seconds, letting other tasks run",
+        run: cmd_sleep,
+    });
+}

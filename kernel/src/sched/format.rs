@@ -1,0 +1,174 @@
+//! What the scheduler's shell commands parse and print, kept free of hardware so it is tested
+//! on the host: task names, `ps` lines, `sleep` durations and `kill` signals.
+
+use core::fmt::{self, Write};
+
+/// A task name holds at most 15 bytes (Linux: `TASK_COMM_LEN` 16 with the NUL).
+pub const TASK_COMM_LEN: usize = 16;
+
+/// The first [`TASK_COMM_LEN`] - 1 bytes of `name`, cut at a character boundary.
+pub fn truncate_comm(name: &str) -> alloc::string::String {
+    let mut end = name.len().min(TASK_COMM_LEN - 1);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    alloc::string::String::from(&name[..end])
+}
+
+/// One `ps` row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PsRow<'a> {
+    pub pid: u32,
+    pub cpu: usize,
+    /// `R` running or runnable, `S` sleeping.
+    pub state: char,
+    pub name: &'a str,
+}
+
+/// The `ps` header.
+pub const PS_HEADER: &str = "  PID CPU STATE NAME";
+
+/// Writes one `ps` line, aligned under [`PS_HEADER`].
+pub fn write_ps_row(out: &mut dyn Write, row: &PsRow<'_>) -> fmt::Result {
+    writeln!(
+        out,
+        "{:>5} {:>3} {:<5} {}",
+        row.pid, row.cpu, row.state, row.name
+    )
+}
+
+/// The longest `sleep` accepted, in milliseconds: one day.
+pub const SLEEP_MAX_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Parses a `sleep` operand as busybox does: a decimal number of seconds with an optional
+/// fraction and an optional unit suffix `s`, `m`, `h` or `d`. Returns milliseconds (a fraction
+/// below a millisecond rounds up), or None if it is not such a number or exceeds
+/// [`SLEEP_MAX_MS`].
+pub fn parse_duration_ms(text: &str) -> Option<u64> {
+    let (number, unit_ms) = match text.as_bytes().last()? {
+        b's' => (&text[..text.len() - 1], 1000),
+        b'm' => (&text[..text.len() - 1], 60 * 1000),
+        b'h' => (&text[..text.len() - 1], 60 * 60 * 1000),
+        b'd' => (&text[..text.len() - 1], 24 * 60 * 60 * 1000),
+        _ => (text, 1000),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut ms = whole.checked_mul(unit_ms)?;
+    // Fraction digits: value = digit * unit / 10^k, summed in exact integer steps; anything
+    // left below a millisecond rounds up.
+    let mut scale: u64 = 1;
+    let mut numerator: u64 = 0;
+    for b in fraction.bytes().take(12) {
+        scale *= 10;
+        numerator = numerator * 10 + u64::from(b - b'0');
+    }
+    if scale > 1 {
+        ms = ms.checked_add((numerator * unit_ms).div_ceil(scale))?;
+    }
+    (ms <= SLEEP_MAX_MS).then_some(ms)
+}
+
+/// The signals `kill` sends. Kernel tasks have no handlers: either one stops the task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Kill,
+    Term,
+}
+
+/// Parses `kill`'s `-SIG` option: `-9`/`-KILL`/`-SIGKILL`, `-15`/`-TERM`/`-SIGTERM`.
+pub fn parse_signal(option: &str) -> Option<Signal> {
+    let name = option.strip_prefix('-')?;
+    let name = name.strip_prefix("SIG").unwrap_or(name);
+    match name {
+        "9" | "KILL" => Some(Signal::Kill),
+        "15" | "TERM" => Some(Signal::Term),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    #[test]
+    fn comm_is_cut_to_fifteen_bytes_at_a_char_boundary() {
+        assert_eq!(truncate_comm("fib"), "fib");
+        assert_eq!(truncate_comm("0123456789abcdefgh"), "0123456789abcde");
+        // 'é' is two bytes: byte 15 would split it.
+        assert_eq!(truncate_comm("01234567890123é"), "01234567890123");
+    }
+
+    #[test]
+    fn ps_rows_align_under_the_header() {
+        let mut out = String::new();
+        let row = PsRow {
+            pid: 12,
+            cpu: 3,
+            state: 'S',
+            name: "fib",
+        };
+        write_ps_row(&mut out, &row).unwrap();
+        assert_eq!(out, "   12   3 S     fib\n");
+        assert_eq!(
+            PS_HEADER.find("PID").unwrap() + 3,
+            out.find("12").unwrap() + 2
+        );
+        assert_eq!(PS_HEADER.find("NAME"), out.find("fib"));
+    }
+
+    #[test]
+    fn durations_in_seconds_with_fractions_and_units() {
+        assert_eq!(parse_duration_ms("1"), Some(1000));
+        assert_eq!(parse_duration_ms("0"), Some(0));
+        assert_eq!(parse_duration_ms("0.25"), Some(250));
+        assert_eq!(parse_duration_ms(".5"), Some(500));
+        assert_eq!(parse_duration_ms("2."), Some(2000));
+        assert_eq!(parse_duration_ms("0.0001"), Some(1));
+        assert_eq!(parse_duration_ms("1.5m"), Some(90_000));
+        assert_eq!(parse_duration_ms("2s"), Some(2000));
+        assert_eq!(parse_duration_ms("1h"), Some(3_600_000));
+        assert_eq!(parse_duration_ms("1d"), Some(SLEEP_MAX_MS));
+    }
+
+    #[test]
+    fn bad_durations_are_refused() {
+        for bad in [
+            "",
+            ".",
+            "s",
+            "-1",
+            "1x",
+            "1.2.3",
+            "abc",
+            "1 ",
+            "2d",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn signals_by_number_and_name() {
+        assert_eq!(parse_signal("-9"), Some(Signal::Kill));
+        assert_eq!(parse_signal("-KILL"), Some(Signal::Kill));
+        assert_eq!(parse_signal("-SIGKILL"), Some(Signal::Kill));
+        assert_eq!(parse_signal("-15"), Some(Signal::Term));
+        assert_eq!(parse_signal("-TERM"), Some(Signal::Term));
+        assert_eq!(parse_signal("-HUP"), None);
+        assert_eq!(parse_signal("9"), None);
+    }
+}

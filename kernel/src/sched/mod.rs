@@ -1,0 +1,502 @@
+//! Tasks and the scheduler (Linux: `kernel/sched/core.c`, reduced to round robin).
+//!
+//! Every CPU has a run queue of the tasks bound to it and an idle task that runs when the queue
+//! is empty. Tasks never migrate: a task is created on one CPU ([`spawn`] picks the least
+//! loaded when not told) and only that CPU ever switches to it, so a task's per-CPU data is
+//! stable and a run queue is only ever emptied by its own CPU.
+//!
+//! - **Switching** happens in [`schedule`]: the running task goes to the back of its queue (or
+//!   off it, if it is going to sleep or has exited), the front task comes in through
+//!   [`cpu_switch_to`]. After the switch the incoming task frees the stack of an exited
+//!   predecessor ([`schedule_tail`], Linux's `finish_task_switch`).
+//! - **Preemption**: the tick ([`scheduler_tick`]) ends a time slice of [`SCHED_SLICE_TICKS`]
+//!   when another task is waiting, by setting `need_resched`; the IRQ exit path then calls
+//!   [`preempt_schedule_irq`] unless preemption is disabled. A wake-up onto a CPU whose idle task
+//!   is running reschedules it at once (an `IPI_RESCHEDULE` when it is another CPU).
+//! - **Sleeping**: [`wait::WaitQueue`] for conditions, [`msleep`] for time; both end early when
+//!   the task is killed ([`kill`] sets the flag and wakes it; the task itself decides where to
+//!   stop, checking [`signal_pending`], like a kernel thread checking `kthread_should_stop`).
+//! - **Exit**: [`do_exit`] wakes whoever waits for the task ([`join`]) and switches away for the
+//!   last time.
+//!
+//! `current` is a per-CPU pointer read without a lock ([`current`]), for the tracers' TASK-PID
+//! column.
+//!
+//! Locking: one [`SpinLockIrq`] per run queue, held only to pick a task or queue one, never
+//! across the switch itself (IRQs stay masked from the pick to the end of the switch). Order: a
+//! wait queue's lock, then a run queue's lock, then the pid table's lock. Timed sleepers live in
+//! their CPU's run queue, woken by its tick. Locks of the host-testable code (the VFS tree, the
+//! shell's tables) are plain spinlocks taken with IRQs enabled: a task preempted while holding
+//! one makes a contender on its CPU spin until the next tick, never forever.
+
+pub mod format;
+
+#[cfg(target_os = "none")]
+mod command;
+#[cfg(target_os = "none")]
+mod task;
+#[cfg(target_os = "none")]
+pub mod wait;
+
+#[cfg(target_os = "none")]
+pub use core_sched::*;
+#[cfg(target_os = "none")]
+pub use task::{
+    IDLE_NAME, IDLE_PID, Pid, THREAD_SIZE, Task, TaskState, all_tasks, find_task_by_pid,
+};
+
+#[cfg(target_os = "none")]
+mod core_sched {
+    use alloc::boxed::Box;
+    use alloc::collections::VecDeque;
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+    use core::sync::atomic::Ordering;
+
+    use arch::context::cpu_switch_to;
+    use arch::exception::TrapFrame;
+    use arch::gic::{self, SgiTarget};
+    use arch::irq::{IrqAction, request_percpu_irq};
+    use arch::irqflags::{local_irq_disable, local_irq_enable, local_irq_save};
+    use arch::percpu::{need_resched, preempt_count, set_need_resched};
+    use arch::spinlock::SpinLockIrq;
+    use arch::timer::{self, HZ, TickHook};
+    use spin::Once;
+
+    use super::task::{self, Pid, Task, TaskState};
+    use super::wait::Interrupted;
+    use crate::board::MAX_CPUS;
+    use crate::println;
+    use crate::smp::{cpu_online_mask, num_possible_cpus, per_cpu, smp_processor_id, this_cpu};
+
+    /// The SGI that makes another CPU look at its run queue (Linux arm64: `IPI_RESCHEDULE`, 0).
+    pub const IPI_RESCHEDULE: u32 = 0;
+    /// Ticks a task runs before another runnable task on its CPU gets a turn: one tick, 4 ms,
+    /// near Linux's 3 ms base slice.
+    pub const SCHED_SLICE_TICKS: u32 = 1;
+
+    struct RunQueue {
+        /// Runnable tasks waiting for this CPU, in turn order; the running task is not here.
+        queue: VecDeque<Arc<Task>>,
+        curr: Arc<Task>,
+        idle: Arc<Task>,
+        /// Tasks bound to this CPU, idle excluded: the queue never needs more room than this.
+        nr_tasks: usize,
+        /// An exited task switched away from, freed by the next task after the switch.
+        prev_dead: Option<Arc<Task>>,
+        /// Tasks in [`msleep`], with the counter value to wake them at.
+        sleepers: Vec<(u64, Arc<Task>)>,
+        nr_switches: u64,
+    }
+
+    static RQS: [Once<SpinLockIrq<RunQueue>>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
+
+    fn rq(cpu: usize) -> &'static SpinLockIrq<RunQueue> {
+        RQS[cpu]
+            .get()
+            .expect("the CPU's run queue exists once it runs tasks")
+    }
+
+    static TICK_HOOK: TickHook = TickHook {
+        handler: scheduler_tick,
+    };
+
+    static RESCHED_ACTION: IrqAction = IrqAction {
+        name: "Rescheduling interrupts",
+        handler: scheduler_ipi,
+    };
+
+    /// Makes the code running on `cpu` its idle task (pid 0) and gives the CPU a run queue.
+    /// Each CPU calls it once, before it can be sent a task.
+    pub fn init_idle(cpu: usize) {
+        let idle = Arc::new(Task::new_idle(cpu));
+        this_cpu()
+            .current
+            .store(Arc::as_ptr(&idle).cast_mut(), Ordering::Release);
+        RQS[cpu].call_once(|| {
+            SpinLockIrq::new(RunQueue {
+                queue: VecDeque::new(),
+                curr: idle.clone(),
+                idle,
+                nr_tasks: 0,
+                prev_dead: None,
+                sleepers: Vec::new(),
+                nr_switches: 0,
+            })
+        });
+    }
+
+    /// The boot CPU's part: its idle task, the tick, the reschedule IPI, the preemption hook and
+    /// the shell commands. After `irq::init`, before the other CPUs start.
+    pub fn init() {
+        init_idle(smp_processor_id());
+        if let Err(e) = timer::register_tick_hook(&TICK_HOOK) {
+            println!("sched: no tick hook ({e:?}): no preemption");
+        }
+        if gic::gic_version().is_some()
+            && let Err(e) = request_percpu_irq(IPI_RESCHEDULE, &RESCHED_ACTION)
+        {
+            println!("sched: cannot register IPI{IPI_RESCHEDULE}: {e:?}");
+        }
+        arch::exception::set_preempt_handler(preempt_schedule_irq);
+        super::command::init();
+        println!(
+            "sched: round robin, {} ms slices, HZ={HZ}, preemption at IRQ exit",
+            u64::from(SCHED_SLICE_TICKS) * 1000 / HZ
+        );
+    }
+
+    arch::noinstr! {
+    /// The task running on this CPU; None before the scheduler is set up. Lock-free.
+    #[inline(always)]
+    pub fn current() -> Option<&'static Task> {
+        // SAFETY: the pointer comes from an Arc the run queue holds while the task runs; the
+        // caller is that task (or an interrupt on top of it), so it outlives this borrow for as
+        // long as the caller can use it.
+        unsafe { this_cpu().current.load(Ordering::Acquire).as_ref() }
+    }
+    }
+
+    /// The running task, counted.
+    pub fn current_task() -> Arc<Task> {
+        let ptr = this_cpu().current.load(Ordering::Acquire);
+        assert!(!ptr.is_null(), "a task exists once the scheduler is up");
+        // SAFETY: `ptr` came from `Arc::as_ptr` of an Arc the run queue holds while the task
+        // runs, so taking one more reference is sound.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
+    /// The running task was killed.
+    pub fn signal_pending() -> bool {
+        current().is_some_and(Task::killed)
+    }
+
+    /// Why a task could not be started.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SpawnError {
+        /// The CPU asked for is not online.
+        CpuOffline(usize),
+    }
+
+    /// Starts `f` as a new task named `name` on `cpu` (or the least loaded online CPU). With
+    /// `killable`, [`kill`] may stop it. It runs until `f` returns.
+    pub fn spawn(
+        name: &str,
+        cpu: Option<usize>,
+        killable: bool,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Result<Arc<Task>, SpawnError> {
+        let cpu = match cpu {
+            Some(cpu) if cpu < MAX_CPUS && cpu_online_mask() & (1 << cpu) != 0 => cpu,
+            Some(cpu) => return Err(SpawnError::CpuOffline(cpu)),
+            None => least_loaded_cpu(),
+        };
+        let job: Box<Box<dyn FnOnce() + Send>> = Box::new(Box::new(f));
+        let arg = Box::into_raw(job) as u64;
+        let task = task::register(|pid| {
+            Arc::new(Task::new_thread(pid, name, cpu, killable, task_entry, arg))
+        });
+        {
+            let mut rq = rq(cpu).lock();
+            rq.nr_tasks += 1;
+            let room = rq.nr_tasks.saturating_sub(rq.queue.len());
+            rq.queue.reserve(room);
+        }
+        task.set_state(TaskState::Interruptible);
+        wake_up_state(&task, TaskState::Interruptible);
+        Ok(task)
+    }
+
+    /// The online CPU with the fewest tasks; the lowest-numbered among equals.
+    fn least_loaded_cpu() -> usize {
+        (0..num_possible_cpus().min(MAX_CPUS))
+            .filter(|&cpu| cpu_online_mask() & (1 << cpu) != 0 && RQS[cpu].get().is_some())
+            .min_by_key(|&cpu| rq(cpu).lock().nr_tasks)
+            .unwrap_or(0)
+    }
+
+    /// The first Rust code of a spawned task.
+    extern "C" fn task_entry(arg: u64) -> ! {
+        // SAFETY: `spawn` made `arg` with `Box::into_raw` and hands it to exactly one task.
+        let job = unsafe { Box::from_raw(arg as *mut Box<dyn FnOnce() + Send>) };
+        job();
+        do_exit()
+    }
+
+    /// Ends the running task: wakes its joiners, leaves the pid table, and switches away for
+    /// good. The next task frees the stack.
+    pub fn do_exit() -> ! {
+        let me = current_task();
+        me.set_exited();
+        me.exit_wait.wake_up();
+        task::unregister(me.pid());
+        local_irq_disable();
+        me.set_state(TaskState::Dead);
+        drop(me);
+        __schedule();
+        unreachable!("a dead task was switched back in");
+    }
+
+    /// Waits until `task` has exited. Fails only if the waiter itself is killed.
+    pub fn join(task: &Task) -> Result<(), Interrupted> {
+        task.exit_wait.wait_event(|| task.has_exited())
+    }
+
+    /// Why `kill` refused.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum KillError {
+        /// No task has this pid (ESRCH).
+        NoSuchProcess,
+        /// The task cannot be killed: an idle task or the shell (EPERM).
+        NotPermitted,
+    }
+
+    /// Asks task `pid` to stop: marks it killed and wakes it if it sleeps. Returns at once,
+    /// like `kill(2)`, with the task, which exits at its next check ([`join`] waits for that).
+    pub fn kill(pid: Pid) -> Result<Arc<Task>, KillError> {
+        if pid == super::IDLE_PID {
+            return Err(KillError::NotPermitted);
+        }
+        let task = task::find_task_by_pid(pid).ok_or(KillError::NoSuchProcess)?;
+        if !task.killable() {
+            return Err(KillError::NotPermitted);
+        }
+        task.set_killed();
+        wake_up_state(&task, TaskState::Interruptible);
+        Ok(task)
+    }
+
+    /// Makes `task` runnable if it is in `state` (Linux: `try_to_wake_up`). Safe in interrupt
+    /// context; never allocates.
+    pub fn wake_up_state(task: &Arc<Task>, state: TaskState) -> bool {
+        let cpu = task.cpu();
+        let idle_running = {
+            let mut rq = rq(cpu).lock();
+            if task.state() != state {
+                return false;
+            }
+            task.set_state(TaskState::Running);
+            if task.on_rq.swap(true, Ordering::AcqRel) {
+                // Still queued or running: it had not switched away yet and now will not.
+                return true;
+            }
+            rq.queue.push_back(task.clone());
+            rq.curr.is_idle()
+        };
+        if idle_running {
+            resched_cpu(cpu);
+        }
+        true
+    }
+
+    /// Makes `cpu` reschedule at its next interrupt exit, now if it is another CPU.
+    fn resched_cpu(cpu: usize) {
+        if cpu == smp_processor_id() {
+            set_need_resched();
+        } else if let Some(slot) = per_cpu(cpu) {
+            slot.arch.need_resched.store(true, Ordering::Release);
+            let _ = gic::send_sgi(SgiTarget::Cpu(cpu), IPI_RESCHEDULE);
+        }
+    }
+
+    /// Gives the CPU to the next task (if any) and returns when this one runs again. Call with
+    /// preemption enabled; a task that has set itself asleep sleeps here.
+    pub fn schedule() {
+        if preempt_count() != 0 {
+            println!(
+                "BUG: scheduling while atomic: {}/{}/0x{:08x}",
+                current().map_or("?", Task::name),
+                current().map_or(0, Task::pid),
+                preempt_count()
+            );
+            crate::bug!();
+        }
+        let flags = local_irq_save();
+        __schedule();
+        arch::irqflags::local_irq_restore(flags);
+    }
+
+    /// Puts the running task at the back of its queue and runs the next one (Linux:
+    /// `sched_yield`).
+    pub fn yield_now() {
+        schedule();
+    }
+
+    /// The interrupt-exit preemption (Linux: `preempt_schedule_irq`): IRQs are masked, the
+    /// interrupted task's frame is on its stack and is restored when it is switched back in.
+    fn preempt_schedule_irq() {
+        __schedule();
+    }
+
+    arch::noinstr! {
+    /// The switch itself; IRQs masked throughout.
+    fn __schedule() {
+        let cpu = smp_processor_id();
+        this_cpu().arch.need_resched.store(false, Ordering::Relaxed);
+        let (prev, next) = {
+            let mut guard = rq(cpu).lock();
+            let rq = &mut *guard;
+            let prev = rq.curr.clone();
+            if !prev.is_idle() {
+                match prev.state() {
+                    TaskState::Running => rq.queue.push_back(prev.clone()),
+                    TaskState::Interruptible if prev.killed() => {
+                        prev.set_state(TaskState::Running);
+                        rq.queue.push_back(prev.clone());
+                    }
+                    TaskState::Interruptible => prev.on_rq.store(false, Ordering::Release),
+                    TaskState::Dead => {
+                        prev.on_rq.store(false, Ordering::Release);
+                        rq.nr_tasks -= 1;
+                        rq.prev_dead = Some(prev.clone());
+                    }
+                }
+            }
+            let next = rq.queue.pop_front().unwrap_or_else(|| rq.idle.clone());
+            if Arc::ptr_eq(&prev, &next) {
+                return;
+            }
+            next.slice.store(SCHED_SLICE_TICKS, Ordering::Relaxed);
+            next.nr_switches.fetch_add(1, Ordering::Relaxed);
+            rq.nr_switches += 1;
+            this_cpu()
+                .current
+                .store(Arc::as_ptr(&next).cast_mut(), Ordering::Release);
+            rq.curr = next.clone();
+            (prev.context(), next.context())
+            // The run queue keeps both tasks alive: `prev` in its queue, in `prev_dead`, or in
+            // the pid table and the wait queue it sleeps on; `next` as `curr`.
+        };
+        // SAFETY: IRQs are masked; `prev` is the running task's context, and `next` is a
+        // runnable task of this CPU, switched out earlier or never run, whose stack nobody uses.
+        unsafe { cpu_switch_to(prev, next) };
+        finish_task_switch();
+    }
+    }
+
+    /// Frees the task switched away from if it had exited (Linux: `finish_task_switch`).
+    fn finish_task_switch() {
+        let dead = rq(smp_processor_id()).lock().prev_dead.take();
+        drop(dead);
+    }
+
+    /// Where a new task's first switch lands (from `ret_from_fork`): finish the switch, then
+    /// run with IRQs enabled, as every task does.
+    #[unsafe(no_mangle)]
+    extern "C" fn schedule_tail() {
+        finish_task_switch();
+        local_irq_enable();
+    }
+
+    /// Every CPU ends its boot here, as its idle task: sleep until an interrupt, and switch to
+    /// whatever it made runnable.
+    pub fn cpu_idle() -> ! {
+        loop {
+            local_irq_disable();
+            if !need_resched() {
+                arch::irqflags::cpu_do_idle();
+            }
+            local_irq_enable();
+            if need_resched() {
+                schedule();
+            }
+        }
+    }
+
+    /// Sleeps for at least `ms` milliseconds (rounded up to ticks). Fails if the task is killed.
+    pub fn msleep(ms: u64) -> Result<(), Interrupted> {
+        let freq = timer::counter_freq_hz();
+        let deadline = timer::counter_now() + ms.saturating_mul(freq).div_ceil(1000);
+        let me = current_task();
+        let cpu = me.cpu();
+        let result = loop {
+            {
+                let mut rq = rq(cpu).lock();
+                if timer::counter_now() >= deadline {
+                    break Ok(());
+                }
+                if me.killed() {
+                    break Err(Interrupted);
+                }
+                me.set_state(TaskState::Interruptible);
+                rq.sleepers.push((deadline, me.clone()));
+            }
+            schedule();
+        };
+        me.set_state(TaskState::Running);
+        rq(cpu)
+            .lock()
+            .sleepers
+            .retain(|(_, t)| !Arc::ptr_eq(t, &me));
+        result
+    }
+
+    /// Timed sleepers one tick wakes at most; the rest wait one more tick. Fixed, so the tick
+    /// never allocates.
+    const WAKE_BATCH: usize = 8;
+
+    /// Runs on every tick of every CPU: wakes timed sleepers that are due and ends the running
+    /// task's slice when someone else is waiting.
+    fn scheduler_tick(_frame: &mut TrapFrame) {
+        let Some(rq) = RQS[smp_processor_id()].get() else {
+            return;
+        };
+        let now = timer::counter_now();
+        let mut due: [Option<Arc<Task>>; WAKE_BATCH] = Default::default();
+        let resched = {
+            let mut rq = rq.lock();
+            let mut n = 0;
+            rq.sleepers.retain(|(deadline, task)| {
+                if *deadline > now || n == due.len() {
+                    return true;
+                }
+                due[n] = Some(task.clone());
+                n += 1;
+                false
+            });
+            let curr = rq.curr.clone();
+            let waiting = !rq.queue.is_empty();
+            if curr.is_idle() {
+                waiting
+            } else {
+                let left = curr.slice.load(Ordering::Relaxed).saturating_sub(1);
+                curr.slice.store(left, Ordering::Relaxed);
+                left == 0 && waiting
+            }
+        };
+        for task in due.iter().flatten() {
+            wake_up_state(task, TaskState::Interruptible);
+        }
+        if resched {
+            set_need_resched();
+        }
+    }
+
+    fn scheduler_ipi(_irq: u32, _frame: &mut TrapFrame) {
+        // Nothing to do here: the sender set need_resched, and the IRQ exit acts on it.
+    }
+
+    /// Context switches CPU `cpu` has made.
+    pub fn nr_switches(cpu: usize) -> u64 {
+        RQS.get(cpu)
+            .and_then(Once::get)
+            .map_or(0, |rq| rq.lock().nr_switches)
+    }
+
+    /// The idle task of `cpu`, if the CPU runs tasks.
+    pub fn idle_task(cpu: usize) -> Option<Arc<Task>> {
+        RQS.get(cpu)
+            .and_then(Once::get)
+            .map(|rq| rq.lock().idle.clone())
+    }
+
+    /// Whether `task` is on a CPU right now.
+    pub fn task_curr(task: &Task) -> bool {
+        RQS.get(task.cpu())
+            .and_then(Once::get)
+            .is_some_and(|rq| core::ptr::eq(Arc::as_ptr(&rq.lock().curr), task))
+    }
+}

@@ -1,0 +1,247 @@
+//! The task: a kernel thread with a pid, a name, a state and the CPU it is bound to (Linux:
+//! `struct task_struct`), and the pid table behind `ps` and `kill`.
+//!
+//! A task owns its kernel stack and, while it is not running, the registers
+//! [`cpu_switch_to`](arch::context::cpu_switch_to) saved. It runs on one CPU for its whole
+//! life: per-CPU data stays per-task, and a task is only ever switched in by the CPU whose run
+//! queue holds it. Each CPU's idle task is pid 0, named `<idle>` as in trace output; it runs on
+//! the stack the CPU booted on.
+//!
+//! Room to grow, following Linux: a user task gets its EL0 registers in a `TrapFrame` at the
+//! top of its kernel stack (`task_pt_regs`), its address space as a TTBR0 value switched next
+//! to the registers in `__schedule`, and a ptrace link (tracer pid, stop state) next to
+//! `killed`.
+//!
+//! Locking: [`TASKS`] (the pid table) is a leaf lock; `state` and `on_rq` change under the run
+//! queue lock of the task's CPU, except that a task sets its own state before it sleeps.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+use arch::context::CpuContext;
+use arch::spinlock::SpinLockIrq;
+
+use super::format::truncate_comm;
+use super::wait::WaitQueue;
+
+pub type Pid = u32;
+
+/// The pid of every CPU's idle task (Linux's `swapper/N`, shown as `<idle>` by the tracers).
+pub const IDLE_PID: Pid = 0;
+/// The idle task's name, as it appears in trace output.
+pub const IDLE_NAME: &str = "<idle>";
+/// Kernel stack size of a spawned task (Linux arm64: `THREAD_SIZE`, 16 KiB; ours is larger
+/// because Rust's formatting machinery and the shell's buffers live on it).
+pub const THREAD_SIZE: usize = 64 * 1024;
+
+/// What a task is doing (Linux: `TASK_RUNNING`, `TASK_INTERRUPTIBLE`, `EXIT_DEAD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// Running, or queued to run.
+    Running = 0,
+    /// Asleep until woken, or until killed.
+    Interruptible = 1,
+    /// Finished; its stack is freed after the switch away from it.
+    Dead = 2,
+}
+
+impl TaskState {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Running,
+            1 => Self::Interruptible,
+            _ => Self::Dead,
+        }
+    }
+
+    /// The letter `ps` shows (Linux: `task_state_array`).
+    pub fn letter(self) -> char {
+        match self {
+            Self::Running => 'R',
+            Self::Interruptible => 'S',
+            Self::Dead => 'X',
+        }
+    }
+}
+
+pub struct Task {
+    pid: Pid,
+    name: String,
+    cpu: usize,
+    state: AtomicU8,
+    /// Queued on its CPU's run queue, or running (Linux: `on_rq`). Changes under that lock.
+    pub(super) on_rq: AtomicBool,
+    /// `kill` asked it to stop (a pending SIGKILL).
+    killed: AtomicBool,
+    /// `kill` may stop it: background workloads yes, the shell and idle tasks no.
+    killable: bool,
+    /// Set once the task has finished its work; [`Task::exit_wait`] is woken then.
+    exited: AtomicBool,
+    pub(super) exit_wait: WaitQueue,
+    /// Times this task was switched in.
+    pub(super) nr_switches: AtomicU64,
+    /// Ticks left in its time slice.
+    pub(super) slice: AtomicU32,
+    /// Saved by `cpu_switch_to` while the task is not running.
+    context: UnsafeCell<CpuContext>,
+    /// None for an idle task, which runs on its CPU's boot stack.
+    stack: Option<Box<[u128]>>,
+}
+
+// SAFETY: `context` is the only field without its own synchronisation. It is written only by
+// `cpu_switch_to` on the task's own CPU, with IRQs masked, while the task is switched out, and
+// read only when that CPU switches it back in.
+unsafe impl Sync for Task {}
+// SAFETY: as above; everything else is owned data or atomics.
+unsafe impl Send for Task {}
+
+impl Task {
+    fn new(pid: Pid, name: &str, cpu: usize, killable: bool, stack: Option<Box<[u128]>>) -> Self {
+        Self {
+            pid,
+            name: truncate_comm(name),
+            cpu,
+            state: AtomicU8::new(TaskState::Running as u8),
+            on_rq: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            killable,
+            exited: AtomicBool::new(false),
+            exit_wait: WaitQueue::new(),
+            nr_switches: AtomicU64::new(0),
+            slice: AtomicU32::new(0),
+            context: UnsafeCell::new(CpuContext::default()),
+            stack,
+        }
+    }
+
+    /// The idle task of `cpu`, which is already running on it.
+    pub(super) fn new_idle(cpu: usize) -> Self {
+        let task = Self::new(IDLE_PID, IDLE_NAME, cpu, false, None);
+        task.on_rq.store(true, Ordering::Relaxed);
+        task
+    }
+
+    /// A task that starts in `entry(arg)` on a fresh stack the first time `cpu` switches to it.
+    pub(super) fn new_thread(
+        pid: Pid,
+        name: &str,
+        cpu: usize,
+        killable: bool,
+        entry: extern "C" fn(u64) -> !,
+        arg: u64,
+    ) -> Self {
+        let stack: Box<[u128]> = alloc::vec![0u128; THREAD_SIZE / 16].into_boxed_slice();
+        let top = stack.as_ptr() as u64 + THREAD_SIZE as u64;
+        let task = Self::new(pid, name, cpu, killable, Some(stack));
+        // SAFETY: nothing else can see the task yet.
+        unsafe { *task.context.get() = CpuContext::new_task(top, entry, arg) };
+        task
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The CPU the task runs on, always.
+    pub fn cpu(&self) -> usize {
+        self.cpu
+    }
+
+    pub fn state(&self) -> TaskState {
+        TaskState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(super) fn set_state(&self, state: TaskState) {
+        self.state.store(state as u8, Ordering::SeqCst);
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.pid == IDLE_PID
+    }
+
+    pub fn killable(&self) -> bool {
+        self.killable
+    }
+
+    pub fn killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_killed(&self) {
+        self.killed.store(true, Ordering::Release);
+    }
+
+    pub fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_exited(&self) {
+        self.exited.store(true, Ordering::Release);
+    }
+
+    pub fn nr_switches(&self) -> u64 {
+        self.nr_switches.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn context(&self) -> *mut CpuContext {
+        self.context.get()
+    }
+
+    /// The stack range `[low, high)` of a spawned task.
+    pub fn stack_range(&self) -> Option<(u64, u64)> {
+        self.stack.as_ref().map(|s| {
+            let low = s.as_ptr() as u64;
+            (low, low + THREAD_SIZE as u64)
+        })
+    }
+}
+
+/// Every task but the idle tasks, by pid.
+struct PidTable {
+    tasks: BTreeMap<Pid, Arc<Task>>,
+    next_pid: Pid,
+}
+
+static TASKS: SpinLockIrq<PidTable> = SpinLockIrq::new(PidTable {
+    tasks: BTreeMap::new(),
+    next_pid: 1,
+});
+
+/// Gives out the next pid (1 is the first task, the shell) and records the task it makes.
+pub(super) fn register(make: impl FnOnce(Pid) -> Arc<Task>) -> Arc<Task> {
+    let pid = {
+        let mut table = TASKS.lock();
+        let pid = table.next_pid;
+        table.next_pid += 1;
+        pid
+    };
+    // The stack is allocated outside the lock.
+    let task = make(pid);
+    TASKS.lock().tasks.insert(pid, task.clone());
+    task
+}
+
+pub(super) fn unregister(pid: Pid) {
+    let task = TASKS.lock().tasks.remove(&pid);
+    // The last reference is dropped outside the lock (it may be a running task's).
+    drop(task);
+}
+
+pub fn find_task_by_pid(pid: Pid) -> Option<Arc<Task>> {
+    TASKS.lock().tasks.get(&pid).cloned()
+}
+
+/// Every task but the idle tasks, in pid order.
+pub fn all_tasks() -> Vec<Arc<Task>> {
+    TASKS.lock().tasks.values().cloned().collect()
+}
