@@ -108,6 +108,18 @@ fn is_permission_fault(esr: Esr) -> bool {
     esr.fsc().is_some_and(|fsc| fsc & 0x3c == 0x0c)
 }
 
+/// Linux's `CPU: N PID: N Comm: NAME` line: where the oops happened. The idle task is pid 0,
+/// `swapper/N` as Linux names it here (trace output calls it `<idle>`).
+fn show_task() {
+    let cpu = crate::smp::smp_processor_id();
+    match crate::sched::current() {
+        Some(task) if !task.is_idle() => {
+            println!("CPU: {cpu} PID: {} Comm: {}", task.pid(), task.name());
+        }
+        _ => println!("CPU: {cpu} PID: 0 Comm: swapper/{cpu}"),
+    }
+}
+
 /// The common tail of every report: the decoded ESR (with FAR), registers, backtrace, exit.
 fn oops(frame: &TrapFrame, what: &str) -> ! {
     let esr = Esr(frame.esr);
@@ -122,7 +134,7 @@ fn oops(frame: &TrapFrame, what: &str) -> ! {
     println!("{esr}");
     println!("  FAR = 0x{:016x}", frame.far);
     println!("Internal error: {}: {:016x} [#1] SMP", what, frame.esr);
-    println!("CPU: 0 PID: 0 Comm: swapper");
+    show_task();
     show_regs(frame);
     println!("Call trace:");
     println!(" {}", symbolize(frame.pc));

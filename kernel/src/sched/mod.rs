@@ -236,7 +236,7 @@ mod core_sched {
         local_irq_disable();
         me.set_state(TaskState::Dead);
         drop(me);
-        __schedule();
+        __schedule(false);
         unreachable!("a dead task was switched back in");
     }
 
@@ -315,7 +315,7 @@ mod core_sched {
             crate::bug!();
         }
         let flags = local_irq_save();
-        __schedule();
+        __schedule(false);
         arch::irqflags::local_irq_restore(flags);
     }
 
@@ -328,12 +328,14 @@ mod core_sched {
     /// The interrupt-exit preemption (Linux: `preempt_schedule_irq`): IRQs are masked, the
     /// interrupted task's frame is on its stack and is restored when it is switched back in.
     fn preempt_schedule_irq() {
-        __schedule();
+        __schedule(true);
     }
 
     arch::noinstr! {
-    /// The switch itself; IRQs masked throughout.
-    fn __schedule() {
+    /// The switch itself; IRQs masked throughout. A `preempt`ed task stays runnable whatever
+    /// state it had set: it was interrupted between marking itself asleep and checking its
+    /// condition, and must get to check it (Linux: `__schedule(SM_PREEMPT)`).
+    fn __schedule(preempt: bool) {
         let cpu = smp_processor_id();
         this_cpu().arch.need_resched.store(false, Ordering::Relaxed);
         let (prev, next) = {
@@ -343,6 +345,7 @@ mod core_sched {
             if !prev.is_idle() {
                 match prev.state() {
                     TaskState::Running => rq.queue.push_back(prev.clone()),
+                    TaskState::Interruptible if preempt => rq.queue.push_back(prev.clone()),
                     TaskState::Interruptible if prev.killed() => {
                         prev.set_state(TaskState::Running);
                         rq.queue.push_back(prev.clone());
