@@ -3,6 +3,7 @@
 //! DSB ISH, invalidate the I-cache line (IC IVAU), DSB ISH, then ISB on the CPU that will run it.
 //! QEMU does not model caches, so nothing can test this: it follows the architecture as written.
 
+crate::noinstr! {
 /// CTR_EL0 (aarch64-cpu does not describe it): DminLine is bits 19:16, IminLine bits 3:0, each
 /// log2 of the line size in 4-byte words.
 fn ctr_el0() -> u64 {
@@ -13,15 +14,20 @@ fn ctr_el0() -> u64 {
     };
     ctr
 }
+}
 
+crate::noinstr! {
 /// Smallest D-cache line, in bytes.
 pub fn dcache_line_size() -> u64 {
     4 << ((ctr_el0() >> 16) & 0xf)
 }
+}
 
+crate::noinstr! {
 /// Smallest I-cache line, in bytes.
 pub fn icache_line_size() -> u64 {
     4 << (ctr_el0() & 0xf)
+}
 }
 
 crate::noinstr! {

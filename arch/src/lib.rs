@@ -52,6 +52,8 @@ pub mod percpu;
 #[cfg(target_os = "none")]
 pub mod pmu;
 #[cfg(target_os = "none")]
+pub mod processor;
+#[cfg(target_os = "none")]
 pub mod psci;
 #[cfg(target_os = "none")]
 pub mod semihosting;

@@ -11,11 +11,12 @@
 //!
 //! Locking: [`MAP_LOCK`] serialises changes to the live tables (new device mappings and fixmap
 //! slots). Users of a fixmap slot also hold the lock that owns the slot (the patching lock for
-//! `TextPoke0`), so the order is: subsystem lock, then `MAP_LOCK`.
+//! `TextPoke0`), so the order is: subsystem lock, then `MAP_LOCK`. It masks IRQs: a CPU holding
+//! it must never be parked by a stop-machine rendezvous whose patch step needs it.
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::spinlock::SpinLock;
+use crate::spinlock::SpinLockIrq;
 use aarch64_cpu::asm::barrier;
 use aarch64_cpu::registers::{ReadWriteable, TCR_EL1};
 
@@ -114,6 +115,7 @@ pub enum FixmapSlot {
 }
 
 /// Virtual address of a fixmap slot.
+#[inline(always)]
 pub const fn fix_to_virt(slot: FixmapSlot) -> u64 {
     FIXADDR_START + ((slot as u64) << PAGE_SHIFT)
 }
@@ -149,7 +151,7 @@ static EMPTY_TABLE: PageTable = PageTable::new();
 
 static ROOT: AtomicU64 = AtomicU64::new(0);
 static FIXMAP_PTE_TABLE: AtomicU64 = AtomicU64::new(0);
-static MAP_LOCK: SpinLock<()> = SpinLock::new(());
+static MAP_LOCK: SpinLockIrq<()> = SpinLockIrq::new(());
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
@@ -167,10 +169,12 @@ fn alloc_table() -> Result<&'static PageTable, MapError> {
     POOL.get(index).ok_or(MapError::OutOfTables)
 }
 
+crate::noinstr! {
 fn table_at(pa: u64) -> &'static PageTable {
     // SAFETY: table descriptors only ever point at tables of POOL, which live for the whole
     // program in the linear map; the address comes from a descriptor we wrote.
     unsafe { &*(phys_to_virt(pa) as *const PageTable) }
+}
 }
 
 const fn level_index(va: u64, level: u32) -> usize {
@@ -393,6 +397,7 @@ pub fn map_device(pa: u64, size: u64) -> Result<u64, MapError> {
     Ok(va)
 }
 
+crate::noinstr! {
 /// Maps the physical page holding `pa` at `slot` (read-write, never executable) and returns the
 /// virtual address that corresponds to `pa`. Pair with [`clear_fixmap`].
 pub fn set_fixmap(slot: FixmapSlot, pa: u64) -> u64 {
@@ -406,7 +411,9 @@ pub fn set_fixmap(slot: FixmapSlot, pa: u64) -> u64 {
     barrier::isb(barrier::SY);
     fix_to_virt(slot) + (pa & (PAGE_SIZE as u64 - 1))
 }
+}
 
+crate::noinstr! {
 /// Removes the mapping at `slot` and flushes it from every CPU's TLB.
 pub fn clear_fixmap(slot: FixmapSlot) {
     let _guard = MAP_LOCK.lock();
@@ -425,6 +432,7 @@ pub fn clear_fixmap(slot: FixmapSlot) {
             options(nostack, preserves_flags),
         );
     }
+}
 }
 
 /// Page tables used by the pool, for the boot log.

@@ -61,6 +61,7 @@ pub fn set_stop_machine(stop_machine: StopMachine) {
     STOP_MACHINE.store(stop_machine as usize, Ordering::Release);
 }
 
+crate::noinstr! {
 fn run_stopped(f: &mut dyn FnMut()) {
     match STOP_MACHINE.load(Ordering::Acquire) {
         0 => f(),
@@ -71,6 +72,7 @@ fn run_stopped(f: &mut dyn FnMut()) {
         }
     }
 }
+}
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -79,29 +81,38 @@ unsafe extern "C" {
     static __noinstr_text_end: u8;
 }
 
+crate::noinstr! {
 fn section(start: &u8, end: &u8) -> core::ops::Range<u64> {
     (start as *const u8 as u64)..(end as *const u8 as u64)
 }
+}
 
+crate::noinstr! {
 /// The kernel's executable text.
 pub fn kernel_text() -> core::ops::Range<u64> {
     // SAFETY: only the addresses of the linker symbols are used.
     unsafe { section(&__text_start, &__text_end) }
 }
+}
 
+crate::noinstr! {
 /// Text that must never be patched or probed (exception entry, debug hooks, this module).
 pub fn noinstr_text() -> core::ops::Range<u64> {
     // SAFETY: only the addresses of the linker symbols are used.
     unsafe { section(&__noinstr_text_start, &__noinstr_text_end) }
 }
+}
 
+crate::noinstr! {
 /// Whether `addr` is an aligned instruction in patchable kernel text.
 pub fn is_patchable_text(addr: u64) -> bool {
     addr.is_multiple_of(AARCH64_INSN_SIZE as u64)
         && kernel_text().contains(&addr)
         && !noinstr_text().contains(&addr)
 }
+}
 
+crate::noinstr! {
 /// Reads the instruction at `addr` (text is always readable).
 pub fn read_insn(addr: u64) -> Result<u32, PatchError> {
     if !addr.is_multiple_of(AARCH64_INSN_SIZE as u64) || !kernel_text().contains(&addr) {
@@ -110,10 +121,13 @@ pub fn read_insn(addr: u64) -> Result<u32, PatchError> {
     // SAFETY: `addr` is aligned and inside the mapped kernel text.
     Ok(unsafe { core::ptr::read_volatile(addr as *const u32) })
 }
+}
 
+crate::noinstr! {
 /// Replaces one instruction; see [`patch_text_batch`].
 pub fn patch_text(addr: u64, old: u32, new: u32) -> Result<(), PatchError> {
     patch_text_batch(&[TextPatch { addr, old, new }])
+}
 }
 
 crate::noinstr! {

@@ -188,6 +188,6 @@ fn bring_up(conduit: Conduit, cpu: usize, mpidr: u64) {
             println!("CPU{cpu}: failed to come online");
             return;
         }
-        core::hint::spin_loop();
+        arch::processor::cpu_relax();
     }
 }

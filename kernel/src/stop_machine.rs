@@ -19,6 +19,7 @@ use arch::exception::TrapFrame;
 use arch::gic::{self, SgiTarget};
 use arch::irq::{IrqAction, request_percpu_irq};
 use arch::irqflags::local_irq_save_guard;
+use arch::processor::cpu_relax;
 use arch::spinlock::SpinLock;
 
 use crate::smp::{cpu_online_mask, smp_processor_id};
@@ -90,14 +91,14 @@ pub fn stop_machine(f: &mut dyn FnMut()) {
         f();
     } else {
         while ARRIVED.load(Ordering::Acquire) < count {
-            core::hint::spin_loop();
+            cpu_relax();
         }
         STATE.store(STATE_RUN, Ordering::Release);
         LAST_PARKED.store(count, Ordering::Relaxed);
         f();
         STATE.store(STATE_EXIT, Ordering::Release);
         while DEPARTED.load(Ordering::Acquire) < count {
-            core::hint::spin_loop();
+            cpu_relax();
         }
         STATE.store(STATE_IDLE, Ordering::Release);
     }
@@ -123,7 +124,7 @@ pub fn stop_machine_ipi_handler() {
     }
     ARRIVED.fetch_add(1, Ordering::AcqRel);
     while STATE.load(Ordering::Acquire) != STATE_EXIT {
-        core::hint::spin_loop();
+        cpu_relax();
     }
     aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
     DEPARTED.fetch_add(1, Ordering::AcqRel);

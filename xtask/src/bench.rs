@@ -1,8 +1,10 @@
-//! `cargo xtask bench`: boots the kernel image on a deterministic machine (the usual one plus
-//! `-icount shift=0,sleep=off`, one CPU unless `--smp`), types `bench -m` into its shell, and
-//! reads the `kbench:` report back. Prints the table and writes the same data as JSON to
-//! target/bench.json. `--check` boots two machines and fails unless they report identical
-//! counts. [`smoke`] is the check `cargo xtask test` runs.
+//! `cargo xtask bench`: boots the kernel image on deterministic machines (the usual one plus
+//! `-icount shift=0,sleep=off`) with 1, 2 and 4 CPUs, or only `--smp N`, types `bench -m` into
+//! each one's shell, and reads the `kbench:` reports back. A benchmark runs only on the machine
+//! with the CPUs it names (the others report it skipped), so the reports merge into one: each
+//! benchmark's row comes from the machine that measured it. Prints the table and writes the same
+//! data as JSON to target/bench.json. `--check` boots every machine twice and fails unless both
+//! rounds report identical counts. [`smoke`] is the check `cargo xtask test` runs.
 //!
 //! Under `-icount shift=0` QEMU's PMU counts retired instructions exactly, so every count is the
 //! same on every run: the numbers are instructions, never time.
@@ -30,8 +32,10 @@ use format::{Line, Outcome, PerOp, Summary};
 /// What makes QEMU's instruction counting exact and its runs repeatable: one instruction per
 /// virtual nanosecond, and virtual time that never waits for the host.
 const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,sleep=off"];
-/// CPUs of the benchmark machine unless `--smp` says otherwise.
-const DEFAULT_SMP: usize = 1;
+/// The benchmark machines' CPU counts, unless `--smp` names one: every count a benchmark needs.
+const BENCH_SMP: [usize; 3] = [1, 2, 4];
+/// CPUs of the smoke run's machine: it measures every benchmark that needs one CPU.
+const SMOKE_SMP: usize = 1;
 /// How long `bench` may run; each benchmark is meant to take well under a second.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long `poweroff` may take to end QEMU.
@@ -54,50 +58,71 @@ fn json_path() -> PathBuf {
 pub struct BenchArgs {
     /// Run only the benchmarks these names or globs pick (as the shell's `bench` takes them).
     pub patterns: Vec<String>,
-    /// Boot two machines and fail unless both report identical counts.
+    /// Boot every machine twice and fail unless both rounds report identical counts.
     #[arg(long)]
     pub check: bool,
-    /// Number of CPUs.
-    #[arg(long, default_value_t = DEFAULT_SMP)]
-    pub smp: usize,
+    /// Boot only a machine with this many CPUs (default: one machine each with 1, 2 and 4).
+    #[arg(long)]
+    pub smp: Option<usize>,
 }
 
 /// `cargo xtask bench`.
 pub fn bench(args: BenchArgs) -> Result<ExitCode> {
     prereq::ensure_qemu()?;
-    let config = machine(build::build(Image::Kernel)?, args.smp);
-    let machines = if args.check { 2 } else { 1 };
-    let outputs = run_machines(&config, &args.patterns, machines)?;
-    let reports = outputs
-        .iter()
-        .map(|output| parse_report(output))
+    let kernel = build::build(Image::Kernel)?;
+    let configs: Vec<QemuConfig> = args
+        .smp
+        .map_or(BENCH_SMP.to_vec(), |smp| vec![smp])
+        .into_iter()
+        .map(|smp| machine(kernel.clone(), smp))
+        .collect();
+    let rounds = if args.check { 2 } else { 1 };
+    let all_machines: Vec<QemuConfig> = (0..rounds).flat_map(|_| configs.clone()).collect();
+    let outputs = run_machines(&all_machines, &args.patterns)?;
+    let merged = outputs
+        .chunks(configs.len())
+        .map(|round| {
+            let reports = configs
+                .iter()
+                .zip(round)
+                .map(|(config, output)| Ok((config.smp, parse_report(output)?)))
+                .collect::<std::result::Result<Vec<_>, String>>()?;
+            merge(&reports)
+        })
         .collect::<std::result::Result<Vec<_>, String>>()?;
-    let report = &reports[0];
+    let rows = &merged[0];
+    let report = outcomes(rows);
     let mut table = String::new();
-    format::write_table(&mut table, report)?;
+    format::write_table(&mut table, &report)?;
     print!("{table}");
-    let command_line = scenario::qemu::command_line(&config.command(Console::Stdio));
+    let machines: Vec<(usize, String)> = configs
+        .iter()
+        .map(|config| {
+            let command = config.command(Console::Stdio);
+            (config.smp, scenario::qemu::command_line(&command))
+        })
+        .collect();
     let path = json_path();
-    fs::write(&path, to_json(&command_line, report))
+    fs::write(&path, to_json(&machines, rows))
         .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
     eprintln!("xtask: wrote {}", path.display());
     if args.check {
-        same_counts(&reports[0], &reports[1])?;
-        eprintln!("xtask: both runs gave identical counts");
+        same_counts(&report, &outcomes(&merged[1]))?;
+        eprintln!("xtask: both rounds gave identical counts");
     }
-    let failed = Summary::of(report).failed;
+    let failed = Summary::of(&report).failed;
     if failed != 0 {
         return Err(format!("{failed} benchmark(s) failed").into());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The smoke check `cargo xtask test` runs: two machines run every benchmark; none may fail,
-/// both must report the same counts, and the disabled patch site must cost exactly its two
-/// NOPs. Returns a one-line summary.
+/// The smoke check `cargo xtask test` runs: two one-CPU machines run every benchmark (skipping
+/// those that need more CPUs, to stay cheap); none may fail, both must report the same counts,
+/// and the disabled patch site must cost exactly its two NOPs. Returns a one-line summary.
 pub fn smoke() -> Result<String> {
-    let config = machine(build::build(Image::Kernel)?, DEFAULT_SMP);
-    let outputs = run_machines(&config, &[], 2)?;
+    let config = machine(build::build(Image::Kernel)?, SMOKE_SMP);
+    let outputs = run_machines(&[config.clone(), config], &[])?;
     let first = parse_report(&outputs[0])?;
     let second = parse_report(&outputs[1])?;
     if let Some(failed) = first.iter().find_map(|outcome| match outcome {
@@ -121,13 +146,16 @@ fn machine(kernel: PathBuf, smp: usize) -> QemuConfig {
     config
 }
 
-/// Boots `count` machines at once, each running `bench -m PATTERNS`; returns their outputs.
-fn run_machines(config: &QemuConfig, patterns: &[String], count: usize) -> Result<Vec<String>> {
-    let command = config.command(Console::Stdio);
-    command::echo(&command);
+/// Boots every machine of `configs` at once, each running `bench -m PATTERNS`; returns their
+/// outputs, in the same order.
+fn run_machines(configs: &[QemuConfig], patterns: &[String]) -> Result<Vec<String>> {
+    for config in configs {
+        command::echo(&config.command(Console::Stdio));
+    }
     thread::scope(|scope| {
-        let machines: Vec<_> = (0..count)
-            .map(|_| scope.spawn(|| run_machine(config, patterns)))
+        let machines: Vec<_> = configs
+            .iter()
+            .map(|config| scope.spawn(|| run_machine(config, patterns)))
             .collect();
         machines
             .into_iter()
@@ -219,6 +247,58 @@ fn parse_report(output: &str) -> std::result::Result<Vec<Outcome<'_>>, String> {
     }
 }
 
+/// One benchmark of a merged report and the CPUs of the machine its outcome comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Row<'a> {
+    smp: usize,
+    outcome: Outcome<'a>,
+}
+
+fn outcomes<'a>(rows: &[Row<'a>]) -> Vec<Outcome<'a>> {
+    rows.iter().map(|row| row.outcome).collect()
+}
+
+fn name<'a>(outcome: &Outcome<'a>) -> &'a str {
+    match *outcome {
+        Outcome::Measured(m) => m.name,
+        Outcome::Skipped { name, .. } | Outcome::Failed { name, .. } => name,
+    }
+}
+
+/// Merges the reports of machines with different CPU counts, each `(smp, outcomes)`. One
+/// kernel image gives every machine the same benchmarks in the same order; each benchmark's row
+/// is the first outcome that is not a skip (a benchmark runs only with its own CPU count), or
+/// the first machine's skip when every machine skipped it.
+fn merge<'a>(reports: &[(usize, Vec<Outcome<'a>>)]) -> std::result::Result<Vec<Row<'a>>, String> {
+    let Some((first_smp, first)) = reports.first() else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = first.iter().map(name).collect();
+    if let Some((smp, _)) = reports
+        .iter()
+        .find(|(_, outcomes)| !outcomes.iter().map(name).eq(names.iter().copied()))
+    {
+        return Err(format!(
+            "the machines with {first_smp} and {smp} CPUs reported different benchmarks"
+        ));
+    }
+    Ok((0..names.len())
+        .map(|i| {
+            reports
+                .iter()
+                .map(|(smp, outcomes)| Row {
+                    smp: *smp,
+                    outcome: outcomes[i],
+                })
+                .find(|row| !matches!(row.outcome, Outcome::Skipped { .. }))
+                .unwrap_or(Row {
+                    smp: *first_smp,
+                    outcome: first[i],
+                })
+        })
+        .collect())
+}
+
 /// Fails, naming the first difference, unless both reports are the same.
 fn same_counts(first: &[Outcome<'_>], second: &[Outcome<'_>]) -> std::result::Result<(), String> {
     if first.len() != second.len() {
@@ -259,22 +339,31 @@ fn disabled_site_cost(outcomes: &[Outcome<'_>]) -> std::result::Result<PerOp, St
     }
 }
 
-/// The report as JSON: the machine, then one object per benchmark.
-fn to_json(command_line: &str, outcomes: &[Outcome<'_>]) -> String {
+/// The report as JSON: the machines (CPUs and QEMU command line), then one object per
+/// benchmark, with the CPUs of the machine that gave it.
+fn to_json(machines: &[(usize, String)], rows: &[Row<'_>]) -> String {
     let mut json = String::new();
-    json.push_str("{\n");
-    let _ = writeln!(
-        json,
-        "  \"counter\": \"INST_RETIRED (PMU event 0x08)\",\n  \"machine\": {},",
-        json_string(command_line)
-    );
+    json.push_str("{\n  \"counter\": \"INST_RETIRED (PMU event 0x08)\",\n  \"machines\": [");
+    for (i, (smp, command_line)) in machines.iter().enumerate() {
+        json.push_str(if i == 0 { "\n" } else { ",\n" });
+        let _ = write!(
+            json,
+            "    {{\"smp\": {smp}, \"command\": {}}}",
+            json_string(command_line)
+        );
+    }
+    json.push_str(if machines.is_empty() {
+        "],\n"
+    } else {
+        "\n  ],\n"
+    });
     json.push_str("  \"benchmarks\": [");
-    for (i, outcome) in outcomes.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
         json.push_str(if i == 0 { "\n" } else { ",\n" });
         json.push_str("    ");
-        json.push_str(&json_object(outcome));
+        json.push_str(&json_object(row));
     }
-    json.push_str(if outcomes.is_empty() {
+    json.push_str(if rows.is_empty() {
         "]\n}\n"
     } else {
         "\n  ]\n}\n"
@@ -282,8 +371,9 @@ fn to_json(command_line: &str, outcomes: &[Outcome<'_>]) -> String {
     json
 }
 
-fn json_object(outcome: &Outcome<'_>) -> String {
-    match outcome {
+fn json_object(row: &Row<'_>) -> String {
+    let smp = row.smp;
+    match &row.outcome {
         Outcome::Measured(m) => {
             let (net, per_op, remainder) = match (m.net(), m.per_op()) {
                 (Some(net), Some(per_op)) => (
@@ -294,8 +384,8 @@ fn json_object(outcome: &Outcome<'_>) -> String {
                 _ => ("null".into(), "null".into(), "null".into()),
             };
             format!(
-                "{{\"name\": {}, \"status\": \"measured\", \"ops\": {}, \"insns\": {}, \
-                 \"baseline\": {}, \"baseline_insns\": {}, \"net_insns\": {net}, \
+                "{{\"name\": {}, \"smp\": {smp}, \"status\": \"measured\", \"ops\": {}, \
+                 \"insns\": {}, \"baseline\": {}, \"baseline_insns\": {}, \"net_insns\": {net}, \
                  \"insns_per_op\": {per_op}, \"remainder\": {remainder}}}",
                 json_string(m.name),
                 m.ops,
@@ -305,12 +395,12 @@ fn json_object(outcome: &Outcome<'_>) -> String {
             )
         }
         Outcome::Skipped { name, reason } => format!(
-            "{{\"name\": {}, \"status\": \"skipped\", \"reason\": {}}}",
+            "{{\"name\": {}, \"smp\": {smp}, \"status\": \"skipped\", \"reason\": {}}}",
             json_string(name),
             json_string(reason)
         ),
         Outcome::Failed { name, reason } => format!(
-            "{{\"name\": {}, \"status\": \"failed\", \"reason\": {}}}",
+            "{{\"name\": {}, \"smp\": {smp}, \"status\": \"failed\", \"reason\": {}}}",
             json_string(name),
             json_string(reason)
         ),
@@ -445,25 +535,74 @@ call_disabled_site  10000         2  call_without_site      110036
 
     #[test]
     fn writes_json() {
-        let outcomes = parse_report(REPORT).unwrap();
-        let failed = [Outcome::Failed {
-            name: "x",
-            reason: "said \"no\"\\\n\u{1}",
+        let rows: Vec<Row<'_>> = parse_report(REPORT).unwrap()[..2]
+            .iter()
+            .map(|&outcome| Row { smp: 1, outcome })
+            .collect();
+        let failed = [Row {
+            smp: 4,
+            outcome: Outcome::Failed {
+                name: "x",
+                reason: "said \"no\"\\\n\u{1}",
+            },
         }];
+        let machines = [
+            (1, "qemu -smp 1".to_string()),
+            (4, "qemu -smp 4".to_string()),
+        ];
         assert_eq!(
-            to_json("qemu -icount shift=0,sleep=off", &outcomes[..2]),
-            "{\n  \"counter\": \"INST_RETIRED (PMU event 0x08)\",\n  \
-             \"machine\": \"qemu -icount shift=0,sleep=off\",\n  \"benchmarks\": [\n    \
-             {\"name\": \"brk_round_trip\", \"status\": \"measured\", \"ops\": 1000, \
-             \"insns\": 129015, \"baseline\": \"loop_without_brk\", \"baseline_insns\": 2015, \
-             \"net_insns\": 127000, \"insns_per_op\": 127, \"remainder\": 0},\n    \
-             {\"name\": \"stop_machine_4\", \"status\": \"skipped\", \
+            to_json(&machines, &rows),
+            "{\n  \"counter\": \"INST_RETIRED (PMU event 0x08)\",\n  \"machines\": [\n    \
+             {\"smp\": 1, \"command\": \"qemu -smp 1\"},\n    \
+             {\"smp\": 4, \"command\": \"qemu -smp 4\"}\n  ],\n  \"benchmarks\": [\n    \
+             {\"name\": \"brk_round_trip\", \"smp\": 1, \"status\": \"measured\", \
+             \"ops\": 1000, \"insns\": 129015, \"baseline\": \"loop_without_brk\", \
+             \"baseline_insns\": 2015, \"net_insns\": 127000, \"insns_per_op\": 127, \
+             \"remainder\": 0},\n    \
+             {\"name\": \"stop_machine_4\", \"smp\": 1, \"status\": \"skipped\", \
              \"reason\": \"needs 4 CPUs, 1 online\"}\n  ]\n}\n"
         );
-        assert!(to_json("q", &failed).contains(
-            "{\"name\": \"x\", \"status\": \"failed\", \
+        assert!(to_json(&machines, &failed).contains(
+            "{\"name\": \"x\", \"smp\": 4, \"status\": \"failed\", \
                  \"reason\": \"said \\\"no\\\"\\\\\\n\\u0001\"}"
         ));
-        assert!(to_json("q", &[]).ends_with("\"benchmarks\": []\n}\n"));
+        assert!(to_json(&[], &[]).ends_with("\"machines\": [],\n  \"benchmarks\": []\n}\n"));
+    }
+
+    #[test]
+    fn merges_machines_by_cpu_count() {
+        let one = parse_report(REPORT).unwrap();
+        let four_report = REPORT
+            .replace(
+                "kbench: measured name=brk_round_trip ops=1000 insns=129015 \
+                 baseline=loop_without_brk baseline_insns=2015",
+                "kbench: skipped name=brk_round_trip reason=needs 1 CPU, 4 online",
+            )
+            .replace(
+                "kbench: skipped name=stop_machine_4 reason=needs 4 CPUs, 1 online",
+                "kbench: measured name=stop_machine_4 ops=10 insns=500 baseline=b baseline_insns=100",
+            )
+            .replace(
+                "kbench: measured name=call_disabled_site ops=10000 insns=130036 \
+                 baseline=call_without_site baseline_insns=110036",
+                "kbench: skipped name=call_disabled_site reason=needs 1 CPU, 4 online",
+            )
+            .replace("measured=2 skipped=1", "measured=1 skipped=2");
+        let four = parse_report(&four_report).unwrap();
+        let merged = merge(&[(1, one.clone()), (4, four.clone())]).unwrap();
+        assert_eq!(
+            merged.iter().map(|row| row.smp).collect::<Vec<_>>(),
+            [1, 4, 1]
+        );
+        assert_eq!(merged[0].outcome, one[0]);
+        assert_eq!(merged[1].outcome, four[1]);
+        assert_eq!(merged[2].outcome, one[2]);
+        let everywhere_skipped = merge(&[(4, four.clone()), (4, four.clone())]).unwrap();
+        assert_eq!(everywhere_skipped[0].outcome, four[0]);
+        assert_eq!(
+            merge(&[(1, one.clone()), (2, one[..2].to_vec())]).unwrap_err(),
+            "the machines with 1 and 2 CPUs reported different benchmarks"
+        );
+        assert_eq!(merge(&[]).unwrap(), []);
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! 1. Static checks and host unit tests (format, clippy for the kernel target and the host,
 //!    `cargo test`); the first failure stops the run.
-//! 2. The in-kernel test image (`--features ktest`) booted once; it prints
-//!    `ktest: N passed, N failed` and exits 0 (all passed) or 2 (failures). Any other status
-//!    is a crash.
+//! 2. The in-kernel test image (`--features ktest`) booted once with [`KTEST_SMP`] CPUs; it
+//!    prints `ktest: N passed, N failed` and exits 0 (all passed) or 2 (failures). Any other
+//!    status is a crash.
 //! 3. Every `tests/scenarios/*.tc` against the kernel image, two machines at a time.
 //! 4. A smoke run of the benchmark harness ([`bench::smoke`]), counted as one test.
 //!
@@ -30,6 +30,15 @@ use crate::{Result, bench, command, prereq};
 
 /// How long the whole in-kernel test image may run.
 const KTEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// CPUs of the in-kernel test machine: the stop-machine stress test needs three callers and
+/// a patching CPU.
+const KTEST_SMP: usize = 4;
+/// Single-threaded TCG for the in-kernel tests: the vCPUs take turns on one host thread,
+/// switching at every YIELD (`cpu_relax`) and WFI. The stop-machine stress test's 20 002
+/// rendezvous then cost microseconds each; with one host thread per vCPU on a two-core CI
+/// machine each costs 20-100 ms, because every phase waits for the host to schedule a
+/// spinning vCPU's thread.
+const KTEST_ACCEL: [&str; 2] = ["-accel", "tcg,thread=single"];
 /// Scenario machines running at once.
 const SCENARIO_JOBS: usize = 2;
 /// The in-kernel image's exit status when some test failed.
@@ -199,7 +208,9 @@ fn static_checks() -> Vec<(&'static str, Command)> {
 /// a hang or a missing summary counts as one failure more.
 fn run_ktest() -> Result<Tally> {
     let image = build::build(Image::Ktest)?;
-    let command = QemuConfig::new(image, DEFAULT_SMP).command(Console::Stdio);
+    let mut config = QemuConfig::new(image, KTEST_SMP);
+    config.extra_args = KTEST_ACCEL.map(String::from).to_vec();
+    let command = config.command(Console::Stdio);
     command::echo(&command);
     let mut qemu = Qemu::spawn(command, true)?;
     let status = qemu.wait_exit(KTEST_TIMEOUT);

@@ -4,6 +4,7 @@
 //! the `brk`. The count includes the walk of the hook table up to this benchmark's hook, in the
 //! first slot free when its setup registers it.
 
+use alloc::string::String;
 use core::arch::asm;
 
 use arch::debug_monitors::{BreakHook, DbgHookResult, register_break_hook, unregister_break_hook};
@@ -72,8 +73,9 @@ fn register_hook() -> Result<(), SetupError> {
         .map_err(|_| SetupError::Fail("the BRK hook table is full".into()))
 }
 
-fn unregister_hook() {
+fn unregister_hook() -> Result<(), String> {
     unregister_break_hook(&BENCH_BRK_HOOK);
+    Ok(())
 }
 
 kbench! {

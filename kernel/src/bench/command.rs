@@ -57,9 +57,16 @@ fn cmd_bench(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
     i32::from(summary.failed != 0)
 }
 
-/// The benchmarks the patterns pick, in registration order; all of them without patterns. A
-/// pattern that picks none is an error, so a typo is not a silently empty report.
+/// The benchmarks the patterns pick, all of them without patterns, in name order (link order
+/// is no order). A pattern that picks none is an error, so a typo is not a silently empty
+/// report.
 fn select(ctx: &mut Context<'_>, patterns: &[&str]) -> Option<Vec<&'static KBench>> {
+    let mut selected = pick(ctx, patterns)?;
+    selected.sort_unstable_by_key(|bench| bench.name);
+    Some(selected)
+}
+
+fn pick(ctx: &mut Context<'_>, patterns: &[&str]) -> Option<Vec<&'static KBench>> {
     let benches = harness::benches();
     if patterns.is_empty() {
         return Some(benches.iter().collect());

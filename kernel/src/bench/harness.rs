@@ -5,12 +5,27 @@
 //! Masking interrupts keeps asynchronous work (a tick, console input arriving whenever the host
 //! sends it) out of the counts, which is what makes them repeatable. A benchmark that measures
 //! an interrupt unmasks it inside its own run and baseline.
+//!
+//! A benchmark runs only with exactly the CPUs it names online, and is skipped otherwise: under
+//! QEMU's `-icount` the PMU counts the instructions of every vCPU, so a count means what it
+//! says only on the machine it was made for. The other CPUs' ticks are part of such a count
+//! whenever one falls due inside it, so the counting starts right after a tick of this CPU:
+//! every CPU's tick keeps a fixed offset from this one's, and the same ticks fall inside the
+//! count on every run. (Without that, when the shell's input arrived decided the phase: the
+//! host's timing.)
 
+use alloc::format;
 use alloc::string::{String, ToString};
 use core::hint::black_box;
 
-use arch::irqflags::local_irq_save_guard;
+use arch::irq::kstat_irqs_cpu;
+use arch::irqflags::{
+    cpu_do_idle, irqs_disabled, local_irq_disable, local_irq_enable, local_irq_save_guard,
+};
 use arch::pmu;
+
+use crate::board::{self, ARCH_TIMER_VIRT_PPI};
+use crate::smp::{num_online_cpus, smp_processor_id};
 
 /// Why a benchmark's setup did not prepare the machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +44,8 @@ pub struct KBench {
     /// Operations per run. The baseline cancels the fixed costs, so a few thousand is plenty;
     /// the run and the baseline together must stay under 2^32 instructions.
     pub ops: u64,
+    /// The CPUs that must be online (1 unless the benchmark says otherwise).
+    pub cpus: usize,
     /// Performs the operation `n` times.
     pub run: fn(u64),
     /// What the baseline is, one word.
@@ -37,8 +54,9 @@ pub struct KBench {
     pub baseline: fn(u64),
     /// Prepares the machine before both counts (registers a hook, starts tasks).
     pub setup: fn() -> Result<(), SetupError>,
-    /// Undoes `setup` after both counts.
-    pub teardown: fn(),
+    /// Undoes `setup` after both counts, and says why the counts are wrong if the run or the
+    /// baseline did not do what it should (took fewer interrupts than operations, say).
+    pub teardown: fn() -> Result<(), String>,
 }
 
 /// The setup of a benchmark that needs none.
@@ -47,15 +65,19 @@ pub fn no_setup() -> Result<(), SetupError> {
 }
 
 /// The teardown of a benchmark that needs none.
-pub fn no_teardown() {}
+pub fn no_teardown() -> Result<(), String> {
+    Ok(())
+}
 
-/// Registers a benchmark: a name, the operations per run, the run, the baseline's name and
-/// function, and optionally a setup and teardown. Names are checked at compile time.
+/// Registers a benchmark: a name, the operations per run, optionally the CPUs it needs online
+/// (default 1), the run, the baseline's name and function, and optionally a setup and teardown.
+/// Names are checked at compile time.
 #[macro_export]
 macro_rules! kbench {
     (
         name: $name:literal,
         ops: $ops:expr,
+        $(cpus: $cpus:expr,)?
         run: $run:expr,
         baseline: $baseline_name:literal => $baseline:expr
         $(, setup: $setup:expr)?
@@ -69,11 +91,16 @@ macro_rules! kbench {
                 "benchmark and baseline names are one word without `=`"
             );
             assert!($ops > 0, "a benchmark runs at least one operation");
+            assert!(
+                $crate::kbench!(@or [$($cpus)?] 1) > 0,
+                "a benchmark runs on at least one CPU"
+            );
             #[used]
             #[unsafe(link_section = ".kbench")]
             static BENCH: $crate::bench::KBench = $crate::bench::KBench {
                 name: $name,
                 ops: $ops,
+                cpus: $crate::kbench!(@or [$($cpus)?] 1),
                 run: $run,
                 baseline_name: $baseline_name,
                 baseline: $baseline,
@@ -114,12 +141,47 @@ pub struct Counts {
     pub baseline_insns: u64,
 }
 
-/// Sets `bench` up, counts its run and baseline, and tears it down.
+/// Sets `bench` up, counts its run and baseline, and tears it down; skips it unless exactly
+/// its CPUs are online.
 pub fn measure(bench: &KBench) -> Result<Counts, SetupError> {
+    let online = num_online_cpus();
+    if online != bench.cpus {
+        return Err(SetupError::Skip(format!(
+            "needs {} CPU{}, {online} online",
+            bench.cpus,
+            if bench.cpus == 1 { "" } else { "s" }
+        )));
+    }
     (bench.setup)()?;
+    wait_for_tick();
     let counts = count_run_and_baseline(bench);
-    (bench.teardown)();
-    counts
+    let checked = (bench.teardown)().map_err(SetupError::Fail);
+    let counts = counts?;
+    checked.map(|()| counts)
+}
+
+/// The tick's interrupt ID: the virtual timer's, as the device tree names it.
+pub(super) fn tick_irq() -> Option<u32> {
+    board::info().timer_irqs[ARCH_TIMER_VIRT_PPI].map(|spec| spec.irq)
+}
+
+/// Sleeps until this CPU has taken its next tick. Returns at once with IRQs masked, when no
+/// tick could come.
+fn wait_for_tick() {
+    let Some(irq) = tick_irq() else { return };
+    if irqs_disabled() {
+        return;
+    }
+    let cpu = smp_processor_id();
+    let taken = kstat_irqs_cpu(irq, cpu);
+    while kstat_irqs_cpu(irq, cpu) == taken {
+        // Checked again with IRQs masked: a tick between the check and the WFI still ends it.
+        local_irq_disable();
+        if kstat_irqs_cpu(irq, cpu) == taken {
+            cpu_do_idle();
+        }
+        local_irq_enable();
+    }
 }
 
 fn count_run_and_baseline(bench: &KBench) -> Result<Counts, SetupError> {

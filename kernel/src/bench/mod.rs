@@ -29,7 +29,13 @@ mod call_site;
 #[cfg(target_os = "none")]
 mod command;
 #[cfg(target_os = "none")]
+mod context_switch;
+#[cfg(target_os = "none")]
 mod harness;
+#[cfg(target_os = "none")]
+mod rendezvous;
+#[cfg(target_os = "none")]
+mod timer_irq;
 
 #[cfg(target_os = "none")]
 pub use command::init;

@@ -15,6 +15,7 @@ use arch::irq::{
     self, IrqAction, NR_CPUS, enable_percpu_irq, free_irq, kstat_irqs_cpu, request_percpu_irq,
 };
 use arch::irqflags::{irqs_disabled, local_irq_restore, local_irq_save};
+use arch::processor::cpu_relax;
 use arch::spinlock::SpinLockIrq;
 use arch::timer::{self, HZ, TickHook, jiffies, trace_clock_ns};
 
@@ -33,7 +34,7 @@ fn wait_for(timeout_ns: u64, mut done: impl FnMut() -> bool) -> bool {
         if trace_clock_ns() > deadline {
             return false;
         }
-        core::hint::spin_loop();
+        cpu_relax();
     }
     true
 }
@@ -42,7 +43,7 @@ fn wait_for(timeout_ns: u64, mut done: impl FnMut() -> bool) -> bool {
 fn spin_for(ns: u64) {
     let deadline = trace_clock_ns() + ns;
     while trace_clock_ns() < deadline {
-        core::hint::spin_loop();
+        cpu_relax();
     }
 }
 

@@ -7,4 +7,5 @@ mod irq;
 mod patching;
 mod sched;
 mod smp;
+mod stop_machine_stress;
 mod symbols;
