@@ -16,6 +16,7 @@ pub mod kfifo;
 pub mod sched;
 pub mod shell;
 pub mod symbols;
+pub mod trace;
 
 #[cfg(target_os = "none")]
 pub mod board;
@@ -37,8 +38,6 @@ pub mod report;
 pub mod smp;
 #[cfg(target_os = "none")]
 pub mod stop_machine;
-#[cfg(target_os = "none")]
-pub mod trace;
 #[cfg(target_os = "none")]
 pub mod tracefs;
 #[cfg(target_os = "none")]

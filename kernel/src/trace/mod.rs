@@ -1,4 +1,6 @@
-//! Tracing: today the ftrace patch-site table; tracers, the ring buffer, kprobes and the rest
-//! build on it.
+//! Tracing: the ftrace patch-site table, and the pieces the tracers build on (filter files);
+//! the ring buffer, tracers, kprobes and the rest come next.
 
+pub mod filter;
+#[cfg(target_os = "none")]
 pub mod ftrace;
