@@ -1,0 +1,1412 @@
+//! The per-CPU trace ring buffer (Linux: `kernel/trace/ring_buffer.c`): the storage under
+//! `trace`, `trace_pipe`, `per_cpu/cpuN/{trace,trace_pipe,stats}` and `buffer_size_kb`.
+//!
+//! # Layout
+//! Each CPU owns `nr_pages + 1` data pages of [`BUF_PAGE_SIZE`] bytes (a 4096-byte page less
+//! Linux's 16-byte page header, so sizes match Linux's `buffer_size_kb` arithmetic; the extra
+//! page plays the part of Linux's reader page). An event is a 16-byte header (payload length,
+//! then a full 64-bit timestamp) and the payload padded to 8 bytes. A full timestamp costs 8
+//! bytes per event more than Linux's 27-bit deltas, but needs no TIME_EXTEND events and no
+//! "previous timestamp" bookkeeping, which is what makes nested writes hard in Linux.
+//!
+//! Each page's *published* state is one atomic word: its generation `seq` (a per-CPU count of
+//! page claims, so readers can tell the order of pages and notice a page being reused), how many
+//! bytes and events are committed, and a reader pin count. Writers only append past the
+//! committed bytes; readers only read below them, and only while the page is pinned.
+//!
+//! # Writer (lock-free, interrupt re-entrant, never waits)
+//! Only the owning CPU writes (and interrupts on it may nest). `reserve` takes space on the
+//! tail page with a compare-and-swap on the page's write offset, moving to the next page when
+//! full. As in Linux, events become visible only when the *outermost* writer commits: nested
+//! writers' commits just leave, and the outermost one publishes every page from the oldest
+//! page with unpublished reservations (`commit_page`) to the tail, then re-checks for writes
+//! that slipped in while it published. So a nested event never exposes the half-written event
+//! it interrupted.
+//!
+//! Moving the tail claims the next page with a compare-and-swap on its state word. A page a
+//! reader has pinned is skipped (it is out of the ring, like Linux's reader page). In overwrite
+//! mode (the default) claiming a page that still holds unread events drops them all, counted
+//! in `overrun`; without overwrite the new event is dropped instead (`dropped events`). A page
+//! still holding unpublished reservations (nested writers filled the whole ring) is never
+//! claimed: the new event is dropped and counted as `commit overrun`.
+//!
+//! Write-path cost (the function tracer's budget is 150 instructions per call): no allocation,
+//! division, formatting or lock; one CAS for the reservation, one atomic add to publish, plus a
+//! page claim once per page. The write path's functions are methods, which
+//! `patchable_function_entry` cannot mark, so they keep their patch sites: the function tracer
+//! must not enable sites inside this module (Linux builds `kernel/trace/` without `-pg`), or
+//! rely on its recursion guard.
+//!
+//! # Readers
+//! Readers on any CPU serialise on a per-CPU spin lock the writer never touches. The consuming
+//! reader keeps its current page pinned, so the writer never overwrites a half-read page. The
+//! next page to read is the one with the smallest `seq` above the current one: that is the
+//! oldest surviving page whatever the writer overwrote or skipped. [`Iter`] reads without
+//! consuming; [`Merge`] merges CPUs by timestamp for either kind of reader.
+//!
+//! # Resize and reset
+//! Both disable recording on that CPU, wait for an in-flight write there to finish, and then
+//! rebuild the CPU's pages. Resizing drops the CPU's contents (Linux keeps what fits; the
+//! tracefs files that resize, like `buffer_size_kb`, are rarely written while tracing).
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use spin::Mutex;
+
+/// The size of a ring-buffer page.
+pub const PAGE_SIZE: usize = 4096;
+/// Linux's per-page header (time stamp and commit); we keep it out of the data page, but size
+/// pages as Linux does so `buffer_size_kb` converts to the same page counts.
+pub const BUF_PAGE_HDR_SIZE: usize = 16;
+/// Data bytes per page.
+pub const BUF_PAGE_SIZE: usize = PAGE_SIZE - BUF_PAGE_HDR_SIZE;
+/// Bytes of an event header: payload length (u32), 4 bytes of padding, timestamp (u64).
+pub const RB_EVNT_HDR_SIZE: usize = 16;
+/// Events and payloads are 8-byte aligned.
+pub const RB_ALIGNMENT: usize = 8;
+/// The largest payload one event can carry.
+pub const BUF_MAX_DATA_SIZE: usize = BUF_PAGE_SIZE - RB_EVNT_HDR_SIZE;
+/// Linux never gives a CPU fewer than two pages.
+const MIN_NR_PAGES: usize = 2;
+
+// The page state word: pins (bits 0-2), committed bytes (3-15), committed events (16-24) and
+// the page's generation (25-63).
+const PIN: u64 = 1;
+const PIN_MASK: u64 = 0x7;
+const COMMIT_SHIFT: u32 = 3;
+const COMMIT_MASK: u64 = 0x1fff;
+const ENTRIES_SHIFT: u32 = 16;
+const ENTRIES_MASK: u64 = 0x1ff;
+const SEQ_SHIFT: u32 = 25;
+
+// The writer's per-page reservation word: reserved bytes (0-15) and events (16-31).
+const WRITE_BYTES_MASK: u32 = 0xffff;
+const WRITE_ENTRY: u32 = 1 << 16;
+
+/// How often the writer retries a reservation whose CAS lost to a nested writer or a reader's
+/// pin before giving up: bounds the write path, since it must never spin on a reader.
+const RESERVE_RETRIES: u32 = 32;
+
+const _: () = assert!(BUF_PAGE_SIZE as u64 <= COMMIT_MASK);
+const _: () = assert!((BUF_PAGE_SIZE / RB_EVNT_HDR_SIZE) as u64 <= ENTRIES_MASK);
+
+fn state_seq(st: u64) -> u64 {
+    st >> SEQ_SHIFT
+}
+
+fn state_commit(st: u64) -> usize {
+    ((st >> COMMIT_SHIFT) & COMMIT_MASK) as usize
+}
+
+fn state_entries(st: u64) -> u64 {
+    (st >> ENTRIES_SHIFT) & ENTRIES_MASK
+}
+
+fn state_pinned(st: u64) -> bool {
+    st & PIN_MASK != 0
+}
+
+/// Bytes an event with a `len`-byte payload takes in a page.
+fn event_size(len: usize) -> usize {
+    RB_EVNT_HDR_SIZE + ((len + RB_ALIGNMENT - 1) & !(RB_ALIGNMENT - 1))
+}
+
+/// Pages needed for `size` bytes per CPU (Linux: `DIV_ROUND_UP(size, BUF_PAGE_SIZE)`, at
+/// least two).
+pub fn nr_pages_for(size: usize) -> usize {
+    size.div_ceil(BUF_PAGE_SIZE).max(MIN_NR_PAGES)
+}
+
+/// One data page. `u64` elements give the 8-byte alignment event headers need.
+struct PageData(UnsafeCell<[u64; BUF_PAGE_SIZE / 8]>);
+
+impl PageData {
+    fn new() -> Self {
+        Self(UnsafeCell::new([0; BUF_PAGE_SIZE / 8]))
+    }
+
+    fn base(&self) -> *mut u8 {
+        self.0.get().cast()
+    }
+}
+
+/// A page's bookkeeping.
+struct PageMeta {
+    /// Published state, shared with readers (see the module docs for the bits).
+    state: AtomicU64,
+    /// Reserved bytes and events; touched only by the owning CPU's writers.
+    write: AtomicU32,
+    /// The page the writer claimed after this one, for publishing in claim order.
+    next: AtomicUsize,
+}
+
+struct Pages {
+    meta: Box<[PageMeta]>,
+    data: Box<[PageData]>,
+}
+
+impl Pages {
+    fn new(nr_pages: usize) -> Self {
+        let total = nr_pages + 1;
+        Self {
+            meta: (0..total)
+                .map(|_| PageMeta {
+                    state: AtomicU64::new(0),
+                    write: AtomicU32::new(0),
+                    next: AtomicUsize::new(0),
+                })
+                .collect(),
+            data: (0..total).map(|_| PageData::new()).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// The page after `i` in ring order.
+    fn after(&self, i: usize) -> usize {
+        if i + 1 == self.len() { 0 } else { i + 1 }
+    }
+
+    /// The published page with the smallest generation above `seq`: the oldest page a reader
+    /// that has finished generation `seq` has not seen. `None` when that page has nothing
+    /// published yet (it is the writer's fresh tail, or holds only unpublished nested writes).
+    fn next_after(&self, seq: u64) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64, u64)> = None;
+        for (i, meta) in self.meta.iter().enumerate() {
+            let st = meta.state.load(Ordering::Acquire);
+            let s = state_seq(st);
+            if s > seq && best.is_none_or(|(_, b, _)| s < b) {
+                best = Some((i, s, st));
+            }
+        }
+        let (page, s, st) = best?;
+        (state_commit(st) > 0).then_some((page, s))
+    }
+
+    /// Copies out the event at `off` of `page`, which the caller has pinned with `off` below
+    /// its published commit. Returns the event and its size in the page.
+    fn read_event(&self, page: usize, off: usize) -> (u64, Vec<u8>, usize) {
+        let base = self.data[page].base();
+        // SAFETY: the page is pinned, so the writer cannot reclaim it, and bytes below the
+        // published commit (Acquire-loaded by the caller) are complete and never written again
+        // while pinned. `off` is an event boundary below the commit, so the header and the
+        // payload (`len` bytes, within the commit) are in bounds.
+        unsafe {
+            let len = base.add(off).cast::<u32>().read() as usize;
+            let ts = base.add(off + 8).cast::<u64>().read();
+            let payload = core::slice::from_raw_parts(base.add(off + RB_EVNT_HDR_SIZE), len);
+            (ts, payload.to_vec(), event_size(len))
+        }
+    }
+}
+
+/// Where a reader is: the page it reads (`None`: it has not picked one), that page's
+/// generation (or, without a page, the generation it has finished) and the offset in it.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    page: Option<usize>,
+    seq: u64,
+    off: usize,
+}
+
+/// One event as a reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub cpu: usize,
+    pub ts: u64,
+    pub payload: Vec<u8>,
+}
+
+/// The per-CPU counters of `per_cpu/cpuN/stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuStats {
+    /// Events in the buffer: neither read nor overwritten.
+    pub entries: u64,
+    /// Events lost to overwriting.
+    pub overrun: u64,
+    /// Events dropped because nested writes filled the whole buffer.
+    pub commit_overrun: u64,
+    /// Bytes (headers included) of the events in the buffer.
+    pub bytes: u64,
+    /// Timestamp (ns) of the oldest event in the buffer, 0 when empty.
+    pub oldest_event_ts: u64,
+    /// Events dropped because the buffer was full without overwrite (or all its pages were
+    /// held by readers, or a reservation lost too many races).
+    pub dropped_events: u64,
+    /// Events consumed by `trace_pipe`-style reads.
+    pub read_events: u64,
+}
+
+/// One CPU's buffer.
+struct CpuBuffer {
+    cpu: usize,
+    /// Replaced only by [`CpuBuffer::exclusive`], which first shuts out writers and readers.
+    pages: UnsafeCell<Pages>,
+    /// The page the writer appends to.
+    tail: AtomicUsize,
+    /// The oldest page with reservations the outermost commit has not published yet.
+    commit_page: AtomicUsize,
+    /// Writers in progress on this CPU (more than one when interrupts nest).
+    nest: AtomicU32,
+    /// Non-zero while a resize or reset owns the pages (Linux: `cpu_buffer->record_disabled`).
+    disabled: AtomicU32,
+    /// The generation the next claimed page gets.
+    next_seq: AtomicU64,
+    /// Pages of this generation or older have been consumed (the reader's current page is
+    /// pinned and never claimed).
+    consumed_seq: AtomicU64,
+    /// Events and bytes ever published, updated only by the (single) outermost publisher.
+    entries_written: AtomicU64,
+    bytes_written: AtomicU64,
+    overrun: AtomicU64,
+    overrun_bytes: AtomicU64,
+    commit_overrun: AtomicU64,
+    dropped: AtomicU64,
+    /// Consumed events and bytes, updated under the reader lock.
+    read: AtomicU64,
+    read_bytes: AtomicU64,
+    /// The consuming reader's position; also the lock all readers of this CPU take.
+    reader: Mutex<Cursor>,
+}
+
+// SAFETY: `pages` is the only non-Sync field. Shared access to it follows the protocol in
+// `CpuBuffer::exclusive`: it is replaced only while no writer is inside the write path
+// (`disabled` set, then `nest` seen zero) and the reader lock is held; every other access is
+// through `&Pages`, whose data pages are partitioned between writer (past the commit) and
+// pinned readers (below it).
+unsafe impl Sync for CpuBuffer {}
+
+impl CpuBuffer {
+    fn new(cpu: usize, nr_pages: usize) -> Self {
+        let cb = Self {
+            cpu,
+            pages: UnsafeCell::new(Pages::new(nr_pages)),
+            tail: AtomicUsize::new(0),
+            commit_page: AtomicUsize::new(0),
+            nest: AtomicU32::new(0),
+            disabled: AtomicU32::new(0),
+            next_seq: AtomicU64::new(1),
+            consumed_seq: AtomicU64::new(0),
+            entries_written: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            overrun: AtomicU64::new(0),
+            overrun_bytes: AtomicU64::new(0),
+            commit_overrun: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+            read_bytes: AtomicU64::new(0),
+            reader: Mutex::new(Cursor {
+                page: None,
+                seq: 0,
+                off: 0,
+            }),
+        };
+        cb.exclusive(|pages, cursor| cb.restart(pages, cursor));
+        cb
+    }
+
+    /// Shared access to the pages, for a writer inside its nest window or a reader holding
+    /// the reader lock.
+    fn pages(&self) -> &Pages {
+        // SAFETY: callers are writers that incremented `nest` and then saw `disabled` clear, or
+        // readers holding the reader lock; `exclusive` replaces the pages only when neither
+        // can exist, so this shared reference never overlaps its `&mut`.
+        unsafe { &*self.pages.get() }
+    }
+
+    /// Runs `f` with the pages to itself: readers are locked out, recording on this CPU is
+    /// disabled and an in-flight write is waited for (the writer itself never waits).
+    fn exclusive<R>(&self, f: impl FnOnce(&mut Pages, &mut Cursor) -> R) -> R {
+        let mut cursor = self.reader.lock();
+        // SeqCst pairs with the writer's SeqCst `nest` store then `disabled` load: either the
+        // writer sees `disabled` and backs out, or we see its `nest`.
+        self.disabled.fetch_add(1, Ordering::SeqCst);
+        while self.nest.load(Ordering::SeqCst) != 0 {
+            core::hint::spin_loop();
+        }
+        // SAFETY: no writer is in the write path (see above) and the reader lock is held, so
+        // nothing else references the pages.
+        let pages = unsafe { &mut *self.pages.get() };
+        let r = f(pages, &mut cursor);
+        self.disabled.fetch_sub(1, Ordering::SeqCst);
+        r
+    }
+
+    /// Empties the buffer: fresh page states, the tail on page 0, counters zeroed.
+    /// Generations keep counting so stale iterators see every new page as newer.
+    fn restart(&self, pages: &mut Pages, cursor: &mut Cursor) {
+        for meta in pages.meta.iter() {
+            meta.state.store(0, Ordering::Relaxed);
+            meta.write.store(0, Ordering::Relaxed);
+            meta.next.store(0, Ordering::Relaxed);
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        pages.meta[0]
+            .state
+            .store(seq << SEQ_SHIFT, Ordering::Relaxed);
+        self.tail.store(0, Ordering::Relaxed);
+        self.commit_page.store(0, Ordering::Relaxed);
+        self.consumed_seq.store(seq - 1, Ordering::Relaxed);
+        *cursor = Cursor {
+            page: None,
+            seq: seq - 1,
+            off: 0,
+        };
+        for counter in [
+            &self.entries_written,
+            &self.bytes_written,
+            &self.overrun,
+            &self.overrun_bytes,
+            &self.commit_overrun,
+            &self.dropped,
+            &self.read,
+            &self.read_bytes,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Enters the write path, returning the nesting depth to restore on exit; `None` (and
+    /// nothing to undo) when recording is off here.
+    fn enter(&self, record_disabled: &AtomicU32) -> Option<u32> {
+        // Only this CPU's writers touch `nest`, and nested ones restore it before returning,
+        // so a plain load and store are interrupt-safe.
+        let nest = self.nest.load(Ordering::Relaxed);
+        self.nest.store(nest + 1, Ordering::SeqCst);
+        if self.disabled.load(Ordering::SeqCst) != 0 || record_disabled.load(Ordering::Relaxed) != 0
+        {
+            self.nest.store(nest, Ordering::Release);
+            return None;
+        }
+        Some(nest)
+    }
+
+    /// Reserves `size` bytes; returns the page and offset.
+    fn reserve_space(&self, pages: &Pages, size: usize, overwrite: bool) -> Option<(usize, usize)> {
+        for _ in 0..RESERVE_RETRIES {
+            let t = self.tail.load(Ordering::Relaxed);
+            let meta = &pages.meta[t];
+            let w = meta.write.load(Ordering::Relaxed);
+            let off = (w & WRITE_BYTES_MASK) as usize;
+            if off + size <= BUF_PAGE_SIZE {
+                let new = w + size as u32 + WRITE_ENTRY;
+                // A failed CAS means a nested writer reserved here meanwhile: retry.
+                if meta
+                    .write
+                    .compare_exchange(w, new, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Some((t, off));
+                }
+            } else if !self.move_tail(pages, t, overwrite) {
+                return None;
+            }
+        }
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Claims the page after the full tail page `t`. `false` when the event must be dropped
+    /// (counted here); `true` to retry the reservation, whether or not this call moved the tail.
+    fn move_tail(&self, pages: &Pages, t: usize, overwrite: bool) -> bool {
+        let mut n = pages.after(t);
+        let st = loop {
+            if n == t {
+                // Every other page is held by readers.
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+            let st = pages.meta[n].state.load(Ordering::Acquire);
+            if !state_pinned(st) {
+                break st;
+            }
+            n = pages.after(n);
+        };
+        let meta = &pages.meta[n];
+        if (meta.write.load(Ordering::Relaxed) & WRITE_BYTES_MASK) as usize != state_commit(st) {
+            if self.tail.load(Ordering::Relaxed) != t {
+                // A nested writer moved the tail since our caller read it: `n` is its page.
+                return true;
+            }
+            self.commit_overrun.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if !overwrite && state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        if meta
+            .state
+            .compare_exchange(st, seq << SEQ_SHIFT, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            // A reader pinned it or a nested writer claimed it first: look again.
+            return true;
+        }
+        // Only now: a consumer may have pinned, read and unpinned the page since we loaded
+        // `st` (the CAS cannot tell), and its unpin, which our CAS read, comes after it
+        // published the consumed generation.
+        if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
+            self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
+            self.overrun_bytes
+                .fetch_add(state_commit(st) as u64, Ordering::Relaxed);
+        }
+        meta.write.store(0, Ordering::Relaxed);
+        pages.meta[t].next.store(n, Ordering::Relaxed);
+        // Fails only if a nested writer already moved the tail, onto this same page or past it.
+        let _ = self
+            .tail
+            .compare_exchange(t, n, Ordering::Relaxed, Ordering::Relaxed);
+        true
+    }
+
+    /// Leaves the write path; the outermost writer publishes everything reserved so far.
+    fn exit(&self, nest: u32) {
+        if nest != 0 {
+            self.nest.store(nest, Ordering::Release);
+            return;
+        }
+        loop {
+            self.publish();
+            self.nest.store(0, Ordering::Release);
+            // An interrupt right here would be the outermost writer and publish itself. One
+            // that came during `publish` saw `nest == 1` and left its event unpublished: look
+            // again as the outermost writer (re-entering properly, as a resize may have
+            // started meanwhile; it drops the contents anyway).
+            self.nest.store(1, Ordering::SeqCst);
+            if self.disabled.load(Ordering::SeqCst) != 0 || !self.has_unpublished() {
+                self.nest.store(0, Ordering::Release);
+                return;
+            }
+        }
+    }
+
+    fn has_unpublished(&self) -> bool {
+        let pages = self.pages();
+        let t = self.tail.load(Ordering::Relaxed);
+        let meta = &pages.meta[t];
+        self.commit_page.load(Ordering::Relaxed) != t
+            || (meta.write.load(Ordering::Relaxed) & WRITE_BYTES_MASK) as usize
+                != state_commit(meta.state.load(Ordering::Relaxed))
+    }
+
+    /// Makes every reservation from `commit_page` to the tail visible, in claim order, so a
+    /// reader that sees a page's commit also sees every earlier page's. Runs with `nest == 1`,
+    /// so only one publisher exists at a time; nested writers only reserve meanwhile.
+    fn publish(&self) {
+        let pages = self.pages();
+        loop {
+            let p = self.commit_page.load(Ordering::Relaxed);
+            let meta = &pages.meta[p];
+            let w = meta.write.load(Ordering::Relaxed);
+            let st = meta.state.load(Ordering::Relaxed);
+            let bytes = u64::from(w & WRITE_BYTES_MASK) - state_commit(st) as u64;
+            let entries = u64::from(w >> 16) - state_entries(st);
+            if bytes != 0 {
+                meta.state.fetch_add(
+                    (bytes << COMMIT_SHIFT) | (entries << ENTRIES_SHIFT),
+                    Ordering::Release,
+                );
+                // Single publisher: load and store are enough.
+                let e = self.entries_written.load(Ordering::Relaxed);
+                self.entries_written.store(e + entries, Ordering::Relaxed);
+                let b = self.bytes_written.load(Ordering::Relaxed);
+                self.bytes_written.store(b + bytes, Ordering::Relaxed);
+            }
+            if p == self.tail.load(Ordering::Relaxed) {
+                return;
+            }
+            self.commit_page
+                .store(meta.next.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    /// Reads (and with `consume`, consumes) the next event at `cursor`. The caller holds the
+    /// reader lock. `consume` cursors keep their page pinned between calls.
+    fn step(&self, cursor: &mut Cursor, consume: bool, advance: bool) -> Option<Event> {
+        let pages = self.pages();
+        loop {
+            let Some(p) = cursor.page.filter(|&p| p < pages.len()) else {
+                let (q, seq) = pages.next_after(cursor.seq)?;
+                self.enter_page(pages, cursor, None, q, seq, consume);
+                continue;
+            };
+            let meta = &pages.meta[p];
+            let st = meta.state.fetch_add(PIN, Ordering::Acquire) + PIN;
+            if state_seq(st) != cursor.seq {
+                // Overwritten since we were here (only possible for a non-consuming reader).
+                meta.state.fetch_sub(PIN, Ordering::Release);
+                cursor.page = None;
+                continue;
+            }
+            if cursor.off < state_commit(st) {
+                let (ts, payload, size) = pages.read_event(p, cursor.off);
+                meta.state.fetch_sub(PIN, Ordering::Release);
+                if advance {
+                    cursor.off += size;
+                    if consume {
+                        self.read.fetch_add(1, Ordering::Relaxed);
+                        self.read_bytes.fetch_add(size as u64, Ordering::Relaxed);
+                    }
+                }
+                return Some(Event {
+                    cpu: self.cpu,
+                    ts,
+                    payload,
+                });
+            }
+            meta.state.fetch_sub(PIN, Ordering::Release);
+            let (q, seq) = pages.next_after(cursor.seq)?;
+            // `q` being published means everything reserved before it on `p` is too: look at
+            // `p` once more before leaving it.
+            let st = meta.state.load(Ordering::Acquire);
+            if state_seq(st) == cursor.seq && cursor.off < state_commit(st) {
+                continue;
+            }
+            self.enter_page(pages, cursor, Some(p), q, seq, consume);
+        }
+    }
+
+    /// Moves `cursor` from page `from` to page `q` of generation `seq`. A consuming cursor pins
+    /// `q` first (giving up if the writer just reclaimed it: the caller rescans), then tells
+    /// the writer pages up to `seq` are consumed, then unpins `from`.
+    fn enter_page(
+        &self,
+        pages: &Pages,
+        cursor: &mut Cursor,
+        from: Option<usize>,
+        q: usize,
+        seq: u64,
+        consume: bool,
+    ) {
+        if consume {
+            let st = pages.meta[q].state.fetch_add(PIN, Ordering::Acquire);
+            if state_seq(st) != seq {
+                pages.meta[q].state.fetch_sub(PIN, Ordering::Release);
+                return;
+            }
+            self.consumed_seq.store(seq, Ordering::Release);
+            if let Some(p) = from {
+                pages.meta[p].state.fetch_sub(PIN, Ordering::Release);
+            }
+        }
+        *cursor = Cursor {
+            page: Some(q),
+            seq,
+            off: 0,
+        };
+    }
+}
+
+/// The per-CPU ring buffers.
+pub struct RingBuffer {
+    cpus: Box<[CpuBuffer]>,
+    /// Non-zero turns recording off on every CPU (Linux: `ring_buffer_record_off`, under
+    /// `tracing_on`).
+    record_disabled: AtomicU32,
+    /// Overwrite the oldest events when full (Linux's default, the `overwrite` option).
+    overwrite: AtomicBool,
+}
+
+/// A reserved event: write the payload through `DerefMut`, then [`Reservation::commit`] (or
+/// drop it). Not `Send`: the commit must happen on the reserving CPU.
+pub struct Reservation<'a> {
+    cpu: &'a CpuBuffer,
+    nest: u32,
+    buf: &'a mut [u8],
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Reservation<'_> {
+    /// Commits the event. Nested events become visible with the outermost commit.
+    pub fn commit(self) {
+        drop(self);
+    }
+}
+
+impl Deref for Reservation<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.buf
+    }
+}
+
+impl DerefMut for Reservation<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.buf
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.cpu.exit(self.nest);
+    }
+}
+
+impl RingBuffer {
+    /// `nr_cpus` buffers of `size` bytes each (rounded up to whole pages, at least two).
+    pub fn new(nr_cpus: usize, size: usize) -> Self {
+        let nr_pages = nr_pages_for(size);
+        Self {
+            cpus: (0..nr_cpus)
+                .map(|cpu| CpuBuffer::new(cpu, nr_pages))
+                .collect(),
+            record_disabled: AtomicU32::new(0),
+            overwrite: AtomicBool::new(true),
+        }
+    }
+
+    pub fn nr_cpus(&self) -> usize {
+        self.cpus.len()
+    }
+
+    /// Data pages of `cpu`'s ring, not counting the reader's spare.
+    pub fn nr_pages(&self, cpu: usize) -> usize {
+        let _guard = self.cpus[cpu].reader.lock();
+        self.cpus[cpu].pages().len() - 1
+    }
+
+    /// Bytes `cpu` holds (Linux: `ring_buffer_size`, `nr_pages * BUF_PAGE_SIZE`).
+    pub fn size(&self, cpu: usize) -> usize {
+        self.nr_pages(cpu) * BUF_PAGE_SIZE
+    }
+
+    /// Gives `cpu` (or every CPU for `None`) `size` bytes. Drops that CPU's events and counters.
+    pub fn resize(&self, cpu: Option<usize>, size: usize) {
+        let nr_pages = nr_pages_for(size);
+        for cb in self.selected(cpu) {
+            cb.exclusive(|pages, cursor| {
+                *pages = Pages::new(nr_pages);
+                cb.restart(pages, cursor);
+            });
+        }
+    }
+
+    /// Empties `cpu` (or every CPU for `None`) and zeroes its counters.
+    pub fn reset(&self, cpu: Option<usize>) {
+        for cb in self.selected(cpu) {
+            cb.exclusive(|pages, cursor| cb.restart(pages, cursor));
+        }
+    }
+
+    fn selected(&self, cpu: Option<usize>) -> &[CpuBuffer] {
+        match cpu {
+            Some(cpu) => core::slice::from_ref(&self.cpus[cpu]),
+            None => &self.cpus,
+        }
+    }
+
+    pub fn set_overwrite(&self, overwrite: bool) {
+        self.overwrite.store(overwrite, Ordering::Relaxed);
+    }
+
+    pub fn overwrite(&self) -> bool {
+        self.overwrite.load(Ordering::Relaxed)
+    }
+
+    /// Starts recording again after [`RingBuffer::record_off`] (`echo 1 > tracing_on`).
+    pub fn record_on(&self) {
+        self.record_disabled.store(0, Ordering::Relaxed);
+    }
+
+    /// Stops recording; writes are ignored and not counted (`echo 0 > tracing_on`).
+    pub fn record_off(&self) {
+        self.record_disabled.store(1, Ordering::Relaxed);
+    }
+
+    pub fn is_record_on(&self) -> bool {
+        self.record_disabled.load(Ordering::Relaxed) == 0
+    }
+
+    /// Reserves an event with a `len`-byte payload and timestamp `ts` on `cpu`. `None` when
+    /// recording is off or the event is dropped (counted in the stats).
+    ///
+    /// The payload bytes hold whatever was there before: write all `len` of them.
+    /// Timestamps should come from the clock just before the call; an interrupt that writes
+    /// between the clock read and the reservation puts a later timestamp first.
+    ///
+    /// # Safety
+    /// `cpu` must be the calling CPU, with preemption disabled until the reservation is
+    /// committed; only interrupts on this CPU may write to `cpu` meanwhile (they nest).
+    pub unsafe fn reserve(&self, cpu: usize, len: usize, ts: u64) -> Option<Reservation<'_>> {
+        let cb = &self.cpus[cpu];
+        if len > BUF_MAX_DATA_SIZE {
+            cb.dropped.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let nest = cb.enter(&self.record_disabled)?;
+        let pages = cb.pages();
+        let Some((page, off)) = cb.reserve_space(
+            pages,
+            event_size(len),
+            self.overwrite.load(Ordering::Relaxed),
+        ) else {
+            cb.exit(nest);
+            return None;
+        };
+        let base = pages.data[page].base();
+        // SAFETY: bytes `off..off + event_size(len)` of this page were reserved for this event
+        // alone by the CAS in `reserve_space`; they lie past the published commit, so no reader
+        // looks at them, and the page stays ours until published (a page with unpublished
+        // reservations is never reclaimed). `off` is 8-byte aligned.
+        let buf = unsafe {
+            base.add(off).cast::<u32>().write(len as u32);
+            base.add(off + 4).cast::<u32>().write(0);
+            base.add(off + 8).cast::<u64>().write(ts);
+            core::slice::from_raw_parts_mut(base.add(off + RB_EVNT_HDR_SIZE), len)
+        };
+        Some(Reservation {
+            cpu: cb,
+            nest,
+            buf,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Writes one event; `false` when it was not recorded.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::reserve`].
+    pub unsafe fn write(&self, cpu: usize, ts: u64, payload: &[u8]) -> bool {
+        // SAFETY: forwarded from the caller.
+        let Some(mut r) = (unsafe { self.reserve(cpu, payload.len(), ts) }) else {
+            return false;
+        };
+        r.copy_from_slice(payload);
+        r.commit();
+        true
+    }
+
+    /// Consumes `cpu`'s oldest event (`trace_pipe`).
+    pub fn consume(&self, cpu: usize) -> Option<Event> {
+        let cb = &self.cpus[cpu];
+        let mut cursor = cb.reader.lock();
+        cb.step(&mut cursor, true, true)
+    }
+
+    /// `cpu`'s oldest unconsumed event, left in place.
+    pub fn peek(&self, cpu: usize) -> Option<Event> {
+        let cb = &self.cpus[cpu];
+        let mut cursor = cb.reader.lock();
+        cb.step(&mut cursor, true, false)
+    }
+
+    /// Whether `cpu` has nothing to consume.
+    pub fn is_empty(&self, cpu: usize) -> bool {
+        self.peek(cpu).is_none()
+    }
+
+    /// A non-consuming reader of `cpu` (`per_cpu/cpuN/trace`), from its oldest unconsumed event.
+    pub fn iter(&self, cpu: usize) -> Iter<'_> {
+        let cursor = *self.cpus[cpu].reader.lock();
+        Iter {
+            cb: &self.cpus[cpu],
+            cursor,
+            peeked: None,
+        }
+    }
+
+    /// Every CPU's events, oldest first, without consuming (`trace`).
+    pub fn iter_all(&self) -> Merge<Iter<'_>> {
+        Merge::new((0..self.nr_cpus()).map(|cpu| self.iter(cpu)).collect())
+    }
+
+    /// Every CPU's events, oldest first, consumed as they are returned (`trace_pipe`).
+    pub fn consume_all(&self) -> Merge<Consumer<'_>> {
+        Merge::new(
+            (0..self.nr_cpus())
+                .map(|cpu| Consumer { rb: self, cpu })
+                .collect(),
+        )
+    }
+
+    /// `cpu`'s counters, for `per_cpu/cpuN/stats` and the `trace` header.
+    pub fn stats(&self, cpu: usize) -> CpuStats {
+        let cb = &self.cpus[cpu];
+        let oldest_event_ts = self.peek(cpu).map_or(0, |e| e.ts);
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let overrun = load(&cb.overrun);
+        let read = load(&cb.read);
+        CpuStats {
+            entries: load(&cb.entries_written).saturating_sub(overrun + read),
+            overrun,
+            commit_overrun: load(&cb.commit_overrun),
+            bytes: load(&cb.bytes_written)
+                .saturating_sub(load(&cb.overrun_bytes) + load(&cb.read_bytes)),
+            oldest_event_ts,
+            dropped_events: load(&cb.dropped),
+            read_events: read,
+        }
+    }
+}
+
+/// Something [`Merge`] can merge: one CPU's events in order.
+pub trait EventSource {
+    /// The timestamp of the event `next_event` would return.
+    fn peek_ts(&mut self) -> Option<u64>;
+    fn next_event(&mut self) -> Option<Event>;
+}
+
+/// Reads one CPU without consuming. Ends when it catches up with the writer; if the writer
+/// overwrites the page it is on, it continues at the oldest surviving page.
+pub struct Iter<'a> {
+    cb: &'a CpuBuffer,
+    cursor: Cursor,
+    peeked: Option<Event>,
+}
+
+impl Iter<'_> {
+    fn fill(&mut self) -> Option<&Event> {
+        if self.peeked.is_none() {
+            let _guard = self.cb.reader.lock();
+            self.peeked = self.cb.step(&mut self.cursor, false, true);
+        }
+        self.peeked.as_ref()
+    }
+}
+
+impl EventSource for Iter<'_> {
+    fn peek_ts(&mut self) -> Option<u64> {
+        self.fill().map(|e| e.ts)
+    }
+
+    fn next_event(&mut self) -> Option<Event> {
+        self.fill();
+        self.peeked.take()
+    }
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Event;
+    fn next(&mut self) -> Option<Event> {
+        self.next_event()
+    }
+}
+
+/// Consumes one CPU.
+pub struct Consumer<'a> {
+    rb: &'a RingBuffer,
+    cpu: usize,
+}
+
+impl EventSource for Consumer<'_> {
+    fn peek_ts(&mut self) -> Option<u64> {
+        self.rb.peek(self.cpu).map(|e| e.ts)
+    }
+
+    fn next_event(&mut self) -> Option<Event> {
+        self.rb.consume(self.cpu)
+    }
+}
+
+/// Merges per-CPU sources by timestamp, like Linux's `__find_next_entry`: the source with the
+/// smallest next timestamp goes first, the lower CPU on ties.
+pub struct Merge<S> {
+    sources: Vec<S>,
+}
+
+impl<S: EventSource> Merge<S> {
+    pub fn new(sources: Vec<S>) -> Self {
+        Self { sources }
+    }
+}
+
+impl<S: EventSource> Iterator for Merge<S> {
+    type Item = Event;
+    fn next(&mut self) -> Option<Event> {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, source) in self.sources.iter_mut().enumerate() {
+            if let Some(ts) = source.peek_ts()
+                && best.is_none_or(|(_, b)| ts < b)
+            {
+                best = Some((i, ts));
+            }
+        }
+        self.sources[best?.0].next_event()
+    }
+}
+
+/// Linux's `ns2usecs`: nanoseconds to microseconds, rounded to nearest.
+fn ns2usecs(ns: u64) -> u64 {
+    (ns + 500) / 1000
+}
+
+/// Writes `per_cpu/cpuN/stats` exactly as Linux's `tracing_stats_read` does for a
+/// nanosecond trace clock; `now_ns` is the trace clock's current value.
+pub fn format_stats(stats: &CpuStats, now_ns: u64, out: &mut impl fmt::Write) -> fmt::Result {
+    let oldest = ns2usecs(stats.oldest_event_ts);
+    let now = ns2usecs(now_ns);
+    writeln!(out, "entries: {}", stats.entries)?;
+    writeln!(out, "overrun: {}", stats.overrun)?;
+    writeln!(out, "commit overrun: {}", stats.commit_overrun)?;
+    writeln!(out, "bytes: {}", stats.bytes)?;
+    writeln!(
+        out,
+        "oldest event ts: {:5}.{:06}",
+        oldest / 1_000_000,
+        oldest % 1_000_000
+    )?;
+    writeln!(out, "now ts: {:5}.{:06}", now / 1_000_000, now % 1_000_000)?;
+    writeln!(out, "dropped events: {}", stats.dropped_events)?;
+    writeln!(out, "read events: {}", stats.read_events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::thread;
+
+    /// Payload of test event `i`: `i` six times, so a torn or misplaced event is visible.
+    const WORDS: usize = 6;
+    /// 16-byte header + 48-byte payload.
+    const SIZE: usize = 64;
+    /// Events of SIZE per page.
+    const PER_PAGE: u64 = (BUF_PAGE_SIZE / SIZE) as u64;
+
+    fn payload(i: u64) -> Vec<u8> {
+        (0..WORDS).flat_map(|_| i.to_le_bytes()).collect()
+    }
+
+    /// Writes event `i` (timestamp `i`) on `cpu`.
+    fn put(rb: &RingBuffer, cpu: usize, i: u64) -> bool {
+        put_at(rb, cpu, i, i)
+    }
+
+    fn put_at(rb: &RingBuffer, cpu: usize, i: u64, ts: u64) -> bool {
+        // SAFETY: in these tests each CPU buffer has one writer thread, which plays that CPU.
+        unsafe { rb.write(cpu, ts, &payload(i)) }
+    }
+
+    /// The `i` an event carries, after checking its payload is intact.
+    fn num(e: &Event) -> u64 {
+        assert_eq!(e.payload.len(), WORDS * 8);
+        let i = u64::from_le_bytes(e.payload[..8].try_into().unwrap());
+        assert_eq!(e.payload, payload(i), "torn event");
+        i
+    }
+
+    fn drain(rb: &RingBuffer, cpu: usize) -> Vec<u64> {
+        core::iter::from_fn(|| rb.consume(cpu))
+            .map(|e| num(&e))
+            .collect()
+    }
+
+    #[test]
+    fn sizes_follow_linux_page_arithmetic() {
+        assert_eq!(event_size(48), SIZE);
+        assert_eq!(event_size(0), 16);
+        assert_eq!(event_size(1), 24);
+        assert_eq!(nr_pages_for(0), 2);
+        assert_eq!(nr_pages_for(7 * 1024), 2);
+        assert_eq!(nr_pages_for(1408 * 1024), 354);
+        let rb = RingBuffer::new(2, 1408 * 1024);
+        assert_eq!(rb.nr_pages(1), 354);
+        assert_eq!(rb.size(1), 354 * BUF_PAGE_SIZE);
+    }
+
+    #[test]
+    fn events_read_back_in_order_with_timestamps() {
+        let rb = RingBuffer::new(1, 0);
+        for i in 0..10 {
+            assert!(put_at(&rb, 0, i, 1000 + i));
+        }
+        let seen: Vec<(u64, u64)> = rb.iter(0).map(|e| (num(&e), e.ts)).collect();
+        assert_eq!(seen, (0..10).map(|i| (i, 1000 + i)).collect::<Vec<_>>());
+        let s = rb.stats(0);
+        assert_eq!(
+            (s.entries, s.bytes, s.oldest_event_ts),
+            (10, 10 * SIZE as u64, 1000)
+        );
+    }
+
+    #[test]
+    fn iterating_does_not_consume_and_consuming_does() {
+        let rb = RingBuffer::new(1, 0);
+        for i in 0..5 {
+            put(&rb, 0, i);
+        }
+        assert_eq!(rb.iter(0).count(), 5);
+        assert_eq!(rb.iter(0).count(), 5);
+        assert_eq!(num(&rb.peek(0).unwrap()), 0);
+        assert_eq!(num(&rb.consume(0).unwrap()), 0);
+        assert_eq!(num(&rb.consume(0).unwrap()), 1);
+        // The iterator starts where the consumer is.
+        assert_eq!(rb.iter(0).map(|e| num(&e)).collect::<Vec<_>>(), [2, 3, 4]);
+        let s = rb.stats(0);
+        assert_eq!((s.entries, s.read_events, s.oldest_event_ts), (3, 2, 2));
+        assert_eq!(s.bytes, 3 * SIZE as u64);
+        assert_eq!(drain(&rb, 0), [2, 3, 4]);
+        assert!(rb.is_empty(0));
+        assert_eq!(rb.stats(0).entries, 0);
+        put(&rb, 0, 5);
+        assert_eq!(drain(&rb, 0), [5]);
+    }
+
+    #[test]
+    fn wrapping_drops_whole_oldest_pages_as_overrun() {
+        let rb = RingBuffer::new(1, 0);
+        let n = 1000;
+        for i in 0..n {
+            assert!(put(&rb, 0, i));
+        }
+        let s = rb.stats(0);
+        assert_eq!(s.overrun % PER_PAGE, 0, "whole pages are dropped");
+        assert!(s.overrun > 0);
+        assert_eq!(s.entries + s.overrun, n);
+        // Three pages (two plus the reader's spare); the tail page is partly full.
+        assert!(s.entries > 2 * PER_PAGE && s.entries <= 3 * PER_PAGE);
+        let got = drain(&rb, 0);
+        assert_eq!(got, (s.overrun..n).collect::<Vec<_>>());
+        assert_eq!(rb.stats(0).read_events, got.len() as u64);
+    }
+
+    #[test]
+    fn a_half_read_page_is_never_overwritten() {
+        let rb = RingBuffer::new(1, 0);
+        for i in 0..PER_PAGE * 2 {
+            put(&rb, 0, i);
+        }
+        assert_eq!(num(&rb.consume(0).unwrap()), 0);
+        for i in PER_PAGE * 2..PER_PAGE * 10 {
+            put(&rb, 0, i);
+        }
+        // The reader's page survives; what follows it is the newest two pages' worth.
+        let got = drain(&rb, 0);
+        assert_eq!(
+            got[..PER_PAGE as usize - 1],
+            (1..PER_PAGE).collect::<Vec<_>>()
+        );
+        let rest = &got[PER_PAGE as usize - 1..];
+        assert_eq!(*rest.last().unwrap(), PER_PAGE * 10 - 1);
+        assert!(rest.windows(2).all(|w| w[1] == w[0] + 1));
+        let s = rb.stats(0);
+        assert_eq!(s.overrun + s.read_events, PER_PAGE * 10);
+    }
+
+    #[test]
+    fn without_overwrite_new_events_are_dropped() {
+        let rb = RingBuffer::new(1, 0);
+        rb.set_overwrite(false);
+        assert!(!rb.overwrite());
+        let accepted = (0..1000).filter(|&i| put(&rb, 0, i)).count() as u64;
+        assert_eq!(accepted, 3 * PER_PAGE);
+        let s = rb.stats(0);
+        assert_eq!(
+            (s.entries, s.overrun, s.dropped_events),
+            (accepted, 0, 1000 - accepted)
+        );
+        // Reading a page and a bit frees the first page for the writer.
+        for i in 0..PER_PAGE + 1 {
+            assert_eq!(num(&rb.consume(0).unwrap()), i);
+        }
+        assert!(put(&rb, 0, 5000));
+        let got = drain(&rb, 0);
+        assert_eq!(got.len() as u64, 2 * PER_PAGE);
+        assert_eq!(got.last(), Some(&5000));
+    }
+
+    #[test]
+    fn merge_orders_cpus_by_timestamp() {
+        let rb = RingBuffer::new(3, 0);
+        // CPU c gets timestamps c, c + 3, c + 6, ...; CPU 2 also one tied with CPU 0.
+        for k in 0..20 {
+            for cpu in 0..3 {
+                put_at(&rb, cpu, k * 3 + cpu as u64, k * 3 + cpu as u64);
+            }
+        }
+        put_at(&rb, 2, 1000, 1000);
+        put_at(&rb, 0, 999, 1000);
+        let all: Vec<Event> = rb.iter_all().collect();
+        assert_eq!(all.len(), 62);
+        assert!(all.windows(2).all(|w| w[0].ts <= w[1].ts));
+        assert_eq!((all[3].cpu, num(&all[3])), (0, 3));
+        // Ties go to the lower CPU.
+        assert_eq!((all[60].cpu, all[61].cpu), (0, 2));
+        // Non-consuming: everything is still there, and the consuming merge agrees.
+        let consumed: Vec<Event> = rb.consume_all().collect();
+        assert_eq!(consumed, all);
+        assert!(rb.consume_all().next().is_none());
+        assert_eq!(rb.stats(1).read_events, 20);
+    }
+
+    #[test]
+    fn resize_sets_pages_and_drops_contents() {
+        let rb = RingBuffer::new(2, 0);
+        for i in 0..10 {
+            put(&rb, 0, i);
+            put(&rb, 1, i);
+        }
+        rb.resize(Some(0), 1024 * 1024);
+        assert_eq!(rb.nr_pages(0), (1024 * 1024usize).div_ceil(BUF_PAGE_SIZE));
+        assert_eq!(rb.nr_pages(1), 2);
+        assert!(rb.is_empty(0));
+        assert_eq!(rb.stats(0), CpuStats::default());
+        assert_eq!(rb.iter(1).count(), 10);
+        // The bigger buffer holds more before overwriting.
+        for i in 0..10_000 {
+            put(&rb, 0, i);
+        }
+        assert_eq!(rb.stats(0).overrun, 0);
+        rb.resize(None, 8192);
+        assert_eq!((rb.nr_pages(0), rb.nr_pages(1)), (3, 3));
+        assert!(rb.is_empty(0) && rb.is_empty(1));
+        put(&rb, 1, 7);
+        assert_eq!(drain(&rb, 1), [7]);
+    }
+
+    #[test]
+    fn an_iterator_outlives_a_resize() {
+        let rb = RingBuffer::new(1, 64 * 1024);
+        for i in 0..PER_PAGE * 10 {
+            put(&rb, 0, i);
+        }
+        let mut it = rb.iter(0);
+        assert_eq!(num(&it.next().unwrap()), 0);
+        for _ in 0..PER_PAGE * 5 {
+            it.next();
+        }
+        rb.resize(None, 0);
+        put(&rb, 0, 77);
+        assert_eq!(it.map(|e| num(&e)).collect::<Vec<_>>(), [77]);
+    }
+
+    #[test]
+    fn reset_clears_events_and_counters() {
+        let rb = RingBuffer::new(2, 0);
+        for i in 0..500 {
+            put(&rb, 0, i);
+            put(&rb, 1, i);
+        }
+        rb.consume(0);
+        rb.reset(Some(0));
+        assert_eq!(rb.stats(0), CpuStats::default());
+        assert_eq!(rb.stats(1).entries + rb.stats(1).overrun, 500);
+        rb.reset(None);
+        assert!(rb.iter_all().next().is_none());
+        assert_eq!(rb.stats(1), CpuStats::default());
+        put(&rb, 0, 1);
+        assert_eq!(drain(&rb, 0), [1]);
+    }
+
+    #[test]
+    fn record_off_ignores_writes_without_counting() {
+        let rb = RingBuffer::new(1, 0);
+        rb.record_off();
+        assert!(!rb.is_record_on());
+        assert!(!put(&rb, 0, 1));
+        assert_eq!(rb.stats(0), CpuStats::default());
+        rb.record_on();
+        assert!(rb.is_record_on());
+        assert!(put(&rb, 0, 2));
+        assert_eq!(drain(&rb, 0), [2]);
+    }
+
+    #[test]
+    fn oversized_events_are_dropped() {
+        let rb = RingBuffer::new(1, 0);
+        let big = [0u8; BUF_MAX_DATA_SIZE + 1];
+        // SAFETY: this thread is CPU 0's only writer.
+        assert!(!unsafe { rb.write(0, 1, &big) });
+        // SAFETY: as above.
+        assert!(unsafe { rb.write(0, 2, &big[..BUF_MAX_DATA_SIZE]) });
+        assert_eq!(rb.stats(0).dropped_events, 1);
+        assert_eq!(rb.consume(0).unwrap().payload.len(), BUF_MAX_DATA_SIZE);
+    }
+
+    #[test]
+    fn reserve_hands_out_exactly_the_payload() {
+        let rb = RingBuffer::new(1, 0);
+        // SAFETY: this thread is CPU 0's only writer.
+        let mut r = unsafe { rb.reserve(0, 5, 42) }.unwrap();
+        assert_eq!(r.len(), 5);
+        r.copy_from_slice(b"hello");
+        r.commit();
+        let e = rb.consume(0).unwrap();
+        assert_eq!((e.cpu, e.ts, &e.payload[..]), (0, 42, &b"hello"[..]));
+    }
+
+    #[test]
+    fn nested_writes_appear_with_the_outermost_commit() {
+        let rb = RingBuffer::new(1, 0);
+        put(&rb, 0, 0);
+        // SAFETY: this thread is CPU 0's only writer; the nested writes play an interrupt.
+        let mut outer = unsafe { rb.reserve(0, WORDS * 8, 1) }.unwrap();
+        outer[..8].copy_from_slice(&1u64.to_le_bytes());
+        for i in 2..5 {
+            assert!(put(&rb, 0, i));
+        }
+        // Nothing past the open reservation is visible yet.
+        assert_eq!(rb.iter(0).map(|e| num(&e)).collect::<Vec<_>>(), [0]);
+        outer.copy_from_slice(&payload(1));
+        outer.commit();
+        assert_eq!(drain(&rb, 0), [0, 1, 2, 3, 4]);
+        assert_eq!(rb.stats(0).entries, 0);
+    }
+
+    #[test]
+    fn nested_writes_may_cross_pages() {
+        let rb = RingBuffer::new(1, 64 * 1024);
+        for i in 0..PER_PAGE - 1 {
+            put(&rb, 0, i);
+        }
+        // The outer event takes the last slot of page 0; the nested ones fill two more pages.
+        // SAFETY: as in the previous test.
+        let mut outer = unsafe { rb.reserve(0, WORDS * 8, PER_PAGE - 1) }.unwrap();
+        for i in PER_PAGE..PER_PAGE * 3 {
+            assert!(put(&rb, 0, i));
+        }
+        assert_eq!(rb.iter(0).count() as u64, PER_PAGE - 1);
+        outer.copy_from_slice(&payload(PER_PAGE - 1));
+        drop(outer);
+        assert_eq!(drain(&rb, 0), (0..PER_PAGE * 3).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn nested_writes_that_fill_the_ring_count_commit_overrun() {
+        let rb = RingBuffer::new(1, 0);
+        // SAFETY: as in the previous tests.
+        let mut outer = unsafe { rb.reserve(0, WORDS * 8, 0) }.unwrap();
+        let accepted = (1..1000).filter(|&i| put(&rb, 0, i)).count() as u64;
+        outer.copy_from_slice(&payload(0));
+        outer.commit();
+        let s = rb.stats(0);
+        assert_eq!(s.commit_overrun, 999 - accepted);
+        assert_eq!(s.overrun, 0);
+        // The outer event and every accepted nested one are intact.
+        assert_eq!(drain(&rb, 0), (0..=accepted).collect::<Vec<_>>());
+        assert!(put(&rb, 0, 5000));
+        assert_eq!(drain(&rb, 0), [5000]);
+    }
+
+    #[test]
+    fn stats_format_matches_linux() {
+        let stats = CpuStats {
+            entries: 5,
+            overrun: 1,
+            commit_overrun: 2,
+            bytes: 224,
+            oldest_event_ts: 96_955_082_688_499,
+            dropped_events: 3,
+            read_events: 4,
+        };
+        let mut out = String::new();
+        format_stats(&stats, 5_000_500, &mut out).unwrap();
+        assert_eq!(
+            out,
+            "entries: 5\noverrun: 1\ncommit overrun: 2\nbytes: 224\n\
+             oldest event ts: 96955.082688\nnow ts:     0.005001\n\
+             dropped events: 3\nread events: 4\n"
+        );
+    }
+
+    #[test]
+    fn stats_of_a_real_buffer_format() {
+        let rb = RingBuffer::new(1, 0);
+        for i in 0..3 {
+            put_at(&rb, 0, i, 1_500_000_000 + i);
+        }
+        rb.consume(0);
+        let mut out = String::new();
+        format_stats(&rb.stats(0), 2_000_000_000, &mut out).unwrap();
+        assert_eq!(
+            out,
+            "entries: 2\noverrun: 0\ncommit overrun: 0\nbytes: 128\n\
+             oldest event ts:     1.500000\nnow ts:     2.000000\n\
+             dropped events: 0\nread events: 1\n"
+        );
+    }
+
+    /// One thread writes CPU 0 as fast as it can into a small buffer, another consumes it and a
+    /// third iterates it: every event read is intact and in order, and events are either
+    /// consumed, overwritten (counted) or dropped (counted).
+    #[test]
+    fn concurrent_writer_consumer_and_iterator() {
+        let rb = Arc::new(RingBuffer::new(1, 4 * BUF_PAGE_SIZE));
+        let done = Arc::new(AtomicBool::new(false));
+        let n = 300_000u64;
+        let writer = {
+            let rb = rb.clone();
+            thread::spawn(move || (0..n).filter(|&i| put(&rb, 0, i)).count() as u64)
+        };
+        let consumer = {
+            let (rb, done) = (rb.clone(), done.clone());
+            thread::spawn(move || {
+                let mut last = None;
+                let mut count = 0u64;
+                loop {
+                    let finished = done.load(Ordering::Acquire);
+                    match rb.consume(0) {
+                        Some(e) => {
+                            let i = num(&e);
+                            assert!(last.is_none_or(|l| i > l), "{i} after {last:?}");
+                            last = Some(i);
+                            count += 1;
+                        }
+                        None if finished => return count,
+                        None => thread::yield_now(),
+                    }
+                }
+            })
+        };
+        let iterator = {
+            let (rb, done) = (rb.clone(), done.clone());
+            thread::spawn(move || {
+                while !done.load(Ordering::Acquire) {
+                    let seen: Vec<u64> = rb.iter(0).take(1000).map(|e| num(&e)).collect();
+                    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+                }
+            })
+        };
+        let written = writer.join().unwrap();
+        done.store(true, Ordering::Release);
+        let consumed = consumer.join().unwrap();
+        iterator.join().unwrap();
+        let s = rb.stats(0);
+        assert_eq!(written + s.dropped_events, n);
+        assert_eq!(consumed + s.overrun, written);
+        assert_eq!(
+            (s.entries, s.read_events, s.commit_overrun),
+            (0, consumed, 0)
+        );
+        assert!(consumed > 0);
+    }
+
+    /// Resets and resizes from another thread while the writer runs: the writer never waits
+    /// for them, and what is read afterwards is intact.
+    #[test]
+    fn reset_and_resize_race_with_the_writer() {
+        let rb = Arc::new(RingBuffer::new(1, 0));
+        let writer = {
+            let rb = rb.clone();
+            thread::spawn(move || {
+                for i in 0..200_000 {
+                    put(&rb, 0, i);
+                }
+            })
+        };
+        for k in 0..200 {
+            if k % 2 == 0 {
+                rb.reset(Some(0));
+            } else {
+                rb.resize(Some(0), (k % 7) * BUF_PAGE_SIZE);
+            }
+            let seen = drain(&rb, 0);
+            assert!(seen.windows(2).all(|w| w[0] < w[1]));
+        }
+        writer.join().unwrap();
+        let seen = drain(&rb, 0);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    }
+}
