@@ -24,6 +24,7 @@ macro_rules! noinstr {
 
 pub mod clocksource;
 pub mod esr;
+pub mod ftrace;
 pub mod insn;
 pub mod irq;
 

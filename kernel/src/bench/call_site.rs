@@ -1,6 +1,6 @@
-//! The cost of a disabled patch site: calls to a function whose two entry NOPs are in place,
-//! against the same calls to the same body compiled without a site. The difference is the two
-//! NOPs, exactly 2 instructions per call (`cargo xtask test` checks it).
+//! The cost of a disabled patch site: calls to a function whose entry is `mov x9, x30; nop`
+//! (as `ftrace_init` leaves every site), against the same calls to the same body compiled
+//! without a site. The difference is those two instructions, exactly 2 per call (`cargo xtask test` checks it).
 //!
 //! Both variants run through one loop function that calls through a register (`blr`), with
 //! the target hidden behind `black_box`: the compiler can neither inline, specialise nor hoist
@@ -8,14 +8,14 @@
 
 use core::hint::black_box;
 
-use arch::insn::{AARCH64_INSN_SIZE, nop};
+use arch::insn::{AARCH64_INSN_SIZE, mov_x9_x30, nop};
 use arch::patching::read_insn;
 
 use super::SetupError;
 use crate::kbench;
 use crate::trace::ftrace;
 
-/// A traceable function: its two entry NOPs are its patch site, left disabled.
+/// A traceable function: its two entry instructions are its patch site, left disabled.
 #[inline(never)]
 pub fn with_site(x: u64) -> u64 {
     x.wrapping_add(1)
@@ -45,7 +45,7 @@ fn call_without_site(n: u64) {
     call_loop(without_site, n);
 }
 
-/// The site must be a known ftrace record and still hold its NOPs: a traced `with_site` would
+/// The site must be a known ftrace record and still be disabled: a traced `with_site` would
 /// measure the tracer.
 fn check_site_disabled() -> Result<(), SetupError> {
     let func = with_site as fn(u64) -> u64 as usize as u64;
@@ -58,7 +58,7 @@ fn check_site_disabled() -> Result<(), SetupError> {
             "kernel::bench::call_site::with_site has no patch site".into(),
         ));
     }
-    if read_insn(func) != Ok(nop()) || read_insn(ip) != Ok(nop()) {
+    if read_insn(func) != Ok(mov_x9_x30()) || read_insn(ip) != Ok(nop()) {
         return Err(SetupError::Fail(
             "the patch site of kernel::bench::call_site::with_site is enabled".into(),
         ));

@@ -3,6 +3,7 @@
 //! Collected by `ktest!` and run by the test image.
 
 mod debug;
+mod ftrace_ops;
 mod irq;
 mod patching;
 mod sched;

@@ -5,12 +5,14 @@
 //! become `mov x9, x30; bl ftrace_caller`. The compiler lists each sequence's first NOP in
 //! `__patchable_function_entries`, which the linker script brackets with
 //! `__start_mcount_loc`/`__stop_mcount_loc`. At boot each site is checked to hold four NOPs and
-//! becomes one [`DynFtrace`] record, sorted by address.
+//! becomes one [`DynFtrace`] record, sorted by address, and its first entry NOP becomes
+//! `mov x9, x30` (Linux's `ftrace_init_nop`), all in one patch batch: enabling a site later only
+//! toggles the NOP at `rec->ip` with `bl ftrace_caller` (see [`super::ftrace_ops`]).
 
 use alloc::vec::Vec;
 
-use arch::insn::{AARCH64_INSN_SIZE, nop};
-use arch::patching::{is_patchable_text, read_insn};
+use arch::insn::{AARCH64_INSN_SIZE, mov_x9_x30, nop};
+use arch::patching::{TextPatch, is_patchable_text, patch_text_batch, read_insn};
 use spin::Once;
 
 use crate::println;
@@ -87,7 +89,23 @@ pub fn ftrace_init() {
         ENTRY_NOPS,
         bad
     );
+    init_nops(&records);
     RECORDS.call_once(|| records);
+}
+
+/// Turns every site's first entry NOP into `mov x9, x30` in one batch (one rendezvous).
+fn init_nops(records: &[DynFtrace]) {
+    let batch: Vec<TextPatch> = records
+        .iter()
+        .map(|rec| TextPatch {
+            addr: rec.func(),
+            old: nop(),
+            new: mov_x9_x30(),
+        })
+        .collect();
+    if let Err(e) = patch_text_batch(&batch) {
+        panic!("ftrace: cannot prepare the patch sites: {e:?}");
+    }
 }
 
 /// Every traceable site, sorted by address.

@@ -1,8 +1,12 @@
-//! Tracing: the ftrace patch-site table, and the pieces the tracers build on (filter files,
-//! the per-CPU ring buffer, the trace text formats); tracers, kprobes and the rest come next.
+//! Tracing: the ftrace patch-site table and the `FtraceOps` API on top of it (with its
+//! host-tested planner), and the pieces the tracers build on (filter files, the per-CPU ring
+//! buffer, the trace text formats); the tracers, kprobes and the rest come next.
 
 pub mod filter;
 #[cfg(target_os = "none")]
 pub mod ftrace;
+#[cfg(target_os = "none")]
+pub mod ftrace_ops;
+pub mod ftrace_plan;
 pub mod output;
 pub mod ring_buffer;

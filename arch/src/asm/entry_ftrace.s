@@ -1,0 +1,60 @@
+// ftrace_caller: the common trampoline of every enabled ftrace site (Linux:
+// arch/arm64/kernel/entry-ftrace.S with DYNAMIC_FTRACE_WITH_ARGS and WITH_CALL_OPS).
+//
+// An enabled site is `mov x9, x30; bl ftrace_caller` at the traced function's entry, so on entry:
+//   x9  = the traced function's return address (its caller, the "parent"),
+//   x30 = rec->ip + 4, where the traced function's body resumes,
+//   x0-x8 = its arguments, sp = its entry stack pointer.
+// The site's ops literal sits in the two NOPs before the function: func - 8 = x30 - 16.
+//
+// The trampoline saves an FtraceRegs (layout in arch/src/ftrace.rs), builds two frame records
+// (the traced function's, then its own) so backtraces walk through, masks IRQs and FIQs, loads
+// the literal and calls ftrace_dispatch(ip, parent_ip, ops, regs). Interrupts stay masked from
+// before the literal is read until the callback has returned: a stop-machine rendezvous, which
+// needs every CPU to take an interrupt, is therefore a quiescent point for every callback.
+// Afterwards it restores the arguments, fp and the caller's LR (a callback may have changed any
+// of them) and branches to regs.pc: rec->ip + 4 unless an IPMODIFY callback redirected it.
+
+    .pushsection .noinstr.text, "ax"
+    .balign 8
+    .global ftrace_caller
+    .type ftrace_caller, %function
+ftrace_caller:
+    mov     x10, sp
+    sub     sp, sp, #(FREGS_SIZE + 32)
+    stp     x0, x1, [sp, #FREGS_X0]
+    stp     x2, x3, [sp, #(FREGS_X0 + 16)]
+    stp     x4, x5, [sp, #(FREGS_X0 + 32)]
+    stp     x6, x7, [sp, #(FREGS_X0 + 48)]
+    str     x8, [sp, #(FREGS_X0 + 64)]
+    str     x29, [sp, #FREGS_FP]
+    str     x9, [sp, #FREGS_LR]
+    str     x10, [sp, #FREGS_SP]
+    str     x30, [sp, #FREGS_PC]
+    mrs     x11, daif
+    str     x11, [sp, #FREGS_DAIF]
+    msr     daifset, #3
+    // The traced function's frame record, then ours above the FtraceRegs.
+    stp     x29, x9, [sp, #(FREGS_SIZE + 16)]
+    add     x29, sp, #(FREGS_SIZE + 16)
+    stp     x29, x30, [sp, #FREGS_SIZE]
+    add     x29, sp, #FREGS_SIZE
+    sub     x0, x30, #4
+    mov     x1, x9
+    ldur    x2, [x30, #-16]
+    mov     x3, sp
+    bl      ftrace_dispatch
+    ldr     x11, [sp, #FREGS_DAIF]
+    msr     daif, x11
+    ldp     x0, x1, [sp, #FREGS_X0]
+    ldp     x2, x3, [sp, #(FREGS_X0 + 16)]
+    ldp     x4, x5, [sp, #(FREGS_X0 + 32)]
+    ldp     x6, x7, [sp, #(FREGS_X0 + 48)]
+    ldr     x8, [sp, #(FREGS_X0 + 64)]
+    ldr     x29, [sp, #FREGS_FP]
+    ldr     x30, [sp, #FREGS_LR]
+    ldr     x9, [sp, #FREGS_PC]
+    add     sp, sp, #(FREGS_SIZE + 32)
+    ret     x9
+    .size ftrace_caller, . - ftrace_caller
+    .popsection
