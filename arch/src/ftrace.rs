@@ -50,7 +50,16 @@ impl FtraceRegs {
     pub fn argument(&self, n: usize) -> Option<u64> {
         self.regs[..8].get(n).copied()
     }
+
+    /// Whether IRQs were masked in the traced function (the saved DAIF's I bit): the callback
+    /// itself always runs masked, so tracers read the traced context's state from here.
+    pub fn irqs_disabled(&self) -> bool {
+        self.daif & DAIF_I != 0
+    }
 }
+
+/// DAIF's IRQ mask bit (PSTATE.I), as `mrs x, daif` returns it.
+const DAIF_I: u64 = 1 << 7;
 
 /// Size of the saved frame; a multiple of 16 so the stack stays aligned.
 pub const FREGS_SIZE: usize = size_of::<FtraceRegs>();
@@ -114,5 +123,15 @@ mod tests {
         assert_eq!(regs.instruction_pointer(), 0x1000);
         assert_eq!(regs.argument(7), Some(7));
         assert_eq!(regs.argument(8), None);
+    }
+
+    #[test]
+    fn irqs_disabled_reads_the_saved_i_bit() {
+        let mut regs = FtraceRegs::default();
+        assert!(!regs.irqs_disabled());
+        regs.daif = (0b1011 << 6) & !DAIF_I;
+        assert!(!regs.irqs_disabled());
+        regs.daif = DAIF_I;
+        assert!(regs.irqs_disabled());
     }
 }

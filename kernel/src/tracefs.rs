@@ -19,6 +19,13 @@ Files:
   README\t\t\t- this text
   available_filter_functions\t- every function that can be traced, one per line,
 \t\t\t\t  in address order (the kernel's patchable call sites)
+  available_tracers\t- the tracers current_tracer accepts
+  current_tracer\t- the active tracer; writing a name switches (and clears trace)
+  tracing_on\t\t- 1 while events are recorded; echo 0 pauses, echo 1 resumes
+  trace\t\t\t- the buffer, oldest event first (reading does not consume);
+\t\t\t  echo > trace empties it
+  trace_marker\t\t- text written here is recorded as a tracing_mark_write event
+  buffer_size_kb\t- each CPU's buffer size in KiB; writing resizes (and clears)
 
 Other files:
   /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name
@@ -65,4 +72,5 @@ pub fn init() {
         available_filter_functions,
     );
     register("/proc/kallsyms", kallsyms);
+    crate::trace::tracer::init(TRACEFS);
 }

@@ -33,6 +33,8 @@ mod context_switch;
 #[cfg(target_os = "none")]
 mod ftrace_ops;
 #[cfg(target_os = "none")]
+mod function_tracer;
+#[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]
 mod rendezvous;

@@ -1,6 +1,7 @@
 //! Tracing: the ftrace patch-site table and the `FtraceOps` API on top of it (with its
 //! host-tested planner), and the pieces the tracers build on (filter files, the per-CPU ring
-//! buffer, the trace text formats); the tracers, kprobes and the rest come next.
+//! buffer, the trace text formats), and the `nop`/`function` tracers with their control files;
+//! the other tracers, kprobes and the rest come next.
 
 pub mod filter;
 #[cfg(target_os = "none")]
@@ -10,3 +11,5 @@ pub mod ftrace_ops;
 pub mod ftrace_plan;
 pub mod output;
 pub mod ring_buffer;
+#[cfg(target_os = "none")]
+pub mod tracer;

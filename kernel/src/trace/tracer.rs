@@ -1,0 +1,396 @@
+//! The tracer framework's first slice (Linux: `kernel/trace/trace.c`,
+//! `trace_functions.c`): the global trace buffer, the `nop` and `function` tracers, and their
+//! tracefs control files (`available_tracers`, `current_tracer`, `tracing_on`, `trace`,
+//! `trace_marker`, `buffer_size_kb`).
+//!
+//! The buffer is one [`RingBuffer`] with a per-CPU part for every possible CPU
+//! ([`MAX_CPUS`]), [`TRACE_BUF_SIZE_DEFAULT`] bytes each. Events are Linux-like binary entries:
+//! a common header (type, `TRACE_FLAG_*` flags, preempt count, pid) and the type's fields;
+//! the comm is looked up only when `trace` is read.
+//!
+//! The `function` tracer is an [`FtraceOps`] on every function except the tracing code itself
+//! (`*kernel::trace::*` is on its notrace list: Linux builds `kernel/trace/` without `-pg`, and
+//! our ring buffer's methods cannot be `noinstr`). Anything else the callback reaches is either
+//! `noinstr` (the clock, `current`, the per-CPU helpers) or caught by the recursion lock.
+//!
+//! Reading `trace` pauses recording, as Linux does by default (`pause-on-trace`): the reader's
+//! own functions would otherwise keep appending to the buffer it is walking.
+
+use core::fmt::{self, Write};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+use alloc::boxed::Box;
+use arch::ftrace::FtraceRegs;
+use spin::Mutex;
+
+use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::output::{
+    self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
+};
+use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
+use crate::board::MAX_CPUS;
+use crate::fs::{self, Errno, WriteMode};
+use crate::sched::{self, IDLE_NAME, IDLE_PID};
+use crate::smp::{num_online_cpus, smp_processor_id};
+use crate::symbols;
+
+/// Per-CPU buffer size. Linux's default is 1408 KiB per CPU (`TRACE_BUF_SIZE_DEFAULT`,
+/// 1441792); with 8 possible CPUs that is 11 MiB of our 128 MiB machine's heap before anyone
+/// traces. 256 KiB (about 10 000 function entries per CPU) keeps several `run fib` calls' worth
+/// of history for 2 MiB in all; `buffer_size_kb` grows it when needed.
+pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
+
+/// Linux's `enum trace_type` values of the entries this module writes.
+const TRACE_FN: u8 = 1;
+const TRACE_PRINT: u8 = 5;
+
+/// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
+/// and the pid.
+const ENTRY_HDR_SIZE: usize = 8;
+/// A `function` entry: header, ip, parent ip.
+const FN_ENTRY_SIZE: usize = ENTRY_HDR_SIZE + 16;
+
+/// Preempt depth and migrate-disable depth each print as one hex digit.
+const PREEMPT_DEPTH_MAX: u32 = 0xf;
+
+/// Linux's comm for a pid whose task is gone (its cmdline cache missed).
+const COMM_UNKNOWN: &str = "<...>";
+
+/// The tracers, in `available_tracers` order (Linux lists the newest registered first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tracer {
+    Function,
+    Nop,
+}
+
+const TRACERS: [Tracer; 2] = [Tracer::Function, Tracer::Nop];
+
+impl Tracer {
+    fn name(self) -> &'static str {
+        match self {
+            Tracer::Function => "function",
+            Tracer::Nop => "nop",
+        }
+    }
+
+    /// Parses what `echo NAME > current_tracer` wrote: surrounding whitespace (the newline)
+    /// is ignored, as Linux's `tracing_set_trace_write()` strips it.
+    fn parse(data: &[u8]) -> Option<Tracer> {
+        let name = core::str::from_utf8(data).ok()?.trim();
+        TRACERS.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// The tracer state the control files change, under one lock.
+struct State {
+    tracer: Tracer,
+    /// `tracing_on` as the user set it; recording is also paused while `trace` is read.
+    tracing_on: bool,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    tracer: Tracer::Nop,
+    tracing_on: true,
+});
+
+/// The global buffer, leaked at [`init`]: a plain pointer, so the callback's access is one load
+/// and no (traceable) library code.
+static BUFFER: AtomicPtr<RingBuffer> = AtomicPtr::new(ptr::null_mut());
+
+/// Whether the notrace list of [`FUNCTION_OPS`] is set up (done on its first use).
+static NOTRACE_SET: AtomicBool = AtomicBool::new(false);
+
+static FUNCTION_OPS: FtraceOps = FtraceOps::new(function_trace_call, 0);
+
+/// The global trace buffer; created by [`init`].
+pub fn buffer() -> &'static RingBuffer {
+    // SAFETY: the pointer is null or a leaked Box that is never freed.
+    unsafe { BUFFER.load(Ordering::Acquire).as_ref() }.expect("tracer::init creates the buffer")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording
+// ---------------------------------------------------------------------------------------------
+
+/// The common header of an entry written now on this CPU by `current`.
+fn entry_header(kind: u8, irqs_off: bool) -> [u8; ENTRY_HDR_SIZE] {
+    let mut flags = 0;
+    if irqs_off {
+        flags |= TRACE_FLAG_IRQS_OFF;
+    }
+    if arch::percpu::need_resched() {
+        flags |= TRACE_FLAG_NEED_RESCHED;
+    }
+    let depth = arch::percpu::preempt_count().min(PREEMPT_DEPTH_MAX) as u8;
+    let pid = sched::current().map_or(IDLE_PID, |t| t.pid());
+    let p = pid.to_le_bytes();
+    [kind, flags, depth, 0, p[0], p[1], p[2], p[3]]
+}
+
+arch::noinstr! {
+/// The `function` tracer's callback: one `TRACE_FN` entry per call. Runs with IRQs masked
+/// (so on this CPU's buffer, with nothing but itself able to nest).
+pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
+    let bit = ftrace_test_recursion_trylock();
+    if bit < 0 {
+        return;
+    }
+    let ts = arch::timer::trace_clock_ns();
+    let cpu = smp_processor_id();
+    // SAFETY: `cpu` is this CPU and IRQs are masked until the entry is committed.
+    if let Some(mut r) = unsafe { buffer().reserve(cpu, FN_ENTRY_SIZE, ts) } {
+        r[..ENTRY_HDR_SIZE].copy_from_slice(&entry_header(TRACE_FN, regs.irqs_disabled()));
+        r[ENTRY_HDR_SIZE..ENTRY_HDR_SIZE + 8].copy_from_slice(&ip.to_le_bytes());
+        r[ENTRY_HDR_SIZE + 8..].copy_from_slice(&parent_ip.to_le_bytes());
+        r.commit();
+    }
+    ftrace_test_recursion_unlock(bit);
+}
+}
+
+/// The longest prefix of `data` that is valid UTF-8 and fits one marker entry.
+fn marker_text(data: &[u8]) -> &str {
+    let data = &data[..data.len().min(BUF_MAX_DATA_SIZE - ENTRY_HDR_SIZE)];
+    match core::str::from_utf8(data) {
+        Ok(text) => text,
+        Err(e) => core::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
+/// `trace_marker`: one `TRACE_PRINT` entry with the text (Linux's `tracing_mark_write()`).
+/// EBADF when nothing could be recorded (tracing off), as Linux answers.
+fn write_marker(data: &[u8]) -> Result<(), Errno> {
+    let text = marker_text(data).as_bytes();
+    // The writer's context, taken before this function disables preemption itself.
+    let header = entry_header(TRACE_PRINT, arch::irqflags::irqs_disabled());
+    let _preempt = arch::percpu::preempt_guard();
+    let ts = arch::timer::trace_clock_ns();
+    // SAFETY: preemption is off until the entry is committed, and tasks never migrate, so
+    // this is and stays the calling CPU.
+    let reservation =
+        unsafe { buffer().reserve(smp_processor_id(), ENTRY_HDR_SIZE + text.len(), ts) };
+    let mut r = reservation.ok_or(Errno::EBADF)?;
+    r[..ENTRY_HDR_SIZE].copy_from_slice(&header);
+    r[ENTRY_HDR_SIZE..].copy_from_slice(text);
+    r.commit();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control
+// ---------------------------------------------------------------------------------------------
+
+/// Excludes the tracing code from the `function` tracer, once.
+fn ensure_notrace() -> Result<(), Errno> {
+    if !NOTRACE_SET.load(Ordering::Acquire) {
+        FUNCTION_OPS.set_notrace("*kernel::trace::*", true)?;
+        NOTRACE_SET.store(true, Ordering::Release);
+    }
+    Ok(())
+}
+
+/// Linux's `tracing_set_tracer()`: stops the old tracer, clears the buffer, starts the new
+/// one. Writing the current tracer's name changes nothing.
+fn set_tracer(new: Tracer) -> Result<(), Errno> {
+    let mut state = STATE.lock();
+    if state.tracer == new {
+        return Ok(());
+    }
+    if state.tracer == Tracer::Function {
+        FUNCTION_OPS.unregister()?;
+    }
+    state.tracer = Tracer::Nop;
+    buffer().reset(None);
+    if new == Tracer::Function {
+        ensure_notrace()?;
+        FUNCTION_OPS.register()?;
+    }
+    state.tracer = new;
+    Ok(())
+}
+
+fn write_current_tracer(data: &[u8]) -> Result<(), Errno> {
+    set_tracer(Tracer::parse(data).ok_or(Errno::EINVAL)?)
+}
+
+/// `0` or `1` (any other number counts as on, as Linux's `kstrtoul` + `if (val)` does).
+fn parse_number(data: &[u8]) -> Result<usize, Errno> {
+    let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+    text.trim().parse().map_err(|_| Errno::EINVAL)
+}
+
+fn write_tracing_on(data: &[u8]) -> Result<(), Errno> {
+    let on = parse_number(data)? != 0;
+    let mut state = STATE.lock();
+    state.tracing_on = on;
+    if on {
+        buffer().record_on();
+    } else {
+        buffer().record_off();
+    }
+    Ok(())
+}
+
+/// `buffer_size_kb`: resizes every CPU's buffer (dropping its contents). 0 is refused, as
+/// Linux refuses a buffer without entries.
+fn write_buffer_size_kb(data: &[u8]) -> Result<(), Errno> {
+    let kb = parse_number(data)?;
+    let bytes = kb
+        .checked_mul(1024)
+        .filter(|&b| b > 0)
+        .ok_or(Errno::EINVAL)?;
+    let _state = STATE.lock();
+    buffer().resize(None, bytes);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading `trace`
+// ---------------------------------------------------------------------------------------------
+
+/// The header's counters: events in the buffer, and those plus the overwritten ones.
+fn buffer_stats(rb: &RingBuffer) -> BufferStats {
+    let (mut entries, mut overrun) = (0, 0);
+    for cpu in 0..rb.nr_cpus() {
+        let stats = rb.stats(cpu);
+        entries += stats.entries;
+        overrun += stats.overrun;
+    }
+    BufferStats {
+        entries,
+        written: entries + overrun,
+        online_cpus: num_online_cpus() as u32,
+    }
+}
+
+fn func_at(ip: u64) -> Func<'static> {
+    Func {
+        ip,
+        name: symbols::lookup(ip).map(|s| s.name),
+    }
+}
+
+/// Writes one entry's line with `comm` as its task name.
+fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
+    let p = &event.payload;
+    let word = |at: usize| u64::from_le_bytes(p[at..at + 8].try_into().unwrap_or_default());
+    let ctx = EntryContext {
+        comm,
+        pid: u32::from_le_bytes([p[4], p[5], p[6], p[7]]) as i32,
+        cpu: event.cpu as u32,
+        flags: p[1],
+        preempt_count: p[2],
+        ts_ns: event.ts,
+    };
+    let opts = PrintOpts::default();
+    match p[0] {
+        TRACE_FN => {
+            let (ip, parent) = (word(ENTRY_HDR_SIZE), word(ENTRY_HDR_SIZE + 8));
+            output::write_function_line(w, &ctx, func_at(ip), func_at(parent), &opts)
+        }
+        TRACE_PRINT => {
+            let text = core::str::from_utf8(&p[ENTRY_HDR_SIZE..]).unwrap_or_default();
+            output::write_marker_line(w, &ctx, text, &opts)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The comm of `pid` now: `<idle>` for the idle tasks, `<...>` for a task that has exited.
+fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
+    if event.payload.len() < ENTRY_HDR_SIZE {
+        return Ok(());
+    }
+    let p = &event.payload;
+    let pid = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+    if pid == IDLE_PID {
+        return write_event(w, event, IDLE_NAME);
+    }
+    match sched::find_task_by_pid(pid) {
+        Some(task) => write_event(w, event, task.name()),
+        None => write_event(w, event, COMM_UNKNOWN),
+    }
+}
+
+fn read_trace(w: &mut dyn Write) -> Result<(), Errno> {
+    let state = STATE.lock();
+    let rb = buffer();
+    rb.record_off();
+    let result = write_trace(w, rb, state.tracer);
+    if state.tracing_on {
+        rb.record_on();
+    }
+    Ok(result?)
+}
+
+fn write_trace(w: &mut dyn Write, rb: &RingBuffer, tracer: Tracer) -> fmt::Result {
+    output::write_default_header(w, tracer.name(), &buffer_stats(rb), true)?;
+    for event in rb.iter_all() {
+        write_event_with_comm(w, &event)?;
+    }
+    Ok(())
+}
+
+/// `echo > trace` (an open with O_TRUNC) clears the buffer; appending changes nothing.
+fn write_trace_file(_data: &[u8], mode: WriteMode) -> Result<(), Errno> {
+    if mode == WriteMode::Truncate {
+        let _state = STATE.lock();
+        buffer().reset(None);
+    }
+    Ok(())
+}
+
+fn read_available_tracers(w: &mut dyn Write) -> Result<(), Errno> {
+    for (i, tracer) in TRACERS.iter().enumerate() {
+        let sep = if i + 1 == TRACERS.len() { "\n" } else { " " };
+        write!(w, "{}{sep}", tracer.name())?;
+    }
+    Ok(())
+}
+
+fn read_current_tracer(w: &mut dyn Write) -> Result<(), Errno> {
+    Ok(writeln!(w, "{}", STATE.lock().tracer.name())?)
+}
+
+fn read_tracing_on(w: &mut dyn Write) -> Result<(), Errno> {
+    Ok(writeln!(w, "{}", u8::from(STATE.lock().tracing_on))?)
+}
+
+/// The per-CPU size in KiB, as Linux prints it (pages times their data bytes).
+fn read_buffer_size_kb(w: &mut dyn Write) -> Result<(), Errno> {
+    Ok(writeln!(w, "{}", buffer().size(0) / 1024)?)
+}
+
+fn register(path: &str, file: impl fs::FileOps + 'static) {
+    fs::register_file(path, file)
+        .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
+}
+
+/// Creates the trace buffer and the tracer files under `tracefs`.
+pub fn init(tracefs: &str) {
+    let rb = Box::leak(Box::new(RingBuffer::new(MAX_CPUS, TRACE_BUF_SIZE_DEFAULT)));
+    BUFFER.store(rb, Ordering::Release);
+    let path = |name: &str| alloc::format!("{tracefs}/{name}");
+    register(
+        &path("available_tracers"),
+        fs::read_only(read_available_tracers),
+    );
+    register(
+        &path("current_tracer"),
+        fs::read_write(read_current_tracer, |data, _| write_current_tracer(data)),
+    );
+    register(
+        &path("tracing_on"),
+        fs::read_write(read_tracing_on, |data, _| write_tracing_on(data)),
+    );
+    register(&path("trace"), fs::read_write(read_trace, write_trace_file));
+    register(
+        &path("trace_marker"),
+        fs::write_only(|data, _| write_marker(data)),
+    );
+    register(
+        &path("buffer_size_kb"),
+        fs::read_write(read_buffer_size_kb, |data, _| write_buffer_size_kb(data)),
+    );
+}
