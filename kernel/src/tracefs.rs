@@ -26,6 +26,9 @@ Files:
 \t\t\t  echo > trace empties it
   trace_marker\t\t- text written here is recorded as a tracing_mark_write event
   buffer_size_kb\t- each CPU's buffer size in KiB; writing resizes (and clears)
+  set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
+\t\t\t  available_filter_functions); empty means all
+  set_ftrace_notrace\t- never trace these functions; wins over set_ftrace_filter
 
 Other files:
   /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name

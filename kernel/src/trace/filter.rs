@@ -353,8 +353,11 @@ impl<'a> Selector<'a> {
 
 impl FilterState {
     /// An empty file.
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        Self {
+            ips: BTreeSet::new(),
+            probes: Vec::new(),
+        }
     }
 
     /// The function set (patch-site addresses). Empty means "all functions" for

@@ -142,6 +142,37 @@ impl FtraceOps {
         core.publish_hash(self, HashKind::Filter, hash)
     }
 
+    /// Replaces the filter with exactly the records at `ips` (record ips), in one step: what a
+    /// write to `set_ftrace_filter` resolved to. EINVAL, changing nothing, if one is not a
+    /// record's ip.
+    pub fn set_filter_ips(&'static self, ips: impl IntoIterator<Item = u64>) -> Result<(), Errno> {
+        self.replace_hash(HashKind::Filter, ips)
+    }
+
+    /// As [`set_filter_ips`](Self::set_filter_ips), for the notrace hash.
+    pub fn set_notrace_ips(&'static self, ips: impl IntoIterator<Item = u64>) -> Result<(), Errno> {
+        self.replace_hash(HashKind::Notrace, ips)
+    }
+
+    fn replace_hash(
+        &'static self,
+        kind: HashKind,
+        ips: impl IntoIterator<Item = u64>,
+    ) -> Result<(), Errno> {
+        let mut hash: FtraceHash = ips.into_iter().collect();
+        hash.sort_unstable();
+        hash.dedup();
+        let recs = records();
+        if !hash
+            .iter()
+            .all(|ip| recs.binary_search_by_key(ip, |rec| rec.ip).is_ok())
+        {
+            return Err(Errno::EINVAL);
+        }
+        let mut core = FTRACE_LOCK.lock();
+        core.publish_hash(self, kind, hash)
+    }
+
     fn set_hash(&'static self, kind: HashKind, glob: &str, reset: bool) -> Result<(), Errno> {
         let (remove, pattern) = match glob.strip_prefix('!') {
             Some(rest) => (true, rest),

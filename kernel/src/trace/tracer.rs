@@ -1,7 +1,7 @@
 //! The tracer framework's first slice (Linux: `kernel/trace/trace.c`,
 //! `trace_functions.c`): the global trace buffer, the `nop` and `function` tracers, and their
 //! tracefs control files (`available_tracers`, `current_tracer`, `tracing_on`, `trace`,
-//! `trace_marker`, `buffer_size_kb`).
+//! `trace_marker`, `buffer_size_kb`, `set_ftrace_filter`, `set_ftrace_notrace`).
 //!
 //! The buffer is one [`RingBuffer`] with a per-CPU part for every possible CPU
 //! ([`MAX_CPUS`]), [`TRACE_BUF_SIZE_DEFAULT`] bytes each. Events are Linux-like binary entries:
@@ -21,9 +21,13 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 use arch::ftrace::FtraceRegs;
 use spin::Mutex;
 
+use super::filter::{FilterFile, FilterState, FuncRecord};
+use super::ftrace;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::output::{
     self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
@@ -31,6 +35,7 @@ use super::output::{
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
 use crate::board::MAX_CPUS;
 use crate::fs::{self, Errno, WriteMode};
+use crate::glob::Pattern;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::smp::{num_online_cpus, smp_processor_id};
 use crate::symbols;
@@ -87,11 +92,16 @@ struct State {
     tracer: Tracer,
     /// `tracing_on` as the user set it; recording is also paused while `trace` is read.
     tracing_on: bool,
+    /// What `set_ftrace_filter` and `set_ftrace_notrace` hold.
+    filter: FilterState,
+    notrace: FilterState,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
     tracer: Tracer::Nop,
     tracing_on: true,
+    filter: FilterState::new(),
+    notrace: FilterState::new(),
 });
 
 /// The global buffer, leaked at [`init`]: a plain pointer, so the callback's access is one load
@@ -181,13 +191,98 @@ fn write_marker(data: &[u8]) -> Result<(), Errno> {
 // Control
 // ---------------------------------------------------------------------------------------------
 
-/// Excludes the tracing code from the `function` tracer, once.
-fn ensure_notrace() -> Result<(), Errno> {
+/// Excludes the tracing code from the `function` tracer, once. `user` is the current
+/// `set_ftrace_notrace` (the caller holds the state lock).
+fn ensure_notrace(user: &FilterState) -> Result<(), Errno> {
     if !NOTRACE_SET.load(Ordering::Acquire) {
-        FUNCTION_OPS.set_notrace("*kernel::trace::*", true)?;
+        apply_notrace(user)?;
         NOTRACE_SET.store(true, Ordering::Release);
     }
     Ok(())
+}
+
+/// The tracer's notrace hash: the user's `set_ftrace_notrace` plus the tracing code itself
+/// (Linux builds `kernel/trace/` without `-pg`; our ring buffer's methods cannot be `noinstr`,
+/// so they are excluded here instead, and never recorded whatever the user writes).
+fn apply_notrace(user: &FilterState) -> Result<(), Errno> {
+    let tracing_code = Pattern::parse("*kernel::trace::*");
+    let names = FilterFunctions::new();
+    let records = names.records();
+    let own = records
+        .iter()
+        .filter(|f| tracing_code.matches(f.name))
+        .map(|f| f.ip);
+    FUNCTION_OPS.set_notrace_ips(own.chain(user.ips().iter().copied()))
+}
+
+/// The traceable functions as `available_filter_functions` lists them, for the filter files.
+struct FilterFunctions {
+    names: Vec<(u64, String)>,
+}
+
+impl FilterFunctions {
+    fn new() -> Self {
+        let table = symbols::kallsyms();
+        let names = ftrace::records()
+            .iter()
+            .map(|rec| {
+                let name = match table.lookup(rec.func()) {
+                    Some(sym) => String::from(sym.name),
+                    None => alloc::format!("{:#x}", rec.func()),
+                };
+                (rec.ip, name)
+            })
+            .collect();
+        Self { names }
+    }
+
+    fn records(&self) -> Vec<FuncRecord<'_>> {
+        self.names
+            .iter()
+            .map(|(ip, name)| FuncRecord { ip: *ip, name })
+            .collect()
+    }
+}
+
+/// A write to `set_ftrace_filter` or `set_ftrace_notrace`: the whole write is resolved first;
+/// on any error nothing changes. The `FUNC:traceon|traceoff|stacktrace` probes are not wired
+/// to the tracer yet, so writes that add one are refused (EINVAL) rather than accepted and
+/// ignored.
+fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(), Errno> {
+    let funcs = FilterFunctions::new();
+    let records = funcs.records();
+    let mut state = STATE.lock();
+    let old = match file {
+        FilterFile::Notrace => &state.notrace,
+        _ => &state.filter,
+    };
+    let new = old
+        .write(file, &records, data, mode)
+        .map_err(|e| e.errno())?;
+    if new.probes().next().is_some() {
+        return Err(Errno::EINVAL);
+    }
+    match file {
+        FilterFile::Notrace => {
+            apply_notrace(&new)?;
+            state.notrace = new;
+        }
+        _ => {
+            FUNCTION_OPS.set_filter_ips(new.ips().iter().copied())?;
+            state.filter = new;
+        }
+    }
+    Ok(())
+}
+
+fn read_filter_file(file: FilterFile, w: &mut dyn Write) -> Result<(), Errno> {
+    let funcs = FilterFunctions::new();
+    let state = STATE.lock();
+    let current = match file {
+        FilterFile::Notrace => &state.notrace,
+        _ => &state.filter,
+    };
+    Ok(current.show(file, &funcs.records(), w)?)
 }
 
 /// Linux's `tracing_set_tracer()`: stops the old tracer, clears the buffer, starts the new
@@ -203,7 +298,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
     state.tracer = Tracer::Nop;
     buffer().reset(None);
     if new == Tracer::Function {
-        ensure_notrace()?;
+        ensure_notrace(&state.notrace)?;
         FUNCTION_OPS.register()?;
     }
     state.tracer = new;
@@ -393,4 +488,16 @@ pub fn init(tracefs: &str) {
         &path("buffer_size_kb"),
         fs::read_write(read_buffer_size_kb, |data, _| write_buffer_size_kb(data)),
     );
+    for (name, file) in [
+        ("set_ftrace_filter", FilterFile::Filter),
+        ("set_ftrace_notrace", FilterFile::Notrace),
+    ] {
+        register(
+            &path(name),
+            fs::read_write(
+                move |w| read_filter_file(file, w),
+                move |data, mode| write_filter_file(file, data, mode),
+            ),
+        );
+    }
 }
