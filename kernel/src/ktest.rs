@@ -64,6 +64,23 @@ macro_rules! kassert_eq {
     }};
 }
 
+/// Turns a failed step into the test's failure message: `spawn(..).context("spawn")?` fails
+/// with `spawn: <error>`, `step.or_fail()?` with the error alone.
+pub trait Context<T> {
+    fn context(self, what: &str) -> Result<T, String>;
+    fn or_fail(self) -> Result<T, String>;
+}
+
+impl<T, E: core::fmt::Debug> Context<T> for Result<T, E> {
+    fn context(self, what: &str) -> Result<T, String> {
+        self.map_err(|e| alloc::format!("{what}: {e:?}"))
+    }
+
+    fn or_fail(self) -> Result<T, String> {
+        self.map_err(|e| alloc::format!("{e:?}"))
+    }
+}
+
 unsafe extern "C" {
     // Declared as bytes: only their addresses are used.
     static __start_ktest: u8;

@@ -6,12 +6,11 @@
 //! the target hidden behind `black_box`: the compiler can neither inline, specialise nor hoist
 //! the calls, and the loop is the same code for both, so only the callee differs.
 
-use core::hint::black_box;
-
 use arch::insn::{AARCH64_INSN_SIZE, mov_x9_x30, nop};
 use arch::patching::read_insn;
 
 use super::SetupError;
+use super::harness::call_loop;
 use crate::kbench;
 use crate::trace::ftrace;
 
@@ -26,15 +25,6 @@ pub fn with_site(x: u64) -> u64 {
 #[patchable_function_entry(prefix_nops = 0, entry_nops = 0)]
 pub fn without_site(x: u64) -> u64 {
     x.wrapping_add(1)
-}
-
-/// Calls `f` `n` times.
-#[inline(never)]
-fn call_loop(f: fn(u64) -> u64, n: u64) {
-    let f = black_box(f);
-    for i in 0..n {
-        black_box(f(i));
-    }
 }
 
 fn call_with_site(n: u64) {

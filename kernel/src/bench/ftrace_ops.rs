@@ -6,11 +6,11 @@
 
 use alloc::format;
 use alloc::string::String;
-use core::hint::black_box;
 
 use arch::ftrace::FtraceRegs;
 
 use super::SetupError;
+use super::harness::call_loop;
 use crate::kbench;
 use crate::trace::ftrace_ops::FtraceOps;
 
@@ -33,15 +33,6 @@ fn empty_callback(_ip: u64, _parent_ip: u64, _ops: &FtraceOps, _regs: &mut Ftrac
 
 static BENCH_OPS: FtraceOps = FtraceOps::new(empty_callback, 0);
 
-/// Calls `f` `n` times through a register.
-#[inline(never)]
-fn call_loop(f: fn(u64) -> u64, n: u64) {
-    let f = black_box(f);
-    for i in 0..n {
-        black_box(f(i));
-    }
-}
-
 fn call_traced(n: u64) {
     call_loop(ftrace_bench_traced, n);
 }
@@ -50,18 +41,25 @@ fn call_untraced(n: u64) {
     call_loop(ftrace_bench_untraced, n);
 }
 
+/// Points `ops` at the one leaf `f` and registers it: the setup of the benchmarks that time a
+/// traced call against [`call_loop`] over an untraced twin.
+pub(super) fn trace_only(ops: &'static FtraceOps, f: fn(u64) -> u64) -> Result<(), SetupError> {
+    ops.set_filter_ip(f as usize as u64, false, true)
+        .and_then(|()| ops.register())
+        .map_err(|e| SetupError::Fail(format!("cannot trace the bench leaf: {e:?}")))
+}
+
+/// Undoes [`trace_only`].
+pub(super) fn untrace(ops: &'static FtraceOps) -> Result<(), String> {
+    ops.unregister().map_err(|e| format!("unregister: {e:?}"))
+}
+
 fn register_ops() -> Result<(), SetupError> {
-    let ip = ftrace_bench_traced as fn(u64) -> u64 as usize as u64;
-    BENCH_OPS
-        .set_filter_ip(ip, false, true)
-        .and_then(|()| BENCH_OPS.register())
-        .map_err(|e| SetupError::Fail(format!("cannot trace ftrace_bench_traced: {e:?}")))
+    trace_only(&BENCH_OPS, ftrace_bench_traced)
 }
 
 fn unregister_ops() -> Result<(), String> {
-    BENCH_OPS
-        .unregister()
-        .map_err(|e| format!("unregister: {e:?}"))
+    untrace(&BENCH_OPS)
 }
 
 kbench! {

@@ -134,6 +134,17 @@ pub fn benches() -> &'static [KBench] {
     }
 }
 
+/// Calls `f` `n` times through a register: the loop of the benchmarks that time one call of a
+/// leaf, run and baseline alike, so only the leaf differs. `black_box` keeps the compiler from
+/// inlining, specialising or hoisting the call.
+#[inline(never)]
+pub(super) fn call_loop(f: fn(u64) -> u64, n: u64) {
+    let f = black_box(f);
+    for i in 0..n {
+        black_box(f(i));
+    }
+}
+
 /// Instructions retired by a benchmark's run and by its baseline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Counts {

@@ -15,6 +15,7 @@ use arch::processor::cpu_relax;
 use arch::timer::trace_clock_ns;
 
 use crate::fs::Errno;
+use crate::ktest::Context;
 use crate::sched;
 use crate::smp::{cpu_online_mask, smp_processor_id};
 use crate::trace::ftrace::records;
@@ -76,23 +77,18 @@ fn cleanup(
     result: Result<(), alloc::string::String>,
 ) -> Result<(), alloc::string::String> {
     if ops.is_enabled() {
-        ops.unregister()
-            .map_err(|e| alloc::format!("unregister: {e:?}"))?;
+        ops.unregister().context("unregister")?;
     }
-    ops.set_filter("", true)
-        .map_err(|e| alloc::format!("reset filter: {e:?}"))?;
-    ops.set_notrace("", true)
-        .map_err(|e| alloc::format!("reset notrace: {e:?}"))?;
+    ops.set_filter("", true).context("reset filter")?;
+    ops.set_notrace("", true).context("reset notrace")?;
     result
 }
 
 fn fib_filter_counts_every_call() -> Result<(), alloc::string::String> {
     FIB_OPS
         .set_filter("kernel::workload::fib", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    FIB_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    FIB_OPS.register().context("register")?;
     let before = FIB_HITS.load(Ordering::Relaxed);
     kassert_eq!(call(fib, 5), 5);
     let hits = FIB_HITS.load(Ordering::Relaxed) - before;
@@ -104,9 +100,7 @@ fn fib_filter_counts_every_call() -> Result<(), alloc::string::String> {
     let flags = site_flags(fib)?;
     kassert_eq!(flags, FTRACE_FL_ENABLED | FTRACE_FL_CALL_OPS | 1);
     kassert_eq!(enabled_sites(), 1);
-    FIB_OPS
-        .unregister()
-        .map_err(|e| alloc::format!("unregister: {e:?}"))?;
+    FIB_OPS.unregister().context("unregister")?;
     kassert_eq!(call(fib, 5), 5);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed) - before, 15);
     kassert_eq!(
@@ -126,13 +120,11 @@ fn filtered_ops_counts_fifteen_calls_of_fib_5() -> TestResult {
 fn notrace_wins() -> Result<(), alloc::string::String> {
     FIB_OPS
         .set_filter("kernel::workload::nested_*", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     FIB_OPS
         .set_notrace("kernel::workload::nested_b", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    FIB_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    FIB_OPS.register().context("register")?;
     let before = FIB_HITS.load(Ordering::Relaxed);
     call(nested_a, 1);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed) - before, 2);
@@ -146,9 +138,7 @@ fn notrace_wins() -> Result<(), alloc::string::String> {
     );
     kassert_eq!(site_flags(nested_b)?, 0);
     // An empty notrace (reset) brings nested_b back while registered.
-    FIB_OPS
-        .set_notrace("", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+    FIB_OPS.set_notrace("", true).or_fail()?;
     kassert!(site_flags(nested_b)? & FTRACE_FL_ENABLED != 0);
     call(nested_a, 1);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed) - before, 5);
@@ -164,13 +154,11 @@ fn notrace_takes_precedence_over_the_filter() -> TestResult {
 fn reset_swaps() -> Result<(), alloc::string::String> {
     FIB_OPS
         .set_filter("kernel::workload::fib", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    FIB_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    FIB_OPS.register().context("register")?;
     FIB_OPS
         .set_filter("kernel::workload::leaf", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     kassert_eq!(enabled_sites(), 1);
     kassert_eq!(site_flags(fib)?, 0);
     let before = FIB_HITS.load(Ordering::Relaxed);
@@ -181,11 +169,11 @@ fn reset_swaps() -> Result<(), alloc::string::String> {
     // Appending (no reset) and removing by address.
     FIB_OPS
         .set_filter_ip(addr_of(fib), false, false)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     kassert_eq!(enabled_sites(), 2);
     FIB_OPS
         .set_filter_ip(addr_of(leaf), true, false)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     kassert_eq!(enabled_sites(), 1);
     kassert!(site_flags(fib)? & FTRACE_FL_ENABLED != 0);
     kassert_eq!(FIB_OPS.set_filter_ip(1, false, false), Err(Errno::EINVAL));
@@ -201,16 +189,12 @@ fn filter_reset_swaps_the_traced_functions() -> TestResult {
 fn list_path() -> Result<(), alloc::string::String> {
     FIB_OPS
         .set_filter("kernel::workload::fib", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     OTHER_OPS
         .set_filter("kernel::workload::fib", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    FIB_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
-    OTHER_OPS
-        .register()
-        .map_err(|e| alloc::format!("register other: {e:?}"))?;
+        .or_fail()?;
+    FIB_OPS.register().context("register")?;
+    OTHER_OPS.register().context("register other")?;
     kassert_eq!(site_flags(fib)?, FTRACE_FL_ENABLED | 2);
     let (fib_before, other_before) = (
         FIB_HITS.load(Ordering::Relaxed),
@@ -219,9 +203,7 @@ fn list_path() -> Result<(), alloc::string::String> {
     call(fib, 5);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed) - fib_before, 15);
     kassert_eq!(OTHER_HITS.load(Ordering::Relaxed) - other_before, 15);
-    OTHER_OPS
-        .unregister()
-        .map_err(|e| alloc::format!("unregister other: {e:?}"))?;
+    OTHER_OPS.unregister().context("unregister other")?;
     kassert_eq!(site_flags(fib)?, FTRACE_FL_ENABLED | FTRACE_FL_CALL_OPS | 1);
     call(fib, 5);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed) - fib_before, 30);
@@ -260,25 +242,19 @@ fn ipmodify() -> Result<(), alloc::string::String> {
     kassert_eq!(call(patched_target, 1), 2);
     LIVEPATCH_OPS
         .set_filter_ip(addr_of(patched_target), false, true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    LIVEPATCH_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    LIVEPATCH_OPS.register().context("register")?;
     kassert_eq!(call(patched_target, 1), 101);
     kassert!(site_flags(patched_target)? & FTRACE_FL_IPMODIFY != 0);
     SECOND_IPMODIFY_OPS
         .set_filter("kernel::ktests::ftrace_ops::patched_target", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     kassert_eq!(SECOND_IPMODIFY_OPS.register(), Err(Errno::EBUSY));
     kassert!(!SECOND_IPMODIFY_OPS.is_enabled());
-    LIVEPATCH_OPS
-        .unregister()
-        .map_err(|e| alloc::format!("unregister: {e:?}"))?;
+    LIVEPATCH_OPS.unregister().context("unregister")?;
     kassert_eq!(call(patched_target, 1), 2);
     // Once the first is gone, the second may take the function.
-    SECOND_IPMODIFY_OPS
-        .register()
-        .map_err(|e| alloc::format!("register second: {e:?}"))?;
+    SECOND_IPMODIFY_OPS.register().context("register second")?;
     kassert_eq!(call(patched_target, 2), 102);
     Ok(())
 }
@@ -317,23 +293,17 @@ static SELF_GUARDED_OPS: FtraceOps = FtraceOps::new(recurse_self_guarded, 0);
 fn recursion() -> Result<(), alloc::string::String> {
     GUARDED_OPS
         .set_filter("kernel::workload::leaf", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    GUARDED_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    GUARDED_OPS.register().context("register")?;
     let before = GUARDED_HITS.load(Ordering::Relaxed);
     call(leaf, 1);
     kassert_eq!(GUARDED_HITS.load(Ordering::Relaxed) - before, 1);
-    GUARDED_OPS
-        .unregister()
-        .map_err(|e| alloc::format!("unregister: {e:?}"))?;
+    GUARDED_OPS.unregister().context("unregister")?;
 
     SELF_GUARDED_OPS
         .set_filter("kernel::workload::fib", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    SELF_GUARDED_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    SELF_GUARDED_OPS.register().context("register")?;
     let (hits, refused) = (
         SELF_GUARDED_HITS.load(Ordering::Relaxed),
         SELF_GUARDED_REFUSED.load(Ordering::Relaxed),
@@ -359,29 +329,23 @@ static PERMANENT_OPS: FtraceOps = FtraceOps::new(count_other, FTRACE_OPS_FL_PERM
 fn permanent() -> Result<(), alloc::string::String> {
     PERMANENT_OPS
         .set_filter("kernel::workload::nested_c", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    PERMANENT_OPS
-        .register()
-        .map_err(|e| alloc::format!("register: {e:?}"))?;
+        .or_fail()?;
+    PERMANENT_OPS.register().context("register")?;
     kassert_eq!(set_ftrace_enabled(false), Err(Errno::EBUSY));
     kassert!(ftrace_enabled());
-    PERMANENT_OPS
-        .unregister()
-        .map_err(|e| alloc::format!("unregister: {e:?}"))?;
+    PERMANENT_OPS.unregister().context("unregister")?;
 
     FIB_OPS
         .set_filter("kernel::workload::fib", true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
-    FIB_OPS
-        .register()
-        .map_err(|e| alloc::format!("register fib: {e:?}"))?;
-    set_ftrace_enabled(false).map_err(|e| alloc::format!("disable: {e:?}"))?;
+        .or_fail()?;
+    FIB_OPS.register().context("register fib")?;
+    set_ftrace_enabled(false).context("disable")?;
     kassert_eq!(PERMANENT_OPS.register(), Err(Errno::EBUSY));
     let before = FIB_HITS.load(Ordering::Relaxed);
     call(fib, 5);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed), before);
     kassert_eq!(site_flags(fib)?, 1);
-    set_ftrace_enabled(true).map_err(|e| alloc::format!("enable: {e:?}"))?;
+    set_ftrace_enabled(true).context("enable")?;
     call(fib, 5);
     kassert_eq!(FIB_HITS.load(Ordering::Relaxed) - before, 15);
     Ok(())
@@ -390,7 +354,7 @@ fn permanent() -> Result<(), alloc::string::String> {
 ktest! {
 fn permanent_ops_and_ftrace_enabled_exclude_each_other() -> TestResult {
     let result = permanent();
-    let restored = set_ftrace_enabled(true).map_err(|e| alloc::format!("re-enable: {e:?}"));
+    let restored = set_ftrace_enabled(true).context("re-enable");
     let result = cleanup(&PERMANENT_OPS, result.and(restored));
     cleanup(&FIB_OPS, result)
 }
@@ -442,20 +406,16 @@ fn spin_until(done: impl Fn() -> bool) -> bool {
 fn smp_cycles(stop: &AtomicBool) -> Result<(), alloc::string::String> {
     SMP_OPS
         .set_filter_ip(addr_of(smp_target), false, true)
-        .map_err(|e| alloc::format!("{e:?}"))?;
+        .or_fail()?;
     for cycle in 0..SMP_CYCLES {
         CALLBACK_ALLOWED.store(true, Ordering::Release);
         let before = SMP_HITS.load(Ordering::Relaxed);
-        SMP_OPS
-            .register()
-            .map_err(|e| alloc::format!("register: {e:?}"))?;
+        SMP_OPS.register().context("register")?;
         kassert!(
             spin_until(|| SMP_HITS.load(Ordering::Relaxed) > before + 3),
             "cycle {cycle}: the callers never reached the callback"
         );
-        SMP_OPS
-            .unregister()
-            .map_err(|e| alloc::format!("unregister: {e:?}"))?;
+        SMP_OPS.unregister().context("unregister")?;
         CALLBACK_ALLOWED.store(false, Ordering::Release);
         kassert_eq!(CALLBACKS_RUNNING.load(Ordering::Acquire), 0);
         // Let the callers run on the disabled site for a while.

@@ -3,7 +3,6 @@
 //! handler on every CPU it targets (and waits while that CPU has interrupts masked), and a
 //! level-triggered interrupt without a handler is counted once and disabled, not stormed.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -20,6 +19,7 @@ use arch::spinlock::SpinLockIrq;
 use arch::timer::{self, HZ, TickHook, jiffies, trace_clock_ns};
 
 use crate::board::{self, ARCH_TIMER_PHYS_NONSECURE_PPI, ARCH_TIMER_VIRT_PPI};
+use crate::ktest::Context;
 use crate::ktest::TestResult;
 use crate::{kassert, kassert_eq, ktest};
 
@@ -157,9 +157,9 @@ fn hits(cpu: usize) -> u32 {
 
 /// Registers the test SGI's handler, runs `f`, and unregisters it whatever `f` returned.
 fn with_test_sgi(f: impl FnOnce() -> TestResult) -> TestResult {
-    request_percpu_irq(KTEST_SGI, &KTEST_SGI_ACTION).map_err(|e| format!("{e:?}"))?;
+    request_percpu_irq(KTEST_SGI, &KTEST_SGI_ACTION).or_fail()?;
     let result = f();
-    free_irq(KTEST_SGI, &KTEST_SGI_ACTION).map_err(|e| format!("{e:?}"))?;
+    free_irq(KTEST_SGI, &KTEST_SGI_ACTION).or_fail()?;
     result
 }
 
@@ -169,7 +169,7 @@ fn an_sgi_to_self_reaches_its_handler() -> TestResult {
         let cpu = gic::this_cpu_id();
         let before = hits(cpu);
         let counted = kstat_irqs_cpu(KTEST_SGI, cpu);
-        gic::send_sgi(SgiTarget::Cpu(cpu), KTEST_SGI).map_err(|e| format!("{e:?}"))?;
+        gic::send_sgi(SgiTarget::Cpu(cpu), KTEST_SGI).or_fail()?;
         kassert!(wait_for(NSEC_PER_TICK, || hits(cpu) != before), "SGI {KTEST_SGI} never arrived");
         kassert_eq!(hits(cpu), before + 1);
         kassert_eq!(SGI_LAST_IRQ.load(Ordering::Relaxed), KTEST_SGI);
@@ -212,7 +212,7 @@ fn an_sgi_reaches_every_cpu_with_interrupts_on() -> TestResult {
         kassert!(!cpus.is_empty());
         for &cpu in &cpus {
             let before = hits(cpu);
-            gic::send_sgi(SgiTarget::Cpu(cpu), KTEST_SGI).map_err(|e| format!("{e:?}"))?;
+            gic::send_sgi(SgiTarget::Cpu(cpu), KTEST_SGI).or_fail()?;
             kassert!(wait_for(10 * NSEC_PER_TICK, || hits(cpu) != before), "CPU{cpu} got no SGI");
         }
         Ok(())
@@ -226,7 +226,7 @@ fn a_level_interrupt_without_a_handler_is_counted_and_disabled() -> TestResult {
     let cpu = gic::this_cpu_id();
     let errors = irq::irq_err_count();
     let taken = kstat_irqs_cpu(spec.irq, cpu);
-    enable_percpu_irq(spec).map_err(|e| format!("{e:?}"))?;
+    enable_percpu_irq(spec).or_fail()?;
     // The EL1 physical timer, with a deadline long past: its level-triggered line asserts now
     // and stays asserted. Nothing handles it; only the dispatcher disabling it stops a storm.
     CNTP_CVAL_EL0.set(0);

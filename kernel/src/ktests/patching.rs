@@ -1,12 +1,11 @@
 //! Kernel text is read-only except through the fixmap alias, and `patch_text` checks, writes
 //! and publishes instructions.
 
-use alloc::format;
-
 use arch::extable::{Efault, read_u32_nofault, write_u32_nofault};
 use arch::insn::nop;
 use arch::patching::{PatchError, TextPatch, patch_text, patch_text_batch, read_insn};
 
+use crate::ktest::Context;
 use crate::trace::ftrace;
 use crate::{kassert, kassert_eq, ktest};
 
@@ -60,9 +59,9 @@ fn patch_text_through_alias_executes_new_instruction() -> TestResult {
     let addr = target_addr();
     kassert_eq!(read_insn(addr), Ok(movz_x0(1)));
     kassert_eq!(call_target(), 1);
-    patch_text(addr, movz_x0(1), movz_x0(2)).map_err(|e| format!("patch: {e:?}"))?;
+    patch_text(addr, movz_x0(1), movz_x0(2)).context("patch")?;
     let patched = call_target();
-    patch_text(addr, movz_x0(2), movz_x0(1)).map_err(|e| format!("restore: {e:?}"))?;
+    patch_text(addr, movz_x0(2), movz_x0(1)).context("restore")?;
     kassert_eq!(patched, 2);
     kassert_eq!(call_target(), 1);
     Ok(())
@@ -91,19 +90,19 @@ fn patch_batch_is_all_or_nothing() -> TestResult {
     kassert_eq!(read_insn(addr), Ok(movz_x0(1)));
 
     // Jump over the first `ret` to the second `mov x0, #3; ret`, then undo both.
-    let b_plus_8 = arch::insn::b(addr + 4, addr + 8).map_err(|e| format!("encode b: {e:?}"))?;
+    let b_plus_8 = arch::insn::b(addr + 4, addr + 8).context("encode b")?;
     let ret = arch::insn::ret();
     let good = [
         TextPatch { addr: addr + 4, old: ret, new: b_plus_8 },
         TextPatch { addr: addr + 8, old: movz_x0(3), new: movz_x0(4) },
     ];
-    patch_text_batch(&good).map_err(|e| format!("batch: {e:?}"))?;
+    patch_text_batch(&good).context("batch")?;
     let patched = call_target();
     let undo = [
         TextPatch { addr: addr + 4, old: b_plus_8, new: ret },
         TextPatch { addr: addr + 8, old: movz_x0(4), new: movz_x0(3) },
     ];
-    patch_text_batch(&undo).map_err(|e| format!("undo: {e:?}"))?;
+    patch_text_batch(&undo).context("undo")?;
     kassert_eq!(patched, 4);
     kassert_eq!(call_target(), 1);
     Ok(())
@@ -154,14 +153,14 @@ fn patch_batch_costs_one_rendezvous_with_every_other_cpu_parked() -> TestResult 
         TextPatch { addr, old: movz_x0(1), new: movz_x0(2) },
         TextPatch { addr: addr + 8, old: movz_x0(3), new: movz_x0(4) },
     ];
-    patch_text_batch(&batch).map_err(|e| format!("batch: {e:?}"))?;
+    patch_text_batch(&batch).context("batch")?;
     let parked = last_parked_cpus();
     let after = rendezvous_count();
     let undo = [
         TextPatch { addr, old: movz_x0(2), new: movz_x0(1) },
         TextPatch { addr: addr + 8, old: movz_x0(4), new: movz_x0(3) },
     ];
-    patch_text_batch(&undo).map_err(|e| format!("undo: {e:?}"))?;
+    patch_text_batch(&undo).context("undo")?;
     kassert_eq!(after, before + 1);
     kassert_eq!(parked, num_online_cpus() - 1);
     kassert_eq!(rendezvous_count(), before + 2);

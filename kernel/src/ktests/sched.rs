@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use arch::timer::{counter_freq_hz, counter_now};
 
+use crate::ktest::Context;
 use crate::sched::wait::{Interrupted, WaitQueue};
 use crate::sched::{
     self, KillError, SpawnError, TaskState, current, find_task_by_pid, join, kill, msleep, spawn,
@@ -83,7 +84,7 @@ fn a_waiter_sleeps_until_woken_and_sees_the_condition() -> TestResult {
         let woke = QUEUE.wait_event(|| FLAG.load(Ordering::SeqCst));
         r.store(if woke.is_ok() { 1 } else { 2 }, Ordering::SeqCst);
     })
-    .map_err(|e| alloc::format!("{e:?}"))?;
+    .or_fail()?;
     kassert!(
         wait_until(|| waiter.state() == TaskState::Interruptible),
         "the waiter never went to sleep"
@@ -126,7 +127,7 @@ fn the_tick_preempts_a_busy_task_on_the_same_cpu() -> TestResult {
             SPINS.fetch_add(1, Ordering::Relaxed);
         }
     })
-    .map_err(|e| alloc::format!("{e:?}"))?;
+    .or_fail()?;
     // Busy-wait, never yielding: the hog only runs if the tick takes CPU0 away from us, and we
     // only get past this loop if the tick gives it back.
     let start = counter_now();
@@ -152,21 +153,21 @@ fn kill_stops_a_busy_task_and_interrupts_a_sleeping_one() -> TestResult {
             core::hint::spin_loop();
         }
     })
-    .map_err(|e| alloc::format!("{e:?}"))?;
+    .or_fail()?;
     let slept = Arc::new(AtomicUsize::new(0));
     let s = slept.clone();
     let sleeper = spawn("sleeper", Some(cpu), true, move || {
         let interrupted = msleep(60_000) == Err(Interrupted);
         s.store(if interrupted { 1 } else { 2 }, Ordering::SeqCst);
     })
-    .map_err(|e| alloc::format!("{e:?}"))?;
+    .or_fail()?;
     kassert!(
         wait_until(|| sleeper.state() == TaskState::Interruptible),
         "the sleeper never slept"
     );
     let start = counter_now();
     for task in [&busy, &sleeper] {
-        let killed = kill(task.pid()).map_err(|e| alloc::format!("kill: {e:?}"))?;
+        let killed = kill(task.pid()).context("kill")?;
         join(&killed).map_err(|_| "join interrupted")?;
     }
     kassert!(ms_since(start) < PATIENCE_MS, "kill took too long");
@@ -189,7 +190,7 @@ ktest! {
 fn an_exited_task_gives_back_its_stack() -> TestResult {
     let mut tasks = Vec::new();
     for cpu in 0..num_online_cpus() {
-        tasks.push(spawn("short", Some(cpu), false, || {}).map_err(|e| alloc::format!("{e:?}"))?);
+        tasks.push(spawn("short", Some(cpu), false, || {}).or_fail()?);
     }
     for task in &tasks {
         join(task).map_err(|_| "join interrupted")?;
