@@ -53,6 +53,7 @@ impl FtraceRegs {
 
     /// Whether IRQs were masked in the traced function (the saved DAIF's I bit): the callback
     /// itself always runs masked, so tracers read the traced context's state from here.
+    #[inline(always)]
     pub fn irqs_disabled(&self) -> bool {
         self.daif & DAIF_I != 0
     }
@@ -64,6 +65,14 @@ const DAIF_I: u64 = 1 << 7;
 /// Size of the saved frame; a multiple of 16 so the stack stays aligned.
 pub const FREGS_SIZE: usize = size_of::<FtraceRegs>();
 const _: () = assert!(FREGS_SIZE.is_multiple_of(16));
+// entry_ftrace.s saves and restores these fields in pairs: x8 (regs[8]) and fp, lr and sp,
+// pc and daif.
+const _: () =
+    assert!(core::mem::offset_of!(FtraceRegs, fp) == core::mem::offset_of!(FtraceRegs, regs) + 72);
+const _: () =
+    assert!(core::mem::offset_of!(FtraceRegs, sp) == core::mem::offset_of!(FtraceRegs, lr) + 8);
+const _: () =
+    assert!(core::mem::offset_of!(FtraceRegs, daif) == core::mem::offset_of!(FtraceRegs, pc) + 8);
 
 #[cfg(target_os = "none")]
 use core::mem::offset_of;

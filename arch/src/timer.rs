@@ -167,12 +167,22 @@ pub fn trace_clock_ns() -> u64 {
 }
 }
 
-/// The virtual counter now (CNTVCT_EL0), in counter cycles.
+/// The virtual counter now (CNTVCT_EL0), in counter cycles. Inlined, so the tracers' callbacks
+/// can read it without calling traceable code.
+#[inline(always)]
 pub fn counter_now() -> u64 {
     read_cntvct()
 }
 
+/// Nanoseconds for `cycles` of the virtual counter; 0 before [`timer_init`].
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    ARCH_TIMER
+        .get()
+        .map_or(0, |timer| timer.conv.cyc2ns(cycles))
+}
+
 /// Ticks of the boot CPU since its [`timer_cpu_init`] (Linux: `jiffies`).
+#[inline(always)]
 pub fn jiffies() -> u64 {
     JIFFIES.load(Ordering::Relaxed)
 }

@@ -7,7 +7,7 @@
 
 use alloc::vec;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{MIDR_EL1, MPIDR_EL1, Readable, TPIDR_EL1, Writeable};
 use arch::gic::MPIDR_HWID_BITMASK;
@@ -33,6 +33,9 @@ pub struct PerCpu {
     pub mpidr: AtomicU64,
     /// The task running on this CPU; the scheduler's run queue keeps it alive.
     pub current: AtomicPtr<Task>,
+    /// The ftrace recursion bits (Linux keeps them in `current->trace_recursion`; callbacks
+    /// run with IRQs masked here, so per CPU is per context).
+    pub trace_recursion: AtomicU32,
 }
 
 static PER_CPU: [PerCpu; MAX_CPUS] = {
@@ -41,6 +44,7 @@ static PER_CPU: [PerCpu; MAX_CPUS] = {
             arch: ArchPerCpu::new(0),
             mpidr: AtomicU64::new(0),
             current: AtomicPtr::new(ptr::null_mut()),
+            trace_recursion: AtomicU32::new(0),
         }
     }; MAX_CPUS];
     let mut i = 0;

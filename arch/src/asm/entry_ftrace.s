@@ -26,13 +26,11 @@ ftrace_caller:
     stp     x2, x3, [sp, #(FREGS_X0 + 16)]
     stp     x4, x5, [sp, #(FREGS_X0 + 32)]
     stp     x6, x7, [sp, #(FREGS_X0 + 48)]
-    str     x8, [sp, #(FREGS_X0 + 64)]
-    str     x29, [sp, #FREGS_FP]
-    str     x9, [sp, #FREGS_LR]
-    str     x10, [sp, #FREGS_SP]
-    str     x30, [sp, #FREGS_PC]
+    // Pairs: x8 and fp, lr and sp, pc and daif are adjacent (asserted in ftrace.rs).
+    stp     x8, x29, [sp, #(FREGS_X0 + 64)]
+    stp     x9, x10, [sp, #FREGS_LR]
     mrs     x11, daif
-    str     x11, [sp, #FREGS_DAIF]
+    stp     x30, x11, [sp, #FREGS_PC]
     msr     daifset, #3
     // The traced function's frame record, then ours above the FtraceRegs.
     stp     x29, x9, [sp, #(FREGS_SIZE + 16)]
@@ -44,16 +42,14 @@ ftrace_caller:
     ldur    x2, [x30, #-16]
     mov     x3, sp
     bl      ftrace_dispatch
-    ldr     x11, [sp, #FREGS_DAIF]
+    ldp     x9, x11, [sp, #FREGS_PC]
     msr     daif, x11
     ldp     x0, x1, [sp, #FREGS_X0]
     ldp     x2, x3, [sp, #(FREGS_X0 + 16)]
     ldp     x4, x5, [sp, #(FREGS_X0 + 32)]
     ldp     x6, x7, [sp, #(FREGS_X0 + 48)]
-    ldr     x8, [sp, #(FREGS_X0 + 64)]
-    ldr     x29, [sp, #FREGS_FP]
+    ldp     x8, x29, [sp, #(FREGS_X0 + 64)]
     ldr     x30, [sp, #FREGS_LR]
-    ldr     x9, [sp, #FREGS_PC]
     add     sp, sp, #(FREGS_SIZE + 32)
     ret     x9
     .size ftrace_caller, . - ftrace_caller

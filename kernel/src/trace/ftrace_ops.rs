@@ -28,10 +28,8 @@ use super::ftrace::records;
 use super::ftrace_plan::{
     FtraceHash, OpsView, PlanError, SiteState, ops_wants, plan, site_changes,
 };
-use crate::board::MAX_CPUS;
 use crate::fs::Errno;
 use crate::glob::Pattern;
-use crate::smp::smp_processor_id;
 
 pub use super::ftrace_plan::{
     FTRACE_FL_CALL_OPS, FTRACE_FL_ENABLED, FTRACE_FL_IPMODIFY, FTRACE_FL_REGS,
@@ -443,18 +441,23 @@ pub fn record_flags() -> Vec<u32> {
     core.sites.iter().map(|s| s.flags).collect()
 }
 
-/// Recursion bits (Linux's `TRACE_FTRACE_BIT` family): one word per CPU. Callbacks run with
-/// IRQs masked, so on one CPU only a callback's own calls can nest inside it.
-static RECURSION: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
-/// Taken by [`ftrace_test_recursion_trylock`] for callbacks that guard themselves.
+/// Taken by [`ftrace_test_recursion_trylock`] for callbacks that guard themselves (Linux's
+/// `TRACE_FTRACE_BIT` family; the word is per CPU, `PerCpu::trace_recursion`).
 const TRACE_FTRACE_BIT: i32 = 0;
 /// Taken by the framework: the list walk and RECURSION ops' calls.
 const TRACE_LIST_BIT: i32 = 1;
 
+/// This CPU's recursion bits. Callbacks run with IRQs masked, so on one CPU only a callback's
+/// own calls can nest inside it.
+#[inline(always)]
+fn recursion_word() -> &'static AtomicU32 {
+    &crate::smp::this_cpu().trace_recursion
+}
+
 arch::noinstr! {
 #[inline(always)]
 fn recursion_trylock(bit: i32) -> i32 {
-    let word = &RECURSION[smp_processor_id()];
+    let word = recursion_word();
     let val = word.load(Ordering::Relaxed);
     if val & (1 << bit) != 0 {
         return -1;
@@ -467,7 +470,7 @@ fn recursion_trylock(bit: i32) -> i32 {
 arch::noinstr! {
 #[inline(always)]
 fn recursion_unlock(bit: i32) {
-    let word = &RECURSION[smp_processor_id()];
+    let word = recursion_word();
     word.store(word.load(Ordering::Relaxed) & !(1 << bit), Ordering::Relaxed);
 }
 }
@@ -476,6 +479,7 @@ arch::noinstr! {
 /// For callbacks without RECURSION: returns a bit to pass to [`ftrace_test_recursion_unlock`],
 /// or a negative value when this CPU is already inside a guarded callback (then return at
 /// once).
+#[inline(always)]
 pub fn ftrace_test_recursion_trylock() -> i32 {
     recursion_trylock(TRACE_FTRACE_BIT)
 }
@@ -483,6 +487,7 @@ pub fn ftrace_test_recursion_trylock() -> i32 {
 
 arch::noinstr! {
 /// Releases what [`ftrace_test_recursion_trylock`] took.
+#[inline(always)]
 pub fn ftrace_test_recursion_unlock(bit: i32) {
     if bit >= 0 {
         recursion_unlock(bit);
@@ -496,8 +501,17 @@ arch::noinstr! {
 extern "C" fn ftrace_dispatch(ip: u64, parent_ip: u64, ops: &FtraceOps, regs: &mut FtraceRegs) {
     if ops.flags & FTRACE_OPS_FL_RECURSION == 0 {
         (ops.func)(ip, parent_ip, ops, regs);
-        return;
+    } else {
+        dispatch_guarded(ip, parent_ip, ops, regs);
     }
+}
+}
+
+arch::noinstr! {
+/// [`ftrace_dispatch`] for a RECURSION ops: the framework takes the recursion bit. Out of line,
+/// so the direct call of the common case needs no stack frame.
+#[inline(never)]
+fn dispatch_guarded(ip: u64, parent_ip: u64, ops: &FtraceOps, regs: &mut FtraceRegs) {
     let bit = recursion_trylock(TRACE_LIST_BIT);
     if bit >= 0 {
         (ops.func)(ip, parent_ip, ops, regs);

@@ -11,5 +11,6 @@ pub mod ftrace_ops;
 pub mod ftrace_plan;
 pub mod output;
 pub mod ring_buffer;
+pub mod trace_clock;
 #[cfg(target_os = "none")]
 pub mod tracer;

@@ -197,7 +197,8 @@ pub struct EntryContext<'a> {
     pub flags: u8,
     /// Low nibble: preempt depth; high nibble: migrate-disable depth (both capped at 15).
     pub preempt_count: u8,
-    /// Trace clock timestamp.
+    /// Trace clock timestamp: nanoseconds, or the clock's raw count when
+    /// [`PrintOpts::time_in_ns`] is false.
     pub ts_ns: u64,
 }
 
@@ -208,6 +209,9 @@ pub struct PrintOpts {
     pub irq_info: bool,
     /// `options/print-parent`: ` <-parent` after the function.
     pub print_parent: bool,
+    /// The trace clock counts nanoseconds (`secs.usecs` columns); otherwise timestamps are
+    /// plain counts (Linux: `TRACE_FILE_TIME_IN_NS`).
+    pub time_in_ns: bool,
 }
 
 impl Default for PrintOpts {
@@ -216,6 +220,7 @@ impl Default for PrintOpts {
         Self {
             irq_info: true,
             print_parent: true,
+            time_in_ns: true,
         }
     }
 }
@@ -290,6 +295,9 @@ pub fn write_context(w: &mut dyn Write, ctx: &EntryContext<'_>, opts: &PrintOpts
     write!(w, "{comm:>16}-{:<7} [{:03}] ", ctx.pid, ctx.cpu)?;
     if opts.irq_info {
         write_lat_fmt(w, ctx.flags, ctx.preempt_count)?;
+    }
+    if !opts.time_in_ns {
+        return write!(w, " {:12}: ", ctx.ts_ns);
     }
     let usecs = ctx.ts_ns.saturating_add(NSEC_PER_USEC / 2) / NSEC_PER_USEC;
     write!(
@@ -1118,10 +1126,21 @@ mod tests {
         let no_parent = PrintOpts {
             irq_info: false,
             print_parent: false,
+            ..PrintOpts::default()
         };
         assert_eq!(
             render(|w| write_function_line(w, &c, sym("f"), sym("g"), &no_parent)),
             "             cat-117     [002]      0.000000: f\n"
+        );
+        // A clock that does not count nanoseconds (`counter`, `uptime`): the raw count.
+        let counted = PrintOpts {
+            time_in_ns: false,
+            ..PrintOpts::default()
+        };
+        let c42 = ctx("cat", 117, 2, 0, 0, 42);
+        assert_eq!(
+            render(|w| write_function_line(w, &c42, sym("f"), sym("g"), &counted)),
+            "             cat-117     [002] .....           42: f <-g\n"
         );
         let unknown = Func {
             ip: 0xffff_8000_1234,

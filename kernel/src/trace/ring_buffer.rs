@@ -18,10 +18,12 @@
 //! Only the owning CPU writes (and interrupts on it may nest). `reserve` takes space on the
 //! tail page with a compare-and-swap on the page's write offset, moving to the next page when
 //! full. As in Linux, events become visible only when the *outermost* writer commits: nested
-//! writers' commits just leave, and the outermost one publishes every page from the oldest
-//! page with unpublished reservations (`commit_page`) to the tail, then re-checks for writes
-//! that slipped in while it published. So a nested event never exposes the half-written event
-//! it interrupted.
+//! writers' commits just leave. The outermost one publishes its own event with one atomic add
+//! when everything before it is published (the common case). Otherwise it publishes every
+//! page from the oldest page with unpublished reservations (`commit_page`) to the tail. Then,
+//! like Linux's `commits` counter, a per-CPU count of reservations tells it whether a nested
+//! writer reserved after it and still needs publishing. So a nested event never exposes the
+//! half-written event it interrupted.
 //!
 //! Moving the tail claims the next page with a compare-and-swap on its state word. A page a
 //! reader has pinned is skipped (it is out of the ring, like Linux's reader page). In overwrite
@@ -30,9 +32,11 @@
 //! still holding unpublished reservations (nested writers filled the whole ring) is never
 //! claimed: the new event is dropped and counted as `commit overrun`.
 //!
-//! Write-path cost (the function tracer's budget is 150 instructions per call): no allocation,
-//! division, formatting or lock; one CAS for the reservation, one atomic add to publish, plus a
-//! page claim once per page. The write path's functions are methods, which
+//! Write-path cost (the function tracer's budget is 150 instructions per call, ftrace_caller
+//! included): no allocation, division, formatting, lock or bounds check; one exclusive
+//! load/store pair to reserve, one to publish. `write_words` inlines all of it and keeps the
+//! page switch and the races out of line. Entry and byte totals are not counted on the way:
+//! the stats read them from the page states. The write path's functions are methods, which
 //! `patchable_function_entry` cannot mark, so they keep their patch sites: the function tracer
 //! must not enable sites inside this module (Linux builds `kernel/trace/` without `-pg`), or
 //! rely on its recursion guard.
@@ -55,7 +59,7 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence};
 
 use spin::Mutex;
 
@@ -88,6 +92,10 @@ const SEQ_SHIFT: u32 = 25;
 // The writer's per-page reservation word: reserved bytes (0-15) and events (16-31).
 const WRITE_BYTES_MASK: u32 = 0xffff;
 const WRITE_ENTRY: u32 = 1 << 16;
+
+/// The bit of a CPU buffer's `disabled` word that says recording is off; the bits below count
+/// the resizes and resets that own the pages.
+const RECORD_OFF: u32 = 1 << 31;
 
 /// How often the writer retries a reservation whose CAS lost to a nested writer or a reader's
 /// pin before giving up: bounds the write path, since it must never spin on a reader.
@@ -170,6 +178,23 @@ impl Pages {
         self.meta.len()
     }
 
+    /// Page `i`'s bookkeeping, without a bounds check: for the write path, whose indices
+    /// (`tail`, `commit_page`, a page's `next`) only ever hold page numbers of these pages.
+    #[inline(always)]
+    fn meta_at(&self, i: usize) -> &PageMeta {
+        debug_assert!(i < self.meta.len());
+        // SAFETY: see above; the pages are replaced only together with those indices.
+        unsafe { self.meta.get_unchecked(i) }
+    }
+
+    /// The first byte of page `i`'s data, as [`Pages::meta_at`].
+    #[inline(always)]
+    fn data_at(&self, i: usize) -> *mut u8 {
+        debug_assert!(i < self.data.len());
+        // SAFETY: as in `meta_at`; `data` and `meta` have the same length.
+        unsafe { self.data.get_unchecked(i) }.base()
+    }
+
     /// The page after `i` in ring order.
     fn after(&self, i: usize) -> usize {
         if i + 1 == self.len() { 0 } else { i + 1 }
@@ -189,6 +214,20 @@ impl Pages {
         }
         let (page, s, st) = best?;
         (state_commit(st) > 0).then_some((page, s))
+    }
+
+    /// How many events, and their bytes, lie before `off` in `page`, which the caller has pinned
+    /// with `off` an event boundary within its published commit.
+    fn events_before(&self, page: usize, off: usize) -> (u64, u64) {
+        let base = self.data[page].base();
+        let (mut at, mut count) = (0, 0);
+        while at < off {
+            // SAFETY: as in `read_event`: pinned, below the commit, at an event boundary.
+            let len = unsafe { base.add(at).cast::<u32>().read() } as usize;
+            at += event_size(len);
+            count += 1;
+        }
+        (count, at as u64)
     }
 
     /// Copies out the event at `off` of `page`, which the caller has pinned with `off` below
@@ -215,6 +254,16 @@ struct Cursor {
     page: Option<usize>,
     seq: u64,
     off: usize,
+}
+
+/// Where one writer's event went: page, offset and size (header included).
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    page: usize,
+    off: usize,
+    size: usize,
+    /// The CPU's `reserved` count as this writer's last reservation attempt left it.
+    reserved: u32,
 }
 
 /// One event as a reader sees it.
@@ -256,23 +305,25 @@ struct CpuBuffer {
     commit_page: AtomicUsize,
     /// Writers in progress on this CPU (more than one when interrupts nest).
     nest: AtomicU32,
-    /// Non-zero while a resize or reset owns the pages (Linux: `cpu_buffer->record_disabled`).
+    /// Non-zero while writes are refused: a count of resizes and resets that own the pages,
+    /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
+    /// word, so the writer checks both with one load.
     disabled: AtomicU32,
+    /// Reservations begun on this CPU, wrapping: the outermost writer compares it with the
+    /// value its own reservation left to notice a nested writer that reserved after it.
+    reserved: AtomicU32,
     /// The generation the next claimed page gets.
     next_seq: AtomicU64,
     /// Pages of this generation or older have been consumed (the reader's current page is
     /// pinned and never claimed).
     consumed_seq: AtomicU64,
-    /// Events and bytes ever published, updated only by the (single) outermost publisher.
-    entries_written: AtomicU64,
-    bytes_written: AtomicU64,
+    /// Events lost to overwriting. (Events and bytes still in the buffer are counted from the
+    /// page states when the stats are read, which keeps counting off the write path.)
     overrun: AtomicU64,
-    overrun_bytes: AtomicU64,
     commit_overrun: AtomicU64,
     dropped: AtomicU64,
-    /// Consumed events and bytes, updated under the reader lock.
+    /// Consumed events, updated under the reader lock.
     read: AtomicU64,
-    read_bytes: AtomicU64,
     /// The consuming reader's position; also the lock all readers of this CPU take.
     reader: Mutex<Cursor>,
 }
@@ -293,16 +344,13 @@ impl CpuBuffer {
             commit_page: AtomicUsize::new(0),
             nest: AtomicU32::new(0),
             disabled: AtomicU32::new(0),
+            reserved: AtomicU32::new(0),
             next_seq: AtomicU64::new(1),
             consumed_seq: AtomicU64::new(0),
-            entries_written: AtomicU64::new(0),
-            bytes_written: AtomicU64::new(0),
             overrun: AtomicU64::new(0),
-            overrun_bytes: AtomicU64::new(0),
             commit_overrun: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             read: AtomicU64::new(0),
-            read_bytes: AtomicU64::new(0),
             reader: Mutex::new(Cursor {
                 page: None,
                 seq: 0,
@@ -361,14 +409,10 @@ impl CpuBuffer {
             off: 0,
         };
         for counter in [
-            &self.entries_written,
-            &self.bytes_written,
             &self.overrun,
-            &self.overrun_bytes,
             &self.commit_overrun,
             &self.dropped,
             &self.read,
-            &self.read_bytes,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -376,35 +420,85 @@ impl CpuBuffer {
 
     /// Enters the write path, returning the nesting depth to restore on exit; `None` (and
     /// nothing to undo) when recording is off here.
-    fn enter(&self, record_disabled: &AtomicU32) -> Option<u32> {
+    #[inline(always)]
+    fn enter(&self) -> Option<u32> {
         // Only this CPU's writers touch `nest`, and nested ones restore it before returning,
         // so a plain load and store are interrupt-safe.
         let nest = self.nest.load(Ordering::Relaxed);
         self.nest.store(nest + 1, Ordering::SeqCst);
-        if self.disabled.load(Ordering::SeqCst) != 0 || record_disabled.load(Ordering::Relaxed) != 0
-        {
+        if self.disabled.load(Ordering::SeqCst) != 0 {
             self.nest.store(nest, Ordering::Release);
             return None;
         }
         Some(nest)
     }
 
-    /// Reserves `size` bytes; returns the page and offset.
-    fn reserve_space(&self, pages: &Pages, size: usize, overwrite: bool) -> Option<(usize, usize)> {
+    /// Reserves `size` bytes on the tail page if they fit and no nested writer races us:
+    /// the common case, one exclusive load/store pair. [`CpuBuffer::reserve_space_slow`] does
+    /// the rest.
+    #[inline(always)]
+    fn reserve_space(&self, pages: &Pages, size: usize) -> Option<Slot> {
+        let t = self.tail.load(Ordering::Relaxed);
+        let meta = pages.meta_at(t);
+        let w = meta.write.load(Ordering::Relaxed);
+        let off = (w & WRITE_BYTES_MASK) as usize;
+        if off + size > BUF_PAGE_SIZE {
+            return None;
+        }
+        let reserved = self.count_reservation();
+        meta.write
+            .compare_exchange(
+                w,
+                w + size as u32 + WRITE_ENTRY,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .ok()
+            .map(|_| Slot {
+                page: t,
+                off,
+                size,
+                reserved,
+            })
+    }
+
+    /// Counts a reservation attempt, before its CAS, and returns the new count. A plain load
+    /// and store: a nested writer whose increment is lost between them reserved before our
+    /// CAS, so our CAS fails or our event lands after its (unpublished) one; either way our
+    /// commit takes the full publish path, which covers it.
+    #[inline(always)]
+    fn count_reservation(&self) -> u32 {
+        let n = self.reserved.load(Ordering::Relaxed).wrapping_add(1);
+        self.reserved.store(n, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        n
+    }
+
+    /// Reserves `size` bytes when [`CpuBuffer::reserve_space`] could not (the tail page is full
+    /// or a nested writer won the race): moves the tail and retries, a bounded number of times.
+    #[cold]
+    #[inline(never)]
+    fn reserve_space_slow(&self, pages: &Pages, size: usize, overwrite: bool) -> Option<Slot> {
         for _ in 0..RESERVE_RETRIES {
             let t = self.tail.load(Ordering::Relaxed);
-            let meta = &pages.meta[t];
+            let meta = pages.meta_at(t);
             let w = meta.write.load(Ordering::Relaxed);
             let off = (w & WRITE_BYTES_MASK) as usize;
             if off + size <= BUF_PAGE_SIZE {
                 let new = w + size as u32 + WRITE_ENTRY;
+                let reserved = self.count_reservation();
                 // A failed CAS means a nested writer reserved here meanwhile: retry.
                 if meta
                     .write
                     .compare_exchange(w, new, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
                 {
-                    return Some((t, off));
+                    return Some(Slot {
+                        page: t,
+                        off,
+                        size,
+                        reserved,
+                    });
                 }
             } else if !self.move_tail(pages, t, overwrite) {
                 return None;
@@ -457,8 +551,6 @@ impl CpuBuffer {
         // published the consumed generation.
         if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
             self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
-            self.overrun_bytes
-                .fetch_add(state_commit(st) as u64, Ordering::Relaxed);
         }
         meta.write.store(0, Ordering::Relaxed);
         pages.meta[t].next.store(n, Ordering::Relaxed);
@@ -469,24 +561,78 @@ impl CpuBuffer {
         true
     }
 
-    /// Leaves the write path; the outermost writer publishes everything reserved so far.
-    fn exit(&self, nest: u32) {
+    /// Leaves the write path after reserving `slot`; the outermost writer publishes
+    /// everything reserved so far.
+    ///
+    /// Usually that is just its own event, right after the published bytes of the commit page:
+    /// then one atomic add publishes it. Interrupts on this CPU are the only other writers,
+    /// and a CPU sees its own accesses in program order, so a compiler fence (not a barrier)
+    /// orders the `nest` store before the look for writes that raced with the publish.
+    #[inline(always)]
+    fn exit(&self, nest: u32, slot: Slot) {
         if nest != 0 {
             self.nest.store(nest, Ordering::Release);
             return;
         }
-        loop {
+        if !self.publish_own(self.pages(), slot) {
             self.publish();
-            self.nest.store(0, Ordering::Release);
-            // An interrupt right here would be the outermost writer and publish itself. One
-            // that came during `publish` saw `nest == 1` and left its event unpublished: look
-            // again as the outermost writer (re-entering properly, as a resize may have
-            // started meanwhile; it drops the contents anyway).
+        }
+        self.nest.store(0, Ordering::Release);
+        compiler_fence(Ordering::SeqCst);
+        // An interrupt after the store was the outermost writer and published itself. One
+        // that reserved after our reservation, before the store, saw `nest == 1` and counted
+        // its reservation.
+        if self.reserved.load(Ordering::Relaxed) != slot.reserved {
+            self.republish();
+        }
+    }
+
+    /// Leaves the write path without an event (it was dropped). Nested writers that reserved
+    /// meanwhile still need the outermost writer to publish them.
+    #[cold]
+    #[inline(never)]
+    fn exit_unreserved(&self, nest: u32) {
+        self.nest.store(nest, Ordering::Release);
+        if nest == 0 {
+            self.republish();
+        }
+    }
+
+    /// Publishes `slot` alone when everything before it is published; `false` otherwise.
+    #[inline(always)]
+    fn publish_own(&self, pages: &Pages, slot: Slot) -> bool {
+        if self.commit_page.load(Ordering::Relaxed) != slot.page {
+            return false;
+        }
+        let meta = pages.meta_at(slot.page);
+        if state_commit(meta.state.load(Ordering::Relaxed)) != slot.off {
+            return false;
+        }
+        // Only this CPU's outermost writer changes the commit bits; readers' pins may change
+        // the word meanwhile, hence the atomic add. The page holds our unpublished event, so
+        // no writer has reclaimed it.
+        meta.state.fetch_add(
+            ((slot.size as u64) << COMMIT_SHIFT) | (1 << ENTRIES_SHIFT),
+            Ordering::Release,
+        );
+        true
+    }
+
+    /// Publishes as the outermost writer until nothing is left unpublished: after nested
+    /// writes raced with a publish, or after a dropped event. Re-enters properly, as a resize
+    /// may have started meanwhile (it drops the contents anyway).
+    #[cold]
+    #[inline(never)]
+    fn republish(&self) {
+        loop {
             self.nest.store(1, Ordering::SeqCst);
-            if self.disabled.load(Ordering::SeqCst) != 0 || !self.has_unpublished() {
+            if self.disabled.load(Ordering::SeqCst) & !RECORD_OFF != 0 || !self.has_unpublished() {
                 self.nest.store(0, Ordering::Release);
                 return;
             }
+            self.publish();
+            self.nest.store(0, Ordering::Release);
+            compiler_fence(Ordering::SeqCst);
         }
     }
 
@@ -504,30 +650,59 @@ impl CpuBuffer {
     /// so only one publisher exists at a time; nested writers only reserve meanwhile.
     fn publish(&self) {
         let pages = self.pages();
-        loop {
-            let p = self.commit_page.load(Ordering::Relaxed);
-            let meta = &pages.meta[p];
-            let w = meta.write.load(Ordering::Relaxed);
-            let st = meta.state.load(Ordering::Relaxed);
-            let bytes = u64::from(w & WRITE_BYTES_MASK) - state_commit(st) as u64;
-            let entries = u64::from(w >> 16) - state_entries(st);
-            if bytes != 0 {
-                meta.state.fetch_add(
-                    (bytes << COMMIT_SHIFT) | (entries << ENTRIES_SHIFT),
-                    Ordering::Release,
-                );
-                // Single publisher: load and store are enough.
-                let e = self.entries_written.load(Ordering::Relaxed);
-                self.entries_written.store(e + entries, Ordering::Relaxed);
-                let b = self.bytes_written.load(Ordering::Relaxed);
-                self.bytes_written.store(b + bytes, Ordering::Relaxed);
-            }
-            if p == self.tail.load(Ordering::Relaxed) {
-                return;
-            }
-            self.commit_page
-                .store(meta.next.load(Ordering::Relaxed), Ordering::Relaxed);
+        let p = self.commit_page.load(Ordering::Relaxed);
+        self.publish_page(pages.meta_at(p));
+        if p != self.tail.load(Ordering::Relaxed) {
+            self.publish_pages(pages, p);
         }
+    }
+
+    /// `publish` when the tail has moved on since the last commit: finishes each page up to
+    /// the tail.
+    fn publish_pages(&self, pages: &Pages, mut p: usize) {
+        while p != self.tail.load(Ordering::Relaxed) {
+            p = pages.meta_at(p).next.load(Ordering::Relaxed);
+            self.commit_page.store(p, Ordering::Relaxed);
+            self.publish_page(pages.meta_at(p));
+        }
+    }
+
+    /// Publishes what was reserved on one page since its last publish.
+    fn publish_page(&self, meta: &PageMeta) {
+        let w = meta.write.load(Ordering::Relaxed);
+        let st = meta.state.load(Ordering::Relaxed);
+        let bytes = u64::from(w & WRITE_BYTES_MASK) - state_commit(st) as u64;
+        let entries = u64::from(w >> 16) - state_entries(st);
+        if bytes != 0 {
+            meta.state.fetch_add(
+                (bytes << COMMIT_SHIFT) | (entries << ENTRIES_SHIFT),
+                Ordering::Release,
+            );
+        }
+    }
+
+    /// Events and bytes (headers included) published and not yet consumed or overwritten:
+    /// every page newer than the consumed generation, plus the rest of the consumer's page.
+    /// A snapshot; the writer may move on meanwhile.
+    fn unread(&self) -> (u64, u64) {
+        let cursor = self.reader.lock();
+        let pages = self.pages();
+        let consumed = self.consumed_seq.load(Ordering::Acquire);
+        let (mut entries, mut bytes) = (0, 0);
+        for (i, meta) in pages.meta.iter().enumerate() {
+            let st = meta.state.load(Ordering::Acquire);
+            let seq = state_seq(st);
+            if cursor.page == Some(i) && seq == cursor.seq {
+                // The consumer keeps this page pinned: its events are stable to walk.
+                let (read, read_bytes) = pages.events_before(i, cursor.off);
+                entries += state_entries(st) - read;
+                bytes += state_commit(st) as u64 - read_bytes;
+            } else if seq > consumed {
+                entries += state_entries(st);
+                bytes += state_commit(st) as u64;
+            }
+        }
+        (entries, bytes)
     }
 
     /// Reads (and with `consume`, consumes) the next event at `cursor`. The caller holds the
@@ -555,7 +730,6 @@ impl CpuBuffer {
                     cursor.off += size;
                     if consume {
                         self.read.fetch_add(1, Ordering::Relaxed);
-                        self.read_bytes.fetch_add(size as u64, Ordering::Relaxed);
                     }
                 }
                 return Some(Event {
@@ -622,6 +796,7 @@ pub struct RingBuffer {
 pub struct Reservation<'a> {
     cpu: &'a CpuBuffer,
     nest: u32,
+    slot: Slot,
     buf: &'a mut [u8],
     _not_send: PhantomData<*mut ()>,
 }
@@ -648,7 +823,7 @@ impl DerefMut for Reservation<'_> {
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
-        self.cpu.exit(self.nest);
+        self.cpu.exit(self.nest, self.slot);
     }
 }
 
@@ -716,11 +891,17 @@ impl RingBuffer {
     /// Starts recording again after [`RingBuffer::record_off`] (`echo 1 > tracing_on`).
     pub fn record_on(&self) {
         self.record_disabled.store(0, Ordering::Relaxed);
+        for cb in self.cpus.iter() {
+            cb.disabled.fetch_and(!RECORD_OFF, Ordering::Relaxed);
+        }
     }
 
     /// Stops recording; writes are ignored and not counted (`echo 0 > tracing_on`).
     pub fn record_off(&self) {
         self.record_disabled.store(1, Ordering::Relaxed);
+        for cb in self.cpus.iter() {
+            cb.disabled.fetch_or(RECORD_OFF, Ordering::Relaxed);
+        }
     }
 
     pub fn is_record_on(&self) -> bool {
@@ -735,41 +916,97 @@ impl RingBuffer {
     /// between the clock read and the reservation puts a later timestamp first.
     ///
     /// # Safety
-    /// `cpu` must be the calling CPU, with preemption disabled until the reservation is
-    /// committed; only interrupts on this CPU may write to `cpu` meanwhile (they nest).
+    /// `cpu` must be the calling CPU (below [`RingBuffer::nr_cpus`]), with preemption disabled
+    /// until the reservation is committed; only interrupts on this CPU may write to `cpu`
+    /// meanwhile (they nest).
     pub unsafe fn reserve(&self, cpu: usize, len: usize, ts: u64) -> Option<Reservation<'_>> {
-        let cb = &self.cpus[cpu];
+        // SAFETY: forwarded from the caller.
+        let (cb, nest) = unsafe { self.enter(cpu, len) }?;
+        let pages = cb.pages();
+        let Some(slot) = cb
+            .reserve_space(pages, event_size(len))
+            .or_else(|| cb.reserve_space_slow(pages, event_size(len), self.overwrite()))
+        else {
+            cb.exit_unreserved(nest);
+            return None;
+        };
+        // SAFETY: `slot` is this writer's until it exits, which the reservation does on drop.
+        let payload = unsafe { write_event_header(pages, slot, len, ts) };
+        // SAFETY: as above; the payload is the `len` bytes after the header.
+        let buf = unsafe { core::slice::from_raw_parts_mut(payload, len) };
+        Some(Reservation {
+            cpu: cb,
+            nest,
+            slot,
+            buf,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Writes one event whose payload is `words` and commits it: the tracers' fast path (no
+    /// slices, no bounds checks, aligned stores, the unusual cases out of line). `false` when
+    /// it was not recorded.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::reserve`].
+    #[inline(always)]
+    pub unsafe fn write_words<const N: usize>(&self, cpu: usize, ts: u64, words: [u64; N]) -> bool {
+        // SAFETY: forwarded from the caller.
+        let Some((cb, nest)) = (unsafe { self.enter(cpu, N * 8) }) else {
+            return false;
+        };
+        let pages = cb.pages();
+        let Some(slot) = cb.reserve_space(pages, event_size(N * 8)) else {
+            // SAFETY: forwarded from the caller; we are inside the write path at `nest`.
+            return unsafe { self.write_words_slow(cb, nest, ts, words) };
+        };
+        // SAFETY: `slot` is ours until `exit`.
+        unsafe { write_event_words(pages, slot, ts, &words) };
+        cb.exit(nest, slot);
+        true
+    }
+
+    /// [`RingBuffer::write_words`] when the fast reservation failed.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::reserve`], called between `enter` (which returned `nest`) and exit.
+    #[cold]
+    #[inline(never)]
+    unsafe fn write_words_slow<const N: usize>(
+        &self,
+        cb: &CpuBuffer,
+        nest: u32,
+        ts: u64,
+        words: [u64; N],
+    ) -> bool {
+        let pages = cb.pages();
+        let size = event_size(N * 8);
+        let Some(slot) = cb.reserve_space_slow(pages, size, self.overwrite()) else {
+            cb.exit_unreserved(nest);
+            return false;
+        };
+        // SAFETY: `slot` is ours until `exit`.
+        unsafe { write_event_words(pages, slot, ts, &words) };
+        cb.exit(nest, slot);
+        true
+    }
+
+    /// Enters `cpu`'s write path for an event with a `len`-byte payload: the CPU buffer and
+    /// the nesting depth for its `exit`, or `None` (counted when it is a drop) when the event
+    /// cannot be recorded.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::reserve`].
+    #[inline(always)]
+    unsafe fn enter(&self, cpu: usize, len: usize) -> Option<(&CpuBuffer, u32)> {
+        debug_assert!(cpu < self.cpus.len());
+        // SAFETY: the caller passes its own CPU, which is below `nr_cpus`.
+        let cb = unsafe { self.cpus.get_unchecked(cpu) };
         if len > BUF_MAX_DATA_SIZE {
             cb.dropped.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let nest = cb.enter(&self.record_disabled)?;
-        let pages = cb.pages();
-        let Some((page, off)) = cb.reserve_space(
-            pages,
-            event_size(len),
-            self.overwrite.load(Ordering::Relaxed),
-        ) else {
-            cb.exit(nest);
-            return None;
-        };
-        let base = pages.data[page].base();
-        // SAFETY: bytes `off..off + event_size(len)` of this page were reserved for this event
-        // alone by the CAS in `reserve_space`; they lie past the published commit, so no reader
-        // looks at them, and the page stays ours until published (a page with unpublished
-        // reservations is never reclaimed). `off` is 8-byte aligned.
-        let buf = unsafe {
-            base.add(off).cast::<u32>().write(len as u32);
-            base.add(off + 4).cast::<u32>().write(0);
-            base.add(off + 8).cast::<u64>().write(ts);
-            core::slice::from_raw_parts_mut(base.add(off + RB_EVNT_HDR_SIZE), len)
-        };
-        Some(Reservation {
-            cpu: cb,
-            nest,
-            buf,
-            _not_send: PhantomData,
-        })
+        Some((cb, cb.enter()?))
     }
 
     /// Writes one event; `false` when it was not recorded.
@@ -833,18 +1070,52 @@ impl RingBuffer {
     pub fn stats(&self, cpu: usize) -> CpuStats {
         let cb = &self.cpus[cpu];
         let oldest_event_ts = self.peek(cpu).map_or(0, |e| e.ts);
+        let (entries, bytes) = cb.unread();
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let overrun = load(&cb.overrun);
         let read = load(&cb.read);
         CpuStats {
-            entries: load(&cb.entries_written).saturating_sub(overrun + read),
+            entries,
             overrun,
             commit_overrun: load(&cb.commit_overrun),
-            bytes: load(&cb.bytes_written)
-                .saturating_sub(load(&cb.overrun_bytes) + load(&cb.read_bytes)),
+            bytes,
             oldest_event_ts,
             dropped_events: load(&cb.dropped),
             read_events: read,
+        }
+    }
+}
+
+/// Writes the header of an event with a `len`-byte payload and returns its payload.
+///
+/// # Safety
+/// `slot` is a reservation of the calling writer, for `len` payload bytes, not yet exited.
+#[inline(always)]
+unsafe fn write_event_header(pages: &Pages, slot: Slot, len: usize, ts: u64) -> *mut u8 {
+    // SAFETY: bytes `off..off + size` of this page were reserved for this event alone by the
+    // CAS that made `slot`; they lie past the published commit, so no reader looks at them,
+    // and the page stays ours until published (a page with unpublished reservations is never
+    // reclaimed). `off` is 8-byte aligned.
+    unsafe {
+        let event = pages.data_at(slot.page).add(slot.off);
+        event.cast::<u64>().write(len as u64);
+        event.add(8).cast::<u64>().write(ts);
+        event.add(RB_EVNT_HDR_SIZE)
+    }
+}
+
+/// Writes a whole event whose payload is `words`.
+///
+/// # Safety
+/// As for [`write_event_header`], with `len` = `words.len() * 8`.
+#[inline(always)]
+unsafe fn write_event_words(pages: &Pages, slot: Slot, ts: u64, words: &[u64]) {
+    // SAFETY: forwarded from the caller; the payload is 8-byte aligned and `words.len() * 8`
+    // bytes long.
+    unsafe {
+        let payload = write_event_header(pages, slot, words.len() * 8, ts).cast::<u64>();
+        for (i, &word) in words.iter().enumerate() {
+            payload.add(i).write(word);
         }
     }
 }
@@ -1001,6 +1272,45 @@ mod tests {
         core::iter::from_fn(|| rb.consume(cpu))
             .map(|e| num(&e))
             .collect()
+    }
+
+    #[test]
+    fn write_words_stores_little_endian_words_and_nests() {
+        let rb = RingBuffer::new(1, BUF_PAGE_SIZE * 2);
+        // SAFETY: single-threaded test: CPU 0 is "this" CPU.
+        unsafe {
+            let mut outer = rb.reserve(0, 8, 1).unwrap();
+            outer.copy_from_slice(&7u64.to_le_bytes());
+            // A nested writer (an interrupt) commits first; neither is visible until the
+            // outermost commit.
+            assert!(rb.write_words(0, 2, [0x0102_0304_0506_0708, u64::MAX]));
+            assert!(rb.is_empty(0));
+            outer.commit();
+        }
+        let events: Vec<Event> = core::iter::from_fn(|| rb.consume(0)).collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            (events[0].ts, events[0].payload.as_slice()),
+            (1, &7u64.to_le_bytes()[..])
+        );
+        let mut want = 0x0102_0304_0506_0708u64.to_le_bytes().to_vec();
+        want.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!((events[1].ts, events[1].payload.clone()), (2, want));
+        assert_eq!(rb.stats(0).read_events, 2);
+    }
+
+    #[test]
+    fn write_words_across_pages_keeps_every_event_in_order() {
+        let rb = RingBuffer::new(1, BUF_PAGE_SIZE * 4);
+        let n = 3 * BUF_PAGE_SIZE as u64 / 40;
+        for i in 0..n {
+            // SAFETY: single-threaded test.
+            assert!(unsafe { rb.write_words(0, i, [i, !i, i ^ 0x55]) });
+        }
+        let got: Vec<u64> = core::iter::from_fn(|| rb.consume(0))
+            .map(|e| e.ts)
+            .collect();
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
     }
 
     #[test]

@@ -33,6 +33,7 @@ use super::output::{
     self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
 };
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
+use super::trace_clock;
 use crate::board::MAX_CPUS;
 use crate::fs::{self, Errno, WriteMode};
 use crate::glob::Pattern;
@@ -53,8 +54,6 @@ const TRACE_PRINT: u8 = 5;
 /// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
 /// and the pid.
 const ENTRY_HDR_SIZE: usize = 8;
-/// A `function` entry: header, ip, parent ip.
-const FN_ENTRY_SIZE: usize = ENTRY_HDR_SIZE + 16;
 
 /// Preempt depth and migrate-disable depth each print as one hex digit.
 const PREEMPT_DEPTH_MAX: u32 = 0xf;
@@ -115,45 +114,56 @@ static FUNCTION_OPS: FtraceOps = FtraceOps::new(function_trace_call, 0);
 
 /// The global trace buffer; created by [`init`].
 pub fn buffer() -> &'static RingBuffer {
-    // SAFETY: the pointer is null or a leaked Box that is never freed.
-    unsafe { BUFFER.load(Ordering::Acquire).as_ref() }.expect("tracer::init creates the buffer")
+    try_buffer().expect("tracer::init creates the buffer")
 }
 
 // ---------------------------------------------------------------------------------------------
 // Recording
 // ---------------------------------------------------------------------------------------------
 
-/// The common header of an entry written now on this CPU by `current`.
-fn entry_header(kind: u8, irqs_off: bool) -> [u8; ENTRY_HDR_SIZE] {
-    let mut flags = 0;
-    if irqs_off {
-        flags |= TRACE_FLAG_IRQS_OFF;
-    }
-    if arch::percpu::need_resched() {
-        flags |= TRACE_FLAG_NEED_RESCHED;
-    }
-    let depth = arch::percpu::preempt_count().min(PREEMPT_DEPTH_MAX) as u8;
-    let pid = sched::current().map_or(IDLE_PID, |t| t.pid());
-    let p = pid.to_le_bytes();
-    [kind, flags, depth, 0, p[0], p[1], p[2], p[3]]
+/// The common header of an entry written now on this CPU by `current`, as one little-endian
+/// word: type, `TRACE_FLAG_*` flags, preempt depth, a pad byte, pid. One read of the per-CPU
+/// base serves the three per-CPU fields.
+#[inline(always)]
+fn entry_header(kind: u8, irqs_off: bool) -> u64 {
+    let pcpu = crate::smp::this_cpu();
+    // Branch-free: each flag is its bool shifted into place.
+    let need_resched = pcpu.arch.need_resched.load(Ordering::Relaxed);
+    let flags = (u64::from(irqs_off) * u64::from(TRACE_FLAG_IRQS_OFF))
+        | (u64::from(need_resched) * u64::from(TRACE_FLAG_NEED_RESCHED));
+    let depth = pcpu
+        .arch
+        .preempt_count
+        .load(Ordering::Relaxed)
+        .min(PREEMPT_DEPTH_MAX);
+    // SAFETY: as in `sched::current`: the running task (or the one an interrupt came in on)
+    // stays alive while it runs here. Relaxed: only this CPU writes its own `current`.
+    let task = unsafe { pcpu.current.load(Ordering::Relaxed).as_ref() };
+    let pid = task.map_or(IDLE_PID, |t| t.pid());
+    u64::from(kind) | (flags << 8) | (u64::from(depth) << 16) | (u64::from(pid) << 32)
+}
+
+/// The global buffer for the tracers' callbacks: `None` before [`init`].
+#[inline(always)]
+fn try_buffer() -> Option<&'static RingBuffer> {
+    // SAFETY: the pointer is null or a leaked Box that is never freed.
+    unsafe { BUFFER.load(Ordering::Acquire).as_ref() }
 }
 
 arch::noinstr! {
 /// The `function` tracer's callback: one `TRACE_FN` entry per call. Runs with IRQs masked
-/// (so on this CPU's buffer, with nothing but itself able to nest).
+/// (so on this CPU's buffer, with nothing but itself able to nest). Everything it uses is
+/// inlined: the only call is the ring buffer's rare page switch.
 pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
     let bit = ftrace_test_recursion_trylock();
     if bit < 0 {
         return;
     }
-    let ts = arch::timer::trace_clock_ns();
-    let cpu = smp_processor_id();
-    // SAFETY: `cpu` is this CPU and IRQs are masked until the entry is committed.
-    if let Some(mut r) = unsafe { buffer().reserve(cpu, FN_ENTRY_SIZE, ts) } {
-        r[..ENTRY_HDR_SIZE].copy_from_slice(&entry_header(TRACE_FN, regs.irqs_disabled()));
-        r[ENTRY_HDR_SIZE..ENTRY_HDR_SIZE + 8].copy_from_slice(&ip.to_le_bytes());
-        r[ENTRY_HDR_SIZE + 8..].copy_from_slice(&parent_ip.to_le_bytes());
-        r.commit();
+    if let Some(rb) = try_buffer() {
+        let ts = trace_clock::now();
+        let header = entry_header(TRACE_FN, regs.irqs_disabled());
+        // SAFETY: this CPU, with IRQs masked until the entry is committed.
+        unsafe { rb.write_words(smp_processor_id(), ts, [header, ip, parent_ip]) };
     }
     ftrace_test_recursion_unlock(bit);
 }
@@ -175,13 +185,13 @@ fn write_marker(data: &[u8]) -> Result<(), Errno> {
     // The writer's context, taken before this function disables preemption itself.
     let header = entry_header(TRACE_PRINT, arch::irqflags::irqs_disabled());
     let _preempt = arch::percpu::preempt_guard();
-    let ts = arch::timer::trace_clock_ns();
+    let ts = trace_clock::now();
     // SAFETY: preemption is off until the entry is committed, and tasks never migrate, so
     // this is and stays the calling CPU.
     let reservation =
         unsafe { buffer().reserve(smp_processor_id(), ENTRY_HDR_SIZE + text.len(), ts) };
     let mut r = reservation.ok_or(Errno::EBADF)?;
-    r[..ENTRY_HDR_SIZE].copy_from_slice(&header);
+    r[..ENTRY_HDR_SIZE].copy_from_slice(&header.to_le_bytes());
     r[ENTRY_HDR_SIZE..].copy_from_slice(text);
     r.commit();
     Ok(())
@@ -376,9 +386,12 @@ fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
         cpu: event.cpu as u32,
         flags: p[1],
         preempt_count: p[2],
-        ts_ns: event.ts,
+        ts_ns: trace_clock::display(event.ts),
     };
-    let opts = PrintOpts::default();
+    let opts = PrintOpts {
+        time_in_ns: trace_clock::in_ns(trace_clock::selected()),
+        ..PrintOpts::default()
+    };
     match p[0] {
         TRACE_FN => {
             let (ip, parent) = (word(ENTRY_HDR_SIZE), word(ENTRY_HDR_SIZE + 8));
@@ -436,6 +449,20 @@ fn write_trace_file(_data: &[u8], mode: WriteMode) -> Result<(), Errno> {
     Ok(())
 }
 
+/// `trace_clock`: selecting a clock (even the current one) empties the buffer, as Linux's
+/// `tracing_set_clock()` does, so it never mixes two clocks' timestamps.
+fn write_trace_clock(data: &[u8]) -> Result<(), Errno> {
+    let clock = trace_clock::parse(data).ok_or(Errno::EINVAL)?;
+    let _state = STATE.lock();
+    trace_clock::select(clock);
+    buffer().reset(None);
+    Ok(())
+}
+
+fn read_trace_clock(w: &mut dyn Write) -> Result<(), Errno> {
+    Ok(trace_clock::show(trace_clock::selected(), w)?)
+}
+
 fn read_available_tracers(w: &mut dyn Write) -> Result<(), Errno> {
     for (i, tracer) in TRACERS.iter().enumerate() {
         let sep = if i + 1 == TRACERS.len() { "\n" } else { " " };
@@ -483,6 +510,10 @@ pub fn init(tracefs: &str) {
     register(
         &path("trace_marker"),
         fs::write_only(|data, _| write_marker(data)),
+    );
+    register(
+        &path("trace_clock"),
+        fs::read_write(read_trace_clock, |data, _| write_trace_clock(data)),
     );
     register(
         &path("buffer_size_kb"),

@@ -1,0 +1,227 @@
+//! The clocks the `trace_clock` file selects (Linux: `kernel/trace/trace_clock.c` and the
+//! `trace_clocks[]` table in `trace.c`), and what the tracers read for each event's timestamp.
+//!
+//! - `local`: the per-CPU clock, Linux's `sched_clock()`. Here the virtual counter, which the
+//!   architecture keeps in step on every CPU.
+//! - `global`: `local` made monotonic across CPUs. A shared high-water mark means a CPU whose
+//!   reading lags another's never stamps an event earlier than one already stamped.
+//! - `counter`: an atomic count that goes up by one per event. It orders events exactly but
+//!   says nothing about time.
+//! - `uptime`: jiffies, the tick count.
+//!
+//! Linux's `local` and `global` convert to nanoseconds on every event. Ours store the raw counter
+//! cycles in the ring buffer and convert only when the text is printed (`to_display`). That takes
+//! a multiply off the write path, and the order of events is the same. `counter` and `uptime`
+//! are not in nanoseconds, and their timestamps print as plain numbers, as on Linux.
+//! Changing the clock empties the buffer (the tracer does that): a buffer never mixes units.
+
+use core::fmt::{self, Write};
+
+/// One selectable clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceClock {
+    pub name: &'static str,
+    /// Whether timestamps print as `secs.usecs` (Linux: `in_ns`).
+    pub in_ns: bool,
+}
+
+/// The clocks in `trace_clock` order; indices are the values [`parse`] returns.
+pub const TRACE_CLOCKS: [TraceClock; 4] = [
+    TraceClock {
+        name: "local",
+        in_ns: true,
+    },
+    TraceClock {
+        name: "global",
+        in_ns: true,
+    },
+    TraceClock {
+        name: "counter",
+        in_ns: false,
+    },
+    TraceClock {
+        name: "uptime",
+        in_ns: false,
+    },
+];
+
+pub const CLOCK_LOCAL: usize = 0;
+pub const CLOCK_GLOBAL: usize = 1;
+pub const CLOCK_COUNTER: usize = 2;
+pub const CLOCK_UPTIME: usize = 3;
+
+/// The clock named by a write to `trace_clock`. Surrounding whitespace (the newline) is ignored,
+/// as Linux's `tracing_clock_write()` strips it.
+pub fn parse(data: &[u8]) -> Option<usize> {
+    let name = core::str::from_utf8(data).ok()?.trim();
+    TRACE_CLOCKS.iter().position(|c| c.name == name)
+}
+
+/// `trace_clock`'s text: every clock, the selected one in brackets.
+pub fn show(selected: usize, w: &mut dyn Write) -> fmt::Result {
+    for (i, clock) in TRACE_CLOCKS.iter().enumerate() {
+        let sep = if i + 1 == TRACE_CLOCKS.len() {
+            "\n"
+        } else {
+            " "
+        };
+        if i == selected {
+            write!(w, "[{}]{sep}", clock.name)?;
+        } else {
+            write!(w, "{}{sep}", clock.name)?;
+        }
+    }
+    Ok(())
+}
+
+/// A timestamp of clock `clock` as the trace text shows it: nanoseconds for the `in_ns` clocks,
+/// computed with `cycles_to_ns`, or the raw count otherwise.
+pub fn to_display(clock: usize, ts: u64, cycles_to_ns: impl Fn(u64) -> u64) -> u64 {
+    match clock {
+        CLOCK_LOCAL | CLOCK_GLOBAL => cycles_to_ns(ts),
+        _ => ts,
+    }
+}
+
+/// Whether clock `clock` prints in nanoseconds.
+pub fn in_ns(clock: usize) -> bool {
+    TRACE_CLOCKS.get(clock).is_some_and(|c| c.in_ns)
+}
+
+/// The `global` clock's step: `now` unless another CPU has already stamped a later value, whose
+/// mark (`prev`) then stands.
+pub fn global_step(prev: u64, now: u64) -> u64 {
+    prev.max(now)
+}
+
+#[cfg(target_os = "none")]
+mod clock {
+    use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    use super::{CLOCK_COUNTER, CLOCK_GLOBAL, CLOCK_LOCAL, global_step};
+
+    static SELECTED: AtomicUsize = AtomicUsize::new(CLOCK_LOCAL);
+    /// The latest `global` timestamp handed out (Linux: `trace_clock_struct.prev_time`).
+    static GLOBAL_PREV: AtomicU64 = AtomicU64::new(0);
+    /// The `counter` clock (Linux: `trace_counter`).
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+    /// The selected clock.
+    pub fn selected() -> usize {
+        SELECTED.load(Ordering::Relaxed)
+    }
+
+    /// Selects `clock`. The caller empties the buffer, so it never holds two clocks' units.
+    pub fn select(clock: usize) {
+        SELECTED.store(clock, Ordering::Relaxed);
+    }
+
+    /// Now, on the selected clock: the timestamp of an event recorded now. Inlined into the
+    /// tracers' callbacks, so it calls nothing traceable.
+    #[inline(always)]
+    pub fn now() -> u64 {
+        match SELECTED.load(Ordering::Relaxed) {
+            CLOCK_LOCAL => arch::timer::counter_now(),
+            CLOCK_GLOBAL => global_now(),
+            CLOCK_COUNTER => COUNTER.fetch_add(1, Ordering::Relaxed) + 1,
+            _ => arch::timer::jiffies(),
+        }
+    }
+
+    /// `global`: one atomic max on the shared mark. A CPU that reads the counter
+    /// before another CPU's later reading still stamps no earlier than that reading.
+    #[inline(always)]
+    fn global_now() -> u64 {
+        let now = arch::timer::counter_now();
+        let prev = GLOBAL_PREV.fetch_max(now, Ordering::Relaxed);
+        global_step(prev, now)
+    }
+
+    /// A timestamp of the selected clock, ready to print (see [`super::to_display`]).
+    pub fn display(ts: u64) -> u64 {
+        super::to_display(selected(), ts, arch::timer::cycles_to_ns)
+    }
+
+    /// Now on the selected clock, ready to print (the `now ts` of `per_cpu/cpuN/stats`).
+    pub fn display_now() -> u64 {
+        match selected() {
+            CLOCK_COUNTER => COUNTER.load(Ordering::Relaxed),
+            clock => super::to_display(clock, now(), arch::timer::cycles_to_ns),
+        }
+    }
+}
+
+#[cfg(target_os = "none")]
+pub use clock::{display, display_now, now, select, selected};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+
+    #[test]
+    fn parse_takes_every_name_with_surrounding_whitespace() {
+        for (i, clock) in TRACE_CLOCKS.iter().enumerate() {
+            assert_eq!(parse(clock.name.as_bytes()), Some(i));
+            assert_eq!(parse(std::format!("{}\n", clock.name).as_bytes()), Some(i));
+            assert_eq!(
+                parse(std::format!("  {} \n", clock.name).as_bytes()),
+                Some(i)
+            );
+        }
+    }
+
+    #[test]
+    fn parse_rejects_garbage() {
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"loca",
+            b"locall",
+            b"[local]",
+            b"local global",
+            b"x86-tsc",
+            b"\xff\xfe",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn show_brackets_the_selected_clock() {
+        let mut out = String::new();
+        show(CLOCK_LOCAL, &mut out).unwrap();
+        assert_eq!(out, "[local] global counter uptime\n");
+        out.clear();
+        show(CLOCK_UPTIME, &mut out).unwrap();
+        assert_eq!(out, "local global counter [uptime]\n");
+        out.clear();
+        show(CLOCK_GLOBAL, &mut out).unwrap();
+        assert_eq!(out, "local [global] counter uptime\n");
+    }
+
+    #[test]
+    fn only_local_and_global_convert_to_ns() {
+        let times16 = |c: u64| c * 16;
+        assert_eq!(to_display(CLOCK_LOCAL, 3, times16), 48);
+        assert_eq!(to_display(CLOCK_GLOBAL, 3, times16), 48);
+        assert_eq!(to_display(CLOCK_COUNTER, 3, times16), 3);
+        assert_eq!(to_display(CLOCK_UPTIME, 3, times16), 3);
+        assert!(in_ns(CLOCK_LOCAL) && in_ns(CLOCK_GLOBAL));
+        assert!(!in_ns(CLOCK_COUNTER) && !in_ns(CLOCK_UPTIME) && !in_ns(99));
+    }
+
+    #[test]
+    fn global_never_goes_back() {
+        assert_eq!(global_step(100, 150), 150);
+        assert_eq!(global_step(150, 120), 150);
+        let mut prev = 0;
+        let mut last = 0;
+        for now in [5, 3, 9, 9, 2, 10] {
+            let ts = global_step(prev, now);
+            assert!(ts >= last);
+            prev = prev.max(now);
+            last = ts;
+        }
+    }
+}
