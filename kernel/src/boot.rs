@@ -92,6 +92,8 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     tracefs::init();
     crate::debugfs::init();
     crate::workload::init();
+    crate::cmdline::init();
+    crate::livepatch::init();
     crate::bench::init();
 
     // The first task, pid 1, on this CPU (which takes the console's interrupt): the in-kernel

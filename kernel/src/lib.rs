@@ -23,6 +23,8 @@ pub mod board;
 #[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
+pub mod cmdline;
+#[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod debugfs;
@@ -32,6 +34,8 @@ pub mod heap;
 pub mod ktest;
 #[cfg(all(target_os = "none", feature = "ktest"))]
 mod ktests;
+#[cfg(target_os = "none")]
+pub mod livepatch;
 #[cfg(target_os = "none")]
 pub mod report;
 #[cfg(target_os = "none")]

@@ -26,16 +26,22 @@ Files:
 \t\t\t  echo > trace empties it
   trace_marker\t\t- text written here is recorded as a tracing_mark_write event
   buffer_size_kb\t- each CPU's buffer size in KiB; writing resizes (and clears)
+  trace_clock\t\t- the clock of the timestamps: local, global (monotonic across CPUs),
+\t\t\t  counter (an event count), uptime (ticks); writing one clears trace
   set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
 \t\t\t  available_filter_functions); empty means all
   set_ftrace_notrace\t- never trace these functions; wins over set_ftrace_filter
 
 Other files:
   /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name
+  /proc/cmdline\t\t- the kernel command line (QEMU's -append)
+  /sys/kernel/livepatch/livepatch_sample/enabled
+\t\t\t- 1 while the sample live patch replaces cmdline_proc_show
 
 Shell:
   cat FILE, echo TEXT > FILE, echo TEXT >> FILE, ls, cd, pwd, help
   run leaf N | run fib N | run nested\t- traced workloads in kernel::workload
+  livepatch [enable|disable]\t- apply or remove the sample live patch
   poweroff [STATUS]\t\t- leave QEMU with STATUS
 ";
 
