@@ -4,6 +4,7 @@
 
 mod debug;
 mod ftrace_ops;
+mod ftrace_startup;
 mod irq;
 mod patching;
 mod sched;
