@@ -12,7 +12,10 @@
 //! whenever one falls due inside it, so the counting starts right after a tick of this CPU:
 //! every CPU's tick keeps a fixed offset from this one's, and the same ticks fall inside the
 //! count on every run. (Without that, when the shell's input arrived decided the phase: the
-//! host's timing.)
+//! host's timing.) The heap's layout must not follow the host's timing either: a count that
+//! allocates (registering an ftrace_ops does) walks the allocator's free list, so how often the
+//! shell slept waiting for input must leave no trace in it, which is why sleeping on a
+//! [`WaitQueue`](crate::sched::wait::WaitQueue) never allocates.
 
 use alloc::format;
 use alloc::string::{String, ToString};

@@ -107,6 +107,54 @@ fn a_waiter_sleeps_until_woken_and_sees_the_condition() -> TestResult {
 }
 
 ktest! {
+fn waiters_leave_the_queue_in_any_order() -> TestResult {
+    // Three sleepers on one queue, each with its own condition. The one in the middle of the
+    // list leaves first; the wake-ups after it must still reach the other two.
+    static QUEUE: WaitQueue = WaitQueue::new();
+    static GO: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut waiters = Vec::new();
+    for (i, go) in GO.iter().enumerate() {
+        go.store(false, Ordering::SeqCst);
+        let done = done.clone();
+        let cpu = i % num_online_cpus();
+        waiters.push(
+            spawn("waiter", Some(cpu), false, move || {
+                if QUEUE.wait_event(|| go.load(Ordering::SeqCst)).is_ok() {
+                    done.fetch_add(1 << (8 * i), Ordering::SeqCst);
+                }
+            })
+            .or_fail()?,
+        );
+        let waiter = &waiters[i];
+        kassert!(
+            wait_until(|| waiter.state() == TaskState::Interruptible),
+            "waiter {i} never went to sleep"
+        );
+    }
+    GO[1].store(true, Ordering::SeqCst);
+    QUEUE.wake_up();
+    join(&waiters[1]).map_err(|_| "join interrupted")?;
+    kassert_eq!(done.load(Ordering::SeqCst), 1 << 8);
+    for i in [0, 2] {
+        let waiter = &waiters[i];
+        kassert!(
+            wait_until(|| waiter.state() == TaskState::Interruptible),
+            "waiter {i} did not go back to sleep"
+        );
+    }
+    GO[0].store(true, Ordering::SeqCst);
+    GO[2].store(true, Ordering::SeqCst);
+    QUEUE.wake_up();
+    for waiter in &waiters {
+        join(waiter).map_err(|_| "join interrupted")?;
+    }
+    kassert_eq!(done.load(Ordering::SeqCst), 0x01_01_01);
+    Ok(())
+}
+}
+
+ktest! {
 fn msleep_sleeps_at_least_as_long_as_asked() -> TestResult {
     let start = counter_now();
     kassert_eq!(msleep(20), Ok(()));

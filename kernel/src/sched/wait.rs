@@ -10,7 +10,7 @@
 //! Locking: the queue's [`SpinLockIrq`] is taken before a run-queue lock, never after.
 
 use alloc::sync::Arc;
-use alloc::vec::Vec;
+use core::ptr;
 
 use arch::spinlock::SpinLockIrq;
 
@@ -22,8 +22,26 @@ use super::{current_task, schedule, signal_pending, wake_up_state};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Interrupted;
 
+/// One sleeper's link in a queue (Linux: `wait_queue_entry`). It lives on the sleeper's stack
+/// for the whole of [`WaitQueue::wait_event`], which unlinks it before returning.
+struct WaitEntry {
+    task: Arc<Task>,
+    next: *mut WaitEntry,
+    queued: bool,
+}
+
+/// The first entry of a queue's singly linked list (null when empty).
+struct WaitList(*mut WaitEntry);
+
+// SAFETY: the pointers are only followed under the queue's lock, and every entry they reach is
+// alive: its owner unlinks it (under the same lock) before its stack frame goes away.
+unsafe impl Send for WaitList {}
+
+/// A queue of sleeping tasks. The sleepers' entries are linked in place, on their own stacks,
+/// so neither sleeping nor waking allocates: how often a task happened to sleep leaves no trace
+/// in the heap (the benchmarks' counts depend on its layout).
 pub struct WaitQueue {
-    waiters: SpinLockIrq<Vec<Arc<Task>>>,
+    waiters: SpinLockIrq<WaitList>,
 }
 
 impl Default for WaitQueue {
@@ -35,16 +53,20 @@ impl Default for WaitQueue {
 impl WaitQueue {
     pub const fn new() -> Self {
         Self {
-            waiters: SpinLockIrq::new(Vec::new()),
+            waiters: SpinLockIrq::new(WaitList(ptr::null_mut())),
         }
     }
 
     /// Sleeps until `condition()` is true, or the task is killed. Call from a task, with IRQs
     /// enabled and preemption enabled.
     pub fn wait_event(&self, mut condition: impl FnMut() -> bool) -> Result<(), Interrupted> {
-        let me = current_task();
+        let mut entry = WaitEntry {
+            task: current_task(),
+            next: ptr::null_mut(),
+            queued: false,
+        };
         let result = loop {
-            self.prepare_to_wait(&me);
+            self.prepare_to_wait(&mut entry);
             if condition() {
                 break Ok(());
             }
@@ -53,27 +75,48 @@ impl WaitQueue {
             }
             schedule();
         };
-        self.finish_wait(&me);
+        self.finish_wait(&mut entry);
         result
     }
 
-    fn prepare_to_wait(&self, me: &Arc<Task>) {
-        let mut waiters = self.waiters.lock();
-        if !waiters.iter().any(|t| Arc::ptr_eq(t, me)) {
-            waiters.push(me.clone());
+    fn prepare_to_wait(&self, entry: &mut WaitEntry) {
+        let mut list = self.waiters.lock();
+        if !entry.queued {
+            entry.next = list.0;
+            list.0 = entry;
+            entry.queued = true;
         }
-        me.set_state(TaskState::Interruptible);
+        entry.task.set_state(TaskState::Interruptible);
     }
 
-    fn finish_wait(&self, me: &Arc<Task>) {
-        me.set_state(TaskState::Running);
-        self.waiters.lock().retain(|t| !Arc::ptr_eq(t, me));
+    fn finish_wait(&self, entry: &mut WaitEntry) {
+        entry.task.set_state(TaskState::Running);
+        let mut list = self.waiters.lock();
+        if !entry.queued {
+            return;
+        }
+        let target: *mut WaitEntry = entry;
+        let mut link: *mut *mut WaitEntry = &mut list.0;
+        // SAFETY: under the lock every linked entry is alive (see `WaitList`), and `entry` is
+        // linked, so the walk reaches it before the end of the list.
+        unsafe {
+            while *link != target {
+                link = &mut (**link).next;
+            }
+            *link = entry.next;
+        }
+        entry.queued = false;
     }
 
     /// Wakes every task sleeping on the queue. Safe in interrupt context.
     pub fn wake_up(&self) {
-        for task in self.waiters.lock().iter() {
-            wake_up_state(task, TaskState::Interruptible);
+        let list = self.waiters.lock();
+        let mut cursor = list.0;
+        while !cursor.is_null() {
+            // SAFETY: under the lock every linked entry is alive (see `WaitList`).
+            let entry = unsafe { &*cursor };
+            wake_up_state(&entry.task, TaskState::Interruptible);
+            cursor = entry.next;
         }
     }
 }
