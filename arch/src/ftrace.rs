@@ -12,6 +12,12 @@
 //! redirect the call, the pc.
 //!
 //! The kernel crate owns the ops, records and patching policy (`kernel::trace::ftrace_ops`).
+//!
+//! The function-graph tracer's return hook lives here too: `return_to_handler` (also in
+//! `asm/entry_ftrace.s`) is the address a hooked function returns to. It saves the result
+//! registers as an [`FgraphRetRegs`] and calls the kernel's
+//! `extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64`, which pops the
+//! task's shadow stack and returns the real return address (`kernel::trace::fgraph`).
 
 use core::mem::size_of;
 
@@ -59,6 +65,43 @@ impl FtraceRegs {
     }
 }
 
+/// What `return_to_handler` saves of a hooked function at its return (Linux:
+/// `struct fgraph_ret_regs`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FgraphRetRegs {
+    /// x0-x7: the function's result (x0, or more registers for a large one).
+    pub regs: [u64; 8],
+    /// x29 at the return: the caller's frame pointer again.
+    pub fp: u64,
+    /// The stack pointer at the return: the function's entry stack pointer again.
+    pub sp: u64,
+    /// The interrupt mask the trampoline restores.
+    daif: u64,
+    _pad: u64,
+}
+
+impl FgraphRetRegs {
+    /// Linux's `fgraph_ret_regs_return_value`: x0.
+    pub fn return_value(&self) -> u64 {
+        self.regs[0]
+    }
+
+    /// Whether IRQs were masked when the function returned.
+    #[inline(always)]
+    pub fn irqs_disabled(&self) -> bool {
+        self.daif & DAIF_I != 0
+    }
+}
+
+/// Size of the saved result frame; a multiple of 16 so the stack stays aligned.
+pub const FGRET_SIZE: usize = size_of::<FgraphRetRegs>();
+const _: () = assert!(FGRET_SIZE.is_multiple_of(16));
+// return_to_handler stores fp and sp as a pair.
+const _: () = assert!(
+    core::mem::offset_of!(FgraphRetRegs, sp) == core::mem::offset_of!(FgraphRetRegs, fp) + 8
+);
+
 /// DAIF's IRQ mask bit (PSTATE.I), as `mrs x, daif` returns it.
 const DAIF_I: u64 = 1 << 7;
 
@@ -86,6 +129,10 @@ core::arch::global_asm!(
     ".set FREGS_SP, {sp}",
     ".set FREGS_PC, {pc}",
     ".set FREGS_DAIF, {daif}",
+    ".set FGRET_SIZE, {gsize}",
+    ".set FGRET_X0, {gx0}",
+    ".set FGRET_FP, {gfp}",
+    ".set FGRET_DAIF, {gdaif}",
     include_str!("asm/entry_ftrace.s"),
     size = const FREGS_SIZE,
     x0 = const offset_of!(FtraceRegs, regs),
@@ -94,12 +141,28 @@ core::arch::global_asm!(
     sp = const offset_of!(FtraceRegs, sp),
     pc = const offset_of!(FtraceRegs, pc),
     daif = const offset_of!(FtraceRegs, daif),
+    gsize = const FGRET_SIZE,
+    gx0 = const offset_of!(FgraphRetRegs, regs),
+    gfp = const offset_of!(FgraphRetRegs, fp),
+    gdaif = const offset_of!(FgraphRetRegs, daif),
 );
 
 #[cfg(target_os = "none")]
 unsafe extern "C" {
     /// The trampoline; never called from Rust, only branched to by patched sites.
     fn ftrace_caller();
+}
+
+#[cfg(target_os = "none")]
+unsafe extern "C" {
+    /// The function-graph return trampoline; never called, only returned to.
+    fn return_to_handler();
+}
+
+/// The address the function-graph tracer makes a hooked function return to.
+#[cfg(target_os = "none")]
+pub fn return_to_handler_addr() -> u64 {
+    return_to_handler as unsafe extern "C" fn() as usize as u64
 }
 
 /// The address enabled sites branch to.
@@ -121,6 +184,20 @@ mod tests {
         assert_eq!(offset_of!(FtraceRegs, sp), 88);
         assert_eq!(offset_of!(FtraceRegs, pc), 96);
         assert_eq!(FREGS_SIZE, 112);
+    }
+
+    #[test]
+    fn fgraph_ret_regs_layout() {
+        assert_eq!(offset_of!(FgraphRetRegs, regs), 0);
+        assert_eq!(offset_of!(FgraphRetRegs, fp), 64);
+        assert_eq!(offset_of!(FgraphRetRegs, sp), 72);
+        assert_eq!(FGRET_SIZE, 96);
+        let mut regs = FgraphRetRegs::default();
+        regs.regs[0] = 42;
+        assert_eq!(regs.return_value(), 42);
+        assert!(!regs.irqs_disabled());
+        regs.daif = DAIF_I;
+        assert!(regs.irqs_disabled());
     }
 
     #[test]

@@ -54,3 +54,49 @@ ftrace_caller:
     ret     x9
     .size ftrace_caller, . - ftrace_caller
     .popsection
+
+// return_to_handler: where a function whose return the function-graph tracer hooked returns to
+// (Linux: return_to_handler in arch/arm64/kernel/entry-ftrace.S). The graph entry replaced the
+// function's return address (regs.lr in its ftrace_caller frame) with this address and pushed
+// the real one on the task's shadow stack.
+//
+// On entry the function has just executed `ret`: x0-x7 hold its result, sp is back to its entry
+// value, x30 is this address. The trampoline saves the results, fp, sp and DAIF as an
+// FgraphRetRegs, masks IRQs and FIQs (the shadow stack is popped and the return event written
+// without anything nesting on this CPU), and calls ftrace_return_to_handler(regs), which pops
+// the shadow stack and returns the real return address. It restores DAIF, the results and fp,
+// and returns there.
+
+    .pushsection .noinstr.text, "ax"
+    .balign 8
+    .global return_to_handler
+    .type return_to_handler, %function
+return_to_handler:
+    sub     sp, sp, #(FGRET_SIZE + 16)
+    stp     x0, x1, [sp, #FGRET_X0]
+    stp     x2, x3, [sp, #(FGRET_X0 + 16)]
+    stp     x4, x5, [sp, #(FGRET_X0 + 32)]
+    stp     x6, x7, [sp, #(FGRET_X0 + 48)]
+    // Pairs: fp and sp are adjacent (asserted in ftrace.rs).
+    add     x9, sp, #(FGRET_SIZE + 16)
+    stp     x29, x9, [sp, #FGRET_FP]
+    mrs     x10, daif
+    str     x10, [sp, #FGRET_DAIF]
+    msr     daifset, #3
+    // A frame record, so a backtrace from the handler walks on into the caller's frames.
+    stp     x29, x30, [sp, #FGRET_SIZE]
+    add     x29, sp, #FGRET_SIZE
+    mov     x0, sp
+    bl      ftrace_return_to_handler
+    mov     x30, x0
+    ldr     x10, [sp, #FGRET_DAIF]
+    msr     daif, x10
+    ldp     x0, x1, [sp, #FGRET_X0]
+    ldp     x2, x3, [sp, #(FGRET_X0 + 16)]
+    ldp     x4, x5, [sp, #(FGRET_X0 + 32)]
+    ldp     x6, x7, [sp, #(FGRET_X0 + 48)]
+    ldr     x29, [sp, #FGRET_FP]
+    add     sp, sp, #(FGRET_SIZE + 16)
+    ret
+    .size return_to_handler, . - return_to_handler
+    .popsection

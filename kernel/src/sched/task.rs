@@ -28,6 +28,7 @@ use arch::spinlock::SpinLockIrq;
 
 use super::format::truncate_comm;
 use super::wait::WaitQueue;
+use crate::trace::fgraph::TaskRetStack;
 
 pub type Pid = u32;
 
@@ -92,6 +93,8 @@ pub struct Task {
     context: UnsafeCell<CpuContext>,
     /// None for an idle task, which runs on its CPU's boot stack.
     stack: Option<Box<[u128]>>,
+    /// The function-graph tracer's shadow stack of hooked returns (Linux: `ret_stack`).
+    ret_stack: TaskRetStack,
 }
 
 // SAFETY: `context` is the only field without its own synchronisation. It is written only by
@@ -117,7 +120,14 @@ impl Task {
             slice: AtomicU32::new(0),
             context: UnsafeCell::new(CpuContext::default()),
             stack,
+            ret_stack: TaskRetStack::new(),
         }
+    }
+
+    /// The shadow stack of the function-graph tracer's hooked returns.
+    #[inline(always)]
+    pub fn ret_stack(&self) -> &TaskRetStack {
+        &self.ret_stack
     }
 
     /// The idle task of `cpu`, which is already running on it.

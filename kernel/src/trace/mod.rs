@@ -5,6 +5,8 @@
 
 pub mod filter;
 #[cfg(target_os = "none")]
+pub mod fgraph;
+#[cfg(target_os = "none")]
 pub mod ftrace;
 #[cfg(target_os = "none")]
 pub mod ftrace_ops;
@@ -12,5 +14,7 @@ pub mod ftrace_plan;
 pub mod output;
 pub mod ring_buffer;
 pub mod trace_clock;
+#[cfg(target_os = "none")]
+pub mod trace_graph;
 #[cfg(target_os = "none")]
 pub mod tracer;

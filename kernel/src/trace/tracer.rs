@@ -34,6 +34,7 @@ use super::output::{
 };
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
 use super::trace_clock;
+use super::trace_graph::{self, GraphFilter};
 use crate::board::MAX_CPUS;
 use crate::fs::{self, Errno, WriteMode};
 use crate::glob::Pattern;
@@ -49,30 +50,32 @@ pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
 
 /// Linux's `enum trace_type` values of the entries this module writes.
 const TRACE_FN: u8 = 1;
-const TRACE_PRINT: u8 = 5;
+pub(super) const TRACE_PRINT: u8 = 5;
 
 /// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
 /// and the pid.
-const ENTRY_HDR_SIZE: usize = 8;
+pub(super) const ENTRY_HDR_SIZE: usize = 8;
 
 /// Preempt depth and migrate-disable depth each print as one hex digit.
 const PREEMPT_DEPTH_MAX: u32 = 0xf;
 
 /// Linux's comm for a pid whose task is gone (its cmdline cache missed).
-const COMM_UNKNOWN: &str = "<...>";
+pub(super) const COMM_UNKNOWN: &str = "<...>";
 
 /// The tracers, in `available_tracers` order (Linux lists the newest registered first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tracer {
+    FunctionGraph,
     Function,
     Nop,
 }
 
-const TRACERS: [Tracer; 2] = [Tracer::Function, Tracer::Nop];
+const TRACERS: [Tracer; 3] = [Tracer::FunctionGraph, Tracer::Function, Tracer::Nop];
 
 impl Tracer {
     fn name(self) -> &'static str {
         match self {
+            Tracer::FunctionGraph => "function_graph",
             Tracer::Function => "function",
             Tracer::Nop => "nop",
         }
@@ -94,6 +97,9 @@ struct State {
     /// What `set_ftrace_filter` and `set_ftrace_notrace` hold.
     filter: FilterState,
     notrace: FilterState,
+    /// What `set_graph_function` and `set_graph_notrace` hold.
+    graph_function: FilterState,
+    graph_notrace: FilterState,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
@@ -101,16 +107,24 @@ static STATE: Mutex<State> = Mutex::new(State {
     tracing_on: true,
     filter: FilterState::new(),
     notrace: FilterState::new(),
+    graph_function: FilterState::new(),
+    graph_notrace: FilterState::new(),
 });
 
 /// The global buffer, leaked at [`init`]: a plain pointer, so the callback's access is one load
 /// and no (traceable) library code.
 static BUFFER: AtomicPtr<RingBuffer> = AtomicPtr::new(ptr::null_mut());
 
-/// Whether the notrace list of [`FUNCTION_OPS`] is set up (done on its first use).
+/// Whether the notrace lists of the tracers' ops are set up (done on first use).
 static NOTRACE_SET: AtomicBool = AtomicBool::new(false);
 
 static FUNCTION_OPS: FtraceOps = FtraceOps::new(function_trace_call, 0);
+
+/// The ftrace_ops of both function tracers: `set_ftrace_filter` and `set_ftrace_notrace` apply
+/// to each (Linux's global ops).
+fn tracer_ops() -> [&'static FtraceOps; 2] {
+    [&FUNCTION_OPS, trace_graph::GRAPH_OPS.ops()]
+}
 
 /// The global trace buffer; created by [`init`].
 pub fn buffer() -> &'static RingBuffer {
@@ -125,7 +139,7 @@ pub fn buffer() -> &'static RingBuffer {
 /// word: type, `TRACE_FLAG_*` flags, preempt depth, a pad byte, pid. One read of the per-CPU
 /// base serves the three per-CPU fields.
 #[inline(always)]
-fn entry_header(kind: u8, irqs_off: bool) -> u64 {
+pub(super) fn entry_header(kind: u8, irqs_off: bool) -> u64 {
     let pcpu = crate::smp::this_cpu();
     // Branch-free: each flag is its bool shifted into place.
     let need_resched = pcpu.arch.need_resched.load(Ordering::Relaxed);
@@ -145,7 +159,7 @@ fn entry_header(kind: u8, irqs_off: bool) -> u64 {
 
 /// The global buffer for the tracers' callbacks: `None` before [`init`].
 #[inline(always)]
-fn try_buffer() -> Option<&'static RingBuffer> {
+pub(super) fn try_buffer() -> Option<&'static RingBuffer> {
     // SAFETY: the pointer is null or a leaked Box that is never freed.
     unsafe { BUFFER.load(Ordering::Acquire).as_ref() }
 }
@@ -218,11 +232,15 @@ fn apply_notrace(user: &FilterState) -> Result<(), Errno> {
     let tracing_code = Pattern::parse("*kernel::trace::*");
     let names = FilterFunctions::new();
     let records = names.records();
-    let own = records
+    let own: Vec<u64> = records
         .iter()
         .filter(|f| tracing_code.matches(f.name))
-        .map(|f| f.ip);
-    FUNCTION_OPS.set_notrace_ips(own.chain(user.ips().iter().copied()))
+        .map(|f| f.ip)
+        .collect();
+    for ops in tracer_ops() {
+        ops.set_notrace_ips(own.iter().chain(user.ips()).copied())?;
+    }
+    Ok(())
 }
 
 /// The traceable functions as `available_filter_functions` lists them, for the filter files.
@@ -254,45 +272,51 @@ impl FilterFunctions {
     }
 }
 
-/// A write to `set_ftrace_filter` or `set_ftrace_notrace`: the whole write is resolved first;
-/// on any error nothing changes. The `FUNC:traceon|traceoff|stacktrace` probes are not wired
-/// to the tracer yet, so writes that add one are refused (EINVAL) rather than accepted and
-/// ignored.
+/// The state of one filter file.
+fn filter_state(state: &mut State, file: FilterFile) -> &mut FilterState {
+    match file {
+        FilterFile::Filter => &mut state.filter,
+        FilterFile::Notrace => &mut state.notrace,
+        FilterFile::GraphFunction => &mut state.graph_function,
+        FilterFile::GraphNotrace => &mut state.graph_notrace,
+    }
+}
+
+/// A write to one of the filter files: the whole write is resolved first; on any error nothing
+/// changes. The `FUNC:traceon|traceoff|stacktrace` probes are not wired to the tracer yet, so
+/// writes that add one are refused (EINVAL) rather than accepted and ignored.
 fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(), Errno> {
     let funcs = FilterFunctions::new();
     let records = funcs.records();
     let mut state = STATE.lock();
-    let old = match file {
-        FilterFile::Notrace => &state.notrace,
-        _ => &state.filter,
-    };
-    let new = old
+    let new = filter_state(&mut state, file)
         .write(file, &records, data, mode)
         .map_err(|e| e.errno())?;
     if new.probes().next().is_some() {
         return Err(Errno::EINVAL);
     }
     match file {
-        FilterFile::Notrace => {
-            apply_notrace(&new)?;
-            state.notrace = new;
+        FilterFile::Notrace => apply_notrace(&new)?,
+        FilterFile::Filter => {
+            for ops in tracer_ops() {
+                ops.set_filter_ips(new.ips().iter().copied())?;
+            }
         }
-        _ => {
-            FUNCTION_OPS.set_filter_ips(new.ips().iter().copied())?;
-            state.filter = new;
+        FilterFile::GraphFunction => {
+            trace_graph::set_graph_ips(GraphFilter::Function, new.ips().iter().copied());
+        }
+        FilterFile::GraphNotrace => {
+            trace_graph::set_graph_ips(GraphFilter::Notrace, new.ips().iter().copied());
         }
     }
+    *filter_state(&mut state, file) = new;
     Ok(())
 }
 
 fn read_filter_file(file: FilterFile, w: &mut dyn Write) -> Result<(), Errno> {
     let funcs = FilterFunctions::new();
-    let state = STATE.lock();
-    let current = match file {
-        FilterFile::Notrace => &state.notrace,
-        _ => &state.filter,
-    };
-    Ok(current.show(file, &funcs.records(), w)?)
+    let mut state = STATE.lock();
+    Ok(filter_state(&mut state, file).show(file, &funcs.records(), w)?)
 }
 
 /// Linux's `tracing_set_tracer()`: stops the old tracer, clears the buffer, starts the new
@@ -302,14 +326,23 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
     if state.tracer == new {
         return Ok(());
     }
-    if state.tracer == Tracer::Function {
-        FUNCTION_OPS.unregister()?;
+    match state.tracer {
+        Tracer::Function => FUNCTION_OPS.unregister()?,
+        Tracer::FunctionGraph => trace_graph::stop()?,
+        Tracer::Nop => {}
     }
     state.tracer = Tracer::Nop;
     buffer().reset(None);
-    if new == Tracer::Function {
-        ensure_notrace(&state.notrace)?;
-        FUNCTION_OPS.register()?;
+    match new {
+        Tracer::Function => {
+            ensure_notrace(&state.notrace)?;
+            FUNCTION_OPS.register()?;
+        }
+        Tracer::FunctionGraph => {
+            ensure_notrace(&state.notrace)?;
+            trace_graph::start()?;
+        }
+        Tracer::Nop => {}
     }
     state.tracer = new;
     Ok(())
@@ -369,7 +402,7 @@ fn buffer_stats(rb: &RingBuffer) -> BufferStats {
     }
 }
 
-fn func_at(ip: u64) -> Func<'static> {
+pub(super) fn func_at(ip: u64) -> Func<'static> {
     Func {
         ip,
         name: symbols::lookup(ip).map(|s| s.name),
@@ -433,6 +466,9 @@ fn read_trace(w: &mut dyn Write) -> Result<(), Errno> {
 }
 
 fn write_trace(w: &mut dyn Write, rb: &RingBuffer, tracer: Tracer) -> fmt::Result {
+    if tracer == Tracer::FunctionGraph {
+        return trace_graph::write_trace(w, rb);
+    }
     output::write_default_header(w, tracer.name(), &buffer_stats(rb), true)?;
     for event in rb.iter_all() {
         write_event_with_comm(w, &event)?;
@@ -519,10 +555,13 @@ pub fn init(tracefs: &str) {
         &path("buffer_size_kb"),
         fs::read_write(read_buffer_size_kb, |data, _| write_buffer_size_kb(data)),
     );
-    for (name, file) in [
-        ("set_ftrace_filter", FilterFile::Filter),
-        ("set_ftrace_notrace", FilterFile::Notrace),
+    for file in [
+        FilterFile::Filter,
+        FilterFile::Notrace,
+        FilterFile::GraphFunction,
+        FilterFile::GraphNotrace,
     ] {
+        let name = file.name();
         register(
             &path(name),
             fs::read_write(
@@ -531,4 +570,5 @@ pub fn init(tracefs: &str) {
             ),
         );
     }
+    trace_graph::init(tracefs);
 }

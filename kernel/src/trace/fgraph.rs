@@ -1,0 +1,282 @@
+//! The function-graph core (Linux: `kernel/trace/fgraph.c`): a function's entry and its return,
+//! by hooking the return address. The `function_graph` tracer is its first user; fprobe exits
+//! and kretprobes are meant to be the next.
+//!
+//! An [`FgraphOps`] is an entry handler, a return handler and the [`FtraceOps`] that brings its
+//! functions' entries here (its filter and notrace hashes choose the functions). On entry,
+//! [`ftrace_graph_func`] asks the entry handler whether it wants the return; if so, it pushes the
+//! real return address (the `lr` of the `ftrace_caller` frame) on the task's shadow stack, a
+//! [`RetStack`] inside every task, and replaces it with `return_to_handler` (`arch::ftrace`).
+//! When the function returns there, [`ftrace_return_to_handler`] pops the entry, calls the
+//! return handler and hands the real address back to the trampoline.
+//!
+//! Both halves run with IRQs masked on the task's own CPU (tasks never migrate), so the shadow
+//! stack needs no lock: an interrupt's functions push and pop above the interrupted ones, on the
+//! interrupted task's stack, strictly nested. Each entry remembers the stack pointer at the
+//! function's entry; a return that does not come back with the same one means the shadow stack
+//! no longer matches the real one, and the kernel stops with a report rather than returning to
+//! a wrong address.
+//!
+//! Two users on one function hook its return twice: the second saves `return_to_handler` as the
+//! "real" address, so the function returns through both, innermost first.
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::Ordering;
+
+use arch::ftrace::{FgraphRetRegs, FtraceRegs, return_to_handler_addr};
+
+use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::trace_clock;
+use crate::fs::Errno;
+use crate::sched::Task;
+
+/// Calls one task can have hooked at once (Linux: `FTRACE_RETFUNC_DEPTH`); deeper calls run
+/// untraced and are counted in [`RetStack::overrun`].
+pub const FTRACE_RETFUNC_DEPTH: usize = 50;
+
+/// A hooked function's entry, as the entry handler sees it (Linux: `ftrace_graph_ent`).
+#[derive(Clone, Copy, Debug)]
+pub struct FtraceGraphEnt {
+    /// The patch site's address (`rec->ip`), inside the function.
+    pub func: u64,
+    /// Hooked calls below it on this task's shadow stack.
+    pub depth: u32,
+    /// The trace clock at entry.
+    pub calltime: u64,
+}
+
+/// A hooked function's return (Linux: `ftrace_graph_ret`).
+#[derive(Clone, Copy, Debug)]
+pub struct FtraceGraphRet {
+    pub func: u64,
+    pub depth: u32,
+    pub calltime: u64,
+    /// The trace clock at the return.
+    pub rettime: u64,
+    /// x0 at the return.
+    pub retval: u64,
+}
+
+/// Per-task state the function_graph tracer's filters keep between an entry and its return
+/// (Linux keeps the same in `current->trace_recursion`: `TRACE_GRAPH_BIT` with the depth, and
+/// `TRACE_GRAPH_NOTRACE_BIT`).
+#[derive(Clone, Copy, Debug)]
+pub struct GraphTaskState {
+    /// Depth of the `set_graph_function` function the task is inside, or -1.
+    pub filter_depth: i32,
+    /// Depth of the `set_graph_notrace` function the task is inside, or -1.
+    pub notrace_depth: i32,
+}
+
+/// Decides whether `ent`'s return is hooked; may record the entry.
+pub type GraphEntryFunc = fn(&FtraceGraphEnt, &mut GraphTaskState, &FtraceRegs) -> bool;
+/// Runs at every hooked return, also after its ops was unregistered (a task may have been
+/// inside a hooked function then), so it can keep [`GraphTaskState`] straight.
+pub type GraphReturnFunc = fn(&FtraceGraphRet, &mut GraphTaskState, &FgraphRetRegs);
+
+/// A function-graph user (Linux: `struct fgraph_ops`).
+#[repr(C)]
+pub struct FgraphOps {
+    /// First, so [`ftrace_graph_func`] finds the `FgraphOps` from the `FtraceOps` it is called
+    /// with (Linux's `container_of`).
+    ops: FtraceOps,
+    entryfunc: GraphEntryFunc,
+    retfunc: GraphReturnFunc,
+}
+
+impl FgraphOps {
+    pub const fn new(entryfunc: GraphEntryFunc, retfunc: GraphReturnFunc) -> Self {
+        Self {
+            ops: FtraceOps::new(ftrace_graph_func, 0),
+            entryfunc,
+            retfunc,
+        }
+    }
+
+    /// The ftrace_ops whose filter and notrace hashes pick the functions.
+    pub fn ops(&'static self) -> &'static FtraceOps {
+        &self.ops
+    }
+
+    /// Linux's `register_ftrace_graph()`.
+    pub fn register(&'static self) -> Result<(), Errno> {
+        self.ops.register()
+    }
+
+    /// Linux's `unregister_ftrace_graph()`. Returns already hooked stay hooked and still reach
+    /// the return handler.
+    pub fn unregister(&'static self) -> Result<(), Errno> {
+        self.ops.unregister()
+    }
+}
+
+/// One hooked call.
+#[derive(Clone, Copy)]
+struct RetEntry {
+    /// Where the function really returns to.
+    ret: u64,
+    func: u64,
+    calltime: u64,
+    /// The stack pointer at the function's entry, which it must return with.
+    sp: u64,
+    gops: *const FgraphOps,
+}
+
+impl RetEntry {
+    const EMPTY: Self = Self {
+        ret: 0,
+        func: 0,
+        calltime: 0,
+        sp: 0,
+        gops: core::ptr::null(),
+    };
+}
+
+/// A task's shadow stack of hooked calls (Linux: `current->ret_stack`).
+pub struct RetStack {
+    depth: usize,
+    /// Calls that were not hooked because the stack was full.
+    overrun: u64,
+    state: GraphTaskState,
+    entries: [RetEntry; FTRACE_RETFUNC_DEPTH],
+}
+
+impl RetStack {
+    pub const fn new() -> Self {
+        Self {
+            depth: 0,
+            overrun: 0,
+            state: GraphTaskState {
+                filter_depth: -1,
+                notrace_depth: -1,
+            },
+            entries: [RetEntry::EMPTY; FTRACE_RETFUNC_DEPTH],
+        }
+    }
+}
+
+impl Default for RetStack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The shadow stack of a task: only its own CPU touches it, with IRQs masked.
+pub struct TaskRetStack(UnsafeCell<RetStack>);
+
+impl TaskRetStack {
+    pub const fn new() -> Self {
+        Self(UnsafeCell::new(RetStack::new()))
+    }
+
+    /// Hooked calls in progress and calls not hooked for lack of room.
+    pub fn depth_and_overrun(&self) -> (usize, u64) {
+        let _irqs = arch::irqflags::local_irq_save_guard();
+        // SAFETY: a snapshot of two words; torn values are harmless for a report.
+        let rs = unsafe { &*self.0.get() };
+        (rs.depth, rs.overrun)
+    }
+}
+
+impl Default for TaskRetStack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: the stack is only accessed by the task's own CPU with IRQs masked (see the module
+// comment); other CPUs only take the racy snapshot of `depth_and_overrun`.
+unsafe impl Sync for TaskRetStack {}
+
+/// The running task's shadow stack, or None before the scheduler has a task here.
+#[inline(always)]
+fn current_ret_stack() -> Option<&'static mut RetStack> {
+    let task: *const Task = crate::smp::this_cpu().current.load(Ordering::Relaxed);
+    // SAFETY: the running task stays alive while it runs here, and its shadow stack is only
+    // touched by this CPU with IRQs masked, which the callers are.
+    unsafe { task.as_ref().map(|t| &mut *t.ret_stack().0.get()) }
+}
+
+arch::noinstr! {
+/// The callback of every [`FgraphOps`]' ftrace_ops (Linux: `ftrace_graph_func`).
+fn ftrace_graph_func(ip: u64, _parent_ip: u64, ops: &FtraceOps, regs: &mut FtraceRegs) {
+    let bit = ftrace_test_recursion_trylock();
+    if bit < 0 {
+        return;
+    }
+    // SAFETY: only `FgraphOps::new` builds an ops with this callback, as the first field of a
+    // `#[repr(C)]` FgraphOps, so the ops is that FgraphOps' start.
+    let gops = unsafe { &*(ops as *const FtraceOps).cast::<FgraphOps>() };
+    if let Some(rs) = current_ret_stack() {
+        function_graph_enter(gops, ip, rs, regs);
+    }
+    ftrace_test_recursion_unlock(bit);
+}
+}
+
+/// Linux's `function_graph_enter_regs()`: asks `gops`, then pushes and hooks.
+#[inline(always)]
+fn function_graph_enter(gops: &FgraphOps, ip: u64, rs: &mut RetStack, regs: &mut FtraceRegs) {
+    let depth = rs.depth;
+    if depth >= FTRACE_RETFUNC_DEPTH {
+        rs.overrun += 1;
+        return;
+    }
+    let ent = FtraceGraphEnt {
+        func: ip,
+        depth: depth as u32,
+        calltime: trace_clock::now(),
+    };
+    if !(gops.entryfunc)(&ent, &mut rs.state, regs) {
+        return;
+    }
+    rs.entries[depth] = RetEntry {
+        ret: regs.lr,
+        func: ip,
+        calltime: ent.calltime,
+        sp: regs.sp,
+        gops,
+    };
+    rs.depth = depth + 1;
+    regs.lr = return_to_handler_addr();
+}
+
+arch::noinstr! {
+/// Called by `return_to_handler` with IRQs masked; returns where the function really returns
+/// to (Linux: `ftrace_return_to_handler`).
+#[unsafe(no_mangle)]
+extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
+    let Some(rs) = current_ret_stack() else {
+        graph_stack_corrupted("no task", 0, regs.sp);
+    };
+    let Some(depth) = rs.depth.checked_sub(1) else {
+        graph_stack_corrupted("an empty shadow stack", 0, regs.sp);
+    };
+    let entry = rs.entries[depth];
+    if entry.sp != regs.sp {
+        graph_stack_corrupted("a shadow stack entry of another frame", entry.func, regs.sp);
+    }
+    rs.depth = depth;
+    let ret = FtraceGraphRet {
+        func: entry.func,
+        depth: depth as u32,
+        calltime: entry.calltime,
+        rettime: trace_clock::now(),
+        retval: regs.return_value(),
+    };
+    // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
+    let gops = unsafe { &*entry.gops };
+    (gops.retfunc)(&ret, &mut rs.state, regs);
+    entry.ret
+}
+}
+
+/// The shadow stack does not match the real one: returning anywhere would be a guess.
+#[cold]
+#[inline(never)]
+fn graph_stack_corrupted(what: &str, func: u64, sp: u64) -> ! {
+    panic!(
+        "ftrace: function graph return with {what} (func {}, sp {sp:#x})",
+        crate::symbols::symbolize(func)
+    );
+}

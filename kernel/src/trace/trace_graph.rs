@@ -1,0 +1,367 @@
+//! The `function_graph` tracer (Linux: `kernel/trace/trace_functions_graph.c`): an
+//! [`FgraphOps`] that records a `TRACE_GRAPH_ENT` event at each traced function's entry and a
+//! `TRACE_GRAPH_RET` event at its return, the `set_graph_function` / `set_graph_notrace`
+//! filters, the `options/funcgraph-*` switches, and the reading of `trace` in the graph layout
+//! (the layout itself is [`super::output::GraphPrinter`], host-tested).
+//!
+//! Which functions reach the tracer at all is the ftrace_ops filter (`set_ftrace_filter`,
+//! `set_ftrace_notrace`, shared with the `function` tracer, as Linux's global ops is). The graph
+//! filters act inside the callbacks, per task: with `set_graph_function` set, a function is
+//! traced only when it is one of those or is called (at any depth) from one; a
+//! `set_graph_notrace` function is not traced, nor is anything it calls.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::fmt::{self, Write};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+
+use arch::ftrace::{FgraphRetRegs, FtraceRegs};
+
+use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
+use super::output::{self, Func, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
+use super::ring_buffer::{Event, RingBuffer};
+use super::trace_clock;
+use super::tracer::{COMM_UNKNOWN, ENTRY_HDR_SIZE, TRACE_PRINT, entry_header, func_at, try_buffer};
+use crate::fs::{self, Errno};
+use crate::sched::{self, IDLE_NAME, IDLE_PID};
+use crate::smp::smp_processor_id;
+
+/// Linux's `enum trace_type` values of the graph events.
+pub const TRACE_GRAPH_RET: u8 = 10;
+pub const TRACE_GRAPH_ENT: u8 = 11;
+
+/// The tracer's fgraph user.
+pub static GRAPH_OPS: FgraphOps = FgraphOps::new(trace_graph_entry, trace_graph_return);
+
+/// Events are recorded while `function_graph` is the current tracer. Returns hooked before it
+/// stopped still reach [`trace_graph_return`], which then only keeps the task state straight.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// A published graph filter: sorted patch-site addresses.
+type GraphHash = Vec<u64>;
+
+/// `set_graph_function` and `set_graph_notrace` as the callbacks read them (null = empty).
+static GRAPH_FUNCTION: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
+static GRAPH_NOTRACE: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
+
+/// Which graph filter a write replaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFilter {
+    Function,
+    Notrace,
+}
+
+/// Binary search written out here: library code would be traceable, and the callbacks must
+/// reach none.
+#[inline(always)]
+fn hash_contains(hash: &GraphHash, ip: u64) -> bool {
+    let (mut lo, mut hi) = (0, hash.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        // SAFETY: mid < hi <= len.
+        let v = unsafe { *hash.get_unchecked(mid) };
+        if v == ip {
+            return true;
+        }
+        if v < ip {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    false
+}
+
+/// The published hash, if any.
+#[inline(always)]
+fn published(hash: &AtomicPtr<GraphHash>) -> Option<&'static GraphHash> {
+    // SAFETY: a published hash is freed only after a rendezvous that follows its replacement,
+    // and the callbacks run with IRQs masked, so none can still hold it then.
+    unsafe { hash.load(Ordering::Acquire).as_ref() }
+}
+
+/// Replaces a graph filter with `ips` (empty clears it); the old one is freed once no callback
+/// can be reading it.
+pub fn set_graph_ips(which: GraphFilter, ips: impl IntoIterator<Item = u64>) {
+    let mut sorted: Vec<u64> = ips.into_iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let new = if sorted.is_empty() {
+        ptr::null_mut()
+    } else {
+        Box::into_raw(Box::new(sorted))
+    };
+    let slot = match which {
+        GraphFilter::Function => &GRAPH_FUNCTION,
+        GraphFilter::Notrace => &GRAPH_NOTRACE,
+    };
+    let old = slot.swap(new, Ordering::AcqRel);
+    if !old.is_null() {
+        crate::stop_machine::stop_machine(&mut || {});
+        // SAFETY: unpublished above, and every CPU has since passed a rendezvous.
+        drop(unsafe { Box::from_raw(old) });
+    }
+}
+
+arch::noinstr! {
+/// Linux's `trace_graph_entry()`: decides per task whether the call is traced, and records
+/// its entry.
+fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: &FtraceRegs) -> bool {
+    if task.notrace_depth >= 0 {
+        return false;
+    }
+    if let Some(notrace) = published(&GRAPH_NOTRACE)
+        && hash_contains(notrace, ent.func)
+    {
+        // Hooked all the same: its return ends the skipping of its callees.
+        task.notrace_depth = ent.depth as i32;
+        return true;
+    }
+    if task.filter_depth < 0
+        && let Some(filter) = published(&GRAPH_FUNCTION)
+    {
+        if !hash_contains(filter, ent.func) {
+            return false;
+        }
+        task.filter_depth = ent.depth as i32;
+    }
+    if ACTIVE.load(Ordering::Relaxed)
+        && let Some(rb) = try_buffer()
+    {
+        let header = entry_header(TRACE_GRAPH_ENT, regs.irqs_disabled());
+        // SAFETY: this CPU, with IRQs masked until the entry is committed.
+        unsafe {
+            rb.write_words(smp_processor_id(), ent.calltime, [
+                header,
+                ent.func,
+                u64::from(ent.depth),
+            ])
+        };
+    }
+    true
+}
+}
+
+arch::noinstr! {
+/// Linux's `trace_graph_return()`: records the return, with the entry's time and x0.
+fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs: &FgraphRetRegs) {
+    let depth = ret.depth as i32;
+    if task.notrace_depth == depth {
+        task.notrace_depth = -1;
+        return;
+    }
+    if task.filter_depth == depth {
+        task.filter_depth = -1;
+    }
+    if ACTIVE.load(Ordering::Relaxed)
+        && let Some(rb) = try_buffer()
+    {
+        let header = entry_header(TRACE_GRAPH_RET, regs.irqs_disabled());
+        // SAFETY: this CPU, with IRQs masked until the entry is committed.
+        unsafe {
+            rb.write_words(smp_processor_id(), ret.rettime, [
+                header,
+                ret.func,
+                u64::from(ret.depth),
+                ret.calltime,
+                ret.retval,
+            ])
+        };
+    }
+}
+}
+
+/// Starts recording (the tracer became current) and hooks the functions.
+pub fn start() -> Result<(), Errno> {
+    ACTIVE.store(true, Ordering::Relaxed);
+    GRAPH_OPS.register().inspect_err(|_| ACTIVE.store(false, Ordering::Relaxed))
+}
+
+/// Stops recording and unhooks the functions.
+pub fn stop() -> Result<(), Errno> {
+    GRAPH_OPS.unregister()?;
+    ACTIVE.store(false, Ordering::Relaxed);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+/// The `options/funcgraph-*` files, each one bit of [`OPTIONS`].
+const OPTION_FILES: [(&str, u32); 7] = [
+    ("funcgraph-abstime", 1 << 0),
+    ("funcgraph-cpu", 1 << 1),
+    ("funcgraph-duration", 1 << 2),
+    ("funcgraph-overhead", 1 << 3),
+    ("funcgraph-proc", 1 << 4),
+    ("funcgraph-retval", 1 << 5),
+    ("funcgraph-tail", 1 << 6),
+];
+
+fn option_bit(name: &str) -> u32 {
+    OPTION_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0, |(_, bit)| *bit)
+}
+
+/// Linux's defaults: cpu, duration and overhead on.
+static OPTIONS: AtomicU32 = AtomicU32::new(0b000_1110);
+
+/// The options as the printer takes them.
+pub fn graph_opts() -> GraphOpts {
+    let bits = OPTIONS.load(Ordering::Relaxed);
+    let on = |name| bits & option_bit(name) != 0;
+    GraphOpts {
+        cpu: on("funcgraph-cpu"),
+        overhead: on("funcgraph-overhead"),
+        proc_: on("funcgraph-proc"),
+        duration: on("funcgraph-duration"),
+        abstime: on("funcgraph-abstime"),
+        tail: on("funcgraph-tail"),
+        retval: on("funcgraph-retval"),
+        retval_hex: false,
+    }
+}
+
+/// `0` or `1` with optional surrounding whitespace; anything else is EINVAL (Linux's
+/// `kstrtoul` then `val != 0 && val != 1`).
+fn parse_bool(data: &[u8]) -> Result<bool, Errno> {
+    match core::str::from_utf8(data).map(str::trim) {
+        Ok("0") => Ok(false),
+        Ok("1") => Ok(true),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Creates `options/funcgraph-*` under `tracefs`.
+pub fn init(tracefs: &str) {
+    for (name, bit) in OPTION_FILES {
+        let path = alloc::format!("{tracefs}/options/{name}");
+        let file = fs::read_write(
+            move |w| Ok(writeln!(w, "{}", u8::from(OPTIONS.load(Ordering::Relaxed) & bit != 0))?),
+            move |data, _| {
+                if parse_bool(data)? {
+                    OPTIONS.fetch_or(bit, Ordering::Relaxed);
+                } else {
+                    OPTIONS.fetch_and(!bit, Ordering::Relaxed);
+                }
+                Ok(())
+            },
+        );
+        fs::register_file(&path, file)
+            .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/// Marker texts of one reading, kept while the printer looks at them.
+struct TextArena {
+    texts: UnsafeCell<Vec<Box<str>>>,
+}
+
+impl TextArena {
+    fn new() -> Self {
+        Self {
+            texts: UnsafeCell::new(Vec::new()),
+        }
+    }
+
+    fn alloc(&self, text: &str) -> &str {
+        let boxed: Box<str> = text.into();
+        let at: *const str = &*boxed;
+        // SAFETY: the arena only ever appends (it is not Sync, and no reference into the Vec
+        // itself is handed out); each text lives in its own box, which neither moves nor is
+        // freed before the arena is dropped, so `at` stays valid for `&self`'s lifetime.
+        unsafe {
+            (*self.texts.get()).push(boxed);
+            &*at
+        }
+    }
+}
+
+/// Task names by pid, taken once per reading.
+fn comm_table() -> BTreeMap<u32, String> {
+    sched::all_tasks()
+        .iter()
+        .filter(|t| t.pid() != IDLE_PID)
+        .map(|t| (t.pid(), String::from(t.name())))
+        .collect()
+}
+
+fn word(p: &[u8], at: usize) -> u64 {
+    p.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// One buffer event as the graph printer takes it; None for events it does not show.
+fn decode<'a>(
+    event: &Event,
+    comms: &'a BTreeMap<u32, String>,
+    texts: &'a TextArena,
+) -> Option<GraphRecord<'a>> {
+    let p = &event.payload;
+    if p.len() < ENTRY_HDR_SIZE {
+        return None;
+    }
+    let pid = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+    let comm = if pid == IDLE_PID {
+        IDLE_NAME
+    } else {
+        comms.get(&pid).map_or(COMM_UNKNOWN, String::as_str)
+    };
+    let func = |at| -> Func<'static> { func_at(word(p, at)) };
+    let depth = word(p, ENTRY_HDR_SIZE + 8) as u32;
+    let event_kind = match p[0] {
+        TRACE_GRAPH_ENT => GraphEvent::Entry {
+            func: func(ENTRY_HDR_SIZE),
+            depth,
+        },
+        TRACE_GRAPH_RET => GraphEvent::Return {
+            func: func(ENTRY_HDR_SIZE),
+            depth,
+            calltime: trace_clock::display(word(p, ENTRY_HDR_SIZE + 16)),
+            rettime: trace_clock::display(event.ts),
+            retval: word(p, ENTRY_HDR_SIZE + 24),
+        },
+        TRACE_PRINT => {
+            let text = core::str::from_utf8(&p[ENTRY_HDR_SIZE..]).unwrap_or_default();
+            GraphEvent::Comment(texts.alloc(text.trim_end_matches('\n')))
+        }
+        _ => return None,
+    };
+    Some(GraphRecord {
+        cpu: event.cpu as u32,
+        pid: pid as i32,
+        comm,
+        ts_ns: trace_clock::display(event.ts),
+        event: event_kind,
+    })
+}
+
+/// The `trace` file under `function_graph`: banner, column header, then every CPU's events
+/// merged by time in the graph layout.
+pub fn write_trace(w: &mut dyn Write, rb: &RingBuffer) -> fmt::Result {
+    let opts = graph_opts();
+    output::write_tracer_banner(w, "function_graph")?;
+    output::write_graph_header(w, &opts)?;
+    let comms = comm_table();
+    let texts = TextArena::new();
+    let mut sources: Vec<_> = (0..rb.nr_cpus())
+        .map(|cpu| {
+            rb.iter(cpu)
+                .filter_map(|event| decode(&event, &comms, &texts))
+                .peekable()
+        })
+        .collect();
+    GraphPrinter::new(opts, rb.nr_cpus() as u32).write_all(w, &mut sources)
+}
