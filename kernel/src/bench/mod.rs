@@ -37,6 +37,8 @@ mod ftrace_ops;
 #[cfg(target_os = "none")]
 mod function_tracer;
 #[cfg(target_os = "none")]
+mod function_graph;
+#[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]
 mod rendezvous;

@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::fmt::{self, Write};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 
@@ -37,9 +37,10 @@ pub const TRACE_GRAPH_ENT: u8 = 11;
 /// The tracer's fgraph user.
 pub static GRAPH_OPS: FgraphOps = FgraphOps::new(trace_graph_entry, trace_graph_return);
 
-/// Events are recorded while `function_graph` is the current tracer. Returns hooked before it
-/// stopped still reach [`trace_graph_return`], which then only keeps the task state straight.
-static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Events are recorded while this is non-zero: while `function_graph` is the current tracer
+/// (or a benchmark measures it). Returns hooked before it stopped still reach
+/// [`trace_graph_return`], which then only keeps the task state straight.
+static RECORDERS: AtomicU32 = AtomicU32::new(0);
 
 /// A published graph filter: sorted patch-site addresses.
 type GraphHash = Vec<u64>;
@@ -110,7 +111,7 @@ pub fn set_graph_ips(which: GraphFilter, ips: impl IntoIterator<Item = u64>) {
 arch::noinstr! {
 /// Linux's `trace_graph_entry()`: decides per task whether the call is traced, and records
 /// its entry.
-fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: &FtraceRegs) -> bool {
+pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: &FtraceRegs) -> bool {
     if task.notrace_depth >= 0 {
         return false;
     }
@@ -129,7 +130,7 @@ fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: &Ftr
         }
         task.filter_depth = ent.depth as i32;
     }
-    if ACTIVE.load(Ordering::Relaxed)
+    if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
     {
         let header = entry_header(TRACE_GRAPH_ENT, regs.irqs_disabled());
@@ -148,7 +149,7 @@ fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: &Ftr
 
 arch::noinstr! {
 /// Linux's `trace_graph_return()`: records the return, with the entry's time and x0.
-fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs: &FgraphRetRegs) {
+pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs: &FgraphRetRegs) {
     let depth = ret.depth as i32;
     if task.notrace_depth == depth {
         task.notrace_depth = -1;
@@ -157,7 +158,7 @@ fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs: &Fg
     if task.filter_depth == depth {
         task.filter_depth = -1;
     }
-    if ACTIVE.load(Ordering::Relaxed)
+    if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
     {
         let header = entry_header(TRACE_GRAPH_RET, regs.irqs_disabled());
@@ -175,16 +176,18 @@ fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs: &Fg
 }
 }
 
-/// Starts recording (the tracer became current) and hooks the functions.
-pub fn start() -> Result<(), Errno> {
-    ACTIVE.store(true, Ordering::Relaxed);
-    GRAPH_OPS.register().inspect_err(|_| ACTIVE.store(false, Ordering::Relaxed))
+/// Registers `gops` (the tracer's [`GRAPH_OPS`], or a benchmark's copy of it) and records its
+/// events into the trace buffer.
+pub fn start(gops: &'static FgraphOps) -> Result<(), Errno> {
+    RECORDERS.fetch_add(1, Ordering::Relaxed);
+    gops.register()
+        .inspect_err(|_| _ = RECORDERS.fetch_sub(1, Ordering::Relaxed))
 }
 
-/// Stops recording and unhooks the functions.
-pub fn stop() -> Result<(), Errno> {
-    GRAPH_OPS.unregister()?;
-    ACTIVE.store(false, Ordering::Relaxed);
+/// Undoes [`start`].
+pub fn stop(gops: &'static FgraphOps) -> Result<(), Errno> {
+    gops.unregister()?;
+    RECORDERS.fetch_sub(1, Ordering::Relaxed);
     Ok(())
 }
 

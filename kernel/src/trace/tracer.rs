@@ -328,7 +328,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
     }
     match state.tracer {
         Tracer::Function => FUNCTION_OPS.unregister()?,
-        Tracer::FunctionGraph => trace_graph::stop()?,
+        Tracer::FunctionGraph => trace_graph::stop(&trace_graph::GRAPH_OPS)?,
         Tracer::Nop => {}
     }
     state.tracer = Tracer::Nop;
@@ -340,7 +340,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
         }
         Tracer::FunctionGraph => {
             ensure_notrace(&state.notrace)?;
-            trace_graph::start()?;
+            trace_graph::start(&trace_graph::GRAPH_OPS)?;
         }
         Tracer::Nop => {}
     }

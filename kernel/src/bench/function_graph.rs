@@ -1,0 +1,63 @@
+//! The cost of the `function_graph` tracer per traced call, entry plus exit: a leaf whose site
+//! is enabled for an fgraph user with the tracer's own handlers, filtered to that leaf alone.
+//! Each call goes through `ftrace_caller`, the entry handler (shadow-stack push, clock, one
+//! `TRACE_GRAPH_ENT` entry), the return hook `return_to_handler` and the return handler (pop,
+//! clock, one `TRACE_GRAPH_RET` entry). The baseline calls an identical leaf whose site is
+//! disabled. Linux 6.12 takes 1730 instructions for the same on this machine.
+
+use alloc::format;
+use alloc::string::String;
+
+use super::SetupError;
+use super::harness::call_loop;
+use crate::kbench;
+use crate::trace::fgraph::FgraphOps;
+use crate::trace::trace_graph::{self, trace_graph_entry, trace_graph_return};
+use crate::trace::tracer::buffer;
+
+/// The traced leaf.
+#[inline(never)]
+pub fn function_graph_bench_traced(x: u64) -> u64 {
+    x.wrapping_add(5)
+}
+
+/// The same leaf, its site left disabled.
+#[inline(never)]
+pub fn function_graph_bench_untraced(x: u64) -> u64 {
+    x.wrapping_add(6)
+}
+
+static BENCH_GRAPH: FgraphOps = FgraphOps::new(trace_graph_entry, trace_graph_return);
+
+fn call_traced(n: u64) {
+    call_loop(function_graph_bench_traced, n);
+}
+
+fn call_untraced(n: u64) {
+    call_loop(function_graph_bench_untraced, n);
+}
+
+fn setup() -> Result<(), SetupError> {
+    let leaf = function_graph_bench_traced as fn(u64) -> u64 as usize as u64;
+    BENCH_GRAPH
+        .ops()
+        .set_filter_ip(leaf, false, true)
+        .and_then(|()| trace_graph::start(&BENCH_GRAPH))
+        .map_err(|e| SetupError::Fail(format!("cannot trace the bench leaf: {e:?}")))
+}
+
+/// Unregisters and empties the buffer, so `trace` does not show the bench's entries.
+fn teardown() -> Result<(), String> {
+    trace_graph::stop(&BENCH_GRAPH).map_err(|e| format!("unregister: {e:?}"))?;
+    buffer().reset(None);
+    Ok(())
+}
+
+kbench! {
+    name: "function_graph",
+    ops: 10_000,
+    run: call_traced,
+    baseline: "call_untraced_leaf" => call_untraced,
+    setup: setup,
+    teardown: teardown,
+}
