@@ -31,6 +31,10 @@ Files:
   set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
 \t\t\t  available_filter_functions); empty means all
   set_ftrace_notrace\t- never trace these functions; wins over set_ftrace_filter
+  set_graph_function\t- function_graph traces only these functions and their callees
+  set_graph_notrace\t- function_graph skips these functions and their callees
+  options/funcgraph-*\t- function_graph columns and details, 0 or 1 each: abstime, cpu,
+\t\t\t  duration, overhead, proc, retval, tail
 
 Other files:
   /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name

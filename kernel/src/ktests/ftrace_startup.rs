@@ -1,9 +1,10 @@
 //! The startup self-test of the tracers (Linux: `CONFIG_FTRACE_STARTUP_TEST`,
-//! `trace_selftest_startup_function`), run by the test image at `-smp 4`: the `function` tracer
-//! with no filter, switched on through its tracefs files while background tasks keep every
-//! CPU busy, records events from every CPU, from the scheduler's tick (the timer interrupt) and
-//! from the UART driver. Switching back to `nop` leaves every site's text exactly as
-//! `ftrace_init` left it: `mov x9, x30` then a NOP.
+//! `trace_selftest_startup_function` and `_function_graph`), run by the test image at
+//! `-smp 4`: the `function` and the `function_graph` tracer with no filter, each switched on
+//! through its tracefs files while background tasks keep every CPU busy, record events from
+//! every CPU, from the scheduler's tick (the timer interrupt) and from the UART driver.
+//! Switching back to `nop` leaves every site's text exactly as `ftrace_init` left it:
+//! `mov x9, x30` then a NOP.
 
 use alloc::collections::BTreeSet;
 use alloc::format;
@@ -27,8 +28,10 @@ use crate::{kassert, kassert_eq, ktest};
 const TRACING: &str = "/sys/kernel/tracing";
 /// How long the tracer runs with every site enabled.
 const TRACE_MS: u64 = 100;
-/// Linux's `TRACE_FN` entry type and where its ip sits in our entries.
+/// Linux's `TRACE_FN` and `TRACE_GRAPH_ENT` entry types; both hold the function's address
+/// right after the common header.
 const TRACE_FN: u8 = 1;
+const TRACE_GRAPH_ENT: u8 = 11;
 const FN_IP_OFFSET: usize = 8;
 
 fn write_file(name: &str, text: &str) -> Result<(), String> {
@@ -64,13 +67,14 @@ fn stop_workers(workers: &[Arc<Task>]) {
     }
 }
 
-/// The CPUs that recorded function entries, and the names of the functions recorded.
-fn recorded() -> (BTreeSet<usize>, BTreeSet<&'static str>) {
+/// The CPUs that recorded function entries of type `kind`, and the names of the functions
+/// recorded.
+fn recorded(kind: u8) -> (BTreeSet<usize>, BTreeSet<&'static str>) {
     let mut cpus = BTreeSet::new();
     let mut names = BTreeSet::new();
     for event in buffer().iter_all() {
         let p = &event.payload;
-        if p.first() != Some(&TRACE_FN) || p.len() < FN_IP_OFFSET + 8 {
+        if p.first() != Some(&kind) || p.len() < FN_IP_OFFSET + 8 {
             continue;
         }
         cpus.insert(event.cpu);
@@ -108,14 +112,14 @@ fn every_site_is_a_nop() -> Result<(), String> {
     Ok(())
 }
 
-fn function_tracer_everywhere() -> Result<(), String> {
+fn tracer_everywhere(tracer: &str, entry_kind: u8) -> Result<(), String> {
     kassert!(num_online_cpus() >= 2);
     write_file("set_ftrace_filter", "")?;
-    write_file("current_tracer", "function")?;
-    crate::println!("ftrace startup test: function tracer on every site");
+    write_file("current_tracer", tracer)?;
+    crate::println!("ftrace startup test: {tracer} tracer on every site");
     sched::msleep(TRACE_MS).or_fail()?;
     write_file("tracing_on", "0")?;
-    let (cpus, names) = recorded();
+    let (cpus, names) = recorded(entry_kind);
     write_file("tracing_on", "1")?;
     write_file("current_tracer", "nop")?;
     let online = (0..num_online_cpus()).collect::<BTreeSet<_>>();
@@ -137,15 +141,26 @@ fn function_tracer_everywhere() -> Result<(), String> {
     every_site_is_a_nop()
 }
 
-ktest! {
-fn function_tracer_on_every_site_under_smp_load_then_all_nops() -> TestResult {
+/// Runs [`tracer_everywhere`] with the workers going; back to `nop` whatever happens.
+fn startup_test(tracer: &str, entry_kind: u8) -> Result<(), String> {
     let workers = start_workers()?;
-    let result = function_tracer_everywhere();
+    let result = tracer_everywhere(tracer, entry_kind);
     stop_workers(&workers);
     if result.is_err() {
         let _ = write_file("current_tracer", "nop");
         let _ = write_file("tracing_on", "1");
     }
     result
+}
+
+ktest! {
+fn function_tracer_on_every_site_under_smp_load_then_all_nops() -> TestResult {
+    startup_test("function", TRACE_FN)
+}
+}
+
+ktest! {
+fn function_graph_on_every_site_under_smp_load_then_all_nops() -> TestResult {
+    startup_test("function_graph", TRACE_GRAPH_ENT)
 }
 }

@@ -1,7 +1,8 @@
 //! Tracing: the ftrace patch-site table and the `FtraceOps` API on top of it (with its
 //! host-tested planner), and the pieces the tracers build on (filter files, the per-CPU ring
-//! buffer, the trace text formats), and the `nop`/`function` tracers with their control files;
-//! the other tracers, kprobes and the rest come next.
+//! buffer, the trace text formats), the function-graph core (shadow stacks and the return hook),
+//! and the `nop`, `function` and `function_graph` tracers with their control files; kprobes
+//! and the rest come next.
 
 pub mod filter;
 #[cfg(target_os = "none")]

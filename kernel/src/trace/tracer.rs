@@ -1,7 +1,9 @@
 //! The tracer framework's first slice (Linux: `kernel/trace/trace.c`,
-//! `trace_functions.c`): the global trace buffer, the `nop` and `function` tracers, and their
-//! tracefs control files (`available_tracers`, `current_tracer`, `tracing_on`, `trace`,
-//! `trace_marker`, `buffer_size_kb`, `set_ftrace_filter`, `set_ftrace_notrace`).
+//! `trace_functions.c`): the global trace buffer, the `nop` and `function` tracers (and the
+//! switch to `function_graph`, which lives in [`super::trace_graph`]), and their tracefs control
+//! files (`available_tracers`, `current_tracer`, `tracing_on`, `trace`, `trace_marker`,
+//! `buffer_size_kb`, `set_ftrace_filter`, `set_ftrace_notrace`, `set_graph_function`,
+//! `set_graph_notrace`).
 //!
 //! The buffer is one [`RingBuffer`] with a per-CPU part for every possible CPU
 //! ([`MAX_CPUS`]), [`TRACE_BUF_SIZE_DEFAULT`] bytes each. Events are Linux-like binary entries:
