@@ -35,9 +35,9 @@ mod ftrace_enable_all;
 #[cfg(target_os = "none")]
 mod ftrace_ops;
 #[cfg(target_os = "none")]
-mod function_tracer;
-#[cfg(target_os = "none")]
 mod function_graph;
+#[cfg(target_os = "none")]
+mod function_tracer;
 #[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]

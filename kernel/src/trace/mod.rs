@@ -4,9 +4,9 @@
 //! and the `nop`, `function` and `function_graph` tracers with their control files; kprobes
 //! and the rest come next.
 
-pub mod filter;
 #[cfg(target_os = "none")]
 pub mod fgraph;
+pub mod filter;
 #[cfg(target_os = "none")]
 pub mod ftrace;
 #[cfg(target_os = "none")]

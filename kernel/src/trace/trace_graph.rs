@@ -247,7 +247,13 @@ pub fn init(tracefs: &str) {
     for (name, bit) in OPTION_FILES {
         let path = alloc::format!("{tracefs}/options/{name}");
         let file = fs::read_write(
-            move |w| Ok(writeln!(w, "{}", u8::from(OPTIONS.load(Ordering::Relaxed) & bit != 0))?),
+            move |w| {
+                Ok(writeln!(
+                    w,
+                    "{}",
+                    u8::from(OPTIONS.load(Ordering::Relaxed) & bit != 0)
+                )?)
+            },
             move |data, _| {
                 if parse_bool(data)? {
                     OPTIONS.fetch_or(bit, Ordering::Relaxed);
