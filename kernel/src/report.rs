@@ -177,8 +177,10 @@ fn show_regs(frame: &TrapFrame) {
 }
 
 /// Walks the frame-record chain from `fp`, calling `visit` with each return address. Every read
-/// is a nofault read, so a corrupt chain ends the walk instead of faulting again.
+/// is a nofault read, so a corrupt chain ends the walk instead of faulting again. Return
+/// addresses the function-graph tracer hooked are shown as the real ones.
 pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
+    let mut graph_idx = 0;
     for _ in 0..MAX_FRAMES {
         if fp == 0 || !fp.is_multiple_of(16) {
             return;
@@ -189,7 +191,10 @@ pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
         if lr == 0 {
             return;
         }
-        visit(lr);
+        visit(crate::trace::fgraph::ftrace_graph_ret_addr(
+            lr,
+            &mut graph_idx,
+        ));
         if next == fp {
             return;
         }

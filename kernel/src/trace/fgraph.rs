@@ -197,6 +197,24 @@ fn current_ret_stack() -> Option<&'static mut RetStack> {
     unsafe { task.as_ref().map(|t| &mut *t.ret_stack().0.get()) }
 }
 
+/// Linux's `ftrace_graph_ret_addr()`: an unwinder that met `ret` as a return address gets the
+/// real one when `ret` is `return_to_handler`. `idx` counts the hooked frames the walk has
+/// passed (start at 0): they are the current task's shadow-stack entries, from the top down.
+pub fn ftrace_graph_ret_addr(ret: u64, idx: &mut usize) -> u64 {
+    if ret != return_to_handler_addr() {
+        return ret;
+    }
+    let _irqs = arch::irqflags::local_irq_save_guard();
+    let Some(rs) = current_ret_stack() else {
+        return ret;
+    };
+    let Some(at) = rs.depth.checked_sub(*idx + 1) else {
+        return ret;
+    };
+    *idx += 1;
+    rs.entries[at].ret
+}
+
 arch::noinstr! {
 /// The callback of every [`FgraphOps`]' ftrace_ops (Linux: `ftrace_graph_func`).
 fn ftrace_graph_func(ip: u64, _parent_ip: u64, ops: &FtraceOps, regs: &mut FtraceRegs) {
