@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
+use super::ftrace_plan::hash_contains;
 use super::output::{self, Func, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::ring_buffer::{Event, RingBuffer};
 use super::trace_clock;
@@ -54,27 +55,6 @@ static GRAPH_NOTRACE: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
 pub enum GraphFilter {
     Function,
     Notrace,
-}
-
-/// Binary search written out here: library code would be traceable, and the callbacks must
-/// reach none.
-#[inline(always)]
-fn hash_contains(hash: &GraphHash, ip: u64) -> bool {
-    let (mut lo, mut hi) = (0, hash.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        // SAFETY: mid < hi <= len.
-        let v = unsafe { *hash.get_unchecked(mid) };
-        if v == ip {
-            return true;
-        }
-        if v < ip {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    false
 }
 
 /// The published hash, if any.
