@@ -10,7 +10,11 @@ pub mod ftrace;
 pub mod ftrace_ops;
 pub mod ftrace_plan;
 pub mod output;
+#[cfg(target_os = "none")]
+pub mod per_cpu;
 pub mod ring_buffer;
 pub mod trace_clock;
+#[cfg(target_os = "none")]
+pub mod trace_pipe;
 #[cfg(target_os = "none")]
 pub mod tracer;

@@ -337,16 +337,16 @@ fn write_tracing_on(data: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// `buffer_size_kb`: resizes every CPU's buffer (dropping its contents). 0 is refused, as
-/// Linux refuses a buffer without entries.
-fn write_buffer_size_kb(data: &[u8]) -> Result<(), Errno> {
+/// `buffer_size_kb`: resizes every CPU's buffer, or `per_cpu/cpuN/buffer_size_kb` that CPU's
+/// (dropping its contents). 0 is refused, as Linux refuses a buffer without entries.
+pub(super) fn write_buffer_size_kb(cpu: Option<usize>, data: &[u8]) -> Result<(), Errno> {
     let kb = parse_number(data)?;
     let bytes = kb
         .checked_mul(1024)
         .filter(|&b| b > 0)
         .ok_or(Errno::EINVAL)?;
     let _state = STATE.lock();
-    buffer().resize(None, bytes);
+    buffer().resize(cpu, bytes);
     Ok(())
 }
 
@@ -354,10 +354,12 @@ fn write_buffer_size_kb(data: &[u8]) -> Result<(), Errno> {
 // Reading `trace`
 // ---------------------------------------------------------------------------------------------
 
-/// The header's counters: events in the buffer, and those plus the overwritten ones.
-fn buffer_stats(rb: &RingBuffer) -> BufferStats {
+/// The header's counters: events in the buffer (of `cpu`, or all), and those plus the
+/// overwritten ones.
+fn buffer_stats(rb: &RingBuffer, cpu: Option<usize>) -> BufferStats {
     let (mut entries, mut overrun) = (0, 0);
-    for cpu in 0..rb.nr_cpus() {
+    let cpus = cpu.map_or(0..rb.nr_cpus(), |cpu| cpu..cpu + 1);
+    for cpu in cpus {
         let stats = rb.stats(cpu);
         entries += stats.entries;
         overrun += stats.overrun;
@@ -406,7 +408,7 @@ fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
 }
 
 /// The comm of `pid` now: `<idle>` for the idle tasks, `<...>` for a task that has exited.
-fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
+pub(super) fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
     if event.payload.len() < ENTRY_HDR_SIZE {
         return Ok(());
     }
@@ -421,30 +423,41 @@ fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
     }
 }
 
-fn read_trace(w: &mut dyn Write) -> Result<(), Errno> {
+/// `trace`, or `per_cpu/cpuN/trace` for `Some(N)`.
+pub(super) fn read_trace(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Errno> {
     let state = STATE.lock();
     let rb = buffer();
     rb.record_off();
-    let result = write_trace(w, rb, state.tracer);
+    let result = write_trace(w, rb, state.tracer, cpu);
     if state.tracing_on {
         rb.record_on();
     }
     Ok(result?)
 }
 
-fn write_trace(w: &mut dyn Write, rb: &RingBuffer, tracer: Tracer) -> fmt::Result {
-    output::write_default_header(w, tracer.name(), &buffer_stats(rb), true)?;
-    for event in rb.iter_all() {
-        write_event_with_comm(w, &event)?;
+fn write_trace(
+    w: &mut dyn Write,
+    rb: &RingBuffer,
+    tracer: Tracer,
+    cpu: Option<usize>,
+) -> fmt::Result {
+    output::write_default_header(w, tracer.name(), &buffer_stats(rb, cpu), true)?;
+    match cpu {
+        None => rb
+            .iter_all()
+            .try_for_each(|event| write_event_with_comm(w, &event)),
+        Some(cpu) => rb
+            .iter(cpu)
+            .try_for_each(|event| write_event_with_comm(w, &event)),
     }
-    Ok(())
 }
 
-/// `echo > trace` (an open with O_TRUNC) clears the buffer; appending changes nothing.
-fn write_trace_file(_data: &[u8], mode: WriteMode) -> Result<(), Errno> {
+/// `echo > trace` (an open with O_TRUNC) clears the buffer (`per_cpu/cpuN/trace`: that CPU's);
+/// appending changes nothing.
+pub(super) fn write_trace_file(cpu: Option<usize>, mode: WriteMode) -> Result<(), Errno> {
     if mode == WriteMode::Truncate {
         let _state = STATE.lock();
-        buffer().reset(None);
+        buffer().reset(cpu);
     }
     Ok(())
 }
@@ -479,9 +492,23 @@ fn read_tracing_on(w: &mut dyn Write) -> Result<(), Errno> {
     Ok(writeln!(w, "{}", u8::from(STATE.lock().tracing_on))?)
 }
 
-/// The per-CPU size in KiB, as Linux prints it (pages times their data bytes).
-fn read_buffer_size_kb(w: &mut dyn Write) -> Result<(), Errno> {
-    Ok(writeln!(w, "{}", buffer().size(0) / 1024)?)
+/// The per-CPU size in KiB, as Linux prints it (pages times their data bytes); `X` when the
+/// CPUs' sizes differ (Linux's `tracing_entries_read`). `per_cpu/cpuN/buffer_size_kb` for
+/// `Some(N)`.
+pub(super) fn read_buffer_size_kb(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Errno> {
+    let rb = buffer();
+    match cpu {
+        Some(cpu) => writeln!(w, "{}", rb.size(cpu) / 1024)?,
+        None => {
+            let size = rb.size(0);
+            if super::per_cpu::tracing_cpus().all(|cpu| rb.size(cpu) == size) {
+                writeln!(w, "{}", size / 1024)?;
+            } else {
+                writeln!(w, "X")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn register(path: &str, file: impl fs::FileOps + 'static) {
@@ -506,7 +533,13 @@ pub fn init(tracefs: &str) {
         &path("tracing_on"),
         fs::read_write(read_tracing_on, |data, _| write_tracing_on(data)),
     );
-    register(&path("trace"), fs::read_write(read_trace, write_trace_file));
+    register(
+        &path("trace"),
+        fs::read_write(
+            |w| read_trace(None, w),
+            |_, mode| write_trace_file(None, mode),
+        ),
+    );
     register(
         &path("trace_marker"),
         fs::write_only(|data, _| write_marker(data)),
@@ -517,8 +550,13 @@ pub fn init(tracefs: &str) {
     );
     register(
         &path("buffer_size_kb"),
-        fs::read_write(read_buffer_size_kb, |data, _| write_buffer_size_kb(data)),
+        fs::read_write(
+            |w| read_buffer_size_kb(None, w),
+            |data, _| write_buffer_size_kb(None, data),
+        ),
     );
+    super::trace_pipe::init(tracefs);
+    super::per_cpu::init(tracefs);
     for (name, file) in [
         ("set_ftrace_filter", FilterFile::Filter),
         ("set_ftrace_notrace", FilterFile::Notrace),
