@@ -24,8 +24,13 @@ Files:
   tracing_on\t\t- 1 while events are recorded; echo 0 pauses, echo 1 resumes
   trace\t\t\t- the buffer, oldest event first (reading does not consume);
 \t\t\t  echo > trace empties it
+  trace_pipe\t\t- the buffer without a header, consuming what it prints; waits for new
+\t\t\t  events until Ctrl-C
   trace_marker\t\t- text written here is recorded as a tracing_mark_write event
-  buffer_size_kb\t- each CPU's buffer size in KiB; writing resizes (and clears)
+  buffer_size_kb\t- each CPU's buffer size in KiB (X when they differ); writing resizes
+\t\t\t  every CPU (and clears)
+  per_cpu/cpuN/\t\t- one CPU's trace, trace_pipe, buffer_size_kb (resizes that CPU) and
+\t\t\t  stats (entries, overrun, bytes, timestamps, dropped and read events)
   trace_clock\t\t- the clock of the timestamps: local, global (monotonic across CPUs),
 \t\t\t  counter (an event count), uptime (ticks); writing one clears trace
   set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
