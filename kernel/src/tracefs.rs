@@ -33,6 +33,10 @@ Files:
 \t\t\t  stats (entries, overrun, bytes, timestamps, dropped and read events)
   trace_clock\t\t- the clock of the timestamps: local, global (monotonic across CPUs),
 \t\t\t  counter (an event count), uptime (ticks); writing one clears trace
+  trace_options\t\t- the options of the text and the tracers: NAME when on, noNAME when off;
+\t\t\t  echo NAME or noNAME sets or clears one
+  options/\t\t- one file per option, 0 or 1: print-parent, overwrite, irq-info,
+\t\t\t  func_stack_trace (function tracer: a stack trace after each entry)
   set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
 \t\t\t  available_filter_functions); empty means all
   set_ftrace_notrace\t- never trace these functions; wins over set_ftrace_filter

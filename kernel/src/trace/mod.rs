@@ -9,6 +9,9 @@ pub mod ftrace;
 #[cfg(target_os = "none")]
 pub mod ftrace_ops;
 pub mod ftrace_plan;
+#[cfg(target_os = "none")]
+pub mod func_stack;
+pub mod options;
 pub mod output;
 #[cfg(target_os = "none")]
 pub mod per_cpu;

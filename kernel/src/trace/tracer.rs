@@ -29,6 +29,8 @@ use spin::Mutex;
 use super::filter::{FilterFile, FilterState, FuncRecord};
 use super::ftrace;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::func_stack::{FUNCTION_STACK_OPS, TRACE_STACK, write_stack_event};
+use super::options;
 use super::output::{
     self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
 };
@@ -48,12 +50,12 @@ use crate::symbols;
 pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
 
 /// Linux's `enum trace_type` values of the entries this module writes.
-const TRACE_FN: u8 = 1;
+pub(super) const TRACE_FN: u8 = 1;
 const TRACE_PRINT: u8 = 5;
 
 /// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
 /// and the pid.
-const ENTRY_HDR_SIZE: usize = 8;
+pub(super) const ENTRY_HDR_SIZE: usize = 8;
 
 /// Preempt depth and migrate-disable depth each print as one hex digit.
 const PREEMPT_DEPTH_MAX: u32 = 0xf;
@@ -112,6 +114,43 @@ static NOTRACE_SET: AtomicBool = AtomicBool::new(false);
 
 static FUNCTION_OPS: FtraceOps = FtraceOps::new(function_trace_call, 0);
 
+/// Both of the function tracer's ops, which share its filters: the plain one and the one of
+/// `options/func_stack_trace`.
+const FUNCTION_TRACER_OPS: [&FtraceOps; 2] = [&FUNCTION_OPS, &FUNCTION_STACK_OPS];
+
+/// The function tracer's ops: the stack-tracing one while `func_stack_trace` is on.
+fn function_ops() -> &'static FtraceOps {
+    if options::enabled(options::FUNC_STACK_TRACE) {
+        &FUNCTION_STACK_OPS
+    } else {
+        &FUNCTION_OPS
+    }
+}
+
+/// `options/func_stack_trace`: a running function tracer is re-registered with the other
+/// callback, as Linux's `func_set_flag` does. On failure the old callback stays.
+pub(super) fn set_func_stack_trace(on: bool) -> Result<(), Errno> {
+    let state = STATE.lock();
+    if state.tracer != Tracer::Function {
+        options::store(options::FUNC_STACK_TRACE, on);
+        return Ok(());
+    }
+    let old = function_ops();
+    old.unregister()?;
+    options::store(options::FUNC_STACK_TRACE, on);
+    if let Err(errno) = function_ops().register() {
+        options::store(options::FUNC_STACK_TRACE, !on);
+        old.register()?;
+        return Err(errno);
+    }
+    Ok(())
+}
+
+/// The current tracer's name, for `trace_options`.
+pub(super) fn current_tracer_name() -> &'static str {
+    STATE.lock().tracer.name()
+}
+
 /// The global trace buffer; created by [`init`].
 pub fn buffer() -> &'static RingBuffer {
     try_buffer().expect("tracer::init creates the buffer")
@@ -125,7 +164,7 @@ pub fn buffer() -> &'static RingBuffer {
 /// word: type, `TRACE_FLAG_*` flags, preempt depth, a pad byte, pid. One read of the per-CPU
 /// base serves the three per-CPU fields.
 #[inline(always)]
-fn entry_header(kind: u8, irqs_off: bool) -> u64 {
+pub(super) fn entry_header(kind: u8, irqs_off: bool) -> u64 {
     let pcpu = crate::smp::this_cpu();
     // Branch-free: each flag is its bool shifted into place.
     let need_resched = pcpu.arch.need_resched.load(Ordering::Relaxed);
@@ -145,7 +184,7 @@ fn entry_header(kind: u8, irqs_off: bool) -> u64 {
 
 /// The global buffer for the tracers' callbacks: `None` before [`init`].
 #[inline(always)]
-fn try_buffer() -> Option<&'static RingBuffer> {
+pub(super) fn try_buffer() -> Option<&'static RingBuffer> {
     // SAFETY: the pointer is null or a leaked Box that is never freed.
     unsafe { BUFFER.load(Ordering::Acquire).as_ref() }
 }
@@ -222,7 +261,11 @@ fn apply_notrace(user: &FilterState) -> Result<(), Errno> {
         .iter()
         .filter(|f| tracing_code.matches(f.name))
         .map(|f| f.ip);
-    FUNCTION_OPS.set_notrace_ips(own.chain(user.ips().iter().copied()))
+    let ips: Vec<u64> = own.chain(user.ips().iter().copied()).collect();
+    for ops in FUNCTION_TRACER_OPS {
+        ops.set_notrace_ips(ips.iter().copied())?;
+    }
+    Ok(())
 }
 
 /// The traceable functions as `available_filter_functions` lists them, for the filter files.
@@ -278,7 +321,9 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
             state.notrace = new;
         }
         _ => {
-            FUNCTION_OPS.set_filter_ips(new.ips().iter().copied())?;
+            for ops in FUNCTION_TRACER_OPS {
+                ops.set_filter_ips(new.ips().iter().copied())?;
+            }
             state.filter = new;
         }
     }
@@ -303,13 +348,13 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
         return Ok(());
     }
     if state.tracer == Tracer::Function {
-        FUNCTION_OPS.unregister()?;
+        function_ops().unregister()?;
     }
     state.tracer = Tracer::Nop;
     buffer().reset(None);
     if new == Tracer::Function {
         ensure_notrace(&state.notrace)?;
-        FUNCTION_OPS.register()?;
+        function_ops().register()?;
     }
     state.tracer = new;
     Ok(())
@@ -391,8 +436,9 @@ fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
         ts_ns: trace_clock::display(event.ts),
     };
     let opts = PrintOpts {
+        irq_info: options::enabled(options::IRQ_INFO),
+        print_parent: options::enabled(options::PRINT_PARENT),
         time_in_ns: trace_clock::in_ns(trace_clock::selected()),
-        ..PrintOpts::default()
     };
     match p[0] {
         TRACE_FN => {
@@ -403,6 +449,7 @@ fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
             let text = core::str::from_utf8(&p[ENTRY_HDR_SIZE..]).unwrap_or_default();
             output::write_marker_line(w, &ctx, text, &opts)
         }
+        TRACE_STACK => write_stack_event(w, &ctx, &p[ENTRY_HDR_SIZE..], &opts),
         _ => Ok(()),
     }
 }
@@ -441,7 +488,8 @@ fn write_trace(
     tracer: Tracer,
     cpu: Option<usize>,
 ) -> fmt::Result {
-    output::write_default_header(w, tracer.name(), &buffer_stats(rb, cpu), true)?;
+    let irq_info = options::enabled(options::IRQ_INFO);
+    output::write_default_header(w, tracer.name(), &buffer_stats(rb, cpu), irq_info)?;
     match cpu {
         None => rb
             .iter_all()
@@ -557,6 +605,7 @@ pub fn init(tracefs: &str) {
     );
     super::trace_pipe::init(tracefs);
     super::per_cpu::init(tracefs);
+    options::init(tracefs);
     for (name, file) in [
         ("set_ftrace_filter", FilterFile::Filter),
         ("set_ftrace_notrace", FilterFile::Notrace),
