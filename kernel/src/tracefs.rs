@@ -40,6 +40,12 @@ Files:
   set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
 \t\t\t  available_filter_functions); empty means all
   set_ftrace_notrace\t- never trace these functions; wins over set_ftrace_filter
+  Function probes, written to set_ftrace_filter (they act whatever the tracer):
+\t\t\t  FUNC:traceoff[:N] - turn tracing off when FUNC is hit (N times)
+\t\t\t  FUNC:traceon[:N]  - turn tracing on when FUNC is hit
+\t\t\t  FUNC:stacktrace[:N] - record a <stack trace> when FUNC is hit
+\t\t\t  !FUNC:CMD[:N]     - remove the probe; read back as
+\t\t\t  FUNC:CMD:unlimited or FUNC:CMD:count=LEFT
 
 Other files:
   /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name

@@ -19,6 +19,7 @@ use arch::ftrace::FtraceRegs;
 
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::output::{self, EntryContext, Func, PrintOpts};
+use super::ring_buffer::RingBuffer;
 use super::trace_clock;
 use super::tracer::{ENTRY_HDR_SIZE, TRACE_FN, entry_header, try_buffer};
 use crate::smp::smp_processor_id;
@@ -57,6 +58,35 @@ fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
 }
 
 arch::noinstr! {
+/// Records a `TRACE_STACK` entry on `cpu` at `ts`: `ip`'s function, its parent, and the frames
+/// above the call site's frame pointer `fp`. For callbacks (IRQs masked, this CPU).
+#[inline(always)]
+pub fn record_stack(
+    rb: &RingBuffer,
+    cpu: usize,
+    ts: u64,
+    irqs_off: bool,
+    ip: u64,
+    parent_ip: u64,
+    fp: u64,
+) {
+    let mut frames = [0u64; FTRACE_STACK_ENTRIES];
+    frames[0] = ip;
+    frames[1] = parent_ip;
+    let n = 2 + walk_frames(fp, &mut frames[2..]);
+    let header = entry_header(TRACE_STACK, irqs_off);
+    // SAFETY: the caller runs on `cpu` with IRQs masked until the entry is committed.
+    if let Some(mut r) = unsafe { rb.reserve(cpu, ENTRY_HDR_SIZE + n * 8, ts) } {
+        r[..ENTRY_HDR_SIZE].copy_from_slice(&header.to_le_bytes());
+        for (chunk, frame) in r[ENTRY_HDR_SIZE..].chunks_exact_mut(8).zip(frames) {
+            chunk.copy_from_slice(&frame.to_le_bytes());
+        }
+        r.commit();
+    }
+}
+}
+
+arch::noinstr! {
 /// The callback: the function entry, then its stack. IRQs are masked (ftrace_caller), so both
 /// entries go to this CPU's buffer.
 pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
@@ -71,20 +101,7 @@ pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs
         let ts = trace_clock::now();
         // SAFETY: this CPU, with IRQs masked until the entries are committed.
         unsafe { rb.write_words(cpu, ts, [entry_header(TRACE_FN, irqs_off), ip, parent_ip]) };
-        let mut frames = [0u64; FTRACE_STACK_ENTRIES];
-        frames[0] = ip;
-        frames[1] = parent_ip;
-        let n = 2 + walk_frames(regs.fp, &mut frames[2..]);
-        let header = entry_header(TRACE_STACK, irqs_off);
-        let len = ENTRY_HDR_SIZE + n * 8;
-        // SAFETY: as above.
-        if let Some(mut r) = unsafe { rb.reserve(cpu, len, ts) } {
-            r[..ENTRY_HDR_SIZE].copy_from_slice(&header.to_le_bytes());
-            for (chunk, frame) in r[ENTRY_HDR_SIZE..].chunks_exact_mut(8).zip(frames) {
-                chunk.copy_from_slice(&frame.to_le_bytes());
-            }
-            r.commit();
-        }
+        record_stack(rb, cpu, ts, irqs_off, ip, parent_ip, regs.fp);
     }
     ftrace_test_recursion_unlock(bit);
 }

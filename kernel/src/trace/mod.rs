@@ -10,6 +10,8 @@ pub mod ftrace;
 pub mod ftrace_ops;
 pub mod ftrace_plan;
 #[cfg(target_os = "none")]
+pub mod func_probes;
+#[cfg(target_os = "none")]
 pub mod func_stack;
 pub mod options;
 pub mod output;

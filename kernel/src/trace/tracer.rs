@@ -29,6 +29,7 @@ use spin::Mutex;
 use super::filter::{FilterFile, FilterState, FuncRecord};
 use super::ftrace;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::func_probes;
 use super::func_stack::{FUNCTION_STACK_OPS, TRACE_STACK, write_stack_event};
 use super::options;
 use super::output::{
@@ -91,8 +92,6 @@ impl Tracer {
 /// The tracer state the control files change, under one lock.
 struct State {
     tracer: Tracer,
-    /// `tracing_on` as the user set it; recording is also paused while `trace` is read.
-    tracing_on: bool,
     /// What `set_ftrace_filter` and `set_ftrace_notrace` hold.
     filter: FilterState,
     notrace: FilterState,
@@ -100,7 +99,6 @@ struct State {
 
 static STATE: Mutex<State> = Mutex::new(State {
     tracer: Tracer::Nop,
-    tracing_on: true,
     filter: FilterState::new(),
     notrace: FilterState::new(),
 });
@@ -298,13 +296,13 @@ impl FilterFunctions {
 }
 
 /// A write to `set_ftrace_filter` or `set_ftrace_notrace`: the whole write is resolved first;
-/// on any error nothing changes. The `FUNC:traceon|traceoff|stacktrace` probes are not wired
-/// to the tracer yet, so writes that add one are refused (EINVAL) rather than accepted and
-/// ignored.
+/// on any error nothing changes. The `FUNC:traceon|traceoff|stacktrace` probes act through
+/// [`func_probes`].
 fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(), Errno> {
     let funcs = FilterFunctions::new();
     let records = funcs.records();
     let mut state = STATE.lock();
+    func_probes::sync_counts(&mut state.filter);
     let old = match file {
         FilterFile::Notrace => &state.notrace,
         _ => &state.filter,
@@ -312,8 +310,8 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
     let new = old
         .write(file, &records, data, mode)
         .map_err(|e| e.errno())?;
-    if new.probes().next().is_some() {
-        return Err(Errno::EINVAL);
+    if file == FilterFile::Filter {
+        func_probes::apply(old, &new)?;
     }
     match file {
         FilterFile::Notrace => {
@@ -332,7 +330,8 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
 
 fn read_filter_file(file: FilterFile, w: &mut dyn Write) -> Result<(), Errno> {
     let funcs = FilterFunctions::new();
-    let state = STATE.lock();
+    let mut state = STATE.lock();
+    func_probes::sync_counts(&mut state.filter);
     let current = match file {
         FilterFile::Notrace => &state.notrace,
         _ => &state.filter,
@@ -372,8 +371,7 @@ fn parse_number(data: &[u8]) -> Result<usize, Errno> {
 
 fn write_tracing_on(data: &[u8]) -> Result<(), Errno> {
     let on = parse_number(data)? != 0;
-    let mut state = STATE.lock();
-    state.tracing_on = on;
+    let _state = STATE.lock();
     if on {
         buffer().record_on();
     } else {
@@ -474,9 +472,12 @@ pub(super) fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Re
 pub(super) fn read_trace(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Errno> {
     let state = STATE.lock();
     let rb = buffer();
+    // `tracing_on` is the buffer's recording state, which a traceoff/traceon probe may also
+    // change: reading pauses it and restores what it was.
+    let was_on = rb.is_record_on();
     rb.record_off();
     let result = write_trace(w, rb, state.tracer, cpu);
-    if state.tracing_on {
+    if was_on {
         rb.record_on();
     }
     Ok(result?)
@@ -537,7 +538,7 @@ fn read_current_tracer(w: &mut dyn Write) -> Result<(), Errno> {
 }
 
 fn read_tracing_on(w: &mut dyn Write) -> Result<(), Errno> {
-    Ok(writeln!(w, "{}", u8::from(STATE.lock().tracing_on))?)
+    Ok(writeln!(w, "{}", u8::from(buffer().is_record_on()))?)
 }
 
 /// The per-CPU size in KiB, as Linux prints it (pages times their data bytes); `X` when the
