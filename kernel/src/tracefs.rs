@@ -40,6 +40,8 @@ Files:
   set_ftrace_filter\t- only trace these functions (globs, !GLOB removes, N = line N of
 \t\t\t  available_filter_functions); empty means all
   set_ftrace_notrace\t- never trace these functions; wins over set_ftrace_filter
+  enabled_functions\t- the functions some ftrace_ops wants: name (ops count), R (regs),
+\t\t\t  I (ip modify), O (calls its only ops directly: ops: CALLBACK), M (modified)
   Function probes, written to set_ftrace_filter (they act whatever the tracer):
 \t\t\t  FUNC:traceoff[:N] - turn tracing off when FUNC is hit (N times)
 \t\t\t  FUNC:traceon[:N]  - turn tracing on when FUNC is hit
@@ -50,6 +52,9 @@ Files:
 Other files:
   /proc/kallsyms\t\t- the kernel symbol table: address, type (t/T), name
   /proc/cmdline\t\t- the kernel command line (QEMU's -append)
+  /proc/sys/kernel/ftrace_enabled
+\t\t\t- 1: ftrace sites may be enabled; echo 0 turns every site off (EBUSY while a
+\t\t\t  PERMANENT ops, such as the live patch, is registered)
   /sys/kernel/livepatch/livepatch_sample/enabled
 \t\t\t- 1 while the sample live patch replaces cmdline_proc_show
 

@@ -6,6 +6,7 @@
 pub mod filter;
 #[cfg(target_os = "none")]
 pub mod ftrace;
+pub mod ftrace_files;
 #[cfg(target_os = "none")]
 pub mod ftrace_ops;
 pub mod ftrace_plan;

@@ -607,6 +607,7 @@ pub fn init(tracefs: &str) {
     super::trace_pipe::init(tracefs);
     super::per_cpu::init(tracefs);
     options::init(tracefs);
+    super::ftrace_files::init(tracefs);
     for (name, file) in [
         ("set_ftrace_filter", FilterFile::Filter),
         ("set_ftrace_notrace", FilterFile::Notrace),
