@@ -310,17 +310,22 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
     let new = old
         .write(file, &records, data, mode)
         .map_err(|e| e.errno())?;
-    if file == FilterFile::Filter {
-        func_probes::apply(old, &new)?;
-    }
     match file {
         FilterFile::Notrace => {
             apply_notrace(&new)?;
             state.notrace = new;
         }
         _ => {
-            for ops in FUNCTION_TRACER_OPS {
-                ops.set_filter_ips(new.ips().iter().copied())?;
+            let set_ips = |ips: &alloc::collections::BTreeSet<u64>| {
+                FUNCTION_TRACER_OPS
+                    .iter()
+                    .try_for_each(|ops| ops.set_filter_ips(ips.iter().copied()))
+            };
+            // Either both the tracer's filter and the probes change, or neither.
+            let applied = set_ips(new.ips()).and_then(|()| func_probes::apply(&state.filter, &new));
+            if let Err(errno) = applied {
+                let _ = set_ips(state.filter.ips());
+                return Err(errno);
             }
             state.filter = new;
         }
