@@ -12,6 +12,9 @@
 //! the reader has emptied half of ours. Before that (or with IRQs masked) the reader drains the
 //! UART itself.
 //!
+//! While the shell runs a command, Ctrl-C is not input but SIGINT to the shell's task (Linux's
+//! `ISIG`): see [`set_foreground`].
+//!
 //! Locking: [`CONSOLE`] serialises writers so lines from different CPUs do not interleave;
 //! [`RX`] guards the receive side (the interrupt handler takes it). Both mask IRQs while held
 //! ([`SpinLockIrq`]), so printing or reading can never be interrupted by code that wants the
@@ -19,6 +22,8 @@
 //! (write) and FR, the receive side DR (read), FR and IMSC. Crash reports call
 //! [`force_unlock_for_panic`] first, so a CPU that died while printing cannot block the report
 //! (Linux: `bust_spinlocks`). The reader's wait queue is taken after [`RX`] is released.
+//! [`FOREGROUND`] is taken inside [`RX`] (a Ctrl-C found while receiving), and a run-queue
+//! lock inside it (waking the interrupted task); nothing takes them the other way round.
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +37,10 @@ use tock_registers::register_bitfields;
 use tock_registers::register_structs;
 use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
 
+use alloc::sync::Arc;
+
 use crate::kfifo::Kfifo;
+use crate::sched::Task;
 use crate::sched::wait::WaitQueue;
 
 register_bitfields! {u32,
@@ -205,7 +213,9 @@ impl Rx {
             let Some(byte) = uart.try_get_byte() else {
                 return;
             };
-            self.fifo.put(byte);
+            if !isig(byte) {
+                self.fifo.put(byte);
+            }
         }
         if self.irq_driven && !self.throttled {
             uart.set_rx_interrupts(false);
@@ -235,6 +245,38 @@ static UART_ACTION: IrqAction = IrqAction {
 fn pl011_int(_irq: u32, _frame: &mut TrapFrame) {
     RX.lock().receive_chars();
     RX_WAIT.wake_up();
+}
+
+/// Linux's `VINTR` character, Ctrl-C.
+const INTR_CHAR: u8 = 0x03;
+
+/// The task running a shell command in the foreground: while one is set, Ctrl-C does not go
+/// into the input but sends it SIGINT (Linux's `ISIG` with the foreground process group), so
+/// a command blocked in a read (`cat trace_pipe`) ends. At the prompt the line editor gets the
+/// byte and abandons the line itself.
+static FOREGROUND: SpinLockIrq<Option<Arc<Task>>> = SpinLockIrq::new(None);
+/// A Ctrl-C was turned into SIGINT since the last [`set_foreground`].
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Makes `task` the foreground command (`Some`) or hands the console back to the line editor
+/// (`None`). Returns whether a Ctrl-C interrupted the previous foreground command.
+pub fn set_foreground(task: Option<Arc<Task>>) -> bool {
+    *FOREGROUND.lock() = task;
+    INTERRUPTED.swap(false, Ordering::AcqRel)
+}
+
+/// Handles a received Ctrl-C while a command runs in the foreground: true if it was turned
+/// into SIGINT (the byte is then dropped, as Linux's `n_tty` does with `ISIG`).
+fn isig(byte: u8) -> bool {
+    if byte != INTR_CHAR {
+        return false;
+    }
+    let Some(task) = FOREGROUND.lock().clone() else {
+        return false;
+    };
+    INTERRUPTED.store(true, Ordering::Release);
+    crate::sched::send_sigint(&task);
+    true
 }
 
 /// Takes over the PL011 at `base` as the kernel console.
@@ -356,5 +398,16 @@ impl crate::shell::Tty for ConsoleTty {
 
     fn write_bytes(&mut self, bytes: &[u8]) {
         write_bytes(bytes);
+    }
+
+    fn begin_command(&mut self) {
+        crate::sched::clear_sigint();
+        set_foreground(Some(crate::sched::current_task()));
+    }
+
+    fn end_command(&mut self) -> bool {
+        let interrupted = set_foreground(None);
+        crate::sched::clear_sigint();
+        interrupted
     }
 }

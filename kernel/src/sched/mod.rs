@@ -169,9 +169,23 @@ mod core_sched {
         }
     }
 
-    /// The running task was killed.
+    /// The running task was killed or interrupted (a pending SIGINT).
     pub fn signal_pending() -> bool {
-        current().is_some_and(Task::killed)
+        current().is_some_and(Task::signal_pending)
+    }
+
+    /// Delivers SIGINT to `task` (the console's Ctrl-C, Linux's `isig()`): marks it and wakes
+    /// it from an interruptible sleep, which then ends with [`Interrupted`]. Unlike
+    /// [`kill`] any task may be interrupted; the flag stays until [`clear_sigint`]. Safe in
+    /// interrupt context; never allocates.
+    pub fn send_sigint(task: &Arc<Task>) {
+        task.set_sigint(true);
+        wake_up_state(task, TaskState::Interruptible);
+    }
+
+    /// Takes the running task's pending SIGINT: whether there was one.
+    pub fn clear_sigint() -> bool {
+        current().is_some_and(|task| task.set_sigint(false))
     }
 
     /// Why a task could not be started.
@@ -346,7 +360,7 @@ mod core_sched {
                 match prev.state() {
                     TaskState::Running => rq.queue.push_back(prev.clone()),
                     TaskState::Interruptible if preempt => rq.queue.push_back(prev.clone()),
-                    TaskState::Interruptible if prev.killed() => {
+                    TaskState::Interruptible if prev.signal_pending() => {
                         prev.set_state(TaskState::Running);
                         rq.queue.push_back(prev.clone());
                     }
@@ -409,7 +423,8 @@ mod core_sched {
         }
     }
 
-    /// Sleeps for at least `ms` milliseconds (rounded up to ticks). Fails if the task is killed.
+    /// Sleeps for at least `ms` milliseconds (rounded up to ticks). Fails if the task is killed
+    /// or interrupted.
     pub fn msleep(ms: u64) -> Result<(), Interrupted> {
         let freq = timer::counter_freq_hz();
         let deadline = timer::counter_now() + ms.saturating_mul(freq).div_ceil(1000);
@@ -421,7 +436,7 @@ mod core_sched {
                 if timer::counter_now() >= deadline {
                     break Ok(());
                 }
-                if me.killed() {
+                if me.signal_pending() {
                     break Err(Interrupted);
                 }
                 me.set_state(TaskState::Interruptible);

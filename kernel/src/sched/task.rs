@@ -80,6 +80,10 @@ pub struct Task {
     pub(super) on_rq: AtomicBool,
     /// `kill` asked it to stop (a pending SIGKILL).
     killed: AtomicBool,
+    /// A pending SIGINT: the console's Ctrl-C while the task ran a shell command in the
+    /// foreground ([`super::send_sigint`]). It interrupts sleeps like `killed`, but the task
+    /// carries on once it has been taken ([`super::clear_sigint`]).
+    sigint: AtomicBool,
     /// `kill` may stop it: background workloads yes, the shell and idle tasks no.
     killable: bool,
     /// Set once the task has finished its work; [`Task::exit_wait`] is woken then.
@@ -113,6 +117,7 @@ impl Task {
             state: AtomicU8::new(TaskState::Running as u8),
             on_rq: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            sigint: AtomicBool::new(false),
             killable,
             exited: AtomicBool::new(false),
             exit_wait: WaitQueue::new(),
@@ -185,6 +190,15 @@ impl Task {
 
     pub fn killed(&self) -> bool {
         self.killed.load(Ordering::Acquire)
+    }
+
+    /// A signal ends its interruptible sleeps: it was killed or has a SIGINT pending.
+    pub fn signal_pending(&self) -> bool {
+        self.killed() || self.sigint.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_sigint(&self, pending: bool) -> bool {
+        self.sigint.swap(pending, Ordering::AcqRel)
     }
 
     pub(super) fn set_killed(&self) {

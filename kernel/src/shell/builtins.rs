@@ -61,9 +61,14 @@ fn cat(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
                 continue;
             }
         };
-        if let Err(errno) = read {
-            let _ = writeln!(ctx.err(), "cat: read error: {errno}");
-            status = 1;
+        match read {
+            Ok(()) => {}
+            // A blocking read (`trace_pipe`) ended by Ctrl-C: cat dies of the SIGINT quietly.
+            Err(Errno::EINTR) => return super::STATUS_SIGINT,
+            Err(errno) => {
+                let _ = writeln!(ctx.err(), "cat: read error: {errno}");
+                status = 1;
+            }
         }
     }
     status

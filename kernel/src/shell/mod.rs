@@ -38,7 +38,19 @@ pub trait Tty {
     fn read_byte(&mut self) -> u8;
     /// Writes output bytes; `"\n"` is translated to `"\r\n"` by the tty, not the shell.
     fn write_bytes(&mut self, bytes: &[u8]);
+
+    /// A command starts in the foreground: from now until [`Tty::end_command`], Ctrl-C
+    /// interrupts it (Linux's `ISIG`: SIGINT to the foreground job) instead of being input.
+    fn begin_command(&mut self) {}
+
+    /// The foreground command has returned: whether a Ctrl-C interrupted it.
+    fn end_command(&mut self) -> bool {
+        false
+    }
 }
+
+/// The exit status of a command ended by SIGINT, as sh reports it (128 + 2).
+pub const STATUS_SIGINT: i32 = 130;
 
 /// A shell command, builtin or kernel-registered.
 #[derive(Clone, Copy, Debug)]
@@ -257,10 +269,17 @@ impl<'a> Shell<'a> {
                 return 2;
             }
         };
-        match parsed.redirects.split_last() {
+        tty.begin_command();
+        let status = match parsed.redirects.split_last() {
             None => self.run_command(&parsed.words, &mut TtyWriter(tty), None),
             Some((target, earlier)) => self.run_redirected(tty, &parsed.words, earlier, target),
+        };
+        if tty.end_command() {
+            // The terminal's echo of the Ctrl-C, and sh's newline after a job killed by SIGINT.
+            tty.write_bytes(b"^C\n");
+            return STATUS_SIGINT;
         }
+        status
     }
 
     fn read_input(&mut self, tty: &mut dyn Tty, echo: &mut Vec<u8>) -> Input {

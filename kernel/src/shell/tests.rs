@@ -860,3 +860,39 @@ fn notices_from_background_jobs_come_before_the_next_prompt() {
         "[2] Done run early\n/ # job\nstarted\n[3] Done run job\n/ # echo x\nx\n/ # exit\n"
     );
 }
+
+/// A tty on which every command is interrupted by Ctrl-C, as if typed while it ran.
+struct InterruptingTty(ScriptedTty);
+
+impl Tty for InterruptingTty {
+    fn read_byte(&mut self) -> u8 {
+        self.0.read_byte()
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        self.0.write_bytes(bytes);
+    }
+
+    fn end_command(&mut self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_command_interrupted_by_ctrl_c_ends_with_caret_c_and_status_130() {
+    let f = fixture();
+    let vfs = &f.vfs;
+    vfs.register_file(
+        "/pipe",
+        read_only(|out| {
+            out.write_str("event\n")?;
+            Err(Errno::EINTR)
+        }),
+    )
+    .unwrap();
+    let mut shell = Shell::new(vfs, &f.commands);
+    let mut tty = InterruptingTty(ScriptedTty::new(b""));
+    assert_eq!(shell.execute(&mut tty, "cat /pipe"), STATUS_SIGINT);
+    // cat dies of the signal without a read error; the ^C echo follows its output.
+    assert_eq!(tty.0.output(), "event\n^C\n");
+}

@@ -441,6 +441,40 @@ pub fn record_flags() -> Vec<u32> {
     core.sites.iter().map(|s| s.flags).collect()
 }
 
+/// One site `enabled_functions` lists: one some ops want.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnabledSite {
+    /// The traced function's address.
+    pub func: u64,
+    /// Its `dyn_ftrace.flags`.
+    pub flags: u32,
+    /// With `FTRACE_FL_CALL_OPS`: the address of the callback the site calls directly.
+    pub call_ops_func: Option<u64>,
+}
+
+/// Every site with `FTRACE_FL_ENABLED`, in record order (Linux's `enabled_functions`).
+pub fn enabled_sites() -> Vec<EnabledSite> {
+    let core = FTRACE_LOCK.lock();
+    core.sites
+        .iter()
+        .zip(records())
+        .filter(|(site, _)| site.flags & FTRACE_FL_ENABLED != 0)
+        .map(|(site, rec)| {
+            let direct =
+                site.flags & FTRACE_FL_CALL_OPS != 0 && site.literal != FTRACE_LIST_OPS.addr();
+            // SAFETY: a CALL_OPS site's literal is the address of the registered (static) ops
+            // it calls, published under FTRACE_LOCK, which is held.
+            let call_ops_func = direct
+                .then(|| unsafe { &*(site.literal as *const FtraceOps) }.func as usize as u64);
+            EnabledSite {
+                func: rec.func(),
+                flags: site.flags,
+                call_ops_func,
+            }
+        })
+        .collect()
+}
+
 /// Taken by [`ftrace_test_recursion_trylock`] for callbacks that guard themselves (Linux's
 /// `TRACE_FTRACE_BIT` family; the word is per CPU, `PerCpu::trace_recursion`).
 const TRACE_FTRACE_BIT: i32 = 0;

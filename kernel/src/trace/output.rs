@@ -326,6 +326,24 @@ pub fn write_function_line(
     w.write_char('\n')
 }
 
+/// A `TRACE_STACK` entry (`trace_stack_print()`): context, `<stack trace>`, then one
+/// ` => func` line per frame, innermost first.
+pub fn write_stack_lines<'a>(
+    w: &mut dyn Write,
+    ctx: &EntryContext<'_>,
+    frames: impl IntoIterator<Item = Func<'a>>,
+    opts: &PrintOpts,
+) -> fmt::Result {
+    write_context(w, ctx, opts)?;
+    w.write_str("<stack trace>\n")?;
+    for frame in frames {
+        w.write_str(" => ")?;
+        write_ip_sym(w, frame)?;
+        w.write_char('\n')?;
+    }
+    Ok(())
+}
+
 /// The name Linux prints for `trace_marker` events: the writer's instruction pointer.
 pub const TRACE_MARKER_FUNC: &str = "tracing_mark_write";
 
@@ -1158,6 +1176,18 @@ mod tests {
         assert!(
             render(|w| write_function_line(w, &c, small, unknown, &PrintOpts::default()))
                 .ends_with(": 0x00001234 <-0xffff80001234\n")
+        );
+    }
+
+    #[test]
+    fn stack_trace_lines_match_linux() {
+        // ftrace.rst's func_stack_trace example layout.
+        let c = ctx("cat", 117, 2, 0, 1, 1_602_243 * US);
+        let frames = [sym("vfs_read"), sym("ksys_read"), sym("__arm64_sys_read")];
+        assert_eq!(
+            render(|w| write_stack_lines(w, &c, frames, &PrintOpts::default())),
+            "             cat-117     [002] ...1.     1.602243: <stack trace>\n\
+             \x20=> vfs_read\n => ksys_read\n => __arm64_sys_read\n"
         );
     }
 

@@ -1211,22 +1211,34 @@ fn ns2usecs(ns: u64) -> u64 {
     (ns + 500) / 1000
 }
 
-/// Writes `per_cpu/cpuN/stats` exactly as Linux's `tracing_stats_read` does for a
-/// nanosecond trace clock; `now_ns` is the trace clock's current value.
-pub fn format_stats(stats: &CpuStats, now_ns: u64, out: &mut impl fmt::Write) -> fmt::Result {
-    let oldest = ns2usecs(stats.oldest_event_ts);
-    let now = ns2usecs(now_ns);
+/// Writes `per_cpu/cpuN/stats` exactly as Linux's `tracing_stats_read` does. With a
+/// nanosecond trace clock (`in_ns`) the two timestamps are nanoseconds printed as
+/// `secs.usecs`; otherwise (the `counter` and `uptime` clocks) they are printed raw.
+/// `now` is the trace clock's current value.
+pub fn format_stats(
+    stats: &CpuStats,
+    now: u64,
+    in_ns: bool,
+    out: &mut (impl fmt::Write + ?Sized),
+) -> fmt::Result {
     writeln!(out, "entries: {}", stats.entries)?;
     writeln!(out, "overrun: {}", stats.overrun)?;
     writeln!(out, "commit overrun: {}", stats.commit_overrun)?;
     writeln!(out, "bytes: {}", stats.bytes)?;
-    writeln!(
-        out,
-        "oldest event ts: {:5}.{:06}",
-        oldest / 1_000_000,
-        oldest % 1_000_000
-    )?;
-    writeln!(out, "now ts: {:5}.{:06}", now / 1_000_000, now % 1_000_000)?;
+    if in_ns {
+        let oldest = ns2usecs(stats.oldest_event_ts);
+        let now = ns2usecs(now);
+        writeln!(
+            out,
+            "oldest event ts: {:5}.{:06}",
+            oldest / 1_000_000,
+            oldest % 1_000_000
+        )?;
+        writeln!(out, "now ts: {:5}.{:06}", now / 1_000_000, now % 1_000_000)?;
+    } else {
+        writeln!(out, "oldest event ts: {}", stats.oldest_event_ts)?;
+        writeln!(out, "now ts: {now}")?;
+    }
     writeln!(out, "dropped events: {}", stats.dropped_events)?;
     writeln!(out, "read events: {}", stats.read_events)
 }
@@ -1612,12 +1624,29 @@ mod tests {
             read_events: 4,
         };
         let mut out = String::new();
-        format_stats(&stats, 5_000_500, &mut out).unwrap();
+        format_stats(&stats, 5_000_500, true, &mut out).unwrap();
         assert_eq!(
             out,
             "entries: 5\noverrun: 1\ncommit overrun: 2\nbytes: 224\n\
              oldest event ts: 96955.082688\nnow ts:     0.005001\n\
              dropped events: 3\nread events: 4\n"
+        );
+    }
+
+    #[test]
+    fn stats_format_of_a_counter_clock_is_raw() {
+        let stats = CpuStats {
+            entries: 2,
+            oldest_event_ts: 17,
+            ..CpuStats::default()
+        };
+        let mut out = String::new();
+        format_stats(&stats, 42, false, &mut out).unwrap();
+        assert_eq!(
+            out,
+            "entries: 2\noverrun: 0\ncommit overrun: 0\nbytes: 0\n\
+             oldest event ts: 17\nnow ts: 42\n\
+             dropped events: 0\nread events: 0\n"
         );
     }
 
@@ -1629,7 +1658,7 @@ mod tests {
         }
         rb.consume(0);
         let mut out = String::new();
-        format_stats(&rb.stats(0), 2_000_000_000, &mut out).unwrap();
+        format_stats(&rb.stats(0), 2_000_000_000, true, &mut out).unwrap();
         assert_eq!(
             out,
             "entries: 2\noverrun: 0\ncommit overrun: 0\nbytes: 128\n\

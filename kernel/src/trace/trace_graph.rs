@@ -23,11 +23,12 @@ use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
 use super::ftrace_plan::hash_contains;
+use super::options;
 use super::output::{self, Func, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::ring_buffer::{Event, RingBuffer};
 use super::trace_clock;
 use super::tracer::{COMM_UNKNOWN, ENTRY_HDR_SIZE, TRACE_PRINT, entry_header, func_at, try_buffer};
-use crate::fs::{self, Errno};
+use crate::fs::Errno;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::smp::smp_processor_id;
 
@@ -171,80 +172,17 @@ pub fn stop(gops: &'static FgraphOps) -> Result<(), Errno> {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Options
-// ---------------------------------------------------------------------------------------------
-
-/// The `options/funcgraph-*` files, each one bit of [`OPTIONS`].
-const OPTION_FILES: [(&str, u32); 7] = [
-    ("funcgraph-abstime", 1 << 0),
-    ("funcgraph-cpu", 1 << 1),
-    ("funcgraph-duration", 1 << 2),
-    ("funcgraph-overhead", 1 << 3),
-    ("funcgraph-proc", 1 << 4),
-    ("funcgraph-retval", 1 << 5),
-    ("funcgraph-tail", 1 << 6),
-];
-
-fn option_bit(name: &str) -> u32 {
-    OPTION_FILES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(0, |(_, bit)| *bit)
-}
-
-/// Linux's defaults: cpu, duration and overhead on.
-static OPTIONS: AtomicU32 = AtomicU32::new(0b000_1110);
-
-/// The options as the printer takes them.
+/// The `options/funcgraph-*` switches as the printer takes them.
 pub fn graph_opts() -> GraphOpts {
-    let bits = OPTIONS.load(Ordering::Relaxed);
-    let on = |name| bits & option_bit(name) != 0;
     GraphOpts {
-        cpu: on("funcgraph-cpu"),
-        overhead: on("funcgraph-overhead"),
-        proc_: on("funcgraph-proc"),
-        duration: on("funcgraph-duration"),
-        abstime: on("funcgraph-abstime"),
-        tail: on("funcgraph-tail"),
-        retval: on("funcgraph-retval"),
+        cpu: options::enabled(options::FUNCGRAPH_CPU),
+        overhead: options::enabled(options::FUNCGRAPH_OVERHEAD),
+        proc_: options::enabled(options::FUNCGRAPH_PROC),
+        duration: options::enabled(options::FUNCGRAPH_DURATION),
+        abstime: options::enabled(options::FUNCGRAPH_ABSTIME),
+        tail: options::enabled(options::FUNCGRAPH_TAIL),
+        retval: options::enabled(options::FUNCGRAPH_RETVAL),
         retval_hex: false,
-    }
-}
-
-/// `0` or `1` with optional surrounding whitespace; anything else is EINVAL (Linux's
-/// `kstrtoul` then `val != 0 && val != 1`).
-fn parse_bool(data: &[u8]) -> Result<bool, Errno> {
-    match core::str::from_utf8(data).map(str::trim) {
-        Ok("0") => Ok(false),
-        Ok("1") => Ok(true),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// Creates `options/funcgraph-*` under `tracefs`.
-pub fn init(tracefs: &str) {
-    for (name, bit) in OPTION_FILES {
-        let path = alloc::format!("{tracefs}/options/{name}");
-        let file = fs::read_write(
-            move |w| {
-                Ok(writeln!(
-                    w,
-                    "{}",
-                    u8::from(OPTIONS.load(Ordering::Relaxed) & bit != 0)
-                )?)
-            },
-            move |data, _| {
-                if parse_bool(data)? {
-                    OPTIONS.fetch_or(bit, Ordering::Relaxed);
-                } else {
-                    OPTIONS.fetch_and(!bit, Ordering::Relaxed);
-                }
-                Ok(())
-            },
-        );
-        fs::register_file(&path, file)
-            .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
     }
 }
 
@@ -337,15 +275,69 @@ fn decode<'a>(
     })
 }
 
+/// `trace_pipe` under `function_graph`: the printer's state (open braces, the last task of
+/// each CPU) lasts for the whole read, across the batches it consumes.
+pub struct PipePrinter {
+    printer: GraphPrinter,
+}
+
+/// Events one batch consumes per CPU before the reader checks for Ctrl-C.
+const PIPE_BATCH: usize = 256;
+
+impl PipePrinter {
+    pub fn new(rb: &RingBuffer) -> Self {
+        Self {
+            printer: GraphPrinter::new(graph_opts(), rb.nr_cpus() as u32),
+        }
+    }
+
+    /// Consumes and prints a batch of what `cpu` (or every CPU) holds now; false once the
+    /// buffer had nothing left.
+    pub fn drain(
+        &mut self,
+        rb: &RingBuffer,
+        cpu: Option<usize>,
+        w: &mut dyn Write,
+    ) -> Result<bool, fmt::Error> {
+        let cpus = match cpu {
+            Some(cpu) => cpu..cpu + 1,
+            None => 0..rb.nr_cpus(),
+        };
+        let batches: Vec<Vec<Event>> = cpus
+            .map(|cpu| (0..PIPE_BATCH).map_while(|_| rb.consume(cpu)).collect())
+            .collect();
+        if batches.iter().all(Vec::is_empty) {
+            return Ok(false);
+        }
+        let comms = comm_table();
+        let texts = TextArena::new();
+        let mut sources: Vec<_> = batches
+            .iter()
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(|event| decode(event, &comms, &texts))
+                    .peekable()
+            })
+            .collect();
+        self.printer.write_all(w, &mut sources)?;
+        Ok(true)
+    }
+}
+
 /// The `trace` file under `function_graph`: banner, column header, then every CPU's events
-/// merged by time in the graph layout.
-pub fn write_trace(w: &mut dyn Write, rb: &RingBuffer) -> fmt::Result {
+/// (or only `cpu`'s, for `per_cpu/cpuN/trace`) merged by time in the graph layout.
+pub fn write_trace(w: &mut dyn Write, rb: &RingBuffer, cpu: Option<usize>) -> fmt::Result {
     let opts = graph_opts();
     output::write_tracer_banner(w, "function_graph")?;
     output::write_graph_header(w, &opts)?;
     let comms = comm_table();
     let texts = TextArena::new();
-    let mut sources: Vec<_> = (0..rb.nr_cpus())
+    let cpus = match cpu {
+        Some(cpu) => cpu..cpu + 1,
+        None => 0..rb.nr_cpus(),
+    };
+    let mut sources: Vec<_> = cpus
         .map(|cpu| {
             rb.iter(cpu)
                 .filter_map(|event| decode(&event, &comms, &texts))

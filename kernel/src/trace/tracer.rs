@@ -31,6 +31,9 @@ use spin::Mutex;
 use super::filter::{FilterFile, FilterState, FuncRecord};
 use super::ftrace;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::func_probes;
+use super::func_stack::{FUNCTION_STACK_OPS, TRACE_STACK, write_stack_event};
+use super::options;
 use super::output::{
     self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
 };
@@ -51,7 +54,7 @@ use crate::symbols;
 pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
 
 /// Linux's `enum trace_type` values of the entries this module writes.
-const TRACE_FN: u8 = 1;
+pub(super) const TRACE_FN: u8 = 1;
 pub(super) const TRACE_PRINT: u8 = 5;
 
 /// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
@@ -94,8 +97,6 @@ impl Tracer {
 /// The tracer state the control files change, under one lock.
 struct State {
     tracer: Tracer,
-    /// `tracing_on` as the user set it; recording is also paused while `trace` is read.
-    tracing_on: bool,
     /// What `set_ftrace_filter` and `set_ftrace_notrace` hold.
     filter: FilterState,
     notrace: FilterState,
@@ -106,7 +107,6 @@ struct State {
 
 static STATE: Mutex<State> = Mutex::new(State {
     tracer: Tracer::Nop,
-    tracing_on: true,
     filter: FilterState::new(),
     notrace: FilterState::new(),
     graph_function: FilterState::new(),
@@ -122,10 +122,52 @@ static NOTRACE_SET: AtomicBool = AtomicBool::new(false);
 
 static FUNCTION_OPS: FtraceOps = FtraceOps::new(function_trace_call, 0);
 
-/// The ftrace_ops of both function tracers: `set_ftrace_filter` and `set_ftrace_notrace` apply
-/// to each (Linux's global ops).
-fn tracer_ops() -> [&'static FtraceOps; 2] {
-    [&FUNCTION_OPS, trace_graph::GRAPH_OPS.ops()]
+/// The function tracer's ops: the stack-tracing one while `func_stack_trace` is on.
+fn function_ops() -> &'static FtraceOps {
+    if options::enabled(options::FUNC_STACK_TRACE) {
+        &FUNCTION_STACK_OPS
+    } else {
+        &FUNCTION_OPS
+    }
+}
+
+/// `options/func_stack_trace`: a running function tracer is re-registered with the other
+/// callback, as Linux's `func_set_flag` does. On failure the old callback stays.
+pub(super) fn set_func_stack_trace(on: bool) -> Result<(), Errno> {
+    let state = STATE.lock();
+    if state.tracer != Tracer::Function {
+        options::store(options::FUNC_STACK_TRACE, on);
+        return Ok(());
+    }
+    let old = function_ops();
+    old.unregister()?;
+    options::store(options::FUNC_STACK_TRACE, on);
+    if let Err(errno) = function_ops().register() {
+        options::store(options::FUNC_STACK_TRACE, !on);
+        old.register()?;
+        return Err(errno);
+    }
+    Ok(())
+}
+
+/// Whether `function_graph` is the current tracer (`trace_pipe` prints its layout then).
+pub(super) fn is_function_graph() -> bool {
+    STATE.lock().tracer == Tracer::FunctionGraph
+}
+
+/// The current tracer's name, for `trace_options`.
+pub(super) fn current_tracer_name() -> &'static str {
+    STATE.lock().tracer.name()
+}
+
+/// Every ftrace_ops of the function tracers: `set_ftrace_filter` and `set_ftrace_notrace`
+/// apply to each (Linux's global ops).
+fn tracer_ops() -> [&'static FtraceOps; 3] {
+    [
+        &FUNCTION_OPS,
+        &FUNCTION_STACK_OPS,
+        trace_graph::GRAPH_OPS.ops(),
+    ]
 }
 
 /// The global trace buffer; created by [`init`].
@@ -285,23 +327,29 @@ fn filter_state(state: &mut State, file: FilterFile) -> &mut FilterState {
 }
 
 /// A write to one of the filter files: the whole write is resolved first; on any error nothing
-/// changes. The `FUNC:traceon|traceoff|stacktrace` probes are not wired to the tracer yet, so
-/// writes that add one are refused (EINVAL) rather than accepted and ignored.
+/// changes. The `FUNC:traceon|traceoff|stacktrace` probes of `set_ftrace_filter` act through
+/// [`func_probes`].
 fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(), Errno> {
     let funcs = FilterFunctions::new();
     let records = funcs.records();
     let mut state = STATE.lock();
+    func_probes::sync_counts(&mut state.filter);
     let new = filter_state(&mut state, file)
         .write(file, &records, data, mode)
         .map_err(|e| e.errno())?;
-    if new.probes().next().is_some() {
-        return Err(Errno::EINVAL);
-    }
     match file {
         FilterFile::Notrace => apply_notrace(&new)?,
         FilterFile::Filter => {
-            for ops in tracer_ops() {
-                ops.set_filter_ips(new.ips().iter().copied())?;
+            let set_ips = |ips: &alloc::collections::BTreeSet<u64>| {
+                tracer_ops()
+                    .iter()
+                    .try_for_each(|ops| ops.set_filter_ips(ips.iter().copied()))
+            };
+            // Either the tracers' filter and the probes both change, or neither.
+            let applied = set_ips(new.ips()).and_then(|()| func_probes::apply(&state.filter, &new));
+            if let Err(errno) = applied {
+                let _ = set_ips(state.filter.ips());
+                return Err(errno);
             }
         }
         FilterFile::GraphFunction => {
@@ -318,6 +366,7 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
 fn read_filter_file(file: FilterFile, w: &mut dyn Write) -> Result<(), Errno> {
     let funcs = FilterFunctions::new();
     let mut state = STATE.lock();
+    func_probes::sync_counts(&mut state.filter);
     Ok(filter_state(&mut state, file).show(file, &funcs.records(), w)?)
 }
 
@@ -329,7 +378,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
         return Ok(());
     }
     match state.tracer {
-        Tracer::Function => FUNCTION_OPS.unregister()?,
+        Tracer::Function => function_ops().unregister()?,
         Tracer::FunctionGraph => trace_graph::stop(&trace_graph::GRAPH_OPS)?,
         Tracer::Nop => {}
     }
@@ -338,7 +387,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
     match new {
         Tracer::Function => {
             ensure_notrace(&state.notrace)?;
-            FUNCTION_OPS.register()?;
+            function_ops().register()?;
         }
         Tracer::FunctionGraph => {
             ensure_notrace(&state.notrace)?;
@@ -362,8 +411,7 @@ fn parse_number(data: &[u8]) -> Result<usize, Errno> {
 
 fn write_tracing_on(data: &[u8]) -> Result<(), Errno> {
     let on = parse_number(data)? != 0;
-    let mut state = STATE.lock();
-    state.tracing_on = on;
+    let _state = STATE.lock();
     if on {
         buffer().record_on();
     } else {
@@ -372,16 +420,16 @@ fn write_tracing_on(data: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
-/// `buffer_size_kb`: resizes every CPU's buffer (dropping its contents). 0 is refused, as
-/// Linux refuses a buffer without entries.
-fn write_buffer_size_kb(data: &[u8]) -> Result<(), Errno> {
+/// `buffer_size_kb`: resizes every CPU's buffer, or `per_cpu/cpuN/buffer_size_kb` that CPU's
+/// (dropping its contents). 0 is refused, as Linux refuses a buffer without entries.
+pub(super) fn write_buffer_size_kb(cpu: Option<usize>, data: &[u8]) -> Result<(), Errno> {
     let kb = parse_number(data)?;
     let bytes = kb
         .checked_mul(1024)
         .filter(|&b| b > 0)
         .ok_or(Errno::EINVAL)?;
     let _state = STATE.lock();
-    buffer().resize(None, bytes);
+    buffer().resize(cpu, bytes);
     Ok(())
 }
 
@@ -389,10 +437,12 @@ fn write_buffer_size_kb(data: &[u8]) -> Result<(), Errno> {
 // Reading `trace`
 // ---------------------------------------------------------------------------------------------
 
-/// The header's counters: events in the buffer, and those plus the overwritten ones.
-fn buffer_stats(rb: &RingBuffer) -> BufferStats {
+/// The header's counters: events in the buffer (of `cpu`, or all), and those plus the
+/// overwritten ones.
+fn buffer_stats(rb: &RingBuffer, cpu: Option<usize>) -> BufferStats {
     let (mut entries, mut overrun) = (0, 0);
-    for cpu in 0..rb.nr_cpus() {
+    let cpus = cpu.map_or(0..rb.nr_cpus(), |cpu| cpu..cpu + 1);
+    for cpu in cpus {
         let stats = rb.stats(cpu);
         entries += stats.entries;
         overrun += stats.overrun;
@@ -424,8 +474,9 @@ fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
         ts_ns: trace_clock::display(event.ts),
     };
     let opts = PrintOpts {
+        irq_info: options::enabled(options::IRQ_INFO),
+        print_parent: options::enabled(options::PRINT_PARENT),
         time_in_ns: trace_clock::in_ns(trace_clock::selected()),
-        ..PrintOpts::default()
     };
     match p[0] {
         TRACE_FN => {
@@ -436,12 +487,13 @@ fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
             let text = core::str::from_utf8(&p[ENTRY_HDR_SIZE..]).unwrap_or_default();
             output::write_marker_line(w, &ctx, text, &opts)
         }
+        TRACE_STACK => write_stack_event(w, &ctx, &p[ENTRY_HDR_SIZE..], &opts),
         _ => Ok(()),
     }
 }
 
 /// The comm of `pid` now: `<idle>` for the idle tasks, `<...>` for a task that has exited.
-fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
+pub(super) fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
     if event.payload.len() < ENTRY_HDR_SIZE {
         return Ok(());
     }
@@ -456,33 +508,48 @@ fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
     }
 }
 
-fn read_trace(w: &mut dyn Write) -> Result<(), Errno> {
+/// `trace`, or `per_cpu/cpuN/trace` for `Some(N)`.
+pub(super) fn read_trace(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Errno> {
     let state = STATE.lock();
     let rb = buffer();
+    // `tracing_on` is the buffer's recording state, which a traceoff/traceon probe may also
+    // change: reading pauses it and restores what it was.
+    let was_on = rb.is_record_on();
     rb.record_off();
-    let result = write_trace(w, rb, state.tracer);
-    if state.tracing_on {
+    let result = write_trace(w, rb, state.tracer, cpu);
+    if was_on {
         rb.record_on();
     }
     Ok(result?)
 }
 
-fn write_trace(w: &mut dyn Write, rb: &RingBuffer, tracer: Tracer) -> fmt::Result {
+fn write_trace(
+    w: &mut dyn Write,
+    rb: &RingBuffer,
+    tracer: Tracer,
+    cpu: Option<usize>,
+) -> fmt::Result {
     if tracer == Tracer::FunctionGraph {
-        return trace_graph::write_trace(w, rb);
+        return trace_graph::write_trace(w, rb, cpu);
     }
-    output::write_default_header(w, tracer.name(), &buffer_stats(rb), true)?;
-    for event in rb.iter_all() {
-        write_event_with_comm(w, &event)?;
+    let irq_info = options::enabled(options::IRQ_INFO);
+    output::write_default_header(w, tracer.name(), &buffer_stats(rb, cpu), irq_info)?;
+    match cpu {
+        None => rb
+            .iter_all()
+            .try_for_each(|event| write_event_with_comm(w, &event)),
+        Some(cpu) => rb
+            .iter(cpu)
+            .try_for_each(|event| write_event_with_comm(w, &event)),
     }
-    Ok(())
 }
 
-/// `echo > trace` (an open with O_TRUNC) clears the buffer; appending changes nothing.
-fn write_trace_file(_data: &[u8], mode: WriteMode) -> Result<(), Errno> {
+/// `echo > trace` (an open with O_TRUNC) clears the buffer (`per_cpu/cpuN/trace`: that CPU's);
+/// appending changes nothing.
+pub(super) fn write_trace_file(cpu: Option<usize>, mode: WriteMode) -> Result<(), Errno> {
     if mode == WriteMode::Truncate {
         let _state = STATE.lock();
-        buffer().reset(None);
+        buffer().reset(cpu);
     }
     Ok(())
 }
@@ -514,12 +581,26 @@ fn read_current_tracer(w: &mut dyn Write) -> Result<(), Errno> {
 }
 
 fn read_tracing_on(w: &mut dyn Write) -> Result<(), Errno> {
-    Ok(writeln!(w, "{}", u8::from(STATE.lock().tracing_on))?)
+    Ok(writeln!(w, "{}", u8::from(buffer().is_record_on()))?)
 }
 
-/// The per-CPU size in KiB, as Linux prints it (pages times their data bytes).
-fn read_buffer_size_kb(w: &mut dyn Write) -> Result<(), Errno> {
-    Ok(writeln!(w, "{}", buffer().size(0) / 1024)?)
+/// The per-CPU size in KiB, as Linux prints it (pages times their data bytes); `X` when the
+/// CPUs' sizes differ (Linux's `tracing_entries_read`). `per_cpu/cpuN/buffer_size_kb` for
+/// `Some(N)`.
+pub(super) fn read_buffer_size_kb(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Errno> {
+    let rb = buffer();
+    match cpu {
+        Some(cpu) => writeln!(w, "{}", rb.size(cpu) / 1024)?,
+        None => {
+            let size = rb.size(0);
+            if super::per_cpu::tracing_cpus().all(|cpu| rb.size(cpu) == size) {
+                writeln!(w, "{}", size / 1024)?;
+            } else {
+                writeln!(w, "X")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn register(path: &str, file: impl fs::FileOps + 'static) {
@@ -544,7 +625,13 @@ pub fn init(tracefs: &str) {
         &path("tracing_on"),
         fs::read_write(read_tracing_on, |data, _| write_tracing_on(data)),
     );
-    register(&path("trace"), fs::read_write(read_trace, write_trace_file));
+    register(
+        &path("trace"),
+        fs::read_write(
+            |w| read_trace(None, w),
+            |_, mode| write_trace_file(None, mode),
+        ),
+    );
     register(
         &path("trace_marker"),
         fs::write_only(|data, _| write_marker(data)),
@@ -555,8 +642,15 @@ pub fn init(tracefs: &str) {
     );
     register(
         &path("buffer_size_kb"),
-        fs::read_write(read_buffer_size_kb, |data, _| write_buffer_size_kb(data)),
+        fs::read_write(
+            |w| read_buffer_size_kb(None, w),
+            |data, _| write_buffer_size_kb(None, data),
+        ),
     );
+    super::trace_pipe::init(tracefs);
+    super::per_cpu::init(tracefs);
+    options::init(tracefs);
+    super::ftrace_files::init(tracefs);
     for file in [
         FilterFile::Filter,
         FilterFile::Notrace,
@@ -572,5 +666,4 @@ pub fn init(tracefs: &str) {
             ),
         );
     }
-    trace_graph::init(tracefs);
 }

@@ -1,0 +1,138 @@
+//! The ftrace core's own files: `enabled_functions` (Linux: `t_show` with
+//! `FTRACE_ITER_ENABLED` in `kernel/trace/ftrace.c`) and `/proc/sys/kernel/ftrace_enabled`
+//! (Linux's `ftrace_enable_sysctl`).
+//!
+//! `enabled_functions` lists each function some ops wants, in `available_filter_functions`
+//! order: `name (refs)`, then the flag columns ` R` (SAVE_REGS), ` I` (IPMODIFY), ` D` (direct
+//! call: never, we have none), ` O` (the site calls its only ops directly), ` M ` (modified by
+//! an IPMODIFY ops; Linux keeps this once set, we show it while IPMODIFY is), each blank when
+//! off; for an ` O` site, `\tops: OPS (FUNC)`. Linux prints `%pS` (`sym+0x0/0xsize`) there; our
+//! symbol table has no sizes and no data symbols, so the ops shows as its callback's name and
+//! the callback as its name. arm64 has no trampolines, so no `tramp:` or `->` parts.
+
+use core::fmt::{self, Write};
+
+use super::ftrace_plan::{FTRACE_FL_CALL_OPS, FTRACE_FL_IPMODIFY, FTRACE_FL_REGS, FTRACE_REF_MAX};
+
+/// One `enabled_functions` line. `call_ops` is the name of the callback a CALL_OPS site calls.
+pub fn write_enabled_function(
+    w: &mut dyn Write,
+    name: &str,
+    flags: u32,
+    call_ops: Option<&str>,
+) -> fmt::Result {
+    let on = |bit: u32, text: &'static str, blank: &'static str| {
+        if flags & bit != 0 { text } else { blank }
+    };
+    write!(
+        w,
+        "{name} ({}){}{}  {}{}",
+        flags & FTRACE_REF_MAX,
+        on(FTRACE_FL_REGS, " R", "  "),
+        on(FTRACE_FL_IPMODIFY, " I", "  "),
+        on(FTRACE_FL_CALL_OPS, " O", "  "),
+        on(FTRACE_FL_IPMODIFY, " M ", "   "),
+    )?;
+    if let Some(func) = call_ops.filter(|_| flags & FTRACE_FL_CALL_OPS != 0) {
+        write!(w, "\tops: {func} ({func})")?;
+    }
+    w.write_char('\n')
+}
+
+/// A write to `ftrace_enabled`: an integer, as `proc_dointvec` reads it; non-zero is on.
+pub fn parse_ftrace_enabled(data: &[u8]) -> Option<bool> {
+    let text = core::str::from_utf8(data).ok()?.trim();
+    text.parse::<i32>().ok().map(|v| v != 0)
+}
+
+#[cfg(target_os = "none")]
+mod files {
+    use core::fmt::Write;
+
+    use super::{parse_ftrace_enabled, write_enabled_function};
+    use crate::fs::{self, Errno};
+    use crate::symbols;
+    use crate::trace::ftrace_ops::{enabled_sites, ftrace_enabled, set_ftrace_enabled};
+
+    fn read_enabled_functions(w: &mut dyn Write) -> Result<(), Errno> {
+        let table = symbols::kallsyms();
+        let name_of = |addr: u64| table.lookup(addr).map(|s| s.name);
+        for site in enabled_sites() {
+            let hex = alloc::format!("{:#x}", site.func);
+            let name = name_of(site.func).unwrap_or(&hex);
+            let call_ops = site.call_ops_func.map(|f| name_of(f).unwrap_or("?"));
+            write_enabled_function(w, name, site.flags, call_ops)?;
+        }
+        Ok(())
+    }
+
+    fn write_ftrace_enabled(data: &[u8]) -> Result<(), Errno> {
+        set_ftrace_enabled(parse_ftrace_enabled(data).ok_or(Errno::EINVAL)?)
+    }
+
+    fn register(path: &str, file: impl fs::FileOps + 'static) {
+        fs::register_file(path, file)
+            .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
+    }
+
+    /// `enabled_functions` under `tracefs`, and `/proc/sys/kernel/ftrace_enabled`.
+    pub fn init(tracefs: &str) {
+        register(
+            &alloc::format!("{tracefs}/enabled_functions"),
+            fs::read_only(read_enabled_functions),
+        );
+        register(
+            "/proc/sys/kernel/ftrace_enabled",
+            fs::read_write(
+                |w| Ok(writeln!(w, "{}", u8::from(ftrace_enabled()))?),
+                |data, _| write_ftrace_enabled(data),
+            ),
+        );
+    }
+}
+
+#[cfg(target_os = "none")]
+pub use files::init;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+
+    fn line(name: &str, flags: u32, call_ops: Option<&str>) -> String {
+        let mut out = String::new();
+        write_enabled_function(&mut out, name, flags, call_ops).unwrap();
+        out
+    }
+
+    #[test]
+    fn enabled_function_lines_match_linux_columns() {
+        // One plain ops, called through the list: every column blank.
+        // " (%ld)" then "  " per R/I/D/O column and "   " for M.
+        assert_eq!(line("schedule", 2, None), "schedule (2)           \n");
+        // The only ops, called directly.
+        assert_eq!(
+            line("fib", 1 | FTRACE_FL_CALL_OPS, Some("function_trace_call")),
+            "fib (1)       O   \tops: function_trace_call (function_trace_call)\n"
+        );
+        // A live patch: SAVE_REGS and IPMODIFY.
+        assert_eq!(
+            line(
+                "cmdline_proc_show",
+                1 | FTRACE_FL_REGS | FTRACE_FL_IPMODIFY,
+                None
+            ),
+            "cmdline_proc_show (1) R I     M \n"
+        );
+    }
+
+    #[test]
+    fn ftrace_enabled_takes_integers() {
+        assert_eq!(parse_ftrace_enabled(b"0\n"), Some(false));
+        assert_eq!(parse_ftrace_enabled(b"1"), Some(true));
+        assert_eq!(parse_ftrace_enabled(b" 7 "), Some(true));
+        for bad in [&b""[..], b"on", b"1x", b"\xff", b"99999999999"] {
+            assert_eq!(parse_ftrace_enabled(bad), None);
+        }
+    }
+}
