@@ -174,7 +174,9 @@ crate::noinstr! {
 extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
     let kind = VectorKind(kind);
     if kind.is_irq() {
+        crate::percpu::irq_enter();
         crate::irq::handle_irq(frame);
+        crate::percpu::irq_exit();
         irq_exit_preempt();
         return;
     }

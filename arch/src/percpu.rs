@@ -9,6 +9,10 @@
 //!   exit ([`preempt_disable`]; every [`SpinLock`](crate::spinlock::SpinLock) holder counts).
 //! - `need_resched`: set by a wake-up or the tick when a switch is due; acted on at the next
 //!   interrupt exit with `preempt_count` 0, or at the next `schedule()`.
+//!
+//! The count has Linux's layout: bits 0-7 count `preempt_disable` nesting, bits 16-19 hard
+//! interrupt nesting ([`irq_enter`] adds [`HARDIRQ_OFFSET`] around each IRQ's handling), so
+//! "in interrupt" and "preemptible" are both one look at one word.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
@@ -33,6 +37,13 @@ impl ArchPerCpu {
         }
     }
 }
+
+/// The preemption-disable depth's bits of the count (Linux: `PREEMPT_MASK`).
+pub const PREEMPT_MASK: u32 = 0xff;
+/// One level of hard-interrupt nesting (Linux: `HARDIRQ_OFFSET`).
+pub const HARDIRQ_OFFSET: u32 = 1 << 16;
+/// The hard-interrupt nesting bits (Linux: `HARDIRQ_MASK`).
+pub const HARDIRQ_MASK: u32 = 0xf << 16;
 
 crate::noinstr! {
 /// This CPU's [`ArchPerCpu`].
@@ -60,6 +71,32 @@ crate::noinstr! {
 pub fn preempt_enable() {
     core::sync::atomic::compiler_fence(Ordering::SeqCst);
     this_arch_cpu().preempt_count.fetch_sub(1, Ordering::Relaxed);
+}
+}
+
+crate::noinstr! {
+/// Entering an interrupt handler (Linux: `irq_enter`, `__irq_enter_raw`).
+#[inline(always)]
+pub fn irq_enter() {
+    this_arch_cpu().preempt_count.fetch_add(HARDIRQ_OFFSET, Ordering::Relaxed);
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+}
+}
+
+crate::noinstr! {
+/// Leaving it (Linux: `irq_exit`).
+#[inline(always)]
+pub fn irq_exit() {
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+    this_arch_cpu().preempt_count.fetch_sub(HARDIRQ_OFFSET, Ordering::Relaxed);
+}
+}
+
+crate::noinstr! {
+/// Whether this CPU is handling a hard interrupt (Linux: `in_hardirq`).
+#[inline(always)]
+pub fn in_hardirq() -> bool {
+    preempt_count() & HARDIRQ_MASK != 0
 }
 }
 

@@ -27,10 +27,11 @@ use super::options;
 use super::output::{self, Func, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::ring_buffer::{Event, RingBuffer};
 use super::trace_clock;
-use super::tracer::{COMM_UNKNOWN, ENTRY_HDR_SIZE, TRACE_PRINT, entry_header, func_at, try_buffer};
+use super::tracer::{
+    COMM_UNKNOWN, ENTRY_HDR_SIZE, TRACE_PRINT, entry_header_on_cpu, func_at, try_buffer,
+};
 use crate::fs::Errno;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
-use crate::smp::smp_processor_id;
 
 /// Linux's `enum trace_type` values of the graph events.
 pub const TRACE_GRAPH_RET: u8 = 10;
@@ -114,10 +115,10 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
     {
-        let header = entry_header(TRACE_GRAPH_ENT, regs.irqs_disabled());
+        let (header, cpu) = entry_header_on_cpu(TRACE_GRAPH_ENT, regs.irqs_disabled());
         // SAFETY: this CPU, with IRQs masked until the entry is committed.
         unsafe {
-            rb.write_words(smp_processor_id(), ent.calltime, [
+            rb.write_words(cpu, ent.calltime, [
                 header,
                 ent.func,
                 u64::from(ent.depth),
@@ -142,10 +143,10 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
     if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
     {
-        let header = entry_header(TRACE_GRAPH_RET, regs.irqs_disabled());
+        let (header, cpu) = entry_header_on_cpu(TRACE_GRAPH_RET, regs.irqs_disabled());
         // SAFETY: this CPU, with IRQs masked until the entry is committed.
         unsafe {
-            rb.write_words(smp_processor_id(), ret.rettime, [
+            rb.write_words(cpu, ret.rettime, [
                 header,
                 ret.func,
                 u64::from(ret.depth),

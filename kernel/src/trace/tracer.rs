@@ -26,6 +26,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use arch::ftrace::FtraceRegs;
+use arch::percpu::{HARDIRQ_MASK, PREEMPT_MASK};
 use spin::Mutex;
 
 use super::filter::{FilterFile, FilterState, FuncRecord};
@@ -35,7 +36,8 @@ use super::func_probes;
 use super::func_stack::{FUNCTION_STACK_OPS, TRACE_STACK, write_stack_event};
 use super::options;
 use super::output::{
-    self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
+    self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_HARDIRQ, TRACE_FLAG_IRQS_OFF,
+    TRACE_FLAG_NEED_RESCHED,
 };
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
 use super::trace_clock;
@@ -180,25 +182,41 @@ pub fn buffer() -> &'static RingBuffer {
 // ---------------------------------------------------------------------------------------------
 
 /// The common header of an entry written now on this CPU by `current`, as one little-endian
-/// word: type, `TRACE_FLAG_*` flags, preempt depth, a pad byte, pid. One read of the per-CPU
-/// base serves the three per-CPU fields.
+/// word: type, `TRACE_FLAG_*` flags, preempt depth, hardirq depth, pid. The two depths are the
+/// raw nibbles of the preemption count: [`entry_context`] turns them into Linux's fields when the
+/// entry is read, which keeps this hot path to a few bit moves.
 #[inline(always)]
 pub(super) fn entry_header(kind: u8, irqs_off: bool) -> u64 {
+    entry_header_on_cpu(kind, irqs_off).0
+}
+
+/// [`entry_header`] and the CPU it was made on, from one read of the per-CPU base.
+#[inline(always)]
+pub(super) fn entry_header_on_cpu(kind: u8, irqs_off: bool) -> (u64, usize) {
     let pcpu = crate::smp::this_cpu();
     // Branch-free: each flag is its bool shifted into place.
     let need_resched = pcpu.arch.need_resched.load(Ordering::Relaxed);
     let flags = (u64::from(irqs_off) * u64::from(TRACE_FLAG_IRQS_OFF))
         | (u64::from(need_resched) * u64::from(TRACE_FLAG_NEED_RESCHED));
-    let depth = pcpu
-        .arch
-        .preempt_count
-        .load(Ordering::Relaxed)
-        .min(PREEMPT_DEPTH_MAX);
+    let count = pcpu.arch.preempt_count.load(Ordering::Relaxed);
+    let depths = u64::from(count & PREEMPT_MASK) | (u64::from((count & HARDIRQ_MASK) >> 16) << 8);
     // SAFETY: as in `sched::current`: the running task (or the one an interrupt came in on)
     // stays alive while it runs here. Relaxed: only this CPU writes its own `current`.
     let task = unsafe { pcpu.current.load(Ordering::Relaxed).as_ref() };
     let pid = task.map_or(IDLE_PID, |t| t.pid());
-    u64::from(kind) | (flags << 8) | (u64::from(depth) << 16) | (u64::from(pid) << 32)
+    let header = u64::from(kind) | (flags << 8) | (depths << 16) | (u64::from(pid) << 32);
+    (header, pcpu.arch.cpu)
+}
+
+/// Linux's `trace_entry` flags and preempt count of an entry's header bytes: the hardirq depth
+/// byte becomes `TRACE_FLAG_HARDIRQ`, the preempt depth is capped at 15 (`tracing_gen_ctx`).
+pub(super) fn entry_context(header: &[u8]) -> (u8, u8) {
+    let hardirq = if header[3] != 0 {
+        TRACE_FLAG_HARDIRQ
+    } else {
+        0
+    };
+    (header[1] | hardirq, header[2].min(PREEMPT_DEPTH_MAX as u8))
 }
 
 /// The global buffer for the tracers' callbacks: `None` before [`init`].
@@ -219,9 +237,9 @@ pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut
     }
     if let Some(rb) = try_buffer() {
         let ts = trace_clock::now();
-        let header = entry_header(TRACE_FN, regs.irqs_disabled());
+        let (header, cpu) = entry_header_on_cpu(TRACE_FN, regs.irqs_disabled());
         // SAFETY: this CPU, with IRQs masked until the entry is committed.
-        unsafe { rb.write_words(smp_processor_id(), ts, [header, ip, parent_ip]) };
+        unsafe { rb.write_words(cpu, ts, [header, ip, parent_ip]) };
     }
     ftrace_test_recursion_unlock(bit);
 }
@@ -464,13 +482,14 @@ pub(super) fn func_at(ip: u64) -> Func<'static> {
 /// Writes one entry's line with `comm` as its task name.
 fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
     let p = &event.payload;
+    let (flags, preempt_count) = entry_context(p);
     let word = |at: usize| u64::from_le_bytes(p[at..at + 8].try_into().unwrap_or_default());
     let ctx = EntryContext {
         comm,
         pid: u32::from_le_bytes([p[4], p[5], p[6], p[7]]) as i32,
         cpu: event.cpu as u32,
-        flags: p[1],
-        preempt_count: p[2],
+        flags,
+        preempt_count,
         ts_ns: trace_clock::display(event.ts),
     };
     let opts = PrintOpts {
