@@ -180,7 +180,6 @@ fn show_regs(frame: &TrapFrame) {
 /// is a nofault read, so a corrupt chain ends the walk instead of faulting again. Return
 /// addresses the function-graph tracer hooked are shown as the real ones.
 pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
-    let mut graph_idx = 0;
     for _ in 0..MAX_FRAMES {
         if fp == 0 || !fp.is_multiple_of(16) {
             return;
@@ -191,10 +190,7 @@ pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
         if lr == 0 {
             return;
         }
-        visit(crate::trace::fgraph::ftrace_graph_ret_addr(
-            lr,
-            &mut graph_idx,
-        ));
+        visit(crate::trace::fgraph::ftrace_graph_ret_addr(lr, fp));
         if next == fp {
             return;
         }

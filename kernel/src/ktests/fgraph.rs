@@ -1,7 +1,8 @@
 //! The function-graph core on real functions: entry and return handlers see every hooked call
 //! with its depth, in order, and the return value; the traced code computes the same results;
 //! two users on one function both see its return; a backtrace taken inside hooked functions
-//! shows the real callers, not `return_to_handler`; the shadow stack is empty again after.
+//! shows the real callers, not `return_to_handler`; a return handler that calls traced code does
+//! not recurse; the shadow stack is empty again after.
 
 use alloc::vec::Vec;
 use core::hint::black_box;
@@ -11,7 +12,9 @@ use arch::ftrace::{FgraphRetRegs, FtraceRegs, return_to_handler_addr};
 
 use crate::ktest::Context;
 use crate::report::unwind;
-use crate::trace::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
+use crate::trace::fgraph::{
+    FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState, current_depth_and_overrun,
+};
 use crate::workload::{nested_a, nested_b, nested_c};
 use crate::{kassert, kassert_eq, ktest};
 
@@ -83,10 +86,7 @@ fn trace_nested(gops: &'static FgraphOps) -> Result<(), alloc::string::String> {
 }
 
 fn shadow_depth() -> usize {
-    crate::sched::current_task()
-        .ret_stack()
-        .depth_and_overrun()
-        .0
+    current_depth_and_overrun().0
 }
 
 ktest! {
@@ -179,6 +179,46 @@ fn backtraces_through_hooked_functions_show_the_real_callers() -> TestResult {
     // The first return address is inside backtrace_caller, the next inside this test.
     let caller = backtrace_caller as fn(u64) -> u64 as usize as u64;
     kassert!(pcs[0] > caller && pcs[0] < caller + 64, "{pcs:x?} vs {caller:#x}");
+    Ok(())
+}
+}
+
+arch::noinstr! {
+/// A return handler that calls a function its own ops traces.
+fn log_return_and_call_traced(ret: &FtraceGraphRet, _: &mut GraphTaskState, _: &FgraphRetRegs) {
+    log([RETURN, ret.func, u64::from(ret.depth), ret.retval]);
+    black_box(nested_c(black_box(1)));
+}
+}
+
+static GRAPH_RECURSE: FgraphOps = FgraphOps::new(log_entry, log_return_and_call_traced);
+
+ktest! {
+fn a_return_handler_calling_a_traced_function_does_not_recurse() -> TestResult {
+    // Without the recursion bit around return handlers, nested_c's return would run the
+    // handler again, which calls nested_c again, until the stack overflows.
+    take_log();
+    let base = shadow_depth() as u64;
+    for (i, f) in [nested_a as fn(u64) -> u64, nested_c].into_iter().enumerate() {
+        GRAPH_RECURSE
+            .ops()
+            .set_filter_ip(f as usize as u64, false, i == 0)
+            .or_fail()?;
+    }
+    GRAPH_RECURSE.register().or_fail()?;
+    let got = nested_a(black_box(7));
+    GRAPH_RECURSE.unregister().or_fail()?;
+    let log = take_log();
+    let (a, c) = (site(nested_a), site(nested_c));
+    // nested_c inside nested_a is traced; the call from the return handler is not.
+    let want = [
+        [ENTRY, a, base, 0],
+        [ENTRY, c, base + 1, 0],
+        [RETURN, c, base + 1, nested_c(16)],
+        [RETURN, a, base, got],
+    ];
+    kassert_eq!(log.as_slice(), &want[..]);
+    kassert_eq!(shadow_depth() as u64, base);
     Ok(())
 }
 }

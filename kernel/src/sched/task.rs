@@ -101,9 +101,11 @@ pub struct Task {
     ret_stack: TaskRetStack,
 }
 
-// SAFETY: `context` is the only field without its own synchronisation. It is written only by
+// SAFETY: two fields have no synchronisation of their own. `context` is written only by
 // `cpu_switch_to` on the task's own CPU, with IRQs masked, while the task is switched out, and
-// read only when that CPU switches it back in.
+// read only when that CPU switches it back in. `ret_stack` is touched only by the task's own CPU
+// with IRQs masked while the task is current (`trace::fgraph`). Everything else is owned data
+// or atomics.
 unsafe impl Sync for Task {}
 // SAFETY: as above; everything else is owned data or atomics.
 unsafe impl Send for Task {}

@@ -25,10 +25,13 @@ use core::sync::atomic::Ordering;
 
 use arch::ftrace::{FgraphRetRegs, FtraceRegs, return_to_handler_addr};
 
-use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::ftrace_ops::{
+    FtraceOps, ftrace_test_recursion_trylock_word, ftrace_test_recursion_unlock_word,
+};
 use super::trace_clock;
 use crate::fs::Errno;
 use crate::sched::Task;
+use crate::smp::PerCpu;
 
 /// Calls one task can have hooked at once (Linux: `FTRACE_RETFUNC_DEPTH`); deeper calls run
 /// untraced and are counted in [`RetStack::overrun`].
@@ -168,14 +171,12 @@ impl TaskRetStack {
     pub const fn new() -> Self {
         Self(UnsafeCell::new(RetStack::new()))
     }
+}
 
-    /// Hooked calls in progress and calls not hooked for lack of room.
-    pub fn depth_and_overrun(&self) -> (usize, u64) {
-        let _irqs = arch::irqflags::local_irq_save_guard();
-        // SAFETY: a snapshot of two words; torn values are harmless for a report.
-        let rs = unsafe { &*self.0.get() };
-        (rs.depth, rs.overrun)
-    }
+/// The running task's hooked calls in progress and calls not hooked for lack of room.
+pub fn current_depth_and_overrun() -> (usize, u64) {
+    let _irqs = arch::irqflags::local_irq_save_guard();
+    current_ret_stack().map_or((0, 0), |rs| (rs.depth, rs.overrun))
 }
 
 impl Default for TaskRetStack {
@@ -184,51 +185,66 @@ impl Default for TaskRetStack {
     }
 }
 
-// SAFETY: the stack is only accessed by the task's own CPU with IRQs masked (see the module
-// comment); other CPUs only take the racy snapshot of `depth_and_overrun`.
+// SAFETY: the stack is only ever accessed by its task's own CPU, with IRQs masked, while the
+// task is current there (see the module comment); no other CPU reads it.
 unsafe impl Sync for TaskRetStack {}
 
 /// The running task's shadow stack, or None before the scheduler has a task here.
 #[inline(always)]
 fn current_ret_stack() -> Option<&'static mut RetStack> {
-    let task: *const Task = crate::smp::this_cpu().current.load(Ordering::Relaxed);
+    ret_stack_of(crate::smp::this_cpu())
+}
+
+/// [`current_ret_stack`] from this CPU's per-CPU area, which the caller already has.
+#[inline(always)]
+fn ret_stack_of(pcpu: &PerCpu) -> Option<&'static mut RetStack> {
+    let task: *const Task = pcpu.current.load(Ordering::Relaxed);
     // SAFETY: the running task stays alive while it runs here, and its shadow stack is only
     // touched by this CPU with IRQs masked, which the callers are.
     unsafe { task.as_ref().map(|t| &mut *t.ret_stack().0.get()) }
 }
 
-/// Linux's `ftrace_graph_ret_addr()`: an unwinder that met `ret` as a return address gets the
-/// real one when `ret` is `return_to_handler`. `idx` counts the hooked frames the walk has
-/// passed (start at 0): they are the current task's shadow-stack entries, from the top down.
-pub fn ftrace_graph_ret_addr(ret: u64, idx: &mut usize) -> u64 {
-    if ret != return_to_handler_addr() {
+/// Linux's `ftrace_graph_ret_addr()`: an unwinder that read `ret` from the frame record at
+/// `fp` gets the real return address when `ret` is `return_to_handler`. The frame belongs to the
+/// innermost hooked call that was entered with a stack pointer above `fp` (a callee's entry
+/// stack pointer is at or below its caller's frame record); when two users hooked that call,
+/// the inner entry's "real" address is `return_to_handler` again and the outer one has it.
+#[inline(always)]
+pub fn ftrace_graph_ret_addr(ret: u64, fp: u64) -> u64 {
+    let hook = return_to_handler_addr();
+    if ret != hook {
         return ret;
     }
     let _irqs = arch::irqflags::local_irq_save_guard();
     let Some(rs) = current_ret_stack() else {
         return ret;
     };
-    let Some(at) = rs.depth.checked_sub(*idx + 1) else {
-        return ret;
-    };
-    *idx += 1;
-    rs.entries[at].ret
+    let mut at = rs.depth;
+    while at > 0 {
+        at -= 1;
+        let entry = &rs.entries[at];
+        if entry.sp > fp && entry.ret != hook {
+            return entry.ret;
+        }
+    }
+    ret
 }
 
 arch::noinstr! {
 /// The callback of every [`FgraphOps`]' ftrace_ops (Linux: `ftrace_graph_func`).
 fn ftrace_graph_func(ip: u64, _parent_ip: u64, ops: &FtraceOps, regs: &mut FtraceRegs) {
-    let bit = ftrace_test_recursion_trylock();
+    let pcpu = crate::smp::this_cpu();
+    let bit = ftrace_test_recursion_trylock_word(&pcpu.trace_recursion);
     if bit < 0 {
         return;
     }
     // SAFETY: only `FgraphOps::new` builds an ops with this callback, as the first field of a
     // `#[repr(C)]` FgraphOps, so the ops is that FgraphOps' start.
     let gops = unsafe { &*(ops as *const FtraceOps).cast::<FgraphOps>() };
-    if let Some(rs) = current_ret_stack() {
+    if let Some(rs) = ret_stack_of(pcpu) {
         function_graph_enter(gops, ip, rs, regs);
     }
-    ftrace_test_recursion_unlock(bit);
+    ftrace_test_recursion_unlock_word(&pcpu.trace_recursion, bit);
 }
 }
 
@@ -264,7 +280,8 @@ arch::noinstr! {
 /// to (Linux: `ftrace_return_to_handler`).
 #[unsafe(no_mangle)]
 extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
-    let Some(rs) = current_ret_stack() else {
+    let pcpu = crate::smp::this_cpu();
+    let Some(rs) = ret_stack_of(pcpu) else {
         graph_stack_corrupted("no task", 0, regs.sp);
     };
     let Some(depth) = rs.depth.checked_sub(1) else {
@@ -274,17 +291,24 @@ extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
     if entry.sp != regs.sp {
         graph_stack_corrupted("a shadow stack entry of another frame", entry.func, regs.sp);
     }
+    // The handler runs under the recursion bit: a traceable function it reaches is then not
+    // hooked (its entry finds the bit taken), so it cannot return through here again.
+    let bit = ftrace_test_recursion_trylock_word(&pcpu.trace_recursion);
+    if bit >= 0 {
+        let ret = FtraceGraphRet {
+            func: entry.func,
+            depth: depth as u32,
+            calltime: entry.calltime,
+            rettime: trace_clock::now(),
+            retval: regs.return_value(),
+        };
+        // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
+        let gops = unsafe { &*entry.gops };
+        (gops.retfunc)(&ret, &mut rs.state, regs);
+        ftrace_test_recursion_unlock_word(&pcpu.trace_recursion, bit);
+    }
+    // Popped only now, so a backtrace taken in the handler still finds this call's entry.
     rs.depth = depth;
-    let ret = FtraceGraphRet {
-        func: entry.func,
-        depth: depth as u32,
-        calltime: entry.calltime,
-        rettime: trace_clock::now(),
-        retval: regs.return_value(),
-    };
-    // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
-    let gops = unsafe { &*entry.gops };
-    (gops.retfunc)(&ret, &mut rs.state, regs);
     entry.ret
 }
 }

@@ -491,7 +491,13 @@ fn recursion_word() -> &'static AtomicU32 {
 arch::noinstr! {
 #[inline(always)]
 fn recursion_trylock(bit: i32) -> i32 {
-    let word = recursion_word();
+    recursion_trylock_word(recursion_word(), bit)
+}
+}
+
+arch::noinstr! {
+#[inline(always)]
+fn recursion_trylock_word(word: &AtomicU32, bit: i32) -> i32 {
     let val = word.load(Ordering::Relaxed);
     if val & (1 << bit) != 0 {
         return -1;
@@ -504,8 +510,33 @@ fn recursion_trylock(bit: i32) -> i32 {
 arch::noinstr! {
 #[inline(always)]
 fn recursion_unlock(bit: i32) {
-    let word = recursion_word();
+    recursion_unlock_word(recursion_word(), bit);
+}
+}
+
+arch::noinstr! {
+#[inline(always)]
+fn recursion_unlock_word(word: &AtomicU32, bit: i32) {
     word.store(word.load(Ordering::Relaxed) & !(1 << bit), Ordering::Relaxed);
+}
+}
+
+arch::noinstr! {
+/// [`ftrace_test_recursion_trylock`] on this CPU's recursion word (`PerCpu::trace_recursion`)
+/// that the caller already holds, which spares a hot path another per-CPU lookup.
+#[inline(always)]
+pub fn ftrace_test_recursion_trylock_word(word: &AtomicU32) -> i32 {
+    recursion_trylock_word(word, TRACE_FTRACE_BIT)
+}
+}
+
+arch::noinstr! {
+/// Releases what [`ftrace_test_recursion_trylock_word`] took.
+#[inline(always)]
+pub fn ftrace_test_recursion_unlock_word(word: &AtomicU32, bit: i32) {
+    if bit >= 0 {
+        recursion_unlock_word(word, bit);
+    }
 }
 }
 

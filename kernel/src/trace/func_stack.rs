@@ -17,6 +17,7 @@ use core::fmt::{self, Write};
 use arch::extable::read_u64_nofault;
 use arch::ftrace::FtraceRegs;
 
+use super::fgraph::ftrace_graph_ret_addr;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::output::{self, EntryContext, Func, PrintOpts};
 use super::ring_buffer::RingBuffer;
@@ -34,7 +35,9 @@ pub const FTRACE_STACK_ENTRIES: usize = 16;
 /// The function tracer's ops while `func_stack_trace` is on.
 pub static FUNCTION_STACK_OPS: FtraceOps = FtraceOps::new(function_stack_trace_call, 0);
 
+arch::noinstr! {
 /// Fills `frames` from the call site's frame pointer onwards; returns how many it filled.
+/// Return addresses the function-graph tracer hooked are given as the real ones.
 fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
     let mut n = 0;
     while n < frames.len() {
@@ -47,7 +50,7 @@ fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
         if lr == 0 {
             break;
         }
-        frames[n] = lr;
+        frames[n] = ftrace_graph_ret_addr(lr, fp);
         n += 1;
         if next <= fp {
             break;
@@ -55,6 +58,7 @@ fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
         fp = next;
     }
     n
+}
 }
 
 arch::noinstr! {

@@ -191,9 +191,11 @@ pub fn graph_opts() -> GraphOpts {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-/// Marker texts of one reading, kept while the printer looks at them.
+/// Marker texts of one reading, kept while the printer looks at them. Each text is its own
+/// allocation, owned through a raw pointer (never through a `Box` that moves), and freed when
+/// the arena is dropped.
 struct TextArena {
-    texts: UnsafeCell<Vec<Box<str>>>,
+    texts: UnsafeCell<Vec<*mut str>>,
 }
 
 impl TextArena {
@@ -204,14 +206,21 @@ impl TextArena {
     }
 
     fn alloc(&self, text: &str) -> &str {
-        let boxed: Box<str> = text.into();
-        let at: *const str = &*boxed;
-        // SAFETY: the arena only ever appends (it is not Sync, and no reference into the Vec
-        // itself is handed out); each text lives in its own box, which neither moves nor is
-        // freed before the arena is dropped, so `at` stays valid for `&self`'s lifetime.
-        unsafe {
-            (*self.texts.get()).push(boxed);
-            &*at
+        let raw = Box::into_raw(Box::<str>::from(text));
+        // SAFETY: the arena is not Sync and hands out no reference into the Vec itself, so
+        // this push cannot alias a live borrow of it.
+        unsafe { (*self.texts.get()).push(raw) };
+        // SAFETY: `raw` came from `Box::into_raw` and is freed only in `drop`, which needs
+        // `&mut self` and so comes after every `&self` borrow, including the one returned.
+        unsafe { &*raw }
+    }
+}
+
+impl Drop for TextArena {
+    fn drop(&mut self) {
+        for raw in self.texts.get_mut().drain(..) {
+            // SAFETY: each pointer came from `Box::into_raw` in `alloc` and is freed once.
+            drop(unsafe { Box::from_raw(raw) });
         }
     }
 }
