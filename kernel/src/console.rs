@@ -261,7 +261,12 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Makes `task` the foreground command (`Some`) or hands the console back to the line editor
 /// (`None`). Returns whether a Ctrl-C interrupted the previous foreground command.
 pub fn set_foreground(task: Option<Arc<Task>>) -> bool {
-    *FOREGROUND.lock() = task;
+    // All under the lock that `isig` holds while it signals: a Ctrl-C either reaches the old
+    // foreground command before this, or finds the new state; a SIGINT can never arrive after
+    // it was cleared here and linger into the prompt.
+    let mut foreground = FOREGROUND.lock();
+    *foreground = task;
+    crate::sched::clear_sigint();
     INTERRUPTED.swap(false, Ordering::AcqRel)
 }
 
@@ -271,11 +276,14 @@ fn isig(byte: u8) -> bool {
     if byte != INTR_CHAR {
         return false;
     }
-    let Some(task) = FOREGROUND.lock().clone() else {
+    // Signalled under the lock (no reference is cloned, so none is dropped here, in IRQ
+    // context): see `set_foreground`.
+    let foreground = FOREGROUND.lock();
+    let Some(task) = foreground.as_ref() else {
         return false;
     };
     INTERRUPTED.store(true, Ordering::Release);
-    crate::sched::send_sigint(&task);
+    crate::sched::send_sigint(task);
     true
 }
 
@@ -401,13 +409,10 @@ impl crate::shell::Tty for ConsoleTty {
     }
 
     fn begin_command(&mut self) {
-        crate::sched::clear_sigint();
         set_foreground(Some(crate::sched::current_task()));
     }
 
     fn end_command(&mut self) -> bool {
-        let interrupted = set_foreground(None);
-        crate::sched::clear_sigint();
-        interrupted
+        set_foreground(None)
     }
 }

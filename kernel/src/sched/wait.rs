@@ -10,6 +10,7 @@
 //! Locking: the queue's [`SpinLockIrq`] is taken before a run-queue lock, never after.
 
 use alloc::sync::Arc;
+use core::cell::Cell;
 use core::ptr;
 
 use arch::spinlock::SpinLockIrq;
@@ -23,18 +24,21 @@ use super::{current_task, schedule, signal_pending, wake_up_state};
 pub struct Interrupted;
 
 /// One sleeper's link in a queue (Linux: `wait_queue_entry`). It lives on the sleeper's stack
-/// for the whole of [`WaitQueue::wait_event`], which unlinks it before returning.
+/// for the whole of [`WaitQueue::wait_event`], which unlinks it before returning. Its link
+/// fields are cells: other CPUs rewrite `next` (under the queue's lock) while the sleeper holds
+/// a shared reference, so the compiler must not assume they stay put.
 struct WaitEntry {
     task: Arc<Task>,
-    next: *mut WaitEntry,
-    queued: bool,
+    next: Cell<*const WaitEntry>,
+    queued: Cell<bool>,
 }
 
 /// The first entry of a queue's singly linked list (null when empty).
-struct WaitList(*mut WaitEntry);
+struct WaitList(*const WaitEntry);
 
 // SAFETY: the pointers are only followed under the queue's lock, and every entry they reach is
-// alive: its owner unlinks it (under the same lock) before its stack frame goes away.
+// alive: its owner unlinks it (under the same lock) before its stack frame goes away. The
+// entries' cells are likewise only read or written under that lock.
 unsafe impl Send for WaitList {}
 
 /// A queue of sleeping tasks. The sleepers' entries are linked in place, on their own stacks,
@@ -53,20 +57,20 @@ impl Default for WaitQueue {
 impl WaitQueue {
     pub const fn new() -> Self {
         Self {
-            waiters: SpinLockIrq::new(WaitList(ptr::null_mut())),
+            waiters: SpinLockIrq::new(WaitList(ptr::null())),
         }
     }
 
     /// Sleeps until `condition()` is true, or the task is killed. Call from a task, with IRQs
     /// enabled and preemption enabled.
     pub fn wait_event(&self, mut condition: impl FnMut() -> bool) -> Result<(), Interrupted> {
-        let mut entry = WaitEntry {
+        let entry = WaitEntry {
             task: current_task(),
-            next: ptr::null_mut(),
-            queued: false,
+            next: Cell::new(ptr::null()),
+            queued: Cell::new(false),
         };
         let result = loop {
-            self.prepare_to_wait(&mut entry);
+            self.prepare_to_wait(&entry);
             if condition() {
                 break Ok(());
             }
@@ -75,37 +79,41 @@ impl WaitQueue {
             }
             schedule();
         };
-        self.finish_wait(&mut entry);
+        self.finish_wait(&entry);
         result
     }
 
-    fn prepare_to_wait(&self, entry: &mut WaitEntry) {
+    fn prepare_to_wait(&self, entry: &WaitEntry) {
         let mut list = self.waiters.lock();
-        if !entry.queued {
-            entry.next = list.0;
+        if !entry.queued.get() {
+            entry.next.set(list.0);
             list.0 = entry;
-            entry.queued = true;
+            entry.queued.set(true);
         }
         entry.task.set_state(TaskState::Interruptible);
     }
 
-    fn finish_wait(&self, entry: &mut WaitEntry) {
+    fn finish_wait(&self, entry: &WaitEntry) {
         entry.task.set_state(TaskState::Running);
         let mut list = self.waiters.lock();
-        if !entry.queued {
+        if !entry.queued.get() {
             return;
         }
-        let target: *mut WaitEntry = entry;
-        let mut link: *mut *mut WaitEntry = &mut list.0;
-        // SAFETY: under the lock every linked entry is alive (see `WaitList`), and `entry` is
-        // linked, so the walk reaches it before the end of the list.
-        unsafe {
-            while *link != target {
-                link = &mut (**link).next;
+        let target: *const WaitEntry = entry;
+        if list.0 == target {
+            list.0 = entry.next.get();
+        } else {
+            let mut cursor = list.0;
+            // SAFETY: under the lock every linked entry is alive (see `WaitList`), and `entry`
+            // is linked, so the walk meets its predecessor before the end of the list.
+            unsafe {
+                while (*cursor).next.get() != target {
+                    cursor = (*cursor).next.get();
+                }
+                (*cursor).next.set(entry.next.get());
             }
-            *link = entry.next;
         }
-        entry.queued = false;
+        entry.queued.set(false);
     }
 
     /// Wakes every task sleeping on the queue. Safe in interrupt context.
@@ -116,7 +124,7 @@ impl WaitQueue {
             // SAFETY: under the lock every linked entry is alive (see `WaitList`).
             let entry = unsafe { &*cursor };
             wake_up_state(&entry.task, TaskState::Interruptible);
-            cursor = entry.next;
+            cursor = entry.next.get();
         }
     }
 }

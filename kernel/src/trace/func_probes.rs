@@ -21,7 +21,7 @@ use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 
 use arch::ftrace::FtraceRegs;
 
-use super::filter::{FilterState, ProbeCommand};
+use super::filter::{FilterState, ProbeCommand, ProbeEntry};
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::func_stack::record_stack;
 use super::trace_clock;
@@ -120,14 +120,21 @@ pub fn sync_counts(state: &mut FilterState) {
     }
 }
 
-fn build(state: &FilterState) -> Option<Box<ProbeTable>> {
+fn build(
+    state: &FilterState,
+    carried: &dyn Fn(&ProbeEntry) -> Option<i64>,
+) -> Option<Box<ProbeTable>> {
     let slots: Vec<ProbeSlot> = state
         .probes()
         .map(|probe| ProbeSlot {
             ip: probe.ip,
             command: probe.command,
             counted: probe.count.is_some(),
-            count: AtomicI64::new(probe.count.unwrap_or(0)),
+            count: AtomicI64::new(
+                probe
+                    .count
+                    .map_or(0, |count| carried(&probe).unwrap_or(count)),
+            ),
         })
         .collect();
     (!slots.is_empty()).then(|| {
@@ -160,18 +167,47 @@ pub fn apply(old: &FilterState, new: &FilterState) -> Result<(), Errno> {
     if PROBE_OPS.is_enabled() {
         PROBE_OPS.unregister()?;
     }
-    let result = install(new);
+    // Hits between the caller's sync and the unregister above spent counts that `old` and
+    // `new` do not show: a probe the write left as it was keeps the table's final count.
+    let live = live_counts();
+    let carried = |probe: &ProbeEntry| {
+        before
+            .iter()
+            .any(|b| b == probe)
+            .then(|| {
+                live.iter()
+                    .find(|(ip, command, _)| (*ip, *command) == (probe.ip, probe.command))
+                    .map(|&(_, _, count)| count)
+            })
+            .flatten()
+    };
+    let result = install(new, &carried);
     if result.is_err() {
         // Put the old probes back; if even that fails the probes are off, which is safe.
-        let _ = install(old);
+        let _ = install(old, &carried);
     }
     result
 }
 
+/// The counted probes of the published table with the counts they have left.
+fn live_counts() -> Vec<(u64, ProbeCommand, i64)> {
+    // SAFETY: as in `sync_counts` (the caller holds the tracer's state lock).
+    let Some(table) = (unsafe { TABLE.load(Ordering::Acquire).as_ref() }) else {
+        return Vec::new();
+    };
+    table
+        .slots
+        .iter()
+        .filter(|slot| slot.counted)
+        .map(|slot| (slot.ip, slot.command, slot.count.load(Ordering::Relaxed)))
+        .collect()
+}
+
 /// Publishes `state`'s probes and registers the ops on them (nothing when there are none: an
-/// empty filter would mean every function).
-fn install(state: &FilterState) -> Result<(), Errno> {
-    swap_table(build(state));
+/// empty filter would mean every function). `carried` gives a probe's count when it should
+/// not start from the one `state` holds.
+fn install(state: &FilterState, carried: &dyn Fn(&ProbeEntry) -> Option<i64>) -> Result<(), Errno> {
+    swap_table(build(state, carried));
     let ips = state.probe_ips();
     if ips.is_empty() {
         return Ok(());

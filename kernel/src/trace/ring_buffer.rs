@@ -93,9 +93,14 @@ const SEQ_SHIFT: u32 = 25;
 const WRITE_BYTES_MASK: u32 = 0xffff;
 const WRITE_ENTRY: u32 = 1 << 16;
 
-/// The bit of a CPU buffer's `disabled` word that says recording is off; the bits below count
-/// the resizes and resets that own the pages.
+/// The bit of a CPU buffer's `disabled` word that says recording is off (`tracing_on`); the
+/// bits below [`READ_PAUSE`] count the resizes and resets that own the pages.
 const RECORD_OFF: u32 = 1 << 31;
+/// The bit that says a reader of `trace` has paused recording (Linux's `tracing_stop`, kept
+/// apart from `tracing_on` as Linux keeps `record_disabled` apart from `RB_BUFFER_OFF`).
+const READ_PAUSE: u32 = 1 << 30;
+/// The bits of `disabled` that stop writers without owning the pages.
+const STOP_BITS: u32 = RECORD_OFF | READ_PAUSE;
 
 /// How often the writer retries a reservation whose CAS lost to a nested writer or a reader's
 /// pin before giving up: bounds the write path, since it must never spin on a reader.
@@ -626,7 +631,7 @@ impl CpuBuffer {
     fn republish(&self) {
         loop {
             self.nest.store(1, Ordering::SeqCst);
-            if self.disabled.load(Ordering::SeqCst) & !RECORD_OFF != 0 || !self.has_unpublished() {
+            if self.disabled.load(Ordering::SeqCst) & !STOP_BITS != 0 || !self.has_unpublished() {
                 self.nest.store(0, Ordering::Release);
                 return;
             }
@@ -906,6 +911,21 @@ impl RingBuffer {
 
     pub fn is_record_on(&self) -> bool {
         self.record_disabled.load(Ordering::Relaxed) == 0
+    }
+
+    /// Pauses recording while `trace` is read (Linux: `tracing_stop`), whatever `tracing_on`
+    /// says and without changing it. Readers serialise their pauses (one at a time).
+    pub fn pause(&self) {
+        for cb in self.cpus.iter() {
+            cb.disabled.fetch_or(READ_PAUSE, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends [`RingBuffer::pause`] (Linux: `tracing_start`).
+    pub fn unpause(&self) {
+        for cb in self.cpus.iter() {
+            cb.disabled.fetch_and(!READ_PAUSE, Ordering::Relaxed);
+        }
     }
 
     /// Reserves an event with a `len`-byte payload and timestamp `ts` on `cpu`. `None` when
@@ -1533,6 +1553,26 @@ mod tests {
         assert!(rb.is_record_on());
         assert!(put(&rb, 0, 2));
         assert_eq!(drain(&rb, 0), [2]);
+    }
+
+    #[test]
+    fn a_read_pause_stops_writes_but_leaves_tracing_on_alone() {
+        let rb = RingBuffer::new(1, 0);
+        rb.pause();
+        assert!(rb.is_record_on());
+        assert!(!put(&rb, 0, 1));
+        // tracing_on changes during the pause are kept; the pause still holds.
+        rb.record_off();
+        rb.record_on();
+        assert!(!put(&rb, 0, 2));
+        rb.unpause();
+        assert!(put(&rb, 0, 3));
+        rb.record_off();
+        rb.pause();
+        rb.unpause();
+        assert!(!rb.is_record_on());
+        assert!(!put(&rb, 0, 4));
+        assert_eq!(drain(&rb, 0), [3]);
     }
 
     #[test]

@@ -291,7 +291,7 @@ pub struct PipePrinter {
     printer: GraphPrinter,
 }
 
-/// Events one batch consumes per CPU before the reader checks for Ctrl-C.
+/// Events one batch consumes before the reader checks for Ctrl-C.
 const PIPE_BATCH: usize = 256;
 
 impl PipePrinter {
@@ -309,15 +309,20 @@ impl PipePrinter {
         cpu: Option<usize>,
         w: &mut dyn Write,
     ) -> Result<bool, fmt::Error> {
-        let cpus = match cpu {
-            Some(cpu) => cpu..cpu + 1,
-            None => 0..rb.nr_cpus(),
+        // The oldest pending events across the CPUs (Linux's trace_pipe order), split back
+        // into per-CPU streams for the printer's look-ahead; merged again by time when printed.
+        let mut batches: Vec<Vec<Event>> = (0..rb.nr_cpus()).map(|_| Vec::new()).collect();
+        let events: Vec<Event> = match cpu {
+            Some(cpu) => (0..PIPE_BATCH).map_while(|_| rb.consume(cpu)).collect(),
+            None => rb.consume_all().take(PIPE_BATCH).collect(),
         };
-        let batches: Vec<Vec<Event>> = cpus
-            .map(|cpu| (0..PIPE_BATCH).map_while(|_| rb.consume(cpu)).collect())
-            .collect();
-        if batches.iter().all(Vec::is_empty) {
+        if events.is_empty() {
             return Ok(false);
+        }
+        for event in events {
+            if let Some(batch) = batches.get_mut(event.cpu) {
+                batch.push(event);
+            }
         }
         let comms = comm_table();
         let texts = TextArena::new();

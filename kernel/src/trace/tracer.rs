@@ -356,7 +356,13 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
         .write(file, &records, data, mode)
         .map_err(|e| e.errno())?;
     match file {
-        FilterFile::Notrace => apply_notrace(&new)?,
+        FilterFile::Notrace => {
+            if let Err(errno) = apply_notrace(&new) {
+                // Some ops may have the new list already: give them all the old one back.
+                let _ = apply_notrace(&state.notrace);
+                return Err(errno);
+            }
+        }
         FilterFile::Filter => {
             let set_ips = |ips: &alloc::collections::BTreeSet<u64>| {
                 tracer_ops()
@@ -457,10 +463,9 @@ pub(super) fn write_buffer_size_kb(cpu: Option<usize>, data: &[u8]) -> Result<()
 
 /// The header's counters: events in the buffer (of `cpu`, or all), and those plus the
 /// overwritten ones.
-fn buffer_stats(rb: &RingBuffer, cpu: Option<usize>) -> BufferStats {
+fn buffer_stats(rb: &RingBuffer) -> BufferStats {
     let (mut entries, mut overrun) = (0, 0);
-    let cpus = cpu.map_or(0..rb.nr_cpus(), |cpu| cpu..cpu + 1);
-    for cpu in cpus {
+    for cpu in 0..rb.nr_cpus() {
         let stats = rb.stats(cpu);
         entries += stats.entries;
         overrun += stats.overrun;
@@ -531,14 +536,11 @@ pub(super) fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Re
 pub(super) fn read_trace(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Errno> {
     let state = STATE.lock();
     let rb = buffer();
-    // `tracing_on` is the buffer's recording state, which a traceoff/traceon probe may also
-    // change: reading pauses it and restores what it was.
-    let was_on = rb.is_record_on();
-    rb.record_off();
+    // Recording pauses while the buffer is walked (Linux's pause-on-trace), apart from
+    // `tracing_on`, which reads the same meanwhile and which probes may still change.
+    rb.pause();
     let result = write_trace(w, rb, state.tracer, cpu);
-    if was_on {
-        rb.record_on();
-    }
+    rb.unpause();
     Ok(result?)
 }
 
@@ -552,7 +554,9 @@ fn write_trace(
         return trace_graph::write_trace(w, rb, cpu);
     }
     let irq_info = options::enabled(options::IRQ_INFO);
-    output::write_default_header(w, tracer.name(), &buffer_stats(rb, cpu), irq_info)?;
+    // Every CPU's counts, also in `per_cpu/cpuN/trace` (Linux's `print_event_info` sums the
+    // whole buffer).
+    output::write_default_header(w, tracer.name(), &buffer_stats(rb), irq_info)?;
     match cpu {
         None => rb
             .iter_all()
