@@ -255,19 +255,17 @@ const INTR_CHAR: u8 = 0x03;
 /// a command blocked in a read (`cat trace_pipe`) ends. At the prompt the line editor gets the
 /// byte and abandons the line itself.
 static FOREGROUND: SpinLockIrq<Option<Arc<Task>>> = SpinLockIrq::new(None);
-/// A Ctrl-C was turned into SIGINT since the last [`set_foreground`].
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Makes `task` the foreground command (`Some`) or hands the console back to the line editor
-/// (`None`). Returns whether a Ctrl-C interrupted the previous foreground command.
+/// (`None`). Called by the task running the commands, so the SIGINT it takes back is its own:
+/// returns whether a Ctrl-C interrupted the previous foreground command.
 pub fn set_foreground(task: Option<Arc<Task>>) -> bool {
     // All under the lock that `isig` holds while it signals: a Ctrl-C either reaches the old
     // foreground command before this, or finds the new state; a SIGINT can never arrive after
     // it was cleared here and linger into the prompt.
     let mut foreground = FOREGROUND.lock();
     *foreground = task;
-    crate::sched::clear_sigint();
-    INTERRUPTED.swap(false, Ordering::AcqRel)
+    crate::sched::clear_sigint()
 }
 
 /// Handles a received Ctrl-C while a command runs in the foreground: true if it was turned
@@ -282,7 +280,6 @@ fn isig(byte: u8) -> bool {
     let Some(task) = foreground.as_ref() else {
         return false;
     };
-    INTERRUPTED.store(true, Ordering::Release);
     crate::sched::send_sigint(task);
     true
 }

@@ -93,9 +93,15 @@ fn kallsyms(out: &mut dyn Write) -> fmt::Result {
     Ok(())
 }
 
-fn register(path: &str, read: fn(&mut dyn Write) -> fmt::Result) {
-    fs::register_file(path, fs::read_only(move |out| Ok(read(out)?)))
+/// Creates one of the tracing files at boot (Linux: `trace_create_file`). The paths are fixed
+/// and created once, so a failure is a bug in the kernel, not a runtime error.
+pub fn create_file(path: &str, file: impl fs::FileOps + 'static) {
+    fs::register_file(path, file)
         .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
+}
+
+fn register(path: &str, read: fn(&mut dyn Write) -> fmt::Result) {
+    create_file(path, fs::read_only(move |out| Ok(read(out)?)));
 }
 
 pub fn init() {

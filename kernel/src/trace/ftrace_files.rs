@@ -53,6 +53,7 @@ mod files {
     use crate::fs::{self, Errno};
     use crate::symbols;
     use crate::trace::ftrace_ops::{enabled_sites, ftrace_enabled, set_ftrace_enabled};
+    use crate::tracefs::create_file;
 
     fn read_enabled_functions(w: &mut dyn Write) -> Result<(), Errno> {
         let table = symbols::kallsyms();
@@ -70,18 +71,13 @@ mod files {
         set_ftrace_enabled(parse_ftrace_enabled(data).ok_or(Errno::EINVAL)?)
     }
 
-    fn register(path: &str, file: impl fs::FileOps + 'static) {
-        fs::register_file(path, file)
-            .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
-    }
-
     /// `enabled_functions` under `tracefs`, and `/proc/sys/kernel/ftrace_enabled`.
     pub fn init(tracefs: &str) {
-        register(
+        create_file(
             &alloc::format!("{tracefs}/enabled_functions"),
             fs::read_only(read_enabled_functions),
         );
-        register(
+        create_file(
             "/proc/sys/kernel/ftrace_enabled",
             fs::read_write(
                 |w| Ok(writeln!(w, "{}", u8::from(ftrace_enabled()))?),

@@ -406,7 +406,7 @@ fn drop_list(list: *mut Vec<&'static FtraceOps>) {
 
 /// Waits until every other CPU has passed a point outside every callback: one stop-machine
 /// rendezvous (callbacks run with IRQs masked, and a CPU joins the rendezvous from its IRQ).
-fn synchronize() {
+pub(super) fn synchronize() {
     crate::stop_machine::stop_machine(&mut || {});
 }
 

@@ -196,6 +196,7 @@ mod files {
     use super::{FLAGS, OPTIONS, Ordering, TraceOption, enabled, store};
     use crate::fs::{self, Errno};
     use crate::trace::tracer;
+    use crate::tracefs::create_file;
 
     /// Serialises option changes, so each one's effect is applied in the order they were made.
     static LOCK: Mutex<()> = Mutex::new(());
@@ -225,19 +226,14 @@ mod files {
         set(option, on)
     }
 
-    fn register(path: &str, file: impl fs::FileOps + 'static) {
-        fs::register_file(path, file)
-            .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
-    }
-
     /// `trace_options` and `options/NAME` for every option, under `tracefs`.
     pub fn init(tracefs: &str) {
-        register(
+        create_file(
             &alloc::format!("{tracefs}/trace_options"),
             fs::read_write(read_trace_options, |data, _| write_trace_options(data)),
         );
         for option in OPTIONS {
-            register(
+            create_file(
                 &alloc::format!("{tracefs}/options/{}", option.name),
                 fs::read_write(
                     move |w| Ok(writeln!(w, "{}", u8::from(enabled(option.bit)))?),

@@ -12,6 +12,7 @@ use super::tracer::{
 };
 use crate::fs::{self, Errno};
 use crate::smp::num_possible_cpus;
+use crate::tracefs::create_file;
 
 /// The CPUs with a `per_cpu/cpuN` directory, and whose sizes `buffer_size_kb` compares: the
 /// possible CPUs (the device tree's), which the buffer always covers.
@@ -27,33 +28,28 @@ fn read_stats(cpu: usize, w: &mut dyn Write) -> Result<(), Errno> {
     Ok(format_stats(&stats, trace_clock::display_now(), in_ns, w)?)
 }
 
-fn register(path: &str, file: impl fs::FileOps + 'static) {
-    fs::register_file(path, file)
-        .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
-}
-
 /// Creates `per_cpu/cpuN` under `tracefs` for every possible CPU.
 pub(super) fn init(tracefs: &str) {
     for cpu in tracing_cpus() {
         let path = |name: &str| alloc::format!("{tracefs}/per_cpu/cpu{cpu}/{name}");
-        register(
+        create_file(
             &path("trace"),
             fs::read_write(
                 move |w| read_trace(Some(cpu), w),
                 move |_, mode| write_trace_file(Some(cpu), mode),
             ),
         );
-        register(
+        create_file(
             &path("trace_pipe"),
             fs::read_only(move |w| super::trace_pipe::read_pipe(Some(cpu), w)),
         );
-        register(
+        create_file(
             &path("buffer_size_kb"),
             fs::read_write(
                 move |w| read_buffer_size_kb(Some(cpu), w),
                 move |data, _| write_buffer_size_kb(Some(cpu), data),
             ),
         );
-        register(&path("stats"), fs::read_only(move |w| read_stats(cpu, w)));
+        create_file(&path("stats"), fs::read_only(move |w| read_stats(cpu, w)));
     }
 }

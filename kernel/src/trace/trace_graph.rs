@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
+use super::ftrace_ops::synchronize;
 use super::ftrace_plan::hash_contains;
 use super::options;
 use super::output::{self, Func, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
@@ -84,7 +85,7 @@ pub fn set_graph_ips(which: GraphFilter, ips: impl IntoIterator<Item = u64>) {
     };
     let old = slot.swap(new, Ordering::AcqRel);
     if !old.is_null() {
-        crate::stop_machine::stop_machine(&mut || {});
+        synchronize();
         // SAFETY: unpublished above, and every CPU has since passed a rendezvous.
         drop(unsafe { Box::from_raw(old) });
     }
@@ -324,20 +325,31 @@ impl PipePrinter {
                 batch.push(event);
             }
         }
-        let comms = comm_table();
-        let texts = TextArena::new();
-        let mut sources: Vec<_> = batches
-            .iter()
-            .map(|events| {
-                events
-                    .iter()
-                    .filter_map(|event| decode(event, &comms, &texts))
-                    .peekable()
-            })
-            .collect();
-        self.printer.write_all(w, &mut sources)?;
+        print_streams(
+            &mut self.printer,
+            w,
+            batches.into_iter().map(Vec::into_iter),
+        )?;
         Ok(true)
     }
+}
+
+/// Decodes one event stream per CPU and prints them, merged by time, with `printer`.
+fn print_streams<S: Iterator<Item = Event>>(
+    printer: &mut GraphPrinter,
+    w: &mut dyn Write,
+    streams: impl Iterator<Item = S>,
+) -> fmt::Result {
+    let comms = comm_table();
+    let texts = TextArena::new();
+    let mut sources: Vec<_> = streams
+        .map(|events| {
+            events
+                .filter_map(|event| decode(&event, &comms, &texts))
+                .peekable()
+        })
+        .collect();
+    printer.write_all(w, &mut sources)
 }
 
 /// The `trace` file under `function_graph`: banner, column header, then every CPU's events
@@ -346,18 +358,10 @@ pub fn write_trace(w: &mut dyn Write, rb: &RingBuffer, cpu: Option<usize>) -> fm
     let opts = graph_opts();
     output::write_tracer_banner(w, "function_graph")?;
     output::write_graph_header(w, &opts)?;
-    let comms = comm_table();
-    let texts = TextArena::new();
     let cpus = match cpu {
         Some(cpu) => cpu..cpu + 1,
         None => 0..rb.nr_cpus(),
     };
-    let mut sources: Vec<_> = cpus
-        .map(|cpu| {
-            rb.iter(cpu)
-                .filter_map(|event| decode(&event, &comms, &texts))
-                .peekable()
-        })
-        .collect();
-    GraphPrinter::new(opts, rb.nr_cpus() as u32).write_all(w, &mut sources)
+    let mut printer = GraphPrinter::new(opts, rb.nr_cpus() as u32);
+    print_streams(&mut printer, w, cpus.map(|cpu| rb.iter(cpu)))
 }

@@ -17,6 +17,7 @@ use super::trace_graph::PipePrinter;
 use super::tracer::{buffer, is_function_graph, write_event_with_comm};
 use crate::fs::{self, Errno};
 use crate::sched;
+use crate::tracefs::create_file;
 
 /// How long a blocked reader sleeps before it looks at the buffer again.
 const POLL_MS: u64 = 10;
@@ -95,7 +96,8 @@ pub(super) fn read_pipe(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Err
 
 /// `trace_pipe` under `tracefs`.
 pub(super) fn init(tracefs: &str) {
-    let path = alloc::format!("{tracefs}/trace_pipe");
-    fs::register_file(&path, fs::read_only(|w| read_pipe(None, w)))
-        .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
+    create_file(
+        &alloc::format!("{tracefs}/trace_pipe"),
+        fs::read_only(|w| read_pipe(None, w)),
+    );
 }

@@ -48,6 +48,7 @@ use crate::glob::Pattern;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::smp::{num_online_cpus, smp_processor_id};
 use crate::symbols;
+use crate::tracefs::create_file;
 
 /// Per-CPU buffer size. Linux's default is 1408 KiB per CPU (`TRACE_BUF_SIZE_DEFAULT`,
 /// 1441792); with 8 possible CPUs that is 11 MiB of our 128 MiB machine's heap before anyone
@@ -626,44 +627,39 @@ pub(super) fn read_buffer_size_kb(cpu: Option<usize>, w: &mut dyn Write) -> Resu
     Ok(())
 }
 
-fn register(path: &str, file: impl fs::FileOps + 'static) {
-    fs::register_file(path, file)
-        .unwrap_or_else(|e: Errno| panic!("tracefs: cannot register {path}: {e}"));
-}
-
 /// Creates the trace buffer and the tracer files under `tracefs`.
 pub fn init(tracefs: &str) {
     let rb = Box::leak(Box::new(RingBuffer::new(MAX_CPUS, TRACE_BUF_SIZE_DEFAULT)));
     BUFFER.store(rb, Ordering::Release);
     let path = |name: &str| alloc::format!("{tracefs}/{name}");
-    register(
+    create_file(
         &path("available_tracers"),
         fs::read_only(read_available_tracers),
     );
-    register(
+    create_file(
         &path("current_tracer"),
         fs::read_write(read_current_tracer, |data, _| write_current_tracer(data)),
     );
-    register(
+    create_file(
         &path("tracing_on"),
         fs::read_write(read_tracing_on, |data, _| write_tracing_on(data)),
     );
-    register(
+    create_file(
         &path("trace"),
         fs::read_write(
             |w| read_trace(None, w),
             |_, mode| write_trace_file(None, mode),
         ),
     );
-    register(
+    create_file(
         &path("trace_marker"),
         fs::write_only(|data, _| write_marker(data)),
     );
-    register(
+    create_file(
         &path("trace_clock"),
         fs::read_write(read_trace_clock, |data, _| write_trace_clock(data)),
     );
-    register(
+    create_file(
         &path("buffer_size_kb"),
         fs::read_write(
             |w| read_buffer_size_kb(None, w),
@@ -681,7 +677,7 @@ pub fn init(tracefs: &str) {
         FilterFile::GraphNotrace,
     ] {
         let name = file.name();
-        register(
+        create_file(
             &path(name),
             fs::read_write(
                 move |w| read_filter_file(file, w),
