@@ -137,16 +137,26 @@ pub fn free_irq(irq: u32, action: &'static IrqAction) -> Result<(), IrqError> {
 }
 
 crate::noinstr! {
-/// The IRQ exception: acknowledge, count, run the action, EOI (Linux: `gic_handle_irq` +
-/// `generic_handle_domain_irq`). Runs with IRQs masked; one interrupt per exception, a still
-/// pending one is taken again right after the ERET. An interrupt without an action is counted
-/// in "Err"; a PPI or SPI is also disabled (on this CPU), so a level-triggered line cannot
-/// storm. (SGIs are edge-triggered, and on a GICv2 cannot be disabled.)
+/// The IRQ exception: acknowledge at the GIC, dispatch, EOI (Linux: `gic_handle_irq`). Runs
+/// with IRQs masked; one interrupt per exception, a still pending one is taken again right
+/// after the ERET. Acknowledge and EOI are GIC register accesses and stay untraceable; the
+/// dispatch in between is [`generic_handle_domain_irq`], the traced IRQ-entry function.
 pub fn handle_irq(frame: &mut TrapFrame) {
     let Some(ack) = gic::acknowledge() else {
         return;
     };
-    let irq = ack.irq();
+    generic_handle_domain_irq(ack.irq(), frame);
+    gic::end_interrupt(ack);
+}
+}
+
+/// Counts the interrupt and runs its action (Linux: `generic_handle_domain_irq`). The one
+/// traced function every interrupt goes through: the function_graph tracer marks IRQ entry
+/// and exit on it (Linux keys those markers on `__irqentry_text`). An interrupt without an
+/// action is counted in "Err"; a PPI or SPI is also disabled (on this CPU), so a
+/// level-triggered line cannot storm. (SGIs are edge-triggered, and on a GICv2 cannot be
+/// disabled.)
+pub fn generic_handle_domain_irq(irq: u32, frame: &mut TrapFrame) {
     let action = IRQ_DESC.get(irq as usize).map_or(ptr::null_mut(), |desc| {
         desc.kstat[gic::this_cpu_id()].fetch_add(1, Ordering::Relaxed);
         desc.action.load(Ordering::Acquire)
@@ -163,8 +173,6 @@ pub fn handle_irq(frame: &mut TrapFrame) {
         let action = unsafe { &*action };
         (action.handler)(irq, frame);
     }
-    gic::end_interrupt(ack);
-}
 }
 
 /// One row of /proc/interrupts.
