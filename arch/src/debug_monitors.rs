@@ -1,5 +1,7 @@
 //! Debug monitors: the BRK-immediate hook table, the software-step hook table, and the debug
-//! register setup that makes single-step work at EL1 (Linux: `debug-monitors.c`).
+//! register setup that makes single-step work at EL1 (Linux: `debug-monitors.c`). A kernel
+//! single step is per-CPU state and runs with the stepped context's interrupts masked (see
+//! [`kernel_enable_single_step`]); per-task step state for user tasks comes with ptrace.
 //!
 //! Hooks are registered at init and then read without locks from exception context: each table
 //! is a fixed array of atomic pointers to `'static` hooks. A probe that fires while its own
@@ -9,10 +11,13 @@
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use crate::daifflags::{DAIF_MASK, PSR_D_BIT, PSR_F_BIT, PSR_I_BIT};
+use crate::percpu::{NO_KERNEL_STEP, this_arch_cpu};
+
 use aarch64_cpu::registers::{MDSCR_EL1, OSLAR_EL1, ReadWriteable, Writeable};
 
 use crate::esr::Esr;
-use crate::exception::{DBG_SPSR_SS, PSR_D_BIT, TrapFrame};
+use crate::exception::{DBG_SPSR_SS, TrapFrame};
 
 /// What a hook did with the exception (Linux's DBG_HOOK_HANDLED / DBG_HOOK_ERROR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,30 +128,54 @@ pub fn single_step_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
 }
 }
 
-/// Enables self-hosted debug at EL1: clears the OS lock, sets MDSCR_EL1.KDE so debug
-/// exceptions can be taken from EL1, and unmasks PSTATE.D.
+/// Enables self-hosted debug at EL1: clears the OS lock and sets MDSCR_EL1.KDE so debug
+/// exceptions can be taken from EL1. The caller then unmasks PSTATE.D (with
+/// [`crate::daifflags::local_daif_restore`]).
 pub fn debug_monitors_init() {
     OSLAR_EL1.write(OSLAR_EL1::OSLK::Unlocked);
     MDSCR_EL1.modify(MDSCR_EL1::KDE::AllDebugExceptionsEnabled);
-    // SAFETY: unmasking debug exceptions; their handlers are installed (VBAR_EL1 is set).
-    unsafe { core::arch::asm!("isb", "msr daifclr, #8", options(nostack, preserves_flags)) };
+    // SAFETY: an ISB only, so the new MDSCR_EL1 and OS lock take effect before D is unmasked.
+    unsafe { core::arch::asm!("isb", options(nostack, preserves_flags)) };
 }
 
 crate::noinstr! {
 /// Arms software step for the context `frame` returns to: the first instruction executed
 /// after the ERET completes, then a software-step exception is taken (Linux:
-/// `kernel_enable_single_step`).
+/// `kernel_enable_single_step`, with kprobes' `kprobes_save_local_irqflag`).
+///
+/// Step state belongs to this CPU (MDSCR_EL1.SS), not to the stepped context, so the stepped
+/// context must not be switched away from or interrupted while it is armed: the first call
+/// saves its DAIF bits on this CPU and masks IRQ and FIQ in its SPSR (D is cleared, or the step
+/// would never be taken); [`kernel_disable_single_step`] puts them back. Calling this again
+/// from the step handler to step the next instruction keeps the first saved value. Stepping an
+/// instruction that itself writes DAIF is not supported (kprobes refuses those).
 pub fn kernel_enable_single_step(frame: &mut TrapFrame) {
-    frame.pstate |= DBG_SPSR_SS;
+    let saved = &this_arch_cpu().kernel_step_daif;
+    if saved.load(Ordering::Relaxed) == NO_KERNEL_STEP {
+        saved.store(frame.pstate & DAIF_MASK, Ordering::Relaxed);
+    }
+    frame.pstate |= DBG_SPSR_SS | PSR_I_BIT | PSR_F_BIT;
     frame.pstate &= !PSR_D_BIT;
     MDSCR_EL1.modify(MDSCR_EL1::SS::SoftwareStepEnabled);
 }
 }
 
 crate::noinstr! {
-/// Stops software step (Linux: `kernel_disable_single_step`).
+/// Stops software step (Linux: `kernel_disable_single_step`) and gives the stepped context
+/// back the DAIF bits it had when stepping began.
 pub fn kernel_disable_single_step(frame: &mut TrapFrame) {
     frame.pstate &= !DBG_SPSR_SS;
     MDSCR_EL1.modify(MDSCR_EL1::SS::SoftwareStepDisabled);
+    let saved = this_arch_cpu().kernel_step_daif.swap(NO_KERNEL_STEP, Ordering::Relaxed);
+    if saved != NO_KERNEL_STEP {
+        frame.pstate = (frame.pstate & !DAIF_MASK) | saved;
+    }
+}
+}
+
+crate::noinstr! {
+/// Whether a kernel single step is armed on this CPU (for tests and crash reports).
+pub fn kernel_single_step_active() -> bool {
+    this_arch_cpu().kernel_step_daif.load(Ordering::Relaxed) != NO_KERNEL_STEP
 }
 }

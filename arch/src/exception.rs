@@ -56,8 +56,7 @@ core::arch::global_asm!(
 /// SPSR/PSTATE bits the debug code edits.
 pub const PSR_MODE_MASK: u64 = 0xf;
 pub const PSR_MODE_EL0T: u64 = 0x0;
-pub const PSR_D_BIT: u64 = 1 << 9;
-pub const PSR_I_BIT: u64 = 1 << 7;
+pub use crate::daifflags::{PSR_D_BIT, PSR_I_BIT};
 /// PSTATE.SS: the software-step state bit.
 pub const DBG_SPSR_SS: u64 = 1 << 21;
 
@@ -174,6 +173,10 @@ crate::noinstr! {
 extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
     let kind = VectorKind(kind);
     if kind.is_irq() {
+        // Interrupt handling runs with only I and F masked (Linux: `el1_interrupt`), so debug
+        // exceptions work in handlers and a task switched in at the exit below starts its
+        // life without a debug or SError mask.
+        crate::daifflags::local_daif_restore(crate::daifflags::DAIF_PROCCTX_NOIRQ);
         crate::percpu::irq_enter();
         crate::irq::handle_irq(frame);
         crate::percpu::irq_exit();

@@ -35,6 +35,8 @@ pub mod cache;
 #[cfg(target_os = "none")]
 pub mod context;
 #[cfg(target_os = "none")]
+pub mod daifflags;
+#[cfg(target_os = "none")]
 pub mod debug_monitors;
 #[cfg(target_os = "none")]
 pub mod exception;

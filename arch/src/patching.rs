@@ -14,10 +14,18 @@
 //! resumes. A whole batch costs one rendezvous. Until a rendezvous is installed (one CPU) the
 //! write phase runs directly.
 //!
-//! The lock is taken with interrupts still enabled and only then are they masked: a CPU waiting
-//! for it must still be able to answer another CPU's rendezvous request.
+//! Interrupts and rendezvous: neither [`PATCH_LOCK`] nor the rendezvous's own lock is ever
+//! waited for with interrupts masked unless the waiter keeps answering rendezvous requests
+//! meanwhile. A patcher holding the lock may be about to start a rendezvous (or another CPU's
+//! direct `stop_machine` may be running one); a CPU spinning for the lock with interrupts
+//! masked and not answering would never be parked, and the initiator would wait for it forever
+//! while it waits for the initiator. So the lock is waited for with the installed
+//! [`StopMachine::answer`] polled between attempts, the check phase runs with the caller's
+//! interrupt state, and interrupts are masked only inside the write phase (by the rendezvous,
+//! or here when there is none).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::spinlock::SpinLock;
 
@@ -50,25 +58,46 @@ pub enum PatchError {
 /// Serialises all text patching and the TextPoke0 fixmap slot.
 static PATCH_LOCK: SpinLock<()> = SpinLock::new(());
 
-/// Runs the function with every other online CPU parked, interrupts masked, and returns once
-/// they have all resumed (each after an ISB).
-pub type StopMachine = fn(&mut dyn FnMut());
+/// The kernel's stop-machine rendezvous, as the write phase of every patch uses it.
+pub struct StopMachine {
+    /// Runs the function with every other online CPU parked, interrupts masked, and returns
+    /// once they have all resumed (each after an ISB). Called with interrupts in any state.
+    pub run: fn(&mut dyn FnMut()),
+    /// Parks this CPU in a rendezvous that is waiting for it, if there is one: what a CPU
+    /// polls while it spins for a lock an initiator may hold.
+    pub answer: fn(),
+}
 
-static STOP_MACHINE: AtomicUsize = AtomicUsize::new(0);
+static STOP_MACHINE: AtomicPtr<StopMachine> = AtomicPtr::new(ptr::null_mut());
 
 /// Installs the kernel's stop-machine rendezvous for the write phase of every patch.
-pub fn set_stop_machine(stop_machine: StopMachine) {
-    STOP_MACHINE.store(stop_machine as usize, Ordering::Release);
+pub fn set_stop_machine(stop_machine: &'static StopMachine) {
+    STOP_MACHINE.store(ptr::from_ref(stop_machine).cast_mut(), Ordering::Release);
+}
+
+crate::noinstr! {
+fn installed_stop_machine() -> Option<&'static StopMachine> {
+    // SAFETY: only `set_stop_machine` stores here, always from a `&'static StopMachine`.
+    unsafe { STOP_MACHINE.load(Ordering::Acquire).as_ref() }
+}
+}
+
+crate::noinstr! {
+/// Answers a pending rendezvous while waiting for a lock (see the module doc).
+fn answer_rendezvous() {
+    if let Some(stop_machine) = installed_stop_machine() {
+        (stop_machine.answer)();
+    }
+}
 }
 
 crate::noinstr! {
 fn run_stopped(f: &mut dyn FnMut()) {
-    match STOP_MACHINE.load(Ordering::Acquire) {
-        0 => f(),
-        raw => {
-            // SAFETY: only `set_stop_machine` stores here, always a valid `StopMachine`.
-            let stop_machine: StopMachine = unsafe { core::mem::transmute(raw) };
-            stop_machine(f);
+    match installed_stop_machine() {
+        Some(stop_machine) => (stop_machine.run)(f),
+        None => {
+            let _irqs = local_irq_save_guard();
+            f();
         }
     }
 }
@@ -134,8 +163,7 @@ crate::noinstr! {
 /// Checks every site, then writes all of them through the fixmap alias and makes them visible to
 /// instruction fetch. Either every site is patched or, on error, none is.
 pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
-    let _lock = PATCH_LOCK.lock();
-    let _irqs = local_irq_save_guard();
+    let _lock = PATCH_LOCK.lock_with(answer_rendezvous);
     for p in patches {
         if !is_patchable_text(p.addr) {
             return Err(PatchError::NotText { addr: p.addr });

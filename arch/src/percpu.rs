@@ -14,7 +14,7 @@
 //! interrupt nesting ([`irq_enter`] adds [`HARDIRQ_OFFSET`] around each IRQ's handling), so
 //! "in interrupt" and "preemptible" are both one look at one word.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1};
 
@@ -26,7 +26,13 @@ pub struct ArchPerCpu {
     pub cpu: usize,
     pub preempt_count: AtomicU32,
     pub need_resched: AtomicBool,
+    /// While a kernel single step is armed on this CPU, the stepped context's own DAIF bits
+    /// (Linux: kprobes' `kcb->saved_irqflag`); [`NO_KERNEL_STEP`] otherwise.
+    pub kernel_step_daif: AtomicU64,
 }
+
+/// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
+pub const NO_KERNEL_STEP: u64 = u64::MAX;
 
 impl ArchPerCpu {
     pub const fn new(cpu: usize) -> Self {
@@ -34,6 +40,7 @@ impl ArchPerCpu {
             cpu,
             preempt_count: AtomicU32::new(0),
             need_resched: AtomicBool::new(false),
+            kernel_step_daif: AtomicU64::new(NO_KERNEL_STEP),
         }
     }
 }

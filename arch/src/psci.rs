@@ -1,4 +1,5 @@
-//! PSCI, through the `smccc` crate: starting secondary CPUs (CPU_ON) with the conduit the
+//! PSCI, through the `smccc` crate: starting secondary CPUs (CPU_ON), and turning off one that
+//! came too late (CPU_OFF), with the conduit the
 //! device tree's `/psci` node names (`hvc` on plain `-M virt`, `smc` with `virtualization=on`).
 
 use smccc::psci;
@@ -33,6 +34,18 @@ pub fn cpu_on(conduit: Conduit, mpidr: u64, entry: u64, context: u64) -> Result<
         Conduit::Smc => psci::cpu_on::<Smc>(mpidr, entry, context),
     }
     .map_err(PsciError)
+}
+
+/// Powers off the calling CPU; returns only if the firmware refused (Linux: `psci_cpu_off`).
+pub fn cpu_off(conduit: Conduit) -> PsciError {
+    let result = match conduit {
+        Conduit::Hvc => psci::cpu_off::<Hvc>(),
+        Conduit::Smc => psci::cpu_off::<Smc>(),
+    };
+    match result {
+        Ok(()) => PsciError(psci::Error::Denied),
+        Err(e) => PsciError(e),
+    }
 }
 
 /// The PSCI version as (major, minor).

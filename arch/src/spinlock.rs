@@ -45,6 +45,30 @@ impl<T> SpinLock<T> {
             _preempt: preempt,
         }
     }
+
+    /// Disables preemption and takes the lock if it is free; otherwise enables preemption
+    /// again and returns `None`.
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        let preempt = preempt_guard();
+        let guard = self.inner.try_lock()?;
+        Some(SpinLockGuard {
+            guard: ManuallyDrop::new(guard),
+            _preempt: preempt,
+        })
+    }
+
+    /// [`lock`](Self::lock), calling `while_waiting` between attempts. A lock that a
+    /// stop-machine initiator may hold is taken this way with the rendezvous's answer as
+    /// `while_waiting`, so a CPU waiting for it with IRQs masked is still parked when asked.
+    pub fn lock_with(&self, mut while_waiting: impl FnMut()) -> SpinLockGuard<'_, T> {
+        loop {
+            if let Some(guard) = self.try_lock() {
+                return guard;
+            }
+            while_waiting();
+            crate::processor::cpu_relax();
+        }
+    }
 }
 
 impl<T> Deref for SpinLockGuard<'_, T> {

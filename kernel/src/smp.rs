@@ -1,13 +1,14 @@
 //! SMP bring-up and per-CPU data (Linux: `smp.c`, `smp_processor_id`, `this_cpu_ptr`).
 //!
 //! The boot CPU is logical CPU 0; the other CPUs of the device tree are numbered in DTB order
-//! and started one at a time with PSCI CPU_ON at `secondary_entry`, each on its own stack. Every
+//! and started one at a time with PSCI CPU_ON at `secondary_entry`, each on its own stack, with
+//! a one-second timeout that a late CPU can never outrun (see [`BOOT_STATE`]). Every
 //! CPU points TPIDR_EL1 at its [`PerCpu`] slot, so per-CPU data costs one register read and no
 //! lock. A CPU is online once it has run its per-CPU init; [`cpu_online_mask`] says which are.
 
 use alloc::vec;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use aarch64_cpu::registers::{MIDR_EL1, MPIDR_EL1, Readable, TPIDR_EL1, Writeable};
 use arch::gic::MPIDR_HWID_BITMASK;
@@ -100,11 +101,16 @@ fn cpu_init(cpu: usize) {
     TPIDR_EL1.set(slot as *const PerCpu as u64);
     slot.mpidr.store(own_mpidr(), Ordering::Relaxed);
     arch::debug_monitors::debug_monitors_init();
+    // Process context with interrupts still off: debug exceptions and SError are taken from
+    // here on (Linux: `local_daif_restore(DAIF_PROCCTX_NOIRQ)` in setup_arch and
+    // secondary_start_kernel). The vectors are installed.
+    arch::daifflags::local_daif_restore(arch::daifflags::DAIF_PROCCTX_NOIRQ);
 }
 
-/// The last step of a CPU's bring-up: from here on other CPUs may rely on it.
+/// The last step of a CPU's bring-up: from here on other CPUs may rely on it. Taken under the
+/// hotplug lock, so a rendezvous in progress never misses a CPU that came online under it.
 fn set_cpu_online(cpu: usize) {
-    ONLINE.fetch_or(1 << cpu, Ordering::Release);
+    crate::stop_machine::cpus_write_locked(|| ONLINE.fetch_or(1 << cpu, Ordering::Release));
 }
 
 /// Makes the boot CPU logical CPU 0. Runs before anything uses per-CPU data.
@@ -118,21 +124,88 @@ pub fn per_cpu(cpu: usize) -> Option<&'static PerCpu> {
     PER_CPU.get(cpu)
 }
 
+/// Where each secondary CPU's bring-up stands (Linux: the `cpu_running` completion plus
+/// `secondary_data.status`). The boot CPU and the starting CPU race on one compare-and-swap:
+/// either the CPU claims its bring-up ([`BOOT_RUNNING`]) before the boot CPU's timeout, and is
+/// then waited for, or the boot CPU abandons it first ([`BOOT_ABANDONED`]) and the CPU, should
+/// it start after all, turns itself off without touching anything shared. A CPU that missed
+/// its timeout can therefore never come online later.
+static BOOT_STATE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(BOOT_IDLE) }; MAX_CPUS];
+const BOOT_IDLE: u8 = 0;
+/// CPU_ON was issued; the CPU has not reached Rust yet.
+const BOOT_STARTED: u8 = 1;
+/// The CPU claimed its bring-up; it comes online shortly.
+const BOOT_RUNNING: u8 = 2;
+/// The boot CPU gave up on it.
+const BOOT_ABANDONED: u8 = 3;
+
+static PSCI_CONDUIT: AtomicU8 = AtomicU8::new(0);
+
 /// The Rust entry of a secondary CPU, from `secondary_entry` in `asm/boot.s`.
 #[unsafe(no_mangle)]
 extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
+    let cpu = cpu as usize;
     arch::mmu::disable_idmap();
-    cpu_init(cpu as usize);
-    crate::irq::secondary_init(cpu as usize);
+    late_start_delay(cpu);
+    if BOOT_STATE[cpu]
+        .compare_exchange(
+            BOOT_STARTED,
+            BOOT_RUNNING,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
+        turn_off_abandoned_cpu();
+    }
+    cpu_init(cpu);
+    crate::irq::secondary_init(cpu);
     println!(
         "CPU{}: Booted secondary processor 0x{:010x} [0x{:08x}]",
         cpu,
         own_mpidr(),
         MIDR_EL1.get()
     );
-    crate::sched::init_idle(cpu as usize);
-    set_cpu_online(cpu as usize);
+    crate::sched::init_idle(cpu);
+    set_cpu_online(cpu);
     crate::sched::cpu_idle()
+}
+
+/// A CPU the boot CPU stopped waiting for: power off (PSCI CPU_OFF), or park for good if the
+/// firmware refuses. Nothing shared has been touched: no per-CPU pointer, no GIC, no task.
+fn turn_off_abandoned_cpu() -> ! {
+    let conduit = match PSCI_CONDUIT.load(Ordering::Relaxed) {
+        CONDUIT_SMC => Conduit::Smc,
+        _ => Conduit::Hvc,
+    };
+    let _ = psci::cpu_off(conduit);
+    loop {
+        arch::irqflags::local_irq_disable();
+        aarch64_cpu::asm::wfe();
+    }
+}
+
+const CONDUIT_HVC: u8 = 1;
+const CONDUIT_SMC: u8 = 2;
+
+/// The command-line option that makes one secondary CPU start too late (after the boot CPU's
+/// timeout), so the scenario tests can check it never comes online: `smp_test_late_cpu=N`.
+const LATE_CPU_OPTION: &str = "smp_test_late_cpu=";
+
+/// Fault injection for the bring-up timeout: delays the CPU named by `smp_test_late_cpu=N`
+/// past the boot CPU's timeout before it claims its bring-up.
+fn late_start_delay(cpu: usize) {
+    let late = board::info()
+        .bootargs
+        .split_whitespace()
+        .filter_map(|arg| arg.strip_prefix(LATE_CPU_OPTION))
+        .any(|n| n.parse() == Ok(cpu));
+    if late {
+        let until = counter_now() + (ONLINE_TIMEOUT_SECS * 3 / 2 + 1) * counter_freq();
+        while counter_now() < until {
+            arch::processor::cpu_relax();
+        }
+    }
 }
 
 /// The raw generic counter: unlike `arch::timer`'s readers it works before (or without) the
@@ -161,6 +234,11 @@ pub fn smp_init() {
         );
         return;
     };
+    let conduit_id = match conduit {
+        Conduit::Hvc => CONDUIT_HVC,
+        Conduit::Smc => CONDUIT_SMC,
+    };
+    PSCI_CONDUIT.store(conduit_id, Ordering::Relaxed);
     if let Ok((major, minor)) = psci::version(conduit) {
         println!(
             "psci: PSCIv{major}.{minor} detected via {}",
@@ -174,24 +252,47 @@ pub fn smp_init() {
 }
 
 fn bring_up(conduit: Conduit, cpu: usize, mpidr: u64) {
+    if cpu >= MAX_CPUS {
+        println!("CPU{cpu}: not started: the kernel supports {MAX_CPUS} CPUs");
+        return;
+    }
+    // Never freed: a CPU that starts after its timeout still runs on it until it turns off.
     let stack = vec![0u8; STACK_SIZE].leak();
     let stack_top = (stack.as_ptr() as u64 + STACK_SIZE as u64) & !15;
-    arch::boot::prepare_secondary(stack_top);
+    if arch::boot::prepare_secondary(cpu, stack_top).is_err() {
+        println!("CPU{cpu}: not started: no secondary data slot");
+        return;
+    }
+    BOOT_STATE[cpu].store(BOOT_STARTED, Ordering::Release);
     if let Err(e) = psci::cpu_on(
         conduit,
         mpidr,
         arch::boot::secondary_entry_phys(),
         cpu as u64,
     ) {
+        BOOT_STATE[cpu].store(BOOT_ABANDONED, Ordering::Release);
         println!("CPU{cpu}: failed to boot: PSCI CPU_ON returned {:?}", e.0);
         return;
     }
     let deadline = counter_now() + ONLINE_TIMEOUT_SECS * counter_freq();
-    while cpu_online_mask() & (1 << cpu) == 0 {
-        if counter_now() > deadline {
+    while BOOT_STATE[cpu].load(Ordering::Acquire) == BOOT_STARTED {
+        if counter_now() > deadline
+            && BOOT_STATE[cpu]
+                .compare_exchange(
+                    BOOT_STARTED,
+                    BOOT_ABANDONED,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+        {
             println!("CPU{cpu}: failed to come online");
             return;
         }
+        arch::processor::cpu_relax();
+    }
+    // It claimed its bring-up in time: it is running our code now and will come online.
+    while cpu_online_mask() & (1 << cpu) == 0 {
         arch::processor::cpu_relax();
     }
 }

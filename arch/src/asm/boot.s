@@ -126,7 +126,8 @@ __primary_switched:
 .size __primary_switched, . - __primary_switched
 
 // Entry for secondary CPUs, started by PSCI CPU_ON with x0 = their logical CPU number. The boot
-// CPU has filled `secondary_data` (and cleaned it to PoC, since we read it with the MMU off):
+// CPU has filled this CPU's slot of `secondary_data` (and cleaned it to PoC, since we read it
+// with the MMU off):
 // the final kernel root table and this CPU's stack. TTBR0 gets the early identity map only so
 // that the instruction after the MMU turns on is still mapped; TTBR1 gets the final tables
 // directly, as the MMU is off and no stale translation can exist yet.
@@ -138,6 +139,8 @@ secondary_entry:
     adrp    x20, early_pgtable_l1
     adrp    x1, secondary_data
     add     x1, x1, :lo12:secondary_data
+    mov     x2, #{secondary_size}
+    madd    x1, x19, x2, x1             // this CPU's own slot
     ldr     x21, [x1, #{secondary_ttbr1}]
     enable_mmu x20, x21
     ldr     x1, =__secondary_switched
@@ -148,6 +151,8 @@ secondary_entry:
 __secondary_switched:
     adrp    x1, secondary_data
     add     x1, x1, :lo12:secondary_data
+    mov     x2, #{secondary_size}
+    madd    x1, x19, x2, x1
     ldr     x2, [x1, #{secondary_stack}]
     mov     sp, x2
     adrp    x1, vectors

@@ -2,8 +2,9 @@
 //
 // Every entry saves a complete TrapFrame on the current (SP_EL1) stack, links a frame record
 // into the x29 chain so backtraces cross the exception, and calls
-// `handle_exception(frame, kind)`. Handlers only edit the TrapFrame; the exit path restores
-// whatever they left there (including ELR and SPSR) and ERETs.
+// `handle_exception(frame, kind)`. Handlers only edit the TrapFrame; the exit path masks all of
+// DAIF, restores whatever they left there (including ELR and SPSR) and ERETs.
+.global exception_exit_mask
 
 .macro ventry kind
     .balign 0x80
@@ -75,7 +76,11 @@ exception_entry:
     mov     x0, sp
     bl      handle_exception
 
-    // Restore; ELR/SPSR may have been changed by a handler.
+    // Restore; ELR/SPSR may have been changed by a handler. Mask every exception first (Linux:
+    // `kernel_exit`): the handler may have unmasked D or A, and a debug exception or SError
+    // taken between writing ELR/SPSR and the ERET would overwrite them.
+exception_exit_mask:
+    msr     daifset, #0xf
     ldp     x2, x3, [sp, #{off_pc}]
     msr     elr_el1, x2
     msr     spsr_el1, x3

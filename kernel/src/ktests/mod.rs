@@ -10,5 +10,6 @@ mod irq;
 mod patching;
 mod sched;
 mod smp;
+mod stop_machine_locks;
 mod stop_machine_stress;
 mod symbols;

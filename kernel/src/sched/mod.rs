@@ -401,11 +401,12 @@ mod core_sched {
     }
 
     /// Where a new task's first switch lands (from `ret_from_fork`): finish the switch, then
-    /// run with IRQs enabled, as every task does.
+    /// run in process context, as every task does: nothing masked, whatever DAIF the switch
+    /// left (an IRQ exit, a `schedule()` with IRQs off). Linux: `local_daif_restore(DAIF_PROCCTX)`.
     #[unsafe(no_mangle)]
     extern "C" fn schedule_tail() {
         finish_task_switch();
-        local_irq_enable();
+        arch::daifflags::local_daif_restore(arch::daifflags::DAIF_PROCCTX);
     }
 
     /// Every CPU ends its boot here, as its idle task: sleep until an interrupt, and switch to
