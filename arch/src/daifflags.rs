@@ -36,6 +36,16 @@ pub fn local_daif_save() -> u64 {
 }
 
 crate::noinstr! {
+/// Unmasks D and A only. From an exception's entry state (everything masked) this reaches
+/// [`DAIF_PROCCTX_NOIRQ`] in one instruction, on the interrupt path where every one counts.
+#[inline(always)]
+pub fn local_daif_unmask_debug_serror() {
+    // SAFETY: changes only the exception masks; a compiler barrier like every DAIF access.
+    unsafe { core::arch::asm!("msr daifclr, #0xc", options(nostack)) };
+}
+}
+
+crate::noinstr! {
 /// Sets PSTATE.DAIF to `flags` (only its DAIF bits are used) (Linux: `local_daif_restore`).
 #[inline(always)]
 pub fn local_daif_restore(flags: u64) {

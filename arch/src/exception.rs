@@ -176,7 +176,7 @@ extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
         // Interrupt handling runs with only I and F masked (Linux: `el1_interrupt`), so debug
         // exceptions work in handlers and a task switched in at the exit below starts its
         // life without a debug or SError mask.
-        crate::daifflags::local_daif_restore(crate::daifflags::DAIF_PROCCTX_NOIRQ);
+        crate::daifflags::local_daif_unmask_debug_serror();
         crate::percpu::irq_enter();
         crate::irq::handle_irq(frame);
         crate::percpu::irq_exit();

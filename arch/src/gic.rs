@@ -45,11 +45,13 @@ const GIC_SPECIAL_START: u32 = 1020;
 /// A GICv3 redistributor with GICv4 virtual-LPI frames spans 256 KiB (128 KiB without).
 const GICR_MAX_STRIDE: u64 = 0x4_0000;
 
-/// The architecture version of the interrupt controller.
+/// The architecture version of the interrupt controller. The discriminants are the values
+/// kept in `VERSION`, so reading the version on the interrupt path is a load and a compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum GicVersion {
-    V2,
-    V3,
+    V2 = 2,
+    V3 = 3,
 }
 
 impl GicVersion {
@@ -129,7 +131,10 @@ enum Driver {
 static GIC: SpinLockIrq<Option<Driver>> = SpinLockIrq::new(None);
 
 /// 0 until [`gic_init`], then 2 or 3: read lock-free by the exception path.
+/// The [`GicVersion`] as its discriminant, 0 before `init`.
 static VERSION: AtomicU8 = AtomicU8::new(0);
+const V2: u8 = GicVersion::V2 as u8;
+const V3: u8 = GicVersion::V3 as u8;
 static NR_IRQS: AtomicU32 = AtomicU32::new(0);
 /// GICv2: the virtual addresses of the distributor and the (banked) CPU interface.
 static GICD_V2_BASE: AtomicUsize = AtomicUsize::new(0);
@@ -203,11 +208,7 @@ pub fn gic_init(
     .min(GIC_SPECIAL_START);
     NR_IRQS.store(nr_irqs, Ordering::Relaxed);
     *GIC.lock() = Some(driver);
-    let v = match version {
-        GicVersion::V2 => 2,
-        GicVersion::V3 => 3,
-    };
-    VERSION.store(v, Ordering::Release);
+    VERSION.store(version as u8, Ordering::Release);
     Ok(GicInfo { version, nr_irqs })
 }
 
@@ -311,14 +312,16 @@ impl IrqAck {
 crate::noinstr! {
 /// Acknowledges the highest-priority pending interrupt; `None` if there is none (spurious).
 pub fn acknowledge() -> Option<IrqAck> {
-    let raw = match gic_version()? {
-        GicVersion::V3 => u32::from(GicCpuInterface::get_and_acknowledge_interrupt(
+    // The raw version, not `gic_version()`: one compare per interrupt instead of a decode.
+    let raw = match VERSION.load(Ordering::Acquire) {
+        V3 => u32::from(GicCpuInterface::get_and_acknowledge_interrupt(
             InterruptGroup::Group1,
         )?),
-        GicVersion::V2 => {
+        V2 => {
             let mut gicc = gicc();
             field!(gicc, iar).read()
         }
+        _ => return None,
     };
     // The handler's loads must not be hoisted above the acknowledge.
     compiler_fence(Ordering::SeqCst);
@@ -331,17 +334,17 @@ crate::noinstr! {
 pub fn end_interrupt(ack: IrqAck) {
     // The handler's accesses must not sink below the EOI.
     compiler_fence(Ordering::SeqCst);
-    match gic_version() {
-        Some(GicVersion::V3) => {
+    match VERSION.load(Ordering::Acquire) {
+        V3 => {
             if let Ok(intid) = IntId::try_from(ack.raw) {
                 GicCpuInterface::end_interrupt(intid, InterruptGroup::Group1);
             }
         }
-        Some(GicVersion::V2) => {
+        V2 => {
             let mut gicc = gicc();
             field!(gicc, eoir).write(ack.raw);
         }
-        None => {}
+        _ => {}
     }
 }
 }

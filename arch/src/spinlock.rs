@@ -48,6 +48,7 @@ impl<T> SpinLock<T> {
 
     /// Disables preemption and takes the lock if it is free; otherwise enables preemption
     /// again and returns `None`.
+    #[inline(always)]
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let preempt = preempt_guard();
         let guard = self.inner.try_lock()?;
@@ -60,7 +61,16 @@ impl<T> SpinLock<T> {
     /// [`lock`](Self::lock), calling `while_waiting` between attempts. A lock that a
     /// stop-machine initiator may hold is taken this way with the rendezvous's answer as
     /// `while_waiting`, so a CPU waiting for it with IRQs masked is still parked when asked.
-    pub fn lock_with(&self, mut while_waiting: impl FnMut()) -> SpinLockGuard<'_, T> {
+    #[inline(always)]
+    pub fn lock_with(&self, while_waiting: impl FnMut()) -> SpinLockGuard<'_, T> {
+        match self.try_lock() {
+            Some(guard) => guard,
+            None => self.lock_with_contended(while_waiting),
+        }
+    }
+
+    #[inline(never)]
+    fn lock_with_contended(&self, mut while_waiting: impl FnMut()) -> SpinLockGuard<'_, T> {
         loop {
             if let Some(guard) = self.try_lock() {
                 return guard;

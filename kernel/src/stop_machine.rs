@@ -10,9 +10,9 @@
 //! 3. it then enters `Exit`; every parked CPU executes an ISB (discarding anything it fetched
 //!    before the patch) and sets its departure bit; the caller returns once all have left.
 //!
-//! Never pretending: a CPU that has not arrived after [`REKICK_SPINS`] polls is sent the IPI
-//! again (an IPI the GIC refused, or one lost, is retried), and an IPI that cannot be sent at
-//! all after [`MAX_SEND_ATTEMPTS`] is a kernel bug reported by a panic. The function never runs
+//! Never pretending: a stop IPI the GIC refuses is sent again, and one that cannot be sent at
+//! all after [`MAX_SEND_ATTEMPTS`] is a kernel bug reported by a panic (an SGI the GIC took is
+//! delivered; it is never lost). The function never runs
 //! with another online CPU unparked, so the grace periods built on an empty rendezvous (ftrace's
 //! `synchronize`, before it frees a hash) hold.
 //!
@@ -41,8 +41,6 @@ const STATE_PREPARE: u32 = 1;
 const STATE_RUN: u32 = 2;
 const STATE_EXIT: u32 = 3;
 
-/// Polls of the arrival mask before a CPU that has not arrived is kicked again.
-const REKICK_SPINS: u32 = 1 << 16;
 /// Attempts to send one IPI before giving up with a panic.
 const MAX_SEND_ATTEMPTS: u32 = 1000;
 
@@ -53,7 +51,8 @@ static TARGETS: AtomicU64 = AtomicU64::new(0);
 static ARRIVED: AtomicU64 = AtomicU64::new(0);
 static DEPARTED: AtomicU64 = AtomicU64::new(0);
 static RENDEZVOUS: AtomicUsize = AtomicUsize::new(0);
-static LAST_PARKED: AtomicUsize = AtomicUsize::new(0);
+/// The CPUs the last rendezvous parked.
+static LAST_PARKED: AtomicU64 = AtomicU64::new(0);
 static IPI_RETRIES: AtomicUsize = AtomicUsize::new(0);
 
 /// The SGI that parks a CPU for a rendezvous. Linux wakes per-CPU stopper threads instead (with
@@ -89,6 +88,7 @@ pub fn init() {
 }
 
 /// Test-only fault injection: the next N stop IPIs fail as if the GIC refused them.
+#[cfg(feature = "ktest")]
 static INJECT_SEND_FAILURES: AtomicU32 = AtomicU32::new(0);
 
 /// Makes the next `n` stop IPIs fail to send (for the in-kernel test of the retry).
@@ -98,10 +98,11 @@ pub fn inject_ipi_send_failures(n: u32) {
 }
 
 fn send_stop_ipi(cpu: usize) -> Result<(), GicError> {
-    let injected = INJECT_SEND_FAILURES
+    #[cfg(feature = "ktest")]
+    if INJECT_SEND_FAILURES
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-        .is_ok();
-    if injected {
+        .is_ok()
+    {
         return Err(GicError::BadCpu(cpu));
     }
     gic::send_sgi(SgiTarget::Cpu(cpu), IPI_STOP_MACHINE)
@@ -112,16 +113,33 @@ fn send_stop_ipi(cpu: usize) -> Result<(), GicError> {
 /// CPU, so that is a panic, never a silent fallback.
 fn kick_cpus(mask: u64) {
     for cpu in (0..64).filter(|cpu| mask & (1 << cpu) != 0) {
-        let mut attempts = 1;
-        while let Err(e) = send_stop_ipi(cpu) {
-            IPI_RETRIES.fetch_add(1, Ordering::Relaxed);
-            if attempts >= MAX_SEND_ATTEMPTS {
-                panic!("stop_machine: cannot send the stop IPI to CPU{cpu}: {e:?}");
-            }
-            attempts += 1;
-            cpu_relax();
+        if send_stop_ipi(cpu).is_err() {
+            kick_cpu_again(cpu);
         }
     }
+}
+
+/// Opens a rendezvous for the CPUs in `others` and sends each the stop IPI.
+fn prepare_and_kick(others: u64) {
+    ARRIVED.store(0, Ordering::Relaxed);
+    DEPARTED.store(0, Ordering::Relaxed);
+    TARGETS.store(others, Ordering::Relaxed);
+    STATE.store(STATE_PREPARE, Ordering::Release);
+    kick_cpus(others);
+}
+
+/// The refused-IPI path of [`kick_cpus`], out of line so the common path stays short.
+#[cold]
+#[inline(never)]
+fn kick_cpu_again(cpu: usize) {
+    for _ in 1..MAX_SEND_ATTEMPTS {
+        IPI_RETRIES.fetch_add(1, Ordering::Relaxed);
+        cpu_relax();
+        if send_stop_ipi(cpu).is_ok() {
+            return;
+        }
+    }
+    panic!("stop_machine: the GIC refused the stop IPI to CPU{cpu} {MAX_SEND_ATTEMPTS} times");
 }
 
 /// How many rendezvous have completed (for tests and benchmarks).
@@ -131,7 +149,7 @@ pub fn rendezvous_count() -> usize {
 
 /// How many other CPUs were parked during the last rendezvous.
 pub fn last_parked_cpus() -> usize {
-    LAST_PARKED.load(Ordering::Relaxed)
+    LAST_PARKED.load(Ordering::Relaxed).count_ones() as usize
 }
 
 /// The CPUs parked in the rendezvous in progress: what the function sees from inside it.
@@ -145,6 +163,7 @@ pub fn ipi_retries() -> usize {
 }
 
 /// Takes [`STOP_LOCK`], answering any rendezvous that waits for this CPU meanwhile.
+#[inline(always)]
 fn lock_answering() -> SpinLockGuard<'static, ()> {
     STOP_LOCK.lock_with(cpu_stop_answer)
 }
@@ -166,14 +185,12 @@ pub fn stop_machine(f: &mut dyn FnMut()) {
         LAST_PARKED.store(0, Ordering::Relaxed);
         f();
     } else {
-        ARRIVED.store(0, Ordering::Relaxed);
-        DEPARTED.store(0, Ordering::Relaxed);
-        TARGETS.store(others, Ordering::Relaxed);
-        STATE.store(STATE_PREPARE, Ordering::Release);
-        kick_cpus(others);
-        wait_for_arrivals(others);
+        prepare_and_kick(others);
+        while ARRIVED.load(Ordering::Acquire) != others {
+            cpu_relax();
+        }
         STATE.store(STATE_RUN, Ordering::Release);
-        LAST_PARKED.store(others.count_ones() as usize, Ordering::Relaxed);
+        LAST_PARKED.store(others, Ordering::Relaxed);
         f();
         STATE.store(STATE_EXIT, Ordering::Release);
         while DEPARTED.load(Ordering::Acquire) != others {
@@ -184,44 +201,35 @@ pub fn stop_machine(f: &mut dyn FnMut()) {
     RENDEZVOUS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Waits until every CPU in `others` is parked, kicking the late ones again now and then.
-fn wait_for_arrivals(others: u64) {
-    let mut spins = 0u32;
-    loop {
-        let missing = others & !ARRIVED.load(Ordering::Acquire);
-        if missing == 0 {
-            return;
-        }
-        spins += 1;
-        if spins == REKICK_SPINS {
-            spins = 0;
-            IPI_RETRIES.fetch_add(missing.count_ones() as usize, Ordering::Relaxed);
-            kick_cpus(missing);
-        }
-        cpu_relax();
+/// The stop IPI's handler on a parked CPU (interrupts are masked in IRQ context). Only the
+/// rendezvous's targets are sent the IPI, and one still pending from an earlier rendezvous
+/// finds it over or, at a CPU that is a target of the next one, answers that one.
+#[inline(always)]
+pub fn stop_machine_ipi_handler() {
+    if STATE.load(Ordering::Acquire) == STATE_PREPARE {
+        park(1u64 << smp_processor_id());
     }
 }
 
-/// The stop IPI's handler on a parked CPU (interrupts are masked in IRQ context).
-pub fn stop_machine_ipi_handler() {
-    cpu_stop_answer();
-}
-
-/// Parks this CPU if a rendezvous is waiting for it, until the caller has run its function;
-/// returns at once otherwise. Called from the stop IPI and by CPUs spinning for a lock the
-/// initiator may hold. A CPU answers at most once per rendezvous: a second call (the IPI after
-/// a polled answer, or a re-kick) finds its arrival bit set, or the rendezvous over.
+/// Parks this CPU if a rendezvous is waiting for it; returns at once otherwise. What a CPU
+/// polls while it spins for a lock the initiator may hold, with interrupts in any state.
 pub fn cpu_stop_answer() {
     if STATE.load(Ordering::Acquire) != STATE_PREPARE {
         return;
     }
     let me = 1u64 << smp_processor_id();
-    // With hotplug under STOP_LOCK every online CPU but the initiator is a target; the check
-    // only guards against a CPU that is not (the initiator itself, polling nothing).
-    if TARGETS.load(Ordering::Relaxed) & me == 0 {
-        return;
+    // A CPU coming online (spinning for the hotplug lock) is not a target and must not count.
+    if TARGETS.load(Ordering::Relaxed) & me != 0 {
+        // Parked CPUs run nothing else: no interrupt, so no preemption either.
+        let _irqs = local_irq_save_guard();
+        park(me);
     }
-    let _irqs = local_irq_save_guard();
+}
+
+/// Arrives (at most once per rendezvous: a second call, such as the IPI after a polled
+/// answer, finds the bit set) and spins until the initiator has run its function.
+#[inline(always)]
+fn park(me: u64) {
     if ARRIVED.fetch_or(me, Ordering::AcqRel) & me != 0 {
         return;
     }

@@ -84,9 +84,9 @@ exception_exit_mask:
     ldp     x2, x3, [sp, #{off_pc}]
     msr     elr_el1, x2
     msr     spsr_el1, x3
-    ldr     x1, [sp, #{off_regs} + 8 * 31]
     and     x3, x3, #0xf                // SPSR.M[3:0] == 0: returning to EL0t
     cbnz    x3, 3f
+    ldr     x1, [sp, #{off_regs} + 8 * 31]
     msr     sp_el0, x1
 3:
     ldp     x0, x1, [sp, #{off_regs}]
