@@ -50,9 +50,11 @@ pub enum PatchError {
 /// Serialises all text patching and the TextPoke0 fixmap slot.
 static PATCH_LOCK: SpinLock<()> = SpinLock::new(());
 
-/// Runs the function with every other online CPU parked, interrupts masked, and returns once
-/// they have all resumed (each after an ISB).
-pub type StopMachine = fn(&mut dyn FnMut());
+/// Runs `phase(patches)` with every other online CPU parked, interrupts masked, and returns once
+/// they have all resumed (each after an ISB). A plain function rather than a closure: `phase`
+/// is `noinstr`, and a closure would keep a patch site (rustc cannot mark closures), putting a
+/// traceable function inside the rendezvous.
+pub type StopMachine = fn(phase: fn(&[TextPatch]), patches: &[TextPatch]);
 
 static STOP_MACHINE: AtomicUsize = AtomicUsize::new(0);
 
@@ -62,13 +64,13 @@ pub fn set_stop_machine(stop_machine: StopMachine) {
 }
 
 crate::noinstr! {
-fn run_stopped(f: &mut dyn FnMut()) {
+fn run_stopped(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
     match STOP_MACHINE.load(Ordering::Acquire) {
-        0 => f(),
+        0 => phase(patches),
         raw => {
             // SAFETY: only `set_stop_machine` stores here, always a valid `StopMachine`.
             let stop_machine: StopMachine = unsafe { core::mem::transmute(raw) };
-            stop_machine(f);
+            stop_machine(phase, patches);
         }
     }
 }
@@ -145,13 +147,19 @@ pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
             return Err(PatchError::Mismatch { addr: p.addr, expected: p.old, found });
         }
     }
-    run_stopped(&mut || {
-        write_through_fixmap(patches);
-        for p in patches {
-            caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
-        }
-    });
+    run_stopped(write_phase, patches);
     Ok(())
+}
+}
+
+crate::noinstr! {
+/// The write phase of [`patch_text_batch`], run in the rendezvous: the new instructions, then
+/// the cache maintenance that makes them visible to instruction fetch.
+fn write_phase(patches: &[TextPatch]) {
+    write_through_fixmap(patches);
+    for p in patches {
+        caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
+    }
 }
 }
 

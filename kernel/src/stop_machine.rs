@@ -19,6 +19,7 @@ use arch::exception::TrapFrame;
 use arch::gic::{self, SgiTarget};
 use arch::irq::{IrqAction, request_percpu_irq};
 use arch::irqflags::local_irq_save_guard;
+use arch::patching::TextPatch;
 use arch::processor::cpu_relax;
 use arch::spinlock::SpinLock;
 
@@ -60,7 +61,13 @@ pub fn init() {
         crate::println!("stop_machine: cannot register IPI{IPI_STOP_MACHINE}: {e:?}");
         return;
     }
-    arch::patching::set_stop_machine(stop_machine);
+    arch::patching::set_stop_machine(stop_machine_text);
+}
+
+/// [`stop_machine`] in the form text patching calls it: its `noinstr` write phase and the
+/// patches, so the rendezvous enters no traceable function (the closure is inlined here).
+fn stop_machine_text(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
+    rendezvous(|| phase(patches));
 }
 
 /// Sends the stop IPI to every CPU in `mask`; false if any could not be reached.
@@ -82,6 +89,11 @@ pub fn last_parked_cpus() -> usize {
 
 /// Runs `f` on this CPU while every other online CPU is parked with interrupts masked.
 pub fn stop_machine(f: &mut dyn FnMut()) {
+    rendezvous(f);
+}
+
+/// [`stop_machine`] for any function, called directly (inlined) rather than through a pointer.
+fn rendezvous(f: impl FnOnce()) {
     let _lock = STOP_LOCK.lock();
     let _irqs = local_irq_save_guard();
     let others = cpu_online_mask() & !(1 << smp_processor_id());

@@ -61,6 +61,7 @@ static BRK_HITS: AtomicUsize = AtomicUsize::new(0);
 static BRK_IMM: AtomicU64 = AtomicU64::new(u64::MAX);
 static BRK_PC: AtomicU64 = AtomicU64::new(0);
 
+arch::noinstr! {
 fn kprobe_imm_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
     BRK_HITS.fetch_add(1, Ordering::Relaxed);
     BRK_IMM.store(
@@ -70,6 +71,7 @@ fn kprobe_imm_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
     BRK_PC.store(frame.pc, Ordering::Relaxed);
     frame.pc += AARCH64_INSN_SIZE as u64;
     DbgHookResult::Handled
+}
 }
 
 static KPROBE_IMM_HOOK: BreakHook = BreakHook {
@@ -96,12 +98,15 @@ const MAX_STEPS: usize = 16;
 static STEP_PCS: [AtomicU64; MAX_STEPS] = [const { AtomicU64::new(0) }; MAX_STEPS];
 static STEPS: AtomicUsize = AtomicUsize::new(0);
 
+arch::noinstr! {
 fn step_start_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
     frame.pc += AARCH64_INSN_SIZE as u64;
     kernel_enable_single_step(frame);
     DbgHookResult::Handled
 }
+}
 
+arch::noinstr! {
 /// Records where each step stopped; re-arms until the sequence's `ret` is reached.
 fn step_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
     let n = STEPS.fetch_add(1, Ordering::Relaxed);
@@ -114,6 +119,7 @@ fn step_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
         kernel_enable_single_step(frame);
     }
     DbgHookResult::Handled
+}
 }
 
 static STEP_START_HOOK: BreakHook = BreakHook {
