@@ -179,9 +179,9 @@ impl Image<'_> {
         }
     }
 
-    /// Closures of functions in `.noinstr.text` that kept a patch site: `noinstr` covers only
-    /// the named function, and a closure it passes on as `&mut dyn FnMut` is reached by an
-    /// indirect call the branch scan cannot follow.
+    /// Closures of functions in `.noinstr.text` (and their shims) that kept a patch site:
+    /// `noinstr` covers only the named function, and a closure it passes on as `&mut dyn FnMut`
+    /// is reached by an indirect call the branch scan cannot follow.
     fn traceable_closures(&self) -> Vec<String> {
         let noinstr: BTreeSet<&str> = self
             .symbols
@@ -193,7 +193,9 @@ impl Image<'_> {
             .iter()
             .filter(|symbol| self.patchable.contains(&symbol.addr))
             .filter_map(|symbol| {
+                // `<parent::{closure#0} as FnOnce<()>>::call_once::{shim:vtable#0}` counts too.
                 let (parent, _) = symbol.name.split_once(CLOSURE)?;
+                let parent = parent.trim_start_matches('<');
                 noinstr.contains(without_generic_args(parent)).then(|| {
                     format!(
                         "{} has a patch site but is a closure of noinstr {parent}",
@@ -672,17 +674,22 @@ mod tests {
         );
     }
 
+    const SHIM: &str =
+        "<entry::{closure#0} as core::ops::function::FnOnce<()>>::call_once::{shim:vtable#0}";
+
     #[test]
     fn traceable_closures_of_noinstr_code_are_reported() {
-        let image = Synthetic::new(&[NOP, RET, NOP, RET, NOP, RET, NOP, RET])
+        let image = Synthetic::new(&[NOP, RET, NOP, RET, NOP, RET, NOP, RET, NOP, RET])
             .function("entry::<3>", 0, 2, false)
             .function("entry::{closure#0}", 2, 2, true)
             .function("entry::{closure#1}", 4, 2, false)
-            .function("other::{closure#0}", 6, 2, true);
+            .function("other::{closure#0}", 6, 2, true)
+            .function(SHIM, 8, 2, true);
         assert_eq!(
             image.check(2..2, 0..2),
             Err(vec![
-                "entry::{closure#0} has a patch site but is a closure of noinstr entry".to_string()
+                "entry::{closure#0} has a patch site but is a closure of noinstr entry".to_string(),
+                format!("{SHIM} has a patch site but is a closure of noinstr entry"),
             ])
         );
     }
