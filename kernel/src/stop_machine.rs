@@ -65,9 +65,12 @@ pub fn init() {
 }
 
 /// [`stop_machine`] in the form text patching calls it: its `noinstr` write phase and the
-/// patches, so the rendezvous enters no traceable function (the closure is inlined here).
+/// patches, so the rendezvous enters no traceable function (the closure is always inlined).
 fn stop_machine_text(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
-    rendezvous(|| phase(patches));
+    rendezvous(
+        #[inline(always)]
+        || phase(patches),
+    );
 }
 
 /// Sends the stop IPI to every CPU in `mask`; false if any could not be reached.
