@@ -175,6 +175,8 @@ pub struct Esr(pub u64);
 
 impl Esr {
     /// The exception class, bits [31:26].
+    // Inlined: the exception path (noinstr) decodes with it.
+    #[inline(always)]
     pub const fn ec(self) -> u8 {
         ((self.0 & ESR_ELx_EC_MASK) >> ESR_ELx_EC_SHIFT) as u8
     }
@@ -195,6 +197,8 @@ impl Esr {
     }
 
     /// The immediate of the BRK that trapped (ISS[15:0]); `None` for any other class.
+    // Inlined: the exception path (noinstr) decodes with it.
+    #[inline(always)]
     pub const fn brk_comment(self) -> Option<u16> {
         if self.ec() == ESR_ELx_EC_BRK64 {
             Some((self.0 & ESR_ELx_BRK64_ISS_COMMENT_MASK) as u16)

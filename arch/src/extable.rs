@@ -54,12 +54,15 @@ pub fn fixup_exception(frame: &mut TrapFrame) -> bool {
 }
 }
 
+#[inline(always)]
 fn result(ret: i64) -> Result<(), Efault> {
     if ret == 0 { Ok(()) } else { Err(Efault) }
 }
 
+// Untraced: the stack walkers of the tracers (noinstr) read frames with these.
 macro_rules! nofault_read {
     ($name:ident, $raw:ident, $ty:ty) => {
+        crate::noinstr! {
         #[doc = concat!("Reads a `", stringify!($ty), "` at `addr`, or `Efault` if it is not mapped readable.")]
         pub fn $name(addr: u64) -> Result<$ty, Efault> {
             let mut value: $ty = 0;
@@ -67,6 +70,7 @@ macro_rules! nofault_read {
             // `value` is a valid destination.
             result(unsafe { $raw(addr, &mut value) })?;
             Ok(value)
+        }
         }
     };
 }

@@ -16,6 +16,9 @@
 //! writes and GICv2 SGIs. It is a leaf lock: nothing else is taken while it is held. The
 //! exception path takes no lock: acknowledge and EOI are ICC system registers (GICv3) or this
 //! CPU's banked GICC registers (GICv2), and GICv3 SGIs are ICC_SGI1R_EL1 writes.
+//!
+//! Acknowledge and EOI access those registers directly rather than through the crate: they run
+//! on every IRQ from `noinstr` code, and the crate's functions are traceable.
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence};
@@ -25,8 +28,7 @@ use arm_gic::gicv2::registers::{Gicc, Gicd as GicdV2};
 use arm_gic::gicv2::{self, GicV2, SgiTargetListFilter};
 use arm_gic::gicv3::registers::{Gicd, GicrSgi};
 use arm_gic::gicv3::{self, GicCpuInterface, GicV3, SgiTargetGroup};
-use arm_gic::{IntId, InterruptGroup, UniqueMmioPointer};
-use safe_mmio::field;
+use arm_gic::{IntId, UniqueMmioPointer};
 
 use crate::irq::{NR_CPUS, Trigger};
 use crate::mmu::{self, MapError};
@@ -40,6 +42,9 @@ const GIC_PRIO_MASK_ALL: u8 = 0xff;
 const GIC_DIST_TARGET: usize = 0x800;
 /// GICv2 `GICC_IAR`/`GICC_EOIR`: the interrupt ID field; above it, an SGI's source CPU.
 const GICC_IAR_INT_ID_MASK: u32 = 0x3ff;
+/// GICv2 CPU-interface register offsets: `GICC_IAR` and `GICC_EOIR`.
+const GIC_CPU_INTACK: usize = 0x0c;
+const GIC_CPU_EOI: usize = 0x10;
 /// INTIDs from here on are special (1023: nothing pending).
 const GIC_SPECIAL_START: u32 = 1020;
 /// A GICv3 redistributor with GICv4 virtual-LPI frames spans 256 KiB (128 KiB without).
@@ -282,15 +287,22 @@ pub fn this_cpu_id() -> usize {
 }
 
 crate::noinstr! {
-/// GICv2: this CPU's banked CPU interface.
-fn gicc() -> UniqueMmioPointer<'static, Gicc> {
+/// GICv2: reads this CPU's banked CPU-interface register at `offset`.
+fn gicc_read(offset: usize) -> u32 {
     // SAFETY: GICC_BASE holds the CPU interface gic_init mapped before publishing the version
-    // our caller checked. Its registers are banked per CPU and we run with IRQs masked, so no
-    // other access to this CPU's IAR/EOIR can happen while the pointer lives; the driver's own
-    // pointer touches only CTLR/PMR, under the GIC lock, which masks IRQs too.
+    // our caller checked; `offset` is one of its 32-bit registers. They are banked per CPU and
+    // we run with IRQs masked, so nothing else on this CPU touches IAR/EOIR meanwhile; the
+    // driver's own pointer touches only CTLR/PMR, under the GIC lock, which masks IRQs too.
+    unsafe { core::ptr::read_volatile((GICC_BASE.load(Ordering::Relaxed) + offset) as *const u32) }
+}
+}
+
+crate::noinstr! {
+/// GICv2: writes this CPU's banked CPU-interface register at `offset`; see [`gicc_read`].
+fn gicc_write(offset: usize, value: u32) {
+    // SAFETY: as in `gicc_read`.
     unsafe {
-        let base = GICC_BASE.load(Ordering::Relaxed) as *mut Gicc;
-        UniqueMmioPointer::new(NonNull::new_unchecked(base))
+        core::ptr::write_volatile((GICC_BASE.load(Ordering::Relaxed) + offset) as *mut u32, value)
     }
 }
 }
@@ -314,13 +326,16 @@ crate::noinstr! {
 pub fn acknowledge() -> Option<IrqAck> {
     // The raw version, not `gic_version()`: one compare per interrupt instead of a decode.
     let raw = match VERSION.load(Ordering::Acquire) {
-        V3 => u32::from(GicCpuInterface::get_and_acknowledge_interrupt(
-            InterruptGroup::Group1,
-        )?),
-        V2 => {
-            let mut gicc = gicc();
-            field!(gicc, iar).read()
+        V3 => {
+            let iar: u64;
+            // SAFETY: reading ICC_IAR1_EL1 acknowledges the pending Group 1 interrupt, which
+            // is what this function is for; the system-register interface is enabled on every
+            // CPU that takes interrupts (`gic_cpu_init`). Not `nomem`: a compiler barrier too.
+            unsafe { core::arch::asm!("mrs {}, icc_iar1_el1", out(reg) iar, options(nostack)) };
+            // INTID is bits [23:0]; the rest of the register is RES0.
+            iar as u32
         }
+        V2 => gicc_read(GIC_CPU_INTACK),
         _ => return None,
     };
     // The handler's loads must not be hoisted above the acknowledge.
@@ -336,14 +351,18 @@ pub fn end_interrupt(ack: IrqAck) {
     compiler_fence(Ordering::SeqCst);
     match VERSION.load(Ordering::Acquire) {
         V3 => {
-            if let Ok(intid) = IntId::try_from(ack.raw) {
-                GicCpuInterface::end_interrupt(intid, InterruptGroup::Group1);
-            }
+            // SAFETY: writing ICC_EOIR1_EL1 ends the Group 1 interrupt `acknowledge` returned,
+            // on the CPU that acknowledged it (IRQs stay masked in between). Not `nomem`: a
+            // compiler barrier too.
+            unsafe {
+                core::arch::asm!(
+                    "msr icc_eoir1_el1, {}",
+                    in(reg) u64::from(ack.raw),
+                    options(nostack)
+                )
+            };
         }
-        V2 => {
-            let mut gicc = gicc();
-            field!(gicc, eoir).write(ack.raw);
-        }
+        V2 => gicc_write(GIC_CPU_EOI, ack.raw),
         _ => {}
     }
 }

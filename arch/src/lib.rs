@@ -13,13 +13,58 @@
 /// Places a function in the no-instrumentation text range and removes its patchable entry NOPs:
 /// code on the exception, patching and tracing paths must never be traced or probed (Linux's
 /// `noinstr` / `NOKPROBE_SYMBOL`).
+///
+/// This covers the named function only. `cargo xtask build` checks the rest (xtask's `objtool`):
+/// nothing in `.noinstr.text` may call or branch into a function that has a patch site, so a
+/// closure or generic callee it calls out of line must be `noinstr` too (or inlined), and a
+/// deliberate call into traced code goes inside [`instrumentation!`]. An indirect call from here
+/// may only reach a `noinstr` function or one that runs under the tracing recursion guard.
+/// On the host (unit tests) the attributes are left out.
 #[macro_export]
 macro_rules! noinstr {
     ($($item:tt)*) => {
-        #[unsafe(link_section = ".noinstr.text")]
-        #[patchable_function_entry(prefix_nops = 0, entry_nops = 0)]
+        #[cfg_attr(target_os = "none", unsafe(link_section = ".noinstr.text"))]
+        #[cfg_attr(
+            target_os = "none",
+            patchable_function_entry(prefix_nops = 0, entry_nops = 0)
+        )]
         $($item)*
     };
+}
+
+/// Runs its body as an instrumentation region of `noinstr` code (Linux's
+/// `instrumentation_begin()` / `instrumentation_end()`): the one place where `noinstr` code may
+/// call functions that have a patch site.
+///
+/// The body becomes an always-inlined closure run by [`instrumentation_region`], which is never
+/// inlined and lives in its own part of the no-instrumentation text
+/// (`__instrumentation_text_start..__instrumentation_text_end`), so the build-time check exempts
+/// exactly the region's code however the compiler orders blocks. The region evaluates to the
+/// body's value; `return` and `?` leave the region, not the enclosing function.
+///
+/// Use it only where a traced callee is safe to reach: the tracer's recursion guard is held (a
+/// callback reaching the region re-enters the tracer and is dropped), or the code runs where
+/// tracing is expected (the traced IRQ-entry function). Say which in a comment at the call.
+#[macro_export]
+macro_rules! instrumentation {
+    ($($body:tt)*) => {
+        $crate::instrumentation_region(#[inline(always)] || { $($body)* })
+    };
+}
+
+/// The out-of-line half of [`instrumentation!`]; call the macro instead.
+#[doc(hidden)]
+#[inline(never)]
+#[cfg_attr(
+    target_os = "none",
+    unsafe(link_section = ".noinstr.text.instrumentation")
+)]
+#[cfg_attr(
+    target_os = "none",
+    patchable_function_entry(prefix_nops = 0, entry_nops = 0)
+)]
+pub fn instrumentation_region<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
 pub mod clocksource;

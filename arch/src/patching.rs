@@ -60,11 +60,14 @@ static PATCH_LOCK: SpinLock<()> = SpinLock::new(());
 
 /// The kernel's stop-machine rendezvous, as the write phase of every patch uses it.
 pub struct StopMachine {
-    /// Runs the function with every other online CPU parked, interrupts masked, and returns
-    /// once they have all resumed (each after an ISB). Called with interrupts in any state.
-    pub run: fn(&mut dyn FnMut()),
+    /// Runs `phase(patches)` with every other online CPU parked, interrupts masked, and
+    /// returns once they have all resumed (each after an ISB). Called with interrupts in any
+    /// state. A plain function rather than a closure: `phase` is `noinstr`, and a closure
+    /// would keep a patch site (rustc cannot mark closures), putting a traceable function
+    /// inside the rendezvous.
+    pub run: fn(phase: fn(&[TextPatch]), patches: &[TextPatch]),
     /// Parks this CPU in a rendezvous that is waiting for it, if there is one: what a CPU
-    /// polls while it spins for a lock an initiator may hold.
+    /// polls while it spins for a lock an initiator may hold. Must be `noinstr`.
     pub answer: fn(),
 }
 
@@ -92,12 +95,12 @@ fn answer_rendezvous() {
 }
 
 crate::noinstr! {
-fn run_stopped(f: &mut dyn FnMut()) {
+fn run_stopped(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
     match installed_stop_machine() {
-        Some(stop_machine) => (stop_machine.run)(f),
+        Some(stop_machine) => (stop_machine.run)(phase, patches),
         None => {
             let _irqs = local_irq_save_guard();
-            f();
+            phase(patches);
         }
     }
 }
@@ -173,13 +176,19 @@ pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
             return Err(PatchError::Mismatch { addr: p.addr, expected: p.old, found });
         }
     }
-    run_stopped(&mut || {
-        write_through_fixmap(patches);
-        for p in patches {
-            caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
-        }
-    });
+    run_stopped(write_phase, patches);
     Ok(())
+}
+}
+
+crate::noinstr! {
+/// The write phase of [`patch_text_batch`], run in the rendezvous: the new instructions, then
+/// the cache maintenance that makes them visible to instruction fetch.
+fn write_phase(patches: &[TextPatch]) {
+    write_through_fixmap(patches);
+    for p in patches {
+        caches_clean_inval_pou(p.addr, p.addr + AARCH64_INSN_SIZE as u64);
+    }
 }
 }
 

@@ -65,20 +65,27 @@ impl<T> SpinLock<T> {
     pub fn lock_with(&self, while_waiting: impl FnMut()) -> SpinLockGuard<'_, T> {
         match self.try_lock() {
             Some(guard) => guard,
-            None => self.lock_with_contended(while_waiting),
+            None => lock_with_contended(self, while_waiting),
         }
     }
+}
 
-    #[inline(never)]
-    fn lock_with_contended(&self, mut while_waiting: impl FnMut()) -> SpinLockGuard<'_, T> {
-        loop {
-            if let Some(guard) = self.try_lock() {
-                return guard;
-            }
-            while_waiting();
-            crate::processor::cpu_relax();
+crate::noinstr! {
+/// The contended path of [`SpinLock::lock_with`]: a free function so it can be `noinstr`
+/// (rustc refuses the attribute on methods); it runs on the patching path.
+#[inline(never)]
+fn lock_with_contended<T>(
+    lock: &SpinLock<T>,
+    mut while_waiting: impl FnMut(),
+) -> SpinLockGuard<'_, T> {
+    loop {
+        if let Some(guard) = lock.try_lock() {
+            return guard;
         }
+        while_waiting();
+        crate::processor::cpu_relax();
     }
+}
 }
 
 impl<T> Deref for SpinLockGuard<'_, T> {

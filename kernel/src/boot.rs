@@ -17,6 +17,9 @@ const QEMU_VIRT_DTB_PHYS: u64 = 0x4000_0000;
 pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     // Per-CPU data first: every lock reads this CPU's preemption count.
     crate::smp::init_boot_cpu();
+    // Links the planted violation in (the build is meant to fail on it).
+    #[cfg(feature = "plant-noinstr-violation")]
+    crate::planted::noinstr_calls_traced();
     let dtb_phys = if boot_x0 != 0 {
         boot_x0
     } else {

@@ -36,6 +36,8 @@ pub mod ktest;
 mod ktests;
 #[cfg(target_os = "none")]
 pub mod livepatch;
+#[cfg(all(target_os = "none", feature = "plant-noinstr-violation"))]
+pub mod planted;
 #[cfg(target_os = "none")]
 pub mod report;
 #[cfg(target_os = "none")]

@@ -53,17 +53,33 @@ pub fn register_bug_hook() {
     register_break_hook(&BUG_HOOK).expect("the BRK hook table has room at boot");
 }
 
+// The reports below are entered from `noinstr` code (the BUG hook, the die handler, a panic
+// anywhere, the tracers' callbacks included) and run as instrumentation regions: printing and
+// symbolizing are ordinary traced code. That is safe: the kernel is going down, and a report
+// started inside a tracer callback runs under its recursion guard, so it is not traced again.
+
 arch::noinstr! {
 fn bug_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
-    begin_report();
-    println!("------------[ cut here ]------------");
-    println!("kernel BUG at {}!", symbolize(frame.pc));
-    oops(frame, "Oops - BUG")
+    arch::instrumentation! {
+        begin_report();
+        println!("------------[ cut here ]------------");
+        println!("kernel BUG at {}!", symbolize(frame.pc));
+        oops(frame, "Oops - BUG");
+    }
+    exit(EXIT_KERNEL_PANIC)
 }
 }
 
+arch::noinstr! {
 /// The die handler `arch` calls for every fatal exception.
 fn die(frame: &TrapFrame, why: Fatal) -> ! {
+    arch::instrumentation! { die_report(frame, why) }
+    exit(EXIT_KERNEL_PANIC)
+}
+}
+
+/// The report of a fatal exception.
+fn die_report(frame: &TrapFrame, why: Fatal) {
     begin_report();
     let esr = Esr(frame.esr);
     match why {
@@ -73,19 +89,19 @@ fn die(frame: &TrapFrame, why: Fatal) -> ! {
                 fault_description(frame, esr),
                 frame.far
             );
-            oops(frame, "Oops")
+            oops(frame, "Oops");
         }
         Fatal::UnclaimedBrk => {
             println!("Unexpected kernel BRK exception at EL1");
-            oops(frame, "Oops - BRK")
+            oops(frame, "Oops - BRK");
         }
         Fatal::UnclaimedStep => {
             println!("Unexpected kernel single-step exception at EL1");
-            oops(frame, "Oops - SS")
+            oops(frame, "Oops - SS");
         }
         Fatal::Unhandled(kind) => {
             println!("Unhandled {} exception: {}", kind.name(), esr.ec_name());
-            oops(frame, "Oops - bad mode")
+            oops(frame, "Oops - bad mode");
         }
     }
 }
@@ -120,8 +136,9 @@ fn show_task() {
     }
 }
 
-/// The common tail of every report: the decoded ESR (with FAR), registers, backtrace, exit.
-fn oops(frame: &TrapFrame, what: &str) -> ! {
+/// The common tail of every report: the decoded ESR (with FAR), registers, backtrace. The
+/// caller exits.
+fn oops(frame: &TrapFrame, what: &str) {
     let esr = Esr(frame.esr);
     println!(
         "{}",
@@ -140,7 +157,6 @@ fn oops(frame: &TrapFrame, what: &str) -> ! {
     println!(" {}", symbolize(frame.pc));
     unwind(frame.fp(), |pc| println!(" {}", symbolize(pc)));
     println!("Kernel panic - not syncing: Oops: Fatal exception");
-    exit(EXIT_KERNEL_PANIC)
 }
 
 /// Linux's `__show_regs` layout: pstate, pc, lr, sp, then x29..x0 three to a line.
@@ -208,14 +224,18 @@ fn current_fp() -> u64 {
 }
 
 #[cfg(not(test))]
+arch::noinstr! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    begin_report();
-    println!("Kernel panic - not syncing: {}", info.message());
-    if let Some(location) = info.location() {
-        println!("  at {}:{}", location.file(), location.line());
+    arch::instrumentation! {
+        begin_report();
+        println!("Kernel panic - not syncing: {}", info.message());
+        if let Some(location) = info.location() {
+            println!("  at {}:{}", location.file(), location.line());
+        }
+        println!("Call trace:");
+        unwind(current_fp(), |pc| println!(" {}", symbolize(pc)));
     }
-    println!("Call trace:");
-    unwind(current_fp(), |pc| println!(" {}", symbolize(pc)));
     exit(EXIT_KERNEL_PANIC)
+}
 }

@@ -30,7 +30,7 @@ use arch::exception::TrapFrame;
 use arch::gic::{self, GicError, SgiTarget};
 use arch::irq::{IrqAction, request_percpu_irq};
 use arch::irqflags::local_irq_save_guard;
-use arch::patching::StopMachine;
+use arch::patching::{StopMachine, TextPatch};
 use arch::processor::cpu_relax;
 use arch::spinlock::{SpinLock, SpinLockGuard};
 
@@ -69,7 +69,7 @@ fn stop_ipi(_irq: u32, _frame: &mut TrapFrame) {
 }
 
 static PATCHING_STOP_MACHINE: StopMachine = StopMachine {
-    run: stop_machine,
+    run: stop_machine_text,
     answer: cpu_stop_answer,
 };
 
@@ -85,6 +85,15 @@ pub fn init() {
         return;
     }
     arch::patching::set_stop_machine(&PATCHING_STOP_MACHINE);
+}
+
+/// [`stop_machine`] in the form text patching calls it: its `noinstr` write phase and the
+/// patches, so the rendezvous enters no traceable function (the closure is always inlined).
+fn stop_machine_text(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
+    rendezvous(
+        #[inline(always)]
+        || phase(patches),
+    );
 }
 
 /// Test-only fault injection: the next N stop IPIs fail as if the GIC refused them.
@@ -178,6 +187,11 @@ pub fn cpus_write_locked<R>(f: impl FnOnce() -> R) -> R {
 /// Runs `f` on this CPU while every other online CPU is parked with interrupts masked. May be
 /// called with interrupts masked or not.
 pub fn stop_machine(f: &mut dyn FnMut()) {
+    rendezvous(f);
+}
+
+/// [`stop_machine`] for any function, called directly (inlined) rather than through a pointer.
+fn rendezvous(f: impl FnOnce()) {
     let _lock = lock_answering();
     let _irqs = local_irq_save_guard();
     let others = cpu_online_mask() & !(1 << smp_processor_id());
@@ -211,6 +225,7 @@ pub fn stop_machine_ipi_handler() {
     }
 }
 
+arch::noinstr! {
 /// Parks this CPU if a rendezvous is waiting for it; returns at once otherwise. What a CPU
 /// polls while it spins for a lock the initiator may hold, with interrupts in any state.
 pub fn cpu_stop_answer() {
@@ -224,6 +239,7 @@ pub fn cpu_stop_answer() {
         let _irqs = local_irq_save_guard();
         park(me);
     }
+}
 }
 
 /// Arrives (at most once per rendezvous: a second call, such as the IPI after a polled

@@ -1,9 +1,11 @@
-//! `cargo xtask build`: compiles the kernel for its target, then fills the `.kallsyms` section
-//! of a copy of the linked ELF with the kernel's function symbols. The image QEMU boots is that
+//! `cargo xtask build`: compiles the kernel for its target, checks that its `noinstr` code
+//! reaches no traceable function ([`objtool`]), then fills the `.kallsyms` section of a copy of
+//! the linked ELF with the kernel's function symbols. The image QEMU boots is that
 //! copy: target/kernel.elf, or target/ktest.elf for the in-kernel test build.
 //!
 //! The test build uses its own target directory (target/ktest) so switching between the two
-//! never rebuilds either from scratch.
+//! never rebuilds either from scratch; so does the build with a planted `noinstr` violation
+//! (target/planted), which `cargo xtask test` expects to fail.
 
 use std::fs;
 use std::path::PathBuf;
@@ -11,13 +13,15 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::workspace::{self, KERNEL_TARGET};
-use crate::{Result, command, kallsyms, prereq};
+use crate::{Result, command, kallsyms, objtool, prereq};
 
 /// Cargo features of the kernel that select an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Feature {
     /// The in-kernel test build: runs every test in the `.ktest` section instead of the shell.
     Ktest,
+    /// The kernel with a deliberate `noinstr` violation: its build must fail the check.
+    PlantNoinstrViolation,
 }
 
 /// Options shared by every subcommand that builds an image.
@@ -34,6 +38,7 @@ impl BuildArgs {
         match self.features {
             None => Image::Kernel,
             Some(Feature::Ktest) => Image::Ktest,
+            Some(Feature::PlantNoinstrViolation) => Image::PlantedViolation,
         }
     }
 }
@@ -45,6 +50,8 @@ pub enum Image {
     Kernel,
     /// The in-kernel test build.
     Ktest,
+    /// The kernel with a `noinstr` violation planted, which the build must refuse.
+    PlantedViolation,
 }
 
 impl Image {
@@ -52,6 +59,7 @@ impl Image {
         match self {
             Image::Kernel => workspace::target_dir(),
             Image::Ktest => workspace::target_dir().join("ktest"),
+            Image::PlantedViolation => workspace::target_dir().join("planted"),
         }
     }
 
@@ -68,6 +76,7 @@ impl Image {
         let name = match self {
             Image::Kernel => "kernel.elf",
             Image::Ktest => "ktest.elf",
+            Image::PlantedViolation => "planted.elf",
         };
         workspace::target_dir().join(name)
     }
@@ -88,14 +97,22 @@ pub fn build(image: Image) -> Result<PathBuf> {
         "--release",
     ]);
     cargo.arg("--target-dir").arg(image.cargo_target_dir());
-    if image == Image::Ktest {
-        cargo.args(["--features", "ktest"]);
+    match image {
+        Image::Kernel => {}
+        Image::Ktest => {
+            cargo.args(["--features", "ktest"]);
+        }
+        Image::PlantedViolation => {
+            cargo.args(["--features", "plant-noinstr-violation"]);
+        }
     }
     command::run(&mut cargo)?;
 
     let linked = image.linked();
     let elf =
         fs::read(&linked).map_err(|error| format!("cannot read {}: {error}", linked.display()))?;
+    let checked =
+        objtool::check_elf(&elf).map_err(|error| format!("{}: {error}", linked.display()))?;
     let symbols = kallsyms::function_symbols(&elf)
         .map_err(|error| format!("{}: {error}", linked.display()))?;
     let table = kallsyms::encode(&symbols);
@@ -110,7 +127,8 @@ pub fn build(image: Image) -> Result<PathBuf> {
     fs::rename(&partial, &output)
         .map_err(|error| format!("cannot write {}: {error}", output.display()))?;
     eprintln!(
-        "{}: kallsyms: {} symbols, {} of {} bytes used",
+        "{}: noinstr check: {checked} bytes of .noinstr.text reach no patch site; kallsyms: {} \
+         symbols, {} of {} bytes used",
         output.display(),
         embedded.symbols,
         table.len(),

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's host tooling. Each subcommand is a small module:
-//! [`build`] (kernel image plus its embedded symbol table, see [`kallsyms`]), [`run`] and
-//! [`gdb`] (boot it in QEMU), [`test`] (everything CI checks) and [`bench`] (instruction counts
-//! of the kernel's benchmarks). Every command spawned is echoed on stderr as `$ ...`
+//! [`build`] (kernel image plus its embedded symbol table, see [`kallsyms`], once the `noinstr`
+//! check in [`objtool`] passes), [`run`] and [`gdb`] (boot it in QEMU), [`test`] (everything CI
+//! checks) and [`bench`] (instruction counts of the kernel's benchmarks). Every command spawned is echoed on stderr as `$ ...`
 //! ([`command`]); missing tools are installed or named ([`prereq`]).
 
 // The symbol-table and benchmark-report format modules are shared with the no_std kernel,
@@ -13,6 +13,7 @@ mod build;
 mod command;
 mod gdb;
 mod kallsyms;
+mod objtool;
 mod prereq;
 mod run;
 mod test;

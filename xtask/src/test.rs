@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI checks, in order, cheapest first.
 //!
 //! 1. Static checks and host unit tests (format, clippy for the kernel target and the host,
-//!    `cargo test`); the first failure stops the run.
+//!    `cargo test`), then a kernel build with a planted `noinstr` violation, which must fail
+//!    the build's check; the first failure stops the run.
 //! 2. The in-kernel test image (`--features ktest`) booted once with [`KTEST_SMP`] CPUs; it
 //!    prints `ktest: N passed, N failed` and exits 0 (all passed) or 2 (failures). Any other
 //!    status is a crash.
@@ -79,6 +80,8 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
             stage(title);
             command::run(&mut check).map_err(|error| format!("{title} failed: {error}"))?;
         }
+        stage("noinstr check refuses a planted violation");
+        check_planted_violation()?;
         stage("in-kernel tests");
         ktest = run_ktest()?;
     }
@@ -202,6 +205,41 @@ fn static_checks() -> Vec<(&'static str, Command)> {
             cargo(&["test", "-p", "scenario", "-p", "xtask"]),
         ),
     ]
+}
+
+/// What the noinstr check must say about the planted violation (`kernel::planted`).
+const PLANTED_VIOLATION: [&str; 2] = [
+    "kernel::planted::noinstr_calls_traced+0x",
+    " kernel::planted::traced (has a patch site)",
+];
+
+/// Builds the kernel with its planted `noinstr` violation: the build must fail, and with the
+/// check's report of that call (a compile error would fail differently).
+fn check_planted_violation() -> Result {
+    let started = Instant::now();
+    let error = match build::build(Image::PlantedViolation) {
+        Ok(image) => {
+            return Err(format!(
+                "{} built, but it calls traced code from noinstr code",
+                image.display()
+            )
+            .into());
+        }
+        Err(error) => error.to_string(),
+    };
+    let reported = error
+        .lines()
+        .any(|line| PLANTED_VIOLATION.iter().all(|part| line.contains(part)));
+    if !reported {
+        return Err(
+            format!("the planted build failed without naming its violation: {error}").into(),
+        );
+    }
+    eprintln!(
+        "xtask: the build refused the planted violation, as it must ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Boots the in-kernel test image with its output streamed, and counts its results. A crash,

@@ -145,7 +145,9 @@ pub fn handle_irq(frame: &mut TrapFrame) {
     let Some(ack) = gic::acknowledge() else {
         return;
     };
-    generic_handle_domain_irq(ack.irq(), frame);
+    // The traced IRQ entry, as in Linux: handlers are traced code, and a tracer callback an
+    // interrupt lands in holds the recursion guard, so its handler's events are dropped.
+    crate::instrumentation! { generic_handle_domain_irq(ack.irq(), frame) }
     gic::end_interrupt(ack);
 }
 }

@@ -64,6 +64,7 @@ static BRK_HITS: AtomicUsize = AtomicUsize::new(0);
 static BRK_IMM: AtomicU64 = AtomicU64::new(u64::MAX);
 static BRK_PC: AtomicU64 = AtomicU64::new(0);
 
+arch::noinstr! {
 fn kprobe_imm_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
     BRK_HITS.fetch_add(1, Ordering::Relaxed);
     BRK_IMM.store(
@@ -73,6 +74,7 @@ fn kprobe_imm_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
     BRK_PC.store(frame.pc, Ordering::Relaxed);
     frame.pc += AARCH64_INSN_SIZE as u64;
     DbgHookResult::Handled
+}
 }
 
 static KPROBE_IMM_HOOK: BreakHook = BreakHook {
@@ -99,12 +101,15 @@ const MAX_STEPS: usize = 16;
 static STEP_PCS: [AtomicU64; MAX_STEPS] = [const { AtomicU64::new(0) }; MAX_STEPS];
 static STEPS: AtomicUsize = AtomicUsize::new(0);
 
+arch::noinstr! {
 fn step_start_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
     frame.pc += AARCH64_INSN_SIZE as u64;
     kernel_enable_single_step(frame);
     DbgHookResult::Handled
 }
+}
 
+arch::noinstr! {
 /// Records where each step stopped; re-arms until the sequence's `ret` is reached.
 fn step_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
     let n = STEPS.fetch_add(1, Ordering::Relaxed);
@@ -117,6 +122,7 @@ fn step_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
         kernel_enable_single_step(frame);
     }
     DbgHookResult::Handled
+}
 }
 
 static STEP_START_HOOK: BreakHook = BreakHook {
@@ -182,12 +188,15 @@ static LOOP_STEPS: AtomicUsize = AtomicUsize::new(0);
 static FOREIGN_STEPS: AtomicUsize = AtomicUsize::new(0);
 static STEPPED_WITH_IRQS_UNMASKED: AtomicUsize = AtomicUsize::new(0);
 
+arch::noinstr! {
 fn step_loop_start_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
     frame.pc += AARCH64_INSN_SIZE as u64;
     kernel_enable_single_step(frame);
     DbgHookResult::Handled
 }
+}
 
+arch::noinstr! {
 /// Steps the loop to its `ret`. A step exception anywhere else belongs to some other context
 /// that inherited this CPU's step state: counted, and stepping is turned off so it cannot
 /// repeat forever.
@@ -209,6 +218,7 @@ fn step_loop_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
         kernel_enable_single_step(frame);
     }
     DbgHookResult::Handled
+}
 }
 
 static STEP_LOOP_START_HOOK: BreakHook = BreakHook {

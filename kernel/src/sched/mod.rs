@@ -30,6 +30,7 @@
 //! one makes a contender on its CPU spin until the next tick, never forever.
 
 pub mod format;
+pub mod run_list;
 
 #[cfg(target_os = "none")]
 mod command;
@@ -48,12 +49,12 @@ pub use task::{
 #[cfg(target_os = "none")]
 mod core_sched {
     use alloc::boxed::Box;
-    use alloc::collections::VecDeque;
     use alloc::sync::Arc;
     use alloc::vec::Vec;
+    use core::mem::ManuallyDrop;
     use core::sync::atomic::Ordering;
 
-    use arch::context::cpu_switch_to;
+    use arch::context::{CpuContext, cpu_switch_to};
     use arch::exception::TrapFrame;
     use arch::gic::{self, SgiTarget};
     use arch::irq::{IrqAction, request_percpu_irq};
@@ -63,6 +64,7 @@ mod core_sched {
     use arch::timer::{self, HZ, TickHook};
     use spin::Once;
 
+    use super::run_list::RunList;
     use super::task::{self, Pid, Task, TaskState};
     use super::wait::Interrupted;
     use crate::board::MAX_CPUS;
@@ -77,13 +79,16 @@ mod core_sched {
 
     struct RunQueue {
         /// Runnable tasks waiting for this CPU, in turn order; the running task is not here.
-        queue: VecDeque<Arc<Task>>,
+        queue: RunList<Arc<Task>>,
         curr: Arc<Task>,
         idle: Arc<Task>,
         /// Tasks bound to this CPU, idle excluded: the queue never needs more room than this.
         nr_tasks: usize,
-        /// An exited task switched away from, freed by the next task after the switch.
-        prev_dead: Option<Arc<Task>>,
+        /// The run queue's reference to the task just switched away from, when it left the
+        /// queue (asleep or dead): the next task drops it after the switch, outside the lock
+        /// ([`finish_task_switch`]), which frees a dead task. `ManuallyDrop`, so that storing
+        /// it in `noinstr` [`__schedule`] has no drop glue to call (it is empty then).
+        released: ManuallyDrop<Option<Arc<Task>>>,
         /// Tasks in [`msleep`], with the counter value to wake them at.
         sleepers: Vec<(u64, Arc<Task>)>,
         nr_switches: u64,
@@ -91,10 +96,12 @@ mod core_sched {
 
     static RQS: [Once<SpinLockIrq<RunQueue>>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
 
+    arch::noinstr! {
     fn rq(cpu: usize) -> &'static SpinLockIrq<RunQueue> {
         RQS[cpu]
             .get()
             .expect("the CPU's run queue exists once it runs tasks")
+    }
     }
 
     static TICK_HOOK: TickHook = TickHook {
@@ -115,11 +122,11 @@ mod core_sched {
             .store(Arc::as_ptr(&idle).cast_mut(), Ordering::Release);
         RQS[cpu].call_once(|| {
             SpinLockIrq::new(RunQueue {
-                queue: VecDeque::new(),
+                queue: RunList::new(),
                 curr: idle.clone(),
                 idle,
                 nr_tasks: 0,
-                prev_dead: None,
+                released: ManuallyDrop::new(None),
                 sleepers: Vec::new(),
                 nr_switches: 0,
             })
@@ -339,10 +346,13 @@ mod core_sched {
         schedule();
     }
 
+    arch::noinstr! {
     /// The interrupt-exit preemption (Linux: `preempt_schedule_irq`): IRQs are masked, the
     /// interrupted task's frame is on its stack and is restored when it is switched back in.
+    /// `noinstr`: the exception path calls it through a pointer.
     fn preempt_schedule_irq() {
         __schedule(true);
+    }
     }
 
     arch::noinstr! {
@@ -352,61 +362,89 @@ mod core_sched {
     fn __schedule(preempt: bool) {
         let cpu = smp_processor_id();
         this_cpu().arch.need_resched.store(false, Ordering::Relaxed);
-        let (prev, next) = {
-            let mut guard = rq(cpu).lock();
-            let rq = &mut *guard;
-            let prev = rq.curr.clone();
-            if !prev.is_idle() {
-                match prev.state() {
-                    TaskState::Running => rq.queue.push_back(prev.clone()),
-                    TaskState::Interruptible if preempt => rq.queue.push_back(prev.clone()),
-                    TaskState::Interruptible if prev.signal_pending() => {
-                        prev.set_state(TaskState::Running);
-                        rq.queue.push_back(prev.clone());
-                    }
-                    TaskState::Interruptible => prev.on_rq.store(false, Ordering::Release),
-                    TaskState::Dead => {
-                        prev.on_rq.store(false, Ordering::Release);
-                        rq.nr_tasks -= 1;
-                        rq.prev_dead = Some(prev.clone());
-                    }
-                }
-            }
-            let next = rq.queue.pop_front().unwrap_or_else(|| rq.idle.clone());
-            if Arc::ptr_eq(&prev, &next) {
-                return;
-            }
-            next.slice.store(SCHED_SLICE_TICKS, Ordering::Relaxed);
-            next.nr_switches.fetch_add(1, Ordering::Relaxed);
-            rq.nr_switches += 1;
-            this_cpu()
-                .current
-                .store(Arc::as_ptr(&next).cast_mut(), Ordering::Release);
-            rq.curr = next.clone();
-            (prev.context(), next.context())
-            // The run queue keeps both tasks alive: `prev` in its queue, in `prev_dead`, or in
-            // the pid table and the wait queue it sleeps on; `next` as `curr`.
+        let Some((prev, next)) = pick_next_task(&mut rq(cpu).lock(), preempt) else {
+            return;
         };
         // SAFETY: IRQs are masked; `prev` is the running task's context, and `next` is a
         // runnable task of this CPU, switched out earlier or never run, whose stack nobody uses.
         unsafe { cpu_switch_to(prev, next) };
-        finish_task_switch();
+        // Traced code, as Linux's finish_task_switch: the switch is complete and the lock free.
+        arch::instrumentation! { finish_task_switch() }
     }
     }
 
-    /// Frees the task switched away from if it had exited (Linux: `finish_task_switch`).
+    arch::noinstr! {
+    /// Takes the running task off the CPU and the next one on (its queue's front, else the
+    /// idle task), and returns their contexts; `None` when the running task keeps the CPU.
+    /// Only moves `Arc`s (and takes one more reference to the idle task), so it never drops
+    /// one: the running task's reference goes back to the queue or to `released`.
+    #[inline(always)]
+    fn pick_next_task(
+        rq: &mut RunQueue,
+        preempt: bool,
+    ) -> Option<(*mut CpuContext, *mut CpuContext)> {
+        let prev = &rq.curr;
+        let requeue = !prev.is_idle()
+            && match prev.state() {
+                TaskState::Running => true,
+                TaskState::Interruptible if preempt => true,
+                TaskState::Interruptible if prev.signal_pending() => {
+                    prev.set_state(TaskState::Running);
+                    true
+                }
+                TaskState::Interruptible | TaskState::Dead => false,
+            };
+        if rq.queue.is_empty() && (requeue || prev.is_idle()) {
+            return None;
+        }
+        let next = match rq.queue.pop_front() {
+            Some(next) => next,
+            None => rq.idle.clone(),
+        };
+        next.slice.store(SCHED_SLICE_TICKS, Ordering::Relaxed);
+        next.nr_switches.fetch_add(1, Ordering::Relaxed);
+        rq.nr_switches += 1;
+        this_cpu()
+            .current
+            .store(Arc::as_ptr(&next).cast_mut(), Ordering::Release);
+        let next_context = next.context();
+        let prev = core::mem::replace(&mut rq.curr, next);
+        let prev_context = prev.context();
+        if requeue {
+            rq.queue.push_back(prev);
+        } else {
+            if !prev.is_idle() {
+                prev.on_rq.store(false, Ordering::Release);
+                if prev.state() == TaskState::Dead {
+                    rq.nr_tasks -= 1;
+                }
+            }
+            // `released` is empty: the previous switch's finish_task_switch took it.
+            rq.released = ManuallyDrop::new(Some(prev));
+        }
+        // The run queue keeps both tasks alive: `prev` in its queue, in `released`, or as
+        // `idle`; `next` as `curr`.
+        Some((prev_context, next_context))
+    }
+    }
+
+    /// Drops the run queue's reference to the task switched away from, if it left the queue
+    /// (Linux: `finish_task_switch`): a dead task's stack is freed here.
     fn finish_task_switch() {
-        let dead = rq(smp_processor_id()).lock().prev_dead.take();
-        drop(dead);
+        let released = rq(smp_processor_id()).lock().released.take();
+        drop(released);
     }
 
+    arch::noinstr! {
     /// Where a new task's first switch lands (from `ret_from_fork`): finish the switch, then
     /// run in process context, as every task does: nothing masked, whatever DAIF the switch
     /// left (an IRQ exit, a `schedule()` with IRQs off). Linux: `local_daif_restore(DAIF_PROCCTX)`.
     #[unsafe(no_mangle)]
     extern "C" fn schedule_tail() {
-        finish_task_switch();
+        // As in `__schedule`: the switch is complete, traced code may run.
+        arch::instrumentation! { finish_task_switch() }
         arch::daifflags::local_daif_restore(arch::daifflags::DAIF_PROCCTX);
+    }
     }
 
     /// Every CPU ends its boot here, as its idle task: sleep until an interrupt, and switch to

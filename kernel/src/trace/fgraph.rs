@@ -313,12 +313,17 @@ extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
 }
 }
 
+arch::noinstr! {
 /// The shadow stack does not match the real one: returning anywhere would be a guess.
 #[cold]
 #[inline(never)]
 fn graph_stack_corrupted(what: &str, func: u64, sp: u64) -> ! {
-    panic!(
-        "ftrace: function graph return with {what} (func {}, sp {sp:#x})",
-        crate::symbols::symbolize(func)
-    );
+    // The kernel is going down: the report may run traced code.
+    arch::instrumentation! {
+        panic!(
+            "ftrace: function graph return with {what} (func {}, sp {sp:#x})",
+            crate::symbols::symbolize(func)
+        )
+    }
+}
 }

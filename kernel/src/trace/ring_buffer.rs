@@ -36,10 +36,13 @@
 //! included): no allocation, division, formatting, lock or bounds check; one exclusive
 //! load/store pair to reserve, one to publish. `write_words` inlines all of it and keeps the
 //! page switch and the races out of line. Entry and byte totals are not counted on the way:
-//! the stats read them from the page states. The write path's functions are methods, which
-//! `patchable_function_entry` cannot mark, so they keep their patch sites: the function tracer
-//! must not enable sites inside this module (Linux builds `kernel/trace/` without `-pg`), or
-//! rely on its recursion guard.
+//! the stats read them from the page states.
+//!
+//! The write path has no patch site (Linux builds `kernel/trace/` without `-pg`): the tracers
+//! call it from `noinstr` code, and `cargo xtask build` checks that. rustc cannot take methods
+//! out of patchable entry, so every write-path method is `#[inline(always)]`, and the parts
+//! kept out of line (the cold paths and the full publish) are `noinstr` free functions, `rb_*`,
+//! that the methods call.
 //!
 //! # Readers
 //! Readers on any CPU serialise on a per-CPU spin lock the writer never touches. The consuming
@@ -109,23 +112,28 @@ const RESERVE_RETRIES: u32 = 32;
 const _: () = assert!(BUF_PAGE_SIZE as u64 <= COMMIT_MASK);
 const _: () = assert!((BUF_PAGE_SIZE / RB_EVNT_HDR_SIZE) as u64 <= ENTRIES_MASK);
 
+#[inline(always)]
 fn state_seq(st: u64) -> u64 {
     st >> SEQ_SHIFT
 }
 
+#[inline(always)]
 fn state_commit(st: u64) -> usize {
     ((st >> COMMIT_SHIFT) & COMMIT_MASK) as usize
 }
 
+#[inline(always)]
 fn state_entries(st: u64) -> u64 {
     (st >> ENTRIES_SHIFT) & ENTRIES_MASK
 }
 
+#[inline(always)]
 fn state_pinned(st: u64) -> bool {
     st & PIN_MASK != 0
 }
 
 /// Bytes an event with a `len`-byte payload takes in a page.
+#[inline(always)]
 fn event_size(len: usize) -> usize {
     RB_EVNT_HDR_SIZE + ((len + RB_ALIGNMENT - 1) & !(RB_ALIGNMENT - 1))
 }
@@ -144,6 +152,7 @@ impl PageData {
         Self(UnsafeCell::new([0; BUF_PAGE_SIZE / 8]))
     }
 
+    #[inline(always)]
     fn base(&self) -> *mut u8 {
         self.0.get().cast()
     }
@@ -179,6 +188,7 @@ impl Pages {
         }
     }
 
+    #[inline(always)]
     fn len(&self) -> usize {
         self.meta.len()
     }
@@ -201,6 +211,7 @@ impl Pages {
     }
 
     /// The page after `i` in ring order.
+    #[inline(always)]
     fn after(&self, i: usize) -> usize {
         if i + 1 == self.len() { 0 } else { i + 1 }
     }
@@ -368,6 +379,7 @@ impl CpuBuffer {
 
     /// Shared access to the pages, for a writer inside its nest window or a reader holding
     /// the reader lock.
+    #[inline(always)]
     fn pages(&self) -> &Pages {
         // SAFETY: callers are writers that incremented `nest` and then saw `disabled` clear, or
         // readers holding the reader lock; `exclusive` replaces the pages only when neither
@@ -481,8 +493,7 @@ impl CpuBuffer {
 
     /// Reserves `size` bytes when [`CpuBuffer::reserve_space`] could not (the tail page is full
     /// or a nested writer won the race): moves the tail and retries, a bounded number of times.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn reserve_space_slow(&self, pages: &Pages, size: usize, overwrite: bool) -> Option<Slot> {
         for _ in 0..RESERVE_RETRIES {
             let t = self.tail.load(Ordering::Relaxed);
@@ -515,6 +526,7 @@ impl CpuBuffer {
 
     /// Claims the page after the full tail page `t`. `false` when the event must be dropped
     /// (counted here); `true` to retry the reservation, whether or not this call moved the tail.
+    #[inline(always)]
     fn move_tail(&self, pages: &Pages, t: usize, overwrite: bool) -> bool {
         let mut n = pages.after(t);
         let st = loop {
@@ -580,7 +592,7 @@ impl CpuBuffer {
             return;
         }
         if !self.publish_own(self.pages(), slot) {
-            self.publish();
+            rb_publish(self);
         }
         self.nest.store(0, Ordering::Release);
         compiler_fence(Ordering::SeqCst);
@@ -588,18 +600,17 @@ impl CpuBuffer {
         // that reserved after our reservation, before the store, saw `nest == 1` and counted
         // its reservation.
         if self.reserved.load(Ordering::Relaxed) != slot.reserved {
-            self.republish();
+            rb_republish(self);
         }
     }
 
     /// Leaves the write path without an event (it was dropped). Nested writers that reserved
     /// meanwhile still need the outermost writer to publish them.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn exit_unreserved(&self, nest: u32) {
         self.nest.store(nest, Ordering::Release);
         if nest == 0 {
-            self.republish();
+            rb_republish(self);
         }
     }
 
@@ -626,8 +637,7 @@ impl CpuBuffer {
     /// Publishes as the outermost writer until nothing is left unpublished: after nested
     /// writes raced with a publish, or after a dropped event. Re-enters properly, as a resize
     /// may have started meanwhile (it drops the contents anyway).
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn republish(&self) {
         loop {
             self.nest.store(1, Ordering::SeqCst);
@@ -641,6 +651,7 @@ impl CpuBuffer {
         }
     }
 
+    #[inline(always)]
     fn has_unpublished(&self) -> bool {
         let pages = self.pages();
         let t = self.tail.load(Ordering::Relaxed);
@@ -653,6 +664,7 @@ impl CpuBuffer {
     /// Makes every reservation from `commit_page` to the tail visible, in claim order, so a
     /// reader that sees a page's commit also sees every earlier page's. Runs with `nest == 1`,
     /// so only one publisher exists at a time; nested writers only reserve meanwhile.
+    #[inline(always)]
     fn publish(&self) {
         let pages = self.pages();
         let p = self.commit_page.load(Ordering::Relaxed);
@@ -664,6 +676,7 @@ impl CpuBuffer {
 
     /// `publish` when the tail has moved on since the last commit: finishes each page up to
     /// the tail.
+    #[inline(always)]
     fn publish_pages(&self, pages: &Pages, mut p: usize) {
         while p != self.tail.load(Ordering::Relaxed) {
             p = pages.meta_at(p).next.load(Ordering::Relaxed);
@@ -673,6 +686,7 @@ impl CpuBuffer {
     }
 
     /// Publishes what was reserved on one page since its last publish.
+    #[inline(always)]
     fn publish_page(&self, meta: &PageMeta) {
         let w = meta.write.load(Ordering::Relaxed);
         let st = meta.state.load(Ordering::Relaxed);
@@ -808,6 +822,7 @@ pub struct Reservation<'a> {
 
 impl Reservation<'_> {
     /// Commits the event. Nested events become visible with the outermost commit.
+    #[inline(always)]
     pub fn commit(self) {
         drop(self);
     }
@@ -815,18 +830,21 @@ impl Reservation<'_> {
 
 impl Deref for Reservation<'_> {
     type Target = [u8];
+    #[inline(always)]
     fn deref(&self) -> &[u8] {
         self.buf
     }
 }
 
 impl DerefMut for Reservation<'_> {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut [u8] {
         self.buf
     }
 }
 
 impl Drop for Reservation<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
         self.cpu.exit(self.nest, self.slot);
     }
@@ -889,6 +907,7 @@ impl RingBuffer {
         self.overwrite.store(overwrite, Ordering::Relaxed);
     }
 
+    #[inline(always)]
     pub fn overwrite(&self) -> bool {
         self.overwrite.load(Ordering::Relaxed)
     }
@@ -939,15 +958,17 @@ impl RingBuffer {
     /// `cpu` must be the calling CPU (below [`RingBuffer::nr_cpus`]), with preemption disabled
     /// until the reservation is committed; only interrupts on this CPU may write to `cpu`
     /// meanwhile (they nest).
+    #[inline(always)]
     pub unsafe fn reserve(&self, cpu: usize, len: usize, ts: u64) -> Option<Reservation<'_>> {
         // SAFETY: forwarded from the caller.
         let (cb, nest) = unsafe { self.enter(cpu, len) }?;
         let pages = cb.pages();
-        let Some(slot) = cb
-            .reserve_space(pages, event_size(len))
-            .or_else(|| cb.reserve_space_slow(pages, event_size(len), self.overwrite()))
-        else {
-            cb.exit_unreserved(nest);
+        let slot = match cb.reserve_space(pages, event_size(len)) {
+            Some(slot) => Some(slot),
+            None => rb_reserve_space_slow(cb, pages, event_size(len), self.overwrite()),
+        };
+        let Some(slot) = slot else {
+            rb_exit_unreserved(cb, nest);
             return None;
         };
         // SAFETY: `slot` is this writer's until it exits, which the reservation does on drop.
@@ -978,7 +999,7 @@ impl RingBuffer {
         let pages = cb.pages();
         let Some(slot) = cb.reserve_space(pages, event_size(N * 8)) else {
             // SAFETY: forwarded from the caller; we are inside the write path at `nest`.
-            return unsafe { self.write_words_slow(cb, nest, ts, words) };
+            return unsafe { rb_write_words_slow(self, cb, nest, ts, words) };
         };
         // SAFETY: `slot` is ours until `exit`.
         unsafe { write_event_words(pages, slot, ts, &words) };
@@ -990,8 +1011,7 @@ impl RingBuffer {
     ///
     /// # Safety
     /// As for [`RingBuffer::reserve`], called between `enter` (which returned `nest`) and exit.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     unsafe fn write_words_slow<const N: usize>(
         &self,
         cb: &CpuBuffer,
@@ -1001,8 +1021,8 @@ impl RingBuffer {
     ) -> bool {
         let pages = cb.pages();
         let size = event_size(N * 8);
-        let Some(slot) = cb.reserve_space_slow(pages, size, self.overwrite()) else {
-            cb.exit_unreserved(nest);
+        let Some(slot) = rb_reserve_space_slow(cb, pages, size, self.overwrite()) else {
+            rb_exit_unreserved(cb, nest);
             return false;
         };
         // SAFETY: `slot` is ours until `exit`.
@@ -1138,6 +1158,61 @@ unsafe fn write_event_words(pages: &Pages, slot: Slot, ts: u64, words: &[u64]) {
             payload.add(i).write(word);
         }
     }
+}
+
+arch::noinstr! {
+/// [`CpuBuffer::reserve_space_slow`], out of line.
+#[cold]
+#[inline(never)]
+fn rb_reserve_space_slow(cb: &CpuBuffer, pages: &Pages, size: usize, overwrite: bool) -> Option<Slot> {
+    cb.reserve_space_slow(pages, size, overwrite)
+}
+}
+
+arch::noinstr! {
+/// [`CpuBuffer::exit_unreserved`], out of line.
+#[cold]
+#[inline(never)]
+fn rb_exit_unreserved(cb: &CpuBuffer, nest: u32) {
+    cb.exit_unreserved(nest)
+}
+}
+
+arch::noinstr! {
+/// [`CpuBuffer::publish`], out of line: the outermost commit's path when its event is not
+/// right after the published bytes.
+#[inline(never)]
+fn rb_publish(cb: &CpuBuffer) {
+    cb.publish()
+}
+}
+
+arch::noinstr! {
+/// [`CpuBuffer::republish`], out of line.
+#[cold]
+#[inline(never)]
+fn rb_republish(cb: &CpuBuffer) {
+    cb.republish()
+}
+}
+
+arch::noinstr! {
+/// [`RingBuffer::write_words_slow`], out of line.
+///
+/// # Safety
+/// As for [`RingBuffer::write_words_slow`].
+#[cold]
+#[inline(never)]
+unsafe fn rb_write_words_slow<const N: usize>(
+    rb: &RingBuffer,
+    cb: &CpuBuffer,
+    nest: u32,
+    ts: u64,
+    words: [u64; N],
+) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { rb.write_words_slow(cb, nest, ts, words) }
+}
 }
 
 /// Something [`Merge`] can merge: one CPU's events in order.

@@ -11,9 +11,9 @@
 //! the comm is looked up only when `trace` is read.
 //!
 //! The `function` tracer is an [`FtraceOps`] on every function except the tracing code itself
-//! (`*kernel::trace::*` is on its notrace list: Linux builds `kernel/trace/` without `-pg`, and
-//! our ring buffer's methods cannot be `noinstr`). Anything else the callback reaches is either
-//! `noinstr` (the clock, `current`, the per-CPU helpers) or caught by the recursion lock.
+//! (`*kernel::trace::*` is on its notrace list: Linux builds `kernel/trace/` without `-pg`).
+//! What the callback reaches is `noinstr` (the ring-buffer writer, the clock, `current`, the
+//! per-CPU helpers; `cargo xtask build` checks it), so nothing it calls can recurse into it.
 //!
 //! Reading `trace` pauses recording, as Linux does by default (`pause-on-trace`): the reader's
 //! own functions would otherwise keep appending to the buffer it is walking.
@@ -289,8 +289,9 @@ fn ensure_notrace(user: &FilterState) -> Result<(), Errno> {
 }
 
 /// The tracer's notrace hash: the user's `set_ftrace_notrace` plus the tracing code itself
-/// (Linux builds `kernel/trace/` without `-pg`; our ring buffer's methods cannot be `noinstr`,
-/// so they are excluded here instead, and never recorded whatever the user writes).
+/// (Linux builds `kernel/trace/` without `-pg`; the parts of it that have patch sites, such as
+/// the readers and the tracefs handlers, are excluded here instead, and never recorded whatever
+/// the user writes).
 fn apply_notrace(user: &FilterState) -> Result<(), Errno> {
     let tracing_code = Pattern::parse("*kernel::trace::*");
     let names = FilterFunctions::new();
