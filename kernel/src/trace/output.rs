@@ -327,6 +327,18 @@ pub fn write_function_line(
     w.write_char('\n')
 }
 
+/// The frames of a `TRACE_STACK` entry's payload: 8-byte little-endian return addresses,
+/// innermost first, up to the first zero (as Linux's `trace_stack_print()` stops at its end
+/// marker).
+pub fn stack_frames(payload: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    payload
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .map(|frame| u64::from_le_bytes(*frame))
+        .take_while(|&ip| ip != 0)
+}
+
 /// A `TRACE_STACK` entry (`trace_stack_print()`): context, `<stack trace>`, then one
 /// ` => func` line per frame, innermost first.
 pub fn write_stack_lines<'a>(
@@ -1299,6 +1311,37 @@ mod tests {
             "             cat-117     [002] ...1.     1.602243: <stack trace>\n\
              \x20=> vfs_read\n => ksys_read\n => __arm64_sys_read\n"
         );
+    }
+
+    #[test]
+    fn stack_entries_hold_every_frame() {
+        // The task's whole stack, however deep: 40 frames, the outermost last.
+        let ips: Vec<u64> = (1..=40u64)
+            .map(|i| 0xffff_ff80_4020_0000 + i * 0x100)
+            .collect();
+        let payload: Vec<u8> = ips.iter().flat_map(|ip| ip.to_le_bytes()).collect();
+        assert_eq!(stack_frames(&payload).collect::<Vec<_>>(), ips);
+        let names: Vec<String> = (1..=40).map(|i| format!("f{i}")).collect();
+        let frames = stack_frames(&payload)
+            .zip(&names)
+            .map(|(ip, name)| Func::named(ip, name));
+        let c = ctx("sh", 1, 0, 0, 0, 0);
+        let out = render(|w| write_stack_lines(w, &c, frames, &PrintOpts::default()));
+        assert_eq!(out.lines().count(), 41);
+        assert!(out.lines().nth(1) == Some(" => f1"), "{out}");
+        assert!(out.ends_with(" => f39\n => f40\n"), "{out}");
+    }
+
+    #[test]
+    fn stack_frames_end_at_a_zero_or_a_partial_word() {
+        let mut payload: Vec<u8> = [7u64, 8, 0, 9]
+            .iter()
+            .flat_map(|ip| ip.to_le_bytes())
+            .collect();
+        assert_eq!(stack_frames(&payload).collect::<Vec<_>>(), [7, 8]);
+        payload.truncate(12);
+        assert_eq!(stack_frames(&payload).collect::<Vec<_>>(), [7]);
+        assert_eq!(stack_frames(&[]).count(), 0);
     }
 
     #[test]
