@@ -64,11 +64,15 @@ macro_rules! nofault_read {
     ($name:ident, $raw:ident, $ty:ty) => {
         crate::noinstr! {
         #[doc = concat!("Reads a `", stringify!($ty), "` at `addr`, or `Efault` if it is not mapped readable.")]
+        #[doc = ""]
+        #[doc = "`noinstr`: stack walkers call it from inside tracing callbacks."]
         pub fn $name(addr: u64) -> Result<$ty, Efault> {
             let mut value: $ty = 0;
             // SAFETY: the accessor's only access that can fault is covered by __ex_table, and
             // `value` is a valid destination.
-            result(unsafe { $raw(addr, &mut value) })?;
+            if unsafe { $raw(addr, &mut value) } != 0 {
+                return Err(Efault);
+            }
             Ok(value)
         }
         }

@@ -6,6 +6,7 @@ mod debug;
 mod fgraph;
 mod ftrace_ops;
 mod ftrace_startup;
+mod func_stack;
 mod irq;
 mod patching;
 mod sched;

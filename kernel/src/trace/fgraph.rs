@@ -61,14 +61,17 @@ pub struct FtraceGraphRet {
 }
 
 /// Per-task state the function_graph tracer's filters keep between an entry and its return
-/// (Linux keeps the same in `current->trace_recursion`: `TRACE_GRAPH_BIT` with the depth, and
-/// `TRACE_GRAPH_NOTRACE_BIT`).
+/// (Linux keeps the same in `current->trace_recursion`: `TRACE_GRAPH_BIT` with the depth,
+/// `TRACE_GRAPH_NOTRACE_BIT` and `TRACE_IRQ_BIT`).
 #[derive(Clone, Copy, Debug)]
 pub struct GraphTaskState {
     /// Depth of the `set_graph_function` function the task is inside, or -1.
     pub filter_depth: i32,
     /// Depth of the `set_graph_notrace` function the task is inside, or -1.
     pub notrace_depth: i32,
+    /// The last `set_graph_function` function entered was entered by an interrupt: its
+    /// callees are traced even with `funcgraph-irqs` off.
+    pub filter_in_irq: bool,
 }
 
 /// Decides whether `ent`'s return is hooked; may record the entry.
@@ -152,6 +155,7 @@ impl RetStack {
             state: GraphTaskState {
                 filter_depth: -1,
                 notrace_depth: -1,
+                filter_in_irq: false,
             },
             entries: [RetEntry::EMPTY; FTRACE_RETFUNC_DEPTH],
         }

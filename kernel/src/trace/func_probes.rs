@@ -7,7 +7,8 @@
 //! probed functions. Its callback runs with IRQs masked and takes no lock: it looks the
 //! function up in a published [`ProbeTable`] and spends counts with compare-and-swap, so two
 //! CPUs hitting one probe never both spend the last count. `traceon`/`traceoff` switch the
-//! ring buffer's recording (atomics); `stacktrace` records a `TRACE_STACK` entry.
+//! ring buffer's recording (atomics); `stacktrace` records a `TRACE_STACK` entry starting at
+//! the probed function's caller.
 //!
 //! A write that changes the probes unregisters the ops (after which no CPU is in the callback),
 //! swaps and frees the table, and registers the ops again on the new set. The counts left live
@@ -95,7 +96,8 @@ fn probe_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) 
                 ProbeCommand::Stacktrace => {
                     let cpu = smp_processor_id();
                     let ts = trace_clock::now();
-                    record_stack(rb, cpu, ts, regs.irqs_disabled(), ip, parent_ip, regs.fp);
+                    // Linux's starts at the caller: the probed function is not a frame.
+                    record_stack(rb, cpu, ts, regs.irqs_disabled(), &[parent_ip], regs.fp);
                 }
             }
         }

@@ -6,11 +6,18 @@
 //! tested in the plain callback, so the plain function tracer's path is unchanged when it is
 //! off.
 //!
-//! The stack: the traced function, its parent, then the return addresses found by walking the
-//! frame records from the frame pointer at the call site (the parent's frame: the traced
-//! function has not built its own yet). Each record is read with a nofault load, and the walk
-//! stops at [`FTRACE_STACK_ENTRIES`] frames, a zero or misaligned frame pointer, or one that
-//! does not move up the stack.
+//! The stack (Linux's `__ftrace_trace_stack()`): the frames known at the call site, then the
+//! return addresses found by walking the frame records from the frame pointer there (the
+//! parent's frame: the traced function has not built its own yet), out to the task's outermost
+//! frame. The function tracer's entry starts with the traced function and its parent; a
+//! `FUNC:stacktrace` probe's starts with the parent, as Linux's does.
+//!
+//! An entry's size is the stack's: Linux walks into a per-CPU scratch array and copies what it
+//! found into an event of that size (dropping the event when it does not fit a ring-buffer
+//! page). Ours walks twice instead, once to count and once to fill the reserved event, and
+//! keeps the innermost [`STACK_MAX_FRAMES`] (what fits in one event) of a deeper stack. Each
+//! record is read with a nofault load; the walk also ends at a zero or misaligned frame
+//! pointer, or one that does not move up the stack.
 
 use core::fmt::{self, Write};
 
@@ -20,7 +27,7 @@ use arch::ftrace::FtraceRegs;
 use super::fgraph::ftrace_graph_ret_addr;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::output::{self, EntryContext, Func, PrintOpts};
-use super::ring_buffer::RingBuffer;
+use super::ring_buffer::{BUF_MAX_DATA_SIZE, RingBuffer};
 use super::trace_clock;
 use super::tracer::{ENTRY_HDR_SIZE, TRACE_FN, entry_header, try_buffer};
 use crate::smp::smp_processor_id;
@@ -29,18 +36,24 @@ use crate::symbols;
 /// Linux's `enum trace_type` value of a kernel stack trace.
 pub const TRACE_STACK: u8 = 4;
 
-/// Most frames one stack entry holds.
-pub const FTRACE_STACK_ENTRIES: usize = 16;
+/// Bytes per frame in a `TRACE_STACK` entry; the entry header takes the first such slot.
+const FRAME_SIZE: usize = 8;
+const _: () = assert!(ENTRY_HDR_SIZE == FRAME_SIZE);
+
+/// Most frames one `TRACE_STACK` entry holds: as many as fit in one ring-buffer event after the
+/// entry header.
+pub const STACK_MAX_FRAMES: usize = (BUF_MAX_DATA_SIZE - ENTRY_HDR_SIZE) / FRAME_SIZE;
 
 /// The function tracer's ops while `func_stack_trace` is on.
 pub static FUNCTION_STACK_OPS: FtraceOps = FtraceOps::new(function_stack_trace_call, 0);
 
 arch::noinstr! {
-/// Fills `frames` from the call site's frame pointer onwards; returns how many it filled.
-/// Return addresses the function-graph tracer hooked are given as the real ones.
-fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
+/// Walks at most `max` frame records up from `fp`, storing each return address in `out` while
+/// it has room (none: only count); returns how many it found. Return addresses the
+/// function-graph tracer hooked are given as the real ones.
+fn walk_frames(mut fp: u64, max: usize, out: &mut [[u8; FRAME_SIZE]]) -> usize {
     let mut n = 0;
-    while n < frames.len() {
+    while n < max {
         if fp == 0 || !fp.is_multiple_of(16) {
             break;
         }
@@ -50,7 +63,9 @@ fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
         if lr == 0 {
             break;
         }
-        frames[n] = ftrace_graph_ret_addr(lr, fp);
+        if let Some(slot) = out.get_mut(n) {
+            *slot = ftrace_graph_ret_addr(lr, fp).to_le_bytes();
+        }
         n += 1;
         if next <= fp {
             break;
@@ -62,37 +77,38 @@ fn walk_frames(mut fp: u64, frames: &mut [u64]) -> usize {
 }
 
 arch::noinstr! {
-/// Records a `TRACE_STACK` entry on `cpu` at `ts`: `ip`'s function, its parent, and the frames
-/// above the call site's frame pointer `fp`. For callbacks (IRQs masked, this CPU).
+/// Records a `TRACE_STACK` entry on `cpu` at `ts`: the frames `known` (innermost first), then
+/// those above the call site's frame pointer `fp`. For callbacks (IRQs masked, this CPU).
 #[inline(always)]
-pub fn record_stack(
-    rb: &RingBuffer,
-    cpu: usize,
-    ts: u64,
-    irqs_off: bool,
-    ip: u64,
-    parent_ip: u64,
-    fp: u64,
-) {
-    let mut frames = [0u64; FTRACE_STACK_ENTRIES];
-    frames[0] = ip;
-    frames[1] = parent_ip;
-    let n = 2 + walk_frames(fp, &mut frames[2..]);
+pub fn record_stack(rb: &RingBuffer, cpu: usize, ts: u64, irqs_off: bool, known: &[u64], fp: u64) {
+    let max = STACK_MAX_FRAMES.saturating_sub(known.len());
+    let walked = walk_frames(fp, max, &mut []);
+    let len = ENTRY_HDR_SIZE + (known.len() + walked) * FRAME_SIZE;
     let header = entry_header(TRACE_STACK, irqs_off);
     // SAFETY: the caller runs on `cpu` with IRQs masked until the entry is committed.
-    if let Some(mut r) = unsafe { rb.reserve(cpu, ENTRY_HDR_SIZE + n * 8, ts) } {
-        r[..ENTRY_HDR_SIZE].copy_from_slice(&header.to_le_bytes());
-        for (chunk, frame) in r[ENTRY_HDR_SIZE..].chunks_exact_mut(8).zip(frames) {
-            chunk.copy_from_slice(&frame.to_le_bytes());
-        }
-        r.commit();
+    let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
+        return;
+    };
+    let (words, _) = r.as_chunks_mut::<FRAME_SIZE>();
+    let (head, frames) = words.split_at_mut(ENTRY_HDR_SIZE / FRAME_SIZE);
+    head[0] = header.to_le_bytes();
+    let (lead, rest) = frames.split_at_mut(known.len().min(frames.len()));
+    for (slot, ip) in lead.iter_mut().zip(known) {
+        *slot = ip.to_le_bytes();
     }
+    // The same walk again (the frames above this callback cannot change meanwhile); should it
+    // come up short, zeros end the stack.
+    let filled = walk_frames(fp, walked, rest);
+    for slot in rest.iter_mut().skip(filled) {
+        *slot = [0; FRAME_SIZE];
+    }
+    r.commit();
 }
 }
 
 arch::noinstr! {
-/// The callback: the function entry, then its stack. IRQs are masked (ftrace_caller), so both
-/// entries go to this CPU's buffer.
+/// The callback: the function entry, then its stack from the function itself. IRQs are masked
+/// (ftrace_caller), so both entries go to this CPU's buffer.
 pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
     let bit = ftrace_test_recursion_trylock();
     if bit < 0 {
@@ -105,7 +121,7 @@ pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs
         let ts = trace_clock::now();
         // SAFETY: this CPU, with IRQs masked until the entries are committed.
         unsafe { rb.write_words(cpu, ts, [entry_header(TRACE_FN, irqs_off), ip, parent_ip]) };
-        record_stack(rb, cpu, ts, irqs_off, ip, parent_ip, regs.fp);
+        record_stack(rb, cpu, ts, irqs_off, &[ip, parent_ip], regs.fp);
     }
     ftrace_test_recursion_unlock(bit);
 }
@@ -118,12 +134,9 @@ pub fn write_stack_event(
     frames: &[u8],
     opts: &PrintOpts,
 ) -> fmt::Result {
-    let funcs = frames.chunks_exact(8).map(|chunk| {
-        let ip = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        Func {
-            ip,
-            name: symbols::lookup(ip).map(|s| s.name),
-        }
+    let funcs = output::stack_frames(frames).map(|ip| Func {
+        ip,
+        name: symbols::lookup(ip).map(|s| s.name),
     });
     output::write_stack_lines(w, ctx, funcs, opts)
 }

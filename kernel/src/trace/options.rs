@@ -38,6 +38,9 @@ pub const FUNCGRAPH_ABSTIME: u64 = 1 << 8;
 pub const FUNCGRAPH_TAIL: u64 = 1 << 9;
 /// `funcgraph-retval`: return values on leaves and closing braces.
 pub const FUNCGRAPH_RETVAL: u64 = 1 << 10;
+/// `funcgraph-irqs`: functions run by interrupts are recorded and shown (between `==========>`
+/// and `<==========` lines); off, they are neither recorded nor printed.
+pub const FUNCGRAPH_IRQS: u64 = 1 << 11;
 
 /// One option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +103,7 @@ pub const OPTIONS: &[TraceOption] = &[
         FUNCGRAPH_ABSTIME,
         false,
     ),
+    tracer_opt("function_graph", "funcgraph-irqs", FUNCGRAPH_IRQS, true),
     tracer_opt("function_graph", "funcgraph-tail", FUNCGRAPH_TAIL, false),
     tracer_opt(
         "function_graph",
@@ -195,7 +199,7 @@ mod files {
 
     use super::{FLAGS, OPTIONS, Ordering, TraceOption, enabled, store};
     use crate::fs::{self, Errno};
-    use crate::trace::tracer;
+    use crate::trace::{trace_graph, tracer};
     use crate::tracefs::create_file;
 
     /// Serialises option changes, so each one's effect is applied in the order they were made.
@@ -210,6 +214,7 @@ mod files {
         match option.bit {
             super::FUNC_STACK_TRACE => return tracer::set_func_stack_trace(on),
             super::OVERWRITE => tracer::buffer().set_overwrite(on),
+            super::FUNCGRAPH_IRQS => trace_graph::set_funcgraph_irqs(on),
             _ => {}
         }
         store(option.bit, on);
@@ -281,8 +286,8 @@ mod tests {
         assert_eq!(
             out,
             "print-parent\noverwrite\nirq-info\nfuncgraph-cpu\nfuncgraph-overhead\n\
-             nofuncgraph-proc\nfuncgraph-duration\nnofuncgraph-abstime\nnofuncgraph-tail\n\
-             nofuncgraph-retval\n"
+             nofuncgraph-proc\nfuncgraph-duration\nnofuncgraph-abstime\nfuncgraph-irqs\n\
+             nofuncgraph-tail\nnofuncgraph-retval\n"
         );
     }
 

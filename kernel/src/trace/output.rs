@@ -10,12 +10,13 @@
 //! addresses into [`Func`] names through the symbol table, and hands them over.
 //!
 //! What is deliberately left out: the latency format (`latency-format` option), the TGID column
-//! (`record-tgid`), `funcgraph-irqs` interrupt markers (`==========>`), `funcgraph-overrun`,
-//! `funcgraph-reltime`, `funcgraph-retaddr` and `funcgraph-args`. The retval comment follows
+//! (`record-tgid`), `funcgraph-overrun`, `funcgraph-reltime`, `funcgraph-retaddr` and
+//! `funcgraph-args`. The retval comment follows
 //! Linux 6.5–6.13 (`/* = 0x0 */`), the format `Documentation/trace/ftrace.rst` documents.
 
 use core::fmt::{self, Write};
 use core::iter::Peekable;
+use core::ops::Range;
 
 use alloc::vec::Vec;
 
@@ -326,6 +327,18 @@ pub fn write_function_line(
     w.write_char('\n')
 }
 
+/// The frames of a `TRACE_STACK` entry's payload: 8-byte little-endian return addresses,
+/// innermost first, up to the first zero (as Linux's `trace_stack_print()` stops at its end
+/// marker).
+pub fn stack_frames(payload: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    payload
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .map(|frame| u64::from_le_bytes(*frame))
+        .take_while(|&ip| ip != 0)
+}
+
 /// A `TRACE_STACK` entry (`trace_stack_print()`): context, `<stack trace>`, then one
 /// ` => func` line per frame, innermost first.
 pub fn write_stack_lines<'a>(
@@ -421,6 +434,9 @@ pub struct GraphOpts {
     pub duration: bool,
     /// `funcgraph-abstime`: the timestamp column.
     pub abstime: bool,
+    /// `funcgraph-irqs`: interrupt functions are shown, between `==========>` and
+    /// `<==========` lines; off, they are hidden.
+    pub irqs: bool,
     /// `funcgraph-tail`: `} /* func */` on every closing brace.
     pub tail: bool,
     /// `funcgraph-retval`: return values on leaves and closing braces.
@@ -430,7 +446,7 @@ pub struct GraphOpts {
 }
 
 impl Default for GraphOpts {
-    /// Linux's defaults: cpu, overhead and duration on.
+    /// Linux's defaults: cpu, overhead, duration and irqs on.
     fn default() -> Self {
         Self {
             cpu: true,
@@ -438,6 +454,7 @@ impl Default for GraphOpts {
             proc_: false,
             duration: true,
             abstime: false,
+            irqs: true,
             tail: false,
             retval: false,
             retval_hex: false,
@@ -545,6 +562,9 @@ struct CpuState {
     depth: i64,
     /// Which function each open `{` belongs to, so a `}` without its entry names itself.
     enter_funcs: [u64; FTRACE_RETFUNC_DEPTH],
+    /// With `funcgraph-irqs` off: the depth of the IRQ-entry function whose events are being
+    /// hidden, or -1.
+    depth_irq: i64,
 }
 
 impl CpuState {
@@ -552,16 +572,30 @@ impl CpuState {
         last: None,
         depth: 0,
         enter_funcs: [0; FTRACE_RETFUNC_DEPTH],
+        depth_irq: -1,
     };
+}
+
+/// Which side of an interrupt an IRQ marker line stands for.
+#[derive(Clone, Copy)]
+enum IrqMarker {
+    Entry,
+    Exit,
 }
 
 /// The `function_graph` output state machine for one reading of the `trace` file: merges the
 /// per-CPU streams by timestamp, folds an entry immediately followed (on its CPU) by its return
 /// into a leaf line, and tracks the per-CPU state that closing braces, comments and the
 /// context-switch banner need.
+///
+/// Interrupts: a function whose address lies in the IRQ-entry text (Linux's
+/// `__irqentry_text_start..__irqentry_text_end`) is framed by a `==========>` line before its
+/// entry and a `<==========` line after its return; with `funcgraph-irqs` off, it and
+/// everything it calls are not printed at all.
 pub struct GraphPrinter {
     opts: GraphOpts,
     cpu_width: usize,
+    irqentry_text: Range<u64>,
     cpus: Vec<CpuState>,
 }
 
@@ -587,12 +621,13 @@ where
 
 impl GraphPrinter {
     /// A fresh reader. `nr_cpu_ids` sizes the CPU column as Linux does (digits of the highest
-    /// possible CPU number).
-    pub fn new(opts: GraphOpts, nr_cpu_ids: u32) -> Self {
+    /// possible CPU number); `irqentry_text` holds the addresses of the IRQ-entry functions.
+    pub fn new(opts: GraphOpts, nr_cpu_ids: u32, irqentry_text: Range<u64>) -> Self {
         let highest = nr_cpu_ids.saturating_sub(1);
         Self {
             opts,
             cpu_width: decimal_digits(u64::from(highest)),
+            irqentry_text,
             cpus: Vec::new(),
         }
     }
@@ -626,6 +661,9 @@ impl GraphPrinter {
     {
         match rec.event {
             GraphEvent::Entry { func, depth } => {
+                if self.check_irq_entry(rec.cpu, func, depth) {
+                    return Ok(());
+                }
                 let leaf = rest.next_if(|next| is_return_of(rec, func, next));
                 match leaf.map(|next| next.event) {
                     Some(GraphEvent::Return {
@@ -647,6 +685,9 @@ impl GraphPrinter {
                 rettime,
                 retval,
             } => {
+                if self.check_irq_return(rec.cpu, depth) {
+                    return Ok(());
+                }
                 let ret = ReturnInfo {
                     func,
                     depth,
@@ -656,6 +697,45 @@ impl GraphPrinter {
             }
             GraphEvent::Comment(text) => self.write_comment(w, rec, text),
         }
+    }
+
+    fn is_irqentry(&self, func: Func<'_>) -> bool {
+        self.irqentry_text.contains(&func.ip)
+    }
+
+    /// Linux's `check_irq_entry()`: with `funcgraph-irqs` off, whether this entry is hidden,
+    /// being an IRQ-entry function or inside one.
+    fn check_irq_entry(&mut self, cpu: u32, func: Func<'_>, depth: u32) -> bool {
+        if self.opts.irqs {
+            return false;
+        }
+        let irqentry = self.is_irqentry(func);
+        let state = self.cpu_state(cpu);
+        if state.depth_irq >= 0 {
+            return true;
+        }
+        if !irqentry {
+            return false;
+        }
+        state.depth_irq = i64::from(depth);
+        true
+    }
+
+    /// Linux's `check_irq_return()`: with `funcgraph-irqs` off, whether this return is hidden;
+    /// the IRQ-entry function's own return (or one from below it, its entry lost) ends the
+    /// hiding.
+    fn check_irq_return(&mut self, cpu: u32, depth: u32) -> bool {
+        if self.opts.irqs {
+            return false;
+        }
+        let state = self.cpu_state(cpu);
+        if state.depth_irq < 0 {
+            return false;
+        }
+        if state.depth_irq >= i64::from(depth) {
+            state.depth_irq = -1;
+        }
+        true
     }
 
     fn cpu_state(&mut self, cpu: u32) -> &mut CpuState {
@@ -701,9 +781,49 @@ impl GraphPrinter {
         w.write_str("\n ------------------------------------------\n\n")
     }
 
-    /// `print_graph_prologue()`: banner, then the abstime, CPU and proc columns.
-    fn write_prologue(&mut self, w: &mut dyn Write, rec: &GraphRecord<'_>) -> fmt::Result {
+    /// `print_graph_prologue()`: banner, the `==========>` line when `entered` is an IRQ-entry
+    /// function, then the line's columns.
+    fn write_prologue(
+        &mut self,
+        w: &mut dyn Write,
+        rec: &GraphRecord<'_>,
+        entered: Option<Func<'_>>,
+    ) -> fmt::Result {
         self.write_switch_banner(w, rec)?;
+        if let Some(func) = entered {
+            self.write_irq_marker(w, rec, func, IrqMarker::Entry)?;
+        }
+        self.write_columns(w, rec)
+    }
+
+    /// `print_graph_irq()`: for an IRQ-entry function, the `==========>` or `<==========` line,
+    /// in the duration column when there is one.
+    fn write_irq_marker(
+        &self,
+        w: &mut dyn Write,
+        rec: &GraphRecord<'_>,
+        func: Func<'_>,
+        marker: IrqMarker,
+    ) -> fmt::Result {
+        if !self.is_irqentry(func) {
+            return Ok(());
+        }
+        self.write_columns(w, rec)?;
+        if self.opts.duration {
+            w.write_str("  ")?;
+        }
+        w.write_str(match marker {
+            IrqMarker::Entry => "==========>",
+            IrqMarker::Exit => "<==========",
+        })?;
+        if self.opts.duration {
+            w.write_str(" |")?;
+        }
+        w.write_char('\n')
+    }
+
+    /// The abstime, CPU and proc columns that start every line.
+    fn write_columns(&self, w: &mut dyn Write, rec: &GraphRecord<'_>) -> fmt::Result {
         if self.opts.abstime {
             let secs = rec.ts_ns / NSEC_PER_SEC;
             let usecs = rec.ts_ns % NSEC_PER_SEC / NSEC_PER_USEC;
@@ -758,7 +878,7 @@ impl GraphPrinter {
         if let Some(slot) = state.enter_funcs.get_mut(depth as usize) {
             *slot = 0;
         }
-        self.write_prologue(w, rec)?;
+        self.write_prologue(w, rec, Some(func))?;
         self.write_duration_column(w, duration)?;
         write_spaces(w, depth as usize * TRACE_GRAPH_INDENT)?;
         write_ps(w, func)?;
@@ -768,7 +888,8 @@ impl GraphPrinter {
             self.write_retval(w, retval)?;
             w.write_str(" */")?;
         }
-        w.write_char('\n')
+        w.write_char('\n')?;
+        self.write_irq_marker(w, rec, func, IrqMarker::Exit)
     }
 
     /// `print_graph_entry_nested()`: `func() {`.
@@ -784,7 +905,7 @@ impl GraphPrinter {
         if let Some(slot) = state.enter_funcs.get_mut(depth as usize) {
             *slot = func.ip;
         }
-        self.write_prologue(w, rec)?;
+        self.write_prologue(w, rec, Some(func))?;
         self.write_empty_duration_column(w)?;
         write_spaces(w, depth as usize * TRACE_GRAPH_INDENT)?;
         write_ps(w, func)?;
@@ -806,7 +927,7 @@ impl GraphPrinter {
             Some(slot) => core::mem::replace(slot, 0) == ret.func.ip,
             None => true,
         };
-        self.write_prologue(w, rec)?;
+        self.write_prologue(w, rec, None)?;
         self.write_duration_column(w, ret.duration)?;
         write_spaces(w, ret.depth as usize * TRACE_GRAPH_INDENT)?;
         if self.opts.retval {
@@ -814,14 +935,15 @@ impl GraphPrinter {
             write_ps(w, ret.func)?;
             w.write_str(" = ")?;
             self.write_retval(w, retval)?;
-            w.write_str(" */\n")
+            w.write_str(" */\n")?;
         } else if func_match && !self.opts.tail {
-            w.write_str("}\n")
+            w.write_str("}\n")?;
         } else {
             w.write_str("} /* ")?;
             write_ps(w, ret.func)?;
-            w.write_str(" */\n")
+            w.write_str(" */\n")?;
         }
+        self.write_irq_marker(w, rec, ret.func, IrqMarker::Exit)
     }
 
     /// `print_graph_retval()`'s value: a negative errno in decimal (a 64-bit or sign-extended
@@ -848,7 +970,7 @@ impl GraphPrinter {
         text: &str,
     ) -> fmt::Result {
         let depth = self.cpu_state(rec.cpu).depth;
-        self.write_prologue(w, rec)?;
+        self.write_prologue(w, rec, None)?;
         self.write_empty_duration_column(w)?;
         if depth > 0 {
             write_spaces(w, (depth as usize + 1) * TRACE_GRAPH_INDENT)?;
@@ -1192,6 +1314,37 @@ mod tests {
     }
 
     #[test]
+    fn stack_entries_hold_every_frame() {
+        // The task's whole stack, however deep: 40 frames, the outermost last.
+        let ips: Vec<u64> = (1..=40u64)
+            .map(|i| 0xffff_ff80_4020_0000 + i * 0x100)
+            .collect();
+        let payload: Vec<u8> = ips.iter().flat_map(|ip| ip.to_le_bytes()).collect();
+        assert_eq!(stack_frames(&payload).collect::<Vec<_>>(), ips);
+        let names: Vec<String> = (1..=40).map(|i| format!("f{i}")).collect();
+        let frames = stack_frames(&payload)
+            .zip(&names)
+            .map(|(ip, name)| Func::named(ip, name));
+        let c = ctx("sh", 1, 0, 0, 0, 0);
+        let out = render(|w| write_stack_lines(w, &c, frames, &PrintOpts::default()));
+        assert_eq!(out.lines().count(), 41);
+        assert!(out.lines().nth(1) == Some(" => f1"), "{out}");
+        assert!(out.ends_with(" => f39\n => f40\n"), "{out}");
+    }
+
+    #[test]
+    fn stack_frames_end_at_a_zero_or_a_partial_word() {
+        let mut payload: Vec<u8> = [7u64, 8, 0, 9]
+            .iter()
+            .flat_map(|ip| ip.to_le_bytes())
+            .collect();
+        assert_eq!(stack_frames(&payload).collect::<Vec<_>>(), [7, 8]);
+        payload.truncate(12);
+        assert_eq!(stack_frames(&payload).collect::<Vec<_>>(), [7]);
+        assert_eq!(stack_frames(&[]).count(), 0);
+    }
+
+    #[test]
     fn context_edge_cases() {
         let opts = PrintOpts::default();
         // A comm longer than TASK_COMM_LEN - 1 is cut to 15 bytes.
@@ -1376,7 +1529,7 @@ mod tests {
             .into_iter()
             .map(|s| s.into_iter().peekable())
             .collect();
-        let mut printer = GraphPrinter::new(opts, nr_cpus);
+        let mut printer = GraphPrinter::new(opts, nr_cpus, 0..0);
         render(|w| printer.write_all(w, &mut sources))
     }
 
@@ -1696,6 +1849,209 @@ mod tests {
         }];
         let out = print_graph(GraphOpts::default(), 1, vec![recs]);
         assert_eq!(out, " 0)               |  0x0000ffff80001000() {\n");
+    }
+
+    // ---- function_graph: interrupts ----
+
+    /// The IRQ-entry function of these tests (one static, so `sym` gives one address).
+    static IRQ_ENTRY: &str = "gic_handle_irq";
+
+    fn print_graph_irq(
+        opts: GraphOpts,
+        nr_cpus: u32,
+        streams: Vec<Vec<GraphRecord<'static>>>,
+    ) -> String {
+        let irq = sym(IRQ_ENTRY).ip;
+        let mut sources: Vec<_> = streams
+            .into_iter()
+            .map(|s| s.into_iter().peekable())
+            .collect();
+        let mut printer = GraphPrinter::new(opts, nr_cpus, irq..irq + 1);
+        render(|w| printer.write_all(w, &mut sources))
+    }
+
+    /// A timer interrupt as Linux 6.12 arm64 records it: the IRQ-entry function, the domain
+    /// dispatch and the handler, at `at`.
+    fn timer_irq(s: &mut Stream, at: u64) -> &mut Stream {
+        s.enter(IRQ_ENTRY, at)
+            .enter("generic_handle_domain_irq", at + 16 * US)
+            .leaf("handle_percpu_devid_irq", at + 21 * US, 6_800)
+            .exit(at + 16 * US + 17_888)
+            .exit(at + 45_760)
+    }
+
+    #[test]
+    fn graph_irq_markers_match_linux() {
+        // Linux 6.12 arm64 under QEMU, function_graph filtered to the IRQ path.
+        let mut s = Stream::new(1, 0, "<idle>");
+        timer_irq(&mut s, 12 * SEC);
+        let expected = " 1)   ==========> |
+ 1)               |  gic_handle_irq() {
+ 1)               |    generic_handle_domain_irq() {
+ 1)   6.800 us    |      handle_percpu_devid_irq();
+ 1) + 17.888 us   |    }
+ 1) + 45.760 us   |  }
+ 1)   <========== |
+";
+        assert_eq!(
+            print_graph_irq(GraphOpts::default(), 2, vec![s.recs.clone()]),
+            expected
+        );
+        // Without the CPU and duration columns the markers stand alone.
+        let bare = GraphOpts {
+            cpu: false,
+            duration: false,
+            ..GraphOpts::default()
+        };
+        let expected = "==========>
+gic_handle_irq() {
+  generic_handle_domain_irq() {
+    handle_percpu_devid_irq();
+  }
+}
+<==========
+";
+        assert_eq!(print_graph_irq(bare, 2, vec![s.recs]), expected);
+    }
+
+    #[test]
+    fn graph_irq_markers_take_the_context_columns() {
+        let mut s = Stream::new(1, 0, "<idle>");
+        timer_irq(&mut s, 12 * SEC + 280_910 * US);
+        let opts = GraphOpts {
+            proc_: true,
+            abstime: true,
+            ..GraphOpts::default()
+        };
+        let out = print_graph_irq(opts, 2, vec![s.recs]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "   12.280910 |   1)    <idle>-0    |   ==========> |"
+        );
+        assert_eq!(
+            lines[1],
+            "   12.280910 |   1)    <idle>-0    |               |  gic_handle_irq() {"
+        );
+        // The exit marker carries the return's timestamp.
+        assert_eq!(
+            lines[5],
+            "   12.280955 |   1)    <idle>-0    | + 45.760 us   |  }"
+        );
+        assert_eq!(
+            lines[6],
+            "   12.280955 |   1)    <idle>-0    |   <========== |"
+        );
+        assert_eq!(lines.len(), 7);
+    }
+
+    #[test]
+    fn graph_irq_marker_follows_the_switch_banner() {
+        let mut idle = Stream::new(1, 0, "<idle>");
+        idle.leaf("f", 0, 100);
+        let mut sleep = Stream::new(1, 146, "sleep");
+        timer_irq(&mut sleep, 1_000);
+        let mut recs = idle.recs;
+        recs.extend(sleep.recs);
+        let out = print_graph_irq(GraphOpts::default(), 2, vec![recs]);
+        assert!(
+            out.starts_with(
+                " 1)   0.100 us    |  f();
+ ------------------------------------------
+ 1)    <idle>-0    =>   sleep-146   
+ ------------------------------------------
+
+ 1)   ==========> |
+ 1)               |  gic_handle_irq() {
+"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn graph_irq_entry_leaf_gets_both_markers() {
+        let mut s = Stream::new(0, 1, "t");
+        s.enter("outer", 0).leaf(IRQ_ENTRY, 10, 500).exit(1_000);
+        let expected = " 0)               |  outer() {
+ 0)   ==========> |
+ 0)   0.500 us    |    gic_handle_irq();
+ 0)   <========== |
+ 0)   1.000 us    |  }
+";
+        assert_eq!(
+            print_graph_irq(GraphOpts::default(), 1, vec![s.recs]),
+            expected
+        );
+    }
+
+    #[test]
+    fn graph_irqs_off_hides_interrupts_when_printing() {
+        // Linux: the interrupt's events stay in the buffer and still keep do_nanosleep from
+        // being a leaf, but none of them is printed, markers included.
+        let mut s = Stream::new(1, 146, "sleep");
+        s.enter("hrtimer_nanosleep", 0).enter("do_nanosleep", 100);
+        timer_irq(&mut s, 1_000);
+        s.exit(100 + 1_000_860 * US).exit(1_000_976 * US);
+        // A second interrupt on another CPU, and a leaf IRQ entry: hidden as well.
+        let mut other = Stream::new(0, 0, "<idle>");
+        timer_irq(&mut other, 2_000);
+        other
+            .leaf(IRQ_ENTRY, 100_000, 10)
+            .leaf("after", 200_000, 10);
+        let opts = GraphOpts {
+            irqs: false,
+            ..GraphOpts::default()
+        };
+        let expected = " 1)               |  hrtimer_nanosleep() {
+ 1)               |    do_nanosleep() {
+ 0)   0.010 us    |  after();
+ 1) $ 1000860 us  |    }
+ 1) $ 1000976 us  |  }
+";
+        assert_eq!(print_graph_irq(opts, 2, vec![other.recs, s.recs]), expected);
+    }
+
+    #[test]
+    fn graph_irqs_off_resumes_after_a_lost_irq_return() {
+        // The IRQ-entry function's return was lost (overwritten, say): a return from below its
+        // depth still ends the hiding, as Linux's check_irq_return() does.
+        let irq = sym(IRQ_ENTRY);
+        let outer = sym("outer");
+        let mut s = Stream::new(0, 1, "t");
+        s.push(
+            0,
+            GraphEvent::Entry {
+                func: outer,
+                depth: 0,
+            },
+        );
+        s.push(
+            1,
+            GraphEvent::Entry {
+                func: irq,
+                depth: 1,
+            },
+        );
+        s.push(
+            5,
+            GraphEvent::Return {
+                func: outer,
+                depth: 0,
+                calltime: 0,
+                rettime: 5,
+                retval: 0,
+            },
+        );
+        s.leaf("next", 10, 1);
+        let opts = GraphOpts {
+            irqs: false,
+            ..GraphOpts::default()
+        };
+        let expected = " 0)               |  outer() {
+ 0)   0.001 us    |  next();
+";
+        assert_eq!(print_graph_irq(opts, 1, vec![s.recs]), expected);
     }
 
     #[test]

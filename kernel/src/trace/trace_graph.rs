@@ -8,7 +8,15 @@
 //! `set_ftrace_notrace`, shared with the `function` tracer, as Linux's global ops is). The graph
 //! filters act inside the callbacks, per task: with `set_graph_function` set, a function is
 //! traced only when it is one of those or is called (at any depth) from one; a
-//! `set_graph_notrace` function is not traced, nor is anything it calls.
+//! `set_graph_notrace` function is not traced, nor is anything it calls. With
+//! `options/funcgraph-irqs` off, nothing an interrupt runs is traced (unless the interrupt
+//! entered the `set_graph_function` function itself), and a reading hides what was recorded
+//! before.
+//!
+//! Interrupts in the output: Linux frames each function of its IRQ-entry text
+//! (`__irqentry_text`, arm64's `gic_handle_irq`) with `==========>` / `<==========` lines. Ours
+//! is [`arch::irq::generic_handle_domain_irq`], the one traced function every interrupt goes
+//! through (its caller, the GIC acknowledge and EOI around it, is `noinstr`).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -16,6 +24,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::fmt::{self, Write};
+use core::ops::Range;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
@@ -33,6 +42,7 @@ use super::tracer::{
 };
 use crate::fs::Errno;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
+use crate::symbols;
 
 /// Linux's `enum trace_type` values of the graph events.
 pub const TRACE_GRAPH_RET: u8 = 10;
@@ -52,6 +62,31 @@ type GraphHash = Vec<u64>;
 /// `set_graph_function` and `set_graph_notrace` as the callbacks read them (null = empty).
 static GRAPH_FUNCTION: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
 static GRAPH_NOTRACE: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
+
+/// Which per-call tests are on, one bit each, so a call with none to make (the common case)
+/// costs the entry callback one load.
+static GRAPH_TESTS: AtomicU32 = AtomicU32::new(0);
+/// `set_graph_function` is set.
+const TEST_FUNCTION: u32 = 1 << 0;
+/// `set_graph_notrace` is set.
+const TEST_NOTRACE: u32 = 1 << 1;
+/// `funcgraph-irqs` is off (Linux's `ftrace_graph_skip_irqs`).
+const TEST_SKIP_IRQS: u32 = 1 << 2;
+
+/// Turns a per-call test on or off.
+fn set_test(bit: u32, on: bool) {
+    if on {
+        GRAPH_TESTS.fetch_or(bit, Ordering::Relaxed);
+    } else {
+        GRAPH_TESTS.fetch_and(!bit, Ordering::Relaxed);
+    }
+}
+
+/// `options/funcgraph-irqs`: off, the entry callback ignores calls made in hard interrupt
+/// context (Linux's `func_graph_set_flag`).
+pub fn set_funcgraph_irqs(on: bool) {
+    set_test(TEST_SKIP_IRQS, !on);
+}
 
 /// Which graph filter a write replaces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,11 +114,18 @@ pub fn set_graph_ips(which: GraphFilter, ips: impl IntoIterator<Item = u64>) {
     } else {
         Box::into_raw(Box::new(sorted))
     };
-    let slot = match which {
-        GraphFilter::Function => &GRAPH_FUNCTION,
-        GraphFilter::Notrace => &GRAPH_NOTRACE,
+    let (slot, test) = match which {
+        GraphFilter::Function => (&GRAPH_FUNCTION, TEST_FUNCTION),
+        GraphFilter::Notrace => (&GRAPH_NOTRACE, TEST_NOTRACE),
     };
+    // The test is on whenever a hash is published (a callback may still see a null one).
+    if !new.is_null() {
+        set_test(test, true);
+    }
     let old = slot.swap(new, Ordering::AcqRel);
+    if new.is_null() {
+        set_test(test, false);
+    }
     if !old.is_null() {
         synchronize();
         // SAFETY: unpublished above, and every CPU has since passed a rendezvous.
@@ -98,20 +140,11 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     if task.notrace_depth >= 0 {
         return false;
     }
-    if let Some(notrace) = published(&GRAPH_NOTRACE)
-        && hash_contains(notrace, ent.func)
+    let tests = GRAPH_TESTS.load(Ordering::Relaxed);
+    if tests != 0
+        && let Some(hooked) = graph_tests(tests, ent, task)
     {
-        // Hooked all the same: its return ends the skipping of its callees.
-        task.notrace_depth = ent.depth as i32;
-        return true;
-    }
-    if task.filter_depth < 0
-        && let Some(filter) = published(&GRAPH_FUNCTION)
-    {
-        if !hash_contains(filter, ent.func) {
-            return false;
-        }
-        task.filter_depth = ent.depth as i32;
+        return hooked;
     }
     if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
@@ -128,6 +161,36 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     }
     true
 }
+}
+
+/// The per-call tests `tests` names, in Linux's `graph_entry()` order: `Some(hooked)` when
+/// they decide the call is not recorded, `hooked` saying whether its return still is.
+#[inline(always)]
+fn graph_tests(tests: u32, ent: &FtraceGraphEnt, task: &mut GraphTaskState) -> Option<bool> {
+    if tests & TEST_NOTRACE != 0
+        && let Some(notrace) = published(&GRAPH_NOTRACE)
+        && hash_contains(notrace, ent.func)
+    {
+        // Hooked all the same: its return ends the skipping of its callees.
+        task.notrace_depth = ent.depth as i32;
+        return Some(true);
+    }
+    if tests & TEST_FUNCTION != 0
+        && task.filter_depth < 0
+        && let Some(filter) = published(&GRAPH_FUNCTION)
+    {
+        if !hash_contains(filter, ent.func) {
+            return Some(false);
+        }
+        task.filter_depth = ent.depth as i32;
+        // Linux's TRACE_IRQ_BIT: an interrupt that enters the filter function is traced.
+        task.filter_in_irq = arch::percpu::in_hardirq();
+    }
+    // Linux's ftrace_graph_ignore_irqs().
+    if tests & TEST_SKIP_IRQS != 0 && !task.filter_in_irq && arch::percpu::in_hardirq() {
+        return Some(false);
+    }
+    None
 }
 
 arch::noinstr! {
@@ -182,6 +245,7 @@ pub fn graph_opts() -> GraphOpts {
         proc_: options::enabled(options::FUNCGRAPH_PROC),
         duration: options::enabled(options::FUNCGRAPH_DURATION),
         abstime: options::enabled(options::FUNCGRAPH_ABSTIME),
+        irqs: options::enabled(options::FUNCGRAPH_IRQS),
         tail: options::enabled(options::FUNCGRAPH_TAIL),
         retval: options::enabled(options::FUNCGRAPH_RETVAL),
         retval_hex: false,
@@ -191,6 +255,19 @@ pub fn graph_opts() -> GraphOpts {
 // ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------
+
+/// The IRQ-entry text (Linux: `__irqentry_text_start..__irqentry_text_end`): the addresses of
+/// [`arch::irq::generic_handle_domain_irq`].
+fn irqentry_text() -> Range<u64> {
+    let entry = arch::irq::generic_handle_domain_irq as fn(u32, &mut arch::exception::TrapFrame);
+    symbols::lookup(entry as usize as u64)
+        .map_or(0..0, |sym| sym.addr..sym.addr + u64::from(sym.size))
+}
+
+/// A printer for one reading, with the current options.
+fn graph_printer(rb: &RingBuffer) -> GraphPrinter {
+    GraphPrinter::new(graph_opts(), rb.nr_cpus() as u32, irqentry_text())
+}
 
 /// Marker texts of one reading, kept while the printer looks at them. Each text is its own
 /// allocation, owned through a raw pointer (never through a `Box` that moves), and freed when
@@ -298,7 +375,7 @@ const PIPE_BATCH: usize = 256;
 impl PipePrinter {
     pub fn new(rb: &RingBuffer) -> Self {
         Self {
-            printer: GraphPrinter::new(graph_opts(), rb.nr_cpus() as u32),
+            printer: graph_printer(rb),
         }
     }
 
@@ -355,13 +432,12 @@ fn print_streams<S: Iterator<Item = Event>>(
 /// The `trace` file under `function_graph`: banner, column header, then every CPU's events
 /// (or only `cpu`'s, for `per_cpu/cpuN/trace`) merged by time in the graph layout.
 pub fn write_trace(w: &mut dyn Write, rb: &RingBuffer, cpu: Option<usize>) -> fmt::Result {
-    let opts = graph_opts();
     output::write_tracer_banner(w, "function_graph")?;
-    output::write_graph_header(w, &opts)?;
+    output::write_graph_header(w, &graph_opts())?;
     let cpus = match cpu {
         Some(cpu) => cpu..cpu + 1,
         None => 0..rb.nr_cpus(),
     };
-    let mut printer = GraphPrinter::new(opts, rb.nr_cpus() as u32);
+    let mut printer = graph_printer(rb);
     print_streams(&mut printer, w, cpus.map(|cpu| rb.iter(cpu)))
 }
