@@ -75,7 +75,7 @@ fn readme(out: &mut dyn Write) -> fmt::Result {
 
 /// One traceable function per line, in address order (Linux prints the symbol of each record).
 fn available_filter_functions(out: &mut dyn Write) -> fmt::Result {
-    let table = symbols::kallsyms();
+    let table = symbols::functions();
     for rec in ftrace::records() {
         match table.lookup(rec.func()) {
             Some(sym) => writeln!(out, "{}", sym.name)?,

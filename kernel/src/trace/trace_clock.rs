@@ -68,7 +68,7 @@ const NSEC_PER_SEC: u64 = 1_000_000_000;
 pub const fn jiffies_64_to_clock_t(x: u64, hz: u64) -> u64 {
     let tick_nsec = (NSEC_PER_SEC + hz / 2) / hz;
     let clock_t_nsec = NSEC_PER_SEC / USER_HZ;
-    if tick_nsec % clock_t_nsec == 0 {
+    if tick_nsec.is_multiple_of(clock_t_nsec) {
         if hz < USER_HZ {
             x.wrapping_mul(USER_HZ) / hz
         } else if hz > USER_HZ {
