@@ -8,6 +8,7 @@ mod ftrace_ops;
 mod ftrace_startup;
 mod irq;
 mod patching;
+mod readme;
 mod sched;
 mod smp;
 mod stop_machine_stress;

@@ -26,6 +26,8 @@ pub struct TraceClock {
     pub name: &'static str,
     /// Whether timestamps print as `secs.usecs` (Linux: `in_ns`).
     pub in_ns: bool,
+    /// What the tracefs README says of it: Linux's `readme_msg` line.
+    pub readme: &'static str,
 }
 
 /// The clocks in `trace_clock` order; indices are the values [`parse`] returns.
@@ -33,18 +35,22 @@ pub const TRACE_CLOCKS: [TraceClock; 4] = [
     TraceClock {
         name: "local",
         in_ns: true,
+        readme: "Per cpu clock but may not be synced across CPUs",
     },
     TraceClock {
         name: "global",
         in_ns: true,
+        readme: "Synced across CPUs but slows tracing down.",
     },
     TraceClock {
         name: "counter",
         in_ns: false,
+        readme: "Not a clock, but just an increment",
     },
     TraceClock {
         name: "uptime",
         in_ns: false,
+        readme: "Jiffy counter from time of boot",
     },
 ];
 
