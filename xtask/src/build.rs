@@ -113,8 +113,8 @@ pub fn build(image: Image) -> Result<PathBuf> {
         fs::read(&linked).map_err(|error| format!("cannot read {}: {error}", linked.display()))?;
     let checked =
         objtool::check_elf(&elf).map_err(|error| format!("{}: {error}", linked.display()))?;
-    let symbols = kallsyms::function_symbols(&elf)
-        .map_err(|error| format!("{}: {error}", linked.display()))?;
+    let symbols =
+        kallsyms::symbols(&elf).map_err(|error| format!("{}: {error}", linked.display()))?;
     let table = kallsyms::encode(&symbols);
     let embedded =
         kallsyms::embed(&elf, &table).map_err(|error| format!("{}: {error}", linked.display()))?;

@@ -1,9 +1,11 @@
-//! The kernel's symbol table, made after linking: every function symbol of the linked ELF,
-//! demangled and encoded with the kernel's own table format, written into the `.kallsyms`
-//! section the linker script reserves. Writing in place keeps every address the same, so the
-//! table describes the very image it is part of.
+//! The kernel's symbol table, made after linking: every function and data object of the linked
+//! ELF (Linux's kallsyms with `CONFIG_KALLSYMS_ALL`), demangled and encoded with the kernel's
+//! own table format, written into the `.kallsyms` section the linker script reserves. Writing in
+//! place keeps every address the same, so the table describes the very image it is part of.
 
-use object::elf::{SHF_EXECINSTR, STB_LOCAL, STT_FUNC};
+use object::elf::{
+    SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FUNC, STT_OBJECT,
+};
 use object::read::elf::{ElfFile64, SectionHeader, Sym};
 use object::{Object, ObjectSection, ObjectSymbol};
 
@@ -16,47 +18,47 @@ mod format;
 /// The name of the reserved section, bracketed by `__kallsyms_start`/`__kallsyms_end`.
 const SECTION: &str = ".kallsyms";
 
-/// A function symbol, as `/proc/kallsyms` shows it.
+/// A symbol, as `/proc/kallsyms` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionSymbol {
+pub struct KernelSymbol {
     /// Its (virtual) start address.
     pub addr: u64,
     /// Its size in bytes.
     pub size: u32,
-    /// `T` for a global symbol, `t` for a local one, as nm and Linux write them.
+    /// nm's type letter, as Linux writes it: `T` text, `D` data, `B` bss, `R` read-only data,
+    /// lower case for a local symbol; `W`/`V` for a weak function/object.
     pub kind: u8,
     /// The demangled name without the hash: `kernel::workload::fib`.
     pub name: String,
 }
 
-/// Every function symbol of `elf` (STT_FUNC, nonzero size, in an executable section), sorted by
-/// address then name.
-pub fn function_symbols(elf: &[u8]) -> Result<Vec<FunctionSymbol>, String> {
+/// Every function (STT_FUNC in an executable section) and data object (STT_OBJECT in another
+/// allocated section) of `elf` with a nonzero size, sorted by address then name.
+pub fn symbols(elf: &[u8]) -> Result<Vec<KernelSymbol>, String> {
     let file = ElfFile64::<object::Endianness>::parse(elf)
         .map_err(|error| format!("not a 64-bit ELF: {error}"))?;
     let endian = file.endian();
     let mut symbols = Vec::new();
     for symbol in file.symbols() {
         let raw = symbol.elf_symbol();
-        if raw.st_type() != STT_FUNC
-            || raw.st_size(endian) == 0
-            || !in_executable_section(&file, &symbol)
-        {
+        let Some(section) = section_flags(&file, &symbol) else {
+            continue;
+        };
+        if raw.st_size(endian) == 0 {
             continue;
         }
+        let Some(kind) = type_letter(raw.st_type(), raw.st_bind(), section) else {
+            continue;
+        };
         let mangled = symbol
             .name()
             .map_err(|error| format!("unreadable symbol name: {error}"))?;
         let size = u32::try_from(raw.st_size(endian))
-            .map_err(|_| format!("function `{mangled}` is larger than 4 GiB"))?;
-        symbols.push(FunctionSymbol {
+            .map_err(|_| format!("symbol `{mangled}` is larger than 4 GiB"))?;
+        symbols.push(KernelSymbol {
             addr: raw.st_value(endian),
             size,
-            kind: if raw.st_bind() == STB_LOCAL {
-                b't'
-            } else {
-                b'T'
-            },
+            kind,
             name: format!("{:#}", rustc_demangle::demangle(mangled)),
         });
     }
@@ -65,20 +67,57 @@ pub fn function_symbols(elf: &[u8]) -> Result<Vec<FunctionSymbol>, String> {
     Ok(symbols)
 }
 
-fn in_executable_section<'data>(
+/// What the symbol's section is, for [`type_letter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SectionFlags {
+    /// `sh_flags` (SHF_*).
+    flags: u64,
+    /// `sh_type` is SHT_NOBITS: zero-filled at load (bss).
+    nobits: bool,
+}
+
+fn section_flags<'data>(
     file: &ElfFile64<'data, object::Endianness>,
     symbol: &impl ObjectSymbol<'data>,
-) -> bool {
-    let Some(index) = symbol.section_index() else {
-        return false;
+) -> Option<SectionFlags> {
+    let header = file
+        .elf_section_table()
+        .section(symbol.section_index()?)
+        .ok()?;
+    Some(SectionFlags {
+        flags: header.sh_flags(file.endian()),
+        nobits: header.sh_type(file.endian()) == SHT_NOBITS,
+    })
+}
+
+/// nm's letter for a symbol of ELF type `st_type` and binding `st_bind` in `section`, or `None`
+/// if kallsyms leaves it out: a function outside executable code, an object outside the loaded
+/// image or inside its code, or any other type (sections, files, TLS, labels).
+fn type_letter(st_type: u8, st_bind: u8, section: SectionFlags) -> Option<u8> {
+    let has = |flag: u32| section.flags & u64::from(flag) != 0;
+    let (local, weak) = match st_type {
+        STT_FUNC if has(SHF_EXECINSTR) => (b't', b'W'),
+        STT_OBJECT if has(SHF_ALLOC) && !has(SHF_EXECINSTR) => {
+            let local = if section.nobits {
+                b'b'
+            } else if has(SHF_WRITE) {
+                b'd'
+            } else {
+                b'r'
+            };
+            (local, b'V')
+        }
+        _ => return None,
     };
-    file.elf_section_table()
-        .section(index)
-        .is_ok_and(|header| header.sh_flags(file.endian()) & u64::from(SHF_EXECINSTR) != 0)
+    Some(match st_bind {
+        STB_LOCAL => local,
+        STB_WEAK => weak,
+        _ => local.to_ascii_uppercase(),
+    })
 }
 
 /// Encodes `symbols` in the kernel's table format.
-pub fn encode(symbols: &[FunctionSymbol]) -> Vec<u8> {
+pub fn encode(symbols: &[KernelSymbol]) -> Vec<u8> {
     let entries: Vec<format::SymbolIn<'_>> = symbols
         .iter()
         .map(|symbol| format::SymbolIn {
@@ -194,13 +233,39 @@ mod tests {
             scope: SymbolScope,
             section: object::write::SectionId,
         ) {
+            self.add(name, value, size, kind, scope, section, false);
+        }
+
+        /// A weak symbol (STB_WEAK).
+        fn weak(
+            &mut self,
+            name: &str,
+            value: u64,
+            size: u64,
+            kind: SymbolKind,
+            section: object::write::SectionId,
+        ) {
+            self.add(name, value, size, kind, SymbolScope::Linkage, section, true);
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn add(
+            &mut self,
+            name: &str,
+            value: u64,
+            size: u64,
+            kind: SymbolKind,
+            scope: SymbolScope,
+            section: object::write::SectionId,
+            weak: bool,
+        ) {
             self.writer.add_symbol(Symbol {
                 name: name.as_bytes().to_vec(),
                 value,
                 size,
                 kind,
                 scope,
-                weak: false,
+                weak,
                 section: SymbolSection::Section(section),
                 flags: SymbolFlags::None,
             });
@@ -215,6 +280,8 @@ mod tests {
         let mut elf = TestElf::new();
         let text = elf.section(".text", SectionKind::Text, 0x100);
         let rodata = elf.section(".rodata", SectionKind::ReadOnlyData, 0x40);
+        let data = elf.section(".data", SectionKind::Data, 0x80);
+        let bss = elf.section(".bss", SectionKind::UninitializedData, 0x110);
         if kallsyms_size > 0 {
             elf.section(SECTION, SectionKind::ReadOnlyData, kallsyms_size);
         }
@@ -274,6 +341,16 @@ mod tests {
             SymbolScope::Linkage,
             rodata,
         );
+        let local = SymbolScope::Compilation;
+        let global = SymbolScope::Linkage;
+        elf.symbol("FUNCTION_OPS", 0x8, 0x20, SymbolKind::Data, local, data);
+        elf.symbol("GRAPH_OPS", 0x28, 0x30, SymbolKind::Data, global, data);
+        elf.symbol("zero_sized_obj", 0x60, 0, SymbolKind::Data, global, data);
+        elf.symbol("RX", 0x0, 0x100, SymbolKind::Data, local, bss);
+        elf.symbol("TASKS", 0x100, 0x10, SymbolKind::Data, global, bss);
+        elf.symbol("data_in_text", 0xa0, 4, SymbolKind::Data, local, text);
+        elf.weak("weak_fn", 0x60, 8, SymbolKind::Text, text);
+        elf.weak("weak_obj", 0x0, 8, SymbolKind::Data, data);
         elf.bytes()
     }
 
@@ -287,8 +364,8 @@ mod tests {
     }
 
     #[test]
-    fn only_sized_functions_in_executable_sections() {
-        let symbols = function_symbols(&kernel_like_elf(64)).unwrap();
+    fn sized_functions_and_data_objects_with_nm_letters() {
+        let symbols = symbols(&kernel_like_elf(64)).unwrap();
         let shown: Vec<(u64, u32, char, &str)> = symbols
             .iter()
             .map(|symbol| {
@@ -303,9 +380,16 @@ mod tests {
         assert_eq!(
             shown,
             [
+                (0x0, 0x100, 'b', "RX"),
+                (0x0, 0x10, 'R', "TABLE"),
                 (0x0, 0x10, 'T', "_start"),
+                (0x0, 0x8, 'V', "weak_obj"),
+                (0x8, 0x20, 'd', "FUNCTION_OPS"),
                 (0x10, 0x8, 't', "local_helper"),
+                (0x28, 0x30, 'D', "GRAPH_OPS"),
                 (0x40, 0x20, 'T', "kernel::workload::fib"),
+                (0x60, 0x8, 'W', "weak_fn"),
+                (0x100, 0x10, 'B', "TASKS"),
             ]
         );
     }
@@ -313,10 +397,10 @@ mod tests {
     #[test]
     fn the_table_goes_into_the_reserved_section_only() {
         let elf = kernel_like_elf(4096);
-        let table = encode(&function_symbols(&elf).unwrap());
+        let table = encode(&symbols(&elf).unwrap());
         let embedded = embed(&elf, &table).unwrap();
         assert_eq!(embedded.reserved, 4096);
-        assert_eq!(embedded.symbols, 3);
+        assert_eq!(embedded.symbols, 10);
         assert_eq!(embedded.elf.len(), elf.len());
         let section = kallsyms_bytes(&embedded.elf);
         assert_eq!(&section[..table.len()], &table[..]);
@@ -332,12 +416,20 @@ mod tests {
         let fib = decoded.find("kernel::workload::fib").unwrap();
         assert_eq!((fib.addr, fib.size, fib.kind), (0x40, 0x20, b'T'));
         assert_eq!(decoded.lookup(0x14).unwrap().name, "local_helper");
+        let ops = decoded.find("GRAPH_OPS").unwrap();
+        assert_eq!((ops.addr, ops.size, ops.kind), (0x28, 0x30, b'D'));
+        // Function lookups see only the functions, whatever data shares their addresses.
+        let functions: Vec<&str> = decoded.functions().iter().map(|s| s.name).collect();
+        assert_eq!(
+            functions,
+            ["_start", "local_helper", "kernel::workload::fib", "weak_fn"]
+        );
     }
 
     #[test]
     fn a_table_that_does_not_fit_is_an_error() {
         let elf = kernel_like_elf(8);
-        let table = encode(&function_symbols(&elf).unwrap());
+        let table = encode(&symbols(&elf).unwrap());
         let error = embed(&elf, &table).err().unwrap();
         assert!(error.contains("reserves only 8"), "{error}");
     }
@@ -356,7 +448,7 @@ mod tests {
     #[test]
     fn garbage_is_not_an_elf() {
         assert!(
-            function_symbols(b"not an elf")
+            symbols(b"not an elf")
                 .unwrap_err()
                 .contains("not a 64-bit ELF")
         );

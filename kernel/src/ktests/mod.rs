@@ -9,6 +9,7 @@ mod ftrace_startup;
 mod func_stack;
 mod irq;
 mod patching;
+mod readme;
 mod sched;
 mod smp;
 mod stop_machine_locks;

@@ -3,6 +3,7 @@
 use super::{Command, Context};
 use crate::fs::{Errno, NodeKind, path};
 use alloc::vec::Vec;
+use core::fmt;
 
 /// Sorted by name.
 pub(super) const BUILTINS: &[Command] = &[
@@ -126,18 +127,26 @@ fn is_no_newline_option(arg: &str) -> bool {
 }
 
 fn help(ctx: &mut Context<'_>, _args: &[&str]) -> i32 {
-    let mut commands: Vec<Command> = BUILTINS.to_vec();
-    commands.extend(ctx.commands.all());
-    commands.sort_by_key(|command| command.name);
+    let _ = write_command_list(ctx.out, &ctx.commands.with_builtins(), "");
+    0
+}
+
+/// `help`'s table: each command's usage, padded to the longest, then its help; each line after
+/// `indent` (the tracefs README indents it).
+pub fn write_command_list(
+    out: &mut dyn fmt::Write,
+    commands: &[Command],
+    indent: &str,
+) -> fmt::Result {
     let width = commands
         .iter()
         .map(|command| command.usage.chars().count())
         .max()
         .unwrap_or(0);
-    for Command { usage, help, .. } in &commands {
-        let _ = writeln!(ctx.out, "{usage:<width$}  {help}");
+    for Command { usage, help, .. } in commands {
+        writeln!(out, "{indent}{usage:<width$}  {help}")?;
     }
-    0
+    Ok(())
 }
 
 /// Like busybox `ls -1`: errors first, then file operands, then each directory's entries,

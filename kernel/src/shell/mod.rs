@@ -16,6 +16,7 @@
 //! held only to push or take them. Neither is taken in interrupt context.
 
 mod builtins;
+pub use builtins::write_command_list;
 pub mod line_editor;
 pub mod parser;
 #[cfg(test)]
@@ -179,6 +180,15 @@ impl CommandTable {
     fn all(&self) -> Vec<Command> {
         self.commands.read().clone()
     }
+
+    /// Every command a user can type, the builtins included, sorted by name (what `help`
+    /// lists).
+    pub fn with_builtins(&self) -> Vec<Command> {
+        let mut commands: Vec<Command> = builtins::BUILTINS.to_vec();
+        commands.extend(self.all());
+        commands.sort_by_key(|command| command.name);
+        commands
+    }
 }
 
 static COMMANDS: CommandTable = CommandTable::new();
@@ -199,6 +209,11 @@ pub fn register_command(command: Command) {
 /// [`CommandTable::notify`]).
 pub fn notify(text: String) {
     COMMANDS.notify(text);
+}
+
+/// Every command of the kernel's shell, builtins included, sorted by name.
+pub fn commands() -> Vec<Command> {
+    COMMANDS.with_builtins()
 }
 
 /// Runs the shell on the kernel's VFS and commands until input ends (Ctrl-D on an empty line).

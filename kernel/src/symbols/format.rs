@@ -11,12 +11,19 @@
 //! header   0  magic      b"KALLSYMS"
 //!          8  version    u32, FORMAT_VERSION
 //!         12  count      u32, number of entries
-//!         16  names_len  u32, bytes in the name pool
-//!         20  checksum   u32, FNV-1a over the entries and the name pool
-//! entries 24  count x 20 bytes, sorted by address:
+//!         16  functions  u32, how many of them are functions (the first ones)
+//!         20  names_len  u32, bytes in the name pool
+//!         24  checksum   u32, FNV-1a over the entries and the name pool
+//! entries 28  count x 20 bytes: the functions sorted by address, then the data objects sorted
+//!             by address:
 //!               0 addr u64 | 8 size u32 | 12 name_off u32 | 16 name_len u16 | 18 kind u8 | 19 0u8
 //! names       the UTF-8 names, back to back, no separators
 //! ```
+//!
+//! Functions (kinds `T t W w`) and data objects (every other letter: `D d B b R r V v`) are two
+//! sorted runs, each with its own largest size, so a lookup among the functions never walks
+//! over data objects, whose sizes (a 512 KiB reserved area, a heap) would otherwise bound every
+//! function lookup's walk back. [`Table::functions`] is the function run alone.
 //!
 //! Anything after the name pool is ignored: the reserved area is larger than the table. An area
 //! that was never filled in is all zeros, which fails the magic check.
@@ -30,11 +37,16 @@ pub const KALLSYMS_RESERVED: usize = 512 * 1024;
 /// Identifies a filled-in table.
 const MAGIC: [u8; 8] = *b"KALLSYMS";
 /// Bumped on any layout change, so a kernel never misreads another build's table.
-const FORMAT_VERSION: u32 = 1;
-const HEADER_LEN: usize = 24;
+const FORMAT_VERSION: u32 = 2;
+const HEADER_LEN: usize = 28;
 const ENTRY_LEN: usize = 20;
 const FNV_OFFSET_BASIS: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
+
+/// Is `kind` a function's type letter (`nm`'s `T`/`t` text, `W`/`w` weak text)?
+pub fn is_function_kind(kind: u8) -> bool {
+    matches!(kind, b'T' | b't' | b'W' | b'w')
+}
 
 /// A symbol handed to [`encode`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +55,8 @@ pub struct SymbolIn<'a> {
     pub addr: u64,
     /// Length in bytes; 0 if unknown.
     pub size: u32,
-    /// `nm`-style type letter: `b'T'` for a global function, `b't'` for a local one.
+    /// `nm`-style type letter, as `/proc/kallsyms` prints it: `T`/`t` functions, `D`/`d` data,
+    /// `B`/`b` bss, `R`/`r` read-only data; upper case for globals.
     pub kind: u8,
     /// The (demangled) name, e.g. `kernel::workload::fib`.
     pub name: &'a str,
@@ -56,7 +69,7 @@ pub struct Symbol<'a> {
     pub addr: u64,
     /// Length in bytes; 0 if unknown.
     pub size: u32,
-    /// `nm`-style type letter: `b'T'` global, `b't'` local.
+    /// `nm`-style type letter (see [`SymbolIn::kind`]).
     pub kind: u8,
     /// The name.
     pub name: &'a str,
@@ -69,11 +82,11 @@ impl Symbol<'_> {
     }
 }
 
-/// Encodes `symbols` as a table that [`Table::parse`] accepts. Deterministic: symbols are sorted
-/// by address, then globals before locals, then by name and size; exact duplicates are dropped.
-/// Symbols the format cannot hold are left out: an empty name or one longer than 65535 bytes, a
-/// kind that is not an ASCII letter, or an `addr + size` past the end of the address space.
-/// The caller checks that the result fits in [`KALLSYMS_RESERVED`].
+/// Encodes `symbols` as a table that [`Table::parse`] accepts. Deterministic: functions first,
+/// then data, each sorted by address, then globals before locals, then by name and size; exact
+/// duplicates are dropped. Symbols the format cannot hold are left out: an empty name or one
+/// longer than 65535 bytes, a kind that is not an ASCII letter, or an `addr + size` past the end
+/// of the address space. The caller checks that the result fits in [`KALLSYMS_RESERVED`].
 pub fn encode(symbols: &[SymbolIn<'_>]) -> Vec<u8> {
     let mut sorted: Vec<&SymbolIn<'_>> = symbols.iter().filter(|s| representable(s)).collect();
     sorted.sort_unstable_by_key(|s| order_key(s));
@@ -82,6 +95,7 @@ pub fn encode(symbols: &[SymbolIn<'_>]) -> Vec<u8> {
     let mut entries = Vec::with_capacity(sorted.len() * ENTRY_LEN);
     let mut names = Vec::new();
     let mut count: u32 = 0;
+    let mut functions: u32 = 0;
     for symbol in sorted {
         let name = symbol.name.as_bytes();
         let fits = names
@@ -104,6 +118,7 @@ pub fn encode(symbols: &[SymbolIn<'_>]) -> Vec<u8> {
         entries.push(0);
         names.extend_from_slice(name);
         count += 1;
+        functions += u32::from(is_function_kind(symbol.kind));
     }
 
     let names_len = names.len() as u32; // The loop above keeps it within u32.
@@ -112,6 +127,7 @@ pub fn encode(symbols: &[SymbolIn<'_>]) -> Vec<u8> {
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&functions.to_le_bytes());
     out.extend_from_slice(&names_len.to_le_bytes());
     out.extend_from_slice(&checksum.to_le_bytes());
     out.extend_from_slice(&entries);
@@ -126,9 +142,11 @@ fn representable(symbol: &SymbolIn<'_>) -> bool {
         && symbol.addr.checked_add(u64::from(symbol.size)).is_some()
 }
 
-/// The table's order: by address, globals (upper-case kinds) first, then name, size, kind.
-fn order_key<'a>(symbol: &SymbolIn<'a>) -> (u64, bool, &'a str, u32, u8) {
+/// The table's order: functions first, then by address, globals (upper-case kinds) first, then
+/// name, size, kind.
+fn order_key<'a>(symbol: &SymbolIn<'a>) -> (bool, u64, bool, &'a str, u32, u8) {
     (
+        !is_function_kind(symbol.kind),
         symbol.addr,
         symbol.kind.is_ascii_lowercase(),
         symbol.name,
@@ -144,97 +162,18 @@ fn fnv1a(hash: u32, bytes: &[u8]) -> u32 {
     })
 }
 
-/// A validated symbol table, decoded in place from its bytes.
-#[derive(Clone, Copy)]
-pub struct Table<'a> {
+/// One sorted run of entries: the functions, or the data objects.
+#[derive(Clone, Copy, Default)]
+struct Run<'a> {
     entries: &'a [u8],
-    names: &'a [u8],
     len: usize,
-    /// The largest symbol size: bounds how far back [`Table::lookup`] has to look.
+    /// The largest symbol size: bounds how far back [`Run::lookup`] has to look.
     max_size: u32,
 }
 
-impl fmt::Debug for Table<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Table")
-            .field("len", &self.len)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Table<'_> {
-    fn default() -> Self {
-        Table::empty()
-    }
-}
-
-impl<'a> Table<'a> {
-    /// A table with no symbols.
-    pub const fn empty() -> Table<'a> {
-        Table {
-            entries: &[],
-            names: &[],
-            len: 0,
-            max_size: 0,
-        }
-    }
-
-    /// Validates and opens a table: `None` unless the header, checksum and every entry are well
-    /// formed and the entries are sorted by address. Never panics, whatever the bytes.
-    pub fn parse(bytes: &'a [u8]) -> Option<Table<'a>> {
-        if bytes.get(..MAGIC.len())? != MAGIC || le_u32(bytes, 8)? != FORMAT_VERSION {
-            return None;
-        }
-        let len = usize::try_from(le_u32(bytes, 12)?).ok()?;
-        let names_len = usize::try_from(le_u32(bytes, 16)?).ok()?;
-        let checksum = le_u32(bytes, 20)?;
-        let entries_len = len.checked_mul(ENTRY_LEN)?;
-        let end = HEADER_LEN
-            .checked_add(entries_len)?
-            .checked_add(names_len)?;
-        let body = bytes.get(HEADER_LEN..end)?;
-        if fnv1a(FNV_OFFSET_BASIS, body) != checksum {
-            return None;
-        }
-        let (entries, names) = body.split_at(entries_len);
-        let mut table = Table {
-            entries,
-            names,
-            len,
-            max_size: 0,
-        };
-        table.max_size = table.validate_entries()?;
-        Some(table)
-    }
-
-    /// Checks that every entry decodes and that addresses never decrease; returns the largest
-    /// symbol size.
-    fn validate_entries(&self) -> Option<u32> {
-        let mut previous_addr = 0;
-        let mut max_size = 0;
-        for i in 0..self.len {
-            let symbol = self.get(i)?;
-            if symbol.addr < previous_addr {
-                return None;
-            }
-            previous_addr = symbol.addr;
-            max_size = max_size.max(symbol.size);
-        }
-        Some(max_size)
-    }
-
-    /// Number of symbols.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// No symbols at all (also what an image that was not post-processed has).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The `i`-th symbol in address order.
-    pub fn get(&self, i: usize) -> Option<Symbol<'a>> {
+impl<'a> Run<'a> {
+    /// Entry `i`, its name taken from `names`.
+    fn get(&self, names: &'a [u8], i: usize) -> Option<Symbol<'a>> {
         if i >= self.len {
             return None;
         }
@@ -249,7 +188,7 @@ impl<'a> Table<'a> {
             return None;
         }
         addr.checked_add(u64::from(size))?;
-        let name = self.names.get(name_off..name_off.checked_add(name_len)?)?;
+        let name = names.get(name_off..name_off.checked_add(name_len)?)?;
         let name = core::str::from_utf8(name).ok()?;
         Some(Symbol {
             addr,
@@ -259,37 +198,48 @@ impl<'a> Table<'a> {
         })
     }
 
-    /// All symbols in address order.
-    pub fn iter(&self) -> Iter<'a> {
-        Iter {
-            table: *self,
-            front: 0,
-            back: self.len,
+    /// Checks that every entry decodes, belongs in this run (`functions` or not) and that
+    /// addresses never decrease; returns the run with its largest symbol size.
+    fn validated(mut self, names: &'a [u8], functions: bool) -> Option<Run<'a>> {
+        let mut previous_addr = 0;
+        for i in 0..self.len {
+            let symbol = self.get(names, i)?;
+            if symbol.addr < previous_addr || is_function_kind(symbol.kind) != functions {
+                return None;
+            }
+            previous_addr = symbol.addr;
+            self.max_size = self.max_size.max(symbol.size);
         }
+        Some(self)
     }
 
-    /// The symbol whose `[addr, addr + size)` contains `addr`. Where symbols nest, the one that
-    /// starts last wins; among aliases (same start), the first in table order (globals first).
-    /// A binary search, then a short walk back bounded by the largest symbol size.
-    pub fn lookup(&self, addr: u64) -> Option<Symbol<'a>> {
+    /// See [`Table::lookup`]: a binary search, then a short walk back bounded by the largest
+    /// symbol size.
+    fn lookup(&self, names: &'a [u8], addr: u64) -> Option<Symbol<'a>> {
         let mut i = self.partition_point(addr);
         while i > 0 {
             i -= 1;
-            let symbol = self.get(i)?;
+            let symbol = self.get(names, i)?;
             if addr - symbol.addr >= u64::from(self.max_size) {
                 return None;
             }
             if symbol.contains(addr) {
-                return Some(self.first_alias_containing(i, symbol, addr));
+                return Some(self.first_alias_containing(names, i, symbol, addr));
             }
         }
         None
     }
 
     /// The earliest entry before `i` with the same start as `found` that also contains `addr`.
-    fn first_alias_containing(&self, mut i: usize, mut found: Symbol<'a>, addr: u64) -> Symbol<'a> {
+    fn first_alias_containing(
+        &self,
+        names: &'a [u8],
+        mut i: usize,
+        mut found: Symbol<'a>,
+        addr: u64,
+    ) -> Symbol<'a> {
         let start = found.addr;
-        while let Some(previous) = i.checked_sub(1).and_then(|p| self.get(p)) {
+        while let Some(previous) = i.checked_sub(1).and_then(|p| self.get(names, p)) {
             if previous.addr != start {
                 break;
             }
@@ -316,7 +266,112 @@ impl<'a> Table<'a> {
 
     /// Just the start address of entry `i`, without decoding its name.
     fn addr_at(&self, i: usize) -> Option<u64> {
+        if i >= self.len {
+            return None;
+        }
         le_u64(self.entries, i.checked_mul(ENTRY_LEN)?)
+    }
+}
+
+/// A validated symbol table, decoded in place from its bytes.
+#[derive(Clone, Copy, Default)]
+pub struct Table<'a> {
+    names: &'a [u8],
+    functions: Run<'a>,
+    data: Run<'a>,
+}
+
+impl fmt::Debug for Table<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("functions", &self.functions.len)
+            .field("data", &self.data.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Table<'a> {
+    /// A table with no symbols.
+    pub const fn empty() -> Table<'a> {
+        const EMPTY: Run<'static> = Run {
+            entries: &[],
+            len: 0,
+            max_size: 0,
+        };
+        Table {
+            names: &[],
+            functions: EMPTY,
+            data: EMPTY,
+        }
+    }
+
+    /// Validates and opens a table: `None` unless the header, checksum and every entry are well
+    /// formed, the functions come first and each run is sorted by address. Never panics,
+    /// whatever the bytes.
+    pub fn parse(bytes: &'a [u8]) -> Option<Table<'a>> {
+        if bytes.get(..MAGIC.len())? != MAGIC || le_u32(bytes, 8)? != FORMAT_VERSION {
+            return None;
+        }
+        let len = usize::try_from(le_u32(bytes, 12)?).ok()?;
+        let functions = usize::try_from(le_u32(bytes, 16)?).ok()?;
+        let names_len = usize::try_from(le_u32(bytes, 20)?).ok()?;
+        let checksum = le_u32(bytes, 24)?;
+        let entries_len = len.checked_mul(ENTRY_LEN)?;
+        let end = HEADER_LEN
+            .checked_add(entries_len)?
+            .checked_add(names_len)?;
+        let body = bytes.get(HEADER_LEN..end)?;
+        if functions > len || fnv1a(FNV_OFFSET_BASIS, body) != checksum {
+            return None;
+        }
+        let (entries, names) = body.split_at(entries_len);
+        let (function_entries, data_entries) = entries.split_at(functions * ENTRY_LEN);
+        let run = |entries, len| Run {
+            entries,
+            len,
+            max_size: 0,
+        };
+        Some(Table {
+            names,
+            functions: run(function_entries, functions).validated(names, true)?,
+            data: run(data_entries, len - functions).validated(names, false)?,
+        })
+    }
+
+    /// The functions alone: what `available_filter_functions`, filters and backtraces look at.
+    pub fn functions(&self) -> Table<'a> {
+        Table {
+            data: Run::default(),
+            ..*self
+        }
+    }
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.functions.len + self.data.len
+    }
+
+    /// No symbols at all (also what an image that was not post-processed has).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All symbols in address order (a function before a data object at the same address).
+    pub fn iter(&self) -> Iter<'a> {
+        Iter {
+            table: *self,
+            function: 0,
+            data: 0,
+        }
+    }
+
+    /// The symbol whose `[addr, addr + size)` contains `addr`, a function before a data object.
+    /// Where symbols nest, the one that starts last wins; among aliases (same start), the first
+    /// in table order (globals first).
+    pub fn lookup(&self, addr: u64) -> Option<Symbol<'a>> {
+        self.functions
+            .lookup(self.names, addr)
+            .or_else(|| self.data.lookup(self.names, addr))
     }
 
     /// The first symbol named exactly `name`, in address order.
@@ -325,41 +380,43 @@ impl<'a> Table<'a> {
     }
 }
 
-/// Iterator over a [`Table`]'s symbols in address order.
+/// Iterator over a [`Table`]'s symbols in address order: the merge of its two runs.
 #[derive(Clone, Debug)]
 pub struct Iter<'a> {
     table: Table<'a>,
-    front: usize,
-    back: usize,
+    /// The next function and the next data object.
+    function: usize,
+    data: usize,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = Symbol<'a>;
 
     fn next(&mut self) -> Option<Symbol<'a>> {
-        while self.front < self.back {
-            self.front += 1;
-            if let Some(symbol) = self.table.get(self.front - 1) {
-                return Some(symbol);
-            }
+        let Table {
+            names,
+            functions,
+            data,
+        } = self.table;
+        let take_data = match (functions.addr_at(self.function), data.addr_at(self.data)) {
+            (Some(function), Some(data)) => data < function,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        if take_data {
+            let symbol = data.get(names, self.data)?;
+            self.data += 1;
+            Some(symbol)
+        } else {
+            let symbol = functions.get(names, self.function)?;
+            self.function += 1;
+            Some(symbol)
         }
-        None
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.back - self.front))
-    }
-}
-
-impl DoubleEndedIterator for Iter<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        while self.front < self.back {
-            self.back -= 1;
-            if let Some(symbol) = self.table.get(self.back) {
-                return Some(symbol);
-            }
-        }
-        None
+        let left = self.table.len() - self.function - self.data;
+        (left, Some(left))
     }
 }
 
@@ -413,10 +470,10 @@ mod tests {
     /// structural checks are what is tested.
     fn reseal(bytes: &mut [u8]) {
         let count = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
-        let names_len = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as usize;
+        let names_len = u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as usize;
         let end = (HEADER_LEN + count * ENTRY_LEN + names_len).min(bytes.len());
         let checksum = fnv1a(FNV_OFFSET_BASIS, &bytes[HEADER_LEN..end]);
-        bytes[20..24].copy_from_slice(&checksum.to_le_bytes());
+        bytes[24..28].copy_from_slice(&checksum.to_le_bytes());
     }
 
     #[test]
@@ -435,36 +492,32 @@ mod tests {
                 out(BASE + 0x300, 0x20, b'T', "_start"),
             ]
         );
-        assert_eq!(table.get(0), Some(all[0]));
-        assert_eq!(table.get(3), Some(all[3]));
-        assert_eq!(table.get(4), None);
-        assert_eq!(table.get(usize::MAX), None);
-        let reversed: Vec<_> = table.iter().rev().collect();
-        assert_eq!(reversed, all.iter().rev().copied().collect::<Vec<_>>());
+        assert_eq!(table.iter().size_hint(), (4, Some(4)));
     }
 
     #[test]
     fn header_layout() {
         let bytes = sample();
         assert_eq!(&bytes[..8], b"KALLSYMS");
-        assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+        assert_eq!(bytes[8..12], 2u32.to_le_bytes());
         assert_eq!(bytes[12..16], 4u32.to_le_bytes());
+        assert_eq!(bytes[16..20], 4u32.to_le_bytes(), "all four are functions");
         let names_len = "kernel::workload::leaf".len()
             + "kernel::workload::fib".len()
             + "label_without_size".len()
             + "_start".len();
-        assert_eq!(bytes[16..20], (names_len as u32).to_le_bytes());
+        assert_eq!(bytes[20..24], (names_len as u32).to_le_bytes());
         assert_eq!(bytes.len(), HEADER_LEN + 4 * ENTRY_LEN + names_len);
         // First entry: leaf.
-        assert_eq!(bytes[24..32], (BASE + 0x100).to_le_bytes());
-        assert_eq!(bytes[32..36], 0x40u32.to_le_bytes());
-        assert_eq!(bytes[36..40], 0u32.to_le_bytes());
+        assert_eq!(bytes[28..36], (BASE + 0x100).to_le_bytes());
+        assert_eq!(bytes[36..40], 0x40u32.to_le_bytes());
+        assert_eq!(bytes[40..44], 0u32.to_le_bytes());
         assert_eq!(
-            bytes[40..42],
+            bytes[44..46],
             ("kernel::workload::leaf".len() as u16).to_le_bytes()
         );
-        assert_eq!(bytes[42], b't');
-        assert_eq!(bytes[43], 0);
+        assert_eq!(bytes[46], b't');
+        assert_eq!(bytes[47], 0);
     }
 
     #[test]
@@ -612,7 +665,8 @@ mod tests {
 
     #[test]
     fn lookup_matches_a_linear_scan() {
-        // A pseudo-random table with overlaps, aliases and gaps, checked against brute force.
+        // A pseudo-random table of functions and data objects with overlaps, aliases and gaps,
+        // checked against brute force: the innermost function, else the innermost data object.
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -620,14 +674,14 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let names: Vec<alloc::string::String> = (0..200).map(|i| alloc::format!("s{i}")).collect();
+        let names: Vec<alloc::string::String> = (0..300).map(|i| alloc::format!("s{i}")).collect();
         let symbols: Vec<_> = names
             .iter()
             .map(|n| {
                 sym(
                     next() % 0x4000,
                     (next() % 0x80) as u32,
-                    b"Tt"[(next() % 2) as usize],
+                    b"TtDdBbRr"[(next() % 8) as usize],
                     n,
                 )
             })
@@ -635,18 +689,142 @@ mod tests {
         let bytes = encode(&symbols);
         let table = Table::parse(&bytes).unwrap();
         let all: Vec<_> = table.iter().collect();
-        for addr in 0..0x4100 {
-            let expected = all
+        assert!(all.windows(2).all(|w| w[0].addr <= w[1].addr));
+        let innermost = |functions: bool, addr| {
+            let run: Vec<_> = all
                 .iter()
+                .filter(|s| is_function_kind(s.kind) == functions)
+                .collect();
+            run.iter()
                 .filter(|s| s.contains(addr))
                 .max_by_key(|s| s.addr)
                 .map(|best| {
-                    *all.iter()
+                    **run
+                        .iter()
                         .find(|s| s.addr == best.addr && s.contains(addr))
                         .unwrap()
-                });
+                })
+        };
+        for addr in 0..0x4100 {
+            let function = innermost(true, addr);
+            assert_eq!(table.functions().lookup(addr), function, "addr {addr:#x}");
+            let expected = function.or_else(|| innermost(false, addr));
             assert_eq!(table.lookup(addr), expected, "addr {addr:#x}");
         }
+    }
+
+    /// Kernel-like: text low, data above it, one huge reserved area.
+    fn with_data() -> Vec<u8> {
+        encode(&[
+            sym(BASE + 0x100, 0x40, b't', "kernel::workload::leaf"),
+            sym(BASE + 0x200, 0x80, b'T', "kernel::workload::fib"),
+            sym(
+                BASE + 0x1000,
+                0x8_0000,
+                b'r',
+                "kernel::symbols::KALLSYMS_AREA",
+            ),
+            sym(
+                BASE + 0x9_0000,
+                0x20,
+                b'd',
+                "kernel::trace::tracer::FUNCTION_OPS",
+            ),
+            sym(
+                BASE + 0x9_0020,
+                0x30,
+                b'D',
+                "kernel::trace::trace_graph::GRAPH_OPS",
+            ),
+            sym(BASE + 0xa_0000, 0x1000, b'b', "kernel::console::RX"),
+            sym(BASE + 0xa_0000, 0x1000, b'B', "kernel::console::RX_ALIAS"),
+            // A data object below a function: the iteration still goes by address.
+            sym(BASE + 0x80, 0x10, b'R', "kernel::early::TABLE"),
+        ])
+    }
+
+    #[test]
+    fn data_objects_iterate_in_address_order_with_the_functions() {
+        let bytes = with_data();
+        let table = Table::parse(&bytes).unwrap();
+        assert_eq!(table.len(), 8);
+        let shown: Vec<_> = table.iter().map(|s| (char::from(s.kind), s.name)).collect();
+        assert_eq!(
+            shown,
+            [
+                ('R', "kernel::early::TABLE"),
+                ('t', "kernel::workload::leaf"),
+                ('T', "kernel::workload::fib"),
+                ('r', "kernel::symbols::KALLSYMS_AREA"),
+                ('d', "kernel::trace::tracer::FUNCTION_OPS"),
+                ('D', "kernel::trace::trace_graph::GRAPH_OPS"),
+                ('B', "kernel::console::RX_ALIAS"),
+                ('b', "kernel::console::RX"),
+            ]
+        );
+        assert_eq!(table.iter().size_hint(), (8, Some(8)));
+        let functions: Vec<_> = table.functions().iter().map(|s| s.name).collect();
+        assert_eq!(
+            functions,
+            ["kernel::workload::leaf", "kernel::workload::fib"]
+        );
+        assert_eq!(table.functions().len(), 2);
+        // A function and a data object at one address: the function first.
+        let same = encode(&[sym(0x10, 4, b'D', "data"), sym(0x10, 4, b'T', "text")]);
+        let names: Vec<_> = Table::parse(&same)
+            .unwrap()
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["text", "data"]);
+    }
+
+    #[test]
+    fn data_objects_look_up_with_their_sizes() {
+        let bytes = with_data();
+        let table = Table::parse(&bytes).unwrap();
+        let name = |addr| table.lookup(addr).map(|s| (s.name, addr - s.addr, s.size));
+        assert_eq!(
+            name(BASE + 0x9_0020),
+            Some(("kernel::trace::trace_graph::GRAPH_OPS", 0, 0x30))
+        );
+        assert_eq!(
+            name(BASE + 0x9_0018),
+            Some(("kernel::trace::tracer::FUNCTION_OPS", 0x18, 0x20))
+        );
+        assert_eq!(name(BASE + 0x9_0050), None, "past the last ops");
+        assert_eq!(
+            name(BASE + 0xa_0fff).map(|n| n.0),
+            Some("kernel::console::RX_ALIAS"),
+            "globals first among aliases"
+        );
+        assert_eq!(
+            name(BASE + 0x7_0000).map(|n| n.0),
+            Some("kernel::symbols::KALLSYMS_AREA")
+        );
+        assert_eq!(
+            table.find("kernel::console::RX").map(|s| s.kind),
+            Some(b'b')
+        );
+    }
+
+    #[test]
+    fn functions_never_see_data_objects() {
+        let bytes = with_data();
+        let table = Table::parse(&bytes).unwrap().functions();
+        assert_eq!(table.lookup(BASE + 0x9_0020), None);
+        assert_eq!(table.lookup(BASE + 0x88), None);
+        assert_eq!(table.find("kernel::trace::tracer::FUNCTION_OPS"), None);
+        assert_eq!(
+            table.lookup(BASE + 0x214).map(|s| s.name),
+            Some("kernel::workload::fib")
+        );
+        // A data object spanning a function's addresses does not hide it, either way round.
+        let overlap = encode(&[sym(0, 0x1_0000, b'r', "area"), sym(0x100, 0x10, b't', "f")]);
+        let table = Table::parse(&overlap).unwrap();
+        assert_eq!(table.lookup(0x104).map(|s| s.name), Some("f"));
+        assert_eq!(table.lookup(0x200).map(|s| s.name), Some("area"));
+        assert_eq!(table.functions().lookup(0x200), None);
     }
 
     #[test]
@@ -709,8 +887,9 @@ mod tests {
         bad_magic[0] = b'k';
         assert!(Table::parse(&bad_magic).is_none());
         let mut bad_version = good.clone();
-        bad_version[8..12].copy_from_slice(&2u32.to_le_bytes());
-        assert!(Table::parse(&bad_version).is_none());
+        bad_version[8..12].copy_from_slice(&1u32.to_le_bytes());
+        reseal(&mut bad_version);
+        assert!(Table::parse(&bad_version).is_none(), "the old layout");
         for count in [5u32, u32::MAX] {
             let mut bad_count = good.clone();
             bad_count[12..16].copy_from_slice(&count.to_le_bytes());
@@ -725,9 +904,18 @@ mod tests {
             "the pool then starts inside the 4th entry"
         );
         let mut bad_names_len = good.clone();
-        bad_names_len[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
+        bad_names_len[20..24].copy_from_slice(&u32::MAX.to_le_bytes());
         reseal(&mut bad_names_len);
         assert!(Table::parse(&bad_names_len).is_none());
+        for functions in [3u32, 5, u32::MAX] {
+            let mut bad_functions = good.clone();
+            bad_functions[16..20].copy_from_slice(&functions.to_le_bytes());
+            reseal(&mut bad_functions);
+            assert!(
+                Table::parse(&bad_functions).is_none(),
+                "{functions} functions: a function among the data, or more than there are"
+            );
+        }
     }
 
     /// Applies `edit` to entry `i` of the sample, reseals it, and parses.
@@ -757,9 +945,14 @@ mod tests {
             "kind not a letter"
         );
         assert_eq!(
-            parse_with_entry_edit(1, |e| e[18] = b'D'),
+            parse_with_entry_edit(1, |e| e[18] = b'W'),
             Some(4),
-            "any letter is a kind"
+            "any function letter"
+        );
+        assert_eq!(
+            parse_with_entry_edit(1, |e| e[18] = b'D'),
+            None,
+            "a data object among the functions"
         );
         assert_eq!(
             parse_with_entry_edit(1, |e| e[16..18].fill(0)),
@@ -806,7 +999,7 @@ mod tests {
         bytes[second + 12..second + 16].copy_from_slice(&3u32.to_le_bytes());
         reseal(&mut bytes);
         let table = Table::parse(&bytes).unwrap();
-        assert_eq!(table.get(1).unwrap().name, "def");
+        assert_eq!(table.iter().nth(1).unwrap().name, "def");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The kernel's symbol table (Linux's kallsyms): address to `name+0xoff/0xsize` for backtraces,
-//! trace output and reports, name to address for probes and filters, and glob queries for
-//! `set_ftrace_filter`-style selections.
+//! The kernel's symbol table (Linux's kallsyms with `CONFIG_KALLSYMS_ALL`: functions and data
+//! objects): address to `name+0xoff/0xsize` for backtraces, trace output, reports and `%pS` of
+//! data (an ftrace_ops), name to address for probes and filters, and glob queries for
+//! `set_ftrace_filter`-style selections over [`functions`] only.
 //!
 //! The table lives in the image itself: the kernel reserves [`format::KALLSYMS_RESERVED`] bytes
 //! in `.kallsyms`, and `cargo xtask build` writes the encoded table there after linking. The
@@ -91,6 +92,13 @@ fn kallsyms_area() -> &'static [u8] {
 pub fn kallsyms() -> Table<'static> {
     static TABLE: spin::Once<Table<'static>> = spin::Once::new();
     *TABLE.call_once(|| Table::parse(kallsyms_area()).unwrap_or_default())
+}
+
+/// The kernel's functions alone: what `available_filter_functions`, filters and function names
+/// look at, never a data object.
+#[cfg(target_os = "none")]
+pub fn functions() -> Table<'static> {
+    kallsyms().functions()
 }
 
 /// Reports at boot whether the image carries a symbol table.

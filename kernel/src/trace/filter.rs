@@ -114,6 +114,9 @@ pub enum ProbeCommand {
 }
 
 impl ProbeCommand {
+    /// Every command, in Linux's README order.
+    pub const ALL: [ProbeCommand; 3] = [Self::Traceon, Self::Traceoff, Self::Stacktrace];
+
     /// The command's name, as written and read back.
     pub fn name(self) -> &'static str {
         match self {
@@ -124,9 +127,7 @@ impl ProbeCommand {
     }
 
     fn parse(name: &str) -> Option<Self> {
-        [Self::Traceon, Self::Traceoff, Self::Stacktrace]
-            .into_iter()
-            .find(|cmd| cmd.name() == name)
+        Self::ALL.into_iter().find(|cmd| cmd.name() == name)
     }
 
     /// Whether a hit should act, updating the count left (`None`: unlimited), given whether

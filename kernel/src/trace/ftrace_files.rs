@@ -6,20 +6,29 @@
 //! order: `name (refs)`, then the flag columns ` R` (SAVE_REGS), ` I` (IPMODIFY), ` D` (direct
 //! call: never, we have none), ` O` (the site calls its only ops directly), ` M ` (modified by
 //! an IPMODIFY ops; Linux keeps this once set, we show it while IPMODIFY is), each blank when
-//! off; for an ` O` site, `\tops: OPS (FUNC)`. Linux prints `%pS` (`sym+0x0/0xsize`) there; our
-//! symbol table has no sizes and no data symbols, so the ops shows as its callback's name and
-//! the callback as its name. arm64 has no trampolines, so no `tramp:` or `->` parts.
+//! off; for an ` O` site, `\tops: OPS (FUNC)`, the ops and its callback each as `%pS`
+//! (`kernel::trace::tracer::FUNCTION_OPS+0x0/0x20`, as Linux's `global_ops+0x0/0xd8`; an ops
+//! outside the symbol table, as Linux's allocated ones, prints as its address). arm64 has no
+//! trampolines, so no `tramp:` or `->` parts.
 
 use core::fmt::{self, Write};
 
 use super::ftrace_plan::{FTRACE_FL_CALL_OPS, FTRACE_FL_IPMODIFY, FTRACE_FL_REGS, FTRACE_REF_MAX};
+use crate::symbols::SymbolizedAddr;
 
-/// One `enabled_functions` line. `call_ops` is the name of the callback a CALL_OPS site calls.
+/// What an ` O` line shows after `ops: `: the ops and its callback, symbolized.
+#[derive(Clone, Copy, Debug)]
+pub struct CallOpsText<'a> {
+    pub ops: SymbolizedAddr<'a>,
+    pub func: SymbolizedAddr<'a>,
+}
+
+/// One `enabled_functions` line. `call_ops` is the ops a CALL_OPS site calls.
 pub fn write_enabled_function(
     w: &mut dyn Write,
     name: &str,
     flags: u32,
-    call_ops: Option<&str>,
+    call_ops: Option<CallOpsText<'_>>,
 ) -> fmt::Result {
     let on = |bit: u32, text: &'static str, blank: &'static str| {
         if flags & bit != 0 { text } else { blank }
@@ -33,8 +42,8 @@ pub fn write_enabled_function(
         on(FTRACE_FL_CALL_OPS, " O", "  "),
         on(FTRACE_FL_IPMODIFY, " M ", "   "),
     )?;
-    if let Some(func) = call_ops.filter(|_| flags & FTRACE_FL_CALL_OPS != 0) {
-        write!(w, "\tops: {func} ({func})")?;
+    if let Some(CallOpsText { ops, func }) = call_ops.filter(|_| flags & FTRACE_FL_CALL_OPS != 0) {
+        write!(w, "\tops: {ops} ({func})")?;
     }
     w.write_char('\n')
 }
@@ -49,19 +58,21 @@ pub fn parse_ftrace_enabled(data: &[u8]) -> Option<bool> {
 mod files {
     use core::fmt::Write;
 
-    use super::{parse_ftrace_enabled, write_enabled_function};
+    use super::{CallOpsText, parse_ftrace_enabled, write_enabled_function};
     use crate::fs::{self, Errno};
     use crate::symbols;
     use crate::trace::ftrace_ops::{enabled_sites, ftrace_enabled, set_ftrace_enabled};
     use crate::tracefs::create_file;
 
     fn read_enabled_functions(w: &mut dyn Write) -> Result<(), Errno> {
-        let table = symbols::kallsyms();
-        let name_of = |addr: u64| table.lookup(addr).map(|s| s.name);
+        let functions = symbols::functions();
         for site in enabled_sites() {
             let hex = alloc::format!("{:#x}", site.func);
-            let name = name_of(site.func).unwrap_or(&hex);
-            let call_ops = site.call_ops_func.map(|f| name_of(f).unwrap_or("?"));
+            let name = functions.lookup(site.func).map_or(hex.as_str(), |s| s.name);
+            let call_ops = site.call_ops.map(|c| CallOpsText {
+                ops: symbols::symbolize(c.ops),
+                func: symbols::symbolize(c.func),
+            });
             write_enabled_function(w, name, site.flags, call_ops)?;
         }
         Ok(())
@@ -93,9 +104,38 @@ pub use files::init;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::symbols::format::{SymbolIn, Table, encode};
+    use crate::symbols::format_addr;
     use std::string::String;
+    use std::vec::Vec;
 
-    fn line(name: &str, flags: u32, call_ops: Option<&str>) -> String {
+    const OPS: u64 = 0xffff_ff80_402e_a448;
+    const CALLBACK: u64 = 0xffff_ff80_4021_0000;
+
+    fn table_bytes() -> Vec<u8> {
+        encode(&[
+            SymbolIn {
+                addr: CALLBACK,
+                size: 0x100,
+                kind: b't',
+                name: "kernel::trace::tracer::function_trace_call",
+            },
+            SymbolIn {
+                addr: OPS,
+                size: 0x20,
+                kind: b'd',
+                name: "kernel::trace::tracer::FUNCTION_OPS",
+            },
+        ])
+    }
+
+    fn line(name: &str, flags: u32, call_ops: Option<(u64, u64)>) -> String {
+        let bytes = table_bytes();
+        let table = Table::parse(&bytes).unwrap();
+        let call_ops = call_ops.map(|(ops, func)| CallOpsText {
+            ops: format_addr(&table, ops),
+            func: format_addr(&table, func),
+        });
         let mut out = String::new();
         write_enabled_function(&mut out, name, flags, call_ops).unwrap();
         out
@@ -106,10 +146,27 @@ mod tests {
         // One plain ops, called through the list: every column blank.
         // " (%ld)" then "  " per R/I/D/O column and "   " for M.
         assert_eq!(line("schedule", 2, None), "schedule (2)           \n");
-        // The only ops, called directly.
+        // The only ops, called directly: `ops: %pS (%pS)`, the ops object then its callback,
+        // as Linux's "vfs_read (1)       O   \tops: global_ops+0x0/0xd8 (function_trace_call+0x0/0x100)".
         assert_eq!(
-            line("fib", 1 | FTRACE_FL_CALL_OPS, Some("function_trace_call")),
-            "fib (1)       O   \tops: function_trace_call (function_trace_call)\n"
+            line("fib", 1 | FTRACE_FL_CALL_OPS, Some((OPS, CALLBACK))),
+            "fib (1)       O   \tops: kernel::trace::tracer::FUNCTION_OPS+0x0/0x20 \
+             (kernel::trace::tracer::function_trace_call+0x0/0x100)\n"
+        );
+        // An ops the table does not know (Linux: an allocated one) prints as its address.
+        assert_eq!(
+            line(
+                "fib",
+                1 | FTRACE_FL_CALL_OPS,
+                Some((0xffff_0000_1234_5678, CALLBACK))
+            ),
+            "fib (1)       O   \tops: 0xffff000012345678 \
+             (kernel::trace::tracer::function_trace_call+0x0/0x100)\n"
+        );
+        // No CALL_OPS flag: no ops part, whatever the caller passed.
+        assert_eq!(
+            line("fib", 1, Some((OPS, CALLBACK))),
+            "fib (1)           \n"
         );
         // A live patch: SAVE_REGS and IPMODIFY.
         assert_eq!(

@@ -245,7 +245,7 @@ fn edit_hash(hash: &mut FtraceHash, ip: u64, remove: bool) {
 /// The record ips whose function name matches `glob` (Linux: `ftrace_match_records`).
 fn matching_ips(glob: &str) -> Vec<u64> {
     let pattern = Pattern::parse(glob);
-    let table = crate::symbols::kallsyms();
+    let table = crate::symbols::functions();
     records()
         .iter()
         .filter(|rec| {
@@ -448,8 +448,17 @@ pub struct EnabledSite {
     pub func: u64,
     /// Its `dyn_ftrace.flags`.
     pub flags: u32,
-    /// With `FTRACE_FL_CALL_OPS`: the address of the callback the site calls directly.
-    pub call_ops_func: Option<u64>,
+    /// With `FTRACE_FL_CALL_OPS`: the ops the site calls directly.
+    pub call_ops: Option<CallOps>,
+}
+
+/// The ops a CALL_OPS site calls directly, as addresses to print with `%pS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallOps {
+    /// The `FtraceOps` itself (Linux prints the ops symbol: `global_ops+0x0/0xd8`).
+    pub ops: u64,
+    /// Its callback.
+    pub func: u64,
 }
 
 /// Every site with `FTRACE_FL_ENABLED`, in record order (Linux's `enabled_functions`).
@@ -462,14 +471,19 @@ pub fn enabled_sites() -> Vec<EnabledSite> {
         .map(|(site, rec)| {
             let direct =
                 site.flags & FTRACE_FL_CALL_OPS != 0 && site.literal != FTRACE_LIST_OPS.addr();
-            // SAFETY: a CALL_OPS site's literal is the address of the registered (static) ops
-            // it calls, published under FTRACE_LOCK, which is held.
-            let call_ops_func = direct
-                .then(|| unsafe { &*(site.literal as *const FtraceOps) }.func as usize as u64);
+            let call_ops = direct.then(|| {
+                // SAFETY: a CALL_OPS site's literal is the address of the registered (static)
+                // ops it calls, published under FTRACE_LOCK, which is held.
+                let ops = unsafe { &*(site.literal as *const FtraceOps) };
+                CallOps {
+                    ops: site.literal,
+                    func: ops.func as usize as u64,
+                }
+            });
             EnabledSite {
                 func: rec.func(),
                 flags: site.flags,
-                call_ops_func,
+                call_ops,
             }
         })
         .collect()

@@ -21,6 +21,7 @@ pub mod options;
 pub mod output;
 #[cfg(target_os = "none")]
 pub mod per_cpu;
+pub mod readme;
 pub mod ring_buffer;
 pub mod trace_clock;
 #[cfg(target_os = "none")]

@@ -7,12 +7,15 @@
 //!   reading lags another's never stamps an event earlier than one already stamped.
 //! - `counter`: an atomic count that goes up by one per event. It orders events exactly but
 //!   says nothing about time.
-//! - `uptime`: jiffies, the tick count.
+//! - `uptime`: the time since boot in `USER_HZ` clock ticks (hundredths of a second), Linux's
+//!   `trace_clock_jiffies`: jiffies (our 250 Hz ticks, `arch::timer::HZ`) converted by
+//!   [`jiffies_64_to_clock_t`], so 10.7 s after boot it reads 1070 whatever the tick rate.
 //!
 //! Linux's `local` and `global` convert to nanoseconds on every event. Ours store the raw counter
 //! cycles in the ring buffer and convert only when the text is printed (`to_display`). That takes
 //! a multiply off the write path, and the order of events is the same. `counter` and `uptime`
-//! are not in nanoseconds, and their timestamps print as plain numbers, as on Linux.
+//! are not in nanoseconds, and their timestamps print as plain numbers, as on Linux; `uptime` is
+//! stored already converted, as Linux stores it.
 //! Changing the clock empties the buffer (the tracer does that): a buffer never mixes units.
 
 use core::fmt::{self, Write};
@@ -23,6 +26,8 @@ pub struct TraceClock {
     pub name: &'static str,
     /// Whether timestamps print as `secs.usecs` (Linux: `in_ns`).
     pub in_ns: bool,
+    /// What the tracefs README says of it: Linux's `readme_msg` line.
+    pub readme: &'static str,
 }
 
 /// The clocks in `trace_clock` order; indices are the values [`parse`] returns.
@@ -30,18 +35,22 @@ pub const TRACE_CLOCKS: [TraceClock; 4] = [
     TraceClock {
         name: "local",
         in_ns: true,
+        readme: "Per cpu clock but may not be synced across CPUs",
     },
     TraceClock {
         name: "global",
         in_ns: true,
+        readme: "Synced across CPUs but slows tracing down.",
     },
     TraceClock {
         name: "counter",
         in_ns: false,
+        readme: "Not a clock, but just an increment",
     },
     TraceClock {
         name: "uptime",
         in_ns: false,
+        readme: "Jiffy counter from time of boot",
     },
 ];
 
@@ -49,6 +58,34 @@ pub const CLOCK_LOCAL: usize = 0;
 pub const CLOCK_GLOBAL: usize = 1;
 pub const CLOCK_COUNTER: usize = 2;
 pub const CLOCK_UPTIME: usize = 3;
+
+/// Linux's `USER_HZ`: the unit of `clock_t` that user space sees, and the `uptime` clock's.
+pub const USER_HZ: u64 = 100;
+/// Linux's `NSEC_PER_SEC`.
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// Linux's `jiffies_64_to_clock_t` for a tick of `hz` per second: `x` ticks in `USER_HZ` clock
+/// ticks, rounded down. Linux's three cases, chosen at compile time from `TICK_NSEC` (one tick
+/// in nanoseconds, rounded): an exact ratio divides or multiplies, anything else (250 Hz: a tick
+/// is 0.4 clock ticks) goes through nanoseconds. The product wraps as Linux's does, after some
+/// 580 years of 250 Hz ticks. Inlined into the tracers' callbacks: no calls, no divisions
+/// by variables once `hz` is a constant.
+#[inline(always)]
+pub const fn jiffies_64_to_clock_t(x: u64, hz: u64) -> u64 {
+    let tick_nsec = (NSEC_PER_SEC + hz / 2) / hz;
+    let clock_t_nsec = NSEC_PER_SEC / USER_HZ;
+    if tick_nsec.is_multiple_of(clock_t_nsec) {
+        if hz < USER_HZ {
+            x.wrapping_mul(USER_HZ) / hz
+        } else if hz > USER_HZ {
+            x / (hz / USER_HZ)
+        } else {
+            x
+        }
+    } else {
+        x.wrapping_mul(tick_nsec) / clock_t_nsec
+    }
+}
 
 /// The clock named by a write to `trace_clock`. Surrounding whitespace (the newline) is ignored,
 /// as Linux's `tracing_clock_write()` strips it.
@@ -98,7 +135,7 @@ pub fn global_step(prev: u64, now: u64) -> u64 {
 mod clock {
     use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-    use super::{CLOCK_COUNTER, CLOCK_GLOBAL, CLOCK_LOCAL, global_step};
+    use super::{CLOCK_COUNTER, CLOCK_GLOBAL, CLOCK_LOCAL, global_step, jiffies_64_to_clock_t};
 
     static SELECTED: AtomicUsize = AtomicUsize::new(CLOCK_LOCAL);
     /// The latest `global` timestamp handed out (Linux: `trace_clock_struct.prev_time`).
@@ -124,7 +161,7 @@ mod clock {
             CLOCK_LOCAL => arch::timer::counter_now(),
             CLOCK_GLOBAL => global_now(),
             CLOCK_COUNTER => COUNTER.fetch_add(1, Ordering::Relaxed) + 1,
-            _ => arch::timer::jiffies(),
+            _ => jiffies_64_to_clock_t(arch::timer::jiffies(), arch::timer::HZ),
         }
     }
 
@@ -209,6 +246,37 @@ mod tests {
         assert_eq!(to_display(CLOCK_UPTIME, 3, times16), 3);
         assert!(in_ns(CLOCK_LOCAL) && in_ns(CLOCK_GLOBAL));
         assert!(!in_ns(CLOCK_COUNTER) && !in_ns(CLOCK_UPTIME) && !in_ns(99));
+    }
+
+    #[test]
+    fn uptime_counts_hundredths_at_250_hz() {
+        // Linux arm64 at HZ=250: 10.7 s of uptime is 2675 jiffies, 1070 clock ticks.
+        assert_eq!(jiffies_64_to_clock_t(2675, 250), 1070);
+        assert_eq!(jiffies_64_to_clock_t(250, 250), USER_HZ);
+        // A tick is 0.4 clock ticks: rounded down, never ahead of the time.
+        let got: std::vec::Vec<u64> = (0..=5).map(|x| jiffies_64_to_clock_t(x, 250)).collect();
+        assert_eq!(got, [0, 0, 0, 1, 1, 2]);
+        // A day of ticks, and the u64 product at its last value before it wraps.
+        assert_eq!(jiffies_64_to_clock_t(86_400 * 250, 250), 86_400 * USER_HZ);
+        let last = u64::MAX / 4_000_000;
+        assert_eq!(
+            jiffies_64_to_clock_t(last, 250),
+            last * 4_000_000 / 10_000_000
+        );
+    }
+
+    #[test]
+    fn uptime_takes_linux_exact_ratio_paths() {
+        // HZ > USER_HZ with a whole ratio divides; HZ == USER_HZ is the identity; HZ < USER_HZ
+        // multiplies; 300 Hz (3.333... ms ticks) goes through nanoseconds.
+        assert_eq!(jiffies_64_to_clock_t(1999, 1000), 199);
+        assert_eq!(jiffies_64_to_clock_t(1234, 100), 1234);
+        assert_eq!(jiffies_64_to_clock_t(7, 50), 14);
+        assert_eq!(
+            jiffies_64_to_clock_t(300, 300),
+            99,
+            "TICK_NSEC 3333333 rounds down"
+        );
     }
 
     #[test]

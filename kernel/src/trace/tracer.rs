@@ -314,7 +314,7 @@ struct FilterFunctions {
 
 impl FilterFunctions {
     fn new() -> Self {
-        let table = symbols::kallsyms();
+        let table = symbols::functions();
         let names = ftrace::records()
             .iter()
             .map(|rec| {
