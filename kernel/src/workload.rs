@@ -233,6 +233,11 @@ fn cmd_run(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
             ctx.error(&format!("run: CPU{cpu} is not online"));
             1
         }
+        // What busybox sh says when the fork of `CMD &` fails.
+        Err(error) => {
+            ctx.error(&format!("sh: can't fork: {}", error.errno()));
+            1
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use scenario::qemu::{Console, Qemu, QemuConfig, WaitError};
@@ -34,8 +34,6 @@ use format::{Line, Outcome, PerOp, Summary};
 const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,sleep=off"];
 /// The benchmark machines' CPU counts, unless `--smp` names one: every count a benchmark needs.
 const BENCH_SMP: [usize; 3] = [1, 2, 4];
-/// CPUs of the smoke run's machine: it measures every benchmark that needs one CPU.
-const SMOKE_SMP: usize = 1;
 /// How long `bench` may run; each benchmark is meant to take well under a second.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long `poweroff` may take to end QEMU.
@@ -44,7 +42,8 @@ const POWEROFF_TIMEOUT: Duration = Duration::from_secs(10);
 const PROMPT_SETTLE: Duration = Duration::from_millis(50);
 const PROMPT: &str = "/ # ";
 
-/// The benchmark whose cost is known exactly: a disabled patch site is its two entry NOPs.
+/// The benchmark whose cost is known exactly: a disabled patch site is its two entry
+/// instructions, `mov x9, x30; nop` as `ftrace_init` leaves them.
 pub const DISABLED_SITE_BENCH: &str = "call_disabled_site";
 const DISABLED_SITE_INSNS: u64 = 2;
 
@@ -117,25 +116,48 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The smoke check `cargo xtask test` runs: two one-CPU machines run every benchmark (skipping
-/// those that need more CPUs, to stay cheap); none may fail, both must report the same counts,
-/// and the disabled patch site must cost exactly its two NOPs. Returns a one-line summary.
+/// The smoke check `cargo xtask test` runs: two machines each with 1, 2 and 4 CPUs run every
+/// benchmark, all at once (each is a few seconds of one host thread). None may fail, every
+/// benchmark must be measured on one of them, the two machines of a CPU count must report the
+/// same counts, and the disabled patch site must cost exactly its two instructions. Returns a one-line
+/// summary.
 pub fn smoke() -> Result<String> {
-    let config = machine(build::build(Image::Kernel)?, SMOKE_SMP);
-    let outputs = run_machines(&[config.clone(), config], &[])?;
-    let first = parse_report(&outputs[0])?;
-    let second = parse_report(&outputs[1])?;
-    if let Some(failed) = first.iter().find_map(|outcome| match outcome {
-        Outcome::Failed { name, reason } => Some(format!("{name}: {reason}")),
-        _ => None,
+    let started = Instant::now();
+    let kernel = build::build(Image::Kernel)?;
+    let configs: Vec<QemuConfig> = BENCH_SMP
+        .iter()
+        .flat_map(|&smp| [machine(kernel.clone(), smp), machine(kernel.clone(), smp)])
+        .collect();
+    let outputs = run_machines(&configs, &[])?;
+    let reports = configs
+        .iter()
+        .zip(&outputs)
+        .map(|(config, output)| Ok((config.smp, parse_report(output)?)))
+        .collect::<std::result::Result<Vec<_>, String>>()?;
+    if let Some(failed) = reports.iter().find_map(|(smp, outcomes)| {
+        outcomes.iter().find_map(|outcome| match outcome {
+            Outcome::Failed { name, reason } => Some(format!("{name} ({smp} CPUs): {reason}")),
+            _ => None,
+        })
     }) {
         return Err(format!("a benchmark failed: {failed}").into());
     }
-    same_counts(&first, &second)?;
-    let per_op = disabled_site_cost(&first)?;
+    for pair in reports.chunks(2) {
+        same_counts(&pair[0].1, &pair[1].1)?;
+    }
+    let rows = outcomes(&merge(&reports)?);
+    if let Some(Outcome::Skipped { name, reason }) = rows
+        .iter()
+        .find(|outcome| matches!(outcome, Outcome::Skipped { .. }))
+    {
+        return Err(format!("{name} ran on no machine: {reason}").into());
+    }
+    let per_op = disabled_site_cost(&rows)?;
     Ok(format!(
-        "{} benchmarks, identical counts on two machines, {DISABLED_SITE_BENCH} = {per_op} insns/op",
-        first.len()
+        "{} benchmarks on machines with {BENCH_SMP:?} CPUs, identical counts on two machines \
+         each, {DISABLED_SITE_BENCH} = {per_op} insns/op; {:.0} s",
+        rows.len(),
+        started.elapsed().as_secs_f64()
     ))
 }
 
@@ -318,7 +340,7 @@ fn same_counts(first: &[Outcome<'_>], second: &[Outcome<'_>]) -> std::result::Re
     }
 }
 
-/// The disabled site's cost per call, which must be exactly the two NOPs.
+/// The disabled site's cost per call, which must be exactly its two instructions.
 fn disabled_site_cost(outcomes: &[Outcome<'_>]) -> std::result::Result<PerOp, String> {
     let measurement = outcomes
         .iter()

@@ -7,10 +7,14 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use arch::timer::{counter_freq_hz, counter_now};
 
-use crate::ktest::Context;
+use crate::fs::Errno;
+use crate::heap;
+use crate::ktest::{Context, TestResult};
+use crate::sched::format::{MAX_THREADS, default_max_threads};
 use crate::sched::wait::{Interrupted, WaitQueue};
 use crate::sched::{
-    self, KillError, SpawnError, TaskState, current, find_task_by_pid, join, kill, msleep, spawn,
+    self, KillError, SpawnError, THREAD_SIZE, Task, TaskState, all_tasks, current,
+    find_task_by_pid, join, kill, max_threads, msleep, set_max_threads, spawn,
 };
 use crate::smp::{num_online_cpus, smp_processor_id};
 use crate::{kassert, kassert_eq, ktest};
@@ -253,5 +257,111 @@ fn an_exited_task_gives_back_its_stack() -> TestResult {
         kassert_eq!(task.state(), TaskState::Dead);
     }
     Ok(())
+}
+}
+
+/// Starts tasks that sleep until [`release_sleepers`] until `spawn` refuses one; returns them
+/// and the refusal.
+fn spawn_until_refused(
+    queue: &'static WaitQueue,
+    go: &'static AtomicBool,
+) -> (Vec<Arc<Task>>, SpawnError) {
+    let mut tasks = Vec::new();
+    loop {
+        match spawn("sleeper", None, false, move || {
+            let _ = queue.wait_event(|| go.load(Ordering::SeqCst));
+        }) {
+            Ok(task) => tasks.push(task),
+            Err(error) => return (tasks, error),
+        }
+    }
+}
+
+/// Wakes the tasks of [`spawn_until_refused`] and waits until they have exited.
+fn release_sleepers(queue: &WaitQueue, go: &AtomicBool, tasks: &[Arc<Task>]) -> TestResult {
+    go.store(true, Ordering::SeqCst);
+    queue.wake_up();
+    for task in tasks {
+        join(task).map_err(|_| "join interrupted")?;
+    }
+    Ok(())
+}
+
+ktest! {
+fn past_threads_max_spawn_fails_with_eagain_before_memory_runs_out() -> TestResult {
+    static QUEUE: WaitQueue = WaitQueue::new();
+    static GO: AtomicBool = AtomicBool::new(false);
+    GO.store(false, Ordering::SeqCst);
+    let (used, free) = heap::usage();
+    kassert_eq!(max_threads(), default_max_threads(used + free, THREAD_SIZE));
+    let before = all_tasks().len();
+    let (tasks, refused) = spawn_until_refused(&QUEUE, &GO);
+    let spawned = tasks.len();
+    let (_, free_at_limit) = heap::usage();
+    release_sleepers(&QUEUE, &GO, &tasks)?;
+    kassert_eq!(refused, SpawnError::TooManyTasks);
+    kassert_eq!(refused.errno(), Errno::EAGAIN);
+    kassert_eq!(before + spawned, max_threads() as usize);
+    kassert!(
+        free_at_limit > 16 * THREAD_SIZE,
+        "the limit left only {free_at_limit} bytes free"
+    );
+    // The exited tasks gave their slots back.
+    let again = spawn("again", None, false, || {}).or_fail()?;
+    join(&again).map_err(|_| "join interrupted")?;
+    Ok(())
+}
+}
+
+/// Allocates every free block of the heap down to `THREAD_SIZE / 2` bytes: no stack fits then.
+fn exhaust_heap() -> Vec<Vec<u8>> {
+    let mut hog: Vec<Vec<u8>> = Vec::new();
+    if hog.try_reserve_exact(16 * 1024).is_err() {
+        return hog;
+    }
+    let mut chunk = 1 << 20;
+    while chunk >= THREAD_SIZE / 2 && hog.len() < hog.capacity() {
+        let mut block = Vec::new();
+        if block.try_reserve_exact(chunk).is_ok() {
+            hog.push(block);
+        } else {
+            chunk /= 2;
+        }
+    }
+    hog
+}
+
+/// Spawns on `cpu` with the heap exhausted: refused with ENOMEM, leaving the heap as it was;
+/// then again with the heap back.
+fn spawn_starved(cpu: usize) -> TestResult {
+    // A first task on the same CPU grows the run queue and the pid table, which keep the room.
+    let first = spawn("first", Some(cpu), false, || {}).or_fail()?;
+    join(&first).map_err(|_| "join interrupted")?;
+    let used_before = heap::usage().0;
+    let hog = exhaust_heap();
+    // Nothing that allocates (no message formatted) until the hog is gone.
+    let refused = spawn("starved", Some(cpu), false, || {}).err();
+    drop(hog);
+    let used_after = heap::usage().0;
+    kassert_eq!(refused, Some(SpawnError::OutOfMemory));
+    kassert_eq!(refused.map(SpawnError::errno), Some(Errno::ENOMEM));
+    kassert!(
+        used_after == used_before,
+        "the failed spawn leaked {} bytes",
+        used_after.abs_diff(used_before)
+    );
+    let fed = spawn("fed", Some(cpu), false, || {}).or_fail()?;
+    join(&fed).map_err(|_| "join interrupted")?;
+    Ok(())
+}
+
+ktest! {
+fn spawn_fails_with_enomem_when_no_stack_fits_and_leaks_nothing() -> TestResult {
+    // The limit lifted, so memory runs out first.
+    let limit = max_threads();
+    set_max_threads(MAX_THREADS);
+    let result = spawn_starved(num_online_cpus() - 1);
+    set_max_threads(limit);
+    result
 }
 }

@@ -1,13 +1,19 @@
-//! The scheduler's shell commands: `ps`, `kill`, `wait` and `sleep`, with busybox's messages.
+//! The scheduler's shell commands: `ps`, `kill`, `wait` and `sleep`, with busybox's messages;
+//! and `/proc/sys/kernel/threads-max`, the task limit.
 
 use alloc::format;
 use alloc::vec::Vec;
 
-use super::format::{PS_HEADER, PsRow, parse_duration_ms, parse_signal, write_ps_row};
-use super::{
-    KillError, Pid, TaskState, all_tasks, find_task_by_pid, idle_task, join, kill, msleep,
-    task_curr,
+use super::format::{
+    PS_HEADER, PsRow, default_max_threads, parse_duration_ms, parse_signal, parse_threads_max,
+    write_ps_row,
 };
+use super::{
+    KillError, Pid, THREAD_SIZE, TaskState, all_tasks, find_task_by_pid, idle_task, join, kill,
+    max_threads, msleep, set_max_threads, task_curr,
+};
+use crate::fs::{self, Errno};
+use crate::println;
 use crate::shell::{Command, Context, register_command};
 use crate::smp::{cpu_online_mask, num_possible_cpus};
 
@@ -117,7 +123,25 @@ fn cmd_sleep(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
     }
 }
 
+/// Sets the task limit from the heap's size, as Linux does from RAM at boot, and creates
+/// `/proc/sys/kernel/threads-max` to read and change it.
+fn init_threads_max() {
+    let (used, free) = crate::heap::usage();
+    set_max_threads(default_max_threads(used + free, THREAD_SIZE));
+    let file = fs::read_write(
+        |out| Ok(writeln!(out, "{}", max_threads())?),
+        |data, _| {
+            set_max_threads(parse_threads_max(data).ok_or(Errno::EINVAL)?);
+            Ok(())
+        },
+    );
+    if let Err(e) = fs::register_file("/proc/sys/kernel/threads-max", file) {
+        println!("sched: cannot create /proc/sys/kernel/threads-max: {e:?}");
+    }
+}
+
 pub(super) fn init() {
+    init_threads_max();
     register_command(Command {
         name: "ps",
         usage: "ps",

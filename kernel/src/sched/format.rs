@@ -1,18 +1,62 @@
 //! What the scheduler's shell commands parse and print, kept free of hardware so it is tested
-//! on the host: task names, `ps` lines, `sleep` durations and `kill` signals.
+//! on the host: task names, `ps` lines, `sleep` durations, `kill` signals, and the task limit
+//! of `/proc/sys/kernel/threads-max`.
 
 use core::fmt::{self, Write};
 
 /// A task name holds at most 15 bytes (Linux: `TASK_COMM_LEN` 16 with the NUL).
 pub const TASK_COMM_LEN: usize = 16;
 
-/// The first [`TASK_COMM_LEN`] - 1 bytes of `name`, cut at a character boundary.
-pub fn truncate_comm(name: &str) -> alloc::string::String {
-    let mut end = name.len().min(TASK_COMM_LEN - 1);
-    while !name.is_char_boundary(end) {
-        end -= 1;
+/// A task's name as Linux keeps it (`task_struct.comm`): at most [`TASK_COMM_LEN`] - 1 bytes,
+/// held inline, so naming a task never allocates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comm {
+    bytes: [u8; TASK_COMM_LEN - 1],
+    len: u8,
+}
+
+impl Comm {
+    /// The first [`TASK_COMM_LEN`] - 1 bytes of `name`, cut at a character boundary.
+    pub fn new(name: &str) -> Self {
+        let mut end = name.len().min(TASK_COMM_LEN - 1);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; TASK_COMM_LEN - 1];
+        bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
+        Self {
+            bytes,
+            len: end as u8,
+        }
     }
-    alloc::string::String::from(&name[..end])
+
+    pub fn as_str(&self) -> &str {
+        // Cut at a character boundary of a `str` by `new`, so always valid.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+/// The fewest tasks the default limit allows (Linux: `MIN_THREADS`).
+pub const MIN_THREADS: u32 = 20;
+/// The most `threads-max` takes (Linux: `MAX_THREADS`, `FUTEX_TID_MASK`).
+pub const MAX_THREADS: u32 = 0x3fff_ffff;
+
+/// The default task limit for `ram` bytes of memory and `thread_size`-byte stacks: at most an
+/// eighth of memory in stacks, within [`MIN_THREADS`]..=[`MAX_THREADS`] (Linux's
+/// `set_max_threads`).
+pub fn default_max_threads(ram: usize, thread_size: usize) -> u32 {
+    let threads = ram as u64 / (thread_size as u64 * 8);
+    threads.clamp(u64::from(MIN_THREADS), u64::from(MAX_THREADS)) as u32
+}
+
+/// Parses a write to `threads-max`: one integer in 1..=[`MAX_THREADS`], surrounding whitespace
+/// allowed (Linux's `proc_dointvec_minmax` with the bounds of `sysctl_max_threads`). `None` is
+/// `EINVAL`.
+pub fn parse_threads_max(data: &[u8]) -> Option<u32> {
+    let value: i64 = core::str::from_utf8(data).ok()?.trim().parse().ok()?;
+    u32::try_from(value)
+        .ok()
+        .filter(|v| (1..=MAX_THREADS).contains(v))
 }
 
 /// One `ps` row.
@@ -105,10 +149,37 @@ mod tests {
 
     #[test]
     fn comm_is_cut_to_fifteen_bytes_at_a_char_boundary() {
-        assert_eq!(truncate_comm("fib"), "fib");
-        assert_eq!(truncate_comm("0123456789abcdefgh"), "0123456789abcde");
+        assert_eq!(Comm::new("fib").as_str(), "fib");
+        assert_eq!(Comm::new("").as_str(), "");
+        assert_eq!(Comm::new("0123456789abcdefgh").as_str(), "0123456789abcde");
         // 'é' is two bytes: byte 15 would split it.
-        assert_eq!(truncate_comm("01234567890123é"), "01234567890123");
+        assert_eq!(Comm::new("01234567890123é").as_str(), "01234567890123");
+    }
+
+    #[test]
+    fn the_default_task_limit_is_an_eighth_of_memory_in_stacks() {
+        // 120 MiB of 64 KiB stacks: 1920 would fit, 240 are allowed.
+        assert_eq!(default_max_threads(120 << 20, 64 << 10), 240);
+        assert_eq!(default_max_threads(1 << 20, 64 << 10), MIN_THREADS);
+        assert_eq!(default_max_threads(usize::MAX, 1), MAX_THREADS);
+    }
+
+    #[test]
+    fn threads_max_takes_one_integer_in_range() {
+        assert_eq!(parse_threads_max(b"20\n"), Some(20));
+        assert_eq!(parse_threads_max(b" 1 "), Some(1));
+        assert_eq!(parse_threads_max(b"1073741823"), Some(MAX_THREADS));
+        for bad in [
+            &b""[..],
+            b"0",
+            b"-1",
+            b"1073741824",
+            b"99999999999999999999",
+            b"12x",
+            b"\xff",
+        ] {
+            assert_eq!(parse_threads_max(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub use core_sched::*;
 #[cfg(target_os = "none")]
 pub use task::{
     IDLE_NAME, IDLE_PID, Pid, THREAD_SIZE, Task, TaskState, all_tasks, find_task_by_pid,
+    max_threads, set_max_threads,
 };
 
 #[cfg(target_os = "none")]
@@ -68,6 +69,7 @@ mod core_sched {
     use super::task::{self, Pid, Task, TaskState};
     use super::wait::Interrupted;
     use crate::board::MAX_CPUS;
+    use crate::fs::Errno;
     use crate::println;
     use crate::smp::{cpu_online_mask, num_possible_cpus, per_cpu, smp_processor_id, this_cpu};
 
@@ -89,7 +91,8 @@ mod core_sched {
         /// ([`finish_task_switch`]), which frees a dead task. `ManuallyDrop`, so that storing
         /// it in `noinstr` [`__schedule`] has no drop glue to call (it is empty then).
         released: ManuallyDrop<Option<Arc<Task>>>,
-        /// Tasks in [`msleep`], with the counter value to wake them at.
+        /// Tasks in [`msleep`], with the counter value to wake them at; like the queue, it has
+        /// room for every task of the CPU.
         sleepers: Vec<(u64, Arc<Task>)>,
         nr_switches: u64,
     }
@@ -200,6 +203,22 @@ mod core_sched {
     pub enum SpawnError {
         /// The CPU asked for is not online.
         CpuOffline(usize),
+        /// `threads-max` tasks exist already (Linux's `fork`: EAGAIN).
+        TooManyTasks,
+        /// The stack, the task or a table could not be allocated (ENOMEM).
+        OutOfMemory,
+    }
+
+    impl SpawnError {
+        /// Linux's errno for it: `fork`'s EAGAIN and ENOMEM, `sched_setaffinity`'s EINVAL for
+        /// an offline CPU.
+        pub fn errno(self) -> Errno {
+            match self {
+                Self::CpuOffline(_) => Errno::EINVAL,
+                Self::TooManyTasks => Errno::EAGAIN,
+                Self::OutOfMemory => Errno::ENOMEM,
+            }
+        }
     }
 
     /// Starts `f` as a new task named `name` on `cpu` (or the least loaded online CPU). With
@@ -215,20 +234,36 @@ mod core_sched {
             Some(cpu) => return Err(SpawnError::CpuOffline(cpu)),
             None => least_loaded_cpu(),
         };
-        let job: Box<Box<dyn FnOnce() + Send>> = Box::new(Box::new(f));
-        let arg = Box::into_raw(job) as u64;
+        let job: Box<dyn FnOnce() + Send> = Box::try_new(f).map_err(|_| SpawnError::OutOfMemory)?;
+        let job = Box::try_new(job).map_err(|_| SpawnError::OutOfMemory)?;
+        let arg = Box::into_raw(job);
         let task = task::register(|pid| {
-            Arc::new(Task::new_thread(pid, name, cpu, killable, task_entry, arg))
-        });
-        {
-            let mut rq = rq(cpu).lock();
-            rq.nr_tasks += 1;
-            let room = rq.nr_tasks.saturating_sub(rq.queue.len());
-            rq.queue.reserve(room);
-        }
+            reserve_rq_room(cpu)?;
+            Task::new_thread(pid, name, cpu, killable, task_entry, arg as u64)
+                .inspect_err(|_| rq(cpu).lock().nr_tasks -= 1)
+        })
+        .inspect_err(|_| {
+            // SAFETY: from `Box::into_raw` above; no task was made to take it.
+            drop(unsafe { Box::from_raw(arg) });
+        })?;
         task.set_state(TaskState::Interruptible);
         wake_up_state(&task, TaskState::Interruptible);
         Ok(task)
+    }
+
+    /// Counts one more task on `cpu` and makes room for it in the run queue and among the
+    /// timed sleepers, so that waking it or putting it to sleep never allocates.
+    fn reserve_rq_room(cpu: usize) -> Result<(), SpawnError> {
+        let mut rq = rq(cpu).lock();
+        let tasks = rq.nr_tasks + 1;
+        let queue_room = tasks.saturating_sub(rq.queue.len());
+        let sleepers_room = tasks.saturating_sub(rq.sleepers.len());
+        rq.queue
+            .try_reserve(queue_room)
+            .and_then(|()| rq.sleepers.try_reserve(sleepers_room))
+            .map_err(|_| SpawnError::OutOfMemory)?;
+        rq.nr_tasks = tasks;
+        Ok(())
     }
 
     /// The online CPU with the fewest tasks; the lowest-numbered among equals.

@@ -1,5 +1,6 @@
 //! The task: a kernel thread with a pid, a name, a state and the CPU it is bound to (Linux:
-//! `struct task_struct`), and the pid table behind `ps` and `kill`.
+//! `struct task_struct`), and the pid table behind `ps` and `kill`, with Linux's task limit
+//! (`/proc/sys/kernel/threads-max`).
 //!
 //! A task owns its kernel stack and, while it is not running, the registers
 //! [`cpu_switch_to`](arch::context::cpu_switch_to) saved. It runs on one CPU for its whole
@@ -12,12 +13,14 @@
 //! to the registers in `__schedule`, and a ptrace link (tracer pid, stop state) next to
 //! `killed`.
 //!
+//! Creating a task never panics for want of memory: the stack, the task and the pid table's
+//! slot are allocated fallibly (`ENOMEM`), and past the task limit creation fails with `EAGAIN`
+//! before anything is allocated, as Linux's `copy_process` does.
+//!
 //! Locking: [`TASKS`] (the pid table) is a leaf lock; `state` and `on_rq` change under the run
 //! queue lock of the task's CPU, except that a task sets its own state before it sleeps.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -26,7 +29,8 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use arch::context::CpuContext;
 use arch::spinlock::SpinLockIrq;
 
-use super::format::truncate_comm;
+use super::SpawnError;
+use super::format::{Comm, MIN_THREADS};
 use super::wait::WaitQueue;
 use crate::trace::fgraph::TaskRetStack;
 
@@ -73,7 +77,7 @@ impl TaskState {
 
 pub struct Task {
     pid: Pid,
-    name: String,
+    name: Comm,
     cpu: usize,
     state: AtomicU8,
     /// Queued on its CPU's run queue, or running (Linux: `on_rq`). Changes under that lock.
@@ -114,7 +118,7 @@ impl Task {
     fn new(pid: Pid, name: &str, cpu: usize, killable: bool, stack: Option<Box<[u128]>>) -> Self {
         Self {
             pid,
-            name: truncate_comm(name),
+            name: Comm::new(name),
             cpu,
             state: AtomicU8::new(TaskState::Running as u8),
             on_rq: AtomicBool::new(false),
@@ -144,7 +148,8 @@ impl Task {
         task
     }
 
-    /// A task that starts in `entry(arg)` on a fresh stack the first time `cpu` switches to it.
+    /// A task that starts in `entry(arg)` on a fresh stack the first time `cpu` switches to it;
+    /// `OutOfMemory` when the stack or the task cannot be allocated.
     pub(super) fn new_thread(
         pid: Pid,
         name: &str,
@@ -152,13 +157,14 @@ impl Task {
         killable: bool,
         entry: extern "C" fn(u64) -> !,
         arg: u64,
-    ) -> Self {
-        let stack: Box<[u128]> = alloc::vec![0u128; THREAD_SIZE / 16].into_boxed_slice();
+    ) -> Result<Arc<Self>, SpawnError> {
+        let stack = alloc_stack()?;
         let top = stack.as_ptr() as u64 + THREAD_SIZE as u64;
-        let task = Self::new(pid, name, cpu, killable, Some(stack));
+        let task = Arc::try_new(Self::new(pid, name, cpu, killable, Some(stack)))
+            .map_err(|_| SpawnError::OutOfMemory)?;
         // SAFETY: nothing else can see the task yet.
         unsafe { *task.context.get() = CpuContext::new_task(top, entry, arg) };
-        task
+        Ok(task)
     }
 
     pub fn pid(&self) -> Pid {
@@ -166,7 +172,7 @@ impl Task {
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        self.name.as_str()
     }
 
     /// The CPU the task runs on, always.
@@ -232,42 +238,104 @@ impl Task {
     }
 }
 
-/// Every task but the idle tasks, by pid.
+/// A zeroed kernel stack of [`THREAD_SIZE`] bytes, 16-byte aligned.
+fn alloc_stack() -> Result<Box<[u128]>, SpawnError> {
+    let words = THREAD_SIZE / 16;
+    let mut stack = Vec::new();
+    stack
+        .try_reserve_exact(words)
+        .map_err(|_| SpawnError::OutOfMemory)?;
+    // Within the capacity just reserved, and that capacity is exact: neither step allocates.
+    stack.resize(words, 0u128);
+    Ok(stack.into_boxed_slice())
+}
+
+/// Every task but the idle tasks, and the task limit.
 struct PidTable {
-    tasks: BTreeMap<Pid, Arc<Task>>,
+    /// In pid order.
+    tasks: Vec<Arc<Task>>,
+    /// Tasks in the table plus those being created (Linux: `nr_threads`).
+    nr_threads: usize,
+    /// The limit on `nr_threads` (Linux: `max_threads`, `/proc/sys/kernel/threads-max`).
+    max_threads: u32,
     next_pid: Pid,
 }
 
 static TASKS: SpinLockIrq<PidTable> = SpinLockIrq::new(PidTable {
-    tasks: BTreeMap::new(),
+    tasks: Vec::new(),
+    nr_threads: 0,
+    max_threads: MIN_THREADS,
     next_pid: 1,
 });
 
-/// Gives out the next pid (1 is the first task, the shell) and records the task it makes.
-pub(super) fn register(make: impl FnOnce(Pid) -> Arc<Task>) -> Arc<Task> {
+/// The task limit (`threads-max`).
+pub fn max_threads() -> u32 {
+    TASKS.lock().max_threads
+}
+
+/// Sets the task limit. Tasks beyond it keep running; only new ones are refused.
+pub fn set_max_threads(max: u32) {
+    TASKS.lock().max_threads = max;
+}
+
+/// Gives out the next pid (1 is the first task, the shell), has `make` create the task, and
+/// records it. `TooManyTasks` (EAGAIN) when `threads-max` tasks exist already; `make`'s error,
+/// or `OutOfMemory` when the table cannot grow. A failed creation leaves no trace but its pid.
+pub(super) fn register(
+    make: impl FnOnce(Pid) -> Result<Arc<Task>, SpawnError>,
+) -> Result<Arc<Task>, SpawnError> {
     let pid = {
         let mut table = TASKS.lock();
+        if table.nr_threads >= table.max_threads as usize {
+            return Err(SpawnError::TooManyTasks);
+        }
+        // A slot for every task being created, so the insertion below never allocates.
+        let room = table.nr_threads + 1 - table.tasks.len();
+        table
+            .tasks
+            .try_reserve(room)
+            .map_err(|_| SpawnError::OutOfMemory)?;
+        table.nr_threads += 1;
         let pid = table.next_pid;
         table.next_pid += 1;
         pid
     };
     // The stack is allocated outside the lock.
-    let task = make(pid);
-    TASKS.lock().tasks.insert(pid, task.clone());
-    task
+    let made = make(pid);
+    let mut table = TASKS.lock();
+    match made {
+        Ok(task) => {
+            let at = table.tasks.partition_point(|t| t.pid < pid);
+            table.tasks.insert(at, task.clone());
+            Ok(task)
+        }
+        Err(error) => {
+            table.nr_threads -= 1;
+            Err(error)
+        }
+    }
 }
 
 pub(super) fn unregister(pid: Pid) {
-    let task = TASKS.lock().tasks.remove(&pid);
+    let task = {
+        let mut table = TASKS.lock();
+        let found = table.tasks.binary_search_by_key(&pid, |t| t.pid);
+        found.ok().map(|at| {
+            table.nr_threads -= 1;
+            table.tasks.remove(at)
+        })
+    };
     // The last reference is dropped outside the lock (it may be a running task's).
     drop(task);
 }
 
 pub fn find_task_by_pid(pid: Pid) -> Option<Arc<Task>> {
-    TASKS.lock().tasks.get(&pid).cloned()
+    let table = TASKS.lock();
+    let at = table.tasks.binary_search_by_key(&pid, |t| t.pid).ok()?;
+    Some(table.tasks[at].clone())
 }
 
 /// Every task but the idle tasks, in pid order.
 pub fn all_tasks() -> Vec<Arc<Task>> {
-    TASKS.lock().tasks.values().cloned().collect()
+    TASKS.lock().tasks.clone()
 }

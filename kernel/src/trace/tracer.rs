@@ -57,12 +57,12 @@ use crate::tracefs::create_file;
 pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
 
 /// Linux's `enum trace_type` values of the entries this module writes.
-pub(super) const TRACE_FN: u8 = 1;
+pub const TRACE_FN: u8 = 1;
 pub(super) const TRACE_PRINT: u8 = 5;
 
 /// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
 /// and the pid.
-pub(super) const ENTRY_HDR_SIZE: usize = 8;
+pub const ENTRY_HDR_SIZE: usize = 8;
 
 /// Preempt depth and migrate-disable depth each print as one hex digit.
 const PREEMPT_DEPTH_MAX: u32 = 0xf;
