@@ -165,6 +165,12 @@ pub const OURS: &[Entry] = &[
          \t\t\t  (EBUSY while a PERMANENT ops, such as the live patch, is registered)\n",
     ),
     entry(
+        "/proc/sys/kernel/threads-max",
+        "  /proc/sys/kernel/threads-max\n\
+         \t\t\t- the most tasks that may exist; creating one more fails\n\
+         \t\t\t  with EAGAIN (run -b: sh: can't fork: ...)\n",
+    ),
+    entry(
         "/sys/kernel/livepatch/livepatch_sample/",
         "  /sys/kernel/livepatch/livepatch_sample/enabled\n\
          \t\t\t- 1 while the sample live patch replaces cmdline_proc_show\n",
