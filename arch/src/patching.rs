@@ -58,6 +58,9 @@ pub enum PatchError {
 /// Serialises all text patching and the TextPoke0 fixmap slot.
 static PATCH_LOCK: SpinLock<()> = SpinLock::new(());
 
+/// The write phase of a patch batch: `noinstr`, run with every other CPU parked.
+pub type WritePhase = fn(&[TextPatch]);
+
 /// The kernel's stop-machine rendezvous, as the write phase of every patch uses it.
 pub struct StopMachine {
     /// Runs `phase(patches)` with every other online CPU parked, interrupts masked, and
@@ -65,7 +68,7 @@ pub struct StopMachine {
     /// state. A plain function rather than a closure: `phase` is `noinstr`, and a closure
     /// would keep a patch site (rustc cannot mark closures), putting a traceable function
     /// inside the rendezvous.
-    pub run: fn(phase: fn(&[TextPatch]), patches: &[TextPatch]),
+    pub run: fn(phase: WritePhase, patches: &[TextPatch]),
     /// Parks this CPU in a rendezvous that is waiting for it, if there is one: what a CPU
     /// polls while it spins for a lock an initiator may hold. Must be `noinstr`.
     pub answer: fn(),
