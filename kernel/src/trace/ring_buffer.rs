@@ -63,6 +63,16 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering
 
 use spin::Mutex;
 
+/// A point between two steps of the write path at which a nested writer (an interrupt or a
+/// probe hit on this CPU) may run to completion. Host tests install a hook that runs one there;
+/// other builds compile it to nothing, so the kernel's write path is unchanged.
+macro_rules! nest_point {
+    ($name:literal) => {
+        #[cfg(test)]
+        tests::nest_point($name);
+    };
+}
+
 /// The size of a ring-buffer page.
 pub const PAGE_SIZE: usize = 4096;
 /// Linux's per-page header (time stamp and commit); we keep it out of the data page, but size
@@ -444,13 +454,16 @@ impl CpuBuffer {
     #[inline(always)]
     fn reserve_space(&self, pages: &Pages, size: usize) -> Option<Slot> {
         let t = self.tail.load(Ordering::Relaxed);
+        nest_point!("reserve: tail read");
         let meta = pages.meta_at(t);
         let w = meta.write.load(Ordering::Relaxed);
+        nest_point!("reserve: write read");
         let off = (w & WRITE_BYTES_MASK) as usize;
         if off + size > BUF_PAGE_SIZE {
             return None;
         }
         let reserved = self.count_reservation();
+        nest_point!("reserve: counted");
         meta.write
             .compare_exchange(
                 w,
@@ -474,6 +487,7 @@ impl CpuBuffer {
     #[inline(always)]
     fn count_reservation(&self) -> u32 {
         let n = self.reserved.load(Ordering::Relaxed).wrapping_add(1);
+        nest_point!("count_reservation: loaded");
         self.reserved.store(n, Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
         n
@@ -486,12 +500,15 @@ impl CpuBuffer {
     fn reserve_space_slow(&self, pages: &Pages, size: usize, overwrite: bool) -> Option<Slot> {
         for _ in 0..RESERVE_RETRIES {
             let t = self.tail.load(Ordering::Relaxed);
+            nest_point!("reserve_slow: tail read");
             let meta = pages.meta_at(t);
             let w = meta.write.load(Ordering::Relaxed);
+            nest_point!("reserve_slow: write read");
             let off = (w & WRITE_BYTES_MASK) as usize;
             if off + size <= BUF_PAGE_SIZE {
                 let new = w + size as u32 + WRITE_ENTRY;
                 let reserved = self.count_reservation();
+                nest_point!("reserve_slow: counted");
                 // A failed CAS means a nested writer reserved here meanwhile: retry.
                 if meta
                     .write
@@ -529,6 +546,7 @@ impl CpuBuffer {
             }
             n = pages.after(n);
         };
+        nest_point!("move_tail: found page");
         let meta = &pages.meta[n];
         if (meta.write.load(Ordering::Relaxed) & WRITE_BYTES_MASK) as usize != state_commit(st) {
             if self.tail.load(Ordering::Relaxed) != t {
@@ -543,6 +561,7 @@ impl CpuBuffer {
             return false;
         }
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        nest_point!("move_tail: seq taken");
         if meta
             .state
             .compare_exchange(st, seq << SEQ_SHIFT, Ordering::AcqRel, Ordering::Relaxed)
@@ -551,14 +570,18 @@ impl CpuBuffer {
             // A reader pinned it or a nested writer claimed it first: look again.
             return true;
         }
+        nest_point!("move_tail: claimed");
         // Only now: a consumer may have pinned, read and unpinned the page since we loaded
         // `st` (the CAS cannot tell), and its unpin, which our CAS read, comes after it
         // published the consumed generation.
         if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
             self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
         }
+        nest_point!("move_tail: overrun counted");
         meta.write.store(0, Ordering::Relaxed);
+        nest_point!("move_tail: page reset");
         pages.meta[t].next.store(n, Ordering::Relaxed);
+        nest_point!("move_tail: linked");
         // Fails only if a nested writer already moved the tail, onto this same page or past it.
         let _ = self
             .tail
@@ -579,11 +602,14 @@ impl CpuBuffer {
             self.nest.store(nest, Ordering::Release);
             return;
         }
+        nest_point!("exit: before publish");
         if !self.publish_own(self.pages(), slot) {
             self.publish();
         }
+        nest_point!("exit: published");
         self.nest.store(0, Ordering::Release);
         compiler_fence(Ordering::SeqCst);
+        nest_point!("exit: nest cleared");
         // An interrupt after the store was the outermost writer and published itself. One
         // that reserved after our reservation, before the store, saw `nest == 1` and counted
         // its reservation.
@@ -950,6 +976,7 @@ impl RingBuffer {
             cb.exit_unreserved(nest);
             return None;
         };
+        nest_point!("reserve: reserved");
         // SAFETY: `slot` is this writer's until it exits, which the reservation does on drop.
         let payload = unsafe { write_event_header(pages, slot, len, ts) };
         // SAFETY: as above; the payload is the `len` bytes after the header.
@@ -1268,8 +1295,13 @@ mod tests {
     use super::*;
     use std::string::String;
     use std::sync::Arc;
+    use std::boxed::Box;
+    use std::cell::RefCell;
+    use std::iter;
+    use std::rc::Rc;
     use std::sync::atomic::AtomicBool;
     use std::thread;
+    use std::vec;
 
     /// Payload of test event `i`: `i` six times, so a torn or misplaced event is visible.
     const WORDS: usize = 6;
@@ -1650,6 +1682,201 @@ mod tests {
         assert_eq!(drain(&rb, 0), (0..=accepted).collect::<Vec<_>>());
         assert!(put(&rb, 0, 5000));
         assert_eq!(drain(&rb, 0), [5000]);
+    }
+
+    thread_local! {
+        /// What runs at each [`nest_point!`] on this thread: the tests' "interrupt".
+        static NEST_HOOK: RefCell<Option<Box<dyn FnMut(&'static str)>>> =
+            const { RefCell::new(None) };
+    }
+
+    /// Runs the installed hook, which is taken out meanwhile: the writes it does are nested
+    /// ones and do not reach the hook again.
+    pub(super) fn nest_point(name: &'static str) {
+        if let Some(mut hook) = NEST_HOOK.with(|h| h.borrow_mut().take()) {
+            hook(name);
+            NEST_HOOK.with(|h| *h.borrow_mut() = Some(hook));
+        }
+    }
+
+    /// Runs `f` with `hook` at every nest point.
+    fn with_nest_hook<R>(hook: impl FnMut(&'static str) + 'static, f: impl FnOnce() -> R) -> R {
+        NEST_HOOK.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        let r = f();
+        NEST_HOOK.with(|h| *h.borrow_mut() = None);
+        r
+    }
+
+    /// Writes event `i` with a payload of `words` copies of `i` on CPU 0.
+    fn put_words(rb: &RingBuffer, i: u64, words: usize) -> bool {
+        let payload: Vec<u8> = (0..words).flat_map(|_| i.to_le_bytes()).collect();
+        // SAFETY: CPU 0's writer is this thread; the hook's writes nest like interrupts.
+        unsafe { rb.write(0, i, &payload) }
+    }
+
+    /// The `i` of an event written by [`put_words`], after checking it is intact.
+    fn num_words(e: &Event) -> u64 {
+        let i = u64::from_le_bytes(e.payload[..8].try_into().unwrap());
+        assert!(
+            e.payload.chunks(8).all(|w| w == i.to_le_bytes()),
+            "torn event {i}"
+        );
+        assert_eq!(e.ts, i, "event {i} has another's timestamp");
+        i
+    }
+
+    /// A state of CPU 0's buffer before the writer under test, and its event's size.
+    #[derive(Clone, Copy, Debug)]
+    enum Before {
+        /// An empty buffer: everything takes the fast path.
+        Empty,
+        /// 24 bytes left on the tail page: the tested 24-byte event fits, a nested 64-byte one
+        /// moves to the next page.
+        AlmostFull,
+        /// The tail page is full: the tested writer moves the tail.
+        Full,
+    }
+
+    /// Builds the buffer for `before`, returning it and the events written so far.
+    fn buffer_before(before: Before) -> (Arc<RingBuffer>, Vec<u64>) {
+        let rb = Arc::new(RingBuffer::new(1, 0));
+        // 63 events of 64 bytes and two of 24 fill a page (4080 bytes).
+        let sizes: &[usize] = match before {
+            Before::Empty => &[],
+            Before::AlmostFull => &[6; 63],
+            Before::Full => &[6; 63],
+        };
+        let small = match before {
+            Before::Empty => 0,
+            Before::AlmostFull => 1,
+            Before::Full => 2,
+        };
+        let words = sizes.iter().copied().chain(iter::repeat_n(1, small));
+        let written: Vec<u64> = (0..).zip(words).map(|(i, w)| {
+            assert!(put_words(&rb, i, w));
+            i
+        }).collect();
+        (rb, written)
+    }
+
+    /// The nest points the writer under test passes in `before`, in order.
+    fn nest_points(before: Before) -> Vec<&'static str> {
+        let (rb, _) = buffer_before(before);
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        with_nest_hook(
+            move |name| log.borrow_mut().push(name),
+            || put_words(&rb, 1000, 1),
+        );
+        let seen = seen.borrow().clone();
+        assert!(!seen.is_empty());
+        seen
+    }
+
+    /// Runs the writer under test (event 1000, 24 bytes) in `before`, with `nested` (a complete
+    /// write of 64-byte events) at its `at`-th nest point. Returns the buffer and every event
+    /// written (the outer one only if it was recorded: a burst may fill the ring).
+    fn write_with_nested_at(
+        before: Before,
+        at: usize,
+        nested: impl Fn(&RingBuffer) -> Vec<u64> + 'static,
+    ) -> (Arc<RingBuffer>, Vec<u64>) {
+        let (rb, mut written) = buffer_before(before);
+        let nested_written = Rc::new(RefCell::new(Vec::new()));
+        let (inner, out, mut point) = (rb.clone(), nested_written.clone(), 0);
+        let ok = with_nest_hook(
+            move |_| {
+                if point == at {
+                    out.borrow_mut().extend(nested(&inner));
+                }
+                point += 1;
+            },
+            || put_words(&rb, 1000, 1),
+        );
+        if ok {
+            written.push(1000);
+        }
+        written.extend(nested_written.borrow().iter());
+        (rb, written)
+    }
+
+    /// Runs `case` for every state before the writer and every nest point of the writer; fails
+    /// with every point at which `case` returned an error.
+    fn at_every_nest_point(case: impl Fn(Before, usize) -> Result<(), String>) {
+        let mut failures = Vec::new();
+        for before in [Before::Empty, Before::AlmostFull, Before::Full] {
+            for (at, name) in nest_points(before).into_iter().enumerate() {
+                if let Err(e) = case(before, at) {
+                    failures.push(alloc::format!("{before:?}, nested at {at} ({name}): {e}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    fn consume_all(rb: &RingBuffer) -> Vec<u64> {
+        iter::from_fn(|| rb.consume(0)).map(|e| num_words(&e)).collect()
+    }
+
+    /// One nested 64-byte event at each step of a writer, in each state of the tail page: both
+    /// events are published when the outer writer returns, and nothing counts as lost.
+    #[test]
+    fn a_nested_writer_at_any_step_is_published_with_the_outer_one() {
+        at_every_nest_point(|before, at| {
+            let (rb, mut written) = write_with_nested_at(before, at, |rb| {
+                put_words(rb, 2000, 6).then_some(2000).into_iter().collect()
+            });
+            let s = rb.stats(0);
+            let mut read = consume_all(&rb);
+            read.sort_unstable();
+            written.sort_unstable();
+            if !written.contains(&1000) || !written.contains(&2000) {
+                return Err(alloc::format!("an event was dropped: {s:?}"));
+            }
+            if read != written {
+                let missing: Vec<_> = written.iter().filter(|i| !read.contains(i)).collect();
+                return Err(alloc::format!("unpublished: {missing:?}"));
+            }
+            if (s.commit_overrun, s.dropped_events, s.overrun) != (0, 0, 0) {
+                return Err(alloc::format!("counted as lost: {s:?}"));
+            }
+            Ok(())
+        });
+    }
+
+    /// A burst of nested writes that wraps the whole ring at each step of a writer: what is
+    /// read is intact and in order, every event is read or counted as lost, and the CPU
+    /// records and publishes normally afterwards.
+    #[test]
+    fn a_burst_of_nested_writes_at_any_step_leaves_the_buffer_consistent() {
+        const BURST: u64 = 4 * PER_PAGE;
+        at_every_nest_point(|before, at| {
+            let (rb, written) = write_with_nested_at(before, at, |rb| {
+                (2000..2000 + BURST)
+                    .filter(|&i| put_words(rb, i, 6))
+                    .collect()
+            });
+            let read = consume_all(&rb);
+            let s = rb.stats(0);
+            let accepted = written.iter().filter(|&&i| i >= 2000).count() as u64;
+            if read.len() as u64 + s.overrun != written.len() as u64
+                || s.commit_overrun + s.dropped_events != BURST - accepted
+            {
+                return Err(alloc::format!(
+                    "{} accepted, {} read, {s:?}",
+                    written.len(),
+                    read.len()
+                ));
+            }
+            let nested: Vec<u64> = read.iter().copied().filter(|&i| i >= 2000).collect();
+            if !nested.windows(2).all(|w| w[0] < w[1]) {
+                return Err(alloc::format!("out of order: {nested:?}"));
+            }
+            if !put_words(&rb, 9000, 6) || consume_all(&rb) != [9000] {
+                return Err("the next event is not recorded and published".into());
+            }
+            Ok(())
+        });
     }
 
     #[test]
