@@ -12,7 +12,8 @@
 //! Each page's *published* state is one atomic word: its generation `seq` (a per-CPU count of
 //! page claims, so readers can tell the order of pages and notice a page being reused), how many
 //! bytes and events are committed, and a reader pin count. Writers only append past the
-//! committed bytes; readers only read below them, and only while the page is pinned.
+//! committed bytes; readers only read below them, and only while the page is pinned. The
+//! writers' reservation word of a page carries the low bits of its generation too.
 //!
 //! # Writer (lock-free, interrupt re-entrant, never waits)
 //! Only the owning CPU writes (and interrupts on it may nest). `reserve` takes space on the
@@ -21,16 +22,24 @@
 //! writers' commits just leave. The outermost one publishes its own event with one atomic add
 //! when everything before it is published (the common case). Otherwise it publishes every
 //! page from the oldest page with unpublished reservations (`commit_page`) to the tail. Then,
-//! like Linux's `commits` counter, a per-CPU count of reservations tells it whether a nested
-//! writer reserved after it and still needs publishing. So a nested event never exposes the
+//! like Linux's `commits` counter, a per-CPU mark that every nested writer sets as it leaves
+//! (and every writer clears before it reads the tail) tells it whether a nested writer
+//! reserved after it and still needs publishing. So a nested event never exposes the
 //! half-written event it interrupted.
+//!
+//! Nested writers run to completion inside the one they interrupt, at any instruction. Every
+//! step of the writer is a compare-and-swap, or a store a nested writer cannot undo, and a move
+//! of the tail is recorded before it starts, so a nested writer that needs to move the tail
+//! finishes an interrupted move (onto the page already chosen) instead of starting another;
+//! the interrupted writer then finds each of its steps done. Host tests run a nested writer
+//! at every step (`nest_point!`).
 //!
 //! Moving the tail claims the next page with a compare-and-swap on its state word. A page a
 //! reader has pinned is skipped (it is out of the ring, like Linux's reader page). In overwrite
 //! mode (the default) claiming a page that still holds unread events drops them all, counted
-//! in `overrun`; without overwrite the new event is dropped instead (`dropped events`). A page
-//! still holding unpublished reservations (nested writers filled the whole ring) is never
-//! claimed: the new event is dropped and counted as `commit overrun`.
+//! in `overrun`; without overwrite the new event is dropped instead (`dropped events`). As in
+//! Linux, the tail never moves onto the commit page (nested writers filled the whole ring):
+//! the new event is dropped and counted as `commit overrun`.
 //!
 //! Write-path cost (the function tracer's budget is 150 instructions per call, ftrace_caller
 //! included): no allocation, division, formatting, lock or bounds check; one exclusive
@@ -99,9 +108,16 @@ const ENTRIES_SHIFT: u32 = 16;
 const ENTRIES_MASK: u64 = 0x1ff;
 const SEQ_SHIFT: u32 = 25;
 
-// The writer's per-page reservation word: reserved bytes (0-15) and events (16-31).
-const WRITE_BYTES_MASK: u32 = 0xffff;
-const WRITE_ENTRY: u32 = 1 << 16;
+// The writer's per-page reservation word: reserved bytes (0-15), events (16-31) and the low
+// 32 bits of the page's generation (32-63), which make a reset of the word for a new
+// generation a compare-and-swap no later value can match.
+const WRITE_BYTES_MASK: u64 = 0xffff;
+const WRITE_ENTRY: u64 = 1 << 16;
+const WRITE_ENTRIES_MASK: u64 = 0xffff;
+const WRITE_GEN_SHIFT: u32 = 32;
+
+/// No move of the tail is in progress (see [`CpuBuffer::moving`]).
+const NO_MOVE: u64 = u64::MAX;
 
 /// The bit of a CPU buffer's `disabled` word that says recording is off (`tracing_on`); the
 /// bits below [`READ_PAUSE`] count the resizes and resets that own the pages.
@@ -135,6 +151,21 @@ fn state_pinned(st: u64) -> bool {
     st & PIN_MASK != 0
 }
 
+/// The reservation word of a page freshly claimed as generation `seq`.
+fn write_fresh(seq: u64) -> u64 {
+    seq << WRITE_GEN_SHIFT
+}
+
+/// Whether reservation word `w` belongs to generation `seq` (it has been reset for it).
+fn write_is_of(w: u64, seq: u64) -> bool {
+    w >> WRITE_GEN_SHIFT == seq & 0xffff_ffff
+}
+
+/// A [`CpuBuffer::moving`] record: the tail is being moved from page `from` to page `to`.
+fn move_record(from: usize, to: usize) -> u64 {
+    ((from as u64) << 32) | to as u64
+}
+
 /// Bytes an event with a `len`-byte payload takes in a page.
 fn event_size(len: usize) -> usize {
     RB_EVNT_HDR_SIZE + ((len + RB_ALIGNMENT - 1) & !(RB_ALIGNMENT - 1))
@@ -163,8 +194,9 @@ impl PageData {
 struct PageMeta {
     /// Published state, shared with readers (see the module docs for the bits).
     state: AtomicU64,
-    /// Reserved bytes and events; touched only by the owning CPU's writers.
-    write: AtomicU32,
+    /// Reserved bytes and events, and the generation they count for; touched only by the
+    /// owning CPU's writers.
+    write: AtomicU64,
     /// The page the writer claimed after this one, for publishing in claim order.
     next: AtomicUsize,
 }
@@ -181,7 +213,7 @@ impl Pages {
             meta: (0..total)
                 .map(|_| PageMeta {
                     state: AtomicU64::new(0),
-                    write: AtomicU32::new(0),
+                    write: AtomicU64::new(0),
                     next: AtomicUsize::new(0),
                 })
                 .collect(),
@@ -277,8 +309,6 @@ struct Slot {
     page: usize,
     off: usize,
     size: usize,
-    /// The CPU's `reserved` count as this writer's last reservation attempt left it.
-    reserved: u32,
 }
 
 /// One event as a reader sees it.
@@ -324,9 +354,16 @@ struct CpuBuffer {
     /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
     /// word, so the writer checks both with one load.
     disabled: AtomicU32,
-    /// Reservations begun on this CPU, wrapping: the outermost writer compares it with the
-    /// value its own reservation left to notice a nested writer that reserved after it.
-    reserved: AtomicU32,
+    /// Set by every nested writer as it leaves, cleared by every writer before it reads the tail
+    /// to reserve: still clear when the outermost writer has published, no nested writer has
+    /// reserved since its own reservation began, so nothing is left unpublished. Only stores,
+    /// so no nested writer's mark can be lost (Linux keeps a `commits` count for this).
+    nested_write: AtomicBool,
+    /// The move of the tail in progress ([`move_record`]: from page, to page), or [`NO_MOVE`]. A
+    /// writer that must move the tail off the page a move starts from finishes that move
+    /// (onto its page) instead of choosing another: the writer it interrupted may have
+    /// claimed that page already.
+    moving: AtomicU64,
     /// The generation the next claimed page gets.
     next_seq: AtomicU64,
     /// Pages of this generation or older have been consumed (the reader's current page is
@@ -359,7 +396,8 @@ impl CpuBuffer {
             commit_page: AtomicUsize::new(0),
             nest: AtomicU32::new(0),
             disabled: AtomicU32::new(0),
-            reserved: AtomicU32::new(0),
+            nested_write: AtomicBool::new(false),
+            moving: AtomicU64::new(NO_MOVE),
             next_seq: AtomicU64::new(1),
             consumed_seq: AtomicU64::new(0),
             overrun: AtomicU64::new(0),
@@ -415,7 +453,10 @@ impl CpuBuffer {
         pages.meta[0]
             .state
             .store(seq << SEQ_SHIFT, Ordering::Relaxed);
+        pages.meta[0].write.store(write_fresh(seq), Ordering::Relaxed);
         self.tail.store(0, Ordering::Relaxed);
+        self.moving.store(NO_MOVE, Ordering::Relaxed);
+        self.nested_write.store(false, Ordering::Relaxed);
         self.commit_page.store(0, Ordering::Relaxed);
         self.consumed_seq.store(seq - 1, Ordering::Relaxed);
         *cursor = Cursor {
@@ -453,6 +494,11 @@ impl CpuBuffer {
     /// the rest.
     #[inline(always)]
     fn reserve_space(&self, pages: &Pages, size: usize) -> Option<Slot> {
+        // Before the tail is read: a nested writer that ran earlier reserved before us, and our
+        // publish covers it (see `exit`).
+        self.nested_write.store(false, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        nest_point!("reserve: mark cleared");
         let t = self.tail.load(Ordering::Relaxed);
         nest_point!("reserve: tail read");
         let meta = pages.meta_at(t);
@@ -462,35 +508,15 @@ impl CpuBuffer {
         if off + size > BUF_PAGE_SIZE {
             return None;
         }
-        let reserved = self.count_reservation();
-        nest_point!("reserve: counted");
         meta.write
             .compare_exchange(
                 w,
-                w + size as u32 + WRITE_ENTRY,
+                w + size as u64 + WRITE_ENTRY,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )
             .ok()
-            .map(|_| Slot {
-                page: t,
-                off,
-                size,
-                reserved,
-            })
-    }
-
-    /// Counts a reservation attempt, before its CAS, and returns the new count. A plain load
-    /// and store: a nested writer whose increment is lost between them reserved before our
-    /// CAS, so our CAS fails or our event lands after its (unpublished) one; either way our
-    /// commit takes the full publish path, which covers it.
-    #[inline(always)]
-    fn count_reservation(&self) -> u32 {
-        let n = self.reserved.load(Ordering::Relaxed).wrapping_add(1);
-        nest_point!("count_reservation: loaded");
-        self.reserved.store(n, Ordering::Relaxed);
-        compiler_fence(Ordering::SeqCst);
-        n
+            .map(|_| Slot { page: t, off, size })
     }
 
     /// Reserves `size` bytes when [`CpuBuffer::reserve_space`] could not (the tail page is full
@@ -506,21 +532,14 @@ impl CpuBuffer {
             nest_point!("reserve_slow: write read");
             let off = (w & WRITE_BYTES_MASK) as usize;
             if off + size <= BUF_PAGE_SIZE {
-                let new = w + size as u32 + WRITE_ENTRY;
-                let reserved = self.count_reservation();
-                nest_point!("reserve_slow: counted");
+                let new = w + size as u64 + WRITE_ENTRY;
                 // A failed CAS means a nested writer reserved here meanwhile: retry.
                 if meta
                     .write
                     .compare_exchange(w, new, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
                 {
-                    return Some(Slot {
-                        page: t,
-                        off,
-                        size,
-                        reserved,
-                    });
+                    return Some(Slot { page: t, off, size });
                 }
             } else if !self.move_tail(pages, t, overwrite) {
                 return None;
@@ -530,59 +549,114 @@ impl CpuBuffer {
         None
     }
 
-    /// Claims the page after the full tail page `t`. `false` when the event must be dropped
-    /// (counted here); `true` to retry the reservation, whether or not this call moved the tail.
+    /// Moves the tail off the full page `t`. `false` when the event must be dropped (counted
+    /// here); `true` to retry the reservation, whether or not this call moved the tail.
     fn move_tail(&self, pages: &Pages, t: usize, overwrite: bool) -> bool {
+        if self.tail.load(Ordering::Relaxed) != t {
+            // A nested writer moved it since our caller read it: retry there.
+            return true;
+        }
+        let moving = self.moving.load(Ordering::Relaxed);
+        if moving >> 32 == t as u64 {
+            // We interrupted a writer moving the tail off `t`: finish its move.
+            return self.install(pages, t, (moving & 0xffff_ffff) as usize, overwrite);
+        }
+        let Some(n) = self.next_page(pages, t) else {
+            return false;
+        };
+        self.moving.store(move_record(t, n), Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        nest_point!("move_tail: move recorded");
+        // A nested writer that moved the tail before we recorded our move chose its own page.
+        let moved = self.tail.load(Ordering::Relaxed) != t || self.install(pages, t, n, overwrite);
+        // Nested writers finish their own moves, so the record is ours (or stale) to clear.
+        self.moving.store(NO_MOVE, Ordering::Relaxed);
+        moved
+    }
+
+    /// The page to move the tail to from `t`: the next one no reader has pinned. `None`
+    /// (counted) when every other page is pinned, or when that page is the commit page: it and
+    /// the pages after it hold events the outermost writer has not published yet (Linux's
+    /// commit overrun). So the tail never laps the commit page, and no page from the commit
+    /// page to the tail is claimed again while a writer is inside: the indices writers hold
+    /// keep naming the same page generations.
+    fn next_page(&self, pages: &Pages, t: usize) -> Option<usize> {
+        let commit = self.commit_page.load(Ordering::Relaxed);
         let mut n = pages.after(t);
-        let st = loop {
+        loop {
             if n == t {
-                // Every other page is held by readers.
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            if n == commit {
+                self.commit_overrun.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            if !state_pinned(pages.meta_at(n).state.load(Ordering::Acquire)) {
+                return Some(n);
+            }
+            n = pages.after(n);
+        }
+    }
+
+    /// Moves the tail from `t` onto `n`: claims `n` from readers as a new generation, resets its
+    /// reservation word for that generation, links it after `t`, moves the tail. It starts at
+    /// whichever step `n` shows is next, and each step is a compare-and-swap no later state
+    /// can match or a store of the value it already has, so a nested writer can finish a move
+    /// this one began, and this one then finds every step done. `false` when the event must be
+    /// dropped (counted); `true` to retry the reservation.
+    fn install(&self, pages: &Pages, t: usize, n: usize, overwrite: bool) -> bool {
+        let meta = pages.meta_at(n);
+        let st = meta.state.load(Ordering::Acquire);
+        let w = meta.write.load(Ordering::Relaxed);
+        nest_point!("install: page read");
+        let t_seq = state_seq(pages.meta_at(t).state.load(Ordering::Relaxed));
+        let seq = if state_seq(st) > t_seq {
+            // Claimed after `t` by the move we are finishing.
+            state_seq(st)
+        } else {
+            if state_pinned(st) {
+                // A reader took it since it was chosen: choose again.
+                return true;
+            }
+            if !overwrite && state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
-            let st = pages.meta[n].state.load(Ordering::Acquire);
-            if !state_pinned(st) {
-                break st;
-            }
-            n = pages.after(n);
-        };
-        nest_point!("move_tail: found page");
-        let meta = &pages.meta[n];
-        if (meta.write.load(Ordering::Relaxed) & WRITE_BYTES_MASK) as usize != state_commit(st) {
-            if self.tail.load(Ordering::Relaxed) != t {
-                // A nested writer moved the tail since our caller read it: `n` is its page.
+            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            nest_point!("install: seq taken");
+            if meta
+                .state
+                .compare_exchange(st, seq << SEQ_SHIFT, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+            {
+                // A reader pinned it, or a nested writer claimed it for this move.
                 return true;
             }
-            self.commit_overrun.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        if !overwrite && state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        nest_point!("move_tail: seq taken");
-        if meta
-            .state
-            .compare_exchange(st, seq << SEQ_SHIFT, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
+            nest_point!("install: claimed");
+            // Only now: a consumer may have pinned, read and unpinned the page since we loaded
+            // `st` (the CAS cannot tell), and its unpin, which our CAS read, comes after it
+            // published the consumed generation.
+            if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
+                self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
+            }
+            seq
+        };
+        nest_point!("install: overrun counted");
+        if !write_is_of(w, seq)
+            && meta
+                .write
+                .compare_exchange(w, write_fresh(seq), Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
         {
-            // A reader pinned it or a nested writer claimed it first: look again.
+            // A nested writer reset the page and finished the move (and may have reserved).
             return true;
         }
-        nest_point!("move_tail: claimed");
-        // Only now: a consumer may have pinned, read and unpinned the page since we loaded
-        // `st` (the CAS cannot tell), and its unpin, which our CAS read, comes after it
-        // published the consumed generation.
-        if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
-            self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
-        }
-        nest_point!("move_tail: overrun counted");
-        meta.write.store(0, Ordering::Relaxed);
-        nest_point!("move_tail: page reset");
-        pages.meta[t].next.store(n, Ordering::Relaxed);
-        nest_point!("move_tail: linked");
-        // Fails only if a nested writer already moved the tail, onto this same page or past it.
+        nest_point!("install: page reset");
+        pages.meta_at(t).next.store(n, Ordering::Relaxed);
+        nest_point!("install: linked");
+        // Fails only if a nested writer finished the move: the tail never comes back to `t`
+        // while we are inside (see `next_page`).
         let _ = self
             .tail
             .compare_exchange(t, n, Ordering::Relaxed, Ordering::Relaxed);
@@ -599,6 +673,7 @@ impl CpuBuffer {
     #[inline(always)]
     fn exit(&self, nest: u32, slot: Slot) {
         if nest != 0 {
+            self.nested_write.store(true, Ordering::Relaxed);
             self.nest.store(nest, Ordering::Release);
             return;
         }
@@ -611,9 +686,10 @@ impl CpuBuffer {
         compiler_fence(Ordering::SeqCst);
         nest_point!("exit: nest cleared");
         // An interrupt after the store was the outermost writer and published itself. One
-        // that reserved after our reservation, before the store, saw `nest == 1` and counted
-        // its reservation.
-        if self.reserved.load(Ordering::Relaxed) != slot.reserved {
+        // that began reserving after us and left before the store saw `nest == 1` and left its
+        // mark; one that did so before we read the tail reserved before us, and then our event
+        // was not the oldest unpublished one and `publish` covered both.
+        if self.nested_write.load(Ordering::Relaxed) {
             self.republish();
         }
     }
@@ -623,6 +699,9 @@ impl CpuBuffer {
     #[cold]
     #[inline(never)]
     fn exit_unreserved(&self, nest: u32) {
+        if nest != 0 {
+            self.nested_write.store(true, Ordering::Relaxed);
+        }
         self.nest.store(nest, Ordering::Release);
         if nest == 0 {
             self.republish();
@@ -657,13 +736,22 @@ impl CpuBuffer {
     fn republish(&self) {
         loop {
             self.nest.store(1, Ordering::SeqCst);
-            if self.disabled.load(Ordering::SeqCst) & !STOP_BITS != 0 || !self.has_unpublished() {
+            self.nested_write.store(false, Ordering::Relaxed);
+            compiler_fence(Ordering::SeqCst);
+            if self.disabled.load(Ordering::SeqCst) & !STOP_BITS != 0 {
                 self.nest.store(0, Ordering::Release);
                 return;
             }
-            self.publish();
+            if self.has_unpublished() {
+                self.publish();
+            }
             self.nest.store(0, Ordering::Release);
             compiler_fence(Ordering::SeqCst);
+            nest_point!("republish: nest cleared");
+            // A nested writer that reserved after the look above left its mark.
+            if !self.nested_write.load(Ordering::Relaxed) {
+                return;
+            }
         }
     }
 
@@ -702,8 +790,8 @@ impl CpuBuffer {
     fn publish_page(&self, meta: &PageMeta) {
         let w = meta.write.load(Ordering::Relaxed);
         let st = meta.state.load(Ordering::Relaxed);
-        let bytes = u64::from(w & WRITE_BYTES_MASK) - state_commit(st) as u64;
-        let entries = u64::from(w >> 16) - state_entries(st);
+        let bytes = (w & WRITE_BYTES_MASK) - state_commit(st) as u64;
+        let entries = ((w >> 16) & WRITE_ENTRIES_MASK) - state_entries(st);
         if bytes != 0 {
             meta.state.fetch_add(
                 (bytes << COMMIT_SHIFT) | (entries << ENTRIES_SHIFT),
@@ -1301,7 +1389,6 @@ mod tests {
     use std::rc::Rc;
     use std::sync::atomic::AtomicBool;
     use std::thread;
-    use std::vec;
 
     /// Payload of test event `i`: `i` six times, so a torn or misplaced event is visible.
     const WORDS: usize = 6;
