@@ -63,11 +63,12 @@
 //! tracefs files that resize, like `buffer_size_kb`, are rarely written while tracing).
 
 use alloc::boxed::Box;
+use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::marker::PhantomData;
-use core::ops::{Deref, DerefMut};
+use core::ops::{Deref, DerefMut, Range};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence};
 
 use spin::Mutex;
@@ -177,6 +178,15 @@ pub fn nr_pages_for(size: usize) -> usize {
     size.div_ceil(BUF_PAGE_SIZE).max(MIN_NR_PAGES)
 }
 
+/// A boxed slice of `len` values made by `f`, or the allocation error. One allocation of
+/// exactly `len` elements (so turning it into a box does not reallocate).
+fn try_boxed_slice<T>(len: usize, f: impl FnMut() -> T) -> Result<Box<[T]>, TryReserveError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)?;
+    v.resize_with(len, f);
+    Ok(v.into_boxed_slice())
+}
+
 /// One data page. `u64` elements give the 8-byte alignment event headers need.
 struct PageData(UnsafeCell<[u64; BUF_PAGE_SIZE / 8]>);
 
@@ -207,18 +217,17 @@ struct Pages {
 }
 
 impl Pages {
-    fn new(nr_pages: usize) -> Self {
+    /// `nr_pages` pages and the reader's spare, or the allocation error (the size comes from
+    /// `buffer_size_kb`, so running out of memory is an error, not a panic).
+    fn try_new(nr_pages: usize) -> Result<Self, TryReserveError> {
         let total = nr_pages + 1;
-        Self {
-            meta: (0..total)
-                .map(|_| PageMeta {
-                    state: AtomicU64::new(0),
-                    write: AtomicU64::new(0),
-                    next: AtomicUsize::new(0),
-                })
-                .collect(),
-            data: (0..total).map(|_| PageData::new()).collect(),
-        }
+        let meta = try_boxed_slice(total, || PageMeta {
+            state: AtomicU64::new(0),
+            write: AtomicU64::new(0),
+            next: AtomicUsize::new(0),
+        })?;
+        let data = try_boxed_slice(total, PageData::new)?;
+        Ok(Self { meta, data })
     }
 
     fn len(&self) -> usize {
@@ -388,10 +397,10 @@ struct CpuBuffer {
 unsafe impl Sync for CpuBuffer {}
 
 impl CpuBuffer {
-    fn new(cpu: usize, nr_pages: usize) -> Self {
+    fn new(cpu: usize, pages: Pages) -> Self {
         let cb = Self {
             cpu,
-            pages: UnsafeCell::new(Pages::new(nr_pages)),
+            pages: UnsafeCell::new(pages),
             tail: AtomicUsize::new(0),
             commit_page: AtomicUsize::new(0),
             nest: AtomicU32::new(0),
@@ -453,7 +462,9 @@ impl CpuBuffer {
         pages.meta[0]
             .state
             .store(seq << SEQ_SHIFT, Ordering::Relaxed);
-        pages.meta[0].write.store(write_fresh(seq), Ordering::Relaxed);
+        pages.meta[0]
+            .write
+            .store(write_fresh(seq), Ordering::Relaxed);
         self.tail.store(0, Ordering::Relaxed);
         self.moving.store(NO_MOVE, Ordering::Relaxed);
         self.nested_write.store(false, Ordering::Relaxed);
@@ -947,16 +958,19 @@ impl Drop for Reservation<'_> {
 }
 
 impl RingBuffer {
-    /// `nr_cpus` buffers of `size` bytes each (rounded up to whole pages, at least two).
-    pub fn new(nr_cpus: usize, size: usize) -> Self {
-        let nr_pages = nr_pages_for(size);
-        Self {
-            cpus: (0..nr_cpus)
-                .map(|cpu| CpuBuffer::new(cpu, nr_pages))
-                .collect(),
+    /// `nr_cpus` buffers of `size` bytes each (rounded up to whole pages, at least two), or
+    /// the allocation error.
+    pub fn try_new(nr_cpus: usize, size: usize) -> Result<Self, TryReserveError> {
+        let mut cpus = Vec::new();
+        cpus.try_reserve_exact(nr_cpus)?;
+        for cpu in 0..nr_cpus {
+            cpus.push(CpuBuffer::new(cpu, Pages::try_new(nr_pages_for(size))?));
+        }
+        Ok(Self {
+            cpus: cpus.into_boxed_slice(),
             record_disabled: AtomicU32::new(0),
             overwrite: AtomicBool::new(true),
-        }
+        })
     }
 
     pub fn nr_cpus(&self) -> usize {
@@ -974,15 +988,26 @@ impl RingBuffer {
         self.nr_pages(cpu) * BUF_PAGE_SIZE
     }
 
-    /// Gives `cpu` (or every CPU for `None`) `size` bytes. Drops that CPU's events and counters.
-    pub fn resize(&self, cpu: Option<usize>, size: usize) {
+    /// Gives each CPU of `cpus` `size` bytes, dropping its events and counters. All or
+    /// nothing: every new ring is allocated before any is swapped in, so when memory runs out
+    /// (Linux: `-ENOMEM` from `ring_buffer_resize`) what was allocated is freed and every CPU
+    /// keeps its ring and its events.
+    pub fn resize(&self, cpus: Range<usize>, size: usize) -> Result<(), TryReserveError> {
         let nr_pages = nr_pages_for(size);
-        for cb in self.selected(cpu) {
+        let mut fresh = Vec::new();
+        fresh.try_reserve_exact(cpus.len())?;
+        for _ in cpus.clone() {
+            fresh.push(Pages::try_new(nr_pages)?);
+        }
+        for (cb, new) in self.cpus[cpus].iter().zip(fresh) {
+            // The old pages are freed when the closure returns, with writers and readers
+            // still shut out.
             cb.exclusive(|pages, cursor| {
-                *pages = Pages::new(nr_pages);
+                *pages = new;
                 cb.restart(pages, cursor);
             });
         }
+        Ok(())
     }
 
     /// Empties `cpu` (or every CPU for `None`) and zeroes its counters.
@@ -1381,12 +1406,12 @@ pub fn format_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::String;
-    use std::sync::Arc;
     use std::boxed::Box;
     use std::cell::RefCell;
     use std::iter;
     use std::rc::Rc;
+    use std::string::String;
+    use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
     use std::thread;
 
@@ -1427,7 +1452,7 @@ mod tests {
 
     #[test]
     fn write_words_stores_little_endian_words_and_nests() {
-        let rb = RingBuffer::new(1, BUF_PAGE_SIZE * 2);
+        let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 2).unwrap();
         // SAFETY: single-threaded test: CPU 0 is "this" CPU.
         unsafe {
             let mut outer = rb.reserve(0, 8, 1).unwrap();
@@ -1452,7 +1477,7 @@ mod tests {
 
     #[test]
     fn write_words_across_pages_keeps_every_event_in_order() {
-        let rb = RingBuffer::new(1, BUF_PAGE_SIZE * 4);
+        let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 4).unwrap();
         let n = 3 * BUF_PAGE_SIZE as u64 / 40;
         for i in 0..n {
             // SAFETY: single-threaded test.
@@ -1472,14 +1497,14 @@ mod tests {
         assert_eq!(nr_pages_for(0), 2);
         assert_eq!(nr_pages_for(7 * 1024), 2);
         assert_eq!(nr_pages_for(1408 * 1024), 354);
-        let rb = RingBuffer::new(2, 1408 * 1024);
+        let rb = RingBuffer::try_new(2, 1408 * 1024).unwrap();
         assert_eq!(rb.nr_pages(1), 354);
         assert_eq!(rb.size(1), 354 * BUF_PAGE_SIZE);
     }
 
     #[test]
     fn events_read_back_in_order_with_timestamps() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..10 {
             assert!(put_at(&rb, 0, i, 1000 + i));
         }
@@ -1494,7 +1519,7 @@ mod tests {
 
     #[test]
     fn iterating_does_not_consume_and_consuming_does() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..5 {
             put(&rb, 0, i);
         }
@@ -1517,7 +1542,7 @@ mod tests {
 
     #[test]
     fn wrapping_drops_whole_oldest_pages_as_overrun() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         let n = 1000;
         for i in 0..n {
             assert!(put(&rb, 0, i));
@@ -1535,7 +1560,7 @@ mod tests {
 
     #[test]
     fn a_half_read_page_is_never_overwritten() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..PER_PAGE * 2 {
             put(&rb, 0, i);
         }
@@ -1558,7 +1583,7 @@ mod tests {
 
     #[test]
     fn without_overwrite_new_events_are_dropped() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         rb.set_overwrite(false);
         assert!(!rb.overwrite());
         let accepted = (0..1000).filter(|&i| put(&rb, 0, i)).count() as u64;
@@ -1580,7 +1605,7 @@ mod tests {
 
     #[test]
     fn merge_orders_cpus_by_timestamp() {
-        let rb = RingBuffer::new(3, 0);
+        let rb = RingBuffer::try_new(3, 0).unwrap();
         // CPU c gets timestamps c, c + 3, c + 6, ...; CPU 2 also one tied with CPU 0.
         for k in 0..20 {
             for cpu in 0..3 {
@@ -1604,12 +1629,12 @@ mod tests {
 
     #[test]
     fn resize_sets_pages_and_drops_contents() {
-        let rb = RingBuffer::new(2, 0);
+        let rb = RingBuffer::try_new(2, 0).unwrap();
         for i in 0..10 {
             put(&rb, 0, i);
             put(&rb, 1, i);
         }
-        rb.resize(Some(0), 1024 * 1024);
+        rb.resize(0..1, 1024 * 1024).unwrap();
         assert_eq!(rb.nr_pages(0), (1024 * 1024usize).div_ceil(BUF_PAGE_SIZE));
         assert_eq!(rb.nr_pages(1), 2);
         assert!(rb.is_empty(0));
@@ -1620,16 +1645,40 @@ mod tests {
             put(&rb, 0, i);
         }
         assert_eq!(rb.stats(0).overrun, 0);
-        rb.resize(None, 8192);
+        rb.resize(0..2, 8192).unwrap();
         assert_eq!((rb.nr_pages(0), rb.nr_pages(1)), (3, 3));
         assert!(rb.is_empty(0) && rb.is_empty(1));
         put(&rb, 1, 7);
         assert_eq!(drain(&rb, 1), [7]);
     }
 
+    /// A resize the memory cannot hold (or whose size overflows) changes nothing: every CPU
+    /// keeps its pages and its events, and records on.
+    #[test]
+    fn a_resize_that_does_not_fit_keeps_every_ring_and_its_events() {
+        let rb = RingBuffer::try_new(2, 0).unwrap();
+        rb.resize(1..2, 64 * 1024).unwrap();
+        for i in 0..10 {
+            put(&rb, 0, i);
+            put(&rb, 1, i);
+        }
+        rb.consume(1);
+        let before = [rb.stats(0), rb.stats(1)];
+        // A petabyte per CPU does not fit a host's address space; usize::MAX overflows.
+        for size in [1 << 50, usize::MAX] {
+            assert!(rb.resize(0..2, size).is_err());
+            assert!(rb.resize(1..2, size).is_err());
+        }
+        assert_eq!((rb.nr_pages(0), rb.nr_pages(1)), (2, 17));
+        assert_eq!([rb.stats(0), rb.stats(1)], before);
+        put(&rb, 1, 10);
+        assert_eq!(drain(&rb, 0), (0..10).collect::<Vec<_>>());
+        assert_eq!(drain(&rb, 1), (1..11).collect::<Vec<_>>());
+    }
+
     #[test]
     fn an_iterator_outlives_a_resize() {
-        let rb = RingBuffer::new(1, 64 * 1024);
+        let rb = RingBuffer::try_new(1, 64 * 1024).unwrap();
         for i in 0..PER_PAGE * 10 {
             put(&rb, 0, i);
         }
@@ -1638,14 +1687,14 @@ mod tests {
         for _ in 0..PER_PAGE * 5 {
             it.next();
         }
-        rb.resize(None, 0);
+        rb.resize(0..1, 0).unwrap();
         put(&rb, 0, 77);
         assert_eq!(it.map(|e| num(&e)).collect::<Vec<_>>(), [77]);
     }
 
     #[test]
     fn reset_clears_events_and_counters() {
-        let rb = RingBuffer::new(2, 0);
+        let rb = RingBuffer::try_new(2, 0).unwrap();
         for i in 0..500 {
             put(&rb, 0, i);
             put(&rb, 1, i);
@@ -1663,7 +1712,7 @@ mod tests {
 
     #[test]
     fn record_off_ignores_writes_without_counting() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         rb.record_off();
         assert!(!rb.is_record_on());
         assert!(!put(&rb, 0, 1));
@@ -1676,7 +1725,7 @@ mod tests {
 
     #[test]
     fn a_read_pause_stops_writes_but_leaves_tracing_on_alone() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         rb.pause();
         assert!(rb.is_record_on());
         assert!(!put(&rb, 0, 1));
@@ -1696,7 +1745,7 @@ mod tests {
 
     #[test]
     fn oversized_events_are_dropped() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         let big = [0u8; BUF_MAX_DATA_SIZE + 1];
         // SAFETY: this thread is CPU 0's only writer.
         assert!(!unsafe { rb.write(0, 1, &big) });
@@ -1708,7 +1757,7 @@ mod tests {
 
     #[test]
     fn reserve_hands_out_exactly_the_payload() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         // SAFETY: this thread is CPU 0's only writer.
         let mut r = unsafe { rb.reserve(0, 5, 42) }.unwrap();
         assert_eq!(r.len(), 5);
@@ -1720,7 +1769,7 @@ mod tests {
 
     #[test]
     fn nested_writes_appear_with_the_outermost_commit() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         put(&rb, 0, 0);
         // SAFETY: this thread is CPU 0's only writer; the nested writes play an interrupt.
         let mut outer = unsafe { rb.reserve(0, WORDS * 8, 1) }.unwrap();
@@ -1738,7 +1787,7 @@ mod tests {
 
     #[test]
     fn nested_writes_may_cross_pages() {
-        let rb = RingBuffer::new(1, 64 * 1024);
+        let rb = RingBuffer::try_new(1, 64 * 1024).unwrap();
         for i in 0..PER_PAGE - 1 {
             put(&rb, 0, i);
         }
@@ -1756,7 +1805,7 @@ mod tests {
 
     #[test]
     fn nested_writes_that_fill_the_ring_count_commit_overrun() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         // SAFETY: as in the previous tests.
         let mut outer = unsafe { rb.reserve(0, WORDS * 8, 0) }.unwrap();
         let accepted = (1..1000).filter(|&i| put(&rb, 0, i)).count() as u64;
@@ -1771,9 +1820,12 @@ mod tests {
         assert_eq!(drain(&rb, 0), [5000]);
     }
 
+    /// What runs at a nest point: the tests' "interrupt", given the point's name.
+    type NestHook = Box<dyn FnMut(&'static str)>;
+
     thread_local! {
-        /// What runs at each [`nest_point!`] on this thread: the tests' "interrupt".
-        static NEST_HOOK: RefCell<Option<Box<dyn FnMut(&'static str)>>> =
+        /// The hook of this thread's nest points.
+        static NEST_HOOK: RefCell<Option<NestHook>> =
             const { RefCell::new(None) };
     }
 
@@ -1826,7 +1878,7 @@ mod tests {
 
     /// Builds the buffer for `before`, returning it and the events written so far.
     fn buffer_before(before: Before) -> (Arc<RingBuffer>, Vec<u64>) {
-        let rb = Arc::new(RingBuffer::new(1, 0));
+        let rb = Arc::new(RingBuffer::try_new(1, 0).unwrap());
         // 63 events of 64 bytes and two of 24 fill a page (4080 bytes).
         let sizes: &[usize] = match before {
             Before::Empty => &[],
@@ -1839,10 +1891,13 @@ mod tests {
             Before::Full => 2,
         };
         let words = sizes.iter().copied().chain(iter::repeat_n(1, small));
-        let written: Vec<u64> = (0..).zip(words).map(|(i, w)| {
-            assert!(put_words(&rb, i, w));
-            i
-        }).collect();
+        let written: Vec<u64> = (0..)
+            .zip(words)
+            .map(|(i, w)| {
+                assert!(put_words(&rb, i, w));
+                i
+            })
+            .collect();
         (rb, written)
     }
 
@@ -1902,7 +1957,9 @@ mod tests {
     }
 
     fn consume_all(rb: &RingBuffer) -> Vec<u64> {
-        iter::from_fn(|| rb.consume(0)).map(|e| num_words(&e)).collect()
+        iter::from_fn(|| rb.consume(0))
+            .map(|e| num_words(&e))
+            .collect()
     }
 
     /// One nested 64-byte event at each step of a writer, in each state of the tail page: both
@@ -2006,7 +2063,7 @@ mod tests {
 
     #[test]
     fn stats_of_a_real_buffer_format() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..3 {
             put_at(&rb, 0, i, 1_500_000_000 + i);
         }
@@ -2026,7 +2083,7 @@ mod tests {
     /// consumed, overwritten (counted) or dropped (counted).
     #[test]
     fn concurrent_writer_consumer_and_iterator() {
-        let rb = Arc::new(RingBuffer::new(1, 4 * BUF_PAGE_SIZE));
+        let rb = Arc::new(RingBuffer::try_new(1, 4 * BUF_PAGE_SIZE).unwrap());
         let done = Arc::new(AtomicBool::new(false));
         let n = 300_000u64;
         let writer = {
@@ -2080,7 +2137,7 @@ mod tests {
     /// for them, and what is read afterwards is intact.
     #[test]
     fn reset_and_resize_race_with_the_writer() {
-        let rb = Arc::new(RingBuffer::new(1, 0));
+        let rb = Arc::new(RingBuffer::try_new(1, 0).unwrap());
         let writer = {
             let rb = rb.clone();
             thread::spawn(move || {
@@ -2093,7 +2150,7 @@ mod tests {
             if k % 2 == 0 {
                 rb.reset(Some(0));
             } else {
-                rb.resize(Some(0), (k % 7) * BUF_PAGE_SIZE);
+                rb.resize(0..1, (k % 7) * BUF_PAGE_SIZE).unwrap();
             }
             let seen = drain(&rb, 0);
             assert!(seen.windows(2).all(|w| w[0] < w[1]));
