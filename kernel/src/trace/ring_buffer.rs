@@ -99,15 +99,17 @@ pub const BUF_MAX_DATA_SIZE: usize = BUF_PAGE_SIZE - RB_EVNT_HDR_SIZE;
 /// Linux never gives a CPU fewer than two pages.
 const MIN_NR_PAGES: usize = 2;
 
-// The page state word: pins (bits 0-2), committed bytes (3-15), committed events (16-24) and
-// the page's generation (25-63).
+// The page state word: pins (bits 0-2), committed bytes (3-15), committed events (16-24),
+// whether the consumer has entered this generation of the page (25) and the page's generation
+// (26-63).
 const PIN: u64 = 1;
 const PIN_MASK: u64 = 0x7;
 const COMMIT_SHIFT: u32 = 3;
 const COMMIT_MASK: u64 = 0x1fff;
 const ENTRIES_SHIFT: u32 = 16;
 const ENTRIES_MASK: u64 = 0x1ff;
-const SEQ_SHIFT: u32 = 25;
+const PAGE_READ: u64 = 1 << 25;
+const SEQ_SHIFT: u32 = 26;
 
 // The writer's per-page reservation word: reserved bytes (0-15), events (16-31) and the low
 // 32 bits of the page's generation (32-63), which make a reset of the word for a new
@@ -645,10 +647,10 @@ impl CpuBuffer {
                 return true;
             }
             nest_point!("install: claimed");
-            // Only now: a consumer may have pinned, read and unpinned the page since we loaded
-            // `st` (the CAS cannot tell), and its unpin, which our CAS read, comes after it
-            // published the consumed generation.
-            if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
+            // The consumer marks each page it enters, so the CAS tells whether these events
+            // were read: the consumed generation cannot, as the consumer passes over a page
+            // claimed before it got there.
+            if st & PAGE_READ == 0 {
                 self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
             }
             seq
@@ -898,6 +900,7 @@ impl CpuBuffer {
                 pages.meta[q].state.fetch_sub(PIN, Ordering::Release);
                 return;
             }
+            pages.meta[q].state.fetch_or(PAGE_READ, Ordering::Relaxed);
             self.consumed_seq.store(seq, Ordering::Release);
             if let Some(p) = from {
                 pages.meta[p].state.fetch_sub(PIN, Ordering::Release);
@@ -1407,7 +1410,7 @@ pub fn format_stats(
 mod tests {
     use super::*;
     use std::boxed::Box;
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::iter;
     use std::rc::Rc;
     use std::string::String;
@@ -1921,7 +1924,7 @@ mod tests {
     fn write_with_nested_at(
         before: Before,
         at: usize,
-        nested: impl Fn(&RingBuffer) -> Vec<u64> + 'static,
+        nested: impl Fn(&Arc<RingBuffer>) -> Vec<u64> + 'static,
     ) -> (Arc<RingBuffer>, Vec<u64>) {
         let (rb, mut written) = buffer_before(before);
         let nested_written = Rc::new(RefCell::new(Vec::new()));
@@ -1967,25 +1970,133 @@ mod tests {
     #[test]
     fn a_nested_writer_at_any_step_is_published_with_the_outer_one() {
         at_every_nest_point(|before, at| {
-            let (rb, mut written) = write_with_nested_at(before, at, |rb| {
+            let (rb, written) = write_with_nested_at(before, at, |rb| {
                 put_words(rb, 2000, 6).then_some(2000).into_iter().collect()
             });
-            let s = rb.stats(0);
-            let mut read = consume_all(&rb);
-            read.sort_unstable();
-            written.sort_unstable();
             if !written.contains(&1000) || !written.contains(&2000) {
-                return Err(alloc::format!("an event was dropped: {s:?}"));
+                return Err(alloc::format!("an event was dropped: {:?}", rb.stats(0)));
             }
-            if read != written {
-                let missing: Vec<_> = written.iter().filter(|i| !read.contains(i)).collect();
-                return Err(alloc::format!("unpublished: {missing:?}"));
-            }
-            if (s.commit_overrun, s.dropped_events, s.overrun) != (0, 0, 0) {
-                return Err(alloc::format!("counted as lost: {s:?}"));
-            }
-            Ok(())
+            all_published(&rb, written)
         });
+    }
+
+    /// Checks that `written` is what `rb` holds, all published, and nothing counted as lost.
+    fn all_published(rb: &RingBuffer, mut written: Vec<u64>) -> Result<(), String> {
+        let s = rb.stats(0);
+        let mut read = consume_all(rb);
+        read.sort_unstable();
+        written.sort_unstable();
+        if read != written {
+            let missing: Vec<_> = written.iter().filter(|i| !read.contains(i)).collect();
+            return Err(alloc::format!("unpublished: {missing:?}"));
+        }
+        if (s.commit_overrun, s.dropped_events, s.overrun) != (0, 0, 0) {
+            return Err(alloc::format!("counted as lost: {s:?}"));
+        }
+        Ok(())
+    }
+
+    /// Two levels: a nested writer (event 2000) at each step of the writer, and a writer nested
+    /// in that one (event 3000) at each of its steps, so every step a nested writer can take
+    /// while finishing an interrupted move is interrupted too.
+    #[test]
+    fn a_writer_nested_in_a_nested_writer_at_any_steps_is_published() {
+        at_every_nest_point(|before, at| {
+            for inner_at in 0.. {
+                let fired = Rc::new(Cell::new(false));
+                let seen = fired.clone();
+                let (rb, written) = write_with_nested_at(before, at, move |rb| {
+                    let (inner, out, fired) = (rb.clone(), Rc::new(Cell::new(false)), seen.clone());
+                    let (recorded, mut point) = (out.clone(), 0);
+                    let middle = with_nest_hook(
+                        move |_| {
+                            if point == inner_at {
+                                fired.set(true);
+                                recorded.set(put_words(&inner, 3000, 6));
+                            }
+                            point += 1;
+                        },
+                        || put_words(rb, 2000, 6),
+                    );
+                    let mut got = Vec::new();
+                    got.extend(middle.then_some(2000));
+                    got.extend(out.get().then_some(3000));
+                    got
+                });
+                if !fired.get() {
+                    return Ok(());
+                }
+                if written.len() != buffer_before(before).1.len() + 3 {
+                    return Err(alloc::format!("inner at {inner_at}: dropped, {written:?}"));
+                }
+                all_published(&rb, written)
+                    .map_err(|e| alloc::format!("inner at {inner_at}: {e}"))?;
+            }
+            unreachable!()
+        });
+    }
+
+    /// The writer moves the tail past a page a consumer holds; at each of its steps the
+    /// consumer moves on (unpinning that page) and a nested writer runs. The nested writer must
+    /// finish the move onto the page the writer chose, not claim the unpinned one: two claims
+    /// would leave a claimed page out of the ring and the links between pages wrong.
+    #[test]
+    fn a_nested_writer_finishes_a_move_a_reader_made_stale() {
+        let setup = || {
+            let rb = Arc::new(RingBuffer::try_new(1, 0).unwrap());
+            // Three full pages; the consumer holds page 0, so a move off page 2 skips it.
+            for i in 0..3 * 63 {
+                assert!(put_words(&rb, i, 6));
+            }
+            assert_eq!(rb.consume(0).map(|e| num_words(&e)), Some(0));
+            rb
+        };
+        let points = {
+            let rb = setup();
+            let seen = Rc::new(RefCell::new(Vec::new()));
+            let log = seen.clone();
+            with_nest_hook(
+                move |name| log.borrow_mut().push(name),
+                || put_words(&rb, 1000, 6),
+            );
+            seen.take()
+        };
+        let mut failures = Vec::new();
+        for (at, name) in points.into_iter().enumerate() {
+            let rb = setup();
+            let read = Rc::new(RefCell::new(vec![0]));
+            let (inner, log, mut point) = (rb.clone(), read.clone(), 0);
+            let nested_ok = Rc::new(Cell::new(false));
+            let ok_out = nested_ok.clone();
+            let outer_ok = with_nest_hook(
+                move |_| {
+                    if point == at {
+                        // Read the rest of page 0 and the first event of page 2.
+                        for _ in 0..63 {
+                            log.borrow_mut()
+                                .extend(inner.consume(0).map(|e| num_words(&e)));
+                        }
+                        ok_out.set(put_words(&inner, 2000, 6));
+                    }
+                    point += 1;
+                },
+                || put_words(&rb, 1000, 6),
+            );
+            let mut read = read.take();
+            read.extend(consume_all(&rb));
+            let s = rb.stats(0);
+            let accepted = 189 + u64::from(outer_ok) + u64::from(nested_ok.get());
+            let ordered = read.iter().filter(|&&i| i < 1000).is_sorted();
+            if !ordered
+                || read.len() as u64 + s.overrun != accepted
+                || s.commit_overrun + s.dropped_events != 2 + 189 - accepted
+                || !put_words(&rb, 9000, 6)
+                || consume_all(&rb) != [9000]
+            {
+                failures.push(alloc::format!("at {at} ({name}): read {read:?}, {s:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     /// A burst of nested writes that wraps the whole ring at each step of a writer: what is
