@@ -60,7 +60,9 @@
 //! # Resize and reset
 //! Both disable recording on that CPU, wait for an in-flight write there to finish, and then
 //! rebuild the CPU's pages. Resizing drops the CPU's contents (Linux keeps what fits; the
-//! tracefs files that resize, like `buffer_size_kb`, are rarely written while tracing).
+//! tracefs files that resize, like `buffer_size_kb`, are rarely written while tracing). The new
+//! pages of every CPU resized are allocated fallibly before any CPU is touched, so a size the
+//! memory cannot hold fails (`ENOMEM`) with every ring, and its events, as they were.
 
 use alloc::boxed::Box;
 use alloc::collections::TryReserveError;
