@@ -12,7 +12,8 @@
 //! Each page's *published* state is one atomic word: its generation `seq` (a per-CPU count of
 //! page claims, so readers can tell the order of pages and notice a page being reused), how many
 //! bytes and events are committed, and a reader pin count. Writers only append past the
-//! committed bytes; readers only read below them, and only while the page is pinned.
+//! committed bytes; readers only read below them, and only while the page is pinned. The
+//! writers' reservation word of a page carries the low bits of its generation too.
 //!
 //! # Writer (lock-free, interrupt re-entrant, never waits)
 //! Only the owning CPU writes (and interrupts on it may nest). `reserve` takes space on the
@@ -21,16 +22,24 @@
 //! writers' commits just leave. The outermost one publishes its own event with one atomic add
 //! when everything before it is published (the common case). Otherwise it publishes every
 //! page from the oldest page with unpublished reservations (`commit_page`) to the tail. Then,
-//! like Linux's `commits` counter, a per-CPU count of reservations tells it whether a nested
-//! writer reserved after it and still needs publishing. So a nested event never exposes the
+//! like Linux's `commits` counter, a per-CPU mark that every nested writer sets as it leaves
+//! (and every writer clears before it reads the tail) tells it whether a nested writer
+//! reserved after it and still needs publishing. So a nested event never exposes the
 //! half-written event it interrupted.
+//!
+//! Nested writers run to completion inside the one they interrupt, at any instruction. Every
+//! step of the writer is a compare-and-swap, or a store a nested writer cannot undo, and a move
+//! of the tail is recorded before it starts, so a nested writer that needs to move the tail
+//! finishes an interrupted move (onto the page already chosen) instead of starting another;
+//! the interrupted writer then finds each of its steps done. Host tests run a nested writer
+//! at every step (`nest_point!`).
 //!
 //! Moving the tail claims the next page with a compare-and-swap on its state word. A page a
 //! reader has pinned is skipped (it is out of the ring, like Linux's reader page). In overwrite
 //! mode (the default) claiming a page that still holds unread events drops them all, counted
-//! in `overrun`; without overwrite the new event is dropped instead (`dropped events`). A page
-//! still holding unpublished reservations (nested writers filled the whole ring) is never
-//! claimed: the new event is dropped and counted as `commit overrun`.
+//! in `overrun`; without overwrite the new event is dropped instead (`dropped events`). As in
+//! Linux, the tail never moves onto the commit page (nested writers filled the whole ring):
+//! the new event is dropped and counted as `commit overrun`.
 //!
 //! Write-path cost (the function tracer's budget is 150 instructions per call, ftrace_caller
 //! included): no allocation, division, formatting, lock or bounds check; one exclusive
@@ -54,17 +63,30 @@
 //! # Resize and reset
 //! Both disable recording on that CPU, wait for an in-flight write there to finish, and then
 //! rebuild the CPU's pages. Resizing drops the CPU's contents (Linux keeps what fits; the
-//! tracefs files that resize, like `buffer_size_kb`, are rarely written while tracing).
+//! tracefs files that resize, like `buffer_size_kb`, are rarely written while tracing). The new
+//! pages of every CPU resized are allocated fallibly before any CPU is touched, so a size the
+//! memory cannot hold fails (`ENOMEM`) with every ring, and its events, as they were.
 
 use alloc::boxed::Box;
+use alloc::collections::TryReserveError;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::marker::PhantomData;
-use core::ops::{Deref, DerefMut};
+use core::ops::{Deref, DerefMut, Range};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence};
 
 use spin::Mutex;
+
+/// A point between two steps of the write path at which a nested writer (an interrupt or a
+/// probe hit on this CPU) may run to completion. Host tests install a hook that runs one there;
+/// other builds compile it to nothing, so the kernel's write path is unchanged.
+macro_rules! nest_point {
+    ($name:literal) => {
+        #[cfg(test)]
+        tests::nest_point($name);
+    };
+}
 
 /// The size of a ring-buffer page.
 pub const PAGE_SIZE: usize = 4096;
@@ -82,19 +104,28 @@ pub const BUF_MAX_DATA_SIZE: usize = BUF_PAGE_SIZE - RB_EVNT_HDR_SIZE;
 /// Linux never gives a CPU fewer than two pages.
 const MIN_NR_PAGES: usize = 2;
 
-// The page state word: pins (bits 0-2), committed bytes (3-15), committed events (16-24) and
-// the page's generation (25-63).
+// The page state word: pins (bits 0-2), committed bytes (3-15), committed events (16-24),
+// whether the consumer has entered this generation of the page (25) and the page's generation
+// (26-63).
 const PIN: u64 = 1;
 const PIN_MASK: u64 = 0x7;
 const COMMIT_SHIFT: u32 = 3;
 const COMMIT_MASK: u64 = 0x1fff;
 const ENTRIES_SHIFT: u32 = 16;
 const ENTRIES_MASK: u64 = 0x1ff;
-const SEQ_SHIFT: u32 = 25;
+const PAGE_READ: u64 = 1 << 25;
+const SEQ_SHIFT: u32 = 26;
 
-// The writer's per-page reservation word: reserved bytes (0-15) and events (16-31).
-const WRITE_BYTES_MASK: u32 = 0xffff;
-const WRITE_ENTRY: u32 = 1 << 16;
+// The writer's per-page reservation word: reserved bytes (0-15), events (16-31) and the low
+// 32 bits of the page's generation (32-63), which make a reset of the word for a new
+// generation a compare-and-swap no later value can match.
+const WRITE_BYTES_MASK: u64 = 0xffff;
+const WRITE_ENTRY: u64 = 1 << 16;
+const WRITE_ENTRIES_MASK: u64 = 0xffff;
+const WRITE_GEN_SHIFT: u32 = 32;
+
+/// No move of the tail is in progress (see [`CpuBuffer::moving`]).
+const NO_MOVE: u64 = u64::MAX;
 
 /// The bit of a CPU buffer's `disabled` word that says recording is off (`tracing_on`); the
 /// bits below [`READ_PAUSE`] count the resizes and resets that own the pages.
@@ -132,6 +163,21 @@ fn state_pinned(st: u64) -> bool {
     st & PIN_MASK != 0
 }
 
+/// The reservation word of a page freshly claimed as generation `seq`.
+fn write_fresh(seq: u64) -> u64 {
+    seq << WRITE_GEN_SHIFT
+}
+
+/// Whether reservation word `w` belongs to generation `seq` (it has been reset for it).
+fn write_is_of(w: u64, seq: u64) -> bool {
+    w >> WRITE_GEN_SHIFT == seq & 0xffff_ffff
+}
+
+/// A [`CpuBuffer::moving`] record: the tail is being moved from page `from` to page `to`.
+fn move_record(from: usize, to: usize) -> u64 {
+    ((from as u64) << 32) | to as u64
+}
+
 /// Bytes an event with a `len`-byte payload takes in a page.
 #[inline(always)]
 fn event_size(len: usize) -> usize {
@@ -142,6 +188,15 @@ fn event_size(len: usize) -> usize {
 /// least two).
 pub fn nr_pages_for(size: usize) -> usize {
     size.div_ceil(BUF_PAGE_SIZE).max(MIN_NR_PAGES)
+}
+
+/// A boxed slice of `len` values made by `f`, or the allocation error. One allocation of
+/// exactly `len` elements (so turning it into a box does not reallocate).
+fn try_boxed_slice<T>(len: usize, f: impl FnMut() -> T) -> Result<Box<[T]>, TryReserveError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)?;
+    v.resize_with(len, f);
+    Ok(v.into_boxed_slice())
 }
 
 /// One data page. `u64` elements give the 8-byte alignment event headers need.
@@ -162,8 +217,9 @@ impl PageData {
 struct PageMeta {
     /// Published state, shared with readers (see the module docs for the bits).
     state: AtomicU64,
-    /// Reserved bytes and events; touched only by the owning CPU's writers.
-    write: AtomicU32,
+    /// Reserved bytes and events, and the generation they count for; touched only by the
+    /// owning CPU's writers.
+    write: AtomicU64,
     /// The page the writer claimed after this one, for publishing in claim order.
     next: AtomicUsize,
 }
@@ -174,18 +230,17 @@ struct Pages {
 }
 
 impl Pages {
-    fn new(nr_pages: usize) -> Self {
+    /// `nr_pages` pages and the reader's spare, or the allocation error (the size comes from
+    /// `buffer_size_kb`, so running out of memory is an error, not a panic).
+    fn try_new(nr_pages: usize) -> Result<Self, TryReserveError> {
         let total = nr_pages + 1;
-        Self {
-            meta: (0..total)
-                .map(|_| PageMeta {
-                    state: AtomicU64::new(0),
-                    write: AtomicU32::new(0),
-                    next: AtomicUsize::new(0),
-                })
-                .collect(),
-            data: (0..total).map(|_| PageData::new()).collect(),
-        }
+        let meta = try_boxed_slice(total, || PageMeta {
+            state: AtomicU64::new(0),
+            write: AtomicU64::new(0),
+            next: AtomicUsize::new(0),
+        })?;
+        let data = try_boxed_slice(total, PageData::new)?;
+        Ok(Self { meta, data })
     }
 
     #[inline(always)]
@@ -278,8 +333,6 @@ struct Slot {
     page: usize,
     off: usize,
     size: usize,
-    /// The CPU's `reserved` count as this writer's last reservation attempt left it.
-    reserved: u32,
 }
 
 /// One event as a reader sees it.
@@ -325,9 +378,16 @@ struct CpuBuffer {
     /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
     /// word, so the writer checks both with one load.
     disabled: AtomicU32,
-    /// Reservations begun on this CPU, wrapping: the outermost writer compares it with the
-    /// value its own reservation left to notice a nested writer that reserved after it.
-    reserved: AtomicU32,
+    /// Set by every nested writer as it leaves, cleared by every writer before it reads the tail
+    /// to reserve: still clear when the outermost writer has published, no nested writer has
+    /// reserved since its own reservation began, so nothing is left unpublished. Only stores,
+    /// so no nested writer's mark can be lost (Linux keeps a `commits` count for this).
+    nested_write: AtomicBool,
+    /// The move of the tail in progress ([`move_record`]: from page, to page), or [`NO_MOVE`]. A
+    /// writer that must move the tail off the page a move starts from finishes that move
+    /// (onto its page) instead of choosing another: the writer it interrupted may have
+    /// claimed that page already.
+    moving: AtomicU64,
     /// The generation the next claimed page gets.
     next_seq: AtomicU64,
     /// Pages of this generation or older have been consumed (the reader's current page is
@@ -352,15 +412,16 @@ struct CpuBuffer {
 unsafe impl Sync for CpuBuffer {}
 
 impl CpuBuffer {
-    fn new(cpu: usize, nr_pages: usize) -> Self {
+    fn new(cpu: usize, pages: Pages) -> Self {
         let cb = Self {
             cpu,
-            pages: UnsafeCell::new(Pages::new(nr_pages)),
+            pages: UnsafeCell::new(pages),
             tail: AtomicUsize::new(0),
             commit_page: AtomicUsize::new(0),
             nest: AtomicU32::new(0),
             disabled: AtomicU32::new(0),
-            reserved: AtomicU32::new(0),
+            nested_write: AtomicBool::new(false),
+            moving: AtomicU64::new(NO_MOVE),
             next_seq: AtomicU64::new(1),
             consumed_seq: AtomicU64::new(0),
             overrun: AtomicU64::new(0),
@@ -417,7 +478,12 @@ impl CpuBuffer {
         pages.meta[0]
             .state
             .store(seq << SEQ_SHIFT, Ordering::Relaxed);
+        pages.meta[0]
+            .write
+            .store(write_fresh(seq), Ordering::Relaxed);
         self.tail.store(0, Ordering::Relaxed);
+        self.moving.store(NO_MOVE, Ordering::Relaxed);
+        self.nested_write.store(false, Ordering::Relaxed);
         self.commit_page.store(0, Ordering::Relaxed);
         self.consumed_seq.store(seq - 1, Ordering::Relaxed);
         *cursor = Cursor {
@@ -455,40 +521,29 @@ impl CpuBuffer {
     /// the rest.
     #[inline(always)]
     fn reserve_space(&self, pages: &Pages, size: usize) -> Option<Slot> {
+        // Before the tail is read: a nested writer that ran earlier reserved before us, and our
+        // publish covers it (see `exit`).
+        self.nested_write.store(false, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        nest_point!("reserve: mark cleared");
         let t = self.tail.load(Ordering::Relaxed);
+        nest_point!("reserve: tail read");
         let meta = pages.meta_at(t);
         let w = meta.write.load(Ordering::Relaxed);
+        nest_point!("reserve: write read");
         let off = (w & WRITE_BYTES_MASK) as usize;
         if off + size > BUF_PAGE_SIZE {
             return None;
         }
-        let reserved = self.count_reservation();
         meta.write
             .compare_exchange(
                 w,
-                w + size as u32 + WRITE_ENTRY,
+                w + size as u64 + WRITE_ENTRY,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             )
             .ok()
-            .map(|_| Slot {
-                page: t,
-                off,
-                size,
-                reserved,
-            })
-    }
-
-    /// Counts a reservation attempt, before its CAS, and returns the new count. A plain load
-    /// and store: a nested writer whose increment is lost between them reserved before our
-    /// CAS, so our CAS fails or our event lands after its (unpublished) one; either way our
-    /// commit takes the full publish path, which covers it.
-    #[inline(always)]
-    fn count_reservation(&self) -> u32 {
-        let n = self.reserved.load(Ordering::Relaxed).wrapping_add(1);
-        self.reserved.store(n, Ordering::Relaxed);
-        compiler_fence(Ordering::SeqCst);
-        n
+            .map(|_| Slot { page: t, off, size })
     }
 
     /// Reserves `size` bytes when [`CpuBuffer::reserve_space`] could not (the tail page is full
@@ -497,24 +552,20 @@ impl CpuBuffer {
     fn reserve_space_slow(&self, pages: &Pages, size: usize, overwrite: bool) -> Option<Slot> {
         for _ in 0..RESERVE_RETRIES {
             let t = self.tail.load(Ordering::Relaxed);
+            nest_point!("reserve_slow: tail read");
             let meta = pages.meta_at(t);
             let w = meta.write.load(Ordering::Relaxed);
+            nest_point!("reserve_slow: write read");
             let off = (w & WRITE_BYTES_MASK) as usize;
             if off + size <= BUF_PAGE_SIZE {
-                let new = w + size as u32 + WRITE_ENTRY;
-                let reserved = self.count_reservation();
+                let new = w + size as u64 + WRITE_ENTRY;
                 // A failed CAS means a nested writer reserved here meanwhile: retry.
                 if meta
                     .write
                     .compare_exchange(w, new, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
                 {
-                    return Some(Slot {
-                        page: t,
-                        off,
-                        size,
-                        reserved,
-                    });
+                    return Some(Slot { page: t, off, size });
                 }
             } else if !self.move_tail(pages, t, overwrite) {
                 return None;
@@ -524,54 +575,118 @@ impl CpuBuffer {
         None
     }
 
-    /// Claims the page after the full tail page `t`. `false` when the event must be dropped
-    /// (counted here); `true` to retry the reservation, whether or not this call moved the tail.
+    /// Moves the tail off the full page `t`. `false` when the event must be dropped (counted
+    /// here); `true` to retry the reservation, whether or not this call moved the tail.
     #[inline(always)]
     fn move_tail(&self, pages: &Pages, t: usize, overwrite: bool) -> bool {
+        if self.tail.load(Ordering::Relaxed) != t {
+            // A nested writer moved it since our caller read it: retry there.
+            return true;
+        }
+        let moving = self.moving.load(Ordering::Relaxed);
+        if moving >> 32 == t as u64 {
+            // We interrupted a writer moving the tail off `t`: finish its move.
+            return rb_install(self, pages, t, (moving & 0xffff_ffff) as usize, overwrite);
+        }
+        let Some(n) = self.next_page(pages, t) else {
+            return false;
+        };
+        self.moving.store(move_record(t, n), Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        nest_point!("move_tail: move recorded");
+        // A nested writer that moved the tail before we recorded our move chose its own page.
+        let moved =
+            self.tail.load(Ordering::Relaxed) != t || rb_install(self, pages, t, n, overwrite);
+        // Nested writers finish their own moves, so the record is ours (or stale) to clear.
+        self.moving.store(NO_MOVE, Ordering::Relaxed);
+        moved
+    }
+
+    /// The page to move the tail to from `t`: the next one no reader has pinned. `None`
+    /// (counted) when every other page is pinned, or when that page is the commit page: it and
+    /// the pages after it hold events the outermost writer has not published yet (Linux's
+    /// commit overrun). So the tail never laps the commit page, and no page from the commit
+    /// page to the tail is claimed again while a writer is inside: the indices writers hold
+    /// keep naming the same page generations.
+    #[inline(always)]
+    fn next_page(&self, pages: &Pages, t: usize) -> Option<usize> {
+        let commit = self.commit_page.load(Ordering::Relaxed);
         let mut n = pages.after(t);
-        let st = loop {
+        loop {
             if n == t {
-                // Every other page is held by readers.
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            if n == commit {
+                self.commit_overrun.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            if !state_pinned(pages.meta_at(n).state.load(Ordering::Acquire)) {
+                return Some(n);
+            }
+            n = pages.after(n);
+        }
+    }
+
+    /// Moves the tail from `t` onto `n`: claims `n` from readers as a new generation, resets its
+    /// reservation word for that generation, links it after `t`, moves the tail. It starts at
+    /// whichever step `n` shows is next, and each step is a compare-and-swap no later state
+    /// can match or a store of the value it already has, so a nested writer can finish a move
+    /// this one began, and this one then finds every step done. `false` when the event must be
+    /// dropped (counted); `true` to retry the reservation.
+    #[inline(always)]
+    fn install(&self, pages: &Pages, t: usize, n: usize, overwrite: bool) -> bool {
+        let meta = pages.meta_at(n);
+        let st = meta.state.load(Ordering::Acquire);
+        let w = meta.write.load(Ordering::Relaxed);
+        nest_point!("install: page read");
+        let t_seq = state_seq(pages.meta_at(t).state.load(Ordering::Relaxed));
+        let seq = if state_seq(st) > t_seq {
+            // Claimed after `t` by the move we are finishing.
+            state_seq(st)
+        } else {
+            if state_pinned(st) {
+                // A reader took it since it was chosen: choose again.
+                return true;
+            }
+            if !overwrite && state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
-            let st = pages.meta[n].state.load(Ordering::Acquire);
-            if !state_pinned(st) {
-                break st;
-            }
-            n = pages.after(n);
-        };
-        let meta = &pages.meta[n];
-        if (meta.write.load(Ordering::Relaxed) & WRITE_BYTES_MASK) as usize != state_commit(st) {
-            if self.tail.load(Ordering::Relaxed) != t {
-                // A nested writer moved the tail since our caller read it: `n` is its page.
+            let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            nest_point!("install: seq taken");
+            if meta
+                .state
+                .compare_exchange(st, seq << SEQ_SHIFT, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+            {
+                // A reader pinned it, or a nested writer claimed it for this move.
                 return true;
             }
-            self.commit_overrun.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        if !overwrite && state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return false;
-        }
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        if meta
-            .state
-            .compare_exchange(st, seq << SEQ_SHIFT, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
+            nest_point!("install: claimed");
+            // The consumer marks each page it enters, so the CAS tells whether these events
+            // were read: the consumed generation cannot, as the consumer passes over a page
+            // claimed before it got there.
+            if st & PAGE_READ == 0 {
+                self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
+            }
+            seq
+        };
+        nest_point!("install: overrun counted");
+        if !write_is_of(w, seq)
+            && meta
+                .write
+                .compare_exchange(w, write_fresh(seq), Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
         {
-            // A reader pinned it or a nested writer claimed it first: look again.
+            // A nested writer reset the page and finished the move (and may have reserved).
             return true;
         }
-        // Only now: a consumer may have pinned, read and unpinned the page since we loaded
-        // `st` (the CAS cannot tell), and its unpin, which our CAS read, comes after it
-        // published the consumed generation.
-        if state_seq(st) > self.consumed_seq.load(Ordering::Acquire) {
-            self.overrun.fetch_add(state_entries(st), Ordering::Relaxed);
-        }
-        meta.write.store(0, Ordering::Relaxed);
-        pages.meta[t].next.store(n, Ordering::Relaxed);
-        // Fails only if a nested writer already moved the tail, onto this same page or past it.
+        nest_point!("install: page reset");
+        pages.meta_at(t).next.store(n, Ordering::Relaxed);
+        nest_point!("install: linked");
+        // Fails only if a nested writer finished the move: the tail never comes back to `t`
+        // while we are inside (see `next_page`).
         let _ = self
             .tail
             .compare_exchange(t, n, Ordering::Relaxed, Ordering::Relaxed);
@@ -588,18 +703,23 @@ impl CpuBuffer {
     #[inline(always)]
     fn exit(&self, nest: u32, slot: Slot) {
         if nest != 0 {
+            self.nested_write.store(true, Ordering::Relaxed);
             self.nest.store(nest, Ordering::Release);
             return;
         }
+        nest_point!("exit: before publish");
         if !self.publish_own(self.pages(), slot) {
             rb_publish(self);
         }
+        nest_point!("exit: published");
         self.nest.store(0, Ordering::Release);
         compiler_fence(Ordering::SeqCst);
+        nest_point!("exit: nest cleared");
         // An interrupt after the store was the outermost writer and published itself. One
-        // that reserved after our reservation, before the store, saw `nest == 1` and counted
-        // its reservation.
-        if self.reserved.load(Ordering::Relaxed) != slot.reserved {
+        // that began reserving after us and left before the store saw `nest == 1` and left its
+        // mark; one that did so before we read the tail reserved before us, and then our event
+        // was not the oldest unpublished one and `publish` covered both.
+        if self.nested_write.load(Ordering::Relaxed) {
             rb_republish(self);
         }
     }
@@ -608,6 +728,9 @@ impl CpuBuffer {
     /// meanwhile still need the outermost writer to publish them.
     #[inline(always)]
     fn exit_unreserved(&self, nest: u32) {
+        if nest != 0 {
+            self.nested_write.store(true, Ordering::Relaxed);
+        }
         self.nest.store(nest, Ordering::Release);
         if nest == 0 {
             rb_republish(self);
@@ -641,13 +764,22 @@ impl CpuBuffer {
     fn republish(&self) {
         loop {
             self.nest.store(1, Ordering::SeqCst);
-            if self.disabled.load(Ordering::SeqCst) & !STOP_BITS != 0 || !self.has_unpublished() {
+            self.nested_write.store(false, Ordering::Relaxed);
+            compiler_fence(Ordering::SeqCst);
+            if self.disabled.load(Ordering::SeqCst) & !STOP_BITS != 0 {
                 self.nest.store(0, Ordering::Release);
                 return;
             }
-            self.publish();
+            if self.has_unpublished() {
+                self.publish();
+            }
             self.nest.store(0, Ordering::Release);
             compiler_fence(Ordering::SeqCst);
+            nest_point!("republish: nest cleared");
+            // A nested writer that reserved after the look above left its mark.
+            if !self.nested_write.load(Ordering::Relaxed) {
+                return;
+            }
         }
     }
 
@@ -690,8 +822,8 @@ impl CpuBuffer {
     fn publish_page(&self, meta: &PageMeta) {
         let w = meta.write.load(Ordering::Relaxed);
         let st = meta.state.load(Ordering::Relaxed);
-        let bytes = u64::from(w & WRITE_BYTES_MASK) - state_commit(st) as u64;
-        let entries = u64::from(w >> 16) - state_entries(st);
+        let bytes = (w & WRITE_BYTES_MASK) - state_commit(st) as u64;
+        let entries = ((w >> 16) & WRITE_ENTRIES_MASK) - state_entries(st);
         if bytes != 0 {
             meta.state.fetch_add(
                 (bytes << COMMIT_SHIFT) | (entries << ENTRIES_SHIFT),
@@ -787,6 +919,7 @@ impl CpuBuffer {
                 pages.meta[q].state.fetch_sub(PIN, Ordering::Release);
                 return;
             }
+            pages.meta[q].state.fetch_or(PAGE_READ, Ordering::Relaxed);
             self.consumed_seq.store(seq, Ordering::Release);
             if let Some(p) = from {
                 pages.meta[p].state.fetch_sub(PIN, Ordering::Release);
@@ -851,16 +984,19 @@ impl Drop for Reservation<'_> {
 }
 
 impl RingBuffer {
-    /// `nr_cpus` buffers of `size` bytes each (rounded up to whole pages, at least two).
-    pub fn new(nr_cpus: usize, size: usize) -> Self {
-        let nr_pages = nr_pages_for(size);
-        Self {
-            cpus: (0..nr_cpus)
-                .map(|cpu| CpuBuffer::new(cpu, nr_pages))
-                .collect(),
+    /// `nr_cpus` buffers of `size` bytes each (rounded up to whole pages, at least two), or
+    /// the allocation error.
+    pub fn try_new(nr_cpus: usize, size: usize) -> Result<Self, TryReserveError> {
+        let mut cpus = Vec::new();
+        cpus.try_reserve_exact(nr_cpus)?;
+        for cpu in 0..nr_cpus {
+            cpus.push(CpuBuffer::new(cpu, Pages::try_new(nr_pages_for(size))?));
+        }
+        Ok(Self {
+            cpus: cpus.into_boxed_slice(),
             record_disabled: AtomicU32::new(0),
             overwrite: AtomicBool::new(true),
-        }
+        })
     }
 
     pub fn nr_cpus(&self) -> usize {
@@ -878,15 +1014,26 @@ impl RingBuffer {
         self.nr_pages(cpu) * BUF_PAGE_SIZE
     }
 
-    /// Gives `cpu` (or every CPU for `None`) `size` bytes. Drops that CPU's events and counters.
-    pub fn resize(&self, cpu: Option<usize>, size: usize) {
+    /// Gives each CPU of `cpus` `size` bytes, dropping its events and counters. All or
+    /// nothing: every new ring is allocated before any is swapped in, so when memory runs out
+    /// (Linux: `-ENOMEM` from `ring_buffer_resize`) what was allocated is freed and every CPU
+    /// keeps its ring and its events.
+    pub fn resize(&self, cpus: Range<usize>, size: usize) -> Result<(), TryReserveError> {
         let nr_pages = nr_pages_for(size);
-        for cb in self.selected(cpu) {
+        let mut fresh = Vec::new();
+        fresh.try_reserve_exact(cpus.len())?;
+        for _ in cpus.clone() {
+            fresh.push(Pages::try_new(nr_pages)?);
+        }
+        for (cb, new) in self.cpus[cpus].iter().zip(fresh) {
+            // The old pages are freed when the closure returns, with writers and readers
+            // still shut out.
             cb.exclusive(|pages, cursor| {
-                *pages = Pages::new(nr_pages);
+                *pages = new;
                 cb.restart(pages, cursor);
             });
         }
+        Ok(())
     }
 
     /// Empties `cpu` (or every CPU for `None`) and zeroes its counters.
@@ -971,6 +1118,7 @@ impl RingBuffer {
             rb_exit_unreserved(cb, nest);
             return None;
         };
+        nest_point!("reserve: reserved");
         // SAFETY: `slot` is this writer's until it exits, which the reservation does on drop.
         let payload = unsafe { write_event_header(pages, slot, len, ts) };
         // SAFETY: as above; the payload is the `len` bytes after the header.
@@ -1170,6 +1318,15 @@ fn rb_reserve_space_slow(cb: &CpuBuffer, pages: &Pages, size: usize, overwrite: 
 }
 
 arch::noinstr! {
+/// [`CpuBuffer::install`], out of line (a move of the tail has two call sites).
+#[cold]
+#[inline(never)]
+fn rb_install(cb: &CpuBuffer, pages: &Pages, t: usize, n: usize, overwrite: bool) -> bool {
+    cb.install(pages, t, n, overwrite)
+}
+}
+
+arch::noinstr! {
 /// [`CpuBuffer::exit_unreserved`], out of line.
 #[cold]
 #[inline(never)]
@@ -1341,6 +1498,10 @@ pub fn format_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::boxed::Box;
+    use std::cell::{Cell, RefCell};
+    use std::iter;
+    use std::rc::Rc;
     use std::string::String;
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
@@ -1383,7 +1544,7 @@ mod tests {
 
     #[test]
     fn write_words_stores_little_endian_words_and_nests() {
-        let rb = RingBuffer::new(1, BUF_PAGE_SIZE * 2);
+        let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 2).unwrap();
         // SAFETY: single-threaded test: CPU 0 is "this" CPU.
         unsafe {
             let mut outer = rb.reserve(0, 8, 1).unwrap();
@@ -1408,7 +1569,7 @@ mod tests {
 
     #[test]
     fn write_words_across_pages_keeps_every_event_in_order() {
-        let rb = RingBuffer::new(1, BUF_PAGE_SIZE * 4);
+        let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 4).unwrap();
         let n = 3 * BUF_PAGE_SIZE as u64 / 40;
         for i in 0..n {
             // SAFETY: single-threaded test.
@@ -1428,14 +1589,14 @@ mod tests {
         assert_eq!(nr_pages_for(0), 2);
         assert_eq!(nr_pages_for(7 * 1024), 2);
         assert_eq!(nr_pages_for(1408 * 1024), 354);
-        let rb = RingBuffer::new(2, 1408 * 1024);
+        let rb = RingBuffer::try_new(2, 1408 * 1024).unwrap();
         assert_eq!(rb.nr_pages(1), 354);
         assert_eq!(rb.size(1), 354 * BUF_PAGE_SIZE);
     }
 
     #[test]
     fn events_read_back_in_order_with_timestamps() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..10 {
             assert!(put_at(&rb, 0, i, 1000 + i));
         }
@@ -1450,7 +1611,7 @@ mod tests {
 
     #[test]
     fn iterating_does_not_consume_and_consuming_does() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..5 {
             put(&rb, 0, i);
         }
@@ -1473,7 +1634,7 @@ mod tests {
 
     #[test]
     fn wrapping_drops_whole_oldest_pages_as_overrun() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         let n = 1000;
         for i in 0..n {
             assert!(put(&rb, 0, i));
@@ -1491,7 +1652,7 @@ mod tests {
 
     #[test]
     fn a_half_read_page_is_never_overwritten() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..PER_PAGE * 2 {
             put(&rb, 0, i);
         }
@@ -1514,7 +1675,7 @@ mod tests {
 
     #[test]
     fn without_overwrite_new_events_are_dropped() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         rb.set_overwrite(false);
         assert!(!rb.overwrite());
         let accepted = (0..1000).filter(|&i| put(&rb, 0, i)).count() as u64;
@@ -1536,7 +1697,7 @@ mod tests {
 
     #[test]
     fn merge_orders_cpus_by_timestamp() {
-        let rb = RingBuffer::new(3, 0);
+        let rb = RingBuffer::try_new(3, 0).unwrap();
         // CPU c gets timestamps c, c + 3, c + 6, ...; CPU 2 also one tied with CPU 0.
         for k in 0..20 {
             for cpu in 0..3 {
@@ -1560,12 +1721,12 @@ mod tests {
 
     #[test]
     fn resize_sets_pages_and_drops_contents() {
-        let rb = RingBuffer::new(2, 0);
+        let rb = RingBuffer::try_new(2, 0).unwrap();
         for i in 0..10 {
             put(&rb, 0, i);
             put(&rb, 1, i);
         }
-        rb.resize(Some(0), 1024 * 1024);
+        rb.resize(0..1, 1024 * 1024).unwrap();
         assert_eq!(rb.nr_pages(0), (1024 * 1024usize).div_ceil(BUF_PAGE_SIZE));
         assert_eq!(rb.nr_pages(1), 2);
         assert!(rb.is_empty(0));
@@ -1576,16 +1737,40 @@ mod tests {
             put(&rb, 0, i);
         }
         assert_eq!(rb.stats(0).overrun, 0);
-        rb.resize(None, 8192);
+        rb.resize(0..2, 8192).unwrap();
         assert_eq!((rb.nr_pages(0), rb.nr_pages(1)), (3, 3));
         assert!(rb.is_empty(0) && rb.is_empty(1));
         put(&rb, 1, 7);
         assert_eq!(drain(&rb, 1), [7]);
     }
 
+    /// A resize the memory cannot hold (or whose size overflows) changes nothing: every CPU
+    /// keeps its pages and its events, and records on.
+    #[test]
+    fn a_resize_that_does_not_fit_keeps_every_ring_and_its_events() {
+        let rb = RingBuffer::try_new(2, 0).unwrap();
+        rb.resize(1..2, 64 * 1024).unwrap();
+        for i in 0..10 {
+            put(&rb, 0, i);
+            put(&rb, 1, i);
+        }
+        rb.consume(1);
+        let before = [rb.stats(0), rb.stats(1)];
+        // A petabyte per CPU does not fit a host's address space; usize::MAX overflows.
+        for size in [1 << 50, usize::MAX] {
+            assert!(rb.resize(0..2, size).is_err());
+            assert!(rb.resize(1..2, size).is_err());
+        }
+        assert_eq!((rb.nr_pages(0), rb.nr_pages(1)), (2, 17));
+        assert_eq!([rb.stats(0), rb.stats(1)], before);
+        put(&rb, 1, 10);
+        assert_eq!(drain(&rb, 0), (0..10).collect::<Vec<_>>());
+        assert_eq!(drain(&rb, 1), (1..11).collect::<Vec<_>>());
+    }
+
     #[test]
     fn an_iterator_outlives_a_resize() {
-        let rb = RingBuffer::new(1, 64 * 1024);
+        let rb = RingBuffer::try_new(1, 64 * 1024).unwrap();
         for i in 0..PER_PAGE * 10 {
             put(&rb, 0, i);
         }
@@ -1594,14 +1779,14 @@ mod tests {
         for _ in 0..PER_PAGE * 5 {
             it.next();
         }
-        rb.resize(None, 0);
+        rb.resize(0..1, 0).unwrap();
         put(&rb, 0, 77);
         assert_eq!(it.map(|e| num(&e)).collect::<Vec<_>>(), [77]);
     }
 
     #[test]
     fn reset_clears_events_and_counters() {
-        let rb = RingBuffer::new(2, 0);
+        let rb = RingBuffer::try_new(2, 0).unwrap();
         for i in 0..500 {
             put(&rb, 0, i);
             put(&rb, 1, i);
@@ -1619,7 +1804,7 @@ mod tests {
 
     #[test]
     fn record_off_ignores_writes_without_counting() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         rb.record_off();
         assert!(!rb.is_record_on());
         assert!(!put(&rb, 0, 1));
@@ -1632,7 +1817,7 @@ mod tests {
 
     #[test]
     fn a_read_pause_stops_writes_but_leaves_tracing_on_alone() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         rb.pause();
         assert!(rb.is_record_on());
         assert!(!put(&rb, 0, 1));
@@ -1652,7 +1837,7 @@ mod tests {
 
     #[test]
     fn oversized_events_are_dropped() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         let big = [0u8; BUF_MAX_DATA_SIZE + 1];
         // SAFETY: this thread is CPU 0's only writer.
         assert!(!unsafe { rb.write(0, 1, &big) });
@@ -1664,7 +1849,7 @@ mod tests {
 
     #[test]
     fn reserve_hands_out_exactly_the_payload() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         // SAFETY: this thread is CPU 0's only writer.
         let mut r = unsafe { rb.reserve(0, 5, 42) }.unwrap();
         assert_eq!(r.len(), 5);
@@ -1676,7 +1861,7 @@ mod tests {
 
     #[test]
     fn nested_writes_appear_with_the_outermost_commit() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         put(&rb, 0, 0);
         // SAFETY: this thread is CPU 0's only writer; the nested writes play an interrupt.
         let mut outer = unsafe { rb.reserve(0, WORDS * 8, 1) }.unwrap();
@@ -1694,7 +1879,7 @@ mod tests {
 
     #[test]
     fn nested_writes_may_cross_pages() {
-        let rb = RingBuffer::new(1, 64 * 1024);
+        let rb = RingBuffer::try_new(1, 64 * 1024).unwrap();
         for i in 0..PER_PAGE - 1 {
             put(&rb, 0, i);
         }
@@ -1712,7 +1897,7 @@ mod tests {
 
     #[test]
     fn nested_writes_that_fill_the_ring_count_commit_overrun() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         // SAFETY: as in the previous tests.
         let mut outer = unsafe { rb.reserve(0, WORDS * 8, 0) }.unwrap();
         let accepted = (1..1000).filter(|&i| put(&rb, 0, i)).count() as u64;
@@ -1725,6 +1910,317 @@ mod tests {
         assert_eq!(drain(&rb, 0), (0..=accepted).collect::<Vec<_>>());
         assert!(put(&rb, 0, 5000));
         assert_eq!(drain(&rb, 0), [5000]);
+    }
+
+    /// What runs at a nest point: the tests' "interrupt", given the point's name.
+    type NestHook = Box<dyn FnMut(&'static str)>;
+
+    thread_local! {
+        /// The hook of this thread's nest points.
+        static NEST_HOOK: RefCell<Option<NestHook>> =
+            const { RefCell::new(None) };
+    }
+
+    /// Runs the installed hook, which is taken out meanwhile: the writes it does are nested
+    /// ones and do not reach the hook again.
+    pub(super) fn nest_point(name: &'static str) {
+        if let Some(mut hook) = NEST_HOOK.with(|h| h.borrow_mut().take()) {
+            hook(name);
+            NEST_HOOK.with(|h| *h.borrow_mut() = Some(hook));
+        }
+    }
+
+    /// Runs `f` with `hook` at every nest point.
+    fn with_nest_hook<R>(hook: impl FnMut(&'static str) + 'static, f: impl FnOnce() -> R) -> R {
+        NEST_HOOK.with(|h| *h.borrow_mut() = Some(Box::new(hook)));
+        let r = f();
+        NEST_HOOK.with(|h| *h.borrow_mut() = None);
+        r
+    }
+
+    /// Writes event `i` with a payload of `words` copies of `i` on CPU 0.
+    fn put_words(rb: &RingBuffer, i: u64, words: usize) -> bool {
+        let payload: Vec<u8> = (0..words).flat_map(|_| i.to_le_bytes()).collect();
+        // SAFETY: CPU 0's writer is this thread; the hook's writes nest like interrupts.
+        unsafe { rb.write(0, i, &payload) }
+    }
+
+    /// The `i` of an event written by [`put_words`], after checking it is intact.
+    fn num_words(e: &Event) -> u64 {
+        let i = u64::from_le_bytes(e.payload[..8].try_into().unwrap());
+        assert!(
+            e.payload.chunks(8).all(|w| w == i.to_le_bytes()),
+            "torn event {i}"
+        );
+        assert_eq!(e.ts, i, "event {i} has another's timestamp");
+        i
+    }
+
+    /// A state of CPU 0's buffer before the writer under test, and its event's size.
+    #[derive(Clone, Copy, Debug)]
+    enum Before {
+        /// An empty buffer: everything takes the fast path.
+        Empty,
+        /// 24 bytes left on the tail page: the tested 24-byte event fits, a nested 64-byte one
+        /// moves to the next page.
+        AlmostFull,
+        /// The tail page is full: the tested writer moves the tail.
+        Full,
+    }
+
+    /// Builds the buffer for `before`, returning it and the events written so far.
+    fn buffer_before(before: Before) -> (Arc<RingBuffer>, Vec<u64>) {
+        let rb = Arc::new(RingBuffer::try_new(1, 0).unwrap());
+        // 63 events of 64 bytes and two of 24 fill a page (4080 bytes).
+        let sizes: &[usize] = match before {
+            Before::Empty => &[],
+            Before::AlmostFull => &[6; 63],
+            Before::Full => &[6; 63],
+        };
+        let small = match before {
+            Before::Empty => 0,
+            Before::AlmostFull => 1,
+            Before::Full => 2,
+        };
+        let words = sizes.iter().copied().chain(iter::repeat_n(1, small));
+        let written: Vec<u64> = (0..)
+            .zip(words)
+            .map(|(i, w)| {
+                assert!(put_words(&rb, i, w));
+                i
+            })
+            .collect();
+        (rb, written)
+    }
+
+    /// The nest points the writer under test passes in `before`, in order.
+    fn nest_points(before: Before) -> Vec<&'static str> {
+        let (rb, _) = buffer_before(before);
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        with_nest_hook(
+            move |name| log.borrow_mut().push(name),
+            || put_words(&rb, 1000, 1),
+        );
+        let seen = seen.borrow().clone();
+        assert!(!seen.is_empty());
+        seen
+    }
+
+    /// Runs the writer under test (event 1000, 24 bytes) in `before`, with `nested` (a complete
+    /// write of 64-byte events) at its `at`-th nest point. Returns the buffer and every event
+    /// written (the outer one only if it was recorded: a burst may fill the ring).
+    fn write_with_nested_at(
+        before: Before,
+        at: usize,
+        nested: impl Fn(&Arc<RingBuffer>) -> Vec<u64> + 'static,
+    ) -> (Arc<RingBuffer>, Vec<u64>) {
+        let (rb, mut written) = buffer_before(before);
+        let nested_written = Rc::new(RefCell::new(Vec::new()));
+        let (inner, out, mut point) = (rb.clone(), nested_written.clone(), 0);
+        let ok = with_nest_hook(
+            move |_| {
+                if point == at {
+                    out.borrow_mut().extend(nested(&inner));
+                }
+                point += 1;
+            },
+            || put_words(&rb, 1000, 1),
+        );
+        if ok {
+            written.push(1000);
+        }
+        written.extend(nested_written.borrow().iter());
+        (rb, written)
+    }
+
+    /// Runs `case` for every state before the writer and every nest point of the writer; fails
+    /// with every point at which `case` returned an error.
+    fn at_every_nest_point(case: impl Fn(Before, usize) -> Result<(), String>) {
+        let mut failures = Vec::new();
+        for before in [Before::Empty, Before::AlmostFull, Before::Full] {
+            for (at, name) in nest_points(before).into_iter().enumerate() {
+                if let Err(e) = case(before, at) {
+                    failures.push(alloc::format!("{before:?}, nested at {at} ({name}): {e}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    fn consume_all(rb: &RingBuffer) -> Vec<u64> {
+        iter::from_fn(|| rb.consume(0))
+            .map(|e| num_words(&e))
+            .collect()
+    }
+
+    /// One nested 64-byte event at each step of a writer, in each state of the tail page: both
+    /// events are published when the outer writer returns, and nothing counts as lost.
+    #[test]
+    fn a_nested_writer_at_any_step_is_published_with_the_outer_one() {
+        at_every_nest_point(|before, at| {
+            let (rb, written) = write_with_nested_at(before, at, |rb| {
+                put_words(rb, 2000, 6).then_some(2000).into_iter().collect()
+            });
+            if !written.contains(&1000) || !written.contains(&2000) {
+                return Err(alloc::format!("an event was dropped: {:?}", rb.stats(0)));
+            }
+            all_published(&rb, written)
+        });
+    }
+
+    /// Checks that `written` is what `rb` holds, all published, and nothing counted as lost.
+    fn all_published(rb: &RingBuffer, mut written: Vec<u64>) -> Result<(), String> {
+        let s = rb.stats(0);
+        let mut read = consume_all(rb);
+        read.sort_unstable();
+        written.sort_unstable();
+        if read != written {
+            let missing: Vec<_> = written.iter().filter(|i| !read.contains(i)).collect();
+            return Err(alloc::format!("unpublished: {missing:?}"));
+        }
+        if (s.commit_overrun, s.dropped_events, s.overrun) != (0, 0, 0) {
+            return Err(alloc::format!("counted as lost: {s:?}"));
+        }
+        Ok(())
+    }
+
+    /// Two levels: a nested writer (event 2000) at each step of the writer, and a writer nested
+    /// in that one (event 3000) at each of its steps, so every step a nested writer can take
+    /// while finishing an interrupted move is interrupted too.
+    #[test]
+    fn a_writer_nested_in_a_nested_writer_at_any_steps_is_published() {
+        at_every_nest_point(|before, at| {
+            for inner_at in 0.. {
+                let fired = Rc::new(Cell::new(false));
+                let seen = fired.clone();
+                let (rb, written) = write_with_nested_at(before, at, move |rb| {
+                    let (inner, out, fired) = (rb.clone(), Rc::new(Cell::new(false)), seen.clone());
+                    let (recorded, mut point) = (out.clone(), 0);
+                    let middle = with_nest_hook(
+                        move |_| {
+                            if point == inner_at {
+                                fired.set(true);
+                                recorded.set(put_words(&inner, 3000, 6));
+                            }
+                            point += 1;
+                        },
+                        || put_words(rb, 2000, 6),
+                    );
+                    let mut got = Vec::new();
+                    got.extend(middle.then_some(2000));
+                    got.extend(out.get().then_some(3000));
+                    got
+                });
+                if !fired.get() {
+                    return Ok(());
+                }
+                if written.len() != buffer_before(before).1.len() + 3 {
+                    return Err(alloc::format!("inner at {inner_at}: dropped, {written:?}"));
+                }
+                all_published(&rb, written)
+                    .map_err(|e| alloc::format!("inner at {inner_at}: {e}"))?;
+            }
+            unreachable!()
+        });
+    }
+
+    /// The writer moves the tail past a page a consumer holds; at each of its steps the
+    /// consumer moves on (unpinning that page) and a nested writer runs. The nested writer must
+    /// finish the move onto the page the writer chose, not claim the unpinned one: two claims
+    /// would leave a claimed page out of the ring and the links between pages wrong.
+    #[test]
+    fn a_nested_writer_finishes_a_move_a_reader_made_stale() {
+        let setup = || {
+            let rb = Arc::new(RingBuffer::try_new(1, 0).unwrap());
+            // Three full pages; the consumer holds page 0, so a move off page 2 skips it.
+            for i in 0..3 * 63 {
+                assert!(put_words(&rb, i, 6));
+            }
+            assert_eq!(rb.consume(0).map(|e| num_words(&e)), Some(0));
+            rb
+        };
+        let points = {
+            let rb = setup();
+            let seen = Rc::new(RefCell::new(Vec::new()));
+            let log = seen.clone();
+            with_nest_hook(
+                move |name| log.borrow_mut().push(name),
+                || put_words(&rb, 1000, 6),
+            );
+            seen.take()
+        };
+        let mut failures = Vec::new();
+        for (at, name) in points.into_iter().enumerate() {
+            let rb = setup();
+            let read = Rc::new(RefCell::new(vec![0]));
+            let (inner, log, mut point) = (rb.clone(), read.clone(), 0);
+            let nested_ok = Rc::new(Cell::new(false));
+            let ok_out = nested_ok.clone();
+            let outer_ok = with_nest_hook(
+                move |_| {
+                    if point == at {
+                        // Read the rest of page 0 and the first event of page 2.
+                        for _ in 0..63 {
+                            log.borrow_mut()
+                                .extend(inner.consume(0).map(|e| num_words(&e)));
+                        }
+                        ok_out.set(put_words(&inner, 2000, 6));
+                    }
+                    point += 1;
+                },
+                || put_words(&rb, 1000, 6),
+            );
+            let mut read = read.take();
+            read.extend(consume_all(&rb));
+            let s = rb.stats(0);
+            let accepted = 189 + u64::from(outer_ok) + u64::from(nested_ok.get());
+            let ordered = read.iter().filter(|&&i| i < 1000).is_sorted();
+            if !ordered
+                || read.len() as u64 + s.overrun != accepted
+                || s.commit_overrun + s.dropped_events != 2 + 189 - accepted
+                || !put_words(&rb, 9000, 6)
+                || consume_all(&rb) != [9000]
+            {
+                failures.push(alloc::format!("at {at} ({name}): read {read:?}, {s:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    /// A burst of nested writes that wraps the whole ring at each step of a writer: what is
+    /// read is intact and in order, every event is read or counted as lost, and the CPU
+    /// records and publishes normally afterwards.
+    #[test]
+    fn a_burst_of_nested_writes_at_any_step_leaves_the_buffer_consistent() {
+        const BURST: u64 = 4 * PER_PAGE;
+        at_every_nest_point(|before, at| {
+            let (rb, written) = write_with_nested_at(before, at, |rb| {
+                (2000..2000 + BURST)
+                    .filter(|&i| put_words(rb, i, 6))
+                    .collect()
+            });
+            let read = consume_all(&rb);
+            let s = rb.stats(0);
+            let accepted = written.iter().filter(|&&i| i >= 2000).count() as u64;
+            if read.len() as u64 + s.overrun != written.len() as u64
+                || s.commit_overrun + s.dropped_events != BURST - accepted
+            {
+                return Err(alloc::format!(
+                    "{} accepted, {} read, {s:?}",
+                    written.len(),
+                    read.len()
+                ));
+            }
+            let nested: Vec<u64> = read.iter().copied().filter(|&i| i >= 2000).collect();
+            if !nested.windows(2).all(|w| w[0] < w[1]) {
+                return Err(alloc::format!("out of order: {nested:?}"));
+            }
+            if !put_words(&rb, 9000, 6) || consume_all(&rb) != [9000] {
+                return Err("the next event is not recorded and published".into());
+            }
+            Ok(())
+        });
     }
 
     #[test]
@@ -1767,7 +2263,7 @@ mod tests {
 
     #[test]
     fn stats_of_a_real_buffer_format() {
-        let rb = RingBuffer::new(1, 0);
+        let rb = RingBuffer::try_new(1, 0).unwrap();
         for i in 0..3 {
             put_at(&rb, 0, i, 1_500_000_000 + i);
         }
@@ -1787,7 +2283,7 @@ mod tests {
     /// consumed, overwritten (counted) or dropped (counted).
     #[test]
     fn concurrent_writer_consumer_and_iterator() {
-        let rb = Arc::new(RingBuffer::new(1, 4 * BUF_PAGE_SIZE));
+        let rb = Arc::new(RingBuffer::try_new(1, 4 * BUF_PAGE_SIZE).unwrap());
         let done = Arc::new(AtomicBool::new(false));
         let n = 300_000u64;
         let writer = {
@@ -1841,7 +2337,7 @@ mod tests {
     /// for them, and what is read afterwards is intact.
     #[test]
     fn reset_and_resize_race_with_the_writer() {
-        let rb = Arc::new(RingBuffer::new(1, 0));
+        let rb = Arc::new(RingBuffer::try_new(1, 0).unwrap());
         let writer = {
             let rb = rb.clone();
             thread::spawn(move || {
@@ -1854,7 +2350,7 @@ mod tests {
             if k % 2 == 0 {
                 rb.reset(Some(0));
             } else {
-                rb.resize(Some(0), (k % 7) * BUF_PAGE_SIZE);
+                rb.resize(0..1, (k % 7) * BUF_PAGE_SIZE).unwrap();
             }
             let seen = drain(&rb, 0);
             assert!(seen.windows(2).all(|w| w[0] < w[1]));

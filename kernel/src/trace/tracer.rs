@@ -447,16 +447,20 @@ fn write_tracing_on(data: &[u8]) -> Result<(), Errno> {
 }
 
 /// `buffer_size_kb`: resizes every CPU's buffer, or `per_cpu/cpuN/buffer_size_kb` that CPU's
-/// (dropping its contents). 0 is refused, as Linux refuses a buffer without entries.
+/// (dropping its contents). 0 is refused, as Linux refuses a buffer without entries; a size
+/// the memory cannot hold fails with `ENOMEM` and leaves every buffer as it was.
 pub(super) fn write_buffer_size_kb(cpu: Option<usize>, data: &[u8]) -> Result<(), Errno> {
     let kb = parse_number(data)?;
     let bytes = kb
         .checked_mul(1024)
         .filter(|&b| b > 0)
         .ok_or(Errno::EINVAL)?;
+    let cpus = match cpu {
+        Some(cpu) => cpu..cpu + 1,
+        None => super::per_cpu::tracing_cpus(),
+    };
     let _state = STATE.lock();
-    buffer().resize(cpu, bytes);
-    Ok(())
+    buffer().resize(cpus, bytes).map_err(|_| Errno::ENOMEM)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,7 +634,9 @@ pub(super) fn read_buffer_size_kb(cpu: Option<usize>, w: &mut dyn Write) -> Resu
 
 /// Creates the trace buffer and the tracer files under `tracefs`.
 pub fn init(tracefs: &str) {
-    let rb = Box::leak(Box::new(RingBuffer::new(MAX_CPUS, TRACE_BUF_SIZE_DEFAULT)));
+    let rb = RingBuffer::try_new(MAX_CPUS, TRACE_BUF_SIZE_DEFAULT)
+        .unwrap_or_else(|e| panic!("trace: no memory for the default buffer: {e}"));
+    let rb = Box::leak(Box::new(rb));
     BUFFER.store(rb, Ordering::Release);
     let path = |name: &str| alloc::format!("{tracefs}/{name}");
     create_file(
