@@ -39,7 +39,8 @@ fn recurse(depth: u64, rb: &RingBuffer) -> u64 {
 
 /// The frames of the one stack entry a `depth`-deep recursion records.
 fn stack_at_depth(depth: u64) -> Result<Vec<u64>, alloc::string::String> {
-    let rb = RingBuffer::new(MAX_CPUS, 2 * PAGE_SIZE);
+    let rb = RingBuffer::try_new(MAX_CPUS, 2 * PAGE_SIZE)
+        .map_err(|_| "no memory for the test buffer")?;
     recurse(depth, &rb);
     let cpu = smp_processor_id();
     let event = rb.consume(cpu).ok_or("no stack entry recorded")?;
