@@ -330,12 +330,22 @@ pub fn acknowledge() -> Option<IrqAck> {
             let iar: u64;
             // SAFETY: reading ICC_IAR1_EL1 acknowledges the pending Group 1 interrupt, which
             // is what this function is for; the system-register interface is enabled on every
-            // CPU that takes interrupts (`gic_cpu_init`). Not `nomem`: a compiler barrier too.
-            unsafe { core::arch::asm!("mrs {}, icc_iar1_el1", out(reg) iar, options(nostack)) };
+            // CPU that takes interrupts (`gic_cpu_init`). The DSB keeps the handler's loads
+            // (an IPI's shared data, such as stop_machine's state) after the acknowledge, as
+            // Linux's `gic_read_iar_common`; not `nomem`, so also a compiler barrier.
+            unsafe {
+                core::arch::asm!("mrs {}, icc_iar1_el1", "dsb sy", out(reg) iar, options(nostack))
+            };
             // INTID is bits [23:0]; the rest of the register is RES0.
             iar as u32
         }
-        V2 => gicc_read(GIC_CPU_INTACK),
+        V2 => {
+            let iar = gicc_read(GIC_CPU_INTACK);
+            // An IPI's shared data is read after its acknowledge (Linux: the smp_rmb in
+            // gic_handle_irq).
+            core::sync::atomic::fence(Ordering::Acquire);
+            iar
+        }
         _ => return None,
     };
     // The handler's loads must not be hoisted above the acknowledge.

@@ -98,7 +98,7 @@ fn answer_rendezvous() {
 }
 
 crate::noinstr! {
-fn run_stopped(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
+fn run_stopped(phase: WritePhase, patches: &[TextPatch]) {
     match installed_stop_machine() {
         Some(stop_machine) => (stop_machine.run)(phase, patches),
         None => {

@@ -36,16 +36,39 @@ pub fn cpu_on(conduit: Conduit, mpidr: u64, entry: u64, context: u64) -> Result<
     .map_err(PsciError)
 }
 
+/// PSCI 0.2 CPU_OFF (Linux: `PSCI_0_2_FN_CPU_OFF`).
+pub const PSCI_0_2_FN_CPU_OFF: u32 = 0x8400_0002;
+
+crate::noinstr! {
 /// Powers off the calling CPU; returns only if the firmware refused (Linux: `psci_cpu_off`).
-pub fn cpu_off(conduit: Conduit) -> PsciError {
-    let result = match conduit {
-        Conduit::Hvc => psci::cpu_off::<Hvc>(),
-        Conduit::Smc => psci::cpu_off::<Smc>(),
-    };
-    match result {
-        Ok(()) => PsciError(psci::Error::Denied),
-        Err(e) => PsciError(e),
+/// Raw rather than through `smccc`: a CPU that came too late to be brought up calls it before
+/// it may run anything traceable.
+pub fn cpu_off(conduit: Conduit) {
+    // SAFETY: CPU_OFF takes no arguments and, when it returns, only its status in x0; the
+    // SMCCC lets the call clobber x0-x17.
+    unsafe {
+        match conduit {
+            Conduit::Hvc => core::arch::asm!(
+                "hvc #0",
+                inout("x0") u64::from(PSCI_0_2_FN_CPU_OFF) => _,
+                out("x1") _, out("x2") _, out("x3") _, out("x4") _, out("x5") _, out("x6") _,
+                out("x7") _, out("x8") _, out("x9") _, out("x10") _, out("x11") _,
+                out("x12") _, out("x13") _, out("x14") _, out("x15") _, out("x16") _,
+                out("x17") _,
+                options(nostack),
+            ),
+            Conduit::Smc => core::arch::asm!(
+                "smc #0",
+                inout("x0") u64::from(PSCI_0_2_FN_CPU_OFF) => _,
+                out("x1") _, out("x2") _, out("x3") _, out("x4") _, out("x5") _, out("x6") _,
+                out("x7") _, out("x8") _, out("x9") _, out("x10") _, out("x11") _,
+                out("x12") _, out("x13") _, out("x14") _, out("x15") _, out("x16") _,
+                out("x17") _,
+                options(nostack),
+            ),
+        }
     }
+}
 }
 
 /// The PSCI version as (major, minor).

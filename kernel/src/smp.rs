@@ -2,7 +2,7 @@
 //!
 //! The boot CPU is logical CPU 0; the other CPUs of the device tree are numbered in DTB order
 //! and started one at a time with PSCI CPU_ON at `secondary_entry`, each on its own stack, with
-//! a one-second timeout that a late CPU can never outrun (see [`BOOT_STATE`]). Every
+//! Linux's five-second timeout that a late CPU can never outrun (see [`BOOT_STATE`]). Every
 //! CPU points TPIDR_EL1 at its [`PerCpu`] slot, so per-CPU data costs one register read and no
 //! lock. A CPU is online once it has run its per-CPU init; [`cpu_online_mask`] says which are.
 
@@ -22,7 +22,7 @@ use crate::sched::Task;
 /// Per-CPU stack size.
 const STACK_SIZE: usize = 64 * 1024;
 /// How long the boot CPU waits for a secondary to come online, in seconds.
-const ONLINE_TIMEOUT_SECS: u64 = 1;
+const ONLINE_TIMEOUT_SECS: u64 = 5;
 
 /// What each CPU owns. Cache-line aligned so CPUs never share a line.
 #[repr(C, align(64))]
@@ -141,11 +141,13 @@ const BOOT_ABANDONED: u8 = 3;
 
 static PSCI_CONDUIT: AtomicU8 = AtomicU8::new(0);
 
-/// The Rust entry of a secondary CPU, from `secondary_entry` in `asm/boot.s`.
+arch::noinstr! {
+/// The Rust entry of a secondary CPU, from `secondary_entry` in `asm/boot.s`. Nothing up to
+/// the claim may be traced or touch shared state: a CPU that comes too late runs it with no
+/// per-CPU pointer, possibly while a tracer has every patch site enabled.
 #[unsafe(no_mangle)]
 extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
     let cpu = cpu as usize;
-    arch::mmu::disable_idmap();
     late_start_delay(cpu);
     if BOOT_STATE[cpu]
         .compare_exchange(
@@ -158,6 +160,15 @@ extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
     {
         turn_off_abandoned_cpu();
     }
+    // Claimed: the boot CPU waits for this one, and from here it is an ordinary CPU.
+    arch::instrumentation! { secondary_bring_up(cpu) }
+}
+}
+
+/// A secondary CPU's bring-up once it has claimed it: per-CPU setup, its GIC and timer, its
+/// idle task, online.
+fn secondary_bring_up(cpu: usize) -> ! {
+    arch::mmu::disable_idmap();
     cpu_init(cpu);
     crate::irq::secondary_init(cpu);
     println!(
@@ -171,6 +182,7 @@ extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
     crate::sched::cpu_idle()
 }
 
+arch::noinstr! {
 /// A CPU the boot CPU stopped waiting for: power off (PSCI CPU_OFF), or park for good if the
 /// firmware refuses. Nothing shared has been touched: no per-CPU pointer, no GIC, no task.
 fn turn_off_abandoned_cpu() -> ! {
@@ -178,11 +190,12 @@ fn turn_off_abandoned_cpu() -> ! {
         CONDUIT_SMC => Conduit::Smc,
         _ => Conduit::Hvc,
     };
-    let _ = psci::cpu_off(conduit);
+    psci::cpu_off(conduit);
     loop {
         arch::irqflags::local_irq_disable();
         aarch64_cpu::asm::wfe();
     }
+}
 }
 
 const CONDUIT_HVC: u8 = 1;
@@ -192,30 +205,51 @@ const CONDUIT_SMC: u8 = 2;
 /// timeout), so the scenario tests can check it never comes online: `smp_test_late_cpu=N`.
 const LATE_CPU_OPTION: &str = "smp_test_late_cpu=";
 
-/// Fault injection for the bring-up timeout: delays the CPU named by `smp_test_late_cpu=N`
-/// past the boot CPU's timeout before it claims its bring-up.
-fn late_start_delay(cpu: usize) {
-    let late = board::info()
-        .bootargs
+/// The CPU `smp_test_late_cpu=N` names, read by the boot CPU before it starts any; `usize::MAX`
+/// for none.
+static LATE_CPU: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Reads `smp_test_late_cpu=N` from the command line.
+fn parse_late_cpu(bootargs: &str) -> Option<usize> {
+    bootargs
         .split_whitespace()
-        .filter_map(|arg| arg.strip_prefix(LATE_CPU_OPTION))
-        .any(|n| n.parse() == Ok(cpu));
-    if late {
-        let until = counter_now() + (ONLINE_TIMEOUT_SECS * 3 / 2 + 1) * counter_freq();
+        .find_map(|arg| arg.strip_prefix(LATE_CPU_OPTION)?.parse().ok())
+}
+
+arch::noinstr! {
+/// Fault injection for the bring-up timeout: delays the CPU named by `smp_test_late_cpu=N`
+/// one second past the boot CPU's timeout before it claims its bring-up.
+fn late_start_delay(cpu: usize) {
+    if LATE_CPU.load(Ordering::Relaxed) == cpu {
+        let until = counter_now() + (ONLINE_TIMEOUT_SECS + 1) * counter_freq();
         while counter_now() < until {
             arch::processor::cpu_relax();
         }
     }
 }
-
-/// The raw generic counter: unlike `arch::timer`'s readers it works before (or without) the
-/// timer's own setup, which the bring-up timeout must not depend on.
-fn counter_now() -> u64 {
-    aarch64_cpu::registers::CNTVCT_EL0.get()
 }
 
+arch::noinstr! {
+/// The raw generic counter: unlike `arch::timer`'s readers it works before (or without) the
+/// timer's own setup, which the bring-up timeout must not depend on; and a late CPU reads it
+/// before it may run traced code.
+#[inline(always)]
+fn counter_now() -> u64 {
+    let cnt: u64;
+    // SAFETY: reading CNTVCT_EL0 has no side effects.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) cnt, options(nomem, nostack)) };
+    cnt
+}
+}
+
+arch::noinstr! {
+#[inline(always)]
 fn counter_freq() -> u64 {
-    aarch64_cpu::registers::CNTFRQ_EL0.get()
+    let freq: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) freq, options(nomem, nostack)) };
+    freq
+}
 }
 
 /// Starts every other CPU of the device tree and waits for each to come online.
@@ -239,6 +273,9 @@ pub fn smp_init() {
         Conduit::Smc => CONDUIT_SMC,
     };
     PSCI_CONDUIT.store(conduit_id, Ordering::Relaxed);
+    if let Some(late) = parse_late_cpu(board.bootargs) {
+        LATE_CPU.store(late, Ordering::Relaxed);
+    }
     if let Ok((major, minor)) = psci::version(conduit) {
         println!(
             "psci: PSCIv{major}.{minor} detected via {}",

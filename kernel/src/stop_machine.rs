@@ -12,9 +12,11 @@
 //!
 //! Never pretending: a stop IPI the GIC refuses is sent again, and one that cannot be sent at
 //! all after [`MAX_SEND_ATTEMPTS`] is a kernel bug reported by a panic (an SGI the GIC took is
-//! delivered; it is never lost). The function never runs
-//! with another online CPU unparked, so the grace periods built on an empty rendezvous (ftrace's
-//! `synchronize`, before it frees a hash) hold.
+//! delivered; it is never lost). The function never runs with another online CPU unparked, so
+//! the grace periods built on an empty rendezvous (ftrace's `synchronize`, before it frees a
+//! hash) hold. A CPU joins a rendezvous from the stop IPI or, while it spins for
+//! [`STOP_LOCK`] or text patching's lock, by polling [`cpu_stop_answer`]: so no code that a
+//! grace period waits out (an ftrace callback, a hash reader) may wait for either lock.
 //!
 //! Locking: [`STOP_LOCK`] serialises callers and is also the CPU-hotplug lock: a CPU comes
 //! online only under it ([`cpus_write_locked`]), so the set of CPUs a rendezvous waits for
@@ -30,7 +32,7 @@ use arch::exception::TrapFrame;
 use arch::gic::{self, GicError, SgiTarget};
 use arch::irq::{IrqAction, request_percpu_irq};
 use arch::irqflags::local_irq_save_guard;
-use arch::patching::{StopMachine, TextPatch};
+use arch::patching::{StopMachine, TextPatch, WritePhase};
 use arch::processor::cpu_relax;
 use arch::spinlock::{SpinLock, SpinLockGuard};
 
@@ -89,7 +91,7 @@ pub fn init() {
 
 /// [`stop_machine`] in the form text patching calls it: its `noinstr` write phase and the
 /// patches, so the rendezvous enters no traceable function (the closure is always inlined).
-fn stop_machine_text(phase: fn(&[TextPatch]), patches: &[TextPatch]) {
+fn stop_machine_text(phase: WritePhase, patches: &[TextPatch]) {
     rendezvous(
         #[inline(always)]
         || phase(patches),
@@ -166,7 +168,7 @@ pub fn parked_cpus() -> u64 {
     ARRIVED.load(Ordering::Acquire) & !DEPARTED.load(Ordering::Acquire)
 }
 
-/// How many stop IPIs had to be sent again (refused by the GIC, or not answered in time).
+/// How many stop IPIs had to be sent again because the GIC refused them.
 pub fn ipi_retries() -> usize {
     IPI_RETRIES.load(Ordering::Relaxed)
 }

@@ -405,7 +405,8 @@ fn drop_list(list: *mut Vec<&'static FtraceOps>) {
 }
 
 /// Waits until every other CPU has passed a point outside every callback: one stop-machine
-/// rendezvous (callbacks run with IRQs masked, and a CPU joins the rendezvous from its IRQ).
+/// rendezvous. Callbacks run with IRQs masked, and a CPU joins the rendezvous from its IRQ or
+/// while it spins for the stop-machine or patch lock, which no callback ever takes.
 pub(super) fn synchronize() {
     crate::stop_machine::stop_machine(&mut || {});
 }
