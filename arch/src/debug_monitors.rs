@@ -89,18 +89,8 @@ impl<T> HookTable<T> {
 static BREAK_HOOKS: HookTable<BreakHook> = HookTable::new();
 static STEP_HOOKS: HookTable<StepHook> = HookTable::new();
 
-/// Hook handlers run on the exception path, which is `noinstr`: a handler must be `noinstr` too
-/// (ARCHITECTURE.md, "Code that guards itself"). Registering another is a kernel bug.
-fn assert_noinstr_handler(handler: fn(&mut TrapFrame, Esr) -> DbgHookResult) {
-    let addr = handler as usize as u64;
-    assert!(
-        crate::patching::noinstr_text().contains(&addr),
-        "debug hook handler {addr:#x} is not in .noinstr.text: declare it with noinstr!"
-    );
-}
-
 pub fn register_break_hook(hook: &'static BreakHook) -> Result<(), TableFull> {
-    assert_noinstr_handler(hook.handler);
+    crate::patching::assert_noinstr_handler(hook.handler as usize, "debug hook handler");
     BREAK_HOOKS.register(hook)
 }
 
@@ -109,7 +99,7 @@ pub fn unregister_break_hook(hook: &'static BreakHook) {
 }
 
 pub fn register_step_hook(hook: &'static StepHook) -> Result<(), TableFull> {
-    assert_noinstr_handler(hook.handler);
+    crate::patching::assert_noinstr_handler(hook.handler as usize, "debug hook handler");
     STEP_HOOKS.register(hook)
 }
 

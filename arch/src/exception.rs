@@ -134,7 +134,7 @@ static PREEMPT_HANDLER: AtomicUsize = AtomicUsize::new(0);
 /// Installs the scheduler's interrupt-exit preemption: called with IRQs masked, at the end of
 /// an IRQ, when `need_resched` is set and the preemption count is 0.
 pub fn set_preempt_handler(handler: fn()) {
-    assert_noinstr(handler as usize);
+    crate::patching::assert_noinstr_handler(handler as usize, "exception-path handler");
     PREEMPT_HANDLER.store(handler as usize, Ordering::Release);
 }
 
@@ -152,17 +152,8 @@ fn irq_exit_preempt() {
 }
 }
 
-/// The handlers below are called through a pointer from `noinstr` code, so they must be
-/// `noinstr` themselves (ARCHITECTURE.md, "Code that guards itself"); anything else is a bug.
-fn assert_noinstr(handler: usize) {
-    assert!(
-        crate::patching::noinstr_text().contains(&(handler as u64)),
-        "exception-path handler {handler:#x} is not in .noinstr.text: declare it with noinstr!"
-    );
-}
-
 pub fn set_die_handler(handler: DieHandler) {
-    assert_noinstr(handler as usize);
+    crate::patching::assert_noinstr_handler(handler as usize, "exception-path handler");
     DIE_HANDLER.store(handler as usize, Ordering::Release);
 }
 

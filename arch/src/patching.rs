@@ -138,6 +138,16 @@ pub fn noinstr_text() -> core::ops::Range<u64> {
 }
 }
 
+/// Panics unless `handler` is `noinstr`. Handlers called through a pointer from `noinstr` code
+/// (the exception path's debug hooks, die and preemption handlers) must be `noinstr`
+/// themselves (ARCHITECTURE.md, "Code that guards itself"); registering another is a bug.
+pub fn assert_noinstr_handler(handler: usize, what: &str) {
+    assert!(
+        noinstr_text().contains(&(handler as u64)),
+        "{what} {handler:#x} is not in .noinstr.text: declare it with noinstr!"
+    );
+}
+
 crate::noinstr! {
 /// Whether `addr` is an aligned instruction in patchable kernel text.
 pub fn is_patchable_text(addr: u64) -> bool {
