@@ -47,5 +47,5 @@ pub fn init() {
         available_filter_functions,
     );
     register("/proc/kallsyms", kallsyms);
-    crate::trace::tracer::init(TRACEFS);
+    crate::trace::trace::init(TRACEFS);
 }

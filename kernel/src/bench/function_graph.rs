@@ -16,10 +16,9 @@ use super::harness::call_loop;
 use super::recorded::{check_recorded, record_ip, start_recording};
 use crate::kbench;
 use crate::trace::fgraph::FgraphOps;
-use crate::trace::trace_graph::{
-    self, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, trace_graph_entry, trace_graph_return,
-};
-use crate::trace::tracer::buffer;
+use crate::trace::trace::buffer;
+use crate::trace::trace_entries::{TRACE_GRAPH_ENT, TRACE_GRAPH_RET};
+use crate::trace::trace_functions_graph::{self, trace_graph_entry, trace_graph_return};
 
 const OPS: u64 = 10_000;
 
@@ -51,14 +50,14 @@ fn setup() -> Result<(), SetupError> {
     BENCH_GRAPH
         .ops()
         .set_filter_ip(leaf, false, true)
-        .and_then(|()| trace_graph::start(&BENCH_GRAPH))
+        .and_then(|()| trace_functions_graph::start(&BENCH_GRAPH))
         .map_err(|e| SetupError::Fail(format!("cannot trace the bench leaf: {e:?}")))
 }
 
 /// Unregisters, checks what the run recorded, and empties the buffer, so `trace` does not show
 /// the bench's entries.
 fn teardown() -> Result<(), String> {
-    trace_graph::stop(&BENCH_GRAPH).map_err(|e| format!("unregister: {e:?}"))?;
+    trace_functions_graph::stop(&BENCH_GRAPH).map_err(|e| format!("unregister: {e:?}"))?;
     let ip = record_ip(function_graph_bench_traced).ok_or("the traced leaf has no patch site")?;
     let checked = check_recorded(2 * OPS, &[TRACE_GRAPH_ENT, TRACE_GRAPH_RET], ip);
     buffer().reset(None);

@@ -14,7 +14,8 @@ use alloc::string::String;
 
 use crate::trace::ftrace::records;
 use crate::trace::ring_buffer::CpuStats;
-use crate::trace::tracer::{ENTRY_HDR_SIZE, buffer};
+use crate::trace::trace::buffer;
+use crate::trace::trace_entries::{ENTRY_HDR_SIZE, entry_header};
 
 /// Empties the trace buffer and zeroes its counters: the setup's first step.
 pub(super) fn start_recording() {
@@ -52,7 +53,7 @@ fn written() -> Written {
 /// Checks that exactly `expected` events were written since [`start_recording`], none was
 /// dropped, and every event still in the buffer has one of the entry types `kinds` and names
 /// the function at `ip` (the word after the entry's common header).
-pub(super) fn check_recorded(expected: u64, kinds: &[u8], ip: u64) -> Result<(), String> {
+pub(super) fn check_recorded(expected: u64, kinds: &[u16], ip: u64) -> Result<(), String> {
     let written = written();
     if written.events != expected || written.dropped != 0 {
         return Err(format!(
@@ -64,7 +65,7 @@ pub(super) fn check_recorded(expected: u64, kinds: &[u8], ip: u64) -> Result<(),
     let foreign = buffer()
         .iter_all()
         .filter(|event| {
-            let kind = event.payload.first().copied();
+            let kind = entry_header(&event.payload).map(|h| h.type_);
             let func = event
                 .payload
                 .get(ENTRY_HDR_SIZE..ENTRY_HDR_SIZE + 8)

@@ -21,18 +21,16 @@ use crate::sched::{self, Task};
 use crate::smp::{cpu_online_mask, num_online_cpus};
 use crate::symbols;
 use crate::trace::ftrace::records;
-use crate::trace::tracer::buffer;
+use crate::trace::trace::buffer;
+use crate::trace::trace_entries::{ENTRY_HDR_SIZE, TRACE_FN, TRACE_GRAPH_ENT, entry_header};
 use crate::workload::fib;
 use crate::{kassert, kassert_eq, ktest};
 
 const TRACING: &str = "/sys/kernel/tracing";
 /// How long the tracer runs with every site enabled.
 const TRACE_MS: u64 = 100;
-/// Linux's `TRACE_FN` and `TRACE_GRAPH_ENT` entry types; both hold the function's address
-/// right after the common header.
-const TRACE_FN: u8 = 1;
-const TRACE_GRAPH_ENT: u8 = 11;
-const FN_IP_OFFSET: usize = 8;
+/// Both entry types hold the function's address right after the common header.
+const FN_IP_OFFSET: usize = ENTRY_HDR_SIZE;
 
 fn write_file(name: &str, text: &str) -> Result<(), String> {
     fs::write(
@@ -69,12 +67,12 @@ fn stop_workers(workers: &[Arc<Task>]) {
 
 /// The CPUs that recorded function entries of type `kind`, and the names of the functions
 /// recorded.
-fn recorded(kind: u8) -> (BTreeSet<usize>, BTreeSet<&'static str>) {
+fn recorded(kind: u16) -> (BTreeSet<usize>, BTreeSet<&'static str>) {
     let mut cpus = BTreeSet::new();
     let mut names = BTreeSet::new();
     for event in buffer().iter_all() {
         let p = &event.payload;
-        if p.first() != Some(&kind) || p.len() < FN_IP_OFFSET + 8 {
+        if entry_header(p).map(|h| h.type_) != Some(kind) || p.len() < FN_IP_OFFSET + 8 {
             continue;
         }
         cpus.insert(event.cpu);
@@ -112,7 +110,7 @@ fn every_site_is_a_nop() -> Result<(), String> {
     Ok(())
 }
 
-fn tracer_everywhere(tracer: &str, entry_kind: u8) -> Result<(), String> {
+fn tracer_everywhere(tracer: &str, entry_kind: u16) -> Result<(), String> {
     kassert!(num_online_cpus() >= 2);
     write_file("set_ftrace_filter", "")?;
     write_file("current_tracer", tracer)?;
@@ -142,7 +140,7 @@ fn tracer_everywhere(tracer: &str, entry_kind: u8) -> Result<(), String> {
 }
 
 /// Runs [`tracer_everywhere`] with the workers going; back to `nop` whatever happens.
-fn startup_test(tracer: &str, entry_kind: u8) -> Result<(), String> {
+fn startup_test(tracer: &str, entry_kind: u16) -> Result<(), String> {
     let workers = start_workers()?;
     let result = tracer_everywhere(tracer, entry_kind);
     stop_workers(&workers);

@@ -9,12 +9,12 @@ use crate::board::MAX_CPUS;
 use crate::smp::smp_processor_id;
 use crate::symbols::lookup;
 use crate::trace::func_stack::{STACK_MAX_FRAMES, record_stack};
-use crate::trace::output::stack_frames;
 use crate::trace::ring_buffer::{PAGE_SIZE, RingBuffer};
+use crate::trace::trace_entries::{StackEntry, TRACE_STACK, entry_header, stack_frames};
 use crate::{kassert, kassert_eq, ktest};
 
 /// Bytes of the entry header before the frames.
-const HEADER: usize = 8;
+const HEADER: usize = size_of::<StackEntry>();
 
 /// Records this frame's stack (nothing known beforehand) into `rb`.
 #[inline(never)]
@@ -46,12 +46,12 @@ fn stack_at_depth(depth: u64) -> Result<Vec<u64>, alloc::string::String> {
     let event = rb.consume(cpu).ok_or("no stack entry recorded")?;
     kassert!(rb.consume(cpu).is_none(), "more than one entry");
     kassert_eq!(
-        event.payload.first(),
-        Some(&crate::trace::func_stack::TRACE_STACK)
+        entry_header(&event.payload).map(|h| h.type_),
+        Some(TRACE_STACK)
     );
     kassert!(event.payload.len() >= HEADER, "no header");
     kassert_eq!((event.payload.len() - HEADER) % 8, 0);
-    Ok(stack_frames(&event.payload[HEADER..]).collect())
+    Ok(stack_frames(&event.payload).collect())
 }
 
 fn name_of(ip: u64) -> &'static str {

@@ -728,13 +728,13 @@ mod tests {
                 BASE + 0x9_0000,
                 0x20,
                 b'd',
-                "kernel::trace::tracer::FUNCTION_OPS",
+                "kernel::trace::trace::FUNCTION_OPS",
             ),
             sym(
                 BASE + 0x9_0020,
                 0x30,
                 b'D',
-                "kernel::trace::trace_graph::GRAPH_OPS",
+                "kernel::trace::trace_functions_graph::GRAPH_OPS",
             ),
             sym(BASE + 0xa_0000, 0x1000, b'b', "kernel::console::RX"),
             sym(BASE + 0xa_0000, 0x1000, b'B', "kernel::console::RX_ALIAS"),
@@ -756,8 +756,8 @@ mod tests {
                 ('t', "kernel::workload::leaf"),
                 ('T', "kernel::workload::fib"),
                 ('r', "kernel::symbols::KALLSYMS_AREA"),
-                ('d', "kernel::trace::tracer::FUNCTION_OPS"),
-                ('D', "kernel::trace::trace_graph::GRAPH_OPS"),
+                ('d', "kernel::trace::trace::FUNCTION_OPS"),
+                ('D', "kernel::trace::trace_functions_graph::GRAPH_OPS"),
                 ('B', "kernel::console::RX_ALIAS"),
                 ('b', "kernel::console::RX"),
             ]
@@ -786,11 +786,11 @@ mod tests {
         let name = |addr| table.lookup(addr).map(|s| (s.name, addr - s.addr, s.size));
         assert_eq!(
             name(BASE + 0x9_0020),
-            Some(("kernel::trace::trace_graph::GRAPH_OPS", 0, 0x30))
+            Some(("kernel::trace::trace_functions_graph::GRAPH_OPS", 0, 0x30))
         );
         assert_eq!(
             name(BASE + 0x9_0018),
-            Some(("kernel::trace::tracer::FUNCTION_OPS", 0x18, 0x20))
+            Some(("kernel::trace::trace::FUNCTION_OPS", 0x18, 0x20))
         );
         assert_eq!(name(BASE + 0x9_0050), None, "past the last ops");
         assert_eq!(
@@ -814,7 +814,7 @@ mod tests {
         let table = Table::parse(&bytes).unwrap().functions();
         assert_eq!(table.lookup(BASE + 0x9_0020), None);
         assert_eq!(table.lookup(BASE + 0x88), None);
-        assert_eq!(table.find("kernel::trace::tracer::FUNCTION_OPS"), None);
+        assert_eq!(table.find("kernel::trace::trace::FUNCTION_OPS"), None);
         assert_eq!(
             table.lookup(BASE + 0x214).map(|s| s.name),
             Some("kernel::workload::fib")

@@ -1,7 +1,7 @@
 //! Function probes (Linux: `register_ftrace_function_probe` and the `traceon`, `traceoff` and
 //! `stacktrace` commands of `trace_functions.c`): `FUNC:CMD[:N]` written to
 //! `set_ftrace_filter` runs CMD each time FUNC is hit, N times at most, whatever the current
-//! tracer. Parsing and read-back are [`super::filter`]'s; this module makes them act.
+//! tracer. Parsing and read-back are [`super::ftrace_regex`]'s; this module makes them act.
 //!
 //! The probes run from [`PROBE_OPS`], an ftrace_ops of its own whose filter is exactly the
 //! probed functions. Its callback runs with IRQs masked and takes no lock: it looks the
@@ -22,11 +22,11 @@ use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 
 use arch::ftrace::FtraceRegs;
 
-use super::filter::{FilterState, ProbeCommand, ProbeEntry};
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::ftrace_regex::{FilterState, ProbeCommand, ProbeEntry};
 use super::func_stack::record_stack;
+use super::trace::try_buffer;
 use super::trace_clock;
-use super::tracer::try_buffer;
 use crate::fs::Errno;
 use crate::smp::smp_processor_id;
 

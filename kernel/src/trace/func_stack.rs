@@ -2,7 +2,7 @@
 //! the function tracer's second callback, which records each call's `TRACE_FN` entry and then
 //! a `TRACE_STACK` entry, printed as `<stack trace>` and one ` => func` line per frame.
 //!
-//! The option swaps the tracer's ops (see `tracer::set_func_stack_trace`) rather than being
+//! The option swaps the tracer's ops (see `trace::set_func_stack_trace`) rather than being
 //! tested in the plain callback, so the plain function tracer's path is unchanged when it is
 //! off.
 //!
@@ -19,30 +19,26 @@
 //! record is read with a nofault load; the walk also ends at a zero or misaligned frame
 //! pointer, or one that does not move up the stack.
 
-use core::fmt::{self, Write};
-
 use arch::extable::read_u64_nofault;
 use arch::ftrace::FtraceRegs;
 
 use super::fgraph::ftrace_graph_ret_addr;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
-use super::output::{self, EntryContext, Func, PrintOpts};
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, RingBuffer};
+use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
-use super::tracer::{ENTRY_HDR_SIZE, TRACE_FN, entry_header, try_buffer};
+use super::trace_entries::{FtraceEntry, StackEntry, TRACE_FN, TRACE_STACK, entry_bytes};
 use crate::smp::smp_processor_id;
-use crate::symbols;
 
-/// Linux's `enum trace_type` value of a kernel stack trace.
-pub const TRACE_STACK: u8 = 4;
-
-/// Bytes per frame in a `TRACE_STACK` entry; the entry header takes the first such slot.
+/// Bytes per frame in a `kernel_stack` entry.
 const FRAME_SIZE: usize = 8;
-const _: () = assert!(ENTRY_HDR_SIZE == FRAME_SIZE);
+/// The entry's header, in frame-sized slots.
+const HEAD_SLOTS: usize = size_of::<StackEntry>() / FRAME_SIZE;
+const _: () = assert!(size_of::<StackEntry>() == HEAD_SLOTS * FRAME_SIZE);
 
-/// Most frames one `TRACE_STACK` entry holds: as many as fit in one ring-buffer event after the
-/// entry header.
-pub const STACK_MAX_FRAMES: usize = (BUF_MAX_DATA_SIZE - ENTRY_HDR_SIZE) / FRAME_SIZE;
+/// Most frames one `kernel_stack` entry holds: as many as fit in one ring-buffer event after
+/// the entry's header.
+pub const STACK_MAX_FRAMES: usize = (BUF_MAX_DATA_SIZE - size_of::<StackEntry>()) / FRAME_SIZE;
 
 /// The function tracer's ops while `func_stack_trace` is on.
 pub static FUNCTION_STACK_OPS: FtraceOps = FtraceOps::new(function_stack_trace_call, 0);
@@ -83,15 +79,21 @@ arch::noinstr! {
 pub fn record_stack(rb: &RingBuffer, cpu: usize, ts: u64, irqs_off: bool, known: &[u64], fp: u64) {
     let max = STACK_MAX_FRAMES.saturating_sub(known.len());
     let walked = walk_frames(fp, max, &mut []);
-    let len = ENTRY_HDR_SIZE + (known.len() + walked) * FRAME_SIZE;
-    let header = entry_header(TRACE_STACK, irqs_off);
+    let nr = known.len() + walked;
+    let len = size_of::<StackEntry>() + nr * FRAME_SIZE;
+    let (ent, _) = tracing_gen_ctx(TRACE_STACK, irqs_off);
+    let head = StackEntry {
+        ent,
+        size: nr as i32,
+        _pad: 0,
+    };
     // SAFETY: the caller runs on `cpu` with IRQs masked until the entry is committed.
     let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
         return;
     };
     let (words, _) = r.as_chunks_mut::<FRAME_SIZE>();
-    let (head, frames) = words.split_at_mut(ENTRY_HDR_SIZE / FRAME_SIZE);
-    head[0] = header.to_le_bytes();
+    let (head_slots, frames) = words.split_at_mut(HEAD_SLOTS);
+    head_slots.as_flattened_mut().copy_from_slice(entry_bytes(&head));
     let (lead, rest) = frames.split_at_mut(known.len().min(frames.len()));
     for (slot, ip) in lead.iter_mut().zip(known) {
         *slot = ip.to_le_bytes();
@@ -119,24 +121,11 @@ pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs
         let irqs_off = regs.irqs_disabled();
         // One timestamp for both entries, as Linux stamps them with one context.
         let ts = trace_clock::now();
-        // SAFETY: this CPU, with IRQs masked until the entries are committed.
-        unsafe { rb.write_words(cpu, ts, [entry_header(TRACE_FN, irqs_off), ip, parent_ip]) };
+        let (ent, _) = tracing_gen_ctx(TRACE_FN, irqs_off);
+        // SAFETY: this CPU, with IRQs masked until the entries are committed; no padding.
+        unsafe { rb.write_entry(cpu, ts, FtraceEntry { ent, ip, parent_ip }) };
         record_stack(rb, cpu, ts, irqs_off, &[ip, parent_ip], regs.fp);
     }
     ftrace_test_recursion_unlock(bit);
 }
-}
-
-/// Prints a `TRACE_STACK` entry whose frames (8 bytes each) are `frames`.
-pub fn write_stack_event(
-    w: &mut dyn Write,
-    ctx: &EntryContext<'_>,
-    frames: &[u8],
-    opts: &PrintOpts,
-) -> fmt::Result {
-    let funcs = output::stack_frames(frames).map(|ip| Func {
-        ip,
-        name: symbols::lookup(ip).map(|s| s.name),
-    });
-    output::write_stack_lines(w, ctx, funcs, opts)
 }

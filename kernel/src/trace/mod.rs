@@ -1,32 +1,35 @@
-//! Tracing: the ftrace patch-site table and the `FtraceOps` API on top of it (with its
-//! host-tested planner), and the pieces the tracers build on (filter files, the per-CPU ring
-//! buffer, the trace text formats), the function-graph core (shadow stacks and the return hook),
-//! and the `nop`, `function` and `function_graph` tracers with their control files; kprobes
-//! and the rest come next.
+//! Tracing, one module per Linux file with the same job: the ftrace patch-site table and the
+//! `FtraceOps` API on top of it (with its host-tested planner), the `set_ftrace_filter` grammar
+//! (`ftrace_regex`), the per-CPU ring buffer, the entry layouts (`trace_entries`), the event
+//! registry and printing (`trace_output`), the event descriptions and their `format` text
+//! (`trace_events`), the function-graph core (shadow stacks and the return hook), and the
+//! `nop`, `function` and `function_graph` tracers with their control files (`trace`).
 
 #[cfg(target_os = "none")]
 pub mod fgraph;
-pub mod filter;
 #[cfg(target_os = "none")]
 pub mod ftrace;
 pub mod ftrace_files;
 #[cfg(target_os = "none")]
 pub mod ftrace_ops;
 pub mod ftrace_plan;
+pub mod ftrace_regex;
 #[cfg(target_os = "none")]
 pub mod func_probes;
 #[cfg(target_os = "none")]
 pub mod func_stack;
 pub mod options;
-pub mod output;
 #[cfg(target_os = "none")]
 pub mod per_cpu;
 pub mod readme;
 pub mod ring_buffer;
-pub mod trace_clock;
 #[cfg(target_os = "none")]
-pub mod trace_graph;
+pub mod trace;
+pub mod trace_clock;
+pub mod trace_entries;
+pub mod trace_events;
+#[cfg(target_os = "none")]
+pub mod trace_functions_graph;
+pub mod trace_output;
 #[cfg(target_os = "none")]
 pub mod trace_pipe;
-#[cfg(target_os = "none")]
-pub mod tracer;

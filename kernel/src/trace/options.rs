@@ -199,7 +199,7 @@ mod files {
 
     use super::{FLAGS, OPTIONS, Ordering, TraceOption, enabled, store};
     use crate::fs::{self, Errno};
-    use crate::trace::{trace_graph, tracer};
+    use crate::trace::{trace, trace_functions_graph};
     use crate::tracefs::create_file;
 
     /// Serialises option changes, so each one's effect is applied in the order they were made.
@@ -212,9 +212,9 @@ mod files {
             return Ok(());
         }
         match option.bit {
-            super::FUNC_STACK_TRACE => return tracer::set_func_stack_trace(on),
-            super::OVERWRITE => tracer::buffer().set_overwrite(on),
-            super::FUNCGRAPH_IRQS => trace_graph::set_funcgraph_irqs(on),
+            super::FUNC_STACK_TRACE => return trace::set_func_stack_trace(on),
+            super::OVERWRITE => trace::buffer().set_overwrite(on),
+            super::FUNCGRAPH_IRQS => trace_functions_graph::set_funcgraph_irqs(on),
             _ => {}
         }
         store(option.bit, on);
@@ -223,11 +223,11 @@ mod files {
 
     fn read_trace_options(w: &mut dyn Write) -> Result<(), Errno> {
         let flags = FLAGS.load(Ordering::Relaxed);
-        Ok(super::show(flags, tracer::current_tracer_name(), w)?)
+        Ok(super::show(flags, trace::current_tracer_name(), w)?)
     }
 
     fn write_trace_options(data: &[u8]) -> Result<(), Errno> {
-        let (option, on) = super::parse_trace_options(data, tracer::current_tracer_name())?;
+        let (option, on) = super::parse_trace_options(data, trace::current_tracer_name())?;
         set(option, on)
     }
 

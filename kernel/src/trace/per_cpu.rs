@@ -6,10 +6,10 @@ use core::fmt::Write;
 use core::ops::Range;
 
 use super::ring_buffer::format_stats;
-use super::trace_clock;
-use super::tracer::{
+use super::trace::{
     buffer, read_buffer_size_kb, read_trace, write_buffer_size_kb, write_trace_file,
 };
+use super::trace_clock;
 use crate::fs::{self, Errno};
 use crate::smp::num_possible_cpus;
 use crate::tracefs::create_file;

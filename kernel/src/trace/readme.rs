@@ -13,7 +13,7 @@
 
 use core::fmt::{self, Write};
 
-use super::filter::ProbeCommand;
+use super::ftrace_regex::ProbeCommand;
 use super::trace_clock::TRACE_CLOCKS;
 use crate::shell::{self, Command};
 

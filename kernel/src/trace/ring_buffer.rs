@@ -43,7 +43,7 @@
 //!
 //! Write-path cost (the function tracer's budget is 150 instructions per call, ftrace_caller
 //! included): no allocation, division, formatting, lock or bounds check; one exclusive
-//! load/store pair to reserve, one to publish. `write_words` inlines all of it and keeps the
+//! load/store pair to reserve, one to publish. `write_entry` inlines all of it and keeps the
 //! page switch and the races out of line. Entry and byte totals are not counted on the way:
 //! the stats read them from the page states.
 //!
@@ -1132,49 +1132,51 @@ impl RingBuffer {
         })
     }
 
-    /// Writes one event whose payload is `words` and commits it: the tracers' fast path (no
-    /// slices, no bounds checks, aligned stores, the unusual cases out of line). `false` when
-    /// it was not recorded.
+    /// Writes one event whose payload is `entry` (a trace entry struct) and commits it: the
+    /// tracers' fast path (no slices, no bounds checks, aligned stores, the unusual cases out
+    /// of line). `false` when it was not recorded.
     ///
     /// # Safety
-    /// As for [`RingBuffer::reserve`].
+    /// As for [`RingBuffer::reserve`]; `T` must have no padding bytes (all of its
+    /// `size_of::<T>()` bytes are copied into the buffer, where readers see them).
     #[inline(always)]
-    pub unsafe fn write_words<const N: usize>(&self, cpu: usize, ts: u64, words: [u64; N]) -> bool {
+    pub unsafe fn write_entry<T: Copy>(&self, cpu: usize, ts: u64, entry: T) -> bool {
+        const { assert!(align_of::<T>() <= RB_ALIGNMENT) };
         // SAFETY: forwarded from the caller.
-        let Some((cb, nest)) = (unsafe { self.enter(cpu, N * 8) }) else {
+        let Some((cb, nest)) = (unsafe { self.enter(cpu, size_of::<T>()) }) else {
             return false;
         };
         let pages = cb.pages();
-        let Some(slot) = cb.reserve_space(pages, event_size(N * 8)) else {
+        let Some(slot) = cb.reserve_space(pages, event_size(size_of::<T>())) else {
             // SAFETY: forwarded from the caller; we are inside the write path at `nest`.
-            return unsafe { rb_write_words_slow(self, cb, nest, ts, words) };
+            return unsafe { rb_write_entry_slow(self, cb, nest, ts, entry) };
         };
         // SAFETY: `slot` is ours until `exit`.
-        unsafe { write_event_words(pages, slot, ts, &words) };
+        unsafe { write_event_entry(pages, slot, ts, entry) };
         cb.exit(nest, slot);
         true
     }
 
-    /// [`RingBuffer::write_words`] when the fast reservation failed.
+    /// [`RingBuffer::write_entry`] when the fast reservation failed.
     ///
     /// # Safety
     /// As for [`RingBuffer::reserve`], called between `enter` (which returned `nest`) and exit.
     #[inline(always)]
-    unsafe fn write_words_slow<const N: usize>(
+    unsafe fn write_entry_slow<T: Copy>(
         &self,
         cb: &CpuBuffer,
         nest: u32,
         ts: u64,
-        words: [u64; N],
+        entry: T,
     ) -> bool {
         let pages = cb.pages();
-        let size = event_size(N * 8);
+        let size = event_size(size_of::<T>());
         let Some(slot) = rb_reserve_space_slow(cb, pages, size, self.overwrite()) else {
             rb_exit_unreserved(cb, nest);
             return false;
         };
         // SAFETY: `slot` is ours until `exit`.
-        unsafe { write_event_words(pages, slot, ts, &words) };
+        unsafe { write_event_entry(pages, slot, ts, entry) };
         cb.exit(nest, slot);
         true
     }
@@ -1292,19 +1294,17 @@ unsafe fn write_event_header(pages: &Pages, slot: Slot, len: usize, ts: u64) -> 
     }
 }
 
-/// Writes a whole event whose payload is `words`.
+/// Writes a whole event whose payload is `entry`.
 ///
 /// # Safety
-/// As for [`write_event_header`], with `len` = `words.len() * 8`.
+/// As for [`write_event_header`], with `len` = `size_of::<T>()`; `T` at most 8-byte aligned.
 #[inline(always)]
-unsafe fn write_event_words(pages: &Pages, slot: Slot, ts: u64, words: &[u64]) {
-    // SAFETY: forwarded from the caller; the payload is 8-byte aligned and `words.len() * 8`
+unsafe fn write_event_entry<T: Copy>(pages: &Pages, slot: Slot, ts: u64, entry: T) {
+    // SAFETY: forwarded from the caller; the payload is 8-byte aligned and `size_of::<T>()`
     // bytes long.
     unsafe {
-        let payload = write_event_header(pages, slot, words.len() * 8, ts).cast::<u64>();
-        for (i, &word) in words.iter().enumerate() {
-            payload.add(i).write(word);
-        }
+        let payload = write_event_header(pages, slot, size_of::<T>(), ts).cast::<T>();
+        payload.write(entry);
     }
 }
 
@@ -1354,21 +1354,21 @@ fn rb_republish(cb: &CpuBuffer) {
 }
 
 arch::noinstr! {
-/// [`RingBuffer::write_words_slow`], out of line.
+/// [`RingBuffer::write_entry_slow`], out of line.
 ///
 /// # Safety
-/// As for [`RingBuffer::write_words_slow`].
+/// As for [`RingBuffer::write_entry_slow`].
 #[cold]
 #[inline(never)]
-unsafe fn rb_write_words_slow<const N: usize>(
+unsafe fn rb_write_entry_slow<T: Copy>(
     rb: &RingBuffer,
     cb: &CpuBuffer,
     nest: u32,
     ts: u64,
-    words: [u64; N],
+    entry: T,
 ) -> bool {
     // SAFETY: forwarded from the caller.
-    unsafe { rb.write_words_slow(cb, nest, ts, words) }
+    unsafe { rb.write_entry_slow(cb, nest, ts, entry) }
 }
 }
 
@@ -1543,7 +1543,7 @@ mod tests {
     }
 
     #[test]
-    fn write_words_stores_little_endian_words_and_nests() {
+    fn write_entry_stores_little_endian_words_and_nests() {
         let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 2).unwrap();
         // SAFETY: single-threaded test: CPU 0 is "this" CPU.
         unsafe {
@@ -1551,7 +1551,7 @@ mod tests {
             outer.copy_from_slice(&7u64.to_le_bytes());
             // A nested writer (an interrupt) commits first; neither is visible until the
             // outermost commit.
-            assert!(rb.write_words(0, 2, [0x0102_0304_0506_0708, u64::MAX]));
+            assert!(rb.write_entry(0, 2, [0x0102_0304_0506_0708, u64::MAX]));
             assert!(rb.is_empty(0));
             outer.commit();
         }
@@ -1568,12 +1568,12 @@ mod tests {
     }
 
     #[test]
-    fn write_words_across_pages_keeps_every_event_in_order() {
+    fn write_entry_across_pages_keeps_every_event_in_order() {
         let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 4).unwrap();
         let n = 3 * BUF_PAGE_SIZE as u64 / 40;
         for i in 0..n {
             // SAFETY: single-threaded test.
-            assert!(unsafe { rb.write_words(0, i, [i, !i, i ^ 0x55]) });
+            assert!(unsafe { rb.write_entry(0, i, [i, !i, i ^ 0x55]) });
         }
         let got: Vec<u64> = core::iter::from_fn(|| rb.consume(0))
             .map(|e| e.ts)

@@ -13,8 +13,8 @@
 use core::fmt::Write;
 
 use super::ring_buffer::RingBuffer;
-use super::trace_graph::PipePrinter;
-use super::tracer::{buffer, is_function_graph, write_event_with_comm};
+use super::trace::{buffer, is_function_graph, write_event_with_comm};
+use super::trace_functions_graph::PipePrinter;
 use crate::fs::{self, Errno};
 use crate::sched;
 use crate::tracefs::create_file;

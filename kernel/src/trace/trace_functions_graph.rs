@@ -2,7 +2,7 @@
 //! [`FgraphOps`] that records a `TRACE_GRAPH_ENT` event at each traced function's entry and a
 //! `TRACE_GRAPH_RET` event at its return, the `set_graph_function` / `set_graph_notrace`
 //! filters, the `options/funcgraph-*` switches, and the reading of `trace` in the graph layout
-//! (the layout itself is [`super::output::GraphPrinter`], host-tested).
+//! (the layout itself is [`super::trace_output::GraphPrinter`], host-tested).
 //!
 //! Which functions reach the tracer at all is the ftrace_ops filter (`set_ftrace_filter`,
 //! `set_ftrace_notrace`, shared with the `function` tracer, as Linux's global ops is). The graph
@@ -34,19 +34,18 @@ use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
 use super::ftrace_ops::synchronize;
 use super::ftrace_plan::hash_contains;
 use super::options;
-use super::output::{self, Func, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::ring_buffer::{Event, RingBuffer};
+use super::trace::{COMM_UNKNOWN, func_at, print_opts, tracing_gen_ctx, try_buffer};
 use super::trace_clock;
-use super::tracer::{
-    COMM_UNKNOWN, ENTRY_HDR_SIZE, TRACE_PRINT, entry_header_on_cpu, func_at, try_buffer,
+use super::trace_entries::{
+    FtraceGraphEntEntry, FtraceGraphRetEntry, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, TRACE_PRINT,
+    TraceEntry, entry_header, print_text, read_entry,
 };
+use super::trace_output::{self, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
+use super::trace_output::{EVENTS, PrintCtx, print_entry_body};
 use crate::fs::Errno;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::symbols;
-
-/// Linux's `enum trace_type` values of the graph events.
-pub const TRACE_GRAPH_RET: u8 = 10;
-pub const TRACE_GRAPH_ENT: u8 = 11;
 
 /// The tracer's fgraph user.
 pub static GRAPH_OPS: FgraphOps = FgraphOps::new(trace_graph_entry, trace_graph_return);
@@ -149,15 +148,15 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
     {
-        let (header, cpu) = entry_header_on_cpu(TRACE_GRAPH_ENT, regs.irqs_disabled());
-        // SAFETY: this CPU, with IRQs masked until the entry is committed.
-        unsafe {
-            rb.write_words(cpu, ent.calltime, [
-                header,
-                ent.func,
-                u64::from(ent.depth),
-            ])
+        let (header, cpu) = tracing_gen_ctx(TRACE_GRAPH_ENT, regs.irqs_disabled());
+        let entry = FtraceGraphEntEntry {
+            ent: header,
+            func: ent.func,
+            depth: ent.depth as i32,
+            _pad: 0,
         };
+        // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
+        unsafe { rb.write_entry(cpu, ent.calltime, entry) };
     }
     true
 }
@@ -207,17 +206,18 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
     if RECORDERS.load(Ordering::Relaxed) != 0
         && let Some(rb) = try_buffer()
     {
-        let (header, cpu) = entry_header_on_cpu(TRACE_GRAPH_RET, regs.irqs_disabled());
-        // SAFETY: this CPU, with IRQs masked until the entry is committed.
-        unsafe {
-            rb.write_words(cpu, ret.rettime, [
-                header,
-                ret.func,
-                u64::from(ret.depth),
-                ret.calltime,
-                ret.retval,
-            ])
+        let (header, cpu) = tracing_gen_ctx(TRACE_GRAPH_RET, regs.irqs_disabled());
+        let entry = FtraceGraphRetEntry {
+            ent: header,
+            func: ret.func,
+            retval: ret.retval,
+            depth: ret.depth as i32,
+            overrun: 0,
+            calltime: ret.calltime,
+            rettime: ret.rettime,
         };
+        // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
+        unsafe { rb.write_entry(cpu, ret.rettime, entry) };
     }
 }
 }
@@ -312,47 +312,59 @@ fn comm_table() -> BTreeMap<u32, String> {
         .collect()
 }
 
-fn word(p: &[u8], at: usize) -> u64 {
-    p.get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
+/// Any other entry under `function_graph`, as the comment Linux's `print_graph_comment()`
+/// makes of it: a marker's text alone, other events as `trace` prints them after the context
+/// columns.
+fn comment_text(header: TraceEntry, p: &[u8]) -> String {
+    if header.type_ == TRACE_PRINT {
+        return String::from(print_text(p));
+    }
+    let opts = print_opts();
+    let ctx = PrintCtx {
+        opts: &opts,
+        sym: &func_at,
+    };
+    let mut text = String::new();
+    let _ = print_entry_body(&EVENTS.read(), p, &mut text, &ctx);
+    text
 }
 
-/// One buffer event as the graph printer takes it; None for events it does not show.
+/// One buffer event as the graph printer takes it.
 fn decode<'a>(
     event: &Event,
     comms: &'a BTreeMap<u32, String>,
     texts: &'a TextArena,
 ) -> Option<GraphRecord<'a>> {
     let p = &event.payload;
-    if p.len() < ENTRY_HDR_SIZE {
-        return None;
-    }
-    let pid = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+    let header = entry_header(p)?;
+    let pid = header.pid as u32;
     let comm = if pid == IDLE_PID {
         IDLE_NAME
     } else {
         comms.get(&pid).map_or(COMM_UNKNOWN, String::as_str)
     };
-    let func = |at| -> Func<'static> { func_at(word(p, at)) };
-    let depth = word(p, ENTRY_HDR_SIZE + 8) as u32;
-    let event_kind = match p[0] {
-        TRACE_GRAPH_ENT => GraphEvent::Entry {
-            func: func(ENTRY_HDR_SIZE),
-            depth,
-        },
-        TRACE_GRAPH_RET => GraphEvent::Return {
-            func: func(ENTRY_HDR_SIZE),
-            depth,
-            calltime: trace_clock::display(word(p, ENTRY_HDR_SIZE + 16)),
-            rettime: trace_clock::display(event.ts),
-            retval: word(p, ENTRY_HDR_SIZE + 24),
-        },
-        TRACE_PRINT => {
-            let text = core::str::from_utf8(&p[ENTRY_HDR_SIZE..]).unwrap_or_default();
+    let event_kind = match header.type_ {
+        TRACE_GRAPH_ENT => {
+            let e = read_entry::<FtraceGraphEntEntry>(p)?;
+            GraphEvent::Entry {
+                func: func_at(e.func),
+                depth: e.depth as u32,
+            }
+        }
+        TRACE_GRAPH_RET => {
+            let e = read_entry::<FtraceGraphRetEntry>(p)?;
+            GraphEvent::Return {
+                func: func_at(e.func),
+                depth: e.depth as u32,
+                calltime: trace_clock::display(e.calltime),
+                rettime: trace_clock::display(event.ts),
+                retval: e.retval,
+            }
+        }
+        _ => {
+            let text = comment_text(header, p);
             GraphEvent::Comment(texts.alloc(text.trim_end_matches('\n')))
         }
-        _ => return None,
     };
     Some(GraphRecord {
         cpu: event.cpu as u32,
@@ -432,8 +444,8 @@ fn print_streams<S: Iterator<Item = Event>>(
 /// The `trace` file under `function_graph`: banner, column header, then every CPU's events
 /// (or only `cpu`'s, for `per_cpu/cpuN/trace`) merged by time in the graph layout.
 pub fn write_trace(w: &mut dyn Write, rb: &RingBuffer, cpu: Option<usize>) -> fmt::Result {
-    output::write_tracer_banner(w, "function_graph")?;
-    output::write_graph_header(w, &graph_opts())?;
+    trace_output::write_tracer_banner(w, "function_graph")?;
+    trace_output::write_graph_header(w, &graph_opts())?;
     let cpus = match cpu {
         Some(cpu) => cpu..cpu + 1,
         None => 0..rb.nr_cpus(),

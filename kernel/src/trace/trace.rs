@@ -1,6 +1,6 @@
 //! The tracer framework's first slice (Linux: `kernel/trace/trace.c`,
 //! `trace_functions.c`): the global trace buffer, the `nop` and `function` tracers (and the
-//! switch to `function_graph`, which lives in [`super::trace_graph`]), and their tracefs control
+//! switch to `function_graph`, which lives in [`super::trace_functions_graph`]), and their tracefs control
 //! files (`available_tracers`, `current_tracer`, `tracing_on`, `trace`, `trace_marker`,
 //! `buffer_size_kb`, `set_ftrace_filter`, `set_ftrace_notrace`, `set_graph_function`,
 //! `set_graph_notrace`).
@@ -29,19 +29,23 @@ use arch::ftrace::FtraceRegs;
 use arch::percpu::{HARDIRQ_MASK, PREEMPT_MASK};
 use spin::Mutex;
 
-use super::filter::{FilterFile, FilterState, FuncRecord};
 use super::ftrace;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::ftrace_regex::{FilterFile, FilterState, FuncRecord};
 use super::func_probes;
-use super::func_stack::{FUNCTION_STACK_OPS, TRACE_STACK, write_stack_event};
+use super::func_stack::FUNCTION_STACK_OPS;
 use super::options;
-use super::output::{
-    self, BufferStats, EntryContext, Func, PrintOpts, TRACE_FLAG_HARDIRQ, TRACE_FLAG_IRQS_OFF,
-    TRACE_FLAG_NEED_RESCHED,
-};
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
 use super::trace_clock;
-use super::trace_graph::{self, GraphFilter};
+use super::trace_entries::{
+    FtraceEntry, PrintEntry, TRACE_FLAG_HARDIRQ, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
+    TRACE_FN, TRACE_PRINT, TraceEntry, entry_bytes, entry_header,
+};
+use super::trace_functions_graph::{self, GraphFilter};
+use super::trace_output::{
+    self, BufferStats, EVENTS, FTRACE_EVENTS, Func, PrintCtx, PrintOpts, print_trace_line,
+    register_trace_event,
+};
 use crate::board::MAX_CPUS;
 use crate::fs::{self, Errno, WriteMode};
 use crate::glob::Pattern;
@@ -55,14 +59,6 @@ use crate::tracefs::create_file;
 /// traces. 256 KiB (about 10 000 function entries per CPU) keeps several `run fib` calls' worth
 /// of history for 2 MiB in all; `buffer_size_kb` grows it when needed.
 pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
-
-/// Linux's `enum trace_type` values of the entries this module writes.
-pub const TRACE_FN: u8 = 1;
-pub(super) const TRACE_PRINT: u8 = 5;
-
-/// The common header (Linux's `struct trace_entry`): type, flags, preempt count, a pad byte
-/// and the pid.
-pub const ENTRY_HDR_SIZE: usize = 8;
 
 /// Preempt depth and migrate-disable depth each print as one hex digit.
 const PREEMPT_DEPTH_MAX: u32 = 0xf;
@@ -169,55 +165,42 @@ fn tracer_ops() -> [&'static FtraceOps; 3] {
     [
         &FUNCTION_OPS,
         &FUNCTION_STACK_OPS,
-        trace_graph::GRAPH_OPS.ops(),
+        trace_functions_graph::GRAPH_OPS.ops(),
     ]
 }
 
 /// The global trace buffer; created by [`init`].
 pub fn buffer() -> &'static RingBuffer {
-    try_buffer().expect("tracer::init creates the buffer")
+    try_buffer().expect("trace::init creates the buffer")
 }
 
 // ---------------------------------------------------------------------------------------------
 // Recording
 // ---------------------------------------------------------------------------------------------
 
-/// The common header of an entry written now on this CPU by `current`, as one little-endian
-/// word: type, `TRACE_FLAG_*` flags, preempt depth, hardirq depth, pid. The two depths are the
-/// raw nibbles of the preemption count: [`entry_context`] turns them into Linux's fields when the
-/// entry is read, which keeps this hot path to a few bit moves.
+/// The common header of an entry of type `type_` written now on this CPU by `current`
+/// (Linux's `tracing_gen_ctx()` and `tracing_generic_entry_update()`), and the CPU: the flags
+/// (`irqs_off` as the caller saw them, need-resched, hardirq) and the preemption depth capped
+/// at 15, all branch-free.
 #[inline(always)]
-pub(super) fn entry_header(kind: u8, irqs_off: bool) -> u64 {
-    entry_header_on_cpu(kind, irqs_off).0
-}
-
-/// [`entry_header`] and the CPU it was made on, from one read of the per-CPU base.
-#[inline(always)]
-pub(super) fn entry_header_on_cpu(kind: u8, irqs_off: bool) -> (u64, usize) {
+pub fn tracing_gen_ctx(type_: u16, irqs_off: bool) -> (TraceEntry, usize) {
     let pcpu = crate::smp::this_cpu();
-    // Branch-free: each flag is its bool shifted into place.
     let need_resched = pcpu.arch.need_resched.load(Ordering::Relaxed);
-    let flags = (u64::from(irqs_off) * u64::from(TRACE_FLAG_IRQS_OFF))
-        | (u64::from(need_resched) * u64::from(TRACE_FLAG_NEED_RESCHED));
     let count = pcpu.arch.preempt_count.load(Ordering::Relaxed);
-    let depths = u64::from(count & PREEMPT_MASK) | (u64::from((count & HARDIRQ_MASK) >> 16) << 8);
+    let flags = (u8::from(irqs_off) * TRACE_FLAG_IRQS_OFF)
+        | (u8::from(need_resched) * TRACE_FLAG_NEED_RESCHED)
+        | (u8::from(count & HARDIRQ_MASK != 0) * TRACE_FLAG_HARDIRQ);
     // SAFETY: as in `sched::current`: the running task (or the one an interrupt came in on)
     // stays alive while it runs here. Relaxed: only this CPU writes its own `current`.
     let task = unsafe { pcpu.current.load(Ordering::Relaxed).as_ref() };
     let pid = task.map_or(IDLE_PID, |t| t.pid());
-    let header = u64::from(kind) | (flags << 8) | (depths << 16) | (u64::from(pid) << 32);
-    (header, pcpu.arch.cpu)
-}
-
-/// Linux's `trace_entry` flags and preempt count of an entry's header bytes: the hardirq depth
-/// byte becomes `TRACE_FLAG_HARDIRQ`, the preempt depth is capped at 15 (`tracing_gen_ctx`).
-pub(super) fn entry_context(header: &[u8]) -> (u8, u8) {
-    let hardirq = if header[3] != 0 {
-        TRACE_FLAG_HARDIRQ
-    } else {
-        0
+    let entry = TraceEntry {
+        type_,
+        flags,
+        preempt_count: (count & PREEMPT_MASK).min(PREEMPT_DEPTH_MAX) as u8,
+        pid: pid as i32,
     };
-    (header[1] | hardirq, header[2].min(PREEMPT_DEPTH_MAX as u8))
+    (entry, pcpu.arch.cpu)
 }
 
 /// The global buffer for the tracers' callbacks: `None` before [`init`].
@@ -238,9 +221,10 @@ pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut
     }
     if let Some(rb) = try_buffer() {
         let ts = trace_clock::now();
-        let (header, cpu) = entry_header_on_cpu(TRACE_FN, regs.irqs_disabled());
-        // SAFETY: this CPU, with IRQs masked until the entry is committed.
-        unsafe { rb.write_words(cpu, ts, [header, ip, parent_ip]) };
+        let (ent, cpu) = tracing_gen_ctx(TRACE_FN, regs.irqs_disabled());
+        let entry = FtraceEntry { ent, ip, parent_ip };
+        // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
+        unsafe { rb.write_entry(cpu, ts, entry) };
     }
     ftrace_test_recursion_unlock(bit);
 }
@@ -248,28 +232,34 @@ pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut
 
 /// The longest prefix of `data` that is valid UTF-8 and fits one marker entry.
 fn marker_text(data: &[u8]) -> &str {
-    let data = &data[..data.len().min(BUF_MAX_DATA_SIZE - ENTRY_HDR_SIZE)];
+    let data = &data[..data.len().min(BUF_MAX_DATA_SIZE - size_of::<PrintEntry>())];
     match core::str::from_utf8(data) {
         Ok(text) => text,
         Err(e) => core::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or_default(),
     }
 }
 
-/// `trace_marker`: one `TRACE_PRINT` entry with the text (Linux's `tracing_mark_write()`).
-/// EBADF when nothing could be recorded (tracing off), as Linux answers.
+/// `trace_marker`: one `print` entry with the text (Linux's `tracing_mark_write()`, whose
+/// address the entry records). EBADF when nothing could be recorded (tracing off), as Linux
+/// answers.
 fn write_marker(data: &[u8]) -> Result<(), Errno> {
     let text = marker_text(data).as_bytes();
     // The writer's context, taken before this function disables preemption itself.
-    let header = entry_header(TRACE_PRINT, arch::irqflags::irqs_disabled());
+    let (ent, _) = tracing_gen_ctx(TRACE_PRINT, arch::irqflags::irqs_disabled());
+    let head = PrintEntry {
+        ent,
+        ip: write_marker as fn(&[u8]) -> Result<(), Errno> as usize as u64,
+    };
     let _preempt = arch::percpu::preempt_guard();
     let ts = trace_clock::now();
+    let len = size_of::<PrintEntry>() + text.len();
     // SAFETY: preemption is off until the entry is committed, and tasks never migrate, so
     // this is and stays the calling CPU.
-    let reservation =
-        unsafe { buffer().reserve(smp_processor_id(), ENTRY_HDR_SIZE + text.len(), ts) };
+    let reservation = unsafe { buffer().reserve(smp_processor_id(), len, ts) };
     let mut r = reservation.ok_or(Errno::EBADF)?;
-    r[..ENTRY_HDR_SIZE].copy_from_slice(&header.to_le_bytes());
-    r[ENTRY_HDR_SIZE..].copy_from_slice(text);
+    let (h, rest) = r.split_at_mut(size_of::<PrintEntry>());
+    h.copy_from_slice(entry_bytes(&head));
+    rest.copy_from_slice(text);
     r.commit();
     Ok(())
 }
@@ -379,10 +369,10 @@ fn write_filter_file(file: FilterFile, data: &[u8], mode: WriteMode) -> Result<(
             }
         }
         FilterFile::GraphFunction => {
-            trace_graph::set_graph_ips(GraphFilter::Function, new.ips().iter().copied());
+            trace_functions_graph::set_graph_ips(GraphFilter::Function, new.ips().iter().copied());
         }
         FilterFile::GraphNotrace => {
-            trace_graph::set_graph_ips(GraphFilter::Notrace, new.ips().iter().copied());
+            trace_functions_graph::set_graph_ips(GraphFilter::Notrace, new.ips().iter().copied());
         }
     }
     *filter_state(&mut state, file) = new;
@@ -405,7 +395,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
     }
     match state.tracer {
         Tracer::Function => function_ops().unregister()?,
-        Tracer::FunctionGraph => trace_graph::stop(&trace_graph::GRAPH_OPS)?,
+        Tracer::FunctionGraph => trace_functions_graph::stop(&trace_functions_graph::GRAPH_OPS)?,
         Tracer::Nop => {}
     }
     state.tracer = Tracer::Nop;
@@ -417,7 +407,7 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
         }
         Tracer::FunctionGraph => {
             ensure_notrace(&state.notrace)?;
-            trace_graph::start(&trace_graph::GRAPH_OPS)?;
+            trace_functions_graph::start(&trace_functions_graph::GRAPH_OPS)?;
         }
         Tracer::Nop => {}
     }
@@ -490,52 +480,42 @@ pub(super) fn func_at(ip: u64) -> Func<'static> {
     }
 }
 
-/// Writes one entry's line with `comm` as its task name.
-fn write_event(w: &mut dyn Write, event: &Event, comm: &str) -> fmt::Result {
-    let p = &event.payload;
-    let (flags, preempt_count) = entry_context(p);
-    let word = |at: usize| u64::from_le_bytes(p[at..at + 8].try_into().unwrap_or_default());
-    let ctx = EntryContext {
-        comm,
-        pid: u32::from_le_bytes([p[4], p[5], p[6], p[7]]) as i32,
-        cpu: event.cpu as u32,
-        flags,
-        preempt_count,
-        ts_ns: trace_clock::display(event.ts),
-    };
-    let opts = PrintOpts {
+/// The options every entry's printing takes.
+pub(super) fn print_opts() -> PrintOpts {
+    PrintOpts {
         irq_info: options::enabled(options::IRQ_INFO),
         print_parent: options::enabled(options::PRINT_PARENT),
         time_in_ns: trace_clock::in_ns(trace_clock::selected()),
-    };
-    match p[0] {
-        TRACE_FN => {
-            let (ip, parent) = (word(ENTRY_HDR_SIZE), word(ENTRY_HDR_SIZE + 8));
-            output::write_function_line(w, &ctx, func_at(ip), func_at(parent), &opts)
-        }
-        TRACE_PRINT => {
-            let text = core::str::from_utf8(&p[ENTRY_HDR_SIZE..]).unwrap_or_default();
-            output::write_marker_line(w, &ctx, text, &opts)
-        }
-        TRACE_STACK => write_stack_event(w, &ctx, &p[ENTRY_HDR_SIZE..], &opts),
-        _ => Ok(()),
     }
 }
 
 /// The comm of `pid` now: `<idle>` for the idle tasks, `<...>` for a task that has exited.
+pub(super) fn comm_of(pid: i32, f: &mut dyn FnMut(&str) -> fmt::Result) -> fmt::Result {
+    if pid as u32 == IDLE_PID {
+        return f(IDLE_NAME);
+    }
+    match sched::find_task_by_pid(pid as u32) {
+        Some(task) => f(task.name()),
+        None => f(COMM_UNKNOWN),
+    }
+}
+
+/// One event's `trace` line, printed through the event registry.
 pub(super) fn write_event_with_comm(w: &mut dyn Write, event: &Event) -> fmt::Result {
-    if event.payload.len() < ENTRY_HDR_SIZE {
+    let Some(header) = entry_header(&event.payload) else {
         return Ok(());
-    }
-    let p = &event.payload;
-    let pid = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
-    if pid == IDLE_PID {
-        return write_event(w, event, IDLE_NAME);
-    }
-    match sched::find_task_by_pid(pid) {
-        Some(task) => write_event(w, event, task.name()),
-        None => write_event(w, event, COMM_UNKNOWN),
-    }
+    };
+    let opts = print_opts();
+    let ctx = PrintCtx {
+        opts: &opts,
+        sym: &func_at,
+    };
+    let registry = EVENTS.read();
+    let ts = trace_clock::display(event.ts);
+    comm_of(header.pid, &mut |comm| {
+        let ectx = trace_output::entry_context(&event.payload, comm, event.cpu as u32, ts);
+        print_trace_line(&registry, &ectx, &event.payload, w, &ctx)
+    })
 }
 
 /// `trace`, or `per_cpu/cpuN/trace` for `Some(N)`.
@@ -557,12 +537,12 @@ fn write_trace(
     cpu: Option<usize>,
 ) -> fmt::Result {
     if tracer == Tracer::FunctionGraph {
-        return trace_graph::write_trace(w, rb, cpu);
+        return trace_functions_graph::write_trace(w, rb, cpu);
     }
     let irq_info = options::enabled(options::IRQ_INFO);
     // Every CPU's counts, also in `per_cpu/cpuN/trace` (Linux's `print_event_info` sums the
     // whole buffer).
-    output::write_default_header(w, tracer.name(), &buffer_stats(rb), irq_info)?;
+    trace_output::write_default_header(w, tracer.name(), &buffer_stats(rb), irq_info)?;
     match cpu {
         None => rb
             .iter_all()
@@ -638,6 +618,9 @@ pub fn init(tracefs: &str) {
         .unwrap_or_else(|e| panic!("trace: no memory for the default buffer: {e}"));
     let rb = Box::leak(Box::new(rb));
     BUFFER.store(rb, Ordering::Release);
+    for call in &FTRACE_EVENTS {
+        register_trace_event(call).expect("the ftrace entries' ids are free at boot");
+    }
     let path = |name: &str| alloc::format!("{tracefs}/{name}");
     create_file(
         &path("available_tracers"),
