@@ -23,6 +23,8 @@ pub mod options;
 pub mod per_cpu;
 pub mod readme;
 pub mod ring_buffer;
+// Linux's `kernel/trace/trace.c`: the name a reader looks for.
+#[allow(clippy::module_inception)]
 #[cfg(target_os = "none")]
 pub mod trace;
 pub mod trace_clock;
