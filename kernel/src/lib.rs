@@ -8,6 +8,10 @@
 
 extern crate alloc;
 
+/// For the `trace_event!` macro's generated names.
+#[doc(hidden)]
+pub use pastey as __pastey;
+
 pub mod bench;
 pub mod fs;
 pub mod glob;
@@ -31,6 +35,8 @@ pub mod debugfs;
 #[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
+pub mod jump_label;
+#[cfg(target_os = "none")]
 pub mod ktest;
 #[cfg(all(target_os = "none", feature = "ktest"))]
 mod ktests;
@@ -46,5 +52,7 @@ pub mod smp;
 pub mod stop_machine;
 #[cfg(target_os = "none")]
 pub mod tracefs;
+#[cfg(target_os = "none")]
+pub mod tracepoint;
 #[cfg(target_os = "none")]
 pub mod workload;

@@ -186,6 +186,14 @@ pub fn cpus_write_locked<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// A grace period for readers that hold IRQs masked (ftrace callbacks, tracepoint probes,
+/// hash and probe-array readers): an empty rendezvous. When it returns, every other online CPU
+/// has taken the stop IPI, so none is still inside a section that was IRQs-masked when it
+/// began; what was unpublished before the call may be freed.
+pub fn synchronize() {
+    stop_machine(&mut || {});
+}
+
 /// Runs `f` on this CPU while every other online CPU is parked with interrupts masked. May be
 /// called with interrupts masked or not.
 pub fn stop_machine(f: &mut dyn FnMut()) {

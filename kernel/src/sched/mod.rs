@@ -72,6 +72,7 @@ mod core_sched {
     use crate::fs::Errno;
     use crate::println;
     use crate::smp::{cpu_online_mask, num_possible_cpus, per_cpu, smp_processor_id, this_cpu};
+    use crate::trace::events::sched as sched_events;
 
     /// The SGI that makes another CPU look at its run queue (Linux arm64: `IPI_RESCHEDULE`, 0).
     pub const IPI_RESCHEDULE: u32 = 0;
@@ -247,7 +248,7 @@ mod core_sched {
             drop(unsafe { Box::from_raw(arg) });
         })?;
         task.set_state(TaskState::Interruptible);
-        wake_up_state(&task, TaskState::Interruptible);
+        wake_up_new_task(&task);
         Ok(task)
     }
 
@@ -286,6 +287,7 @@ mod core_sched {
     /// good. The next task frees the stack.
     pub fn do_exit() -> ! {
         let me = current_task();
+        sched_events::trace_sched_process_exit(&me);
         me.set_exited();
         me.exit_wait.wake_up();
         task::unregister(me.pid());
@@ -328,18 +330,38 @@ mod core_sched {
     /// Makes `task` runnable if it is in `state` (Linux: `try_to_wake_up`). Safe in interrupt
     /// context; never allocates.
     pub fn wake_up_state(task: &Arc<Task>, state: TaskState) -> bool {
+        activate(task, state, false)
+    }
+
+    /// Queues a new task for its first run (Linux: `wake_up_new_task`).
+    fn wake_up_new_task(task: &Arc<Task>) {
+        activate(task, TaskState::Interruptible, true);
+    }
+
+    /// Makes `task` runnable if it is in `state`, and kicks its CPU if that idles; `new` for
+    /// a task's first run, which Linux reports as `sched_wakeup_new` alone.
+    fn activate(task: &Arc<Task>, state: TaskState, new: bool) -> bool {
         let cpu = task.cpu();
         let idle_running = {
             let mut rq = rq(cpu).lock();
             if task.state() != state {
                 return false;
             }
+            if !new {
+                sched_events::trace_sched_waking(task);
+            }
             task.set_state(TaskState::Running);
             if task.on_rq.swap(true, Ordering::AcqRel) {
                 // Still queued or running: it had not switched away yet and now will not.
+                sched_events::trace_sched_wakeup(task);
                 return true;
             }
             rq.queue.push_back(task.clone());
+            if new {
+                sched_events::trace_sched_wakeup_new(task);
+            } else {
+                sched_events::trace_sched_wakeup(task);
+            }
             rq.curr.is_idle()
         };
         if idle_running {
@@ -436,6 +458,9 @@ mod core_sched {
             Some(next) => next,
             None => rq.idle.clone(),
         };
+        // Recorded as the task switched away from, still `current` (Linux: before
+        // context_switch).
+        sched_events::trace_sched_switch(preempt, &rq.curr, &next);
         next.slice.store(SCHED_SLICE_TICKS, Ordering::Relaxed);
         next.nr_switches.fetch_add(1, Ordering::Relaxed);
         rq.nr_switches += 1;

@@ -114,6 +114,14 @@ unsafe impl Sync for Task {}
 // SAFETY: as above; everything else is owned data or atomics.
 unsafe impl Send for Task {}
 
+/// The last reference is gone: Linux's `delayed_put_task_struct` reports it.
+#[cfg(target_os = "none")]
+impl Drop for Task {
+    fn drop(&mut self) {
+        crate::trace::events::sched::trace_sched_process_free(self);
+    }
+}
+
 impl Task {
     fn new(pid: Pid, name: &str, cpu: usize, killable: bool, stack: Option<Box<[u128]>>) -> Self {
         Self {

@@ -299,12 +299,12 @@ impl FtraceCore {
         let old_list = FTRACE_OPS_LIST.swap(Box::into_raw(Box::new(ops.clone())), Ordering::AcqRel);
         if let Err(e) = self.patch_to(new_sites) {
             let ours = FTRACE_OPS_LIST.swap(old_list, Ordering::AcqRel);
-            synchronize();
+            crate::stop_machine::synchronize();
             drop_list(ours);
             return Err(e);
         }
         self.ops = ops;
-        synchronize();
+        crate::stop_machine::synchronize();
         drop_list(old_list);
         Ok(())
     }
@@ -373,7 +373,7 @@ impl FtraceCore {
         };
         let old = op.hash_ptr(kind).swap(new, Ordering::AcqRel);
         if !old.is_null() {
-            synchronize();
+            crate::stop_machine::synchronize();
             // SAFETY: `old` came from `Box::into_raw` here; it is unpublished and, after the
             // rendezvous, no reader still holds it.
             drop(unsafe { Box::from_raw(old) });
@@ -402,13 +402,6 @@ fn drop_list(list: *mut Vec<&'static FtraceOps>) {
         // after being unpublished, and after a rendezvous (no walker holds it).
         drop(unsafe { Box::from_raw(list) });
     }
-}
-
-/// Waits until every other CPU has passed a point outside every callback: one stop-machine
-/// rendezvous. Callbacks run with IRQs masked, and a CPU joins the rendezvous from its IRQ or
-/// while it spins for the stop-machine or patch lock, which no callback ever takes.
-pub(super) fn synchronize() {
-    crate::stop_machine::stop_machine(&mut || {});
 }
 
 /// Linux's `ftrace_enabled` sysctl write: off disables every site but keeps the ops

@@ -6,6 +6,8 @@
 //! `nop`, `function` and `function_graph` tracers with their control files (`trace`).
 
 #[cfg(target_os = "none")]
+pub mod events;
+#[cfg(target_os = "none")]
 pub mod fgraph;
 #[cfg(target_os = "none")]
 pub mod ftrace;

@@ -242,13 +242,13 @@ fn marker_text(data: &[u8]) -> &str {
 /// `trace_marker`: one `print` entry with the text (Linux's `tracing_mark_write()`, whose
 /// address the entry records). EBADF when nothing could be recorded (tracing off), as Linux
 /// answers.
-fn write_marker(data: &[u8]) -> Result<(), Errno> {
+fn tracing_mark_write(data: &[u8]) -> Result<(), Errno> {
     let text = marker_text(data).as_bytes();
     // The writer's context, taken before this function disables preemption itself.
     let (ent, _) = tracing_gen_ctx(TRACE_PRINT, arch::irqflags::irqs_disabled());
     let head = PrintEntry {
         ent,
-        ip: write_marker as fn(&[u8]) -> Result<(), Errno> as usize as u64,
+        ip: tracing_mark_write as fn(&[u8]) -> Result<(), Errno> as usize as u64,
     };
     let _preempt = arch::percpu::preempt_guard();
     let ts = trace_clock::now();
@@ -643,7 +643,7 @@ pub fn init(tracefs: &str) {
     );
     create_file(
         &path("trace_marker"),
-        fs::write_only(|data, _| write_marker(data)),
+        fs::write_only(|data, _| tracing_mark_write(data)),
     );
     create_file(
         &path("trace_clock"),
@@ -656,6 +656,7 @@ pub fn init(tracefs: &str) {
             |data, _| write_buffer_size_kb(None, data),
         ),
     );
+    super::events::init(tracefs);
     super::trace_pipe::init(tracefs);
     super::per_cpu::init(tracefs);
     options::init(tracefs);

@@ -7,10 +7,11 @@
 
 use alloc::borrow::Cow;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU16, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 
 use super::trace_entries::COMMON_FIELDS;
 use super::trace_output::PrintFn;
+use crate::fs::Errno;
 
 /// How a field's type is written in `format` (Linux keeps it in the type text itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,11 +93,81 @@ impl Field {
     }
 }
 
+/// The [`FieldType`] of a Rust field type, for the fields a [`crate::trace_event!`] declares.
+pub trait FieldTypeOf {
+    const TYPE: FieldType;
+}
+
+macro_rules! field_types {
+    ($ty:expr => $($t:ty),*) => { $(impl FieldTypeOf for $t { const TYPE: FieldType = $ty; })* };
+}
+field_types!(FieldType::S => i8, i16, i32, i64);
+field_types!(FieldType::U => u8, u16, u32, u64, bool);
+
+impl<const N: usize> FieldTypeOf for [u8; N] {
+    const TYPE: FieldType = FieldType::Array { len: N };
+}
+
+/// A `__data_loc` field: where the entry's dynamic data is (offset from the entry's start in
+/// the low 16 bits, length in the high 16).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DataLoc(pub u32);
+
+impl DataLoc {
+    /// The dynamic data right after an entry of `entry_size` bytes, `len` bytes long.
+    pub const fn after(entry_size: usize, len: usize) -> Self {
+        Self(((len as u32) << 16) | (entry_size as u32 & 0xffff))
+    }
+
+    /// The bytes it points at in `record`, or none when it points outside it.
+    pub fn get(self, record: &[u8]) -> &[u8] {
+        let (off, len) = ((self.0 & 0xffff) as usize, (self.0 >> 16) as usize);
+        record.get(off..off + len).unwrap_or_default()
+    }
+
+    /// The string it points at (Linux's `__get_str`): up to the first NUL.
+    pub fn get_str(self, record: &[u8]) -> &str {
+        let bytes = self.get(record);
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        core::str::from_utf8(&bytes[..end]).unwrap_or("")
+    }
+}
+
+impl FieldTypeOf for DataLoc {
+    const TYPE: FieldType = FieldType::DataLoc;
+}
+
 /// Linux's `TRACE_EVENT_FL_IGNORE_ENABLE`: the ftrace-internal entries have a `format` but no
 /// `enable` (the tracers write them).
 pub const TRACE_EVENT_FL_IGNORE_ENABLE: u32 = 1 << 4;
+/// An ftrace entry with an `id` file (Linux gives one to the entries it registers for perf:
+/// `function` and `print`). Events with a probe always have one.
+pub const TRACE_EVENT_FL_HAS_ID: u32 = 1 << 31;
 
-/// An entry type (Linux's `struct trace_event_call` with its `struct trace_event`).
+/// Registers (`true`) or unregisters the event's probe on its tracepoint (Linux's
+/// `trace_event_class.reg` with `TRACE_REG_REGISTER`/`TRACE_REG_UNREGISTER`).
+pub type RegFn = fn(&'static TraceEventCall, bool) -> Result<(), Errno>;
+
+/// `EVENT_FILE_FL_*`: the event is enabled (its probe records).
+pub const EVENT_FILE_FL_ENABLED: u32 = 1 << 0;
+/// A filter is set.
+pub const EVENT_FILE_FL_FILTERED: u32 = 1 << 3;
+/// Triggers hold the event registered (soft mode): its probe runs even while disabled.
+pub const EVENT_FILE_FL_SOFT_MODE: u32 = 1 << 5;
+/// In soft mode, and not enabled: the probe records nothing (`enable` reads `0*`).
+pub const EVENT_FILE_FL_SOFT_DISABLED: u32 = 1 << 6;
+/// Triggers are attached.
+pub const EVENT_FILE_FL_TRIGGER_MODE: u32 = 1 << 7;
+/// Some trigger has a filter, so triggers run after the entry is built.
+pub const EVENT_FILE_FL_TRIGGER_COND: u32 = 1 << 8;
+/// `set_event_pid` or `set_event_notrace_pid` is set.
+pub const EVENT_FILE_FL_PID_FILTER: u32 = 1 << 9;
+/// Was ever enabled (Linux keeps it for `EVENT_FILE_FL_WAS_ENABLED`).
+pub const EVENT_FILE_FL_WAS_ENABLED: u32 = 1 << 10;
+
+/// An entry type (Linux's `struct trace_event_call` with its `struct trace_event` and the
+/// global instance's `struct trace_event_file`).
 pub struct TraceEventCall {
     pub system: Cow<'static, str>,
     pub name: Cow<'static, str>,
@@ -111,6 +182,12 @@ pub struct TraceEventCall {
     pub flags: u32,
     /// The id (`common_type`), 0 until registered (or fixed, for the ftrace entries).
     id: AtomicU16,
+    /// Attaches the event's probe to its tracepoint; `None` for the ftrace entries.
+    pub reg: Option<RegFn>,
+    /// `EVENT_FILE_FL_*` bits, read by the probe.
+    pub file_flags: AtomicU32,
+    /// Soft-mode references (Linux's `sm_ref`), changed under the event mutex.
+    pub sm_ref: AtomicU32,
 }
 
 impl TraceEventCall {
@@ -133,7 +210,24 @@ impl TraceEventCall {
             print,
             flags,
             id: AtomicU16::new(id),
+            reg: None,
+            file_flags: AtomicU32::new(0),
+            sm_ref: AtomicU32::new(0),
         }
+    }
+
+    /// A tracepoint event (a [`crate::trace_event!`]): its id is allocated when registered.
+    pub const fn new_event(
+        system: &'static str,
+        name: &'static str,
+        fields: &'static [Field],
+        print_fmt: &'static str,
+        print: PrintFn,
+        reg: RegFn,
+    ) -> Self {
+        let mut call = Self::new(system, name, 0, fields, print_fmt, print, 0);
+        call.reg = Some(reg);
+        call
     }
 
     /// The event's id (`common_type`; `events/.../id`).
@@ -234,4 +328,170 @@ mod tests {
         );
         assert!(name.is_string() && PRINT_FIELDS[1].is_string() && !STACK_FIELDS[1].is_string());
     }
+}
+
+/// Defines a tracepoint and its event in one place (Linux's `TRACE_EVENT(name, proto, args,
+/// struct, assign, print)`):
+///
+/// ```text
+/// trace_event! {
+///     /// Docs.
+///     sched: sched_foo,
+///     proto: (task: &Task, cpu: u32),
+///     entry: { pid: i32 = "pid_t", target_cpu: i32 = "int" },
+///     assign: |e| { e.pid = task.pid() as i32; e.target_cpu = cpu as i32; },
+///     print_fmt: "\"pid=%d target_cpu=%03d\", REC->pid, REC->target_cpu",
+///     print: |e, _rec, w| write!(w, "pid={} target_cpu={:03}", e.pid, e.target_cpu),
+/// }
+/// ```
+///
+/// defines the tracepoint `__tracepoint_sched_foo` (a static key and a probe array), the call
+/// site `trace_sched_foo(task, cpu)` (one NOP while nothing is attached),
+/// `register_trace_sched_foo` / `unregister_trace_sched_foo` for probes
+/// (`fn(data, irqs_off, task, cpu)`), the entry struct `TraceEventRawSchedFoo` (the common
+/// header, then the fields in order, `#[repr(C)]`), its field list for `format`,
+/// and the event `EVENT_SCHED_FOO` whose probe builds and records an entry. `print` writes the
+/// text after `name: `; the entry is `e`, the whole record `_rec` (for `__data_loc` fields).
+/// Fields are integers, `bool`, byte arrays (`[u8; N]` for `char name[N]`) or [`DataLoc`]
+/// (Linux's `__string`/`__bitmask`): the optional `tail: EXPR,` after `assign` gives the
+/// dynamic bytes (a `&[u8]`) recorded after the entry, and `assign` points the `DataLoc`
+/// field at them with [`DataLoc::after`].
+#[macro_export]
+macro_rules! trace_event {
+    (
+        $(#[$meta:meta])*
+        $system:ident : $name:ident,
+        proto: ($($arg:ident : $argty:ty),* $(,)?),
+        entry: { $($field:ident : $fty:ty = $ctype:literal),* $(,)? },
+        assign: |$e:ident| $assign:block,
+        $(tail: $tail:expr,)?
+        print_fmt: $print_fmt:expr,
+        print: |$pe:ident, $prec:pat_param, $pw:ident| $print:expr $(,)?
+    ) => { $crate::__pastey::paste! {
+        $(#[$meta])*
+        #[allow(non_upper_case_globals)]
+        pub static [<__tracepoint_ $name>]:
+            $crate::tracepoint::Tracepoint<fn(*const (), bool, $($argty),*)> =
+            $crate::tracepoint::Tracepoint::new(stringify!($name));
+
+        $(#[$meta])*
+        ///
+        /// The call site: one NOP while no probe is attached. The probes are reached
+        /// through an instrumentation region, so `noinstr` code may have call sites too.
+        #[inline(always)]
+        pub fn [<trace_ $name>]($($arg: $argty),*) {
+            if $crate::static_branch_unlikely!([<__tracepoint_ $name>].key) {
+                arch::instrumentation! { [<__traceiter_ $name>]($($arg),*) }
+            }
+        }
+
+        /// Calls every probe of the tracepoint (out of line: the call site stays small).
+        #[cold]
+        #[inline(never)]
+        pub fn [<__traceiter_ $name>]($($arg: $argty),*) {
+            let irqs_off = arch::irqflags::irqs_disabled();
+            [<__tracepoint_ $name>].call(|probe, data| probe(data, irqs_off, $($arg),*));
+        }
+
+        /// Attaches `probe` (with `data`) to the tracepoint.
+        pub fn [<register_trace_ $name>](
+            probe: fn(*const (), bool, $($argty),*),
+            data: *const (),
+        ) -> Result<(), $crate::fs::Errno> {
+            [<__tracepoint_ $name>].probe_register(probe, probe as *const (), data)
+        }
+
+        /// Detaches `probe` (with `data`); no CPU runs it through this tracepoint afterwards.
+        pub fn [<unregister_trace_ $name>](
+            probe: fn(*const (), bool, $($argty),*),
+            data: *const (),
+        ) -> Result<(), $crate::fs::Errno> {
+            [<__tracepoint_ $name>].probe_unregister(probe as *const (), data)
+        }
+
+        /// The event's entry (Linux's `struct trace_event_raw_*`).
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug)]
+        pub struct [<TraceEventRaw $name:camel>] {
+            pub ent: $crate::trace::trace_entries::TraceEntry,
+            $(pub $field: $fty),*
+        }
+
+        // SAFETY: repr(C), the header first, integer fields: valid for any bytes.
+        unsafe impl $crate::trace::trace_entries::Entry for [<TraceEventRaw $name:camel>] {}
+
+        static [<__FIELDS_ $name:upper>]: [$crate::trace::trace_events::Field;
+            0 $(+ { let _ = stringify!($field); 1 })*] = [
+            $($crate::trace::trace_events::Field::new(
+                $ctype,
+                stringify!($field),
+                core::mem::offset_of!([<TraceEventRaw $name:camel>], $field),
+                core::mem::size_of::<$fty>(),
+                <$fty as $crate::trace::trace_events::FieldTypeOf>::TYPE,
+            )),*
+        ];
+
+        fn [<__print_ $name>](
+            call: &$crate::trace::trace_events::TraceEventCall,
+            record: &[u8],
+            $pw: &mut dyn core::fmt::Write,
+            _ctx: &$crate::trace::trace_output::PrintCtx<'_>,
+        ) -> core::fmt::Result {
+            #[allow(unused_imports)]
+            use core::fmt::Write as _;
+            let $pe = $crate::trace::trace_entries::read_entry::<[<TraceEventRaw $name:camel>]>(record)
+                .ok_or(core::fmt::Error)?;
+            let $prec = record;
+            write!($pw, "{}: ", call.name)?;
+            $print?;
+            $pw.write_char('\n')
+        }
+
+        fn [<__probe_ $name>](data: *const (), irqs_off: bool, $($arg: $argty),*) {
+            // SAFETY: `data` is the `&'static TraceEventCall` the event registered with.
+            let call = unsafe { &*data.cast::<$crate::trace::trace_events::TraceEventCall>() };
+            let Some(ent) = $crate::trace::events::trace_event_buffer_begin(call, irqs_off) else {
+                return;
+            };
+            let mut buf = core::mem::MaybeUninit::<[<TraceEventRaw $name:camel>]>::zeroed();
+            // SAFETY: all zeroes is a valid entry (integers only); fields are then assigned in
+            // place, so the zeroed padding stays initialised.
+            let $e = unsafe { buf.assume_init_mut() };
+            $e.ent = ent;
+            $assign
+            // SAFETY: the entry's bytes, padding included, were all initialised above.
+            let bytes = unsafe {
+                core::slice::from_raw_parts(
+                    buf.as_ptr().cast::<u8>(),
+                    core::mem::size_of::<[<TraceEventRaw $name:camel>]>(),
+                )
+            };
+            let tail: &[u8] = &[];
+            $(let tail: &[u8] = $tail;)?
+            $crate::trace::events::trace_event_buffer_commit(call, bytes, tail);
+        }
+
+        fn [<__reg_ $name>](
+            call: &'static $crate::trace::trace_events::TraceEventCall,
+            on: bool,
+        ) -> Result<(), $crate::fs::Errno> {
+            let data = core::ptr::from_ref(call).cast::<()>();
+            if on {
+                [<register_trace_ $name>]([<__probe_ $name>], data)
+            } else {
+                [<unregister_trace_ $name>]([<__probe_ $name>], data)
+            }
+        }
+
+        $(#[$meta])*
+        pub static [<EVENT_ $name:upper>]: $crate::trace::trace_events::TraceEventCall =
+            $crate::trace::trace_events::TraceEventCall::new_event(
+                stringify!($system),
+                stringify!($name),
+                &[<__FIELDS_ $name:upper>],
+                $print_fmt,
+                [<__print_ $name>],
+                [<__reg_ $name>],
+            );
+    }};
 }

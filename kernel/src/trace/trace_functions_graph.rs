@@ -31,7 +31,6 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
-use super::ftrace_ops::synchronize;
 use super::ftrace_plan::hash_contains;
 use super::options;
 use super::ring_buffer::{Event, RingBuffer};
@@ -45,6 +44,7 @@ use super::trace_output::{self, GraphEvent, GraphOpts, GraphPrinter, GraphRecord
 use super::trace_output::{EVENTS, PrintCtx, print_entry_body};
 use crate::fs::Errno;
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
+use crate::stop_machine::synchronize;
 use crate::symbols;
 
 /// The tracer's fgraph user.

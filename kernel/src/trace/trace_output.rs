@@ -27,7 +27,7 @@ use super::trace_entries::{
     TRACE_GRAPH_RET, TRACE_LAST_TYPE, TRACE_PRINT, TRACE_STACK, entry_header, print_text,
     read_entry, stack_frames,
 };
-use super::trace_events::{TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall};
+use super::trace_events::{TRACE_EVENT_FL_HAS_ID, TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall};
 
 pub use super::trace_entries::{
     TRACE_FLAG_BH_OFF, TRACE_FLAG_HARDIRQ, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
@@ -534,9 +534,15 @@ fn print_stack(_: &TraceEventCall, p: &[u8], w: &mut dyn Write, c: &PrintCtx<'_>
     write_stack_body(w, stack_frames(p).map(c.sym))
 }
 
+/// A `print` entry names its writer as Linux's `%ps` of a C function does: the bare function
+/// name, the last component of our Rust path (`tracing_mark_write` for `trace_marker`).
 fn print_print(_: &TraceEventCall, p: &[u8], w: &mut dyn Write, c: &PrintCtx<'_>) -> fmt::Result {
     let e = read_entry::<PrintEntry>(p).ok_or(fmt::Error)?;
-    write_print_body(w, (c.sym)(e.ip), print_text(p))
+    let mut func = (c.sym)(e.ip);
+    func.name = func
+        .name
+        .map(|name| name.rsplit("::").next().unwrap_or(name));
+    write_print_body(w, func, print_text(p))
 }
 
 fn print_graph_ent(
@@ -577,14 +583,19 @@ pub static FTRACE_EVENTS: [TraceEventCall; 5] = [
         &FTRACE_FIELDS,
         "\" %ps <-- %ps\", (void *)REC->ip, (void *)REC->parent_ip",
         print_function,
-        TRACE_EVENT_FL_IGNORE_ENABLE,
+        TRACE_EVENT_FL_IGNORE_ENABLE | TRACE_EVENT_FL_HAS_ID,
     ),
     TraceEventCall::new(
         "ftrace",
         "kernel_stack",
         TRACE_STACK,
         &STACK_FIELDS,
-        "\"\t=> %ps\n\t=> %ps\n\t=> %ps\n\t=> %ps\n\t=> %ps\n\t=> %ps\n\t=> %ps\n\t=> %ps\n\", (void *)REC->caller[0], (void *)REC->caller[1], (void *)REC->caller[2], (void *)REC->caller[3], (void *)REC->caller[4], (void *)REC->caller[5], (void *)REC->caller[6], (void *)REC->caller[7]",
+        concat!(
+            "\"\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n\" \"\\t=> %ps\\n\\t=> %ps\\n\\t=> %ps\\n\" ",
+            "\"\\t=> %ps\\n\\t=> %ps\\n\", (void *)REC->caller[0], (void *)REC->caller[1], ",
+            "(void *)REC->caller[2], (void *)REC->caller[3], (void *)REC->caller[4], ",
+            "(void *)REC->caller[5], (void *)REC->caller[6], (void *)REC->caller[7]"
+        ),
         print_stack,
         TRACE_EVENT_FL_IGNORE_ENABLE,
     ),
@@ -595,7 +606,7 @@ pub static FTRACE_EVENTS: [TraceEventCall; 5] = [
         &PRINT_FIELDS,
         "\"%ps: %s\", (void *)REC->ip, REC->buf",
         print_print,
-        TRACE_EVENT_FL_IGNORE_ENABLE,
+        TRACE_EVENT_FL_IGNORE_ENABLE | TRACE_EVENT_FL_HAS_ID,
     ),
     TraceEventCall::new(
         "ftrace",

@@ -1,0 +1,425 @@
+//! The `events/` tree and the event switches (Linux: the tracefs half of
+//! `kernel/trace/trace_events.c`): `events/enable`, `events/SYSTEM/enable`,
+//! `events/SYSTEM/EVENT/{enable,format,id}`, `events/header_page`, `events/header_event`,
+//! `available_events` and `set_event`; and what an event's probe does when its tracepoint
+//! fires ([`trace_event_buffer_begin`] / [`trace_event_buffer_commit`], shared by every
+//! event the [`crate::trace_event!`] macro defines).
+//!
+//! Enabling an event attaches its probe to its tracepoint (`TraceEventCall::reg`), which flips
+//! the tracepoint's static key; the probe then records one entry per hit. Soft mode (triggers
+//! holding an event registered while it reads as disabled) follows Linux's
+//! `__ftrace_event_enable_disable`.
+
+pub mod ipi;
+pub mod irq;
+pub mod sched;
+pub mod timer;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+
+use spin::Mutex;
+
+use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE};
+use super::trace::{buffer, tracing_gen_ctx};
+use super::trace_clock;
+use super::trace_entries::TraceEntry;
+use super::trace_events::{
+    EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_DISABLED, EVENT_FILE_FL_SOFT_MODE,
+    EVENT_FILE_FL_WAS_ENABLED, TRACE_EVENT_FL_HAS_ID, TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall,
+};
+use super::trace_output::{EVENTS, register_trace_event};
+use crate::fs::{self, Errno, WriteMode};
+use crate::smp::smp_processor_id;
+use crate::tracefs::create_file;
+
+/// Serialises every change of an event's state (Linux's `event_mutex`).
+pub static EVENT_MUTEX: Mutex<()> = Mutex::new(());
+
+/// The tracepoint events this kernel defines, in registration order.
+fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
+    sched::EVENTS
+        .iter()
+        .chain(irq::EVENTS.iter())
+        .chain(ipi::EVENTS.iter())
+        .chain(timer::EVENTS.iter())
+        .copied()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording
+// ---------------------------------------------------------------------------------------------
+
+/// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
+/// `trace_event_buffer_reserve`): the entry's common header, or `None` when the event records
+/// nothing now (soft-disabled). `irqs_off` is the tracepoint caller's IRQ state.
+#[inline(always)]
+pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option<TraceEntry> {
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if flags & EVENT_FILE_FL_SOFT_DISABLED != 0 {
+        return None;
+    }
+    Some(tracing_gen_ctx(call.id(), irqs_off).0)
+}
+
+/// The end of an event's probe (Linux's `trace_event_buffer_commit`): records the entry
+/// `head` followed by `tail` (dynamic data) on this CPU. Runs with IRQs masked (the
+/// tracepoint's probe walk).
+pub fn trace_event_buffer_commit(_call: &TraceEventCall, head: &[u8], tail: &[u8]) {
+    let ts = trace_clock::now();
+    let cpu = smp_processor_id();
+    // SAFETY: this CPU, IRQs masked until the entry is committed.
+    let Some(mut r) = (unsafe { buffer().reserve(cpu, head.len() + tail.len(), ts) }) else {
+        return;
+    };
+    let (h, t) = r.split_at_mut(head.len());
+    h.copy_from_slice(head);
+    t.copy_from_slice(tail);
+    r.commit();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enabling
+// ---------------------------------------------------------------------------------------------
+
+fn set_flag(call: &TraceEventCall, bit: u32, on: bool) {
+    if on {
+        call.file_flags.fetch_or(bit, Ordering::Relaxed);
+    } else {
+        call.file_flags.fetch_and(!bit, Ordering::Relaxed);
+    }
+}
+
+/// Linux's `__ftrace_event_enable_disable`: `enable` turns recording on or off; `soft`
+/// takes or drops a soft-mode reference (a trigger that needs the probe attached whether or
+/// not the event is enabled). The caller holds [`EVENT_MUTEX`].
+pub fn event_enable_disable(
+    call: &'static TraceEventCall,
+    enable: bool,
+    soft: bool,
+) -> Result<(), Errno> {
+    let reg = call.reg.ok_or(Errno::EINVAL)?;
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if !enable {
+        let disable = if soft {
+            if call.sm_ref.fetch_sub(1, Ordering::Relaxed) > 1 {
+                return Ok(());
+            }
+            set_flag(call, EVENT_FILE_FL_SOFT_MODE, false);
+            flags & EVENT_FILE_FL_SOFT_DISABLED != 0
+        } else {
+            flags & EVENT_FILE_FL_SOFT_MODE == 0
+        };
+        if disable && flags & EVENT_FILE_FL_ENABLED != 0 {
+            set_flag(call, EVENT_FILE_FL_ENABLED, false);
+            reg(call, false)?;
+        }
+        let soft_mode = call.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_SOFT_MODE != 0;
+        set_flag(call, EVENT_FILE_FL_SOFT_DISABLED, soft_mode);
+        return Ok(());
+    }
+    if !soft {
+        set_flag(call, EVENT_FILE_FL_SOFT_DISABLED, false);
+    } else {
+        if call.sm_ref.fetch_add(1, Ordering::Relaxed) > 0 {
+            return Ok(());
+        }
+        set_flag(call, EVENT_FILE_FL_SOFT_MODE, true);
+    }
+    if flags & EVENT_FILE_FL_ENABLED == 0 {
+        if soft {
+            set_flag(call, EVENT_FILE_FL_SOFT_DISABLED, true);
+        }
+        if let Err(e) = reg(call, true) {
+            if soft {
+                call.sm_ref.fetch_sub(1, Ordering::Relaxed);
+                set_flag(
+                    call,
+                    EVENT_FILE_FL_SOFT_MODE | EVENT_FILE_FL_SOFT_DISABLED,
+                    false,
+                );
+            }
+            return Err(e);
+        }
+        set_flag(
+            call,
+            EVENT_FILE_FL_ENABLED | EVENT_FILE_FL_WAS_ENABLED,
+            true,
+        );
+    }
+    Ok(())
+}
+
+/// Whether a user may switch `call` on and off (the ftrace entries have no `enable`).
+fn switchable(call: &TraceEventCall) -> bool {
+    call.reg.is_some() && call.flags & TRACE_EVENT_FL_IGNORE_ENABLE == 0
+}
+
+/// Whether `call` records (what `set_event` lists and `enable` reads as `1`).
+fn is_enabled(call: &TraceEventCall) -> bool {
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    flags & EVENT_FILE_FL_ENABLED != 0 && flags & EVENT_FILE_FL_SOFT_DISABLED == 0
+}
+
+/// Which events a `set_event` token or a system `enable` write names (Linux's
+/// `__ftrace_set_clr_event`): `matches` either the system or the event name; `system` and
+/// `event` each one name (`None`: any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EventSelector<'a> {
+    matches: Option<&'a str>,
+    system: Option<&'a str>,
+    event: Option<&'a str>,
+}
+
+impl EventSelector<'_> {
+    fn selects(&self, call: &TraceEventCall) -> bool {
+        switchable(call)
+            && self
+                .matches
+                .is_none_or(|m| m == call.name || m == call.system)
+            && self.system.is_none_or(|s| s == call.system)
+            && self.event.is_none_or(|e| e == call.name)
+    }
+}
+
+/// Parses one `set_event` token (without its `!`): `SYSTEM:EVENT`, `SYSTEM:`, `:EVENT`,
+/// `*:EVENT`, `SYSTEM:*`, or one name matching a system or an event.
+fn parse_selector(token: &str) -> EventSelector<'_> {
+    let any = |s: &'_ str| !(s.is_empty() || s == "*");
+    match token.split_once(':') {
+        Some((system, event)) => EventSelector {
+            matches: None,
+            system: any(system).then_some(system),
+            event: any(event).then_some(event),
+        },
+        None => EventSelector {
+            matches: Some(token),
+            system: None,
+            event: None,
+        },
+    }
+}
+
+/// Enables or disables every event `sel` selects; `EINVAL` when it selects none. The caller
+/// holds [`EVENT_MUTEX`].
+fn set_clr_events(sel: &EventSelector<'_>, enable: bool) -> Result<(), Errno> {
+    let mut found = false;
+    let mut result = Ok(());
+    for call in all_events().filter(|c| sel.selects(c)) {
+        found = true;
+        if let Err(e) = event_enable_disable(call, enable, false) {
+            result = Err(e);
+        }
+    }
+    if !found {
+        return Err(Errno::EINVAL);
+    }
+    result
+}
+
+/// `enable` writes: `0` or `1` as `kstrtoul` reads them (decimal, one trailing newline).
+fn parse_enable(data: &[u8]) -> Result<bool, Errno> {
+    let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Errno::EINVAL);
+    }
+    match text.parse::<u64>() {
+        Ok(0) => Ok(false),
+        Ok(1) => Ok(true),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+// ---------------------------------------------------------------------------------------------
+
+fn read_event_enable(call: &TraceEventCall, w: &mut dyn Write) -> Result<(), Errno> {
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    let soft = flags & (EVENT_FILE_FL_SOFT_DISABLED | EVENT_FILE_FL_SOFT_MODE) != 0;
+    writeln!(
+        w,
+        "{}{}",
+        u8::from(is_enabled(call)),
+        if soft { "*" } else { "" }
+    )?;
+    Ok(())
+}
+
+fn write_event_enable(call: &'static TraceEventCall, data: &[u8]) -> Result<(), Errno> {
+    let on = parse_enable(data)?;
+    let _guard = EVENT_MUTEX.lock();
+    event_enable_disable(call, on, false)
+}
+
+/// `events/enable` and `events/SYSTEM/enable`: `0`, `1`, `X` (mixed) or `?` (no events), as
+/// Linux's `system_enable_read` (which looks at `ENABLED` alone, soft mode included).
+fn read_system_enable(system: Option<&str>, w: &mut dyn Write) -> Result<(), Errno> {
+    let mut set = 0;
+    for call in all_events().filter(|c| switchable(c) && system.is_none_or(|s| s == c.system)) {
+        let on = call.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_ENABLED != 0;
+        set |= 1 << u8::from(on);
+    }
+    writeln!(w, "{}", ['?', '0', '1', 'X'][set])?;
+    Ok(())
+}
+
+fn write_system_enable(system: Option<&str>, data: &[u8]) -> Result<(), Errno> {
+    let on = parse_enable(data)?;
+    let _guard = EVENT_MUTEX.lock();
+    let sel = EventSelector {
+        matches: None,
+        system,
+        event: None,
+    };
+    set_clr_events(&sel, on)
+}
+
+/// `available_events`: every event a user can enable, `system:event`.
+fn read_available_events(w: &mut dyn Write) -> Result<(), Errno> {
+    for call in all_events().filter(|c| switchable(c)) {
+        writeln!(w, "{}:{}", call.system, call.name)?;
+    }
+    Ok(())
+}
+
+/// `set_event`: the enabled events.
+fn read_set_event(w: &mut dyn Write) -> Result<(), Errno> {
+    for call in all_events().filter(|c| switchable(c) && is_enabled(c)) {
+        writeln!(w, "{}:{}", call.system, call.name)?;
+    }
+    Ok(())
+}
+
+/// `set_event` writes (Linux's `ftrace_event_write`): whitespace-separated tokens, each
+/// enabling what it selects, or disabling it with a leading `!`. Opening with `>` disables every
+/// event first. Every token is checked before any is applied.
+fn write_set_event(data: &[u8], mode: WriteMode) -> Result<(), Errno> {
+    let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+    let _guard = EVENT_MUTEX.lock();
+    if mode == WriteMode::Truncate {
+        for call in all_events().filter(|c| switchable(c)) {
+            event_enable_disable(call, false, false)?;
+        }
+    }
+    let mut ops: Vec<(EventSelector<'_>, bool)> = Vec::new();
+    for token in text.split_ascii_whitespace() {
+        let (enable, token) = match token.strip_prefix('!') {
+            Some(rest) => (false, rest),
+            None => (true, token),
+        };
+        let sel = parse_selector(token);
+        if token.is_empty() || !all_events().any(|c| sel.selects(c)) {
+            return Err(Errno::EINVAL);
+        }
+        ops.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        ops.push((sel, enable));
+    }
+    ops.iter()
+        .try_for_each(|(sel, enable)| set_clr_events(sel, *enable))
+}
+
+/// `events/header_page` (Linux's `ring_buffer_print_page_header`): the header of a
+/// ring-buffer page as raw readers get pages (Linux's `buffer_data_page`: timestamp, commit,
+/// then the data; the same 16 bytes and data size as our pages). Tools such as libtraceevent
+/// read it to parse binary pages.
+fn read_header_page(w: &mut dyn Write) -> Result<(), Errno> {
+    const _: () = assert!(BUF_PAGE_HDR_SIZE == 16);
+    writeln!(w, "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;")?;
+    writeln!(w, "\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;")?;
+    writeln!(w, "\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;")?;
+    writeln!(
+        w,
+        "\tfield: char data;\toffset:16;\tsize:{BUF_PAGE_SIZE};\tsigned:0;"
+    )?;
+    Ok(())
+}
+
+/// `events/header_event`: the compressed event header of those binary pages (Linux's
+/// `ring_buffer_print_entry_header`).
+fn read_header_event(w: &mut dyn Write) -> Result<(), Errno> {
+    w.write_str(
+        "# compressed entry header\n\
+         \ttype_len    :    5 bits\n\
+         \ttime_delta  :   27 bits\n\
+         \tarray       :   32 bits\n\n\
+         \tpadding     : type == 29\n\
+         \ttime_extend : type == 30\n\
+         \ttime_stamp : type == 31\n\
+         \tdata max type_len  == 28\n",
+    )?;
+    Ok(())
+}
+
+/// Creates one event's directory (Linux's `event_create_dir`).
+fn create_event_dir(tracefs: &str, call: &'static TraceEventCall) {
+    let dir = alloc::format!("{tracefs}/events/{}/{}", call.system, call.name);
+    let path = |name: &str| alloc::format!("{dir}/{name}");
+    if switchable(call) {
+        create_file(
+            &path("enable"),
+            fs::read_write(
+                move |w| read_event_enable(call, w),
+                move |data, _| write_event_enable(call, data),
+            ),
+        );
+    }
+    if call.reg.is_some() || call.flags & TRACE_EVENT_FL_HAS_ID != 0 {
+        create_file(
+            &path("id"),
+            fs::read_only(move |w| Ok(writeln!(w, "{}", call.id())?)),
+        );
+    }
+    create_file(
+        &path("format"),
+        fs::read_only(move |w| Ok(call.write_format(w)?)),
+    );
+}
+
+/// Registers the tracepoint events and creates the `events/` tree under `tracefs`.
+pub fn init(tracefs: &str) {
+    for call in all_events() {
+        register_trace_event(call).expect("event ids are free at boot");
+    }
+    let path = |name: &str| alloc::format!("{tracefs}/{name}");
+    let mut systems: Vec<String> = Vec::new();
+    for call in EVENTS.read().iter() {
+        create_event_dir(tracefs, call);
+        if switchable(call) && !systems.iter().any(|s| *s == call.system) {
+            systems.push(String::from(&*call.system));
+        }
+    }
+    for system in systems {
+        let name = system.clone();
+        create_file(
+            &path(&alloc::format!("events/{system}/enable")),
+            fs::read_write(
+                move |w| read_system_enable(Some(&system), w),
+                move |data, _| write_system_enable(Some(&name), data),
+            ),
+        );
+    }
+    create_file(
+        &path("events/enable"),
+        fs::read_write(
+            |w| read_system_enable(None, w),
+            |data, _| write_system_enable(None, data),
+        ),
+    );
+    create_file(&path("events/header_page"), fs::read_only(read_header_page));
+    create_file(
+        &path("events/header_event"),
+        fs::read_only(read_header_event),
+    );
+    create_file(
+        &path("available_events"),
+        fs::read_only(read_available_events),
+    );
+    create_file(
+        &path("set_event"),
+        fs::read_write(read_set_event, write_set_event),
+    );
+}

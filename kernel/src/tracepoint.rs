@@ -1,0 +1,139 @@
+//! Tracepoints (Linux: `kernel/tracepoint.c`, `include/linux/tracepoint.h`): a named hook in
+//! the kernel's code that calls every probe registered on it, and costs one NOP when none is.
+//!
+//! A [`Tracepoint`] owns a static key and a probe array. The call site (the `trace_NAME`
+//! function a [`crate::trace_event!`] defines) is one static branch; when the key is on it
+//! calls [`Tracepoint::call`] out of line, which walks the published array with IRQs masked.
+//! Registering or unregistering builds a new array, publishes it by a pointer swap, and frees
+//! the old one after the stop-machine grace period (every CPU has since had IRQs unmasked, so
+//! no caller still walks it: "RCU-style" until the kernel has a real RCU). The key goes on with
+//! the first probe and off with the last.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use spin::Mutex;
+
+use crate::fs::Errno;
+use crate::jump_label::{StaticKey, static_key_slow_dec, static_key_slow_inc};
+
+/// One registered probe: the function, its identity (the function's address, for
+/// unregistering) and its data.
+#[derive(Clone, Copy)]
+pub struct TracepointFunc<P> {
+    pub func: P,
+    addr: *const (),
+    pub data: *const (),
+}
+
+/// A published probe array; never changed once published.
+type Probes<P> = Box<[TracepointFunc<P>]>;
+
+/// Serialises every tracepoint's registrations (Linux's `tracepoints_mutex`).
+static TRACEPOINTS_MUTEX: Mutex<()> = Mutex::new(());
+
+/// A tracepoint whose probes have the function type `P` (`fn(*const (), ARGS...)`).
+pub struct Tracepoint<P: 'static> {
+    pub name: &'static str,
+    /// On while any probe is registered; the call sites branch on it.
+    pub key: StaticKey,
+    /// The published array (a leaked `Probes<P>`), or null.
+    funcs: AtomicPtr<Probes<P>>,
+}
+
+// SAFETY: the raw `data`/`addr` pointers are only compared and handed back to the probes that
+// registered them; the array is published and freed under the rules in the module docs.
+unsafe impl<P> Sync for Tracepoint<P> {}
+
+impl<P: Copy + 'static> Tracepoint<P> {
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            key: StaticKey::new_false(),
+            funcs: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    fn published(&self) -> &[TracepointFunc<P>] {
+        // SAFETY: a published array is freed only after its replacement and a grace period;
+        // callers hold IRQs masked (`call`) or the mutex (registration), which frees nothing
+        // while it reads.
+        unsafe { self.funcs.load(Ordering::Acquire).as_ref() }.map_or(&[], |b| &b[..])
+    }
+
+    /// Publishes `new` and frees the array it replaces once no caller can be walking it.
+    fn publish(&self, new: Vec<TracepointFunc<P>>) {
+        let new = if new.is_empty() {
+            ptr::null_mut()
+        } else {
+            Box::into_raw(Box::new(new.into_boxed_slice()))
+        };
+        let old = self.funcs.swap(new, Ordering::AcqRel);
+        if !old.is_null() {
+            crate::stop_machine::synchronize();
+            // SAFETY: unpublished above, and every CPU has since passed a rendezvous.
+            drop(unsafe { Box::from_raw(old) });
+        }
+    }
+
+    /// Adds a probe (Linux's `tracepoint_probe_register`): `EEXIST` if the same function and
+    /// data are registered already, `ENOMEM` when the new array cannot be allocated.
+    pub fn probe_register(
+        &'static self,
+        func: P,
+        addr: *const (),
+        data: *const (),
+    ) -> Result<(), Errno> {
+        let _guard = TRACEPOINTS_MUTEX.lock();
+        let old = self.published();
+        if old.iter().any(|f| f.addr == addr && f.data == data) {
+            return Err(Errno::EEXIST);
+        }
+        let mut new = Vec::new();
+        new.try_reserve_exact(old.len() + 1)
+            .map_err(|_| Errno::ENOMEM)?;
+        new.extend_from_slice(old);
+        new.push(TracepointFunc { func, addr, data });
+        self.publish(new);
+        if old.is_empty() {
+            static_key_slow_inc(&self.key);
+        }
+        Ok(())
+    }
+
+    /// Removes a probe (Linux's `tracepoint_probe_unregister`): `ENOENT` if it is not there.
+    /// When this returns, no CPU is still in the probe through this tracepoint.
+    pub fn probe_unregister(&'static self, addr: *const (), data: *const ()) -> Result<(), Errno> {
+        let _guard = TRACEPOINTS_MUTEX.lock();
+        let old = self.published();
+        let Some(at) = old.iter().position(|f| f.addr == addr && f.data == data) else {
+            return Err(Errno::ENOENT);
+        };
+        let mut new = Vec::new();
+        new.try_reserve_exact(old.len() - 1)
+            .map_err(|_| Errno::ENOMEM)?;
+        new.extend(
+            old.iter()
+                .enumerate()
+                .filter(|&(i, _)| i != at)
+                .map(|(_, f)| *f),
+        );
+        if new.is_empty() {
+            static_key_slow_dec(&self.key);
+        }
+        self.publish(new);
+        Ok(())
+    }
+
+    /// Calls `each` with every registered probe, IRQs masked (Linux's `__DO_TRACE`). Called
+    /// from the `trace_NAME` call site's out-of-line branch.
+    #[inline(always)]
+    pub fn call(&self, mut each: impl FnMut(P, *const ())) {
+        let _irqs = arch::irqflags::local_irq_save_guard();
+        for f in self.published() {
+            each(f.func, f.data);
+        }
+    }
+}
