@@ -46,6 +46,8 @@ mod recorded;
 mod rendezvous;
 #[cfg(target_os = "none")]
 mod timer_irq;
+#[cfg(target_os = "none")]
+mod trace_event;
 
 #[cfg(target_os = "none")]
 pub use command::init;

@@ -123,7 +123,7 @@ pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs
         let ts = trace_clock::now();
         let (ent, _) = tracing_gen_ctx(TRACE_FN, irqs_off);
         // SAFETY: this CPU, with IRQs masked until the entries are committed; no padding.
-        unsafe { rb.write_entry(cpu, ts, FtraceEntry { ent, ip, parent_ip }) };
+        unsafe { rb.write_entry(cpu, ts, FtraceEntry { ent, ip, parent_ip }.words()) };
         record_stack(rb, cpu, ts, irqs_off, &[ip, parent_ip], regs.fp);
     }
     ftrace_test_recursion_unlock(bit);

@@ -224,7 +224,7 @@ pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut
         let (ent, cpu) = tracing_gen_ctx(TRACE_FN, regs.irqs_disabled());
         let entry = FtraceEntry { ent, ip, parent_ip };
         // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
-        unsafe { rb.write_entry(cpu, ts, entry) };
+        unsafe { rb.write_entry(cpu, ts, entry.words()) };
     }
     ftrace_test_recursion_unlock(bit);
 }

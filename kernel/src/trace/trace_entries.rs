@@ -55,6 +55,19 @@ pub struct TraceEntry {
     pub pid: i32,
 }
 
+impl TraceEntry {
+    /// The header as the little-endian word its `#[repr(C)]` bytes make: the tracers' fast
+    /// paths hand the ring buffer whole words, which stay in registers (a struct built and then
+    /// copied is spilled to the stack first).
+    #[inline(always)]
+    pub const fn word(self) -> u64 {
+        self.type_ as u64
+            | (self.flags as u64) << 16
+            | (self.preempt_count as u64) << 24
+            | (self.pid as u32 as u64) << 32
+    }
+}
+
 /// Bytes of [`TraceEntry`]: where every entry's own fields start.
 pub const ENTRY_HDR_SIZE: usize = size_of::<TraceEntry>();
 
@@ -137,6 +150,14 @@ pub struct FtraceEntry {
 }
 // SAFETY: repr(C), the header first, plain integers.
 unsafe impl Entry for FtraceEntry {}
+
+impl FtraceEntry {
+    /// The entry's words, byte for byte its `#[repr(C)]` layout (see [`TraceEntry::word`]).
+    #[inline(always)]
+    pub const fn words(self) -> [u64; 3] {
+        [self.ent.word(), self.ip, self.parent_ip]
+    }
+}
 
 pub static FTRACE_FIELDS: [Field; 2] = [
     Field::new(
@@ -252,6 +273,18 @@ pub struct FtraceGraphEntEntry {
 // SAFETY: repr(C), the header first, plain integers.
 unsafe impl Entry for FtraceGraphEntEntry {}
 
+impl FtraceGraphEntEntry {
+    /// The entry's words, byte for byte its `#[repr(C)]` layout (see [`TraceEntry::word`]).
+    #[inline(always)]
+    pub const fn words(self) -> [u64; 3] {
+        [
+            self.ent.word(),
+            self.func,
+            self.depth as u32 as u64 | (self._pad as u64) << 32,
+        ]
+    }
+}
+
 pub static GRAPH_ENT_FIELDS: [Field; 2] = [
     Field::new(
         "unsigned long",
@@ -290,6 +323,21 @@ pub struct FtraceGraphRetEntry {
 }
 // SAFETY: repr(C), the header first, plain integers.
 unsafe impl Entry for FtraceGraphRetEntry {}
+
+impl FtraceGraphRetEntry {
+    /// The entry's words, byte for byte its `#[repr(C)]` layout (see [`TraceEntry::word`]).
+    #[inline(always)]
+    pub const fn words(self) -> [u64; 6] {
+        [
+            self.ent.word(),
+            self.func,
+            self.retval,
+            self.depth as u32 as u64 | (self.overrun as u64) << 32,
+            self.calltime,
+            self.rettime,
+        ]
+    }
+}
 
 pub static GRAPH_RET_FIELDS: [Field; 6] = [
     Field::new(
@@ -368,6 +416,43 @@ mod tests {
         assert_eq!(read_entry::<FtraceEntry>(bytes), Some(e));
         assert_eq!(read_entry::<FtraceEntry>(&bytes[..23]), None);
         assert_eq!(entry_header(bytes).map(|h| h.pid), Some(7));
+    }
+
+    /// The words the fast paths write are the structs' bytes.
+    #[test]
+    fn words_are_the_repr_c_bytes() {
+        fn bytes_of(words: &[u64]) -> Vec<u8> {
+            words.iter().flat_map(|w| w.to_le_bytes()).collect()
+        }
+        let ent = TraceEntry {
+            type_: 0x1234,
+            flags: 0x56,
+            preempt_count: 0x78,
+            pid: -2,
+        };
+        let f = FtraceEntry {
+            ent,
+            ip: 1,
+            parent_ip: u64::MAX,
+        };
+        assert_eq!(bytes_of(&f.words()), entry_bytes(&f));
+        let g = FtraceGraphEntEntry {
+            ent,
+            func: 3,
+            depth: -1,
+            _pad: 0,
+        };
+        assert_eq!(bytes_of(&g.words()), entry_bytes(&g));
+        let r = FtraceGraphRetEntry {
+            ent,
+            func: 4,
+            retval: 5,
+            depth: 6,
+            overrun: 7,
+            calltime: 8,
+            rettime: 9,
+        };
+        assert_eq!(bytes_of(&r.words()), entry_bytes(&r));
     }
 
     #[test]

@@ -156,7 +156,7 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
             _pad: 0,
         };
         // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
-        unsafe { rb.write_entry(cpu, ent.calltime, entry) };
+        unsafe { rb.write_entry(cpu, ent.calltime, entry.words()) };
     }
     true
 }
@@ -217,7 +217,7 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
             rettime: ret.rettime,
         };
         // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
-        unsafe { rb.write_entry(cpu, ret.rettime, entry) };
+        unsafe { rb.write_entry(cpu, ret.rettime, entry.words()) };
     }
 }
 }
