@@ -4,6 +4,7 @@
 //! and the `nop`, `function` and `function_graph` tracers with their control files; kprobes
 //! and the rest come next.
 
+pub mod error_log;
 #[cfg(target_os = "none")]
 pub mod fgraph;
 pub mod filter;
@@ -24,6 +25,7 @@ pub mod per_cpu;
 pub mod readme;
 pub mod ring_buffer;
 pub mod trace_clock;
+pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_graph;
 #[cfg(target_os = "none")]

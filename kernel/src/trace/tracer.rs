@@ -674,6 +674,7 @@ pub fn init(tracefs: &str) {
         ),
     );
     super::trace_pipe::init(tracefs);
+    super::error_log::init(tracefs);
     super::per_cpu::init(tracefs);
     options::init(tracefs);
     super::ftrace_files::init(tracefs);
