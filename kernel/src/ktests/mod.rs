@@ -3,6 +3,7 @@
 //! Collected by `ktest!` and run by the test image.
 
 mod debug;
+mod error_log;
 mod fgraph;
 mod ftrace_ops;
 mod ftrace_startup;

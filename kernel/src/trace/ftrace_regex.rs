@@ -275,7 +275,7 @@ fn words(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 
 /// C's `kstrtoul(s, 0, ..)`: optional `+`, then `0x` hex, leading-`0` octal or decimal, and
 /// nothing after the digits.
-fn kstrtoul(s: &str) -> Result<u64, FilterErrorKind> {
+pub(crate) fn kstrtoul(s: &str) -> Result<u64, FilterErrorKind> {
     let s = s.strip_prefix('+').unwrap_or(s);
     let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => (hex, 16),

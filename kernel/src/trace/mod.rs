@@ -5,6 +5,7 @@
 //! (`trace_events`), the function-graph core (shadow stacks and the return hook), and the
 //! `nop`, `function` and `function_graph` tracers with their control files (`trace`).
 
+pub mod error_log;
 #[cfg(target_os = "none")]
 pub mod events;
 #[cfg(target_os = "none")]
@@ -32,6 +33,7 @@ pub mod trace;
 pub mod trace_clock;
 pub mod trace_entries;
 pub mod trace_events;
+pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_functions_graph;
 pub mod trace_output;

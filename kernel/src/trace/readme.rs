@@ -65,6 +65,10 @@ pub const LINUX: &[Entry] = &[
         "  available_tracers\t- list of configured tracers for current_tracer\n",
     ),
     entry(
+        "error_log",
+        "  error_log\t- error log for failed commands (that support it)\n",
+    ),
+    entry(
         "buffer_size_kb",
         "  buffer_size_kb\t- view and modify size of per cpu buffer\n",
     ),

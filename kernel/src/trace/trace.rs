@@ -658,6 +658,7 @@ pub fn init(tracefs: &str) {
     );
     super::events::init(tracefs);
     super::trace_pipe::init(tracefs);
+    super::error_log::init(tracefs);
     super::per_cpu::init(tracefs);
     options::init(tracefs);
     super::ftrace_files::init(tracefs);
