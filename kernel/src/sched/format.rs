@@ -30,6 +30,14 @@ impl Comm {
         }
     }
 
+    /// The bytes NUL-padded to [`TASK_COMM_LEN`] (Linux's `char comm[16]`).
+    #[inline(always)]
+    pub fn to_comm(&self) -> [u8; TASK_COMM_LEN] {
+        let mut comm = [0; TASK_COMM_LEN];
+        comm[..TASK_COMM_LEN - 1].copy_from_slice(&self.bytes);
+        comm
+    }
+
     pub fn as_str(&self) -> &str {
         // Cut at a character boundary of a `str` by `new`, so always valid.
         core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()

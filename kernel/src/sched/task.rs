@@ -179,6 +179,13 @@ impl Task {
         self.pid
     }
 
+    /// The name as Linux's `char comm[TASK_COMM_LEN]` holds it, NUL-padded (what trace
+    /// events record, without checking the text again).
+    #[inline(always)]
+    pub fn comm(&self) -> [u8; super::format::TASK_COMM_LEN] {
+        self.name.to_comm()
+    }
+
     pub fn name(&self) -> &str {
         self.name.as_str()
     }

@@ -459,16 +459,9 @@ macro_rules! trace_event {
             let $e = unsafe { buf.assume_init_mut() };
             $e.ent = ent;
             $assign
-            // SAFETY: the entry's bytes, padding included, were all initialised above.
-            let bytes = unsafe {
-                core::slice::from_raw_parts(
-                    buf.as_ptr().cast::<u8>(),
-                    core::mem::size_of::<[<TraceEventRaw $name:camel>]>(),
-                )
-            };
             let tail: &[u8] = &[];
             $(let tail: &[u8] = $tail;)?
-            $crate::trace::events::trace_event_buffer_commit(call, bytes, tail);
+            $crate::trace::events::trace_event_buffer_commit(call, $e, tail);
         }
 
         fn [<__reg_ $name>](

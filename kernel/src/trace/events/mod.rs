@@ -18,6 +18,7 @@ pub mod timer;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::mem::size_of;
 use core::sync::atomic::Ordering;
 
 use spin::Mutex;
@@ -25,7 +26,7 @@ use spin::Mutex;
 use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE};
 use super::trace::{buffer, tracing_gen_ctx};
 use super::trace_clock;
-use super::trace_entries::TraceEntry;
+use super::trace_entries::{Entry, TraceEntry, entry_bytes};
 use super::trace_events::{
     EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_DISABLED, EVENT_FILE_FL_SOFT_MODE,
     EVENT_FILE_FL_WAS_ENABLED, TRACE_EVENT_FL_HAS_ID, TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall,
@@ -64,19 +65,25 @@ pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option
     Some(tracing_gen_ctx(call.id(), irqs_off).0)
 }
 
-/// The end of an event's probe (Linux's `trace_event_buffer_commit`): records the entry
-/// `head` followed by `tail` (dynamic data) on this CPU. Runs with IRQs masked (the
-/// tracepoint's probe walk).
-pub fn trace_event_buffer_commit(_call: &TraceEventCall, head: &[u8], tail: &[u8]) {
+/// The end of an event's probe (Linux's `trace_event_buffer_commit`): records `entry` followed
+/// by `tail` (its dynamic data) on this CPU. Runs with IRQs masked (the tracepoint's probe
+/// walk). Generic and inlined into each probe, so the entry's fixed size is a constant and its
+/// bytes (padding included: the probe zeroed them) are copied by register loads and stores.
+#[inline(always)]
+pub fn trace_event_buffer_commit<T: Entry>(_call: &TraceEventCall, entry: &T, tail: &[u8]) {
     let ts = trace_clock::now();
     let cpu = smp_processor_id();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
-    let Some(mut r) = (unsafe { buffer().reserve(cpu, head.len() + tail.len(), ts) }) else {
+    let Some(mut r) = (unsafe { buffer().reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
         return;
     };
-    let (h, t) = r.split_at_mut(head.len());
-    h.copy_from_slice(head);
-    t.copy_from_slice(tail);
+    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, `entry` is a whole
+    // initialised `T` (see `entry_bytes`), and the two do not overlap.
+    unsafe {
+        let dst = r.as_mut_ptr();
+        core::ptr::copy_nonoverlapping(entry_bytes(entry).as_ptr(), dst, size_of::<T>());
+        core::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(size_of::<T>()), tail.len());
+    }
     r.commit();
 }
 

@@ -34,20 +34,18 @@ const STATE_FLAGS: [(i64, &str); 8] = [
 ];
 
 /// A task's comm as the events store it: `char comm[16]`, NUL-padded.
+#[inline(always)]
 pub fn comm_field(task: &Task) -> [u8; TASK_COMM_LEN] {
-    let mut comm = [0; TASK_COMM_LEN];
     if task.is_idle() {
+        let mut comm = [0; TASK_COMM_LEN];
         let mut w = ArrayWriter {
             buf: &mut comm[..TASK_COMM_LEN - 1],
             len: 0,
         };
         let _ = write!(w, "swapper/{}", task.cpu());
-    } else {
-        let name = task.name().as_bytes();
-        let n = name.len().min(TASK_COMM_LEN - 1);
-        comm[..n].copy_from_slice(&name[..n]);
+        return comm;
     }
-    comm
+    task.comm()
 }
 
 /// Writes into a byte array, dropping what does not fit.
