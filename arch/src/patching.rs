@@ -179,9 +179,30 @@ crate::noinstr! {
 /// Checks every site, then writes all of them through the fixmap alias and makes them visible to
 /// instruction fetch. Either every site is patched or, on error, none is.
 pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
+    patch_batch_where(patches, is_patchable_text)
+}
+}
+
+crate::noinstr! {
+/// [`patch_text_batch`] for any aligned kernel text, `noinstr` text included: only for static
+/// branch sites (`jump_label`), which Linux allows there too.
+pub(crate) fn patch_kernel_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
+    patch_batch_where(patches, is_kernel_insn)
+}
+}
+
+crate::noinstr! {
+fn is_kernel_insn(addr: u64) -> bool {
+    addr.is_multiple_of(AARCH64_INSN_SIZE as u64) && kernel_text().contains(&addr)
+}
+}
+
+/// The body of the batch entry points: `allowed` says which sites may be written.
+#[inline(always)]
+fn patch_batch_where(patches: &[TextPatch], allowed: fn(u64) -> bool) -> Result<(), PatchError> {
     let _lock = PATCH_LOCK.lock_with(answer_rendezvous);
     for p in patches {
-        if !is_patchable_text(p.addr) {
+        if !allowed(p.addr) {
             return Err(PatchError::NotText { addr: p.addr });
         }
         let found = read_insn(p.addr)?;
@@ -191,7 +212,6 @@ pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
     }
     run_stopped(write_phase, patches);
     Ok(())
-}
 }
 
 crate::noinstr! {

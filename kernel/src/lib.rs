@@ -12,6 +12,7 @@ pub mod bench;
 pub mod fs;
 pub mod glob;
 pub mod irq;
+pub mod jump_label;
 pub mod kfifo;
 pub mod sched;
 pub mod shell;
