@@ -232,12 +232,15 @@ mod tests {
 
     #[test]
     fn entries_resolve_relative_to_their_fields() {
-        assert_eq!(entry(false).resolve(AT), JumpSite {
-            key: KEY,
-            code: CODE,
-            target: TARGET,
-            likely: false
-        });
+        assert_eq!(
+            entry(false).resolve(AT),
+            JumpSite {
+                key: KEY,
+                code: CODE,
+                target: TARGET,
+                likely: false
+            }
+        );
         let likely = entry(true).resolve(AT);
         assert_eq!((likely.key, likely.likely), (KEY, true));
     }
@@ -245,7 +248,10 @@ mod tests {
     #[test]
     fn the_entry_is_sixteen_bytes_as_the_asm_lays_it_out() {
         assert_eq!(core::mem::size_of::<JumpEntry>(), 16);
-        assert_eq!(core::mem::offset_of!(JumpEntry, target) as u64, TARGET_OFFSET);
+        assert_eq!(
+            core::mem::offset_of!(JumpEntry, target) as u64,
+            TARGET_OFFSET
+        );
         assert_eq!(core::mem::offset_of!(JumpEntry, key) as u64, KEY_OFFSET);
     }
 
@@ -266,14 +272,24 @@ mod tests {
 
     #[test]
     fn backward_targets_encode_negative_offsets() {
-        let site = JumpSite { key: KEY, code: TARGET, target: CODE, likely: false };
+        let site = JumpSite {
+            key: KEY,
+            code: TARGET,
+            target: CODE,
+            likely: false,
+        };
         // b -0x30: imm26 = -12 in 26 bits.
         assert_eq!(site.insn(true), Ok(0x17ff_fff4));
     }
 
     #[test]
     fn out_of_range_targets_are_refused() {
-        let site = JumpSite { key: KEY, code: CODE, target: CODE + (128 << 20), likely: false };
+        let site = JumpSite {
+            key: KEY,
+            code: CODE,
+            target: CODE + (128 << 20),
+            likely: false,
+        };
         assert_eq!(site.insn(true), Err(InsnError::OutOfRange));
         assert_eq!(site.insn(false), Ok(insn::nop()));
     }

@@ -207,7 +207,11 @@ fn patch_batch_where(patches: &[TextPatch], allowed: fn(u64) -> bool) -> Result<
         }
         let found = read_insn(p.addr)?;
         if found != p.old {
-            return Err(PatchError::Mismatch { addr: p.addr, expected: p.old, found });
+            return Err(PatchError::Mismatch {
+                addr: p.addr,
+                expected: p.old,
+                found,
+            });
         }
     }
     run_stopped(write_phase, patches);

@@ -317,8 +317,12 @@ mod patching {
     pub fn static_key_sites(key: &StaticKey) -> Vec<JumpSite> {
         let addr = key as *const StaticKey as u64;
         with_table(|table| {
-            let mut sites: Vec<JumpSite> =
-                table.sites.iter().filter(|s| s.key == addr).copied().collect();
+            let mut sites: Vec<JumpSite> = table
+                .sites
+                .iter()
+                .filter(|s| s.key == addr)
+                .copied()
+                .collect();
             sites.sort_unstable_by_key(|s| s.code);
             sites
         })
@@ -335,7 +339,10 @@ mod tests {
         assert!(!fast_inc_not_disabled(&key));
         assert_eq!(key.load(Ordering::Relaxed), 0);
         key.store(-1, Ordering::Relaxed);
-        assert!(!fast_inc_not_disabled(&key), "an enable in progress is not on yet");
+        assert!(
+            !fast_inc_not_disabled(&key),
+            "an enable in progress is not on yet"
+        );
         assert_eq!(key.load(Ordering::Relaxed), -1);
         key.store(2, Ordering::Relaxed);
         assert!(fast_inc_not_disabled(&key));

@@ -61,12 +61,20 @@ fn raced() -> bool {
 // `noinstr` text, where static branches are allowed.
 #[inline(never)]
 fn many_1() -> u32 {
-    if static_branch_unlikely!(MANY_KEY) { 11 } else { 1 }
+    if static_branch_unlikely!(MANY_KEY) {
+        11
+    } else {
+        1
+    }
 }
 
 #[inline(never)]
 fn many_2() -> u32 {
-    if static_branch_unlikely!(MANY_KEY) { 12 } else { 2 }
+    if static_branch_unlikely!(MANY_KEY) {
+        12
+    } else {
+        2
+    }
 }
 
 arch::noinstr! {
@@ -93,7 +101,9 @@ fn sites_in(key: &StaticKey, funcs: &[usize]) -> Result<Vec<JumpSite>, alloc::st
     kassert_eq!(sites.len(), funcs.len());
     for site in &sites {
         kassert!(
-            funcs.iter().any(|&f| (f as u64..f as u64 + 64).contains(&site.code)),
+            funcs
+                .iter()
+                .any(|&f| (f as u64..f as u64 + 64).contains(&site.code)),
             "site {:#x} is in none of the test functions",
             site.code
         );
