@@ -29,6 +29,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
+use arch::static_branch_unlikely;
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
 use super::ftrace_ops::synchronize;
@@ -41,6 +42,7 @@ use super::tracer::{
     COMM_UNKNOWN, ENTRY_HDR_SIZE, TRACE_PRINT, entry_header_on_cpu, func_at, try_buffer,
 };
 use crate::fs::Errno;
+use crate::jump_label::{StaticKeyFalse, static_key_slow_dec, static_key_slow_inc};
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::symbols;
 
@@ -63,9 +65,12 @@ type GraphHash = Vec<u64>;
 static GRAPH_FUNCTION: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
 static GRAPH_NOTRACE: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
 
-/// Which per-call tests are on, one bit each, so a call with none to make (the common case)
-/// costs the entry callback one load.
+/// Which per-call tests are on, one bit each.
 static GRAPH_TESTS: AtomicU32 = AtomicU32::new(0);
+/// On while any bit of [`GRAPH_TESTS`] is (one user per bit), so a call with no test to make
+/// (the common case) costs the entry callback one `nop` and no load (Linux guards its rarely
+/// used tracing paths with static keys the same way, as `ftrace_graph_is_dead` does).
+static GRAPH_TESTS_KEY: StaticKeyFalse = StaticKeyFalse::new();
 /// `set_graph_function` is set.
 const TEST_FUNCTION: u32 = 1 << 0;
 /// `set_graph_notrace` is set.
@@ -75,10 +80,13 @@ const TEST_SKIP_IRQS: u32 = 1 << 2;
 
 /// Turns a per-call test on or off.
 fn set_test(bit: u32, on: bool) {
+    // Counting each bit's own transitions keeps the key right when two callers race.
     if on {
-        GRAPH_TESTS.fetch_or(bit, Ordering::Relaxed);
-    } else {
-        GRAPH_TESTS.fetch_and(!bit, Ordering::Relaxed);
+        if GRAPH_TESTS.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+            static_key_slow_inc(&GRAPH_TESTS_KEY);
+        }
+    } else if GRAPH_TESTS.fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
+        static_key_slow_dec(&GRAPH_TESTS_KEY);
     }
 }
 
@@ -140,9 +148,8 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     if task.notrace_depth >= 0 {
         return false;
     }
-    let tests = GRAPH_TESTS.load(Ordering::Relaxed);
-    if tests != 0
-        && let Some(hooked) = graph_tests(tests, ent, task)
+    if static_branch_unlikely!(GRAPH_TESTS_KEY)
+        && let Some(hooked) = graph_tests(GRAPH_TESTS.load(Ordering::Relaxed), ent, task)
     {
         return hooked;
     }
