@@ -29,7 +29,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
-use arch::static_branch_unlikely;
+use arch::{static_branch_likely, static_branch_unlikely};
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
 use super::ftrace_ops::synchronize;
@@ -53,10 +53,11 @@ pub const TRACE_GRAPH_ENT: u8 = 11;
 /// The tracer's fgraph user.
 pub static GRAPH_OPS: FgraphOps = FgraphOps::new(trace_graph_entry, trace_graph_return);
 
-/// Events are recorded while this is non-zero: while `function_graph` is the current tracer
-/// (or a benchmark measures it). Returns hooked before it stopped still reach
+/// Events are recorded while this key is on, one user per recorder: while `function_graph` is
+/// the current tracer (or a benchmark measures it). A static key, so each entry and return
+/// tests it with one `nop` instead of a load. Returns hooked before it stopped still reach
 /// [`trace_graph_return`], which then only keeps the task state straight.
-static RECORDERS: AtomicU32 = AtomicU32::new(0);
+static RECORDING: StaticKeyFalse = StaticKeyFalse::new();
 
 /// A published graph filter: sorted patch-site addresses.
 type GraphHash = Vec<u64>;
@@ -153,7 +154,7 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     {
         return hooked;
     }
-    if RECORDERS.load(Ordering::Relaxed) != 0
+    if static_branch_likely!(RECORDING)
         && let Some(rb) = try_buffer()
     {
         let (header, cpu) = entry_header_on_cpu(TRACE_GRAPH_ENT, regs.irqs_disabled());
@@ -211,7 +212,7 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
     if task.filter_depth == depth {
         task.filter_depth = -1;
     }
-    if RECORDERS.load(Ordering::Relaxed) != 0
+    if static_branch_likely!(RECORDING)
         && let Some(rb) = try_buffer()
     {
         let (header, cpu) = entry_header_on_cpu(TRACE_GRAPH_RET, regs.irqs_disabled());
@@ -232,15 +233,15 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
 /// Registers `gops` (the tracer's [`GRAPH_OPS`], or a benchmark's copy of it) and records its
 /// events into the trace buffer.
 pub fn start(gops: &'static FgraphOps) -> Result<(), Errno> {
-    RECORDERS.fetch_add(1, Ordering::Relaxed);
+    static_key_slow_inc(&RECORDING);
     gops.register()
-        .inspect_err(|_| _ = RECORDERS.fetch_sub(1, Ordering::Relaxed))
+        .inspect_err(|_| static_key_slow_dec(&RECORDING))
 }
 
 /// Undoes [`start`].
 pub fn stop(gops: &'static FgraphOps) -> Result<(), Errno> {
     gops.unregister()?;
-    RECORDERS.fetch_sub(1, Ordering::Relaxed);
+    static_key_slow_dec(&RECORDING);
     Ok(())
 }
 
