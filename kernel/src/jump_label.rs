@@ -113,6 +113,7 @@ pub fn static_key_enabled(key: &StaticKey) -> bool {
 
 /// Linux's `static_key_fast_inc_not_disabled`: one more user of a key that is already on.
 /// Fails (changing nothing) when the key is off, being enabled, or at `i32::MAX`.
+#[cfg(any(test, target_os = "none"))]
 fn fast_inc_not_disabled(enabled: &AtomicI32) -> bool {
     enabled
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
@@ -122,6 +123,7 @@ fn fast_inc_not_disabled(enabled: &AtomicI32) -> bool {
 }
 
 /// What [`dec_not_one`] found.
+#[cfg(any(test, target_os = "none"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Dec {
     /// Decremented; the key stays on.
@@ -133,6 +135,7 @@ enum Dec {
 }
 
 /// Linux's `static_key_dec_not_one`: one user fewer, unless it is the last one.
+#[cfg(any(test, target_os = "none"))]
 fn dec_not_one(enabled: &AtomicI32) -> Dec {
     let mut v = enabled.load(Ordering::Acquire);
     loop {
