@@ -7,8 +7,9 @@
 //! nothing. After the writes, D-cache clean and I-cache invalidate to PoU make the new
 //! instructions visible to instruction fetch.
 //!
-//! [`patch_text_batch`] is the one entry point that touches text; it holds [`PATCH_LOCK`] for
-//! the whole batch. The write phase runs inside the stop-machine rendezvous the kernel installs
+//! [`patch_text_batch`] is the one entry point that touches text (static branch sites go
+//! through its twin `patch_kernel_text_batch`, which also allows `noinstr` text); it holds
+//! [`PATCH_LOCK`] for the whole batch. The write phase runs inside the stop-machine rendezvous the kernel installs
 //! with [`set_stop_machine`] (Linux: `aarch64_insn_patch_text` → `stop_machine`): every other
 //! CPU is parked with interrupts masked while the text changes, and executes an ISB before it
 //! resumes. A whole batch costs one rendezvous. Until a rendezvous is installed (one CPU) the

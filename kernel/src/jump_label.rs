@@ -4,8 +4,9 @@
 //! A key is a reference count; its branch sites (arch's `static_branch_likely!` /
 //! `static_branch_unlikely!`) read as one `nop` or `b`, never as a load. Changing whether a key
 //! is enabled rewrites every site of the key in one patch batch, so one stop-machine rendezvous
-//! whatever their number. [`jump_label_init`] sorts the sites by key early in boot, before
-//! anything may change a key; a key changed before that is a kernel bug.
+//! whatever their number (before the other CPUs are up, the batch is written directly, as all
+//! text patching is). `jump_label_init` sorts the sites by key early in boot, before anything
+//! may change a key; a key changed before that is a kernel bug.
 //!
 //! Counting, as Linux does it: `enabled` is the count of users, `-1` while the first enable
 //! is patching. An increment of a key already on (or a decrement that leaves it on) is one
@@ -153,10 +154,10 @@ fn dec_not_one(enabled: &AtomicI32) -> Dec {
 }
 
 #[cfg(target_os = "none")]
-pub use patching::*;
+pub use transitions::*;
 
 #[cfg(target_os = "none")]
-mod patching {
+mod transitions {
     use alloc::vec::Vec;
     use core::sync::atomic::Ordering;
 
