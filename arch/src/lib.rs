@@ -72,6 +72,7 @@ pub mod esr;
 pub mod ftrace;
 pub mod insn;
 pub mod irq;
+pub mod jump_label;
 
 #[cfg(target_os = "none")]
 pub mod boot;

@@ -7,8 +7,9 @@
 //! nothing. After the writes, D-cache clean and I-cache invalidate to PoU make the new
 //! instructions visible to instruction fetch.
 //!
-//! [`patch_text_batch`] is the one entry point that touches text; it holds [`PATCH_LOCK`] for
-//! the whole batch. The write phase runs inside the stop-machine rendezvous the kernel installs
+//! [`patch_text_batch`] is the one entry point that touches text (static branch sites go
+//! through its twin `patch_kernel_text_batch`, which also allows `noinstr` text); it holds
+//! [`PATCH_LOCK`] for the whole batch. The write phase runs inside the stop-machine rendezvous the kernel installs
 //! with [`set_stop_machine`] (Linux: `aarch64_insn_patch_text` → `stop_machine`): every other
 //! CPU is parked with interrupts masked while the text changes, and executes an ISB before it
 //! resumes. A whole batch costs one rendezvous. Until a rendezvous is installed (one CPU) the
@@ -179,19 +180,43 @@ crate::noinstr! {
 /// Checks every site, then writes all of them through the fixmap alias and makes them visible to
 /// instruction fetch. Either every site is patched or, on error, none is.
 pub fn patch_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
+    patch_batch_where(patches, is_patchable_text)
+}
+}
+
+crate::noinstr! {
+/// [`patch_text_batch`] for any aligned kernel text, `noinstr` text included: only for static
+/// branch sites (`jump_label`), which Linux allows there too.
+pub(crate) fn patch_kernel_text_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
+    patch_batch_where(patches, is_kernel_insn)
+}
+}
+
+crate::noinstr! {
+fn is_kernel_insn(addr: u64) -> bool {
+    addr.is_multiple_of(AARCH64_INSN_SIZE as u64) && kernel_text().contains(&addr)
+}
+}
+
+/// The body of the batch entry points: `allowed` says which sites may be written.
+#[inline(always)]
+fn patch_batch_where(patches: &[TextPatch], allowed: fn(u64) -> bool) -> Result<(), PatchError> {
     let _lock = PATCH_LOCK.lock_with(answer_rendezvous);
     for p in patches {
-        if !is_patchable_text(p.addr) {
+        if !allowed(p.addr) {
             return Err(PatchError::NotText { addr: p.addr });
         }
         let found = read_insn(p.addr)?;
         if found != p.old {
-            return Err(PatchError::Mismatch { addr: p.addr, expected: p.old, found });
+            return Err(PatchError::Mismatch {
+                addr: p.addr,
+                expected: p.old,
+                found,
+            });
         }
     }
     run_stopped(write_phase, patches);
     Ok(())
-}
 }
 
 crate::noinstr! {

@@ -74,6 +74,8 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     let (heap_start, heap_size) = heap_region(board, image.end);
     // SAFETY: the region is RAM above the image, mapped read-write by mmu::init, used by no one.
     unsafe { heap::init(heap_start, heap_size) };
+    // Before anything can change a static key.
+    crate::jump_label::jump_label_init();
     println!(
         "mm: kernel image [{:#x}-{:#x}], {} page tables, heap {} MiB at {:#x}",
         image.start,

@@ -16,6 +16,7 @@ pub mod bench;
 pub mod fs;
 pub mod glob;
 pub mod irq;
+pub mod jump_label;
 pub mod kfifo;
 pub mod sched;
 pub mod shell;
@@ -34,8 +35,6 @@ pub mod console;
 pub mod debugfs;
 #[cfg(target_os = "none")]
 pub mod heap;
-#[cfg(target_os = "none")]
-pub mod jump_label;
 #[cfg(target_os = "none")]
 pub mod ktest;
 #[cfg(all(target_os = "none", feature = "ktest"))]

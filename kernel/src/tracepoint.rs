@@ -38,7 +38,7 @@ static TRACEPOINTS_MUTEX: Mutex<()> = Mutex::new(());
 pub struct Tracepoint<P: 'static> {
     pub name: &'static str,
     /// On while any probe is registered; the call sites branch on it.
-    pub key: StaticKey,
+    pub key: &'static StaticKey,
     /// The published array (a leaked `Probes<P>`), or null.
     funcs: AtomicPtr<Probes<P>>,
 }
@@ -48,10 +48,11 @@ pub struct Tracepoint<P: 'static> {
 unsafe impl<P> Sync for Tracepoint<P> {}
 
 impl<P: Copy + 'static> Tracepoint<P> {
-    pub const fn new(name: &'static str) -> Self {
+    /// A tracepoint whose call sites branch on `key` (a `StaticKeyFalse`'s key).
+    pub const fn new(name: &'static str, key: &'static StaticKey) -> Self {
         Self {
             name,
-            key: StaticKey::new_false(),
+            key,
             funcs: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -98,7 +99,7 @@ impl<P: Copy + 'static> Tracepoint<P> {
         new.push(TracepointFunc { func, addr, data });
         self.publish(new);
         if old.is_empty() {
-            static_key_slow_inc(&self.key);
+            static_key_slow_inc(self.key);
         }
         Ok(())
     }
@@ -121,7 +122,7 @@ impl<P: Copy + 'static> Tracepoint<P> {
                 .map(|(_, f)| *f),
         );
         if new.is_empty() {
-            static_key_slow_dec(&self.key);
+            static_key_slow_dec(self.key);
         }
         self.publish(new);
         Ok(())

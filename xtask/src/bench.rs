@@ -42,10 +42,10 @@ const POWEROFF_TIMEOUT: Duration = Duration::from_secs(10);
 const PROMPT_SETTLE: Duration = Duration::from_millis(50);
 const PROMPT: &str = "/ # ";
 
-/// The benchmark whose cost is known exactly: a disabled patch site is its two entry
-/// instructions, `mov x9, x30; nop` as `ftrace_init` leaves them.
-pub const DISABLED_SITE_BENCH: &str = "call_disabled_site";
-const DISABLED_SITE_INSNS: u64 = 2;
+/// The benchmarks whose cost is known exactly, in instructions per operation: a disabled patch
+/// site is its two entry instructions, `mov x9, x30; nop` as `ftrace_init` leaves them; a
+/// disabled static branch is its one `nop`.
+const EXACT_COSTS: [(&str, u64); 2] = [("call_disabled_site", 2), ("static_branch_disabled", 1)];
 
 /// Where the JSON report goes.
 fn json_path() -> PathBuf {
@@ -119,8 +119,8 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
 /// The smoke check `cargo xtask test` runs: two machines each with 1, 2 and 4 CPUs run every
 /// benchmark, all at once (each is a few seconds of one host thread). None may fail, every
 /// benchmark must be measured on one of them, the two machines of a CPU count must report the
-/// same counts, and the disabled patch site must cost exactly its two instructions. Returns a one-line
-/// summary.
+/// same counts, and the disabled patch site and static branch must cost exactly their
+/// instructions ([`EXACT_COSTS`]). Returns a one-line summary.
 pub fn smoke() -> Result<String> {
     let started = Instant::now();
     let kernel = build::build(Image::Kernel)?;
@@ -152,11 +152,20 @@ pub fn smoke() -> Result<String> {
     {
         return Err(format!("{name} ran on no machine: {reason}").into());
     }
-    let per_op = disabled_site_cost(&rows)?;
+    let exact = EXACT_COSTS
+        .iter()
+        .map(|&(name, insns)| {
+            Ok(format!(
+                "{name} = {} insns/op",
+                exact_cost(&rows, name, insns)?
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()?;
     Ok(format!(
         "{} benchmarks on machines with {BENCH_SMP:?} CPUs, identical counts on two machines \
-         each, {DISABLED_SITE_BENCH} = {per_op} insns/op; {:.0} s",
+         each, {}; {:.0} s",
         rows.len(),
+        exact.join(", "),
         started.elapsed().as_secs_f64()
     ))
 }
@@ -340,19 +349,23 @@ fn same_counts(first: &[Outcome<'_>], second: &[Outcome<'_>]) -> std::result::Re
     }
 }
 
-/// The disabled site's cost per call, which must be exactly its two instructions.
-fn disabled_site_cost(outcomes: &[Outcome<'_>]) -> std::result::Result<PerOp, String> {
+/// The cost per operation of `name`, which must be exactly `insns`.
+fn exact_cost(
+    outcomes: &[Outcome<'_>],
+    name: &str,
+    insns: u64,
+) -> std::result::Result<PerOp, String> {
     let measurement = outcomes
         .iter()
         .find_map(|outcome| match outcome {
-            Outcome::Measured(m) if m.name == DISABLED_SITE_BENCH => Some(m),
+            Outcome::Measured(m) if m.name == name => Some(m),
             _ => None,
         })
-        .ok_or_else(|| format!("no measurement of {DISABLED_SITE_BENCH}"))?;
+        .ok_or_else(|| format!("no measurement of {name}"))?;
     match measurement.per_op() {
-        Some(per_op) if per_op.whole == DISABLED_SITE_INSNS && per_op.remainder == 0 => Ok(per_op),
+        Some(per_op) if per_op.whole == insns && per_op.remainder == 0 => Ok(per_op),
         _ => Err(format!(
-            "{DISABLED_SITE_BENCH} costs {} instructions per call, not exactly {DISABLED_SITE_INSNS}: {}",
+            "{name} costs {} instructions per call, not exactly {insns}: {}",
             measurement
                 .per_op()
                 .map_or("<0".to_string(), |p| p.to_string()),
@@ -472,7 +485,12 @@ kbench: summary measured=2 skipped=1 failed=0
                 reason: "needs 4 CPUs, 1 online"
             }
         );
-        assert_eq!(disabled_site_cost(&outcomes).unwrap().to_string(), "2");
+        assert_eq!(
+            exact_cost(&outcomes, "call_disabled_site", 2)
+                .unwrap()
+                .to_string(),
+            "2"
+        );
         let mut table = String::new();
         format::write_table(&mut table, &outcomes).unwrap();
         assert_eq!(
@@ -525,18 +543,44 @@ call_disabled_site  10000         2  call_without_site      110036
     #[test]
     fn the_disabled_site_must_cost_exactly_two() {
         let three = REPORT.replace("insns=130036", "insns=140036");
-        let error = disabled_site_cost(&parse_report(&three).unwrap()).unwrap_err();
+        let error =
+            exact_cost(&parse_report(&three).unwrap(), "call_disabled_site", 2).unwrap_err();
         assert!(
             error.starts_with("call_disabled_site costs 3 instructions per call"),
             "{error}"
         );
         let uneven = REPORT.replace("insns=130036", "insns=130037");
-        let error = disabled_site_cost(&parse_report(&uneven).unwrap()).unwrap_err();
+        let error =
+            exact_cost(&parse_report(&uneven).unwrap(), "call_disabled_site", 2).unwrap_err();
         assert!(error.contains("costs 2+1/10000 instructions"), "{error}");
         let missing = REPORT.replace("name=call_disabled_site", "name=other");
         assert_eq!(
-            disabled_site_cost(&parse_report(&missing).unwrap()).unwrap_err(),
+            exact_cost(&parse_report(&missing).unwrap(), "call_disabled_site", 2).unwrap_err(),
             "no measurement of call_disabled_site"
+        );
+    }
+
+    #[test]
+    fn the_disabled_static_branch_must_cost_exactly_one() {
+        let report = REPORT.replace(
+            "kbench: summary measured=2",
+            "kbench: measured name=static_branch_disabled ops=10000 insns=120036 \
+             baseline=call_without_static_branch baseline_insns=110036\n\
+             kbench: summary measured=3",
+        );
+        let outcomes = parse_report(&report).unwrap();
+        assert_eq!(
+            exact_cost(&outcomes, "static_branch_disabled", 1)
+                .unwrap()
+                .to_string(),
+            "1"
+        );
+        let two = report.replace("insns=120036", "insns=130036");
+        let error =
+            exact_cost(&parse_report(&two).unwrap(), "static_branch_disabled", 1).unwrap_err();
+        assert!(
+            error.starts_with("static_branch_disabled costs 2 instructions per call"),
+            "{error}"
         );
     }
 

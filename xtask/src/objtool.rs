@@ -10,6 +10,10 @@
 //! whole chain named. Indirect branches (`br`, `blr`) are not followed; ARCHITECTURE.md ("Code
 //! that guards itself") says where they may go and how registration enforces it.
 //!
+//! A static branch site (`arch::static_branch_*!`, an asm-goto `nop` or `b`) is a jump, never a
+//! call: the `b` it becomes when its key flips is checked like any branch the image holds, with
+//! its label taken from the `__jump_table` entry (Linux's objtool reads the same table).
+//!
 //! A function has a patch site when `__patchable_function_entries` (between `__start_mcount_loc`
 //! and `__stop_mcount_loc`) holds an entry for it: each entry is the address of the function's
 //! [`PREFIX_BYTES`] of prefix NOPs, just before its symbol (`-Zpatchable-function-entry=4,2` in
@@ -28,6 +32,8 @@ use object::{Object, ObjectSection, ObjectSymbol};
 const PREFIX_BYTES: u64 = 8;
 /// Every A64 instruction is 4 bytes.
 const INSN_BYTES: u64 = 4;
+/// A `__jump_table` entry: `.long site - .`, `.long label - .`, `.quad key - .`.
+const JUMP_ENTRY_BYTES: usize = 16;
 
 /// A direct branch and where it goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +101,8 @@ pub struct Image<'data> {
     pub noinstr: Range<u64>,
     /// `__instrumentation_text_start..__instrumentation_text_end`, inside `noinstr`.
     pub instrumentation: Range<u64>,
+    /// The static branch sites of `__jump_table`: (site, label) of the jump each may become.
+    pub jump_labels: Vec<(u64, u64)>,
 }
 
 /// One way out of the no-instrumentation text into traceable code.
@@ -172,6 +180,20 @@ impl Image<'_> {
             }
             pc += INSN_BYTES;
         }
+        for &(site, label) in &self.jump_labels {
+            let jump = Branch {
+                target: label,
+                link: false,
+            };
+            // A site that already holds its jump was checked by the scan above.
+            if self.noinstr.contains(&site)
+                && !self.instrumentation.contains(&site)
+                && self.word(site).and_then(|word| decode_branch(site, word)) != Some(jump)
+                && let Some(violation) = self.jump_violation(site, jump, &mut memo)
+            {
+                problems.push(violation.to_string());
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -213,6 +235,12 @@ impl Image<'_> {
             return None;
         }
         let branch = decode_branch(pc, self.word(pc)?)?;
+        self.jump_violation(pc, branch, memo)
+    }
+
+    /// The violation path starting with `branch` at `pc`, if it leaves the current function
+    /// for traceable code.
+    fn jump_violation(&self, pc: u64, branch: Branch, memo: &mut Memo) -> Option<Violation> {
         if self.noinstr.contains(&branch.target)
             || self
                 .function_at(pc)
@@ -387,6 +415,7 @@ fn read_image<'data>(
         .into_iter()
         .map(|entry| entry + PREFIX_BYTES)
         .collect();
+    image.jump_labels = jump_table(file)?;
     Ok(image)
 }
 
@@ -420,6 +449,32 @@ fn patch_site_table(
     Ok(table
         .chunks_exact(8)
         .map(|entry| u64::from_le_bytes(entry.try_into().expect("8-byte chunk")))
+        .collect())
+}
+
+/// (site, label) of every `__jump_table` entry: two 32-bit offsets, each from its own field,
+/// then the key (arch's `JumpEntry`). An image without static branches has no such section.
+fn jump_table(file: &ElfFile64<'_, object::Endianness>) -> Result<Vec<(u64, u64)>, String> {
+    let Some(section) = file.section_by_name("__jump_table") else {
+        return Ok(Vec::new());
+    };
+    let data = section
+        .data()
+        .map_err(|error| format!("unreadable __jump_table: {error}"))?;
+    let field = |entry: &[u8], at: usize| {
+        i64::from(i32::from_le_bytes(
+            entry[at..at + 4].try_into().expect("4 bytes"),
+        ))
+    };
+    Ok(data
+        .chunks_exact(JUMP_ENTRY_BYTES)
+        .zip((section.address()..).step_by(JUMP_ENTRY_BYTES))
+        .map(|(entry, addr)| {
+            (
+                addr.wrapping_add_signed(field(entry, 0)),
+                (addr + 4).wrapping_add_signed(field(entry, 4)),
+            )
+        })
         .collect())
 }
 
@@ -489,6 +544,8 @@ mod tests {
         symbols: Vec<Symbol>,
         patchable: BTreeSet<u64>,
         mapping: BTreeMap<u64, bool>,
+        /// (site, label) word indices.
+        jump_labels: Vec<(usize, usize)>,
     }
 
     const NOP: u32 = 0xd503_201f;
@@ -507,7 +564,14 @@ mod tests {
                 symbols: Vec::new(),
                 patchable: BTreeSet::new(),
                 mapping: BTreeMap::new(),
+                jump_labels: Vec::new(),
             }
+        }
+
+        /// A static branch site at word `site` whose jump goes to word `label`.
+        fn jump_label(mut self, site: usize, label: usize) -> Self {
+            self.jump_labels.push((site, label));
+            self
         }
 
         fn function(mut self, name: &str, first: usize, words: usize, patchable: bool) -> Self {
@@ -538,6 +602,11 @@ mod tests {
                 patchable: self.patchable.clone(),
                 noinstr: at(noinstr.start)..at(noinstr.end),
                 instrumentation: at(region.start)..at(region.end),
+                jump_labels: self
+                    .jump_labels
+                    .iter()
+                    .map(|&(site, label)| (at(site), at(label)))
+                    .collect(),
             }
             .check()
         }
@@ -556,6 +625,26 @@ mod tests {
             .function("region<closure>", 4, 2, false)
             .function("traced", 6, 2, true)
             .function("helper", 8, 2, false)
+    }
+
+    #[test]
+    fn static_branch_jumps_are_checked_as_the_branch_they_become() {
+        // A `nop` site in `entry` whose label is inside `entry` is fine...
+        let inside = layout([NOP, NOP, NOP, RET], [NOP, RET], [NOP, RET]).jump_label(1, 3);
+        assert_eq!(inside.check(4..6, 0..6), Ok(()));
+        // ...one whose label is traced code is reported as the branch it becomes, once even
+        // when the image already holds that branch.
+        let expected = Err(vec![
+            "entry+0x4 branches to traced (has a patch site)".to_string(),
+        ]);
+        let out = layout([NOP, NOP, NOP, RET], [NOP, RET], [NOP, RET]).jump_label(1, 6);
+        assert_eq!(out.check(4..6, 0..6), expected);
+        let taken =
+            layout([NOP, branch(1, 6, false), NOP, RET], [NOP, RET], [NOP, RET]).jump_label(1, 6);
+        assert_eq!(taken.check(4..6, 0..6), expected);
+        // Sites outside .noinstr.text are not checked.
+        let helper = layout([NOP, NOP, NOP, RET], [NOP, RET], [NOP, RET]).jump_label(8, 6);
+        assert_eq!(helper.check(4..6, 0..6), Ok(()));
     }
 
     #[test]

@@ -45,6 +45,8 @@ mod recorded;
 #[cfg(target_os = "none")]
 mod rendezvous;
 #[cfg(target_os = "none")]
+mod static_branch;
+#[cfg(target_os = "none")]
 mod timer_irq;
 #[cfg(target_os = "none")]
 mod trace_event;

@@ -9,6 +9,7 @@ mod ftrace_ops;
 mod ftrace_startup;
 mod func_stack;
 mod irq;
+mod jump_label;
 mod patching;
 mod readme;
 mod sched;

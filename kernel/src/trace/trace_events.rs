@@ -368,11 +368,15 @@ macro_rules! trace_event {
         print_fmt: $print_fmt:expr,
         print: |$pe:ident, $prec:pat_param, $pw:ident| $print:expr $(,)?
     ) => { $crate::__pastey::paste! {
+        /// The tracepoint's static key: its call sites are one NOP while it is off.
+        pub static [<__TRACEPOINT_KEY_ $name:upper>]: $crate::jump_label::StaticKeyFalse =
+            $crate::jump_label::StaticKeyFalse::new();
+
         $(#[$meta])*
         #[allow(non_upper_case_globals)]
         pub static [<__tracepoint_ $name>]:
             $crate::tracepoint::Tracepoint<fn(*const (), bool, $($argty),*)> =
-            $crate::tracepoint::Tracepoint::new(stringify!($name));
+            $crate::tracepoint::Tracepoint::new(stringify!($name), &[<__TRACEPOINT_KEY_ $name:upper>].key);
 
         $(#[$meta])*
         ///
@@ -380,7 +384,7 @@ macro_rules! trace_event {
         /// through an instrumentation region, so `noinstr` code may have call sites too.
         #[inline(always)]
         pub fn [<trace_ $name>]($($arg: $argty),*) {
-            if $crate::static_branch_unlikely!([<__tracepoint_ $name>].key) {
+            if arch::static_branch_unlikely!([<__TRACEPOINT_KEY_ $name:upper>]) {
                 arch::instrumentation! { [<__traceiter_ $name>]($($arg),*) }
             }
         }

@@ -29,6 +29,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
+use arch::{static_branch_likely, static_branch_unlikely};
 
 use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
 use super::ftrace_plan::hash_contains;
@@ -43,6 +44,7 @@ use super::trace_entries::{
 use super::trace_output::{self, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::trace_output::{EVENTS, PrintCtx, print_entry_body};
 use crate::fs::Errno;
+use crate::jump_label::{StaticKeyFalse, static_key_slow_dec, static_key_slow_inc};
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::stop_machine::synchronize;
 use crate::symbols;
@@ -50,10 +52,11 @@ use crate::symbols;
 /// The tracer's fgraph user.
 pub static GRAPH_OPS: FgraphOps = FgraphOps::new(trace_graph_entry, trace_graph_return);
 
-/// Events are recorded while this is non-zero: while `function_graph` is the current tracer
-/// (or a benchmark measures it). Returns hooked before it stopped still reach
+/// Events are recorded while this key is on, one user per recorder: while `function_graph` is
+/// the current tracer (or a benchmark measures it). A static key, so each entry and return
+/// tests it with one `nop` instead of a load. Returns hooked before it stopped still reach
 /// [`trace_graph_return`], which then only keeps the task state straight.
-static RECORDERS: AtomicU32 = AtomicU32::new(0);
+static RECORDING: StaticKeyFalse = StaticKeyFalse::new();
 
 /// A published graph filter: sorted patch-site addresses.
 type GraphHash = Vec<u64>;
@@ -62,9 +65,12 @@ type GraphHash = Vec<u64>;
 static GRAPH_FUNCTION: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
 static GRAPH_NOTRACE: AtomicPtr<GraphHash> = AtomicPtr::new(ptr::null_mut());
 
-/// Which per-call tests are on, one bit each, so a call with none to make (the common case)
-/// costs the entry callback one load.
+/// Which per-call tests are on, one bit each.
 static GRAPH_TESTS: AtomicU32 = AtomicU32::new(0);
+/// On while any bit of [`GRAPH_TESTS`] is (one user per bit), so a call with no test to make
+/// (the common case) costs the entry callback one `nop` and no load (Linux guards its rarely
+/// used tracing paths with static keys the same way, as `ftrace_graph_is_dead` does).
+static GRAPH_TESTS_KEY: StaticKeyFalse = StaticKeyFalse::new();
 /// `set_graph_function` is set.
 const TEST_FUNCTION: u32 = 1 << 0;
 /// `set_graph_notrace` is set.
@@ -74,10 +80,13 @@ const TEST_SKIP_IRQS: u32 = 1 << 2;
 
 /// Turns a per-call test on or off.
 fn set_test(bit: u32, on: bool) {
+    // Counting each bit's own transitions keeps the key right when two callers race.
     if on {
-        GRAPH_TESTS.fetch_or(bit, Ordering::Relaxed);
-    } else {
-        GRAPH_TESTS.fetch_and(!bit, Ordering::Relaxed);
+        if GRAPH_TESTS.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+            static_key_slow_inc(&GRAPH_TESTS_KEY);
+        }
+    } else if GRAPH_TESTS.fetch_and(!bit, Ordering::Relaxed) & bit != 0 {
+        static_key_slow_dec(&GRAPH_TESTS_KEY);
     }
 }
 
@@ -139,13 +148,12 @@ pub fn trace_graph_entry(ent: &FtraceGraphEnt, task: &mut GraphTaskState, regs: 
     if task.notrace_depth >= 0 {
         return false;
     }
-    let tests = GRAPH_TESTS.load(Ordering::Relaxed);
-    if tests != 0
-        && let Some(hooked) = graph_tests(tests, ent, task)
+    if static_branch_unlikely!(GRAPH_TESTS_KEY)
+        && let Some(hooked) = graph_tests(GRAPH_TESTS.load(Ordering::Relaxed), ent, task)
     {
         return hooked;
     }
-    if RECORDERS.load(Ordering::Relaxed) != 0
+    if static_branch_likely!(RECORDING)
         && let Some(rb) = try_buffer()
     {
         let (header, cpu) = tracing_gen_ctx(TRACE_GRAPH_ENT, regs.irqs_disabled());
@@ -203,7 +211,7 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
     if task.filter_depth == depth {
         task.filter_depth = -1;
     }
-    if RECORDERS.load(Ordering::Relaxed) != 0
+    if static_branch_likely!(RECORDING)
         && let Some(rb) = try_buffer()
     {
         let (header, cpu) = tracing_gen_ctx(TRACE_GRAPH_RET, regs.irqs_disabled());
@@ -225,15 +233,15 @@ pub fn trace_graph_return(ret: &FtraceGraphRet, task: &mut GraphTaskState, regs:
 /// Registers `gops` (the tracer's [`GRAPH_OPS`], or a benchmark's copy of it) and records its
 /// events into the trace buffer.
 pub fn start(gops: &'static FgraphOps) -> Result<(), Errno> {
-    RECORDERS.fetch_add(1, Ordering::Relaxed);
+    static_key_slow_inc(&RECORDING);
     gops.register()
-        .inspect_err(|_| _ = RECORDERS.fetch_sub(1, Ordering::Relaxed))
+        .inspect_err(|_| static_key_slow_dec(&RECORDING))
 }
 
 /// Undoes [`start`].
 pub fn stop(gops: &'static FgraphOps) -> Result<(), Errno> {
     gops.unregister()?;
-    RECORDERS.fetch_sub(1, Ordering::Relaxed);
+    static_key_slow_dec(&RECORDING);
     Ok(())
 }
 
