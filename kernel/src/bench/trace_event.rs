@@ -17,7 +17,9 @@ use super::harness::call_loop;
 use super::recorded::start_recording;
 use crate::kbench;
 use crate::sched::current;
-use crate::trace::events::sched::{EVENT_SCHED_SWITCH, TraceEventRawSchedSwitch, trace_sched_switch};
+use crate::trace::events::sched::{
+    EVENT_SCHED_SWITCH, TraceEventRawSchedSwitch, trace_sched_switch,
+};
 use crate::trace::events::{EVENT_MUTEX, event_enable_disable};
 use crate::trace::trace::buffer;
 use crate::trace::trace_entries::read_entry;

@@ -11,7 +11,10 @@ pub const TASK_COMM_LEN: usize = 16;
 /// held inline, so naming a task never allocates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Comm {
-    bytes: [u8; TASK_COMM_LEN - 1],
+    /// The name, NUL-padded (the last byte is always 0, as in Linux's `comm`), as two
+    /// little-endian words: trace events copy it by two aligned loads (the target forbids
+    /// unaligned ones, so a byte array would be read byte by byte).
+    words: [u64; 2],
     len: u8,
 }
 
@@ -22,10 +25,14 @@ impl Comm {
         while !name.is_char_boundary(end) {
             end -= 1;
         }
-        let mut bytes = [0; TASK_COMM_LEN - 1];
+        let mut bytes = [0; TASK_COMM_LEN];
         bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
+        let (lo, hi) = bytes.split_at(TASK_COMM_LEN / 2);
         Self {
-            bytes,
+            words: [
+                u64::from_le_bytes(lo.try_into().unwrap_or_default()),
+                u64::from_le_bytes(hi.try_into().unwrap_or_default()),
+            ],
             len: end as u8,
         }
     }
@@ -33,14 +40,18 @@ impl Comm {
     /// The bytes NUL-padded to [`TASK_COMM_LEN`] (Linux's `char comm[16]`).
     #[inline(always)]
     pub fn to_comm(&self) -> [u8; TASK_COMM_LEN] {
+        let [lo, hi] = self.words;
         let mut comm = [0; TASK_COMM_LEN];
-        comm[..TASK_COMM_LEN - 1].copy_from_slice(&self.bytes);
+        comm[..8].copy_from_slice(&lo.to_le_bytes());
+        comm[8..].copy_from_slice(&hi.to_le_bytes());
         comm
     }
 
     pub fn as_str(&self) -> &str {
+        // SAFETY: two u64s are 16 initialised bytes; a byte view of them is always valid.
+        let bytes: &[u8; TASK_COMM_LEN] = unsafe { &*self.words.as_ptr().cast() };
         // Cut at a character boundary of a `str` by `new`, so always valid.
-        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        core::str::from_utf8(&bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 }
 

@@ -265,71 +265,6 @@ impl TraceEventCall {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::trace::trace_entries::{FTRACE_FIELDS, PRINT_FIELDS, STACK_FIELDS, TRACE_FN};
-    use alloc::string::String;
-
-    fn no_print(
-        _: &TraceEventCall,
-        _: &[u8],
-        _: &mut dyn Write,
-        _: &crate::trace::trace_output::PrintCtx<'_>,
-    ) -> fmt::Result {
-        Ok(())
-    }
-
-    #[test]
-    fn function_format_is_linuxs() {
-        let call = TraceEventCall::new(
-            "ftrace",
-            "function",
-            TRACE_FN,
-            &FTRACE_FIELDS,
-            "\" %ps <-- %ps\", (void *)REC->ip, (void *)REC->parent_ip",
-            no_print,
-            TRACE_EVENT_FL_IGNORE_ENABLE,
-        );
-        let mut s = String::new();
-        call.write_format(&mut s).unwrap();
-        assert_eq!(
-            s,
-            "name: function\nID: 1\nformat:\n\
-             \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-             \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
-             \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
-             \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
-             \tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\
-             \tfield:unsigned long parent_ip;\toffset:16;\tsize:8;\tsigned:0;\n\n\
-             print fmt: \" %ps <-- %ps\", (void *)REC->ip, (void *)REC->parent_ip\n"
-        );
-    }
-
-    #[test]
-    fn array_shapes_print_as_linux_declares_them() {
-        let line = |f: &Field| {
-            let mut s = String::new();
-            f.write_format(&mut s).unwrap();
-            s
-        };
-        assert_eq!(
-            line(&STACK_FIELDS[1]),
-            "\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n"
-        );
-        assert_eq!(
-            line(&PRINT_FIELDS[1]),
-            "\tfield:char buf[];\toffset:16;\tsize:0;\tsigned:0;\n"
-        );
-        let name = Field::new("char", "name", 12, 4, FieldType::DataLoc);
-        assert_eq!(
-            line(&name),
-            "\tfield:__data_loc char[] name;\toffset:12;\tsize:4;\tsigned:0;\n"
-        );
-        assert!(name.is_string() && PRINT_FIELDS[1].is_string() && !STACK_FIELDS[1].is_string());
-    }
-}
-
 /// Defines a tracepoint and its event in one place (Linux's `TRACE_EVENT(name, proto, args,
 /// struct, assign, print)`):
 ///
@@ -491,4 +426,69 @@ macro_rules! trace_event {
                 [<__reg_ $name>],
             );
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::trace_entries::{FTRACE_FIELDS, PRINT_FIELDS, STACK_FIELDS, TRACE_FN};
+    use alloc::string::String;
+
+    fn no_print(
+        _: &TraceEventCall,
+        _: &[u8],
+        _: &mut dyn Write,
+        _: &crate::trace::trace_output::PrintCtx<'_>,
+    ) -> fmt::Result {
+        Ok(())
+    }
+
+    #[test]
+    fn function_format_is_linuxs() {
+        let call = TraceEventCall::new(
+            "ftrace",
+            "function",
+            TRACE_FN,
+            &FTRACE_FIELDS,
+            "\" %ps <-- %ps\", (void *)REC->ip, (void *)REC->parent_ip",
+            no_print,
+            TRACE_EVENT_FL_IGNORE_ENABLE,
+        );
+        let mut s = String::new();
+        call.write_format(&mut s).unwrap();
+        assert_eq!(
+            s,
+            "name: function\nID: 1\nformat:\n\
+             \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+             \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+             \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+             \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+             \tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+             \tfield:unsigned long parent_ip;\toffset:16;\tsize:8;\tsigned:0;\n\n\
+             print fmt: \" %ps <-- %ps\", (void *)REC->ip, (void *)REC->parent_ip\n"
+        );
+    }
+
+    #[test]
+    fn array_shapes_print_as_linux_declares_them() {
+        let line = |f: &Field| {
+            let mut s = String::new();
+            f.write_format(&mut s).unwrap();
+            s
+        };
+        assert_eq!(
+            line(&STACK_FIELDS[1]),
+            "\tfield:unsigned long caller[8];\toffset:16;\tsize:64;\tsigned:0;\n"
+        );
+        assert_eq!(
+            line(&PRINT_FIELDS[1]),
+            "\tfield:char buf[];\toffset:16;\tsize:0;\tsigned:0;\n"
+        );
+        let name = Field::new("char", "name", 12, 4, FieldType::DataLoc);
+        assert_eq!(
+            line(&name),
+            "\tfield:__data_loc char[] name;\toffset:12;\tsize:4;\tsigned:0;\n"
+        );
+        assert!(name.is_string() && PRINT_FIELDS[1].is_string() && !STACK_FIELDS[1].is_string());
+    }
 }

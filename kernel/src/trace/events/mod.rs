@@ -18,15 +18,15 @@ pub mod timer;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
-use core::mem::size_of;
+use core::mem::{align_of, size_of};
 use core::sync::atomic::Ordering;
 
 use spin::Mutex;
 
 use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE};
-use super::trace::{buffer, tracing_gen_ctx};
+use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
-use super::trace_entries::{Entry, TraceEntry, entry_bytes};
+use super::trace_entries::{Entry, TraceEntry};
 use super::trace_events::{
     EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_DISABLED, EVENT_FILE_FL_SOFT_MODE,
     EVENT_FILE_FL_WAS_ENABLED, TRACE_EVENT_FL_HAS_ID, TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall,
@@ -71,20 +71,58 @@ pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option
 /// bytes (padding included: the probe zeroed them) are copied by register loads and stores.
 #[inline(always)]
 pub fn trace_event_buffer_commit<T: Entry>(_call: &TraceEventCall, entry: &T, tail: &[u8]) {
+    let Some(rb) = try_buffer() else {
+        return;
+    };
     let ts = trace_clock::now();
     let cpu = smp_processor_id();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
-    let Some(mut r) = (unsafe { buffer().reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
+    let Some(mut r) = (unsafe { rb.reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
         return;
     };
-    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, `entry` is a whole
-    // initialised `T` (see `entry_bytes`), and the two do not overlap.
-    unsafe {
-        let dst = r.as_mut_ptr();
-        core::ptr::copy_nonoverlapping(entry_bytes(entry).as_ptr(), dst, size_of::<T>());
-        core::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(size_of::<T>()), tail.len());
+    let dst = r.as_mut_ptr();
+    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned; the
+    // entry is a whole initialised `T` (see `entry_bytes`).
+    unsafe { copy_entry(entry, dst) };
+    if !tail.is_empty() {
+        // SAFETY: the tail's bytes follow the entry's in the reservation; no overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(size_of::<T>()), tail.len())
+        };
     }
     r.commit();
+}
+
+/// Copies an entry by words of its own alignment (a constant count, unrolled into loads and
+/// stores: the target forbids unaligned accesses, and a `memcpy` call would cost more than the
+/// event), then its last bytes.
+///
+/// # Safety
+/// `dst` must be 8-byte aligned and have room for `size_of::<T>()` bytes.
+#[inline(always)]
+unsafe fn copy_entry<T: Entry>(entry: &T, dst: *mut u8) {
+    let src = core::ptr::from_ref(entry).cast::<u8>();
+    // SAFETY: in bounds of `entry` and of `dst` (the caller's room); each access is aligned
+    // to the word size chosen from `T`'s alignment (and `dst` is 8-byte aligned).
+    unsafe {
+        if align_of::<T>() >= 8 {
+            for i in 0..size_of::<T>() / 8 {
+                dst.cast::<u64>()
+                    .add(i)
+                    .write(src.cast::<u64>().add(i).read());
+            }
+        } else {
+            for i in 0..size_of::<T>() / 4 {
+                dst.cast::<u32>()
+                    .add(i)
+                    .write(src.cast::<u32>().add(i).read());
+            }
+        }
+        let done = size_of::<T>() / align_of::<T>().min(8) * align_of::<T>().min(8);
+        for i in done..size_of::<T>() {
+            dst.add(i).write(src.add(i).read());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,34 +33,39 @@ const STATE_FLAGS: [(i64, &str); 8] = [
     (0x80, "I"),
 ];
 
-/// A task's comm as the events store it: `char comm[16]`, NUL-padded.
+/// A task's comm as the events store it: `char comm[16]`, NUL-padded; `swapper/N` for CPU
+/// N's idle task, as Linux names it.
 #[inline(always)]
 pub fn comm_field(task: &Task) -> [u8; TASK_COMM_LEN] {
     if task.is_idle() {
-        let mut comm = [0; TASK_COMM_LEN];
-        let mut w = ArrayWriter {
-            buf: &mut comm[..TASK_COMM_LEN - 1],
-            len: 0,
-        };
-        let _ = write!(w, "swapper/{}", task.cpu());
-        return comm;
+        return idle_comm(task.cpu());
     }
     task.comm()
 }
 
-/// Writes into a byte array, dropping what does not fit.
-struct ArrayWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl Write for ArrayWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
+/// `swapper/N`, without the formatting machinery (this runs at every switch to or from idle).
+fn idle_comm(cpu: usize) -> [u8; TASK_COMM_LEN] {
+    const PREFIX: &[u8] = b"swapper/";
+    let mut comm = [0; TASK_COMM_LEN];
+    comm[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = [0u8; 20];
+    let mut n = cpu;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
+    for (slot, digit) in comm[PREFIX.len()..TASK_COMM_LEN - 1]
+        .iter_mut()
+        .zip(digits[..len].iter().rev())
+    {
+        *slot = *digit;
+    }
+    comm
 }
 
 /// A `char[N]` field as `%s` prints it: up to the first NUL.
