@@ -32,6 +32,7 @@ pub mod trace;
 pub mod trace_clock;
 pub mod trace_entries;
 pub mod trace_events;
+pub mod trace_events_filter;
 #[cfg(target_os = "none")]
 pub mod trace_functions_graph;
 pub mod trace_output;
