@@ -1726,4 +1726,237 @@ mod tests {
             assert!(parse(text, lookup).is_err(), "{text:?}");
         }
     }
+    /// Linux 6.12's answers for filters written to `sched_switch`: the write's error,
+    /// what `filter` reads back, and the `error_log` caret position.
+    const LINUX_SCHED_SWITCH: &[(&str, Option<&str>, &str, Option<usize>)] = &[
+        (
+            "prev_pid == 1 || next_pid == 1",
+            None,
+            "prev_pid == 1 || next_pid == 1\n",
+            None,
+        ),
+        ("prev_pid == 1 &&", None, "prev_pid == 1 &&\n", None),
+        (
+            "prev_pidd == 1",
+            Some("Invalid argument"),
+            "prev_pidd == 1\n          ^\nparse_error: Field not found\n\n",
+            Some(10),
+        ),
+        (
+            "prev_pid = 1",
+            Some("Invalid argument"),
+            "prev_pid = 1\n          ^\nparse_error: Invalid operator\n\n",
+            Some(10),
+        ),
+        (
+            "prev_pid == ",
+            Some("Invalid argument"),
+            "prev_pid ==\n           ^\nparse_error: Invalid value (did you forget quotes)?\n\n",
+            Some(12),
+        ),
+        (
+            "(prev_pid == 1",
+            Some("No such file or directory"),
+            "(prev_pid == 1\n^\nparse_error: Too many '('\n\n",
+            Some(0),
+        ),
+        (
+            "prev_pid == 1)",
+            Some("Operation not permitted"),
+            "prev_pid == 1)\n             ^\nparse_error: Too few '('\n\n",
+            Some(13),
+        ),
+        (
+            "prev_comm == \"sh",
+            Some("No such process"),
+            "prev_comm == \"sh\n             ^\nparse_error: Missing matching quote\n\n",
+            Some(13),
+        ),
+        ("prev_comm ~ \"*sh\"", None, "prev_comm ~ \"*sh\"\n", None),
+        ("prev_comm ~ \"sh*\"", None, "prev_comm ~ \"sh*\"\n", None),
+        (
+            "prev_comm ~ \"s[hx]\"",
+            None,
+            "prev_comm ~ \"s[hx]\"\n",
+            None,
+        ),
+        (
+            "prev_pid ~ 1",
+            Some("Invalid argument"),
+            "prev_pid ~ 1\n            ^\nparse_error: Illegal operation for field type\n\n",
+            Some(12),
+        ),
+        (
+            "prev_comm > \"a\"",
+            Some("Invalid argument"),
+            "prev_comm > \"a\"\n             ^\nparse_error: Illegal operation for field type\n\n",
+            Some(13),
+        ),
+        ("prev_pid & 1", None, "prev_pid & 1\n", None),
+        ("!prev_pid == 1", None, "!prev_pid == 1\n", None),
+        ("!(prev_pid == 1)", None, "!(prev_pid == 1)\n", None),
+        ("prev_pid == 0x1f", None, "prev_pid == 0x1f\n", None),
+        (
+            "prev_pid == abc",
+            Some("Invalid argument"),
+            "prev_pid == abc\n             ^\nparse_error: Invalid value (did you forget quotes)?\n\n",
+            Some(13),
+        ),
+        ("prev_pid == -1", None, "prev_pid == -1\n", None),
+        (
+            "prev_pid != 1 && prev_prio <= 120 && prev_prio >= 100 && prev_prio < 140 && prev_prio > 0",
+            None,
+            "prev_pid != 1 && prev_prio <= 120 && prev_prio >= 100 && prev_prio < 140 && prev_prio > 0\n",
+            None,
+        ),
+        ("common_pid == 1", None, "common_pid == 1\n", None),
+        ("CPU == 0", None, "CPU == 0\n", None),
+        ("cpu == 0", None, "cpu == 0\n", None),
+        ("COMM == \"sh\"", None, "COMM == \"sh\"\n", None),
+        ("comm == \"sh\"", None, "comm == \"sh\"\n", None),
+        (
+            "prev_comm == sh",
+            Some("Invalid argument"),
+            "prev_comm == sh\n              ^\nparse_error: Invalid value (did you forget quotes)?\n\n",
+            Some(14),
+        ),
+        ("prev_comm == 'sh'", None, "prev_comm == 'sh'\n", None),
+        ("prev_comm != \"sh\"", None, "prev_comm != \"sh\"\n", None),
+        (
+            "prev_comm == \"init\"",
+            None,
+            "prev_comm == \"init\"\n",
+            None,
+        ),
+        (
+            "prev_pid == 1 || (next_pid == 2 && prev_prio < 120)",
+            None,
+            "prev_pid == 1 || (next_pid == 2 && prev_prio < 120)\n",
+            None,
+        ),
+        (
+            "prev_pid==1||next_pid==2",
+            None,
+            "prev_pid==1||next_pid==2\n",
+            None,
+        ),
+        ("  prev_pid == 1  ", None, "  prev_pid == 1\n", None),
+        (
+            "((((prev_pid == 1))))",
+            None,
+            "((((prev_pid == 1))))\n",
+            None,
+        ),
+        (
+            "prev_pid == 1 prev_pid == 2",
+            Some("Operation not permitted"),
+            "prev_pid == 1 prev_pid == 2\n              ^\nparse_error: Too many terms in predicate expression\n\n",
+            Some(14),
+        ),
+        ("prev_state == 1", None, "prev_state == 1\n", None),
+        ("prev_state & 1", None, "prev_state & 1\n", None),
+        (
+            "prev_pid == 1 ||| next_pid == 1",
+            Some("Operation not permitted"),
+            "prev_pid == 1 ||| next_pid == 1\nError: (0)\n\n",
+            Some(0),
+        ),
+        (
+            "prev_pid == 99999999999999999999",
+            Some("Invalid argument"),
+            "prev_pid == 99999999999999999999\n             ^\nparse_error: Illegal integer value\n\n",
+            Some(13),
+        ),
+        (
+            "common_preempt_count == 0",
+            None,
+            "common_preempt_count == 0\n",
+            None,
+        ),
+        ("common_flags & 1", None, "common_flags & 1\n", None),
+        (
+            "1 == prev_pid",
+            Some("Invalid argument"),
+            "1 == prev_pid\n  ^\nparse_error: Field not found\n\n",
+            Some(2),
+        ),
+        (
+            "&& prev_pid == 1",
+            Some("Operation not permitted"),
+            "&& prev_pid == 1\nError: (0)\n\n",
+            Some(0),
+        ),
+        (
+            "()",
+            Some("Invalid argument"),
+            "()\nError: (0)\n\n",
+            Some(0),
+        ),
+        ("", Some("Invalid argument"), "\nError: (0)\n\n", Some(0)),
+        ("0", None, "none\n", None),
+        ("prev_pid == 1", None, "prev_pid == 1\n", None),
+    ];
+
+    /// `sched_switch`'s fields in Linux 6.12.
+    fn sched_switch(name: &str) -> Option<FilterField> {
+        let int = |offset, size, signed| {
+            let kind = FieldKind::Int { size, signed };
+            Some(FilterField { offset, kind })
+        };
+        let comm = |offset| {
+            let kind = FieldKind::StaticString { len: 16 };
+            Some(FilterField { offset, kind })
+        };
+        match name {
+            "common_type" => int(0, 2, false),
+            "common_flags" => int(2, 1, false),
+            "common_preempt_count" => int(3, 1, false),
+            "common_pid" => int(4, 4, true),
+            "prev_comm" => comm(8),
+            "prev_pid" => int(24, 4, true),
+            "prev_prio" => int(28, 4, true),
+            "prev_state" => int(32, 8, true),
+            "next_comm" => comm(40),
+            "next_pid" => int(56, 4, true),
+            "next_prio" => int(60, 4, true),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn byte_for_byte_as_linux() {
+        for &(text, write_error, filter_file, log_pos) in LINUX_SCHED_SWITCH {
+            if is_clear(text) {
+                assert_eq!(filter_file, "none\n");
+                continue;
+            }
+            match parse(text, sched_switch) {
+                Ok(f) => {
+                    assert_eq!(write_error, None, "{text:?}");
+                    assert_eq!(format!("{}\n", f.text()), filter_file, "{text:?}");
+                }
+                Err(e) => {
+                    assert_eq!(write_error, Some(e.errno.text()), "{text:?}");
+                    let mut shown = String::new();
+                    filter_err_show(text, &e, &mut shown).unwrap();
+                    assert_eq!(format!("{shown}\n"), filter_file, "{text:?}");
+                    assert_eq!(Some(e.log_err().1), log_pos, "{text:?}");
+                }
+            }
+        }
+    }
+
+    /// Linux's `prev_comm ~ "*sched"` records nothing for `rcu_sched`: the end match of a
+    /// 16-byte array looks at bytes 9..15, past the name.
+    #[test]
+    fn end_match_on_comm_arrays_as_linux() {
+        let mut rec = vec![0u8; 64];
+        rec[8..17].copy_from_slice(b"rcu_sched");
+        let on = |text| parse(text, sched_switch).unwrap().matches(&rec, &CTX);
+        assert!(!on("prev_comm ~ \"*sched\""));
+        assert!(on("prev_comm ~ \"rcu*\""));
+        assert!(on("prev_comm ~ \"*cu_sch*\""));
+        assert!(on("prev_comm ~ \"[rk]*\""));
+        assert!(on("prev_comm ~ \"rcu_sche?\""));
+    }
 }
