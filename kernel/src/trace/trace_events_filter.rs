@@ -39,7 +39,19 @@
 //! with a result that makes it branch and the entry it branches past; falling off the end
 //! accepts, branching past the end rejects. [`EventFilter::matches`] walks that array
 //! forwards only, without allocating or recursing, so it can run where the event is
-//! recorded. Fields that lie outside the record never match.
+//! recorded. A predicate on a field that lies (even partly) outside the record is false,
+//! whatever its operator.
+//!
+//! # What the caller does (Linux's `event_filter_write()`, `apply_event_filter()`)
+//! - A write of `PAGE_SIZE` bytes or more is `EINVAL` before any parsing, with no
+//!   `error_log` entry and the old filter kept.
+//! - [`is_clear`] text removes the filter; `filter` then reads `none`.
+//! - Otherwise the filter is replaced even when [`parse`] fails: the event then runs
+//!   unfiltered and `filter` reads the [`filter_err_show`] text (Linux 6.12 records every
+//!   `sched_switch` after a bad write that replaced `prev_pid == 0`). A good filter reads back
+//!   as [`EventFilter::text`]; both are printed with one more newline.
+//! - On failure, the `error_log` entry is ([`FILTER_ERR_LOC`], [`filter_text`], [`ERR_TEXT`],
+//!   [`FilterParseError::log_err`]).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -496,7 +508,9 @@ impl Pred {
                 source,
                 ref regex,
                 not,
-            } => source.text(record, ctx).is_some_and(|s| regex.matches(&s)) != not,
+            } => source
+                .text(record, ctx)
+                .is_some_and(|s| regex.matches(&s) != not),
         }
     }
 }
@@ -1298,8 +1312,10 @@ mod tests {
             assert!(!matches(&format!("odd {op} 0"), &rec), "odd {op} 0");
             assert!(!matches(&format!("beyond {op} 0"), &rec), "beyond {op} 0");
         }
-        assert!(!matches("name == 'x'", &Rec(vec![0; 44])));
-        assert!(!matches("msg == ''", &Rec(vec![0; 40])));
+        for op in ["==", "!=", "~"] {
+            assert!(!matches(&format!("name {op} 'x'"), &Rec(vec![0; 44])));
+            assert!(!matches(&format!("msg {op} ''"), &Rec(vec![0; 40])));
+        }
     }
 
     #[test]
@@ -1366,7 +1382,7 @@ mod tests {
         let mut bad = Rec::new();
         bad.0[48..52].copy_from_slice(&(0x0010_0100u32).to_ne_bytes());
         assert!(!matches("msg == ''", &bad));
-        assert!(matches("msg != ''", &bad));
+        assert!(!matches("msg != ''", &bad));
     }
 
     #[test]
