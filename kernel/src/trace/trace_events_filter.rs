@@ -57,6 +57,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
+use super::trace_entries::COMMON_FIELDS;
+use super::trace_events::{Field, FieldType};
 use crate::fs::Errno;
 use crate::glob::{MatchType, glob_match_bytes};
 
@@ -83,7 +85,8 @@ pub enum FieldKind {
     /// An integer of `size` bytes (1, 2, 4 or 8; Linux's filters never match another size),
     /// in the CPU's byte order.
     Int { size: usize, signed: bool },
-    /// `char name[len]`: the string is the bytes up to the first NUL.
+    /// `char name[len]`: the string is the bytes up to the first NUL (`len` 0: a `char
+    /// name[]` that runs to the end of the record).
     StaticString { len: usize },
     /// `__data_loc char[]`: a `u32` whose low 16 bits are the string's offset from the
     /// start of the record and high 16 bits its length including the NUL.
@@ -103,6 +106,27 @@ pub struct FilterField {
 }
 
 impl FilterField {
+    /// How filters read a registered field: Linux's `filter_assign_type()` (a `char` data
+    /// location is a dynamic string, a `char` array a fixed-size one) and its size and
+    /// signedness for the rest.
+    pub fn of(field: &Field) -> FilterField {
+        let is_char = field.c_type.contains("char");
+        let kind = match field.ty {
+            FieldType::DataLoc if is_char => FieldKind::DynString,
+            FieldType::Array { .. } | FieldType::DynArray if is_char => {
+                FieldKind::StaticString { len: field.size }
+            }
+            ty => FieldKind::Int {
+                size: field.size,
+                signed: ty == FieldType::S,
+            },
+        };
+        FilterField {
+            offset: field.offset,
+            kind,
+        }
+    }
+
     /// Linux's `is_string_field()`.
     fn is_string(&self) -> bool {
         matches!(
@@ -519,10 +543,17 @@ impl StrSource {
     /// The string and the length Linux passes with it.
     fn text<'a>(self, record: &'a [u8], ctx: &FilterContext<'a>) -> Option<CStr<'a>> {
         match self {
-            StrSource::Static { offset, len } => Some(CStr {
-                bytes: record.get(offset..offset.checked_add(len)?)?,
-                len,
-            }),
+            StrSource::Static { offset, len } => {
+                let end = if len == 0 {
+                    record.len()
+                } else {
+                    offset.checked_add(len)?
+                };
+                Some(CStr {
+                    bytes: record.get(offset..end)?,
+                    len,
+                })
+            }
             StrSource::Dyn { offset } => {
                 let item = u32::from_ne_bytes(load(record, offset)?);
                 let (loc, len) = ((item & 0xffff) as usize, (item >> 16) as usize);
@@ -546,6 +577,17 @@ fn generic_field(name: &str) -> Option<FilterField> {
         _ => return None,
     };
     Some(FilterField { offset: 0, kind })
+}
+
+/// The field lookup [`parse`] needs for an event whose fields (after the common header) are
+/// `fields`: its own fields, then the common header's. With the generic fields [`parse`]
+/// adds, this is Linux's `trace_find_event_field()`.
+pub fn event_field(fields: &[Field], name: &str) -> Option<FilterField> {
+    fields
+        .iter()
+        .chain(&COMMON_FIELDS)
+        .find(|f| f.name == name)
+        .map(FilterField::of)
 }
 
 /// Compiles `text` (first normalised by [`filter_text`]) for an event whose fields
@@ -1939,6 +1981,74 @@ mod tests {
         }
     }
 
+    /// `sched_switch` as the registry describes it (Linux 6.12's fields after the header).
+    static SCHED_SWITCH: [Field; 7] = [
+        Field::new("char", "prev_comm", 8, 16, FieldType::Array { len: 16 }),
+        Field::new("pid_t", "prev_pid", 24, 4, FieldType::S),
+        Field::new("int", "prev_prio", 28, 4, FieldType::S),
+        Field::new("long", "prev_state", 32, 8, FieldType::S),
+        Field::new("char", "next_comm", 40, 16, FieldType::Array { len: 16 }),
+        Field::new("pid_t", "next_pid", 56, 4, FieldType::S),
+        Field::new("int", "next_prio", 60, 4, FieldType::S),
+    ];
+
+    #[test]
+    fn registry_fields_read_as_linux_assigns_them() {
+        let names = [
+            "common_type",
+            "common_flags",
+            "common_preempt_count",
+            "common_pid",
+            "prev_comm",
+            "prev_pid",
+            "prev_prio",
+            "prev_state",
+            "next_comm",
+            "next_pid",
+            "next_prio",
+            "nosuch",
+        ];
+        for name in names {
+            assert_eq!(
+                event_field(&SCHED_SWITCH, name),
+                sched_switch(name),
+                "{name}"
+            );
+        }
+        let loc = Field::new("char", "msg", 48, 4, FieldType::DataLoc);
+        assert_eq!(FilterField::of(&loc).kind, FieldKind::DynString);
+        let loc = Field::new("u8", "bytes", 48, 4, FieldType::DataLoc);
+        let raw = FieldKind::Int {
+            size: 4,
+            signed: false,
+        };
+        assert_eq!(FilterField::of(&loc).kind, raw);
+        let frames = Field::new(
+            "unsigned long",
+            "caller",
+            16,
+            64,
+            FieldType::Array { len: 8 },
+        );
+        let nop = FieldKind::Int {
+            size: 64,
+            signed: false,
+        };
+        assert_eq!(FilterField::of(&frames).kind, nop);
+        // A `char buf[]` runs to the end of the record, as Linux's zero-length char array.
+        let buf = Field::new("char", "buf", 16, 0, FieldType::DynArray);
+        let field = FilterField::of(&buf);
+        assert_eq!(field.kind, FieldKind::StaticString { len: 0 });
+        let lookup = |name: &str| (name == "buf").then_some(field);
+        let mut rec = vec![0u8; 16];
+        rec.extend_from_slice(b"hello world\n");
+        let on = |text| parse(text, lookup).unwrap().matches(&rec, &CTX);
+        assert!(on("buf == 'hello world\n'"));
+        assert!(on("buf ~ 'hello*'"));
+        assert!(on("buf ~ '*wor*'"));
+        assert!(!on("buf == 'hello'"));
+    }
+
     #[test]
     fn byte_for_byte_as_linux() {
         for &(text, write_error, filter_file, log_pos) in LINUX_SCHED_SWITCH {
@@ -1946,6 +2056,11 @@ mod tests {
                 assert_eq!(filter_file, "none\n");
                 continue;
             }
+            let from_registry = parse(text, |name| event_field(&SCHED_SWITCH, name));
+            assert_eq!(
+                from_registry.as_ref().err(),
+                parse(text, sched_switch).as_ref().err()
+            );
             match parse(text, sched_switch) {
                 Ok(f) => {
                     assert_eq!(write_error, None, "{text:?}");
