@@ -110,7 +110,12 @@ impl<'a> Pattern<'a> {
 /// mismatch it only ever backtracks to the most recent `*`, which is enough because a later `*`
 /// can absorb anything an earlier one could.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (pat, text) = (pattern.as_bytes(), text.as_bytes());
+    glob_match_bytes(pattern.as_bytes(), text.as_bytes())
+}
+
+/// [`glob_match`] on bytes, for texts that need not be UTF-8 (strings copied into trace
+/// records, matched by event filters).
+pub fn glob_match_bytes(pat: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     // Where to resume after a mismatch: the pattern just past the last `*`, and the text
     // position that `*` currently stops at.

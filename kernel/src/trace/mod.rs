@@ -33,6 +33,7 @@ pub mod trace;
 pub mod trace_clock;
 pub mod trace_entries;
 pub mod trace_events;
+pub mod trace_events_filter;
 pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_functions_graph;
