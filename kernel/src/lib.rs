@@ -48,6 +48,8 @@ pub mod report;
 #[cfg(target_os = "none")]
 pub mod smp;
 #[cfg(target_os = "none")]
+pub mod stacktrace;
+#[cfg(target_os = "none")]
 pub mod stop_machine;
 #[cfg(target_os = "none")]
 pub mod tracefs;

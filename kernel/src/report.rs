@@ -3,12 +3,12 @@
 //! `name+0xoff/0xsize`. Then QEMU exits with [`EXIT_KERNEL_PANIC`] (never 1, QEMU's own
 //! failure status). Also the `BUG()` hook (BRK #0x800) and the panic handler.
 
+use crate::stacktrace::{current_frame_pointer, unwind};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use arch::debug_monitors::{BreakHook, DbgHookResult, register_break_hook};
 use arch::esr::Esr;
 use arch::exception::{Fatal, TrapFrame, set_die_handler};
-use arch::extable::read_u64_nofault;
 use arch::insn::BUG_BRK_IMM;
 use arch::semihosting::{EXIT_KERNEL_PANIC, exit};
 
@@ -155,7 +155,7 @@ fn oops(frame: &TrapFrame, what: &str) {
     show_regs(frame);
     println!("Call trace:");
     println!(" {}", symbolize(frame.pc));
-    unwind(frame.fp(), |pc| println!(" {}", symbolize(pc)));
+    unwind::<MAX_FRAMES>(frame.fp(), |pc| println!(" {}", symbolize(pc)));
     println!("Kernel panic - not syncing: Oops: Fatal exception");
 }
 
@@ -192,37 +192,6 @@ fn show_regs(frame: &TrapFrame) {
     }
 }
 
-/// Walks the frame-record chain from `fp`, calling `visit` with each return address. Every read
-/// is a nofault read, so a corrupt chain ends the walk instead of faulting again. Return
-/// addresses the function-graph tracer hooked are shown as the real ones.
-pub fn unwind(mut fp: u64, mut visit: impl FnMut(u64)) {
-    for _ in 0..MAX_FRAMES {
-        if fp == 0 || !fp.is_multiple_of(16) {
-            return;
-        }
-        let (Ok(next), Ok(lr)) = (read_u64_nofault(fp), read_u64_nofault(fp + 8)) else {
-            return;
-        };
-        if lr == 0 {
-            return;
-        }
-        visit(crate::trace::fgraph::ftrace_graph_ret_addr(lr, fp));
-        if next == fp {
-            return;
-        }
-        fp = next;
-    }
-}
-
-fn current_fp() -> u64 {
-    let fp: u64;
-    // SAFETY: reads x29.
-    unsafe {
-        core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags))
-    };
-    fp
-}
-
 #[cfg(not(test))]
 arch::noinstr! {
 #[panic_handler]
@@ -234,7 +203,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             println!("  at {}:{}", location.file(), location.line());
         }
         println!("Call trace:");
-        unwind(current_fp(), |pc| println!(" {}", symbolize(pc)));
+        unwind::<MAX_FRAMES>(current_frame_pointer(), |pc| println!(" {}", symbolize(pc)));
     }
     exit(EXIT_KERNEL_PANIC)
 }

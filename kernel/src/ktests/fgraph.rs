@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use arch::ftrace::{FgraphRetRegs, FtraceRegs, return_to_handler_addr};
 
 use crate::ktest::Context;
-use crate::report::unwind;
+use crate::stacktrace::unwind;
 use crate::trace::fgraph::{
     FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState, current_depth_and_overrun,
 };
@@ -145,7 +145,7 @@ fn backtrace_here(x: u64) -> u64 {
     // SAFETY: reads x29.
     unsafe { core::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack)) };
     let mut i = 0;
-    unwind(fp, |pc| {
+    unwind::<64>(fp, |pc| {
         if let Some(slot) = TRACE.get(i) {
             slot.store(pc, Ordering::Relaxed);
         }

@@ -15,20 +15,18 @@
 //! An entry's size is the stack's: Linux walks into a per-CPU scratch array and copies what it
 //! found into an event of that size (dropping the event when it does not fit a ring-buffer
 //! page). Ours walks twice instead, once to count and once to fill the reserved event, and
-//! keeps the innermost [`STACK_MAX_FRAMES`] (what fits in one event) of a deeper stack. Each
-//! record is read with a nofault load; the walk also ends at a zero or misaligned frame
-//! pointer, or one that does not move up the stack.
+//! keeps the innermost [`STACK_MAX_FRAMES`] (what fits in one event) of a deeper stack, with
+//! the kernel's one unwinder ([`crate::stacktrace`]).
 
-use arch::extable::read_u64_nofault;
 use arch::ftrace::FtraceRegs;
 
-use super::fgraph::ftrace_graph_ret_addr;
 use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, RingBuffer};
 use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
 use super::trace_entries::{FtraceEntry, StackEntry, TRACE_FN, TRACE_STACK, entry_bytes};
 use crate::smp::smp_processor_id;
+use crate::stacktrace::walk_frames;
 
 /// Bytes per frame in a `kernel_stack` entry.
 const FRAME_SIZE: usize = 8;
@@ -42,35 +40,6 @@ pub const STACK_MAX_FRAMES: usize = (BUF_MAX_DATA_SIZE - size_of::<StackEntry>()
 
 /// The function tracer's ops while `func_stack_trace` is on.
 pub static FUNCTION_STACK_OPS: FtraceOps = FtraceOps::new(function_stack_trace_call, 0);
-
-arch::noinstr! {
-/// Walks at most `max` frame records up from `fp`, storing each return address in `out` while
-/// it has room (none: only count); returns how many it found. Return addresses the
-/// function-graph tracer hooked are given as the real ones.
-fn walk_frames(mut fp: u64, max: usize, out: &mut [[u8; FRAME_SIZE]]) -> usize {
-    let mut n = 0;
-    while n < max {
-        if fp == 0 || !fp.is_multiple_of(16) {
-            break;
-        }
-        let (Ok(next), Ok(lr)) = (read_u64_nofault(fp), read_u64_nofault(fp + 8)) else {
-            break;
-        };
-        if lr == 0 {
-            break;
-        }
-        if let Some(slot) = out.get_mut(n) {
-            *slot = ftrace_graph_ret_addr(lr, fp).to_le_bytes();
-        }
-        n += 1;
-        if next <= fp {
-            break;
-        }
-        fp = next;
-    }
-    n
-}
-}
 
 arch::noinstr! {
 /// Records a `TRACE_STACK` entry on `cpu` at `ts`: the frames `known` (innermost first), then

@@ -6,8 +6,17 @@
 //! with [`super::trace_output::register_trace_event`], which gives it its id.
 
 use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU16, AtomicU32, Ordering};
+
+use spin::Mutex;
+
+use super::trace_events_filter::EventFilter;
+use super::trace_events_trigger::ArmedTrigger;
 
 use super::trace_entries::COMMON_FIELDS;
 use super::trace_output::PrintFn;
@@ -188,6 +197,15 @@ pub struct TraceEventCall {
     pub file_flags: AtomicU32,
     /// Soft-mode references (Linux's `sm_ref`), changed under the event mutex.
     pub sm_ref: AtomicU32,
+    /// The filter its probe applies (`EVENT_FILE_FL_FILTERED`), published by pointer swap
+    /// and freed after a grace period; null without one.
+    pub filter: AtomicPtr<EventFilter>,
+    /// What `filter` reads back: the filter's text or the last write's error, `None` for
+    /// `none`. Changed under the event mutex.
+    pub filter_text: Mutex<Option<String>>,
+    /// The triggers its probe runs (`EVENT_FILE_FL_TRIGGER_MODE`), newest first, published
+    /// like the filter; null without any.
+    pub triggers: AtomicPtr<Vec<Arc<ArmedTrigger>>>,
 }
 
 impl TraceEventCall {
@@ -213,6 +231,9 @@ impl TraceEventCall {
             reg: None,
             file_flags: AtomicU32::new(0),
             sm_ref: AtomicU32::new(0),
+            filter: AtomicPtr::new(ptr::null_mut()),
+            filter_text: Mutex::new(None),
+            triggers: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -238,6 +259,21 @@ impl TraceEventCall {
 
     pub(super) fn set_id(&self, id: u16) {
         self.id.store(id, Ordering::Relaxed);
+    }
+
+    /// The published filter, if any. Callers hold IRQs masked (a probe) or the event mutex
+    /// (which frees filters only after a grace period).
+    #[inline(always)]
+    pub fn active_filter(&self) -> Option<&EventFilter> {
+        // SAFETY: see above: a published filter outlives every such reader.
+        unsafe { self.filter.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// The published triggers, newest first; callers as for [`Self::active_filter`].
+    #[inline(always)]
+    pub fn active_triggers(&self) -> &[Arc<ArmedTrigger>] {
+        // SAFETY: as for `active_filter`.
+        unsafe { self.triggers.load(Ordering::Acquire).as_ref() }.map_or(&[], |v| &v[..])
     }
 
     /// A field by name: the event's own, then the common ones.

@@ -34,6 +34,10 @@
 //!   `unreg_all`): `echo > trigger` is an empty command, `EINVAL`.
 
 use alloc::string::String;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::trace_events::TraceEventCall;
+use super::trace_events_filter::EventFilter;
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
@@ -434,13 +438,71 @@ impl<X> EventTriggers<X> {
     /// The `trigger` file: a line per trigger, or the list of commands when there is none.
     pub fn show(&self, w: &mut dyn Write) -> fmt::Result {
         if self.list.is_empty() {
-            w.write_str("# Available triggers:\n#")?;
-            for name in TRIGGER_COMMANDS {
-                write!(w, " {name}")?;
-            }
-            return writeln!(w);
+            return write_available_triggers(w);
         }
         self.list.iter().try_for_each(|(t, _)| t.show(w))
+    }
+}
+
+/// What `trigger` reads without triggers: the commands it takes.
+pub fn write_available_triggers(w: &mut dyn Write) -> fmt::Result {
+    w.write_str("# Available triggers:\n#")?;
+    for name in TRIGGER_COMMANDS {
+        write!(w, " {name}")?;
+    }
+    writeln!(w)
+}
+
+/// A trigger as an event's probe runs it: the trigger, its compiled filter, the event an
+/// enable/disable_event switches, and the fires left, counted down atomically (probes on
+/// several CPUs may fire it at once; Linux's own count is not atomic).
+pub struct ArmedTrigger {
+    pub trigger: Trigger,
+    pub filter: Option<EventFilter>,
+    pub target: Option<&'static TraceEventCall>,
+    /// Fires left; `u64::MAX` without a limit.
+    remaining: AtomicU64,
+}
+
+impl ArmedTrigger {
+    pub fn new(
+        trigger: Trigger,
+        filter: Option<EventFilter>,
+        target: Option<&'static TraceEventCall>,
+    ) -> Self {
+        let remaining = AtomicU64::new(trigger.count.unwrap_or(u64::MAX));
+        Self {
+            trigger,
+            filter,
+            target,
+            remaining,
+        }
+    }
+
+    /// [`Trigger::should_fire`] for a shared trigger: fires (and counts) only when it would
+    /// change something and has fires left.
+    pub fn try_fire(&self, already: bool) -> bool {
+        if already {
+            return false;
+        }
+        self.remaining
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| match left {
+                u64::MAX => Some(left),
+                0 => None,
+                n => Some(n - 1),
+            })
+            .is_ok()
+    }
+
+    /// Its `trigger` line, with the fires left.
+    pub fn show(&self, w: &mut dyn Write) -> fmt::Result {
+        let left = self.remaining.load(Ordering::Relaxed);
+        let trigger = Trigger {
+            cmd: self.trigger.cmd.clone(),
+            count: (left != u64::MAX).then_some(left),
+            filter: self.trigger.filter.clone(),
+        };
+        trigger.show(w)
     }
 }
 

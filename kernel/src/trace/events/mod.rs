@@ -10,10 +10,12 @@
 //! holding an event registered while it reads as disabled) follows Linux's
 //! `__ftrace_event_enable_disable`.
 
+pub mod filter;
 pub mod ipi;
 pub mod irq;
 pub mod sched;
 pub mod timer;
+pub mod trigger;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -26,21 +28,24 @@ use spin::Mutex;
 use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE};
 use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
-use super::trace_entries::{Entry, TraceEntry};
+use super::trace_entries::{Entry, TRACE_FLAG_IRQS_OFF, TraceEntry, entry_header};
 use super::trace_events::{
-    EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_DISABLED, EVENT_FILE_FL_SOFT_MODE,
+    EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_FILTERED, EVENT_FILE_FL_SOFT_DISABLED,
+    EVENT_FILE_FL_SOFT_MODE, EVENT_FILE_FL_TRIGGER_COND, EVENT_FILE_FL_TRIGGER_MODE,
     EVENT_FILE_FL_WAS_ENABLED, TRACE_EVENT_FL_HAS_ID, TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall,
 };
+use super::trace_events_filter::FilterContext;
 use super::trace_output::{EVENTS, register_trace_event};
 use crate::fs::{self, Errno, WriteMode};
 use crate::smp::smp_processor_id;
+use crate::stacktrace::current_frame_pointer;
 use crate::tracefs::create_file;
 
 /// Serialises every change of an event's state (Linux's `event_mutex`).
 pub static EVENT_MUTEX: Mutex<()> = Mutex::new(());
 
 /// The tracepoint events this kernel defines, in registration order.
-fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
+pub(super) fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
     sched::EVENTS
         .iter()
         .chain(irq::EVENTS.iter())
@@ -55,22 +60,45 @@ fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
 
 /// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
 /// `trace_event_buffer_reserve`): the entry's common header, or `None` when the event records
-/// nothing now (soft-disabled). `irqs_off` is the tracepoint caller's IRQ state.
+/// nothing now. Unconditional triggers run here, whether or not the event records. `irqs_off`
+/// is the tracepoint caller's IRQ state.
 #[inline(always)]
 pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option<TraceEntry> {
     let flags = call.file_flags.load(Ordering::Relaxed);
-    if flags & EVENT_FILE_FL_SOFT_DISABLED != 0 {
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
+        && flags & EVENT_FILE_FL_TRIGGER_COND == 0
+        && !begin_slow(call, flags, irqs_off)
+    {
         return None;
     }
     Some(tracing_gen_ctx(call.id(), irqs_off).0)
 }
 
+/// [`trace_event_buffer_begin`] with unconditional triggers or soft-disabled: runs the
+/// triggers; whether the event records.
+#[inline(never)]
+fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
+    if flags & EVENT_FILE_FL_TRIGGER_MODE != 0 {
+        // Not inlined: this frame's record leads back into the probe.
+        let fp = current_frame_pointer();
+        trigger::event_triggers_call(call, None, irqs_off, fp);
+    }
+    flags & EVENT_FILE_FL_SOFT_DISABLED == 0
+}
+
 /// The end of an event's probe (Linux's `trace_event_buffer_commit`): records `entry` followed
-/// by `tail` (its dynamic data) on this CPU. Runs with IRQs masked (the tracepoint's probe
-/// walk). Generic and inlined into each probe, so the entry's fixed size is a constant and its
-/// bytes (padding included: the probe zeroed them) are copied by register loads and stores.
+/// by `tail` (its dynamic data) on this CPU, unless its filter rejects it; runs conditional
+/// triggers on it. Runs with IRQs masked (the tracepoint's probe walk). Generic and inlined
+/// into each probe, so the entry's fixed size is a constant and its bytes (padding included:
+/// the probe zeroed them) are copied by register loads and stores.
 #[inline(always)]
-pub fn trace_event_buffer_commit<T: Entry>(_call: &TraceEventCall, entry: &T, tail: &[u8]) {
+pub fn trace_event_buffer_commit<T: Entry>(call: &TraceEventCall, entry: &T, tail: &[u8]) {
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
+        != 0
+    {
+        return commit_slow(call, flags, entry_record(entry), tail);
+    }
     let Some(rb) = try_buffer() else {
         return;
     };
@@ -82,7 +110,7 @@ pub fn trace_event_buffer_commit<T: Entry>(_call: &TraceEventCall, entry: &T, ta
     };
     let dst = r.as_mut_ptr();
     // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned; the
-    // entry is a whole initialised `T` (see `entry_bytes`).
+    // entry is a whole initialised `T`.
     unsafe { copy_entry(entry, dst) };
     if !tail.is_empty() {
         // SAFETY: the tail's bytes follow the entry's in the reservation; no overlap.
@@ -91,6 +119,64 @@ pub fn trace_event_buffer_commit<T: Entry>(_call: &TraceEventCall, entry: &T, ta
         };
     }
     r.commit();
+}
+
+/// An entry's bytes, padding included (the probe zeroed the whole entry before filling it).
+fn entry_record<T: Entry>(entry: &T) -> &[u8] {
+    // SAFETY: see above: all `size_of::<T>()` bytes are initialised.
+    unsafe { core::slice::from_raw_parts(core::ptr::from_ref(entry).cast::<u8>(), size_of::<T>()) }
+}
+
+/// Most bytes of an entry a filter or conditional trigger sees whole (entry and dynamic
+/// data together, assembled on the stack); longer dynamic data is cut.
+const FILTER_RECORD_MAX: usize = 256;
+
+/// [`trace_event_buffer_commit`] with a filter, conditional triggers or soft-disabled:
+/// Linux's `__event_trigger_test_discard` and `event_triggers_post_call`.
+#[inline(never)]
+fn commit_slow(call: &TraceEventCall, flags: u32, head: &[u8], tail: &[u8]) {
+    let mut buf = [0u8; FILTER_RECORD_MAX];
+    let record = if tail.is_empty() {
+        head
+    } else {
+        let len = (head.len() + tail.len()).min(FILTER_RECORD_MAX);
+        let (h, t) = buf.split_at_mut(head.len().min(len));
+        h.copy_from_slice(&head[..h.len()]);
+        let t_len = len - h.len();
+        t[..t_len].copy_from_slice(&tail[..t_len]);
+        &buf[..len]
+    };
+    let irqs_off = entry_header(head).is_some_and(|h| h.flags & TRACE_FLAG_IRQS_OFF != 0);
+    let comm = crate::sched::current().map_or([0; 16], sched::comm_field);
+    let cpu = smp_processor_id();
+    let ctx = FilterContext {
+        cpu: cpu as u32,
+        comm: &comm,
+    };
+    // Not inlined: this frame's record leads back into the probe.
+    let fp = current_frame_pointer();
+    let mut post = 0;
+    if flags & EVENT_FILE_FL_TRIGGER_COND != 0 {
+        post = trigger::event_triggers_call(call, Some((record, &ctx)), irqs_off, fp);
+    }
+    let discard = flags & EVENT_FILE_FL_SOFT_DISABLED != 0
+        || (flags & EVENT_FILE_FL_FILTERED != 0
+            && call
+                .active_filter()
+                .is_some_and(|f| !f.matches(record, &ctx)));
+    if !discard && let Some(rb) = try_buffer() {
+        let ts = trace_clock::now();
+        // SAFETY: this CPU, IRQs masked until the entry is committed.
+        if let Some(mut r) = unsafe { rb.reserve(cpu, head.len() + tail.len(), ts) } {
+            let (h, t) = r.split_at_mut(head.len());
+            h.copy_from_slice(head);
+            t.copy_from_slice(tail);
+            r.commit();
+        }
+    }
+    if post != 0 {
+        trigger::event_triggers_post_call(call, post, irqs_off, fp);
+    }
 }
 
 /// Copies an entry by words of its own alignment (a constant count, unrolled into loads and
@@ -129,7 +215,7 @@ unsafe fn copy_entry<T: Entry>(entry: &T, dst: *mut u8) {
 // Enabling
 // ---------------------------------------------------------------------------------------------
 
-fn set_flag(call: &TraceEventCall, bit: u32, on: bool) {
+pub(super) fn set_flag(call: &TraceEventCall, bit: u32, on: bool) {
     if on {
         call.file_flags.fetch_or(bit, Ordering::Relaxed);
     } else {
@@ -198,7 +284,7 @@ pub fn event_enable_disable(
 }
 
 /// Whether a user may switch `call` on and off (the ftrace entries have no `enable`).
-fn switchable(call: &TraceEventCall) -> bool {
+pub(super) fn switchable(call: &TraceEventCall) -> bool {
     call.reg.is_some() && call.flags & TRACE_EVENT_FL_IGNORE_ENABLE == 0
 }
 
@@ -422,6 +508,22 @@ fn create_event_dir(tracefs: &str, call: &'static TraceEventCall) {
         &path("format"),
         fs::read_only(move |w| Ok(call.write_format(w)?)),
     );
+    if switchable(call) {
+        create_file(
+            &path("filter"),
+            fs::read_write(
+                move |w| filter::read_event_filter(call, w),
+                move |data, _| filter::write_event_filter(call, data),
+            ),
+        );
+        create_file(
+            &path("trigger"),
+            fs::read_write(
+                move |w| trigger::read_trigger(call, w),
+                move |data, _| trigger::write_trigger(call, data),
+            ),
+        );
+    }
 }
 
 /// Registers the tracepoint events and creates the `events/` tree under `tracefs`.
@@ -439,6 +541,13 @@ pub fn init(tracefs: &str) {
     }
     for system in systems {
         let name = system.clone();
+        let filter_system = system.clone();
+        create_file(
+            &path(&alloc::format!("events/{system}/filter")),
+            fs::read_write(filter::read_system_filter, move |data, _| {
+                filter::write_system_filter(&filter_system, data)
+            }),
+        );
         create_file(
             &path(&alloc::format!("events/{system}/enable")),
             fs::read_write(
