@@ -45,7 +45,11 @@ const PROMPT: &str = "/ # ";
 /// The benchmarks whose cost is known exactly, in instructions per operation: a disabled patch
 /// site is its two entry instructions, `mov x9, x30; nop` as `ftrace_init` leaves them; a
 /// disabled static branch is its one `nop`.
-const EXACT_COSTS: [(&str, u64); 2] = [("call_disabled_site", 2), ("static_branch_disabled", 1)];
+const EXACT_COSTS: [(&str, u64); 3] = [
+    ("call_disabled_site", 2),
+    ("static_branch_disabled", 1),
+    ("tracepoint_disabled", 1),
+];
 
 /// Where the JSON report goes.
 fn json_path() -> PathBuf {

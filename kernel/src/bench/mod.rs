@@ -50,6 +50,8 @@ mod static_branch;
 mod timer_irq;
 #[cfg(target_os = "none")]
 mod trace_event;
+#[cfg(target_os = "none")]
+mod tracepoint;
 
 #[cfg(target_os = "none")]
 pub use command::init;

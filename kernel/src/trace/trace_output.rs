@@ -2349,4 +2349,96 @@ gic_handle_irq() {
         }
         assert_eq!(order, "abdc");
     }
+
+    fn leaked(system: &'static str, name: &'static str, id: u16) -> &'static TraceEventCall {
+        Box::leak(Box::new(TraceEventCall::new(
+            system,
+            name,
+            id,
+            &[],
+            "\"\"",
+            print_function,
+            0,
+        )))
+    }
+
+    #[test]
+    fn registry_hands_out_ids_from_the_last_fixed_type_and_refuses_clashes() {
+        let mut reg = EventRegistry::new();
+        for call in &FTRACE_EVENTS {
+            reg.register(call).unwrap();
+        }
+        let a = leaked("s", "a", 0);
+        let b = leaked("s", "b", 0);
+        assert_eq!(reg.register(a), Ok(TRACE_LAST_TYPE));
+        assert_eq!(reg.register(b), Ok(TRACE_LAST_TYPE + 1));
+        assert_eq!(
+            reg.register(leaked("s", "a", 0)),
+            Err(RegisterError::Exists)
+        );
+        assert_eq!(
+            reg.register(leaked("t", "x", TRACE_FN)),
+            Err(RegisterError::Exists)
+        );
+        assert!(core::ptr::eq(reg.find(TRACE_LAST_TYPE).unwrap(), a));
+        assert!(core::ptr::eq(
+            reg.lookup("ftrace", "print").unwrap(),
+            &FTRACE_EVENTS[2]
+        ));
+        reg.unregister(a);
+        assert!(reg.find(TRACE_LAST_TYPE).is_none());
+        // Ids are not reused until they run out, as Linux's next_event_type.
+        assert_eq!(reg.register(leaked("s", "c", 0)), Ok(TRACE_LAST_TYPE + 2));
+        let ids: Vec<u16> = reg.iter().map(|c| c.id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    }
+
+    #[test]
+    fn ids_wrap_to_the_lowest_hole_once_exhausted() {
+        let mut reg = EventRegistry::new();
+        reg.next_id = u32::from(TRACE_EVENT_TYPE_MAX);
+        assert_eq!(
+            reg.register(leaked("s", "last", 0)),
+            Ok(TRACE_EVENT_TYPE_MAX)
+        );
+        assert_eq!(reg.register(leaked("s", "hole", 0)), Ok(TRACE_LAST_TYPE));
+    }
+
+    #[test]
+    fn entries_print_through_their_event_and_unknown_ids_are_not_dropped() {
+        use crate::trace::trace_entries::{FtraceEntry, TraceEntry, entry_bytes};
+        let mut reg = EventRegistry::new();
+        for call in &FTRACE_EVENTS {
+            reg.register(call).unwrap();
+        }
+        let opts = PrintOpts::default();
+        let names = |ip: u64| Func {
+            ip,
+            name: match ip {
+                1 => Some("f"),
+                2 => Some("g"),
+                _ => None,
+            },
+        };
+        let pctx = PrintCtx {
+            opts: &opts,
+            sym: &names,
+        };
+        let c = ctx("sh", 1, 0, 0, 0, 1_000_000);
+        let mut entry = FtraceEntry {
+            ent: TraceEntry {
+                type_: TRACE_FN,
+                flags: 0,
+                preempt_count: 0,
+                pid: 1,
+            },
+            ip: 1,
+            parent_ip: 2,
+        };
+        let line = render(|w| print_trace_line(&reg, &c, entry_bytes(&entry), w, &pctx));
+        assert!(line.ends_with(": f <-g\n"), "{line}");
+        entry.ent.type_ = 999;
+        let line = render(|w| print_trace_line(&reg, &c, entry_bytes(&entry), w, &pctx));
+        assert!(line.ends_with("1.000000: Unknown type 999\n"), "{line}");
+    }
 }

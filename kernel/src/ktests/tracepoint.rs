@@ -1,0 +1,93 @@
+//! Tracepoints on the real kernel: a probe registered with data is called with it (and with
+//! the call's arguments) at every hit, several probes are all called, duplicates and unknown
+//! probes are refused with Linux's errnos, the call site's static key is on exactly while a
+//! probe is attached, and after unregistering no probe runs again.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use arch::insn::nop;
+use arch::patching::read_insn;
+
+use crate::fs::Errno;
+use crate::jump_label::{static_key_enabled, static_key_sites};
+use crate::sched::{Task, current};
+use crate::trace::events::sched::{
+    __TRACEPOINT_KEY_SCHED_PROCESS_FREE, register_trace_sched_process_free,
+    trace_sched_process_free, unregister_trace_sched_process_free,
+};
+use crate::{kassert, kassert_eq, ktest};
+
+static HITS_A: AtomicU32 = AtomicU32::new(0);
+static HITS_B: AtomicU32 = AtomicU32::new(0);
+static LAST_PID: AtomicU32 = AtomicU32::new(u32::MAX);
+
+fn probe_a(data: *const (), irqs_off: bool, task: &Task) {
+    // The data is the counter the test registered, and probes run with IRQs masked.
+    // SAFETY: registered as a pointer to a static AtomicU32.
+    let hits = unsafe { &*data.cast::<AtomicU32>() };
+    hits.fetch_add(1, Ordering::Relaxed);
+    LAST_PID.store(task.pid(), Ordering::Relaxed);
+    let _ = irqs_off;
+    assert!(
+        arch::irqflags::irqs_disabled(),
+        "a probe ran with IRQs unmasked"
+    );
+}
+
+fn probe_b(data: *const (), _irqs_off: bool, _task: &Task) {
+    // SAFETY: as in `probe_a`.
+    let hits = unsafe { &*data.cast::<AtomicU32>() };
+    hits.fetch_add(1, Ordering::Relaxed);
+}
+
+fn data(counter: &'static AtomicU32) -> *const () {
+    core::ptr::from_ref(counter).cast()
+}
+
+fn sites_are_nops() -> bool {
+    static_key_sites(&__TRACEPOINT_KEY_SCHED_PROCESS_FREE)
+        .iter()
+        .all(|s| read_insn(s.code) == Ok(nop()))
+}
+
+ktest! {
+fn probes_are_called_with_their_data_while_attached_and_never_after() -> TestResult {
+    let me = current().ok_or("no current task")?;
+    kassert!(!static_key_enabled(&__TRACEPOINT_KEY_SCHED_PROCESS_FREE));
+    kassert!(sites_are_nops(), "a site of an unused tracepoint is not a nop");
+    trace_sched_process_free(me);
+    kassert_eq!(HITS_A.load(Ordering::Relaxed), 0);
+
+    register_trace_sched_process_free(probe_a, data(&HITS_A)).map_err(|e| alloc::format!("{e}"))?;
+    kassert_eq!(
+        register_trace_sched_process_free(probe_a, data(&HITS_A)),
+        Err(Errno::EEXIST)
+    );
+    register_trace_sched_process_free(probe_b, data(&HITS_B)).map_err(|e| alloc::format!("{e}"))?;
+    kassert!(static_key_enabled(&__TRACEPOINT_KEY_SCHED_PROCESS_FREE));
+    kassert!(!sites_are_nops(), "the sites were not patched to branches");
+    for _ in 0..3 {
+        trace_sched_process_free(me);
+    }
+    kassert_eq!(HITS_A.load(Ordering::Relaxed), 3);
+    kassert_eq!(HITS_B.load(Ordering::Relaxed), 3);
+    kassert_eq!(LAST_PID.load(Ordering::Relaxed), me.pid());
+
+    unregister_trace_sched_process_free(probe_a, data(&HITS_A)).map_err(|e| alloc::format!("{e}"))?;
+    kassert_eq!(
+        unregister_trace_sched_process_free(probe_a, data(&HITS_A)),
+        Err(Errno::ENOENT)
+    );
+    trace_sched_process_free(me);
+    kassert_eq!(HITS_A.load(Ordering::Relaxed), 3);
+    kassert_eq!(HITS_B.load(Ordering::Relaxed), 4);
+    kassert!(static_key_enabled(&__TRACEPOINT_KEY_SCHED_PROCESS_FREE));
+
+    unregister_trace_sched_process_free(probe_b, data(&HITS_B)).map_err(|e| alloc::format!("{e}"))?;
+    kassert!(!static_key_enabled(&__TRACEPOINT_KEY_SCHED_PROCESS_FREE));
+    kassert!(sites_are_nops(), "the sites were not patched back to nops");
+    trace_sched_process_free(me);
+    kassert_eq!(HITS_B.load(Ordering::Relaxed), 4);
+    Ok(())
+}
+}
