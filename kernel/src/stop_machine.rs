@@ -131,7 +131,7 @@ fn send_stop_ipi(cpu: usize) -> Result<(), GicError> {
 fn kick_cpus(mask: u64) {
     let (callsite, callback) = (
         ipi_events::return_address(),
-        stop_ipi as fn(u32, &mut TrapFrame) as u64,
+        stop_ipi as fn(u32, &mut TrapFrame) as usize as u64,
     );
     if mask.is_power_of_two() {
         ipi_events::trace_ipi_send_cpu(mask.trailing_zeros(), callsite, callback);
