@@ -77,6 +77,22 @@ pub fn smp_processor_id() -> usize {
 }
 }
 
+/// The IPIs, by number: `crate::sched::IPI_RESCHEDULE` and
+/// [`crate::stop_machine::IPI_STOP_MACHINE`].
+pub const NR_IPI: usize = 2;
+
+/// What each IPI is for, by number (Linux arm64's `ipi_types`): /proc/interrupts names their
+/// handlers so, and the `ipi:` events give it as the reason. The stop-machine IPI is ours
+/// (Linux wakes stopper threads instead), so it has its own text.
+pub const IPI_TYPES: [&str; NR_IPI] = ["Rescheduling interrupts", "Stop-machine interrupts"];
+
+/// Sends IPI `ipinr` to `cpu` (Linux arm64: `smp_cross_call` with that CPU's mask): the
+/// `ipi_raise` event, then the SGI.
+pub fn smp_cross_call(cpu: usize, ipinr: u32) -> Result<(), arch::gic::GicError> {
+    crate::trace::events::ipi::trace_ipi_raise(1 << cpu, ipinr);
+    arch::gic::send_sgi(arch::gic::SgiTarget::Cpu(cpu), ipinr)
+}
+
 /// Bit N set: CPU N is online.
 pub fn cpu_online_mask() -> u64 {
     ONLINE.load(Ordering::Acquire)

@@ -29,14 +29,15 @@
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use arch::exception::TrapFrame;
-use arch::gic::{self, GicError, SgiTarget};
+use arch::gic::{self, GicError};
 use arch::irq::{IrqAction, request_percpu_irq};
 use arch::irqflags::local_irq_save_guard;
 use arch::patching::{StopMachine, TextPatch, WritePhase};
 use arch::processor::cpu_relax;
 use arch::spinlock::{SpinLock, SpinLockGuard};
 
-use crate::smp::{cpu_online_mask, smp_processor_id};
+use crate::smp::{IPI_TYPES, cpu_online_mask, smp_cross_call, smp_processor_id};
+use crate::trace::events::ipi as ipi_events;
 
 const STATE_IDLE: u32 = 0;
 const STATE_PREPARE: u32 = 1;
@@ -62,12 +63,14 @@ static IPI_RETRIES: AtomicUsize = AtomicUsize::new(0);
 pub const IPI_STOP_MACHINE: u32 = 1;
 
 static STOP_ACTION: IrqAction = IrqAction {
-    name: "Stop-machine interrupts",
+    name: IPI_TYPES[IPI_STOP_MACHINE as usize],
     handler: stop_ipi,
 };
 
 fn stop_ipi(_irq: u32, _frame: &mut TrapFrame) {
+    ipi_events::trace_ipi_entry(IPI_STOP_MACHINE);
     stop_machine_ipi_handler();
+    ipi_events::trace_ipi_exit(IPI_STOP_MACHINE);
 }
 
 static PATCHING_STOP_MACHINE: StopMachine = StopMachine {
@@ -116,13 +119,25 @@ fn send_stop_ipi(cpu: usize) -> Result<(), GicError> {
     {
         return Err(GicError::BadCpu(cpu));
     }
-    gic::send_sgi(SgiTarget::Cpu(cpu), IPI_STOP_MACHINE)
+    smp_cross_call(cpu, IPI_STOP_MACHINE)
 }
 
 /// Sends the stop IPI to every CPU in `mask`, retrying each until the GIC takes it. A CPU that
 /// cannot be reached at all would leave the caller running its function next to an unparked
-/// CPU, so that is a panic, never a silent fallback.
+/// CPU, so that is a panic, never a silent fallback. The request is traced as Linux's
+/// `smp_call_function_many_cond` does (one CPU: `ipi_send_cpu`), the IPI's handler as the
+/// callback; out of line, so the callsite is its caller.
+#[inline(never)]
 fn kick_cpus(mask: u64) {
+    let (callsite, callback) = (
+        ipi_events::return_address(),
+        stop_ipi as fn(u32, &mut TrapFrame) as usize as u64,
+    );
+    if mask.is_power_of_two() {
+        ipi_events::trace_ipi_send_cpu(mask.trailing_zeros(), callsite, callback);
+    } else {
+        ipi_events::trace_ipi_send_cpumask(mask, callsite, callback);
+    }
     for cpu in (0..64).filter(|cpu| mask & (1 << cpu) != 0) {
         if send_stop_ipi(cpu).is_err() {
             kick_cpu_again(cpu);

@@ -46,6 +46,31 @@ impl IrqDesc {
 
 static IRQ_DESC: [IrqDesc; NR_IRQS] = [const { IrqDesc::new() }; NR_IRQS];
 
+/// Linux's `irqreturn_t` value of a handler that handled its interrupt. Every action's handler
+/// does: no line is shared, so an action is only ever called for its own device.
+pub const IRQ_HANDLED: i32 = 1;
+
+/// Called around every action's handler with the interrupt number (Linux: the
+/// `irq_handler_entry` / `irq_handler_exit` tracepoints of `__handle_irq_event_percpu`): the
+/// kernel's tracepoints, which live above this crate. Both must be `noinstr` (they are not
+/// functions Linux has, so the function tracer must not show them).
+pub struct IrqHandlerHooks {
+    /// Before the handler, with the action's name.
+    pub entry: fn(irq: u32, name: &'static str),
+    /// After it, with what it returned ([`IRQ_HANDLED`]).
+    pub exit: fn(irq: u32, ret: i32),
+}
+
+static IRQ_HANDLER_HOOKS: AtomicPtr<IrqHandlerHooks> = AtomicPtr::new(ptr::null_mut());
+
+/// Installs the hooks run around every handler (once, at boot).
+pub fn set_irq_handler_hooks(hooks: &'static IrqHandlerHooks) {
+    crate::patching::assert_noinstr_handler(hooks.entry as usize, "irq_handler_entry hook");
+    crate::patching::assert_noinstr_handler(hooks.exit as usize, "irq_handler_exit hook");
+    let hooks = hooks as *const IrqHandlerHooks as *mut IrqHandlerHooks;
+    IRQ_HANDLER_HOOKS.store(hooks, Ordering::Release);
+}
+
 /// Interrupts nothing was registered for (Linux: `irq_err_count`, the "Err:" line).
 static IRQ_ERR_COUNT: AtomicU32 = AtomicU32::new(0);
 
@@ -173,7 +198,15 @@ pub fn generic_handle_domain_irq(irq: u32, frame: &mut TrapFrame) {
     } else {
         // SAFETY: non-null slots only ever hold pointers made from `&'static IrqAction`.
         let action = unsafe { &*action };
+        // SAFETY: only `set_irq_handler_hooks` stores here, from a `&'static IrqHandlerHooks`.
+        let hooks = unsafe { IRQ_HANDLER_HOOKS.load(Ordering::Acquire).as_ref() };
+        if let Some(hooks) = hooks {
+            (hooks.entry)(irq, action.name);
+        }
         (action.handler)(irq, frame);
+        if let Some(hooks) = hooks {
+            (hooks.exit)(irq, IRQ_HANDLED);
+        }
     }
 }
 

@@ -57,7 +57,7 @@ mod core_sched {
 
     use arch::context::{CpuContext, cpu_switch_to};
     use arch::exception::TrapFrame;
-    use arch::gic::{self, SgiTarget};
+    use arch::gic;
     use arch::irq::{IrqAction, request_percpu_irq};
     use arch::irqflags::{local_irq_disable, local_irq_enable, local_irq_save};
     use arch::percpu::{need_resched, preempt_count, set_need_resched};
@@ -71,7 +71,9 @@ mod core_sched {
     use crate::board::MAX_CPUS;
     use crate::fs::Errno;
     use crate::println;
+    use crate::smp::{IPI_TYPES, smp_cross_call};
     use crate::smp::{cpu_online_mask, num_possible_cpus, per_cpu, smp_processor_id, this_cpu};
+    use crate::trace::events::ipi as ipi_events;
     use crate::trace::events::sched as sched_events;
 
     /// The SGI that makes another CPU look at its run queue (Linux arm64: `IPI_RESCHEDULE`, 0).
@@ -113,7 +115,7 @@ mod core_sched {
     };
 
     static RESCHED_ACTION: IrqAction = IrqAction {
-        name: "Rescheduling interrupts",
+        name: IPI_TYPES[IPI_RESCHEDULE as usize],
         handler: scheduler_ipi,
     };
 
@@ -370,13 +372,17 @@ mod core_sched {
         true
     }
 
-    /// Makes `cpu` reschedule at its next interrupt exit, now if it is another CPU.
+    /// Makes `cpu` reschedule at its next interrupt exit, now if it is another CPU (Linux:
+    /// `resched_curr`; out of line, so the `ipi_send_cpu` callsite is its caller, as there).
+    #[inline(never)]
     fn resched_cpu(cpu: usize) {
         if cpu == smp_processor_id() {
             set_need_resched();
         } else if let Some(slot) = per_cpu(cpu) {
             slot.arch.need_resched.store(true, Ordering::Release);
-            let _ = gic::send_sgi(SgiTarget::Cpu(cpu), IPI_RESCHEDULE);
+            // Linux's `smp_send_reschedule`: the request (no callback), then the IPI.
+            ipi_events::trace_ipi_send_cpu(cpu as u32, ipi_events::return_address(), 0);
+            let _ = smp_cross_call(cpu, IPI_RESCHEDULE);
         }
     }
 
@@ -593,7 +599,10 @@ mod core_sched {
     }
 
     fn scheduler_ipi(_irq: u32, _frame: &mut TrapFrame) {
-        // Nothing to do here: the sender set need_resched, and the IRQ exit acts on it.
+        // Nothing to do here but the events: the sender set need_resched, and the IRQ exit
+        // acts on it.
+        ipi_events::trace_ipi_entry(IPI_RESCHEDULE);
+        ipi_events::trace_ipi_exit(IPI_RESCHEDULE);
     }
 
     /// Context switches CPU `cpu` has made.

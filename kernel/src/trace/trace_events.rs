@@ -36,6 +36,9 @@ pub enum FieldType {
     /// `__data_loc TYPE[] name`: a `u32` holding the data's offset in the entry (low 16 bits)
     /// and its length (high 16 bits), Linux's `__string()`.
     DataLoc,
+    /// `__data_loc TYPE name`: a `__data_loc` Linux declares without `[]` (`__cpumask()`,
+    /// `__data_loc cpumask_t cpumask`).
+    DataLocScalar,
 }
 
 /// One field of an entry (Linux's `struct ftrace_event_field`).
@@ -91,6 +94,7 @@ impl Field {
             FieldType::Array { len } => write!(w, "{ty} {name}[{len}]")?,
             FieldType::DynArray => write!(w, "{ty} {name}[]")?,
             FieldType::DataLoc => write!(w, "__data_loc {ty}[] {name}")?,
+            FieldType::DataLocScalar => write!(w, "__data_loc {ty} {name}")?,
         }
         writeln!(
             w,
@@ -145,6 +149,16 @@ impl DataLoc {
 
 impl FieldTypeOf for DataLoc {
     const TYPE: FieldType = FieldType::DataLoc;
+}
+
+/// A `__cpumask()` field: a [`DataLoc`] to a CPU bitmask, which `format` declares as
+/// `__data_loc cpumask_t`.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpumaskLoc(pub DataLoc);
+
+impl FieldTypeOf for CpumaskLoc {
+    const TYPE: FieldType = FieldType::DataLocScalar;
 }
 
 /// Linux's `TRACE_EVENT_FL_IGNORE_ENABLE`: the ftrace-internal entries have a `format` but no
@@ -434,6 +448,8 @@ macro_rules! trace_event {
             let $e = unsafe { buf.assume_init_mut() };
             $e.ent = ent;
             $assign
+            // Shadowed by the event's own `tail`, if it has one.
+            #[allow(unused_variables)]
             let tail: &[u8] = &[];
             $(let tail: &[u8] = $tail;)?
             $crate::trace::events::trace_event_buffer_commit(call, $e, tail);
@@ -526,5 +542,17 @@ mod tests {
             "\tfield:__data_loc char[] name;\toffset:12;\tsize:4;\tsigned:0;\n"
         );
         assert!(name.is_string() && PRINT_FIELDS[1].is_string() && !STACK_FIELDS[1].is_string());
+        let mask = Field::new(
+            "cpumask_t",
+            "cpumask",
+            8,
+            4,
+            <CpumaskLoc as FieldTypeOf>::TYPE,
+        );
+        assert_eq!(
+            line(&mask),
+            "\tfield:__data_loc cpumask_t cpumask;\toffset:8;\tsize:4;\tsigned:0;\n"
+        );
+        assert!(!mask.is_string());
     }
 }

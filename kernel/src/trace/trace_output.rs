@@ -96,6 +96,34 @@ fn write_ps(w: &mut dyn Write, f: Func<'_>) -> fmt::Result {
     }
 }
 
+/// Bits per group of `%*pb` (Linux's `CHUNKSZ` in `bitmap_string()`).
+const BITMAP_CHUNKSZ: usize = 32;
+
+/// A `__bitmask`/`__cpumask` field as Linux prints it (`trace_print_bitmask_seq()`, `%*pb`):
+/// the bitmap in `bits` (little-endian words, every byte's bits) as hex groups of 32 bits,
+/// most significant first, separated by commas, each zero-padded to its width (the first
+/// group only as wide as its bits need).
+pub fn write_bitmask(w: &mut dyn Write, bits: &[u8]) -> fmt::Result {
+    let nr_bits = bits.len() * 8;
+    let bit = |i: usize| bits[i / 8] >> (i % 8) & 1 != 0;
+    let mut chunksz = match nr_bits % BITMAP_CHUNKSZ {
+        0 => BITMAP_CHUNKSZ,
+        partial => partial,
+    };
+    let mut start = nr_bits.next_multiple_of(BITMAP_CHUNKSZ);
+    let mut sep = "";
+    while start >= BITMAP_CHUNKSZ {
+        start -= BITMAP_CHUNKSZ;
+        let val = (start..start + chunksz)
+            .rev()
+            .fold(0u32, |v, i| (v << 1) | u32::from(bit(i)));
+        write!(w, "{sep}{val:0width$x}", width = chunksz.div_ceil(4))?;
+        sep = ",";
+        chunksz = BITMAP_CHUNKSZ;
+    }
+    Ok(())
+}
+
 /// A comm as the trace prints it: at most `TASK_COMM_LEN - 1` bytes, cut on a char boundary.
 fn comm_prefix(comm: &str, max: usize) -> &str {
     if comm.len() <= max {
@@ -1246,6 +1274,30 @@ fn is_return_of(entry: &GraphRecord<'_>, func: Func<'_>, next: &GraphRecord<'_>)
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bitmasks_print_as_linuxs_pb() {
+        let pb = |bits: &[u8]| {
+            let mut s = alloc::string::String::new();
+            write_bitmask(&mut s, bits).unwrap();
+            s
+        };
+        // One unsigned long, CPU1 (Linux's ipi_raise on a 2-CPU machine).
+        assert_eq!(pb(&2u64.to_le_bytes()), "00000000,00000002");
+        assert_eq!(pb(&0xeu64.to_le_bytes()), "00000000,0000000e");
+        assert_eq!(pb(&(1u64 << 63 | 1).to_le_bytes()), "80000000,00000001");
+        assert_eq!(pb(&u64::MAX.to_le_bytes()), "ffffffff,ffffffff");
+        // Two words: the higher one first.
+        let two: alloc::vec::Vec<u8> = [1u64, 1 << 32]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(pb(&two), "00000001,00000000,00000000,00000001");
+        // A partial first group is only as wide as its bits.
+        assert_eq!(pb(&[0x0f, 0x1]), "010f");
+        assert_eq!(pb(&[0x5]), "05");
+        assert_eq!(pb(&[]), "");
+    }
+
     use super::*;
 
     fn write_function_line(
