@@ -1,0 +1,342 @@
+//! The comms of tasks seen at context switches (Linux: `kernel/trace/trace_sched_switch.c` and
+//! the `saved_cmdlines` half of `trace.c`), so that `trace` can name a task that has exited.
+//!
+//! [`SavedCmdlines`] is Linux's `saved_cmdlines_buffer`: a ring of `cmdline_num` (pid, comm)
+//! slots, and a map from a pid's low bits (`pid & (PID_MAX_DEFAULT - 1)`) to its slot. A pid
+//! new to the map takes the next slot round the ring, evicting whoever had it; a lookup checks
+//! the slot still belongs to the pid, so an evicted or aliased pid reads as unknown.
+//!
+//! While events are enabled or a tracer runs ([`tracing_start_cmdline_record`], counted), probes
+//! on `sched_switch`, `sched_wakeup` and `sched_wakeup_new` save the tasks involved. They only
+//! *try* the table's lock (Linux's `arch_spin_trylock`) and skip on contention: the switch path
+//! never waits. Readers (`saved_cmdlines`, `trace`) and resizes (`saved_cmdlines_size`) take it;
+//! a resize builds the new (empty) table first, so a failed allocation keeps the old one.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+
+use super::pid_list::PID_MAX_DEFAULT;
+use super::trace_output::TASK_COMM_LEN;
+use crate::fs::Errno;
+
+/// The default number of saved comms (Linux's `SAVED_CMDLINES_DEFAULT`).
+pub const SAVED_CMDLINES_DEFAULT: usize = 128;
+/// An empty map entry or slot (Linux's `NO_CMDLINE_MAP`).
+pub const NO_CMDLINE_MAP: u32 = u32::MAX;
+
+/// Linux's `struct saved_cmdlines_buffer`.
+pub struct SavedCmdlines {
+    /// Slot of each pid's low bits, or [`NO_CMDLINE_MAP`].
+    map_pid_to_cmdline: Box<[u32]>,
+    /// Pid of each slot, or [`NO_CMDLINE_MAP`].
+    map_cmdline_to_pid: Box<[u32]>,
+    /// Comm of each slot, NUL-padded.
+    saved_cmdlines: Box<[[u8; TASK_COMM_LEN]]>,
+    /// The slot filled last.
+    cmdline_idx: usize,
+}
+
+/// A boxed slice of `len` copies of `value`, or `ENOMEM`.
+fn try_filled<T: Clone>(len: usize, value: T) -> Result<Box<[T]>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, value);
+    Ok(v.into_boxed_slice())
+}
+
+impl SavedCmdlines {
+    /// An empty table of `num` slots (Linux's `allocate_cmdlines_buffer`); `ENOMEM` when it
+    /// cannot be allocated.
+    pub fn try_new(num: usize) -> Result<Self, Errno> {
+        Ok(Self {
+            map_pid_to_cmdline: try_filled(PID_MAX_DEFAULT as usize, NO_CMDLINE_MAP)?,
+            map_cmdline_to_pid: try_filled(num, NO_CMDLINE_MAP)?,
+            saved_cmdlines: try_filled(num, [0; TASK_COMM_LEN])?,
+            cmdline_idx: 0,
+        })
+    }
+
+    /// The number of slots (`saved_cmdlines_size`).
+    pub fn num(&self) -> usize {
+        self.map_cmdline_to_pid.len()
+    }
+
+    fn tpid(pid: u32) -> usize {
+        (pid & (PID_MAX_DEFAULT - 1)) as usize
+    }
+
+    /// Saves `comm` (cut to 15 bytes) as `pid`'s (Linux's `trace_save_cmdline`). The idle
+    /// task (pid 0) is never saved: `<idle>` is printed for it.
+    pub fn save(&mut self, pid: u32, comm: &str) {
+        if pid == 0 {
+            return;
+        }
+        let tpid = Self::tpid(pid);
+        let mut idx = self.map_pid_to_cmdline[tpid];
+        if idx == NO_CMDLINE_MAP {
+            idx = ((self.cmdline_idx + 1) % self.num()) as u32;
+            self.map_pid_to_cmdline[tpid] = idx;
+            self.cmdline_idx = idx as usize;
+        }
+        self.map_cmdline_to_pid[idx as usize] = pid;
+        let slot = &mut self.saved_cmdlines[idx as usize];
+        let n = comm.len().min(TASK_COMM_LEN - 1);
+        *slot = [0; TASK_COMM_LEN];
+        slot[..n].copy_from_slice(&comm.as_bytes()[..n]);
+    }
+
+    /// `pid`'s saved comm, if its slot is still its own (Linux's `__trace_find_cmdline`).
+    pub fn find(&self, pid: u32) -> Option<&str> {
+        let map = *self.map_pid_to_cmdline.get(Self::tpid(pid))?;
+        if map == NO_CMDLINE_MAP || self.map_cmdline_to_pid[map as usize] != pid {
+            return None;
+        }
+        let comm = &self.saved_cmdlines[map as usize];
+        let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+        core::str::from_utf8(&comm[..end]).ok()
+    }
+
+    /// `saved_cmdlines`: `PID COMM` for every filled slot, in slot order; a pid whose map entry
+    /// another pid has taken since reads `<...>`, as in Linux.
+    pub fn show(&self, w: &mut dyn Write) -> fmt::Result {
+        for &pid in self.map_cmdline_to_pid.iter() {
+            if pid != NO_CMDLINE_MAP {
+                writeln!(w, "{pid} {}", self.find(pid).unwrap_or(COMM_UNKNOWN))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Linux's comm for a pid it has no saved comm for.
+pub const COMM_UNKNOWN: &str = "<...>";
+
+/// A `saved_cmdlines_size` write (Linux's `tracing_saved_cmdlines_size_write`): a decimal
+/// number from 1 to [`PID_MAX_DEFAULT`], else `EINVAL`.
+pub fn parse_saved_cmdlines_size(data: &[u8]) -> Result<usize, Errno> {
+    let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    match text.parse::<u64>() {
+        Ok(n) if n != 0 && n <= u64::from(PID_MAX_DEFAULT) => Ok(n as usize),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+#[cfg(target_os = "none")]
+mod record {
+    use alloc::boxed::Box;
+    use core::fmt::{self, Write};
+
+    use spin::Mutex;
+
+    use super::{SAVED_CMDLINES_DEFAULT, SavedCmdlines, TASK_COMM_LEN, parse_saved_cmdlines_size};
+    use crate::fs::{self, Errno};
+    use crate::sched::{self, Task};
+    use crate::trace::events::sched as sched_events;
+    use crate::tracefs::create_file;
+
+    /// The table (Linux's `savedcmd`, under `trace_cmdline_lock`): probes only try the lock.
+    static SAVEDCMD: Mutex<Option<Box<SavedCmdlines>>> = Mutex::new(None);
+
+    /// Users of recording (Linux's `sched_cmdline_ref`, under `sched_register_mutex`).
+    static CMDLINE_REF: Mutex<usize> = Mutex::new(0);
+
+    /// Saves the tasks' comms unless someone holds the table.
+    fn save(tasks: &[&Task]) {
+        let Some(mut table) = SAVEDCMD.try_lock() else {
+            return;
+        };
+        if let Some(table) = table.as_mut() {
+            for task in tasks {
+                table.save(task.pid(), task.name());
+            }
+        }
+    }
+
+    fn probe_sched_switch(_: *const (), _: bool, _preempt: bool, prev: &Task, next: &Task) {
+        save(&[prev, next]);
+    }
+
+    fn probe_sched_wakeup(_: *const (), _: bool, wakee: &Task) {
+        match sched::current() {
+            Some(current) => save(&[current, wakee]),
+            None => save(&[wakee]),
+        }
+    }
+
+    /// Attaches (`on`) or detaches the probes (Linux's `tracing_sched_register` and
+    /// `tracing_sched_unregister`). Linux only reports a failure; so do we, by leaving the
+    /// probes that did attach.
+    fn sched_register(on: bool) {
+        let none = core::ptr::null();
+        if on {
+            let _ = sched_events::register_trace_sched_wakeup(probe_sched_wakeup, none);
+            let _ = sched_events::register_trace_sched_wakeup_new(probe_sched_wakeup, none);
+            let _ = sched_events::register_trace_sched_switch(probe_sched_switch, none);
+        } else {
+            let _ = sched_events::unregister_trace_sched_switch(probe_sched_switch, none);
+            let _ = sched_events::unregister_trace_sched_wakeup_new(probe_sched_wakeup, none);
+            let _ = sched_events::unregister_trace_sched_wakeup(probe_sched_wakeup, none);
+        }
+    }
+
+    /// One more user of comm recording: an enabled event or a running tracer (Linux's
+    /// `tracing_start_cmdline_record`).
+    pub fn tracing_start_cmdline_record() {
+        let mut refs = CMDLINE_REF.lock();
+        *refs += 1;
+        if *refs == 1 {
+            sched_register(true);
+        }
+    }
+
+    /// One user fewer (Linux's `tracing_stop_cmdline_record`).
+    pub fn tracing_stop_cmdline_record() {
+        let mut refs = CMDLINE_REF.lock();
+        *refs = refs.saturating_sub(1);
+        if *refs == 0 {
+            sched_register(false);
+        }
+    }
+
+    /// `pid`'s saved comm, given to `f` outside the lock (Linux's `trace_find_cmdline`);
+    /// `None` when unknown.
+    pub fn trace_find_cmdline(
+        pid: u32,
+        f: &mut dyn FnMut(&str) -> fmt::Result,
+    ) -> Option<fmt::Result> {
+        let mut comm = [0; TASK_COMM_LEN];
+        let len = {
+            let table = SAVEDCMD.lock();
+            let found = table.as_ref()?.find(pid)?.as_bytes();
+            comm[..found.len()].copy_from_slice(found);
+            found.len()
+        };
+        Some(f(core::str::from_utf8(&comm[..len]).unwrap_or_default()))
+    }
+
+    fn read_saved_cmdlines(w: &mut dyn Write) -> Result<(), Errno> {
+        let table = SAVEDCMD.lock();
+        if let Some(table) = table.as_ref() {
+            table.show(w)?;
+        }
+        Ok(())
+    }
+
+    fn read_saved_cmdlines_size(w: &mut dyn Write) -> Result<(), Errno> {
+        let num = SAVEDCMD.lock().as_ref().map_or(0, |t| t.num());
+        Ok(writeln!(w, "{num}")?)
+    }
+
+    /// Linux's `tracing_resize_saved_cmdlines`: a new, empty table; the old one is kept when
+    /// the new one cannot be allocated (ENOMEM).
+    fn write_saved_cmdlines_size(data: &[u8]) -> Result<(), Errno> {
+        let num = parse_saved_cmdlines_size(data)?;
+        let new = Box::try_new(SavedCmdlines::try_new(num)?).map_err(|_| Errno::ENOMEM)?;
+        let old = SAVEDCMD.lock().replace(new);
+        drop(old);
+        Ok(())
+    }
+
+    /// Allocates the default table and creates `saved_cmdlines` and `saved_cmdlines_size`.
+    pub fn init(tracefs: &str) {
+        match SavedCmdlines::try_new(SAVED_CMDLINES_DEFAULT)
+            .and_then(|t| Box::try_new(t).map_err(|_| Errno::ENOMEM))
+        {
+            Ok(table) => *SAVEDCMD.lock() = Some(table),
+            Err(e) => crate::println!("trace: no saved_cmdlines ({e:?})"),
+        }
+        create_file(
+            &alloc::format!("{tracefs}/saved_cmdlines"),
+            fs::read_only(read_saved_cmdlines),
+        );
+        create_file(
+            &alloc::format!("{tracefs}/saved_cmdlines_size"),
+            fs::read_write(read_saved_cmdlines_size, |data, _| {
+                write_saved_cmdlines_size(data)
+            }),
+        );
+    }
+}
+
+#[cfg(target_os = "none")]
+pub use record::{
+    init, trace_find_cmdline, tracing_start_cmdline_record, tracing_stop_cmdline_record,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    fn shown(t: &SavedCmdlines) -> String {
+        let mut s = String::new();
+        t.show(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn saves_in_ring_order_starting_at_slot_one() {
+        let mut t = SavedCmdlines::try_new(3).unwrap();
+        assert_eq!(shown(&t), "");
+        t.save(1, "sh");
+        t.save(7, "fib");
+        assert_eq!(shown(&t), "1 sh\n7 fib\n");
+        t.save(9, "a-very-long-task-name");
+        // Slot 0 is filled last, so it is listed first.
+        assert_eq!(shown(&t), "9 a-very-long-tas\n1 sh\n7 fib\n");
+        assert_eq!(t.find(9), Some("a-very-long-tas"));
+        // Saving again updates in place.
+        t.save(7, "fib2");
+        assert_eq!(shown(&t), "9 a-very-long-tas\n1 sh\n7 fib2\n");
+    }
+
+    #[test]
+    fn eviction_and_aliases_read_as_unknown() {
+        let mut t = SavedCmdlines::try_new(2).unwrap();
+        t.save(1, "sh");
+        t.save(2, "two");
+        t.save(3, "three");
+        // 3 took slot 1 from pid 1.
+        assert_eq!(t.find(1), None);
+        assert_eq!(t.find(3), Some("three"));
+        assert_eq!(shown(&t), "2 two\n3 three\n");
+        // pid 32771 shares pid 3's map entry: it reuses (steals) that slot.
+        t.save(PID_MAX_DEFAULT + 3, "alias");
+        assert_eq!(t.find(3), None);
+        assert_eq!(t.find(PID_MAX_DEFAULT + 3), Some("alias"));
+        // Pid 2's slot still holds 2, but a pid with no map entry is unknown.
+        assert_eq!(t.find(PID_MAX_DEFAULT + 2), None);
+    }
+
+    #[test]
+    fn the_idle_task_is_never_saved() {
+        let mut t = SavedCmdlines::try_new(4).unwrap();
+        t.save(0, "swapper/0");
+        assert_eq!(t.find(0), None);
+        assert_eq!(shown(&t), "");
+    }
+
+    #[test]
+    fn size_writes_take_1_to_pid_max_default() {
+        assert_eq!(parse_saved_cmdlines_size(b"2\n"), Ok(2));
+        assert_eq!(parse_saved_cmdlines_size(b"32768"), Ok(32768));
+        for bad in [
+            &b"0"[..],
+            b"32769",
+            b"abc",
+            b"",
+            b"-1",
+            b" 5",
+            b"5 ",
+            b"0x10",
+        ] {
+            assert_eq!(
+                parse_saved_cmdlines_size(bad),
+                Err(Errno::EINVAL),
+                "{bad:?}"
+            );
+        }
+    }
+}
