@@ -134,6 +134,7 @@ mod record {
     use crate::fs::{self, Errno};
     use crate::sched::{self, Task};
     use crate::trace::events::sched as sched_events;
+    use crate::trace::trace::try_buffer;
     use crate::tracefs::create_file;
 
     /// The table (Linux's `savedcmd`, under `trace_cmdline_lock`): probes only try the lock.
@@ -142,8 +143,13 @@ mod record {
     /// Users of recording (Linux's `sched_cmdline_ref`, under `sched_register_mutex`).
     static CMDLINE_REF: Mutex<usize> = Mutex::new(0);
 
-    /// Saves the tasks' comms unless someone holds the table.
+    /// Saves the tasks' comms unless someone holds the table, or nothing is being recorded
+    /// (Linux saves only after an entry was committed on the CPU; a buffer whose recording is
+    /// off commits nothing).
     fn save(tasks: &[&Task]) {
+        if !try_buffer().is_some_and(|rb| rb.is_record_on()) {
+            return;
+        }
         let Some(mut table) = SAVEDCMD.try_lock() else {
             return;
         };
