@@ -17,3 +17,4 @@ mod smp;
 mod stop_machine_locks;
 mod stop_machine_stress;
 mod symbols;
+mod tracepoint;
