@@ -405,20 +405,20 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
     }
     state.tracer = Tracer::Nop;
     buffer().reset(None);
-    match new {
-        Tracer::Function => {
-            ensure_notrace(&state.notrace)?;
-            function_ops().register()?;
-        }
-        Tracer::FunctionGraph => {
-            ensure_notrace(&state.notrace)?;
-            trace_functions_graph::start(&trace_functions_graph::GRAPH_OPS)?;
-        }
-        Tracer::Nop => {}
-    }
-    // Linux's function and graph tracers save comms while they run.
+    // Linux's function and graph tracers save comms while they run; the probes are attached
+    // first, so that attaching them is not traced.
     if new != Tracer::Nop {
         tracing_start_cmdline_record();
+    }
+    let started = match new {
+        Tracer::Function => ensure_notrace(&state.notrace).and_then(|()| function_ops().register()),
+        Tracer::FunctionGraph => ensure_notrace(&state.notrace)
+            .and_then(|()| trace_functions_graph::start(&trace_functions_graph::GRAPH_OPS)),
+        Tracer::Nop => Ok(()),
+    };
+    if let Err(errno) = started {
+        tracing_stop_cmdline_record();
+        return Err(errno);
     }
     state.tracer = new;
     Ok(())
