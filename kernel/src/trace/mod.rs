@@ -35,9 +35,9 @@ pub mod trace_clock;
 pub mod trace_entries;
 pub mod trace_events;
 pub mod trace_events_filter;
-pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_events_pid;
+pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_functions_graph;
 pub mod trace_output;

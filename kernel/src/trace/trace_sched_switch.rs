@@ -97,13 +97,19 @@ impl SavedCmdlines {
         core::str::from_utf8(&comm[..end]).ok()
     }
 
+    /// The pid of every filled slot, in slot order, with its comm if [`Self::find`] finds it.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, Option<&str>)> {
+        self.map_cmdline_to_pid
+            .iter()
+            .filter(|&&pid| pid != NO_CMDLINE_MAP)
+            .map(|&pid| (pid, self.find(pid)))
+    }
+
     /// `saved_cmdlines`: `PID COMM` for every filled slot, in slot order; a pid whose map entry
     /// another pid has taken since reads `<...>`, as in Linux.
     pub fn show(&self, w: &mut dyn Write) -> fmt::Result {
-        for &pid in self.map_cmdline_to_pid.iter() {
-            if pid != NO_CMDLINE_MAP {
-                writeln!(w, "{pid} {}", self.find(pid).unwrap_or(COMM_UNKNOWN))?;
-            }
+        for (pid, comm) in self.entries() {
+            writeln!(w, "{pid} {}", comm.unwrap_or(COMM_UNKNOWN))?;
         }
         Ok(())
     }
@@ -222,6 +228,16 @@ mod record {
         Some(f(core::str::from_utf8(&comm[..len]).unwrap_or_default()))
     }
 
+    /// Calls `f` with every saved (pid, comm), under the table's lock.
+    pub fn for_each_saved_cmdline(f: &mut dyn FnMut(u32, &str)) {
+        let table = SAVEDCMD.lock();
+        for (pid, comm) in table.iter().flat_map(|t| t.entries()) {
+            if let Some(comm) = comm {
+                f(pid, comm);
+            }
+        }
+    }
+
     fn read_saved_cmdlines(w: &mut dyn Write) -> Result<(), Errno> {
         let table = SAVEDCMD.lock();
         if let Some(table) = table.as_ref() {
@@ -268,7 +284,8 @@ mod record {
 
 #[cfg(target_os = "none")]
 pub use record::{
-    init, trace_find_cmdline, tracing_start_cmdline_record, tracing_stop_cmdline_record,
+    for_each_saved_cmdline, init, trace_find_cmdline, tracing_start_cmdline_record,
+    tracing_stop_cmdline_record,
 };
 
 #[cfg(test)]
