@@ -5,10 +5,12 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::fs::Errno;
+use crate::jump_label::StaticKeyFalse;
 use crate::tracepoint::{TRACEPOINT_DEFAULT_PRIO, Tracepoint};
 use crate::{kassert_eq, ktest};
 
-static TP: Tracepoint<fn(*const (), u64)> = Tracepoint::new("ktest_order");
+static KEY: StaticKeyFalse = StaticKeyFalse::new();
+static TP: Tracepoint<fn(*const (), u64)> = Tracepoint::new("ktest_order", &KEY.key);
 
 /// The probes' ids in call order, one decimal digit each.
 static ORDER: AtomicU64 = AtomicU64::new(0);
