@@ -66,9 +66,17 @@ impl SavedCmdlines {
         (pid & (PID_MAX_DEFAULT - 1)) as usize
     }
 
-    /// Saves `comm` (cut to 15 bytes) as `pid`'s (Linux's `trace_save_cmdline`). The idle
-    /// task (pid 0) is never saved: `<idle>` is printed for it.
-    pub fn save(&mut self, pid: u32, comm: &str) {
+    /// Whether `pid` holds its slot: saving it again would change nothing, since our tasks'
+    /// comms never change (Linux saves again in case of an `exec`).
+    #[inline(always)]
+    pub fn is_saved(&self, pid: u32) -> bool {
+        let map = self.map_pid_to_cmdline[Self::tpid(pid)];
+        map != NO_CMDLINE_MAP && self.map_cmdline_to_pid[map as usize] == pid
+    }
+
+    /// Saves `comm` (NUL-padded; its last byte is kept NUL) as `pid`'s (Linux's
+    /// `trace_save_cmdline`). The idle task (pid 0) is never saved: `<idle>` is printed for it.
+    pub fn save(&mut self, pid: u32, comm: &[u8; TASK_COMM_LEN]) {
         if pid == 0 {
             return;
         }
@@ -81,9 +89,8 @@ impl SavedCmdlines {
         }
         self.map_cmdline_to_pid[idx as usize] = pid;
         let slot = &mut self.saved_cmdlines[idx as usize];
-        let n = comm.len().min(TASK_COMM_LEN - 1);
-        *slot = [0; TASK_COMM_LEN];
-        slot[..n].copy_from_slice(&comm.as_bytes()[..n]);
+        *slot = *comm;
+        slot[TASK_COMM_LEN - 1] = 0;
     }
 
     /// `pid`'s saved comm, if its slot is still its own (Linux's `__trace_find_cmdline`).
@@ -151,7 +158,7 @@ mod record {
 
     /// Saves the tasks' comms unless someone holds the table, or nothing is being recorded
     /// (Linux saves only after an entry was committed on the CPU; a buffer whose recording is
-    /// off commits nothing).
+    /// off commits nothing). A task that holds its slot already costs two loads.
     fn save(tasks: &[&Task]) {
         if !try_buffer().is_some_and(|rb| rb.is_record_on()) {
             return;
@@ -161,7 +168,10 @@ mod record {
         };
         if let Some(table) = table.as_mut() {
             for task in tasks {
-                table.save(task.pid(), task.name());
+                let pid = task.pid();
+                if !table.is_saved(pid) {
+                    table.save(pid, &task.comm());
+                }
             }
         }
     }
@@ -293,6 +303,14 @@ mod tests {
     use super::*;
     use alloc::string::String;
 
+    /// A comm as tasks give it: NUL-padded, at most 15 bytes.
+    fn comm(name: &str) -> [u8; TASK_COMM_LEN] {
+        let mut c = [0; TASK_COMM_LEN];
+        let n = name.len().min(TASK_COMM_LEN);
+        c[..n].copy_from_slice(&name.as_bytes()[..n]);
+        c
+    }
+
     fn shown(t: &SavedCmdlines) -> String {
         let mut s = String::new();
         t.show(&mut s).unwrap();
@@ -303,30 +321,32 @@ mod tests {
     fn saves_in_ring_order_starting_at_slot_one() {
         let mut t = SavedCmdlines::try_new(3).unwrap();
         assert_eq!(shown(&t), "");
-        t.save(1, "sh");
-        t.save(7, "fib");
+        t.save(1, &comm("sh"));
+        t.save(7, &comm("fib"));
         assert_eq!(shown(&t), "1 sh\n7 fib\n");
-        t.save(9, "a-very-long-task-name");
+        t.save(9, &comm("a-very-long-task-name"));
         // Slot 0 is filled last, so it is listed first.
         assert_eq!(shown(&t), "9 a-very-long-tas\n1 sh\n7 fib\n");
         assert_eq!(t.find(9), Some("a-very-long-tas"));
+        assert!(t.is_saved(9) && t.is_saved(1) && !t.is_saved(2));
         // Saving again updates in place.
-        t.save(7, "fib2");
+        t.save(7, &comm("fib2"));
         assert_eq!(shown(&t), "9 a-very-long-tas\n1 sh\n7 fib2\n");
     }
 
     #[test]
     fn eviction_and_aliases_read_as_unknown() {
         let mut t = SavedCmdlines::try_new(2).unwrap();
-        t.save(1, "sh");
-        t.save(2, "two");
-        t.save(3, "three");
+        t.save(1, &comm("sh"));
+        t.save(2, &comm("two"));
+        t.save(3, &comm("three"));
         // 3 took slot 1 from pid 1.
         assert_eq!(t.find(1), None);
+        assert!(!t.is_saved(1));
         assert_eq!(t.find(3), Some("three"));
         assert_eq!(shown(&t), "2 two\n3 three\n");
         // pid 32771 shares pid 3's map entry: it reuses (steals) that slot.
-        t.save(PID_MAX_DEFAULT + 3, "alias");
+        t.save(PID_MAX_DEFAULT + 3, &comm("alias"));
         assert_eq!(t.find(3), None);
         assert_eq!(t.find(PID_MAX_DEFAULT + 3), Some("alias"));
         // Pid 2's slot still holds 2, but a pid with no map entry is unknown.
@@ -336,7 +356,7 @@ mod tests {
     #[test]
     fn the_idle_task_is_never_saved() {
         let mut t = SavedCmdlines::try_new(4).unwrap();
-        t.save(0, "swapper/0");
+        t.save(0, &comm("swapper/0"));
         assert_eq!(t.find(0), None);
         assert_eq!(shown(&t), "");
     }
