@@ -9,7 +9,8 @@
 //! While events are enabled or a tracer runs ([`tracing_start_cmdline_record`], counted), probes
 //! on `sched_switch`, `sched_wakeup` and `sched_wakeup_new` save the tasks involved. They only
 //! *try* the table's lock (Linux's `arch_spin_trylock`) and skip on contention: the switch path
-//! never waits. Readers (`saved_cmdlines`, `trace`) and resizes (`saved_cmdlines_size`) take it;
+//! never waits. Each CPU remembers the pair it saved last, so the same two tasks switching
+//! back and forth cost a few loads and no lock until some slot changes hands. Readers (`saved_cmdlines`, `trace`) and resizes (`saved_cmdlines_size`) take it;
 //! a resize builds the new (empty) table first, so a failed allocation keeps the old one.
 
 use alloc::boxed::Box;
@@ -140,12 +141,15 @@ pub fn parse_saved_cmdlines_size(data: &[u8]) -> Result<usize, Errno> {
 mod record {
     use alloc::boxed::Box;
     use core::fmt::{self, Write};
+    use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
     use spin::Mutex;
 
     use super::{SAVED_CMDLINES_DEFAULT, SavedCmdlines, TASK_COMM_LEN, parse_saved_cmdlines_size};
+    use crate::board::MAX_CPUS;
     use crate::fs::{self, Errno};
     use crate::sched::{self, Task};
+    use crate::smp::smp_processor_id;
     use crate::trace::events::sched as sched_events;
     use crate::trace::trace::try_buffer;
     use crate::tracefs::create_file;
@@ -156,35 +160,53 @@ mod record {
     /// Users of recording (Linux's `sched_cmdline_ref`, under `sched_register_mutex`).
     static CMDLINE_REF: Mutex<usize> = Mutex::new(0);
 
-    /// Saves the tasks' comms unless someone holds the table, or nothing is being recorded
-    /// (Linux saves only after an entry was committed on the CPU; a buffer whose recording is
-    /// off commits nothing). A task that holds its slot already costs two loads.
-    fn save(tasks: &[&Task]) {
+    /// Bumped (under the table's lock) whenever a pid takes a slot, which may evict another,
+    /// and when the table is replaced.
+    static SAVED_GEN: AtomicU32 = AtomicU32::new(0);
+    /// Per CPU: the pid pair it last found or made saved (the lower pid in the low half) and
+    /// [`SAVED_GEN`] then. While no slot has changed hands since, the pair is still saved.
+    static LAST_SAVED: [(AtomicU64, AtomicU32); MAX_CPUS] =
+        [const { (AtomicU64::new(u64::MAX), AtomicU32::new(0)) }; MAX_CPUS];
+
+    /// Saves two tasks' comms (Linux's `tracing_record_taskinfo_sched_switch`), unless nothing
+    /// is being recorded (Linux saves only after an entry was committed on the CPU; a buffer
+    /// whose recording is off commits nothing), the pair is known saved (no lock taken), or
+    /// someone holds the table (skipped, as Linux's trylock does).
+    fn save_pair(a: &Task, b: &Task) {
         if !try_buffer().is_some_and(|rb| rb.is_record_on()) {
+            return;
+        }
+        let (lo, hi) = (a.pid().min(b.pid()), a.pid().max(b.pid()));
+        let pair = u64::from(lo) | (u64::from(hi) << 32);
+        let (last, last_gen) = &LAST_SAVED[smp_processor_id()];
+        if last.load(Ordering::Relaxed) == pair
+            && last_gen.load(Ordering::Relaxed) == SAVED_GEN.load(Ordering::Relaxed)
+        {
             return;
         }
         let Some(mut table) = SAVEDCMD.try_lock() else {
             return;
         };
-        if let Some(table) = table.as_mut() {
-            for task in tasks {
-                let pid = task.pid();
-                if !table.is_saved(pid) {
-                    table.save(pid, &task.comm());
-                }
+        let Some(table) = table.as_mut() else {
+            return;
+        };
+        for task in [a, b] {
+            let pid = task.pid();
+            if !table.is_saved(pid) {
+                table.save(pid, &task.comm());
+                SAVED_GEN.fetch_add(1, Ordering::Relaxed);
             }
         }
+        last.store(pair, Ordering::Relaxed);
+        last_gen.store(SAVED_GEN.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     fn probe_sched_switch(_: *const (), _: bool, _preempt: bool, prev: &Task, next: &Task) {
-        save(&[prev, next]);
+        save_pair(prev, next);
     }
 
     fn probe_sched_wakeup(_: *const (), _: bool, wakee: &Task) {
-        match sched::current() {
-            Some(current) => save(&[current, wakee]),
-            None => save(&[wakee]),
-        }
+        save_pair(sched::current().unwrap_or(wakee), wakee);
     }
 
     /// Attaches (`on`) or detaches the probes (Linux's `tracing_sched_register` and
@@ -266,7 +288,11 @@ mod record {
     fn write_saved_cmdlines_size(data: &[u8]) -> Result<(), Errno> {
         let num = parse_saved_cmdlines_size(data)?;
         let new = Box::try_new(SavedCmdlines::try_new(num)?).map_err(|_| Errno::ENOMEM)?;
-        let old = SAVEDCMD.lock().replace(new);
+        let old = {
+            let mut table = SAVEDCMD.lock();
+            SAVED_GEN.fetch_add(1, Ordering::Relaxed);
+            table.replace(new)
+        };
         drop(old);
         Ok(())
     }
