@@ -20,13 +20,17 @@ use crate::fs::Errno;
 use crate::jump_label::{StaticKey, static_key_slow_dec, static_key_slow_inc};
 
 /// One registered probe: the function, its identity (the function's address, for
-/// unregistering) and its data.
+/// unregistering), its data and its priority (higher runs first).
 #[derive(Clone, Copy)]
 pub struct TracepointFunc<P> {
     pub func: P,
     addr: *const (),
     pub data: *const (),
+    prio: i32,
 }
+
+/// The priority of a probe registered without one (Linux's `TRACEPOINT_DEFAULT_PRIO`).
+pub const TRACEPOINT_DEFAULT_PRIO: i32 = 10;
 
 /// A published probe array; never changed once published.
 type Probes<P> = Box<[TracepointFunc<P>]>;
@@ -79,13 +83,25 @@ impl<P: Copy + 'static> Tracepoint<P> {
         }
     }
 
-    /// Adds a probe (Linux's `tracepoint_probe_register`): `EEXIST` if the same function and
-    /// data are registered already, `ENOMEM` when the new array cannot be allocated.
+    /// Adds a probe (Linux's `tracepoint_probe_register`) at the default priority.
     pub fn probe_register(
         &'static self,
         func: P,
         addr: *const (),
         data: *const (),
+    ) -> Result<(), Errno> {
+        self.probe_register_prio(func, addr, data, TRACEPOINT_DEFAULT_PRIO)
+    }
+
+    /// Adds a probe that runs before those of lower `prio` and after those of the same or
+    /// higher (Linux's `tracepoint_probe_register_prio`): `EEXIST` if the same function and
+    /// data are registered already, `ENOMEM` when the new array cannot be allocated.
+    pub fn probe_register_prio(
+        &'static self,
+        func: P,
+        addr: *const (),
+        data: *const (),
+        prio: i32,
     ) -> Result<(), Errno> {
         let _guard = TRACEPOINTS_MUTEX.lock();
         let old = self.published();
@@ -95,8 +111,15 @@ impl<P: Copy + 'static> Tracepoint<P> {
         let mut new = Vec::new();
         new.try_reserve_exact(old.len() + 1)
             .map_err(|_| Errno::ENOMEM)?;
-        new.extend_from_slice(old);
-        new.push(TracepointFunc { func, addr, data });
+        let at = old.iter().position(|f| f.prio < prio).unwrap_or(old.len());
+        new.extend_from_slice(&old[..at]);
+        new.push(TracepointFunc {
+            func,
+            addr,
+            data,
+            prio,
+        });
+        new.extend_from_slice(&old[at..]);
         self.publish(new);
         if old.is_empty() {
             static_key_slow_inc(self.key);

@@ -249,6 +249,7 @@ mod core_sched {
             // SAFETY: from `Box::into_raw` above; no task was made to take it.
             drop(unsafe { Box::from_raw(arg) });
         })?;
+        crate::trace::trace_events_pid::event_filter_pid_fork(task.pid());
         task.set_state(TaskState::Interruptible);
         wake_up_new_task(&task);
         Ok(task)

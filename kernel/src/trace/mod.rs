@@ -24,6 +24,7 @@ pub mod func_stack;
 pub mod options;
 #[cfg(target_os = "none")]
 pub mod per_cpu;
+pub mod pid_list;
 pub mod readme;
 pub mod ring_buffer;
 // Linux's `kernel/trace/trace.c`: the name a reader looks for.
@@ -34,9 +35,12 @@ pub mod trace_clock;
 pub mod trace_entries;
 pub mod trace_events;
 pub mod trace_events_filter;
+#[cfg(target_os = "none")]
+pub mod trace_events_pid;
 pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_functions_graph;
 pub mod trace_output;
 #[cfg(target_os = "none")]
 pub mod trace_pipe;
+pub mod trace_sched_switch;

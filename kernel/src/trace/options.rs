@@ -41,6 +41,9 @@ pub const FUNCGRAPH_RETVAL: u64 = 1 << 10;
 /// `funcgraph-irqs`: functions run by interrupts are recorded and shown (between `==========>`
 /// and `<==========` lines); off, they are neither recorded nor printed.
 pub const FUNCGRAPH_IRQS: u64 = 1 << 11;
+/// `event-fork`: tasks created by a task in `set_event_pid` (or `set_event_notrace_pid`) join
+/// that list, and freed tasks leave it.
+pub const EVENT_FORK: u64 = 1 << 12;
 
 /// One option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +85,7 @@ pub const OPTIONS: &[TraceOption] = &[
     global("print-parent", PRINT_PARENT, true),
     global("overwrite", OVERWRITE, true),
     global("irq-info", IRQ_INFO, true),
+    global("event-fork", EVENT_FORK, false),
     tracer_opt("function", "func_stack_trace", FUNC_STACK_TRACE, false),
     tracer_opt("function_graph", "funcgraph-cpu", FUNCGRAPH_CPU, true),
     tracer_opt(
@@ -199,7 +203,7 @@ mod files {
 
     use super::{FLAGS, OPTIONS, Ordering, TraceOption, enabled, store};
     use crate::fs::{self, Errno};
-    use crate::trace::{trace, trace_functions_graph};
+    use crate::trace::{trace, trace_events_pid, trace_functions_graph};
     use crate::tracefs::create_file;
 
     /// Serialises option changes, so each one's effect is applied in the order they were made.
@@ -215,6 +219,7 @@ mod files {
             super::FUNC_STACK_TRACE => return trace::set_func_stack_trace(on),
             super::OVERWRITE => trace::buffer().set_overwrite(on),
             super::FUNCGRAPH_IRQS => trace_functions_graph::set_funcgraph_irqs(on),
+            super::EVENT_FORK => trace_events_pid::trace_event_follow_fork(on)?,
             _ => {}
         }
         store(option.bit, on);
@@ -277,15 +282,18 @@ mod tests {
     fn show_prints_no_for_off_options_and_only_the_current_tracers() {
         let mut out = String::new();
         show(PRINT_PARENT | IRQ_INFO, "nop", &mut out).unwrap();
-        assert_eq!(out, "print-parent\nnooverwrite\nirq-info\n");
+        assert_eq!(out, "print-parent\nnooverwrite\nirq-info\nnoevent-fork\n");
         let mut out = String::new();
         show(defaults() | FUNC_STACK_TRACE, "function", &mut out).unwrap();
-        assert_eq!(out, "print-parent\noverwrite\nirq-info\nfunc_stack_trace\n");
+        assert_eq!(
+            out,
+            "print-parent\noverwrite\nirq-info\nnoevent-fork\nfunc_stack_trace\n"
+        );
         let mut out = String::new();
         show(defaults(), "function_graph", &mut out).unwrap();
         assert_eq!(
             out,
-            "print-parent\noverwrite\nirq-info\nfuncgraph-cpu\nfuncgraph-overhead\n\
+            "print-parent\noverwrite\nirq-info\nnoevent-fork\nfuncgraph-cpu\nfuncgraph-overhead\n\
              nofuncgraph-proc\nfuncgraph-duration\nnofuncgraph-abstime\nfuncgraph-irqs\n\
              nofuncgraph-tail\nnofuncgraph-retval\n"
         );

@@ -88,6 +88,10 @@ pub const LINUX: &[Entry] = &[
          \t\t\t  option name\n",
     ),
     entry(
+        "saved_cmdlines_size",
+        "  saved_cmdlines_size\t- echo command number in here to store comm-pid list\n",
+    ),
+    entry(
         "available_filter_functions",
         "\n  available_filter_functions - list of functions that can be filtered on\n",
     ),
@@ -149,6 +153,21 @@ pub const OURS: &[Entry] = &[
         "  enabled_functions\t- the functions some ftrace_ops is attached to: name (ops count),\n\
          \t\t\t  R (regs), I (ip modify), O (calls its only ops directly:\n\
          \t\t\t  ops: OPS (CALLBACK)), M (modified by an ip modify ops)\n",
+    ),
+    entry(
+        "saved_cmdlines",
+        "  saved_cmdlines\t\t- pid and comm of the tasks seen switching while tracing,\n\
+         \t\t\t  which trace prints for tasks that have exited\n",
+    ),
+    entry(
+        "set_event_pid",
+        "  set_event_pid\t\t- echo pid(s) in here to record events only for those tasks\n\
+         \t\t\t  (options/event-fork: and for the tasks they create)\n",
+    ),
+    entry(
+        "set_event_notrace_pid",
+        "  set_event_notrace_pid\t- echo pid(s) in here to never record events for those tasks\n\
+         \t\t\t  (options/event-fork: nor for the tasks they create)\n",
     ),
     entry(
         "/proc/kallsyms",

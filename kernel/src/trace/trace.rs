@@ -46,6 +46,9 @@ use super::trace_output::{
     self, BufferStats, EVENTS, FTRACE_EVENTS, Func, PrintCtx, PrintOpts, print_trace_line,
     register_trace_event,
 };
+use super::trace_sched_switch::{
+    trace_find_cmdline, tracing_start_cmdline_record, tracing_stop_cmdline_record,
+};
 use crate::board::MAX_CPUS;
 use crate::fs::{self, Errno, WriteMode};
 use crate::glob::Pattern;
@@ -63,8 +66,7 @@ pub const TRACE_BUF_SIZE_DEFAULT: usize = 256 * 1024;
 /// Preempt depth and migrate-disable depth each print as one hex digit.
 const PREEMPT_DEPTH_MAX: u32 = 0xf;
 
-/// Linux's comm for a pid whose task is gone (its cmdline cache missed).
-pub(super) const COMM_UNKNOWN: &str = "<...>";
+pub(super) use super::trace_sched_switch::COMM_UNKNOWN;
 
 /// The tracers, in `available_tracers` order (Linux lists the newest registered first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -398,18 +400,25 @@ fn set_tracer(new: Tracer) -> Result<(), Errno> {
         Tracer::FunctionGraph => trace_functions_graph::stop(&trace_functions_graph::GRAPH_OPS)?,
         Tracer::Nop => {}
     }
+    if state.tracer != Tracer::Nop {
+        tracing_stop_cmdline_record();
+    }
     state.tracer = Tracer::Nop;
     buffer().reset(None);
-    match new {
-        Tracer::Function => {
-            ensure_notrace(&state.notrace)?;
-            function_ops().register()?;
-        }
-        Tracer::FunctionGraph => {
-            ensure_notrace(&state.notrace)?;
-            trace_functions_graph::start(&trace_functions_graph::GRAPH_OPS)?;
-        }
-        Tracer::Nop => {}
+    // Linux's function and graph tracers save comms while they run; the probes are attached
+    // first, so that attaching them is not traced.
+    if new != Tracer::Nop {
+        tracing_start_cmdline_record();
+    }
+    let started = match new {
+        Tracer::Function => ensure_notrace(&state.notrace).and_then(|()| function_ops().register()),
+        Tracer::FunctionGraph => ensure_notrace(&state.notrace)
+            .and_then(|()| trace_functions_graph::start(&trace_functions_graph::GRAPH_OPS)),
+        Tracer::Nop => Ok(()),
+    };
+    if let Err(errno) = started {
+        tracing_stop_cmdline_record();
+        return Err(errno);
     }
     state.tracer = new;
     Ok(())
@@ -489,14 +498,15 @@ pub(super) fn print_opts() -> PrintOpts {
     }
 }
 
-/// The comm of `pid` now: `<idle>` for the idle tasks, `<...>` for a task that has exited.
+/// The comm of `pid`: `<idle>` for the idle tasks, a live task's name, else the comm saved
+/// when it was seen switching (`saved_cmdlines`), else `<...>`.
 pub(super) fn comm_of(pid: i32, f: &mut dyn FnMut(&str) -> fmt::Result) -> fmt::Result {
     if pid as u32 == IDLE_PID {
         return f(IDLE_NAME);
     }
     match sched::find_task_by_pid(pid as u32) {
         Some(task) => f(task.name()),
-        None => f(COMM_UNKNOWN),
+        None => trace_find_cmdline(pid as u32, f).unwrap_or_else(|| f(COMM_UNKNOWN)),
     }
 }
 
@@ -657,6 +667,7 @@ pub fn init(tracefs: &str) {
         ),
     );
     super::events::init(tracefs);
+    super::trace_sched_switch::init(tracefs);
     super::trace_pipe::init(tracefs);
     super::error_log::init(tracefs);
     super::per_cpu::init(tracefs);

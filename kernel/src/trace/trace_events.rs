@@ -390,6 +390,16 @@ macro_rules! trace_event {
             [<__tracepoint_ $name>].probe_register(probe, probe as *const (), data)
         }
 
+        /// Attaches `probe` (with `data`) to run before the probes of lower `prio` (the
+        /// events' own have [`TRACEPOINT_DEFAULT_PRIO`](crate::tracepoint::TRACEPOINT_DEFAULT_PRIO)).
+        pub fn [<register_trace_prio_ $name>](
+            probe: fn(*const (), bool, $($argty),*),
+            data: *const (),
+            prio: i32,
+        ) -> Result<(), $crate::fs::Errno> {
+            [<__tracepoint_ $name>].probe_register_prio(probe, probe as *const (), data, prio)
+        }
+
         /// Detaches `probe` (with `data`); no CPU runs it through this tracepoint afterwards.
         pub fn [<unregister_trace_ $name>](
             probe: fn(*const (), bool, $($argty),*),

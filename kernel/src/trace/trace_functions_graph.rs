@@ -43,6 +43,7 @@ use super::trace_entries::{
 };
 use super::trace_output::{self, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::trace_output::{EVENTS, PrintCtx, print_entry_body};
+use super::trace_sched_switch::for_each_saved_cmdline;
 use crate::fs::Errno;
 use crate::jump_label::{StaticKeyFalse, static_key_slow_dec, static_key_slow_inc};
 use crate::sched::{self, IDLE_NAME, IDLE_PID};
@@ -313,11 +314,15 @@ impl Drop for TextArena {
 
 /// Task names by pid, taken once per reading.
 fn comm_table() -> BTreeMap<u32, String> {
-    sched::all_tasks()
-        .iter()
-        .filter(|t| t.pid() != IDLE_PID)
-        .map(|t| (t.pid(), String::from(t.name())))
-        .collect()
+    // Exited tasks by the comm saved when they switched, live ones by their name.
+    let mut comms = BTreeMap::new();
+    for_each_saved_cmdline(&mut |pid, comm| {
+        comms.insert(pid, String::from(comm));
+    });
+    for task in sched::all_tasks().iter().filter(|t| t.pid() != IDLE_PID) {
+        comms.insert(task.pid(), String::from(task.name()));
+    }
+    comms
 }
 
 /// Any other entry under `function_graph`, as the comment Linux's `print_graph_comment()`

@@ -30,12 +30,15 @@ use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
 use super::trace_entries::{Entry, TRACE_FLAG_IRQS_OFF, TraceEntry, entry_header};
 use super::trace_events::{
-    EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_FILTERED, EVENT_FILE_FL_SOFT_DISABLED,
-    EVENT_FILE_FL_SOFT_MODE, EVENT_FILE_FL_TRIGGER_COND, EVENT_FILE_FL_TRIGGER_MODE,
-    EVENT_FILE_FL_WAS_ENABLED, TRACE_EVENT_FL_HAS_ID, TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall,
+    EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_FILTERED, EVENT_FILE_FL_PID_FILTER,
+    EVENT_FILE_FL_SOFT_DISABLED, EVENT_FILE_FL_SOFT_MODE, EVENT_FILE_FL_TRIGGER_COND,
+    EVENT_FILE_FL_TRIGGER_MODE, EVENT_FILE_FL_WAS_ENABLED, TRACE_EVENT_FL_HAS_ID,
+    TRACE_EVENT_FL_IGNORE_ENABLE, TraceEventCall,
 };
 use super::trace_events_filter::FilterContext;
+use super::trace_events_pid::trace_event_ignore_this_pid;
 use super::trace_output::{EVENTS, register_trace_event};
+use super::trace_sched_switch::{tracing_start_cmdline_record, tracing_stop_cmdline_record};
 use crate::fs::{self, Errno, WriteMode};
 use crate::smp::smp_processor_id;
 use crate::stacktrace::current_frame_pointer;
@@ -69,6 +72,9 @@ pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option
         && flags & EVENT_FILE_FL_TRIGGER_COND == 0
         && !begin_slow(call, flags, irqs_off)
     {
+        return None;
+    }
+    if flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid() {
         return None;
     }
     Some(tracing_gen_ctx(call.id(), irqs_off).0)
@@ -245,6 +251,7 @@ pub fn event_enable_disable(
         };
         if disable && flags & EVENT_FILE_FL_ENABLED != 0 {
             set_flag(call, EVENT_FILE_FL_ENABLED, false);
+            tracing_stop_cmdline_record();
             reg(call, false)?;
         }
         let soft_mode = call.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_SOFT_MODE != 0;
@@ -279,6 +286,8 @@ pub fn event_enable_disable(
             EVENT_FILE_FL_ENABLED | EVENT_FILE_FL_WAS_ENABLED,
             true,
         );
+        // Linux's `record-cmd` (on by default): comms are saved while an event records.
+        tracing_start_cmdline_record();
     }
     Ok(())
 }
@@ -577,4 +586,5 @@ pub fn init(tracefs: &str) {
         &path("set_event"),
         fs::read_write(read_set_event, write_set_event),
     );
+    super::trace_events_pid::init(tracefs);
 }
