@@ -15,6 +15,7 @@ use core::fmt::{self, Write};
 
 use super::ftrace_regex::ProbeCommand;
 use super::trace_clock::TRACE_CLOCKS;
+use super::trace_events_trigger::TRIGGER_COMMANDS;
 use crate::shell::{self, Command};
 
 /// One part of the README.
@@ -134,6 +135,59 @@ pub const LINUX: &[Entry] = &[
         "set_graph_notrace",
         "  set_graph_notrace\t- Do not trace the nested calls of a function (function_graph)\n",
     ),
+    Entry {
+        file: "events/",
+        text: concat!(
+            "  events/\t\t- Directory containing all trace event subsystems:\n",
+            "      enable\t\t- Write 0/1 to enable/disable tracing of all events\n",
+            "  events/<system>/\t- Directory containing all trace events for <system>:\n",
+            "      enable\t\t- Write 0/1 to enable/disable tracing of all <system>\n",
+            "\t\t\t  events\n",
+            "      filter\t\t- If set, only events passing filter are traced\n",
+            "  events/<system>/<event>/\t- Directory containing control files for\n",
+            "\t\t\t  <event>:\n",
+            "      enable\t\t- Write 0/1 to enable/disable tracing of <event>\n",
+            "      filter\t\t- If set, only events passing filter are traced\n",
+            "      trigger\t\t- If set, a command to perform when event is hit\n",
+            "\t    Format: <trigger>[:count][if <filter>]\n",
+        ),
+        more: Some(write_event_trigger_commands),
+    },
+    entry(
+        "events/",
+        concat!(
+            "\t   example: echo traceoff > events/block/block_unplug/trigger\n",
+            "\t            echo traceoff:3 > events/block/block_unplug/trigger\n",
+            "\t            echo 'enable_event:kmem:kmalloc:3 if nr_rq > 1' > \\\n",
+            "\t                  events/block/block_unplug/trigger\n",
+            "\t   The first disables tracing every time block_unplug is hit.\n",
+            "\t   The second disables tracing the first 3 times block_unplug is hit.\n",
+            "\t   The third enables the kmalloc event the first 3 times block_unplug\n",
+            "\t     is hit and has value of greater than 1 for the 'nr_rq' event field.\n",
+            "\t   Like function triggers, the counter is only decremented if it\n",
+            "\t    enabled or disabled tracing.\n",
+            "\t   To remove a trigger without a count:\n",
+            "\t     echo '!<trigger> > <system>/<event>/trigger\n",
+            "\t   To remove a trigger with a count:\n",
+            "\t     echo '!<trigger>:0 > <system>/<event>/trigger\n",
+            "\t   Filters can be ignored when removing a trigger.\n",
+        ),
+    ),
+];
+
+/// Linux's lines of the event trigger list, in its order, each with the command it names
+/// (`traceon, traceoff` share one line).
+const EVENT_TRIGGER_LINES: [(&str, &str); 4] = [
+    ("traceon", "\t   trigger: traceon, traceoff\n"),
+    (
+        "enable_event",
+        "\t            enable_event:<system>:<event>\n",
+    ),
+    (
+        "disable_event",
+        "\t            disable_event:<system>:<event>\n",
+    ),
+    ("stacktrace", "\t\t    stacktrace\n"),
 ];
 
 /// Our lines for the files Linux's README does not describe, tracefs's then the others.
@@ -168,6 +222,38 @@ pub const OURS: &[Entry] = &[
         "set_event_notrace_pid",
         "  set_event_notrace_pid\t- echo pid(s) in here to never record events for those tasks\n\
          \t\t\t  (options/event-fork: nor for the tasks they create)\n",
+    ),
+    entry(
+        "available_events",
+        "  available_events\t- the events set_event and the enable files switch,\n\
+         \t\t\t  one <system>:<event> a line\n",
+    ),
+    entry(
+        "set_event",
+        "  set_event\t\t- the events now attached, <system>:<event> (those only a\n\
+         \t\t\t  trigger holds, whose enable reads 0* or 1*, included).\n\
+         \t\t\t  Write <system>:<event>, <system>:*, *:<event>, *:*, or a\n\
+         \t\t\t  bare system or event name to enable; prefix '!' to disable.\n\
+         \t\t\t  '>' disables every event first, '>>' adds\n",
+    ),
+    entry(
+        "events/header_page",
+        "  events/header_page\t- the header of a ring-buffer page, as binary readers\n\
+         \t\t\t  (libtraceevent) see it\n",
+    ),
+    entry(
+        "events/header_event",
+        "  events/header_event\t- the compressed header of each entry in those pages\n",
+    ),
+    entry(
+        "events/ftrace/",
+        concat!(
+            "  events/<system>/<event>/id\t- the event's type (common_type of its entries)\n",
+            "  events/<system>/<event>/format - its entry: fields with offset, size and\n",
+            "\t\t\t  signedness, and its print fmt\n",
+            "  events/ftrace/\t- the tracer's own entries (function, print, ...):\n",
+            "\t\t\t  format and id only, they are not switched\n",
+        ),
     ),
     entry(
         "/proc/kallsyms",
@@ -223,6 +309,14 @@ fn write_other_probe_commands(w: &mut dyn Write) -> fmt::Result {
         writeln!(w, "\t\t      {}", command.name())?;
     }
     Ok(())
+}
+
+/// Linux's event trigger lines for the commands the trigger parser takes.
+fn write_event_trigger_commands(w: &mut dyn Write) -> fmt::Result {
+    EVENT_TRIGGER_LINES
+        .iter()
+        .filter(|(command, _)| TRIGGER_COMMANDS.contains(command))
+        .try_for_each(|(_, line)| w.write_str(line))
 }
 
 /// The README for a kernel in which `exists(file)` says which [`Entry::file`]s exist, and whose
@@ -359,16 +453,27 @@ mod tests {
             "\t\t      stacktrace",
             "\t    accepts: func_full_name, *func_end, func_begin*, *func_middle*",
             "  set_graph_notrace\t- Do not trace the nested calls of a function (function_graph)",
+            "  events/\t\t- Directory containing all trace event subsystems:",
+            "      filter\t\t- If set, only events passing filter are traced",
+            "\t    Format: <trigger>[:count][if <filter>]",
+            "\t   trigger: traceon, traceoff",
+            "\t            enable_event:<system>:<event>",
+            "\t            disable_event:<system>:<event>",
+            "\t\t    stacktrace",
+            "\t            echo 'enable_event:kmem:kmalloc:3 if nr_rq > 1' > \\",
+            "\t   Filters can be ignored when removing a trigger.",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?}");
         }
-        // What we lack stays out: modules, events, snapshots, the perf clock.
+        // What we lack stays out: modules, histograms, snapshots, the perf clock, and the
+        // function probes enable_event and disable_event.
         for absent in [
             ":mod:",
-            "enable_event",
+            "hist",
             "snapshot",
             "perf:",
             "kprobe_events",
+            "\t\t      enable_event:<system>:<event>",
         ] {
             assert!(!text.contains(absent), "{absent}");
         }
@@ -382,6 +487,20 @@ mod tests {
         }
         for command in ProbeCommand::ALL {
             assert!(text.contains(command.name()), "{}", command.name());
+        }
+    }
+
+    #[test]
+    fn every_trigger_command_is_listed_under_events() {
+        let text = readme(&|_| true);
+        let events = &text[text.find("  events/\t\t").unwrap()..];
+        for command in TRIGGER_COMMANDS {
+            let listed = events
+                .lines()
+                .skip_while(|l| !l.starts_with("\t   trigger:"))
+                .take_while(|l| !l.starts_with("\t   example:"))
+                .any(|l| l.contains(command));
+            assert!(listed, "{command}");
         }
     }
 
@@ -431,8 +550,10 @@ mod tests {
             .map(|e| absolute(e.file, TRACEFS))
             .collect();
         for (i, file) in files.iter().enumerate() {
-            // set_ftrace_filter's text is two entries around the generated probe commands.
-            let twice = files[..i].contains(file) && !file.ends_with("set_ftrace_filter");
+            // set_ftrace_filter's and events/'s texts are two entries around the generated
+            // command lists.
+            let split = file.ends_with("set_ftrace_filter") || file.ends_with("/events/");
+            let twice = files[..i].contains(file) && !split;
             assert!(!twice, "{file} has two entries");
         }
     }

@@ -297,7 +297,7 @@ pub(super) fn switchable(call: &TraceEventCall) -> bool {
     call.reg.is_some() && call.flags & TRACE_EVENT_FL_IGNORE_ENABLE == 0
 }
 
-/// Whether `call` records (what `set_event` lists and `enable` reads as `1`).
+/// Whether `call` records (what `enable` reads as `1`).
 fn is_enabled(call: &TraceEventCall) -> bool {
     let flags = call.file_flags.load(Ordering::Relaxed);
     flags & EVENT_FILE_FL_ENABLED != 0 && flags & EVENT_FILE_FL_SOFT_DISABLED == 0
@@ -426,9 +426,13 @@ fn read_available_events(w: &mut dyn Write) -> Result<(), Errno> {
     Ok(())
 }
 
-/// `set_event`: the enabled events.
+/// `set_event`: the events whose probe is attached, soft-mode ones included (Linux's `s_next`
+/// lists every file with `EVENT_FILE_FL_ENABLED`: a trigger's event and an `enable_event`
+/// target show here while their `enable` reads `0*`).
 fn read_set_event(w: &mut dyn Write) -> Result<(), Errno> {
-    for call in all_events().filter(|c| switchable(c) && is_enabled(c)) {
+    let attached =
+        |c: &TraceEventCall| c.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_ENABLED != 0;
+    for call in all_events().filter(|c| switchable(c) && attached(c)) {
         writeln!(w, "{}:{}", call.system, call.name)?;
     }
     Ok(())
