@@ -45,6 +45,10 @@ pub struct Tracepoint<P: 'static> {
     pub key: &'static StaticKey,
     /// The published array (a leaked `Probes<P>`), or null.
     funcs: AtomicPtr<Probes<P>>,
+    /// Called before the first probe is attached and after the last is removed (Linux's
+    /// `TRACE_EVENT_FN` regfunc/unregfunc): installs what feeds the tracepoint only while
+    /// someone listens.
+    regfunc: Option<(fn(), fn())>,
 }
 
 // SAFETY: the raw `data`/`addr` pointers are only compared and handed back to the probes that
@@ -58,7 +62,14 @@ impl<P: Copy + 'static> Tracepoint<P> {
             name,
             key,
             funcs: AtomicPtr::new(ptr::null_mut()),
+            regfunc: None,
         }
+    }
+
+    /// The same tracepoint with a regfunc and an unregfunc.
+    pub const fn with_regfunc(mut self, reg: fn(), unreg: fn()) -> Self {
+        self.regfunc = Some((reg, unreg));
+        self
     }
 
     fn published(&self) -> &[TracepointFunc<P>] {
@@ -68,13 +79,20 @@ impl<P: Copy + 'static> Tracepoint<P> {
         unsafe { self.funcs.load(Ordering::Acquire).as_ref() }.map_or(&[], |b| &b[..])
     }
 
+    /// `new` as an array to publish (`None` when empty), or `ENOMEM`.
+    fn boxed(new: Vec<TracepointFunc<P>>) -> Result<Option<Box<Probes<P>>>, Errno> {
+        if new.is_empty() {
+            return Ok(None);
+        }
+        // `new` has exactly its length's capacity: boxing the slice does not reallocate.
+        Box::try_new(new.into_boxed_slice())
+            .map(Some)
+            .map_err(|_| Errno::ENOMEM)
+    }
+
     /// Publishes `new` and frees the array it replaces once no caller can be walking it.
-    fn publish(&self, new: Vec<TracepointFunc<P>>) {
-        let new = if new.is_empty() {
-            ptr::null_mut()
-        } else {
-            Box::into_raw(Box::new(new.into_boxed_slice()))
-        };
+    fn publish(&self, new: Option<Box<Probes<P>>>) {
+        let new = new.map_or(ptr::null_mut(), Box::into_raw);
         let old = self.funcs.swap(new, Ordering::AcqRel);
         if !old.is_null() {
             crate::stop_machine::synchronize();
@@ -120,8 +138,13 @@ impl<P: Copy + 'static> Tracepoint<P> {
             prio,
         });
         new.extend_from_slice(&old[at..]);
+        let first = old.is_empty();
+        let new = Self::boxed(new)?;
+        if first && let Some((reg, _)) = self.regfunc {
+            reg();
+        }
         self.publish(new);
-        if old.is_empty() {
+        if first {
             static_key_slow_inc(self.key);
         }
         Ok(())
@@ -144,10 +167,15 @@ impl<P: Copy + 'static> Tracepoint<P> {
                 .filter(|&(i, _)| i != at)
                 .map(|(_, f)| *f),
         );
-        if new.is_empty() {
+        let last = new.is_empty();
+        let new = Self::boxed(new)?;
+        if last {
             static_key_slow_dec(self.key);
         }
         self.publish(new);
+        if last && let Some((_, unreg)) = self.regfunc {
+            unreg();
+        }
         Ok(())
     }
 

@@ -63,12 +63,18 @@ pub struct IrqHandlerHooks {
 
 static IRQ_HANDLER_HOOKS: AtomicPtr<IrqHandlerHooks> = AtomicPtr::new(ptr::null_mut());
 
-/// Installs the hooks run around every handler (once, at boot).
-pub fn set_irq_handler_hooks(hooks: &'static IrqHandlerHooks) {
-    crate::patching::assert_noinstr_handler(hooks.entry as usize, "irq_handler_entry hook");
-    crate::patching::assert_noinstr_handler(hooks.exit as usize, "irq_handler_exit hook");
-    let hooks = hooks as *const IrqHandlerHooks as *mut IrqHandlerHooks;
-    IRQ_HANDLER_HOOKS.store(hooks, Ordering::Release);
+/// Installs the hooks run around every handler, or (`None`) removes them: the kernel installs
+/// them only while its tracepoints have probes, so an interrupt pays one load otherwise.
+pub fn set_irq_handler_hooks(hooks: Option<&'static IrqHandlerHooks>) {
+    let ptr = match hooks {
+        Some(hooks) => {
+            crate::patching::assert_noinstr_handler(hooks.entry as usize, "irq_handler_entry hook");
+            crate::patching::assert_noinstr_handler(hooks.exit as usize, "irq_handler_exit hook");
+            hooks as *const IrqHandlerHooks as *mut IrqHandlerHooks
+        }
+        None => ptr::null_mut(),
+    };
+    IRQ_HANDLER_HOOKS.store(ptr, Ordering::Release);
 }
 
 /// Interrupts nothing was registered for (Linux: `irq_err_count`, the "Err:" line).

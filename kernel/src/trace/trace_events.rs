@@ -340,7 +340,9 @@ impl TraceEventCall {
 /// Fields are integers, `bool`, byte arrays (`[u8; N]` for `char name[N]`) or [`DataLoc`]
 /// (Linux's `__string`/`__bitmask`): the optional `tail: EXPR,` after `assign` gives the
 /// dynamic bytes (a `&[u8]`) recorded after the entry, and `assign` points the `DataLoc`
-/// field at them with [`DataLoc::after`].
+/// field at them with [`DataLoc::after`]. An optional `regfunc: F, unregfunc: G,` (Linux's
+/// `TRACE_EVENT_FN`) runs `F` before the tracepoint's first probe is attached and `G` after its
+/// last is removed.
 #[macro_export]
 macro_rules! trace_event {
     (
@@ -350,6 +352,7 @@ macro_rules! trace_event {
         entry: { $($field:ident : $fty:ty = $ctype:literal),* $(,)? },
         assign: |$e:ident| $assign:block,
         $(tail: $tail:expr,)?
+        $(regfunc: $regfunc:path, unregfunc: $unregfunc:path,)?
         print_fmt: $print_fmt:expr,
         print: |$pe:ident, $prec:pat_param, $pw:ident| $print:expr $(,)?
     ) => { $crate::__pastey::paste! {
@@ -361,7 +364,8 @@ macro_rules! trace_event {
         #[allow(non_upper_case_globals)]
         pub static [<__tracepoint_ $name>]:
             $crate::tracepoint::Tracepoint<fn(*const (), bool, $($argty),*)> =
-            $crate::tracepoint::Tracepoint::new(stringify!($name), &[<__TRACEPOINT_KEY_ $name:upper>].key);
+            $crate::tracepoint::Tracepoint::new(stringify!($name), &[<__TRACEPOINT_KEY_ $name:upper>].key)
+                $(.with_regfunc($regfunc, $unregfunc))?;
 
         $(#[$meta])*
         ///
@@ -370,7 +374,12 @@ macro_rules! trace_event {
         #[inline(always)]
         pub fn [<trace_ $name>]($($arg: $argty),*) {
             if arch::static_branch_unlikely!([<__TRACEPOINT_KEY_ $name:upper>]) {
-                arch::instrumentation! { [<__traceiter_ $name>]($($arg),*) }
+                // `arch::instrumentation!` with the arguments moved in: a closure that
+                // borrowed them would make the disabled path store them to the stack.
+                arch::instrumentation_region(
+                    #[inline(always)]
+                    move || [<__traceiter_ $name>]($($arg),*),
+                )
             }
         }
 

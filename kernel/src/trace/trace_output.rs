@@ -2491,6 +2491,6 @@ gic_handle_irq() {
         assert!(line.ends_with(": f <-g\n"), "{line}");
         entry.ent.type_ = 999;
         let line = render(|w| print_trace_line(&reg, &c, entry_bytes(&entry), w, &pctx));
-        assert!(line.ends_with("1.000000: Unknown type 999\n"), "{line}");
+        assert!(line.ends_with("0.001000: Unknown type 999\n"), "{line}");
     }
 }

@@ -8,6 +8,8 @@
 use arch::irq::IrqHandlerHooks;
 
 use crate::trace::trace_events::{DataLoc, TraceEventCall};
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use crate::trace_event;
 
 /// The longest handler name recorded whole, its NUL included (Linux's `__string` has no limit;
@@ -40,6 +42,7 @@ trace_event! {
         e.name = DataLoc::after(core::mem::size_of_val(e), recorded_len(name));
     },
     tail: &name_with_nul(name)[..recorded_len(name)],
+    regfunc: hooks_get, unregfunc: hooks_put,
     print_fmt: "\"irq=%d name=%s\", REC->irq, __get_str(name)",
     print: |e, rec, w| write!(w, "irq={} name={}", e.irq, e.name.get_str(rec)),
 }
@@ -56,6 +59,7 @@ trace_event! {
         e.irq = irq as i32;
         e.ret = ret;
     },
+    regfunc: hooks_get, unregfunc: hooks_put,
     print_fmt: "\"irq=%d ret=%s\", REC->irq, REC->ret ? \"handled\" : \"unhandled\"",
     print: |e, _rec, w| write!(
         w,
@@ -84,9 +88,24 @@ static HOOKS: IrqHandlerHooks = IrqHandlerHooks {
     exit: handler_exit,
 };
 
-/// Puts the tracepoints around every handler the IRQ layer runs. Call once, at boot.
-pub fn init() {
-    arch::irq::set_irq_handler_hooks(&HOOKS);
+/// Tracepoints (of the two) with a probe attached: the IRQ layer calls the hooks only while
+/// there is one, so an interrupt costs nothing more while both events are off. Changed under
+/// the tracepoints' mutex.
+static HOOK_USERS: AtomicU32 = AtomicU32::new(0);
+
+/// The regfunc of both tracepoints: puts the hooks around every handler.
+fn hooks_get() {
+    if HOOK_USERS.fetch_add(1, Ordering::Relaxed) == 0 {
+        arch::irq::set_irq_handler_hooks(Some(&HOOKS));
+    }
+}
+
+/// Their unregfunc: takes the hooks away with the last probe. A handler already past the
+/// hook load may still call a hook, which then finds its tracepoint off.
+fn hooks_put() {
+    if HOOK_USERS.fetch_sub(1, Ordering::Relaxed) == 1 {
+        arch::irq::set_irq_handler_hooks(None);
+    }
 }
 
 /// The events, in registration order.

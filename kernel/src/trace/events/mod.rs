@@ -544,7 +544,6 @@ pub fn init(tracefs: &str) {
     for call in all_events() {
         register_trace_event(call).expect("event ids are free at boot");
     }
-    irq::init();
     let path = |name: &str| alloc::format!("{tracefs}/{name}");
     let mut systems: Vec<String> = Vec::new();
     for call in EVENTS.read().iter() {
