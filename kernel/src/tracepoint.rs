@@ -38,6 +38,9 @@ type Probes<P> = Box<[TracepointFunc<P>]>;
 /// Serialises every tracepoint's registrations (Linux's `tracepoints_mutex`).
 static TRACEPOINTS_MUTEX: Mutex<()> = Mutex::new(());
 
+/// A tracepoint's regfunc and unregfunc.
+type RegFuncs = (fn(), fn());
+
 /// A tracepoint whose probes have the function type `P` (`fn(*const (), ARGS...)`).
 pub struct Tracepoint<P: 'static> {
     pub name: &'static str,
@@ -48,7 +51,7 @@ pub struct Tracepoint<P: 'static> {
     /// Called before the first probe is attached and after the last is removed (Linux's
     /// `TRACE_EVENT_FN` regfunc/unregfunc): installs what feeds the tracepoint only while
     /// someone listens.
-    regfunc: Option<(fn(), fn())>,
+    regfunc: Option<RegFuncs>,
 }
 
 // SAFETY: the raw `data`/`addr` pointers are only compared and handed back to the probes that
