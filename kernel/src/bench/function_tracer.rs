@@ -14,8 +14,9 @@ use super::harness::call_loop;
 use super::recorded::{check_recorded, record_ip, start_recording};
 use crate::kbench;
 use crate::trace::ftrace_ops::FtraceOps;
-use crate::trace::trace::{buffer, function_trace_call};
+use crate::trace::trace::buffer;
 use crate::trace::trace_entries::TRACE_FN;
+use crate::trace::trace_functions::function_trace_call;
 
 const OPS: u64 = 10_000;
 

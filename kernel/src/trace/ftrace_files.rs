@@ -7,7 +7,7 @@
 //! call: never, we have none), ` O` (the site calls its only ops directly), ` M ` (modified by
 //! an IPMODIFY ops; Linux keeps this once set, we show it while IPMODIFY is), each blank when
 //! off; for an ` O` site, `\tops: OPS (FUNC)`, the ops and its callback each as `%pS`
-//! (`kernel::trace::trace::FUNCTION_OPS+0x0/0x20`, as Linux's `global_ops+0x0/0xd8`; an ops
+//! (`kernel::trace::trace_functions::FUNCTION_OPS+0x0/0x20`, as Linux's `global_ops+0x0/0xd8`; an ops
 //! outside the symbol table, as Linux's allocated ones, prints as its address). arm64 has no
 //! trampolines, so no `tramp:` or `->` parts.
 
@@ -118,13 +118,13 @@ mod tests {
                 addr: CALLBACK,
                 size: 0x100,
                 kind: b't',
-                name: "kernel::trace::trace::function_trace_call",
+                name: "kernel::trace::trace_functions::function_trace_call",
             },
             SymbolIn {
                 addr: OPS,
                 size: 0x20,
                 kind: b'd',
-                name: "kernel::trace::trace::FUNCTION_OPS",
+                name: "kernel::trace::trace_functions::FUNCTION_OPS",
             },
         ])
     }
@@ -150,8 +150,8 @@ mod tests {
         // as Linux's "vfs_read (1)       O   \tops: global_ops+0x0/0xd8 (function_trace_call+0x0/0x100)".
         assert_eq!(
             line("fib", 1 | FTRACE_FL_CALL_OPS, Some((OPS, CALLBACK))),
-            "fib (1)       O   \tops: kernel::trace::trace::FUNCTION_OPS+0x0/0x20 \
-             (kernel::trace::trace::function_trace_call+0x0/0x100)\n"
+            "fib (1)       O   \tops: kernel::trace::trace_functions::FUNCTION_OPS+0x0/0x20 \
+             (kernel::trace::trace_functions::function_trace_call+0x0/0x100)\n"
         );
         // An ops the table does not know (Linux: an allocated one) prints as its address.
         assert_eq!(
@@ -161,7 +161,7 @@ mod tests {
                 Some((0xffff_0000_1234_5678, CALLBACK))
             ),
             "fib (1)       O   \tops: 0xffff000012345678 \
-             (kernel::trace::trace::function_trace_call+0x0/0x100)\n"
+             (kernel::trace::trace_functions::function_trace_call+0x0/0x100)\n"
         );
         // No CALL_OPS flag: no ops part, whatever the caller passed.
         assert_eq!(

@@ -22,11 +22,11 @@ use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
 
 use arch::ftrace::FtraceRegs;
 
-use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::ftrace_ops::FtraceOps;
 use super::ftrace_regex::{FilterState, ProbeCommand, ProbeEntry};
 use super::func_stack::record_stack;
-use super::trace::try_buffer;
 use super::trace_clock;
+use super::trace_functions::function_trace;
 use crate::fs::Errno;
 use crate::smp::smp_processor_id;
 
@@ -78,14 +78,12 @@ fn try_fire(slot: &ProbeSlot, tracing_on: bool) -> bool {
 arch::noinstr! {
 /// The probes' callback: every probe on `ip`, in table order.
 fn probe_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
-    let bit = ftrace_test_recursion_trylock();
-    if bit < 0 {
-        return;
-    }
-    // SAFETY: the table is a leaked Box, freed only while the ops is unregistered, when no CPU
-    // is in this callback.
-    let table = unsafe { TABLE.load(Ordering::Acquire).as_ref() };
-    if let (Some(table), Some(rb)) = (table, try_buffer()) {
+    function_trace(|rb| {
+        // SAFETY: the table is a leaked Box, freed only while the ops is unregistered, when no
+        // CPU is in this callback.
+        let Some(table) = (unsafe { TABLE.load(Ordering::Acquire).as_ref() }) else {
+            return;
+        };
         for slot in table.slots.iter().filter(|slot| slot.ip == ip) {
             if !try_fire(slot, rb.is_record_on()) {
                 continue;
@@ -101,8 +99,7 @@ fn probe_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) 
                 }
             }
         }
-    }
-    ftrace_test_recursion_unlock(bit);
+    });
 }
 }
 

@@ -1,10 +1,6 @@
-//! `options/func_stack_trace` (Linux: `function_stack_trace_call` in `trace_functions.c`):
-//! the function tracer's second callback, which records each call's `TRACE_FN` entry and then
-//! a `TRACE_STACK` entry, printed as `<stack trace>` and one ` => func` line per frame.
-//!
-//! The option swaps the tracer's ops (see `trace::set_func_stack_trace`) rather than being
-//! tested in the plain callback, so the plain function tracer's path is unchanged when it is
-//! off.
+//! `kernel_stack` entries (printed as `<stack trace>` and one ` => func` line per frame), as
+//! `func_stack_trace`, the `FUNC:stacktrace` probe command and `stacktrace` event triggers
+//! record them.
 //!
 //! The stack (Linux's `__ftrace_trace_stack()`): the frames known at the call site, then the
 //! return addresses found by walking the frame records from the frame pointer there (the
@@ -18,14 +14,9 @@
 //! keeps the innermost [`STACK_MAX_FRAMES`] (what fits in one event) of a deeper stack, with
 //! the kernel's one unwinder ([`crate::stacktrace`]).
 
-use arch::ftrace::FtraceRegs;
-
-use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, RingBuffer};
-use super::trace::{tracing_gen_ctx, try_buffer};
-use super::trace_clock;
-use super::trace_entries::{FtraceEntry, StackEntry, TRACE_FN, TRACE_STACK, entry_bytes};
-use crate::smp::smp_processor_id;
+use super::trace::tracing_gen_ctx;
+use super::trace_entries::{StackEntry, TRACE_STACK, entry_bytes};
 use crate::stacktrace::walk_frames;
 
 /// Bytes per frame in a `kernel_stack` entry.
@@ -37,9 +28,6 @@ const _: () = assert!(size_of::<StackEntry>() == HEAD_SLOTS * FRAME_SIZE);
 /// Most frames one `kernel_stack` entry holds: as many as fit in one ring-buffer event after
 /// the entry's header.
 pub const STACK_MAX_FRAMES: usize = (BUF_MAX_DATA_SIZE - size_of::<StackEntry>()) / FRAME_SIZE;
-
-/// The function tracer's ops while `func_stack_trace` is on.
-pub static FUNCTION_STACK_OPS: FtraceOps = FtraceOps::new(function_stack_trace_call, 0);
 
 arch::noinstr! {
 /// Records a `TRACE_STACK` entry on `cpu` at `ts`: the frames `known` (innermost first), then
@@ -74,27 +62,5 @@ pub fn record_stack(rb: &RingBuffer, cpu: usize, ts: u64, irqs_off: bool, known:
         *slot = [0; FRAME_SIZE];
     }
     r.commit();
-}
-}
-
-arch::noinstr! {
-/// The callback: the function entry, then its stack from the function itself. IRQs are masked
-/// (ftrace_caller), so both entries go to this CPU's buffer.
-pub fn function_stack_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
-    let bit = ftrace_test_recursion_trylock();
-    if bit < 0 {
-        return;
-    }
-    if let Some(rb) = try_buffer() {
-        let cpu = smp_processor_id();
-        let irqs_off = regs.irqs_disabled();
-        // One timestamp for both entries, as Linux stamps them with one context.
-        let ts = trace_clock::now();
-        let (ent, _) = tracing_gen_ctx(TRACE_FN, irqs_off);
-        // SAFETY: this CPU, with IRQs masked until the entries are committed; no padding.
-        unsafe { rb.write_entry(cpu, ts, FtraceEntry { ent, ip, parent_ip }.words()) };
-        record_stack(rb, cpu, ts, irqs_off, &[ip, parent_ip], regs.fp);
-    }
-    ftrace_test_recursion_unlock(bit);
 }
 }

@@ -39,6 +39,8 @@ pub mod trace_events_filter;
 pub mod trace_events_pid;
 pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
+pub mod trace_functions;
+#[cfg(target_os = "none")]
 pub mod trace_functions_graph;
 pub mod trace_output;
 #[cfg(target_os = "none")]

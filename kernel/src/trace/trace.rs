@@ -25,22 +25,21 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use arch::ftrace::FtraceRegs;
 use arch::percpu::{HARDIRQ_MASK, PREEMPT_MASK};
 use spin::Mutex;
 
 use super::ftrace;
-use super::ftrace_ops::{FtraceOps, ftrace_test_recursion_trylock, ftrace_test_recursion_unlock};
+use super::ftrace_ops::FtraceOps;
 use super::ftrace_regex::{FilterFile, FilterState, FuncRecord};
 use super::func_probes;
-use super::func_stack::FUNCTION_STACK_OPS;
 use super::options;
 use super::ring_buffer::{BUF_MAX_DATA_SIZE, Event, RingBuffer};
 use super::trace_clock;
 use super::trace_entries::{
-    FtraceEntry, PrintEntry, TRACE_FLAG_HARDIRQ, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED,
-    TRACE_FN, TRACE_PRINT, TraceEntry, entry_bytes, entry_header,
+    PrintEntry, TRACE_FLAG_HARDIRQ, TRACE_FLAG_IRQS_OFF, TRACE_FLAG_NEED_RESCHED, TRACE_PRINT,
+    TraceEntry, entry_bytes, entry_header,
 };
+use super::trace_functions::{FUNCTION_OPS, FUNCTION_STACK_OPS, function_ops};
 use super::trace_functions_graph::{self, GraphFilter};
 use super::trace_output::{
     self, BufferStats, EVENTS, FTRACE_EVENTS, Func, PrintCtx, PrintOpts, print_trace_line,
@@ -121,17 +120,6 @@ static BUFFER: AtomicPtr<RingBuffer> = AtomicPtr::new(ptr::null_mut());
 /// Whether the notrace lists of the tracers' ops are set up (done on first use).
 static NOTRACE_SET: AtomicBool = AtomicBool::new(false);
 
-static FUNCTION_OPS: FtraceOps = FtraceOps::new(function_trace_call, 0);
-
-/// The function tracer's ops: the stack-tracing one while `func_stack_trace` is on.
-fn function_ops() -> &'static FtraceOps {
-    if options::enabled(options::FUNC_STACK_TRACE) {
-        &FUNCTION_STACK_OPS
-    } else {
-        &FUNCTION_OPS
-    }
-}
-
 /// `options/func_stack_trace`: a running function tracer is re-registered with the other
 /// callback, as Linux's `func_set_flag` does. On failure the old callback stays.
 pub(super) fn set_func_stack_trace(on: bool) -> Result<(), Errno> {
@@ -210,26 +198,6 @@ pub fn tracing_gen_ctx(type_: u16, irqs_off: bool) -> (TraceEntry, usize) {
 pub(super) fn try_buffer() -> Option<&'static RingBuffer> {
     // SAFETY: the pointer is null or a leaked Box that is never freed.
     unsafe { BUFFER.load(Ordering::Acquire).as_ref() }
-}
-
-arch::noinstr! {
-/// The `function` tracer's callback: one `TRACE_FN` entry per call. Runs with IRQs masked
-/// (so on this CPU's buffer, with nothing but itself able to nest). Everything it uses is
-/// inlined: the only call is the ring buffer's rare page switch.
-pub fn function_trace_call(ip: u64, parent_ip: u64, _ops: &FtraceOps, regs: &mut FtraceRegs) {
-    let bit = ftrace_test_recursion_trylock();
-    if bit < 0 {
-        return;
-    }
-    if let Some(rb) = try_buffer() {
-        let ts = trace_clock::now();
-        let (ent, cpu) = tracing_gen_ctx(TRACE_FN, regs.irqs_disabled());
-        let entry = FtraceEntry { ent, ip, parent_ip };
-        // SAFETY: this CPU, with IRQs masked until the entry is committed; no padding.
-        unsafe { rb.write_entry(cpu, ts, entry.words()) };
-    }
-    ftrace_test_recursion_unlock(bit);
-}
 }
 
 /// The longest prefix of `data` that is valid UTF-8 and fits one marker entry.
