@@ -20,7 +20,7 @@
 
 use core::fmt::{self, Write};
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -175,10 +175,14 @@ pub fn buffer() -> &'static RingBuffer {
 #[inline(always)]
 pub fn tracing_gen_ctx(type_: u16, irqs_off: bool) -> (TraceEntry, usize) {
     let pcpu = crate::smp::this_cpu();
-    let need_resched = pcpu.arch.need_resched.load(Ordering::Relaxed);
+    // Read as a byte and masked, the flag is one bit-field insert; read as a bool, LLVM
+    // makes `bool * flag` a compare and a select (3 instructions per entry).
+    // SAFETY: an AtomicBool has the size, alignment and bit validity of an AtomicU8.
+    let need_resched = unsafe { AtomicU8::from_ptr(pcpu.arch.need_resched.as_ptr().cast()) }
+        .load(Ordering::Relaxed);
     let count = pcpu.arch.preempt_count.load(Ordering::Relaxed);
     let flags = (u8::from(irqs_off) * TRACE_FLAG_IRQS_OFF)
-        | (u8::from(need_resched) * TRACE_FLAG_NEED_RESCHED)
+        | ((need_resched & 1) << TRACE_FLAG_NEED_RESCHED.trailing_zeros())
         | (u8::from(count & HARDIRQ_MASK != 0) * TRACE_FLAG_HARDIRQ);
     // SAFETY: as in `sched::current`: the running task (or the one an interrupt came in on)
     // stays alive while it runs here. Relaxed: only this CPU writes its own `current`.
