@@ -50,8 +50,9 @@ fn free_after_grace(old: *mut EventFilter) {
     }
 }
 
-/// What `filter` shows after a failed write, logged to `error_log` as well.
-fn record_error(call: &TraceEventCall, text: &str, err: &FilterParseError) {
+/// Logs a filter that did not compile as Linux does: `event filter parse error`, the filter
+/// text as the command, the caret within it. Event and trigger filters alike.
+pub(super) fn log_filter_error(text: &str, err: &FilterParseError) {
     let (kind, pos) = err.log_err();
     tracing_log_err(
         FILTER_ERR_LOC,
@@ -60,6 +61,11 @@ fn record_error(call: &TraceEventCall, text: &str, err: &FilterParseError) {
         kind as usize,
         pos,
     );
+}
+
+/// What `filter` shows after a failed write, logged to `error_log` as well.
+fn record_error(call: &TraceEventCall, text: &str, err: &FilterParseError) {
+    log_filter_error(text, err);
     let mut shown = String::new();
     if filter_err_show(text, err, &mut shown).is_ok() {
         *call.filter_text.lock() = Some(shown);

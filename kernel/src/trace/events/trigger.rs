@@ -23,7 +23,6 @@ use core::sync::atomic::Ordering;
 use super::{EVENT_MUTEX, all_events, event_enable_disable, set_flag};
 use crate::fs::Errno;
 use crate::smp::smp_processor_id;
-use crate::trace::error_log::tracing_log_err;
 use crate::trace::func_stack::record_stack;
 use crate::trace::trace::try_buffer;
 use crate::trace::trace_clock;
@@ -31,9 +30,7 @@ use crate::trace::trace_events::{
     EVENT_FILE_FL_SOFT_DISABLED, EVENT_FILE_FL_TRIGGER_COND, EVENT_FILE_FL_TRIGGER_MODE,
     TraceEventCall,
 };
-use crate::trace::trace_events_filter::{
-    ERR_TEXT, FILTER_ERR_LOC, event_field, filter_text, parse as parse_filter,
-};
+use crate::trace::trace_events_filter::{event_field, parse as parse_filter};
 use crate::trace::trace_events_trigger::{
     ArmedTrigger, PAGE_SIZE, TriggerCmd, TriggerOp, parse, write_available_triggers,
 };
@@ -246,14 +243,7 @@ fn compile_trigger_filter(
     text: &str,
 ) -> Result<crate::trace::trace_events_filter::EventFilter, Errno> {
     parse_filter(text, |name| event_field(&call.fields, name)).map_err(|err| {
-        let (kind, pos) = err.log_err();
-        tracing_log_err(
-            FILTER_ERR_LOC,
-            filter_text(text),
-            &ERR_TEXT,
-            kind as usize,
-            pos,
-        );
+        super::filter::log_filter_error(text, &err);
         Errno::EINVAL
     })
 }
