@@ -8,6 +8,11 @@
 //! the old one after the stop-machine grace period (every CPU has since had IRQs unmasked, so
 //! no caller still walks it: "RCU-style" until the kernel has a real RCU). The key goes on with
 //! the first probe and off with the last.
+//!
+//! Unregistering never fails for want of memory (callers tearing down cannot undo): when the
+//! smaller array cannot be allocated, the probe's slot in the published array is overwritten
+//! with the tracepoint's do-nothing stub inside a stop-machine rendezvous, where no CPU walks
+//! it (Linux's `tp_stub_func` fallback). Stubbed slots are skipped by the next rebuild.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -52,6 +57,9 @@ pub struct Tracepoint<P: 'static> {
     /// `TRACE_EVENT_FN` regfunc/unregfunc): installs what feeds the tracepoint only while
     /// someone listens.
     regfunc: Option<RegFuncs>,
+    /// A probe that does nothing: what an unregistered probe's slot holds when the smaller
+    /// array could not be allocated.
+    stub: P,
 }
 
 // SAFETY: the raw `data`/`addr` pointers are only compared and handed back to the probes that
@@ -59,13 +67,15 @@ pub struct Tracepoint<P: 'static> {
 unsafe impl<P> Sync for Tracepoint<P> {}
 
 impl<P: Copy + 'static> Tracepoint<P> {
-    /// A tracepoint whose call sites branch on `key` (a `StaticKeyFalse`'s key).
-    pub const fn new(name: &'static str, key: &'static StaticKey) -> Self {
+    /// A tracepoint whose call sites branch on `key` (a `StaticKeyFalse`'s key); `stub` is a
+    /// probe of the right type that does nothing.
+    pub const fn new(name: &'static str, key: &'static StaticKey, stub: P) -> Self {
         Self {
             name,
             key,
             funcs: AtomicPtr::new(ptr::null_mut()),
             regfunc: None,
+            stub,
         }
     }
 
@@ -80,6 +90,11 @@ impl<P: Copy + 'static> Tracepoint<P> {
         // callers hold IRQs masked (`call`) or the mutex (registration), which frees nothing
         // while it reads.
         unsafe { self.funcs.load(Ordering::Acquire).as_ref() }.map_or(&[], |b| &b[..])
+    }
+
+    /// The registered probes: the published array without stubbed slots.
+    fn live(&self) -> impl Iterator<Item = &TracepointFunc<P>> + Clone {
+        self.published().iter().filter(|f| !f.addr.is_null())
     }
 
     /// `new` as an array to publish (`None` when empty), or `ENOMEM`.
@@ -125,23 +140,23 @@ impl<P: Copy + 'static> Tracepoint<P> {
         prio: i32,
     ) -> Result<(), Errno> {
         let _guard = TRACEPOINTS_MUTEX.lock();
-        let old = self.published();
-        if old.iter().any(|f| f.addr == addr && f.data == data) {
+        let old = self.live();
+        if old.clone().any(|f| f.addr == addr && f.data == data) {
             return Err(Errno::EEXIST);
         }
+        let len = old.clone().count();
         let mut new = Vec::new();
-        new.try_reserve_exact(old.len() + 1)
-            .map_err(|_| Errno::ENOMEM)?;
-        let at = old.iter().position(|f| f.prio < prio).unwrap_or(old.len());
-        new.extend_from_slice(&old[..at]);
+        new.try_reserve_exact(len + 1).map_err(|_| Errno::ENOMEM)?;
+        let at = old.clone().position(|f| f.prio < prio).unwrap_or(len);
+        new.extend(old.clone().take(at).copied());
         new.push(TracepointFunc {
             func,
             addr,
             data,
             prio,
         });
-        new.extend_from_slice(&old[at..]);
-        let first = old.is_empty();
+        new.extend(old.skip(at).copied());
+        let first = len == 0;
         let new = Self::boxed(new)?;
         if first && let Some((reg, _)) = self.regfunc {
             reg();
@@ -153,33 +168,70 @@ impl<P: Copy + 'static> Tracepoint<P> {
         Ok(())
     }
 
-    /// Removes a probe (Linux's `tracepoint_probe_unregister`): `ENOENT` if it is not there.
-    /// When this returns, no CPU is still in the probe through this tracepoint.
+    /// Removes a probe (Linux's `tracepoint_probe_unregister`): `ENOENT` if it is not there,
+    /// and nothing else: a failed allocation falls back to stubbing the slot in place. When
+    /// this returns, no CPU is still in the probe through this tracepoint.
     pub fn probe_unregister(&'static self, addr: *const (), data: *const ()) -> Result<(), Errno> {
         let _guard = TRACEPOINTS_MUTEX.lock();
-        let old = self.published();
-        let Some(at) = old.iter().position(|f| f.addr == addr && f.data == data) else {
+        let Some(at) = self
+            .published()
+            .iter()
+            .position(|f| !f.addr.is_null() && f.addr == addr && f.data == data)
+        else {
             return Err(Errno::ENOENT);
         };
+        let len = self.live().count() - 1;
+        let last = len == 0;
         let mut new = Vec::new();
-        new.try_reserve_exact(old.len() - 1)
-            .map_err(|_| Errno::ENOMEM)?;
-        new.extend(
-            old.iter()
-                .enumerate()
-                .filter(|&(i, _)| i != at)
-                .map(|(_, f)| *f),
-        );
-        let last = new.is_empty();
-        let new = Self::boxed(new)?;
-        if last {
-            static_key_slow_dec(self.key);
+        let rebuilt = !inject_alloc_failure() && new.try_reserve_exact(len).is_ok() && {
+            new.extend(
+                self.published()
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, f)| i != at && !f.addr.is_null())
+                    .map(|(_, f)| *f),
+            );
+            match Self::boxed(new) {
+                Ok(new) => {
+                    if last {
+                        static_key_slow_dec(self.key);
+                    }
+                    self.publish(new);
+                    true
+                }
+                Err(_) => false,
+            }
+        };
+        if !rebuilt {
+            self.stub_out(at);
+            if last {
+                static_key_slow_dec(self.key);
+            }
         }
-        self.publish(new);
         if last && let Some((_, unreg)) = self.regfunc {
             unreg();
         }
         Ok(())
+    }
+
+    /// Replaces the published slot `at` with the stub while every other CPU is parked in a
+    /// rendezvous, so none is walking the array (walkers run with IRQs masked, and a CPU only
+    /// parks from its IPI handler).
+    fn stub_out(&self, at: usize) {
+        let stub = self.stub;
+        let funcs = self.funcs.load(Ordering::Acquire);
+        crate::stop_machine::stop_machine(&mut || {
+            // SAFETY: `funcs` is the published array (non-null: it holds the probe at `at`),
+            // only freed under the mutex we hold, and no other CPU reads it during the
+            // rendezvous.
+            let slot = unsafe { &mut (*funcs)[at] };
+            *slot = TracepointFunc {
+                func: stub,
+                addr: ptr::null(),
+                data: ptr::null(),
+                prio: slot.prio,
+            };
+        });
     }
 
     /// Calls `each` with every registered probe, IRQs masked (Linux's `__DO_TRACE`). Called
@@ -191,4 +243,19 @@ impl<P: Copy + 'static> Tracepoint<P> {
             each(f.func, f.data);
         }
     }
+}
+
+/// The next unregistration behaves as if its allocation failed (for the in-kernel tests).
+#[cfg(feature = "ktest")]
+pub static INJECT_UNREGISTER_ALLOC_FAILURE: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+#[cfg(feature = "ktest")]
+fn inject_alloc_failure() -> bool {
+    INJECT_UNREGISTER_ALLOC_FAILURE.swap(false, Ordering::Relaxed)
+}
+
+#[cfg(not(feature = "ktest"))]
+fn inject_alloc_failure() -> bool {
+    false
 }

@@ -102,7 +102,10 @@ use crate::jump_label::StaticKeyFalse;
 use crate::tracepoint::{TRACEPOINT_DEFAULT_PRIO, Tracepoint};
 
 static KEY: StaticKeyFalse = StaticKeyFalse::new();
-static TP: Tracepoint<fn(*const (), u64)> = Tracepoint::new("ktest_order", &KEY.key);
+static TP: Tracepoint<fn(*const (), u64)> =
+    Tracepoint::new("ktest_order", &KEY.key, stub as fn(*const (), u64));
+
+fn stub(_: *const (), _: u64) {}
 
 /// The probes' ids in call order, one decimal digit each.
 static ORDER: AtomicU64 = AtomicU64::new(0);
@@ -132,6 +135,36 @@ fn probes_run_by_priority_then_registration_order() -> TestResult {
     for id in 1..=4 {
         kassert_eq!(unregister(id), Ok(()));
     }
+    ORDER.store(0, Ordering::Relaxed);
+    TP.call(|f, data| f(data, 0));
+    kassert_eq!(ORDER.load(Ordering::Relaxed), 0);
+    Ok(())
+}
+}
+
+ktest! {
+fn unregister_without_memory_stubs_the_slot() -> TestResult {
+    use crate::tracepoint::INJECT_UNREGISTER_ALLOC_FAILURE;
+    for (id, prio) in [(1, 3), (2, 2), (3, 1)] {
+        kassert_eq!(register(id, prio), Ok(()));
+    }
+    INJECT_UNREGISTER_ALLOC_FAILURE.store(true, Ordering::Relaxed);
+    kassert_eq!(unregister(2), Ok(()));
+    ORDER.store(0, Ordering::Relaxed);
+    TP.call(|f, data| f(data, 0));
+    kassert_eq!(ORDER.load(Ordering::Relaxed), 13);
+    kassert_eq!(unregister(2), Err(Errno::ENOENT));
+    // The next registration rebuilds the array without the stubbed slot.
+    kassert_eq!(register(4, 2), Ok(()));
+    ORDER.store(0, Ordering::Relaxed);
+    TP.call(|f, data| f(data, 0));
+    kassert_eq!(ORDER.load(Ordering::Relaxed), 143);
+    // The last probe removed without memory still turns the key off.
+    kassert_eq!(unregister(1), Ok(()));
+    kassert_eq!(unregister(4), Ok(()));
+    INJECT_UNREGISTER_ALLOC_FAILURE.store(true, Ordering::Relaxed);
+    kassert_eq!(unregister(3), Ok(()));
+    kassert!(!crate::jump_label::static_key_enabled(&KEY.key));
     ORDER.store(0, Ordering::Relaxed);
     TP.call(|f, data| f(data, 0));
     kassert_eq!(ORDER.load(Ordering::Relaxed), 0);

@@ -364,8 +364,16 @@ macro_rules! trace_event {
         #[allow(non_upper_case_globals)]
         pub static [<__tracepoint_ $name>]:
             $crate::tracepoint::Tracepoint<fn(*const (), bool, $($argty),*)> =
-            $crate::tracepoint::Tracepoint::new(stringify!($name), &[<__TRACEPOINT_KEY_ $name:upper>].key)
+            $crate::tracepoint::Tracepoint::new(
+                stringify!($name),
+                &[<__TRACEPOINT_KEY_ $name:upper>].key,
+                [<__tp_stub_ $name>] as fn(*const (), bool, $($argty),*),
+            )
                 $(.with_regfunc($regfunc, $unregfunc))?;
+
+        /// What an unregistered probe's slot runs when the smaller array could not be
+        /// allocated (Linux's `tp_stub_func`).
+        fn [<__tp_stub_ $name>](_: *const (), _: bool, $(_: $argty),*) {}
 
         $(#[$meta])*
         ///

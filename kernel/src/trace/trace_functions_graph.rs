@@ -22,7 +22,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
+use core::cell::{RefCell, UnsafeCell};
 use core::fmt::{self, Write};
 use core::ops::Range;
 use core::ptr;
@@ -35,7 +35,7 @@ use super::fgraph::{FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState};
 use super::ftrace_plan::hash_contains;
 use super::options;
 use super::ring_buffer::{Event, RingBuffer};
-use super::trace::{COMM_UNKNOWN, func_at, print_opts, tracing_gen_ctx, try_buffer};
+use super::trace::{COMM_UNKNOWN, comm_of, func_at, print_opts, tracing_gen_ctx, try_buffer};
 use super::trace_clock;
 use super::trace_entries::{
     FtraceGraphEntEntry, FtraceGraphRetEntry, TRACE_GRAPH_ENT, TRACE_GRAPH_RET, TRACE_PRINT,
@@ -43,10 +43,8 @@ use super::trace_entries::{
 };
 use super::trace_output::{self, GraphEvent, GraphOpts, GraphPrinter, GraphRecord};
 use super::trace_output::{EVENTS, PrintCtx, print_entry_body};
-use super::trace_sched_switch::for_each_saved_cmdline;
 use crate::fs::Errno;
 use crate::jump_label::{StaticKeyFalse, static_key_slow_dec, static_key_slow_inc};
-use crate::sched::{self, IDLE_NAME, IDLE_PID};
 use crate::stop_machine::synchronize;
 use crate::symbols;
 
@@ -312,17 +310,34 @@ impl Drop for TextArena {
     }
 }
 
-/// Task names by pid, taken once per reading.
-fn comm_table() -> BTreeMap<u32, String> {
-    // Exited tasks by the comm saved when they switched, live ones by their name.
-    let mut comms = BTreeMap::new();
-    for_each_saved_cmdline(&mut |pid, comm| {
-        comms.insert(pid, String::from(comm));
-    });
-    for task in sched::all_tasks().iter().filter(|t| t.pid() != IDLE_PID) {
-        comms.insert(task.pid(), String::from(task.name()));
+/// Task names by pid for one reading, looked up when a pid first appears (a live task's
+/// name, else its saved comm, as `trace` does) and kept in the reading's arena: the cost
+/// follows what the buffer holds, not the size of `saved_cmdlines`.
+struct Comms<'a> {
+    texts: &'a TextArena,
+    seen: RefCell<BTreeMap<u32, &'a str>>,
+}
+
+impl<'a> Comms<'a> {
+    fn new(texts: &'a TextArena) -> Self {
+        Self {
+            texts,
+            seen: RefCell::new(BTreeMap::new()),
+        }
     }
-    comms
+
+    fn get(&self, pid: u32) -> &'a str {
+        if let Some(&comm) = self.seen.borrow().get(&pid) {
+            return comm;
+        }
+        let mut found = COMM_UNKNOWN;
+        let _ = comm_of(pid as i32, &mut |comm| {
+            found = self.texts.alloc(comm);
+            Ok(())
+        });
+        self.seen.borrow_mut().insert(pid, found);
+        found
+    }
 }
 
 /// Any other entry under `function_graph`, as the comment Linux's `print_graph_comment()`
@@ -343,19 +358,11 @@ fn comment_text(header: TraceEntry, p: &[u8]) -> String {
 }
 
 /// One buffer event as the graph printer takes it.
-fn decode<'a>(
-    event: &Event,
-    comms: &'a BTreeMap<u32, String>,
-    texts: &'a TextArena,
-) -> Option<GraphRecord<'a>> {
+fn decode<'a>(event: &Event, comms: &Comms<'a>, texts: &'a TextArena) -> Option<GraphRecord<'a>> {
     let p = &event.payload;
     let header = entry_header(p)?;
     let pid = header.pid as u32;
-    let comm = if pid == IDLE_PID {
-        IDLE_NAME
-    } else {
-        comms.get(&pid).map_or(COMM_UNKNOWN, String::as_str)
-    };
+    let comm = comms.get(pid);
     let event_kind = match header.type_ {
         TRACE_GRAPH_ENT => {
             let e = read_entry::<FtraceGraphEntEntry>(p)?;
@@ -442,8 +449,8 @@ fn print_streams<S: Iterator<Item = Event>>(
     w: &mut dyn Write,
     streams: impl Iterator<Item = S>,
 ) -> fmt::Result {
-    let comms = comm_table();
     let texts = TextArena::new();
+    let comms = Comms::new(&texts);
     let mut sources: Vec<_> = streams
         .map(|events| {
             events

@@ -260,16 +260,6 @@ mod record {
         Some(f(core::str::from_utf8(&comm[..len]).unwrap_or_default()))
     }
 
-    /// Calls `f` with every saved (pid, comm), under the table's lock.
-    pub fn for_each_saved_cmdline(f: &mut dyn FnMut(u32, &str)) {
-        let table = SAVEDCMD.lock();
-        for (pid, comm) in table.iter().flat_map(|t| t.entries()) {
-            if let Some(comm) = comm {
-                f(pid, comm);
-            }
-        }
-    }
-
     fn read_saved_cmdlines(w: &mut dyn Write) -> Result<(), Errno> {
         let table = SAVEDCMD.lock();
         if let Some(table) = table.as_ref() {
@@ -320,8 +310,7 @@ mod record {
 
 #[cfg(target_os = "none")]
 pub use record::{
-    for_each_saved_cmdline, init, trace_find_cmdline, tracing_start_cmdline_record,
-    tracing_stop_cmdline_record,
+    init, trace_find_cmdline, tracing_start_cmdline_record, tracing_stop_cmdline_record,
 };
 
 #[cfg(test)]

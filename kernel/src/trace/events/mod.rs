@@ -241,7 +241,16 @@ pub fn event_enable_disable(
     let flags = call.file_flags.load(Ordering::Relaxed);
     if !enable {
         let disable = if soft {
-            if call.sm_ref.fetch_sub(1, Ordering::Relaxed) > 1 {
+            // A soft disable without its soft enable is a caller's bug: refuse it rather
+            // than wrap the count and leave the event in soft mode for good.
+            let Ok(refs) = call
+                .sm_ref
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            else {
+                crate::println!("WARNING: {}: soft disable without soft enable", call.name);
+                return Err(Errno::EINVAL);
+            };
+            if refs > 1 {
                 return Ok(());
             }
             set_flag(call, EVENT_FILE_FL_SOFT_MODE, false);

@@ -85,8 +85,10 @@ fn fire(armed: &ArmedTrigger, irqs_off: bool, fp: u64) {
 }
 
 /// Runs `call`'s triggers (Linux's `event_triggers_call`). Without `record`, every trigger
-/// runs now; with it, each whose filter matches runs now unless it is a post trigger, whose
-/// bit is returned for [`event_triggers_post_call`]. IRQs are masked (a probe).
+/// without a filter runs now (a filtered one, added since the caller saw no filters, cannot
+/// be judged without the record and is skipped, where Linux fires it); with it, each whose
+/// filter matches runs now unless it is a post trigger, whose bit is returned for
+/// [`event_triggers_post_call`]. IRQs are masked (a probe).
 pub fn event_triggers_call(
     call: &TraceEventCall,
     record: Option<(&[u8], &crate::trace::trace_events_filter::FilterContext<'_>)>,
@@ -95,6 +97,9 @@ pub fn event_triggers_call(
 ) -> u32 {
     let mut post = 0;
     for armed in call.active_triggers() {
+        if record.is_none() && armed.filter.is_some() {
+            continue;
+        }
         if let Some((rec, ctx)) = record {
             if armed.filter.as_ref().is_some_and(|f| !f.matches(rec, ctx)) {
                 continue;
@@ -122,16 +127,26 @@ pub fn event_triggers_post_call(call: &TraceEventCall, types: u32, irqs_off: boo
 // The trigger file
 // ---------------------------------------------------------------------------------------------
 
+/// A trigger list ready to publish (`None` when empty): the only allocation of a change, so
+/// callers make it before they change anything else. Boxed because the published list sits
+/// behind an `AtomicPtr`, which needs a thin pointer.
+#[allow(clippy::box_collection)]
+fn boxed(list: Vec<Arc<ArmedTrigger>>) -> Result<Option<Box<Vec<Arc<ArmedTrigger>>>>, Errno> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    Box::try_new(list).map(Some).map_err(|_| Errno::ENOMEM)
+}
+
 /// Publishes `list` as `call`'s triggers, sets the trigger flags to match, and frees the old
 /// list once no probe can be walking it. The caller holds [`EVENT_MUTEX`].
-fn publish(call: &TraceEventCall, list: Vec<Arc<ArmedTrigger>>) -> Result<(), Errno> {
-    let cond = list.iter().any(|t| t.filter.is_some());
-    let any = !list.is_empty();
-    let new = if any {
-        Box::into_raw(Box::try_new(list).map_err(|_| Errno::ENOMEM)?)
-    } else {
-        ptr::null_mut()
-    };
+#[allow(clippy::box_collection)]
+fn publish_boxed(call: &TraceEventCall, list: Option<Box<Vec<Arc<ArmedTrigger>>>>) {
+    let cond = list
+        .as_ref()
+        .is_some_and(|l| l.iter().any(|t| t.filter.is_some()));
+    let any = list.is_some();
+    let new = list.map_or(ptr::null_mut(), Box::into_raw);
     let old = call.triggers.swap(new, Ordering::AcqRel);
     set_flag(call, EVENT_FILE_FL_TRIGGER_MODE, any);
     set_flag(call, EVENT_FILE_FL_TRIGGER_COND, cond);
@@ -141,7 +156,6 @@ fn publish(call: &TraceEventCall, list: Vec<Arc<ArmedTrigger>>) -> Result<(), Er
         // list with IRQs masked).
         drop(unsafe { Box::from_raw(old) });
     }
-    Ok(())
 }
 
 /// `call`'s triggers with `change` applied: a new list (the kept triggers shared, with
@@ -176,11 +190,11 @@ fn add_trigger(call: &'static TraceEventCall, armed: ArmedTrigger) -> Result<(),
     }
     let first = call.active_triggers().is_empty();
     let target = armed.target;
-    let list = with_change(
+    let list = boxed(with_change(
         call,
         Some(Arc::try_new(armed).map_err(|_| Errno::ENOMEM)?),
         None,
-    )?;
+    )?)?;
     if let Some(target) = target {
         event_enable_disable(target, true, true)?;
     }
@@ -190,7 +204,8 @@ fn add_trigger(call: &'static TraceEventCall, armed: ArmedTrigger) -> Result<(),
         }
         return Err(e);
     }
-    publish(call, list)
+    publish_boxed(call, list);
+    Ok(())
 }
 
 /// Removes the trigger in `cmd`'s slot, if any. The caller holds [`EVENT_MUTEX`].
@@ -205,7 +220,7 @@ fn remove_trigger(call: &'static TraceEventCall, cmd: &TriggerCmd) -> Result<(),
     let target = call.active_triggers()[at].target;
     let list = with_change(call, None, Some(at))?;
     let last = list.is_empty();
-    publish(call, list)?;
+    publish_boxed(call, boxed(list)?);
     if let Some(target) = target {
         event_enable_disable(target, false, true)?;
     }
