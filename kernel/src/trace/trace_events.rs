@@ -469,17 +469,17 @@ macro_rules! trace_event {
             let Some(ent) = $crate::trace::events::trace_event_buffer_begin(call, irqs_off) else {
                 return;
             };
-            let mut buf = core::mem::MaybeUninit::<[<TraceEventRaw $name:camel>]>::zeroed();
-            // SAFETY: all zeroes is a valid entry (integers only); fields are then assigned in
-            // place, so the zeroed padding stays initialised.
-            let $e = unsafe { buf.assume_init_mut() };
-            $e.ent = ent;
-            $assign
             // Shadowed by the event's own `tail`, if it has one.
             #[allow(unused_variables)]
             let tail: &[u8] = &[];
             $(let tail: &[u8] = $tail;)?
-            $crate::trace::events::trace_event_buffer_commit(call, $e, tail);
+            $crate::trace::events::trace_event_buffer_write(
+                call,
+                ent,
+                tail,
+                #[inline(always)]
+                |$e: &mut [<TraceEventRaw $name:camel>]| $assign,
+            );
         }
 
         fn [<__reg_ $name>](

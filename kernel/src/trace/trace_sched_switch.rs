@@ -172,6 +172,10 @@ mod record {
     /// is being recorded (Linux saves only after an entry was committed on the CPU; a buffer
     /// whose recording is off commits nothing), the pair is known saved (no lock taken), or
     /// someone holds the table (skipped, as Linux's trylock does).
+    ///
+    /// The checks are inlined into the probes; the saving is out of line, so a probe whose
+    /// pair is known saved (every switch between the same two tasks) stays a leaf.
+    #[inline(always)]
     fn save_pair(a: &Task, b: &Task) {
         if !try_buffer().is_some_and(|rb| rb.is_record_on()) {
             return;
@@ -184,6 +188,13 @@ mod record {
         {
             return;
         }
+        save_pair_slow(a, b, pair);
+    }
+
+    /// [`save_pair`] for a pair not known saved on this CPU.
+    #[inline(never)]
+    fn save_pair_slow(a: &Task, b: &Task, pair: u64) {
+        let (last, last_gen) = &LAST_SAVED[smp_processor_id()];
         let Some(mut table) = SAVEDCMD.try_lock() else {
             return;
         };

@@ -2,7 +2,7 @@
 //! `kernel/trace/trace_events.c`): `events/enable`, `events/SYSTEM/enable`,
 //! `events/SYSTEM/EVENT/{enable,format,id}`, `events/header_page`, `events/header_event`,
 //! `available_events` and `set_event`; and what an event's probe does when its tracepoint
-//! fires ([`trace_event_buffer_begin`] / [`trace_event_buffer_commit`], shared by every
+//! fires ([`trace_event_buffer_begin`] / [`trace_event_buffer_write`], shared by every
 //! event the [`crate::trace_event!`] macro defines).
 //!
 //! Enabling an event attaches its probe to its tracepoint (`TraceEventCall::reg`), which flips
@@ -92,18 +92,30 @@ fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
     flags & EVENT_FILE_FL_SOFT_DISABLED == 0
 }
 
-/// The end of an event's probe (Linux's `trace_event_buffer_commit`): records `entry` followed
-/// by `tail` (its dynamic data) on this CPU, unless its filter rejects it; runs conditional
-/// triggers on it. Runs with IRQs masked (the tracepoint's probe walk). Generic and inlined
-/// into each probe, so the entry's fixed size is a constant and its bytes (padding included:
-/// the probe zeroed them) are copied by register loads and stores.
+/// The rest of an event's probe (Linux's `trace_event_buffer_reserve` with the assign step and
+/// `trace_event_buffer_commit`): an entry `T` with header `ent`, filled by `fill`, followed
+/// by `tail` (its dynamic data), recorded on this CPU unless its filter rejects it;
+/// conditional triggers run on it. Runs with IRQs masked (the tracepoint's probe walk).
+///
+/// With no filter, conditional trigger or soft disable (the common case) the entry is built
+/// in place in the ring buffer's reservation, as Linux does: zeroed (so its padding is
+/// defined), filled, committed. Otherwise it is built on the stack first, so a rejected event
+/// never reaches the buffer. Generic and inlined into each probe: the entry's size is a
+/// constant and the zeroing is a few register stores.
 #[inline(always)]
-pub fn trace_event_buffer_commit<T: Entry>(call: &TraceEventCall, entry: &T, tail: &[u8]) {
+pub fn trace_event_buffer_write<T: Entry>(
+    call: &TraceEventCall,
+    ent: TraceEntry,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T),
+) {
     let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        return commit_slow(call, flags, entry_record(entry), tail);
+        let mut entry = zeroed_entry::<T>(ent);
+        fill(&mut entry);
+        return commit_slow(call, flags, entry_record(&entry), tail);
     }
     let Some(rb) = try_buffer() else {
         return;
@@ -115,9 +127,16 @@ pub fn trace_event_buffer_commit<T: Entry>(call: &TraceEventCall, entry: &T, tai
         return;
     };
     let dst = r.as_mut_ptr();
-    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned; the
-    // entry is a whole initialised `T`.
-    unsafe { copy_entry(entry, dst) };
+    const { assert!(align_of::<T>() <= 8) };
+    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned
+    // (checked above to suffice for `T`), and is ours until the commit; a zeroed `T` is valid
+    // (entries are plain integers).
+    let entry = unsafe {
+        let entry = dst.cast::<T>();
+        entry.write(zeroed_entry(ent));
+        &mut *entry
+    };
+    fill(entry);
     if !tail.is_empty() {
         // SAFETY: the tail's bytes follow the entry's in the reservation; no overlap.
         unsafe {
@@ -127,7 +146,19 @@ pub fn trace_event_buffer_commit<T: Entry>(call: &TraceEventCall, entry: &T, tai
     r.commit();
 }
 
-/// An entry's bytes, padding included (the probe zeroed the whole entry before filling it).
+/// An all-zero entry (padding included) with header `ent`.
+#[inline(always)]
+fn zeroed_entry<T: Entry>(ent: TraceEntry) -> T {
+    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: all zeroes is a valid entry (integers only); the header is the first field of
+    // every entry (`Entry`'s contract) and is written in place, so the zeroed padding stays.
+    unsafe {
+        entry.as_mut_ptr().cast::<TraceEntry>().write(ent);
+        entry.assume_init()
+    }
+}
+
+/// An entry's bytes, padding included (it was zeroed before it was filled).
 fn entry_record<T: Entry>(entry: &T) -> &[u8] {
     // SAFETY: see above: all `size_of::<T>()` bytes are initialised.
     unsafe { core::slice::from_raw_parts(core::ptr::from_ref(entry).cast::<u8>(), size_of::<T>()) }
@@ -182,38 +213,6 @@ fn commit_slow(call: &TraceEventCall, flags: u32, head: &[u8], tail: &[u8]) {
     }
     if post != 0 {
         trigger::event_triggers_post_call(call, post, irqs_off, fp);
-    }
-}
-
-/// Copies an entry by words of its own alignment (a constant count, unrolled into loads and
-/// stores: the target forbids unaligned accesses, and a `memcpy` call would cost more than the
-/// event), then its last bytes.
-///
-/// # Safety
-/// `dst` must be 8-byte aligned and have room for `size_of::<T>()` bytes.
-#[inline(always)]
-unsafe fn copy_entry<T: Entry>(entry: &T, dst: *mut u8) {
-    let src = core::ptr::from_ref(entry).cast::<u8>();
-    // SAFETY: in bounds of `entry` and of `dst` (the caller's room); each access is aligned
-    // to the word size chosen from `T`'s alignment (and `dst` is 8-byte aligned).
-    unsafe {
-        if align_of::<T>() >= 8 {
-            for i in 0..size_of::<T>() / 8 {
-                dst.cast::<u64>()
-                    .add(i)
-                    .write(src.cast::<u64>().add(i).read());
-            }
-        } else {
-            for i in 0..size_of::<T>() / 4 {
-                dst.cast::<u32>()
-                    .add(i)
-                    .write(src.cast::<u32>().add(i).read());
-            }
-        }
-        let done = size_of::<T>() / align_of::<T>().min(8) * align_of::<T>().min(8);
-        for i in done..size_of::<T>() {
-            dst.add(i).write(src.add(i).read());
-        }
     }
 }
 
