@@ -456,14 +456,6 @@ pub const fn aarch64_insn_is_class_branch_sys(insn: u32) -> bool {
     (insn >> 25) & 0xe == 0b1010
 }
 
-/// Linux's `AARCH64_INSN_CLS_UNKNOWN`: op0 = 0b0000, 0b0001 or 0b0011, the reserved (`udf`)
-/// and unallocated top-level groups (SME lives in 0b0000 with bit 31 set; SVE, 0b0010, is
-/// Linux's separate `AARCH64_INSN_CLS_SVE`).
-#[inline(always)]
-pub const fn aarch64_insn_is_class_unknown(insn: u32) -> bool {
-    matches!((insn >> 25) & 0xf, 0b0000 | 0b0001 | 0b0011)
-}
-
 /// Every instruction that can write the PC: `b`, `bl`, `cbz`, `cbnz`, `tbz`, `tbnz`, `b.cond`,
 /// and the register branches with and without pointer authentication (Linux's
 /// `aarch64_insn_is_branch`; `eret` is tested separately).
