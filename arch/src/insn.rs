@@ -326,7 +326,7 @@ macro_rules! aarch64_insn_funcs {
             pub const fn $name(insn: u32) -> bool {
                 const MASK: u32 = $mask;
                 const VALUE: u32 = $value;
-                const _: () = assert!(VALUE & !MASK == 0, "value bits outside the mask");
+                const _: () = assert!(VALUE | MASK == MASK, "value bits outside the mask");
                 insn & MASK == VALUE
             }
         )*
@@ -826,6 +826,63 @@ mod tests {
                 None => break,
             }
         }
+    }
+
+    #[test]
+    fn linux_predicates_on_assembled_words() {
+        // Words from llvm-mc; each predicate against its own instruction and a near miss.
+        assert!(aarch64_insn_is_ldr_lit(0x5800_0040), "ldr x0, .+8");
+        assert!(aarch64_insn_is_ldr_lit(0x18ff_ffc1), "ldr w1, .-8");
+        assert!(!aarch64_insn_is_ldr_lit(0x5c00_0041), "ldr d1 is SIMD&FP");
+        assert!(aarch64_insn_is_ldrsw_lit(0x9800_0082));
+        assert!(aarch64_insn_is_prfm_lit(0xd800_0040));
+        assert!(aarch64_insn_uses_literal(0x9000_0001), "adrp");
+        assert!(aarch64_insn_is_exclusive(0xc85f_7c20), "ldxr");
+        assert!(!aarch64_insn_is_exclusive(0xc8df_fc20), "ldar");
+        assert!(aarch64_insn_is_load_ex(0xc85f_fc20), "ldaxr");
+        assert!(aarch64_insn_is_store_ex(0xc802_fc20), "stlxr");
+        assert!(aarch64_insn_is_bcond(0x5400_0040), "b.eq");
+        assert!(!aarch64_insn_is_bcond(0x5400_0050), "bc.eq");
+        assert!(aarch64_insn_is_branch(0xd63f_081f), "blraaz");
+        assert!(aarch64_insn_is_ret_auth(0xd65f_0fff), "retab");
+        assert!(aarch64_insn_is_eret_auth(0xd69f_0bff), "eretaa");
+        assert!(aarch64_insn_is_msr_imm(0xd503_42df), "msr daifset, #2");
+        assert!(aarch64_insn_is_msr_reg(0xd51b_4220), "msr daif, x0");
+        assert!(aarch64_insn_is_mrs(0xd53b_4220), "mrs x0, daif");
+        assert_eq!(
+            aarch64_insn_extract_system_reg(0xd53b_4220),
+            AARCH64_INSN_SPCLREG_DAIF
+        );
+        assert_eq!(
+            aarch64_insn_extract_system_reg(0xd51b_4220),
+            AARCH64_INSN_SPCLREG_DAIF
+        );
+        assert_ne!(
+            aarch64_insn_extract_system_reg(0xd53b_4200),
+            AARCH64_INSN_SPCLREG_DAIF,
+            "nzcv"
+        );
+        assert!(aarch64_insn_is_nop(nop()));
+        assert!(!aarch64_insn_is_nop(0xd503_203f), "yield");
+        assert!(aarch64_insn_is_class_branch_sys(0xd503_201f));
+        assert!(!aarch64_insn_is_class_branch_sys(0x9100_0420), "add");
+    }
+
+    #[test]
+    fn steppable_hints_are_linux_allow_list() {
+        let allowed: Vec<u32> = (0..128u32)
+            .map(|imm| NOP | (imm << 5))
+            .filter(|&word| aarch64_insn_is_steppable_hint(word))
+            .map(|word| (word >> 5) & 0x7f)
+            .collect();
+        // nop, xpaclri, pacia1716, pacib1716, paciaz, paciasp, pacibz, pacibsp, bti, bti c/j/jc.
+        assert_eq!(
+            allowed,
+            [
+                0x00, 0x07, 0x08, 0x0a, 0x18, 0x19, 0x1a, 0x1b, 0x20, 0x22, 0x24, 0x26
+            ]
+        );
+        assert!(!aarch64_insn_is_steppable_hint(0xd503_3f9f), "dsb sy");
     }
 
     #[test]
