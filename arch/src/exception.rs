@@ -1,5 +1,6 @@
-//! Exception entry: the `TrapFrame` every exception saves, and the first-level dispatch on the
-//! vector kind and ESR_EL1.EC (Linux: `entry.S` + `entry-common.c`).
+//! Exception entry: saving the `TrapFrame` (defined in [`crate::ptrace`], re-exported here),
+//! and the first-level dispatch on the vector kind and ESR_EL1.EC (Linux: `entry.S` +
+//! `entry-common.c`).
 //!
 //! - BRK64 goes to the BRK hook table, software step to the step hooks
 //!   ([`crate::debug_monitors`]); an unclaimed one is fatal at EL1.
