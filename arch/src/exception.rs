@@ -36,7 +36,15 @@ core::arch::global_asm!(
     off_pc = const core::mem::offset_of!(TrapFrame, pc),
     off_esr = const core::mem::offset_of!(TrapFrame, esr),
     off_stackframe = const core::mem::offset_of!(TrapFrame, stackframe),
+    thread_shift = const crate::stack::THREAD_SHIFT,
+    off_percpu_cpu = const core::mem::offset_of!(crate::percpu::ArchPerCpu, cpu),
+    overflow_stack_shift = const crate::stack::OVERFLOW_STACK_SIZE.trailing_zeros(),
+    overflow_stack_size = const crate::stack::OVERFLOW_STACK_SIZE,
+    vector_bad_stack = const VECTOR_BAD_STACK,
 );
+
+/// The kind `__bad_stack` passes: a stack overflow caught by an EL1 vector entry.
+const VECTOR_BAD_STACK: u64 = 16;
 
 /// SPSR/PSTATE bits the debug code edits.
 pub use crate::daifflags::{PSR_D_BIT, PSR_I_BIT};
@@ -92,6 +100,9 @@ pub enum Fatal {
     UnclaimedBrk,
     /// A software-step exception no hook claimed.
     UnclaimedStep,
+    /// The kernel stack overflowed into its guard; the frame was saved on this CPU's overflow
+    /// stack (Linux: `handle_bad_stack`).
+    KernelStackOverflow,
 }
 
 /// Called for every fatal exception; must not return. The kernel installs one that prints the
@@ -150,12 +161,15 @@ extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
         // life without a debug or SError mask.
         crate::daifflags::local_daif_unmask_debug_serror();
         crate::percpu::irq_enter();
-        crate::irq::handle_irq(frame);
+        crate::stack::run_on_irq_stack(frame, irq_handler);
         crate::percpu::irq_exit();
         irq_exit_preempt();
         return;
     }
     if !kind.is_sync() || kind.0 >= 12 || kind.0 < 4 {
+        if kind.0 == VECTOR_BAD_STACK {
+            handle_bad_stack(frame);
+        }
         die(frame, Fatal::Unhandled(kind));
     }
     let esr = Esr(frame.esr);
@@ -177,5 +191,26 @@ extern "C" fn handle_exception(frame: &mut TrapFrame, kind: u64) {
         }
         _ => die(frame, Fatal::Unhandled(kind)),
     }
+}
+}
+
+crate::noinstr! {
+/// The interrupt handler, run on this CPU's IRQ stack.
+extern "C" fn irq_handler(frame: &mut TrapFrame) {
+    crate::irq::handle_irq(frame);
+}
+}
+
+crate::noinstr! {
+/// A stack overflow caught at an EL1 vector entry (Linux: `handle_bad_stack`). `__bad_stack`
+/// saved the frame on the overflow stack and left the interrupted SP (less a frame) in
+/// TPIDR_EL0; the entry code's idea of SP is wrong here.
+#[cold]
+fn handle_bad_stack(frame: &mut TrapFrame) -> ! {
+    let sp: u64;
+    // SAFETY: reads TPIDR_EL0, which the vector entry set to the overflowing SP.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el0", out(reg) sp, options(nomem, nostack)) };
+    frame.sp = sp + FRAME_SIZE as u64;
+    die(frame, Fatal::KernelStackOverflow)
 }
 }

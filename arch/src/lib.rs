@@ -75,6 +75,7 @@ pub mod irq;
 pub mod jump_label;
 pub mod probes;
 pub mod ptrace;
+pub mod stack;
 
 #[cfg(target_os = "none")]
 pub mod boot;
@@ -112,3 +113,5 @@ pub mod semihosting;
 pub mod spinlock;
 #[cfg(target_os = "none")]
 pub mod timer;
+#[cfg(target_os = "none")]
+pub mod vmap;

@@ -29,6 +29,9 @@ pub struct ArchPerCpu {
     /// While a kernel single step is armed on this CPU, the stepped context's own DAIF bits
     /// (Linux: kprobes' `kcb->saved_irqflag`); [`NO_KERNEL_STEP`] otherwise.
     pub kernel_step_daif: AtomicU64,
+    /// The low end of this CPU's IRQ stack, 0 until it has one (Linux: `irq_stack_ptr`; see
+    /// [`crate::stack`]).
+    pub irq_stack_ptr: AtomicU64,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -41,6 +44,7 @@ impl ArchPerCpu {
             preempt_count: AtomicU32::new(0),
             need_resched: AtomicBool::new(false),
             kernel_step_daif: AtomicU64::new(NO_KERNEL_STEP),
+            irq_stack_ptr: AtomicU64::new(0),
         }
     }
 }

@@ -85,6 +85,7 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
         heap_start
     );
 
+    crate::smp::init_boot_cpu_irq_stack();
     report::register_bug_hook();
     println!("debug: OS lock cleared, MDSCR_EL1.KDE set, BRK and step hooks ready");
     crate::irq::init(board);

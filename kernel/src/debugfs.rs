@@ -5,14 +5,21 @@
 //! - `BUG`: `BUG()`, i.e. `brk #0x800`, reported by the BUG hook;
 //! - `EXCEPTION`: a store through a NULL pointer;
 //! - `WRITE_KERN`: a store into kernel text, which is mapped read-only;
-//! - `PANIC`: a Rust panic.
+//! - `PANIC`: a Rust panic;
+//! - `EXHAUST_STACK`: recursion with a large frame until the kernel stack runs into its guard,
+//!   which the EL1 vector entry catches and reports from the overflow stack.
 
 use core::fmt::{self, Write};
 
 use crate::fs::{self, Errno, WriteMode};
 use crate::println;
 
-const CRASH_TYPES: &[&str] = &["BUG", "EXCEPTION", "PANIC", "WRITE_KERN"];
+const CRASH_TYPES: &[&str] = &["BUG", "EXCEPTION", "EXHAUST_STACK", "PANIC", "WRITE_KERN"];
+
+/// Each recursion's buffer (Linux: `REC_STACK_SIZE`, `CONFIG_FRAME_WARN` (2048) / 2).
+const REC_STACK_SIZE: usize = 1024;
+/// Recursion depth: twice what a stack holds (Linux: `REC_NUM_DEFAULT`).
+const REC_NUM_DEFAULT: usize = (arch::stack::THREAD_SIZE / REC_STACK_SIZE) * 2;
 
 struct ProvokeCrash;
 
@@ -33,6 +40,34 @@ fn lkdtm_exception() -> ! {
             options(noreturn, nostack)
         )
     }
+}
+
+/// Linux's `recursive_loop`: a frame of [`REC_STACK_SIZE`] bytes, written and read through
+/// volatile accesses so neither the buffer nor the recursion (not a tail call) is optimized
+/// away.
+#[inline(never)]
+fn recursive_loop(remaining: usize) -> usize {
+    let mut buf = [0u8; REC_STACK_SIZE];
+    for byte in buf.iter_mut() {
+        // SAFETY: a write to a local.
+        unsafe { core::ptr::write_volatile(byte, remaining as u8) };
+    }
+    let ret = if remaining == 0 {
+        0
+    } else {
+        // SAFETY: a read of a local.
+        let next = unsafe { core::ptr::read_volatile(&buf[remaining % REC_STACK_SIZE]) };
+        recursive_loop(usize::from(next).wrapping_sub(1))
+    };
+    core::hint::black_box(&mut buf);
+    ret
+}
+
+#[inline(never)]
+fn lkdtm_exhaust_stack() {
+    println!("lkdtm: Calling function with {REC_STACK_SIZE} frame size to depth {REC_NUM_DEFAULT} ...");
+    core::hint::black_box(recursive_loop(REC_NUM_DEFAULT));
+    println!("lkdtm: FAIL: survived without exhausting stack?!");
 }
 
 #[inline(never)]
@@ -67,6 +102,10 @@ impl fs::FileOps for ProvokeCrash {
             "BUG" => lkdtm_bug(),
             "EXCEPTION" => lkdtm_exception(),
             "WRITE_KERN" => lkdtm_write_kern(),
+            "EXHAUST_STACK" => {
+                lkdtm_exhaust_stack();
+                Ok(())
+            }
             _ => panic!("dumptest"),
         }
     }

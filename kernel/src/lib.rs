@@ -18,6 +18,7 @@ pub mod glob;
 pub mod irq;
 pub mod jump_label;
 pub mod kfifo;
+pub mod mm;
 pub mod sched;
 pub mod shell;
 pub mod symbols;

@@ -103,7 +103,34 @@ fn die_report(frame: &TrapFrame, why: Fatal) {
             println!("Unhandled {} exception: {}", kind.name(), esr.ec_name());
             oops(frame, "Oops - bad mode");
         }
+        Fatal::KernelStackOverflow => panic_bad_stack(frame, esr),
     }
+}
+
+/// Linux's `panic_bad_stack`: a kernel stack ran into its guard, and this report runs on the
+/// CPU's overflow stack. The three stacks, the task and registers (the pc names the overflowing
+/// function), then the panic and the backtrace, which reads the overflowed stack with nofault
+/// loads (a fault in the report carries on on the overflow stack).
+fn panic_bad_stack(frame: &TrapFrame, esr: Esr) {
+    let task = crate::sched::current().map(|t| t.stack_range());
+    let irq = arch::stack::irq_stack();
+    let overflow = arch::stack::overflow_stack();
+    let range = |r: Option<arch::stack::StackRange>| r.map_or((0, 0), |r| (r.low, r.high));
+    println!("Insufficient stack space to handle exception!");
+    println!("ESR: 0x{:016x} -- {}", frame.esr, esr.ec_name());
+    println!("FAR: 0x{:016x}", frame.far);
+    let (low, high) = range(task);
+    println!("Task stack:     [0x{low:016x}..0x{high:016x}]");
+    let (low, high) = range(irq);
+    println!("IRQ stack:      [0x{low:016x}..0x{high:016x}]");
+    let (low, high) = range(Some(overflow));
+    println!("Overflow stack: [0x{low:016x}..0x{high:016x}]");
+    show_task();
+    show_regs(frame);
+    println!("Kernel panic - not syncing: kernel stack overflow");
+    println!("Call trace:");
+    println!(" {}", symbolize(frame.pc));
+    unwind::<MAX_FRAMES>(frame.fp(), |pc| println!(" {}", symbolize(pc)));
 }
 
 /// What a kernel data/instruction abort tried to do, in Linux's words (`__do_kernel_fault`).

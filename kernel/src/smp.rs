@@ -6,7 +6,6 @@
 //! CPU points TPIDR_EL1 at its [`PerCpu`] slot, so per-CPU data costs one register read and no
 //! lock. A CPU is online once it has run its per-CPU init; [`cpu_online_mask`] says which are.
 
-use alloc::vec;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -16,11 +15,10 @@ use arch::percpu::ArchPerCpu;
 use arch::psci::{self, Conduit};
 
 use crate::board::{self, MAX_CPUS};
+use crate::mm::vmap_stack::{VmapStack, init_irq_stack};
 use crate::println;
 use crate::sched::Task;
 
-/// Per-CPU stack size.
-const STACK_SIZE: usize = 64 * 1024;
 /// How long the boot CPU waits for a secondary to come online, in seconds.
 const ONLINE_TIMEOUT_SECS: u64 = 5;
 
@@ -133,6 +131,12 @@ fn set_cpu_online(cpu: usize) {
 pub fn init_boot_cpu() {
     cpu_init(0);
     set_cpu_online(0);
+}
+
+/// Gives the boot CPU its IRQ stack, once there is memory to map one and before IRQs are
+/// unmasked.
+pub fn init_boot_cpu_irq_stack() {
+    init_irq_stack(&PER_CPU[0].arch).expect("memory for the boot CPU's IRQ stack");
 }
 
 /// The per-CPU slot of logical CPU `cpu`.
@@ -309,9 +313,17 @@ fn bring_up(conduit: Conduit, cpu: usize, mpidr: u64) {
         println!("CPU{cpu}: not started: the kernel supports {MAX_CPUS} CPUs");
         return;
     }
-    // Never freed: a CPU that starts after its timeout still runs on it until it turns off.
-    let stack = vec![0u8; STACK_SIZE].leak();
-    let stack_top = (stack.as_ptr() as u64 + STACK_SIZE as u64) & !15;
+    // Its idle stack and IRQ stack, guarded like every kernel stack. Never freed: a CPU that
+    // starts after its timeout still runs on them until it turns off.
+    let Ok(stack) = VmapStack::alloc() else {
+        println!("CPU{cpu}: not started: no memory for its stack");
+        return;
+    };
+    if init_irq_stack(&PER_CPU[cpu].arch).is_err() {
+        println!("CPU{cpu}: not started: no memory for its IRQ stack");
+        return;
+    }
+    let stack_top = stack.leak().high;
     if arch::boot::prepare_secondary(cpu, stack_top).is_err() {
         println!("CPU{cpu}: not started: no secondary data slot");
         return;

@@ -4,14 +4,62 @@
 // into the x29 chain so backtraces cross the exception, and calls
 // `handle_exception(frame, kind)`. Handlers only edit the TrapFrame; the exit path masks all of
 // DAIF, restores whatever they left there (including ELR and SPSR) and ERETs.
+//
+// An entry from EL1 first checks that its stack has not overflowed (see the `ventry` macro).
 .global exception_exit_mask
 
 .macro ventry kind
     .balign 0x80
+.Lventry_start\@:
     sub     sp, sp, #{frame_size}
+.if \kind < 8
+    // Linux's CONFIG_VMAP_STACK check in `kernel_ventry`. Task and IRQ stacks are THREAD_ALIGN
+    // (2 * THREAD_SIZE) aligned with nothing mapped in the THREAD_SIZE below, so bit
+    // THREAD_SHIFT of SP is 0 on a stack and 1 once SP has run into the guard, where storing
+    // the frame would fault again and again. Tested without a free register: SP briefly holds
+    // SP + x0.
+    add     sp, sp, x0                  // sp' = sp + x0
+    sub     x0, sp, x0                  // x0' = sp
+    tbnz    x0, #{thread_shift}, .Lstack_overflow\@
+    sub     x0, sp, x0                  // x0 again
+    sub     sp, sp, x0                  // sp again
+.endif
+.Lventry_save\@:
     stp     x0, x1, [sp, #{off_regs}]
     mov     x0, #\kind
     b       exception_entry
+.if \kind < 8
+.Lstack_overflow\@:
+    kernel_stack_overflow .Lventry_save\@
+.endif
+    .org    .Lventry_start\@ + 0x80
+.endm
+
+// The slow half of the check (Linux: `kernel_ventry` from label 0): x0 = the overflowing SP
+// (less the frame), SP = that + the original x0. Moves to this CPU's overflow stack and goes to
+// `__bad_stack`; an exception taken while already on the overflow stack (a fault while
+// reporting) carries on there instead, at `carry_on`. Either way the kernel never returns to
+// EL0 after this, so TPIDR_EL0 and TPIDRRO_EL0 are free to hold SP and x0 meanwhile.
+.macro kernel_stack_overflow carry_on
+    msr     tpidr_el0, x0
+    sub     x0, sp, x0
+    msr     tpidrro_el0, x0
+    // sp = overflow_stacks + (cpu + 1) * OVERFLOW_STACK_SIZE: the top of this CPU's.
+    mrs     x0, tpidr_el1
+    ldr     x0, [x0, #{off_percpu_cpu}]
+    add     x0, x0, #1
+    lsl     x0, x0, #{overflow_stack_shift}
+    mov     sp, x0
+    adrp    x0, overflow_stacks
+    add     x0, x0, :lo12:overflow_stacks
+    add     sp, sp, x0
+    mrs     x0, tpidr_el0
+    sub     x0, sp, x0                  // top - old SP
+    tst     x0, #~({overflow_stack_size} - 1)
+    b.ne    __bad_stack
+    sub     sp, sp, x0                  // was on it: back to the old SP and x0
+    mrs     x0, tpidrro_el0
+    b       \carry_on
 .endm
 
 .section .text.vectors, "ax"
@@ -34,6 +82,17 @@ vectors:
     ventry 13   //                     IRQ
     ventry 14   //                     FIQ
     ventry 15   //                     SError
+
+// The stack overflowed: build the TrapFrame on the overflow stack and report (Linux:
+// `__bad_stack`). The kind tells `handle_exception`; it restores the frame's SP from TPIDR_EL0.
+.type __bad_stack, %function
+__bad_stack:
+    mrs     x0, tpidrro_el0
+    sub     sp, sp, #{frame_size}
+    stp     x0, x1, [sp, #{off_regs}]
+    mov     x0, #{vector_bad_stack}
+    b       exception_entry
+.size __bad_stack, . - __bad_stack
 
 .type exception_entry, %function
 exception_entry:

@@ -122,7 +122,8 @@ mod core_sched {
     /// Makes the code running on `cpu` its idle task (pid 0) and gives the CPU a run queue.
     /// Each CPU calls it once, before it can be sent a task.
     pub fn init_idle(cpu: usize) {
-        let idle = Arc::new(Task::new_idle(cpu));
+        // The CPU runs on its boot stack, THREAD_ALIGN-aligned like every kernel stack.
+        let idle = Arc::new(Task::new_idle(cpu, arch::stack::current_thread_stack()));
         this_cpu()
             .current
             .store(Arc::as_ptr(&idle).cast_mut(), Ordering::Release);

@@ -20,7 +20,6 @@
 //! Locking: [`TASKS`] (the pid table) is a leaf lock; `state` and `on_rq` change under the run
 //! queue lock of the task's CPU, except that a task sets its own state before it sleeps.
 
-use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -28,10 +27,12 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use arch::context::CpuContext;
 use arch::spinlock::SpinLockIrq;
+use arch::stack::StackRange;
 
 use super::SpawnError;
 use super::format::{Comm, MIN_THREADS};
 use super::wait::WaitQueue;
+use crate::mm::vmap_stack::VmapStack;
 use crate::trace::fgraph::TaskRetStack;
 
 pub type Pid = u32;
@@ -40,9 +41,10 @@ pub type Pid = u32;
 pub const IDLE_PID: Pid = 0;
 /// The idle task's name, as it appears in trace output.
 pub const IDLE_NAME: &str = "<idle>";
-/// Kernel stack size of a spawned task (Linux arm64: `THREAD_SIZE`, 16 KiB; ours is larger
-/// because Rust's formatting machinery and the shell's buffers live on it).
-pub const THREAD_SIZE: usize = 64 * 1024;
+/// Kernel stack size of a task (Linux arm64: `THREAD_SIZE`, 16 KiB; ours is larger because
+/// Rust's formatting machinery and the shell's buffers live on it). Guarded: see
+/// [`crate::mm::vmap_stack`].
+pub const THREAD_SIZE: usize = arch::stack::THREAD_SIZE;
 
 /// What a task is doing (Linux: `TASK_RUNNING`, `TASK_INTERRUPTIBLE`, `EXIT_DEAD`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +101,11 @@ pub struct Task {
     pub(super) slice: AtomicU32,
     /// Saved by `cpu_switch_to` while the task is not running.
     context: UnsafeCell<CpuContext>,
-    /// None for an idle task, which runs on its CPU's boot stack.
-    stack: Option<Box<[u128]>>,
+    /// The stack it owns; None for an idle task, which runs on the stack its CPU booted on.
+    #[expect(dead_code, reason = "only owned: unmapped and freed when the task is dropped")]
+    stack: Option<VmapStack>,
+    /// Where its stack lies, idle tasks included.
+    stack_range: StackRange,
     /// The function-graph tracer's shadow stack of hooked returns (Linux: `ret_stack`).
     ret_stack: TaskRetStack,
 }
@@ -123,7 +128,14 @@ impl Drop for Task {
 }
 
 impl Task {
-    fn new(pid: Pid, name: &str, cpu: usize, killable: bool, stack: Option<Box<[u128]>>) -> Self {
+    fn new(
+        pid: Pid,
+        name: &str,
+        cpu: usize,
+        killable: bool,
+        stack: Option<VmapStack>,
+        stack_range: StackRange,
+    ) -> Self {
         Self {
             pid,
             name: Comm::new(name),
@@ -139,6 +151,7 @@ impl Task {
             slice: AtomicU32::new(0),
             context: UnsafeCell::new(CpuContext::default()),
             stack,
+            stack_range,
             ret_stack: TaskRetStack::new(),
         }
     }
@@ -149,9 +162,9 @@ impl Task {
         &self.ret_stack
     }
 
-    /// The idle task of `cpu`, which is already running on it.
-    pub(super) fn new_idle(cpu: usize) -> Self {
-        let task = Self::new(IDLE_PID, IDLE_NAME, cpu, false, None);
+    /// The idle task of `cpu`, which is already running on it, on `stack`.
+    pub(super) fn new_idle(cpu: usize, stack: StackRange) -> Self {
+        let task = Self::new(IDLE_PID, IDLE_NAME, cpu, false, None, stack);
         task.on_rq.store(true, Ordering::Relaxed);
         task
     }
@@ -166,12 +179,12 @@ impl Task {
         entry: extern "C" fn(u64) -> !,
         arg: u64,
     ) -> Result<Arc<Self>, SpawnError> {
-        let stack = alloc_stack()?;
-        let top = stack.as_ptr() as u64 + THREAD_SIZE as u64;
-        let task = Arc::try_new(Self::new(pid, name, cpu, killable, Some(stack)))
+        let stack = VmapStack::alloc().map_err(|_| SpawnError::OutOfMemory)?;
+        let range = stack.range();
+        let task = Arc::try_new(Self::new(pid, name, cpu, killable, Some(stack), range))
             .map_err(|_| SpawnError::OutOfMemory)?;
         // SAFETY: nothing else can see the task yet.
-        unsafe { *task.context.get() = CpuContext::new_task(top, entry, arg) };
+        unsafe { *task.context.get() = CpuContext::new_task(range.high, entry, arg) };
         Ok(task)
     }
 
@@ -244,25 +257,12 @@ impl Task {
         self.context.get()
     }
 
-    /// The stack range `[low, high)` of a spawned task.
-    pub fn stack_range(&self) -> Option<(u64, u64)> {
-        self.stack.as_ref().map(|s| {
-            let low = s.as_ptr() as u64;
-            (low, low + THREAD_SIZE as u64)
-        })
+    /// Its kernel stack (Linux: `task_stack_page` .. + `THREAD_SIZE`). Inlined: the unwinder
+    /// (`noinstr`) reads it.
+    #[inline(always)]
+    pub fn stack_range(&self) -> StackRange {
+        self.stack_range
     }
-}
-
-/// A zeroed kernel stack of [`THREAD_SIZE`] bytes, 16-byte aligned.
-fn alloc_stack() -> Result<Box<[u128]>, SpawnError> {
-    let words = THREAD_SIZE / 16;
-    let mut stack = Vec::new();
-    stack
-        .try_reserve_exact(words)
-        .map_err(|_| SpawnError::OutOfMemory)?;
-    // Within the capacity just reserved, and that capacity is exact: neither step allocates.
-    stack.resize(words, 0u128);
-    Ok(stack.into_boxed_slice())
 }
 
 /// Every task but the idle tasks, and the task limit.

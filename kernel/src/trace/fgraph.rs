@@ -11,8 +11,8 @@
 //! return handler and hands the real address back to the trampoline.
 //!
 //! Both halves run with IRQs masked on the task's own CPU (tasks never migrate), so the shadow
-//! stack needs no lock: an interrupt's functions push and pop above the interrupted ones, on the
-//! interrupted task's stack, strictly nested. Each entry remembers the stack pointer at the
+//! stack needs no lock: an interrupt's functions (on the CPU's IRQ stack) push and pop above the
+//! interrupted ones on the interrupted task's shadow stack, strictly nested. Each entry remembers the stack pointer at the
 //! function's entry; a return that does not come back with the same one means the shadow stack
 //! no longer matches the real one, and the kernel stops with a report rather than returning to
 //! a wrong address.
@@ -125,6 +125,8 @@ struct RetEntry {
     calltime: u64,
     /// The stack pointer at the function's entry, which it must return with.
     sp: u64,
+    /// The frame pointer at the function's entry (its caller's), which its frame record saves.
+    fp: u64,
     gops: *const FgraphOps,
 }
 
@@ -134,6 +136,7 @@ impl RetEntry {
         func: 0,
         calltime: 0,
         sp: 0,
+        fp: 0,
         gops: core::ptr::null(),
     };
 }
@@ -208,13 +211,14 @@ fn ret_stack_of(pcpu: &PerCpu) -> Option<&'static mut RetStack> {
     unsafe { task.as_ref().map(|t| &mut *t.ret_stack().0.get()) }
 }
 
-/// Linux's `ftrace_graph_ret_addr()`: an unwinder that read `ret` from the frame record at
-/// `fp` gets the real return address when `ret` is `return_to_handler`. The frame belongs to the
-/// innermost hooked call that was entered with a stack pointer above `fp` (a callee's entry
-/// stack pointer is at or below its caller's frame record); when two users hooked that call,
-/// the inner entry's "real" address is `return_to_handler` again and the outer one has it.
+/// Linux's `ftrace_graph_ret_addr()`: an unwinder that read `ret` and `parent_fp` from a frame
+/// record gets the real return address when `ret` is `return_to_handler`. The record belongs
+/// to the hooked call entered with that frame pointer (the caller's, which the callee's record
+/// saves: Linux's `retp`), an exact match whichever stack the record is on (a task's, an IRQ
+/// stack); when two users hooked that call (or a hooked function tail-called another), the
+/// inner entry's "real" address is `return_to_handler` again and the outer one has it.
 #[inline(always)]
-pub fn ftrace_graph_ret_addr(ret: u64, fp: u64) -> u64 {
+pub fn ftrace_graph_ret_addr(ret: u64, parent_fp: u64) -> u64 {
     let hook = return_to_handler_addr();
     if ret != hook {
         return ret;
@@ -227,7 +231,7 @@ pub fn ftrace_graph_ret_addr(ret: u64, fp: u64) -> u64 {
     while at > 0 {
         at -= 1;
         let entry = &rs.entries[at];
-        if entry.sp > fp && entry.ret != hook {
+        if entry.fp == parent_fp && entry.ret != hook {
             return entry.ret;
         }
     }
@@ -273,6 +277,7 @@ fn function_graph_enter(gops: &FgraphOps, ip: u64, rs: &mut RetStack, regs: &mut
         func: ip,
         calltime: ent.calltime,
         sp: regs.sp,
+        fp: regs.fp,
         gops,
     };
     rs.depth = depth + 1;
