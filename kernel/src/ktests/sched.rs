@@ -313,14 +313,15 @@ fn past_threads_max_spawn_fails_with_eagain_before_memory_runs_out() -> TestResu
 }
 }
 
-/// Allocates every free block of the heap down to `THREAD_SIZE / 2` bytes: no stack fits then.
+/// Allocates every free block of the heap down to a page: no stack page (nor page table) fits
+/// then, as stacks are mapped page by page.
 fn exhaust_heap() -> Vec<Vec<u8>> {
     let mut hog: Vec<Vec<u8>> = Vec::new();
     if hog.try_reserve_exact(16 * 1024).is_err() {
         return hog;
     }
     let mut chunk = 1 << 20;
-    while chunk >= THREAD_SIZE / 2 && hog.len() < hog.capacity() {
+    while chunk >= arch::mmu::PAGE_SIZE && hog.len() < hog.capacity() {
         let mut block = Vec::new();
         if block.try_reserve_exact(chunk).is_ok() {
             hog.push(block);
