@@ -231,3 +231,32 @@ fn an_irq_handler_runs_on_the_irq_stack_and_unwinds_into_the_task() -> TestResul
     Ok(())
 }
 }
+
+/// A frame record, as the unwinder reads it.
+#[repr(C, align(16))]
+struct Record([u64; 2]);
+
+ktest! {
+fn the_unwinder_crosses_to_another_stack_once_and_never_back() -> TestResult {
+    let _irqs = arch::irqflags::local_irq_save_guard();
+    // With IRQs masked nothing uses this CPU's IRQ stack: a fake record at its bottom stands for
+    // an interrupt handler's frame, below the task stack in the address space, so the chain
+    // must step down to reach it.
+    let irq = irq_stack_of(&per_cpu(smp_processor_id()).ok_or("no per-CPU data")?.arch)
+        .ok_or("no IRQ stack")?;
+    let task = current().ok_or("no current task")?.stack_range();
+    kassert!(irq.high <= task.low, "the IRQ stack is above the task stack");
+    let back_on_task = Record([0, 0x3333]);
+    let on_irq = irq.low + 64;
+    // SAFETY: the bottom of this CPU's IRQ stack, unused while IRQs are masked here; aligned.
+    unsafe { (on_irq as *mut Record).write(Record([&back_on_task as *const Record as u64, 0x2222])) };
+    let start = Record([on_irq, 0x1111]);
+    let mut frames = [[0u8; 8]; 8];
+    let n = walk_frames(black_box(&start as *const Record as u64), frames.len(), &mut frames);
+    let pcs: Vec<u64> = frames[..n].iter().map(|f| u64::from_le_bytes(*f)).collect();
+    // Task stack -> IRQ stack is allowed once; back to the task stack it left is not.
+    kassert_eq!(pcs, [0x1111, 0x2222]);
+    black_box(&back_on_task);
+    Ok(())
+}
+}
