@@ -6,10 +6,14 @@
 //!   ([`crate::debug_monitors`]); an unclaimed one is fatal at EL1.
 //! - A data abort at EL1 whose instruction has an exception-table entry resumes at its fixup
 //!   ([`crate::extable`]); this is how the nofault accessors report -EFAULT.
-//! - An IRQ (from EL1h or 64-bit EL0) goes to [`crate::irq::handle_irq`]. On the way out, if a
+//! - An IRQ (from EL1h or 64-bit EL0) goes to [`crate::irq::handle_irq`], run on this CPU's
+//!   IRQ stack ([`crate::stack::run_on_irq_stack`]). On the way out, if a
 //!   reschedule is due and preemption is enabled, the scheduler's preemption handler switches
 //!   tasks right there, on the interrupted task's stack (Linux: `arm64_preempt_schedule_irq`);
 //!   the frame is restored and ERETed when that task is switched back in.
+//! - A kernel stack overflow, caught by the EL1 vector entry's stack check (`asm/vectors.s`),
+//!   arrives as [`VECTOR_BAD_STACK`] on the CPU's overflow stack and is fatal
+//!   ([`Fatal::KernelStackOverflow`]).
 //! - Everything else is fatal: the kernel's die handler prints the report and stops.
 //!
 //! Handlers only edit the frame; the assembly exit path restores it and ERETs.
@@ -43,7 +47,9 @@ core::arch::global_asm!(
     vector_bad_stack = const VECTOR_BAD_STACK,
 );
 
-/// The kind `__bad_stack` passes: a stack overflow caught by an EL1 vector entry.
+/// The kind `__bad_stack` passes: a stack overflow caught by an EL1 vector entry. Being 8 or
+/// more, it takes `exception_entry`'s EL0 branch for the saved SP, which `handle_bad_stack`
+/// replaces with the real one.
 const VECTOR_BAD_STACK: u64 = 16;
 
 /// SPSR/PSTATE bits the debug code edits.

@@ -65,7 +65,9 @@ fn recursive_loop(remaining: usize) -> usize {
 
 #[inline(never)]
 fn lkdtm_exhaust_stack() {
-    println!("lkdtm: Calling function with {REC_STACK_SIZE} frame size to depth {REC_NUM_DEFAULT} ...");
+    println!(
+        "lkdtm: Calling function with {REC_STACK_SIZE} frame size to depth {REC_NUM_DEFAULT} ..."
+    );
     core::hint::black_box(recursive_loop(REC_NUM_DEFAULT));
     println!("lkdtm: FAIL: survived without exhausting stack?!");
 }

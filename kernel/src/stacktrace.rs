@@ -41,10 +41,7 @@ struct Stacks {
 impl Stacks {
     #[inline(always)]
     fn of_this_cpu() -> Self {
-        let task = match crate::sched::current() {
-            Some(task) => Some(task.stack_range()),
-            None => None,
-        };
+        let task = crate::sched::current().map(|task| task.stack_range());
         Self {
             known: [
                 task,

@@ -37,21 +37,39 @@ fn check_guarded(what: &str, stack: StackRange, vmap: bool) -> TestResult {
         "{what} at {:#x} is not THREAD_ALIGN-aligned",
         stack.low
     );
-    kassert!(read_u8_nofault(stack.low).is_ok(), "{what}: its lowest byte is unreadable");
-    kassert!(read_u8_nofault(stack.high - 1).is_ok(), "{what}: its top byte is unreadable");
+    kassert!(
+        read_u8_nofault(stack.low).is_ok(),
+        "{what}: its lowest byte is unreadable"
+    );
+    kassert!(
+        read_u8_nofault(stack.high - 1).is_ok(),
+        "{what}: its top byte is unreadable"
+    );
     kassert!(
         read_u8_nofault(stack.low - 1).is_err(),
         "{what}: the byte below {:#x} is readable: no guard page",
         stack.low
     );
     if vmap {
-        kassert!((VMAP_STACK_START..VMAP_STACK_END).contains(&stack.low), "{what} outside the area");
+        kassert!(
+            (VMAP_STACK_START..VMAP_STACK_END).contains(&stack.low),
+            "{what} outside the area"
+        );
         for page in (stack.low - THREAD_SIZE as u64..stack.low).step_by(PAGE_SIZE) {
-            kassert!(lookup(page).is_none(), "{what}: guard page {page:#x} is mapped");
-            kassert!(read_u8_nofault(page).is_err(), "{what}: guard page {page:#x} is readable");
+            kassert!(
+                lookup(page).is_none(),
+                "{what}: guard page {page:#x} is mapped"
+            );
+            kassert!(
+                read_u8_nofault(page).is_err(),
+                "{what}: guard page {page:#x} is readable"
+            );
         }
         for page in (stack.low..stack.high).step_by(PAGE_SIZE) {
-            kassert!(lookup(page).is_some(), "{what}: stack page {page:#x} is not mapped");
+            kassert!(
+                lookup(page).is_some(),
+                "{what}: stack page {page:#x} is not mapped"
+            );
         }
     }
     Ok(())

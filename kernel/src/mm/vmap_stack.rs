@@ -1,6 +1,6 @@
 //! Guarded kernel stacks (Linux: `CONFIG_VMAP_STACK`, `alloc_thread_stack_node`): every task and
-//! IRQ stack is [`THREAD_SIZE`] bytes mapped page by page from page frames into a slot of the
-//! stack area (`arch::vmap`), with the [`THREAD_SIZE`] below it left unmapped. Running off the
+//! IRQ stack is `THREAD_SIZE` bytes mapped page by page from page frames into a slot of the
+//! stack area (`arch::vmap`), with the `THREAD_SIZE` below it left unmapped. Running off the
 //! bottom of a stack faults on that guard instead of overwriting whatever lies below, and the
 //! EL1 vector entries report it from the overflow stack (`arch::stack`).
 //!
@@ -13,7 +13,7 @@
 //! before the pages go back. Slots are given lowest first, so a freed stack's slot (and its page
 //! tables) is the next one reused.
 
-use arch::stack::{THREAD_ALIGN, THREAD_SIZE};
+use arch::stack::THREAD_ALIGN;
 
 /// A bitmap of stack slots, lowest free first.
 pub struct SlotMap<const WORDS: usize> {
@@ -86,7 +86,7 @@ pub use target::*;
 mod target {
     use arch::mmu::PAGE_SIZE;
     use arch::spinlock::SpinLockIrq;
-    use arch::stack::StackRange;
+    use arch::stack::{StackRange, THREAD_SIZE};
     use arch::vmap::{VMAP_STACK_SIZE, VMAP_STACK_START, map_page, unmap_page};
 
     use super::*;
@@ -97,8 +97,7 @@ mod target {
     pub const NR_STACK_SLOTS: usize = (VMAP_STACK_SIZE as usize / THREAD_ALIGN) - 1;
     const SLOT_WORDS: usize = NR_STACK_SLOTS.div_ceil(64);
 
-    static SLOTS: SpinLockIrq<SlotMap<SLOT_WORDS>> =
-        SpinLockIrq::new(SlotMap::new(NR_STACK_SLOTS));
+    static SLOTS: SpinLockIrq<SlotMap<SLOT_WORDS>> = SpinLockIrq::new(SlotMap::new(NR_STACK_SLOTS));
 
     /// A mapped kernel stack with its guard; unmapped and freed on drop.
     pub struct VmapStack {
@@ -177,6 +176,7 @@ mod target {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arch::stack::THREAD_SIZE;
 
     #[test]
     fn slots_are_given_lowest_first_and_reused() {

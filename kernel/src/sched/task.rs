@@ -102,7 +102,10 @@ pub struct Task {
     /// Saved by `cpu_switch_to` while the task is not running.
     context: UnsafeCell<CpuContext>,
     /// The stack it owns; None for an idle task, which runs on the stack its CPU booted on.
-    #[expect(dead_code, reason = "only owned: unmapped and freed when the task is dropped")]
+    #[expect(
+        dead_code,
+        reason = "only owned: unmapped and freed when the task is dropped"
+    )]
     stack: Option<VmapStack>,
     /// Where its stack lies, idle tasks included.
     stack_range: StackRange,
