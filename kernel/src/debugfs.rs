@@ -44,19 +44,21 @@ fn lkdtm_exception() -> ! {
 
 /// Linux's `recursive_loop`: a frame of [`REC_STACK_SIZE`] bytes, written and read through
 /// volatile accesses so neither the buffer nor the recursion (not a tail call) is optimized
-/// away.
+/// away. The buffer is filled by this function's own stores (no zeroing `memset` first), so
+/// the store that reaches the guard, and the report's pc, is in this function.
 #[inline(never)]
 fn recursive_loop(remaining: usize) -> usize {
-    let mut buf = [0u8; REC_STACK_SIZE];
-    for byte in buf.iter_mut() {
-        // SAFETY: a write to a local.
-        unsafe { core::ptr::write_volatile(byte, remaining as u8) };
+    let mut buf = core::mem::MaybeUninit::<[u8; REC_STACK_SIZE]>::uninit();
+    let bytes = buf.as_mut_ptr().cast::<u8>();
+    for i in 0..REC_STACK_SIZE {
+        // SAFETY: within the local buffer.
+        unsafe { bytes.add(i).write_volatile(remaining as u8) };
     }
     let ret = if remaining == 0 {
         0
     } else {
-        // SAFETY: a read of a local.
-        let next = unsafe { core::ptr::read_volatile(&buf[remaining % REC_STACK_SIZE]) };
+        // SAFETY: within the local buffer, written above.
+        let next = unsafe { bytes.add(remaining % REC_STACK_SIZE).read_volatile() };
         recursive_loop(usize::from(next).wrapping_sub(1))
     };
     core::hint::black_box(&mut buf);
