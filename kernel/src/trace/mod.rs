@@ -43,6 +43,9 @@ pub mod trace_functions;
 #[cfg(target_os = "none")]
 pub mod trace_functions_graph;
 pub mod trace_output;
+pub mod trace_fprobe;
+pub mod trace_kprobe;
+pub mod trace_probe;
 #[cfg(target_os = "none")]
 pub mod trace_pipe;
 pub mod trace_sched_switch;

@@ -52,6 +52,9 @@ pub struct Field {
     /// Bytes (an array's whole size; 4 for a `__data_loc`; 0 for a dynamic array).
     pub size: usize,
     pub ty: FieldType,
+    /// `signed:` of `format`: a signed scalar, or whatever a probe argument's type says
+    /// (Linux declares probe strings signed).
+    pub signed: bool,
 }
 
 impl Field {
@@ -68,11 +71,12 @@ impl Field {
             offset,
             size,
             ty,
+            signed: matches!(ty, FieldType::S),
         }
     }
 
     pub fn is_signed(&self) -> bool {
-        self.ty == FieldType::S
+        self.signed
     }
 
     /// Whether the field holds text (`char` arrays and `__data_loc char[]`), which filters
