@@ -37,6 +37,7 @@ pub mod trace_events;
 pub mod trace_events_filter;
 #[cfg(target_os = "none")]
 pub mod trace_events_pid;
+pub mod trace_dynevent;
 pub mod trace_events_trigger;
 #[cfg(target_os = "none")]
 pub mod trace_functions;

@@ -170,20 +170,19 @@ fn parse(
     }))
 }
 
-/// What registering a probe failed with, as Linux logs it on the probe point (word 1).
+/// What registering a probe failed with, as Linux logs it on the probe point (word 1): the
+/// kprobe core answers `EILSEQ` for an address inside an instruction, `ENOENT` for an unknown
+/// symbol.
 pub fn register_error(argv: &[&str], subsystem: &'static str, errno: Errno) -> ProbeError {
     let log = ProbeLog::new(subsystem, argv);
     let err = match errno {
         Errno::ENOENT => TpErr::BAD_PROBE_ADDR,
         Errno::ENOMEM | Errno::EEXIST => return ProbeError::silent(errno),
-        _ if errno.code() == EILSEQ => TpErr::BAD_INSN_BNDRY,
+        Errno::EILSEQ => TpErr::BAD_INSN_BNDRY,
         _ => TpErr::FAIL_REG_PROBE,
     };
     log.err_in(1, errno, err, 0)
 }
-
-/// Linux's `EILSEQ`: the kprobe core's answer for an address inside an instruction.
-pub const EILSEQ: i32 = 84;
 
 impl TraceKprobe {
     pub fn ptype(&self) -> ProbePrintType {

@@ -1,0 +1,418 @@
+//! Dynamic events (Linux: `kernel/trace/trace_dynevent.c` and the probe halves of
+//! `trace_kprobe.c`/`trace_fprobe.c` that manage the list): the list of probe events in
+//! creation order, what a write to `kprobe_events` or `dynamic_events` does with it (create,
+//! append to an event, remove), and what reading those files and `kprobe_profile` shows.
+//!
+//! The list is plain data, host-tested. What it cannot decide itself (whether an event name is
+//! taken by a static event, whether an event is enabled, arming and disarming the probes) it
+//! asks through [`DynEventHooks`], which the tracefs side implements over the event registry
+//! and the kprobe/fprobe mechanisms.
+//!
+//! Removal: `-:[GRP/]EVENT [POINT [NAME=ARG...]]` removes the probes that match (an empty
+//! `EVENT` after `GRP/` matches the whole group); `dynamic_events` also takes `!` for `-`.
+//! A probe is busy, and not removed (`EBUSY`), while its event is enabled, unless other probes
+//! share the event (Linux removes just that probe then).
+
+use alloc::vec::Vec;
+use core::fmt::{self, Write};
+
+use super::trace_fprobe::{TraceFprobe, parse_fprobe};
+use super::trace_kprobe::{TraceKprobe, parse_kprobe, register_error};
+use super::trace_probe::{
+    KsymLookup, ProbeError, ProbeLog, ProbePrintType, TpErr, TraceProbe, split_words,
+};
+use crate::fs::Errno;
+
+/// Linux's `WRITE_BUFSIZE`: a command line is shorter than this.
+pub const WRITE_BUFSIZE: usize = 4096;
+
+/// A probe event of either kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DynEvent {
+    Kprobe(TraceKprobe),
+    Fprobe(TraceFprobe),
+}
+
+/// The kind of probe events a file manages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DynEventKind {
+    Kprobe,
+    Fprobe,
+}
+
+impl DynEvent {
+    pub fn kind(&self) -> DynEventKind {
+        match self {
+            Self::Kprobe(_) => DynEventKind::Kprobe,
+            Self::Fprobe(_) => DynEventKind::Fprobe,
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        match self {
+            Self::Kprobe(k) => &k.group,
+            Self::Fprobe(f) => &f.group,
+        }
+    }
+
+    pub fn event(&self) -> &str {
+        match self {
+            Self::Kprobe(k) => &k.event,
+            Self::Fprobe(f) => &f.event,
+        }
+    }
+
+    pub fn tp(&self) -> &TraceProbe {
+        match self {
+            Self::Kprobe(k) => &k.tp,
+            Self::Fprobe(f) => &f.tp,
+        }
+    }
+
+    fn tp_mut(&mut self) -> &mut TraceProbe {
+        match self {
+            Self::Kprobe(k) => &mut k.tp,
+            Self::Fprobe(f) => &mut f.tp,
+        }
+    }
+
+    pub fn is_return(&self) -> bool {
+        match self {
+            Self::Kprobe(k) => k.is_return,
+            Self::Fprobe(f) => f.is_return,
+        }
+    }
+
+    pub fn ptype(&self) -> ProbePrintType {
+        match self {
+            Self::Kprobe(k) => k.ptype(),
+            Self::Fprobe(f) => f.ptype(),
+        }
+    }
+
+    /// Its listing line.
+    pub fn show(&self, w: &mut dyn Write) -> fmt::Result {
+        match self {
+            Self::Kprobe(k) => k.show(w),
+            Self::Fprobe(f) => f.show(w),
+        }
+    }
+
+    fn matches(&self, system: Option<&str>, event: &str, argv: &[&str]) -> bool {
+        match self {
+            Self::Kprobe(k) => k.matches(system, event, argv),
+            Self::Fprobe(f) => f.matches(system, event, argv),
+        }
+    }
+
+    fn same_probe(&self, other: &DynEvent) -> bool {
+        match (self, other) {
+            (Self::Kprobe(a), Self::Kprobe(b)) => a.same_probe(b),
+            (Self::Fprobe(a), Self::Fprobe(b)) => a.same_probe(b),
+            _ => false,
+        }
+    }
+
+    fn subsystem(&self) -> &'static str {
+        match self {
+            Self::Kprobe(_) => super::trace_kprobe::SUBSYSTEM,
+            Self::Fprobe(_) => super::trace_fprobe::SUBSYSTEM,
+        }
+    }
+
+    /// Whether it names the same event as `group`/`event`.
+    fn is_event(&self, group: &str, event: &str) -> bool {
+        self.group() == group && self.event() == event
+    }
+}
+
+/// What the list asks of the rest of the kernel.
+pub trait DynEventHooks {
+    /// Whether an event that is not a probe event of the same kind is called `group`/`event`
+    /// (Linux's `find_trace_event_call()`).
+    fn event_exists(&self, group: &str, event: &str) -> bool;
+    /// Whether the event of `ev` is enabled or otherwise in use.
+    fn is_busy(&self, ev: &DynEvent) -> bool;
+    /// Arms `ev`; `new_event` when it creates its event (else it joins the event's probes).
+    fn register(&mut self, ev: &DynEvent, new_event: bool) -> Result<(), Errno>;
+    /// Disarms `ev`; `last` when its event goes with it.
+    fn unregister(&mut self, ev: &DynEvent, last: bool);
+    /// The address of a symbol (for `@SYM` arguments and the probe point).
+    fn lookup_name(&self, name: &str) -> Option<u64>;
+}
+
+/// Every probe event, in creation order (Linux's `dyn_event_list`).
+#[derive(Debug, Default)]
+pub struct DynEventList {
+    events: Vec<DynEvent>,
+}
+
+/// Which file a write goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DynEventFile {
+    /// `kprobe_events`: kprobes only.
+    KprobeEvents,
+    /// `dynamic_events`: every kind.
+    DynamicEvents,
+}
+
+impl DynEventFile {
+    fn kind(self) -> Option<DynEventKind> {
+        match self {
+            Self::KprobeEvents => Some(DynEventKind::Kprobe),
+            Self::DynamicEvents => None,
+        }
+    }
+}
+
+impl DynEventList {
+    pub const fn new() -> Self {
+        Self { events: Vec::new() }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &DynEvent> {
+        self.events.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The first (primary) probe of an event: what its layout and printer come from.
+    pub fn find(&self, group: &str, event: &str) -> Option<&DynEvent> {
+        self.events.iter().find(|e| e.is_event(group, event))
+    }
+
+    /// One command line written to `file` (Linux's `create_or_delete_trace_kprobe()` and
+    /// `create_dyn_event()`).
+    pub fn run_command(
+        &mut self,
+        raw: &str,
+        file: DynEventFile,
+        syms: &dyn KsymLookup,
+        hooks: &mut dyn DynEventHooks,
+    ) -> Result<(), ProbeError> {
+        let removal = match file {
+            DynEventFile::KprobeEvents => raw.starts_with('-'),
+            DynEventFile::DynamicEvents => raw.starts_with(['-', '!']),
+        };
+        if removal {
+            return self
+                .release(raw, file.kind(), hooks)
+                .map_err(ProbeError::silent);
+        }
+        let argv = split_words(raw).map_err(ProbeError::silent)?;
+        if argv.is_empty() {
+            return Ok(());
+        }
+        let ev = match parse_kprobe(&argv, syms)? {
+            Some(k) => DynEvent::Kprobe(k),
+            None if file == DynEventFile::DynamicEvents => match parse_fprobe(&argv, syms)? {
+                Some(f) => DynEvent::Fprobe(f),
+                None => return Err(ProbeError::silent(Errno::EINVAL)),
+            },
+            None => return Err(ProbeError::silent(Errno::EINVAL)),
+        };
+        self.register(ev, &argv, hooks)
+    }
+
+    /// Linux's `register_trace_kprobe()` / `register_trace_fprobe()`: a new event, or one more
+    /// probe on an event of the same kind.
+    fn register(
+        &mut self,
+        mut ev: DynEvent,
+        argv: &[&str],
+        hooks: &mut dyn DynEventHooks,
+    ) -> Result<(), ProbeError> {
+        let log = ProbeLog::new(ev.subsystem(), argv);
+        let existing = self
+            .events
+            .iter()
+            .find(|o| o.kind() == ev.kind() && o.is_event(ev.group(), ev.event()));
+        let new_event = existing.is_none();
+        match existing {
+            Some(old) => {
+                if old.is_return() != ev.is_return() {
+                    return Err(log.err_in(0, Errno::EEXIST, TpErr::DIFF_PROBE_TYPE, 0));
+                }
+                let diff = ev.tp().compare_arg_type(old.tp());
+                if diff != 0 {
+                    // Arguments are words 2 on.
+                    return Err(log.err_in(diff + 1, Errno::EEXIST, TpErr::DIFF_ARG_TYPE, 0));
+                }
+                if self
+                    .events
+                    .iter()
+                    .filter(|o| o.kind() == ev.kind() && o.is_event(ev.group(), ev.event()))
+                    .any(|o| o.same_probe(&ev))
+                {
+                    return Err(log.err_in(0, Errno::EEXIST, TpErr::SAME_PROBE, 0));
+                }
+            }
+            None => {
+                let taken = hooks.event_exists(ev.group(), ev.event())
+                    || self.find(ev.group(), ev.event()).is_some();
+                if taken {
+                    return Err(log.err_in(0, Errno::EEXIST, TpErr::EVENT_EXIST, 0));
+                }
+            }
+        }
+        self.events
+            .try_reserve(1)
+            .map_err(|_| ProbeError::silent(Errno::ENOMEM))?;
+        let registered = ev
+            .tp_mut()
+            .resolve_symbols(&|name| hooks.lookup_name(name))
+            .and_then(|()| hooks.register(&ev, new_event));
+        if let Err(errno) = registered {
+            return Err(register_error(argv, ev.subsystem(), errno));
+        }
+        self.events.push(ev);
+        Ok(())
+    }
+
+    /// Linux's `dyn_event_release()`: removes the probes a `-:` (or `!`) line names.
+    pub fn release(
+        &mut self,
+        raw: &str,
+        kind: Option<DynEventKind>,
+        hooks: &mut dyn DynEventHooks,
+    ) -> Result<(), Errno> {
+        let argv = split_words(raw)?;
+        let Some(first) = argv.first() else {
+            return Err(Errno::EINVAL);
+        };
+        let spec = if let Some(rest) = first.strip_prefix('-') {
+            rest.strip_prefix(':').ok_or(Errno::EINVAL)?
+        } else {
+            &first[first.find(':').ok_or(Errno::EINVAL)? + 1..]
+        };
+        let (system, event) = match spec.split_once('/') {
+            Some((s, e)) => (Some(s), e),
+            None => (None, spec),
+        };
+        if system.is_none() && event.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let mut ret = Err(Errno::ENOENT);
+        let mut i = 0;
+        while i < self.events.len() {
+            let ev = &self.events[i];
+            if kind.is_some_and(|k| k != ev.kind()) || !ev.matches(system, event, &argv[1..]) {
+                i += 1;
+                continue;
+            }
+            if let Err(e) = self.free_at(i, hooks) {
+                return Err(e);
+            }
+            ret = Ok(());
+        }
+        ret
+    }
+
+    /// Linux's `unregister_trace_kprobe()`: the probe at `i` goes, unless it is its event's
+    /// last and the event is busy.
+    fn free_at(&mut self, i: usize, hooks: &mut dyn DynEventHooks) -> Result<(), Errno> {
+        let ev = &self.events[i];
+        let siblings = self
+            .events
+            .iter()
+            .filter(|o| o.kind() == ev.kind() && o.is_event(ev.group(), ev.event()))
+            .count();
+        let last = siblings == 1;
+        if last && hooks.is_busy(ev) {
+            return Err(Errno::EBUSY);
+        }
+        hooks.unregister(ev, last);
+        self.events.remove(i);
+        Ok(())
+    }
+
+    /// A truncating open (Linux's `dyn_events_release_all()`): every probe of `kind` goes, or
+    /// none when one of them is busy.
+    pub fn release_all(
+        &mut self,
+        kind: Option<DynEventKind>,
+        hooks: &mut dyn DynEventHooks,
+    ) -> Result<(), Errno> {
+        let of_kind = |e: &DynEvent| kind.is_none_or(|k| k == e.kind());
+        if self.events.iter().any(|e| of_kind(e) && hooks.is_busy(e)) {
+            return Err(Errno::EBUSY);
+        }
+        let mut i = 0;
+        while i < self.events.len() {
+            if of_kind(&self.events[i]) {
+                self.free_at(i, hooks)?;
+            } else {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// `kprobe_events` (`Some(Kprobe)`) or `dynamic_events` (`None`).
+    pub fn show(&self, kind: Option<DynEventKind>, w: &mut dyn Write) -> fmt::Result {
+        self.events
+            .iter()
+            .filter(|e| kind.is_none_or(|k| k == e.kind()))
+            .try_for_each(|e| e.show(w))
+    }
+
+    /// `kprobe_profile`: each kprobe's hits and misses, from `counts`.
+    pub fn show_profile(
+        &self,
+        w: &mut dyn Write,
+        counts: &dyn Fn(&TraceKprobe) -> (u64, u64),
+    ) -> fmt::Result {
+        for e in &self.events {
+            if let DynEvent::Kprobe(k) = e {
+                let (hits, misses) = counts(k);
+                k.show_profile(w, hits, misses)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Linux's `trace_parse_run_command()`: runs every line of `buf` (comments after `#` cut)
+/// through `run`, stopping at the first error. A line must be shorter than
+/// [`WRITE_BUFSIZE`] - 1 bytes. The bytes consumed.
+pub fn parse_run_command<E>(
+    buf: &str,
+    mut run: impl FnMut(&str) -> Result<(), E>,
+    too_long: E,
+) -> Result<usize, E> {
+    let bytes = buf.as_bytes();
+    let count = bytes.len();
+    let mut done = 0;
+    while done < count {
+        // Linux reads at most WRITE_BUFSIZE - 1 bytes at a time and runs whole lines of it.
+        let chunk_end = (done + WRITE_BUFSIZE - 1).min(count);
+        let chunk_start = done;
+        while done < count {
+            let rest = &bytes[done..chunk_end];
+            let (line, size) = match rest.iter().position(|&b| b == b'\n') {
+                Some(nl) => (&buf[done..done + nl], nl + 1),
+                None => {
+                    if chunk_end < count {
+                        if done != chunk_start {
+                            break;
+                        }
+                        return Err(too_long);
+                    }
+                    (&buf[done..], rest.len())
+                }
+            };
+            done += size;
+            run(line.split('#').next().unwrap_or(""))?;
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
