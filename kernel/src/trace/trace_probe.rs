@@ -2246,3 +2246,6 @@ pub fn match_command_args(tp: &TraceProbe, argv: &[&str]) -> bool {
                 && w.ends_with(a.comm.as_str())
         })
 }
+
+#[cfg(test)]
+mod tests;
