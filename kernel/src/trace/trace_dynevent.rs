@@ -306,9 +306,7 @@ impl DynEventList {
                 i += 1;
                 continue;
             }
-            if let Err(e) = self.free_at(i, hooks) {
-                return Err(e);
-            }
+            self.free_at(i, hooks)?;
             ret = Ok(());
         }
         ret

@@ -163,6 +163,7 @@ impl TraceFprobe {
         entry: &[u8],
         sym: &(impl Symbolizer + ?Sized),
     ) -> fmt::Result {
-        self.tp.print_event(w, &self.event, self.ptype(), entry, sym)
+        self.tp
+            .print_event(w, &self.event, self.ptype(), entry, sym)
     }
 }

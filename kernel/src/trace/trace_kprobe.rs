@@ -50,9 +50,8 @@ pub struct TraceKprobe {
 /// A symbol with a `:` that is not part of a `::`: Linux's `MOD:SYM`.
 fn has_module_part(symbol: &str) -> bool {
     let b = symbol.as_bytes();
-    (0..b.len()).any(|i| {
-        b[i] == b':' && (i == 0 || b[i - 1] != b':') && b.get(i + 1) != Some(&b':')
-    })
+    (0..b.len())
+        .any(|i| b[i] == b':' && (i == 0 || b[i - 1] != b':') && b.get(i + 1) != Some(&b':'))
 }
 
 /// Parses a `kprobe_events` definition (Linux's `__trace_kprobe_create()`). `Ok(None)` when
@@ -250,6 +249,7 @@ impl TraceKprobe {
         entry: &[u8],
         sym: &(impl Symbolizer + ?Sized),
     ) -> fmt::Result {
-        self.tp.print_event(w, &self.event, self.ptype(), entry, sym)
+        self.tp
+            .print_event(w, &self.event, self.ptype(), entry, sym)
     }
 }

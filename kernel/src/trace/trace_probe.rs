@@ -605,9 +605,33 @@ macro_rules! ftype {
 
 /// Linux's `probe_fetch_types`.
 pub static PROBE_FETCH_TYPES: [FetchType; 17] = [
-    ftype!("string", 4, true, true, String, "\\\"%s\\\"", "__data_loc char[]"),
-    ftype!("ustring", 4, true, true, String, "\\\"%s\\\"", "__data_loc char[]"),
-    ftype!("symstr", 4, true, true, String, "\\\"%s\\\"", "__data_loc char[]"),
+    ftype!(
+        "string",
+        4,
+        true,
+        true,
+        String,
+        "\\\"%s\\\"",
+        "__data_loc char[]"
+    ),
+    ftype!(
+        "ustring",
+        4,
+        true,
+        true,
+        String,
+        "\\\"%s\\\"",
+        "__data_loc char[]"
+    ),
+    ftype!(
+        "symstr",
+        4,
+        true,
+        true,
+        String,
+        "\\\"%s\\\"",
+        "__data_loc char[]"
+    ),
     ftype!("u8", 1, false, false, Unsigned, "%u", "u8"),
     ftype!("u16", 2, false, false, Unsigned, "%u", "u16"),
     ftype!("u32", 4, false, false, Unsigned, "%u", "u32"),
@@ -708,14 +732,32 @@ pub enum FetchOp {
     Deref(i64),
     UDeref(i64),
     // Stage 3: stores.
-    StRaw { size: u8 },
-    StMem { offset: i64, size: u8 },
-    StUMem { offset: i64, size: u8 },
-    StString { offset: i64 },
-    StUString { offset: i64 },
-    StSymstr { offset: i64 },
+    StRaw {
+        size: u8,
+    },
+    StMem {
+        offset: i64,
+        size: u8,
+    },
+    StUMem {
+        offset: i64,
+        size: u8,
+    },
+    StString {
+        offset: i64,
+    },
+    StUString {
+        offset: i64,
+    },
+    StSymstr {
+        offset: i64,
+    },
     // Stage 4: modify.
-    ModBf { basesize: u8, lshift: u8, rshift: u8 },
+    ModBf {
+        basesize: u8,
+        lshift: u8,
+        rshift: u8,
+    },
     // Stage 5: loop.
     LpArray(u32),
     End,
@@ -812,9 +854,8 @@ const END: usize = FETCH_INSN_MAX - 1;
 /// The first `:` of `arg` that is not part of a `::`.
 fn type_separator(arg: &str) -> Option<usize> {
     let b = arg.as_bytes();
-    (0..b.len()).find(|&i| {
-        b[i] == b':' && (i == 0 || b[i - 1] != b':') && b.get(i + 1) != Some(&b':')
-    })
+    (0..b.len())
+        .find(|&i| b[i] == b':' && (i == 0 || b[i - 1] != b':') && b.get(i + 1) != Some(&b':'))
 }
 
 impl TraceProbe {
@@ -854,11 +895,7 @@ impl TraceProbe {
             }
             Some(0) => return Err(ArgError::inval(TpErr::NO_ARG_NAME, 0)),
             Some(at) => (try_string(&arg[..at])?, &arg[at + 1..], at + 1),
-            None => (
-                try_string(&alloc::format!("arg{}", i + 1))?,
-                arg,
-                0,
-            ),
+            None => (try_string(&alloc::format!("arg{}", i + 1))?, arg, 0),
         };
         if !is_good_name(&name) {
             return Err(ArgError::inval(TpErr::BAD_ARG_NAME, 0));
@@ -885,7 +922,11 @@ impl TraceProbe {
         ctx: &mut ParseCtx,
     ) -> Result<ProbeArg, ArgError> {
         if body.len() > MAX_ARGSTR_LEN {
-            return Err(ArgError::logged(Errno::E2BIG, TpErr::ARG_TOO_LONG, ctx.offset));
+            return Err(ArgError::logged(
+                Errno::E2BIG,
+                TpErr::ARG_TOO_LONG,
+                ctx.offset,
+            ));
         }
         if body.is_empty() {
             return Err(ArgError::inval(TpErr::NO_ARG_BODY, ctx.offset));
@@ -1286,8 +1327,8 @@ fn finalize(
     if let Some(t) = type_text
         && t.starts_with('b')
     {
-        pc = parse_bitfield(code, pc, t, ty)
-            .ok_or(ArgError::inval(TpErr::BAD_BITFIELD, at_type))?;
+        pc =
+            parse_bitfield(code, pc, t, ty).ok_or(ArgError::inval(TpErr::BAD_BITFIELD, at_type))?;
     }
     if count != 0 {
         if !matches!(
@@ -1366,7 +1407,11 @@ impl TraceProbe {
     /// Whether every argument was written the same way as `other`'s.
     pub fn same_comms(&self, other: &TraceProbe) -> bool {
         self.args.len() == other.args.len()
-            && self.args.iter().zip(&other.args).all(|(a, b)| a.comm == b.comm)
+            && self
+                .args
+                .iter()
+                .zip(&other.args)
+                .all(|(a, b)| a.comm == b.comm)
     }
 
     /// ` NAME=ARG` for every argument, as the probe listings show them.
@@ -1417,7 +1462,8 @@ impl TraceProbe {
     /// `"(%lx) n=0x%Lx", REC->__probe_ip, REC->n`.
     pub fn print_fmt(&self, ptype: ProbePrintType) -> Result<String, Errno> {
         let mut s = String::new();
-        self.write_print_fmt(ptype, &mut s).map_err(|_| Errno::ENOMEM)?;
+        self.write_print_fmt(ptype, &mut s)
+            .map_err(|_| Errno::ENOMEM)?;
         Ok(s)
     }
 
@@ -1430,7 +1476,10 @@ impl TraceProbe {
         reserve(w, 64)?;
         write!(w, "\"{fmt}")?;
         for a in &self.args {
-            reserve(w, a.name.len() + 8 + (a.count.max(1) as usize) * (a.ty.fmt.len() + 1))?;
+            reserve(
+                w,
+                a.name.len() + 8 + (a.count.max(1) as usize) * (a.ty.fmt.len() + 1),
+            )?;
             write!(w, " {}=", a.name)?;
             if a.count == 0 {
                 w.push_str(a.ty.fmt);
@@ -1492,10 +1541,7 @@ fn arg_field(a: &ProbeArg, base: usize) -> Result<Field, Errno> {
     let name = Cow::Owned(try_string(&a.name)?);
     let (c_type, ty): (Cow<'static, str>, FieldType) = match (a.ty.is_string, a.count) {
         (true, 0) => (Cow::Borrowed("char"), FieldType::DataLoc),
-        (true, _) => (
-            Cow::Owned(try_string(&a.fmt_type())?),
-            FieldType::U,
-        ),
+        (true, _) => (Cow::Owned(try_string(&a.fmt_type())?), FieldType::U),
         (false, 0) if a.ty.is_signed => (Cow::Borrowed(a.ty.fmttype), FieldType::S),
         (false, 0) => (Cow::Borrowed(a.ty.fmttype), FieldType::U),
         (false, _) => (Cow::Borrowed(a.ty.fmttype), FieldType::DynArray),
@@ -1547,9 +1593,9 @@ pub trait FetchCtx: Symbolizer {
     /// The word the entry handler saved at byte `offset` ([`TraceProbe::store_entry_data`]).
     fn entry_data(&self, offset: u32) -> u64;
     /// Reads kernel memory without faulting (Linux's `copy_from_kernel_nofault()`).
-    fn read_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), ()>;
+    fn read_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), FetchFault>;
     /// Reads user memory without faulting (Linux's `copy_from_user_nofault()`).
-    fn read_user_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), ()>;
+    fn read_user_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), FetchFault>;
     /// The current task's name, NUL-padded as `task_struct.comm`.
     fn comm(&self) -> &[u8];
 }
@@ -1583,14 +1629,19 @@ enum Mem {
     User,
 }
 
-fn read_mem<C: FetchCtx + ?Sized>(ctx: &C, mem: Mem, addr: u64, buf: &mut [u8]) -> Result<(), ()> {
+fn read_mem<C: FetchCtx + ?Sized>(
+    ctx: &C,
+    mem: Mem,
+    addr: u64,
+    buf: &mut [u8],
+) -> Result<(), FetchFault> {
     match mem {
         Mem::Kernel => ctx.read_nofault(addr, buf),
         Mem::User => ctx.read_user_nofault(addr, buf),
     }
 }
 
-fn read_word<C: FetchCtx + ?Sized>(ctx: &C, mem: Mem, addr: u64) -> Result<u64, ()> {
+fn read_word<C: FetchCtx + ?Sized>(ctx: &C, mem: Mem, addr: u64) -> Result<u64, FetchFault> {
     let mut b = [0u8; 8];
     read_mem(ctx, mem, addr, &mut b)?;
     Ok(u64::from_le_bytes(b))
@@ -1609,7 +1660,12 @@ fn src_bytes<'a, C: FetchCtx + ?Sized>(ctx: &'a C, src: Src<'a>) -> Option<&'a [
 }
 
 /// Linux's `fetch_store_strlen()`: bytes a string needs, its NUL included.
-fn strlen<C: FetchCtx + ?Sized>(ctx: &C, src: Src<'_>, mem: Mem, addr: u64) -> Result<usize, ()> {
+fn strlen<C: FetchCtx + ?Sized>(
+    ctx: &C,
+    src: Src<'_>,
+    mem: Mem,
+    addr: u64,
+) -> Result<usize, FetchFault> {
     if let Some(b) = src_bytes(ctx, src) {
         return Ok(b.len() + 1);
     }
@@ -1632,7 +1688,7 @@ fn strncpy<C: FetchCtx + ?Sized>(
     mem: Mem,
     addr: u64,
     dst: &mut [u8],
-) -> Result<usize, ()> {
+) -> Result<usize, FetchFault> {
     if dst.is_empty() {
         return Ok(0);
     }
@@ -1645,7 +1701,7 @@ fn strncpy<C: FetchCtx + ?Sized>(
                 let mut c = [0u8];
                 if read_mem(ctx, mem, addr.wrapping_add(i as u64), &mut c).is_err() {
                     dst[0] = 0;
-                    return Err(());
+                    return Err(FetchFault);
                 }
                 c[0]
             }
@@ -1774,8 +1830,7 @@ impl ProbeArg {
             FetchOp::Reg(Reg::Pstate) => Src::Word(ctx.pstate()),
             // Linux's `regs_get_kernel_stack_nth()`: 0 off the stack.
             FetchOp::Stack(n) => Src::Word(
-                read_word(ctx, Mem::Kernel, ctx.sp().wrapping_add(u64::from(*n) * 8))
-                    .unwrap_or(0),
+                read_word(ctx, Mem::Kernel, ctx.sp().wrapping_add(u64::from(*n) * 8)).unwrap_or(0),
             ),
             FetchOp::Retval => Src::Word(ctx.retval()),
             FetchOp::Imm(v) => Src::Word(*v),
@@ -1812,7 +1867,7 @@ fn process_bottom<C: FetchCtx + ?Sized>(
                 _ => break,
             };
             lval = val;
-            val = read_word(ctx, mem, val.wrapping_add(offset as u64)).map_err(|_| FetchFault)?;
+            val = read_word(ctx, mem, val.wrapping_add(offset as u64))?;
             pc += 1;
         }
         let s3 = pc;
@@ -1944,7 +1999,7 @@ fn store_string<C: FetchCtx + ?Sized>(
             put_u32(d.entry, d.at, make_data_loc(n, off));
             n as isize
         }
-        Err(()) => {
+        Err(FetchFault) => {
             put_u32(d.entry, d.at, make_data_loc(0, off));
             -(Errno::EFAULT.code() as isize)
         }
@@ -1974,7 +2029,11 @@ fn store_symstr<C: FetchCtx + ?Sized>(ctx: &C, addr: u64, d: &mut Dest<'_>) -> i
 /// Linux's `fetch_apply_bitfield()`.
 fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
     let bits = size as u32 * 8;
-    let mask = if bits == 64 { u64::MAX } else { (1 << bits) - 1 };
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    };
     let v = get_uint(d.entry, d.at, size);
     let v = (v.checked_shl(u32::from(lshift)).unwrap_or(0) & mask)
         .checked_shr(u32::from(rshift))
@@ -2228,7 +2287,10 @@ pub fn with_pending(mut pending: Vec<LoggedError>, mut err: ProbeError) -> Probe
 /// The words of a command (Linux's `argv_split()`: runs of white space separate them).
 pub fn split_words(cmd: &str) -> Result<Vec<&str>, Errno> {
     let mut argv = Vec::new();
-    for w in cmd.split(|c: char| c.is_ascii_whitespace()).filter(|w| !w.is_empty()) {
+    for w in cmd
+        .split(|c: char| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         argv.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         argv.push(w);
     }

@@ -64,8 +64,11 @@ impl DynEventHooks for Hooks {
         {
             return Err(Errno::ENOENT);
         }
-        self.armed
-            .push(alloc::format!("{}/{} new={new_event}", ev.group(), ev.event()));
+        self.armed.push(alloc::format!(
+            "{}/{} new={new_event}",
+            ev.group(),
+            ev.event()
+        ));
         Ok(())
     }
 
@@ -184,14 +187,23 @@ fn kprobe_syntax_errors_as_ftracetest() {
     kerr("p kernel::workload::fib ^$arg10000", TpErr::BAD_ARG_NUM);
     kerr("p kernel::workload::fib ^$none_var", TpErr::BAD_VAR);
     kerr("p kernel::workload::fib ^%none_reg", TpErr::BAD_REG_NAME);
-    kerr("p kernel::workload::fib ^@12345678abcde", TpErr::BAD_MEM_ADDR);
+    kerr(
+        "p kernel::workload::fib ^@12345678abcde",
+        TpErr::BAD_MEM_ADDR,
+    );
     kerr("p kernel::workload::fib ^@+10", TpErr::FILE_ON_KPROBE);
     kerr("p kernel::workload::fib arg1=\\^x", TpErr::BAD_IMM);
-    kerr("p kernel::workload::fib arg1=\\\"abcd^", TpErr::IMMSTR_NO_CLOSE);
+    kerr(
+        "p kernel::workload::fib arg1=\\\"abcd^",
+        TpErr::IMMSTR_NO_CLOSE,
+    );
 
     kerr("p kernel::workload::fib ^+0@0)", TpErr::DEREF_NEED_BRACE);
     kerr("p kernel::workload::fib ^+0ab1(@0)", TpErr::BAD_DEREF_OFFS);
-    kerr("p kernel::workload::fib +0(+0(@0^)", TpErr::DEREF_OPEN_BRACE);
+    kerr(
+        "p kernel::workload::fib +0(+0(@0^)",
+        TpErr::DEREF_OPEN_BRACE,
+    );
     kerr("p kernel::workload::fib +0(^$comm)", TpErr::COMM_CANT_DEREF);
     kerr("p kernel::workload::fib ^&1", TpErr::BAD_FETCH_ARG);
 
@@ -199,10 +211,22 @@ fn kprobe_syntax_errors_as_ftracetest() {
         "p kernel::workload::fib +0(^+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(@0))))))))))))))",
         TpErr::TOO_MANY_OPS,
     );
-    kerr("p kernel::workload::fib +0(@11):u8[10^", TpErr::ARRAY_NO_CLOSE);
-    kerr("p kernel::workload::fib +0(@11):u8[10]^a", TpErr::BAD_ARRAY_SUFFIX);
-    kerr("p kernel::workload::fib +0(@11):u8[^10a]", TpErr::BAD_ARRAY_NUM);
-    kerr("p kernel::workload::fib +0(@11):u8[^256]", TpErr::ARRAY_TOO_BIG);
+    kerr(
+        "p kernel::workload::fib +0(@11):u8[10^",
+        TpErr::ARRAY_NO_CLOSE,
+    );
+    kerr(
+        "p kernel::workload::fib +0(@11):u8[10]^a",
+        TpErr::BAD_ARRAY_SUFFIX,
+    );
+    kerr(
+        "p kernel::workload::fib +0(@11):u8[^10a]",
+        TpErr::BAD_ARRAY_NUM,
+    );
+    kerr(
+        "p kernel::workload::fib +0(@11):u8[^256]",
+        TpErr::ARRAY_TOO_BIG,
+    );
 
     kerr("p kernel::workload::fib @11:^unknown_type", TpErr::BAD_TYPE);
     kerr("p kernel::workload::fib $stack0:^string", TpErr::BAD_STRING);
@@ -214,7 +238,10 @@ fn kprobe_syntax_errors_as_ftracetest() {
     );
     kerr("p kernel::workload::fib ^=@11", TpErr::NO_ARG_NAME);
     kerr("p kernel::workload::fib ^var.1=@11", TpErr::BAD_ARG_NAME);
-    kerr("p kernel::workload::fib var1=@11 ^var1=@12", TpErr::USED_ARG_NAME);
+    kerr(
+        "p kernel::workload::fib var1=@11 ^var1=@12",
+        TpErr::USED_ARG_NAME,
+    );
     kerr(
         "p kernel::workload::fib ^+1234567(+1234567(+1234567(+1234567(+1234567(+1234567(@1234))))))",
         TpErr::ARG_TOO_LONG,
@@ -241,12 +268,30 @@ fn kprobe_errors_beyond_ftracetest() {
     kerr("p kernel::workload::fib ^$args", TpErr::BAD_VAR);
     kerr("p kernel::workload::fib ^%x31", TpErr::BAD_REG_NAME);
     kerr("p kernel::workload::fib ^%x01", TpErr::BAD_REG_NAME);
-    kerr("p kernel::workload::fib ^__probe_ip=%x0", TpErr::USED_ARG_NAME);
-    kerr("p kernel::workload::fib ^common_pid=%x0", TpErr::USED_ARG_NAME);
-    kerr("p kernel::workload::fib $comm:^u32", TpErr::NEED_STRING_TYPE);
-    kerr("p kernel::workload::fib $comm:^string[2]", TpErr::NEED_STRING_TYPE);
-    kerr("p kernel::workload::fib $comm:^symstr", TpErr::NEED_STRING_TYPE);
-    kerr("r kernel::workload::fib $arg1:^symstr", TpErr::BAD_SYMSTRING);
+    kerr(
+        "p kernel::workload::fib ^__probe_ip=%x0",
+        TpErr::USED_ARG_NAME,
+    );
+    kerr(
+        "p kernel::workload::fib ^common_pid=%x0",
+        TpErr::USED_ARG_NAME,
+    );
+    kerr(
+        "p kernel::workload::fib $comm:^u32",
+        TpErr::NEED_STRING_TYPE,
+    );
+    kerr(
+        "p kernel::workload::fib $comm:^string[2]",
+        TpErr::NEED_STRING_TYPE,
+    );
+    kerr(
+        "p kernel::workload::fib $comm:^symstr",
+        TpErr::NEED_STRING_TYPE,
+    );
+    kerr(
+        "r kernel::workload::fib $arg1:^symstr",
+        TpErr::BAD_SYMSTRING,
+    );
     kerr("r kernel::workload::fib $arg1:^string", TpErr::BAD_STRING);
     kerr("p kernel::workload::fib \\1:^symstr", TpErr::BAD_SYMSTRING);
     kerr("p kernel::workload::fib %x0:^u8[4]", TpErr::BAD_STRING);
@@ -255,8 +300,14 @@ fn kprobe_errors_beyond_ftracetest() {
     kerr("p kernel::workload::fib @11:^b4@4/12", TpErr::BAD_TYPE);
     kerr("p kernel::workload::fib @11:^%pd", TpErr::BAD_TYPE);
     // A `u` dereference: Linux's caret lands one byte short (on the brace).
-    kerr("p kernel::workload::fib +u0^($comm)", TpErr::COMM_CANT_DEREF);
-    kerr("p kernel::workload::fib -u0^($comm)", TpErr::COMM_CANT_DEREF);
+    kerr(
+        "p kernel::workload::fib +u0^($comm)",
+        TpErr::COMM_CANT_DEREF,
+    );
+    kerr(
+        "p kernel::workload::fib -u0^($comm)",
+        TpErr::COMM_CANT_DEREF,
+    );
     kerr("p kernel::workload::fib -0(^$comm)", TpErr::COMM_CANT_DEREF);
 }
 
@@ -266,10 +317,16 @@ fn kprobe_registration_errors_point_at_the_probe_point() {
     w.hooks.fail = Some(Errno::EILSEQ);
     let e = w.kprobe("p kernel::workload::fib+2").unwrap_err();
     assert_eq!(e.errno, Errno::EILSEQ);
-    assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (TpErr::BAD_INSN_BNDRY, 2));
+    assert_eq!(
+        (e.last().unwrap().err, e.last().unwrap().pos),
+        (TpErr::BAD_INSN_BNDRY, 2)
+    );
     w.hooks.fail = Some(Errno::EINVAL);
     let e = w.kprobe("p:x kernel::workload::fib").unwrap_err();
-    assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (TpErr::FAIL_REG_PROBE, 4));
+    assert_eq!(
+        (e.last().unwrap().err, e.last().unwrap().pos),
+        (TpErr::FAIL_REG_PROBE, 4)
+    );
     w.hooks.fail = Some(Errno::ENOMEM);
     assert_eq!(
         w.kprobe("p kernel::workload::fib").unwrap_err(),
@@ -279,7 +336,10 @@ fn kprobe_registration_errors_point_at_the_probe_point() {
     // An unknown data symbol is found missing when the probe registers.
     let e = w.kprobe("p kernel::workload::fib @nosuch:u8").unwrap_err();
     assert_eq!(e.errno, Errno::ENOENT);
-    assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (TpErr::BAD_PROBE_ADDR, 2));
+    assert_eq!(
+        (e.last().unwrap().err, e.last().unwrap().pos),
+        (TpErr::BAD_PROBE_ADDR, 2)
+    );
     assert!(w.list.is_empty());
 }
 
@@ -292,18 +352,37 @@ fn kprobe_multiprobe_errors_as_ftracetest() {
         .kprobe("r:kprobes/testevent kernel::workload::parse_fib")
         .unwrap_err();
     assert_eq!(e.errno, Errno::EEXIST);
-    assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (TpErr::DIFF_PROBE_TYPE, 0));
+    assert_eq!(
+        (e.last().unwrap().err, e.last().unwrap().pos),
+        (TpErr::DIFF_PROBE_TYPE, 0)
+    );
 
     w.replace(k, "p:kprobes/testevent kernel::workload::fib abcd=\\1");
     for (marked, want) in [
-        ("p:kprobes/testevent kernel::workload::fib ^bcd=\\1", TpErr::DIFF_ARG_TYPE),
-        ("p:kprobes/testevent kernel::workload::fib ^abcd=\\1:u8", TpErr::DIFF_ARG_TYPE),
-        ("p:kprobes/testevent kernel::workload::fib ^abcd=\\\"foo\"", TpErr::DIFF_ARG_TYPE),
-        ("^p:kprobes/testevent kernel::workload::fib abcd=\\1", TpErr::SAME_PROBE),
+        (
+            "p:kprobes/testevent kernel::workload::fib ^bcd=\\1",
+            TpErr::DIFF_ARG_TYPE,
+        ),
+        (
+            "p:kprobes/testevent kernel::workload::fib ^abcd=\\1:u8",
+            TpErr::DIFF_ARG_TYPE,
+        ),
+        (
+            "p:kprobes/testevent kernel::workload::fib ^abcd=\\\"foo\"",
+            TpErr::DIFF_ARG_TYPE,
+        ),
+        (
+            "^p:kprobes/testevent kernel::workload::fib abcd=\\1",
+            TpErr::SAME_PROBE,
+        ),
     ] {
         let pos = marked.find('^').unwrap();
         let e = w.kprobe(&marked.replacen('^', "", 1)).unwrap_err();
-        assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (want, pos), "{marked}");
+        assert_eq!(
+            (e.last().unwrap().err, e.last().unwrap().pos),
+            (want, pos),
+            "{marked}"
+        );
     }
     // The same arguments on another place join the event.
     w.kprobe("p:kprobes/testevent kernel::workload::parse_fib abcd=\\1")
@@ -313,10 +392,7 @@ fn kprobe_multiprobe_errors_as_ftracetest() {
         "p:kprobes/testevent kernel::workload::fib abcd=\\1\n\
          p:kprobes/testevent kernel::workload::parse_fib abcd=\\1\n"
     );
-    assert_eq!(
-        w.hooks.armed.last().unwrap(),
-        "kprobes/testevent new=false"
-    );
+    assert_eq!(w.hooks.armed.last().unwrap(), "kprobes/testevent new=false");
 }
 
 #[test]
@@ -346,14 +422,23 @@ fn fprobe_syntax_errors_as_ftracetest() {
     // Registers are not for fprobes: a bad variable, then a bad fetch argument, both here.
     ferr("f kernel::workload::fib ^%x0", TpErr::BAD_FETCH_ARG);
 
-    ferr("f kernel::workload::fib ^@12345678abcde", TpErr::BAD_MEM_ADDR);
+    ferr(
+        "f kernel::workload::fib ^@12345678abcde",
+        TpErr::BAD_MEM_ADDR,
+    );
     ferr("f kernel::workload::fib ^@+10", TpErr::FILE_ON_KPROBE);
     ferr("f kernel::workload::fib arg1=\\^x", TpErr::BAD_IMM);
-    ferr("f kernel::workload::fib arg1=\\\"abcd^", TpErr::IMMSTR_NO_CLOSE);
+    ferr(
+        "f kernel::workload::fib arg1=\\\"abcd^",
+        TpErr::IMMSTR_NO_CLOSE,
+    );
 
     ferr("f kernel::workload::fib ^+0@0)", TpErr::DEREF_NEED_BRACE);
     ferr("f kernel::workload::fib ^+0ab1(@0)", TpErr::BAD_DEREF_OFFS);
-    ferr("f kernel::workload::fib +0(+0(@0^)", TpErr::DEREF_OPEN_BRACE);
+    ferr(
+        "f kernel::workload::fib +0(+0(@0^)",
+        TpErr::DEREF_OPEN_BRACE,
+    );
     ferr("f kernel::workload::fib +0(^$comm)", TpErr::COMM_CANT_DEREF);
     ferr("f kernel::workload::fib ^&1", TpErr::BAD_FETCH_ARG);
 
@@ -361,10 +446,22 @@ fn fprobe_syntax_errors_as_ftracetest() {
         "f kernel::workload::fib +0(^+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(+0(@0))))))))))))))",
         TpErr::TOO_MANY_OPS,
     );
-    ferr("f kernel::workload::fib +0(@11):u8[10^", TpErr::ARRAY_NO_CLOSE);
-    ferr("f kernel::workload::fib +0(@11):u8[10]^a", TpErr::BAD_ARRAY_SUFFIX);
-    ferr("f kernel::workload::fib +0(@11):u8[^10a]", TpErr::BAD_ARRAY_NUM);
-    ferr("f kernel::workload::fib +0(@11):u8[^256]", TpErr::ARRAY_TOO_BIG);
+    ferr(
+        "f kernel::workload::fib +0(@11):u8[10^",
+        TpErr::ARRAY_NO_CLOSE,
+    );
+    ferr(
+        "f kernel::workload::fib +0(@11):u8[10]^a",
+        TpErr::BAD_ARRAY_SUFFIX,
+    );
+    ferr(
+        "f kernel::workload::fib +0(@11):u8[^10a]",
+        TpErr::BAD_ARRAY_NUM,
+    );
+    ferr(
+        "f kernel::workload::fib +0(@11):u8[^256]",
+        TpErr::ARRAY_TOO_BIG,
+    );
 
     ferr("f kernel::workload::fib @11:^unknown_type", TpErr::BAD_TYPE);
     ferr("f kernel::workload::fib $stack0:^string", TpErr::BAD_STRING);
@@ -376,7 +473,10 @@ fn fprobe_syntax_errors_as_ftracetest() {
     );
     ferr("f kernel::workload::fib ^=@11", TpErr::NO_ARG_NAME);
     ferr("f kernel::workload::fib ^var.1=@11", TpErr::BAD_ARG_NAME);
-    ferr("f kernel::workload::fib var1=@11 ^var1=@12", TpErr::USED_ARG_NAME);
+    ferr(
+        "f kernel::workload::fib var1=@11 ^var1=@12",
+        TpErr::USED_ARG_NAME,
+    );
     ferr(
         "f kernel::workload::fib ^+1234567(+1234567(+1234567(+1234567(+1234567(+1234567(@1234))))))",
         TpErr::ARG_TOO_LONG,
@@ -406,17 +506,36 @@ fn fprobe_multiprobe_errors_as_ftracetest() {
     let e = w
         .dynamic("f:fprobes/testevent kernel::workload::parse_fib%return")
         .unwrap_err();
-    assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (TpErr::DIFF_PROBE_TYPE, 0));
+    assert_eq!(
+        (e.last().unwrap().err, e.last().unwrap().pos),
+        (TpErr::DIFF_PROBE_TYPE, 0)
+    );
     w.replace(d, "f:fprobes/testevent kernel::workload::fib abcd=\\1");
     for (marked, want) in [
-        ("f:fprobes/testevent kernel::workload::fib ^bcd=\\1", TpErr::DIFF_ARG_TYPE),
-        ("f:fprobes/testevent kernel::workload::fib ^abcd=\\1:u8", TpErr::DIFF_ARG_TYPE),
-        ("f:fprobes/testevent kernel::workload::fib ^abcd=\\\"foo\"", TpErr::DIFF_ARG_TYPE),
-        ("^f:fprobes/testevent kernel::workload::fib abcd=\\1", TpErr::SAME_PROBE),
+        (
+            "f:fprobes/testevent kernel::workload::fib ^bcd=\\1",
+            TpErr::DIFF_ARG_TYPE,
+        ),
+        (
+            "f:fprobes/testevent kernel::workload::fib ^abcd=\\1:u8",
+            TpErr::DIFF_ARG_TYPE,
+        ),
+        (
+            "f:fprobes/testevent kernel::workload::fib ^abcd=\\\"foo\"",
+            TpErr::DIFF_ARG_TYPE,
+        ),
+        (
+            "^f:fprobes/testevent kernel::workload::fib abcd=\\1",
+            TpErr::SAME_PROBE,
+        ),
     ] {
         let pos = marked.find('^').unwrap();
         let e = w.dynamic(&marked.replacen('^', "", 1)).unwrap_err();
-        assert_eq!((e.last().unwrap().err, e.last().unwrap().pos), (want, pos), "{marked}");
+        assert_eq!(
+            (e.last().unwrap().err, e.last().unwrap().pos),
+            (want, pos),
+            "{marked}"
+        );
         assert_eq!(e.last().unwrap().subsystem, "trace_fprobe");
     }
 }
@@ -435,7 +554,8 @@ fn default_names_and_listing() {
     w.kprobe("p:fibp kernel::workload::fib n=$arg1").unwrap();
     w.dynamic("f kernel::workload::fib").unwrap();
     w.dynamic("f kernel::workload::fib%return").unwrap();
-    w.dynamic("f:fr kernel::workload::parse_fib r=$retval").unwrap();
+    w.dynamic("f:fr kernel::workload::parse_fib r=$retval")
+        .unwrap();
     w.dynamic("f9:g/e kernel::workload::parse_fib%return $arg1:u32")
         .unwrap();
     let kprobes = "p:kprobes/p_kernel__workload__fib_0 kernel::workload::fib\n\
@@ -497,18 +617,38 @@ fn probes_parse_what_linux_accepts() {
 #[test]
 fn non_probe_lines_are_einval_without_a_log() {
     let mut w = World::new();
-    for cmd in ["x kernel::workload::fib", "p", "r", "f kernel::workload::fib"] {
+    for cmd in [
+        "x kernel::workload::fib",
+        "p",
+        "r",
+        "f kernel::workload::fib",
+    ] {
         let e = w.kprobe(cmd).unwrap_err();
         assert_eq!(e, ProbeError::silent(Errno::EINVAL), "{cmd}");
     }
-    assert_eq!(w.dynamic("t sched_switch").unwrap_err().errno, Errno::EINVAL);
-    assert_eq!(w.dynamic("!p:x").unwrap_err(), ProbeError::silent(Errno::ENOENT));
-    assert_eq!(w.kprobe("-x").unwrap_err(), ProbeError::silent(Errno::EINVAL));
-    assert_eq!(w.kprobe("-:").unwrap_err(), ProbeError::silent(Errno::EINVAL));
+    assert_eq!(
+        w.dynamic("t sched_switch").unwrap_err().errno,
+        Errno::EINVAL
+    );
+    assert_eq!(
+        w.dynamic("!p:x").unwrap_err(),
+        ProbeError::silent(Errno::ENOENT)
+    );
+    assert_eq!(
+        w.kprobe("-x").unwrap_err(),
+        ProbeError::silent(Errno::EINVAL)
+    );
+    assert_eq!(
+        w.kprobe("-:").unwrap_err(),
+        ProbeError::silent(Errno::EINVAL)
+    );
     assert!(w.kprobe("").is_ok() && w.kprobe("   ").is_ok());
     let many: Vec<String> = (0..129).map(|i| alloc::format!("a{i}=%x0")).collect();
     let e = w
-        .kprobe(&alloc::format!("p kernel::workload::fib {}", many.join(" ")))
+        .kprobe(&alloc::format!(
+            "p kernel::workload::fib {}",
+            many.join(" ")
+        ))
         .unwrap_err();
     assert_eq!(e, ProbeError::silent(Errno::E2BIG));
     assert!(w.list.is_empty());
@@ -517,8 +657,12 @@ fn non_probe_lines_are_einval_without_a_log() {
 #[test]
 fn existing_event_names_are_refused() {
     let mut w = World::new();
-    w.hooks.taken.push(("sched".to_string(), "sched_switch".to_string()));
-    let e = w.kprobe("p:sched/sched_switch kernel::workload::fib").unwrap_err();
+    w.hooks
+        .taken
+        .push(("sched".to_string(), "sched_switch".to_string()));
+    let e = w
+        .kprobe("p:sched/sched_switch kernel::workload::fib")
+        .unwrap_err();
     assert_eq!(e.errno, Errno::EEXIST);
     assert_eq!(e.last().unwrap().err, TpErr::EVENT_EXIST);
     // A kprobe and an fprobe cannot share an event either.
@@ -541,11 +685,15 @@ fn removal_matches_events_groups_and_definitions() {
     assert_eq!(w.kprobe("-:nosuch").unwrap_err().errno, Errno::ENOENT);
     // The definition must match what is listed.
     assert_eq!(
-        w.kprobe("-:a/one kernel::workload::parse_fib").unwrap_err().errno,
+        w.kprobe("-:a/one kernel::workload::parse_fib")
+            .unwrap_err()
+            .errno,
         Errno::ENOENT
     );
     assert_eq!(
-        w.kprobe("-:a/one kernel::workload::fib x=%x1").unwrap_err().errno,
+        w.kprobe("-:a/one kernel::workload::fib x=%x1")
+            .unwrap_err()
+            .errno,
         Errno::ENOENT
     );
     w.kprobe("-:b/three kernel::workload::fib+4").unwrap();
@@ -570,7 +718,9 @@ fn enabled_events_are_busy() {
     let mut w = World::new();
     w.kprobe("p:fibp kernel::workload::fib").unwrap();
     w.kprobe("p:other kernel::workload::fib").unwrap();
-    w.hooks.busy.push(("kprobes".to_string(), "fibp".to_string()));
+    w.hooks
+        .busy
+        .push(("kprobes".to_string(), "fibp".to_string()));
     assert_eq!(w.kprobe("-:fibp").unwrap_err().errno, Errno::EBUSY);
     assert_eq!(
         w.list.release_all(Some(DynEventKind::Kprobe), &mut w.hooks),
@@ -653,9 +803,15 @@ fn run_command_splits_lines_and_cuts_comments() {
 #[test]
 fn error_texts_are_linuxs() {
     assert_eq!(TP_ERR_TEXT.len(), 80);
-    assert_eq!(TpErr::BAD_RETPROBE.text(), "Retprobe address must be an function entry");
+    assert_eq!(
+        TpErr::BAD_RETPROBE.text(),
+        "Retprobe address must be an function entry"
+    );
     assert_eq!(TpErr::BAD_VAR.text(), "Invalid $-valiable specified");
-    assert_eq!(TpErr::IMMSTR_NO_CLOSE.text(), "String is not closed with '\"'");
+    assert_eq!(
+        TpErr::IMMSTR_NO_CLOSE.text(),
+        "String is not closed with '\"'"
+    );
     assert_eq!(TpErr::TOO_MANY_EARGS as usize, 79);
     let e = LoggedError {
         subsystem: "trace_kprobe",

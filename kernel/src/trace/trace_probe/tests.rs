@@ -49,7 +49,7 @@ impl Ctx {
     }
 }
 
-fn read(regions: &[(u64, Vec<u8>)], addr: u64, buf: &mut [u8]) -> Result<(), ()> {
+fn read(regions: &[(u64, Vec<u8>)], addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
     for (start, bytes) in regions {
         if addr >= *start && addr - start + buf.len() as u64 <= bytes.len() as u64 {
             let at = (addr - start) as usize;
@@ -57,7 +57,7 @@ fn read(regions: &[(u64, Vec<u8>)], addr: u64, buf: &mut [u8]) -> Result<(), ()>
             return Ok(());
         }
     }
-    Err(())
+    Err(FetchFault)
 }
 
 impl Symbolizer for Ctx {
@@ -92,10 +92,10 @@ impl FetchCtx for Ctx {
     fn entry_data(&self, offset: u32) -> u64 {
         self.edata[offset as usize / 8]
     }
-    fn read_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), ()> {
+    fn read_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
         read(&self.kmem, addr, buf)
     }
-    fn read_user_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), ()> {
+    fn read_user_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
         read(&self.umem, addr, buf)
     }
     fn comm(&self) -> &[u8] {
@@ -208,7 +208,10 @@ fn print_fmt_is_linuxs() {
          __get_str(ss[0]), __get_str(ss[1]), REC->u"
     );
     let k = kprobe("p:e kernel::workload::fib");
-    assert_eq!(k.tp.print_fmt(k.ptype()).unwrap(), "\"(%lx)\", REC->__probe_ip");
+    assert_eq!(
+        k.tp.print_fmt(k.ptype()).unwrap(),
+        "\"(%lx)\", REC->__probe_ip"
+    );
 }
 
 #[test]
@@ -237,7 +240,10 @@ fn fields_are_linuxs() {
     let r = kprobe("r:e kernel::workload::fib v=$retval:u8");
     let fields = r.tp.fields(r.ptype()).unwrap();
     let names: Vec<(&str, usize)> = fields.iter().map(|f| (&*f.name, f.offset)).collect();
-    assert_eq!(names, [("__probe_func", 8), ("__probe_ret_ip", 16), ("v", 24)]);
+    assert_eq!(
+        names,
+        [("__probe_func", 8), ("__probe_ret_ip", 16), ("v", 24)]
+    );
 }
 
 #[test]
@@ -246,11 +252,23 @@ fn fetch_programs_have_linuxs_shape() {
     use FetchOp::*;
     assert_eq!(
         code("p:e kernel::workload::fib +8(+0(%x1)):s16"),
-        [Reg(super::Reg::X(1)), Deref(0), StMem { offset: 8, size: 2 }, End]
+        [
+            Reg(super::Reg::X(1)),
+            Deref(0),
+            StMem { offset: 8, size: 2 },
+            End
+        ]
     );
     assert_eq!(
         code("p:e kernel::workload::fib -16(%sp):x8"),
-        [Reg(super::Reg::Sp), StMem { offset: -16, size: 1 }, End]
+        [
+            Reg(super::Reg::Sp),
+            StMem {
+                offset: -16,
+                size: 1
+            },
+            End
+        ]
     );
     assert_eq!(
         code("p:e kernel::workload::fib @kernel::workload::COUNTER+4:u32"),
@@ -267,18 +285,33 @@ fn fetch_programs_have_linuxs_shape() {
     );
     assert_eq!(
         code("p:e kernel::workload::fib +0(%x0):u8[4]"),
-        [Reg(super::Reg::X(0)), StMem { offset: 0, size: 1 }, LpArray(4), End]
+        [
+            Reg(super::Reg::X(0)),
+            StMem { offset: 0, size: 1 },
+            LpArray(4),
+            End
+        ]
     );
     assert_eq!(
         code("p:e kernel::workload::fib +0(%x0):string[2]"),
-        [Reg(super::Reg::X(0)), Deref(0), StString { offset: 0 }, LpArray(2), End]
+        [
+            Reg(super::Reg::X(0)),
+            Deref(0),
+            StString { offset: 0 },
+            LpArray(2),
+            End
+        ]
     );
     assert_eq!(
         code("p:e kernel::workload::fib %x0:b4@4/8"),
         [
             Reg(super::Reg::X(0)),
             StRaw { size: 1 },
-            ModBf { basesize: 1, lshift: 0, rshift: 4 },
+            ModBf {
+                basesize: 1,
+                lshift: 0,
+                rshift: 4
+            },
             End
         ]
     );
@@ -290,8 +323,14 @@ fn fetch_programs_have_linuxs_shape() {
         code("p:e kernel::workload::fib %x2:symstr"),
         [Reg(super::Reg::X(2)), StSymstr { offset: 0 }, End]
     );
-    assert_eq!(code("r:e kernel::workload::fib $arg2"), [EData(0), StRaw { size: 8 }, End]);
-    assert_eq!(code("p:e kernel::workload::fib \\-1:s8"), [Imm(u64::MAX), StRaw { size: 1 }, End]);
+    assert_eq!(
+        code("r:e kernel::workload::fib $arg2"),
+        [EData(0), StRaw { size: 8 }, End]
+    );
+    assert_eq!(
+        code("p:e kernel::workload::fib \\-1:s8"),
+        [Imm(u64::MAX), StRaw { size: 1 }, End]
+    );
     // Fourteen dereferences fit in Linux's 16 instructions, fifteen do not.
     let nested = |n: usize| {
         alloc::format!(
@@ -365,7 +404,10 @@ fn strings_comm_immediates_user_and_symbols() {
          uu=\"user!\" y=\"kernel::workload::fib+0x8/0x38\" yy=\"0x6f77006f6c6c6568\" at=\"world\""
     );
     // The strings' room: each with its NUL; a fault takes none.
-    assert_eq!(k.tp.data_size(&ctx), 6 + 6 + 4 + 4 + 1 + 6 + 6 + 31 + 19 + 6);
+    assert_eq!(
+        k.tp.data_size(&ctx),
+        6 + 6 + 4 + 4 + 1 + 6 + 6 + 31 + 19 + 6
+    );
 }
 
 #[test]
@@ -434,7 +476,10 @@ fn data_symbols_resolve_when_registered() {
         "p:e kernel::workload::fib v=@kernel::workload::COUNTER:u64 \
          hi=@kernel::workload::COUNTER+4:x32 w=+4(@kernel::workload::COUNTER):u8",
     );
-    assert_eq!(args_of(&k, &ctx), " v=1234605616436508552 hi=0x11223344 w=0");
+    assert_eq!(
+        args_of(&k, &ctx),
+        " v=1234605616436508552 hi=0x11223344 w=0"
+    );
     // Unresolved, the probe refuses to register.
     let argv = ["p:e", "kernel::workload::fib", "@nosuch+4"];
     let mut k = parse_kprobe(&argv, &Syms).unwrap().unwrap();
