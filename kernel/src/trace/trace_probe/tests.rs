@@ -556,3 +556,70 @@ fn helpers_behave_as_linuxs() {
     log.set_index(3);
     assert_eq!(log.pos(5), 10, "past the last word, the offset is ignored");
 }
+
+/// A small deterministic generator (no `rand` on the host tests' side).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.next() as usize % from.len()]
+    }
+}
+
+#[test]
+fn random_commands_never_panic_and_run_safely() {
+    const PIECES: &[&str] = &[
+        "p", "r", "f", "r5", "p:", "x=", "+", "-", "u", "0", "8", "0x10", "(", ")", "%x0", "%sp",
+        "$arg1", "$arg*", "$retval", "$stack", "$stack3", "$comm", "@", "@kernel::workload::COUNTER",
+        ":", "::", "u8", "s16", "x64", "string", "ustring", "symstr", "symbol", "char", "[", "]",
+        "2", "b3@1/8", "\\", "\"", "\\\"", "é", "/", "grp", ".", "%return", "kernel::workload::fib",
+        " ", " ", "#", "\t", "=", "+0(", "-8(", "+u0(", "%pd", "a", "_", "\u{1F600}",
+    ];
+    let mut rng = Lcg(0x5eed);
+    let mut ctx = Ctx::new();
+    ctx.regs[0] = STR_AT;
+    ctx.regs[1] = STR_AT + 32;
+    ctx.regs[2] = SP;
+    ctx.edata = vec![STR_AT; MAX_TRACE_ARGS];
+    for _ in 0..20_000 {
+        let mut cmd = String::from(rng.pick(&["p ", "r ", "f ", "p:e ", "r:e ", "f:e ", "-:", ""]));
+        cmd.push_str(rng.pick(&["kernel::workload::fib ", "kernel::workload::fib%return ", ""]));
+        for _ in 0..rng.next() % 12 {
+            cmd.push_str(rng.pick(PIECES));
+        }
+        let Ok(argv) = split_words(&cmd) else { continue };
+        let parsed = parse_kprobe(&argv, &Syms);
+        if let Ok(Some(mut k)) = parsed {
+            let _ = k.tp.resolve_symbols(&|n| {
+                use crate::trace::trace_probe::KsymLookup;
+                Syms.lookup_name(n)
+            });
+            // Whatever it compiled into runs and prints without panicking.
+            let head = k.ptype().head_size();
+            for room in [0, 3, 64] {
+                let mut entry = vec![0u8; head + k.tp.size + room.min(k.tp.data_size(&ctx))];
+                k.tp.store_trace_args(&ctx, &mut entry, head);
+                let mut s = String::new();
+                k.print_event(&mut s, &entry, &SYMS).unwrap();
+                // And a truncated record prints too.
+                let mut t = String::new();
+                k.print_event(&mut t, &entry[..entry.len() / 2], &SYMS).unwrap();
+            }
+            let _ = k.tp.print_fmt(k.ptype()).unwrap();
+            let _ = k.tp.fields(k.ptype()).unwrap();
+        } else if let Err(e) = parsed {
+            for l in &e.logged {
+                assert!(l.pos <= l.command.len() + 1, "{cmd}: {l:?}");
+            }
+        }
+        let _ = crate::trace::trace_fprobe::parse_fprobe(&argv, &Syms);
+    }
+}
