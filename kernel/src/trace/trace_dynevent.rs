@@ -16,12 +16,16 @@
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
+use super::trace_events::{RegFn, TraceEventCall};
 use super::trace_fprobe::{TraceFprobe, parse_fprobe};
 use super::trace_kprobe::{TraceKprobe, parse_kprobe, register_error};
+use super::trace_output::PrintCtx;
 use super::trace_probe::{
-    KsymLookup, ProbeError, ProbeLog, ProbePrintType, TpErr, TraceProbe, split_words,
+    KsymLookup, ProbeError, ProbeLog, ProbePrintType, SymInfo, Symbolizer, TpErr, TraceProbe,
+    split_words, try_string,
 };
 use crate::fs::Errno;
+use crate::symbols::Table;
 
 /// Linux's `WRITE_BUFSIZE`: a command line is shorter than this.
 pub const WRITE_BUFSIZE: usize = 4096;
@@ -373,6 +377,119 @@ impl DynEventList {
             }
         }
         Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The event of a probe
+// ---------------------------------------------------------------------------------------------
+
+/// A probe event's description in the event registry together with the probe it prints for
+/// (Linux's `trace_probe_event`, whose `call` the print function finds its probe from). The
+/// call comes first so that [`ProbeEventCall::from_call`] can go back from it.
+#[repr(C)]
+pub struct ProbeEventCall {
+    pub call: TraceEventCall,
+    /// The event's primary probe: its layout and printer.
+    pub event: DynEvent,
+}
+
+impl ProbeEventCall {
+    /// The registry entry of `event` (Linux's `init_trace_event_call()` and
+    /// `traceprobe_set_print_fmt()`): its fields, `print fmt` and printer; `reg` arms and
+    /// disarms it.
+    pub fn new(event: DynEvent, reg: RegFn) -> Result<Self, Errno> {
+        let ptype = event.ptype();
+        let call = TraceEventCall::new_dynamic(
+            try_string(event.group())?,
+            try_string(event.event())?,
+            event.tp().fields(ptype)?,
+            event.tp().print_fmt(ptype)?,
+            print_probe_event,
+            reg,
+        );
+        Ok(Self { call, event })
+    }
+
+    /// The probe event whose `call` this is.
+    ///
+    /// # Safety
+    ///
+    /// `call` must be the `call` field of a [`ProbeEventCall`]: true of every call whose print
+    /// function is [`print_probe_event`], which only [`ProbeEventCall::new`] installs.
+    pub unsafe fn from_call(call: &TraceEventCall) -> &ProbeEventCall {
+        // SAFETY: `repr(C)` puts `call` at offset 0 of the `ProbeEventCall` the caller vouches
+        // for, so the pointer to it is a pointer to the whole, valid as long as `call` is.
+        unsafe { &*core::ptr::from_ref(call).cast::<ProbeEventCall>() }
+    }
+}
+
+/// The print function of every probe event: finds the probe and prints the hit as Linux's
+/// `print_kprobe_event()` and friends, symbols from the kernel's table.
+fn print_probe_event(
+    call: &TraceEventCall,
+    record: &[u8],
+    w: &mut dyn Write,
+    _ctx: &PrintCtx<'_>,
+) -> fmt::Result {
+    // SAFETY: only `ProbeEventCall::new` installs this function.
+    let pe = unsafe { ProbeEventCall::from_call(call) };
+    let sym = TableSymbolizer::new(kernel_symbols());
+    match &pe.event {
+        DynEvent::Kprobe(k) => k.print_event(w, record, &sym),
+        DynEvent::Fprobe(f) => f.print_event(w, record, &sym),
+    }
+}
+
+#[cfg(target_os = "none")]
+fn kernel_symbols() -> Table<'static> {
+    crate::symbols::kallsyms()
+}
+
+/// The host has no kernel symbol table: addresses print raw.
+#[cfg(not(target_os = "none"))]
+fn kernel_symbols() -> Table<'static> {
+    Table::default()
+}
+
+/// Symbols from a kallsyms [`Table`], for printing probe hits and `symbol`/`symstr` values.
+#[derive(Clone, Copy)]
+pub struct TableSymbolizer<'t> {
+    table: Table<'t>,
+    /// The kretprobe return trampoline, once kprobes have one.
+    pub trampoline: Option<u64>,
+}
+
+impl<'t> TableSymbolizer<'t> {
+    pub const fn new(table: Table<'t>) -> Self {
+        Self {
+            table,
+            trampoline: None,
+        }
+    }
+}
+
+impl Symbolizer for TableSymbolizer<'_> {
+    fn symbol(&self, addr: u64) -> Option<SymInfo<'_>> {
+        self.table.lookup(addr).map(|s| SymInfo {
+            name: s.name,
+            addr: s.addr,
+            size: u64::from(s.size),
+        })
+    }
+
+    fn is_kretprobe_trampoline(&self, addr: u64) -> bool {
+        self.trampoline == Some(addr)
+    }
+}
+
+impl KsymLookup for Table<'_> {
+    fn lookup_name(&self, name: &str) -> Option<u64> {
+        self.find(name).map(|s| s.addr)
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.iter().filter(|s| s.name == name).count()
     }
 }
 

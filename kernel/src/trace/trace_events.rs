@@ -255,6 +255,25 @@ impl TraceEventCall {
         }
     }
 
+    /// An event made at run time (a probe event): owned names, fields and format, its id
+    /// allocated when registered.
+    pub fn new_dynamic(
+        system: String,
+        name: String,
+        fields: Vec<Field>,
+        print_fmt: String,
+        print: PrintFn,
+        reg: RegFn,
+    ) -> Self {
+        let mut call = Self::new("", "", 0, &[], "", print, 0);
+        call.system = Cow::Owned(system);
+        call.name = Cow::Owned(name);
+        call.fields = Cow::Owned(fields);
+        call.print_fmt = Cow::Owned(print_fmt);
+        call.reg = Some(reg);
+        call
+    }
+
     /// A tracepoint event (a [`crate::trace_event!`]): its id is allocated when registered.
     pub const fn new_event(
         system: &'static str,

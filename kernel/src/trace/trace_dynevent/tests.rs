@@ -837,3 +837,79 @@ fn error_texts_are_linuxs() {
     );
     let _ = vec![0u8];
 }
+
+fn reg_nothing(_: &'static TraceEventCall, _: bool) -> Result<(), Errno> {
+    Err(Errno::ENODEV)
+}
+
+#[test]
+fn probe_event_call_has_linuxs_format_and_prints_its_hits() {
+    let mut w = World::new();
+    w.kprobe("p:fibp kernel::workload::fib n=$arg1").unwrap();
+    let ev = w.list.find("kprobes", "fibp").unwrap().clone();
+    let pe = ProbeEventCall::new(ev, reg_nothing).unwrap();
+    let mut s = String::new();
+    pe.call.write_format(&mut s).unwrap();
+    assert_eq!(
+        s,
+        "name: fibp\nID: 0\nformat:\n\
+         \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+         \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+         \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+         \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+         \tfield:unsigned long __probe_ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+         \tfield:u64 n;\toffset:16;\tsize:8;\tsigned:0;\n\n\
+         print fmt: \"(%lx) n=0x%Lx\", REC->__probe_ip, REC->n\n"
+    );
+    assert_eq!(pe.call.system, "kprobes");
+    assert!(pe.call.field("n").is_some() && pe.call.field("__probe_ip").is_some());
+    // Its print function finds the probe back from the call (no kernel symbols on the host).
+    let mut record = vec![0u8; 24];
+    record[8..16].copy_from_slice(&FIB.to_le_bytes());
+    record[16..24].copy_from_slice(&5u64.to_le_bytes());
+    let opts = crate::trace::trace_output::PrintOpts::default();
+    let sym = |ip| crate::trace::trace_output::Func { ip, name: None };
+    let ctx = PrintCtx {
+        opts: &opts,
+        sym: &sym,
+    };
+    let mut out = String::new();
+    (pe.call.print)(&pe.call, &record, &mut out, &ctx).unwrap();
+    assert_eq!(out, "fibp: (0xffff800080100000) n=0x5\n");
+}
+
+#[test]
+fn kallsyms_tables_serve_lookups_and_symbols() {
+    use crate::symbols::format::{SymbolIn, encode};
+    let syms: Vec<SymbolIn<'_>> = TABLE
+        .iter()
+        .map(|&(name, addr, size)| SymbolIn {
+            addr,
+            size: size as u32,
+            kind: b'T',
+            name,
+        })
+        .collect();
+    let bytes = encode(&syms);
+    let table = Table::parse(&bytes).unwrap();
+    assert_eq!(table.lookup_name("kernel::workload::fib"), Some(FIB));
+    assert_eq!(KsymLookup::count(&table, "kernel::workload::fib"), 1);
+    assert_eq!(KsymLookup::count(&table, "nosuch"), 0);
+    let mut sym = TableSymbolizer::new(table);
+    sym.trampoline = Some(0x1000);
+    let mut s = String::new();
+    crate::trace::trace_probe::write_ip_sym(&mut s, &sym, PARSE_FIB + 0x24, true).unwrap();
+    s.push(' ');
+    crate::trace::trace_probe::write_ip_sym(&mut s, &sym, 0x1000, true).unwrap();
+    assert_eq!(
+        s,
+        "kernel::workload::parse_fib+0x24/0x80 [unknown/kretprobe'd]"
+    );
+    // Parsing against the table: Rust paths are symbols.
+    let argv = ["p:x", "kernel::workload::parse_fib+4"];
+    assert!(
+        crate::trace::trace_kprobe::parse_kprobe(&argv, &table)
+            .unwrap()
+            .is_some()
+    );
+}

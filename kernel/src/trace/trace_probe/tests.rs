@@ -577,11 +577,65 @@ impl Lcg {
 #[test]
 fn random_commands_never_panic_and_run_safely() {
     const PIECES: &[&str] = &[
-        "p", "r", "f", "r5", "p:", "x=", "+", "-", "u", "0", "8", "0x10", "(", ")", "%x0", "%sp",
-        "$arg1", "$arg*", "$retval", "$stack", "$stack3", "$comm", "@", "@kernel::workload::COUNTER",
-        ":", "::", "u8", "s16", "x64", "string", "ustring", "symstr", "symbol", "char", "[", "]",
-        "2", "b3@1/8", "\\", "\"", "\\\"", "é", "/", "grp", ".", "%return", "kernel::workload::fib",
-        " ", " ", "#", "\t", "=", "+0(", "-8(", "+u0(", "%pd", "a", "_", "\u{1F600}",
+        "p",
+        "r",
+        "f",
+        "r5",
+        "p:",
+        "x=",
+        "+",
+        "-",
+        "u",
+        "0",
+        "8",
+        "0x10",
+        "(",
+        ")",
+        "%x0",
+        "%sp",
+        "$arg1",
+        "$arg*",
+        "$retval",
+        "$stack",
+        "$stack3",
+        "$comm",
+        "@",
+        "@kernel::workload::COUNTER",
+        ":",
+        "::",
+        "u8",
+        "s16",
+        "x64",
+        "string",
+        "ustring",
+        "symstr",
+        "symbol",
+        "char",
+        "[",
+        "]",
+        "2",
+        "b3@1/8",
+        "\\",
+        "\"",
+        "\\\"",
+        "é",
+        "/",
+        "grp",
+        ".",
+        "%return",
+        "kernel::workload::fib",
+        " ",
+        " ",
+        "#",
+        "\t",
+        "=",
+        "+0(",
+        "-8(",
+        "+u0(",
+        "%pd",
+        "a",
+        "_",
+        "\u{1F600}",
     ];
     let mut rng = Lcg(0x5eed);
     let mut ctx = Ctx::new();
@@ -591,11 +645,17 @@ fn random_commands_never_panic_and_run_safely() {
     ctx.edata = vec![STR_AT; MAX_TRACE_ARGS];
     for _ in 0..20_000 {
         let mut cmd = String::from(rng.pick(&["p ", "r ", "f ", "p:e ", "r:e ", "f:e ", "-:", ""]));
-        cmd.push_str(rng.pick(&["kernel::workload::fib ", "kernel::workload::fib%return ", ""]));
+        cmd.push_str(rng.pick(&[
+            "kernel::workload::fib ",
+            "kernel::workload::fib%return ",
+            "",
+        ]));
         for _ in 0..rng.next() % 12 {
             cmd.push_str(rng.pick(PIECES));
         }
-        let Ok(argv) = split_words(&cmd) else { continue };
+        let Ok(argv) = split_words(&cmd) else {
+            continue;
+        };
         let parsed = parse_kprobe(&argv, &Syms);
         if let Ok(Some(mut k)) = parsed {
             let _ = k.tp.resolve_symbols(&|n| {
@@ -611,7 +671,8 @@ fn random_commands_never_panic_and_run_safely() {
                 k.print_event(&mut s, &entry, &SYMS).unwrap();
                 // And a truncated record prints too.
                 let mut t = String::new();
-                k.print_event(&mut t, &entry[..entry.len() / 2], &SYMS).unwrap();
+                k.print_event(&mut t, &entry[..entry.len() / 2], &SYMS)
+                    .unwrap();
             }
             let _ = k.tp.print_fmt(k.ptype()).unwrap();
             let _ = k.tp.fields(k.ptype()).unwrap();
