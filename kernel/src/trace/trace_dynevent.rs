@@ -13,6 +13,7 @@
 //! A probe is busy, and not removed (`EBUSY`), while its event is enabled, unless other probes
 //! share the event (Linux removes just that probe then).
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
@@ -138,7 +139,8 @@ pub trait DynEventHooks {
     /// Whether the event of `ev` is enabled or otherwise in use.
     fn is_busy(&self, ev: &DynEvent) -> bool;
     /// Arms `ev`; `new_event` when it creates its event (else it joins the event's probes).
-    fn register(&mut self, ev: &DynEvent, new_event: bool) -> Result<(), Errno>;
+    /// The event's registry entry ([`ProbeEventCall`]) shares `ev`.
+    fn register(&mut self, ev: &Arc<DynEvent>, new_event: bool) -> Result<(), Errno>;
     /// Disarms `ev`; `last` when its event goes with it.
     fn unregister(&mut self, ev: &DynEvent, last: bool);
     /// The address of a symbol (for `@SYM` arguments and the probe point).
@@ -148,7 +150,7 @@ pub trait DynEventHooks {
 /// Every probe event, in creation order (Linux's `dyn_event_list`).
 #[derive(Debug, Default)]
 pub struct DynEventList {
-    events: Vec<DynEvent>,
+    events: Vec<Arc<DynEvent>>,
 }
 
 /// Which file a write goes through.
@@ -175,7 +177,7 @@ impl DynEventList {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &DynEvent> {
-        self.events.iter()
+        self.events.iter().map(|e| &**e)
     }
 
     pub fn len(&self) -> usize {
@@ -187,7 +189,7 @@ impl DynEventList {
     }
 
     /// The first (primary) probe of an event: what its layout and printer come from.
-    pub fn find(&self, group: &str, event: &str) -> Option<&DynEvent> {
+    pub fn find(&self, group: &str, event: &str) -> Option<&Arc<DynEvent>> {
         self.events.iter().find(|e| e.is_event(group, event))
     }
 
@@ -268,15 +270,19 @@ impl DynEventList {
         self.events
             .try_reserve(1)
             .map_err(|_| ProbeError::silent(Errno::ENOMEM))?;
+        let subsystem = ev.subsystem();
         let registered = ev
             .tp_mut()
             .resolve_symbols(&|name| hooks.lookup_name(name))
-            .and_then(|()| hooks.register(&ev, new_event));
-        if let Err(errno) = registered {
-            return Err(register_error(argv, ev.subsystem(), errno));
+            .and_then(|()| Arc::try_new(ev).map_err(|_| Errno::ENOMEM))
+            .and_then(|ev| hooks.register(&ev, new_event).map(|()| ev));
+        match registered {
+            Ok(ev) => {
+                self.events.push(ev);
+                Ok(())
+            }
+            Err(errno) => Err(register_error(argv, subsystem, errno)),
         }
-        self.events.push(ev);
-        Ok(())
     }
 
     /// Linux's `dyn_event_release()`: removes the probes a `-:` (or `!`) line names.
@@ -371,7 +377,7 @@ impl DynEventList {
         counts: &dyn Fn(&TraceKprobe) -> (u64, u64),
     ) -> fmt::Result {
         for e in &self.events {
-            if let DynEvent::Kprobe(k) = e {
+            if let DynEvent::Kprobe(k) = &**e {
                 let (hits, misses) = counts(k);
                 k.show_profile(w, hits, misses)?;
             }
@@ -391,14 +397,14 @@ impl DynEventList {
 pub struct ProbeEventCall {
     pub call: TraceEventCall,
     /// The event's primary probe: its layout and printer.
-    pub event: DynEvent,
+    pub event: Arc<DynEvent>,
 }
 
 impl ProbeEventCall {
     /// The registry entry of `event` (Linux's `init_trace_event_call()` and
     /// `traceprobe_set_print_fmt()`): its fields, `print fmt` and printer; `reg` arms and
     /// disarms it.
-    pub fn new(event: DynEvent, reg: RegFn) -> Result<Self, Errno> {
+    pub fn new(event: Arc<DynEvent>, reg: RegFn) -> Result<Self, Errno> {
         let ptype = event.ptype();
         let call = TraceEventCall::new_dynamic(
             try_string(event.group())?,
@@ -435,7 +441,7 @@ fn print_probe_event(
     // SAFETY: only `ProbeEventCall::new` installs this function.
     let pe = unsafe { ProbeEventCall::from_call(call) };
     let sym = TableSymbolizer::new(kernel_symbols());
-    match &pe.event {
+    match &*pe.event {
         DynEvent::Kprobe(k) => k.print_event(w, record, &sym),
         DynEvent::Fprobe(f) => f.print_event(w, record, &sym),
     }

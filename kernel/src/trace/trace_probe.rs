@@ -2309,5 +2309,130 @@ pub fn match_command_args(tp: &TraceProbe, argv: &[&str]) -> bool {
         })
 }
 
+// ---------------------------------------------------------------------------------------------
+// A probe hit on this kernel
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(target_os = "none")]
+pub use frame::TrapFrameCtx;
+
+#[cfg(target_os = "none")]
+mod frame {
+    use arch::exception::TrapFrame;
+    use arch::extable::{read_u8_nofault, read_u64_nofault};
+
+    use super::{FetchCtx, FetchFault, SymInfo, Symbolizer};
+    use crate::sched::format::TASK_COMM_LEN;
+    use crate::symbols::Table;
+
+    /// Lower-half (TTBR0) addresses: where user memory is, as Linux's `access_ok()` sees it.
+    const USER_TOP: u64 = 1 << 48;
+
+    /// What a kprobe or fprobe handler offers the fetch programs: the trap frame of the hit,
+    /// the data a return probe's entry handler saved, the current task and the kernel's
+    /// symbols. Memory is read through the exception table's no-fault accessors.
+    pub struct TrapFrameCtx<'a> {
+        frame: &'a TrapFrame,
+        entry_data: &'a [u64],
+        comm: [u8; TASK_COMM_LEN],
+        symbols: Table<'static>,
+        /// The kretprobe return trampoline, once kprobes have one.
+        trampoline: Option<u64>,
+    }
+
+    impl<'a> TrapFrameCtx<'a> {
+        pub fn new(frame: &'a TrapFrame, entry_data: &'a [u64], trampoline: Option<u64>) -> Self {
+            Self {
+                frame,
+                entry_data,
+                comm: crate::sched::current().map_or([0; TASK_COMM_LEN], |t| t.comm()),
+                symbols: crate::symbols::kallsyms(),
+                trampoline,
+            }
+        }
+    }
+
+    /// Reads `buf.len()` bytes at `addr`, a word at a time where aligned.
+    fn read(addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = addr.checked_add(done as u64).ok_or(FetchFault)?;
+            if at % 8 == 0 && buf.len() - done >= 8 {
+                let word = read_u64_nofault(at).map_err(|_| FetchFault)?;
+                buf[done..done + 8].copy_from_slice(&word.to_le_bytes());
+                done += 8;
+            } else {
+                buf[done] = read_u8_nofault(at).map_err(|_| FetchFault)?;
+                done += 1;
+            }
+        }
+        Ok(())
+    }
+
+    impl Symbolizer for TrapFrameCtx<'_> {
+        fn symbol(&self, addr: u64) -> Option<SymInfo<'_>> {
+            self.symbols.lookup(addr).map(|s| SymInfo {
+                name: s.name,
+                addr: s.addr,
+                size: u64::from(s.size),
+            })
+        }
+
+        fn is_kretprobe_trampoline(&self, addr: u64) -> bool {
+            self.trampoline == Some(addr)
+        }
+    }
+
+    impl FetchCtx for TrapFrameCtx<'_> {
+        fn reg(&self, n: u8) -> u64 {
+            self.frame.regs.get(usize::from(n)).copied().unwrap_or(0)
+        }
+
+        fn sp(&self) -> u64 {
+            self.frame.sp
+        }
+
+        fn pc(&self) -> u64 {
+            self.frame.pc
+        }
+
+        fn pstate(&self) -> u64 {
+            self.frame.pstate
+        }
+
+        /// arm64's `regs_get_kernel_argument()`: `x0`..`x7`, then 0.
+        fn arg(&self, n: u32) -> u64 {
+            if n < 8 { self.frame.regs[n as usize] } else { 0 }
+        }
+
+        fn retval(&self) -> u64 {
+            self.frame.regs[0]
+        }
+
+        fn entry_data(&self, offset: u32) -> u64 {
+            self.entry_data
+                .get(offset as usize / 8)
+                .copied()
+                .unwrap_or(0)
+        }
+
+        fn read_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
+            read(addr, buf)
+        }
+
+        /// Only lower-half addresses are user memory (Linux's `access_ok()`).
+        fn read_user_nofault(&self, addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
+            match addr.checked_add(buf.len() as u64) {
+                Some(end) if end <= USER_TOP => read(addr, buf),
+                _ => Err(FetchFault),
+            }
+        }
+
+        fn comm(&self) -> &[u8] {
+            &self.comm
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

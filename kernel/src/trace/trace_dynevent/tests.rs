@@ -55,11 +55,11 @@ impl DynEventHooks for Hooks {
             .any(|(g, e)| g == ev.group() && e == ev.event())
     }
 
-    fn register(&mut self, ev: &DynEvent, new_event: bool) -> Result<(), Errno> {
+    fn register(&mut self, ev: &Arc<DynEvent>, new_event: bool) -> Result<(), Errno> {
         if let Some(e) = self.fail {
             return Err(e);
         }
-        if let DynEvent::Fprobe(f) = ev
+        if let DynEvent::Fprobe(f) = &**ev
             && Syms.lookup_name(&f.symbol).is_none()
         {
             return Err(Errno::ENOENT);
@@ -846,7 +846,7 @@ fn reg_nothing(_: &'static TraceEventCall, _: bool) -> Result<(), Errno> {
 fn probe_event_call_has_linuxs_format_and_prints_its_hits() {
     let mut w = World::new();
     w.kprobe("p:fibp kernel::workload::fib n=$arg1").unwrap();
-    let ev = w.list.find("kprobes", "fibp").unwrap().clone();
+    let ev = Arc::clone(w.list.find("kprobes", "fibp").unwrap());
     let pe = ProbeEventCall::new(ev, reg_nothing).unwrap();
     let mut s = String::new();
     pe.call.write_format(&mut s).unwrap();
