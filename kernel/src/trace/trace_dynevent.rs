@@ -535,5 +535,140 @@ pub fn parse_run_command<E>(
     Ok(done)
 }
 
+// ---------------------------------------------------------------------------------------------
+// The kernel's probe events and their files
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(target_os = "none")]
+mod global {
+    use alloc::boxed::Box;
+    use alloc::sync::Arc;
+    use core::fmt::Write;
+    use core::sync::atomic::Ordering;
+
+    use spin::Mutex;
+
+    use super::{
+        DynEvent, DynEventFile, DynEventHooks, DynEventKind, DynEventList, ProbeEventCall,
+        parse_run_command,
+    };
+    use crate::fs::{self, Errno, WriteMode};
+    use crate::symbols::kallsyms;
+    use crate::trace::events::{EVENT_MUTEX, add_dynamic_event, remove_dynamic_event};
+    use crate::trace::trace_events::{
+        EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_MODE, TraceEventCall,
+    };
+    use crate::trace::trace_output::EVENTS;
+    use crate::trace::trace_probe::KsymLookup;
+    use crate::tracefs::{TRACEFS, create_file};
+
+    /// Every probe event (Linux's `dyn_event_list`), changed under [`EVENT_MUTEX`].
+    static LIST: Mutex<DynEventList> = Mutex::new(DynEventList::new());
+
+    /// Arming a probe is the kprobe and fprobe mechanisms' job, which this kernel does not
+    /// have yet: enabling a probe event fails with `ENODEV`; disabling has nothing to undo.
+    fn probe_reg(_call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
+        if on { Err(Errno::ENODEV) } else { Ok(()) }
+    }
+
+    /// The hooks over the event registry and `events/`.
+    struct KernelHooks;
+
+    fn registered(ev: &DynEvent) -> Option<&'static TraceEventCall> {
+        EVENTS.read().lookup(ev.group(), ev.event())
+    }
+
+    impl DynEventHooks for KernelHooks {
+        fn event_exists(&self, group: &str, event: &str) -> bool {
+            EVENTS.read().lookup(group, event).is_some()
+        }
+
+        fn is_busy(&self, ev: &DynEvent) -> bool {
+            registered(ev).is_some_and(|call| {
+                call.file_flags.load(Ordering::Relaxed)
+                    & (EVENT_FILE_FL_ENABLED | EVENT_FILE_FL_SOFT_MODE)
+                    != 0
+            })
+        }
+
+        fn register(&mut self, ev: &Arc<DynEvent>, new_event: bool) -> Result<(), Errno> {
+            if !new_event {
+                // It joins its event's probes; there is nothing to arm yet.
+                return Ok(());
+            }
+            let pe = ProbeEventCall::new(Arc::clone(ev), probe_reg)?;
+            let pe: &'static ProbeEventCall =
+                Box::leak(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
+            // On failure `pe` stays allocated (it was never published): a rare, small leak
+            // rather than a free the registry could race with.
+            add_dynamic_event(TRACEFS, &pe.call)
+        }
+
+        fn unregister(&mut self, ev: &DynEvent, last: bool) {
+            if last && let Some(call) = registered(ev) {
+                // Busy events were refused before; this cannot fail with EBUSY here.
+                let _ = remove_dynamic_event(TRACEFS, call);
+            }
+        }
+
+        fn lookup_name(&self, name: &str) -> Option<u64> {
+            kallsyms().lookup_name(name)
+        }
+    }
+
+    /// A write to `kprobe_events` or `dynamic_events` (Linux's `probes_write()` after
+    /// `probes_open()`): a truncating write first removes every probe of the file's kind.
+    fn write_events(file: DynEventFile, data: &[u8], mode: WriteMode) -> Result<(), Errno> {
+        let text = core::str::from_utf8(data).map_err(|_| Errno::EINVAL)?;
+        let _guard = EVENT_MUTEX.lock();
+        let mut list = LIST.lock();
+        let kind = match file {
+            DynEventFile::KprobeEvents => Some(DynEventKind::Kprobe),
+            DynEventFile::DynamicEvents => None,
+        };
+        if mode == WriteMode::Truncate {
+            list.release_all(kind, &mut KernelHooks)?;
+        }
+        let table = kallsyms();
+        parse_run_command(
+            text,
+            |line| {
+                list.run_command(line, file, &table as &dyn KsymLookup, &mut KernelHooks)
+                    .map_err(|e| {
+                        e.log();
+                        e.errno
+                    })
+            },
+            Errno::EINVAL,
+        )
+        .map(drop)
+    }
+
+    fn read_events(kind: Option<DynEventKind>, w: &mut dyn Write) -> Result<(), Errno> {
+        Ok(LIST.lock().show(kind, w)?)
+    }
+
+    /// Creates `kprobe_events` and `dynamic_events` under `tracefs`.
+    pub fn init(tracefs: &str) {
+        create_file(
+            &alloc::format!("{tracefs}/kprobe_events"),
+            fs::read_write(
+                |w| read_events(Some(DynEventKind::Kprobe), w),
+                |data, mode| write_events(DynEventFile::KprobeEvents, data, mode),
+            ),
+        );
+        create_file(
+            &alloc::format!("{tracefs}/dynamic_events"),
+            fs::read_write(
+                |w| read_events(None, w),
+                |data, mode| write_events(DynEventFile::DynamicEvents, data, mode),
+            ),
+        );
+    }
+}
+
+#[cfg(target_os = "none")]
+pub use global::init;
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -2402,7 +2402,11 @@ mod frame {
 
         /// arm64's `regs_get_kernel_argument()`: `x0`..`x7`, then 0.
         fn arg(&self, n: u32) -> u64 {
-            if n < 8 { self.frame.regs[n as usize] } else { 0 }
+            if n < 8 {
+                self.frame.regs[n as usize]
+            } else {
+                0
+            }
         }
 
         fn retval(&self) -> u64 {

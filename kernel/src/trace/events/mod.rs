@@ -47,14 +47,77 @@ use crate::tracefs::create_file;
 /// Serialises every change of an event's state (Linux's `event_mutex`).
 pub static EVENT_MUTEX: Mutex<()> = Mutex::new(());
 
-/// The tracepoint events this kernel defines, in registration order.
+/// The events made at run time (probe events), in creation order. Their descriptions are
+/// never freed: file handlers and triggers may still hold them after removal.
+static DYNAMIC_EVENTS: Mutex<Vec<&'static TraceEventCall>> = Mutex::new(Vec::new());
+
+/// The events this kernel has, in registration order: the tracepoint events it defines, then
+/// the run-time ones (left out of this walk if there is no memory to take their list).
 pub(super) fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
+    let mut dynamic = Vec::new();
+    {
+        let list = DYNAMIC_EVENTS.lock();
+        if dynamic.try_reserve_exact(list.len()).is_ok() {
+            dynamic.extend(list.iter().copied());
+        }
+    }
     sched::EVENTS
         .iter()
         .chain(irq::EVENTS.iter())
         .chain(ipi::EVENTS.iter())
         .chain(timer::EVENTS.iter())
         .copied()
+        .chain(dynamic)
+}
+
+/// Adds a run-time event (Linux's `trace_add_event_call()`): registers it and creates its
+/// directory, and its system's `enable` and `filter` when it is the system's first event. The
+/// caller holds [`EVENT_MUTEX`].
+pub fn add_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Result<(), Errno> {
+    // The names must not land on a file of `events/` or of the system's directory.
+    let system_dir = alloc::format!("{tracefs}/events/{}", call.system);
+    let taken = matches!(fs::lookup(&system_dir), Ok(fs::NodeKind::File { .. }))
+        || matches!(&*call.name, "enable" | "filter")
+        || fs::lookup(&alloc::format!("{system_dir}/{}", call.name)).is_ok();
+    if taken {
+        return Err(Errno::EINVAL);
+    }
+    DYNAMIC_EVENTS
+        .lock()
+        .try_reserve(1)
+        .map_err(|_| Errno::ENOMEM)?;
+    register_trace_event(call).map_err(|e| match e {
+        super::trace_output::RegisterError::Exists => Errno::EEXIST,
+        super::trace_output::RegisterError::NoIds => Errno::ENOSPC,
+        super::trace_output::RegisterError::NoMem => Errno::ENOMEM,
+    })?;
+    DYNAMIC_EVENTS.lock().push(call);
+    let enable = alloc::format!("{tracefs}/events/{}/enable", call.system);
+    if fs::lookup(&enable).is_err() {
+        create_system_files(tracefs, &call.system);
+    }
+    create_event_dir(tracefs, call);
+    Ok(())
+}
+
+/// Removes a run-time event (Linux's `trace_remove_event_call()`): `EBUSY` while it is enabled
+/// or held in soft mode; else it is unregistered (no reader prints it any more) and its
+/// directory goes, with its system's when nothing else is in it. The caller holds
+/// [`EVENT_MUTEX`].
+pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Result<(), Errno> {
+    if call.file_flags.load(Ordering::Relaxed) & (EVENT_FILE_FL_ENABLED | EVENT_FILE_FL_SOFT_MODE)
+        != 0
+    {
+        return Err(Errno::EBUSY);
+    }
+    EVENTS.write().unregister(call);
+    DYNAMIC_EVENTS.lock().retain(|c| !core::ptr::eq(*c, call));
+    let system_dir = alloc::format!("{tracefs}/events/{}", call.system);
+    let _ = fs::remove(&alloc::format!("{system_dir}/{}", call.name));
+    if !all_events().any(|c| c.system == call.system) {
+        let _ = fs::remove(&system_dir);
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,6 +602,26 @@ fn create_event_dir(tracefs: &str, call: &'static TraceEventCall) {
     }
 }
 
+/// Creates `events/SYSTEM/filter` and `events/SYSTEM/enable`.
+fn create_system_files(tracefs: &str, system: &str) {
+    let name = String::from(system);
+    let filter_system = String::from(system);
+    let enable_system = String::from(system);
+    create_file(
+        &alloc::format!("{tracefs}/events/{system}/filter"),
+        fs::read_write(filter::read_system_filter, move |data, _| {
+            filter::write_system_filter(&filter_system, data)
+        }),
+    );
+    create_file(
+        &alloc::format!("{tracefs}/events/{system}/enable"),
+        fs::read_write(
+            move |w| read_system_enable(Some(&enable_system), w),
+            move |data, _| write_system_enable(Some(&name), data),
+        ),
+    );
+}
+
 /// Registers the tracepoint events and creates the `events/` tree under `tracefs`.
 pub fn init(tracefs: &str) {
     for call in all_events() {
@@ -553,21 +636,7 @@ pub fn init(tracefs: &str) {
         }
     }
     for system in systems {
-        let name = system.clone();
-        let filter_system = system.clone();
-        create_file(
-            &path(&alloc::format!("events/{system}/filter")),
-            fs::read_write(filter::read_system_filter, move |data, _| {
-                filter::write_system_filter(&filter_system, data)
-            }),
-        );
-        create_file(
-            &path(&alloc::format!("events/{system}/enable")),
-            fs::read_write(
-                move |w| read_system_enable(Some(&system), w),
-                move |data, _| write_system_enable(Some(&name), data),
-            ),
-        );
+        create_system_files(tracefs, &system);
     }
     create_file(
         &path("events/enable"),
