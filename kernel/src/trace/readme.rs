@@ -285,6 +285,10 @@ pub const OURS: &[Entry] = &[
         ),
     ),
     entry(
+        "kprobe_profile",
+        "  kprobe_profile\t\t- each kprobe event's probe: event, hits, misses\n",
+    ),
+    entry(
         "/proc/kallsyms",
         "\n Other files:\n  /proc/kallsyms\t\t- the kernel's symbol table: address, type, name\n",
     ),

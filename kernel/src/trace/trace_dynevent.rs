@@ -648,8 +648,19 @@ mod global {
         Ok(LIST.lock().show(kind, w)?)
     }
 
-    /// Creates `kprobe_events` and `dynamic_events` under `tracefs`.
+    /// `kprobe_profile`: the counts the kprobe mechanism keeps in each probe.
+    fn read_profile(w: &mut dyn Write) -> Result<(), Errno> {
+        Ok(LIST
+            .lock()
+            .show_profile(w, &|k| (k.hits.nhit(), k.hits.nmissed()))?)
+    }
+
+    /// Creates `kprobe_events`, `kprobe_profile` and `dynamic_events` under `tracefs`.
     pub fn init(tracefs: &str) {
+        create_file(
+            &alloc::format!("{tracefs}/kprobe_profile"),
+            fs::read_only(read_profile),
+        );
         create_file(
             &alloc::format!("{tracefs}/kprobe_events"),
             fs::read_write(

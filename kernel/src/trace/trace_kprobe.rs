@@ -16,6 +16,7 @@
 
 use alloc::string::String;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::trace_probe::{
     KsymLookup, ProbeError, ProbeLog, ProbePrintType, Symbolizer, TpErr, TraceProbe,
@@ -31,6 +32,49 @@ pub const KRETPROBE_MAXACTIVE_MAX: u32 = 4096;
 /// What `error_log` names as the place of kprobe errors.
 pub const SUBSYSTEM: &str = "trace_kprobe";
 
+/// A probe's hit and miss counts (Linux's per-CPU `nhit` and the kprobe's `nmissed`), kept by
+/// the probe mechanism and shown by `kprobe_profile`. They are not part of the definition: a
+/// clone starts from zero and comparisons ignore them.
+#[derive(Debug, Default)]
+pub struct ProbeHits {
+    nhit: AtomicU64,
+    nmissed: AtomicU64,
+}
+
+impl ProbeHits {
+    /// Counts a hit (the probe's dispatcher, on every hit).
+    pub fn hit(&self) {
+        self.nhit.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a hit the probe could not handle (recursion, no instance left).
+    pub fn missed(&self) {
+        self.nmissed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn nhit(&self) -> u64 {
+        self.nhit.load(Ordering::Relaxed)
+    }
+
+    pub fn nmissed(&self) -> u64 {
+        self.nmissed.load(Ordering::Relaxed)
+    }
+}
+
+impl Clone for ProbeHits {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for ProbeHits {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ProbeHits {}
+
 /// A parsed kprobe event (Linux's `struct trace_kprobe` without its kprobe).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceKprobe {
@@ -45,6 +89,7 @@ pub struct TraceKprobe {
     pub maxactive: u32,
     pub is_return: bool,
     pub tp: TraceProbe,
+    pub hits: ProbeHits,
 }
 
 /// A symbol with a `:` that is not part of a `::`: Linux's `MOD:SYM`.
@@ -166,6 +211,7 @@ fn parse(
         maxactive,
         is_return,
         tp,
+        hits: ProbeHits::default(),
     }))
 }
 

@@ -92,6 +92,9 @@ pub fn add_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Result
         super::trace_output::RegisterError::NoMem => Errno::ENOMEM,
     })?;
     DYNAMIC_EVENTS.lock().push(call);
+    if super::trace_events_pid::pid_filter_active() {
+        set_flag(call, EVENT_FILE_FL_PID_FILTER, true);
+    }
     let enable = alloc::format!("{tracefs}/events/{}/enable", call.system);
     if fs::lookup(&enable).is_err() {
         create_system_files(tracefs, &call.system);

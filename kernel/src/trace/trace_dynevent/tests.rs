@@ -742,9 +742,17 @@ fn kprobe_profile_layout() {
     w.kprobe("p:fibp kernel::workload::fib").unwrap();
     w.kprobe("r:fibr kernel::workload::fib").unwrap();
     w.dynamic("f:ff kernel::workload::fib").unwrap();
+    for ev in w.list.iter() {
+        if let DynEvent::Kprobe(k) = ev {
+            (0..15).for_each(|_| k.hits.hit());
+            if k.is_return {
+                (0..2).for_each(|_| k.hits.missed());
+            }
+        }
+    }
     let mut s = String::new();
     w.list
-        .show_profile(&mut s, &|k| if k.is_return { (15, 2) } else { (15, 0) })
+        .show_profile(&mut s, &|k| (k.hits.nhit(), k.hits.nmissed()))
         .unwrap();
     assert_eq!(
         s,
