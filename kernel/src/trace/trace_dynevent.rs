@@ -217,7 +217,7 @@ impl DynEventList {
         }
         let ev = match parse_kprobe(&argv, syms)? {
             Some(k) => DynEvent::Kprobe(k),
-            None if file == DynEventFile::DynamicEvents => match parse_fprobe(&argv, syms)? {
+            None if file == DynEventFile::DynamicEvents => match parse_fprobe(&argv)? {
                 Some(f) => DynEvent::Fprobe(f),
                 None => return Err(ProbeError::silent(Errno::EINVAL)),
             },
@@ -592,6 +592,13 @@ mod global {
         }
 
         fn register(&mut self, ev: &Arc<DynEvent>, new_event: bool) -> Result<(), Errno> {
+            // What Linux 6.12's `register_fprobe()` finds out first: its ftrace filter must
+            // match a function (`EINVAL` from `ftrace_set_filter()` otherwise).
+            if let DynEvent::Fprobe(f) = &**ev
+                && crate::symbols::functions().find(&f.symbol).is_none()
+            {
+                return Err(Errno::EINVAL);
+            }
             if !new_event {
                 // It joins its event's probes; there is nothing to arm yet.
                 return Ok(());

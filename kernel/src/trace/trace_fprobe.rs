@@ -16,9 +16,9 @@ use alloc::string::String;
 use core::fmt::{self, Write};
 
 use super::trace_probe::{
-    KsymLookup, ProbeError, ProbeLog, ProbePrintType, Symbolizer, TpErr, TraceProbe,
-    check_meta_args, flags, match_command_args, parse_args, parse_event_name, parse_maxactive,
-    sanitize_event_name, try_string, with_pending,
+    ProbeError, ProbeLog, ProbePrintType, Symbolizer, TpErr, TraceProbe, check_meta_args, flags,
+    match_command_args, parse_args, parse_event_name, parse_maxactive, sanitize_event_name,
+    try_string, with_pending,
 };
 
 /// The group of fprobe events without one.
@@ -51,10 +51,7 @@ fn uses_retval(arg: &str) -> bool {
 
 /// Parses an `f` definition (Linux's `__trace_fprobe_create()`); `Ok(None)` when the words are
 /// not one (Linux's `-ECANCELED`). The function is looked up when the probe is registered.
-pub fn parse_fprobe(
-    argv: &[&str],
-    _syms: &dyn KsymLookup,
-) -> Result<Option<TraceFprobe>, ProbeError> {
+pub fn parse_fprobe(argv: &[&str]) -> Result<Option<TraceFprobe>, ProbeError> {
     if argv.first().is_none_or(|a| !a.starts_with('f')) || argv.len() < 2 {
         return Ok(None);
     }

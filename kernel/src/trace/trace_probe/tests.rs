@@ -681,6 +681,6 @@ fn random_commands_never_panic_and_run_safely() {
                 assert!(l.pos <= l.command.len() + 1, "{cmd}: {l:?}");
             }
         }
-        let _ = crate::trace::trace_fprobe::parse_fprobe(&argv, &Syms);
+        let _ = crate::trace::trace_fprobe::parse_fprobe(&argv);
     }
 }
