@@ -117,8 +117,18 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
     DYNAMIC_EVENTS.lock().retain(|c| !core::ptr::eq(*c, call));
     let system_dir = alloc::format!("{tracefs}/events/{}", call.system);
     let _ = fs::remove(&alloc::format!("{system_dir}/{}", call.name));
-    if !all_events().any(|c| c.system == call.system) {
+    // The system's directory goes with its last event; its switches with its last switchable
+    // one (a probe in `ftrace` leaves the tracer's own entries).
+    let (any, switchables) = EVENTS
+        .read()
+        .iter()
+        .filter(|c| c.system == call.system)
+        .fold((false, false), |(a, s), c| (true, s || switchable(c)));
+    if !any {
         let _ = fs::remove(&system_dir);
+    } else if !switchables {
+        let _ = fs::remove(&alloc::format!("{system_dir}/enable"));
+        let _ = fs::remove(&alloc::format!("{system_dir}/filter"));
     }
     Ok(())
 }
