@@ -123,7 +123,7 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
         .read()
         .iter()
         .filter(|c| c.system == call.system)
-        .fold((false, false), |(a, s), c| (true, s || switchable(c)));
+        .fold((false, false), |(_, s), c| (true, s || switchable(c)));
     if !any {
         let _ = fs::remove(&system_dir);
     } else if !switchables {
