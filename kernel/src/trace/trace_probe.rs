@@ -10,7 +10,7 @@
 //! ```text
 //! [NAME=]FETCHARG[:TYPE]      TYPE: u8..u64 s8..s64 x8..x64 char string ustring symbol symstr
 //!                                   b<width>@<offset>/<container>, any of them as TYPE[N]
-//! FETCHARG: %REG ($x0..x30, sp, pc, pstate)  $argN  $retval  $stack  $stackN  $comm
+//! FETCHARG: %REG (x0..x30, sp, pc, pstate)  $argN  $retval  $stack  $stackN  $comm
 //!           @ADDR  @SYM[+|-offs]  +|-[u]OFFS(FETCHARG)  \IMM  \"STRING"
 //! ```
 //!
@@ -27,10 +27,12 @@
 //!   error, as a Linux without `CONFIG_PROBE_EVENTS_BTF_ARGS` does; default argument names are
 //!   `argN`. No `%pd`/`%pD` dentry types (no VFS dentries): they are unknown types.
 //! - A scalar read that faults stores zeroes (Linux leaves whatever the ring buffer held); a
-//!   string that faults prints `(fault)`, as Linux.
+//!   string that faults prints `(fault)`, as Linux. A `symstr` is stored with its NUL and its
+//!   length (Linux 6.12 leaves the data location's length at the room it had).
 //!
-//! Everything here is plain data and pure functions, host-tested; the tracefs files, the event
-//! registry and the probe mechanisms live in `trace_kprobe`, `trace_fprobe` and
+//! Everything here is plain data and pure functions, host-tested, except [`TrapFrameCtx`]: a
+//! probe hit on this kernel (trap frame, no-fault reads, current task, kallsyms). The command
+//! grammars are in `trace_kprobe` and `trace_fprobe`, the list and the tracefs files in
 //! `trace_dynevent`.
 
 use alloc::borrow::Cow;
