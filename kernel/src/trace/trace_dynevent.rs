@@ -422,7 +422,7 @@ impl ProbeEventCall {
     /// # Safety
     ///
     /// `call` must be the `call` field of a [`ProbeEventCall`]: true of every call whose print
-    /// function is [`print_probe_event`], which only [`ProbeEventCall::new`] installs.
+    /// function is `print_probe_event`, which only [`ProbeEventCall::new`] installs.
     pub unsafe fn from_call(call: &TraceEventCall) -> &ProbeEventCall {
         // SAFETY: `repr(C)` puts `call` at offset 0 of the `ProbeEventCall` the caller vouches
         // for, so the pointer to it is a pointer to the whole, valid as long as `call` is.

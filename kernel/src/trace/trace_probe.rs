@@ -30,7 +30,7 @@
 //!   string that faults prints `(fault)`, as Linux. A `symstr` is stored with its NUL and its
 //!   length (Linux 6.12 leaves the data location's length at the room it had).
 //!
-//! Everything here is plain data and pure functions, host-tested, except [`TrapFrameCtx`]: a
+//! Everything here is plain data and pure functions, host-tested, except `TrapFrameCtx`: a
 //! probe hit on this kernel (trap frame, no-fault reads, current task, kallsyms). The command
 //! grammars are in `trace_kprobe` and `trace_fprobe`, the list and the tracefs files in
 //! `trace_dynevent`.
@@ -65,7 +65,7 @@ pub const FIELD_STRING_IP: &str = "__probe_ip";
 pub const FIELD_STRING_RETIP: &str = "__probe_ret_ip";
 pub const FIELD_STRING_FUNC: &str = "__probe_func";
 
-/// Our kernel stack size ([`crate::sched::THREAD_SIZE`]; Linux arm64 has 16 KiB), which bounds
+/// Our kernel stack size (`crate::sched::THREAD_SIZE`; Linux arm64 has 16 KiB), which bounds
 /// `$stackN` and `$argN` as Linux's `PARAM_MAX_STACK` does.
 pub const THREAD_SIZE: usize = 64 * 1024;
 #[cfg(target_os = "none")]
