@@ -12,7 +12,7 @@ use crate::symbols::{kallsyms, lookup_name};
 use crate::trace::trace_kprobe::parse_kprobe;
 use crate::trace::trace_probe::{KsymLookup, TrapFrameCtx, split_words};
 use crate::workload;
-use crate::{kassert_eq, ktest};
+use crate::{kassert, kassert_eq, ktest};
 
 /// A data object `@SYM` arguments read.
 static PROBE_DATA: [u64; 2] = [0x1122_3344_5566_7788, 0x99];
@@ -73,6 +73,60 @@ fn fetch_args_run_on_a_trap_frame() -> TestResult {
              st=0x52 a={{'p','r','o','b','e'}} ps=0x3c5\n"
         )
     );
+    Ok(())
+}
+}
+
+ktest! {
+fn a_probe_event_records_and_prints_through_the_trace() -> TestResult {
+    use crate::fs::{self, WriteMode};
+    use crate::trace::trace_dynevent::{ProbeEventCall, trace_probe_record};
+    use crate::trace::trace_output::EVENTS;
+    use crate::tracefs::TRACEFS;
+
+    let path = |f: &str| alloc::format!("{TRACEFS}/{f}");
+    fs::write(
+        &path("kprobe_events"),
+        b"p:ktrec kernel::workload::fib n=$arg1 s=+0(%x1):string",
+        WriteMode::Append,
+    )
+    .map_err(|e| alloc::format!("kprobe_events: {e}"))?;
+    let call = EVENTS
+        .read()
+        .lookup("kprobes", "ktrec")
+        .ok_or("the event is not registered")?;
+    // SAFETY: probe events are registered as the `call` of a `ProbeEventCall`.
+    let pe = unsafe { ProbeEventCall::from_call(call) };
+    let fib = workload::fib as *const () as u64;
+    let mut regs = [0u64; 31];
+    regs[0] = 5;
+    regs[1] = PROBE_TEXT.as_ptr() as u64;
+    let frame = TrapFrame {
+        regs,
+        sp: 0,
+        pc: fib,
+        pstate: 0,
+        esr: 0,
+        far: 0,
+        stackframe: [0; 2],
+    };
+    fs::write(&path("trace"), b"", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
+    {
+        let _irqs = arch::irqflags::local_irq_save_guard();
+        let ctx = TrapFrameCtx::new(&frame, &[], None);
+        trace_probe_record(call, pe.event.tp(), pe.event.ptype(), &[fib], &ctx, true);
+    }
+    let mut text = String::new();
+    fs::read(&path("trace"), &mut text).map_err(|e| alloc::format!("{e}"))?;
+    let fib_size = lookup_name("kernel::workload::fib").ok_or("no fib symbol")?.size;
+    let want = alloc::format!(
+        "ktrec: (kernel::workload::fib+0x0/{fib_size:#x}) n=0x5 s=\"probe!\""
+    );
+    let found = text.lines().any(|l| l.ends_with(&want));
+    fs::write(&path("kprobe_events"), b"", WriteMode::Truncate)
+        .map_err(|e| alloc::format!("{e}"))?;
+    kassert!(found, "no `{want}` in:\n{text}");
+    kassert!(EVENTS.read().lookup("kprobes", "ktrec").is_none());
     Ok(())
 }
 }

@@ -554,12 +554,17 @@ mod global {
     };
     use crate::fs::{self, Errno, WriteMode};
     use crate::symbols::kallsyms;
-    use crate::trace::events::{EVENT_MUTEX, add_dynamic_event, remove_dynamic_event};
+    use crate::trace::events::{
+        EVENT_MUTEX, add_dynamic_event, remove_dynamic_event, trace_event_record_with,
+    };
+    use crate::trace::ring_buffer::BUF_MAX_DATA_SIZE;
     use crate::trace::trace_events::{
         EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_MODE, TraceEventCall,
     };
     use crate::trace::trace_output::EVENTS;
-    use crate::trace::trace_probe::KsymLookup;
+    use crate::trace::trace_probe::{
+        COMMON_HEADER_SIZE, FetchCtx, KsymLookup, ProbePrintType, TraceProbe,
+    };
     use crate::tracefs::{TRACEFS, create_file};
 
     /// Every probe event (Linux's `dyn_event_list`), changed under [`EVENT_MUTEX`].
@@ -662,6 +667,33 @@ mod global {
             .show_profile(w, &|k| (k.hits.nhit(), k.hits.nmissed()))?)
     }
 
+    /// Records one hit of probe `tp` of event `call` (Linux's `__kprobe_trace_func()`,
+    /// `__kretprobe_trace_func()` and the fprobe twins): the head's `words` (`ip`, or `func`
+    /// and `ret_ip`), then the arguments fetched from `ctx`. Strings are cut to what fits one
+    /// ring-buffer event. The probe handler calls it with IRQs masked, when the event is
+    /// enabled.
+    pub fn trace_probe_record<C: FetchCtx + ?Sized>(
+        call: &TraceEventCall,
+        tp: &TraceProbe,
+        ptype: ProbePrintType,
+        words: &[u64],
+        ctx: &C,
+        irqs_off: bool,
+    ) {
+        let head = ptype.head_size();
+        let Some(room) = BUF_MAX_DATA_SIZE.checked_sub(head + tp.size) else {
+            return;
+        };
+        let len = head + tp.size + tp.data_size(ctx).min(room);
+        trace_event_record_with(call, irqs_off, len, |entry| {
+            for (i, w) in words.iter().take(2).enumerate() {
+                let at = COMMON_HEADER_SIZE + 8 * i;
+                entry[at..at + 8].copy_from_slice(&w.to_le_bytes());
+            }
+            tp.store_trace_args(ctx, entry, head);
+        });
+    }
+
     /// Creates `kprobe_events`, `kprobe_profile` and `dynamic_events` under `tracefs`.
     pub fn init(tracefs: &str) {
         create_file(
@@ -686,7 +718,7 @@ mod global {
 }
 
 #[cfg(target_os = "none")]
-pub use global::init;
+pub use global::{init, trace_probe_record};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -203,6 +203,57 @@ pub fn trace_event_buffer_commit<T: Entry>(call: &TraceEventCall, entry: &T, tai
     r.commit();
 }
 
+/// Most bytes of a run-time laid-out entry recorded while a filter, a conditional trigger or
+/// soft-disable applies: such an entry is assembled on the stack first.
+pub const RECORD_STACK_MAX: usize = 512;
+
+/// Records an entry laid out at run time (a probe event's; Linux's
+/// `trace_event_buffer_reserve()`, the probe's fill, `trace_event_buffer_commit()`): `len`
+/// bytes, zeroed, its common header written, the rest by `fill`. In place in the ring buffer,
+/// or, while a filter, a conditional trigger or soft-disable applies, on the stack first
+/// (entries longer than [`RECORD_STACK_MAX`] are then dropped). Runs with IRQs masked.
+pub fn trace_event_record_with(
+    call: &TraceEventCall,
+    irqs_off: bool,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) {
+    let Some(ent) = trace_event_buffer_begin(call, irqs_off) else {
+        return;
+    };
+    let header = entry_record(&ent);
+    if len < header.len() {
+        return;
+    }
+    let write = |buf: &mut [u8]| {
+        buf.fill(0);
+        buf[..header.len()].copy_from_slice(header);
+        fill(buf);
+    };
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
+        != 0
+    {
+        if len > RECORD_STACK_MAX {
+            return;
+        }
+        let mut buf = [0u8; RECORD_STACK_MAX];
+        write(&mut buf[..len]);
+        return commit_slow(call, flags, &buf[..len], &[]);
+    }
+    let Some(rb) = try_buffer() else {
+        return;
+    };
+    let ts = trace_clock::now();
+    let cpu = smp_processor_id();
+    // SAFETY: this CPU, IRQs masked until the entry is committed.
+    let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
+        return;
+    };
+    write(&mut r);
+    r.commit();
+}
+
 /// An entry's bytes, padding included (the probe zeroed the whole entry before filling it).
 fn entry_record<T: Entry>(entry: &T) -> &[u8] {
     // SAFETY: see above: all `size_of::<T>()` bytes are initialised.
