@@ -110,22 +110,36 @@ fn a_probe_event_records_and_prints_through_the_trace() -> TestResult {
         far: 0,
         stackframe: [0; 2],
     };
-    fs::write(&path("trace"), b"", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
-    {
-        let _irqs = arch::irqflags::local_irq_save_guard();
-        let ctx = TrapFrameCtx::new(&frame, &[], None);
-        trace_probe_record(call, pe.event.tp(), pe.event.ptype(), &[fib], &ctx, true);
-    }
-    let mut text = String::new();
-    fs::read(&path("trace"), &mut text).map_err(|e| alloc::format!("{e}"))?;
     let fib_size = lookup_name("kernel::workload::fib").ok_or("no fib symbol")?.size;
     let want = alloc::format!(
         "ktrec: (kernel::workload::fib+0x0/{fib_size:#x}) n=0x5 s=\"probe!\""
     );
-    let found = text.lines().any(|l| l.ends_with(&want));
+    // Unfiltered (in place), then through a filter that rejects it and one that takes it
+    // (assembled on the stack).
+    let mut seen = [false; 3];
+    for (i, filter) in [None, Some("n == 6"), Some("n == 5 && s == \"probe!\"")]
+        .iter()
+        .enumerate()
+    {
+        if let Some(f) = filter {
+            fs::write(&path("events/kprobes/ktrec/filter"), f.as_bytes(), WriteMode::Truncate)
+                .map_err(|e| alloc::format!("filter {f}: {e}"))?;
+        }
+        fs::write(&path("trace"), b"", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
+        {
+            let _irqs = arch::irqflags::local_irq_save_guard();
+            let ctx = TrapFrameCtx::new(&frame, &[], None);
+            trace_probe_record(call, pe.event.tp(), pe.event.ptype(), &[fib], &ctx, true);
+        }
+        let mut text = String::new();
+        fs::read(&path("trace"), &mut text).map_err(|e| alloc::format!("{e}"))?;
+        seen[i] = text.lines().any(|l| l.ends_with(&want));
+    }
+    fs::write(&path("events/kprobes/ktrec/filter"), b"0", WriteMode::Truncate)
+        .map_err(|e| alloc::format!("{e}"))?;
     fs::write(&path("kprobe_events"), b"", WriteMode::Truncate)
         .map_err(|e| alloc::format!("{e}"))?;
-    kassert!(found, "no `{want}` in:\n{text}");
+    kassert_eq!(seen, [true, false, true]);
     kassert!(EVENTS.read().lookup("kprobes", "ktrec").is_none());
     Ok(())
 }
