@@ -4,7 +4,9 @@
 //! Pure logic (symbol table format, glob matching, the VFS, the shell's line editor and parser)
 //! builds and unit-tests on the host; the rest is gated on `target_os = "none"`.
 #![cfg_attr(not(test), no_std)]
-#![cfg_attr(target_os = "none", feature(patchable_function_entry, allocator_api))]
+#![cfg_attr(target_os = "none", feature(patchable_function_entry))]
+// Fallible `Box`/`Arc` construction (`try_new`), host-tested code included.
+#![feature(allocator_api)]
 
 extern crate alloc;
 

@@ -34,6 +34,7 @@ pub enum Errno {
     ENOSYS = 38,
     ENOTEMPTY = 39,
     EOVERFLOW = 75,
+    EILSEQ = 84,
     EOPNOTSUPP = 95,
 }
 
@@ -71,6 +72,7 @@ impl Errno {
             Self::ENOSYS => "Function not implemented",
             Self::ENOTEMPTY => "Directory not empty",
             Self::EOVERFLOW => "Value too large for defined data type",
+            Self::EILSEQ => "Invalid or incomplete multibyte or wide character",
             Self::EOPNOTSUPP => "Operation not supported",
         }
     }

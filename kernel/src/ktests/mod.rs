@@ -11,6 +11,7 @@ mod func_stack;
 mod irq;
 mod jump_label;
 mod patching;
+mod probe_events;
 mod readme;
 mod sched;
 mod smp;

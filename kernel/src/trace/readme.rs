@@ -135,6 +135,35 @@ pub const LINUX: &[Entry] = &[
         "set_graph_notrace",
         "  set_graph_notrace\t- Do not trace the nested calls of a function (function_graph)\n",
     ),
+    entry(
+        "dynamic_events",
+        "  dynamic_events\t\t- Create/append/remove/show the generic dynamic events\n\
+         \t\t\t  Write into this file to define/undefine new trace events.\n",
+    ),
+    // With Linux's definition syntax, without uprobes, tracepoint probes, eprobes, synthetic
+    // events, BTF names and the `%pd`/`%pD` types we lack.
+    entry(
+        "kprobe_events",
+        concat!(
+            "  kprobe_events\t\t- Create/append/remove/show the kernel dynamic events\n",
+            "\t\t\t  Write into this file to define/undefine new trace events.\n",
+            "\t  accepts: event-definitions (one definition per line)\n",
+            "\t   Format: p[:[<group>/][<event>]] <place> [<args>]\n",
+            "\t           r[maxactive][:[<group>/][<event>]] <place> [<args>]\n",
+            "\t           f[:[<group>/][<event>]] <func-name>[%return] [<args>]\n",
+            "\t           -:[<group>/][<event>]\n",
+            "\t    place: [<module>:]<symbol>[+<offset>]|<memaddr>\n",
+            "place (kretprobe): [<module>:]<symbol>[+<offset>]%return|<memaddr>\n",
+            "\t     args: <name>=fetcharg[:type]\n",
+            "\t fetcharg: (%<register>|$<efield>), @<address>, @<symbol>[+|-<offset>],\n",
+            "\t           $stack<index>, $stack, $retval, $comm, $arg<N>,\n",
+            "\t           +|-[u]<offset>(<fetcharg>), \\imm-value, \\\"imm-string\"\n",
+            "\t     kernel return probes support: $retval, $arg<N>, $comm\n",
+            "\t     type: s8/16/32/64, u8/16/32/64, x8/16/32/64, char, string, symbol,\n",
+            "\t           b<bit-width>@<bit-offset>/<container-size>, ustring,\n",
+            "\t           symstr, <type>\\[<array-size>\\]\n",
+        ),
+    ),
     Entry {
         file: "events/",
         text: concat!(
@@ -254,6 +283,10 @@ pub const OURS: &[Entry] = &[
             "  events/ftrace/\t- the tracer's own entries (function, print, ...):\n",
             "\t\t\t  format and id only, they are not switched\n",
         ),
+    ),
+    entry(
+        "kprobe_profile",
+        "  kprobe_profile\t\t- each kprobe event's probe: event, hits, misses\n",
     ),
     entry(
         "/proc/kallsyms",
@@ -472,7 +505,8 @@ mod tests {
             "hist",
             "snapshot",
             "perf:",
-            "kprobe_events",
+            "uprobe_events",
+            "<argname>",
             "\t\t      enable_event:<system>:<event>",
         ] {
             assert!(!text.contains(absent), "{absent}");
@@ -538,7 +572,7 @@ mod tests {
             "the directory itself"
         );
         assert_eq!(covered("/sys/kernel/tracing/optionsx/a"), None);
-        assert_eq!(covered("/sys/kernel/tracing/kprobe_events"), None);
+        assert_eq!(covered("/sys/kernel/tracing/uprobe_events"), None);
         assert_eq!(covered("/trace"), None);
     }
 

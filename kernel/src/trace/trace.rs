@@ -642,6 +642,7 @@ pub fn init(tracefs: &str) {
     super::trace_sched_switch::init(tracefs);
     super::trace_pipe::init(tracefs);
     super::error_log::init(tracefs);
+    super::trace_dynevent::init(tracefs);
     super::per_cpu::init(tracefs);
     options::init(tracefs);
     super::ftrace_files::init(tracefs);

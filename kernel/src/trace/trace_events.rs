@@ -52,6 +52,9 @@ pub struct Field {
     /// Bytes (an array's whole size; 4 for a `__data_loc`; 0 for a dynamic array).
     pub size: usize,
     pub ty: FieldType,
+    /// `signed:` of `format`: a signed scalar, or whatever a probe argument's type says
+    /// (Linux declares probe strings signed).
+    pub signed: bool,
 }
 
 impl Field {
@@ -68,11 +71,12 @@ impl Field {
             offset,
             size,
             ty,
+            signed: matches!(ty, FieldType::S),
         }
     }
 
     pub fn is_signed(&self) -> bool {
-        self.ty == FieldType::S
+        self.signed
     }
 
     /// Whether the field holds text (`char` arrays and `__data_loc char[]`), which filters
@@ -249,6 +253,25 @@ impl TraceEventCall {
             filter_text: Mutex::new(None),
             triggers: AtomicPtr::new(ptr::null_mut()),
         }
+    }
+
+    /// An event made at run time (a probe event): owned names, fields and format, its id
+    /// allocated when registered.
+    pub fn new_dynamic(
+        system: String,
+        name: String,
+        fields: Vec<Field>,
+        print_fmt: String,
+        print: PrintFn,
+        reg: RegFn,
+    ) -> Self {
+        let mut call = Self::new("", "", 0, &[], "", print, 0);
+        call.system = Cow::Owned(system);
+        call.name = Cow::Owned(name);
+        call.fields = Cow::Owned(fields);
+        call.print_fmt = Cow::Owned(print_fmt);
+        call.reg = Some(reg);
+        call
     }
 
     /// A tracepoint event (a [`crate::trace_event!`]): its id is allocated when registered.

@@ -199,6 +199,12 @@ fn ignore_task_all_cpus() {
     }
 }
 
+/// Whether `set_event_pid` or `set_event_notrace_pid` is set, so that a new event takes
+/// [`EVENT_FILE_FL_PID_FILTER`] (Linux's `trace_create_new_event()`). Under the event mutex.
+pub fn pid_filter_active() -> bool {
+    PID_EVENTS_REGISTERED.load(Ordering::Relaxed)
+}
+
 /// Makes `new` the `ty` list: attaches or detaches the probes and the events' flag as the
 /// lists are now set or not, recomputes every CPU's decision, and frees the old list once no
 /// probe can read it. The caller holds the event mutex.

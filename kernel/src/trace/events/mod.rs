@@ -47,14 +47,90 @@ use crate::tracefs::create_file;
 /// Serialises every change of an event's state (Linux's `event_mutex`).
 pub static EVENT_MUTEX: Mutex<()> = Mutex::new(());
 
-/// The tracepoint events this kernel defines, in registration order.
+/// The events made at run time (probe events), in creation order. Their descriptions are
+/// never freed: file handlers and triggers may still hold them after removal.
+static DYNAMIC_EVENTS: Mutex<Vec<&'static TraceEventCall>> = Mutex::new(Vec::new());
+
+/// The events this kernel has, in registration order: the tracepoint events it defines, then
+/// the run-time ones (left out of this walk if there is no memory to take their list).
 pub(super) fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
+    let mut dynamic = Vec::new();
+    {
+        let list = DYNAMIC_EVENTS.lock();
+        if dynamic.try_reserve_exact(list.len()).is_ok() {
+            dynamic.extend(list.iter().copied());
+        }
+    }
     sched::EVENTS
         .iter()
         .chain(irq::EVENTS.iter())
         .chain(ipi::EVENTS.iter())
         .chain(timer::EVENTS.iter())
         .copied()
+        .chain(dynamic)
+}
+
+/// Adds a run-time event (Linux's `trace_add_event_call()`): registers it and creates its
+/// directory, and its system's `enable` and `filter` when it is the system's first event. The
+/// caller holds [`EVENT_MUTEX`].
+pub fn add_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Result<(), Errno> {
+    // The names must not land on a file of `events/` or of the system's directory.
+    let system_dir = alloc::format!("{tracefs}/events/{}", call.system);
+    let taken = matches!(fs::lookup(&system_dir), Ok(fs::NodeKind::File { .. }))
+        || matches!(&*call.name, "enable" | "filter")
+        || fs::lookup(&alloc::format!("{system_dir}/{}", call.name)).is_ok();
+    if taken {
+        return Err(Errno::EINVAL);
+    }
+    DYNAMIC_EVENTS
+        .lock()
+        .try_reserve(1)
+        .map_err(|_| Errno::ENOMEM)?;
+    register_trace_event(call).map_err(|e| match e {
+        super::trace_output::RegisterError::Exists => Errno::EEXIST,
+        super::trace_output::RegisterError::NoIds => Errno::ENOSPC,
+        super::trace_output::RegisterError::NoMem => Errno::ENOMEM,
+    })?;
+    DYNAMIC_EVENTS.lock().push(call);
+    if super::trace_events_pid::pid_filter_active() {
+        set_flag(call, EVENT_FILE_FL_PID_FILTER, true);
+    }
+    let enable = alloc::format!("{tracefs}/events/{}/enable", call.system);
+    if fs::lookup(&enable).is_err() {
+        create_system_files(tracefs, &call.system);
+    }
+    create_event_dir(tracefs, call);
+    Ok(())
+}
+
+/// Removes a run-time event (Linux's `trace_remove_event_call()`): `EBUSY` while it is enabled
+/// or held in soft mode; else it is unregistered (no reader prints it any more) and its
+/// directory goes, with its system's when nothing else is in it. The caller holds
+/// [`EVENT_MUTEX`].
+pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Result<(), Errno> {
+    if call.file_flags.load(Ordering::Relaxed) & (EVENT_FILE_FL_ENABLED | EVENT_FILE_FL_SOFT_MODE)
+        != 0
+    {
+        return Err(Errno::EBUSY);
+    }
+    EVENTS.write().unregister(call);
+    DYNAMIC_EVENTS.lock().retain(|c| !core::ptr::eq(*c, call));
+    let system_dir = alloc::format!("{tracefs}/events/{}", call.system);
+    let _ = fs::remove(&alloc::format!("{system_dir}/{}", call.name));
+    // The system's directory goes with its last event; its switches with its last switchable
+    // one (a probe in `ftrace` leaves the tracer's own entries).
+    let (any, switchables) = EVENTS
+        .read()
+        .iter()
+        .filter(|c| c.system == call.system)
+        .fold((false, false), |(_, s), c| (true, s || switchable(c)));
+    if !any {
+        let _ = fs::remove(&system_dir);
+    } else if !switchables {
+        let _ = fs::remove(&alloc::format!("{system_dir}/enable"));
+        let _ = fs::remove(&alloc::format!("{system_dir}/filter"));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,6 +234,57 @@ fn zeroed_entry<T: Entry>(ent: TraceEntry) -> T {
     }
 }
 
+/// Most bytes of a run-time laid-out entry recorded while a filter, a conditional trigger or
+/// soft-disable applies: such an entry is assembled on the stack first.
+pub const RECORD_STACK_MAX: usize = 512;
+
+/// Records an entry laid out at run time (a probe event's; Linux's
+/// `trace_event_buffer_reserve()`, the probe's fill, `trace_event_buffer_commit()`): `len`
+/// bytes, zeroed, its common header written, the rest by `fill`. In place in the ring buffer,
+/// or, while a filter, a conditional trigger or soft-disable applies, on the stack first
+/// (entries longer than [`RECORD_STACK_MAX`] are then dropped). Runs with IRQs masked.
+pub fn trace_event_record_with(
+    call: &TraceEventCall,
+    irqs_off: bool,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) {
+    let Some(ent) = trace_event_buffer_begin(call, irqs_off) else {
+        return;
+    };
+    let header = entry_record(&ent);
+    if len < header.len() {
+        return;
+    }
+    let write = |buf: &mut [u8]| {
+        buf.fill(0);
+        buf[..header.len()].copy_from_slice(header);
+        fill(buf);
+    };
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
+        != 0
+    {
+        if len > RECORD_STACK_MAX {
+            return;
+        }
+        let mut buf = [0u8; RECORD_STACK_MAX];
+        write(&mut buf[..len]);
+        return commit_slow(call, flags, &buf[..len], &[]);
+    }
+    let Some(rb) = try_buffer() else {
+        return;
+    };
+    let ts = trace_clock::now();
+    let cpu = smp_processor_id();
+    // SAFETY: this CPU, IRQs masked until the entry is committed.
+    let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
+        return;
+    };
+    write(&mut r);
+    r.commit();
+}
+
 /// An entry's bytes, padding included (it was zeroed before it was filled).
 fn entry_record<T: Entry>(entry: &T) -> &[u8] {
     // SAFETY: see above: all `size_of::<T>()` bytes are initialised.
@@ -168,7 +295,7 @@ fn entry_record<T: Entry>(entry: &T) -> &[u8] {
 /// data together, assembled on the stack); longer dynamic data is cut.
 const FILTER_RECORD_MAX: usize = 256;
 
-/// [`trace_event_buffer_commit`] with a filter, conditional triggers or soft-disabled:
+/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled:
 /// Linux's `__event_trigger_test_discard` and `event_triggers_post_call`.
 #[inline(never)]
 fn commit_slow(call: &TraceEventCall, flags: u32, head: &[u8], tail: &[u8]) {
@@ -547,6 +674,26 @@ fn create_event_dir(tracefs: &str, call: &'static TraceEventCall) {
     }
 }
 
+/// Creates `events/SYSTEM/filter` and `events/SYSTEM/enable`.
+fn create_system_files(tracefs: &str, system: &str) {
+    let name = String::from(system);
+    let filter_system = String::from(system);
+    let enable_system = String::from(system);
+    create_file(
+        &alloc::format!("{tracefs}/events/{system}/filter"),
+        fs::read_write(filter::read_system_filter, move |data, _| {
+            filter::write_system_filter(&filter_system, data)
+        }),
+    );
+    create_file(
+        &alloc::format!("{tracefs}/events/{system}/enable"),
+        fs::read_write(
+            move |w| read_system_enable(Some(&enable_system), w),
+            move |data, _| write_system_enable(Some(&name), data),
+        ),
+    );
+}
+
 /// Registers the tracepoint events and creates the `events/` tree under `tracefs`.
 pub fn init(tracefs: &str) {
     for call in all_events() {
@@ -561,21 +708,7 @@ pub fn init(tracefs: &str) {
         }
     }
     for system in systems {
-        let name = system.clone();
-        let filter_system = system.clone();
-        create_file(
-            &path(&alloc::format!("events/{system}/filter")),
-            fs::read_write(filter::read_system_filter, move |data, _| {
-                filter::write_system_filter(&filter_system, data)
-            }),
-        );
-        create_file(
-            &path(&alloc::format!("events/{system}/enable")),
-            fs::read_write(
-                move |w| read_system_enable(Some(&system), w),
-                move |data, _| write_system_enable(Some(&name), data),
-            ),
-        );
+        create_system_files(tracefs, &system);
     }
     create_file(
         &path("events/enable"),

@@ -1,0 +1,166 @@
+//! Fprobe events (Linux 6.12: `kernel/trace/trace_fprobe.c`): the `f` definitions of
+//! `dynamic_events`, their listing, layout and printer. An fprobe event hooks a function's entry
+//! or, with `%return` (or a `$retval` argument), its exit, through ftrace; the fprobe mechanism
+//! itself is `fprobe`'s job.
+//!
+//! ```text
+//! f[:[GRP/][EVENT]] SYM [FETCHARGS]                 function entry
+//! f[MAXACTIVE][:[GRP/][EVENT]] SYM%return [ARGS]    function exit
+//! ```
+//!
+//! Registers cannot be fetched (Linux's rule for fprobes); `$argN`, `$stack`, memory and the
+//! rest can. Tracepoint probes (`t`) are not supported: such a line is not an fprobe
+//! definition, so the write fails with `EINVAL` as an unknown command.
+
+use alloc::string::String;
+use core::fmt::{self, Write};
+
+use super::trace_probe::{
+    ProbeError, ProbeLog, ProbePrintType, Symbolizer, TpErr, TraceProbe, check_meta_args, flags,
+    match_command_args, parse_args, parse_event_name, parse_maxactive, sanitize_event_name,
+    try_string, with_pending,
+};
+
+/// The group of fprobe events without one.
+pub const FPROBE_EVENT_SYSTEM: &str = "fprobes";
+/// The largest `MAXACTIVE` of an exit probe.
+pub const RETHOOK_MAXACTIVE_MAX: u32 = 4096;
+/// What `error_log` names as the place of fprobe errors.
+pub const SUBSYSTEM: &str = "trace_fprobe";
+
+/// A parsed fprobe event (Linux's `struct trace_fprobe` without its fprobe).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceFprobe {
+    pub group: String,
+    pub event: String,
+    /// The probed function.
+    pub symbol: String,
+    pub maxactive: u32,
+    pub is_return: bool,
+    pub tp: TraceProbe,
+}
+
+/// Whether an argument uses `$retval` (not `$retvalX`), which makes the probe an exit probe.
+fn uses_retval(arg: &str) -> bool {
+    arg.find("$retval").is_some_and(|at| {
+        arg.as_bytes()
+            .get(at + 7)
+            .is_none_or(|&c| !c.is_ascii_alphanumeric() && c != b'_')
+    })
+}
+
+/// Parses an `f` definition (Linux's `__trace_fprobe_create()`); `Ok(None)` when the words are
+/// not one (Linux's `-ECANCELED`). The function is looked up when the probe is registered.
+pub fn parse_fprobe(argv: &[&str]) -> Result<Option<TraceFprobe>, ProbeError> {
+    if argv.first().is_none_or(|a| !a.starts_with('f')) || argv.len() < 2 {
+        return Ok(None);
+    }
+    let mut log = ProbeLog::new(SUBSYSTEM, argv);
+    let argv0 = argv[0];
+    let event_at = argv0[1..].find(':').map(|i| i + 2);
+    let mut maxactive = 0;
+    if argv0.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+        maxactive = parse_maxactive(argv0, event_at, &log)?;
+        if maxactive > RETHOOK_MAXACTIVE_MAX {
+            return Err(log.inval(TpErr::MAXACT_TOO_BIG, 1));
+        }
+    }
+    log.set_index(1);
+    let (symbol, is_return) = match argv[1].find('%') {
+        Some(at) if &argv[1][at..] != "%return" => {
+            return Err(log.inval(TpErr::BAD_ADDR_SUFFIX, at));
+        }
+        Some(at) => (&argv[1][..at], true),
+        None => (argv[1], argv[2..].iter().any(|a| uses_retval(a))),
+    };
+    if !is_return && maxactive != 0 {
+        log.set_index(0);
+        return Err(log.inval(TpErr::BAD_MAXACT_TYPE, 1));
+    }
+    log.set_index(0);
+    let mut group = FPROBE_EVENT_SYSTEM;
+    let mut event = None;
+    if let Some(at) = event_at {
+        let name = parse_event_name(&argv0[at..], at, &log)?;
+        group = name.group.unwrap_or(group);
+        event = name.event;
+    }
+    let event = match event {
+        Some(e) => try_string(e),
+        None => sanitize_event_name(&alloc::format!(
+            "{symbol}__{}",
+            if is_return { "exit" } else { "entry" }
+        )),
+    }
+    .map_err(ProbeError::silent)?;
+    let parse_flags = flags::KERNEL
+        | flags::FPROBE
+        | if is_return {
+            flags::RETURN
+        } else {
+            flags::FENTRY
+        };
+    let args = &argv[2..];
+    let pending = check_meta_args(args, parse_flags, &mut log)?;
+    let mut tp = TraceProbe::new();
+    parse_args(&mut tp, args, parse_flags, &mut log).map_err(|e| with_pending(pending, e))?;
+    Ok(Some(TraceFprobe {
+        group: try_string(group).map_err(ProbeError::silent)?,
+        event,
+        symbol: try_string(symbol).map_err(ProbeError::silent)?,
+        maxactive,
+        is_return,
+        tp,
+    }))
+}
+
+impl TraceFprobe {
+    pub fn ptype(&self) -> ProbePrintType {
+        if self.is_return {
+            ProbePrintType::Return
+        } else {
+            ProbePrintType::Normal
+        }
+    }
+
+    /// Its `dynamic_events` line (Linux's `trace_fprobe_show()`).
+    pub fn show(&self, w: &mut dyn Write) -> fmt::Result {
+        w.write_char('f')?;
+        if self.is_return && self.maxactive != 0 {
+            write!(w, "{}", self.maxactive)?;
+        }
+        write!(w, ":{}/{} {}", self.group, self.event, self.symbol)?;
+        if self.is_return {
+            w.write_str("%return")?;
+        }
+        self.tp.write_args_def(w)?;
+        w.write_char('\n')
+    }
+
+    /// Whether a removal names it (Linux's `trace_fprobe_match()`).
+    pub fn matches(&self, system: Option<&str>, event: &str, argv: &[&str]) -> bool {
+        if !(event.is_empty() || self.event == event) || system.is_some_and(|s| s != self.group) {
+            return false;
+        }
+        match argv.split_first() {
+            None => true,
+            Some((point, args)) => *point == self.symbol && match_command_args(&self.tp, args),
+        }
+    }
+
+    /// Linux's `trace_fprobe_has_same_fprobe()`.
+    pub fn same_probe(&self, other: &TraceFprobe) -> bool {
+        self.symbol == other.symbol && self.tp.same_comms(&other.tp)
+    }
+
+    /// A recorded hit, after the context columns.
+    pub fn print_event(
+        &self,
+        w: &mut dyn Write,
+        entry: &[u8],
+        sym: &(impl Symbolizer + ?Sized),
+    ) -> fmt::Result {
+        self.tp
+            .print_event(w, &self.event, self.ptype(), entry, sym)
+    }
+}
