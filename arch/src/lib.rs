@@ -73,6 +73,7 @@ pub mod ftrace;
 pub mod insn;
 pub mod irq;
 pub mod jump_label;
+pub mod probes;
 
 #[cfg(target_os = "none")]
 pub mod boot;

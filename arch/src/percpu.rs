@@ -18,6 +18,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1};
 
+use crate::probes::kprobes::KprobeCtlblk;
+
 /// What the architecture code keeps per CPU. `#[repr(C)]`, and the first field of the kernel's
 /// per-CPU structure.
 #[repr(C)]
@@ -29,6 +31,8 @@ pub struct ArchPerCpu {
     /// While a kernel single step is armed on this CPU, the stepped context's own DAIF bits
     /// (Linux: kprobes' `kcb->saved_irqflag`); [`NO_KERNEL_STEP`] otherwise.
     pub kernel_step_daif: AtomicU64,
+    /// This CPU's kprobe state (Linux's per-CPU `current_kprobe` and `kprobe_ctlblk`).
+    pub kprobe_ctlblk: KprobeCtlblk,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -41,6 +45,7 @@ impl ArchPerCpu {
             preempt_count: AtomicU32::new(0),
             need_resched: AtomicBool::new(false),
             kernel_step_daif: AtomicU64::new(NO_KERNEL_STEP),
+            kprobe_ctlblk: KprobeCtlblk::new(),
         }
     }
 }
