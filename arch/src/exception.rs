@@ -1,5 +1,6 @@
-//! Exception entry: the `TrapFrame` every exception saves, and the first-level dispatch on the
-//! vector kind and ESR_EL1.EC (Linux: `entry.S` + `entry-common.c`).
+//! Exception entry: saving the `TrapFrame` (defined in [`crate::ptrace`], re-exported here),
+//! and the first-level dispatch on the vector kind and ESR_EL1.EC (Linux: `entry.S` +
+//! `entry-common.c`).
 //!
 //! - BRK64 goes to the BRK hook table, software step to the step hooks
 //!   ([`crate::debug_monitors`]); an unclaimed one is fatal at EL1.
@@ -19,23 +20,7 @@ use crate::debug_monitors::{self, DbgHookResult};
 use crate::esr::{self, Esr};
 use crate::extable;
 
-/// Registers and exception state saved on every exception (Linux's `struct pt_regs`).
-#[repr(C)]
-#[derive(Clone, Debug)]
-pub struct TrapFrame {
-    /// x0-x30.
-    pub regs: [u64; 31],
-    /// The interrupted stack pointer (restored only for returns to EL0).
-    pub sp: u64,
-    /// ELR_EL1: where execution resumes.
-    pub pc: u64,
-    /// SPSR_EL1: the interrupted PSTATE.
-    pub pstate: u64,
-    pub esr: u64,
-    pub far: u64,
-    /// A frame record {x29, pc} linking the handler's frame chain to the interrupted code.
-    pub stackframe: [u64; 2],
-}
+pub use crate::ptrace::TrapFrame;
 
 const FRAME_SIZE: usize = core::mem::size_of::<TrapFrame>();
 const _: () = assert!(
@@ -54,25 +39,10 @@ core::arch::global_asm!(
 );
 
 /// SPSR/PSTATE bits the debug code edits.
-pub const PSR_MODE_MASK: u64 = 0xf;
-pub const PSR_MODE_EL0T: u64 = 0x0;
 pub use crate::daifflags::{PSR_D_BIT, PSR_I_BIT};
+pub use crate::ptrace::{PSR_MODE_EL0T, PSR_MODE_MASK};
 /// PSTATE.SS: the software-step state bit.
 pub const DBG_SPSR_SS: u64 = 1 << 21;
-
-impl TrapFrame {
-    pub fn user_mode(&self) -> bool {
-        self.pstate & PSR_MODE_MASK == PSR_MODE_EL0T
-    }
-
-    pub fn fp(&self) -> u64 {
-        self.regs[29]
-    }
-
-    pub fn lr(&self) -> u64 {
-        self.regs[30]
-    }
-}
 
 /// Which of the sixteen vectors was taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

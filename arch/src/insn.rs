@@ -316,6 +316,251 @@ fn classify_branch_exception_system(word: u32) -> InsnClass {
     }
 }
 
+/// Defines Linux's `aarch64_insn_is_<name>(insn)`: `insn` is that instruction when the bits in
+/// `mask` equal `value` (Linux's `__AARCH64_INSN_FUNCS` in `asm/insn.h`, same masks and values).
+macro_rules! aarch64_insn_funcs {
+    ($($(#[$doc:meta])* $name:ident, $mask:literal, $value:literal;)*) => {
+        $(
+            $(#[$doc])*
+            #[inline(always)]
+            pub const fn $name(insn: u32) -> bool {
+                const MASK: u32 = $mask;
+                const VALUE: u32 = $value;
+                const _: () = assert!(VALUE | MASK == MASK, "value bits outside the mask");
+                insn & MASK == VALUE
+            }
+        )*
+    };
+}
+
+aarch64_insn_funcs! {
+    /// `adr Xd, label`.
+    aarch64_insn_is_adr, 0x9f00_0000, 0x1000_0000;
+    /// `adrp Xd, label`.
+    aarch64_insn_is_adrp, 0x9f00_0000, 0x9000_0000;
+    /// `prfm op, label`: prefetch from a PC-relative literal address.
+    aarch64_insn_is_prfm_lit, 0xff00_0000, 0xd800_0000;
+    /// `ldr Wt|Xt, label` (integer registers only: bit 26, V, must be 0; bit 30 picks W or X).
+    aarch64_insn_is_ldr_lit, 0xbf00_0000, 0x1800_0000;
+    /// `ldrsw Xt, label`.
+    aarch64_insn_is_ldrsw_lit, 0xff00_0000, 0x9800_0000;
+    /// The load/store exclusive group: `ldxr`/`stxr`/`ldaxr`/`stlxr`/`ldxp`/..., and in the same
+    /// encoding space the load-acquire/store-release (`ldar`, `stlr`) and `cas*` forms.
+    aarch64_insn_is_exclusive, 0x3f80_0000, 0x0800_0000;
+    /// A load of the exclusive group (L = 1): `ldxr`, `ldaxr`, `ldxp`, `ldaxp`, `ldar`, ...
+    aarch64_insn_is_load_ex, 0x3f40_0000, 0x0840_0000;
+    /// A store of the exclusive group (L = 0): `stxr`, `stlxr`, `stxp`, `stlxp`, `stlr`, ...
+    aarch64_insn_is_store_ex, 0x3f40_0000, 0x0800_0000;
+    /// `b label`.
+    aarch64_insn_is_b, 0xfc00_0000, 0x1400_0000;
+    /// `bl label`.
+    aarch64_insn_is_bl, 0xfc00_0000, 0x9400_0000;
+    /// `cbz Wt|Xt, label`.
+    aarch64_insn_is_cbz, 0x7f00_0000, 0x3400_0000;
+    /// `cbnz Wt|Xt, label`.
+    aarch64_insn_is_cbnz, 0x7f00_0000, 0x3500_0000;
+    /// `tbz Rt, #bit, label`.
+    aarch64_insn_is_tbz, 0x7f00_0000, 0x3600_0000;
+    /// `tbnz Rt, #bit, label`.
+    aarch64_insn_is_tbnz, 0x7f00_0000, 0x3700_0000;
+    /// `b.cond label` (bit 4 clear; with bit 4 set it is FEAT_HBC's `bc.cond`).
+    aarch64_insn_is_bcond, 0xff00_0010, 0x5400_0000;
+    /// `svc #imm`.
+    aarch64_insn_is_svc, 0xffe0_001f, 0xd400_0001;
+    /// `hvc #imm`.
+    aarch64_insn_is_hvc, 0xffe0_001f, 0xd400_0002;
+    /// `smc #imm`.
+    aarch64_insn_is_smc, 0xffe0_001f, 0xd400_0003;
+    /// `brk #imm`.
+    aarch64_insn_is_brk, 0xffe0_001f, 0xd420_0000;
+    /// The exception-generation group: `svc`, `hvc`, `smc`, `brk`, `hlt`, `dcps1-3`, ...
+    aarch64_insn_is_exception, 0xff00_0000, 0xd400_0000;
+    /// `hint #imm` (`nop`, `yield`, `wfe`, `bti`, `paciasp`, ...); the immediate is bits [11:5].
+    aarch64_insn_is_hint, 0xffff_f01f, 0xd503_201f;
+    /// `br Xn`.
+    aarch64_insn_is_br, 0xffff_fc1f, 0xd61f_0000;
+    /// `braa`, `brab`, `braaz`, `brabz`: `br` that authenticates the target first.
+    aarch64_insn_is_br_auth, 0xfeff_f800, 0xd61f_0800;
+    /// `blr Xn`.
+    aarch64_insn_is_blr, 0xffff_fc1f, 0xd63f_0000;
+    /// `blraa`, `blrab`, `blraaz`, `blrabz`.
+    aarch64_insn_is_blr_auth, 0xfeff_f800, 0xd63f_0800;
+    /// `ret Xn`.
+    aarch64_insn_is_ret, 0xffff_fc1f, 0xd65f_0000;
+    /// `retaa`, `retab`.
+    aarch64_insn_is_ret_auth, 0xffff_fbff, 0xd65f_0bff;
+    /// `eret`.
+    aarch64_insn_is_eret, 0xffff_ffff, 0xd69f_03e0;
+    /// `eretaa`, `eretab`.
+    aarch64_insn_is_eret_auth, 0xffff_fbff, 0xd69f_0bff;
+    /// `mrs Xt, <sysreg>`.
+    aarch64_insn_is_mrs, 0xfff0_0000, 0xd530_0000;
+    /// `msr <pstatefield>, #imm` (`msr daifset, #2`, `msr pan, #1`, ...).
+    aarch64_insn_is_msr_imm, 0xfff8_f01f, 0xd500_401f;
+    /// `msr <sysreg>, Xt`.
+    aarch64_insn_is_msr_reg, 0xfff0_0000, 0xd510_0000;
+}
+
+/// `hint` immediates (CRm:op2 in bits [11:5], kept shifted in place as Linux's
+/// `enum aarch64_insn_hint_cr_op` does) that [`aarch64_insn_is_steppable_hint`] sorts on.
+pub const AARCH64_INSN_HINT_NOP: u32 = 0x00 << 5;
+pub const AARCH64_INSN_HINT_YIELD: u32 = 0x01 << 5;
+pub const AARCH64_INSN_HINT_WFE: u32 = 0x02 << 5;
+pub const AARCH64_INSN_HINT_WFI: u32 = 0x03 << 5;
+pub const AARCH64_INSN_HINT_SEV: u32 = 0x04 << 5;
+pub const AARCH64_INSN_HINT_SEVL: u32 = 0x05 << 5;
+pub const AARCH64_INSN_HINT_XPACLRI: u32 = 0x07 << 5;
+pub const AARCH64_INSN_HINT_PACIA_1716: u32 = 0x08 << 5;
+pub const AARCH64_INSN_HINT_PACIB_1716: u32 = 0x0a << 5;
+pub const AARCH64_INSN_HINT_AUTIA_1716: u32 = 0x0c << 5;
+pub const AARCH64_INSN_HINT_AUTIB_1716: u32 = 0x0e << 5;
+pub const AARCH64_INSN_HINT_ESB: u32 = 0x10 << 5;
+pub const AARCH64_INSN_HINT_PSB: u32 = 0x11 << 5;
+pub const AARCH64_INSN_HINT_TSB: u32 = 0x12 << 5;
+pub const AARCH64_INSN_HINT_CSDB: u32 = 0x14 << 5;
+pub const AARCH64_INSN_HINT_CLEARBHB: u32 = 0x16 << 5;
+pub const AARCH64_INSN_HINT_PACIAZ: u32 = 0x18 << 5;
+pub const AARCH64_INSN_HINT_PACIASP: u32 = 0x19 << 5;
+pub const AARCH64_INSN_HINT_PACIBZ: u32 = 0x1a << 5;
+pub const AARCH64_INSN_HINT_PACIBSP: u32 = 0x1b << 5;
+pub const AARCH64_INSN_HINT_AUTIAZ: u32 = 0x1c << 5;
+pub const AARCH64_INSN_HINT_AUTIASP: u32 = 0x1d << 5;
+pub const AARCH64_INSN_HINT_AUTIBZ: u32 = 0x1e << 5;
+pub const AARCH64_INSN_HINT_AUTIBSP: u32 = 0x1f << 5;
+pub const AARCH64_INSN_HINT_BTI: u32 = 0x20 << 5;
+pub const AARCH64_INSN_HINT_BTIC: u32 = 0x22 << 5;
+pub const AARCH64_INSN_HINT_BTIJ: u32 = 0x24 << 5;
+pub const AARCH64_INSN_HINT_BTIJC: u32 = 0x26 << 5;
+
+/// The system-register operand of `mrs`/`msr` (o0:op1:CRn:CRm:op2, bits [20:5]) as Linux's
+/// `enum aarch64_insn_special_register` spells it: DAIF.
+pub const AARCH64_INSN_SPCLREG_DAIF: u32 = 0xda11;
+
+/// `adr` or `adrp`.
+#[inline(always)]
+pub const fn aarch64_insn_is_adr_adrp(insn: u32) -> bool {
+    aarch64_insn_is_adr(insn) || aarch64_insn_is_adrp(insn)
+}
+
+/// `nop` itself, and no other hint (Linux 6.13's `aarch64_insn_is_nop`: other hints are
+/// allocated to features and must not be treated as "does nothing").
+#[inline(always)]
+pub const fn aarch64_insn_is_nop(insn: u32) -> bool {
+    insn == NOP
+}
+
+/// The Branch, exception generation and system instructions group (op0 = 0b101x), Linux's
+/// `aarch64_get_insn_class(insn) == AARCH64_INSN_CLS_BR_SYS`.
+#[inline(always)]
+pub const fn aarch64_insn_is_class_branch_sys(insn: u32) -> bool {
+    (insn >> 25) & 0xe == 0b1010
+}
+
+/// Every instruction that can write the PC: `b`, `bl`, `cbz`, `cbnz`, `tbz`, `tbnz`, `b.cond`,
+/// and the register branches with and without pointer authentication (Linux's
+/// `aarch64_insn_is_branch`; `eret` is tested separately).
+pub const fn aarch64_insn_is_branch(insn: u32) -> bool {
+    aarch64_insn_is_b(insn)
+        || aarch64_insn_is_bl(insn)
+        || aarch64_insn_is_cbz(insn)
+        || aarch64_insn_is_cbnz(insn)
+        || aarch64_insn_is_tbz(insn)
+        || aarch64_insn_is_tbnz(insn)
+        || aarch64_insn_is_ret(insn)
+        || aarch64_insn_is_ret_auth(insn)
+        || aarch64_insn_is_br(insn)
+        || aarch64_insn_is_br_auth(insn)
+        || aarch64_insn_is_blr(insn)
+        || aarch64_insn_is_blr_auth(insn)
+        || aarch64_insn_is_bcond(insn)
+}
+
+/// Instructions that compute an address from their own PC (Linux's `aarch64_insn_uses_literal`):
+/// integer `ldr`/`ldrsw` (literal), `adr`/`adrp` and `prfm` (literal). The SIMD&FP
+/// `ldr St|Dt|Qt, label` forms are not in Linux's list.
+pub const fn aarch64_insn_uses_literal(insn: u32) -> bool {
+    aarch64_insn_is_ldr_lit(insn)
+        || aarch64_insn_is_ldrsw_lit(insn)
+        || aarch64_insn_is_adr_adrp(insn)
+        || aarch64_insn_is_prfm_lit(insn)
+}
+
+/// The hints that are safe to execute in an out-of-line slot (Linux's allow-list): `nop`, the
+/// pointer-authentication *signing* hints (they only compute a PAC into a register) and BTI
+/// landing pads. Everything else may trap or wait (`wfi`, `wfe`), authenticate and fault
+/// (`aut*`), or has a meaning Linux has not vetted (a hint allocated to a future feature).
+pub const fn aarch64_insn_is_steppable_hint(insn: u32) -> bool {
+    if !aarch64_insn_is_hint(insn) {
+        return false;
+    }
+    matches!(
+        insn & 0xfe0,
+        AARCH64_INSN_HINT_XPACLRI
+            | AARCH64_INSN_HINT_PACIA_1716
+            | AARCH64_INSN_HINT_PACIB_1716
+            | AARCH64_INSN_HINT_PACIAZ
+            | AARCH64_INSN_HINT_PACIASP
+            | AARCH64_INSN_HINT_PACIBZ
+            | AARCH64_INSN_HINT_PACIBSP
+            | AARCH64_INSN_HINT_BTI
+            | AARCH64_INSN_HINT_BTIC
+            | AARCH64_INSN_HINT_BTIJ
+            | AARCH64_INSN_HINT_BTIJC
+            | AARCH64_INSN_HINT_NOP
+    )
+}
+
+/// The system-register field of `mrs`/`msr` (bits [20:5]), comparable with
+/// [`AARCH64_INSN_SPCLREG_DAIF`] (Linux's `aarch64_insn_extract_system_reg`).
+#[inline(always)]
+pub const fn aarch64_insn_extract_system_reg(insn: u32) -> u32 {
+    (insn & 0x1f_ffe0) >> 5
+}
+
+/// Condition codes of `b.cond` (Linux's `enum aarch64_insn_condition`).
+pub const AARCH64_INSN_COND_EQ: u32 = 0x0;
+pub const AARCH64_INSN_COND_NE: u32 = 0x1;
+pub const AARCH64_INSN_COND_CS: u32 = 0x2;
+pub const AARCH64_INSN_COND_CC: u32 = 0x3;
+pub const AARCH64_INSN_COND_MI: u32 = 0x4;
+pub const AARCH64_INSN_COND_PL: u32 = 0x5;
+pub const AARCH64_INSN_COND_VS: u32 = 0x6;
+pub const AARCH64_INSN_COND_VC: u32 = 0x7;
+pub const AARCH64_INSN_COND_HI: u32 = 0x8;
+pub const AARCH64_INSN_COND_LS: u32 = 0x9;
+pub const AARCH64_INSN_COND_GE: u32 = 0xa;
+pub const AARCH64_INSN_COND_LT: u32 = 0xb;
+pub const AARCH64_INSN_COND_GT: u32 = 0xc;
+pub const AARCH64_INSN_COND_LE: u32 = 0xd;
+pub const AARCH64_INSN_COND_AL: u32 = 0xe;
+
+/// Whether condition `cond` (the low four bits are used) holds for the NZCV flags of
+/// `pstate` (Linux's `aarch32_opcode_cond_checks[cond](pstate)`, the `__check_*` functions).
+/// 0b1111 ("nv") behaves as "al", as the Arm ARM says.
+///
+/// Always inlined: it runs inside the kprobe BRK handler, which must not be traced.
+#[inline(always)]
+pub const fn aarch64_insn_condition_holds(cond: u32, pstate: u64) -> bool {
+    use crate::ptrace::{PSR_C_BIT, PSR_N_BIT, PSR_V_BIT, PSR_Z_BIT};
+    let n = pstate & PSR_N_BIT != 0;
+    let z = pstate & PSR_Z_BIT != 0;
+    let c = pstate & PSR_C_BIT != 0;
+    let v = pstate & PSR_V_BIT != 0;
+    // Conditions come in pairs: the odd member of each pair (except 0b1111) is the negation
+    // of the even one, so evaluate cond[3:1] and flip on cond[0].
+    let base = match (cond >> 1) & 0x7 {
+        0b000 => z,            // EQ / NE
+        0b001 => c,            // CS / CC
+        0b010 => n,            // MI / PL
+        0b011 => v,            // VS / VC
+        0b100 => c && !z,      // HI / LS
+        0b101 => n == v,       // GE / LT
+        0b110 => n == v && !z, // GT / LE
+        _ => return true,      // AL / NV
+    };
+    if cond & 1 != 0 { !base } else { base }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,6 +826,63 @@ mod tests {
                 None => break,
             }
         }
+    }
+
+    #[test]
+    fn linux_predicates_on_assembled_words() {
+        // Words from llvm-mc; each predicate against its own instruction and a near miss.
+        assert!(aarch64_insn_is_ldr_lit(0x5800_0040), "ldr x0, .+8");
+        assert!(aarch64_insn_is_ldr_lit(0x18ff_ffc1), "ldr w1, .-8");
+        assert!(!aarch64_insn_is_ldr_lit(0x5c00_0041), "ldr d1 is SIMD&FP");
+        assert!(aarch64_insn_is_ldrsw_lit(0x9800_0082));
+        assert!(aarch64_insn_is_prfm_lit(0xd800_0040));
+        assert!(aarch64_insn_uses_literal(0x9000_0001), "adrp");
+        assert!(aarch64_insn_is_exclusive(0xc85f_7c20), "ldxr");
+        assert!(!aarch64_insn_is_exclusive(0xc8df_fc20), "ldar");
+        assert!(aarch64_insn_is_load_ex(0xc85f_fc20), "ldaxr");
+        assert!(aarch64_insn_is_store_ex(0xc802_fc20), "stlxr");
+        assert!(aarch64_insn_is_bcond(0x5400_0040), "b.eq");
+        assert!(!aarch64_insn_is_bcond(0x5400_0050), "bc.eq");
+        assert!(aarch64_insn_is_branch(0xd63f_081f), "blraaz");
+        assert!(aarch64_insn_is_ret_auth(0xd65f_0fff), "retab");
+        assert!(aarch64_insn_is_eret_auth(0xd69f_0bff), "eretaa");
+        assert!(aarch64_insn_is_msr_imm(0xd503_42df), "msr daifset, #2");
+        assert!(aarch64_insn_is_msr_reg(0xd51b_4220), "msr daif, x0");
+        assert!(aarch64_insn_is_mrs(0xd53b_4220), "mrs x0, daif");
+        assert_eq!(
+            aarch64_insn_extract_system_reg(0xd53b_4220),
+            AARCH64_INSN_SPCLREG_DAIF
+        );
+        assert_eq!(
+            aarch64_insn_extract_system_reg(0xd51b_4220),
+            AARCH64_INSN_SPCLREG_DAIF
+        );
+        assert_ne!(
+            aarch64_insn_extract_system_reg(0xd53b_4200),
+            AARCH64_INSN_SPCLREG_DAIF,
+            "nzcv"
+        );
+        assert!(aarch64_insn_is_nop(nop()));
+        assert!(!aarch64_insn_is_nop(0xd503_203f), "yield");
+        assert!(aarch64_insn_is_class_branch_sys(0xd503_201f));
+        assert!(!aarch64_insn_is_class_branch_sys(0x9100_0420), "add");
+    }
+
+    #[test]
+    fn steppable_hints_are_linux_allow_list() {
+        let allowed: Vec<u32> = (0..128u32)
+            .map(|imm| NOP | (imm << 5))
+            .filter(|&word| aarch64_insn_is_steppable_hint(word))
+            .map(|word| (word >> 5) & 0x7f)
+            .collect();
+        // nop, xpaclri, pacia1716, pacib1716, paciaz, paciasp, pacibz, pacibsp, bti, bti c/j/jc.
+        assert_eq!(
+            allowed,
+            [
+                0x00, 0x07, 0x08, 0x0a, 0x18, 0x19, 0x1a, 0x1b, 0x20, 0x22, 0x24, 0x26
+            ]
+        );
+        assert!(!aarch64_insn_is_steppable_hint(0xd503_3f9f), "dsb sy");
     }
 
     #[test]

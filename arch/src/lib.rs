@@ -74,6 +74,7 @@ pub mod insn;
 pub mod irq;
 pub mod jump_label;
 pub mod probes;
+pub mod ptrace;
 
 #[cfg(target_os = "none")]
 pub mod boot;
