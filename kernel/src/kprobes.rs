@@ -293,7 +293,8 @@ static INITIALIZED: AtomicBool = AtomicBool::new(false);
 
 /// The ftrace ops of probes on patch sites (Linux's `kprobe_ftrace_ops` and
 /// `kprobe_ipmodify_ops`).
-static KPROBE_FTRACE_OPS: FtraceOps = FtraceOps::new(kprobe_ftrace_handler, FTRACE_OPS_FL_SAVE_REGS);
+static KPROBE_FTRACE_OPS: FtraceOps =
+    FtraceOps::new(kprobe_ftrace_handler, FTRACE_OPS_FL_SAVE_REGS);
 static KPROBE_IPMODIFY_OPS: FtraceOps = FtraceOps::new(
     kprobe_ftrace_handler,
     FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
@@ -802,7 +803,9 @@ impl Registry {
         let site = Box::try_new(KprobeSite {
             arch,
             ftrace: resolved.ftrace,
-            probes: AtomicPtr::new(Box::into_raw(Box::try_new(list).map_err(|_| Errno::ENOMEM)?)),
+            probes: AtomicPtr::new(Box::into_raw(
+                Box::try_new(list).map_err(|_| Errno::ENOMEM)?,
+            )),
             armed: None,
         })
         .map_err(|_| Errno::ENOMEM)?;

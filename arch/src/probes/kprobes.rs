@@ -89,8 +89,7 @@ fn alloc_insn_slot() -> Option<u64> {
         let mut cur = word.load(Ordering::Relaxed);
         while cur != u64::MAX {
             let bit = (!cur).trailing_zeros() as usize;
-            match word.compare_exchange(cur, cur | 1 << bit, Ordering::AcqRel, Ordering::Relaxed)
-            {
+            match word.compare_exchange(cur, cur | 1 << bit, Ordering::AcqRel, Ordering::Relaxed) {
                 Ok(_) => return Some(base + (w * 64 + bit) as u64 * XOL_SLOT_SIZE),
                 Err(now) => cur = now,
             }
@@ -186,8 +185,11 @@ pub fn arch_prepare_kprobe(addr: u64, preceding: &[u32]) -> Result<ArchKprobe, P
 /// Linux's `arch_prepare_ss_slot`: a slot holding `opcode` then `brk #0x006`.
 fn prepare_ss_slot(opcode: u32) -> Result<u64, PrepareError> {
     let slot = alloc_insn_slot().ok_or(PrepareError::NoSlot)?;
-    match patching::patch_xol_batch(&slot_patches(slot, [BRK64_OPCODE_BUG; 2], slot_words(opcode)))
-    {
+    match patching::patch_xol_batch(&slot_patches(
+        slot,
+        [BRK64_OPCODE_BUG; 2],
+        slot_words(opcode),
+    )) {
         Ok(()) => Ok(slot),
         Err(e) => {
             free_insn_slot(slot);
@@ -362,8 +364,14 @@ static KPROBES_BREAK_SS_HOOK: BreakHook = BreakHook {
 pub fn arch_init_kprobes(callbacks: &'static KprobeCallbacks) -> Result<(), TableFull> {
     for (f, what) in [
         (callbacks.get_kprobe as usize, "get_kprobe"),
-        (callbacks.pre_handler as usize, "kprobe pre_handler callback"),
-        (callbacks.post_handler as usize, "kprobe post_handler callback"),
+        (
+            callbacks.pre_handler as usize,
+            "kprobe pre_handler callback",
+        ),
+        (
+            callbacks.post_handler as usize,
+            "kprobe post_handler callback",
+        ),
         (callbacks.missed as usize, "kprobe missed callback"),
     ] {
         patching::assert_noinstr_handler(f, what);

@@ -108,8 +108,8 @@ impl Kretprobe {
     }
 
     fn new(kp: Kprobe) -> Result<Kretprobe, Errno> {
-        let kp = Arc::try_new(kp.with_pre_handler(pre_handler_kretprobe))
-            .map_err(|_| Errno::ENOMEM)?;
+        let kp =
+            Arc::try_new(kp.with_pre_handler(pre_handler_kretprobe)).map_err(|_| Errno::ENOMEM)?;
         Ok(Kretprobe {
             kp,
             handler: None,
@@ -322,13 +322,14 @@ pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     }
     KPROBE_BUSY.call_once(ArchKprobe::default);
     if rp.maxactive() == 0 {
-        rp.maxactive
-            .store(10.max(2 * crate::smp::num_possible_cpus()), Ordering::Relaxed);
+        rp.maxactive.store(
+            10.max(2 * crate::smp::num_possible_cpus()),
+            Ordering::Relaxed,
+        );
     }
     let maxactive = rp.maxactive();
     let pool = InstancePool::try_new(maxactive, rp.data_size)?;
-    pool.rp
-        .store(Arc::as_ptr(rp).cast_mut(), Ordering::Release);
+    pool.rp.store(Arc::as_ptr(rp).cast_mut(), Ordering::Release);
     rp.nmissed.store(0, Ordering::Relaxed);
     rp.pool
         .store(Arc::as_ptr(&pool).cast_mut(), Ordering::Release);
@@ -402,7 +403,13 @@ fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
     }
     pool.in_flight.fetch_add(1, Ordering::AcqRel);
     let data = ptr::from_ref(slot) as u64;
-    if !function_graph_hook_return(&KRETPROBE_GRAPH, kp.addr(), regs.sp, &mut regs.regs[30], data) {
+    if !function_graph_hook_return(
+        &KRETPROBE_GRAPH,
+        kp.addr(),
+        regs.sp,
+        &mut regs.regs[30],
+        data,
+    ) {
         pool.in_flight.fetch_sub(1, Ordering::AcqRel);
         pool.free(slot);
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
