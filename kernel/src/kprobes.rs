@@ -228,6 +228,9 @@ pub struct KprobeSite {
     ftrace: bool,
     /// The published probe list (never null while the site is in the table).
     probes: AtomicPtr<ProbeList>,
+    /// Some probe in the list has a post handler (Linux gives an aggregate probe a post
+    /// handler only then): a hit skips the post walk otherwise.
+    has_post: AtomicBool,
     /// Armed, and with which ftrace ops (under KPROBE_MUTEX).
     armed: Option<Arming>,
 }
@@ -375,25 +378,34 @@ fn run_pre_handlers(site: &KprobeSite, regs: &mut TrapFrame) -> bool {
     // The handlers are the probe users' code, which may be traced: this CPU's control block
     // says it is in a probe, so a probe they hit is only counted (the recursion guard).
     arch::instrumentation! {
-        for kp in site.probes() {
-            if kp.is_disabled() {
-                continue;
-            }
-            if let Some(pre) = kp.pre_handler
-                && pre(kp, regs)
-            {
-                return true;
-            }
-        }
-        false
+        pre_handlers(site, regs)
     }
 }
+}
+
+/// Each enabled probe's pre handler until one returns true; inside an instrumentation region.
+#[inline(always)]
+fn pre_handlers(site: &KprobeSite, regs: &mut TrapFrame) -> bool {
+    for kp in site.probes() {
+        if kp.is_disabled() {
+            continue;
+        }
+        if let Some(pre) = kp.pre_handler
+            && pre(kp, regs)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 arch::noinstr! {
 /// Linux's `aggr_post_handler`.
 fn aggr_post_handler(p: &ArchKprobe, regs: &mut TrapFrame) {
-    run_post_handlers(site_of(p), regs);
+    let site = site_of(p);
+    if site.has_post.load(Ordering::Relaxed) {
+        run_post_handlers(site, regs);
+    }
 }
 }
 
@@ -402,16 +414,22 @@ arch::noinstr! {
 fn run_post_handlers(site: &KprobeSite, regs: &mut TrapFrame) {
     // As in `run_pre_handlers`: the control block is the recursion guard.
     arch::instrumentation! {
-        for kp in site.probes() {
-            if kp.is_disabled() {
-                continue;
-            }
-            if let Some(post) = kp.post_handler {
-                post(kp, regs);
-            }
-        }
+        post_handlers(site, regs)
     }
 }
+}
+
+/// Each enabled probe's post handler; inside an instrumentation region.
+#[inline(always)]
+fn post_handlers(site: &KprobeSite, regs: &mut TrapFrame) {
+    for kp in site.probes() {
+        if kp.is_disabled() {
+            continue;
+        }
+        if let Some(post) = kp.post_handler {
+            post(kp, regs);
+        }
+    }
 }
 
 arch::noinstr! {
@@ -433,6 +451,16 @@ fn inc_nmissed(site: &KprobeSite) {
 }
 }
 
+/// Writes `src[i]` to `(*dst)[i]` for each listed `i`, as separate stores.
+macro_rules! seq_macro_copy {
+    ($dst:expr, $src:expr, $($i:literal)*) => { $((&raw mut (*$dst)[$i]).write($src[$i]);)* };
+}
+
+/// Writes 0 to `(*dst)[i]` for each listed `i`, as separate volatile stores.
+macro_rules! seq_macro_zero {
+    ($dst:expr, $($i:literal)*) => { $((&raw mut (*$dst)[$i]).write_volatile(0);)* };
+}
+
 /// PSTATE of an EL1h context, as a probe handler's frame reports it.
 const PSR_MODE_EL1H: u64 = 0x5;
 
@@ -440,26 +468,40 @@ arch::noinstr! {
 /// The registers an ftrace probe's handlers see: the site's state as a BRK there would have
 /// saved it. ftrace_caller saves only x0-x8, fp, lr (x9 holds the same value at the site),
 /// sp and the DAIF mask; x10-x28 are not saved by the trampoline and read as 0.
+///
+/// Written word by word: at opt-level "s" a whole-struct initializer becomes `memset` and
+/// `memcpy` calls that cost more than the rest of the hit.
 #[inline(always)]
-fn frame_from_fregs(fregs: &FtraceRegs, ip: u64) -> TrapFrame {
-    let mut regs = [0u64; 31];
-    regs[..9].copy_from_slice(&fregs.regs);
-    regs[9] = fregs.lr;
-    regs[29] = fregs.fp;
-    regs[30] = fregs.lr;
-    TrapFrame {
-        regs,
-        sp: fregs.sp,
-        pc: ip,
-        pstate: PSR_MODE_EL1H
-            | if fregs.irqs_disabled() {
-                arch::daifflags::PSR_I_BIT
-            } else {
-                0
-            },
-        esr: 0,
-        far: 0,
-        stackframe: [0; 2],
+fn frame_from_fregs<'a>(
+    fregs: &FtraceRegs,
+    ip: u64,
+    frame: &'a mut core::mem::MaybeUninit<TrapFrame>,
+) -> &'a mut TrapFrame {
+    let f = frame.as_mut_ptr();
+    // SAFETY: every field of the frame is written below before the reference is made; the
+    // writes go through raw pointers to the caller's uninitialised frame.
+    unsafe {
+        let regs = &raw mut (*f).regs;
+        // Unrolled by hand: a loop here becomes a `memcpy` call.
+        seq_macro_copy!(regs, fregs.regs, 0 1 2 3 4 5 6 7 8);
+        (&raw mut (*regs)[9]).write(fregs.lr);
+        // Volatile, so the run of zeros does not become a `memset` call.
+        seq_macro_zero!(regs, 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
+        (&raw mut (*regs)[29]).write(fregs.fp);
+        (&raw mut (*regs)[30]).write(fregs.lr);
+        (&raw mut (*f).sp).write(fregs.sp);
+        (&raw mut (*f).pc).write(ip);
+        let irq = if fregs.irqs_disabled() {
+            arch::daifflags::PSR_I_BIT
+        } else {
+            0
+        };
+        (&raw mut (*f).pstate).write(PSR_MODE_EL1H | irq);
+        (&raw mut (*f).esr).write_volatile(0);
+        (&raw mut (*f).far).write_volatile(0);
+        (&raw mut (*f).stackframe[0]).write_volatile(0);
+        (&raw mut (*f).stackframe[1]).write_volatile(0);
+        frame.assume_init_mut()
     }
 }
 }
@@ -468,7 +510,11 @@ arch::noinstr! {
 /// What ftrace_caller restores from its frame: the arguments, fp and the return address.
 #[inline(always)]
 fn frame_to_fregs(regs: &TrapFrame, fregs: &mut FtraceRegs) {
-    fregs.regs.copy_from_slice(&regs.regs[..9]);
+    // Unrolled by hand, as in `frame_from_fregs`.
+    macro_rules! copy_back {
+        ($($i:literal)*) => { $(fregs.regs[$i] = regs.regs[$i];)* };
+    }
+    copy_back!(0 1 2 3 4 5 6 7 8);
     fregs.fp = regs.regs[29];
     fregs.lr = regs.regs[30];
 }
@@ -497,18 +543,26 @@ fn kprobe_ftrace_hit(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
         inc_nmissed(site);
         return;
     }
-    let mut regs = frame_from_fregs(fregs, ip);
+    let mut frame = core::mem::MaybeUninit::uninit();
+    let regs = frame_from_fregs(fregs, ip, &mut frame);
     kcb.set_current(&site.arch);
     kcb.set_status(KPROBE_HIT_ACTIVE);
-    if run_pre_handlers(site, &mut regs) {
+    // One region for both handler walks: the control block is the recursion guard.
+    let redirected = arch::instrumentation! {
+        let redirected = pre_handlers(site, regs);
+        if !redirected {
+            regs.pc = ip + AARCH64_INSN_SIZE as u64;
+            kcb.set_status(KPROBE_HIT_SSDONE);
+            if site.has_post.load(Ordering::Relaxed) {
+                post_handlers(site, regs);
+            }
+        }
+        redirected
+    };
+    frame_to_fregs(regs, fregs);
+    if redirected {
         // The handler redirected the call: resume where it said.
-        frame_to_fregs(&regs, fregs);
         fregs.set_instruction_pointer(regs.pc);
-    } else {
-        regs.pc = ip + AARCH64_INSN_SIZE as u64;
-        kcb.set_status(KPROBE_HIT_SSDONE);
-        run_post_handlers(site, &mut regs);
-        frame_to_fregs(&regs, fregs);
     }
     kcb.reset_current();
 }
@@ -797,19 +851,17 @@ impl Registry {
             let preceding = preceding_words(resolved.func, resolved.addr);
             arch_prepare_kprobe(resolved.addr, &preceding).map_err(map_prepare_error)?
         };
-        let mut list = Vec::new();
-        list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        list.push(kp.clone());
-        let site = Box::try_new(KprobeSite {
-            arch,
-            ftrace: resolved.ftrace,
-            probes: AtomicPtr::new(Box::into_raw(
-                Box::try_new(list).map_err(|_| Errno::ENOMEM)?,
-            )),
-            armed: None,
-        })
-        .map_err(|_| Errno::ENOMEM)?;
-        self.sites.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let site = match new_site_box(arch, resolved.ftrace, kp) {
+            Ok(site) => site,
+            Err(mut arch) => {
+                let _ = arch_remove_kprobe(&mut arch);
+                return Err(Errno::ENOMEM);
+            }
+        };
+        if self.sites.try_reserve(1).is_err() {
+            free_site(site);
+            return Err(Errno::ENOMEM);
+        }
         let at = self.sites.partition_point(|s| s.addr() < resolved.addr);
         self.sites.insert(at, site);
         if let Err(e) = self.publish_table() {
@@ -845,9 +897,19 @@ impl Registry {
 
     /// Publishes a new probe list for site `i` and frees the old one after a grace period.
     fn publish_probes(&mut self, i: usize, list: ProbeList) -> Result<(), Errno> {
+        let has_post = list.iter().any(|kp| kp.post_handler.is_some());
         let new = Box::into_raw(Box::try_new(list).map_err(|_| Errno::ENOMEM)?);
-        let old = self.sites[i].probes.swap(new, Ordering::AcqRel);
+        let site = &self.sites[i];
+        // Raised before the new list is visible, lowered only once the old one is gone: a
+        // hit never skips the post handler of a probe in the list it walks.
+        if has_post {
+            site.has_post.store(true, Ordering::Release);
+        }
+        let old = site.probes.swap(new, Ordering::AcqRel);
         crate::stop_machine::synchronize();
+        if !has_post {
+            site.has_post.store(false, Ordering::Release);
+        }
         free_probe_list(old);
         Ok(())
     }
@@ -937,6 +999,36 @@ impl Registry {
             (&KPROBE_FTRACE_OPS, &mut self.ftrace_armed)
         }
     }
+}
+
+/// A site holding `kp` alone; on allocation failure the prepared instruction comes back, for
+/// the caller to release.
+fn new_site_box(
+    arch: ArchKprobe,
+    ftrace: bool,
+    kp: &Arc<Kprobe>,
+) -> Result<Box<KprobeSite>, ArchKprobe> {
+    let mut list = Vec::new();
+    if list.try_reserve(1).is_err() {
+        return Err(arch);
+    }
+    list.push(kp.clone());
+    let Ok(list) = Box::try_new(list) else {
+        return Err(arch);
+    };
+    let Ok(uninit) = Box::<KprobeSite>::try_new_uninit() else {
+        return Err(arch);
+    };
+    Ok(Box::write(
+        uninit,
+        KprobeSite {
+            arch,
+            ftrace,
+            probes: AtomicPtr::new(Box::into_raw(list)),
+            has_post: AtomicBool::new(kp.post_handler.is_some()),
+            armed: None,
+        },
+    ))
 }
 
 fn free_probe_list(list: *mut ProbeList) {
