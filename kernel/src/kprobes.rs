@@ -104,8 +104,11 @@ pub struct Kprobe {
     target: KprobeTarget,
     pre_handler: Option<KprobePreHandler>,
     post_handler: Option<KprobePostHandler>,
-    /// The resolved address (0 until registered).
+    /// The resolved address (0 until registered): the instruction, or for an ftrace probe the
+    /// function's start.
     addr: AtomicU64,
+    /// The address of the site it is on (for an ftrace probe, the site's record ip).
+    site: AtomicU64,
     nmissed: AtomicU64,
     flags: AtomicU32,
     data: Option<Box<dyn Any + Send + Sync>>,
@@ -136,6 +139,7 @@ impl Kprobe {
             pre_handler: None,
             post_handler: None,
             addr: AtomicU64::new(0),
+            site: AtomicU64::new(0),
             nmissed: AtomicU64::new(0),
             flags: AtomicU32::new(0),
             data: None,
@@ -176,7 +180,8 @@ impl Kprobe {
         &self.target
     }
 
-    /// The probed address once registered (an ftrace probe's is its site's record ip).
+    /// The probed address once registered (an ftrace probe's is its function's start, where
+    /// it fires before the function's first instruction).
     pub fn addr(&self) -> u64 {
         self.addr.load(Ordering::Relaxed)
     }
@@ -266,6 +271,8 @@ impl KprobeSite {
 
 /// The registry (under [`KPROBE_MUTEX`]).
 struct Registry {
+    /// Boxed: the handlers' table points at sites, so they must not move when this grows.
+    #[allow(clippy::vec_box)]
     sites: Vec<Box<KprobeSite>>,
     /// Linux's `kprobes_all_disarmed`.
     all_disarmed: bool,
@@ -465,16 +472,17 @@ macro_rules! seq_macro_zero {
 const PSR_MODE_EL1H: u64 = 0x5;
 
 arch::noinstr! {
-/// The registers an ftrace probe's handlers see: the site's state as a BRK there would have
-/// saved it. ftrace_caller saves only x0-x8, fp, lr (x9 holds the same value at the site),
-/// sp and the DAIF mask; x10-x28 are not saved by the trampoline and read as 0.
+/// The registers an ftrace probe's handlers see: the state at the function's first
+/// instruction, as a BRK there would have saved it, with `pc` the function's address.
+/// ftrace_caller saves only x0-x8, fp, lr, sp and the DAIF mask: x9 (which the site's
+/// `mov x9, x30` overwrote) and x10-x28 (not saved by the trampoline) read as 0.
 ///
 /// Written word by word: at opt-level "s" a whole-struct initializer becomes `memset` and
 /// `memcpy` calls that cost more than the rest of the hit.
 #[inline(always)]
 fn frame_from_fregs<'a>(
     fregs: &FtraceRegs,
-    ip: u64,
+    pc: u64,
     frame: &'a mut core::mem::MaybeUninit<TrapFrame>,
 ) -> &'a mut TrapFrame {
     let f = frame.as_mut_ptr();
@@ -484,13 +492,12 @@ fn frame_from_fregs<'a>(
         let regs = &raw mut (*f).regs;
         // Unrolled by hand: a loop here becomes a `memcpy` call.
         seq_macro_copy!(regs, fregs.regs, 0 1 2 3 4 5 6 7 8);
-        (&raw mut (*regs)[9]).write(fregs.lr);
         // Volatile, so the run of zeros does not become a `memset` call.
-        seq_macro_zero!(regs, 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
+        seq_macro_zero!(regs, 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
         (&raw mut (*regs)[29]).write(fregs.fp);
         (&raw mut (*regs)[30]).write(fregs.lr);
         (&raw mut (*f).sp).write(fregs.sp);
-        (&raw mut (*f).pc).write(ip);
+        (&raw mut (*f).pc).write(pc);
         let irq = if fregs.irqs_disabled() {
             arch::daifflags::PSR_I_BIT
         } else {
@@ -544,7 +551,9 @@ fn kprobe_ftrace_hit(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
         return;
     }
     let mut frame = core::mem::MaybeUninit::uninit();
-    let regs = frame_from_fregs(fregs, ip, &mut frame);
+    // The state at the function's first instruction: the site is the probed "instruction".
+    let func = ip - AARCH64_INSN_SIZE as u64;
+    let regs = frame_from_fregs(fregs, func, &mut frame);
     kcb.set_current(&site.arch);
     kcb.set_status(KPROBE_HIT_ACTIVE);
     // One region for both handler walks: the control block is the recursion guard.
@@ -577,7 +586,11 @@ pub fn kprobe_running() -> bool {
 
 /// A resolved probe address (Linux's `_kprobe_addr` plus `check_ftrace_location`).
 struct ResolvedAddr {
+    /// The probe's address as reported: the instruction, or the function's start for an
+    /// ftrace probe.
     addr: u64,
+    /// What is patched and looked up: the instruction, or the ftrace site's record ip.
+    site: u64,
     on_func_entry: bool,
     ftrace: bool,
     /// The function's start.
@@ -599,13 +612,15 @@ fn resolve_addr(target: &KprobeTarget) -> Result<ResolvedAddr, Errno> {
     let offset = wanted - func.addr;
     match ftrace_location(wanted) {
         Some(site) => Ok(ResolvedAddr {
-            addr: site,
+            addr: func.addr,
+            site,
             on_func_entry: true,
             ftrace: true,
             func: func.addr,
         }),
         None => Ok(ResolvedAddr {
             addr: wanted,
+            site: wanted,
             on_func_entry: offset == 0,
             ftrace: false,
             func: func.addr,
@@ -662,12 +677,13 @@ pub fn register_kprobe(kp: &Arc<Kprobe>) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let resolved = resolve_addr(&kp.target)?;
-    check_address_safe(resolved.addr)?;
+    check_address_safe(resolved.site)?;
     kp.addr.store(resolved.addr, Ordering::Relaxed);
+    kp.site.store(resolved.site, Ordering::Relaxed);
     kp.set_flag(KPROBE_FLAG_ON_FUNC_ENTRY, resolved.on_func_entry);
     kp.set_flag(KPROBE_FLAG_FTRACE, resolved.ftrace);
     kp.set_flag(KPROBE_FLAG_GONE | KPROBE_FLAG_OPTIMIZED, false);
-    let result = match reg.site_index(resolved.addr) {
+    let result = match reg.site_index(resolved.site) {
         Some(i) => reg.add_to_site(i, kp),
         None => reg.new_site(&resolved, kp),
     };
@@ -678,6 +694,7 @@ pub fn register_kprobe(kp: &Arc<Kprobe>) -> Result<(), Errno> {
         }
         Err(e) => {
             kp.addr.store(0, Ordering::Relaxed);
+            kp.site.store(0, Ordering::Relaxed);
             Err(e)
         }
     }
@@ -690,7 +707,9 @@ pub fn unregister_kprobe(kp: &Arc<Kprobe>) -> Result<(), Errno> {
     if !kp.is_registered() {
         return Err(Errno::EINVAL);
     }
-    let i = reg.site_index(kp.addr()).ok_or(Errno::EINVAL)?;
+    let i = reg
+        .site_index(kp.site.load(Ordering::Relaxed))
+        .ok_or(Errno::EINVAL)?;
     let remaining = try_collect(
         reg.sites[i]
             .probes()
@@ -727,7 +746,9 @@ fn set_kprobe_enabled(kp: &Arc<Kprobe>, enable: bool) -> Result<(), Errno> {
     if !kp.is_registered() {
         return Err(Errno::EINVAL);
     }
-    let i = reg.site_index(kp.addr()).ok_or(Errno::EINVAL)?;
+    let i = reg
+        .site_index(kp.site.load(Ordering::Relaxed))
+        .ok_or(Errno::EINVAL)?;
     let was_disabled = kp.is_disabled();
     kp.set_flag(KPROBE_FLAG_DISABLED, !enable);
     let want = reg.sites[i].wants_armed(reg.all_disarmed);
@@ -781,7 +802,7 @@ pub fn registered_probes() -> Vec<ProbeInfo> {
                 return out;
             }
             out.push(ProbeInfo {
-                addr: site.addr(),
+                addr: kp.addr(),
                 kretprobe: kp.is_kretprobe(),
                 disabled: kp.is_disabled(),
                 ftrace: site.ftrace,
@@ -844,12 +865,12 @@ impl Registry {
     fn new_site(&mut self, resolved: &ResolvedAddr, kp: &Arc<Kprobe>) -> Result<(), Errno> {
         let arch = if resolved.ftrace {
             ArchKprobe {
-                addr: resolved.addr,
+                addr: resolved.site,
                 ..ArchKprobe::default()
             }
         } else {
-            let preceding = preceding_words(resolved.func, resolved.addr);
-            arch_prepare_kprobe(resolved.addr, &preceding).map_err(map_prepare_error)?
+            let preceding = preceding_words(resolved.func, resolved.site);
+            arch_prepare_kprobe(resolved.site, &preceding).map_err(map_prepare_error)?
         };
         let site = match new_site_box(arch, resolved.ftrace, kp) {
             Ok(site) => site,
@@ -859,10 +880,10 @@ impl Registry {
             }
         };
         if self.sites.try_reserve(1).is_err() {
-            free_site(site);
+            free_site(*site);
             return Err(Errno::ENOMEM);
         }
-        let at = self.sites.partition_point(|s| s.addr() < resolved.addr);
+        let at = self.sites.partition_point(|s| s.addr() < resolved.site);
         self.sites.insert(at, site);
         if let Err(e) = self.publish_table() {
             self.drop_site(at);
@@ -885,14 +906,14 @@ impl Registry {
             return Err(e);
         }
         crate::stop_machine::synchronize();
-        free_site(site);
+        free_site(*site);
         Ok(())
     }
 
     /// Frees a site that was never armed nor published in a table a handler could see.
     fn drop_site(&mut self, i: usize) {
         let site = self.sites.remove(i);
-        free_site(site);
+        free_site(*site);
     }
 
     /// Publishes a new probe list for site `i` and frees the old one after a grace period.
@@ -1040,7 +1061,7 @@ fn free_probe_list(list: *mut ProbeList) {
 }
 
 /// Frees a site nobody can reach any more: its slot, its list, itself.
-fn free_site(mut site: Box<KprobeSite>) {
+fn free_site(mut site: KprobeSite) {
     if let Err(e) = arch_remove_kprobe(&mut site.arch) {
         crate::println!(
             "kprobes: cannot clear the slot of {}: {e:?}",

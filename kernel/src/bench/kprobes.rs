@@ -119,11 +119,17 @@ fn check_ftrace(kp: &Kprobe) -> Result<(), String> {
 }
 
 fn setup_brk() -> Result<(), SetupError> {
-    probe(kprobe_bench_brk_leaf as fn(u64) -> u64 as usize as u64 + 8, check_brk)
+    probe(
+        kprobe_bench_brk_leaf as fn(u64) -> u64 as usize as u64 + 8,
+        check_brk,
+    )
 }
 
 fn setup_ftrace() -> Result<(), SetupError> {
-    probe(kprobe_bench_ftrace_leaf as fn(u64) -> u64 as usize as u64, check_ftrace)
+    probe(
+        kprobe_bench_ftrace_leaf as fn(u64) -> u64 as usize as u64,
+        check_ftrace,
+    )
 }
 
 /// Unregisters, then checks every probed call reached the handler and none was missed.

@@ -162,21 +162,24 @@ fn ftrace_probe_at_sym0_goes_through_the_patch_site() -> TestResult {
     )
     .or_fail()?;
     register_kprobe(&kp).context("register")?;
-    // Linux's ftrace_location: SYM+0 is the site's record ip, the `bl` word at SYM+4.
-    kassert_eq!(kp.addr(), func + 4);
+    // Linux's ftrace_location: SYM+0 goes to the site (record ip SYM+4), and the probe fires
+    // before the function's first instruction, as a probe at SYM+0.
+    kassert_eq!(kp.addr(), func);
     kassert!(kp.is_ftrace());
     let mut list = String::new();
     fs::read("/sys/kernel/debug/kprobes/list", &mut list).or_fail()?;
     let got = kprobe_target(black_box(77));
     unregister_kprobe(&kp).context("unregister")?;
     kassert_eq!(got, expected_target(77));
-    kassert_eq!(take_log(), [(PRE_A, 77), (PRE_A, 0), (POST_A, 4)]);
-    let line = format!("{:016x}  k  kernel::ktests::kprobes::kprobe_target+0x4    [FTRACE]", func + 4);
+    // Post sees where the body resumes, after the two words of the site.
+    kassert_eq!(take_log(), [(PRE_A, 77), (PRE_A, 0), (POST_A, 8)]);
+    let line = format!("{func:016x}  k  kernel::ktests::kprobes::kprobe_target+0x0    [FTRACE]");
     kassert!(list.lines().any(|l| l == line), "no `{line}` in:\n{list}");
-    // The `mov x9, x30` word is the same site.
+    // The site's `nop`/`bl` word is the same site.
     let kp = probe_at(func + 4)?;
     register_kprobe(&kp).context("register SYM+4")?;
-    kassert_eq!(kp.addr(), func + 4);
+    kassert!(kp.is_ftrace());
+    kassert_eq!(kp.addr(), func);
     unregister_kprobe(&kp).context("unregister SYM+4")?;
     take_log();
     Ok(())
@@ -185,7 +188,8 @@ fn ftrace_probe_at_sym0_goes_through_the_patch_site() -> TestResult {
 
 ktest! {
 fn multiple_probes_on_one_address_run_in_order() -> TestResult {
-    for addr in [addr_of(kprobe_target2) + 8, addr_of(kprobe_target2)] {
+    // A BRK's post handler sees the next instruction, an ftrace probe's the body after the site.
+    for (addr, post) in [(addr_of(kprobe_target2) + 8, 4), (addr_of(kprobe_target2), 8)] {
         take_log();
         let a = probe_at(addr)?;
         let b = Arc::try_new(Kprobe::at_addr(addr).with_pre_handler(pre_b).with_post_handler(post_b))
@@ -199,7 +203,7 @@ fn multiple_probes_on_one_address_run_in_order() -> TestResult {
         kassert_eq!(got, expected_target2(5));
         kassert_eq!(
             take_log(),
-            [(PRE_A, 5), (PRE_A, 0), (PRE_B, 5), (POST_A, 4), (POST_B, 0)]
+            [(PRE_A, 5), (PRE_A, 0), (PRE_B, 5), (POST_A, post), (POST_B, 0)]
         );
         kassert!(lines == 2, "{list}: {} != {}", lines, 2);
         // Disabling one keeps the other; disabling both disarms the site.
@@ -215,7 +219,7 @@ fn multiple_probes_on_one_address_run_in_order() -> TestResult {
         enable_kprobe(&a).context("enable a")?;
         unregister_kprobe(&b).context("unregister b")?;
         kassert_eq!(kprobe_target2(black_box(8)), expected_target2(8));
-        kassert_eq!(take_log(), [(PRE_A, 8), (PRE_A, 0), (POST_A, 4)]);
+        kassert_eq!(take_log(), [(PRE_A, 8), (PRE_A, 0), (POST_A, post)]);
         unregister_kprobe(&a).context("unregister a")?;
         kassert_eq!(unregister_kprobe(&a), Err(Errno::EINVAL));
     }
@@ -507,7 +511,7 @@ fn kretprobe_sees_return_value_entry_data_and_the_real_caller() -> TestResult {
     kassert!(RET_SAW_CALLER.load(Ordering::Relaxed), "the stack trace misses kprobe_caller");
     kassert!(!RET_SAW_TRAMPOLINE.load(Ordering::Relaxed), "the stack trace shows return_to_handler");
     kassert!(
-        list.lines().any(|l| l.contains("  r  kernel::ktests::kprobes::kprobe_target+0x4") && l.ends_with("[FTRACE]")),
+        list.lines().any(|l| l.contains("  r  kernel::ktests::kprobes::kprobe_target+0x0") && l.ends_with("[FTRACE]")),
         "{list}"
     );
     kassert_eq!(rp.nmissed(), 0);
