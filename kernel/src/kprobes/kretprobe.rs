@@ -294,6 +294,10 @@ static KRETPROBE_GRAPH: FgraphOps = FgraphOps::new(kretprobe_graph_entry, kretpr
 /// Pools unregistered with instances still out (freed once they are all back).
 static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
 
+/// The registered kretprobes: keeps each alive while its entry probe can reach it, and
+/// serialises registration and unregistration.
+static KRETPROBES: Mutex<Vec<Arc<Kretprobe>>> = Mutex::new(Vec::new());
+
 /// Linux's `kprobe_busy`: what this CPU's control block names while a return handler runs,
 /// so that probes it hits are counted instead of entered.
 static KPROBE_BUSY: Once<ArchKprobe> = Once::new();
@@ -310,9 +314,11 @@ fn reap_graveyard() {
 /// allocated, and the errors of [`register_kprobe`].
 pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     reap_graveyard();
+    let mut registered = KRETPROBES.lock();
     if rp.kp.is_registered() {
         return Err(Errno::EINVAL);
     }
+    registered.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     let resolved = super::resolve_addr(rp.kp.target())?;
     if !resolved.on_func_entry {
         return Err(Errno::EINVAL);
@@ -343,12 +349,14 @@ pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
         rp.pool_owner.lock().take();
         return Err(e);
     }
+    registered.push(rp.clone());
     Ok(())
 }
 
 /// Unregisters `rp` (Linux's `unregister_kretprobe`): when this returns no CPU runs or will
 /// run its handlers; returns still hooked complete without them. EINVAL if not registered.
 pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    let mut registered = KRETPROBES.lock();
     unregister_kprobe(&rp.kp)?;
     rp.pool.store(ptr::null_mut(), Ordering::Release);
     let pool = rp.pool_owner.lock().take();
@@ -368,6 +376,8 @@ pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
         }
     }
     rp.kp.kretprobe.store(ptr::null_mut(), Ordering::Release);
+    registered.retain(|other| !Arc::ptr_eq(other, rp));
+    drop(registered);
     reap_graveyard();
     Ok(())
 }

@@ -617,3 +617,120 @@ fn kretprobe_and_function_graph_both_see_every_return() -> TestResult {
     Ok(())
 }
 }
+
+/// A function to probe at every offset, with a call that checks its result.
+struct EveryOffsetCase {
+    func: u64,
+    /// Calls the function and says whether it computed what it should.
+    call: fn() -> bool,
+}
+
+fn call_fib() -> bool {
+    fib(black_box(7)) == 13
+}
+
+fn call_leaf() -> bool {
+    crate::workload::leaf(black_box(12345)) == 12345u64.wrapping_mul(2654435761).rotate_left(7)
+}
+
+fn call_nested() -> bool {
+    crate::workload::nested_a(black_box(3)) == ((3 + 1) * 2) ^ 0x5a
+}
+
+fn call_nested_b() -> bool {
+    crate::workload::nested_b(black_box(5)) == (5 * 2) ^ 0x5a
+}
+
+fn call_nested_c() -> bool {
+    crate::workload::nested_c(black_box(9)) == 9 ^ 0x5a
+}
+
+fn call_schedule() -> bool {
+    sched::yield_now();
+    true
+}
+
+/// The workers' load on CPUs 1-3: the workload functions and the scheduler, results checked.
+fn offset_worker(stop: &AtomicBool, errors: &AtomicU64) {
+    while !stop.load(Ordering::Acquire) {
+        for call in [call_fib, call_leaf, call_nested, call_schedule] {
+            if !call() {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        arch::processor::cpu_relax();
+    }
+}
+
+ktest! {
+fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult {
+    if num_online_cpus() < 4 {
+        return Err("needs 4 CPUs".into());
+    }
+    let schedule: fn() = sched::schedule;
+    let cases = [
+        EveryOffsetCase { func: addr_of(fib), call: call_fib },
+        EveryOffsetCase { func: addr_of(crate::workload::leaf), call: call_leaf },
+        EveryOffsetCase { func: addr_of(crate::workload::nested_a), call: call_nested },
+        EveryOffsetCase { func: addr_of(crate::workload::nested_b), call: call_nested_b },
+        EveryOffsetCase { func: addr_of(crate::workload::nested_c), call: call_nested_c },
+        EveryOffsetCase { func: schedule as usize as u64, call: call_schedule },
+    ];
+    let stop = Arc::try_new(AtomicBool::new(false)).or_fail()?;
+    let errors = Arc::try_new(AtomicU64::new(0)).or_fail()?;
+    let mut workers = Vec::new();
+    for cpu in 1..4 {
+        let (stop, errors) = (stop.clone(), errors.clone());
+        workers.push(
+            sched::spawn("kprobe-offsets", Some(cpu), false, move || {
+                offset_worker(&stop, &errors)
+            })
+            .context("spawn")?,
+        );
+    }
+    let result = (|| -> TestResult {
+        let (mut probed, mut refused, mut unhit) = (0, 0, Vec::new());
+        let mut refused_words = Vec::new();
+        for case in &cases {
+            let sym = crate::symbols::lookup(case.func).ok_or("no symbol")?;
+            for off in (0..u64::from(sym.size)).step_by(AARCH64_INSN_SIZE) {
+                let kp = Arc::try_new(Kprobe::at_addr(case.func + off).with_pre_handler(count_hit))
+                    .or_fail()?;
+                match register_kprobe(&kp) {
+                    Ok(()) => {}
+                    Err(Errno::EINVAL) => {
+                        refused += 1;
+                        refused_words.push(format!(
+                            "+{off:#x}={:08x}",
+                            read_insn(case.func + off).unwrap_or(0)
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(format!("{}+{off:#x}: {e:?}", sym.name)),
+                }
+                let before = SIM_HITS.load(Ordering::Relaxed);
+                let ok = (0..3).all(|_| (case.call)());
+                let hit = SIM_HITS.load(Ordering::Relaxed) != before;
+                unregister_kprobe(&kp).context("unregister")?;
+                kassert!(ok, "{}+{off:#x}: wrong result under the probe", sym.name);
+                probed += 1;
+                if !hit {
+                    unhit.push(format!("{}+{off:#x}", sym.name));
+                }
+            }
+        }
+        crate::println!(
+            "ktest:   {probed} offsets probed, {refused} refused ({refused_words:?}); not \
+             reached: {unhit:?}"
+        );
+        kassert!(probed > 40, "only {probed} offsets could be probed");
+        Ok(())
+    })();
+    stop.store(true, Ordering::Release);
+    for task in &workers {
+        let _ = sched::join(task);
+    }
+    kassert!(errors.load(Ordering::Relaxed) == 0, "workers saw wrong results");
+    result
+}
+}
