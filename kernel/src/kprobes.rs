@@ -49,7 +49,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use arch::exception::TrapFrame;
-use arch::ftrace::FtraceRegs;
+use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 use arch::insn::AARCH64_INSN_SIZE;
 use arch::patching::{is_patchable_text, read_insn};
 use arch::probes::decode::MAX_ATOMIC_CONTEXT_SIZE;
@@ -511,6 +511,38 @@ fn frame_from_fregs<'a>(
         frame.assume_init_mut()
     }
 }
+}
+
+/// The registers a kretprobe's return handler sees: x0-x7 (the result), fp, sp, and the real
+/// return address as pc and lr; the rest read as 0. Word by word, as [`frame_from_fregs`].
+#[inline(always)]
+fn frame_from_ret_regs<'a>(
+    ret: &FgraphRetRegs,
+    ret_addr: u64,
+    frame: &'a mut core::mem::MaybeUninit<TrapFrame>,
+) -> &'a mut TrapFrame {
+    let f = frame.as_mut_ptr();
+    // SAFETY: every field of the frame is written below before the reference is made.
+    unsafe {
+        let regs = &raw mut (*f).regs;
+        seq_macro_copy!(regs, ret.regs, 0 1 2 3 4 5 6 7);
+        seq_macro_zero!(regs, 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
+        (&raw mut (*regs)[29]).write(ret.fp);
+        (&raw mut (*regs)[30]).write(ret_addr);
+        (&raw mut (*f).sp).write(ret.sp);
+        (&raw mut (*f).pc).write(ret_addr);
+        let irq = if ret.irqs_disabled() {
+            arch::daifflags::PSR_I_BIT
+        } else {
+            0
+        };
+        (&raw mut (*f).pstate).write(PSR_MODE_EL1H | irq);
+        (&raw mut (*f).esr).write_volatile(0);
+        (&raw mut (*f).far).write_volatile(0);
+        (&raw mut (*f).stackframe[0]).write_volatile(0);
+        (&raw mut (*f).stackframe[1]).write_volatile(0);
+        frame.assume_init_mut()
+    }
 }
 
 arch::noinstr! {

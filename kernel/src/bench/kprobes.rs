@@ -7,6 +7,10 @@
 //!   (KPROBES_ON_FTRACE): `ftrace_caller`, the kprobe ftrace handler building the probe's
 //!   register frame, and the pre handler.
 //!
+//! - `kretprobe`: a kretprobe on a leaf, entry and return: the ftrace probe at `SYM+0`, an
+//!   instance taken and the return hooked on the shadow stack, the return through
+//!   `return_to_handler`, and a return handler that only counts.
+//!
 //! Each against the same calls of an identical leaf without a probe that makes the handler's
 //! increment itself, so the increment cancels out. The setup refuses a probe that did not land
 //! where the row says (a BRK with a slot, or an ftrace site no other ops shares), and the
@@ -27,7 +31,10 @@ use spin::Mutex;
 use super::SetupError;
 use super::harness::call_loop;
 use crate::kbench;
-use crate::kprobes::{Kprobe, register_kprobe, unregister_kprobe};
+use crate::kprobes::{
+    Kprobe, Kretprobe, KretprobeInstance, register_kprobe, register_kretprobe, unregister_kprobe,
+    unregister_kretprobe,
+};
 use crate::trace::ftrace_ops::{FTRACE_FL_CALL_OPS, FTRACE_REF_MAX, enabled_sites};
 
 const OPS: u64 = 10_000;
@@ -35,6 +42,7 @@ const OPS: u64 = 10_000;
 static HITS: AtomicU64 = AtomicU64::new(0);
 static UNPROBED_CALLS: AtomicU64 = AtomicU64::new(0);
 static PROBE: Mutex<Option<Arc<Kprobe>>> = Mutex::new(None);
+static RETPROBE: Mutex<Option<Arc<Kretprobe>>> = Mutex::new(None);
 
 /// One more on `counter` (the CPU's only writer, IRQs masked).
 #[inline(always)]
@@ -54,6 +62,12 @@ pub fn kprobe_bench_ftrace_leaf(x: u64) -> u64 {
     x.wrapping_mul(5).wrapping_add(1)
 }
 
+/// The leaf with a kretprobe.
+#[inline(never)]
+pub fn kretprobe_bench_leaf(x: u64) -> u64 {
+    x.wrapping_mul(7).wrapping_add(1)
+}
+
 /// The unprobed twin, with the handler's increment.
 #[inline(never)]
 pub fn kprobe_bench_unprobed(x: u64) -> u64 {
@@ -66,6 +80,16 @@ pub fn kprobe_bench_unprobed(x: u64) -> u64 {
 fn counting_pre_handler(_kp: &Kprobe, _regs: &mut TrapFrame) -> bool {
     bump(&HITS);
     false
+}
+
+/// Counts the return; no patch site of its own.
+#[patchable_function_entry(prefix_nops = 0, entry_nops = 0)]
+fn counting_return_handler(_ri: &mut KretprobeInstance<'_>, _regs: &TrapFrame) {
+    bump(&HITS);
+}
+
+fn call_kretprobe_leaf(n: u64) {
+    call_loop(kretprobe_bench_leaf, n);
 }
 
 fn call_brk_leaf(n: u64) {
@@ -103,10 +127,15 @@ fn check_brk(kp: &Kprobe) -> Result<(), String> {
 }
 
 fn check_ftrace(kp: &Kprobe) -> Result<(), String> {
+    check_ftrace_site(kp, kprobe_bench_ftrace_leaf)
+}
+
+/// The probe went through `leaf`'s ftrace site, which calls the kprobe ops alone.
+fn check_ftrace_site(kp: &Kprobe, leaf: fn(u64) -> u64) -> Result<(), String> {
     if !kp.is_ftrace() {
         return Err("the probe at SYM+0 did not go through the ftrace site".into());
     }
-    let func = kprobe_bench_ftrace_leaf as fn(u64) -> u64 as usize as u64;
+    let func = leaf as usize as u64;
     let own_site = enabled_sites().into_iter().any(|site| {
         site.func == func
             && site.flags & FTRACE_FL_CALL_OPS != 0
@@ -150,6 +179,41 @@ fn teardown() -> Result<(), String> {
     ))
 }
 
+fn setup_kretprobe() -> Result<(), SetupError> {
+    HITS.store(0, Ordering::Relaxed);
+    UNPROBED_CALLS.store(0, Ordering::Relaxed);
+    let fail = |what: &str| SetupError::Fail(what.into());
+    let rp = Kretprobe::at_addr(kretprobe_bench_leaf as fn(u64) -> u64 as usize as u64)
+        .map_err(|e| fail(&format!("{e:?}")))?
+        .with_handler(counting_return_handler);
+    let rp = Arc::try_new(rp).map_err(|_| fail("out of memory"))?;
+    register_kretprobe(&rp).map_err(|e| fail(&format!("register_kretprobe: {e:?}")))?;
+    if let Err(why) = check_ftrace_site(rp.kprobe(), kretprobe_bench_leaf) {
+        let _ = unregister_kretprobe(&rp);
+        return Err(SetupError::Fail(why));
+    }
+    *RETPROBE.lock() = Some(rp);
+    Ok(())
+}
+
+/// Unregisters, then checks every call's return reached the handler and none was missed.
+fn teardown_kretprobe() -> Result<(), String> {
+    let rp = RETPROBE.lock().take().ok_or("no kretprobe registered")?;
+    unregister_kretprobe(&rp).map_err(|e| format!("unregister_kretprobe: {e:?}"))?;
+    let (hits, unprobed, missed) = (
+        HITS.load(Ordering::Relaxed),
+        UNPROBED_CALLS.load(Ordering::Relaxed),
+        rp.nmissed() + rp.kprobe().nmissed(),
+    );
+    if (hits, unprobed, missed) == (OPS, OPS, 0) {
+        return Ok(());
+    }
+    Err(format!(
+        "expected {OPS} returns and {OPS} unprobed calls, got {hits} and {unprobed}, {missed} \
+         missed (kprobes/enabled 0, ftrace_enabled 0, or another tracer on the leaf?)"
+    ))
+}
+
 kbench! {
     name: "kprobe_brk_xol",
     ops: OPS,
@@ -166,4 +230,13 @@ kbench! {
     baseline: "call_unprobed_leaf" => call_unprobed,
     setup: setup_ftrace,
     teardown: teardown,
+}
+
+kbench! {
+    name: "kretprobe",
+    ops: OPS,
+    run: call_kretprobe_leaf,
+    baseline: "call_unprobed_leaf" => call_unprobed,
+    setup: setup_kretprobe,
+    teardown: teardown_kretprobe,
 }

@@ -20,7 +20,8 @@
 //! still runs the kretprobe's code. Returns still hooked (a task inside the function) find the
 //! pool dead and only give their instance back; a pool with instances out is kept until they
 //! are all back and freed by a later registration or unregistration. A task that never returns
-//! from the function keeps its pool alive for good.
+//! from the function keeps its pool alive for good. While registered, a kretprobe is kept alive
+//! by [`KRETPROBES`], whatever its owner does with its own `Arc`.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -194,7 +195,8 @@ struct InstancePool {
     storage: Box<[UnsafeCell<u64>]>,
     words: usize,
     data_size: usize,
-    in_flight: AtomicUsize,
+    /// The `used` words of a pool with every instance free.
+    all_free: Box<[u64]>,
 }
 
 // SAFETY: an instance's storage is only touched by the one hooked call that owns its bit in
@@ -215,11 +217,13 @@ impl InstancePool {
     fn try_new(maxactive: usize, data_size: usize) -> Result<Arc<InstancePool>, Errno> {
         let words = data_size.div_ceil(8);
         let bitmap_words = maxactive.div_ceil(64);
-        let used = try_boxed_slice(bitmap_words, |w| {
-            // Bits past maxactive are never free.
+        // Bits past maxactive are never free.
+        let free_word = |w: usize| {
             let valid = (maxactive - w * 64).min(64);
-            AtomicU64::new(if valid == 64 { 0 } else { !0 << valid })
-        })?;
+            if valid == 64 { 0 } else { !0 << valid }
+        };
+        let used = try_boxed_slice(bitmap_words, |w| AtomicU64::new(free_word(w)))?;
+        let all_free = try_boxed_slice(bitmap_words, free_word)?;
         let slots = try_boxed_slice(maxactive, |index| InstanceSlot {
             pool: AtomicPtr::new(ptr::null_mut()),
             index,
@@ -234,7 +238,7 @@ impl InstancePool {
             storage,
             words,
             data_size,
-            in_flight: AtomicUsize::new(0),
+            all_free,
         })
         .map_err(|_| Errno::ENOMEM)?;
         let me = Arc::as_ptr(&pool).cast_mut();
@@ -261,6 +265,14 @@ impl InstancePool {
             }
         }
         None
+    }
+
+    /// Whether some instance is out (in a hooked call, or being taken).
+    fn in_use(&self) -> bool {
+        self.used
+            .iter()
+            .zip(self.all_free.iter())
+            .any(|(word, free)| word.load(Ordering::Acquire) != *free)
     }
 
     fn free(&self, slot: &InstanceSlot) {
@@ -303,9 +315,7 @@ static KRETPROBES: Mutex<Vec<Arc<Kretprobe>>> = Mutex::new(Vec::new());
 static KPROBE_BUSY: Once<ArchKprobe> = Once::new();
 
 fn reap_graveyard() {
-    GRAVEYARD
-        .lock()
-        .retain(|pool| pool.in_flight.load(Ordering::Acquire) != 0);
+    GRAVEYARD.lock().retain(|pool| pool.in_use());
 }
 
 /// Registers `rp` (Linux's `register_kretprobe`): ENOENT for an unknown symbol, EINVAL if
@@ -364,7 +374,7 @@ pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
         pool.rp.store(ptr::null_mut(), Ordering::Release);
         // Return handlers run with IRQs masked: after this none still uses `rp`.
         crate::stop_machine::synchronize();
-        if pool.in_flight.load(Ordering::Acquire) != 0 {
+        if pool.in_use() {
             let mut graveyard = GRAVEYARD.lock();
             if graveyard.try_reserve(1).is_ok() {
                 graveyard.push(pool);
@@ -411,7 +421,6 @@ fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
             return false;
         }
     }
-    pool.in_flight.fetch_add(1, Ordering::AcqRel);
     let data = ptr::from_ref(slot) as u64;
     if !function_graph_hook_return(
         &KRETPROBE_GRAPH,
@@ -420,7 +429,6 @@ fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
         &mut regs.regs[30],
         data,
     ) {
-        pool.in_flight.fetch_sub(1, Ordering::AcqRel);
         pool.free(slot);
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
     }
@@ -455,7 +463,6 @@ fn kretprobe_return(ret: &FtraceGraphRet, regs: &FgraphRetRegs) {
         run_return_handler(rp, pool, slot, regs);
     }
     pool.free(slot);
-    pool.in_flight.fetch_sub(1, Ordering::AcqRel);
 }
 
 fn run_return_handler(
@@ -473,23 +480,8 @@ fn run_return_handler(
         return;
     };
     let ret_addr = slot.ret_addr.load(Ordering::Relaxed);
-    let mut frame = TrapFrame {
-        regs: [0; 31],
-        sp: regs.sp,
-        pc: ret_addr,
-        pstate: super::PSR_MODE_EL1H
-            | if regs.irqs_disabled() {
-                arch::daifflags::PSR_I_BIT
-            } else {
-                0
-            },
-        esr: 0,
-        far: 0,
-        stackframe: [0; 2],
-    };
-    frame.regs[..8].copy_from_slice(&regs.regs);
-    frame.regs[29] = regs.fp;
-    frame.regs[30] = ret_addr;
+    let mut frame = core::mem::MaybeUninit::uninit();
+    let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
     let mut ri = KretprobeInstance {
         rp,
         ret_addr,
@@ -498,6 +490,6 @@ fn run_return_handler(
     };
     kcb.set_current(busy);
     kcb.set_status(KPROBE_HIT_ACTIVE);
-    handler(&mut ri, &frame);
+    handler(&mut ri, frame);
     kcb.reset_current();
 }

@@ -734,3 +734,62 @@ fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult 
     result
 }
 }
+
+// A function without an ftrace site (plain assembly in ordinary text): a probe at its SYM+0
+// is a BRK, and a kretprobe there hooks the return from the BRK handler's frame.
+core::arch::global_asm!(
+    ".section .text.ktest_kprobe_asm, \"ax\"",
+    ".balign 8",
+    ".global ktest_kprobe_asm_target",
+    ".type ktest_kprobe_asm_target, %function",
+    "ktest_kprobe_asm_target:",
+    "    add x8, x0, #1",
+    "    lsl x0, x8, #1",
+    "    ret",
+    ".size ktest_kprobe_asm_target, . - ktest_kprobe_asm_target",
+    ".text",
+);
+
+unsafe extern "C" {
+    fn ktest_kprobe_asm_target(x: u64) -> u64;
+}
+
+fn asm_target(x: u64) -> u64 {
+    // SAFETY: a leaf that only computes (x + 1) * 2 in x0 and x8.
+    unsafe { ktest_kprobe_asm_target(black_box(x)) }
+}
+
+ktest! {
+fn a_kretprobe_on_a_function_without_ftrace_site_goes_through_a_brk() -> TestResult {
+    take_log();
+    reset_ret_state();
+    let func = ktest_kprobe_asm_target as unsafe extern "C" fn(u64) -> u64 as usize as u64;
+    kassert!(crate::trace::ftrace::ftrace_location(func).is_none());
+    let kp = probe_at(func)?;
+    register_kprobe(&kp).context("register kprobe")?;
+    kassert!(!kp.is_ftrace());
+    kassert_eq!(read_insn(func), Ok(BRK64_OPCODE_KPROBES));
+    let got = asm_target(20);
+    unregister_kprobe(&kp).context("unregister kprobe")?;
+    kassert_eq!(got, 42);
+    kassert_eq!(take_log(), [(PRE_A, 20), (PRE_A, 0), (POST_A, 4)]);
+    let rp = Arc::try_new(
+        Kretprobe::at_addr(func)
+            .or_fail()?
+            .with_entry_handler(entry_save_arg)
+            .with_handler(return_record)
+            .with_data_size(8),
+    )
+    .or_fail()?;
+    register_kretprobe(&rp).context("register kretprobe")?;
+    kassert!(!rp.kprobe().is_ftrace());
+    let got = asm_target(6);
+    unregister_kretprobe(&rp).context("unregister kretprobe")?;
+    kassert_eq!(got, 14);
+    kassert_eq!(RET_CALLS.load(Ordering::Relaxed), 1);
+    kassert_eq!(RET_VALUE.load(Ordering::Relaxed), 14);
+    kassert_eq!(RET_ENTRY_ARG.load(Ordering::Relaxed), 6);
+    kassert_eq!(crate::trace::fgraph::current_depth_and_overrun().0, 0);
+    Ok(())
+}
+}
