@@ -7,6 +7,9 @@
 //!   (KPROBES_ON_FTRACE): `ftrace_caller`, the kprobe ftrace handler building the probe's
 //!   register frame, and the pre handler.
 //!
+//! - `kprobe_simulated`: a probe on a `b` (an instruction that is simulated, not stepped in a
+//!   slot) at the start of an assembly leaf: the `brk #0x004` exception, the lookup, the pre
+//!   handler and the simulation, one exception in all;
 //! - `kretprobe`: a kretprobe on a leaf, entry and return: the ftrace probe at `SYM+0`, an
 //!   instance taken and the return hooked on the shadow stack, the return through
 //!   `return_to_handler`, and a return handler that only counts.
@@ -60,6 +63,75 @@ pub fn kprobe_bench_brk_leaf(x: u64) -> u64 {
 #[inline(never)]
 pub fn kprobe_bench_ftrace_leaf(x: u64) -> u64 {
     x.wrapping_mul(5).wrapping_add(1)
+}
+
+// The simulated-instruction leaf and its twin, in assembly so that the probed word is a `b`.
+// The twin makes the pre handler's increment itself, with the same four instructions.
+core::arch::global_asm!(
+    ".section .text.kprobe_bench_sim, \"ax\"",
+    ".balign 8",
+    ".global kprobe_bench_sim_leaf",
+    ".type kprobe_bench_sim_leaf, %function",
+    "kprobe_bench_sim_leaf:",
+    "    b 1f",
+    "1:  add x0, x0, #1",
+    "    ret",
+    ".size kprobe_bench_sim_leaf, . - kprobe_bench_sim_leaf",
+    ".global kprobe_bench_sim_twin",
+    ".type kprobe_bench_sim_twin, %function",
+    "kprobe_bench_sim_twin:",
+    "    adrp x9, {calls}",
+    "    ldr x10, [x9, :lo12:{calls}]",
+    "    add x10, x10, #1",
+    "    str x10, [x9, :lo12:{calls}]",
+    "    b 1f",
+    "1:  add x0, x0, #2",
+    "    ret",
+    ".size kprobe_bench_sim_twin, . - kprobe_bench_sim_twin",
+    ".text",
+    calls = sym UNPROBED_CALLS,
+);
+
+unsafe extern "C" {
+    fn kprobe_bench_sim_leaf(x: u64) -> u64;
+    fn kprobe_bench_sim_twin(x: u64) -> u64;
+}
+
+fn sim_leaf(x: u64) -> u64 {
+    // SAFETY: a leaf computing x + 1 in x0.
+    unsafe { kprobe_bench_sim_leaf(x) }
+}
+
+fn sim_twin(x: u64) -> u64 {
+    // SAFETY: a leaf computing x + 2 in x0 that counts its call; it uses x9 and x10 only.
+    unsafe { kprobe_bench_sim_twin(x) }
+}
+
+fn call_sim_leaf(n: u64) {
+    call_loop(sim_leaf, n);
+}
+
+fn call_sim_twin(n: u64) {
+    call_loop(sim_twin, n);
+}
+
+fn check_simulated(kp: &Kprobe) -> Result<(), String> {
+    check_brk(kp)?;
+    if arch::probes::kprobes::xol_slots_used() as u64 != SLOTS_BEFORE.load(Ordering::Relaxed) {
+        return Err("the probed `b` took an XOL slot: it is not simulated".into());
+    }
+    Ok(())
+}
+
+static SLOTS_BEFORE: AtomicU64 = AtomicU64::new(0);
+
+fn setup_simulated() -> Result<(), SetupError> {
+    SLOTS_BEFORE.store(
+        arch::probes::kprobes::xol_slots_used() as u64,
+        Ordering::Relaxed,
+    );
+    let leaf = kprobe_bench_sim_leaf as unsafe extern "C" fn(u64) -> u64 as usize as u64;
+    probe(leaf, check_simulated)
 }
 
 /// The leaf with a kretprobe.
@@ -239,4 +311,13 @@ kbench! {
     baseline: "call_unprobed_leaf" => call_unprobed,
     setup: setup_kretprobe,
     teardown: teardown_kretprobe,
+}
+
+kbench! {
+    name: "kprobe_simulated",
+    ops: OPS,
+    run: call_sim_leaf,
+    baseline: "call_unprobed_twin" => call_sim_twin,
+    setup: setup_simulated,
+    teardown: teardown,
 }
