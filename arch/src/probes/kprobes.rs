@@ -384,6 +384,11 @@ pub fn arch_init_kprobes(callbacks: &'static KprobeCallbacks) -> Result<(), Tabl
 crate::noinstr! {
 /// The `brk #0x004` handler (Linux's `kprobe_breakpoint_handler`).
 fn kprobe_breakpoint_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
+    // Kernel probes only (Linux registers these as kernel break hooks): a `brk #0x004` from
+    // EL0 is the task's business.
+    if frame.user_mode() {
+        return DbgHookResult::Error;
+    }
     let Some(cb) = callbacks() else { return DbgHookResult::Error };
     // SAFETY: `get_kprobe` returns null or an armed probe, valid for this exception (IRQs
     // masked: it is freed only after a grace period that follows its disarming).
@@ -488,6 +493,9 @@ fn post_kprobe_handler(cb: &KprobeCallbacks, p: &ArchKprobe, frame: &mut TrapFra
 crate::noinstr! {
 /// The `brk #0x006` handler at the end of a slot (Linux's `kprobe_breakpoint_ss_handler`).
 fn kprobe_breakpoint_ss_handler(frame: &mut TrapFrame, _esr: Esr) -> DbgHookResult {
+    if frame.user_mode() {
+        return DbgHookResult::Error;
+    }
     let Some(cb) = callbacks() else { return DbgHookResult::Error };
     let kcb = get_kprobe_ctlblk();
     let Some(cur) = kcb.running() else { return DbgHookResult::Error };
