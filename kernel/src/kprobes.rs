@@ -68,8 +68,8 @@ use crate::trace::ftrace_ops::{
 };
 
 pub use kretprobe::{
-    Kretprobe, KretprobeEntryHandler, KretprobeHandler, KretprobeInstance, register_kretprobe,
-    unregister_kretprobe,
+    KRETPROBE_MAX_DATA_SIZE, Kretprobe, KretprobeEntryHandler, KretprobeHandler, KretprobeInstance,
+    disable_kretprobe, enable_kretprobe, register_kretprobe, unregister_kretprobe,
 };
 
 /// Called when the probed instruction is hit, before it runs. Returning true means the handler
@@ -657,6 +657,17 @@ fn resolve_addr(target: &KprobeTarget) -> Result<ResolvedAddr, Errno> {
             ftrace: false,
             func: func.addr,
         }),
+    }
+}
+
+/// Linux's `kprobe_on_func_entry`: Ok when `target` resolves to a function's entry (`SYM+0`,
+/// or its ftrace site), ENOENT for an unknown symbol or an address outside every function,
+/// EINVAL for any other offset. What a return probe or `$argN` requires.
+pub fn kprobe_on_func_entry(target: &KprobeTarget) -> Result<(), Errno> {
+    if resolve_addr(target)?.on_func_entry {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
     }
 }
 

@@ -134,6 +134,15 @@ impl Kretprobe {
         self
     }
 
+    /// Registered disabled (Linux: `KPROBE_FLAG_DISABLED` on `rp->kp`); [`enable_kretprobe`]
+    /// arms it.
+    pub fn disabled(self) -> Kretprobe {
+        self.kp
+            .flags
+            .fetch_or(super::KPROBE_FLAG_DISABLED, Ordering::Relaxed);
+        self
+    }
+
     /// Calls that can be hooked at once; 0 means Linux's default.
     pub fn with_maxactive(self, maxactive: usize) -> Kretprobe {
         self.maxactive.store(maxactive, Ordering::Relaxed);
@@ -390,6 +399,17 @@ pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     drop(registered);
     reap_graveyard();
     Ok(())
+}
+
+/// Linux's `enable_kretprobe`: enables the entry probe.
+pub fn enable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    super::enable_kprobe(&rp.kp)
+}
+
+/// Linux's `disable_kretprobe`: no new call is hooked; calls already hooked still run the
+/// return handler.
+pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    super::disable_kprobe(&rp.kp)
 }
 
 /// The entry probe's pre handler (Linux's `pre_handler_kretprobe`): take an instance, run the

@@ -793,3 +793,40 @@ fn a_kretprobe_on_a_function_without_ftrace_site_goes_through_a_brk() -> TestRes
     Ok(())
 }
 }
+
+ktest! {
+fn kretprobes_register_disabled_and_follow_enable_and_disable() -> TestResult {
+    use crate::kprobes::{KprobeTarget, disable_kretprobe, enable_kretprobe, kprobe_on_func_entry};
+    let at = |name: &str, offset| KprobeTarget::Symbol {
+        name: name.into(),
+        offset,
+    };
+    kassert_eq!(kprobe_on_func_entry(&at("kernel::workload::fib", 0)), Ok(()));
+    kassert_eq!(kprobe_on_func_entry(&at("kernel::workload::fib", 8)), Err(Errno::EINVAL));
+    kassert_eq!(kprobe_on_func_entry(&at("no::such", 0)), Err(Errno::ENOENT));
+    reset_ret_state();
+    let rp = Arc::try_new(
+        Kretprobe::at_addr(addr_of(kprobe_target))
+            .or_fail()?
+            .with_handler(return_record)
+            .with_data_size(8)
+            .disabled(),
+    )
+    .or_fail()?;
+    register_kretprobe(&rp).context("register")?;
+    let mut calls = [0u64; 3];
+    kprobe_target(black_box(1));
+    calls[0] = RET_CALLS.load(Ordering::Relaxed);
+    enable_kretprobe(&rp).context("enable")?;
+    kprobe_target(black_box(2));
+    calls[1] = RET_CALLS.load(Ordering::Relaxed);
+    disable_kretprobe(&rp).context("disable")?;
+    kprobe_target(black_box(3));
+    calls[2] = RET_CALLS.load(Ordering::Relaxed);
+    unregister_kretprobe(&rp).context("unregister")?;
+    kassert_eq!(calls, [0, 1, 1]);
+    kassert_eq!(RET_VALUE.load(Ordering::Relaxed), expected_target(2));
+    kassert_eq!(unregister_kretprobe(&rp), Err(Errno::EINVAL));
+    Ok(())
+}
+}
