@@ -5,7 +5,8 @@
 //! results, unregistering while three other CPUs hit the probe, kretprobe return values and
 //! entry data, a stack trace from a return handler that shows the real caller, a kretprobe and
 //! `function_graph` on one function, `nmissed` on recursion, the global `enabled` switch, and
-//! the refusals (blacklisted, unknown, misaligned).
+//! the refusals (blacklisted, unknown, misaligned), and a probe at every offset of the workload
+//! functions, `schedule` and two ring-buffer readers while three other CPUs run them.
 
 use alloc::format;
 use alloc::string::String;
@@ -645,6 +646,24 @@ fn call_nested_c() -> bool {
     crate::workload::nested_c(black_box(9)) == 9 ^ 0x5a
 }
 
+/// A ring buffer of the test's own, for probing the ring buffer's reader-side functions.
+static TEST_RB: spin::Once<Option<crate::trace::ring_buffer::RingBuffer>> = spin::Once::new();
+static TEST_RB_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+fn test_rb() -> Option<&'static crate::trace::ring_buffer::RingBuffer> {
+    TEST_RB
+        .call_once(|| crate::trace::ring_buffer::RingBuffer::try_new(1, 8192).ok())
+        .as_ref()
+}
+
+fn call_rb_nr_pages() -> bool {
+    test_rb().is_some_and(|rb| rb.nr_pages(black_box(0)) == TEST_RB_PAGES.load(Ordering::Relaxed))
+}
+
+fn call_rb_is_empty() -> bool {
+    test_rb().is_some_and(|rb| rb.is_empty(black_box(0)))
+}
+
 fn call_schedule() -> bool {
     sched::yield_now();
     true
@@ -667,7 +686,10 @@ fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult 
     if num_online_cpus() < 4 {
         return Err("needs 4 CPUs".into());
     }
+    use crate::trace::ring_buffer::RingBuffer;
     let schedule: fn() = sched::schedule;
+    let rb_nr_pages: fn(&RingBuffer, usize) -> usize = RingBuffer::nr_pages;
+    let rb_is_empty: fn(&RingBuffer, usize) -> bool = RingBuffer::is_empty;
     let cases = [
         EveryOffsetCase { func: addr_of(fib), call: call_fib },
         EveryOffsetCase { func: addr_of(crate::workload::leaf), call: call_leaf },
@@ -675,7 +697,11 @@ fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult 
         EveryOffsetCase { func: addr_of(crate::workload::nested_b), call: call_nested_b },
         EveryOffsetCase { func: addr_of(crate::workload::nested_c), call: call_nested_c },
         EveryOffsetCase { func: schedule as usize as u64, call: call_schedule },
+        EveryOffsetCase { func: rb_nr_pages as usize as u64, call: call_rb_nr_pages },
+        EveryOffsetCase { func: rb_is_empty as usize as u64, call: call_rb_is_empty },
     ];
+    let rb = test_rb().ok_or("no memory for the test's ring buffer")?;
+    TEST_RB_PAGES.store(rb.nr_pages(0), Ordering::Relaxed);
     let stop = Arc::try_new(AtomicBool::new(false)).or_fail()?;
     let errors = Arc::try_new(AtomicU64::new(0)).or_fail()?;
     let mut workers = Vec::new();
