@@ -139,6 +139,11 @@ fn brk_probe_runs_pre_then_post_around_the_xol_slot() -> TestResult {
     kassert!(!kp.is_ftrace());
     kassert_eq!(read_insn(addr), Ok(BRK64_OPCODE_KPROBES));
     kassert_eq!(xol_slots_used(), slots + 1);
+    // The slots are executable and never writable through that mapping.
+    let xol = arch::probes::kprobes::xol_region();
+    // SAFETY: a nofault store that must fault: the XOL pages are mapped read-only.
+    let store = unsafe { arch::extable::write_u32_nofault(xol.start, 0) };
+    kassert!(store.is_err(), "the XOL region is writable");
     let got = kprobe_target(black_box(1234));
     unregister_kprobe(&kp).context("unregister")?;
     kassert_eq!(got, expected_target(1234));
