@@ -37,6 +37,29 @@
 //! CPU that hits a probe being armed sees either the old instruction or the BRK of a site that
 //! is already published.
 
+//! Using it (what `kprobe_events` builds on):
+//!
+//! ```ignore
+//! fn pre(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
+//!     let ev = kp.data::<MyEvent>().unwrap();   // the caller's per-probe data
+//!     ev.record(regs.regs[0]);                   // x0: the first argument at SYM+0
+//!     false                                      // true: "I changed regs.pc, skip the insn"
+//! }
+//! let kp = Arc::try_new(Kprobe::at_symbol("kernel::workload::fib", 0)?
+//!     .with_pre_handler(pre)
+//!     .with_data(MyEvent::new())?
+//!     .disabled())?;                             // armed later by enable_kprobe
+//! register_kprobe(&kp)?;                         // EINVAL / ENOENT / ENOMEM / EBUSY
+//! enable_kprobe(&kp)?;
+//! ...
+//! unregister_kprobe(&kp)?;                       // no CPU in `pre` after this returns
+//! ```
+//!
+//! A kretprobe is the same with [`Kretprobe`], [`register_kretprobe`] and a
+//! `handler(&mut KretprobeInstance, &TrapFrame)` that sees the return value in `regs[0]`, the
+//! return address in [`KretprobeInstance::ret_addr`] and `data_size` bytes the entry handler
+//! filled.
+
 mod debugfs;
 pub mod kretprobe;
 
