@@ -13,9 +13,11 @@
 //! Where a probe goes (Linux's `_kprobe_addr`, `check_ftrace_location`,
 //! `check_kprobe_address_safe`): `SYM+OFFS` or an address must fall inside a function
 //! symbol (ENOENT otherwise); a function's patch site (its `mov x9, x30` at `SYM+0`, or the
-//! `nop`/`bl` at `SYM+4`) is probed through ftrace at the site's record ip, shown as `[FTRACE]`
-//! in the list (the settled choice: a BRK at `SYM+0` plus a slot costs more than twice
-//! the ftrace path, and ftrace and kprobes then share the site instead of fighting over it);
+//! `nop`/`bl` at `SYM+4`) is probed through ftrace (Linux's `ftrace_location` maps both to the
+//! site): the probe fires before the function's first instruction, reports `SYM+0` as its
+//! address and is shown as `[FTRACE]` in the list (the settled choice: a BRK at `SYM+0`
+//! plus a slot costs more than twice the ftrace path, and ftrace and kprobes then share the
+//! site instead of fighting over it);
 //! anything outside the kernel's probe-able text, in `noinstr` text (exception entry, the
 //! debug hooks, patching, the ftrace trampolines and this file's handlers), on a static-branch
 //! site, or covered by an exception-table fixup is EINVAL, as is an instruction the decoder
