@@ -54,6 +54,22 @@ pub fn fixup_exception(frame: &mut TrapFrame) -> bool {
 }
 }
 
+crate::noinstr! {
+/// Whether the instruction at `addr` has a fixup (Linux's `search_exception_tables`): a kprobe
+/// must not move it out of line, where the fault would find no entry.
+pub fn search_exception_tables(addr: u64) -> bool {
+    let entries = table();
+    let mut i = 0;
+    while i < entries.len() {
+        if entries[i].insn == addr {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+}
+
 #[inline(always)]
 fn result(ret: i64) -> Result<(), Efault> {
     if ret == 0 { Ok(()) } else { Err(Efault) }

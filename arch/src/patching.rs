@@ -8,7 +8,9 @@
 //! instructions visible to instruction fetch.
 //!
 //! [`patch_text_batch`] is the one entry point that touches text (static branch sites go
-//! through its twin `patch_kernel_text_batch`, which also allows `noinstr` text); it holds
+//! through its twin `patch_kernel_text_batch`, which also allows `noinstr` text, and kprobe
+//! out-of-line slots through [`patch_xol_batch`], which allows only the XOL region of
+//! [`crate::probes::kprobes`]: executable, read-only, and written like text); it holds
 //! [`PATCH_LOCK`] for the whole batch. The write phase runs inside the stop-machine rendezvous the kernel installs
 //! with [`set_stop_machine`] (Linux: `aarch64_insn_patch_text` → `stop_machine`): every other
 //! CPU is parked with interrupts masked while the text changes, and executes an ISB before it
@@ -52,7 +54,8 @@ pub enum PatchError {
         expected: u32,
         found: u32,
     },
-    /// The address is not 4-byte aligned kernel text.
+    /// The address is not 4-byte aligned kernel text (or, for [`patch_xol_batch`], not in the
+    /// kprobe XOL region).
     NotText { addr: u64 },
 }
 
@@ -193,6 +196,22 @@ pub(crate) fn patch_kernel_text_batch(patches: &[TextPatch]) -> Result<(), Patch
 }
 
 crate::noinstr! {
+/// [`patch_text_batch`] for the kprobe out-of-line slots: only words of
+/// [`crate::probes::kprobes::xol_region`], which is mapped executable and read-only like text
+/// and so is written through the same fixmap alias, with the same cache maintenance.
+pub fn patch_xol_batch(patches: &[TextPatch]) -> Result<(), PatchError> {
+    patch_batch_where(patches, is_xol_insn)
+}
+}
+
+crate::noinstr! {
+fn is_xol_insn(addr: u64) -> bool {
+    addr.is_multiple_of(AARCH64_INSN_SIZE as u64)
+        && crate::probes::kprobes::xol_region().contains(&addr)
+}
+}
+
+crate::noinstr! {
 fn is_kernel_insn(addr: u64) -> bool {
     addr.is_multiple_of(AARCH64_INSN_SIZE as u64) && kernel_text().contains(&addr)
 }
@@ -206,7 +225,8 @@ fn patch_batch_where(patches: &[TextPatch], allowed: fn(u64) -> bool) -> Result<
         if !allowed(p.addr) {
             return Err(PatchError::NotText { addr: p.addr });
         }
-        let found = read_insn(p.addr)?;
+        // SAFETY: `allowed` accepted `p.addr`: an aligned word of mapped, readable text.
+        let found = unsafe { core::ptr::read_volatile(p.addr as *const u32) };
         if found != p.old {
             return Err(PatchError::Mismatch {
                 addr: p.addr,

@@ -18,6 +18,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1};
 
+use crate::probes::kprobes::KprobeCtlblk;
+
 /// What the architecture code keeps per CPU. `#[repr(C)]`, and the first field of the kernel's
 /// per-CPU structure.
 #[repr(C)]
@@ -32,6 +34,8 @@ pub struct ArchPerCpu {
     /// The low end of this CPU's IRQ stack, 0 until it has one (Linux: `irq_stack_ptr`; see
     /// [`crate::stack`]).
     pub irq_stack_ptr: AtomicU64,
+    /// This CPU's kprobe state (Linux's per-CPU `current_kprobe` and `kprobe_ctlblk`).
+    pub kprobe_ctlblk: KprobeCtlblk,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -45,6 +49,7 @@ impl ArchPerCpu {
             need_resched: AtomicBool::new(false),
             kernel_step_daif: AtomicU64::new(NO_KERNEL_STEP),
             irq_stack_ptr: AtomicU64::new(0),
+            kprobe_ctlblk: KprobeCtlblk::new(),
         }
     }
 }

@@ -97,6 +97,7 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     trace::ftrace::ftrace_init();
     tracefs::init();
     crate::debugfs::init();
+    crate::kprobes::init();
     crate::workload::init();
     crate::cmdline::init();
     crate::livepatch::init();

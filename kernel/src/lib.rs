@@ -39,6 +39,8 @@ pub mod debugfs;
 #[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
+pub mod kprobes;
+#[cfg(target_os = "none")]
 pub mod ktest;
 #[cfg(all(target_os = "none", feature = "ktest"))]
 mod ktests;

@@ -1,6 +1,7 @@
-//! The arm64 half of kprobes that is pure logic (Linux: `arch/arm64/kernel/probes/`): deciding
-//! what to do with the instruction under a probe ([`decode`]) and doing, in software, what the
-//! instructions that cannot run out of line would have done ([`simulate`]).
+//! The arm64 half of kprobes (Linux: `arch/arm64/kernel/probes/`): deciding what to do with the
+//! instruction under a probe ([`decode`]), doing in software what the instructions that cannot
+//! run out of line would have done ([`simulate`]), and, on the machine, the XOL slots, arming
+//! and the BRK handlers ([`kprobes`]).
 //!
 //! A kprobe replaces the probed instruction with `brk #0x004`. When the BRK hits, the kprobe
 //! core must still make the original instruction take effect, in one of three ways that
@@ -14,8 +15,9 @@
 //!   instructions, which would see the slot's address instead of their own).
 //! - [`decode::ProbeInsn::Rejected`]: refuse the probe (`-EINVAL`).
 //!
-//! Both files build and unit-test on the host; the kernel side (slots, BRK hooks, the
-//! `kprobe_ctlblk`) lives with the kprobe core.
+//! `decode` and `simulate` build and unit-test on the host; `kprobes` only on the machine.
 
 pub mod decode;
+#[cfg(target_os = "none")]
+pub mod kprobes;
 pub mod simulate;

@@ -13,11 +13,12 @@ use arch::debug_monitors::{
 };
 use arch::esr::Esr;
 use arch::exception::{PSR_I_BIT, TrapFrame};
-use arch::insn::{AARCH64_INSN_SIZE, KPROBES_BRK_IMM};
+use arch::insn::AARCH64_INSN_SIZE;
 
 use crate::{kassert, kassert_eq, ktest};
 
-// `brk #0x004` followed by an instruction that proves execution resumed right after it.
+// `brk #0x0f2` followed by an instruction that proves execution resumed right after it. (Not
+// the kprobe immediate 0x004: the kprobe core claims that one from boot.)
 core::arch::global_asm!(
     ".section .text.ktest_brk, \"ax\"",
     ".balign 8",
@@ -27,7 +28,7 @@ core::arch::global_asm!(
     "    mov x0, #0",
     ".global ktest_brk_kprobe_imm_insn",
     "ktest_brk_kprobe_imm_insn:",
-    "    brk #0x004",
+    "    brk #0x0f2",
     "    add x0, x0, #42",
     "    ret",
     ".size ktest_brk_kprobe_imm, . - ktest_brk_kprobe_imm",
@@ -59,6 +60,8 @@ unsafe extern "C" {
 
 /// An immediate no subsystem uses, reserved for this test.
 const KTEST_STEP_BRK_IMM: u16 = 0x0f0;
+/// Another one, for the routing test (the asm above uses it).
+const KTEST_BRK_IMM: u16 = 0x0f2;
 
 static BRK_HITS: AtomicUsize = AtomicUsize::new(0);
 static BRK_IMM: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -78,7 +81,7 @@ fn kprobe_imm_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
 }
 
 static KPROBE_IMM_HOOK: BreakHook = BreakHook {
-    imm: KPROBES_BRK_IMM,
+    imm: KTEST_BRK_IMM,
     mask: 0,
     handler: kprobe_imm_handler,
 };
@@ -86,11 +89,11 @@ static KPROBE_IMM_HOOK: BreakHook = BreakHook {
 ktest! {
 fn brk_reaches_hook_for_its_immediate_and_resumes() -> TestResult {
     register_break_hook(&KPROBE_IMM_HOOK).map_err(|_| "hook table full")?;
-    // SAFETY: the routine executes `brk #4`, which the hook just registered skips.
+    // SAFETY: the routine executes `brk #0x0f2`, which the hook just registered skips.
     let result = unsafe { ktest_brk_kprobe_imm() };
     unregister_break_hook(&KPROBE_IMM_HOOK);
     kassert_eq!(BRK_HITS.load(Ordering::Relaxed), 1);
-    kassert_eq!(BRK_IMM.load(Ordering::Relaxed), u64::from(KPROBES_BRK_IMM));
+    kassert_eq!(BRK_IMM.load(Ordering::Relaxed), u64::from(KTEST_BRK_IMM));
     kassert_eq!(BRK_PC.load(Ordering::Relaxed), core::ptr::addr_of!(ktest_brk_kprobe_imm_insn) as u64);
     kassert_eq!(result, 42);
     Ok(())

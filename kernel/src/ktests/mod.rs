@@ -10,6 +10,7 @@ mod ftrace_startup;
 mod func_stack;
 mod irq;
 mod jump_label;
+mod kprobes;
 mod patching;
 mod probe_events;
 mod readme;

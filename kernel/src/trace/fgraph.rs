@@ -19,6 +19,11 @@
 //!
 //! Two users on one function hook its return twice: the second saves `return_to_handler` as the
 //! "real" address, so the function returns through both, innermost first.
+//!
+//! kretprobes hook returns here too, from their kprobe's handler rather than from an ftrace_ops
+//! callback ([`function_graph_hook_return`], Linux's `rethook_hook`), each with a data word
+//! for its return handler: so a kretprobe and `function_graph` on one function both see every
+//! return, and unwinders see one shadow stack.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::Ordering;
@@ -58,6 +63,8 @@ pub struct FtraceGraphRet {
     pub rettime: u64,
     /// x0 at the return.
     pub retval: u64,
+    /// What [`function_graph_hook_return`] was given (0 for ftrace_ops users).
+    pub data: u64,
 }
 
 /// Per-task state the function_graph tracer's filters keep between an entry and its return
@@ -128,6 +135,8 @@ struct RetEntry {
     /// The frame pointer at the function's entry (its caller's), which its frame record saves.
     fp: u64,
     gops: *const FgraphOps,
+    /// The hooker's word for its return handler.
+    data: u64,
 }
 
 impl RetEntry {
@@ -138,6 +147,7 @@ impl RetEntry {
         sp: 0,
         fp: 0,
         gops: core::ptr::null(),
+        data: 0,
     };
 }
 
@@ -279,9 +289,47 @@ fn function_graph_enter(gops: &FgraphOps, ip: u64, rs: &mut RetStack, regs: &mut
         sp: regs.sp,
         fp: regs.fp,
         gops,
+        data: 0,
     };
     rs.depth = depth + 1;
     regs.lr = return_to_handler_addr();
+}
+
+arch::noinstr! {
+/// Hooks the return of the function entered with stack pointer `sp`, frame pointer `fp` (its
+/// caller's) and return address `*lr` for `gops`'s return handler, which gets `data` back in [`FtraceGraphRet::data`] (Linux's
+/// `rethook_hook`). For a probe handler at the function's entry, IRQs masked. False (nothing
+/// hooked) when there is no task or its shadow stack is full (counted as an overrun).
+#[inline(never)]
+pub fn function_graph_hook_return(
+    gops: &'static FgraphOps,
+    func: u64,
+    sp: u64,
+    fp: u64,
+    lr: &mut u64,
+    data: u64,
+) -> bool {
+    let Some(rs) = current_ret_stack() else {
+        return false;
+    };
+    let depth = rs.depth;
+    if depth >= FTRACE_RETFUNC_DEPTH {
+        rs.overrun += 1;
+        return false;
+    }
+    rs.entries[depth] = RetEntry {
+        ret: *lr,
+        func,
+        calltime: trace_clock::now(),
+        sp,
+        fp,
+        gops,
+        data,
+    };
+    rs.depth = depth + 1;
+    *lr = return_to_handler_addr();
+    true
+}
 }
 
 arch::noinstr! {
@@ -310,6 +358,7 @@ extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
             calltime: entry.calltime,
             rettime: trace_clock::now(),
             retval: regs.return_value(),
+            data: entry.data,
         };
         // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
         let gops = unsafe { &*entry.gops };

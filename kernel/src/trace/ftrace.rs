@@ -112,3 +112,15 @@ fn init_nops(records: &[DynFtrace]) {
 pub fn records() -> &'static [DynFtrace] {
     RECORDS.get().map_or(&[], Vec::as_slice)
 }
+
+/// Linux's `ftrace_location`: the record ip of the patch site at `ip` (its `bl` word), or, for
+/// a function's own address (`SYM+0`, the site's `mov x9, x30`), of that function's site.
+pub fn ftrace_location(ip: u64) -> Option<u64> {
+    let recs = records();
+    let found = |target: u64| {
+        recs.binary_search_by_key(&target, |rec| rec.ip)
+            .ok()
+            .map(|i| recs[i].ip)
+    };
+    found(ip).or_else(|| found(ip + AARCH64_INSN_SIZE as u64))
+}

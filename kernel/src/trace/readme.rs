@@ -322,6 +322,21 @@ pub const OURS: &[Entry] = &[
         "  /sys/kernel/debug/provoke-crash/DIRECT\n\
          \t\t\t- write BUG, EXCEPTION, WRITE_KERN or PANIC to crash the kernel\n",
     ),
+    entry(
+        "/sys/kernel/debug/kprobes/list",
+        "  /sys/kernel/debug/kprobes/list\n\
+         \t\t\t- registered kprobes: address, k or r, SYM+off, [DISABLED] [FTRACE]\n",
+    ),
+    entry(
+        "/sys/kernel/debug/kprobes/blacklist",
+        "  /sys/kernel/debug/kprobes/blacklist\n\
+         \t\t\t- functions no kprobe may be placed in: 0xSTART-0xEND SYM\n",
+    ),
+    entry(
+        "/sys/kernel/debug/kprobes/enabled",
+        "  /sys/kernel/debug/kprobes/enabled\n\
+         \t\t\t- 1 while kprobes are armed; echo 0 disarms all, echo 1 arms them\n",
+    ),
 ];
 
 /// The heading of the shell's part.

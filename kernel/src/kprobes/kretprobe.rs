@@ -1,0 +1,516 @@
+//! kretprobes (Linux: the kretprobe half of `kernel/kprobes.c`, with rethook): a probe on a
+//! function's return. As in Linux, a kretprobe is a kprobe at the function's entry whose pre
+//! handler takes a preallocated instance, runs the entry handler, and hooks the return; the
+//! return handler runs when the function returns, with the instance's data.
+//!
+//! The return is hooked on the function-graph shadow stack
+//! ([`crate::trace::fgraph::function_graph_hook_return`]) rather than on a stack of its own:
+//! the function returns through `return_to_handler`, unwinders (crash reports, stack traces
+//! taken in the return handler) translate that address back to the real caller, and a
+//! kretprobe and `function_graph` on the same function are two entries of one shadow stack, so
+//! each sees every return.
+//!
+//! Instances: `maxactive` of them (Linux's default `max(10, 2 * possible CPUs)` when 0), each
+//! with `data_size` bytes, allocated at registration (ENOMEM if they cannot be), taken and
+//! given back lock-free from a bitmap. A call that finds none free is counted in
+//! [`Kretprobe::nmissed`] and not hooked.
+//!
+//! Unregistering: the entry probe goes first (with its grace period, no new instance is
+//! taken), then the pool is marked dead and another grace period passes, so no return handler
+//! still runs the kretprobe's code. Returns still hooked (a task inside the function) find the
+//! pool dead and only give their instance back; a pool with instances out is kept until they
+//! are all back and freed by a later registration or unregistration. A task that never returns
+//! from the function keeps its pool alive for good. While registered, a kretprobe is kept alive
+//! by [`KRETPROBES`], whatever its owner does with its own `Arc`.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+use arch::exception::TrapFrame;
+use arch::ftrace::{FgraphRetRegs, FtraceRegs};
+use arch::probes::kprobes::{ArchKprobe, KPROBE_HIT_ACTIVE, get_kprobe_ctlblk};
+use spin::{Mutex, Once};
+
+use super::{Kprobe, register_kprobe, unregister_kprobe};
+use crate::fs::Errno;
+use crate::trace::fgraph::{
+    FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState, function_graph_hook_return,
+};
+
+/// Linux's `KRETPROBE_MAX_DATA_SIZE`: a larger `data_size` is E2BIG.
+pub const KRETPROBE_MAX_DATA_SIZE: usize = 4096;
+
+/// Runs at the function's entry (Linux's `entry_handler`). Returning true means "do not hook
+/// this return" (Linux: a non-zero return), and the instance is given back.
+pub type KretprobeEntryHandler = fn(&mut KretprobeInstance<'_>, &mut TrapFrame) -> bool;
+/// Runs when the function returns (Linux's `handler`); the frame holds x0-x7 (the return
+/// value in x0), fp, sp, and the real return address as pc and lr.
+pub type KretprobeHandler = fn(&mut KretprobeInstance<'_>, &TrapFrame);
+
+/// One hooked call, as its handlers see it (Linux's `struct kretprobe_instance`).
+pub struct KretprobeInstance<'a> {
+    rp: &'a Kretprobe,
+    ret_addr: u64,
+    data: &'a mut [u8],
+}
+
+impl KretprobeInstance<'_> {
+    /// The kretprobe (for its [`Kretprobe::data`]).
+    pub fn kretprobe(&self) -> &Kretprobe {
+        self.rp
+    }
+
+    /// Where the function returns to.
+    pub fn ret_addr(&self) -> u64 {
+        self.ret_addr
+    }
+
+    /// The instance's `data_size` bytes: what the entry handler left for the return handler.
+    pub fn data(&self) -> &[u8] {
+        self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.data
+    }
+}
+
+/// A return probe (Linux's `struct kretprobe`). Build it, wrap it in an [`Arc`], and pass it
+/// to [`register_kretprobe`].
+pub struct Kretprobe {
+    kp: Arc<Kprobe>,
+    handler: Option<KretprobeHandler>,
+    entry_handler: Option<KretprobeEntryHandler>,
+    maxactive: AtomicUsize,
+    data_size: usize,
+    nmissed: AtomicU64,
+    data: Option<Box<dyn Any + Send + Sync>>,
+    /// The live pool while registered (null otherwise): what the entry handler takes from.
+    pool: AtomicPtr<InstancePool>,
+    /// Keeps the pool alive while registered (under the registry's use of this kretprobe).
+    pool_owner: Mutex<Option<Arc<InstancePool>>>,
+}
+
+impl Kretprobe {
+    /// A kretprobe on the function `name` (at `offset`, which must be its entry). ENOMEM if
+    /// memory runs out.
+    pub fn at_symbol(name: &str, offset: u64) -> Result<Kretprobe, Errno> {
+        Self::new(Kprobe::at_symbol(name, offset)?)
+    }
+
+    /// A kretprobe on the function starting at `addr`.
+    pub fn at_addr(addr: u64) -> Result<Kretprobe, Errno> {
+        Self::new(Kprobe::at_addr(addr))
+    }
+
+    fn new(kp: Kprobe) -> Result<Kretprobe, Errno> {
+        let kp =
+            Arc::try_new(kp.with_pre_handler(pre_handler_kretprobe)).map_err(|_| Errno::ENOMEM)?;
+        Ok(Kretprobe {
+            kp,
+            handler: None,
+            entry_handler: None,
+            maxactive: AtomicUsize::new(0),
+            data_size: 0,
+            nmissed: AtomicU64::new(0),
+            data: None,
+            pool: AtomicPtr::new(ptr::null_mut()),
+            pool_owner: Mutex::new(None),
+        })
+    }
+
+    pub fn with_handler(mut self, handler: KretprobeHandler) -> Kretprobe {
+        self.handler = Some(handler);
+        self
+    }
+
+    pub fn with_entry_handler(mut self, handler: KretprobeEntryHandler) -> Kretprobe {
+        self.entry_handler = Some(handler);
+        self
+    }
+
+    /// Registered disabled (Linux: `KPROBE_FLAG_DISABLED` on `rp->kp`); [`enable_kretprobe`]
+    /// arms it.
+    pub fn disabled(self) -> Kretprobe {
+        self.kp
+            .flags
+            .fetch_or(super::KPROBE_FLAG_DISABLED, Ordering::Relaxed);
+        self
+    }
+
+    /// Calls that can be hooked at once; 0 means Linux's default.
+    pub fn with_maxactive(self, maxactive: usize) -> Kretprobe {
+        self.maxactive.store(maxactive, Ordering::Relaxed);
+        self
+    }
+
+    /// Bytes of per-instance data.
+    pub fn with_data_size(mut self, data_size: usize) -> Kretprobe {
+        self.data_size = data_size;
+        self
+    }
+
+    /// Attaches the caller's data, for the handlers ([`Kretprobe::data`]).
+    pub fn with_data<T: Any + Send + Sync>(mut self, data: T) -> Result<Kretprobe, Errno> {
+        self.data = Some(Box::try_new(data).map_err(|_| Errno::ENOMEM)?);
+        Ok(self)
+    }
+
+    pub fn data<T: Any>(&self) -> Option<&T> {
+        self.data.as_ref()?.downcast_ref()
+    }
+
+    /// The entry probe (its address, flags, and its own `nmissed` for recursion).
+    pub fn kprobe(&self) -> &Arc<Kprobe> {
+        &self.kp
+    }
+
+    /// The maxactive in effect (after registration, the default replaces 0).
+    pub fn maxactive(&self) -> usize {
+        self.maxactive.load(Ordering::Relaxed)
+    }
+
+    /// Calls not hooked because every instance was in use.
+    pub fn nmissed(&self) -> u64 {
+        self.nmissed.load(Ordering::Relaxed)
+    }
+
+    fn live_pool(&self) -> Option<&InstancePool> {
+        // SAFETY: the pointer is set from the registered pool, which `pool_owner` keeps alive
+        // until after it is cleared and a grace period has passed.
+        unsafe { self.pool.load(Ordering::Acquire).as_ref() }
+    }
+}
+
+/// One instance's fixed part; its address is the data word of its shadow-stack entry.
+struct InstanceSlot {
+    pool: AtomicPtr<InstancePool>,
+    index: usize,
+    ret_addr: AtomicU64,
+}
+
+/// Preallocated instances (Linux's rethook node pool).
+struct InstancePool {
+    /// The kretprobe while registered; null once it is gone.
+    rp: AtomicPtr<Kretprobe>,
+    used: Box<[AtomicU64]>,
+    slots: Box<[InstanceSlot]>,
+    /// `words` u64s of data per instance.
+    storage: Box<[UnsafeCell<u64>]>,
+    words: usize,
+    data_size: usize,
+    /// The `used` words of a pool with every instance free.
+    all_free: Box<[u64]>,
+}
+
+// SAFETY: an instance's storage is only touched by the one hooked call that owns its bit in
+// `used`; everything else is atomic.
+unsafe impl Sync for InstancePool {}
+// SAFETY: as above; the raw pointers refer to the pool itself and to a kretprobe kept alive by
+// its registration.
+unsafe impl Send for InstancePool {}
+
+fn try_boxed_slice<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Box<[T]>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.extend((0..len).map(f));
+    Ok(v.into_boxed_slice())
+}
+
+impl InstancePool {
+    fn try_new(maxactive: usize, data_size: usize) -> Result<Arc<InstancePool>, Errno> {
+        let words = data_size.div_ceil(8);
+        let bitmap_words = maxactive.div_ceil(64);
+        // Bits past maxactive are never free.
+        let free_word = |w: usize| {
+            let valid = (maxactive - w * 64).min(64);
+            if valid == 64 { 0 } else { !0 << valid }
+        };
+        let used = try_boxed_slice(bitmap_words, |w| AtomicU64::new(free_word(w)))?;
+        let all_free = try_boxed_slice(bitmap_words, free_word)?;
+        let slots = try_boxed_slice(maxactive, |index| InstanceSlot {
+            pool: AtomicPtr::new(ptr::null_mut()),
+            index,
+            ret_addr: AtomicU64::new(0),
+        })?;
+        let storage_len = words.checked_mul(maxactive).ok_or(Errno::ENOMEM)?;
+        let storage = try_boxed_slice(storage_len, |_| UnsafeCell::new(0))?;
+        let pool = Arc::try_new(InstancePool {
+            rp: AtomicPtr::new(ptr::null_mut()),
+            used,
+            slots,
+            storage,
+            words,
+            data_size,
+            all_free,
+        })
+        .map_err(|_| Errno::ENOMEM)?;
+        let me = Arc::as_ptr(&pool).cast_mut();
+        for slot in pool.slots.iter() {
+            slot.pool.store(me, Ordering::Relaxed);
+        }
+        Ok(pool)
+    }
+
+    fn alloc(&self) -> Option<&InstanceSlot> {
+        for (w, word) in self.used.iter().enumerate() {
+            let mut cur = word.load(Ordering::Relaxed);
+            while cur != u64::MAX {
+                let bit = (!cur).trailing_zeros() as usize;
+                match word.compare_exchange(
+                    cur,
+                    cur | 1 << bit,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return self.slots.get(w * 64 + bit),
+                    Err(now) => cur = now,
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether some instance is out (in a hooked call, or being taken).
+    fn in_use(&self) -> bool {
+        self.used
+            .iter()
+            .zip(self.all_free.iter())
+            .any(|(word, free)| word.load(Ordering::Acquire) != *free)
+    }
+
+    fn free(&self, slot: &InstanceSlot) {
+        self.used[slot.index / 64].fetch_and(!(1 << (slot.index % 64)), Ordering::Release);
+    }
+
+    /// The instance's data bytes.
+    ///
+    /// # Safety
+    /// The caller owns `slot` (took it with `alloc` and has not freed it), and holds no other
+    /// reference to its data.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn data(&self, slot: &InstanceSlot) -> &mut [u8] {
+        let start = slot.index * self.words;
+        let base = self.storage[start..start + self.words]
+            .first()
+            .map_or(ptr::null_mut(), UnsafeCell::get);
+        if base.is_null() {
+            return &mut [];
+        }
+        // SAFETY: the instance's `words` u64s are contiguous and owned by the caller;
+        // `data_size` <= 8 * `words`.
+        unsafe { core::slice::from_raw_parts_mut(base.cast::<u8>(), self.data_size) }
+    }
+}
+
+/// The function-graph user kretprobes hook returns for: never registered as an ftrace_ops
+/// (the kprobe is the entry), only its return handler is used.
+static KRETPROBE_GRAPH: FgraphOps = FgraphOps::new(kretprobe_graph_entry, kretprobe_graph_return);
+
+/// Pools unregistered with instances still out (freed once they are all back).
+static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
+
+/// The registered kretprobes: keeps each alive while its entry probe can reach it, and
+/// serialises registration and unregistration.
+static KRETPROBES: Mutex<Vec<Arc<Kretprobe>>> = Mutex::new(Vec::new());
+
+/// Linux's `kprobe_busy`: what this CPU's control block names while a return handler runs,
+/// so that probes it hits are counted instead of entered.
+static KPROBE_BUSY: Once<ArchKprobe> = Once::new();
+
+fn reap_graveyard() {
+    GRAVEYARD.lock().retain(|pool| pool.in_use());
+}
+
+/// Registers `rp` (Linux's `register_kretprobe`): ENOENT for an unknown symbol, EINVAL if
+/// the address is not a function's entry or `rp` is already registered, E2BIG for a
+/// `data_size` above [`KRETPROBE_MAX_DATA_SIZE`], ENOMEM if the instances cannot be
+/// allocated, and the errors of [`register_kprobe`].
+pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    reap_graveyard();
+    let mut registered = KRETPROBES.lock();
+    if rp.kp.is_registered() {
+        return Err(Errno::EINVAL);
+    }
+    registered.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    let resolved = super::resolve_addr(rp.kp.target())?;
+    if !resolved.on_func_entry {
+        return Err(Errno::EINVAL);
+    }
+    if rp.data_size > KRETPROBE_MAX_DATA_SIZE {
+        return Err(Errno::E2BIG);
+    }
+    KPROBE_BUSY.call_once(ArchKprobe::default);
+    if rp.maxactive() == 0 {
+        rp.maxactive.store(
+            10.max(2 * crate::smp::num_possible_cpus()),
+            Ordering::Relaxed,
+        );
+    }
+    let maxactive = rp.maxactive();
+    let pool = InstancePool::try_new(maxactive, rp.data_size)?;
+    pool.rp.store(Arc::as_ptr(rp).cast_mut(), Ordering::Release);
+    rp.nmissed.store(0, Ordering::Relaxed);
+    rp.pool
+        .store(Arc::as_ptr(&pool).cast_mut(), Ordering::Release);
+    *rp.pool_owner.lock() = Some(pool);
+    rp.kp
+        .kretprobe
+        .store(Arc::as_ptr(rp).cast_mut(), Ordering::Release);
+    if let Err(e) = register_kprobe(&rp.kp) {
+        rp.kp.kretprobe.store(ptr::null_mut(), Ordering::Release);
+        rp.pool.store(ptr::null_mut(), Ordering::Release);
+        rp.pool_owner.lock().take();
+        return Err(e);
+    }
+    registered.push(rp.clone());
+    Ok(())
+}
+
+/// Unregisters `rp` (Linux's `unregister_kretprobe`): when this returns no CPU runs or will
+/// run its handlers; returns still hooked complete without them. EINVAL if not registered.
+pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    let mut registered = KRETPROBES.lock();
+    unregister_kprobe(&rp.kp)?;
+    rp.pool.store(ptr::null_mut(), Ordering::Release);
+    let pool = rp.pool_owner.lock().take();
+    if let Some(pool) = pool {
+        pool.rp.store(ptr::null_mut(), Ordering::Release);
+        // Return handlers run with IRQs masked: after this none still uses `rp`.
+        crate::stop_machine::synchronize();
+        if pool.in_use() {
+            let mut graveyard = GRAVEYARD.lock();
+            if graveyard.try_reserve(1).is_ok() {
+                graveyard.push(pool);
+            } else {
+                // Cannot wait for the instances out: keep the pool for good rather than free
+                // memory a return will still touch.
+                core::mem::forget(pool);
+            }
+        }
+    }
+    rp.kp.kretprobe.store(ptr::null_mut(), Ordering::Release);
+    registered.retain(|other| !Arc::ptr_eq(other, rp));
+    drop(registered);
+    reap_graveyard();
+    Ok(())
+}
+
+/// Linux's `enable_kretprobe`: enables the entry probe.
+pub fn enable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    super::enable_kprobe(&rp.kp)
+}
+
+/// Linux's `disable_kretprobe`: no new call is hooked; calls already hooked still run the
+/// return handler.
+pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
+    super::disable_kprobe(&rp.kp)
+}
+
+/// The entry probe's pre handler (Linux's `pre_handler_kretprobe`): take an instance, run the
+/// entry handler, hook the return. Runs in a probe handler (IRQs masked).
+fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
+    // SAFETY: set while registered; unregistering clears it only after the entry probe's
+    // grace period.
+    let Some(rp) = (unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }) else {
+        return false;
+    };
+    let Some(pool) = rp.live_pool() else {
+        return false;
+    };
+    let Some(slot) = pool.alloc() else {
+        rp.nmissed.fetch_add(1, Ordering::Relaxed);
+        return false;
+    };
+    let ret_addr = regs.regs[30];
+    slot.ret_addr.store(ret_addr, Ordering::Relaxed);
+    if let Some(entry) = rp.entry_handler {
+        let mut ri = KretprobeInstance {
+            rp,
+            ret_addr,
+            // SAFETY: `slot` was just taken and is ours until freed.
+            data: unsafe { pool.data(slot) },
+        };
+        if entry(&mut ri, regs) {
+            pool.free(slot);
+            return false;
+        }
+    }
+    let data = ptr::from_ref(slot) as u64;
+    if !function_graph_hook_return(
+        &KRETPROBE_GRAPH,
+        kp.addr(),
+        regs.sp,
+        regs.regs[29],
+        &mut regs.regs[30],
+        data,
+    ) {
+        pool.free(slot);
+        rp.nmissed.fetch_add(1, Ordering::Relaxed);
+    }
+    false
+}
+
+arch::noinstr! {
+fn kretprobe_graph_entry(_: &FtraceGraphEnt, _: &mut GraphTaskState, _: &FtraceRegs) -> bool {
+    false
+}
+}
+
+arch::noinstr! {
+/// The return of a call a kretprobe hooked (Linux's `kretprobe_rethook_handler`), called by
+/// `ftrace_return_to_handler` with IRQs masked and the ftrace recursion bit held.
+fn kretprobe_graph_return(ret: &FtraceGraphRet, _: &mut GraphTaskState, regs: &FgraphRetRegs) {
+    // The handler is the user's code: the recursion bit and the busy kprobe guard it.
+    arch::instrumentation! {
+        kretprobe_return(ret, regs)
+    }
+}
+}
+
+fn kretprobe_return(ret: &FtraceGraphRet, regs: &FgraphRetRegs) {
+    // SAFETY: the data word is an `InstanceSlot` of a pool that stays alive while one of its
+    // instances is out (the pool's owner, then the graveyard, keep it).
+    let slot = unsafe { &*(ret.data as *const InstanceSlot) };
+    // SAFETY: set at pool creation to the pool holding the slot.
+    let pool = unsafe { &*slot.pool.load(Ordering::Relaxed) };
+    // SAFETY: `rp` is cleared before the grace period that ends its registration.
+    if let Some(rp) = unsafe { pool.rp.load(Ordering::Acquire).as_ref() } {
+        run_return_handler(rp, pool, slot, regs);
+    }
+    pool.free(slot);
+}
+
+fn run_return_handler(
+    rp: &Kretprobe,
+    pool: &InstancePool,
+    slot: &InstanceSlot,
+    regs: &FgraphRetRegs,
+) {
+    let Some(handler) = rp.handler else {
+        return;
+    };
+    let kcb = get_kprobe_ctlblk();
+    let (Some(busy), None) = (KPROBE_BUSY.get(), kcb.running()) else {
+        rp.nmissed.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let ret_addr = slot.ret_addr.load(Ordering::Relaxed);
+    let mut frame = core::mem::MaybeUninit::uninit();
+    let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
+    let mut ri = KretprobeInstance {
+        rp,
+        ret_addr,
+        // SAFETY: the slot belongs to this hooked call until it is freed after this.
+        data: unsafe { pool.data(slot) },
+    };
+    kcb.set_current(busy);
+    kcb.set_status(KPROBE_HIT_ACTIVE);
+    handler(&mut ri, frame);
+    kcb.reset_current();
+}
