@@ -51,6 +51,7 @@ core::arch::global_asm!(
     off_pc = const core::mem::offset_of!(TrapFrame, pc),
     off_esr = const core::mem::offset_of!(TrapFrame, esr),
     off_stackframe = const core::mem::offset_of!(TrapFrame, stackframe),
+    off_user_kernel_sp = const core::mem::offset_of!(crate::percpu::ArchPerCpu, user_kernel_sp),
 );
 
 /// SPSR/PSTATE bits the debug code edits.

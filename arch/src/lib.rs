@@ -75,6 +75,8 @@ pub mod irq;
 pub mod jump_label;
 
 #[cfg(target_os = "none")]
+pub mod asid;
+#[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod cache;
@@ -99,6 +101,8 @@ pub mod patching;
 #[cfg(target_os = "none")]
 pub mod percpu;
 #[cfg(target_os = "none")]
+pub mod pgtable;
+#[cfg(target_os = "none")]
 pub mod pmu;
 #[cfg(target_os = "none")]
 pub mod processor;
@@ -110,3 +114,5 @@ pub mod semihosting;
 pub mod spinlock;
 #[cfg(target_os = "none")]
 pub mod timer;
+#[cfg(target_os = "none")]
+pub mod uspace;

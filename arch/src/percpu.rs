@@ -29,6 +29,9 @@ pub struct ArchPerCpu {
     /// While a kernel single step is armed on this CPU, the stepped context's own DAIF bits
     /// (Linux: kprobes' `kcb->saved_irqflag`); [`NO_KERNEL_STEP`] otherwise.
     pub kernel_step_daif: AtomicU64,
+    /// While this CPU runs EL0 code: the kernel stack pointer to resume at the next exception
+    /// from EL0 (written and read only by `asm/vectors.s`).
+    pub user_kernel_sp: AtomicU64,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -41,6 +44,7 @@ impl ArchPerCpu {
             preempt_count: AtomicU32::new(0),
             need_resched: AtomicBool::new(false),
             kernel_step_daif: AtomicU64::new(NO_KERNEL_STEP),
+            user_kernel_sp: AtomicU64::new(0),
         }
     }
 }

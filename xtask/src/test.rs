@@ -27,7 +27,7 @@ use scenario::runner;
 use crate::build::{self, Image};
 use crate::run::DEFAULT_SMP;
 use crate::workspace::{self, KERNEL_TARGET};
-use crate::{Result, bench, command, prereq};
+use crate::{Result, bench, command, initramfs, prereq};
 
 /// How long the whole in-kernel test image may run.
 const KTEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -76,6 +76,9 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let scenario_files = select_scenarios(&args.scenarios)?;
     let mut ktest = Tally::default();
     if args.scenarios.is_empty() {
+        // Clippy of the kernel target embeds the initramfs: build it first.
+        stage("user programs and initramfs");
+        initramfs::prepare()?;
         for (title, mut check) in static_checks() {
             stage(title);
             command::run(&mut check).map_err(|error| format!("{title} failed: {error}"))?;

@@ -8,10 +8,10 @@
 //! queue holds it. Each CPU's idle task is pid 0, named `<idle>` as in trace output; it runs on
 //! the stack the CPU booted on.
 //!
-//! Room to grow, following Linux: a user task gets its EL0 registers in a `TrapFrame` at the
-//! top of its kernel stack (`task_pt_regs`), its address space as a TTBR0 value switched next
-//! to the registers in `__schedule`, and a ptrace link (tracer pid, stop state) next to
-//! `killed`.
+//! A user task keeps its EL0 registers in a `TrapFrame` at the top of its kernel stack
+//! ([`Task::pt_regs`], Linux's `task_pt_regs`; every spawned task reserves the room) and its
+//! address space as an [`MmContext`] pointer that `__schedule` installs in TTBR0. Room to grow:
+//! a ptrace link (tracer pid, stop state) next to `killed`.
 //!
 //! Creating a task never panics for want of memory: the stack, the task and the pid table's
 //! slot are allocated fallibly (`ENOMEM`), and past the task limit creation fails with `EAGAIN`
@@ -24,9 +24,11 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
+use arch::asid::MmContext;
 use arch::context::CpuContext;
+use arch::exception::TrapFrame;
 use arch::spinlock::SpinLockIrq;
 
 use super::SpawnError;
@@ -103,6 +105,9 @@ pub struct Task {
     stack: Option<Box<[u128]>>,
     /// The function-graph tracer's shadow stack of hooked returns (Linux: `ret_stack`).
     ret_stack: TaskRetStack,
+    /// The EL0 address space `__schedule` installs for it; null for a kernel task. Whoever
+    /// sets it keeps the context alive until it is cleared (the task's process).
+    mm: AtomicPtr<MmContext>,
 }
 
 // SAFETY: two fields have no synchronisation of their own. `context` is written only by
@@ -140,6 +145,7 @@ impl Task {
             context: UnsafeCell::new(CpuContext::default()),
             stack,
             ret_stack: TaskRetStack::new(),
+            mm: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
@@ -167,7 +173,8 @@ impl Task {
         arg: u64,
     ) -> Result<Arc<Self>, SpawnError> {
         let stack = alloc_stack()?;
-        let top = stack.as_ptr() as u64 + THREAD_SIZE as u64;
+        // The user frame sits above everything the task's kernel code pushes.
+        let top = stack.as_ptr() as u64 + (THREAD_SIZE - size_of::<TrapFrame>()) as u64;
         let task = Arc::try_new(Self::new(pid, name, cpu, killable, Some(stack)))
             .map_err(|_| SpawnError::OutOfMemory)?;
         // SAFETY: nothing else can see the task yet.
@@ -242,6 +249,25 @@ impl Task {
 
     pub(super) fn context(&self) -> *mut CpuContext {
         self.context.get()
+    }
+
+    /// The task's user registers, at the top of its kernel stack (Linux: `task_pt_regs`); None
+    /// for an idle task.
+    pub fn pt_regs(&self) -> Option<*mut TrapFrame> {
+        let (_, high) = self.stack_range()?;
+        Some((high - size_of::<TrapFrame>() as u64) as *mut TrapFrame)
+    }
+
+    /// The address space to install when the task runs (null: none).
+    #[inline(always)]
+    pub fn mm(&self) -> *const MmContext {
+        self.mm.load(Ordering::Acquire)
+    }
+
+    /// Sets the address space to install when the task runs, and installs it now if the task
+    /// is the one running. The caller keeps `mm` alive until it is replaced.
+    pub fn set_mm(&self, mm: *const MmContext) {
+        self.mm.store(mm.cast_mut(), Ordering::Release);
     }
 
     /// The stack range `[low, high)` of a spawned task.

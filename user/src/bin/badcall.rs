@@ -1,0 +1,99 @@
+//! `badcall`: hostile syscall arguments, each with the result Linux gives: kernel pointers and
+//! unmapped pointers are EFAULT (-14), unknown numbers ENOSYS (-38), bad mmap flags EINVAL
+//! (-22), bad fds EBADF (-9). Prints one `name = result` line per call.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+use user::sys::{self, syscall6};
+
+fn show(name: &[u8], ret: isize) {
+    user::print(name);
+    user::print(b" = ");
+    user::print_ret(ret);
+    user::print(b"\n");
+}
+
+/// An address in the kernel's half (its linear map): must never be read or written.
+const KERNEL_ADDR: usize = 0xffff_ff80_4020_0000;
+/// A user address nothing maps.
+const UNMAPPED: usize = 0x1000;
+
+fn main(_args: user::Args) -> i32 {
+    // SAFETY (all calls below): the pointers are deliberately bad; the kernel must refuse them.
+    unsafe {
+        show(
+            b"write(1, kernel)",
+            syscall6(sys::SYS_WRITE, [1, KERNEL_ADDR, 16, 0, 0, 0]),
+        );
+        show(
+            b"write(1, unmapped)",
+            syscall6(sys::SYS_WRITE, [1, UNMAPPED, 16, 0, 0, 0]),
+        );
+        show(
+            b"write(-1)",
+            syscall6(
+                sys::SYS_WRITE,
+                [usize::MAX, b"x".as_ptr() as usize, 1, 0, 0, 0],
+            ),
+        );
+        show(
+            b"uname(kernel)",
+            syscall6(sys::SYS_UNAME, [KERNEL_ADDR, 0, 0, 0, 0, 0]),
+        );
+        show(
+            b"uname(unmapped)",
+            syscall6(sys::SYS_UNAME, [UNMAPPED, 0, 0, 0, 0, 0]),
+        );
+        show(
+            b"getrandom(kernel)",
+            syscall6(sys::SYS_GETRANDOM, [KERNEL_ADDR, 16, 0, 0, 0, 0]),
+        );
+        show(
+            b"nanosleep(kernel)",
+            syscall6(sys::SYS_NANOSLEEP, [KERNEL_ADDR, 0, 0, 0, 0, 0]),
+        );
+        show(
+            b"mmap(len 0)",
+            syscall6(sys::SYS_MMAP, [0, 0, 3, 0x22, usize::MAX, 0]),
+        );
+        show(
+            b"mmap(file)",
+            syscall6(sys::SYS_MMAP, [0, 4096, 3, 0x02, 3, 0]),
+        );
+        show(
+            b"munmap(unaligned)",
+            syscall6(sys::SYS_MUNMAP, [0x1001, 4096, 0, 0, 0, 0]),
+        );
+        show(b"syscall 9999", syscall6(9999, [0; 6]));
+        show(b"syscall 1", syscall6(1, [0; 6]));
+        // A buffer that crosses from a mapped page into an unmapped one: the bytes before the
+        // edge are written, the count says how many.
+        let page = syscall6(sys::SYS_MMAP, [0, 8192, 3, 0x22, usize::MAX, 0]);
+        if page > 0 {
+            let page = page as usize;
+            syscall6(sys::SYS_MUNMAP, [page + 4096, 4096, 0, 0, 0, 0]);
+            let edge = page + 4096 - 3;
+            core::ptr::copy_nonoverlapping(b"ab\n".as_ptr(), edge as *mut u8, 3);
+            show(
+                b"write(edge)",
+                syscall6(sys::SYS_WRITE, [1, edge, 100, 0, 0, 0]),
+            );
+            show(
+                b"uname(edge)",
+                syscall6(sys::SYS_UNAME, [edge, 0, 0, 0, 0, 0]),
+            );
+        }
+        let brk = syscall6(sys::SYS_BRK, [0; 6]);
+        let grown = syscall6(sys::SYS_BRK, [brk as usize + 10000, 0, 0, 0, 0, 0]);
+        show(b"brk grows", (grown == brk + 10000) as isize);
+        // The new heap is zeroed and writable.
+        let heap = brk as usize as *mut u8;
+        core::ptr::write_volatile(heap.add(9999), 7);
+        show(
+            b"heap byte",
+            isize::from(core::ptr::read_volatile(heap.add(9999))),
+        );
+    }
+    0
+}
+
+user::entry!(main);
