@@ -137,9 +137,12 @@ impl Allocator {
 
 crate::noinstr! {
 /// Installs `mm` (null: the reserved empty table) in this CPU's TTBR0, giving it a current
-/// ASID first if it needs one. Call with IRQs masked, from the context switch (or a task
-/// changing its own address space). `mm` must stay alive while it is installed.
-pub fn switch_mm(cpu: usize, mm: *const MmContext) {
+/// ASID first if it needs one.
+///
+/// # Safety
+/// Call with IRQs masked on CPU `cpu`, from the context switch (or a task changing its own
+/// address space); `mm` is null or points at a context that stays alive while it is installed.
+pub unsafe fn switch_mm(cpu: usize, mm: *const MmContext) {
     let installed = &INSTALLED[cpu];
     if core::ptr::eq(installed.load(Ordering::Relaxed), mm) {
         return;

@@ -94,7 +94,7 @@ fn noexec<E>(_: E) -> Errno {
 /// cpio member is only 4-byte aligned): the headers are read from an aligned copy, as the ELF
 /// reader wants its structures naturally aligned.
 pub fn parse(data: &[u8]) -> Result<ElfImage, Errno> {
-    if data.as_ptr() as usize % 8 == 0 {
+    if (data.as_ptr() as usize).is_multiple_of(8) {
         return parse_aligned(data, data.len());
     }
     // The ELF header and the program headers: all `parse_aligned` reads.

@@ -97,6 +97,7 @@ macro_rules! entry {
 
         #[cfg(not(target_os = "none"))]
         fn main() {
+            let _: fn($crate::Args) -> i32 = $main;
             eprintln!("this program runs at EL0 under the kernel: `cargo xtask run`");
         }
     };

@@ -96,7 +96,7 @@ impl Member {
 }
 
 fn pad4(out: &mut Vec<u8>) {
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -166,7 +166,7 @@ mod tests {
         assert_eq!(&archive[second + 54..second + 62], b"00000003");
         let data = second + 110 + 6; // 110 + 6 = 116: already aligned
         assert_eq!(&archive[data..data + 3], b"xyz");
-        assert!(archive.len() % 4 == 0);
+        assert!(archive.len().is_multiple_of(4));
         let tail = String::from_utf8_lossy(&archive[archive.len() - 16..]).to_string();
         assert!(tail.contains("TRAILER!!!"), "{tail}");
     }

@@ -18,3 +18,4 @@ mod stop_machine_locks;
 mod stop_machine_stress;
 mod symbols;
 mod tracepoint;
+mod uspace;

@@ -199,7 +199,7 @@ fn map_zeroed(
     exec: bool,
 ) -> Result<(), Errno> {
     let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
-    if end > TASK_SIZE || (start | len) % PAGE_SIZE != 0 {
+    if end > TASK_SIZE || !(start | len).is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let table = inner.table.as_mut().ok_or(Errno::EFAULT)?;

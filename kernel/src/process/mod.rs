@@ -114,7 +114,9 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
 fn install_mm(task: &Task, mm: *const MmContext) {
     let flags = arch::irqflags::local_irq_save();
     task.set_mm(mm);
-    arch::asid::switch_mm(crate::smp::smp_processor_id(), mm);
+    // SAFETY: IRQs are masked and tasks never migrate, so this is our CPU; `mm` is null or
+    // the context of the process running here, which `run` uninstalls before freeing it.
+    unsafe { arch::asid::switch_mm(crate::smp::smp_processor_id(), mm) };
     arch::irqflags::local_irq_restore(flags);
 }
 

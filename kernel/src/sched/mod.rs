@@ -430,7 +430,9 @@ mod core_sched {
             return;
         };
         // The incoming task's address space (or the reserved table) in TTBR0, with its ASID.
-        arch::asid::switch_mm(cpu, next_mm);
+        // SAFETY: IRQs are masked on this CPU; a task's mm pointer stays valid while it is set
+        // (its process clears it, and uninstalls it, before freeing the address space).
+        unsafe { arch::asid::switch_mm(cpu, next_mm) };
         // SAFETY: IRQs are masked; `prev` is the running task's context, and `next` is a
         // runnable task of this CPU, switched out earlier or never run, whose stack nobody uses.
         unsafe { cpu_switch_to(prev, next) };

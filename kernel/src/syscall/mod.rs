@@ -141,7 +141,10 @@ fn sys_mmap(
     _fd: u64,
     offset: u64,
 ) -> SysResult {
-    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 || len == 0 || offset % PAGE_SIZE != 0 {
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0
+        || len == 0
+        || !offset.is_multiple_of(PAGE_SIZE)
+    {
         return Err(Errno::EINVAL);
     }
     let len = len
@@ -159,7 +162,7 @@ fn sys_mmap(
         return Err(Errno::EBADF);
     }
     let fixed = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if addr.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
@@ -185,7 +188,7 @@ fn sys_mmap(
 }
 
 fn sys_munmap(process: &Process, addr: u64, len: u64) -> SysResult {
-    if addr % PAGE_SIZE != 0 || len == 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
         return Err(Errno::EINVAL);
     }
     let len = len

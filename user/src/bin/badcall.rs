@@ -17,8 +17,9 @@ const KERNEL_ADDR: usize = 0xffff_ff80_4020_0000;
 /// A user address nothing maps.
 const UNMAPPED: usize = 0x1000;
 
-fn main(_args: user::Args) -> i32 {
-    // SAFETY (all calls below): the pointers are deliberately bad; the kernel must refuse them.
+fn run(_args: user::Args) -> i32 {
+    // SAFETY: the pointers are deliberately bad and the kernel must refuse them; the one store
+    // goes to bytes of a page this program just mapped.
     unsafe {
         show(
             b"write(1, kernel)",
@@ -96,4 +97,4 @@ fn main(_args: user::Args) -> i32 {
     0
 }
 
-user::entry!(main);
+user::entry!(run);

@@ -2,7 +2,7 @@
 //! BRK), so the kernel must kill it with SIGSEGV, SIGILL or SIGTRAP and carry on.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
-fn main(args: user::Args) -> i32 {
+fn run(args: user::Args) -> i32 {
     match args.get(1).unwrap_or(b"null") {
         b"null" => {
             // SAFETY: deliberately not: page 0 is never mapped.
@@ -28,4 +28,4 @@ fn main(args: user::Args) -> i32 {
     }
 }
 
-user::entry!(main);
+user::entry!(run);

@@ -7,7 +7,7 @@ fn fib(n: u64) -> u64 {
     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
 }
 
-fn main(args: user::Args) -> i32 {
+fn run(args: user::Args) -> i32 {
     let Some(n) = args.get(1).and_then(user::parse_u64).filter(|&n| n <= 90) else {
         user::print(b"usage: fib N (N <= 90)\n");
         return 2;
@@ -20,4 +20,4 @@ fn main(args: user::Args) -> i32 {
     0
 }
 
-user::entry!(main);
+user::entry!(run);

@@ -2,7 +2,7 @@
 //! parent's pid.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
-fn main(args: user::Args) -> i32 {
+fn run(args: user::Args) -> i32 {
     let n = args.get(1).and_then(user::parse_u64).unwrap_or(1);
     let mut ppid = 0;
     for _ in 0..n {
@@ -16,4 +16,4 @@ fn main(args: user::Args) -> i32 {
     0
 }
 
-user::entry!(main);
+user::entry!(run);
