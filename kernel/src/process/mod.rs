@@ -86,11 +86,15 @@ fn basename(path: &str) -> &str {
 }
 
 /// Starts the program at `path` with `argv` (argv[0] included) as a child of the running
-/// task. `ENOENT`/`EISDIR` for a missing file, `EACCES` for a file without plain content,
+/// task. `ENOENT` for a missing file, `EACCES` for a directory or a file without plain content
+/// (as Linux's `execve`),
 /// `ENOEXEC` for one that is not a static AArch64 ELF, `ENOMEM`/`EAGAIN` when memory or tasks
 /// run out. Nothing is left behind on failure.
 pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
-    let file = fs::vfs().open(path)?;
+    let file = fs::vfs().open(path).map_err(|error| match error {
+        Errno::EISDIR => Errno::EACCES,
+        other => other,
+    })?;
     let data = file.bytes().ok_or(Errno::EACCES)?;
     let mm = Box::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();

@@ -253,6 +253,8 @@ pub struct Shell<'a> {
     commands: &'a CommandTable,
     cwd: String,
     editor: LineEditor,
+    /// The last command's exit status (`$?`).
+    last_status: i32,
 }
 
 impl<'a> Shell<'a> {
@@ -263,6 +265,7 @@ impl<'a> Shell<'a> {
             commands,
             cwd: String::from("/"),
             editor: LineEditor::new(),
+            last_status: 0,
         }
     }
 
@@ -303,7 +306,13 @@ impl<'a> Shell<'a> {
     /// Runs one line and returns its exit status (2 for a syntax error, 127 for an unknown
     /// command).
     pub fn execute(&mut self, tty: &mut dyn Tty, line: &str) -> i32 {
-        let parsed = match parser::parse(line) {
+        let status = self.execute_line(tty, line);
+        self.last_status = status;
+        status
+    }
+
+    fn execute_line(&mut self, tty: &mut dyn Tty, line: &str) -> i32 {
+        let parsed = match parser::parse_with_status(line, self.last_status) {
             Ok(parsed) => parsed,
             Err(error) => {
                 print_to(tty, format_args!("sh: {error}\n"));
