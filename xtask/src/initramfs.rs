@@ -11,6 +11,7 @@
 
 use std::fs;
 use std::path::PathBuf;
+use std::process::Command;
 
 use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command};
@@ -24,6 +25,19 @@ const USER_RUSTFLAGS: &str =
 
 fn user_target_dir() -> PathBuf {
     workspace::target_dir().join("user")
+}
+
+/// `cargo SUBCOMMAND` (build, clippy) of the user programs, with their flags and target
+/// directory.
+pub fn user_cargo(subcommand: &str) -> Command {
+    let mut cargo = workspace::cargo();
+    cargo
+        .args([subcommand, "-p", "user", "--bins", "--release", "--target", KERNEL_TARGET])
+        .arg("--target-dir")
+        .arg(user_target_dir())
+        .env("RUSTFLAGS", USER_RUSTFLAGS)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    cargo
 }
 
 /// The archive's path.

@@ -160,6 +160,8 @@ fn static_checks() -> Vec<(&'static str, Command)> {
         .arg("--target-dir")
         .arg(workspace::target_dir().join("ktest"));
     ktest_clippy.args(["--", "-D", "warnings"]);
+    let mut user_clippy = initramfs::user_cargo("clippy");
+    user_clippy.args(["--", "-D", "warnings"]);
     vec![
         ("format", cargo(&["fmt", "--all", "--check"])),
         (
@@ -179,6 +181,7 @@ fn static_checks() -> Vec<(&'static str, Command)> {
             ]),
         ),
         ("clippy (kernel target, ktest build)", ktest_clippy),
+        ("clippy (user programs)", user_clippy),
         (
             "clippy (host tools)",
             cargo(&[

@@ -253,3 +253,31 @@ fn uaccess_bad_pointers_are_efault() -> TestResult {
     Ok(())
 }
 }
+
+ktest! {
+fn programs_exit_with_linux_statuses_and_give_their_memory_back() -> TestResult {
+    use crate::fs::Errno;
+    use crate::mm::page_alloc;
+    use crate::process::spawn;
+    use crate::signal::{SIGILL, SIGTRAP, WaitStatus};
+    let (free_before, total) = page_alloc::counts();
+    let cases: [(&str, &[&str], WaitStatus); 5] = [
+        ("/bin/hello", &["hello"], WaitStatus::exited(0)),
+        ("/bin/fib", &["fib"], WaitStatus::exited(2)),
+        ("/bin/crash", &["crash", "null"], WaitStatus::signaled(SIGSEGV, false)),
+        ("/bin/crash", &["crash", "undef"], WaitStatus::signaled(SIGILL, false)),
+        ("/bin/crash", &["crash", "brk"], WaitStatus::signaled(SIGTRAP, false)),
+    ];
+    for (path, argv, expected) in cases {
+        let child = spawn(path, argv).map_err(|e| alloc::format!("spawn {path}: {e}"))?;
+        let status = child.wait();
+        kassert!(status == expected, "{path} {argv:?}: {status:?}, expected {expected:?}");
+    }
+    kassert_eq!(page_alloc::counts(), (free_before, total));
+    kassert!(matches!(spawn("/bin/nope", &["nope"]), Err(Errno::ENOENT)));
+    kassert!(matches!(spawn("/bin", &["bin"]), Err(Errno::EACCES)));
+    kassert!(matches!(spawn("/proc/kallsyms", &["x"]), Err(Errno::EACCES)));
+    kassert_eq!(page_alloc::counts(), (free_before, total));
+    Ok(())
+}
+}
