@@ -170,8 +170,8 @@ impl UserPageTable {
         }
     }
 
-    /// Calls `f(va, pa, writable)` for every mapped page, in address order.
-    pub fn for_each_page(&self, mut f: impl FnMut(u64, u64, bool)) {
+    /// Calls `f(va, pa, writable, executable)` for every mapped page, in address order.
+    pub fn for_each_page(&self, mut f: impl FnMut(u64, u64, bool, bool)) {
         for (i1, e1) in entries(self.root).iter().enumerate() {
             let d1 = e1.load(Ordering::Relaxed);
             if d1 & PTE_VALID == 0 {
@@ -186,7 +186,12 @@ impl UserPageTable {
                     let d3 = e3.load(Ordering::Relaxed);
                     if d3 & PTE_VALID != 0 {
                         let va = ((i1 as u64) << 30) | ((i2 as u64) << 21) | ((i3 as u64) << 12);
-                        f(va, d3 & PTE_ADDR_MASK, d3 & PTE_RDONLY == 0);
+                        f(
+                            va,
+                            d3 & PTE_ADDR_MASK,
+                            d3 & PTE_RDONLY == 0,
+                            d3 & PTE_UXN == 0,
+                        );
                     }
                 }
             }

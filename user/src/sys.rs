@@ -8,6 +8,9 @@ pub const SYS_UNAME: usize = 160;
 pub const SYS_GETPID: usize = 172;
 pub const SYS_GETPPID: usize = 173;
 pub const SYS_BRK: usize = 214;
+pub const SYS_CLONE: usize = 220;
+pub const SYS_EXECVE: usize = 221;
+pub const SYS_WAIT4: usize = 260;
 pub const SYS_MUNMAP: usize = 215;
 pub const SYS_MMAP: usize = 222;
 pub const SYS_GETRANDOM: usize = 278;
@@ -70,4 +73,45 @@ pub fn getpid() -> isize {
 pub fn getppid() -> isize {
     // SAFETY: no arguments.
     unsafe { syscall6(SYS_GETPPID, [0; 6]) }
+}
+
+/// `fork()`: Linux's arm64 libc calls `clone(SIGCHLD, 0, ...)`.
+pub fn fork() -> isize {
+    const SIGCHLD: usize = 17;
+    // SAFETY: no pointers.
+    unsafe { syscall6(SYS_CLONE, [SIGCHLD, 0, 0, 0, 0, 0]) }
+}
+
+/// `execve(path, argv, envp)` with NULL-terminated arrays of C strings.
+///
+/// # Safety
+/// Every array element must be a C string, and both arrays must end in a null pointer.
+pub unsafe fn execve(path: &core::ffi::CStr, argv: &[*const u8], envp: &[*const u8]) -> isize {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        syscall6(
+            SYS_EXECVE,
+            [
+                path.as_ptr() as usize,
+                argv.as_ptr() as usize,
+                envp.as_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    }
+}
+
+/// `wait4(pid, &status, options, NULL)`: the reaped pid (or -errno) and the status word.
+pub fn wait4(pid: isize, options: usize) -> (isize, u32) {
+    let mut status = 0u32;
+    // SAFETY: `status` is a valid u32 to write.
+    let ret = unsafe {
+        syscall6(
+            SYS_WAIT4,
+            [pid as usize, &raw mut status as usize, options, 0, 0, 0],
+        )
+    };
+    (ret, status)
 }

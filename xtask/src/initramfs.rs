@@ -17,7 +17,7 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 5] = ["hello", "getppid", "fib", "crash", "badcall"];
+pub const PROGRAMS: [&str; 6] = ["hello", "getppid", "fib", "crash", "badcall", "forkwait"];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).
 const USER_RUSTFLAGS: &str =
@@ -32,7 +32,15 @@ fn user_target_dir() -> PathBuf {
 pub fn user_cargo(subcommand: &str) -> Command {
     let mut cargo = workspace::cargo();
     cargo
-        .args([subcommand, "-p", "user", "--bins", "--release", "--target", KERNEL_TARGET])
+        .args([
+            subcommand,
+            "-p",
+            "user",
+            "--bins",
+            "--release",
+            "--target",
+            KERNEL_TARGET,
+        ])
         .arg("--target-dir")
         .arg(user_target_dir())
         .env("RUSTFLAGS", USER_RUSTFLAGS)

@@ -261,8 +261,10 @@ fn programs_exit_with_linux_statuses_and_give_their_memory_back() -> TestResult 
     use crate::process::spawn;
     use crate::signal::{SIGILL, SIGTRAP, WaitStatus};
     let (free_before, total) = page_alloc::counts();
-    let cases: [(&str, &[&str], WaitStatus); 5] = [
+    let cases: [(&str, &[&str], WaitStatus); 6] = [
         ("/bin/hello", &["hello"], WaitStatus::exited(0)),
+        // fork, execve, wait4, exits and a SIGSEGV death, all checked by the program itself.
+        ("/bin/forkwait", &["forkwait", "5"], WaitStatus::exited(0)),
         ("/bin/fib", &["fib"], WaitStatus::exited(2)),
         ("/bin/crash", &["crash", "null"], WaitStatus::signaled(SIGSEGV, false)),
         ("/bin/crash", &["crash", "undef"], WaitStatus::signaled(SIGILL, false)),

@@ -107,6 +107,53 @@ impl Mm {
         Ok(())
     }
 
+    /// A copy of this address space, page by page (Linux's `dup_mm`, without copy-on-write):
+    /// `ENOMEM` when frames run out (nothing is left allocated then).
+    pub fn duplicate(&self) -> Result<Mm, Errno> {
+        let copy = Mm::new()?;
+        let inner = self.inner.lock();
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        let mut result = Ok(());
+        {
+            let mut new_inner = copy.inner.lock();
+            new_inner.start_brk = inner.start_brk;
+            new_inner.brk = inner.brk;
+            new_inner.mmap_base = inner.mmap_base;
+            let new_table = new_inner.table.as_mut().ok_or(Errno::EFAULT)?;
+            table.for_each_page(|va, pa, write, exec| {
+                if result.is_err() {
+                    return;
+                }
+                let Some(frame) = page_alloc::alloc_page() else {
+                    result = Err(Errno::ENOMEM);
+                    return;
+                };
+                // SAFETY: both frames are in the linear map; `pa` is mapped by the parent (whose
+                // lock we hold) and `frame` was just allocated.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        phys_to_virt(pa) as *const u8,
+                        phys_to_virt(frame) as *mut u8,
+                        PAGE_SIZE as usize,
+                    );
+                }
+                if exec {
+                    let va = phys_to_virt(frame);
+                    arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
+                }
+                if new_table
+                    .map_page(va, frame, user_prot(write, exec), &Frames)
+                    .is_err()
+                {
+                    page_alloc::free_page(frame);
+                    result = Err(Errno::ENOMEM);
+                }
+            });
+        }
+        // On failure `copy` drops here and frees what was copied.
+        result.map(|()| copy)
+    }
+
     /// Sets where the heap starts (the loader's `brk`).
     pub fn set_brk_start(&self, start: u64) {
         let mut inner = self.inner.lock();

@@ -8,9 +8,12 @@
 //! Implemented so far (stage 1 of the user-space issue): `write` (to the console on fds 0-2),
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
-//! `nanosleep`, `sched_yield`.
+//! `nanosleep`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
+//! `wait4`.
 
 pub mod random;
+
+use alloc::vec::Vec;
 
 use arch::exception::TrapFrame;
 
@@ -37,6 +40,9 @@ pub const __NR_GETGID: u64 = 176;
 pub const __NR_GETEGID: u64 = 177;
 pub const __NR_GETTID: u64 = 178;
 pub const __NR_BRK: u64 = 214;
+pub const __NR_CLONE: u64 = 220;
+pub const __NR_EXECVE: u64 = 221;
+pub const __NR_WAIT4: u64 = 260;
 pub const __NR_MUNMAP: u64 = 215;
 pub const __NR_MMAP: u64 = 222;
 pub const __NR_GETRANDOM: u64 = 278;
@@ -75,7 +81,7 @@ type SysResult = Result<u64, Errno>;
 
 /// Runs the syscall `frame` trapped with and puts its result in x0; `Some` when the process
 /// exits with that status.
-pub fn dispatch(process: &Process, frame: &mut TrapFrame) -> Option<WaitStatus> {
+pub fn dispatch(process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStatus> {
     let [a0, a1, a2, a3, a4, _a5] = [0, 1, 2, 3, 4, 5].map(|i| frame.regs[i]);
     let result = match frame.regs[8] {
         __NR_EXIT | __NR_EXIT_GROUP => return Some(WaitStatus::exited(a0)),
@@ -94,6 +100,13 @@ pub fn dispatch(process: &Process, frame: &mut TrapFrame) -> Option<WaitStatus> 
         __NR_GETRANDOM => sys_getrandom(a0, a1, a2),
         __NR_CLOCK_GETTIME => sys_clock_gettime(a0, a1),
         __NR_NANOSLEEP => sys_nanosleep(a0, a1),
+        __NR_CLONE => sys_clone(process, frame, a0, a1),
+        __NR_EXECVE => match sys_execve(process, frame, a0, a1, a2) {
+            // The new program starts with every register zero, x0 included.
+            Ok(()) => return None,
+            Err(errno) => Err(errno),
+        },
+        __NR_WAIT4 => sys_wait4(process, a0, a1, a2, a3),
         __NR_SCHED_YIELD => {
             crate::sched::yield_now();
             Ok(0)
@@ -105,6 +118,100 @@ pub fn dispatch(process: &Process, frame: &mut TrapFrame) -> Option<WaitStatus> 
         Err(errno) => (-i64::from(errno.code())) as u64,
     };
     None
+}
+
+/// `SIGCHLD`: the exit signal a forking `clone` names.
+const SIGCHLD: u64 = crate::signal::SIGCHLD as u64;
+
+/// `clone(flags, newsp, ...)`: plain `fork` only (Linux's `fork()` is `clone(SIGCHLD, 0)` on
+/// arm64). Threads, vfork and namespaces are not implemented: ENOSYS.
+fn sys_clone(process: &Process, frame: &TrapFrame, flags: u64, newsp: u64) -> SysResult {
+    if flags != SIGCHLD || newsp != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    crate::process::fork(process, frame).map(u64::from)
+}
+
+/// Linux's limits on `execve`'s arguments: a path of `PATH_MAX` bytes with its NUL, and
+/// (ours) at most this many argv/envp strings.
+const PATH_MAX: usize = 4096;
+const MAX_ARGS: usize = 1024;
+const MAX_ARG_STRLEN: usize = crate::binfmt_elf::MAX_ARG_BYTES;
+
+/// The strings of a NULL-terminated user array of string pointers (none for a NULL array).
+fn copy_strings(array: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut strings = Vec::new();
+    if array == 0 {
+        return Ok(strings);
+    }
+    for i in 0..=MAX_ARGS as u64 {
+        let ptr = crate::uaccess::get_user_u64(array.checked_add(i * 8).ok_or(Errno::EFAULT)?)?;
+        if ptr == 0 {
+            return Ok(strings);
+        }
+        let string = crate::uaccess::strndup_user(ptr, MAX_ARG_STRLEN).map_err(|e| match e {
+            Errno::ENAMETOOLONG => Errno::E2BIG,
+            other => other,
+        })?;
+        strings.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        strings.push(string);
+    }
+    Err(Errno::E2BIG)
+}
+
+fn sys_execve(
+    process: &mut Process,
+    frame: &mut TrapFrame,
+    path: u64,
+    argv: u64,
+    envp: u64,
+) -> Result<(), Errno> {
+    let path = crate::uaccess::strndup_user(path, PATH_MAX - 1)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let path = core::str::from_utf8(&path).map_err(|_| Errno::ENOENT)?;
+    let path = crate::fs::path::join("/", path);
+    let argv = copy_strings(argv)?;
+    let envp = copy_strings(envp)?;
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+    crate::process::execve(process, frame, &path, &argv, &envp)
+}
+
+// wait4's options (include/uapi/linux/wait.h).
+const WNOHANG: u64 = 0x1;
+const WUNTRACED: u64 = 0x2;
+const WCONTINUED: u64 = 0x8;
+const __WNOTHREAD: u64 = 0x2000_0000;
+const __WALL: u64 = 0x4000_0000;
+const __WCLONE: u64 = 0x8000_0000;
+/// `sizeof(struct rusage)` on arm64.
+const RUSAGE_SIZE: usize = 144;
+
+/// `wait4(pid, wstatus, options, rusage)`: `pid` -1 for any child or a child's pid (process
+/// groups do not exist yet: 0 and < -1 are taken as -1). Stops and continues are not reported
+/// yet (no job control), and the rusage is all zero (no accounting).
+fn sys_wait4(process: &Process, pid: u64, wstatus: u64, options: u64, rusage: u64) -> SysResult {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let which = match pid as i32 {
+        which if which > 0 => i64::from(which),
+        _ => -1,
+    };
+    match crate::process::wait4(process, which, options & WNOHANG != 0)? {
+        None => Ok(0),
+        Some((child, status)) => {
+            if wstatus != 0 {
+                copy_to_user(wstatus, &status.0.to_le_bytes())?;
+            }
+            if rusage != 0 {
+                copy_to_user(rusage, &[0; RUSAGE_SIZE])?;
+            }
+            Ok(u64::from(child))
+        }
+    }
 }
 
 /// `write(fd, buf, count)`: fds 0-2 are the console (opened read-write, as a tty is).
