@@ -241,11 +241,11 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts a task running `process` from `frame`; returns its pid.
-fn start(name: &str, process: Process, frame: TrapFrame) -> Result<Arc<Task>, Errno> {
+/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`; returns the task.
+fn start(name: &str, process: Process, frame: TrapFrame, tls: u64) -> Result<Arc<Task>, Errno> {
     reserve_entry()?;
     let shared = process.shared.clone();
-    let task = sched::spawn(name, None, true, move || run(process, frame))
+    let task = sched::spawn(name, None, true, move || run(process, frame, tls))
         .map_err(|error| error.errno())?;
     register(&shared, task.pid());
     Ok(task)
@@ -264,7 +264,7 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
         shared: shared.clone(),
         clear_child_tid: AtomicU64::new(0),
     };
-    let task = start(basename(path), process, frame)?;
+    let task = start(basename(path), process, frame, 0)?;
     Ok(Child { task, shared })
 }
 
@@ -281,7 +281,8 @@ pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
     let name = sched::current().map_or("?", Task::name);
-    Ok(start(name, child, child_frame)?.pid())
+    let tls = arch::context::tpidr_el0();
+    Ok(start(name, child, child_frame, tls)?.pid())
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -299,6 +300,7 @@ pub fn execve(
     // The old address space is installed nowhere now: dropping it frees it.
     drop(core::mem::replace(&mut process.mm, mm));
     *frame = new_frame;
+    arch::context::set_tpidr_el0(0);
     Ok(())
 }
 
@@ -337,13 +339,14 @@ fn install_mm(task: &Task, mm: *const MmContext) {
 }
 
 /// The body of a process's task.
-fn run(mut process: Process, initial: TrapFrame) {
+fn run(mut process: Process, initial: TrapFrame, tls: u64) {
     let task = sched::current_task();
     let frame_ptr = task.pt_regs().expect("a spawned task has a stack");
     // SAFETY: the frame area at the top of our own stack is ours alone; nothing else refers
     // to it while we run.
     let frame = unsafe { &mut *frame_ptr };
     *frame = initial;
+    arch::context::set_tpidr_el0(tls);
     install_mm(&task, process.mm.context());
     let status = user_loop(&task, &mut process, frame);
     install_mm(&task, core::ptr::null());

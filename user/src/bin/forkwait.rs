@@ -1,5 +1,6 @@
 //! `forkwait N`: fork, exec and wait. One child execs /bin/hello; then N children exit with
-//! `i % 256` and the parent checks each status word; a child that reads NULL must come back
+//! `i % 256` and the parent checks each status word; a child inherits TPIDR_EL0 and its change
+//! of it does not reach the parent; a child that reads NULL must come back
 //! killed by SIGSEGV; finally wait4 with no child left is ECHILD, and execve of a missing file
 //! or a kernel pointer fails without harming the caller.
 #![cfg_attr(target_os = "none", no_std, no_main)]
@@ -21,6 +22,28 @@ fn exec_hello() -> ! {
     // SAFETY: NUL-terminated strings, null-terminated arrays.
     unsafe { sys::execve(c"/bin/hello", &argv, &envp) };
     sys::exit_group(127)
+}
+
+fn set_tpidr(value: u64) {
+    #[cfg(target_os = "none")]
+    // SAFETY: TPIDR_EL0 is ours; this runtime does not use it.
+    unsafe {
+        core::arch::asm!("msr tpidr_el0, {v}", v = in(reg) value)
+    };
+    #[cfg(not(target_os = "none"))]
+    let _ = value;
+}
+
+fn tpidr() -> u64 {
+    #[cfg(target_os = "none")]
+    {
+        let value: u64;
+        // SAFETY: reads our own register.
+        unsafe { core::arch::asm!("mrs {v}, tpidr_el0", v = out(reg) value) };
+        value
+    }
+    #[cfg(not(target_os = "none"))]
+    0
 }
 
 fn run(args: user::Args) -> i32 {
@@ -49,6 +72,18 @@ fn run(args: user::Args) -> i32 {
         );
     }
 
+    // The thread pointer is per process: a child inherits it, and its changes stay its own.
+    set_tpidr(0x1234_5678);
+    let pid = sys::fork();
+    if pid == 0 {
+        let inherited = tpidr() == 0x1234_5678;
+        set_tpidr(0xdead);
+        sys::exit_group(if inherited { 0 } else { 1 });
+    }
+    let (reaped, status) = sys::wait4(pid, 0);
+    ok &= check(b"TPIDR_EL0 inherited", reaped == pid && status == 0);
+    ok &= check(b"TPIDR_EL0 kept", tpidr() == 0x1234_5678);
+
     let pid = sys::fork();
     if pid == 0 {
         // SAFETY: deliberately not: page 0 is never mapped.
@@ -74,7 +109,7 @@ fn run(args: user::Args) -> i32 {
     );
 
     user::print(b"forkwait: ");
-    user::print_u64(n + 2);
+    user::print_u64(n + 3);
     user::print(if ok {
         b" children, all as expected\n"
     } else {
