@@ -137,17 +137,32 @@ impl Allocator {
 
 crate::noinstr! {
 /// Installs `mm` (null: the reserved empty table) in this CPU's TTBR0, giving it a current
-/// ASID first if it needs one.
+/// ASID first if it needs one. Inlined: a switch between tasks of one address space (kernel
+/// tasks, all with none) costs a load and a compare.
 ///
 /// # Safety
 /// Call with IRQs masked on CPU `cpu`, from the context switch (or a task changing its own
 /// address space); `mm` is null or points at a context that stays alive while it is installed.
+#[inline(always)]
 pub unsafe fn switch_mm(cpu: usize, mm: *const MmContext) {
-    let installed = &INSTALLED[cpu];
-    if core::ptr::eq(installed.load(Ordering::Relaxed), mm) {
+    let Some(installed) = INSTALLED.get(cpu) else {
         return;
+    };
+    if !core::ptr::eq(installed.load(Ordering::Relaxed), mm) {
+        // SAFETY: forwarded from the caller.
+        unsafe { install(cpu, mm) };
     }
-    installed.store(mm.cast_mut(), Ordering::Relaxed);
+}
+}
+
+crate::noinstr! {
+/// The part of [`switch_mm`] that changes TTBR0.
+///
+/// # Safety
+/// As for [`switch_mm`].
+#[inline(never)]
+unsafe fn install(cpu: usize, mm: *const MmContext) {
+    INSTALLED[cpu].store(mm.cast_mut(), Ordering::Relaxed);
     // SAFETY: the caller keeps `mm` alive while it is installed.
     let Some(mm) = (unsafe { mm.as_ref() }) else {
         ALLOCATOR.lock().active[cpu] = 0;

@@ -154,6 +154,16 @@ impl Mm {
         result.map(|()| copy)
     }
 
+    /// Makes the code written to the executable page `va` visible to instruction fetch.
+    pub fn sync_icache_page(&self, va: u64) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        let (pa, _) = table.translate(va).ok_or(Errno::EFAULT)?;
+        let va = phys_to_virt(pa);
+        arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
+        Ok(())
+    }
+
     /// Sets where the heap starts (the loader's `brk`).
     pub fn set_brk_start(&self, start: u64) {
         let mut inner = self.inner.lock();

@@ -328,6 +328,26 @@ pub fn wait4(
     }
 }
 
+/// Runs the user code of `mm` from `frame` in the running task itself, as a child process of
+/// it that never gets a task of its own (the getppid benchmark's way to time the syscall path
+/// from a kernel command): until it exits, with its status and final registers.
+pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), Errno> {
+    let task = sched::current_task();
+    let mut process = Process {
+        mm,
+        shared: ProcShared::new(task.pid())?,
+        clear_child_tid: AtomicU64::new(0),
+    };
+    let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
+    // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.
+    let frame = unsafe { &mut *frame_ptr };
+    *frame = initial;
+    install_mm(&task, process.mm.context());
+    let status = user_loop(&task, &mut process, frame);
+    install_mm(&task, core::ptr::null());
+    Ok((status, frame.regs))
+}
+
 /// Installs `mm` (or nothing) for the running task, now and at every switch to it.
 fn install_mm(task: &Task, mm: *const MmContext) {
     let flags = arch::irqflags::local_irq_save();
