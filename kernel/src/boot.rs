@@ -72,8 +72,9 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
 
     let image = mmu::kernel_image();
     let (heap_start, ram_size) = heap_region(board, image.end);
-    // A quarter of it becomes page frames for user space (its top end), the rest the heap.
-    let frames_size = (ram_size / 4) & !(mmu::PAGE_SIZE - 1);
+    // An eighth of it becomes page frames for user space (its top end), the rest the heap
+    // (which the trace buffers are sized from: 2 x 50000 KiB must fit at 128 MiB).
+    let frames_size = (ram_size / 8) & !(mmu::PAGE_SIZE - 1);
     let heap_size = ram_size - frames_size;
     // SAFETY: the region is RAM above the image, mapped read-write by mmu::init, used by no one;
     // the heap and the frame allocator get disjoint parts of it.

@@ -68,25 +68,29 @@ pub fn put_user_u64(to: u64, value: u64) -> Result<(), Errno> {
 }
 
 /// A NUL-terminated user string of at most `max` bytes (NUL excluded): `ENAMETOOLONG` when
-/// no NUL comes in time, `EFAULT` on a bad pointer, `ENOMEM` when the buffer cannot be had.
+/// no NUL comes in time, `EFAULT` on a bad pointer, `ENOMEM` when the buffer cannot grow. Read
+/// in pieces, so the buffer is only as large as the string.
 pub fn strndup_user(from: u64, max: usize) -> Result<Vec<u8>, Errno> {
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(max + 1).map_err(|_| Errno::ENOMEM)?;
-    buf.resize(max + 1, 0);
-    // Only the part of the range below TASK_SIZE may be read; a string running past it faults.
-    let room = (TASK_SIZE.saturating_sub(from) as usize).min(max + 1);
-    if room == 0 {
-        return Err(Errno::EFAULT);
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 256];
+    loop {
+        let addr = from.checked_add(out.len() as u64).ok_or(Errno::EFAULT)?;
+        // Only the part of the range below TASK_SIZE may be read; a string running past it
+        // faults.
+        let room = (TASK_SIZE.saturating_sub(addr) as usize).min(chunk.len());
+        if room == 0 {
+            return Err(Errno::EFAULT);
+        }
+        let len = arch::extable::raw_strncpy_from_user(&mut chunk[..room], addr)
+            .map_err(|_| Errno::EFAULT)?;
+        let take = len.min(max + 1 - out.len());
+        out.try_reserve(take).map_err(|_| Errno::ENOMEM)?;
+        out.extend_from_slice(&chunk[..take]);
+        if out.len() > max {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if len < room {
+            return Ok(out);
+        }
     }
-    let len =
-        arch::extable::raw_strncpy_from_user(&mut buf[..room], from).map_err(|_| Errno::EFAULT)?;
-    if len == room {
-        return Err(if room <= max {
-            Errno::EFAULT
-        } else {
-            Errno::ENAMETOOLONG
-        });
-    }
-    buf.truncate(len);
-    Ok(buf)
 }

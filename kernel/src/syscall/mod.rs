@@ -138,8 +138,9 @@ const PATH_MAX: usize = 4096;
 const MAX_ARGS: usize = 1024;
 const MAX_ARG_STRLEN: usize = crate::binfmt_elf::MAX_ARG_BYTES;
 
-/// The strings of a NULL-terminated user array of string pointers (none for a NULL array).
-fn copy_strings(array: u64) -> Result<Vec<Vec<u8>>, Errno> {
+/// The strings of a NULL-terminated user array of string pointers (none for a NULL array),
+/// `budget` bytes at most in all (E2BIG past it, as past the initial stack's room).
+fn copy_strings(array: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
     let mut strings = Vec::new();
     if array == 0 {
         return Ok(strings);
@@ -149,10 +150,12 @@ fn copy_strings(array: u64) -> Result<Vec<Vec<u8>>, Errno> {
         if ptr == 0 {
             return Ok(strings);
         }
-        let string = crate::uaccess::strndup_user(ptr, MAX_ARG_STRLEN).map_err(|e| match e {
+        let max = (*budget).min(MAX_ARG_STRLEN);
+        let string = crate::uaccess::strndup_user(ptr, max).map_err(|e| match e {
             Errno::ENAMETOOLONG => Errno::E2BIG,
             other => other,
         })?;
+        *budget -= string.len();
         strings.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         strings.push(string);
     }
@@ -172,8 +175,9 @@ fn sys_execve(
     }
     let path = core::str::from_utf8(&path).map_err(|_| Errno::ENOENT)?;
     let path = crate::fs::path::join("/", path);
-    let argv = copy_strings(argv)?;
-    let envp = copy_strings(envp)?;
+    let mut budget = MAX_ARG_STRLEN;
+    let argv = copy_strings(argv, &mut budget)?;
+    let envp = copy_strings(envp, &mut budget)?;
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     crate::process::execve(process, frame, &path, &argv, &envp)
