@@ -283,3 +283,19 @@ fn programs_exit_with_linux_statuses_and_give_their_memory_back() -> TestResult 
     Ok(())
 }
 }
+
+ktest! {
+fn kill_ends_a_busy_program_with_sigkill() -> TestResult {
+    use crate::mm::page_alloc;
+    use crate::signal::{SIGKILL, WaitStatus};
+    let before = page_alloc::counts();
+    let child = crate::process::spawn("/bin/getppid", &["getppid", "1000000000"])
+        .map_err(|e| alloc::format!("spawn: {e}"))?;
+    crate::sched::msleep(20).map_err(|_| "interrupted")?;
+    crate::sched::kill(child.task.pid()).map_err(|e| alloc::format!("kill: {e:?}"))?;
+    let status = child.wait();
+    kassert!(status == WaitStatus::signaled(SIGKILL, false), "{status:?}");
+    kassert_eq!(page_alloc::counts(), before);
+    Ok(())
+}
+}

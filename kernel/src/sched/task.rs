@@ -264,8 +264,9 @@ impl Task {
         self.mm.load(Ordering::Acquire)
     }
 
-    /// Sets the address space to install when the task runs, and installs it now if the task
-    /// is the one running. The caller keeps `mm` alive until it is replaced.
+    /// Sets the address space `__schedule` installs whenever it switches to the task (the
+    /// running task installs a new one itself, with `arch::asid::switch_mm`). The caller keeps
+    /// `mm` alive until it is replaced.
     pub fn set_mm(&self, mm: *const MmContext) {
         self.mm.store(mm.cast_mut(), Ordering::Release);
     }
