@@ -4,6 +4,7 @@
 pub const SYS_WRITE: usize = 64;
 pub const SYS_EXIT_GROUP: usize = 94;
 pub const SYS_NANOSLEEP: usize = 101;
+pub const SYS_CLOCK_GETTIME: usize = 113;
 pub const SYS_UNAME: usize = 160;
 pub const SYS_GETPID: usize = 172;
 pub const SYS_GETPPID: usize = 173;
