@@ -71,17 +71,17 @@ impl ProcShared {
 /// Every process not yet reaped.
 static TABLE: SpinLockIrq<Vec<Arc<ProcShared>>> = SpinLockIrq::new(Vec::new());
 
-/// Makes room for one more entry, so that [`register`] cannot fail.
-fn reserve_entry() -> Result<(), Errno> {
-    TABLE.lock().try_reserve(1).map_err(|_| Errno::ENOMEM)
+/// Enters `shared` in the table, before its task exists: its children may exit and look for it
+/// as soon as it runs. Its pid is filled in once the task is made ([`start`]).
+fn insert(shared: &Arc<ProcShared>) -> Result<(), Errno> {
+    let mut table = TABLE.lock();
+    table.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    table.push(shared.clone());
+    Ok(())
 }
 
-fn register(shared: &Arc<ProcShared>, pid: Pid) {
-    let mut table = TABLE.lock();
-    shared.pid.store(pid, Ordering::Release);
-    // Room was reserved by `reserve_entry` (or is spare): this push does not allocate unless
-    // another creation raced us for it, and then it grows the table as any push would.
-    table.push(shared.clone());
+fn remove(shared: &Arc<ProcShared>) {
+    TABLE.lock().retain(|p| !Arc::ptr_eq(p, shared));
 }
 
 /// What `wait4` for `which` (-1: any child) of `parent` finds.
@@ -243,12 +243,19 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
 
 /// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`; returns the task.
 fn start(name: &str, process: Process, frame: TrapFrame, tls: u64) -> Result<Arc<Task>, Errno> {
-    reserve_entry()?;
     let shared = process.shared.clone();
-    let task = sched::spawn(name, None, true, move || run(process, frame, tls))
-        .map_err(|error| error.errno())?;
-    register(&shared, task.pid());
-    Ok(task)
+    insert(&shared)?;
+    match sched::spawn(name, None, true, move || run(process, frame, tls)) {
+        Ok(task) => {
+            // Its parent learns the pid from our return, so nobody looks it up before this.
+            shared.pid.store(task.pid(), Ordering::Release);
+            Ok(task)
+        }
+        Err(error) => {
+            remove(&shared);
+            Err(error.errno())
+        }
+    }
 }
 
 /// Starts the program at `path` with `argv` (argv[0] included) as a child of the running
@@ -361,6 +368,11 @@ fn install_mm(task: &Task, mm: *const MmContext) {
 /// The body of a process's task.
 fn run(mut process: Process, initial: TrapFrame, tls: u64) {
     let task = sched::current_task();
+    // Our children find us in the table by pid: wait until our creator has filled it in (it
+    // does so as soon as it has our task).
+    while process.shared.pid() == 0 {
+        sched::yield_now();
+    }
     let frame_ptr = task.pt_regs().expect("a spawned task has a stack");
     // SAFETY: the frame area at the top of our own stack is ours alone; nothing else refers
     // to it while we run.
