@@ -17,7 +17,9 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 6] = ["hello", "getppid", "fib", "crash", "badcall", "forkwait"];
+pub const PROGRAMS: [&str; 7] = [
+    "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb",
+];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).
 const USER_RUSTFLAGS: &str =

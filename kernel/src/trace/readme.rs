@@ -287,7 +287,7 @@ pub const OURS: &[Entry] = &[
     entry(
         "/bin/",
         "  /bin/<program>\t\t- the initramfs's EL0 programs (hello, fib N, getppid N,\n\
-         \t\t\t  crash null|undef|brk, badcall): type the path to run one\n",
+         \t\t\t  crash null|undef|brk, badcall, forkwait N, forkbomb): type the path\n",
     ),
     entry(
         "/sys/kernel/debug/provoke-crash/",
