@@ -178,6 +178,8 @@ pub struct Process {
     shared: Arc<ProcShared>,
     /// `set_tid_address`'s pointer (Linux: `clear_child_tid`), used once threads exist.
     clear_child_tid: AtomicU64,
+    /// `set_robust_list`'s head (Linux: `robust_list`), walked at exit once futexes exist.
+    robust_list: AtomicU64,
 }
 
 impl Process {
@@ -195,6 +197,10 @@ impl Process {
 
     pub fn set_clear_child_tid(&self, addr: u64) {
         self.clear_child_tid.store(addr, Ordering::Relaxed);
+    }
+
+    pub fn set_robust_list(&self, head: u64) {
+        self.robust_list.store(head, Ordering::Relaxed);
     }
 }
 
@@ -270,6 +276,7 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
         mm,
         shared: shared.clone(),
         clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
     };
     let task = start(basename(path), process, frame, 0)?;
     Ok(Child { task, shared })
@@ -284,6 +291,7 @@ pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
         mm,
         shared,
         clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
@@ -344,6 +352,7 @@ pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31
         mm,
         shared: ProcShared::new(task.pid())?,
         clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
     };
     let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
     // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.

@@ -8,7 +8,7 @@
 //! Implemented so far (stage 1 of the user-space issue): `write` (to the console on fds 0-2),
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
-//! `nanosleep`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
+//! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
 //! `wait4`.
 
 pub mod random;
@@ -28,8 +28,10 @@ pub const __NR_WRITE: u64 = 64;
 pub const __NR_EXIT: u64 = 93;
 pub const __NR_EXIT_GROUP: u64 = 94;
 pub const __NR_SET_TID_ADDRESS: u64 = 96;
+pub const __NR_SET_ROBUST_LIST: u64 = 99;
 pub const __NR_NANOSLEEP: u64 = 101;
 pub const __NR_CLOCK_GETTIME: u64 = 113;
+pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
 pub const __NR_SCHED_YIELD: u64 = 124;
 pub const __NR_UNAME: u64 = 160;
 pub const __NR_GETPID: u64 = 172;
@@ -100,6 +102,15 @@ pub fn dispatch(process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStat
         __NR_GETRANDOM => sys_getrandom(a0, a1, a2),
         __NR_CLOCK_GETTIME => sys_clock_gettime(a0, a1),
         __NR_NANOSLEEP => sys_nanosleep(a0, a1),
+        __NR_CLOCK_NANOSLEEP => sys_clock_nanosleep(a0, a1, a2, a3),
+        __NR_SET_ROBUST_LIST => {
+            if a1 != ROBUST_LIST_HEAD_SIZE {
+                Err(Errno::EINVAL)
+            } else {
+                process.set_robust_list(a0);
+                Ok(0)
+            }
+        }
         __NR_CLONE => sys_clone(process, frame, a0, a1),
         __NR_EXECVE => match sys_execve(process, frame, a0, a1, a2) {
             // The new program starts with every register zero, x0 included.
@@ -389,17 +400,46 @@ fn sys_clock_gettime(clock: u64, tp: u64) -> SysResult {
     Ok(0)
 }
 
-fn sys_nanosleep(req: u64, rem: u64) -> SysResult {
+/// `sizeof(struct robust_list_head)` on arm64.
+const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+/// clock_nanosleep's flag: `req` is a point in time, not a duration.
+const TIMER_ABSTIME: u64 = 1;
+
+/// A user `struct timespec` as nanoseconds; `EINVAL` for a negative or unnormalised one.
+fn timespec_ns(addr: u64) -> Result<u64, Errno> {
     let mut ts = [0u8; 16];
-    copy_from_user(&mut ts, req)?;
+    copy_from_user(&mut ts, addr)?;
     let sec = i64::from_le_bytes(ts[..8].try_into().unwrap_or_default());
     let nsec = i64::from_le_bytes(ts[8..].try_into().unwrap_or_default());
     if sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&nsec) {
         return Err(Errno::EINVAL);
     }
-    let total_ns = (sec as u64)
+    Ok((sec as u64)
         .saturating_mul(NSEC_PER_SEC)
-        .saturating_add(nsec as u64);
+        .saturating_add(nsec as u64))
+}
+
+/// `clock_nanosleep(clock, flags, req, rem)`: relative or (`TIMER_ABSTIME`) absolute sleeps
+/// on the clocks that count from boot here (CPU-time clocks: `EINVAL`, as Linux's for a
+/// thread's; unknown flags are ignored, as Linux does).
+fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+    if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & TIMER_ABSTIME == 0 {
+        return sys_nanosleep(req, rem);
+    }
+    let deadline = timespec_ns(req)?;
+    let left = deadline.saturating_sub(monotonic_ns());
+    match crate::sched::msleep(left.div_ceil(1_000_000)) {
+        Ok(()) => Ok(0),
+        // An absolute sleep has no remainder to report.
+        Err(_) => Err(Errno::EINTR),
+    }
+}
+
+fn sys_nanosleep(req: u64, rem: u64) -> SysResult {
+    let total_ns = timespec_ns(req)?;
     let start = monotonic_ns();
     match crate::sched::msleep(total_ns.div_ceil(1_000_000)) {
         Ok(()) => Ok(0),

@@ -127,6 +127,45 @@ fn run(_args: user::Args) -> i32 {
         );
         let slept_ns = (t1[0] - t0[0]) * 1_000_000_000 + (t1[1] - t0[1]);
         show(b"slept at least 20 ms", isize::from(slept_ns >= 20_000_000));
+        show(
+            b"clock_nanosleep(99)",
+            syscall6(sys::SYS_CLOCK_NANOSLEEP, [99, 0, timespec(0, 1), 0, 0, 0]),
+        );
+        // An absolute deadline 20 ms ahead on CLOCK_MONOTONIC.
+        let mut now = [0i64; 2];
+        syscall6(
+            sys::SYS_CLOCK_GETTIME,
+            [1, now.as_mut_ptr() as usize, 0, 0, 0, 0],
+        );
+        let deadline_ns = now[0] * 1_000_000_000 + now[1] + 20_000_000;
+        let deadline = timespec(deadline_ns / 1_000_000_000, deadline_ns % 1_000_000_000);
+        show(
+            b"clock_nanosleep(abs +20 ms)",
+            syscall6(sys::SYS_CLOCK_NANOSLEEP, [1, 1, deadline, 0, 0, 0]),
+        );
+        syscall6(
+            sys::SYS_CLOCK_GETTIME,
+            [1, now.as_mut_ptr() as usize, 0, 0, 0, 0],
+        );
+        show(
+            b"deadline passed",
+            isize::from(now[0] * 1_000_000_000 + now[1] >= deadline_ns),
+        );
+        let head = [0u64; 3];
+        show(
+            b"set_robust_list(24)",
+            syscall6(
+                sys::SYS_SET_ROBUST_LIST,
+                [head.as_ptr() as usize, 24, 0, 0, 0, 0],
+            ),
+        );
+        show(
+            b"set_robust_list(1)",
+            syscall6(
+                sys::SYS_SET_ROBUST_LIST,
+                [head.as_ptr() as usize, 1, 0, 0, 0, 0],
+            ),
+        );
         let mut random = [0u8; 64];
         show(
             b"getrandom(64)",
