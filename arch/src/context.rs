@@ -8,7 +8,9 @@
 //! [`CpuContext`], loads the new task's, and returns: into the new task's own call of
 //! `cpu_switch_to`, or, the first time a task runs, into [`ret_from_fork`].
 //!
-//! No FP/SIMD state: the kernel is built without FP registers (`-softfloat`).
+//! No FP/SIMD state: the kernel is built without FP registers (`-softfloat`), and EL0 has no
+//! access to them yet. The EL0 thread pointer, TPIDR_EL0, is switched here too (Linux:
+//! `tls_thread_switch`), so each process keeps its own.
 
 /// The registers a task keeps across [`cpu_switch_to`].
 #[repr(C)]
@@ -20,6 +22,8 @@ pub struct CpuContext {
     pub sp: u64,
     /// Where the task resumes: the return address of its `cpu_switch_to` call.
     pub pc: u64,
+    /// The task's EL0 thread pointer.
+    pub tpidr_el0: u64,
 }
 
 impl CpuContext {
@@ -36,6 +40,7 @@ impl CpuContext {
             fp: 0,
             sp: stack_top & !15,
             pc: ret_from_fork as *const () as u64,
+            tpidr_el0: 0,
         }
     }
 }
@@ -55,6 +60,8 @@ core::arch::global_asm!(
     "    mov x9, sp",
     "    stp x29, x9, [x0, #16 * 5]",
     "    str x30, [x0, #16 * 6]",
+    "    mrs x10, tpidr_el0",
+    "    str x10, [x0, #16 * 6 + 8]",
     "    ldp x19, x20, [x1, #16 * 0]",
     "    ldp x21, x22, [x1, #16 * 1]",
     "    ldp x23, x24, [x1, #16 * 2]",
@@ -62,6 +69,8 @@ core::arch::global_asm!(
     "    ldp x27, x28, [x1, #16 * 4]",
     "    ldp x29, x9, [x1, #16 * 5]",
     "    ldr x30, [x1, #16 * 6]",
+    "    ldr x10, [x1, #16 * 6 + 8]",
+    "    msr tpidr_el0, x10",
     "    mov sp, x9",
     "    ret",
     ".size cpu_switch_to, . - cpu_switch_to",
@@ -79,6 +88,25 @@ core::arch::global_asm!(
 
 const _: () = assert!(core::mem::offset_of!(CpuContext, fp) == 16 * 5);
 const _: () = assert!(core::mem::offset_of!(CpuContext, pc) == 16 * 6);
+const _: () = assert!(core::mem::offset_of!(CpuContext, tpidr_el0) == 16 * 6 + 8);
+
+/// Sets the running task's EL0 thread pointer (a new program's 0, a forked child's parent's).
+pub fn set_tpidr_el0(value: u64) {
+    // SAFETY: TPIDR_EL0 is EL0's own register; the kernel does not use it.
+    unsafe {
+        core::arch::asm!("msr tpidr_el0, {v}", v = in(reg) value, options(nostack, preserves_flags))
+    };
+}
+
+/// The running task's EL0 thread pointer.
+pub fn tpidr_el0() -> u64 {
+    let value: u64;
+    // SAFETY: reads a system register.
+    unsafe {
+        core::arch::asm!("mrs {v}, tpidr_el0", v = out(reg) value, options(nostack, preserves_flags, nomem))
+    };
+    value
+}
 
 unsafe extern "C" {
     /// Saves the running task's callee-saved state into `prev` and resumes the task `next`

@@ -45,6 +45,7 @@ core::arch::global_asm!(
     overflow_stack_shift = const crate::stack::OVERFLOW_STACK_SIZE.trailing_zeros(),
     overflow_stack_size = const crate::stack::OVERFLOW_STACK_SIZE,
     vector_bad_stack = const VECTOR_BAD_STACK,
+    off_user_kernel_sp = const core::mem::offset_of!(crate::percpu::ArchPerCpu, user_kernel_sp),
 );
 
 /// The kind `__bad_stack` passes: a stack overflow caught by an EL1 vector entry. Being 8 or

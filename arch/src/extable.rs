@@ -16,6 +16,7 @@ struct ExceptionTableEntry {
 }
 
 core::arch::global_asm!(include_str!("asm/nofault.s"));
+core::arch::global_asm!(include_str!("asm/uaccess.s"));
 
 unsafe extern "C" {
     static __start___ex_table: ExceptionTableEntry;
@@ -25,6 +26,9 @@ unsafe extern "C" {
     fn __nofault_read_u64(addr: u64, out: *mut u64) -> i64;
     fn __nofault_write_u32(addr: u64, value: u32) -> i64;
     fn __nofault_write_u64(addr: u64, value: u64) -> i64;
+    fn __arch_copy_from_user(to: *mut u8, from: u64, n: usize) -> usize;
+    fn __arch_copy_to_user(to: u64, from: *const u8, n: usize) -> usize;
+    fn __arch_strncpy_from_user(to: *mut u8, from: u64, n: usize) -> i64;
 }
 
 /// The access faulted (Linux's -EFAULT).
@@ -115,4 +119,27 @@ pub unsafe fn write_u32_nofault(addr: u64, value: u32) -> Result<(), Efault> {
 pub unsafe fn write_u64_nofault(addr: u64, value: u64) -> Result<(), Efault> {
     // SAFETY: as in write_u32_nofault.
     result(unsafe { __nofault_write_u64(addr, value) })
+}
+
+/// Copies `to.len()` bytes from the user address `from`; returns how many were NOT copied (0 on
+/// success). The caller has checked that the range is a user range (below `TASK_SIZE`).
+pub fn raw_copy_from_user(to: &mut [u8], from: u64) -> usize {
+    // SAFETY: `to` is a valid kernel destination; the user loads are covered by __ex_table.
+    unsafe { __arch_copy_from_user(to.as_mut_ptr(), from, to.len()) }
+}
+
+/// Copies `from` to the user address `to`; returns how many bytes were NOT copied. The caller
+/// has checked that the range is a user range (below `TASK_SIZE`).
+pub fn raw_copy_to_user(to: u64, from: &[u8]) -> usize {
+    // SAFETY: `from` is a valid kernel source; the user stores are covered by __ex_table.
+    unsafe { __arch_copy_to_user(to, from.as_ptr(), from.len()) }
+}
+
+/// Copies a NUL-terminated string from the user address `from` into `to`: its length when the
+/// NUL came within `to.len()` bytes, `to.len()` when it did not, `Efault` on a fault. The
+/// caller has checked that the range is a user range.
+pub fn raw_strncpy_from_user(to: &mut [u8], from: u64) -> Result<usize, Efault> {
+    // SAFETY: `to` is a valid kernel destination; the user loads are covered by __ex_table.
+    let ret = unsafe { __arch_strncpy_from_user(to.as_mut_ptr(), from, to.len()) };
+    usize::try_from(ret).map_err(|_| Efault)
 }

@@ -78,6 +78,8 @@ pub mod ptrace;
 pub mod stack;
 
 #[cfg(target_os = "none")]
+pub mod asid;
+#[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod cache;
@@ -102,6 +104,8 @@ pub mod patching;
 #[cfg(target_os = "none")]
 pub mod percpu;
 #[cfg(target_os = "none")]
+pub mod pgtable;
+#[cfg(target_os = "none")]
 pub mod pmu;
 #[cfg(target_os = "none")]
 pub mod processor;
@@ -113,5 +117,7 @@ pub mod semihosting;
 pub mod spinlock;
 #[cfg(target_os = "none")]
 pub mod timer;
+#[cfg(target_os = "none")]
+pub mod uspace;
 #[cfg(target_os = "none")]
 pub mod vmap;

@@ -7,7 +7,11 @@
 //! Permissions follow Linux's `PAGE_KERNEL_*`: text read-only and executable, rodata read-only
 //! and never executable, data/bss/stack/heap read-write and never executable, devices
 //! Device-nGnRE. The early boot map (one 1 GiB RWX block, see `asm/boot.s`) is replaced by
-//! [`init`] and TTBR0 is switched off; TTBR0 stays free for EL0 address spaces.
+//! [`init`], and TTBR0 then points at an always-empty table with ASID 0 (Linux's
+//! `reserved_pg_dir`) whenever no EL0 address space is installed ([`crate::pgtable`],
+//! [`crate::asid`]). No kernel mapping has `PTE_USER` (AP[1]), so EL0 can neither read nor
+//! write it, and every kernel mapping but text has `PTE_UXN` as well; kernel entries are global
+//! (no `PTE_NG`), user entries are not.
 //!
 //! Locking: [`MAP_LOCK`] serialises changes to the live tables (new device mappings and fixmap
 //! slots). Users of a fixmap slot also hold the lock that owns the slot (the patching lock for
@@ -87,11 +91,11 @@ pub const PTE_AF: u64 = 1 << 10;
 pub const PTE_NG: u64 = 1 << 11;
 pub const PTE_PXN: u64 = 1 << 53;
 pub const PTE_UXN: u64 = 1 << 54;
-const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
+pub const PTE_ADDR_MASK: u64 = 0x0000_ffff_ffff_f000;
 
 /// Memory protections, as Linux names them; each is the non-type part of a descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Prot(u64);
+pub struct Prot(pub(crate) u64);
 
 const PROT_NORMAL: u64 = PTE_AF | PTE_SHARED | pte_attrindx(MT_NORMAL);
 pub const PAGE_KERNEL: Prot = Prot(PROT_NORMAL | PTE_PXN | PTE_UXN);
@@ -137,6 +141,7 @@ impl PageTable {
         Self([const { AtomicU64::new(0) }; 512])
     }
 
+    #[inline(always)]
     fn phys(&self) -> u64 {
         virt_to_phys(self as *const Self as u64)
     }
@@ -342,16 +347,38 @@ pub unsafe fn init(ram: &[RamRange], devices: &[(u64, u64)]) -> Result<(), MapEr
         replace_idmap(root.phys(), EMPTY_TABLE.phys());
     }
 
-    disable_idmap();
+    cpu_uninstall_idmap();
     Ok(())
 }
 
-/// Stops TTBR0 walks on this CPU: the early identity map is only needed to turn the MMU on;
-/// TTBR0 stays free for EL0 address spaces. Every CPU calls this once it runs in the high half.
-pub fn disable_idmap() {
+/// Replaces the early identity map in TTBR0 by the reserved empty table (ASID 0) and turns
+/// TTBR0 walks on, so user addresses fault until a process's tables are installed (Linux:
+/// `cpu_uninstall_idmap`). Every CPU calls this once it runs in the high half.
+pub fn cpu_uninstall_idmap() {
+    // Walks off while TTBR0 changes: the early identity map must not be walked half-replaced.
     TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
     barrier::isb(barrier::SY);
+    // SAFETY: TTBR0 gets the physical address of a static, always-empty table; nothing
+    // running at EL1 depends on lower-half mappings any more.
+    unsafe {
+        core::arch::asm!(
+            "msr ttbr0_el1, {t}",
+            "isb",
+            t = in(reg) reserved_ttbr0(),
+            options(nostack, preserves_flags)
+        )
+    };
     flush_tlb_all_local();
+    TCR_EL1.modify(TCR_EL1::EPD0::EnableTTBR0Walks);
+    barrier::isb(barrier::SY);
+}
+
+crate::noinstr! {
+/// TTBR0's value while no EL0 address space is installed: the empty table, ASID 0.
+#[inline(always)]
+pub fn reserved_ttbr0() -> u64 {
+    EMPTY_TABLE.phys()
+}
 }
 
 /// Physical address of the kernel's root table (what every CPU's TTBR1 holds).
@@ -359,7 +386,9 @@ pub fn kernel_root_phys() -> u64 {
     ROOT.load(Ordering::Relaxed)
 }
 
-fn flush_tlb_all_local() {
+crate::noinstr! {
+/// Invalidates every EL1&0 TLB entry of this CPU (Linux: `local_flush_tlb_all`).
+pub fn flush_tlb_all_local() {
     // SAFETY: TLB maintenance has no memory-safety effect; the barriers complete it.
     unsafe {
         core::arch::asm!(
@@ -369,6 +398,7 @@ fn flush_tlb_all_local() {
             options(nostack, preserves_flags)
         )
     };
+}
 }
 
 fn map_device_in(root: &PageTable, pa: u64, size: u64) -> Result<u64, MapError> {

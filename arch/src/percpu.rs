@@ -36,6 +36,9 @@ pub struct ArchPerCpu {
     pub irq_stack_ptr: AtomicU64,
     /// This CPU's kprobe state (Linux's per-CPU `current_kprobe` and `kprobe_ctlblk`).
     pub kprobe_ctlblk: KprobeCtlblk,
+    /// While this CPU runs EL0 code: the kernel stack pointer to resume at the next exception
+    /// from EL0 (written and read only by `asm/vectors.s`).
+    pub user_kernel_sp: AtomicU64,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -50,6 +53,7 @@ impl ArchPerCpu {
             kernel_step_daif: AtomicU64::new(NO_KERNEL_STEP),
             irq_stack_ptr: AtomicU64::new(0),
             kprobe_ctlblk: KprobeCtlblk::new(),
+            user_kernel_sp: AtomicU64::new(0),
         }
     }
 }

@@ -71,18 +71,30 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     println!(")");
 
     let image = mmu::kernel_image();
-    let (heap_start, heap_size) = heap_region(board, image.end);
-    // SAFETY: the region is RAM above the image, mapped read-write by mmu::init, used by no one.
-    unsafe { heap::init(heap_start, heap_size) };
+    let (heap_start, ram_size) = heap_region(board, image.end);
+    // An eighth of it becomes page frames for user space (its top end), the rest the heap
+    // (which the trace buffers are sized from: 2 x 50000 KiB must fit at 128 MiB).
+    let frames_size = (ram_size / 8) & !(mmu::PAGE_SIZE - 1);
+    let heap_size = ram_size - frames_size;
+    // SAFETY: the region is RAM above the image, mapped read-write by mmu::init, used by no one;
+    // the heap and the frame allocator get disjoint parts of it.
+    unsafe {
+        heap::init(heap_start, heap_size);
+        crate::mm::page_alloc::init(
+            mmu::virt_to_phys(heap_start) + heap_size as u64,
+            frames_size as u64,
+        );
+    }
     // Before anything can change a static key.
     crate::jump_label::jump_label_init();
     println!(
-        "mm: kernel image [{:#x}-{:#x}], {} page tables, heap {} MiB at {:#x}",
+        "mm: kernel image [{:#x}-{:#x}], {} page tables, heap {} MiB at {:#x}, {} MiB of user page frames",
         image.start,
         image.end,
         mmu::tables_used(),
         heap_size >> 20,
-        heap_start
+        heap_start,
+        frames_size >> 20
     );
 
     crate::smp::init_boot_cpu_irq_stack();
@@ -98,6 +110,8 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     tracefs::init();
     crate::debugfs::init();
     crate::kprobes::init();
+    crate::initramfs::init();
+    crate::process::init();
     crate::workload::init();
     crate::cmdline::init();
     crate::livepatch::init();

@@ -15,14 +15,17 @@ extern crate alloc;
 pub use pastey as __pastey;
 
 pub mod bench;
+pub mod binfmt_elf;
 pub mod fs;
 pub mod glob;
+pub mod initramfs;
 pub mod irq;
 pub mod jump_label;
 pub mod kfifo;
 pub mod mm;
 pub mod sched;
 pub mod shell;
+pub mod signal;
 pub mod symbols;
 pub mod trace;
 
@@ -49,6 +52,8 @@ pub mod livepatch;
 #[cfg(all(target_os = "none", feature = "plant-noinstr-violation"))]
 pub mod planted;
 #[cfg(target_os = "none")]
+pub mod process;
+#[cfg(target_os = "none")]
 pub mod report;
 #[cfg(target_os = "none")]
 pub mod smp;
@@ -57,8 +62,12 @@ pub mod stacktrace;
 #[cfg(target_os = "none")]
 pub mod stop_machine;
 #[cfg(target_os = "none")]
+pub mod syscall;
+#[cfg(target_os = "none")]
 pub mod tracefs;
 #[cfg(target_os = "none")]
 pub mod tracepoint;
+#[cfg(target_os = "none")]
+pub mod uaccess;
 #[cfg(target_os = "none")]
 pub mod workload;

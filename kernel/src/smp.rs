@@ -188,7 +188,7 @@ extern "C" fn secondary_start_kernel(cpu: u64) -> ! {
 /// A secondary CPU's bring-up once it has claimed it: per-CPU setup, its GIC and timer, its
 /// idle task, online.
 fn secondary_bring_up(cpu: usize) -> ! {
-    arch::mmu::disable_idmap();
+    arch::mmu::cpu_uninstall_idmap();
     cpu_init(cpu);
     crate::irq::secondary_init(cpu);
     println!(

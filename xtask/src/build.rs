@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::workspace::{self, KERNEL_TARGET};
-use crate::{Result, command, kallsyms, objtool, prereq};
+use crate::{Result, command, initramfs, kallsyms, objtool, prereq};
 
 /// Cargo features of the kernel that select an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -85,6 +85,8 @@ impl Image {
 /// Builds `image` and returns the path of the bootable ELF.
 pub fn build(image: Image) -> Result<PathBuf> {
     prereq::ensure_toolchain()?;
+    // The user programs and the archive the kernel embeds come first.
+    initramfs::prepare()?;
     let mut cargo = workspace::cargo();
     cargo.args([
         "build",

@@ -12,6 +12,7 @@ mod bench;
 mod build;
 mod command;
 mod gdb;
+mod initramfs;
 mod kallsyms;
 mod objtool;
 mod prereq;

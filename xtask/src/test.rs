@@ -27,7 +27,7 @@ use scenario::runner;
 use crate::build::{self, Image};
 use crate::run::DEFAULT_SMP;
 use crate::workspace::{self, KERNEL_TARGET};
-use crate::{Result, bench, command, prereq};
+use crate::{Result, bench, command, initramfs, prereq};
 
 /// How long the whole in-kernel test image may run.
 const KTEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -76,6 +76,9 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let scenario_files = select_scenarios(&args.scenarios)?;
     let mut ktest = Tally::default();
     if args.scenarios.is_empty() {
+        // Clippy of the kernel target embeds the initramfs: build it first.
+        stage("user programs and initramfs");
+        initramfs::prepare()?;
         for (title, mut check) in static_checks() {
             stage(title);
             command::run(&mut check).map_err(|error| format!("{title} failed: {error}"))?;
@@ -157,6 +160,8 @@ fn static_checks() -> Vec<(&'static str, Command)> {
         .arg("--target-dir")
         .arg(workspace::target_dir().join("ktest"));
     ktest_clippy.args(["--", "-D", "warnings"]);
+    let mut user_clippy = initramfs::user_cargo("clippy");
+    user_clippy.args(["--", "-D", "warnings"]);
     vec![
         ("format", cargo(&["fmt", "--all", "--check"])),
         (
@@ -176,6 +181,7 @@ fn static_checks() -> Vec<(&'static str, Command)> {
             ]),
         ),
         ("clippy (kernel target, ktest build)", ktest_clippy),
+        ("clippy (user programs)", user_clippy),
         (
             "clippy (host tools)",
             cargo(&[

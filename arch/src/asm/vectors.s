@@ -131,7 +131,13 @@ exception_entry:
     stp     x29, x2, [sp, #{off_stackframe}]
     add     x29, sp, #{off_stackframe}
 
-    mov     x1, x0
+    // From 64-bit EL0: back to the kernel code that entered user space (`__enter_user`),
+    // with the frame saved where it put the user context and x0 = the vector kind.
+    cmp     x0, #8
+    b.lo    4f
+    cmp     x0, #12
+    b.lo    __exit_user
+4:  mov     x1, x0
     mov     x0, sp
     bl      handle_exception
 
@@ -167,3 +173,41 @@ exception_exit_mask:
     add     sp, sp, #{frame_size}
     eret
 .size exception_entry, . - exception_entry
+
+// u64 __enter_user(frame: x0): runs the user context `frame` (which must lie above the current
+// stack pointer, at the top of the task's kernel stack) until an exception from EL0, whose
+// vector kind it returns. The kernel's callee-saved registers wait on the stack below the frame
+// and the stack pointer in the per-CPU area: an exception from EL0 pushes its frame from the
+// top of the stack down, which is exactly over `frame`, then `__exit_user` unwinds to here.
+.global __enter_user
+.type __enter_user, %function
+__enter_user:
+    stp     x29, x30, [sp, #-96]!
+    mov     x29, sp
+    stp     x19, x20, [sp, #16]
+    stp     x21, x22, [sp, #32]
+    stp     x23, x24, [sp, #48]
+    stp     x25, x26, [sp, #64]
+    stp     x27, x28, [sp, #80]
+    mrs     x1, tpidr_el1
+    mov     x2, sp
+    str     x2, [x1, #{off_user_kernel_sp}]
+    mov     sp, x0
+    b       exception_exit_mask
+.size __enter_user, . - __enter_user
+
+.type __exit_user, %function
+__exit_user:
+    // x0 = kind; every exception is masked (the vector's state), so nothing can use this
+    // CPU's saved stack pointer before it is taken.
+    mrs     x1, tpidr_el1
+    ldr     x2, [x1, #{off_user_kernel_sp}]
+    mov     sp, x2
+    ldp     x19, x20, [sp, #16]
+    ldp     x21, x22, [sp, #32]
+    ldp     x23, x24, [sp, #48]
+    ldp     x25, x26, [sp, #64]
+    ldp     x27, x28, [sp, #80]
+    ldp     x29, x30, [sp], #96
+    ret
+.size __exit_user, . - __exit_user

@@ -39,6 +39,8 @@ mod function_graph;
 #[cfg(target_os = "none")]
 mod function_tracer;
 #[cfg(target_os = "none")]
+mod getppid;
+#[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]
 mod kprobes;

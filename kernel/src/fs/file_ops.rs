@@ -38,6 +38,45 @@ pub trait FileOps: Send + Sync {
     fn mode(&self) -> u16 {
         0o444
     }
+
+    /// The content of a plain regular file, whole (what `execve` loads); `None` for files
+    /// whose content a handler makes.
+    fn bytes(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// A regular file holding fixed bytes (an initramfs member, read straight from the image).
+/// Reading it as text shows the bytes when they are UTF-8, `EINVAL` otherwise (the shell's
+/// `cat` takes text only).
+pub struct RegularFile {
+    data: &'static [u8],
+    mode: u16,
+}
+
+impl RegularFile {
+    /// `mode`'s permission bits are kept (the file type bits are dropped).
+    pub fn new(data: &'static [u8], mode: u32) -> Self {
+        Self {
+            data,
+            mode: (mode & 0o7777) as u16,
+        }
+    }
+}
+
+impl FileOps for RegularFile {
+    fn read(&self, out: &mut dyn fmt::Write) -> Result<(), Errno> {
+        let text = core::str::from_utf8(self.data).map_err(|_| Errno::EINVAL)?;
+        out.write_str(text).map_err(|_| Errno::EIO)
+    }
+
+    fn mode(&self) -> u16 {
+        self.mode
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        Some(self.data)
+    }
 }
 
 /// A file with only a read handler, mode 0444:

@@ -19,7 +19,7 @@ pub mod path;
 mod vfs;
 
 pub use errno::Errno;
-pub use file_ops::{FileOps, WriteMode, read_only, read_write, write_only};
+pub use file_ops::{FileOps, RegularFile, WriteMode, read_only, read_write, write_only};
 pub use vfs::{NodeKind, Vfs};
 
 use alloc::string::String;

@@ -126,6 +126,12 @@ impl Vfs {
         }
     }
 
+    /// The file at `path`, to use outside the tree's lock (the ELF loader reads a program's
+    /// bytes this way). `EISDIR` for a directory.
+    pub fn open(&self, path: &str) -> Result<Arc<dyn FileOps>, Errno> {
+        self.file(path)
+    }
+
     /// The handler of the file at `path`, taken out of the tree so it runs unlocked.
     fn file(&self, path: &str) -> Result<Arc<dyn FileOps>, Errno> {
         match walk(&self.root.read(), path)? {

@@ -20,4 +20,5 @@ mod stop_machine_locks;
 mod stop_machine_stress;
 mod symbols;
 mod tracepoint;
+mod uspace;
 mod vmap_stack;

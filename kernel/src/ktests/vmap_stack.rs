@@ -19,7 +19,7 @@ use arch::vmap::{VMAP_STACK_END, VMAP_STACK_START, lookup, mapped_pages};
 
 use crate::fs::Errno;
 use crate::ktest::{Context, TestResult};
-use crate::mm::page_alloc::{alloc_page, nr_pages};
+use crate::mm::page_alloc::{alloc_kernel_page as alloc_page, nr_kernel_pages as nr_pages};
 use crate::mm::vmap_stack::{VmapStack, nr_stacks};
 use crate::sched::{current, idle_task, join, msleep, spawn};
 use crate::smp::{cpu_online_mask, per_cpu, smp_processor_id};

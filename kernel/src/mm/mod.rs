@@ -1,5 +1,7 @@
-//! Memory beyond the heap: physical page frames ([`page_alloc`]) and the guarded kernel stacks
-//! mapped from them ([`vmap_stack`]).
+//! Memory beyond the heap's objects: physical page frames ([`page_alloc`]: a pool for user
+//! space, so a process can never exhaust the heap the tracers allocate from, and heap pages for
+//! the kernel's own page-by-page mappings) and the guarded kernel stacks mapped from the latter
+//! ([`vmap_stack`]).
 
 #[cfg(target_os = "none")]
 pub mod page_alloc;

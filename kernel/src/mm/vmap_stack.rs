@@ -91,7 +91,7 @@ mod target {
 
     use super::*;
     use crate::fs::Errno;
-    use crate::mm::page_alloc::{alloc_page, free_page};
+    use crate::mm::page_alloc::{alloc_kernel_page as alloc_page, free_kernel_page as free_page};
 
     /// Slots in the area: all but its first half-slot, which is slot 0's guard.
     pub const NR_STACK_SLOTS: usize = (VMAP_STACK_SIZE as usize / THREAD_ALIGN) - 1;

@@ -427,9 +427,13 @@ mod core_sched {
     fn __schedule(preempt: bool) {
         let cpu = smp_processor_id();
         this_cpu().arch.need_resched.store(false, Ordering::Relaxed);
-        let Some((prev, next)) = pick_next_task(&mut rq(cpu).lock(), preempt) else {
+        let Some((prev, next, next_mm)) = pick_next_task(&mut rq(cpu).lock(), preempt) else {
             return;
         };
+        // The incoming task's address space (or the reserved table) in TTBR0, with its ASID.
+        // SAFETY: IRQs are masked on this CPU; a task's mm pointer stays valid while it is set
+        // (its process clears it, and uninstalls it, before freeing the address space).
+        unsafe { arch::asid::switch_mm(cpu, next_mm) };
         // SAFETY: IRQs are masked; `prev` is the running task's context, and `next` is a
         // runnable task of this CPU, switched out earlier or never run, whose stack nobody uses.
         unsafe { cpu_switch_to(prev, next) };
@@ -447,7 +451,7 @@ mod core_sched {
     fn pick_next_task(
         rq: &mut RunQueue,
         preempt: bool,
-    ) -> Option<(*mut CpuContext, *mut CpuContext)> {
+    ) -> Option<(*mut CpuContext, *mut CpuContext, *const arch::asid::MmContext)> {
         let prev = &rq.curr;
         let requeue = !prev.is_idle()
             && match prev.state() {
@@ -476,6 +480,7 @@ mod core_sched {
             .current
             .store(Arc::as_ptr(&next).cast_mut(), Ordering::Release);
         let next_context = next.context();
+        let next_mm = next.mm();
         let prev = core::mem::replace(&mut rq.curr, next);
         let prev_context = prev.context();
         if requeue {
@@ -492,7 +497,7 @@ mod core_sched {
         }
         // The run queue keeps both tasks alive: `prev` in its queue, in `released`, or as
         // `idle`; `next` as `curr`.
-        Some((prev_context, next_context))
+        Some((prev_context, next_context, next_mm))
     }
     }
 

@@ -8,10 +8,10 @@
 //! queue holds it. Each CPU's idle task is pid 0, named `<idle>` as in trace output; it runs on
 //! the stack the CPU booted on.
 //!
-//! Room to grow, following Linux: a user task gets its EL0 registers in a `TrapFrame` at the
-//! top of its kernel stack (`task_pt_regs`), its address space as a TTBR0 value switched next
-//! to the registers in `__schedule`, and a ptrace link (tracer pid, stop state) next to
-//! `killed`.
+//! A user task keeps its EL0 registers in a `TrapFrame` at the top of its kernel stack
+//! ([`Task::pt_regs`], Linux's `task_pt_regs`; every spawned task reserves the room) and its
+//! address space as an [`MmContext`] pointer that `__schedule` installs in TTBR0. Room to grow:
+//! a ptrace link (tracer pid, stop state) next to `killed`.
 //!
 //! Creating a task never panics for want of memory: the stack, the task and the pid table's
 //! slot are allocated fallibly (`ENOMEM`), and past the task limit creation fails with `EAGAIN`
@@ -23,9 +23,11 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
+use arch::asid::MmContext;
 use arch::context::CpuContext;
+use arch::exception::TrapFrame;
 use arch::spinlock::SpinLockIrq;
 use arch::stack::StackRange;
 
@@ -101,16 +103,16 @@ pub struct Task {
     pub(super) slice: AtomicU32,
     /// Saved by `cpu_switch_to` while the task is not running.
     context: UnsafeCell<CpuContext>,
-    /// The stack it owns; None for an idle task, which runs on the stack its CPU booted on.
-    #[expect(
-        dead_code,
-        reason = "only owned: unmapped and freed when the task is dropped"
-    )]
+    /// The stack it owns, unmapped and freed when the task is dropped; None for an idle task,
+    /// which runs on the stack its CPU booted on.
     stack: Option<VmapStack>,
     /// Where its stack lies, idle tasks included.
     stack_range: StackRange,
     /// The function-graph tracer's shadow stack of hooked returns (Linux: `ret_stack`).
     ret_stack: TaskRetStack,
+    /// The EL0 address space `__schedule` installs for it; null for a kernel task. Whoever
+    /// sets it keeps the context alive until it is cleared (the task's process).
+    mm: AtomicPtr<MmContext>,
 }
 
 // SAFETY: two fields have no synchronisation of their own. `context` is written only by
@@ -156,6 +158,7 @@ impl Task {
             stack,
             stack_range,
             ret_stack: TaskRetStack::new(),
+            mm: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
@@ -184,10 +187,12 @@ impl Task {
     ) -> Result<Arc<Self>, SpawnError> {
         let stack = VmapStack::alloc().map_err(|_| SpawnError::OutOfMemory)?;
         let range = stack.range();
+        // The user frame sits above everything the task's kernel code pushes.
+        let top = range.high - size_of::<TrapFrame>() as u64;
         let task = Arc::try_new(Self::new(pid, name, cpu, killable, Some(stack), range))
             .map_err(|_| SpawnError::OutOfMemory)?;
         // SAFETY: nothing else can see the task yet.
-        unsafe { *task.context.get() = CpuContext::new_task(range.high, entry, arg) };
+        unsafe { *task.context.get() = CpuContext::new_task(top, entry, arg) };
         Ok(task)
     }
 
@@ -265,6 +270,26 @@ impl Task {
     #[inline(always)]
     pub fn stack_range(&self) -> StackRange {
         self.stack_range
+    }
+
+    /// The task's user registers, at the top of its kernel stack (Linux: `task_pt_regs`); None
+    /// for an idle task.
+    pub fn pt_regs(&self) -> Option<*mut TrapFrame> {
+        self.stack.as_ref()?;
+        Some((self.stack_range.high - size_of::<TrapFrame>() as u64) as *mut TrapFrame)
+    }
+
+    /// The address space to install when the task runs (null: none).
+    #[inline(always)]
+    pub fn mm(&self) -> *const MmContext {
+        self.mm.load(Ordering::Acquire)
+    }
+
+    /// Sets the address space `__schedule` installs whenever it switches to the task (the
+    /// running task installs a new one itself, with `arch::asid::switch_mm`). The caller keeps
+    /// `mm` alive until it is replaced.
+    pub fn set_mm(&self, mm: *const MmContext) {
+        self.mm.store(mm.cast_mut(), Ordering::Release);
     }
 }
 

@@ -120,13 +120,28 @@ impl<'a> Context<'a> {
     }
 }
 
+/// What the context of a program run by path names as its command (for `usage`).
+const EXEC_COMMAND: Command = Command {
+    name: "exec",
+    usage: "PATH [ARGS]",
+    help: "run a program",
+    run: |_, _| 127,
+};
+
 /// The commands the kernel adds to the builtins. The kernel has one global table
 /// ([`register_command`]); tests build their own.
 pub struct CommandTable {
     commands: RwLock<Vec<Command>>,
     /// Messages from background jobs, shown before the next prompt.
     notices: spin::Mutex<Vec<String>>,
+    /// Runs a program for a command word with a `/` in it (`/bin/hello`): the kernel's
+    /// process spawner, or none (then such a word is "not found", as any unknown command).
+    exec: spin::Once<ExecFn>,
 }
+
+/// Runs the program at the absolute path `path` with `argv` (`argv[0]` is the word typed) and
+/// returns the shell's status for it.
+pub type ExecFn = fn(&mut Context<'_>, &str, &[&str]) -> i32;
 
 impl Default for CommandTable {
     fn default() -> Self {
@@ -139,7 +154,13 @@ impl CommandTable {
         Self {
             commands: RwLock::new(Vec::new()),
             notices: spin::Mutex::new(Vec::new()),
+            exec: spin::Once::new(),
         }
+    }
+
+    /// Sets what runs a program named by a path (once; later calls are ignored).
+    pub fn set_exec(&self, exec: ExecFn) {
+        self.exec.call_once(|| exec);
     }
 
     /// Queues `text` (whole lines) for the shell to print before its next prompt, as a shell
@@ -211,6 +232,11 @@ pub fn notify(text: String) {
     COMMANDS.notify(text);
 }
 
+/// Makes the kernel's shell run programs named by a path (see [`CommandTable::set_exec`]).
+pub fn set_exec(exec: ExecFn) {
+    COMMANDS.set_exec(exec);
+}
+
 /// Every command of the kernel's shell, builtins included, sorted by name.
 pub fn commands() -> Vec<Command> {
     COMMANDS.with_builtins()
@@ -227,6 +253,8 @@ pub struct Shell<'a> {
     commands: &'a CommandTable,
     cwd: String,
     editor: LineEditor,
+    /// The last command's exit status (`$?`).
+    last_status: i32,
 }
 
 impl<'a> Shell<'a> {
@@ -237,6 +265,7 @@ impl<'a> Shell<'a> {
             commands,
             cwd: String::from("/"),
             editor: LineEditor::new(),
+            last_status: 0,
         }
     }
 
@@ -277,7 +306,13 @@ impl<'a> Shell<'a> {
     /// Runs one line and returns its exit status (2 for a syntax error, 127 for an unknown
     /// command).
     pub fn execute(&mut self, tty: &mut dyn Tty, line: &str) -> i32 {
-        let parsed = match parser::parse(line) {
+        let status = self.execute_line(tty, line);
+        self.last_status = status;
+        status
+    }
+
+    fn execute_line(&mut self, tty: &mut dyn Tty, line: &str) -> i32 {
+        let parsed = match parser::parse_with_status(line, self.last_status) {
             Ok(parsed) => parsed,
             Err(error) => {
                 print_to(tty, format_args!("sh: {error}\n"));
@@ -383,7 +418,17 @@ impl<'a> Shell<'a> {
         let Some((name, args)) = words.split_first() else {
             return 0;
         };
-        let Some(command) = self.find_command(name) else {
+        let exec = self
+            .commands
+            .exec
+            .get()
+            .copied()
+            .filter(|_| name.contains('/'));
+        let found = match exec {
+            Some(_) => None,
+            None => self.find_command(name),
+        };
+        let Some(command) = found.or(exec.map(|_| EXEC_COMMAND)) else {
             let err: &mut dyn fmt::Write = match &mut stderr {
                 Some(stderr) => *stderr,
                 None => out,
@@ -402,7 +447,14 @@ impl<'a> Shell<'a> {
             command,
             new_cwd: None,
         };
-        let status = (command.run)(&mut context, &args);
+        let status = match exec {
+            Some(exec) => {
+                let path = path::join(&self.cwd, name);
+                let argv: Vec<&str> = words.iter().map(String::as_str).collect();
+                exec(&mut context, &path, &argv)
+            }
+            None => (command.run)(&mut context, &args),
+        };
         if let Some(new_cwd) = context.new_cwd.take() {
             self.cwd = new_cwd;
         }

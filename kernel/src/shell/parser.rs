@@ -10,8 +10,9 @@
 //!   `1` (`1>FILE`) names stdout explicitly, other descriptors are refused.
 //! - There are no pipes, lists, subshells or input redirections: an unquoted `|`, `&`, `;`,
 //!   `<`, `(` or `)` is an error rather than silently part of a word, so a line never does
-//!   something other than what it would in sh. No expansions either: `$`, `*` and backquote
-//!   are ordinary characters.
+//!   something other than what it would in sh. One expansion: `$?`, unquoted or in `"..."`,
+//!   is the last command's exit status; otherwise `$`, `*` and backquote are ordinary
+//!   characters.
 
 use crate::fs::WriteMode;
 use alloc::string::String;
@@ -65,13 +66,18 @@ impl fmt::Display for SyntaxError {
     }
 }
 
-/// Parses one line (without its newline).
+/// Parses one line (without its newline), with `$?` as 0.
 pub fn parse(line: &str) -> Result<CommandLine, SyntaxError> {
+    parse_with_status(line, 0)
+}
+
+/// Parses one line (without its newline); `$?` expands to `status`.
+pub fn parse_with_status(line: &str, status: i32) -> Result<CommandLine, SyntaxError> {
     let mut parsed = CommandLine {
         words: Vec::new(),
         redirects: Vec::new(),
     };
-    let mut tokens = tokenize(line)?.into_iter();
+    let mut tokens = tokenize(line, status)?.into_iter();
     while let Some(token) = tokens.next() {
         match token {
             Token::Word(word) => parsed.words.push(word),
@@ -125,7 +131,19 @@ impl Word {
     }
 }
 
-fn tokenize(line: &str) -> Result<Vec<Token>, SyntaxError> {
+/// `$?` at the front of `chars` (after a `$`): appends the status to `word`.
+fn expand_status(chars: &mut Peekable<Chars<'_>>, word: &mut Word, status: i32) -> bool {
+    if chars.next_if_eq(&'?').is_none() {
+        return false;
+    }
+    word.mark_quoted();
+    for c in alloc::format!("{status}").chars() {
+        word.push(c);
+    }
+    true
+}
+
+fn tokenize(line: &str, status: i32) -> Result<Vec<Token>, SyntaxError> {
     let mut tokens = Vec::new();
     let mut word = Word::default();
     let mut chars = line.chars().peekable();
@@ -139,8 +157,9 @@ fn tokenize(line: &str) -> Result<Vec<Token>, SyntaxError> {
             }
             '"' => {
                 word.mark_quoted();
-                double_quoted(&mut chars, &mut word)?;
+                double_quoted(&mut chars, &mut word, status)?;
             }
+            '$' if expand_status(&mut chars, &mut word, status) => {}
             '\\' => {
                 word.mark_quoted();
                 word.push(chars.next().unwrap_or('\\'));
@@ -180,10 +199,15 @@ fn single_quoted(chars: &mut Peekable<Chars<'_>>, word: &mut Word) -> Result<(),
 }
 
 /// After an opening `"`: up to the next unescaped `"`.
-fn double_quoted(chars: &mut Peekable<Chars<'_>>, word: &mut Word) -> Result<(), SyntaxError> {
+fn double_quoted(
+    chars: &mut Peekable<Chars<'_>>,
+    word: &mut Word,
+    status: i32,
+) -> Result<(), SyntaxError> {
     loop {
         match chars.next() {
             Some('"') => return Ok(()),
+            Some('$') if expand_status(chars, word, status) => {}
             Some('\\') => match chars.next_if(|&c| matches!(c, '"' | '\\' | '$' | '`')) {
                 Some(escaped) => word.push(escaped),
                 None => word.push('\\'),
@@ -199,6 +223,16 @@ mod tests {
     use super::*;
     use alloc::string::ToString;
     use alloc::vec;
+
+    #[test]
+    fn dollar_question_is_the_last_status() {
+        let parsed = parse_with_status(r#"echo $? "$?" '$?' \$? x$?y $"#, 139).unwrap();
+        assert_eq!(
+            parsed.words,
+            ["echo", "139", "139", "$?", "$?", "x139y", "$"]
+        );
+        assert_eq!(parse("echo $?").unwrap().words, ["echo", "0"]);
+    }
 
     fn words(line: &str) -> Vec<String> {
         let parsed = parse(line).unwrap();

@@ -896,3 +896,36 @@ fn a_command_interrupted_by_ctrl_c_ends_with_caret_c_and_status_130() {
     // cat dies of the signal without a read error; the ^C echo follows its output.
     assert_eq!(tty.0.output(), "event\n^C\n");
 }
+
+#[test]
+fn dollar_question_shows_the_last_status() {
+    check_at_root(
+        &fixture(),
+        &[
+            ("echo $?", "0\n"),
+            ("nosuch", "sh: nosuch: not found\n"),
+            ("echo $? \"$?\" '$?'", "127 127 $?\n"),
+            ("echo $?", "0\n"),
+        ],
+    );
+}
+
+#[test]
+fn a_path_runs_through_the_exec_hook_with_argv() {
+    fn exec(ctx: &mut Context<'_>, path: &str, argv: &[&str]) -> i32 {
+        let _ = writeln!(ctx.out, "exec {path} {argv:?}");
+        139
+    }
+    let fixture = fixture();
+    fixture.commands.set_exec(exec);
+    check_at_root(
+        &fixture,
+        &[
+            ("/bin/x a b", "exec /bin/x [\"/bin/x\", \"a\", \"b\"]\n"),
+            ("echo $?", "139\n"),
+            ("./y", "exec /./y [\"./y\"]\n"),
+            // A word without a slash is a command name, as in sh.
+            ("nosuch", "sh: nosuch: not found\n"),
+        ],
+    );
+}

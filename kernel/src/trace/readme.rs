@@ -318,6 +318,11 @@ pub const OURS: &[Entry] = &[
          \t\t\t- 1 while the sample live patch replaces cmdline_proc_show\n",
     ),
     entry(
+        "/bin/",
+        "  /bin/<program>\t\t- the initramfs's EL0 programs (hello, fib N, getppid N,\n\
+         \t\t\t  crash null|undef|brk, badcall, forkwait N, forkbomb): type the path\n",
+    ),
+    entry(
         "/sys/kernel/debug/provoke-crash/",
         "  /sys/kernel/debug/provoke-crash/DIRECT\n\
          \t\t\t- write BUG, EXCEPTION, WRITE_KERN or PANIC to crash the kernel\n",

@@ -1,0 +1,295 @@
+//! A process's address space (Linux: `struct mm_struct`): its page tables and ASID context,
+//! and the `brk` and `mmap` bookkeeping. Pages are populated when mapped (no demand paging
+//! yet), so every fault at EL0 is a real error and every fault in a uaccess helper is EFAULT.
+//!
+//! The page table is the record of what is mapped: there is no VMA list yet (it comes with
+//! `/proc/PID/maps`). `mmap` without `MAP_FIXED` takes addresses top-down from below the stack
+//! and does not reuse holes.
+//!
+//! Locking: a spinlock around the tables and counters; only the owning task changes them (the
+//! scheduler reads nothing but the `MmContext`, which never changes after creation).
+
+use arch::asid::MmContext;
+use arch::mmu::phys_to_virt;
+use arch::pgtable::{TASK_SIZE, UserMapError, UserPageTable, user_prot};
+use spin::Mutex;
+
+use crate::binfmt_elf::{ElfImage, PAGE_SIZE, STACK_SIZE, STACK_TOP};
+use crate::fs::Errno;
+use crate::mm::page_alloc::{self, Frames};
+
+/// The highest address `mmap` hands out: a gap of 8 MiB below the stack (Linux keeps the stack
+/// rlimit's room there).
+const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (8 << 20);
+
+struct Inner {
+    table: Option<UserPageTable>,
+    /// Where the heap starts (the page after the program) and where it ends now.
+    start_brk: u64,
+    brk: u64,
+    /// Next `mmap` address is below this.
+    mmap_base: u64,
+}
+
+pub struct Mm {
+    context: MmContext,
+    inner: Mutex<Inner>,
+}
+
+impl Mm {
+    /// An empty address space; `ENOMEM` when no frame is left for its root table.
+    pub fn new() -> Result<Self, Errno> {
+        let table = UserPageTable::new(&Frames).ok_or(Errno::ENOMEM)?;
+        Ok(Self {
+            context: MmContext::new(table.root_phys()),
+            inner: Mutex::new(Inner {
+                table: Some(table),
+                start_brk: 0,
+                brk: 0,
+                mmap_base: MMAP_TOP,
+            }),
+        })
+    }
+
+    /// What the context switch installs.
+    pub fn context(&self) -> &MmContext {
+        &self.context
+    }
+
+    /// Maps zeroed pages over `[start, start + len)` (page aligned). `ENOMEM` when frames run
+    /// out (what this call mapped is unmapped again), `EEXIST` if a page is mapped already.
+    pub fn map_zeroed(&self, start: u64, len: u64, write: bool, exec: bool) -> Result<(), Errno> {
+        let mut inner = self.inner.lock();
+        map_zeroed(&mut inner, self.context.asid(), start, len, write, exec)
+    }
+
+    /// Unmaps whatever is mapped in `[start, start + len)` and frees its frames.
+    pub fn unmap(&self, start: u64, len: u64) {
+        let mut inner = self.inner.lock();
+        unmap(&mut inner, self.context.asid(), start, len);
+    }
+
+    /// Copies `data` to the mapped user address `va` through the linear map (the loader's
+    /// way in: the address space is not installed yet, so no uaccess helper can reach it).
+    pub fn write(&self, mut va: u64, mut data: &[u8]) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        while !data.is_empty() {
+            let (pa, _) = table.translate(va).ok_or(Errno::EFAULT)?;
+            let in_page = (va % PAGE_SIZE) as usize;
+            let n = data.len().min(PAGE_SIZE as usize - in_page);
+            // SAFETY: `pa` is a frame of this address space (mapped, owned by its table), in
+            // the linear map; `n` stays inside the page.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    (phys_to_virt(pa) as *mut u8).add(in_page),
+                    n,
+                );
+            }
+            va += n as u64;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Makes the code just written for `image` visible to instruction fetch.
+    pub fn sync_icache(&self, image: &ElfImage) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        for (&page, prot) in &image.pages {
+            if prot.exec {
+                let (pa, _) = table.translate(page).ok_or(Errno::EFAULT)?;
+                let va = phys_to_virt(pa);
+                arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
+            }
+        }
+        Ok(())
+    }
+
+    /// A copy of this address space, page by page (Linux's `dup_mm`, without copy-on-write):
+    /// `ENOMEM` when frames run out (nothing is left allocated then).
+    pub fn duplicate(&self) -> Result<Mm, Errno> {
+        let copy = Mm::new()?;
+        let inner = self.inner.lock();
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        let mut result = Ok(());
+        {
+            let mut new_inner = copy.inner.lock();
+            new_inner.start_brk = inner.start_brk;
+            new_inner.brk = inner.brk;
+            new_inner.mmap_base = inner.mmap_base;
+            let new_table = new_inner.table.as_mut().ok_or(Errno::EFAULT)?;
+            table.for_each_page(|va, pa, write, exec| {
+                if result.is_err() {
+                    return;
+                }
+                let Some(frame) = page_alloc::alloc_page() else {
+                    result = Err(Errno::ENOMEM);
+                    return;
+                };
+                // SAFETY: both frames are in the linear map; `pa` is mapped by the parent (whose
+                // lock we hold) and `frame` was just allocated.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        phys_to_virt(pa) as *const u8,
+                        phys_to_virt(frame) as *mut u8,
+                        PAGE_SIZE as usize,
+                    );
+                }
+                if exec {
+                    let va = phys_to_virt(frame);
+                    arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
+                }
+                if new_table
+                    .map_page(va, frame, user_prot(write, exec), &Frames)
+                    .is_err()
+                {
+                    page_alloc::free_page(frame);
+                    result = Err(Errno::ENOMEM);
+                }
+            });
+        }
+        // On failure `copy` drops here and frees what was copied.
+        result.map(|()| copy)
+    }
+
+    /// Makes the code written to the executable page `va` visible to instruction fetch.
+    pub fn sync_icache_page(&self, va: u64) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        let (pa, _) = table.translate(va).ok_or(Errno::EFAULT)?;
+        let va = phys_to_virt(pa);
+        arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
+        Ok(())
+    }
+
+    /// Sets where the heap starts (the loader's `brk`).
+    pub fn set_brk_start(&self, start: u64) {
+        let mut inner = self.inner.lock();
+        inner.start_brk = start;
+        inner.brk = start;
+    }
+
+    /// Linux's `brk`: moves the heap's end to `new` if that is possible and returns the end it
+    /// has then (the old one on any failure, as Linux does).
+    pub fn brk(&self, new: u64) -> u64 {
+        let mut inner = self.inner.lock();
+        let old = inner.brk;
+        if new < inner.start_brk || new > inner.mmap_base {
+            return old;
+        }
+        let (old_end, new_end) = (page_up(old), page_up(new));
+        if new_end > old_end {
+            let asid = self.context.asid();
+            if map_zeroed(&mut inner, asid, old_end, new_end - old_end, true, false).is_err() {
+                return old;
+            }
+        } else if new_end < old_end {
+            unmap(&mut inner, self.context.asid(), new_end, old_end - new_end);
+        }
+        inner.brk = new;
+        new
+    }
+
+    /// `MAP_FIXED_NOREPLACE`: maps at `addr` unless something is there (`EEXIST`).
+    pub fn mmap_at(&self, addr: u64, len: u64, write: bool, exec: bool) -> Result<u64, Errno> {
+        let mut inner = self.inner.lock();
+        let asid = self.context.asid();
+        map_zeroed(&mut inner, asid, addr, len, write, exec).map(|()| addr)
+    }
+
+    /// Anonymous private `mmap`: at `fixed` (replacing what was there) or at an address of our
+    /// choosing. `len` is non-zero and page aligned. `PROT_NONE` (`none`) only reserves the
+    /// addresses: nothing is mapped, so any access faults.
+    pub fn mmap_anonymous(
+        &self,
+        fixed: Option<u64>,
+        len: u64,
+        none: bool,
+        write: bool,
+        exec: bool,
+    ) -> Result<u64, Errno> {
+        let mut inner = self.inner.lock();
+        let asid = self.context.asid();
+        let start = match fixed {
+            Some(addr) => {
+                unmap(&mut inner, asid, addr, len);
+                addr
+            }
+            None => {
+                let start = inner
+                    .mmap_base
+                    .checked_sub(len)
+                    .filter(|&s| s >= page_up(inner.brk))
+                    .ok_or(Errno::ENOMEM)?;
+                inner.mmap_base = start;
+                start
+            }
+        };
+        if !none {
+            map_zeroed(&mut inner, asid, start, len, write, exec)?;
+        }
+        Ok(start)
+    }
+}
+
+impl Drop for Mm {
+    fn drop(&mut self) {
+        debug_assert!(!arch::asid::is_installed(&self.context));
+        if let Some(table) = self.inner.get_mut().table.take() {
+            table.destroy(&Frames);
+        }
+    }
+}
+
+fn page_up(addr: u64) -> u64 {
+    addr.next_multiple_of(PAGE_SIZE)
+}
+
+fn map_zeroed(
+    inner: &mut Inner,
+    asid: u16,
+    start: u64,
+    len: u64,
+    write: bool,
+    exec: bool,
+) -> Result<(), Errno> {
+    let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
+    if end > TASK_SIZE || !(start | len).is_multiple_of(PAGE_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    let table = inner.table.as_mut().ok_or(Errno::EFAULT)?;
+    let prot = user_prot(write, exec);
+    let mut va = start;
+    while va < end {
+        let result = match page_alloc::alloc_page() {
+            Some(pa) => table
+                .map_page(va, pa, prot, &Frames)
+                .inspect_err(|_| page_alloc::free_page(pa)),
+            None => Err(UserMapError::NoMemory),
+        };
+        if let Err(error) = result {
+            unmap(inner, asid, start, va - start);
+            return Err(match error {
+                UserMapError::NoMemory => Errno::ENOMEM,
+                UserMapError::Exists => Errno::EEXIST,
+                UserMapError::BadAddress => Errno::EINVAL,
+            });
+        }
+        va += PAGE_SIZE;
+    }
+    Ok(())
+}
+
+fn unmap(inner: &mut Inner, asid: u16, start: u64, len: u64) {
+    let Some(table) = inner.table.as_mut() else {
+        return;
+    };
+    table.unmap_range(
+        start,
+        start.saturating_add(len),
+        asid,
+        page_alloc::free_page,
+    );
+}

@@ -1,0 +1,480 @@
+//! User processes (Linux: the user side of `task_struct`, `kernel/exit.c`, the EL0 return
+//! loop of `arch/arm64/kernel/entry-common.c`).
+//!
+//! A process is a scheduler task whose body is [`run`]: it installs the address space, then
+//! loops entering EL0 ([`arch::uspace::enter_user`]) and acting on why EL0 came back:
+//! a syscall goes to [`crate::syscall::dispatch`], an IRQ is handled and may reschedule, any
+//! other exception kills the process with the signal Linux would send
+//! ([`crate::signal::signal_for_exception`]). Pending kills and Ctrl-C are checked before every
+//! return to EL0. Only the process dies; the kernel and the shell carry on.
+//!
+//! Every process has an entry in the process table ([`ProcShared`]: pid, parent, exit status)
+//! from its creation until its parent reaps it: `exit` leaves a zombie, `wait4` reaps it, and a
+//! dying process's children are re-parented to pid 1. The shell (pid 1, a kernel task) starts
+//! programs with [`spawn`] and reaps them through [`Child::wait`], orphans included. User
+//! processes make more with `fork` ([`fork`], a full copy of the address space, no
+//! copy-on-write yet) and replace their image with `execve` ([`execve`]).
+
+pub mod mm;
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use arch::asid::MmContext;
+use arch::exception::TrapFrame;
+use arch::spinlock::SpinLockIrq;
+use arch::uspace::{UserExit, enter_user, handle_user_irq};
+use spin::Once;
+
+use crate::binfmt_elf;
+use crate::fs::{self, Errno};
+use crate::sched::wait::WaitQueue;
+use crate::sched::{self, Pid, Task};
+use crate::signal::{self, SIGINT, SIGKILL, WaitStatus};
+use mm::Mm;
+
+/// The pid orphans are given to (the console shell).
+pub const INIT_PID: Pid = 1;
+
+/// A process as its parent and the process table see it.
+pub struct ProcShared {
+    pid: AtomicU32,
+    ppid: AtomicU32,
+    /// Set once, when it exits: a zombie until reaped.
+    status: Once<WaitStatus>,
+    /// Its children wake it here when they exit (its `wait4` sleeps on it).
+    child_exit: WaitQueue,
+}
+
+impl ProcShared {
+    fn new(ppid: Pid) -> Result<Arc<Self>, Errno> {
+        Arc::try_new(Self {
+            pid: AtomicU32::new(0),
+            ppid: AtomicU32::new(ppid),
+            status: Once::new(),
+            child_exit: WaitQueue::new(),
+        })
+        .map_err(|_| Errno::ENOMEM)
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid.load(Ordering::Acquire)
+    }
+
+    pub fn ppid(&self) -> Pid {
+        self.ppid.load(Ordering::Acquire)
+    }
+}
+
+/// Every process not yet reaped.
+static TABLE: SpinLockIrq<Vec<Arc<ProcShared>>> = SpinLockIrq::new(Vec::new());
+
+/// Enters `shared` in the table, before its task exists: its children may exit and look for it
+/// as soon as it runs. Its pid is filled in once the task is made ([`start`]).
+fn insert(shared: &Arc<ProcShared>) -> Result<(), Errno> {
+    let mut table = TABLE.lock();
+    table.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    table.push(shared.clone());
+    Ok(())
+}
+
+fn remove(shared: &Arc<ProcShared>) {
+    TABLE.lock().retain(|p| !Arc::ptr_eq(p, shared));
+}
+
+/// What `wait4` for `which` (-1: any child) of `parent` finds.
+enum Reaped {
+    Zombie(Pid, WaitStatus),
+    Running,
+    NoChild,
+}
+
+/// Reaps one exited child of `parent` matching `which`, if any.
+fn reap(parent: Pid, which: i64) -> Reaped {
+    let mut table = TABLE.lock();
+    let matches =
+        |p: &Arc<ProcShared>| p.ppid() == parent && (which == -1 || i64::from(p.pid()) == which);
+    if !table.iter().any(matches) {
+        return Reaped::NoChild;
+    }
+    let Some(at) = table
+        .iter()
+        .position(|p| matches(p) && p.status.get().is_some())
+    else {
+        return Reaped::Running;
+    };
+    let zombie = table.swap_remove(at);
+    let status = *zombie.status.get().unwrap_or(&WaitStatus(0));
+    drop(table);
+    Reaped::Zombie(zombie.pid(), status)
+}
+
+/// Whether `parent` has a child matching `which` that has exited or none at all (`wait4`'s
+/// condition to stop sleeping).
+fn wait_done(parent: Pid, which: i64) -> bool {
+    let table = TABLE.lock();
+    let mut children = table
+        .iter()
+        .filter(|p| p.ppid() == parent && (which == -1 || i64::from(p.pid()) == which));
+    let mut any = false;
+    let done = children.any(|p| {
+        any = true;
+        p.status.get().is_some()
+    });
+    done || !any
+}
+
+/// Records `status` for the exiting process, gives its children to pid 1 and wakes its
+/// parent.
+fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
+    let parent = {
+        let table = TABLE.lock();
+        for child in table.iter().filter(|p| p.ppid() == pid) {
+            child.ppid.store(INIT_PID, Ordering::Release);
+        }
+        shared.status.call_once(|| status);
+        table.iter().find(|p| p.pid() == shared.ppid()).cloned()
+    };
+    if let Some(parent) = parent {
+        parent.child_exit.wake_up();
+    }
+}
+
+/// What the shell keeps of a program it started.
+pub struct Child {
+    pub task: Arc<Task>,
+    shared: Arc<ProcShared>,
+}
+
+impl Child {
+    /// Waits for the child to finish, reaps it (and any orphan that ended meanwhile, as init
+    /// does) and returns its wait status. A Ctrl-C while waiting is passed on to the child (it
+    /// owns the console), and the wait goes on.
+    pub fn wait(&self) -> WaitStatus {
+        while sched::join(&self.task).is_err() {
+            if sched::clear_sigint() {
+                sched::send_sigint(&self.task);
+            }
+        }
+        let status = self
+            .shared
+            .status
+            .get()
+            .copied()
+            .unwrap_or(WaitStatus::signaled(SIGKILL, false));
+        let me = sched::current().map_or(INIT_PID, Task::pid);
+        TABLE.lock().retain(|p| {
+            !(Arc::ptr_eq(p, &self.shared) || p.ppid() == me && p.status.get().is_some())
+        });
+        status
+    }
+}
+
+/// The running program's side.
+pub struct Process {
+    mm: Box<Mm>,
+    shared: Arc<ProcShared>,
+    /// `set_tid_address`'s pointer (Linux: `clear_child_tid`), used once threads exist.
+    clear_child_tid: AtomicU64,
+    /// `set_robust_list`'s head (Linux: `robust_list`), walked at exit once futexes exist.
+    robust_list: AtomicU64,
+}
+
+impl Process {
+    pub fn mm(&self) -> &Mm {
+        &self.mm
+    }
+
+    pub fn pid(&self) -> Pid {
+        sched::current().map_or(0, Task::pid)
+    }
+
+    pub fn ppid(&self) -> Pid {
+        self.shared.ppid()
+    }
+
+    pub fn set_clear_child_tid(&self, addr: u64) {
+        self.clear_child_tid.store(addr, Ordering::Relaxed);
+    }
+
+    pub fn set_robust_list(&self, head: u64) {
+        self.robust_list.store(head, Ordering::Relaxed);
+    }
+}
+
+/// The last path component: the task's name, as Linux's `comm` after `execve`.
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The program file at `path`: `ENOENT` if missing, `EACCES` for a directory or a file without
+/// plain content (as Linux's `execve`).
+fn program_file(path: &str) -> Result<Arc<dyn fs::FileOps>, Errno> {
+    let file = fs::vfs().open(path).map_err(|error| match error {
+        Errno::EISDIR => Errno::EACCES,
+        other => other,
+    })?;
+    if file.bytes().is_none() {
+        return Err(Errno::EACCES);
+    }
+    Ok(file)
+}
+
+/// The environment every program starts with.
+const ENVP: [&[u8]; 2] = [b"PATH=/bin", b"HOME=/"];
+
+/// A new address space holding `path`'s program, and the registers to start it with.
+fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Box<Mm>, TrapFrame), Errno> {
+    let file = program_file(path)?;
+    let data = file.bytes().ok_or(Errno::EACCES)?;
+    let mm = Box::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
+    let loaded = binfmt_elf::load(&mm, data, argv, envp, path.as_bytes())?;
+    mm.set_brk_start(loaded.brk);
+    Ok((mm, initial_frame(loaded.entry, loaded.sp)))
+}
+
+fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
+    TrapFrame {
+        regs: [0; 31],
+        sp,
+        pc: entry,
+        pstate: arch::uspace::USER_PSTATE,
+        esr: 0,
+        far: 0,
+        stackframe: [0; 2],
+    }
+}
+
+/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`; returns the task.
+fn start(name: &str, process: Process, frame: TrapFrame, tls: u64) -> Result<Arc<Task>, Errno> {
+    let shared = process.shared.clone();
+    insert(&shared)?;
+    match sched::spawn(name, None, true, move || run(process, frame, tls)) {
+        Ok(task) => {
+            // Its parent learns the pid from our return, so nobody looks it up before this.
+            shared.pid.store(task.pid(), Ordering::Release);
+            Ok(task)
+        }
+        Err(error) => {
+            remove(&shared);
+            Err(error.errno())
+        }
+    }
+}
+
+/// Starts the program at `path` with `argv` (argv[0] included) as a child of the running
+/// task. `ENOENT` for a missing file, `EACCES` for a directory or a file without plain content
+/// (as Linux's `execve`), `ENOEXEC` for one that is not a static AArch64 ELF, `ENOMEM`/`EAGAIN`
+/// when memory or tasks run out. Nothing is left behind on failure.
+pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+    let (mm, frame) = load_program(path, &argv, &ENVP)?;
+    let shared = ProcShared::new(sched::current().map_or(0, Task::pid))?;
+    let process = Process {
+        mm,
+        shared: shared.clone(),
+        clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
+    };
+    let task = start(basename(path), process, frame, 0)?;
+    Ok(Child { task, shared })
+}
+
+/// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0.
+/// Returns the child's pid.
+pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
+    let mm = Box::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
+    let shared = ProcShared::new(parent.pid())?;
+    let child = Process {
+        mm,
+        shared,
+        clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
+    };
+    let mut child_frame = frame.clone();
+    child_frame.regs[0] = 0;
+    let name = sched::current().map_or("?", Task::name);
+    let tls = arch::context::tpidr_el0();
+    Ok(start(name, child, child_frame, tls)?.pid())
+}
+
+/// `execve`: replaces the running program by `path`'s. On failure the old program carries on
+/// with the error; on success `frame` starts the new one.
+pub fn execve(
+    process: &mut Process,
+    frame: &mut TrapFrame,
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<(), Errno> {
+    let (mm, new_frame) = load_program(path, argv, envp)?;
+    let task = sched::current_task();
+    install_mm(&task, mm.context());
+    // The old address space is installed nowhere now: dropping it frees it.
+    drop(core::mem::replace(&mut process.mm, mm));
+    *frame = new_frame;
+    arch::context::set_tpidr_el0(0);
+    Ok(())
+}
+
+/// `wait4(which, ...)` for the running process: the reaped child's pid and status, `None`
+/// with `WNOHANG` when no child has exited yet. `ECHILD` without a matching child, `EINTR`
+/// when a signal ends the wait.
+pub fn wait4(
+    process: &Process,
+    which: i64,
+    nohang: bool,
+) -> Result<Option<(Pid, WaitStatus)>, Errno> {
+    let me = process.pid();
+    loop {
+        match reap(me, which) {
+            Reaped::Zombie(pid, status) => return Ok(Some((pid, status))),
+            Reaped::NoChild => return Err(Errno::ECHILD),
+            Reaped::Running if nohang => return Ok(None),
+            Reaped::Running => {}
+        }
+        process
+            .shared
+            .child_exit
+            .wait_event(|| wait_done(me, which))
+            .map_err(|_| Errno::EINTR)?;
+    }
+}
+
+/// Runs the user code of `mm` from `frame` in the running task itself, as a child process of
+/// it that never gets a task of its own (the getppid benchmark's way to time the syscall path
+/// from a kernel command): until it exits, with its status and final registers.
+pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), Errno> {
+    let task = sched::current_task();
+    let mut process = Process {
+        mm,
+        shared: ProcShared::new(task.pid())?,
+        clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
+    };
+    let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
+    // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.
+    let frame = unsafe { &mut *frame_ptr };
+    *frame = initial;
+    install_mm(&task, process.mm.context());
+    let status = user_loop(&task, &mut process, frame);
+    install_mm(&task, core::ptr::null());
+    Ok((status, frame.regs))
+}
+
+/// Installs `mm` (or nothing) for the running task, now and at every switch to it.
+fn install_mm(task: &Task, mm: *const MmContext) {
+    let flags = arch::irqflags::local_irq_save();
+    task.set_mm(mm);
+    // SAFETY: IRQs are masked and tasks never migrate, so this is our CPU; `mm` is null or
+    // the context of the process running here, which is uninstalled before it is freed.
+    unsafe { arch::asid::switch_mm(crate::smp::smp_processor_id(), mm) };
+    arch::irqflags::local_irq_restore(flags);
+}
+
+/// The body of a process's task.
+fn run(mut process: Process, initial: TrapFrame, tls: u64) {
+    let task = sched::current_task();
+    // Our children find us in the table by pid: wait until our creator has filled it in (it
+    // does so as soon as it has our task).
+    while process.shared.pid() == 0 {
+        sched::yield_now();
+    }
+    let frame_ptr = task.pt_regs().expect("a spawned task has a stack");
+    // SAFETY: the frame area at the top of our own stack is ours alone; nothing else refers
+    // to it while we run.
+    let frame = unsafe { &mut *frame_ptr };
+    *frame = initial;
+    arch::context::set_tpidr_el0(tls);
+    install_mm(&task, process.mm.context());
+    let status = user_loop(&task, &mut process, frame);
+    install_mm(&task, core::ptr::null());
+    let Process { mm, shared, .. } = process;
+    // Installed nowhere now: the memory goes back before the parent hears of the exit.
+    drop(mm);
+    exit_notify(&shared, task.pid(), status);
+}
+
+/// The signal that ends the process before it returns to EL0, if any: SIGKILL from `kill`,
+/// SIGINT from the console's Ctrl-C (no handlers yet: both take their default action).
+fn pending_signal(task: &Task) -> Option<WaitStatus> {
+    if task.killed() {
+        return Some(WaitStatus::signaled(SIGKILL, false));
+    }
+    if sched::clear_sigint() {
+        return Some(WaitStatus::signaled(SIGINT, false));
+    }
+    None
+}
+
+fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitStatus {
+    use arch::daifflags::{DAIF_PROCCTX, local_daif_restore};
+    loop {
+        if let Some(status) = pending_signal(task) {
+            return status;
+        }
+        // IRQs stay masked from this check to the ERET: a wake-up that sets need_resched
+        // after it finds us at EL0 and brings us straight back.
+        arch::irqflags::local_irq_disable();
+        if arch::percpu::need_resched() {
+            arch::irqflags::local_irq_enable();
+            sched::schedule();
+            continue;
+        }
+        // SAFETY: `frame` is this task's user frame at the top of its stack, far above our
+        // stack pointer; it was made with EL0t and only syscalls edit its registers; TTBR0
+        // holds this process's address space (installed by `run`, reinstalled by every switch
+        // back to this task).
+        let exit = unsafe { enter_user(frame) };
+        match exit {
+            UserExit::Irq => {
+                handle_user_irq(frame);
+                local_daif_restore(DAIF_PROCCTX);
+            }
+            UserExit::Syscall => {
+                local_daif_restore(DAIF_PROCCTX);
+                if let Some(status) = crate::syscall::dispatch(process, frame) {
+                    return status;
+                }
+            }
+            UserExit::Exception(esr) => {
+                local_daif_restore(DAIF_PROCCTX);
+                let info = signal::signal_for_exception(esr);
+                return WaitStatus::signaled(info.signo, false);
+            }
+            UserExit::Unexpected(_) => {
+                local_daif_restore(DAIF_PROCCTX);
+                return WaitStatus::signaled(SIGKILL, false);
+            }
+        }
+    }
+}
+
+/// The shell's way to run a program by path: spawn it, wait, and turn its wait status into
+/// sh's `$?`, printing the signal's name when one killed it (as sh does; not for SIGINT).
+fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) -> i32 {
+    let name = argv.first().copied().unwrap_or(path);
+    let child = match spawn(path, argv) {
+        Ok(child) => child,
+        Err(Errno::ENOENT) => {
+            let _ = writeln!(ctx.err(), "sh: {name}: not found");
+            return 127;
+        }
+        Err(error) => {
+            let _ = writeln!(ctx.err(), "sh: {name}: {error}");
+            return 126;
+        }
+    };
+    let status = child.wait();
+    if status.if_signaled() && status.term_sig() != SIGINT {
+        let _ = writeln!(ctx.err(), "{}", signal::signal_text(status.term_sig()));
+    }
+    status.shell_status()
+}
+
+/// Lets the shell run programs.
+pub fn init() {
+    crate::shell::set_exec(shell_exec);
+}

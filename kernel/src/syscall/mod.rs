@@ -1,0 +1,454 @@
+//! System calls on Linux's arm64 ABI (Linux: `arch/arm64/kernel/syscall.c`, the generic
+//! `unistd.h` numbers): `svc #0` with the number in x8, arguments in x0-x5, and the result or
+//! `-errno` back in x0. Unknown numbers return `-ENOSYS`.
+//!
+//! User pointers arrive as plain `u64`s and are only ever touched through [`crate::uaccess`]:
+//! a bad pointer is `EFAULT`, never a kernel fault.
+//!
+//! Implemented so far (stage 1 of the user-space issue): `write` (to the console on fds 0-2),
+//! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
+//! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
+//! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
+//! `wait4`.
+
+pub mod random;
+
+use alloc::vec::Vec;
+
+use arch::exception::TrapFrame;
+
+use crate::binfmt_elf::{PAGE_SIZE, TASK_SIZE};
+use crate::fs::Errno;
+use crate::process::Process;
+use crate::signal::WaitStatus;
+use crate::uaccess::{copy_from_user, copy_to_user, copy_to_user_partial};
+
+// Linux's generic syscall numbers (include/uapi/asm-generic/unistd.h), as arm64 uses them.
+pub const __NR_WRITE: u64 = 64;
+pub const __NR_EXIT: u64 = 93;
+pub const __NR_EXIT_GROUP: u64 = 94;
+pub const __NR_SET_TID_ADDRESS: u64 = 96;
+pub const __NR_SET_ROBUST_LIST: u64 = 99;
+pub const __NR_NANOSLEEP: u64 = 101;
+pub const __NR_CLOCK_GETTIME: u64 = 113;
+pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
+pub const __NR_SCHED_YIELD: u64 = 124;
+pub const __NR_UNAME: u64 = 160;
+pub const __NR_GETPID: u64 = 172;
+pub const __NR_GETPPID: u64 = 173;
+pub const __NR_GETUID: u64 = 174;
+pub const __NR_GETEUID: u64 = 175;
+pub const __NR_GETGID: u64 = 176;
+pub const __NR_GETEGID: u64 = 177;
+pub const __NR_GETTID: u64 = 178;
+pub const __NR_BRK: u64 = 214;
+pub const __NR_CLONE: u64 = 220;
+pub const __NR_EXECVE: u64 = 221;
+pub const __NR_WAIT4: u64 = 260;
+pub const __NR_MUNMAP: u64 = 215;
+pub const __NR_MMAP: u64 = 222;
+pub const __NR_GETRANDOM: u64 = 278;
+
+// mmap's arguments (include/uapi/asm-generic/mman-common.h, linux/mman.h).
+pub const PROT_READ: u64 = 0x1;
+pub const PROT_WRITE: u64 = 0x2;
+pub const PROT_EXEC: u64 = 0x4;
+pub const MAP_SHARED: u64 = 0x01;
+pub const MAP_PRIVATE: u64 = 0x02;
+pub const MAP_TYPE: u64 = 0x0f;
+pub const MAP_FIXED: u64 = 0x10;
+pub const MAP_ANONYMOUS: u64 = 0x20;
+pub const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+
+// getrandom's flags.
+pub const GRND_NONBLOCK: u64 = 0x1;
+pub const GRND_RANDOM: u64 = 0x2;
+pub const GRND_INSECURE: u64 = 0x4;
+
+// Clocks (include/uapi/linux/time.h).
+pub const CLOCK_REALTIME: u64 = 0;
+pub const CLOCK_MONOTONIC: u64 = 1;
+pub const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
+pub const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+pub const CLOCK_MONOTONIC_RAW: u64 = 4;
+pub const CLOCK_REALTIME_COARSE: u64 = 5;
+pub const CLOCK_MONOTONIC_COARSE: u64 = 6;
+pub const CLOCK_BOOTTIME: u64 = 7;
+
+/// Linux's `MAX_RW_COUNT`: one read or write moves at most this much.
+const MAX_RW_COUNT: u64 = (i32::MAX as u64) & !(PAGE_SIZE - 1);
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+type SysResult = Result<u64, Errno>;
+
+/// Runs the syscall `frame` trapped with and puts its result in x0; `Some` when the process
+/// exits with that status.
+pub fn dispatch(process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStatus> {
+    let [a0, a1, a2, a3, a4, _a5] = [0, 1, 2, 3, 4, 5].map(|i| frame.regs[i]);
+    let result = match frame.regs[8] {
+        __NR_EXIT | __NR_EXIT_GROUP => return Some(WaitStatus::exited(a0)),
+        __NR_WRITE => sys_write(a0, a1, a2),
+        __NR_GETPID | __NR_GETTID => Ok(u64::from(process.pid())),
+        __NR_GETPPID => Ok(u64::from(process.ppid())),
+        __NR_GETUID | __NR_GETEUID | __NR_GETGID | __NR_GETEGID => Ok(0),
+        __NR_BRK => Ok(process.mm().brk(a0)),
+        __NR_MMAP => sys_mmap(process, a0, a1, a2, a3, a4, frame.regs[5]),
+        __NR_MUNMAP => sys_munmap(process, a0, a1),
+        __NR_UNAME => sys_uname(a0),
+        __NR_SET_TID_ADDRESS => {
+            process.set_clear_child_tid(a0);
+            Ok(u64::from(process.pid()))
+        }
+        __NR_GETRANDOM => sys_getrandom(a0, a1, a2),
+        __NR_CLOCK_GETTIME => sys_clock_gettime(a0, a1),
+        __NR_NANOSLEEP => sys_nanosleep(a0, a1),
+        __NR_CLOCK_NANOSLEEP => sys_clock_nanosleep(a0, a1, a2, a3),
+        __NR_SET_ROBUST_LIST => {
+            if a1 != ROBUST_LIST_HEAD_SIZE {
+                Err(Errno::EINVAL)
+            } else {
+                process.set_robust_list(a0);
+                Ok(0)
+            }
+        }
+        __NR_CLONE => sys_clone(process, frame, a0, a1),
+        __NR_EXECVE => match sys_execve(process, frame, a0, a1, a2) {
+            // The new program starts with every register zero, x0 included.
+            Ok(()) => return None,
+            Err(errno) => Err(errno),
+        },
+        __NR_WAIT4 => sys_wait4(process, a0, a1, a2, a3),
+        __NR_SCHED_YIELD => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
+        _ => Err(Errno::ENOSYS),
+    };
+    frame.regs[0] = match result {
+        Ok(value) => value,
+        Err(errno) => (-i64::from(errno.code())) as u64,
+    };
+    None
+}
+
+/// `SIGCHLD`: the exit signal a forking `clone` names.
+const SIGCHLD: u64 = crate::signal::SIGCHLD as u64;
+
+/// `clone(flags, newsp, ...)`: plain `fork` only (Linux's `fork()` is `clone(SIGCHLD, 0)` on
+/// arm64). Threads, vfork and namespaces are not implemented: ENOSYS.
+fn sys_clone(process: &Process, frame: &TrapFrame, flags: u64, newsp: u64) -> SysResult {
+    if flags != SIGCHLD || newsp != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    crate::process::fork(process, frame).map(u64::from)
+}
+
+/// Linux's limits on `execve`'s arguments: a path of `PATH_MAX` bytes with its NUL, and
+/// (ours) at most this many argv/envp strings.
+const PATH_MAX: usize = 4096;
+const MAX_ARGS: usize = 1024;
+const MAX_ARG_STRLEN: usize = crate::binfmt_elf::MAX_ARG_BYTES;
+
+/// The strings of a NULL-terminated user array of string pointers (none for a NULL array),
+/// `budget` bytes at most in all (E2BIG past it, as past the initial stack's room).
+fn copy_strings(array: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut strings = Vec::new();
+    if array == 0 {
+        return Ok(strings);
+    }
+    for i in 0..=MAX_ARGS as u64 {
+        let ptr = crate::uaccess::get_user_u64(array.checked_add(i * 8).ok_or(Errno::EFAULT)?)?;
+        if ptr == 0 {
+            return Ok(strings);
+        }
+        let max = (*budget).min(MAX_ARG_STRLEN);
+        let string = crate::uaccess::strndup_user(ptr, max).map_err(|e| match e {
+            Errno::ENAMETOOLONG => Errno::E2BIG,
+            other => other,
+        })?;
+        *budget -= string.len();
+        strings.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        strings.push(string);
+    }
+    Err(Errno::E2BIG)
+}
+
+fn sys_execve(
+    process: &mut Process,
+    frame: &mut TrapFrame,
+    path: u64,
+    argv: u64,
+    envp: u64,
+) -> Result<(), Errno> {
+    let path = crate::uaccess::strndup_user(path, PATH_MAX - 1)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let path = core::str::from_utf8(&path).map_err(|_| Errno::ENOENT)?;
+    let path = crate::fs::path::join("/", path);
+    let mut budget = MAX_ARG_STRLEN;
+    let argv = copy_strings(argv, &mut budget)?;
+    let envp = copy_strings(envp, &mut budget)?;
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+    crate::process::execve(process, frame, &path, &argv, &envp)
+}
+
+// wait4's options (include/uapi/linux/wait.h).
+const WNOHANG: u64 = 0x1;
+const WUNTRACED: u64 = 0x2;
+const WCONTINUED: u64 = 0x8;
+const __WNOTHREAD: u64 = 0x2000_0000;
+const __WALL: u64 = 0x4000_0000;
+const __WCLONE: u64 = 0x8000_0000;
+/// `sizeof(struct rusage)` on arm64.
+const RUSAGE_SIZE: usize = 144;
+
+/// `wait4(pid, wstatus, options, rusage)`: `pid` -1 for any child or a child's pid (process
+/// groups do not exist yet: 0 and < -1 are taken as -1). Stops and continues are not reported
+/// yet (no job control), and the rusage is all zero (no accounting).
+fn sys_wait4(process: &Process, pid: u64, wstatus: u64, options: u64, rusage: u64) -> SysResult {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let which = match pid as i32 {
+        which if which > 0 => i64::from(which),
+        _ => -1,
+    };
+    match crate::process::wait4(process, which, options & WNOHANG != 0)? {
+        None => Ok(0),
+        Some((child, status)) => {
+            if wstatus != 0 {
+                copy_to_user(wstatus, &status.0.to_le_bytes())?;
+            }
+            if rusage != 0 {
+                copy_to_user(rusage, &[0; RUSAGE_SIZE])?;
+            }
+            Ok(u64::from(child))
+        }
+    }
+}
+
+/// `write(fd, buf, count)`: fds 0-2 are the console (opened read-write, as a tty is).
+fn sys_write(fd: u64, buf: u64, count: u64) -> SysResult {
+    if !matches!(fd as u32, 0..=2) {
+        return Err(Errno::EBADF);
+    }
+    let count = count.min(MAX_RW_COUNT);
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(chunk.len() as u64) as usize;
+        let copied = crate::uaccess::copy_from_user_partial(&mut chunk[..n], buf + done);
+        crate::console::write_bytes(&chunk[..copied]);
+        done += copied as u64;
+        if copied < n {
+            // Linux returns what was written before the bad byte, EFAULT if nothing was.
+            return if done == 0 {
+                Err(Errno::EFAULT)
+            } else {
+                Ok(done)
+            };
+        }
+    }
+    Ok(done)
+}
+
+fn sys_mmap(
+    process: &Process,
+    addr: u64,
+    len: u64,
+    prot: u64,
+    flags: u64,
+    _fd: u64,
+    offset: u64,
+) -> SysResult {
+    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0
+        || len == 0
+        || !offset.is_multiple_of(PAGE_SIZE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = len
+        .checked_next_multiple_of(PAGE_SIZE)
+        .ok_or(Errno::ENOMEM)?;
+    if len > TASK_SIZE {
+        return Err(Errno::ENOMEM);
+    }
+    // MAP_SHARED anonymous memory behaves as private while processes cannot fork.
+    if !matches!(flags & MAP_TYPE, MAP_SHARED | MAP_PRIVATE) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MAP_ANONYMOUS == 0 {
+        // No file can be mapped yet: every fd is as good as a bad one.
+        return Err(Errno::EBADF);
+    }
+    let fixed = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        if addr.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
+        if flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_FIXED == 0 {
+            // Placed where asked, but never over an existing mapping: map_zeroed says EEXIST.
+            return process
+                .mm()
+                .mmap_at(addr, len, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0);
+        }
+        Some(addr)
+    } else {
+        None
+    };
+    process.mm().mmap_anonymous(
+        fixed,
+        len,
+        prot == 0,
+        prot & PROT_WRITE != 0,
+        prot & PROT_EXEC != 0,
+    )
+}
+
+fn sys_munmap(process: &Process, addr: u64, len: u64) -> SysResult {
+    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len
+        .checked_next_multiple_of(PAGE_SIZE)
+        .ok_or(Errno::EINVAL)?;
+    if addr.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    process.mm().unmap(addr, len);
+    Ok(0)
+}
+
+/// `struct new_utsname`: six fields of 65 bytes.
+const UTS_LEN: usize = 65;
+
+fn sys_uname(buf: u64) -> SysResult {
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"(none)",
+        b"6.12.0-tracing-unikernel",
+        b"#1 SMP",
+        b"aarch64",
+        b"(none)",
+    ];
+    let mut uts = [0u8; UTS_LEN * 6];
+    for (i, field) in fields.iter().enumerate() {
+        uts[i * UTS_LEN..i * UTS_LEN + field.len()].copy_from_slice(field);
+    }
+    copy_to_user(buf, &uts)?;
+    Ok(0)
+}
+
+fn sys_getrandom(buf: u64, len: u64, flags: u64) -> SysResult {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(MAX_RW_COUNT);
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk.len() as u64) as usize;
+        random::fill(&mut chunk[..n]);
+        let copied = copy_to_user_partial(buf + done, &chunk[..n]);
+        done += copied as u64;
+        if copied < n {
+            return if done == 0 {
+                Err(Errno::EFAULT)
+            } else {
+                Ok(done)
+            };
+        }
+    }
+    Ok(done)
+}
+
+/// Nanoseconds since boot, from the generic timer.
+fn monotonic_ns() -> u64 {
+    let ticks = u128::from(arch::timer::counter_now());
+    let freq = u128::from(arch::timer::counter_freq_hz().max(1));
+    (ticks * u128::from(NSEC_PER_SEC) / freq) as u64
+}
+
+fn timespec_bytes(ns: u64) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..8].copy_from_slice(&(ns / NSEC_PER_SEC).to_le_bytes());
+    out[8..].copy_from_slice(&(ns % NSEC_PER_SEC).to_le_bytes());
+    out
+}
+
+/// Every clock counts from boot: there is no RTC driver yet, so `CLOCK_REALTIME` is the time
+/// since boot too (as on a board whose clock was never set); CPU-time clocks likewise.
+fn sys_clock_gettime(clock: u64, tp: u64) -> SysResult {
+    match clock {
+        CLOCK_REALTIME
+        | CLOCK_MONOTONIC
+        | CLOCK_PROCESS_CPUTIME_ID
+        | CLOCK_THREAD_CPUTIME_ID
+        | CLOCK_MONOTONIC_RAW
+        | CLOCK_REALTIME_COARSE
+        | CLOCK_MONOTONIC_COARSE
+        | CLOCK_BOOTTIME => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    copy_to_user(tp, &timespec_bytes(monotonic_ns()))?;
+    Ok(0)
+}
+
+/// `sizeof(struct robust_list_head)` on arm64.
+const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+/// clock_nanosleep's flag: `req` is a point in time, not a duration.
+const TIMER_ABSTIME: u64 = 1;
+
+/// A user `struct timespec` as nanoseconds; `EINVAL` for a negative or unnormalised one.
+fn timespec_ns(addr: u64) -> Result<u64, Errno> {
+    let mut ts = [0u8; 16];
+    copy_from_user(&mut ts, addr)?;
+    let sec = i64::from_le_bytes(ts[..8].try_into().unwrap_or_default());
+    let nsec = i64::from_le_bytes(ts[8..].try_into().unwrap_or_default());
+    if sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64)
+        .saturating_mul(NSEC_PER_SEC)
+        .saturating_add(nsec as u64))
+}
+
+/// `clock_nanosleep(clock, flags, req, rem)`: relative or (`TIMER_ABSTIME`) absolute sleeps
+/// on the clocks that count from boot here (CPU-time clocks: `EINVAL`, as Linux's for a
+/// thread's; unknown flags are ignored, as Linux does).
+fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+    if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & TIMER_ABSTIME == 0 {
+        return sys_nanosleep(req, rem);
+    }
+    let deadline = timespec_ns(req)?;
+    let left = deadline.saturating_sub(monotonic_ns());
+    match crate::sched::msleep(left.div_ceil(1_000_000)) {
+        Ok(()) => Ok(0),
+        // An absolute sleep has no remainder to report.
+        Err(_) => Err(Errno::EINTR),
+    }
+}
+
+fn sys_nanosleep(req: u64, rem: u64) -> SysResult {
+    let total_ns = timespec_ns(req)?;
+    let start = monotonic_ns();
+    match crate::sched::msleep(total_ns.div_ceil(1_000_000)) {
+        Ok(()) => Ok(0),
+        Err(_) => {
+            if rem != 0 {
+                let left = total_ns.saturating_sub(monotonic_ns() - start);
+                copy_to_user(rem, &timespec_bytes(left))?;
+            }
+            Err(Errno::EINTR)
+        }
+    }
+}
