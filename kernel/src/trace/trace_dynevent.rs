@@ -543,6 +543,7 @@ pub fn parse_run_command<E>(
 mod global {
     use alloc::boxed::Box;
     use alloc::sync::Arc;
+    use alloc::vec::Vec;
     use core::fmt::Write;
     use core::sync::atomic::Ordering;
 
@@ -608,7 +609,11 @@ mod global {
                 // It joins its event's probes; there is nothing to arm yet.
                 return Ok(());
             }
-            let pe = ProbeEventCall::new(Arc::clone(ev), probe_reg)?;
+            let reg = match &**ev {
+                DynEvent::Fprobe(_) => crate::trace::trace_fprobe::fprobe_event_reg,
+                DynEvent::Kprobe(_) => probe_reg,
+            };
+            let pe = ProbeEventCall::new(Arc::clone(ev), reg)?;
             let pe: &'static ProbeEventCall =
                 Box::leak(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
             // On failure `pe` stays allocated (it was never published): a rare, small leak
@@ -667,6 +672,17 @@ mod global {
             .show_profile(w, &|k| (k.hits.nhit(), k.hits.nmissed()))?)
     }
 
+    /// Every probe of the event `group`/`event`, primary first (what enabling the event arms).
+    pub fn probes_of_event(group: &str, event: &str) -> Result<Vec<Arc<DynEvent>>, Errno> {
+        let list = LIST.lock();
+        let mut probes = Vec::new();
+        for ev in list.events.iter().filter(|e| e.is_event(group, event)) {
+            probes.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            probes.push(Arc::clone(ev));
+        }
+        Ok(probes)
+    }
+
     /// Records one hit of probe `tp` of event `call` (Linux's `__kprobe_trace_func()`,
     /// `__kretprobe_trace_func()` and the fprobe twins): the head's `words` (`ip`, or `func`
     /// and `ret_ip`), then the arguments fetched from `ctx`. Strings are cut to what fits one
@@ -718,7 +734,7 @@ mod global {
 }
 
 #[cfg(target_os = "none")]
-pub use global::{init, trace_probe_record};
+pub use global::{init, probes_of_event, trace_probe_record};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -164,3 +164,161 @@ impl TraceFprobe {
             .print_event(w, &self.event, self.ptype(), entry, sym)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Armed fprobe events
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(target_os = "none")]
+pub use armed::fprobe_event_reg;
+
+/// What enabling an fprobe event does (Linux's `enable_trace_fprobe()` /
+/// `disable_trace_fprobe()`): an [`Fprobe`](crate::trace::fprobe::Fprobe) per probe of the
+/// event, whose handlers fetch the arguments and record the hit (Linux's `fentry_trace_func()`
+/// and `fexit_trace_func()`).
+#[cfg(target_os = "none")]
+mod armed {
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+
+    use arch::ftrace::{FgraphRetRegs, FtraceRegs};
+    use arch::insn::AARCH64_INSN_SIZE;
+    use spin::Mutex;
+
+    use super::TraceFprobe;
+    use crate::fs::Errno;
+    use crate::kprobes::{frame_from_fregs, frame_from_ret_regs};
+    use crate::trace::fprobe::{Fprobe, register_fprobe_syms, unregister_fprobe};
+    use crate::trace::trace_dynevent::{DynEvent, probes_of_event, trace_probe_record};
+    use crate::trace::trace_events::TraceEventCall;
+    use crate::trace::trace_probe::{ProbePrintType, TrapFrameCtx};
+
+    /// What an event's fprobe handlers need.
+    struct FprobeEvent {
+        call: &'static TraceEventCall,
+        probe: Arc<DynEvent>,
+    }
+
+    impl FprobeEvent {
+        fn tf(&self) -> Option<&TraceFprobe> {
+            match &*self.probe {
+                DynEvent::Fprobe(tf) => Some(tf),
+                DynEvent::Kprobe(_) => None,
+            }
+        }
+    }
+
+    /// The armed fprobes, by the address of their event's call.
+    static ARMED: Mutex<Vec<(usize, Arc<Fprobe>)>> = Mutex::new(Vec::new());
+
+    /// The entry data as the words the fetch programs store and read (the pool keeps it in
+    /// u64s, so it is always aligned).
+    fn data_words(data: &mut [u8]) -> &mut [u64] {
+        // SAFETY: every bit pattern is a valid u64; `align_to_mut` only hands out aligned words.
+        let (head, words, _) = unsafe { data.align_to_mut::<u64>() };
+        if head.is_empty() { words } else { &mut [] }
+    }
+
+    /// An entry probe's hit, or a return probe's entry saving what `$argN` needs at the exit.
+    fn fentry_handler(
+        fp: &Fprobe,
+        ip: u64,
+        _ret_ip: u64,
+        regs: &mut FtraceRegs,
+        data: &mut [u8],
+    ) -> bool {
+        let Some(ev) = fp.data::<FprobeEvent>() else {
+            return true;
+        };
+        let Some(tf) = ev.tf() else {
+            return true;
+        };
+        let func = ip - AARCH64_INSN_SIZE as u64;
+        let mut frame = core::mem::MaybeUninit::uninit();
+        let frame = frame_from_fregs(regs, func, &mut frame);
+        let ctx = TrapFrameCtx::new(frame, &[], None);
+        if tf.is_return {
+            tf.tp.store_entry_data(&ctx, data_words(data));
+            return false;
+        }
+        let irqs_off = regs.irqs_disabled();
+        trace_probe_record(ev.call, &tf.tp, ProbePrintType::Normal, &[func], &ctx, irqs_off);
+        false
+    }
+
+    /// A return probe's hit: `(caller <- func)` and the arguments at the return.
+    fn fexit_handler(fp: &Fprobe, ip: u64, ret_ip: u64, regs: &FgraphRetRegs, data: &mut [u8]) {
+        let Some(ev) = fp.data::<FprobeEvent>() else {
+            return;
+        };
+        let Some(tf) = ev.tf() else {
+            return;
+        };
+        let func = ip - AARCH64_INSN_SIZE as u64;
+        let mut frame = core::mem::MaybeUninit::uninit();
+        let frame = frame_from_ret_regs(regs, ret_ip, &mut frame);
+        let ctx = TrapFrameCtx::new(frame, data_words(data), None);
+        let irqs_off = regs.irqs_disabled();
+        trace_probe_record(
+            ev.call,
+            &tf.tp,
+            ProbePrintType::Return,
+            &[func, ret_ip],
+            &ctx,
+            irqs_off,
+        );
+    }
+
+    fn arm(call: &'static TraceEventCall, probe: Arc<DynEvent>) -> Result<Arc<Fprobe>, Errno> {
+        let DynEvent::Fprobe(tf) = &*probe else {
+            return Err(Errno::EINVAL);
+        };
+        let symbol = tf.symbol.clone();
+        let mut fp = Fprobe::new().with_entry_handler(fentry_handler);
+        if tf.is_return {
+            fp = fp
+                .with_exit_handler(fexit_handler)
+                .with_entry_data_size(tf.tp.entry_data_size())
+                .with_maxactive(tf.maxactive as usize);
+        }
+        let fp = Arc::try_new(fp.with_data(FprobeEvent { call, probe })?)
+            .map_err(|_| Errno::ENOMEM)?;
+        register_fprobe_syms(&fp, &[symbol.as_str()])?;
+        Ok(fp)
+    }
+
+    fn disarm_all(key: usize) {
+        let mut armed = ARMED.lock();
+        armed.retain(|(k, fp)| {
+            if *k == key {
+                // Only registered fprobes are kept here.
+                let _ = unregister_fprobe(fp);
+            }
+            *k != key
+        });
+    }
+
+    /// The `reg` of every fprobe event: arms (or disarms) each probe of the event.
+    pub fn fprobe_event_reg(call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
+        let key = core::ptr::from_ref(call) as usize;
+        if !on {
+            disarm_all(key);
+            return Ok(());
+        }
+        let probes = probes_of_event(&call.system, &call.name)?;
+        ARMED
+            .lock()
+            .try_reserve(probes.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        for probe in probes {
+            match arm(call, probe) {
+                Ok(fp) => ARMED.lock().push((key, fp)),
+                Err(e) => {
+                    disarm_all(key);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
