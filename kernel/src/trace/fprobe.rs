@@ -548,8 +548,9 @@ fn fprobe_entry(fp: &Fprobe, ip: u64, fregs: &mut FtraceRegs) {
     let ret_ip = fregs.lr;
     if fp.exit_handler.is_none() {
         if let Some(entry) = fp.entry_handler {
-            // The user's code, under the recursion bit.
-            arch::instrumentation! { entry(fp, ip, ret_ip, fregs, &mut []) };
+            // An indirect call to the user's code under the recursion bit (what lets `noinstr`
+            // code make it without an instrumentation region).
+            entry(fp, ip, ret_ip, fregs, &mut []);
         }
         return;
     }
@@ -565,8 +566,8 @@ fn fprobe_entry(fp: &Fprobe, ip: u64, fregs: &mut FtraceRegs) {
     if let Some(entry) = fp.entry_handler {
         // SAFETY: `slot` was just taken and is ours until freed.
         let data = unsafe { pool.data(slot) };
-        // The user's code, under the recursion bit.
-        if arch::instrumentation! { entry(fp, ip, ret_ip, fregs, data) } {
+        // The user's code, under the recursion bit, as above.
+        if entry(fp, ip, ret_ip, fregs, data) {
             pool.free(slot);
             return;
         }
@@ -603,8 +604,8 @@ fn fprobe_graph_return(ret: &FtraceGraphRet, _: &mut GraphTaskState, regs: &Fgra
         let ret_ip = slot.ret_ip.load(Ordering::Relaxed);
         // SAFETY: the slot belongs to this hooked call until it is freed below.
         let data = unsafe { pool.data(slot) };
-        // The user's code, under the recursion bit.
-        arch::instrumentation! { exit(fp, entry_ip, ret_ip, regs, data) };
+        // An indirect call to the user's code under the recursion bit, as at the entry.
+        exit(fp, entry_ip, ret_ip, regs, data);
     }
     pool.free(slot);
 }
