@@ -76,7 +76,9 @@ fn call_unprobed(n: u64) {
 /// The leaf's site is enabled and calls the fprobe's ops alone.
 fn check_own_site(leaf: u64) -> Result<(), String> {
     let own_site = enabled_sites().into_iter().any(|site| {
-        site.func == leaf && site.flags & FTRACE_FL_CALL_OPS != 0 && site.flags & FTRACE_REF_MAX == 1
+        site.func == leaf
+            && site.flags & FTRACE_FL_CALL_OPS != 0
+            && site.flags & FTRACE_REF_MAX == 1
     });
     if own_site {
         Ok(())

@@ -93,7 +93,13 @@ fn reset() {
     ENTRY_SKIPS.store(false, Ordering::Relaxed);
 }
 
-fn entry_record(_fp: &Fprobe, ip: u64, ret_ip: u64, regs: &mut FtraceRegs, data: &mut [u8]) -> bool {
+fn entry_record(
+    _fp: &Fprobe,
+    ip: u64,
+    ret_ip: u64,
+    regs: &mut FtraceRegs,
+    data: &mut [u8],
+) -> bool {
     ENTRY_HITS.fetch_add(1, Ordering::Relaxed);
     ENTRY_IP.store(ip, Ordering::Relaxed);
     ENTRY_RET_IP.store(ret_ip, Ordering::Relaxed);

@@ -447,7 +447,8 @@ fn register_record_ips(fp: &Arc<Fprobe>, mut ips: Vec<u64>) -> Result<(), Errno>
         }
         let pool = InstancePool::try_new(fp.maxactive(), fp.entry_data_size)?;
         pool.fp.store(Arc::as_ptr(fp).cast_mut(), Ordering::Release);
-        fp.pool.store(Arc::as_ptr(&pool).cast_mut(), Ordering::Release);
+        fp.pool
+            .store(Arc::as_ptr(&pool).cast_mut(), Ordering::Release);
         *fp.pool_owner.lock() = Some(pool);
     }
     fp.nmissed.store(0, Ordering::Relaxed);

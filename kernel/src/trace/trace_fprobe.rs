@@ -242,7 +242,14 @@ mod armed {
             return false;
         }
         let irqs_off = regs.irqs_disabled();
-        trace_probe_record(ev.call, &tf.tp, ProbePrintType::Normal, &[func], &ctx, irqs_off);
+        trace_probe_record(
+            ev.call,
+            &tf.tp,
+            ProbePrintType::Normal,
+            &[func],
+            &ctx,
+            irqs_off,
+        );
         false
     }
 
@@ -281,8 +288,8 @@ mod armed {
                 .with_entry_data_size(tf.tp.entry_data_size())
                 .with_maxactive(tf.maxactive as usize);
         }
-        let fp = Arc::try_new(fp.with_data(FprobeEvent { call, probe })?)
-            .map_err(|_| Errno::ENOMEM)?;
+        let fp =
+            Arc::try_new(fp.with_data(FprobeEvent { call, probe })?).map_err(|_| Errno::ENOMEM)?;
         register_fprobe_syms(&fp, &[symbol.as_str()])?;
         Ok(fp)
     }
