@@ -606,7 +606,12 @@ mod global {
                 return Err(Errno::EINVAL);
             }
             if !new_event {
-                // It joins its event's probes; there is nothing to arm yet.
+                // It joins its event's probes: an fprobe is armed at once if the event is.
+                if let DynEvent::Fprobe(_) = &**ev
+                    && let Some(call) = registered(ev)
+                {
+                    return crate::trace::trace_fprobe::fprobe_probe_added(call, ev);
+                }
                 return Ok(());
             }
             let reg = match &**ev {
@@ -622,6 +627,9 @@ mod global {
         }
 
         fn unregister(&mut self, ev: &DynEvent, last: bool) {
+            if let DynEvent::Fprobe(_) = ev {
+                crate::trace::trace_fprobe::fprobe_probe_removed(ev);
+            }
             if last && let Some(call) = registered(ev) {
                 // Busy events were refused before; this cannot fail with EBUSY here.
                 let _ = remove_dynamic_event(TRACEFS, call);

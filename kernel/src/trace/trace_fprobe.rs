@@ -170,7 +170,7 @@ impl TraceFprobe {
 // ---------------------------------------------------------------------------------------------
 
 #[cfg(target_os = "none")]
-pub use armed::fprobe_event_reg;
+pub use armed::{fprobe_event_reg, fprobe_probe_added, fprobe_probe_removed};
 
 /// What enabling an fprobe event does (Linux's `enable_trace_fprobe()` /
 /// `disable_trace_fprobe()`): an [`Fprobe`](crate::trace::fprobe::Fprobe) per probe of the
@@ -208,8 +208,17 @@ mod armed {
         }
     }
 
-    /// The armed fprobes, by the address of their event's call.
-    static ARMED: Mutex<Vec<(usize, Arc<Fprobe>)>> = Mutex::new(Vec::new());
+    /// One armed probe of an enabled event.
+    struct Armed {
+        /// The address of the event's call.
+        call: usize,
+        /// The address of the probe (its `DynEvent` in the list).
+        probe: usize,
+        fp: Arc<Fprobe>,
+    }
+
+    /// The armed fprobes of the enabled events.
+    static ARMED: Mutex<Vec<Armed>> = Mutex::new(Vec::new());
 
     /// The entry data as the words the fetch programs store and read (the pool keeps it in
     /// u64s, so it is always aligned).
@@ -280,7 +289,6 @@ mod armed {
         let DynEvent::Fprobe(tf) = &*probe else {
             return Err(Errno::EINVAL);
         };
-        let symbol = tf.symbol.clone();
         let mut fp = Fprobe::new().with_entry_handler(fentry_handler);
         if tf.is_return {
             fp = fp
@@ -290,42 +298,70 @@ mod armed {
         }
         let fp =
             Arc::try_new(fp.with_data(FprobeEvent { call, probe })?).map_err(|_| Errno::ENOMEM)?;
-        register_fprobe_syms(&fp, &[symbol.as_str()])?;
+        let symbol = fp
+            .data::<FprobeEvent>()
+            .and_then(FprobeEvent::tf)
+            .map(|tf| tf.symbol.as_str())
+            .ok_or(Errno::EINVAL)?;
+        register_fprobe_syms(&fp, &[symbol])?;
         Ok(fp)
     }
 
-    fn disarm_all(key: usize) {
-        let mut armed = ARMED.lock();
-        armed.retain(|(k, fp)| {
-            if *k == key {
+    /// Unregisters and forgets the armed fprobes `pick` selects.
+    fn disarm(pick: impl Fn(&Armed) -> bool) {
+        ARMED.lock().retain(|armed| {
+            if pick(armed) {
                 // Only registered fprobes are kept here.
-                let _ = unregister_fprobe(fp);
+                let _ = unregister_fprobe(&armed.fp);
             }
-            *k != key
+            !pick(armed)
         });
+    }
+
+    fn arm_into_list(call: &'static TraceEventCall, probe: Arc<DynEvent>) -> Result<(), Errno> {
+        ARMED.lock().try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let armed = Armed {
+            call: core::ptr::from_ref(call) as usize,
+            probe: Arc::as_ptr(&probe) as usize,
+            fp: arm(call, probe)?,
+        };
+        ARMED.lock().push(armed);
+        Ok(())
     }
 
     /// The `reg` of every fprobe event: arms (or disarms) each probe of the event.
     pub fn fprobe_event_reg(call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
         let key = core::ptr::from_ref(call) as usize;
         if !on {
-            disarm_all(key);
+            disarm(|armed| armed.call == key);
             return Ok(());
         }
-        let probes = probes_of_event(&call.system, &call.name)?;
-        ARMED
-            .lock()
-            .try_reserve(probes.len())
-            .map_err(|_| Errno::ENOMEM)?;
-        for probe in probes {
-            match arm(call, probe) {
-                Ok(fp) => ARMED.lock().push((key, fp)),
-                Err(e) => {
-                    disarm_all(key);
-                    return Err(e);
-                }
+        for probe in probes_of_event(&call.system, &call.name)? {
+            if let Err(e) = arm_into_list(call, probe) {
+                disarm(|armed| armed.call == key);
+                return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// A probe joined the event of `call`: armed at once if the event is (Linux's
+    /// `append_trace_fprobe()`).
+    pub fn fprobe_probe_added(
+        call: &'static TraceEventCall,
+        probe: &Arc<DynEvent>,
+    ) -> Result<(), Errno> {
+        let key = core::ptr::from_ref(call) as usize;
+        let enabled = ARMED.lock().iter().any(|armed| armed.call == key);
+        if enabled {
+            arm_into_list(call, Arc::clone(probe))?;
+        }
+        Ok(())
+    }
+
+    /// A probe leaves the list: its fprobe, if armed, goes with it.
+    pub fn fprobe_probe_removed(probe: &DynEvent) {
+        let key = core::ptr::from_ref(probe) as usize;
+        disarm(|armed| armed.probe == key);
     }
 }
