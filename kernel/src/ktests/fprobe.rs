@@ -4,7 +4,8 @@
 //! globs, registration by addresses and by names, `nmissed` on recursion, an entry handler
 //! that cancels the exit, soft disabling, the registration errors, unregistering while three
 //! other CPUs run the probed function, an fprobe with `function_graph` and a kretprobe on the
-//! same function, and no memory left behind by 100 register/unregister cycles.
+//! same function, a call that unregisters and frees its own fprobe while its return is hooked,
+//! and no memory left behind by 100 register/unregister cycles.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -505,6 +506,49 @@ fn a_hundred_register_unregister_cycles_leave_the_heap_as_it_was() -> TestResult
     let (after, _) = crate::heap::usage();
     kassert_eq!(pools_pending(), 0);
     kassert!(after <= before, "heap grew from {before} to {after} bytes");
+    Ok(())
+}
+}
+
+// A return hooked before the unregistration.
+
+static SELF_FPROBE: spin::Mutex<Option<Arc<Fprobe>>> = spin::Mutex::new(None);
+static SELF_UNREGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// Unregisters (and frees) its own fprobe while its return is hooked: the call must still
+/// return to its caller with its value, without the exit handler, and the instance's pool is
+/// freed once it is back.
+#[inline(never)]
+fn fprobe_unregistering_target(value: u32) -> u32 {
+    if let Some(fp) = SELF_FPROBE.lock().take() {
+        let ok = unregister_fprobe(&fp).is_ok();
+        let pending = pools_pending();
+        // The last reference: the fprobe is freed here, inside the probed call.
+        drop(fp);
+        SELF_UNREGISTERED.store(ok && pending == 1, Ordering::Relaxed);
+    }
+    black_box(value) + 1
+}
+
+#[inline(never)]
+fn call_unregistering_target(value: u32) -> u32 {
+    fprobe_unregistering_target(black_box(value)).wrapping_mul(black_box(2))
+}
+
+ktest! {
+fn a_return_hooked_before_unregister_completes_without_the_exit_handler() -> TestResult {
+    reset();
+    let fp = recording_fprobe(8)?;
+    register_fprobe(&fp, "kernel::ktests::fprobe::fprobe_unregistering_target", None)
+        .context("register")?;
+    *SELF_FPROBE.lock() = Some(fp);
+    let got = call_unregistering_target(black_box(20));
+    kassert_eq!(got, 42);
+    kassert!(SELF_UNREGISTERED.load(Ordering::Relaxed), "not unregistered inside the call with its pool pending");
+    kassert_eq!(ENTRY_HITS.load(Ordering::Relaxed), 1);
+    kassert_eq!(EXIT_HITS.load(Ordering::Relaxed), 0);
+    kassert_eq!(pools_pending(), 0);
+    kassert_eq!(crate::trace::fgraph::current_depth_and_overrun().0, 0);
     Ok(())
 }
 }
