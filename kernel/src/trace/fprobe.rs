@@ -420,6 +420,14 @@ pub fn register_fprobe_syms(fp: &Arc<Fprobe>, syms: &[&str]) -> Result<(), Errno
     register_fprobe_ips(fp, &addrs)
 }
 
+/// Whether `name` is a function an fprobe can probe: one with a patch site (what Linux's
+/// `register_fprobe_syms()` needs of it).
+pub fn is_fprobe_target(name: &str) -> bool {
+    crate::symbols::functions()
+        .find(name)
+        .is_some_and(|sym| records().iter().any(|rec| rec.func() == sym.addr))
+}
+
 /// The default pool size: Linux ≤ 6.13's `num * 2 * num_possible_cpus()`, raised to a task's
 /// shadow-stack depth (so one recursive call chain fits) and capped.
 fn default_maxactive(nfuncs: usize) -> usize {

@@ -599,9 +599,9 @@ mod global {
 
         fn register(&mut self, ev: &Arc<DynEvent>, new_event: bool) -> Result<(), Errno> {
             // What Linux 6.12's `register_fprobe()` finds out first: its ftrace filter must
-            // match a function (`EINVAL` from `ftrace_set_filter()` otherwise).
+            // match a traceable function (`EINVAL` from `ftrace_set_filter()` otherwise).
             if let DynEvent::Fprobe(f) = &**ev
-                && crate::symbols::functions().find(&f.symbol).is_none()
+                && !crate::trace::fprobe::is_fprobe_target(&f.symbol)
             {
                 return Err(Errno::EINVAL);
             }
