@@ -3,8 +3,13 @@
 //! taken from the pool and the return hooked on the shadow stack, the entry handler, the
 //! return through `return_to_handler`, the exit handler and the instance given back.
 //!
-//! Against the same calls of an identical leaf without a probe that makes both handlers'
-//! increments itself, so the increments cancel out. The setup refuses an fprobe whose leaf
+//! `fprobe_event_return`: the same with an fprobe event instead of counting handlers, `f:...%return
+//! ret=$retval n=$arg1` from `dynamic_events`: the entry handler saves `$arg1` in the call's
+//! entry data, the exit handler builds the register frame, fetches both arguments and records one
+//! event in the ring buffer.
+//!
+//! Against the same calls of an identical leaf without a probe (for `fprobe`, one that makes
+//! both handlers' increments itself, so the increments cancel out). The setup refuses an fprobe whose leaf
 //! site is shared with another ops (it would measure the list walk), and the teardown checks
 //! one entry and one exit per operation and nothing missed: `ftrace_enabled` 0 or a tracer on
 //! the leaf make the row fail rather than report another number.
@@ -19,6 +24,8 @@ use spin::Mutex;
 
 use super::SetupError;
 use super::harness::call_loop;
+use super::recorded::{check_recorded, start_recording};
+use crate::fs::{self, WriteMode};
 use crate::kbench;
 use crate::trace::fprobe::{Fprobe, register_fprobe_ips, unregister_fprobe};
 use crate::trace::ftrace_ops::{FTRACE_FL_CALL_OPS, FTRACE_REF_MAX, enabled_sites};
@@ -132,4 +139,83 @@ kbench! {
     baseline: "call_unprobed_twin" => call_unprobed,
     setup: setup,
     teardown: teardown,
+}
+
+/// The leaf with the fprobe event.
+#[inline(never)]
+pub fn fprobe_bench_event_leaf(x: u64) -> u64 {
+    x.wrapping_mul(13).wrapping_add(1)
+}
+
+/// Its unprobed twin.
+#[inline(never)]
+pub fn fprobe_bench_event_twin(x: u64) -> u64 {
+    x.wrapping_mul(13).wrapping_add(2)
+}
+
+fn call_event_leaf(n: u64) {
+    call_loop(fprobe_bench_event_leaf, n);
+}
+
+fn call_event_twin(n: u64) {
+    call_loop(fprobe_bench_event_twin, n);
+}
+
+const TRACEFS: &str = crate::tracefs::TRACEFS;
+const EVENT_DEF: &str = "f:fprobe_bench/benchr kernel::bench::fprobe::fprobe_bench_event_leaf%return \
+                         ret=$retval n=$arg1";
+
+fn tracefs_write(file: &str, data: &str, mode: WriteMode) -> Result<(), String> {
+    fs::write(&format!("{TRACEFS}/{file}"), data.as_bytes(), mode)
+        .map_err(|e| format!("{file}: {e:?}"))
+}
+
+fn remove_event() {
+    let _ = tracefs_write(
+        "events/fprobe_bench/benchr/enable",
+        "0",
+        WriteMode::Truncate,
+    );
+    let _ = tracefs_write("dynamic_events", "-:fprobe_bench/benchr", WriteMode::Append);
+}
+
+fn setup_event() -> Result<(), SetupError> {
+    let steps = || -> Result<(), String> {
+        tracefs_write("dynamic_events", EVENT_DEF, WriteMode::Append)?;
+        tracefs_write(
+            "events/fprobe_bench/benchr/enable",
+            "1",
+            WriteMode::Truncate,
+        )?;
+        check_own_site(fprobe_bench_event_leaf as fn(u64) -> u64 as usize as u64)
+    };
+    start_recording();
+    steps().map_err(|why| {
+        remove_event();
+        SetupError::Fail(why)
+    })
+}
+
+/// Removes the event, then checks one event per operation, all of it and of the leaf.
+fn teardown_event() -> Result<(), String> {
+    let id = crate::trace::trace_output::EVENTS
+        .read()
+        .lookup("fprobe_bench", "benchr")
+        .map(|call| call.id());
+    remove_event();
+    let id = id.ok_or("the event is gone")?;
+    check_recorded(
+        OPS,
+        &[id],
+        fprobe_bench_event_leaf as fn(u64) -> u64 as usize as u64,
+    )
+}
+
+kbench! {
+    name: "fprobe_event_return",
+    ops: OPS,
+    run: call_event_leaf,
+    baseline: "call_unprobed_twin" => call_event_twin,
+    setup: setup_event,
+    teardown: teardown_event,
 }
