@@ -242,6 +242,10 @@ mod armed {
         let Some(tf) = ev.tf() else {
             return true;
         };
+        if tf.is_return && data.is_empty() {
+            // An exit probe without `$argN`: nothing to fetch at the entry.
+            return false;
+        }
         let func = ip - AARCH64_INSN_SIZE as u64;
         let mut frame = core::mem::MaybeUninit::uninit();
         let frame = frame_from_fregs(regs, func, &mut frame);
