@@ -5,6 +5,7 @@
 mod debug;
 mod error_log;
 mod fgraph;
+mod fprobe;
 mod ftrace_ops;
 mod ftrace_startup;
 mod func_stack;

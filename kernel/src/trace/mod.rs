@@ -11,6 +11,8 @@ pub mod events;
 #[cfg(target_os = "none")]
 pub mod fgraph;
 #[cfg(target_os = "none")]
+pub mod fprobe;
+#[cfg(target_os = "none")]
 pub mod ftrace;
 pub mod ftrace_files;
 #[cfg(target_os = "none")]
