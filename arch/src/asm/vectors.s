@@ -131,10 +131,16 @@ exception_entry:
     stp     x29, x2, [sp, #{off_stackframe}]
     add     x29, sp, #{off_stackframe}
 
-    // From 64-bit EL0: back to the kernel code that entered user space (`__enter_user`),
-    // with the frame saved where it put the user context and x0 = the vector kind.
+    // From 64-bit EL0: an `svc` takes the fast path (`el0_svc`); anything else goes back to
+    // the kernel code that entered user space (`__enter_user`), with the frame saved where it
+    // put the user context and x0 = the vector kind.
     cmp     x0, #8
     b.lo    4f
+    b.ne    .Lel0_generic
+    ubfx    x6, x4, #{esr_ec_shift}, #6
+    cmp     x6, #{ec_svc64}
+    b.eq    el0_svc
+.Lel0_generic:
     cmp     x0, #12
     b.lo    __exit_user
 4:  mov     x1, x0
@@ -174,10 +180,11 @@ exception_exit_mask:
     eret
 .size exception_entry, . - exception_entry
 
-// u64 __enter_user(frame: x0): runs the user context `frame` (which must lie above the current
-// stack pointer, at the top of the task's kernel stack) until an exception from EL0, whose
-// vector kind it returns. The kernel's callee-saved registers wait on the stack below the frame
-// and the stack pointer in the per-CPU area: an exception from EL0 pushes its frame from the
+// u64 __enter_user(frame: x0, context: x1): runs the user context `frame` (which must lie above
+// the current stack pointer, at the top of the task's kernel stack) until an exception from EL0
+// that the `svc` fast path does not finish, whose vector kind it returns; `context` is what the
+// fast path hands its handler. The kernel's callee-saved registers wait on the stack below the
+// frame and the stack pointer in the per-CPU area: an exception from EL0 pushes its frame from the
 // top of the stack down, which is exactly over `frame`, then `__exit_user` unwinds to here.
 .global __enter_user
 .type __enter_user, %function
@@ -189,12 +196,45 @@ __enter_user:
     stp     x23, x24, [sp, #48]
     stp     x25, x26, [sp, #64]
     stp     x27, x28, [sp, #80]
-    mrs     x1, tpidr_el1
-    mov     x2, sp
-    str     x2, [x1, #{off_user_kernel_sp}]
+    mrs     x2, tpidr_el1
+    mov     x3, sp
+    str     x3, [x2, #{off_user_kernel_sp}]
+    str     x1, [x2, #{off_user_context}]
     mov     sp, x0
     b       exception_exit_mask
 .size __enter_user, . - __enter_user
+
+// The `svc` fast path from EL0 (Linux: `el0_svc`, without the generic dispatch): the frame
+// is saved; call the installed handler with (frame, this CPU's user context) on the kernel
+// stack below `__enter_user`'s save area, then ERET straight back to EL0 if it returns 0.
+// Otherwise (work before EL0: a reschedule, a signal, an exit) unwind to `__enter_user`'s
+// caller with VECTOR_SVC_WORK, after the syscall. The handler may sleep, and another task
+// entering EL0 on this CPU meanwhile overwrites the per-CPU stack pointer and context, so
+// both are written back before leaving. x19-x21 are free: the user's are in the frame.
+.type el0_svc, %function
+el0_svc:
+    // No handler installed, or EL0 entered without a context: the generic way.
+    adrp    x2, {svc_handler}
+    ldr     x2, [x2, :lo12:{svc_handler}]
+    cbz     x2, .Lel0_generic
+    mrs     x1, tpidr_el1
+    ldr     x21, [x1, #{off_user_context}]
+    cbz     x21, .Lel0_generic
+    ldr     x19, [x1, #{off_user_kernel_sp}]
+    mov     x20, sp
+    stp     xzr, xzr, [x20, #{off_stackframe}]    // the last frame record: unwinders stop here
+    mov     sp, x19
+    mov     x0, x20
+    mov     x1, x21
+    blr     x2
+    mrs     x1, tpidr_el1
+    str     x19, [x1, #{off_user_kernel_sp}]
+    str     x21, [x1, #{off_user_context}]
+    mov     sp, x20
+    cbz     x0, exception_exit_mask
+    mov     x0, #{vector_svc_work}
+    b       __exit_user
+.size el0_svc, . - el0_svc
 
 .type __exit_user, %function
 __exit_user:
