@@ -26,6 +26,13 @@
 .endif
 .Lventry_save\@:
     stp     x0, x1, [sp, #{off_regs}]
+.if \kind == 8
+    // An `svc` from 64-bit EL0 takes the fast path.
+    mrs     x0, esr_el1
+    ubfx    x0, x0, #{esr_ec_shift}, #6
+    cmp     x0, #{ec_svc64}
+    b.eq    el0_svc
+.endif
     mov     x0, #\kind
     b       exception_entry
 .if \kind < 8
@@ -131,16 +138,10 @@ exception_entry:
     stp     x29, x2, [sp, #{off_stackframe}]
     add     x29, sp, #{off_stackframe}
 
-    // From 64-bit EL0: an `svc` takes the fast path (`el0_svc`); anything else goes back to
-    // the kernel code that entered user space (`__enter_user`), with the frame saved where it
-    // put the user context and x0 = the vector kind.
+    // From 64-bit EL0: back to the kernel code that entered user space (`__enter_user`),
+    // with the frame saved where it put the user context and x0 = the vector kind.
     cmp     x0, #8
     b.lo    4f
-    b.ne    .Lel0_generic
-    ubfx    x6, x4, #{esr_ec_shift}, #6
-    cmp     x6, #{ec_svc64}
-    b.eq    el0_svc
-.Lel0_generic:
     cmp     x0, #12
     b.lo    __exit_user
 4:  mov     x1, x0
@@ -204,35 +205,86 @@ __enter_user:
     b       exception_exit_mask
 .size __enter_user, . - __enter_user
 
-// The `svc` fast path from EL0 (Linux: `el0_svc`, without the generic dispatch): the frame
-// is saved; call the installed handler with (frame, this CPU's user context) on the kernel
-// stack below `__enter_user`'s save area, then ERET straight back to EL0 if it returns 0.
-// Otherwise (work before EL0: a reschedule, a signal, an exit) unwind to `__enter_user`'s
-// caller with VECTOR_SVC_WORK, after the syscall. The handler may sleep, and another task
-// entering EL0 on this CPU meanwhile overwrites the per-CPU stack pointer and context, so
-// both are written back before leaving. x19-x21 are free: the user's are in the frame.
+// The `svc` fast path from EL0 (Linux: `el0_svc` and `ret_to_user`, without the generic
+// dispatch): x0/x1 are saved; save the rest of the frame, then call the installed handler with
+// (frame, this CPU's user context) on the kernel stack below `__enter_user`'s save area and
+// ERET straight back to EL0 if it returns 0. Otherwise (work before EL0: a reschedule, a
+// signal, an exit) unwind to `__enter_user`'s caller with VECTOR_SVC_WORK, the syscall done;
+// without a handler or a context, with kind 8 (the generic way, the syscall not run). The
+// handler may sleep, and another task entering EL0 on this CPU meanwhile overwrites the
+// per-CPU stack pointer and context, so both are written back before leaving. x19-x22 are
+// free: the user's are in the frame.
 .type el0_svc, %function
 el0_svc:
-    // No handler installed, or EL0 entered without a context: the generic way.
+    stp     x2, x3, [sp, #{off_regs} + 16 * 1]
+    stp     x4, x5, [sp, #{off_regs} + 16 * 2]
+    stp     x6, x7, [sp, #{off_regs} + 16 * 3]
+    stp     x8, x9, [sp, #{off_regs} + 16 * 4]
+    stp     x10, x11, [sp, #{off_regs} + 16 * 5]
+    stp     x12, x13, [sp, #{off_regs} + 16 * 6]
+    stp     x14, x15, [sp, #{off_regs} + 16 * 7]
+    stp     x16, x17, [sp, #{off_regs} + 16 * 8]
+    stp     x18, x19, [sp, #{off_regs} + 16 * 9]
+    stp     x20, x21, [sp, #{off_regs} + 16 * 10]
+    stp     x22, x23, [sp, #{off_regs} + 16 * 11]
+    stp     x24, x25, [sp, #{off_regs} + 16 * 12]
+    stp     x26, x27, [sp, #{off_regs} + 16 * 13]
+    stp     x28, x29, [sp, #{off_regs} + 16 * 14]
+    mrs     x1, sp_el0
+    stp     x30, x1, [sp, #{off_regs} + 16 * 15]
+    mrs     x2, elr_el1
+    mrs     x3, spsr_el1
+    stp     x2, x3, [sp, #{off_pc}]
+    mrs     x4, esr_el1
+    stp     x4, xzr, [sp, #{off_esr}]               // FAR is UNKNOWN for an SVC
+    stp     xzr, xzr, [sp, #{off_stackframe}]       // the last frame record: unwinders stop
+    add     x29, sp, #{off_stackframe}
     adrp    x2, {svc_handler}
     ldr     x2, [x2, :lo12:{svc_handler}]
-    cbz     x2, .Lel0_generic
-    mrs     x1, tpidr_el1
-    ldr     x21, [x1, #{off_user_context}]
-    cbz     x21, .Lel0_generic
-    ldr     x19, [x1, #{off_user_kernel_sp}]
+    cbz     x2, .Lel0_svc_generic
+    mrs     x22, tpidr_el1                      // tasks never migrate: stays this CPU's
+    ldr     x21, [x22, #{off_user_context}]
+    cbz     x21, .Lel0_svc_generic
+    ldr     x19, [x22, #{off_user_kernel_sp}]
     mov     x20, sp
-    stp     xzr, xzr, [x20, #{off_stackframe}]    // the last frame record: unwinders stop here
     mov     sp, x19
     mov     x0, x20
     mov     x1, x21
     blr     x2
-    mrs     x1, tpidr_el1
-    str     x19, [x1, #{off_user_kernel_sp}]
-    str     x21, [x1, #{off_user_context}]
+    str     x19, [x22, #{off_user_kernel_sp}]
+    str     x21, [x22, #{off_user_context}]
     mov     sp, x20
-    cbz     x0, exception_exit_mask
+    cbnz    x0, .Lel0_svc_work
+    // Back to EL0 (`exception_exit_mask`, knowing the target is EL0t).
+    msr     daifset, #0xf
+    ldp     x2, x3, [sp, #{off_pc}]
+    msr     elr_el1, x2
+    msr     spsr_el1, x3
+    ldr     x1, [sp, #{off_regs} + 8 * 31]
+    msr     sp_el0, x1
+    ldp     x0, x1, [sp, #{off_regs}]
+    ldp     x2, x3, [sp, #{off_regs} + 16 * 1]
+    ldp     x4, x5, [sp, #{off_regs} + 16 * 2]
+    ldp     x6, x7, [sp, #{off_regs} + 16 * 3]
+    ldp     x8, x9, [sp, #{off_regs} + 16 * 4]
+    ldp     x10, x11, [sp, #{off_regs} + 16 * 5]
+    ldp     x12, x13, [sp, #{off_regs} + 16 * 6]
+    ldp     x14, x15, [sp, #{off_regs} + 16 * 7]
+    ldp     x16, x17, [sp, #{off_regs} + 16 * 8]
+    ldp     x18, x19, [sp, #{off_regs} + 16 * 9]
+    ldp     x20, x21, [sp, #{off_regs} + 16 * 10]
+    ldp     x22, x23, [sp, #{off_regs} + 16 * 11]
+    ldp     x24, x25, [sp, #{off_regs} + 16 * 12]
+    ldp     x26, x27, [sp, #{off_regs} + 16 * 13]
+    ldp     x28, x29, [sp, #{off_regs} + 16 * 14]
+    ldr     x30, [sp, #{off_regs} + 16 * 15]
+    add     sp, sp, #{frame_size}
+    eret
+.Lel0_svc_work:
     mov     x0, #{vector_svc_work}
+    b       __exit_user
+.Lel0_svc_generic:
+    mov     x0, #8
     b       __exit_user
 .size el0_svc, . - el0_svc
 

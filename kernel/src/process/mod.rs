@@ -479,20 +479,22 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
 /// says whether anything must happen before EL0 runs again (1: an exit, a pending kill or
 /// SIGINT, a reschedule, which `user_loop` handles) or not (0: straight back to EL0).
 ///
+/// Exception-entry code: not traceable itself (no patch site), the syscalls it calls are.
+///
 /// # Safety
 /// Called only by the vector's fast path, with the frame it saved and the context
 /// `user_loop` gave `enter_user`: a live `Process` nobody else uses meanwhile.
+#[patchable_function_entry(prefix_nops = 0, entry_nops = 0)]
 unsafe extern "C" fn el0_svc_handler(frame: *mut TrapFrame, context: *mut ()) -> u64 {
-    use arch::daifflags::{DAIF_PROCCTX, local_daif_restore};
-    local_daif_restore(DAIF_PROCCTX);
+    arch::daifflags::local_daif_unmask_all();
     // SAFETY: see the contract: the frame at the top of our stack and our process, both
     // unused by their owner (`user_loop`, inside `enter_user`) until we return.
     let (frame, process) = unsafe { (&mut *frame, &mut *context.cast::<Process>()) };
-    crate::syscall::invoke_syscall(process, frame);
+    let exiting = crate::syscall::invoke_syscall(process, frame);
     arch::irqflags::local_irq_disable();
-    let work = process.exiting()
+    let work = exiting
         || arch::percpu::need_resched()
-        || sched::signal_pending();
+        || sched::current().is_some_and(Task::exit_to_user_work);
     u64::from(work)
 }
 

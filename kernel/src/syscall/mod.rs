@@ -86,9 +86,32 @@ const NSEC_PER_SEC: u64 = 1_000_000_000;
 /// A syscall's value, or the errno it fails with.
 pub type SysResult = Result<u64, Errno>;
 
-/// A syscall's handler: reads its arguments from x0-x5 of `frame`; its result goes to x0.
-/// `exit` records the process's status instead ([`Process::set_exit`]).
-pub type SyscallFn = fn(&mut Process, &mut TrapFrame) -> SysResult;
+/// A syscall's implementation: reads its arguments from x0-x5 of `frame` and returns its
+/// value or errno. `exit` records the process's status instead ([`Process::set_exit`]).
+pub type SyscallImpl = fn(&mut Process, &mut TrapFrame) -> SysResult;
+
+/// A table entry: a [`SyscallImpl`] wrapped by [`syscall!`] to return what goes to x0 (the
+/// value or `-errno`), in a register.
+pub type SyscallFn = fn(&mut Process, &mut TrapFrame) -> u64;
+
+/// x0 for a syscall's result (Linux's `long` return: the value or `-errno`).
+#[inline(always)]
+fn syscall_return(result: SysResult) -> u64 {
+    match result {
+        Ok(value) => value,
+        Err(errno) => (-i64::from(errno.code())) as u64,
+    }
+}
+
+/// The table entry for `$imp` (Linux's `__arm64_sys_*` wrapper around `__se_sys_*`).
+macro_rules! syscall {
+    ($imp:path) => {{
+        fn entry(process: &mut Process, frame: &mut TrapFrame) -> u64 {
+            syscall_return($imp(process, frame))
+        }
+        entry as SyscallFn
+    }};
+}
 
 /// Linux's `__NR_syscalls` for arm64 (6.12): the size of the table.
 pub const NR_SYSCALLS: usize = 463;
@@ -97,54 +120,52 @@ pub const NR_SYSCALLS: usize = 463;
 static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = sys_call_table();
 
 const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
-    let mut t: [SyscallFn; NR_SYSCALLS] = [sys_ni_syscall; NR_SYSCALLS];
-    t[__NR_WRITE as usize] = sys_write;
-    t[__NR_EXIT as usize] = sys_exit;
-    t[__NR_EXIT_GROUP as usize] = sys_exit;
-    t[__NR_SET_TID_ADDRESS as usize] = sys_set_tid_address;
-    t[__NR_SET_ROBUST_LIST as usize] = sys_set_robust_list;
-    t[__NR_NANOSLEEP as usize] = sys_nanosleep;
-    t[__NR_CLOCK_GETTIME as usize] = sys_clock_gettime;
-    t[__NR_CLOCK_NANOSLEEP as usize] = sys_clock_nanosleep;
-    t[__NR_SCHED_YIELD as usize] = sys_sched_yield;
-    t[__NR_UNAME as usize] = sys_uname;
-    t[__NR_GETPID as usize] = sys_getpid;
-    t[__NR_GETPPID as usize] = sys_getppid;
-    t[__NR_GETUID as usize] = sys_getuid;
-    t[__NR_GETEUID as usize] = sys_getuid;
-    t[__NR_GETGID as usize] = sys_getuid;
-    t[__NR_GETEGID as usize] = sys_getuid;
-    t[__NR_GETTID as usize] = sys_getpid;
-    t[__NR_BRK as usize] = sys_brk;
-    t[__NR_MUNMAP as usize] = sys_munmap;
-    t[__NR_CLONE as usize] = sys_clone;
-    t[__NR_EXECVE as usize] = sys_execve;
-    t[__NR_MMAP as usize] = sys_mmap;
-    t[__NR_WAIT4 as usize] = sys_wait4;
-    t[__NR_GETRANDOM as usize] = sys_getrandom;
+    let mut t: [SyscallFn; NR_SYSCALLS] = [syscall!(sys_ni_syscall); NR_SYSCALLS];
+    t[__NR_WRITE as usize] = syscall!(sys_write);
+    t[__NR_EXIT as usize] = syscall!(sys_exit);
+    t[__NR_EXIT_GROUP as usize] = syscall!(sys_exit);
+    t[__NR_SET_TID_ADDRESS as usize] = syscall!(sys_set_tid_address);
+    t[__NR_SET_ROBUST_LIST as usize] = syscall!(sys_set_robust_list);
+    t[__NR_NANOSLEEP as usize] = syscall!(sys_nanosleep);
+    t[__NR_CLOCK_GETTIME as usize] = syscall!(sys_clock_gettime);
+    t[__NR_CLOCK_NANOSLEEP as usize] = syscall!(sys_clock_nanosleep);
+    t[__NR_SCHED_YIELD as usize] = syscall!(sys_sched_yield);
+    t[__NR_UNAME as usize] = syscall!(sys_uname);
+    t[__NR_GETPID as usize] = syscall!(sys_getpid);
+    t[__NR_GETPPID as usize] = syscall!(sys_getppid);
+    t[__NR_GETUID as usize] = syscall!(sys_getuid);
+    t[__NR_GETEUID as usize] = syscall!(sys_getuid);
+    t[__NR_GETGID as usize] = syscall!(sys_getuid);
+    t[__NR_GETEGID as usize] = syscall!(sys_getuid);
+    t[__NR_GETTID as usize] = syscall!(sys_getpid);
+    t[__NR_BRK as usize] = syscall!(sys_brk);
+    t[__NR_MUNMAP as usize] = syscall!(sys_munmap);
+    t[__NR_CLONE as usize] = syscall!(sys_clone);
+    t[__NR_EXECVE as usize] = syscall!(sys_execve);
+    t[__NR_MMAP as usize] = syscall!(sys_mmap);
+    t[__NR_WAIT4 as usize] = syscall!(sys_wait4);
+    t[__NR_GETRANDOM as usize] = syscall!(sys_getrandom);
     t
 }
 
 /// Runs the syscall `frame` trapped with (Linux: `invoke_syscall`) between its `raw_syscalls`
 /// tracepoints (`syscall_trace_enter`/`syscall_trace_exit`), one NOP each while no event is
 /// enabled, and puts its result or `-errno` in x0. After `exit` there is no `sys_exit` event,
-/// as Linux's `do_exit` never returns.
+/// as Linux's `do_exit` never returns. Returns whether the process is exiting.
 #[inline(always)]
-pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) {
+pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) -> bool {
     use crate::trace::events::syscalls::{trace_sys_enter, trace_sys_exit};
     let nr = frame.regs[8];
     trace_sys_enter(frame, nr as i64);
-    let handler = match SYS_CALL_TABLE.get(nr as usize) {
-        Some(handler) => *handler,
-        None => sys_ni_syscall,
+    frame.regs[0] = match SYS_CALL_TABLE.get(nr as usize) {
+        Some(handler) => handler(process, frame),
+        None => syscall_return(Err(Errno::ENOSYS)),
     };
-    frame.regs[0] = match handler(process, frame) {
-        Ok(value) => value,
-        Err(errno) => (-i64::from(errno.code())) as u64,
-    };
-    if !process.exiting() {
+    let exiting = process.exiting();
+    if !exiting {
         trace_sys_exit(frame, frame.regs[0] as i64);
     }
+    exiting
 }
 
 fn sys_ni_syscall(_: &mut Process, _: &mut TrapFrame) -> SysResult {
