@@ -99,7 +99,13 @@ pub fn enter_entry_size(meta: &SyscallMeta) -> usize {
     ENTER_ARGS_OFFSET + 8 * meta.args.len()
 }
 
-fn field(c_type: &'static str, name: &'static str, offset: usize, size: usize, signed: bool) -> Field {
+fn field(
+    c_type: &'static str,
+    name: &'static str,
+    offset: usize,
+    size: usize,
+    signed: bool,
+) -> Field {
     Field {
         c_type: Cow::Borrowed(c_type),
         name: Cow::Borrowed(name),
@@ -148,7 +154,9 @@ pub const EXIT_PRINT_FMT: &str = "\"0x%lx\", REC->ret";
 
 /// A syscall event's `nr` and its `unsigned long`/`long` words, from a record.
 fn word(record: &[u8], offset: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(record.get(offset..offset + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        record.get(offset..offset + 8)?.try_into().ok()?,
+    ))
 }
 
 fn record_nr(record: &[u8]) -> Option<i64> {
@@ -197,7 +205,11 @@ mod tests {
     fn numbers_are_unique() {
         for (i, a) in SYSCALLS.iter().enumerate() {
             assert!((a.nr as usize) < NR_SYSCALLS);
-            assert!(SYSCALLS[i + 1..].iter().all(|b| b.nr != a.nr && b.name != a.name));
+            assert!(
+                SYSCALLS[i + 1..]
+                    .iter()
+                    .all(|b| b.nr != a.nr && b.name != a.name)
+            );
             assert!(a.args.len() <= 6 && a.name.starts_with("sys_"));
         }
     }
