@@ -46,16 +46,6 @@ pub fn local_daif_unmask_debug_serror() {
 }
 
 crate::noinstr! {
-/// Unmasks everything: [`DAIF_PROCCTX`] in one instruction, from any state (the `svc` fast
-/// path's entry to process context).
-#[inline(always)]
-pub fn local_daif_unmask_all() {
-    // SAFETY: changes only the exception masks; a compiler barrier like every DAIF access.
-    unsafe { core::arch::asm!("msr daifclr, #0xf", options(nostack)) };
-}
-}
-
-crate::noinstr! {
 /// Sets PSTATE.DAIF to `flags` (only its DAIF bits are used) (Linux: `local_daif_restore`).
 #[inline(always)]
 pub fn local_daif_restore(flags: u64) {

@@ -42,7 +42,8 @@ unsafe extern "C" {
 
 /// The fast path's handler: runs the syscall in `frame` for the EL0 context `context` (what
 /// [`enter_user`] was given) and returns 0 to go straight back to EL0, or non-zero when work is
-/// due first. Called with every DAIF bit set; must return with IRQs masked again.
+/// due first. Called in process context (every exception unmasked, so it may be probed and may
+/// sleep); must return with IRQs masked, as the work check must run that way.
 pub type SvcHandler = unsafe extern "C" fn(frame: *mut TrapFrame, context: *mut ()) -> u64;
 
 /// The kind `el0_svc` returns from `__enter_user` with when its handler asks for the work.

@@ -250,6 +250,7 @@ el0_svc:
     mov     sp, x19
     mov     x0, x20
     mov     x1, x21
+    msr     daifclr, #0xf                       // process context (Linux: DAIF_PROCCTX)
     blr     x2
     str     x19, [x22, #{off_user_kernel_sp}]
     str     x21, [x22, #{off_user_context}]
