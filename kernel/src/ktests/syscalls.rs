@@ -1,4 +1,5 @@
-//! Syscall events on the real kernel: disabled, the syscall path's two `raw_syscalls`
+//! Syscall events on the real kernel: every implemented syscall has its metadata (so its
+//! `syscalls:` events) and nothing else does; disabled, the syscall path's two `raw_syscalls`
 //! tracepoint sites are single NOPs (the whole disabled cost); enabling one per-syscall event
 //! (`syscalls:sys_enter_getppid`) turns the `sys_enter` sites into branches and leaves the
 //! `sys_exit` ones alone, and disabling it restores the NOPs (Linux's shared probe with a
@@ -44,6 +45,26 @@ fn syscall_event_sites_are_nops_until_an_event_is_enabled() -> TestResult {
     }
     kassert!(enabled, "enabling sys_enter_getppid did not patch exactly the sys_enter sites");
     kassert!(all_nops(&__TRACEPOINT_KEY_SYS_ENTER), "sys_enter sites stayed patched");
+    Ok(())
+}
+}
+
+ktest! {
+fn every_implemented_syscall_has_events_and_only_those() -> TestResult {
+    for nr in 0..crate::syscall::NR_SYSCALLS {
+        let meta = crate::trace::trace_syscalls::syscall_nr_to_meta(nr as i64);
+        kassert!(
+            crate::syscall::implemented(nr) == meta.is_some(),
+            "syscall {nr}: in the table {}, in trace_syscalls::SYSCALLS {}",
+            crate::syscall::implemented(nr),
+            meta.is_some()
+        );
+        if let Some(meta) = meta {
+            let enter = alloc::format!("sys_enter_{}", meta.short_name());
+            kassert!(syscall_events().any(|c| c.name == enter), "no syscalls:{enter}");
+        }
+    }
+    kassert!(!crate::syscall::implemented(crate::syscall::NR_SYSCALLS));
     Ok(())
 }
 }

@@ -119,8 +119,18 @@ pub const NR_SYSCALLS: usize = 463;
 /// The syscall table (Linux: `sys_call_table`), indexed by number; `ENOSYS` where unset.
 static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = sys_call_table();
 
+/// The entry of every number without a syscall (Linux's `sys_ni_syscall`): `ENOSYS`.
+const SYS_NI: SyscallFn = syscall!(sys_ni_syscall);
+
+/// Whether syscall `nr` is implemented (has its own table entry).
+pub fn implemented(nr: usize) -> bool {
+    SYS_CALL_TABLE
+        .get(nr)
+        .is_some_and(|entry| !core::ptr::fn_addr_eq(*entry, SYS_NI))
+}
+
 const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
-    let mut t: [SyscallFn; NR_SYSCALLS] = [syscall!(sys_ni_syscall); NR_SYSCALLS];
+    let mut t: [SyscallFn; NR_SYSCALLS] = [SYS_NI; NR_SYSCALLS];
     t[__NR_WRITE as usize] = syscall!(sys_write);
     t[__NR_EXIT as usize] = syscall!(sys_exit);
     t[__NR_EXIT_GROUP as usize] = syscall!(sys_exit);
