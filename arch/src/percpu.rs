@@ -39,6 +39,9 @@ pub struct ArchPerCpu {
     /// While this CPU runs EL0 code: the kernel stack pointer to resume at the next exception
     /// from EL0 (written and read only by `asm/vectors.s`).
     pub user_kernel_sp: AtomicU64,
+    /// While this CPU runs EL0 code: the kernel's context for it (its process), which the
+    /// `svc` fast path hands to the syscall handler (written and read only by `asm/vectors.s`).
+    pub user_context: AtomicU64,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -54,6 +57,7 @@ impl ArchPerCpu {
             irq_stack_ptr: AtomicU64::new(0),
             kprobe_ctlblk: KprobeCtlblk::new(),
             user_kernel_sp: AtomicU64::new(0),
+            user_context: AtomicU64::new(0),
         }
     }
 }

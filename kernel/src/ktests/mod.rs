@@ -20,6 +20,7 @@ mod smp;
 mod stop_machine_locks;
 mod stop_machine_stress;
 mod symbols;
+mod syscalls;
 mod tracepoint;
 mod uspace;
 mod vmap_stack;

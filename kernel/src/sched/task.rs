@@ -241,6 +241,13 @@ impl Task {
         self.killed() || self.sigint.load(Ordering::Acquire)
     }
 
+    /// [`Self::signal_pending`] for the running task's return to user space, with relaxed
+    /// loads: only whether the flags are visible matters there, nothing is read after them.
+    #[inline(always)]
+    pub fn exit_to_user_work(&self) -> bool {
+        self.killed.load(Ordering::Relaxed) || self.sigint.load(Ordering::Relaxed)
+    }
+
     pub(super) fn set_sigint(&self, pending: bool) -> bool {
         self.sigint.swap(pending, Ordering::AcqRel)
     }

@@ -52,3 +52,4 @@ pub mod trace_output;
 pub mod trace_pipe;
 pub mod trace_probe;
 pub mod trace_sched_switch;
+pub mod trace_syscalls;
