@@ -59,9 +59,9 @@ pub struct KretprobeInstance<'a> {
     data: &'a mut [u8],
 }
 
-impl KretprobeInstance<'_> {
+impl<'a> KretprobeInstance<'a> {
     /// The kretprobe (for its [`Kretprobe::data`]).
-    pub fn kretprobe(&self) -> &Kretprobe {
+    pub fn kretprobe(&self) -> &'a Kretprobe {
         self.rp
     }
 

@@ -561,6 +561,9 @@ mod global {
     use crate::trace::trace_events::{
         EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_MODE, TraceEventCall,
     };
+    use crate::trace::trace_kprobe::{
+        enable_trace_kprobe, register_trace_kprobe, trace_kprobe_nmissed, unregister_trace_kprobe,
+    };
     use crate::trace::trace_output::EVENTS;
     use crate::trace::trace_probe::{
         COMMON_HEADER_SIZE, FetchCtx, KsymLookup, ProbePrintType, TraceProbe,
@@ -570,10 +573,16 @@ mod global {
     /// Every probe event (Linux's `dyn_event_list`), changed under [`EVENT_MUTEX`].
     static LIST: Mutex<DynEventList> = Mutex::new(DynEventList::new());
 
-    /// Arming a probe is the kprobe and fprobe mechanisms' job, which this kernel does not
-    /// have yet: enabling a probe event fails with `ENODEV`; disabling has nothing to undo.
-    fn probe_reg(_call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
-        if on { Err(Errno::ENODEV) } else { Ok(()) }
+    /// An event's `reg` (Linux's `kprobe_register()`): arms or disarms its probes. Arming fprobe
+    /// events is not done yet: enabling one fails with `ENODEV`.
+    fn probe_reg(call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
+        // SAFETY: `probe_reg` is only installed by `ProbeEventCall::new`.
+        let pe = unsafe { ProbeEventCall::from_call(call) };
+        match &*pe.event {
+            DynEvent::Kprobe(_) => enable_trace_kprobe(call, on),
+            DynEvent::Fprobe(_) if on => Err(Errno::ENODEV),
+            DynEvent::Fprobe(_) => Ok(()),
+        }
     }
 
     /// The hooks over the event registry and `events/`.
@@ -604,19 +613,41 @@ mod global {
             {
                 return Err(Errno::EINVAL);
             }
+            let is_kprobe = matches!(&**ev, DynEvent::Kprobe(_));
             if !new_event {
-                // It joins its event's probes; there is nothing to arm yet.
-                return Ok(());
+                // It joins its event's probes, armed if the event is (Linux's
+                // `append_trace_kprobe()`).
+                if !is_kprobe {
+                    return Ok(());
+                }
+                let call = registered(ev).ok_or(Errno::EINVAL)?;
+                let enabled = call.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_ENABLED != 0;
+                return register_trace_kprobe(ev, call, enabled);
             }
             let pe = ProbeEventCall::new(Arc::clone(ev), probe_reg)?;
-            let pe: &'static ProbeEventCall =
-                Box::leak(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
+            let pe = Box::into_raw(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
+            // SAFETY: from `Box::into_raw` just above; freed below only if never published.
+            let call: &'static TraceEventCall = unsafe { &(*pe).call };
+            // A kprobe is registered (disabled) with its line, as Linux does: what the kprobe
+            // core refuses fails the line.
+            if is_kprobe && let Err(e) = register_trace_kprobe(ev, call, false) {
+                // SAFETY: nothing saw `pe`: the failed registration dropped its reference.
+                drop(unsafe { Box::from_raw(pe) });
+                return Err(e);
+            }
             // On failure `pe` stays allocated (it was never published): a rare, small leak
             // rather than a free the registry could race with.
-            add_dynamic_event(TRACEFS, &pe.call)
+            add_dynamic_event(TRACEFS, call).inspect_err(|_| {
+                if is_kprobe {
+                    unregister_trace_kprobe(ev);
+                }
+            })
         }
 
         fn unregister(&mut self, ev: &DynEvent, last: bool) {
+            if let DynEvent::Kprobe(_) = ev {
+                unregister_trace_kprobe(ev);
+            }
             if last && let Some(call) = registered(ev) {
                 // Busy events were refused before; this cannot fail with EBUSY here.
                 let _ = remove_dynamic_event(TRACEFS, call);
@@ -664,9 +695,12 @@ mod global {
     fn read_profile(w: &mut dyn Write) -> Result<(), Errno> {
         Ok(LIST
             .lock()
-            .show_profile(w, &|k| (k.hits.nhit(), k.hits.nmissed()))?)
+            .show_profile(w, &|k| {
+                (k.hits.nhit(), k.hits.nmissed() + trace_kprobe_nmissed(k))
+            })?)
     }
 
+    arch::nokprobe! {
     /// Records one hit of probe `tp` of event `call` (Linux's `__kprobe_trace_func()`,
     /// `__kretprobe_trace_func()` and the fprobe twins): the head's `words` (`ip`, or `func`
     /// and `ret_ip`), then the arguments fetched from `ctx`. Strings are cut to what fits one
@@ -692,6 +726,8 @@ mod global {
             }
             tp.store_trace_args(ctx, entry, head);
         });
+    }
+
     }
 
     /// Creates `kprobe_events`, `kprobe_profile` and `dynamic_events` under `tracefs`.

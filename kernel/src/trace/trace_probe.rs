@@ -1815,6 +1815,7 @@ struct Dest<'e> {
 pub struct FetchFault;
 
 impl ProbeArg {
+    arch::nokprobe! {
     /// Runs the program (Linux's `process_fetch_insn()`): stores the value at `dest`, or
     /// without one returns the bytes a string argument needs. The result is Linux's: the
     /// dynamic bytes used (negative when a string could not be read).
@@ -1844,8 +1845,10 @@ impl ProbeArg {
         };
         process_bottom(code, pc + 1, src, ctx, dest)
     }
+    }
 }
 
+arch::nokprobe! {
 /// Linux's `process_fetch_insn_bottom()`: dereferences, store, bitfield and array stages.
 fn process_bottom<C: FetchCtx + ?Sized>(
     code: &[FetchOp],
@@ -1977,6 +1980,7 @@ fn process_bottom<C: FetchCtx + ?Sized>(
         }
     }
 }
+}
 
 /// Linux's `fetch_store_string()`: the string goes where the data location at `d` points, which
 /// is then set to its length (0 when it could not be read: printed `(fault)`).
@@ -2044,6 +2048,7 @@ fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
 }
 
 impl TraceProbe {
+    arch::nokprobe! {
     /// Bytes the string arguments need after the fixed part (Linux's `__get_data_size()`).
     pub fn data_size<C: FetchCtx + ?Sized>(&self, ctx: &C) -> usize {
         self.args
@@ -2054,7 +2059,9 @@ impl TraceProbe {
             .map(|n| n as usize)
             .sum()
     }
+    }
 
+    arch::nokprobe! {
     /// Stores every argument into `entry` (Linux's `store_trace_args()`): the whole entry,
     /// `head` bytes of header, then [`Self::size`] bytes of values, then the room for strings
     /// that [`Self::data_size`] asked for.
@@ -2083,13 +2090,16 @@ impl TraceProbe {
             }
         }
     }
+    }
 
+    arch::nokprobe! {
     /// What a return probe's entry handler saves for its `$argN` (Linux's
     /// `store_trace_entry_data()`): `out` holds [`Self::entry_data_size`] bytes as words.
     pub fn store_entry_data<C: FetchCtx + ?Sized>(&self, ctx: &C, out: &mut [u64]) {
         for (slot, &argnum) in out.iter_mut().zip(&self.entry_args) {
             *slot = ctx.arg(argnum);
         }
+    }
     }
 }
 
@@ -2343,6 +2353,7 @@ mod frame {
     }
 
     impl<'a> TrapFrameCtx<'a> {
+        arch::nokprobe! {
         pub fn new(frame: &'a TrapFrame, entry_data: &'a [u64], trampoline: Option<u64>) -> Self {
             Self {
                 frame,
@@ -2352,8 +2363,10 @@ mod frame {
                 trampoline,
             }
         }
+        }
     }
 
+    arch::nokprobe! {
     /// Reads `buf.len()` bytes at `addr`, a word at a time where aligned.
     fn read(addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
         let mut done = 0;
@@ -2369,6 +2382,7 @@ mod frame {
             }
         }
         Ok(())
+    }
     }
 
     impl Symbolizer for TrapFrameCtx<'_> {

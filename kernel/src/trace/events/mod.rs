@@ -238,6 +238,7 @@ fn zeroed_entry<T: Entry>(ent: TraceEntry) -> T {
 /// soft-disable applies: such an entry is assembled on the stack first.
 pub const RECORD_STACK_MAX: usize = 512;
 
+arch::nokprobe! {
 /// Records an entry laid out at run time (a probe event's; Linux's
 /// `trace_event_buffer_reserve()`, the probe's fill, `trace_event_buffer_commit()`): `len`
 /// bytes, zeroed, its common header written, the rest by `fill`. In place in the ring buffer,
@@ -283,6 +284,7 @@ pub fn trace_event_record_with(
     };
     write(&mut r);
     r.commit();
+}
 }
 
 /// An entry's bytes, padding included (it was zeroed before it was filled).
