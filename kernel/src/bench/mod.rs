@@ -41,6 +41,8 @@ mod function_tracer;
 #[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]
+mod kprobe_events;
+#[cfg(target_os = "none")]
 mod kprobes;
 #[cfg(target_os = "none")]
 mod recorded;
