@@ -107,14 +107,27 @@ fn setup_event(
         .iter()
         .any(|p| p.addr == addr && p.ftrace == ftrace);
     if !landed {
-        let _ = write("kprobe_events", &format!("-:{GROUP}/{event}"), WriteMode::Append);
+        let _ = write(
+            "kprobe_events",
+            &format!("-:{GROUP}/{event}"),
+            WriteMode::Append,
+        );
         return Err(fail(format!(
             "the probe at {point} is not {}",
-            if ftrace { "on the ftrace site" } else { "a BRK" }
+            if ftrace {
+                "on the ftrace site"
+            } else {
+                "a BRK"
+            }
         )));
     }
     start_recording();
-    write(&format!("events/{GROUP}/{event}/enable"), "1", WriteMode::Truncate).map_err(fail)
+    write(
+        &format!("events/{GROUP}/{event}/enable"),
+        "1",
+        WriteMode::Truncate,
+    )
+    .map_err(fail)
 }
 
 /// `event`'s hits and misses in `kprobe_profile`.
@@ -135,7 +148,11 @@ fn profile(event: &str) -> Result<(u64, u64), String> {
 /// Disables and removes `event`, then checks the buffer holds `OPS` of its entries naming
 /// `ip` and nothing else, and its profile `OPS` hits, no miss.
 fn teardown_event(event: &str, ip: u64) -> Result<(), String> {
-    let disabled = write(&format!("events/{GROUP}/{event}/enable"), "0", WriteMode::Truncate);
+    let disabled = write(
+        &format!("events/{GROUP}/{event}/enable"),
+        "0",
+        WriteMode::Truncate,
+    );
     let id = EVENTS.read().lookup(GROUP, event).map(|c| c.id());
     let counts = profile(event);
     let recorded = match id {
@@ -143,7 +160,11 @@ fn teardown_event(event: &str, ip: u64) -> Result<(), String> {
         None => Err(format!("{GROUP}/{event} is not registered")),
     };
     crate::trace::trace::buffer().reset(None);
-    write("kprobe_events", &format!("-:{GROUP}/{event}"), WriteMode::Append)?;
+    write(
+        "kprobe_events",
+        &format!("-:{GROUP}/{event}"),
+        WriteMode::Append,
+    )?;
     disabled?;
     recorded?;
     match counts? {
@@ -159,7 +180,10 @@ fn setup_entry() -> Result<(), SetupError> {
 }
 
 fn teardown_entry() -> Result<(), String> {
-    teardown_event("kp_entry", kprobe_event_entry_leaf as fn(u64) -> u64 as usize as u64)
+    teardown_event(
+        "kp_entry",
+        kprobe_event_entry_leaf as fn(u64) -> u64 as usize as u64,
+    )
 }
 
 fn setup_brk() -> Result<(), SetupError> {
@@ -167,7 +191,10 @@ fn setup_brk() -> Result<(), SetupError> {
 }
 
 fn teardown_brk() -> Result<(), String> {
-    teardown_event("kp_brk", kprobe_event_brk_leaf as fn(u64) -> u64 as usize as u64 + 8)
+    teardown_event(
+        "kp_brk",
+        kprobe_event_brk_leaf as fn(u64) -> u64 as usize as u64 + 8,
+    )
 }
 
 fn setup_kretprobe() -> Result<(), SetupError> {
@@ -175,7 +202,10 @@ fn setup_kretprobe() -> Result<(), SetupError> {
 }
 
 fn teardown_kretprobe() -> Result<(), String> {
-    teardown_event("kretp", kretprobe_event_leaf as fn(u64) -> u64 as usize as u64)
+    teardown_event(
+        "kretp",
+        kretprobe_event_leaf as fn(u64) -> u64 as usize as u64,
+    )
 }
 
 kbench! {

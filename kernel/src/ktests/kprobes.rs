@@ -694,14 +694,38 @@ fn every_offset_cases() -> [EveryOffsetCase; 8] {
     let rb_nr_pages: fn(&RingBuffer, usize) -> usize = RingBuffer::nr_pages;
     let rb_is_empty: fn(&RingBuffer, usize) -> bool = RingBuffer::is_empty;
     [
-        EveryOffsetCase { func: addr_of(fib), call: call_fib },
-        EveryOffsetCase { func: addr_of(crate::workload::leaf), call: call_leaf },
-        EveryOffsetCase { func: addr_of(crate::workload::nested_a), call: call_nested },
-        EveryOffsetCase { func: addr_of(crate::workload::nested_b), call: call_nested_b },
-        EveryOffsetCase { func: addr_of(crate::workload::nested_c), call: call_nested_c },
-        EveryOffsetCase { func: schedule as usize as u64, call: call_schedule },
-        EveryOffsetCase { func: rb_nr_pages as usize as u64, call: call_rb_nr_pages },
-        EveryOffsetCase { func: rb_is_empty as usize as u64, call: call_rb_is_empty },
+        EveryOffsetCase {
+            func: addr_of(fib),
+            call: call_fib,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::leaf),
+            call: call_leaf,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::nested_a),
+            call: call_nested,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::nested_b),
+            call: call_nested_b,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::nested_c),
+            call: call_nested_c,
+        },
+        EveryOffsetCase {
+            func: schedule as usize as u64,
+            call: call_schedule,
+        },
+        EveryOffsetCase {
+            func: rb_nr_pages as usize as u64,
+            call: call_rb_nr_pages,
+        },
+        EveryOffsetCase {
+            func: rb_is_empty as usize as u64,
+            call: call_rb_is_empty,
+        },
     ]
 }
 
@@ -729,7 +753,10 @@ fn with_offset_workers(body: impl FnOnce() -> TestResult) -> TestResult {
     for task in &workers {
         let _ = sched::join(task);
     }
-    kassert!(errors.load(Ordering::Relaxed) == 0, "workers saw wrong results");
+    kassert!(
+        errors.load(Ordering::Relaxed) == 0,
+        "workers saw wrong results"
+    );
     result
 }
 

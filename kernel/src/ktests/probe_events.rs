@@ -146,7 +146,11 @@ fn a_probe_event_records_and_prints_through_the_trace() -> TestResult {
 }
 
 /// A write to a tracefs file.
-fn tracefs_write(file: &str, data: &str, mode: crate::fs::WriteMode) -> Result<(), crate::fs::Errno> {
+fn tracefs_write(
+    file: &str,
+    data: &str,
+    mode: crate::fs::WriteMode,
+) -> Result<(), crate::fs::Errno> {
     crate::fs::write(
         &alloc::format!("{}/{file}", crate::tracefs::TRACEFS),
         data.as_bytes(),
@@ -156,8 +160,11 @@ fn tracefs_write(file: &str, data: &str, mode: crate::fs::WriteMode) -> Result<(
 
 fn tracefs_read(file: &str) -> Result<String, String> {
     let mut text = String::new();
-    crate::fs::read(&alloc::format!("{}/{file}", crate::tracefs::TRACEFS), &mut text)
-        .map_err(|e| alloc::format!("{file}: {e}"))?;
+    crate::fs::read(
+        &alloc::format!("{}/{file}", crate::tracefs::TRACEFS),
+        &mut text,
+    )
+    .map_err(|e| alloc::format!("{file}: {e}"))?;
     Ok(text)
 }
 

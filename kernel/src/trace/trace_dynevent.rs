@@ -693,11 +693,9 @@ mod global {
 
     /// `kprobe_profile`: the counts the kprobe mechanism keeps in each probe.
     fn read_profile(w: &mut dyn Write) -> Result<(), Errno> {
-        Ok(LIST
-            .lock()
-            .show_profile(w, &|k| {
-                (k.hits.nhit(), k.hits.nmissed() + trace_kprobe_nmissed(k))
-            })?)
+        Ok(LIST.lock().show_profile(w, &|k| {
+            (k.hits.nhit(), k.hits.nmissed() + trace_kprobe_nmissed(k))
+        })?)
     }
 
     arch::nokprobe! {

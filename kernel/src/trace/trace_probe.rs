@@ -1798,9 +1798,33 @@ fn get_uint(buf: &[u8], at: usize, size: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Stores the low `size` bytes of `v`, little-endian. One fixed-size copy per width: a copy
+/// of a run-time length would be a `memcpy` call on the probe's hot path.
+#[inline(always)]
 fn put_uint(buf: &mut [u8], at: usize, size: usize, v: u64) {
-    if let Some(s) = buf.get_mut(at..at + size) {
-        s.copy_from_slice(&v.to_le_bytes()[..size]);
+    let b = v.to_le_bytes();
+    match size {
+        8 => put_fixed::<8>(buf, at, &b),
+        4 => put_fixed::<4>(buf, at, &b),
+        2 => put_fixed::<2>(buf, at, &b),
+        1 => put_fixed::<1>(buf, at, &b),
+        _ => {
+            if let Some(d) = buf.get_mut(at..at + size) {
+                d.iter_mut().zip(b).for_each(|(d, b)| *d = b);
+            }
+        }
+    }
+}
+
+/// Stores the first `N` bytes of `b` at `at`, as one fixed-size copy.
+#[inline(always)]
+fn put_fixed<const N: usize>(buf: &mut [u8], at: usize, b: &[u8; 8]) {
+    let dst = buf
+        .get_mut(at..at + N)
+        .and_then(|d| <&mut [u8; N]>::try_from(d).ok());
+    let src = b.first_chunk::<N>();
+    if let (Some(d), Some(s)) = (dst, src) {
+        *d = *s;
     }
 }
 
@@ -1843,6 +1867,17 @@ impl ProbeArg {
             FetchOp::EData(off) => Src::Word(ctx.entry_data(*off)),
             _ => return Err(FetchFault),
         };
+        // The common program, a value stored as it is loaded (`$arg1`, `%x0`, `$retval`):
+        // straight to the store.
+        let rest = code.get(pc + 1..).unwrap_or(&[]);
+        if let (Some(d), Src::Word(v), [FetchOp::StRaw { size }, FetchOp::End, ..]) =
+            (&dest, src, rest)
+        {
+            let at = d.at;
+            let entry = dest.map(|d| d.entry).unwrap_or_default();
+            put_uint(entry, at, usize::from(*size), v);
+            return Ok(0);
+        }
         process_bottom(code, pc + 1, src, ctx, dest)
     }
     }
@@ -1972,7 +2007,7 @@ fn process_bottom<C: FetchCtx + ?Sized>(
                 pc += 1;
                 ret = total;
             }
-            return if *op(pc)? == FetchOp::End {
+            return if matches!(op(pc)?, FetchOp::End) {
                 Ok(ret)
             } else {
                 Err(FetchFault)
@@ -2051,6 +2086,9 @@ impl TraceProbe {
     arch::nokprobe! {
     /// Bytes the string arguments need after the fixed part (Linux's `__get_data_size()`).
     pub fn data_size<C: FetchCtx + ?Sized>(&self, ctx: &C) -> usize {
+        if !self.args.iter().any(|a| a.dynamic) {
+            return 0;
+        }
         self.args
             .iter()
             .filter(|a| a.dynamic)
@@ -2064,15 +2102,13 @@ impl TraceProbe {
     arch::nokprobe! {
     /// Stores every argument into `entry` (Linux's `store_trace_args()`): the whole entry,
     /// `head` bytes of header, then [`Self::size`] bytes of values, then the room for strings
-    /// that [`Self::data_size`] asked for.
+    /// that [`Self::data_size`] asked for. `entry` comes zeroed (the recorder zeroes every
+    /// entry): a value that cannot be read is left 0.
     pub fn store_trace_args<C: FetchCtx + ?Sized>(&self, ctx: &C, entry: &mut [u8], head: usize) {
         let mut dyndata = head + self.size;
         let mut maxlen = entry.len().saturating_sub(dyndata);
         for a in &self.args {
             let at = head + a.offset;
-            if let Some(field) = entry.get_mut(at..at + a.size()) {
-                field.fill(0);
-            }
             if a.dynamic {
                 put_u32(entry, at, make_data_loc(maxlen, dyndata));
             }
@@ -2330,12 +2366,15 @@ pub use frame::TrapFrameCtx;
 
 #[cfg(target_os = "none")]
 mod frame {
+    use core::cell::OnceCell;
+
     use arch::exception::TrapFrame;
     use arch::extable::{read_u8_nofault, read_u64_nofault};
 
     use super::{FetchCtx, FetchFault, SymInfo, Symbolizer};
+
     use crate::sched::format::TASK_COMM_LEN;
-    use crate::symbols::Table;
+    use crate::symbols::kallsyms;
 
     /// Lower-half (TTBR0) addresses: where user memory is, as Linux's `access_ok()` sees it.
     const USER_TOP: u64 = 1 << 48;
@@ -2346,23 +2385,21 @@ mod frame {
     pub struct TrapFrameCtx<'a> {
         frame: &'a TrapFrame,
         entry_data: &'a [u64],
-        comm: [u8; TASK_COMM_LEN],
-        symbols: Table<'static>,
+        /// The current task's name, read the first time a program asks for it (`$comm`).
+        comm: OnceCell<[u8; TASK_COMM_LEN]>,
         /// The kretprobe return trampoline, once kprobes have one.
         trampoline: Option<u64>,
     }
 
     impl<'a> TrapFrameCtx<'a> {
-        arch::nokprobe! {
+        #[inline(always)]
         pub fn new(frame: &'a TrapFrame, entry_data: &'a [u64], trampoline: Option<u64>) -> Self {
             Self {
                 frame,
                 entry_data,
-                comm: crate::sched::current().map_or([0; TASK_COMM_LEN], |t| t.comm()),
-                symbols: crate::symbols::kallsyms(),
+                comm: OnceCell::new(),
                 trampoline,
             }
-        }
         }
     }
 
@@ -2387,7 +2424,7 @@ mod frame {
 
     impl Symbolizer for TrapFrameCtx<'_> {
         fn symbol(&self, addr: u64) -> Option<SymInfo<'_>> {
-            self.symbols.lookup(addr).map(|s| SymInfo {
+            kallsyms().lookup(addr).map(|s| SymInfo {
                 name: s.name,
                 addr: s.addr,
                 size: u64::from(s.size),
@@ -2449,7 +2486,8 @@ mod frame {
         }
 
         fn comm(&self) -> &[u8] {
-            &self.comm
+            self.comm
+                .get_or_init(|| crate::sched::current().map_or([0; TASK_COMM_LEN], |t| t.comm()))
         }
     }
 }

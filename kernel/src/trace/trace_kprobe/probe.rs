@@ -25,8 +25,7 @@ use super::TraceKprobe;
 use crate::fs::Errno;
 use crate::kprobes::{
     Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, disable_kretprobe, enable_kprobe,
-    enable_kretprobe, register_kprobe, register_kretprobe, unregister_kprobe,
-    unregister_kretprobe,
+    enable_kretprobe, register_kprobe, register_kretprobe, unregister_kprobe, unregister_kretprobe,
 };
 use crate::trace::trace_dynevent::{DynEvent, trace_probe_record};
 use crate::trace::trace_events::TraceEventCall;
