@@ -1839,6 +1839,25 @@ struct Dest<'e> {
 pub struct FetchFault;
 
 impl ProbeArg {
+    /// The common programs, a register, argument or return value stored as it is (`$arg1`,
+    /// `%x0`, `$retval`, a return probe's saved `$argN`), without the interpreter: whether
+    /// this was one.
+    #[inline(always)]
+    fn store_simple<C: FetchCtx + ?Sized>(&self, ctx: &C, entry: &mut [u8], at: usize) -> bool {
+        let [load, FetchOp::StRaw { size }, FetchOp::End, ..] = &self.code[..] else {
+            return false;
+        };
+        let v = match load {
+            FetchOp::Arg(n) => ctx.arg(*n),
+            FetchOp::Reg(Reg::X(n)) => ctx.reg(*n),
+            FetchOp::Retval => ctx.retval(),
+            FetchOp::EData(off) => ctx.entry_data(*off),
+            _ => return false,
+        };
+        put_uint(entry, at, usize::from(*size), v);
+        true
+    }
+
     arch::nokprobe! {
     /// Runs the program (Linux's `process_fetch_insn()`): stores the value at `dest`, or
     /// without one returns the bytes a string argument needs. The result is Linux's: the
@@ -2109,6 +2128,9 @@ impl TraceProbe {
         let mut maxlen = entry.len().saturating_sub(dyndata);
         for a in &self.args {
             let at = head + a.offset;
+            if a.store_simple(ctx, entry, at) {
+                continue;
+            }
             if a.dynamic {
                 put_u32(entry, at, make_data_loc(maxlen, dyndata));
             }

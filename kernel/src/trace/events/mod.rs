@@ -287,19 +287,18 @@ pub fn trace_event_record_with(
 }
 }
 
-/// Zeroes `buf` a word at a time: entries are short and 8-byte aligned, and a `memset` call
-/// would cost more than the stores. Volatile, so that the loop does not become that call.
+/// Zeroes `buf` eight bytes at a time: entries are short, and a `memset` call would cost more
+/// than the stores. Volatile, so that the loop does not become that call.
 #[inline(always)]
 fn zero(buf: &mut [u8]) {
-    // SAFETY: every bit pattern is a valid u64, so viewing the aligned middle as words is sound.
-    let (head, words, tail) = unsafe { buf.align_to_mut::<u64>() };
-    for b in head.iter_mut().chain(tail.iter_mut()) {
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        // SAFETY: `c` is 8 writable bytes; `[u8; 8]` has alignment 1.
+        unsafe { c.as_mut_ptr().cast::<[u8; 8]>().write_volatile([0; 8]) };
+    }
+    for b in chunks.into_remainder() {
         // SAFETY: `b` is a valid, exclusive reference.
         unsafe { core::ptr::write_volatile(b, 0) };
-    }
-    for w in words {
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile(w, 0) };
     }
 }
 
