@@ -719,13 +719,28 @@ mod global {
         let len = head + tp.size + tp.data_size(ctx).min(room);
         trace_event_record_with(call, irqs_off, len, |entry| {
             for (i, w) in words.iter().take(2).enumerate() {
-                let at = COMMON_HEADER_SIZE + 8 * i;
-                entry[at..at + 8].copy_from_slice(&w.to_le_bytes());
+                put_u64(entry, COMMON_HEADER_SIZE + 8 * i, *w);
             }
             tp.store_trace_args(ctx, entry, head);
         });
     }
 
+    }
+
+    /// Stores `v` at `at`: one store where aligned (ring-buffer entries are), else byte by
+    /// byte (the target has strict alignment).
+    #[inline(always)]
+    fn put_u64(entry: &mut [u8], at: usize, v: u64) {
+        let Some(d) = entry.get_mut(at..at + 8) else {
+            return;
+        };
+        let p = d.as_mut_ptr();
+        if p.addr() % 8 == 0 {
+            // SAFETY: 8 writable bytes at `p`, 8-byte aligned.
+            unsafe { p.cast::<u64>().write(v.to_le()) };
+        } else {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
     }
 
     /// Creates `kprobe_events`, `kprobe_profile` and `dynamic_events` under `tracefs`.

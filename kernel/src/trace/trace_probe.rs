@@ -1816,14 +1816,31 @@ fn put_uint(buf: &mut [u8], at: usize, size: usize, v: u64) {
     }
 }
 
-/// Stores the first `N` bytes of `b` at `at`, as one fixed-size copy.
+/// Stores the first `N` bytes of `b` at `at`, as one fixed-size copy: a single store where
+/// the place is aligned (the target has strict alignment, so a copy that might be unaligned
+/// is done byte by byte).
 #[inline(always)]
 fn put_fixed<const N: usize>(buf: &mut [u8], at: usize, b: &[u8; 8]) {
     let dst = buf
         .get_mut(at..at + N)
         .and_then(|d| <&mut [u8; N]>::try_from(d).ok());
-    let src = b.first_chunk::<N>();
-    if let (Some(d), Some(s)) = (dst, src) {
+    let (Some(d), Some(s)) = (dst, b.first_chunk::<N>()) else {
+        return;
+    };
+    let p = d.as_mut_ptr();
+    if p.align_offset(N) == 0 {
+        let v = u64::from_le_bytes(*b);
+        // SAFETY: `p` is N writable bytes aligned to N; the integer types have that size and
+        // alignment here.
+        unsafe {
+            match N {
+                8 => p.cast::<u64>().write(v.to_le()),
+                4 => p.cast::<u32>().write((v as u32).to_le()),
+                2 => p.cast::<u16>().write((v as u16).to_le()),
+                _ => *d = *s,
+            }
+        }
+    } else {
         *d = *s;
     }
 }

@@ -287,16 +287,22 @@ pub fn trace_event_record_with(
 }
 }
 
-/// Zeroes `buf` eight bytes at a time: entries are short, and a `memset` call would cost more
-/// than the stores. Volatile, so that the loop does not become that call.
+/// Zeroes `buf`, a word at a time where it is aligned (ring-buffer reservations are): entries
+/// are short, and a `memset` call costs more than the stores. Volatile, so that the loop does
+/// not become that call.
 #[inline(always)]
 fn zero(buf: &mut [u8]) {
-    let mut chunks = buf.chunks_exact_mut(8);
-    for c in &mut chunks {
-        // SAFETY: `c` is 8 writable bytes; `[u8; 8]` has alignment 1.
-        unsafe { c.as_mut_ptr().cast::<[u8; 8]>().write_volatile([0; 8]) };
+    let p = buf.as_mut_ptr();
+    if p.addr() % 8 != 0 {
+        buf.fill(0);
+        return;
     }
-    for b in chunks.into_remainder() {
+    let words = buf.len() / 8;
+    for i in 0..words {
+        // SAFETY: word `i` lies inside `buf`, 8-byte aligned (checked above).
+        unsafe { p.cast::<u64>().add(i).write_volatile(0) };
+    }
+    for b in &mut buf[words * 8..] {
         // SAFETY: `b` is a valid, exclusive reference.
         unsafe { core::ptr::write_volatile(b, 0) };
     }
