@@ -735,7 +735,7 @@ mod global {
             return;
         };
         let p = d.as_mut_ptr();
-        if p.addr() % 8 == 0 {
+        if p.addr().is_multiple_of(8) {
             // SAFETY: 8 writable bytes at `p`, 8-byte aligned.
             unsafe { p.cast::<u64>().write(v.to_le()) };
         } else {

@@ -2138,8 +2138,7 @@ impl TraceProbe {
     arch::nokprobe! {
     /// Stores every argument into `entry` (Linux's `store_trace_args()`): the whole entry,
     /// `head` bytes of header, then [`Self::size`] bytes of values, then the room for strings
-    /// that [`Self::data_size`] asked for. `entry` comes zeroed (the recorder zeroes every
-    /// entry): a value that cannot be read is left 0.
+    /// that [`Self::data_size`] asked for. A value that cannot be read is stored as 0.
     pub fn store_trace_args<C: FetchCtx + ?Sized>(&self, ctx: &C, entry: &mut [u8], head: usize) {
         let mut dyndata = head + self.size;
         let mut maxlen = entry.len().saturating_sub(dyndata);
@@ -2147,6 +2146,9 @@ impl TraceProbe {
             let at = head + a.offset;
             if a.store_simple(ctx, entry, at) {
                 continue;
+            }
+            if let Some(field) = entry.get_mut(at..at + a.size()) {
+                field.fill(0);
             }
             if a.dynamic {
                 put_u32(entry, at, make_data_loc(maxlen, dyndata));

@@ -293,7 +293,7 @@ pub fn trace_event_record_with(
 #[inline(always)]
 fn zero(buf: &mut [u8]) {
     let p = buf.as_mut_ptr();
-    if p.addr() % 8 != 0 {
+    if !p.addr().is_multiple_of(8) {
         buf.fill(0);
         return;
     }
