@@ -1631,6 +1631,7 @@ enum Mem {
     User,
 }
 
+arch::nokprobe! {
 fn read_mem<C: FetchCtx + ?Sized>(
     ctx: &C,
     mem: Mem,
@@ -1642,13 +1643,17 @@ fn read_mem<C: FetchCtx + ?Sized>(
         Mem::User => ctx.read_user_nofault(addr, buf),
     }
 }
+}
 
+arch::nokprobe! {
 fn read_word<C: FetchCtx + ?Sized>(ctx: &C, mem: Mem, addr: u64) -> Result<u64, FetchFault> {
     let mut b = [0u8; 8];
     read_mem(ctx, mem, addr, &mut b)?;
     Ok(u64::from_le_bytes(b))
 }
+}
 
+arch::nokprobe! {
 /// The bytes of an in-memory string source, up to its NUL.
 fn src_bytes<'a, C: FetchCtx + ?Sized>(ctx: &'a C, src: Src<'a>) -> Option<&'a [u8]> {
     match src {
@@ -1660,7 +1665,9 @@ fn src_bytes<'a, C: FetchCtx + ?Sized>(ctx: &'a C, src: Src<'a>) -> Option<&'a [
         Src::Data(s) => Some(s.as_bytes()),
     }
 }
+}
 
+arch::nokprobe! {
 /// Linux's `fetch_store_strlen()`: bytes a string needs, its NUL included.
 fn strlen<C: FetchCtx + ?Sized>(
     ctx: &C,
@@ -1681,7 +1688,9 @@ fn strlen<C: FetchCtx + ?Sized>(
         }
     }
 }
+}
 
+arch::nokprobe! {
 /// Linux's `strncpy_from_kernel_nofault()`: copies the string into `dst` (cut and terminated at
 /// its end); the bytes written, NUL included.
 fn strncpy<C: FetchCtx + ?Sized>(
@@ -1716,6 +1725,7 @@ fn strncpy<C: FetchCtx + ?Sized>(
     }
     dst[i - 1] = 0;
     Ok(i)
+}
 }
 
 /// Counts what is written through it.
@@ -2053,6 +2063,7 @@ fn process_bottom<C: FetchCtx + ?Sized>(
 }
 }
 
+arch::nokprobe! {
 /// Linux's `fetch_store_string()`: the string goes where the data location at `d` points, which
 /// is then set to its length (0 when it could not be read: printed `(fault)`).
 fn store_string<C: FetchCtx + ?Sized>(
@@ -2082,7 +2093,9 @@ fn store_string<C: FetchCtx + ?Sized>(
         }
     }
 }
+}
 
+arch::nokprobe! {
 /// A `symstr`: the symbolized address as a string (Linux's `fetch_store_symstring()`).
 fn store_symstr<C: FetchCtx + ?Sized>(ctx: &C, addr: u64, d: &mut Dest<'_>) -> isize {
     let dl = get_u32(d.entry, d.at);
@@ -2102,7 +2115,9 @@ fn store_symstr<C: FetchCtx + ?Sized>(ctx: &C, addr: u64, d: &mut Dest<'_>) -> i
     put_u32(d.entry, d.at, make_data_loc(n + 1, off));
     (n + 1) as isize
 }
+}
 
+arch::nokprobe! {
 /// Linux's `fetch_apply_bitfield()`.
 fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
     let bits = size as u32 * 8;
@@ -2116,6 +2131,7 @@ fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
         .checked_shr(u32::from(rshift))
         .unwrap_or(0);
     put_uint(d.entry, d.at, size, v);
+}
 }
 
 impl TraceProbe {
