@@ -2137,10 +2137,18 @@ fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
 impl TraceProbe {
     arch::nokprobe! {
     /// Bytes the string arguments need after the fixed part (Linux's `__get_data_size()`).
+    #[inline(always)]
     pub fn data_size<C: FetchCtx + ?Sized>(&self, ctx: &C) -> usize {
         if !self.args.iter().any(|a| a.dynamic) {
             return 0;
         }
+        self.dynamic_size(ctx)
+    }
+    }
+
+    arch::nokprobe! {
+    /// [`Self::data_size`] of a probe with strings.
+    fn dynamic_size<C: FetchCtx + ?Sized>(&self, ctx: &C) -> usize {
         self.args
             .iter()
             .filter(|a| a.dynamic)
