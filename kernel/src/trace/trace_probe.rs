@@ -1838,7 +1838,7 @@ fn put_fixed<const N: usize>(buf: &mut [u8], at: usize, b: &[u8; 8]) {
         return;
     };
     let p = d.as_mut_ptr();
-    if p.align_offset(N) == 0 {
+    if p.addr().is_multiple_of(N) {
         let v = u64::from_le_bytes(*b);
         // SAFETY: `p` is N writable bytes aligned to N; the integer types have that size and
         // alignment here.

@@ -266,8 +266,12 @@ fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
     tk.hits.hit();
     let func = rp.kprobe().addr();
     let ret_ip = ri.ret_addr();
-    // SAFETY: as in the entry handler: aligned words.
-    let (_, words, _) = unsafe { ri.data().align_to::<u64>() };
+    let words: &[u64] = if tk.tp.entry_args.is_empty() {
+        &[]
+    } else {
+        // SAFETY: as in the entry handler: aligned words.
+        unsafe { ri.data().align_to::<u64>() }.1
+    };
     let ctx = TrapFrameCtx::new(regs, words, Some(arch::ftrace::return_to_handler_addr()));
     trace_probe_record(
         ep.call,
