@@ -32,6 +32,19 @@ macro_rules! noinstr {
     };
 }
 
+/// Places a function in the no-probe text (Linux's `NOKPROBE_SYMBOL` / `__kprobes`): it keeps
+/// its patch site (ftrace may trace it) but the kprobe core refuses a probe anywhere in it. For
+/// code that runs under a kprobe handler (probe events' dispatchers, fetch and record path):
+/// a probe hit there would only be counted as missed, so it is refused up front, as Linux does.
+/// A generic function's instances all go there; closures it calls out of line do not.
+#[macro_export]
+macro_rules! nokprobe {
+    ($($item:tt)*) => {
+        #[cfg_attr(target_os = "none", unsafe(link_section = ".kprobes.text"))]
+        $($item)*
+    };
+}
+
 /// Runs its body as an instrumentation region of `noinstr` code (Linux's
 /// `instrumentation_begin()` / `instrumentation_end()`): the one place where `noinstr` code may
 /// call functions that have a patch site.

@@ -118,6 +118,8 @@ unsafe extern "C" {
     static __text_end: u8;
     static __noinstr_text_start: u8;
     static __noinstr_text_end: u8;
+    static __kprobes_text_start: u8;
+    static __kprobes_text_end: u8;
 }
 
 crate::noinstr! {
@@ -140,6 +142,12 @@ pub fn noinstr_text() -> core::ops::Range<u64> {
     // SAFETY: only the addresses of the linker symbols are used.
     unsafe { section(&__noinstr_text_start, &__noinstr_text_end) }
 }
+}
+
+/// Text that may be traced but not probed ([`crate::nokprobe!`], Linux's `.kprobes.text`).
+pub fn kprobes_text() -> core::ops::Range<u64> {
+    // SAFETY: only the addresses of the linker symbols are used.
+    unsafe { section(&__kprobes_text_start, &__kprobes_text_end) }
 }
 
 /// Panics unless `handler` is `noinstr`. Handlers called through a pointer from `noinstr` code

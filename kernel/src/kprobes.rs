@@ -708,10 +708,11 @@ fn check_address_safe(addr: u64) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Whether `addr` is in the blacklist (the `noinstr` text: exception entry, debug hooks,
-/// patching, the tracing trampolines, the kprobe handlers).
+/// Whether `addr` is in the blacklist: the `noinstr` text (exception entry, debug hooks,
+/// patching, the tracing trampolines, the kprobe handlers) and the no-probe text
+/// ([`arch::nokprobe!`]: probe events' dispatchers and their fetch and record path).
 pub fn within_kprobe_blacklist(addr: u64) -> bool {
-    arch::patching::noinstr_text().contains(&addr)
+    arch::patching::noinstr_text().contains(&addr) || arch::patching::kprobes_text().contains(&addr)
 }
 
 /// The words before `addr` in its function, oldest first, at most what the decoder looks at.

@@ -10,6 +10,8 @@
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::CStr;
 use core::fmt::{self, Write};
 use core::hint::black_box;
 
@@ -47,6 +49,21 @@ pub fn nested_c(x: u64) -> u64 {
     black_box(x) ^ 0x5a
 }
 
+/// The string `greet` counts when given none.
+pub static GREETING: [u8; 8] = *b"probes!\0";
+
+/// A word whose bytes all differ and whose top byte, and each lower half's top byte, has its
+/// high bit set: probe events read it at every width and type (`@kernel::workload::PATTERN:s8`
+/// is negative, `:u8` is not). `greet` folds it in, so it stays in the image.
+pub static PATTERN: u64 = 0x8123_4567_89ab_cdef;
+
+/// Counts the bytes of a NUL-terminated string: a workload whose argument is a C string, as
+/// Linux's probe tests fetch with `+0(%x0):string`.
+#[inline(never)]
+pub fn greet(name: &CStr) -> usize {
+    black_box(name).to_bytes().len()
+}
+
 /// The largest `fib` argument `run` accepts: fib(30) is 2.7 million calls, a few seconds in TCG.
 const FIB_MAX: u64 = 30;
 /// The most `leaf` calls `run` makes at once.
@@ -75,6 +92,11 @@ const WORKLOADS: &[Workload] = &[
         name: "fib",
         usage: "fib N       recursive kernel::workload::fib(N), N <= 30",
         parse: parse_fib,
+    },
+    Workload {
+        name: "greet",
+        usage: "greet [S]   kernel::workload::greet(S) with S as a C string (default probes!)",
+        parse: parse_greet,
     },
     Workload {
         name: "nested",
@@ -112,6 +134,36 @@ fn parse_fib(args: &[&str]) -> Result<Job, String> {
     let n = parse_count("fib", args, FIB_MAX)?;
     Ok(Box::new(move |out| {
         let _ = writeln!(out, "fib({n}) = {}", fib(n));
+    }))
+}
+
+fn parse_greet(args: &[&str]) -> Result<Job, String> {
+    let name = match args {
+        [] => None,
+        [s] if !s.contains('\0') => {
+            let mut bytes = Vec::new();
+            bytes
+                .try_reserve_exact(s.len() + 1)
+                .map_err(|_| String::from("run: greet: out of memory"))?;
+            bytes.extend_from_slice(s.as_bytes());
+            bytes.push(0);
+            Some(bytes)
+        }
+        _ => return Err("run: usage: run greet [S]".into()),
+    };
+    Ok(Box::new(move |out| {
+        let s = match &name {
+            Some(bytes) => CStr::from_bytes_with_nul(bytes).unwrap_or_default(),
+            None => CStr::from_bytes_with_nul(&GREETING).unwrap_or_default(),
+        };
+        // PATTERN is read here so that the linker keeps it for the probes that read it.
+        let pattern = black_box(&PATTERN) as *const u64 as u64;
+        let _ = writeln!(
+            out,
+            "greet({}) = {}",
+            s.to_str().unwrap_or("?"),
+            greet(s) + usize::from(pattern == 0)
+        );
     }))
 }
 
@@ -189,7 +241,7 @@ fn cmd_run(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
     };
     let Some(workload) = WORKLOADS.iter().find(|w| w.name == *name) else {
         ctx.error(&format!(
-            "run: {name}: no such workload (try: leaf, fib, nested)"
+            "run: {name}: no such workload (try: leaf, fib, greet, nested)"
         ));
         return 1;
     };

@@ -47,6 +47,8 @@ mod getppid;
 #[cfg(target_os = "none")]
 mod harness;
 #[cfg(target_os = "none")]
+mod kprobe_events;
+#[cfg(target_os = "none")]
 mod kprobes;
 #[cfg(target_os = "none")]
 mod recorded;

@@ -64,9 +64,8 @@ fn show_list(out: &mut dyn Write) -> Result<(), Errno> {
 }
 
 fn show_blacklist(out: &mut dyn Write) -> Result<(), Errno> {
-    let range = arch::patching::noinstr_text();
     for sym in crate::symbols::functions().iter() {
-        if !range.contains(&sym.addr) {
+        if !super::within_kprobe_blacklist(sym.addr) {
             continue;
         }
         writeln!(

@@ -59,9 +59,9 @@ pub struct KretprobeInstance<'a> {
     data: &'a mut [u8],
 }
 
-impl KretprobeInstance<'_> {
+impl<'a> KretprobeInstance<'a> {
     /// The kretprobe (for its [`Kretprobe::data`]).
-    pub fn kretprobe(&self) -> &Kretprobe {
+    pub fn kretprobe(&self) -> &'a Kretprobe {
         self.rp
     }
 
@@ -284,6 +284,7 @@ impl InstancePool {
             .any(|(word, free)| word.load(Ordering::Acquire) != *free)
     }
 
+    #[inline(always)]
     fn free(&self, slot: &InstanceSlot) {
         self.used[slot.index / 64].fetch_and(!(1 << (slot.index % 64)), Ordering::Release);
     }
@@ -294,6 +295,7 @@ impl InstancePool {
     /// The caller owns `slot` (took it with `alloc` and has not freed it), and holds no other
     /// reference to its data.
     #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
     unsafe fn data(&self, slot: &InstanceSlot) -> &mut [u8] {
         let start = slot.index * self.words;
         let base = self.storage[start..start + self.words]

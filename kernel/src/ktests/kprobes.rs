@@ -686,25 +686,54 @@ fn offset_worker(stop: &AtomicBool, errors: &AtomicU64) {
     }
 }
 
-ktest! {
-fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult {
-    if num_online_cpus() < 4 {
-        return Err("needs 4 CPUs".into());
-    }
+/// The functions probed at every offset: the workloads, `schedule` and two ring-buffer
+/// readers.
+fn every_offset_cases() -> [EveryOffsetCase; 8] {
     use crate::trace::ring_buffer::RingBuffer;
     let schedule: fn() = sched::schedule;
     let rb_nr_pages: fn(&RingBuffer, usize) -> usize = RingBuffer::nr_pages;
     let rb_is_empty: fn(&RingBuffer, usize) -> bool = RingBuffer::is_empty;
-    let cases = [
-        EveryOffsetCase { func: addr_of(fib), call: call_fib },
-        EveryOffsetCase { func: addr_of(crate::workload::leaf), call: call_leaf },
-        EveryOffsetCase { func: addr_of(crate::workload::nested_a), call: call_nested },
-        EveryOffsetCase { func: addr_of(crate::workload::nested_b), call: call_nested_b },
-        EveryOffsetCase { func: addr_of(crate::workload::nested_c), call: call_nested_c },
-        EveryOffsetCase { func: schedule as usize as u64, call: call_schedule },
-        EveryOffsetCase { func: rb_nr_pages as usize as u64, call: call_rb_nr_pages },
-        EveryOffsetCase { func: rb_is_empty as usize as u64, call: call_rb_is_empty },
-    ];
+    [
+        EveryOffsetCase {
+            func: addr_of(fib),
+            call: call_fib,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::leaf),
+            call: call_leaf,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::nested_a),
+            call: call_nested,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::nested_b),
+            call: call_nested_b,
+        },
+        EveryOffsetCase {
+            func: addr_of(crate::workload::nested_c),
+            call: call_nested_c,
+        },
+        EveryOffsetCase {
+            func: schedule as usize as u64,
+            call: call_schedule,
+        },
+        EveryOffsetCase {
+            func: rb_nr_pages as usize as u64,
+            call: call_rb_nr_pages,
+        },
+        EveryOffsetCase {
+            func: rb_is_empty as usize as u64,
+            call: call_rb_is_empty,
+        },
+    ]
+}
+
+/// Runs `body` while CPUs 1-3 run the workloads and the scheduler, checking their results.
+fn with_offset_workers(body: impl FnOnce() -> TestResult) -> TestResult {
+    if num_online_cpus() < 4 {
+        return Err("needs 4 CPUs".into());
+    }
     let rb = test_rb().ok_or("no memory for the test's ring buffer")?;
     TEST_RB_PAGES.store(rb.nr_pages(0), Ordering::Relaxed);
     let stop = Arc::try_new(AtomicBool::new(false)).or_fail()?;
@@ -719,7 +748,22 @@ fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult 
             .context("spawn")?,
         );
     }
-    let result = (|| -> TestResult {
+    let result = body();
+    stop.store(true, Ordering::Release);
+    for task in &workers {
+        let _ = sched::join(task);
+    }
+    kassert!(
+        errors.load(Ordering::Relaxed) == 0,
+        "workers saw wrong results"
+    );
+    result
+}
+
+ktest! {
+fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult {
+    let cases = every_offset_cases();
+    with_offset_workers(|| {
         let (mut probed, mut refused, mut unhit) = (0, 0, Vec::new());
         let mut refused_words = Vec::new();
         for case in &cases {
@@ -756,13 +800,80 @@ fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult 
         );
         kassert!(probed > 40, "only {probed} offsets could be probed");
         Ok(())
-    })();
-    stop.store(true, Ordering::Release);
-    for task in &workers {
-        let _ = sched::join(task);
-    }
-    kassert!(errors.load(Ordering::Relaxed) == 0, "workers saw wrong results");
-    result
+    })
+}
+}
+
+/// An event's hits in `kprobe_profile`.
+fn event_hits(event: &str) -> Result<u64, String> {
+    let mut text = String::new();
+    fs::read("/sys/kernel/tracing/kprobe_profile", &mut text).or_fail()?;
+    text.lines()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some(event)).then(|| words.next()?.parse().ok())?
+        })
+        .ok_or_else(|| format!("{event} is not in kprobe_profile"))
+}
+
+// The every-offset test through `kprobe_events`: a recording kprobe event (`p 0xADDR` with
+// register, stack and memory fetches) at each offset, enabled while three other CPUs run the
+// functions; each offset records (its profile counts the hits) or is refused with EINVAL, the
+// functions stay right, nothing panics, and the trace holds the records.
+ktest! {
+fn a_recording_kprobe_event_at_every_offset_works_or_is_refused() -> TestResult {
+    let events = "/sys/kernel/tracing/kprobe_events";
+    let enable = "/sys/kernel/tracing/events/kprobes/every/enable";
+    fs::write(events, b"", WriteMode::Truncate).or_fail()?;
+    fs::write("/sys/kernel/tracing/trace", b"", WriteMode::Truncate).or_fail()?;
+    let cases = every_offset_cases();
+    with_offset_workers(|| {
+        let (mut probed, mut refused, mut hit, mut records) = (0, 0, 0, 0);
+        for case in &cases {
+            let sym = crate::symbols::lookup(case.func).ok_or("no symbol")?;
+            for off in (0..u64::from(sym.size)).step_by(AARCH64_INSN_SIZE) {
+                let line = format!(
+                    "p:every {:#x} a=%x0 b=%x1 s=$stack1 lr=%x30:symbol m=+0(%sp):x32",
+                    case.func + off
+                );
+                match fs::write(events, line.as_bytes(), WriteMode::Append) {
+                    Ok(()) => {}
+                    Err(Errno::EINVAL) => {
+                        refused += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(format!("{}+{off:#x}: {e:?}", sym.name)),
+                }
+                fs::write(enable, b"1", WriteMode::Truncate).context("enable")?;
+                let ok = (0..3).all(|_| (case.call)());
+                fs::write(enable, b"0", WriteMode::Truncate).context("disable")?;
+                let hits = event_hits("every")?;
+                if hits > 0 && records == 0 {
+                    // Read while the event exists: its records print through it.
+                    let mut trace = String::new();
+                    fs::read("/sys/kernel/tracing/trace", &mut trace).or_fail()?;
+                    records = trace
+                        .lines()
+                        .filter(|l| l.contains(" every: (") && l.contains(" a=0x"))
+                        .count();
+                }
+                fs::write(events, b"-:every", WriteMode::Append).context("remove")?;
+                kassert!(ok, "{}+{off:#x}: wrong result under the event", sym.name);
+                probed += 1;
+                hit += usize::from(hits > 0);
+            }
+        }
+        crate::println!(
+            "ktest:   {probed} event offsets probed ({hit} hit), {refused} refused; \
+             {records} records of the first hit offset in the trace"
+        );
+        kassert!(probed > 40, "only {probed} offsets could be probed");
+        kassert!(hit > 40, "only {hit} offsets were hit");
+        kassert!(records > 0, "nothing recorded");
+        Ok(())
+    })?;
+    fs::write("/sys/kernel/tracing/trace", b"", WriteMode::Truncate).or_fail()?;
+    Ok(())
 }
 }
 

@@ -144,3 +144,101 @@ fn a_probe_event_records_and_prints_through_the_trace() -> TestResult {
     Ok(())
 }
 }
+
+/// A write to a tracefs file.
+fn tracefs_write(
+    file: &str,
+    data: &str,
+    mode: crate::fs::WriteMode,
+) -> Result<(), crate::fs::Errno> {
+    crate::fs::write(
+        &alloc::format!("{}/{file}", crate::tracefs::TRACEFS),
+        data.as_bytes(),
+        mode,
+    )
+}
+
+fn tracefs_read(file: &str) -> Result<String, String> {
+    let mut text = String::new();
+    crate::fs::read(
+        &alloc::format!("{}/{file}", crate::tracefs::TRACEFS),
+        &mut text,
+    )
+    .map_err(|e| alloc::format!("{file}: {e}"))?;
+    Ok(text)
+}
+
+// ftracetest kprobe/multiple_kprobes.tc: a kprobe event on each of the first 256 functions
+// of the symbol table that take one (in address order, names without spaces or dots, at
+// `+0`), all enabled at once and disabled again while the kernel runs, then removed.
+ktest! {
+fn two_hundred_fifty_six_kprobe_events_register_enable_and_go() -> TestResult {
+    use crate::fs::WriteMode;
+    tracefs_write("kprobe_events", "", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
+    let mut n = 0;
+    for sym in crate::symbols::functions().iter() {
+        if sym.name.contains(|c: char| c.is_whitespace() || c == '.' || c == '#') {
+            continue;
+        }
+        let line = alloc::format!("p {}+0", sym.name);
+        if tracefs_write("kprobe_events", &line, WriteMode::Append).is_ok() {
+            n += 1;
+            if n == 256 {
+                break;
+            }
+        }
+    }
+    let lines = tracefs_read("kprobe_events")?.lines().count();
+    kassert_eq!(lines, 256);
+    let enabled = tracefs_write("events/kprobes/enable", "1", WriteMode::Truncate);
+    // Run some of the kernel under them (the shell's own path is among the probed).
+    let _ = workload::fib(core::hint::black_box(10));
+    crate::sched::yield_now();
+    let disabled = tracefs_write("events/kprobes/enable", "0", WriteMode::Truncate);
+    let removed = tracefs_write("kprobe_events", "", WriteMode::Truncate);
+    kassert_eq!((enabled, disabled, removed), (Ok(()), Ok(()), Ok(())));
+    kassert_eq!(tracefs_read("kprobe_events")?, "");
+    let _ = tracefs_write("trace", "", WriteMode::Truncate);
+    Ok(())
+}
+}
+
+// ftracetest kprobe/probepoint.tc: a probe point by symbol, by address, at the offset of the
+// next symbol; a negative offset and an offset that wraps the address space are refused.
+ktest! {
+fn probe_points_by_symbol_address_and_offset() -> TestResult {
+    use crate::fs::{Errno, WriteMode};
+    let target = "kernel::workload::fib";
+    let sym = lookup_name(target).ok_or("no fib symbol")?;
+    let functions = crate::symbols::functions();
+    let next = functions
+        .iter()
+        .filter(|s| s.addr > sym.addr)
+        .map(|s| s.addr)
+        .min()
+        .ok_or("no symbol after fib")?;
+    let prev = functions
+        .iter()
+        .filter(|s| s.addr < sym.addr)
+        .map(|s| s.addr)
+        .max()
+        .ok_or("no symbol before fib")?;
+    let write = |line: String| tracefs_write("kprobe_events", &line, WriteMode::Truncate);
+    kassert_eq!(write(alloc::format!("p:testprobe {target}")), Ok(()));
+    kassert_eq!(write(alloc::format!("p:testprobe {:#x}", sym.addr)), Ok(()));
+    kassert_eq!(
+        write(alloc::format!("p:testprobe {target}+{}", next - sym.addr)),
+        Ok(())
+    );
+    kassert_eq!(
+        write(alloc::format!("p:testprobe {target}-{}", sym.addr - prev)),
+        Err(Errno::EINVAL)
+    );
+    kassert_eq!(
+        write(alloc::format!("p:testprobe {target}+{:#x}", prev.wrapping_sub(sym.addr))),
+        Err(Errno::EINVAL)
+    );
+    tracefs_write("kprobe_events", "", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
+    Ok(())
+}
+}

@@ -562,6 +562,9 @@ mod global {
     use crate::trace::trace_events::{
         EVENT_FILE_FL_ENABLED, EVENT_FILE_FL_SOFT_MODE, TraceEventCall,
     };
+    use crate::trace::trace_kprobe::{
+        enable_trace_kprobe, register_trace_kprobe, trace_kprobe_nmissed, unregister_trace_kprobe,
+    };
     use crate::trace::trace_output::EVENTS;
     use crate::trace::trace_probe::{
         COMMON_HEADER_SIZE, FetchCtx, KsymLookup, ProbePrintType, TraceProbe,
@@ -571,10 +574,15 @@ mod global {
     /// Every probe event (Linux's `dyn_event_list`), changed under [`EVENT_MUTEX`].
     static LIST: Mutex<DynEventList> = Mutex::new(DynEventList::new());
 
-    /// Arming a probe is the kprobe and fprobe mechanisms' job, which this kernel does not
-    /// have yet: enabling a probe event fails with `ENODEV`; disabling has nothing to undo.
-    fn probe_reg(_call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
-        if on { Err(Errno::ENODEV) } else { Ok(()) }
+    /// A kprobe event's `reg` (Linux's `kprobe_register()`): arms or disarms its probes. Fprobe
+    /// events get [`crate::trace::trace_fprobe::fprobe_event_reg`] instead.
+    fn probe_reg(call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
+        // SAFETY: `probe_reg` is only installed by `ProbeEventCall::new`.
+        let pe = unsafe { ProbeEventCall::from_call(call) };
+        match &*pe.event {
+            DynEvent::Kprobe(_) => enable_trace_kprobe(call, on),
+            DynEvent::Fprobe(_) => Err(Errno::EINVAL),
+        }
     }
 
     /// The hooks over the event registry and `events/`.
@@ -605,30 +613,51 @@ mod global {
             {
                 return Err(Errno::EINVAL);
             }
+            let is_kprobe = matches!(&**ev, DynEvent::Kprobe(_));
             if !new_event {
-                // It joins its event's probes: an fprobe is armed at once if the event is.
-                if let DynEvent::Fprobe(_) = &**ev
-                    && let Some(call) = registered(ev)
-                {
+                // It joins its event's probes, armed at once if the event is (Linux's
+                // `append_trace_kprobe()`).
+                let Some(call) = registered(ev) else {
+                    return if is_kprobe {
+                        Err(Errno::EINVAL)
+                    } else {
+                        Ok(())
+                    };
+                };
+                if !is_kprobe {
                     return crate::trace::trace_fprobe::fprobe_probe_added(call, ev);
                 }
-                return Ok(());
+                let enabled = call.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_ENABLED != 0;
+                return register_trace_kprobe(ev, call, enabled);
             }
             let reg = match &**ev {
                 DynEvent::Fprobe(_) => crate::trace::trace_fprobe::fprobe_event_reg,
                 DynEvent::Kprobe(_) => probe_reg,
             };
             let pe = ProbeEventCall::new(Arc::clone(ev), reg)?;
-            let pe: &'static ProbeEventCall =
-                Box::leak(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
+            let pe = Box::into_raw(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
+            // SAFETY: from `Box::into_raw` just above; freed below only if never published.
+            let call: &'static TraceEventCall = unsafe { &(*pe).call };
+            // A kprobe is registered (disabled) with its line, as Linux does: what the kprobe
+            // core refuses fails the line.
+            if is_kprobe && let Err(e) = register_trace_kprobe(ev, call, false) {
+                // SAFETY: nothing saw `pe`: the failed registration dropped its reference.
+                drop(unsafe { Box::from_raw(pe) });
+                return Err(e);
+            }
             // On failure `pe` stays allocated (it was never published): a rare, small leak
             // rather than a free the registry could race with.
-            add_dynamic_event(TRACEFS, &pe.call)
+            add_dynamic_event(TRACEFS, call).inspect_err(|_| {
+                if is_kprobe {
+                    unregister_trace_kprobe(ev);
+                }
+            })
         }
 
         fn unregister(&mut self, ev: &DynEvent, last: bool) {
-            if let DynEvent::Fprobe(_) = ev {
-                crate::trace::trace_fprobe::fprobe_probe_removed(ev);
+            match ev {
+                DynEvent::Fprobe(_) => crate::trace::trace_fprobe::fprobe_probe_removed(ev),
+                DynEvent::Kprobe(_) => unregister_trace_kprobe(ev),
             }
             if last && let Some(call) = registered(ev) {
                 // Busy events were refused before; this cannot fail with EBUSY here.
@@ -675,9 +704,9 @@ mod global {
 
     /// `kprobe_profile`: the counts the kprobe mechanism keeps in each probe.
     fn read_profile(w: &mut dyn Write) -> Result<(), Errno> {
-        Ok(LIST
-            .lock()
-            .show_profile(w, &|k| (k.hits.nhit(), k.hits.nmissed()))?)
+        Ok(LIST.lock().show_profile(w, &|k| {
+            (k.hits.nhit(), k.hits.nmissed() + trace_kprobe_nmissed(k))
+        })?)
     }
 
     /// Every probe of the event `group`/`event`, primary first (what enabling the event arms).
@@ -691,6 +720,7 @@ mod global {
         Ok(probes)
     }
 
+    arch::nokprobe! {
     /// Records one hit of probe `tp` of event `call` (Linux's `__kprobe_trace_func()`,
     /// `__kretprobe_trace_func()` and the fprobe twins): the head's `words` (`ip`, or `func`
     /// and `ret_ip`), then the arguments fetched from `ctx`. Strings are cut to what fits one
@@ -711,11 +741,28 @@ mod global {
         let len = head + tp.size + tp.data_size(ctx).min(room);
         trace_event_record_with(call, irqs_off, len, |entry| {
             for (i, w) in words.iter().take(2).enumerate() {
-                let at = COMMON_HEADER_SIZE + 8 * i;
-                entry[at..at + 8].copy_from_slice(&w.to_le_bytes());
+                put_u64(entry, COMMON_HEADER_SIZE + 8 * i, *w);
             }
             tp.store_trace_args(ctx, entry, head);
         });
+    }
+
+    }
+
+    /// Stores `v` at `at`: one store where aligned (ring-buffer entries are), else byte by
+    /// byte (the target has strict alignment).
+    #[inline(always)]
+    fn put_u64(entry: &mut [u8], at: usize, v: u64) {
+        let Some(d) = entry.get_mut(at..at + 8) else {
+            return;
+        };
+        let p = d.as_mut_ptr();
+        if p.addr().is_multiple_of(8) {
+            // SAFETY: 8 writable bytes at `p`, 8-byte aligned.
+            unsafe { p.cast::<u64>().write(v.to_le()) };
+        } else {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
     }
 
     /// Creates `kprobe_events`, `kprobe_profile` and `dynamic_events` under `tracefs`.

@@ -25,6 +25,13 @@ use super::trace_probe::{
 };
 use crate::fs::Errno;
 
+#[cfg(target_os = "none")]
+mod probe;
+#[cfg(target_os = "none")]
+pub use probe::{
+    enable_trace_kprobe, register_trace_kprobe, trace_kprobe_nmissed, unregister_trace_kprobe,
+};
+
 /// The group of kprobe events without one.
 pub const KPROBE_EVENT_SYSTEM: &str = "kprobes";
 /// The largest `MAXACTIVE`.

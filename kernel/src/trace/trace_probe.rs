@@ -1631,6 +1631,7 @@ enum Mem {
     User,
 }
 
+arch::nokprobe! {
 fn read_mem<C: FetchCtx + ?Sized>(
     ctx: &C,
     mem: Mem,
@@ -1642,13 +1643,17 @@ fn read_mem<C: FetchCtx + ?Sized>(
         Mem::User => ctx.read_user_nofault(addr, buf),
     }
 }
+}
 
+arch::nokprobe! {
 fn read_word<C: FetchCtx + ?Sized>(ctx: &C, mem: Mem, addr: u64) -> Result<u64, FetchFault> {
     let mut b = [0u8; 8];
     read_mem(ctx, mem, addr, &mut b)?;
     Ok(u64::from_le_bytes(b))
 }
+}
 
+arch::nokprobe! {
 /// The bytes of an in-memory string source, up to its NUL.
 fn src_bytes<'a, C: FetchCtx + ?Sized>(ctx: &'a C, src: Src<'a>) -> Option<&'a [u8]> {
     match src {
@@ -1660,7 +1665,9 @@ fn src_bytes<'a, C: FetchCtx + ?Sized>(ctx: &'a C, src: Src<'a>) -> Option<&'a [
         Src::Data(s) => Some(s.as_bytes()),
     }
 }
+}
 
+arch::nokprobe! {
 /// Linux's `fetch_store_strlen()`: bytes a string needs, its NUL included.
 fn strlen<C: FetchCtx + ?Sized>(
     ctx: &C,
@@ -1681,7 +1688,9 @@ fn strlen<C: FetchCtx + ?Sized>(
         }
     }
 }
+}
 
+arch::nokprobe! {
 /// Linux's `strncpy_from_kernel_nofault()`: copies the string into `dst` (cut and terminated at
 /// its end); the bytes written, NUL included.
 fn strncpy<C: FetchCtx + ?Sized>(
@@ -1716,6 +1725,7 @@ fn strncpy<C: FetchCtx + ?Sized>(
     }
     dst[i - 1] = 0;
     Ok(i)
+}
 }
 
 /// Counts what is written through it.
@@ -1798,9 +1808,50 @@ fn get_uint(buf: &[u8], at: usize, size: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Stores the low `size` bytes of `v`, little-endian. One fixed-size copy per width: a copy
+/// of a run-time length would be a `memcpy` call on the probe's hot path.
+#[inline(always)]
 fn put_uint(buf: &mut [u8], at: usize, size: usize, v: u64) {
-    if let Some(s) = buf.get_mut(at..at + size) {
-        s.copy_from_slice(&v.to_le_bytes()[..size]);
+    let b = v.to_le_bytes();
+    match size {
+        8 => put_fixed::<8>(buf, at, &b),
+        4 => put_fixed::<4>(buf, at, &b),
+        2 => put_fixed::<2>(buf, at, &b),
+        1 => put_fixed::<1>(buf, at, &b),
+        _ => {
+            if let Some(d) = buf.get_mut(at..at + size) {
+                d.iter_mut().zip(b).for_each(|(d, b)| *d = b);
+            }
+        }
+    }
+}
+
+/// Stores the first `N` bytes of `b` at `at`, as one fixed-size copy: a single store where
+/// the place is aligned (the target has strict alignment, so a copy that might be unaligned
+/// is done byte by byte).
+#[inline(always)]
+fn put_fixed<const N: usize>(buf: &mut [u8], at: usize, b: &[u8; 8]) {
+    let dst = buf
+        .get_mut(at..at + N)
+        .and_then(|d| <&mut [u8; N]>::try_from(d).ok());
+    let (Some(d), Some(s)) = (dst, b.first_chunk::<N>()) else {
+        return;
+    };
+    let p = d.as_mut_ptr();
+    if p.addr().is_multiple_of(N) {
+        let v = u64::from_le_bytes(*b);
+        // SAFETY: `p` is N writable bytes aligned to N; the integer types have that size and
+        // alignment here.
+        unsafe {
+            match N {
+                8 => p.cast::<u64>().write(v.to_le()),
+                4 => p.cast::<u32>().write((v as u32).to_le()),
+                2 => p.cast::<u16>().write((v as u16).to_le()),
+                _ => *d = *s,
+            }
+        }
+    } else {
+        *d = *s;
     }
 }
 
@@ -1815,6 +1866,26 @@ struct Dest<'e> {
 pub struct FetchFault;
 
 impl ProbeArg {
+    /// The common programs, a register, argument or return value stored as it is (`$arg1`,
+    /// `%x0`, `$retval`, a return probe's saved `$argN`), without the interpreter: whether
+    /// this was one.
+    #[inline(always)]
+    fn store_simple<C: FetchCtx + ?Sized>(&self, ctx: &C, entry: &mut [u8], at: usize) -> bool {
+        let [load, FetchOp::StRaw { size }, FetchOp::End, ..] = &self.code[..] else {
+            return false;
+        };
+        let v = match load {
+            FetchOp::Arg(n) => ctx.arg(*n),
+            FetchOp::Reg(Reg::X(n)) => ctx.reg(*n),
+            FetchOp::Retval => ctx.retval(),
+            FetchOp::EData(off) => ctx.entry_data(*off),
+            _ => return false,
+        };
+        put_uint(entry, at, usize::from(*size), v);
+        true
+    }
+
+    arch::nokprobe! {
     /// Runs the program (Linux's `process_fetch_insn()`): stores the value at `dest`, or
     /// without one returns the bytes a string argument needs. The result is Linux's: the
     /// dynamic bytes used (negative when a string could not be read).
@@ -1842,10 +1913,23 @@ impl ProbeArg {
             FetchOp::EData(off) => Src::Word(ctx.entry_data(*off)),
             _ => return Err(FetchFault),
         };
+        // The common program, a value stored as it is loaded (`$arg1`, `%x0`, `$retval`):
+        // straight to the store.
+        let rest = code.get(pc + 1..).unwrap_or(&[]);
+        if let (Some(d), Src::Word(v), [FetchOp::StRaw { size }, FetchOp::End, ..]) =
+            (&dest, src, rest)
+        {
+            let at = d.at;
+            let entry = dest.map(|d| d.entry).unwrap_or_default();
+            put_uint(entry, at, usize::from(*size), v);
+            return Ok(0);
+        }
         process_bottom(code, pc + 1, src, ctx, dest)
+    }
     }
 }
 
+arch::nokprobe! {
 /// Linux's `process_fetch_insn_bottom()`: dereferences, store, bitfield and array stages.
 fn process_bottom<C: FetchCtx + ?Sized>(
     code: &[FetchOp],
@@ -1969,7 +2053,7 @@ fn process_bottom<C: FetchCtx + ?Sized>(
                 pc += 1;
                 ret = total;
             }
-            return if *op(pc)? == FetchOp::End {
+            return if matches!(op(pc)?, FetchOp::End) {
                 Ok(ret)
             } else {
                 Err(FetchFault)
@@ -1977,7 +2061,9 @@ fn process_bottom<C: FetchCtx + ?Sized>(
         }
     }
 }
+}
 
+arch::nokprobe! {
 /// Linux's `fetch_store_string()`: the string goes where the data location at `d` points, which
 /// is then set to its length (0 when it could not be read: printed `(fault)`).
 fn store_string<C: FetchCtx + ?Sized>(
@@ -2007,7 +2093,9 @@ fn store_string<C: FetchCtx + ?Sized>(
         }
     }
 }
+}
 
+arch::nokprobe! {
 /// A `symstr`: the symbolized address as a string (Linux's `fetch_store_symstring()`).
 fn store_symstr<C: FetchCtx + ?Sized>(ctx: &C, addr: u64, d: &mut Dest<'_>) -> isize {
     let dl = get_u32(d.entry, d.at);
@@ -2027,7 +2115,9 @@ fn store_symstr<C: FetchCtx + ?Sized>(ctx: &C, addr: u64, d: &mut Dest<'_>) -> i
     put_u32(d.entry, d.at, make_data_loc(n + 1, off));
     (n + 1) as isize
 }
+}
 
+arch::nokprobe! {
 /// Linux's `fetch_apply_bitfield()`.
 fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
     let bits = size as u32 * 8;
@@ -2042,10 +2132,23 @@ fn apply_bitfield(d: &mut Dest<'_>, size: usize, lshift: u8, rshift: u8) {
         .unwrap_or(0);
     put_uint(d.entry, d.at, size, v);
 }
+}
 
 impl TraceProbe {
+    arch::nokprobe! {
     /// Bytes the string arguments need after the fixed part (Linux's `__get_data_size()`).
+    #[inline(always)]
     pub fn data_size<C: FetchCtx + ?Sized>(&self, ctx: &C) -> usize {
+        if !self.args.iter().any(|a| a.dynamic) {
+            return 0;
+        }
+        self.dynamic_size(ctx)
+    }
+    }
+
+    arch::nokprobe! {
+    /// [`Self::data_size`] of a probe with strings.
+    fn dynamic_size<C: FetchCtx + ?Sized>(&self, ctx: &C) -> usize {
         self.args
             .iter()
             .filter(|a| a.dynamic)
@@ -2054,15 +2157,20 @@ impl TraceProbe {
             .map(|n| n as usize)
             .sum()
     }
+    }
 
+    arch::nokprobe! {
     /// Stores every argument into `entry` (Linux's `store_trace_args()`): the whole entry,
     /// `head` bytes of header, then [`Self::size`] bytes of values, then the room for strings
-    /// that [`Self::data_size`] asked for.
+    /// that [`Self::data_size`] asked for. A value that cannot be read is stored as 0.
     pub fn store_trace_args<C: FetchCtx + ?Sized>(&self, ctx: &C, entry: &mut [u8], head: usize) {
         let mut dyndata = head + self.size;
         let mut maxlen = entry.len().saturating_sub(dyndata);
         for a in &self.args {
             let at = head + a.offset;
+            if a.store_simple(ctx, entry, at) {
+                continue;
+            }
             if let Some(field) = entry.get_mut(at..at + a.size()) {
                 field.fill(0);
             }
@@ -2083,13 +2191,16 @@ impl TraceProbe {
             }
         }
     }
+    }
 
+    arch::nokprobe! {
     /// What a return probe's entry handler saves for its `$argN` (Linux's
     /// `store_trace_entry_data()`): `out` holds [`Self::entry_data_size`] bytes as words.
     pub fn store_entry_data<C: FetchCtx + ?Sized>(&self, ctx: &C, out: &mut [u64]) {
         for (slot, &argnum) in out.iter_mut().zip(&self.entry_args) {
             *slot = ctx.arg(argnum);
         }
+    }
     }
 }
 
@@ -2320,12 +2431,15 @@ pub use frame::TrapFrameCtx;
 
 #[cfg(target_os = "none")]
 mod frame {
+    use core::cell::OnceCell;
+
     use arch::exception::TrapFrame;
     use arch::extable::{read_u8_nofault, read_u64_nofault};
 
     use super::{FetchCtx, FetchFault, SymInfo, Symbolizer};
+
     use crate::sched::format::TASK_COMM_LEN;
-    use crate::symbols::Table;
+    use crate::symbols::kallsyms;
 
     /// Lower-half (TTBR0) addresses: where user memory is, as Linux's `access_ok()` sees it.
     const USER_TOP: u64 = 1 << 48;
@@ -2336,24 +2450,25 @@ mod frame {
     pub struct TrapFrameCtx<'a> {
         frame: &'a TrapFrame,
         entry_data: &'a [u64],
-        comm: [u8; TASK_COMM_LEN],
-        symbols: Table<'static>,
+        /// The current task's name, read the first time a program asks for it (`$comm`).
+        comm: OnceCell<[u8; TASK_COMM_LEN]>,
         /// The kretprobe return trampoline, once kprobes have one.
         trampoline: Option<u64>,
     }
 
     impl<'a> TrapFrameCtx<'a> {
+        #[inline(always)]
         pub fn new(frame: &'a TrapFrame, entry_data: &'a [u64], trampoline: Option<u64>) -> Self {
             Self {
                 frame,
                 entry_data,
-                comm: crate::sched::current().map_or([0; TASK_COMM_LEN], |t| t.comm()),
-                symbols: crate::symbols::kallsyms(),
+                comm: OnceCell::new(),
                 trampoline,
             }
         }
     }
 
+    arch::nokprobe! {
     /// Reads `buf.len()` bytes at `addr`, a word at a time where aligned.
     fn read(addr: u64, buf: &mut [u8]) -> Result<(), FetchFault> {
         let mut done = 0;
@@ -2370,10 +2485,11 @@ mod frame {
         }
         Ok(())
     }
+    }
 
     impl Symbolizer for TrapFrameCtx<'_> {
         fn symbol(&self, addr: u64) -> Option<SymInfo<'_>> {
-            self.symbols.lookup(addr).map(|s| SymInfo {
+            kallsyms().lookup(addr).map(|s| SymInfo {
                 name: s.name,
                 addr: s.addr,
                 size: u64::from(s.size),
@@ -2435,7 +2551,8 @@ mod frame {
         }
 
         fn comm(&self) -> &[u8] {
-            &self.comm
+            self.comm
+                .get_or_init(|| crate::sched::current().map_or([0; TASK_COMM_LEN], |t| t.comm()))
         }
     }
 }
