@@ -49,6 +49,8 @@ pub mod ktest;
 mod ktests;
 #[cfg(target_os = "none")]
 pub mod livepatch;
+#[cfg(target_os = "none")]
+pub mod objpool;
 #[cfg(all(target_os = "none", feature = "plant-noinstr-violation"))]
 pub mod planted;
 #[cfg(target_os = "none")]

@@ -27,7 +27,6 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
@@ -38,6 +37,7 @@ use spin::{Mutex, Once};
 
 use super::{Kprobe, register_kprobe, unregister_kprobe};
 use crate::fs::Errno;
+use crate::objpool::{ObjPool, PoolSlot};
 use crate::trace::fgraph::{
     FgraphOps, FtraceGraphEnt, FtraceGraphRet, GraphTaskState, function_graph_hook_return,
 };
@@ -187,128 +187,16 @@ impl Kretprobe {
     }
 }
 
-/// One instance's fixed part; its address is the data word of its shadow-stack entry.
-struct InstanceSlot {
-    pool: AtomicPtr<InstancePool>,
-    index: usize,
+/// A kretprobe's per-call fixed part: where the hooked call really returns.
+#[derive(Default)]
+struct RetAddr {
     ret_addr: AtomicU64,
 }
 
-/// Preallocated instances (Linux's rethook node pool).
-struct InstancePool {
-    /// The kretprobe while registered; null once it is gone.
-    rp: AtomicPtr<Kretprobe>,
-    used: Box<[AtomicU64]>,
-    slots: Box<[InstanceSlot]>,
-    /// `words` u64s of data per instance.
-    storage: Box<[UnsafeCell<u64>]>,
-    words: usize,
-    data_size: usize,
-    /// The `used` words of a pool with every instance free.
-    all_free: Box<[u64]>,
-}
-
-// SAFETY: an instance's storage is only touched by the one hooked call that owns its bit in
-// `used`; everything else is atomic.
-unsafe impl Sync for InstancePool {}
-// SAFETY: as above; the raw pointers refer to the pool itself and to a kretprobe kept alive by
-// its registration.
-unsafe impl Send for InstancePool {}
-
-fn try_boxed_slice<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Box<[T]>, Errno> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
-    v.extend((0..len).map(f));
-    Ok(v.into_boxed_slice())
-}
-
-impl InstancePool {
-    fn try_new(maxactive: usize, data_size: usize) -> Result<Arc<InstancePool>, Errno> {
-        let words = data_size.div_ceil(8);
-        let bitmap_words = maxactive.div_ceil(64);
-        // Bits past maxactive are never free.
-        let free_word = |w: usize| {
-            let valid = (maxactive - w * 64).min(64);
-            if valid == 64 { 0 } else { !0 << valid }
-        };
-        let used = try_boxed_slice(bitmap_words, |w| AtomicU64::new(free_word(w)))?;
-        let all_free = try_boxed_slice(bitmap_words, free_word)?;
-        let slots = try_boxed_slice(maxactive, |index| InstanceSlot {
-            pool: AtomicPtr::new(ptr::null_mut()),
-            index,
-            ret_addr: AtomicU64::new(0),
-        })?;
-        let storage_len = words.checked_mul(maxactive).ok_or(Errno::ENOMEM)?;
-        let storage = try_boxed_slice(storage_len, |_| UnsafeCell::new(0))?;
-        let pool = Arc::try_new(InstancePool {
-            rp: AtomicPtr::new(ptr::null_mut()),
-            used,
-            slots,
-            storage,
-            words,
-            data_size,
-            all_free,
-        })
-        .map_err(|_| Errno::ENOMEM)?;
-        let me = Arc::as_ptr(&pool).cast_mut();
-        for slot in pool.slots.iter() {
-            slot.pool.store(me, Ordering::Relaxed);
-        }
-        Ok(pool)
-    }
-
-    fn alloc(&self) -> Option<&InstanceSlot> {
-        for (w, word) in self.used.iter().enumerate() {
-            let mut cur = word.load(Ordering::Relaxed);
-            while cur != u64::MAX {
-                let bit = (!cur).trailing_zeros() as usize;
-                match word.compare_exchange(
-                    cur,
-                    cur | 1 << bit,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return self.slots.get(w * 64 + bit),
-                    Err(now) => cur = now,
-                }
-            }
-        }
-        None
-    }
-
-    /// Whether some instance is out (in a hooked call, or being taken).
-    fn in_use(&self) -> bool {
-        self.used
-            .iter()
-            .zip(self.all_free.iter())
-            .any(|(word, free)| word.load(Ordering::Acquire) != *free)
-    }
-
-    #[inline(always)]
-    fn free(&self, slot: &InstanceSlot) {
-        self.used[slot.index / 64].fetch_and(!(1 << (slot.index % 64)), Ordering::Release);
-    }
-
-    /// The instance's data bytes.
-    ///
-    /// # Safety
-    /// The caller owns `slot` (took it with `alloc` and has not freed it), and holds no other
-    /// reference to its data.
-    #[allow(clippy::mut_from_ref)]
-    #[inline(always)]
-    unsafe fn data(&self, slot: &InstanceSlot) -> &mut [u8] {
-        let start = slot.index * self.words;
-        let base = self.storage[start..start + self.words]
-            .first()
-            .map_or(ptr::null_mut(), UnsafeCell::get);
-        if base.is_null() {
-            return &mut [];
-        }
-        // SAFETY: the instance's `words` u64s are contiguous and owned by the caller;
-        // `data_size` <= 8 * `words`.
-        unsafe { core::slice::from_raw_parts_mut(base.cast::<u8>(), self.data_size) }
-    }
-}
+/// Preallocated instances (Linux's rethook node pool); its owner is the kretprobe.
+type InstancePool = ObjPool<Kretprobe, RetAddr>;
+/// One instance; its address is the data word of its shadow-stack entry.
+type InstanceSlot = PoolSlot<Kretprobe, RetAddr>;
 
 /// The function-graph user kretprobes hook returns for: never registered as an ftrace_ops
 /// (the kprobe is the entry), only its return handler is used.
@@ -355,8 +243,9 @@ pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
         );
     }
     let maxactive = rp.maxactive();
-    let pool = InstancePool::try_new(maxactive, rp.data_size)?;
-    pool.rp.store(Arc::as_ptr(rp).cast_mut(), Ordering::Release);
+    let pool = InstancePool::try_new(maxactive, rp.data_size, RetAddr::default)?;
+    pool.owner
+        .store(Arc::as_ptr(rp).cast_mut(), Ordering::Release);
     rp.nmissed.store(0, Ordering::Relaxed);
     rp.pool
         .store(Arc::as_ptr(&pool).cast_mut(), Ordering::Release);
@@ -382,7 +271,7 @@ pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     rp.pool.store(ptr::null_mut(), Ordering::Release);
     let pool = rp.pool_owner.lock().take();
     if let Some(pool) = pool {
-        pool.rp.store(ptr::null_mut(), Ordering::Release);
+        pool.owner.store(ptr::null_mut(), Ordering::Release);
         // Return handlers run with IRQs masked: after this none still uses `rp`.
         crate::stop_machine::synchronize();
         if pool.in_use() {
@@ -430,7 +319,7 @@ fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
         return false;
     };
     let ret_addr = regs.regs[30];
-    slot.ret_addr.store(ret_addr, Ordering::Relaxed);
+    slot.ext.ret_addr.store(ret_addr, Ordering::Relaxed);
     if let Some(entry) = rp.entry_handler {
         let mut ri = KretprobeInstance {
             rp,
@@ -479,10 +368,10 @@ fn kretprobe_return(ret: &FtraceGraphRet, regs: &FgraphRetRegs) {
     // SAFETY: the data word is an `InstanceSlot` of a pool that stays alive while one of its
     // instances is out (the pool's owner, then the graveyard, keep it).
     let slot = unsafe { &*(ret.data as *const InstanceSlot) };
-    // SAFETY: set at pool creation to the pool holding the slot.
-    let pool = unsafe { &*slot.pool.load(Ordering::Relaxed) };
-    // SAFETY: `rp` is cleared before the grace period that ends its registration.
-    if let Some(rp) = unsafe { pool.rp.load(Ordering::Acquire).as_ref() } {
+    // SAFETY: as above, the pool is alive while this instance is out.
+    let pool = unsafe { slot.pool() };
+    // SAFETY: the owner is cleared before the grace period that ends its registration.
+    if let Some(rp) = unsafe { pool.owner.load(Ordering::Acquire).as_ref() } {
         run_return_handler(rp, pool, slot, regs);
     }
     pool.free(slot);
@@ -502,7 +391,7 @@ fn run_return_handler(
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let ret_addr = slot.ret_addr.load(Ordering::Relaxed);
+    let ret_addr = slot.ext.ret_addr.load(Ordering::Relaxed);
     let mut frame = core::mem::MaybeUninit::uninit();
     let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
     let mut ri = KretprobeInstance {

@@ -31,7 +31,6 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
-use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -48,6 +47,7 @@ use super::ftrace_ops::{
 };
 use crate::fs::Errno;
 use crate::glob::Pattern;
+use crate::objpool::{ObjPool, PoolSlot};
 
 /// Linux's `FPROBE_FL_DISABLED`: registered but soft-disabled.
 pub const FPROBE_FL_DISABLED: u32 = 1;
@@ -200,130 +200,18 @@ pub fn disable_fprobe(fp: &Fprobe) {
 // Instances
 // ---------------------------------------------------------------------------------------------
 
-/// One hooked call's fixed part; its address is the data word of its shadow-stack entry.
-struct InstanceSlot {
-    pool: AtomicPtr<InstancePool>,
-    index: usize,
+/// An fprobe's per-call fixed part: the entry's ip and return address, for the exit handler.
+#[derive(Default)]
+struct CallSite {
     entry_ip: AtomicU64,
     ret_ip: AtomicU64,
 }
 
-/// Preallocated instances of one registration (Linux ≤ 6.13's rethook pool of an fprobe).
-struct InstancePool {
-    /// The fprobe while registered; null once it is gone.
-    fp: AtomicPtr<Fprobe>,
-    used: Box<[AtomicU64]>,
-    slots: Box<[InstanceSlot]>,
-    /// `words` u64s of entry data per instance.
-    storage: Box<[UnsafeCell<u64>]>,
-    words: usize,
-    data_size: usize,
-    /// The `used` words of a pool with every instance free.
-    all_free: Box<[u64]>,
-}
-
-// SAFETY: an instance's storage is only touched by the one hooked call that owns its bit in
-// `used`; everything else is atomic.
-unsafe impl Sync for InstancePool {}
-// SAFETY: as above; the raw pointers name the pool itself and a registered fprobe.
-unsafe impl Send for InstancePool {}
-
-fn try_boxed_slice<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Box<[T]>, Errno> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
-    v.extend((0..len).map(f));
-    Ok(v.into_boxed_slice())
-}
-
-impl InstancePool {
-    fn try_new(maxactive: usize, data_size: usize) -> Result<Arc<InstancePool>, Errno> {
-        let words = data_size.div_ceil(8);
-        // Bits past maxactive are never free.
-        let free_word = |w: usize| {
-            let valid = (maxactive - w * 64).min(64);
-            if valid == 64 { 0 } else { !0 << valid }
-        };
-        let bitmap_words = maxactive.div_ceil(64);
-        let used = try_boxed_slice(bitmap_words, |w| AtomicU64::new(free_word(w)))?;
-        let all_free = try_boxed_slice(bitmap_words, free_word)?;
-        let slots = try_boxed_slice(maxactive, |index| InstanceSlot {
-            pool: AtomicPtr::new(ptr::null_mut()),
-            index,
-            entry_ip: AtomicU64::new(0),
-            ret_ip: AtomicU64::new(0),
-        })?;
-        let storage_len = words.checked_mul(maxactive).ok_or(Errno::ENOMEM)?;
-        let storage = try_boxed_slice(storage_len, |_| UnsafeCell::new(0))?;
-        let pool = Arc::try_new(InstancePool {
-            fp: AtomicPtr::new(ptr::null_mut()),
-            used,
-            slots,
-            storage,
-            words,
-            data_size,
-            all_free,
-        })
-        .map_err(|_| Errno::ENOMEM)?;
-        let me = Arc::as_ptr(&pool).cast_mut();
-        for slot in pool.slots.iter() {
-            slot.pool.store(me, Ordering::Relaxed);
-        }
-        Ok(pool)
-    }
-
-    #[inline(always)]
-    fn alloc(&self) -> Option<&InstanceSlot> {
-        let mut w = 0;
-        while w < self.used.len() {
-            let word = &self.used[w];
-            let mut cur = word.load(Ordering::Relaxed);
-            while cur != u64::MAX {
-                let bit = (!cur).trailing_zeros() as usize;
-                match word.compare_exchange_weak(
-                    cur,
-                    cur | 1 << bit,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return self.slots.get(w * 64 + bit),
-                    Err(now) => cur = now,
-                }
-            }
-            w += 1;
-        }
-        None
-    }
-
-    #[inline(always)]
-    fn free(&self, slot: &InstanceSlot) {
-        self.used[slot.index / 64].fetch_and(!(1 << (slot.index % 64)), Ordering::Release);
-    }
-
-    /// Whether some instance is out (in a hooked call, or being taken).
-    fn in_use(&self) -> bool {
-        self.used
-            .iter()
-            .zip(self.all_free.iter())
-            .any(|(word, free)| word.load(Ordering::Acquire) != *free)
-    }
-
-    /// The instance's entry data.
-    ///
-    /// # Safety
-    /// The caller owns `slot` (took it with `alloc` and has not freed it) and holds no other
-    /// reference to its data.
-    #[allow(clippy::mut_from_ref)]
-    #[inline(always)]
-    unsafe fn data(&self, slot: &InstanceSlot) -> &mut [u8] {
-        if self.words == 0 {
-            return &mut [];
-        }
-        let base = self.storage[slot.index * self.words].get();
-        // SAFETY: the instance's `words` u64s are contiguous and owned by the caller;
-        // `data_size` <= 8 * `words`.
-        unsafe { core::slice::from_raw_parts_mut(base.cast::<u8>(), self.data_size) }
-    }
-}
+/// Preallocated instances of one registration (Linux <= 6.13's rethook pool of an fprobe); its
+/// owner is the fprobe.
+type InstancePool = ObjPool<Fprobe, CallSite>;
+/// One hooked call; its address is the data word of its shadow-stack entry.
+type InstanceSlot = PoolSlot<Fprobe, CallSite>;
 
 // ---------------------------------------------------------------------------------------------
 // Registration
@@ -453,8 +341,9 @@ fn register_record_ips(fp: &Arc<Fprobe>, mut ips: Vec<u64>) -> Result<(), Errno>
             fp.nr_maxactive
                 .store(default_maxactive(ips.len()), Ordering::Relaxed);
         }
-        let pool = InstancePool::try_new(fp.maxactive(), fp.entry_data_size)?;
-        pool.fp.store(Arc::as_ptr(fp).cast_mut(), Ordering::Release);
+        let pool = InstancePool::try_new(fp.maxactive(), fp.entry_data_size, CallSite::default)?;
+        pool.owner
+            .store(Arc::as_ptr(fp).cast_mut(), Ordering::Release);
         fp.pool
             .store(Arc::as_ptr(&pool).cast_mut(), Ordering::Release);
         *fp.pool_owner.lock() = Some(pool);
@@ -489,7 +378,7 @@ pub fn unregister_fprobe(fp: &Arc<Fprobe>) -> Result<(), Errno> {
     fp.pool.store(ptr::null_mut(), Ordering::Release);
     let pool = fp.pool_owner.lock().take();
     if let Some(pool) = pool {
-        pool.fp.store(ptr::null_mut(), Ordering::Release);
+        pool.owner.store(ptr::null_mut(), Ordering::Release);
         // Exit handlers run with IRQs masked: after this none still uses `fp`.
         crate::stop_machine::synchronize();
         if pool.in_use() {
@@ -570,8 +459,8 @@ fn fprobe_entry(fp: &Fprobe, ip: u64, fregs: &mut FtraceRegs) {
         fp.nmissed.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    slot.entry_ip.store(ip, Ordering::Relaxed);
-    slot.ret_ip.store(ret_ip, Ordering::Relaxed);
+    slot.ext.entry_ip.store(ip, Ordering::Relaxed);
+    slot.ext.ret_ip.store(ret_ip, Ordering::Relaxed);
     if let Some(entry) = fp.entry_handler {
         // SAFETY: `slot` was just taken and is ours until freed.
         let data = unsafe { pool.data(slot) };
@@ -602,15 +491,15 @@ fn fprobe_graph_return(ret: &FtraceGraphRet, _: &mut GraphTaskState, regs: &Fgra
     // SAFETY: the data word is an `InstanceSlot` of a pool that stays alive while one of its
     // instances is out (its fprobe's `pool_owner`, then the graveyard, keep it).
     let slot = unsafe { &*(ret.data as *const InstanceSlot) };
-    // SAFETY: set at pool creation to the pool holding the slot.
-    let pool = unsafe { &*slot.pool.load(Ordering::Relaxed) };
-    // SAFETY: `fp` is cleared before the grace period that ends its registration.
-    if let Some(fp) = unsafe { pool.fp.load(Ordering::Acquire).as_ref() }
+    // SAFETY: as above, the pool is alive while this instance is out.
+    let pool = unsafe { slot.pool() };
+    // SAFETY: the owner is cleared before the grace period that ends its registration.
+    if let Some(fp) = unsafe { pool.owner.load(Ordering::Acquire).as_ref() }
         && !fp.is_disabled()
         && let Some(exit) = fp.exit_handler
     {
-        let entry_ip = slot.entry_ip.load(Ordering::Relaxed);
-        let ret_ip = slot.ret_ip.load(Ordering::Relaxed);
+        let entry_ip = slot.ext.entry_ip.load(Ordering::Relaxed);
+        let ret_ip = slot.ext.ret_ip.load(Ordering::Relaxed);
         // SAFETY: the slot belongs to this hooked call until it is freed below.
         let data = unsafe { pool.data(slot) };
         // An indirect call to the user's code under the recursion bit, as at the entry.

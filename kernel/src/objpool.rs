@@ -1,0 +1,164 @@
+//! Preallocated per-call instances for return hooks (Linux: `lib/objpool.c`, which rethook
+//! uses for kretprobes and fprobe for its exits): a registration allocates `maxactive`
+//! instances up front, each with a fixed part `S` and `data_size` bytes of its user's data; a
+//! probe hit takes one without locking or allocating (a bitmap claimed by compare-and-swap)
+//! and its hooked return gives it back.
+//!
+//! An instance's address is the data word of its shadow-stack entry, so the return finds its
+//! pool through [`PoolSlot::pool`], and the pool its owner through [`ObjPool::owner`] (null
+//! once the owner is unregistered: returns still out then complete without a handler). A pool
+//! must therefore outlive its last instance out: owners park an unregistered pool until
+//! [`ObjPool::in_use`] turns false.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use crate::fs::Errno;
+
+/// One instance's fixed part.
+pub struct PoolSlot<O, S> {
+    pool: AtomicPtr<ObjPool<O, S>>,
+    index: usize,
+    /// What the user keeps per call besides its data (return addresses, entry ip...).
+    pub ext: S,
+}
+
+impl<O, S> PoolSlot<O, S> {
+    /// The pool the instance belongs to.
+    ///
+    /// # Safety
+    /// The pool must still be alive: the caller owns the instance (the pool outlives every
+    /// instance out, see the module docs).
+    #[inline(always)]
+    pub unsafe fn pool(&self) -> &ObjPool<O, S> {
+        // SAFETY: set once by `try_new` to the pool's own address; alive per the caller.
+        unsafe { &*self.pool.load(Ordering::Relaxed) }
+    }
+}
+
+/// A registration's instances.
+pub struct ObjPool<O, S> {
+    /// The owner while registered; null once it is gone.
+    pub owner: AtomicPtr<O>,
+    used: Box<[AtomicU64]>,
+    slots: Box<[PoolSlot<O, S>]>,
+    /// `words` u64s of data per instance.
+    storage: Box<[UnsafeCell<u64>]>,
+    words: usize,
+    data_size: usize,
+    /// The `used` words of a pool with every instance free.
+    all_free: Box<[u64]>,
+}
+
+// SAFETY: an instance's storage is only touched by the one hooked call that owns its bit in
+// `used`; everything else is atomic or set before the pool is shared. The raw pointers name the
+// pool itself and an owner kept alive by its registration.
+unsafe impl<O, S: Sync> Sync for ObjPool<O, S> {}
+// SAFETY: as above.
+unsafe impl<O, S: Send> Send for ObjPool<O, S> {}
+
+/// A boxed slice of `len` elements made by `f`, or `ENOMEM`.
+fn try_boxed_slice<T>(len: usize, f: impl FnMut(usize) -> T) -> Result<Box<[T]>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.extend((0..len).map(f));
+    Ok(v.into_boxed_slice())
+}
+
+impl<O, S> ObjPool<O, S> {
+    /// `maxactive` instances with `data_size` bytes of data each and fixed parts made by
+    /// `ext`, no owner yet; `ENOMEM` when they cannot be allocated.
+    pub fn try_new(
+        maxactive: usize,
+        data_size: usize,
+        mut ext: impl FnMut() -> S,
+    ) -> Result<Arc<Self>, Errno> {
+        let words = data_size.div_ceil(8);
+        // Bits past maxactive are never free.
+        let free_word = |w: usize| {
+            let valid = (maxactive - w * 64).min(64);
+            if valid == 64 { 0 } else { !0 << valid }
+        };
+        let bitmap_words = maxactive.div_ceil(64);
+        let used = try_boxed_slice(bitmap_words, |w| AtomicU64::new(free_word(w)))?;
+        let all_free = try_boxed_slice(bitmap_words, free_word)?;
+        let slots = try_boxed_slice(maxactive, |index| PoolSlot {
+            pool: AtomicPtr::new(ptr::null_mut()),
+            index,
+            ext: ext(),
+        })?;
+        let storage_len = words.checked_mul(maxactive).ok_or(Errno::ENOMEM)?;
+        let storage = try_boxed_slice(storage_len, |_| UnsafeCell::new(0))?;
+        let pool = Arc::try_new(ObjPool {
+            owner: AtomicPtr::new(ptr::null_mut()),
+            used,
+            slots,
+            storage,
+            words,
+            data_size,
+            all_free,
+        })
+        .map_err(|_| Errno::ENOMEM)?;
+        let me = Arc::as_ptr(&pool).cast_mut();
+        for slot in pool.slots.iter() {
+            slot.pool.store(me, Ordering::Relaxed);
+        }
+        Ok(pool)
+    }
+
+    /// Takes a free instance, or `None` when all are out.
+    #[inline(always)]
+    pub fn alloc(&self) -> Option<&PoolSlot<O, S>> {
+        for (w, word) in self.used.iter().enumerate() {
+            let mut cur = word.load(Ordering::Relaxed);
+            while cur != u64::MAX {
+                let bit = (!cur).trailing_zeros() as usize;
+                match word.compare_exchange_weak(
+                    cur,
+                    cur | 1 << bit,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return self.slots.get(w * 64 + bit),
+                    Err(now) => cur = now,
+                }
+            }
+        }
+        None
+    }
+
+    /// Gives back an instance from [`ObjPool::alloc`].
+    #[inline(always)]
+    pub fn free(&self, slot: &PoolSlot<O, S>) {
+        self.used[slot.index / 64].fetch_and(!(1 << (slot.index % 64)), Ordering::Release);
+    }
+
+    /// Whether some instance is out (in a hooked call, or being taken).
+    pub fn in_use(&self) -> bool {
+        self.used
+            .iter()
+            .zip(self.all_free.iter())
+            .any(|(word, free)| word.load(Ordering::Acquire) != *free)
+    }
+
+    /// The instance's data bytes.
+    ///
+    /// # Safety
+    /// The caller owns `slot` (took it with `alloc` and has not freed it) and holds no other
+    /// reference to its data.
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    pub unsafe fn data(&self, slot: &PoolSlot<O, S>) -> &mut [u8] {
+        if self.words == 0 {
+            return &mut [];
+        }
+        let base = self.storage[slot.index * self.words].get();
+        // SAFETY: the instance's `words` u64s are contiguous and owned by the caller;
+        // `data_size` <= 8 * `words`.
+        unsafe { core::slice::from_raw_parts_mut(base.cast::<u8>(), self.data_size) }
+    }
+}
