@@ -519,23 +519,37 @@ pub(crate) fn frame_from_fregs<'a>(
         seq_macro_copy!(regs, fregs.regs, 0 1 2 3 4 5 6 7 8);
         // Volatile, so the run of zeros does not become a `memset` call.
         seq_macro_zero!(regs, 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
-        (&raw mut (*regs)[29]).write(fregs.fp);
-        (&raw mut (*regs)[30]).write(fregs.lr);
-        (&raw mut (*f).sp).write(fregs.sp);
+        write_frame_tail(f, fregs.fp, fregs.lr, fregs.sp, pc, fregs.irqs_disabled());
+        frame.assume_init_mut()
+    }
+}
+}
+
+/// The rest of a frame built word by word after x0-x28: fp, lr, sp, pc, an EL1h PSTATE with
+/// the caller's IRQ mask, and no syndrome or frame record.
+///
+/// # Safety
+/// `f` points to a frame being initialised, writable.
+#[inline(always)]
+unsafe fn write_frame_tail(f: *mut TrapFrame, fp: u64, lr: u64, sp: u64, pc: u64, irqs_off: bool) {
+    let irq = if irqs_off {
+        arch::daifflags::PSR_I_BIT
+    } else {
+        0
+    };
+    // SAFETY: in bounds of the caller's frame; plain writes of integer fields (volatile where
+    // a run of zeros would otherwise become a `memset` call).
+    unsafe {
+        (&raw mut (*f).regs[29]).write(fp);
+        (&raw mut (*f).regs[30]).write(lr);
+        (&raw mut (*f).sp).write(sp);
         (&raw mut (*f).pc).write(pc);
-        let irq = if fregs.irqs_disabled() {
-            arch::daifflags::PSR_I_BIT
-        } else {
-            0
-        };
         (&raw mut (*f).pstate).write(PSR_MODE_EL1H | irq);
         (&raw mut (*f).esr).write_volatile(0);
         (&raw mut (*f).far).write_volatile(0);
         (&raw mut (*f).stackframe[0]).write_volatile(0);
         (&raw mut (*f).stackframe[1]).write_volatile(0);
-        frame.assume_init_mut()
     }
-}
 }
 
 /// The registers a kretprobe's return handler sees: x0-x7 (the result), fp, sp, and the real
@@ -552,20 +566,7 @@ pub(crate) fn frame_from_ret_regs<'a>(
         let regs = &raw mut (*f).regs;
         seq_macro_copy!(regs, ret.regs, 0 1 2 3 4 5 6 7);
         seq_macro_zero!(regs, 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
-        (&raw mut (*regs)[29]).write(ret.fp);
-        (&raw mut (*regs)[30]).write(ret_addr);
-        (&raw mut (*f).sp).write(ret.sp);
-        (&raw mut (*f).pc).write(ret_addr);
-        let irq = if ret.irqs_disabled() {
-            arch::daifflags::PSR_I_BIT
-        } else {
-            0
-        };
-        (&raw mut (*f).pstate).write(PSR_MODE_EL1H | irq);
-        (&raw mut (*f).esr).write_volatile(0);
-        (&raw mut (*f).far).write_volatile(0);
-        (&raw mut (*f).stackframe[0]).write_volatile(0);
-        (&raw mut (*f).stackframe[1]).write_volatile(0);
+        write_frame_tail(f, ret.fp, ret_addr, ret.sp, ret_addr, ret.irqs_disabled());
         frame.assume_init_mut()
     }
 }
