@@ -14,10 +14,11 @@
 //! interrupt nesting ([`irq_enter`] adds [`HARDIRQ_OFFSET`] around each IRQ's handling), so
 //! "in interrupt" and "preemptible" are both one look at one word.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1};
 
+use crate::fpsimd::UserFpsimdState;
 use crate::probes::kprobes::KprobeCtlblk;
 
 /// What the architecture code keeps per CPU. `#[repr(C)]`, and the first field of the kernel's
@@ -39,6 +40,9 @@ pub struct ArchPerCpu {
     /// While this CPU runs EL0 code: the kernel stack pointer to resume at the next exception
     /// from EL0 (written and read only by `asm/vectors.s`).
     pub user_kernel_sp: AtomicU64,
+    /// The task FP/SIMD state this CPU's registers hold (Linux: `fpsimd_last_state`), null
+    /// when they hold nobody's; see [`crate::fpsimd`].
+    pub fpsimd_last_state: AtomicPtr<UserFpsimdState>,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -54,6 +58,7 @@ impl ArchPerCpu {
             irq_stack_ptr: AtomicU64::new(0),
             kprobe_ctlblk: KprobeCtlblk::new(),
             user_kernel_sp: AtomicU64::new(0),
+            fpsimd_last_state: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 }

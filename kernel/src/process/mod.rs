@@ -24,6 +24,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use arch::asid::MmContext;
 use arch::exception::TrapFrame;
+use arch::fpsimd::UserFpsimdState;
 use arch::spinlock::SpinLockIrq;
 use arch::uspace::{UserExit, enter_user, handle_user_irq};
 use spin::Once;
@@ -247,11 +248,18 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`; returns the task.
-fn start(name: &str, process: Process, frame: TrapFrame, tls: u64) -> Result<Arc<Task>, Errno> {
+/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls` and FP/SIMD registers
+/// `fpsimd`; returns the task.
+fn start(
+    name: &str,
+    process: Process,
+    frame: TrapFrame,
+    tls: u64,
+    fpsimd: Box<UserFpsimdState>,
+) -> Result<Arc<Task>, Errno> {
     let shared = process.shared.clone();
     insert(&shared)?;
-    match sched::spawn(name, None, true, move || run(process, frame, tls)) {
+    match sched::spawn(name, None, true, move || run(process, frame, tls, fpsimd)) {
         Ok(task) => {
             // Its parent learns the pid from our return, so nobody looks it up before this.
             shared.pid.store(task.pid(), Ordering::Release);
@@ -278,7 +286,8 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
     };
-    let task = start(basename(path), process, frame, 0)?;
+    let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
+    let task = start(basename(path), process, frame, 0, fpsimd)?;
     Ok(Child { task, shared })
 }
 
@@ -297,7 +306,9 @@ pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
     child_frame.regs[0] = 0;
     let name = sched::current().map_or("?", Task::name);
     let tls = arch::context::tpidr_el0();
-    Ok(start(name, child, child_frame, tls)?.pid())
+    // The child starts with the parent's FP/SIMD registers as they are now.
+    let fpsimd = Box::try_new(current_fpsimd()).map_err(|_| Errno::ENOMEM)?;
+    Ok(start(name, child, child_frame, tls, fpsimd)?.pid())
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -316,6 +327,8 @@ pub fn execve(
     drop(core::mem::replace(&mut process.mm, mm));
     *frame = new_frame;
     arch::context::set_tpidr_el0(0);
+    // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
+    set_current_fpsimd(&task, &UserFpsimdState::default());
     Ok(())
 }
 
@@ -359,9 +372,29 @@ pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31
     let frame = unsafe { &mut *frame_ptr };
     *frame = initial;
     install_mm(&task, process.mm.context());
+    set_current_fpsimd(&task, &UserFpsimdState::default());
     let status = user_loop(&task, &mut process, frame);
+    arch::fpsimd::release(task.fpsimd_state());
     install_mm(&task, core::ptr::null());
     Ok((status, frame.regs))
+}
+
+/// The running task's EL0 FP/SIMD registers, as they are now.
+pub fn current_fpsimd() -> UserFpsimdState {
+    let task = sched::current_task();
+    // SAFETY: the running task's own state; only it (and its CPU's scheduler, which cannot run
+    // between these two lines and the read without a switch that saves it) touch it.
+    unsafe {
+        arch::fpsimd::preserve_current(task.fpsimd_state());
+        *task.fpsimd_state()
+    }
+}
+
+/// Gives the running task `state` as its EL0 FP/SIMD registers from its next return to EL0.
+pub fn set_current_fpsimd(task: &Task, state: &UserFpsimdState) {
+    arch::fpsimd::release(task.fpsimd_state());
+    // SAFETY: the running task's own state, which no CPU register copy stands for any more.
+    unsafe { *task.fpsimd_state() = *state };
 }
 
 /// Installs `mm` (or nothing) for the running task, now and at every switch to it.
@@ -375,7 +408,7 @@ fn install_mm(task: &Task, mm: *const MmContext) {
 }
 
 /// The body of a process's task.
-fn run(mut process: Process, initial: TrapFrame, tls: u64) {
+fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsimdState>) {
     let task = sched::current_task();
     // Our children find us in the table by pid: wait until our creator has filled it in (it
     // does so as soon as it has our task).
@@ -388,8 +421,12 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64) {
     let frame = unsafe { &mut *frame_ptr };
     *frame = initial;
     arch::context::set_tpidr_el0(tls);
+    set_current_fpsimd(&task, &fpsimd);
+    drop(fpsimd);
     install_mm(&task, process.mm.context());
     let status = user_loop(&task, &mut process, frame);
+    // The task's memory may be reused once it is gone: this CPU must not think it holds it.
+    arch::fpsimd::release(task.fpsimd_state());
     install_mm(&task, core::ptr::null());
     let Process { mm, shared, .. } = process;
     // Installed nowhere now: the memory goes back before the parent hears of the exit.
@@ -423,6 +460,8 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             sched::schedule();
             continue;
         }
+        // SAFETY: IRQs are masked; the running task's own state, released before it exits.
+        unsafe { arch::fpsimd::restore_current(task.fpsimd_state()) };
         // SAFETY: `frame` is this task's user frame at the top of its stack, far above our
         // stack pointer; it was made with EL0t and only syscalls edit its registers; TTBR0
         // holds this process's address space (installed by `run`, reinstalled by every switch

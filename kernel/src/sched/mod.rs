@@ -482,6 +482,7 @@ mod core_sched {
         let next_context = next.context();
         let next_mm = next.mm();
         let prev = core::mem::replace(&mut rq.curr, next);
+        arch::fpsimd::thread_switch(prev.fpsimd_state());
         let prev_context = prev.context();
         if requeue {
             rq.queue.push_back(prev);

@@ -28,6 +28,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, 
 use arch::asid::MmContext;
 use arch::context::CpuContext;
 use arch::exception::TrapFrame;
+use arch::fpsimd::UserFpsimdState;
 use arch::spinlock::SpinLockIrq;
 use arch::stack::StackRange;
 
@@ -113,9 +114,13 @@ pub struct Task {
     /// The EL0 address space `__schedule` installs for it; null for a kernel task. Whoever
     /// sets it keeps the context alive until it is cleared (the task's process).
     mm: AtomicPtr<MmContext>,
+    /// Its EL0 FP/SIMD registers while they are not live in the CPU (Linux:
+    /// `thread.uw.fpsimd_state`); see [`arch::fpsimd`]. Only the task's own CPU touches it.
+    fpsimd: UnsafeCell<UserFpsimdState>,
 }
 
-// SAFETY: two fields have no synchronisation of their own. `context` is written only by
+// SAFETY: three fields have no synchronisation of their own. `fpsimd` is touched only by the
+// task itself on its CPU, or by that CPU's scheduler while switching it out (IRQs masked). `context` is written only by
 // `cpu_switch_to` on the task's own CPU, with IRQs masked, while the task is switched out, and
 // read only when that CPU switches it back in. `ret_stack` is touched only by the task's own CPU
 // with IRQs masked while the task is current (`trace::fgraph`). Everything else is owned data
@@ -159,6 +164,7 @@ impl Task {
             stack_range,
             ret_stack: TaskRetStack::new(),
             mm: AtomicPtr::new(core::ptr::null_mut()),
+            fpsimd: UnsafeCell::new(UserFpsimdState::default()),
         }
     }
 
@@ -290,6 +296,14 @@ impl Task {
     /// `mm` alive until it is replaced.
     pub fn set_mm(&self, mm: *const MmContext) {
         self.mm.store(mm.cast_mut(), Ordering::Release);
+    }
+
+    /// Its saved EL0 FP/SIMD state; whether the CPU's registers are newer is
+    /// [`arch::fpsimd`]'s to say. Only the task itself (or the scheduler switching it) may
+    /// dereference it.
+    #[inline(always)]
+    pub fn fpsimd_state(&self) -> *mut UserFpsimdState {
+        self.fpsimd.get()
     }
 }
 
