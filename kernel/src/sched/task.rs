@@ -93,6 +93,12 @@ pub struct Task {
     /// foreground ([`super::send_sigint`]). It interrupts sleeps like `killed`, but the task
     /// carries on once it has been taken ([`super::clear_sigint`]).
     sigint: AtomicBool,
+    /// A user task's pending and blocked signals, bit `signo - 1` (Linux: `pending.signal`,
+    /// `blocked`): set by senders ([`crate::process::send_signal`]), taken and masked by the
+    /// task itself on its way back to EL0 (`crate::signal`). An unblocked pending signal ends
+    /// interruptible sleeps like `killed`.
+    sig_pending: AtomicU64,
+    sig_blocked: AtomicU64,
     /// `kill` may stop it: background workloads yes, the shell and idle tasks no.
     killable: bool,
     /// Set once the task has finished its work; [`Task::exit_wait`] is woken then.
@@ -154,6 +160,8 @@ impl Task {
             on_rq: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             sigint: AtomicBool::new(false),
+            sig_pending: AtomicU64::new(0),
+            sig_blocked: AtomicU64::new(0),
             killable,
             exited: AtomicBool::new(false),
             exit_wait: WaitQueue::new(),
@@ -242,9 +250,38 @@ impl Task {
         self.killed.load(Ordering::Acquire)
     }
 
-    /// A signal ends its interruptible sleeps: it was killed or has a SIGINT pending.
+    /// A signal ends its interruptible sleeps: it was killed, has a SIGINT pending, or (a user
+    /// task) has a pending signal it does not block.
     pub fn signal_pending(&self) -> bool {
-        self.killed() || self.sigint.load(Ordering::Acquire)
+        self.killed() || self.sigint.load(Ordering::Acquire) || self.sig_deliverable() != 0
+    }
+
+    /// Its pending signals that it does not block (bit `signo - 1`).
+    pub fn sig_deliverable(&self) -> u64 {
+        self.sig_pending.load(Ordering::Acquire) & !self.sig_blocked.load(Ordering::Acquire)
+    }
+
+    pub fn sig_pending(&self) -> u64 {
+        self.sig_pending.load(Ordering::Acquire)
+    }
+
+    /// Marks signal bits pending; the caller wakes the task.
+    pub fn sig_raise(&self, bits: u64) {
+        self.sig_pending.fetch_or(bits, Ordering::AcqRel);
+    }
+
+    /// Takes signal bits off the pending set; whether any was pending.
+    pub fn sig_take(&self, bits: u64) -> bool {
+        self.sig_pending.fetch_and(!bits, Ordering::AcqRel) & bits != 0
+    }
+
+    pub fn sig_blocked(&self) -> u64 {
+        self.sig_blocked.load(Ordering::Acquire)
+    }
+
+    /// Sets the blocked mask (the running task only).
+    pub fn set_sig_blocked(&self, mask: u64) {
+        self.sig_blocked.store(mask, Ordering::Release);
     }
 
     pub(super) fn set_sigint(&self, pending: bool) -> bool {
