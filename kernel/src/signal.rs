@@ -537,8 +537,8 @@ mod tests {
         assert_eq!(record, 0x7fff_f000 - 16);
         assert_eq!(frame, record - 4688 & !15);
         assert_eq!(frame % 16, 0);
-        let (frame, record) = sigframe_addresses(0x1009);
-        assert_eq!(record, 0xff0);
+        let (frame, record) = sigframe_addresses(0x10009);
+        assert_eq!(record, 0xfff0);
         assert!(frame + 4688 <= record && frame % 16 == 0);
     }
 
