@@ -443,6 +443,21 @@ impl WaitStatus {
     }
 }
 
+/// Signal names without `SIG`, as `kill -l` lists them (1-31).
+const NAMES: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// The number of a signal name given without `SIG` (`TERM`, `USR1`).
+pub fn signal_by_name(name: &str) -> Option<u32> {
+    NAMES
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| i as u32 + 1)
+}
+
 /// `strsignal`'s text, as sh prints it for a job a signal killed (SIGINT prints nothing).
 pub fn signal_text(signo: u32) -> &'static str {
     match signo {

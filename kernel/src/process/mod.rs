@@ -16,6 +16,7 @@
 //! copy-on-write yet) and replace their image with `execve` ([`execve`]).
 
 pub mod mm;
+pub mod signal;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -33,7 +34,7 @@ use crate::binfmt_elf;
 use crate::fs::{self, Errno};
 use crate::sched::wait::WaitQueue;
 use crate::sched::{self, Pid, Task};
-use crate::signal::{self, SIGINT, SIGKILL, WaitStatus};
+use crate::signal::{SIGINT, SIGKILL, WaitStatus};
 use mm::Mm;
 
 /// The pid orphans are given to (the console shell).
@@ -47,15 +48,18 @@ pub struct ProcShared {
     status: Once<WaitStatus>,
     /// Its children wake it here when they exit (its `wait4` sleeps on it).
     child_exit: WaitQueue,
+    /// Its signal actions and pending signals' `siginfo`.
+    sighand: SpinLockIrq<signal::SigHand>,
 }
 
 impl ProcShared {
-    fn new(ppid: Pid) -> Result<Arc<Self>, Errno> {
+    fn new(ppid: Pid, sighand: signal::SigHand) -> Result<Arc<Self>, Errno> {
         Arc::try_new(Self {
             pid: AtomicU32::new(0),
             ppid: AtomicU32::new(ppid),
             status: Once::new(),
             child_exit: WaitQueue::new(),
+            sighand: SpinLockIrq::new(sighand),
         })
         .map_err(|_| Errno::ENOMEM)
     }
@@ -139,6 +143,7 @@ fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
         table.iter().find(|p| p.pid() == shared.ppid()).cloned()
     };
     if let Some(parent) = parent {
+        signal::notify_parent(&parent, pid, status);
         parent.child_exit.wake_up();
     }
 }
@@ -155,8 +160,15 @@ impl Child {
     /// owns the console), and the wait goes on.
     pub fn wait(&self) -> WaitStatus {
         while sched::join(&self.task).is_err() {
+            // Ctrl-C: SIGINT to the program in the foreground (Linux sends it to the
+            // foreground process group; there are no groups yet).
             if sched::clear_sigint() {
-                sched::send_sigint(&self.task);
+                let _ = signal::send_signal(
+                    self.task.pid(),
+                    SIGINT,
+                    crate::signal::SI_KERNEL,
+                    0,
+                );
             }
         }
         let status = self
@@ -181,6 +193,12 @@ pub struct Process {
     clear_child_tid: AtomicU64,
     /// `set_robust_list`'s head (Linux: `robust_list`), walked at exit once futexes exist.
     robust_list: AtomicU64,
+    /// The syndrome and address of the fault whose signal is being delivered (Linux:
+    /// `thread.fault_code`, `fault_address`), for the frame's `esr_context`.
+    fault: Option<(u64, u64)>,
+    /// The mask `rt_sigsuspend` replaced, restored once a signal has been delivered (Linux:
+    /// `saved_sigmask`).
+    saved_sigmask: Option<u64>,
 }
 
 impl Process {
@@ -248,18 +266,23 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls` and FP/SIMD registers
-/// `fpsimd`; returns the task.
+/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`, FP/SIMD registers
+/// `fpsimd` and `blocked` signals; returns the task.
 fn start(
     name: &str,
     process: Process,
     frame: TrapFrame,
     tls: u64,
     fpsimd: Box<UserFpsimdState>,
+    blocked: u64,
 ) -> Result<Arc<Task>, Errno> {
     let shared = process.shared.clone();
     insert(&shared)?;
-    match sched::spawn(name, None, true, move || run(process, frame, tls, fpsimd)) {
+    let body = move || {
+        sched::current_task().set_sig_blocked(blocked);
+        run(process, frame, tls, fpsimd)
+    };
+    match sched::spawn(name, None, true, body) {
         Ok(task) => {
             // Its parent learns the pid from our return, so nobody looks it up before this.
             shared.pid.store(task.pid(), Ordering::Release);
@@ -279,15 +302,20 @@ fn start(
 pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
     let (mm, frame) = load_program(path, &argv, &ENVP)?;
-    let shared = ProcShared::new(sched::current().map_or(0, Task::pid))?;
+    let shared = ProcShared::new(
+        sched::current().map_or(0, Task::pid),
+        signal::SigHand::new(),
+    )?;
     let process = Process {
         mm,
         shared: shared.clone(),
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
+        fault: None,
+        saved_sigmask: None,
     };
     let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
-    let task = start(basename(path), process, frame, 0, fpsimd)?;
+    let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
     Ok(Child { task, shared })
 }
 
@@ -295,12 +323,14 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
 /// Returns the child's pid.
 pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
     let mm = Box::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
-    let shared = ProcShared::new(parent.pid())?;
+    let shared = ProcShared::new(parent.pid(), parent.shared.sighand.lock().inherit(false))?;
     let child = Process {
         mm,
         shared,
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
+        fault: None,
+        saved_sigmask: None,
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
@@ -308,7 +338,9 @@ pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
     let tls = arch::context::tpidr_el0();
     // The child starts with the parent's FP/SIMD registers as they are now.
     let fpsimd = Box::try_new(current_fpsimd()).map_err(|_| Errno::ENOMEM)?;
-    Ok(start(name, child, child_frame, tls, fpsimd)?.pid())
+    // It inherits the blocked mask too; its pending set starts empty.
+    let blocked = sched::current_task().sig_blocked();
+    Ok(start(name, child, child_frame, tls, fpsimd, blocked)?.pid())
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -327,6 +359,9 @@ pub fn execve(
     drop(core::mem::replace(&mut process.mm, mm));
     *frame = new_frame;
     arch::context::set_tpidr_el0(0);
+    // Caught signals go back to their default action; ignored ones and the mask stay.
+    let inherited = process.shared.sighand.lock().inherit(true);
+    *process.shared.sighand.lock() = inherited;
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
     Ok(())
@@ -363,9 +398,11 @@ pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31
     let task = sched::current_task();
     let mut process = Process {
         mm,
-        shared: ProcShared::new(task.pid())?,
+        shared: ProcShared::new(task.pid(), signal::SigHand::new())?,
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
+        fault: None,
+        saved_sigmask: None,
     };
     let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
     // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.
@@ -434,22 +471,14 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsim
     exit_notify(&shared, task.pid(), status);
 }
 
-/// The signal that ends the process before it returns to EL0, if any: SIGKILL from `kill`,
-/// SIGINT from the console's Ctrl-C (no handlers yet: both take their default action).
-fn pending_signal(task: &Task) -> Option<WaitStatus> {
-    if task.killed() {
-        return Some(WaitStatus::signaled(SIGKILL, false));
-    }
-    if sched::clear_sigint() {
-        return Some(WaitStatus::signaled(SIGINT, false));
-    }
-    None
-}
-
 fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitStatus {
     use arch::daifflags::{DAIF_PROCCTX, local_daif_restore};
     loop {
-        if let Some(status) = pending_signal(task) {
+        // The console's Ctrl-C reached this task as a kernel flag: make it a signal.
+        if sched::clear_sigint() {
+            let _ = signal::send_signal(task.pid(), SIGINT, crate::signal::SI_KERNEL, 0);
+        }
+        if let Some(status) = signal::do_signal(task, process, frame) {
             return status;
         }
         // IRQs stay masked from this check to the ERET: a wake-up that sets need_resched
@@ -480,8 +509,8 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             }
             UserExit::Exception(esr) => {
                 local_daif_restore(DAIF_PROCCTX);
-                let info = signal::signal_for_exception(esr);
-                return WaitStatus::signaled(info.signo, false);
+                let info = crate::signal::fault_siginfo(esr, frame.far, frame.pc);
+                signal::force_sig_fault(process, task, info, esr.0);
             }
             UserExit::Unexpected(_) => {
                 local_daif_restore(DAIF_PROCCTX);
@@ -508,7 +537,11 @@ fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) ->
     };
     let status = child.wait();
     if status.if_signaled() && status.term_sig() != SIGINT {
-        let _ = writeln!(ctx.err(), "{}", signal::signal_text(status.term_sig()));
+        let _ = writeln!(
+            ctx.err(),
+            "{}",
+            crate::signal::signal_text(status.term_sig())
+        );
     }
     status.shell_status()
 }

@@ -19,7 +19,7 @@ use arch::exception::TrapFrame;
 
 use crate::binfmt_elf::{PAGE_SIZE, TASK_SIZE};
 use crate::fs::Errno;
-use crate::process::Process;
+use crate::process::{Process, signal};
 use crate::signal::WaitStatus;
 use crate::uaccess::{copy_from_user, copy_to_user, copy_to_user_partial};
 
@@ -33,6 +33,14 @@ pub const __NR_NANOSLEEP: u64 = 101;
 pub const __NR_CLOCK_GETTIME: u64 = 113;
 pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
 pub const __NR_SCHED_YIELD: u64 = 124;
+pub const __NR_KILL: u64 = 129;
+pub const __NR_TKILL: u64 = 130;
+pub const __NR_TGKILL: u64 = 131;
+pub const __NR_RT_SIGSUSPEND: u64 = 133;
+pub const __NR_RT_SIGACTION: u64 = 134;
+pub const __NR_RT_SIGPROCMASK: u64 = 135;
+pub const __NR_RT_SIGPENDING: u64 = 136;
+pub const __NR_RT_SIGRETURN: u64 = 139;
 pub const __NR_UNAME: u64 = 160;
 pub const __NR_GETPID: u64 = 172;
 pub const __NR_GETPPID: u64 = 173;
@@ -122,6 +130,19 @@ pub fn dispatch(process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStat
             crate::sched::yield_now();
             Ok(0)
         }
+        __NR_RT_SIGRETURN => {
+            // Every register, x0 included, comes back from the frame.
+            let task = crate::sched::current_task();
+            signal::sys_rt_sigreturn(&task, process, frame);
+            return None;
+        }
+        __NR_RT_SIGACTION => signal::sys_rt_sigaction(process, a0, a1, a2, a3),
+        __NR_RT_SIGPROCMASK => signal::sys_rt_sigprocmask(a0, a1, a2, a3),
+        __NR_RT_SIGPENDING => signal::sys_rt_sigpending(a0, a1),
+        __NR_RT_SIGSUSPEND => signal::sys_rt_sigsuspend(process, a0, a1),
+        __NR_KILL => sys_kill(process, a0, a1),
+        __NR_TKILL => sys_tgkill(process, a0, a0, a1),
+        __NR_TGKILL => sys_tgkill(process, a0, a1, a2),
         _ => Err(Errno::ENOSYS),
     };
     frame.regs[0] = match result {
@@ -129,6 +150,38 @@ pub fn dispatch(process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStat
         Err(errno) => (-i64::from(errno.code())) as u64,
     };
     None
+}
+
+/// `kill(pid, sig)`: `pid` > 0 one process, -1 every process but pid 1 and the caller. There
+/// are no process groups yet: every process is taken to lead its own, so 0 is the caller and
+/// -N is process N.
+fn sys_kill(process: &Process, pid: u64, sig: u64) -> SysResult {
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if sig > crate::signal::_NSIG {
+        return Err(Errno::EINVAL);
+    }
+    let me = process.pid();
+    let target = match pid as i32 {
+        -1 => return signal::send_signal_all(sig, me).map(|()| 0),
+        0 => me,
+        i32::MIN => return Err(Errno::ESRCH),
+        pid => pid.unsigned_abs(),
+    };
+    signal::send_signal(target, sig, crate::signal::SI_USER, me).map(|()| 0)
+}
+
+/// `tgkill(tgid, tid, sig)` (and `tkill(tid, sig)`): every process has one thread, whose tid
+/// is its pid.
+fn sys_tgkill(process: &Process, tgid: u64, tid: u64, sig: u64) -> SysResult {
+    let (tgid, tid) = (tgid as i32, tid as i32);
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if tgid <= 0 || tid <= 0 || sig > crate::signal::_NSIG {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != tid || !signal::is_process(tid as u32) {
+        return Err(Errno::ESRCH);
+    }
+    signal::send_signal(tid as u32, sig, crate::signal::SI_TKILL, process.pid()).map(|()| 0)
 }
 
 /// `SIGCHLD`: the exit signal a forking `clone` names.
