@@ -17,8 +17,8 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 8] = [
-    "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb", "fpsimd",
+pub const PROGRAMS: [&str; 9] = [
+    "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb", "fpsimd", "sigtest",
 ];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).
