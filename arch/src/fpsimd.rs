@@ -129,11 +129,14 @@ mod target {
     /// store them there (Linux: `fpsimd_thread_switch`). They stay marked as its, so it finds
     /// them loaded if no other task loads its own before it runs again. Costs one compare for
     /// a task that never ran at EL0.
+    ///
+    /// # Safety
+    /// IRQs masked; `prev` is the state of the task being switched out on this CPU.
     #[inline(always)]
-    pub fn thread_switch(prev: *mut UserFpsimdState) {
+    pub unsafe fn thread_switch(prev: *mut UserFpsimdState) {
         if last_state().load(Ordering::Relaxed) == prev {
-            // SAFETY: `prev` is the switched-out task's state, which only its own CPU touches
-            // and which it cannot touch while it is being switched out.
+            // SAFETY: the caller's: the switched-out task's state, which only its own CPU
+            // touches and which it cannot touch while it is being switched out.
             unsafe { __fpsimd_save_state(prev) };
         }
     }

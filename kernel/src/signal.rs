@@ -452,10 +452,7 @@ const NAMES: [&str; 31] = [
 
 /// The number of a signal name given without `SIG` (`TERM`, `USR1`).
 pub fn signal_by_name(name: &str) -> Option<u32> {
-    NAMES
-        .iter()
-        .position(|n| *n == name)
-        .map(|i| i as u32 + 1)
+    NAMES.iter().position(|n| *n == name).map(|i| i as u32 + 1)
 }
 
 /// `strsignal`'s text, as sh prints it for a job a signal killed (SIGINT prints nothing).
@@ -550,7 +547,7 @@ mod tests {
         // Just below a 16-aligned sp: the frame record, then the frame, both 16-aligned.
         let (frame, record) = sigframe_addresses(0x7fff_f000);
         assert_eq!(record, 0x7fff_f000 - 16);
-        assert_eq!(frame, record - 4688 & !15);
+        assert_eq!(frame, (record - 4688) & !15);
         assert_eq!(frame % 16, 0);
         let (frame, record) = sigframe_addresses(0x10009);
         assert_eq!(record, 0xfff0);

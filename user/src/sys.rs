@@ -155,7 +155,12 @@ pub fn sigprocmask(how: usize, set: Option<u64>) -> u64 {
     let mut old = 0u64;
     let set_ptr = set.as_ref().map_or(0, |s| s as *const u64 as usize);
     // SAFETY: valid pointers or null.
-    let ret = unsafe { syscall6(SYS_RT_SIGPROCMASK, [how, set_ptr, &raw mut old as usize, 8, 0, 0]) };
+    let ret = unsafe {
+        syscall6(
+            SYS_RT_SIGPROCMASK,
+            [how, set_ptr, &raw mut old as usize, 8, 0, 0],
+        )
+    };
     if ret < 0 { ret as u64 } else { old }
 }
 

@@ -163,12 +163,7 @@ impl Child {
             // Ctrl-C: SIGINT to the program in the foreground (Linux sends it to the
             // foreground process group; there are no groups yet).
             if sched::clear_sigint() {
-                let _ = signal::send_signal(
-                    self.task.pid(),
-                    SIGINT,
-                    crate::signal::SI_KERNEL,
-                    0,
-                );
+                let _ = signal::send_signal(self.task.pid(), SIGINT, crate::signal::SI_KERNEL, 0);
             }
         }
         let status = self

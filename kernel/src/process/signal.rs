@@ -24,9 +24,9 @@ use super::{ProcShared, Process, TABLE};
 use crate::fs::Errno;
 use crate::sched::{self, Pid, Task, TaskState};
 use crate::signal::{
-    _NSIG, DefaultAction, FrameRecord, KSigInfo, RtSigframe, SA_NODEFER, SA_RESETHAND,
-    SA_RESTORER, SA_SIGINFO, SIG_DFL, SIG_IGN, SIGKILL, SIGSEGV, SS_DISABLE, SigAction,
-    SigFields, UNBLOCKABLE, WaitStatus, default_action, ignored, sigmask,
+    _NSIG, DefaultAction, FrameRecord, KSigInfo, RtSigframe, SA_NODEFER, SA_RESETHAND, SA_RESTORER,
+    SA_SIGINFO, SIG_DFL, SIG_IGN, SIGKILL, SIGSEGV, SS_DISABLE, SigAction, SigFields, UNBLOCKABLE,
+    WaitStatus, default_action, ignored, sigmask,
 };
 use crate::uaccess::{copy_from_user, copy_to_user};
 
@@ -35,6 +35,12 @@ use crate::uaccess::{copy_from_user, copy_to_user};
 pub struct SigHand {
     actions: [SigAction; _NSIG as usize],
     info: [KSigInfo; _NSIG as usize],
+}
+
+impl Default for SigHand {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SigHand {
@@ -128,7 +134,15 @@ pub fn send_signal(pid: Pid, signo: u32, code: i32, sender: Pid) -> Result<(), E
             pid: sender,
             uid: 0,
         };
-        send(&shared, &task, KSigInfo { signo, code, fields });
+        send(
+            &shared,
+            &task,
+            KSigInfo {
+                signo,
+                code,
+                fields,
+            },
+        );
     }
     Ok(())
 }
@@ -184,10 +198,13 @@ pub fn force_sig_fault(process: &mut Process, task: &Task, info: KSigInfo, esr: 
     }
     hand.info[index] = info;
     task.sig_raise(bit);
-    process.fault = Some((esr, match info.fields {
-        SigFields::Fault { addr } => addr,
-        _ => 0,
-    }));
+    process.fault = Some((
+        esr,
+        match info.fields {
+            SigFields::Fault { addr } => addr,
+            _ => 0,
+        },
+    ));
 }
 
 /// Delivers the running process's pending signals before it returns to EL0 (Linux:
@@ -285,7 +302,10 @@ fn setup_rt_frame(
     let uc = &mut sigframe.uc;
     uc.uc_stack.ss_flags = SS_DISABLE;
     uc.uc_sigmask = process.saved_sigmask.unwrap_or(task.sig_blocked());
-    let (esr, far) = process.fault.take().map_or((None, 0), |(e, f)| (Some(e), f));
+    let (esr, far) = process
+        .fault
+        .take()
+        .map_or((None, 0), |(e, f)| (Some(e), f));
     let mc = &mut uc.uc_mcontext;
     mc.fault_address = far;
     mc.regs = frame.regs;
@@ -347,7 +367,7 @@ pub fn sys_rt_sigreturn(task: &Task, process: &mut Process, frame: &mut TrapFram
 
 fn restore_sigframe(task: &Task, frame: &mut TrapFrame) -> Result<(), Errno> {
     let addr = frame.sp;
-    if addr % 16 != 0 {
+    if !addr.is_multiple_of(16) {
         return Err(Errno::EFAULT);
     }
     let mut sigframe = Box::<RtSigframe>::try_new_zeroed().map_err(|_| Errno::ENOMEM)?;
@@ -386,7 +406,13 @@ fn restore_sigframe(task: &Task, frame: &mut TrapFrame) -> Result<(), Errno> {
 }
 
 /// `rt_sigaction(sig, act, oact, sigsetsize)`.
-pub fn sys_rt_sigaction(process: &Process, signo: u64, act: u64, oact: u64, size: u64) -> Result<u64, Errno> {
+pub fn sys_rt_sigaction(
+    process: &Process,
+    signo: u64,
+    act: u64,
+    oact: u64,
+    size: u64,
+) -> Result<u64, Errno> {
     if size != 8 {
         return Err(Errno::EINVAL);
     }
@@ -397,7 +423,8 @@ pub fn sys_rt_sigaction(process: &Process, signo: u64, act: u64, oact: u64, size
     let new = if act != 0 {
         let mut bytes = [0u8; 32];
         copy_from_user(&mut bytes, act)?;
-        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        let word =
+            |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap_or_default());
         Some(SigAction {
             handler: word(0),
             flags: word(1),
@@ -411,7 +438,10 @@ pub fn sys_rt_sigaction(process: &Process, signo: u64, act: u64, oact: u64, size
     let old = process.shared.sighand.lock().actions[index];
     if oact != 0 {
         let mut bytes = [0u8; 32];
-        for (i, word) in [old.handler, old.flags, old.restorer, old.mask].iter().enumerate() {
+        for (i, word) in [old.handler, old.flags, old.restorer, old.mask]
+            .iter()
+            .enumerate()
+        {
             bytes[i * 8..i * 8 + 8].copy_from_slice(&word.to_le_bytes());
         }
         copy_to_user(oact, &bytes)?;

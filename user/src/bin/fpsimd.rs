@@ -175,9 +175,9 @@ fn check(seed: u64, rounds: u64) -> Result<(), &'static [u8]> {
 }
 
 const V_NAMES: [&[u8]; 32] = [
-    b"V0", b"V1", b"V2", b"V3", b"V4", b"V5", b"V6", b"V7", b"V8", b"V9", b"V10", b"V11",
-    b"V12", b"V13", b"V14", b"V15", b"V16", b"V17", b"V18", b"V19", b"V20", b"V21", b"V22",
-    b"V23", b"V24", b"V25", b"V26", b"V27", b"V28", b"V29", b"V30", b"V31",
+    b"V0", b"V1", b"V2", b"V3", b"V4", b"V5", b"V6", b"V7", b"V8", b"V9", b"V10", b"V11", b"V12",
+    b"V13", b"V14", b"V15", b"V16", b"V17", b"V18", b"V19", b"V20", b"V21", b"V22", b"V23", b"V24",
+    b"V25", b"V26", b"V27", b"V28", b"V29", b"V30", b"V31",
 ];
 
 /// CNTVCT_EL0, which EL0 reads directly once the kernel sets CNTKCTL_EL1.EL0VCTEN (a SIGILL
@@ -210,7 +210,11 @@ fn run(args: user::Args) -> i32 {
     let seed = if pid == 0 { 2 } else { 1 };
     let result = check(seed, rounds);
     if let Err(name) = result {
-        user::print(if pid == 0 { b"fpsimd: child: " } else { b"fpsimd: parent: " });
+        user::print(if pid == 0 {
+            b"fpsimd: child: "
+        } else {
+            b"fpsimd: parent: "
+        });
         user::print(name);
         user::print(b" changed under it\n");
     }

@@ -98,14 +98,18 @@ extern "C" fn on_fault(sig: i32, info: *const u8, uc: *mut u8) {
 #[cfg(target_os = "none")]
 fn set_v8(value: u64) {
     // SAFETY: writes D8 only (nothing else keeps values in FP registers: softfloat).
-    unsafe { core::arch::asm!(".arch_extension fp", "fmov d8, {v}", ".arch_extension nofp", v = in(reg) value) };
+    unsafe {
+        core::arch::asm!(".arch_extension fp", "fmov d8, {v}", ".arch_extension nofp", v = in(reg) value)
+    };
 }
 
 #[cfg(target_os = "none")]
 fn get_v8() -> u64 {
     let value: u64;
     // SAFETY: reads D8.
-    unsafe { core::arch::asm!(".arch_extension fp", "fmov {v}, d8", ".arch_extension nofp", v = out(reg) value) };
+    unsafe {
+        core::arch::asm!(".arch_extension fp", "fmov {v}, d8", ".arch_extension nofp", v = out(reg) value)
+    };
     value
 }
 
@@ -146,7 +150,12 @@ fn faulting_load(_: u64) -> u64 {
 #[cfg(not(target_os = "none"))]
 fn brk() {}
 
-fn install(sig: usize, handler: extern "C" fn(i32, *const u8, *mut u8), flags: usize, mask: u64) -> isize {
+fn install(
+    sig: usize,
+    handler: extern "C" fn(i32, *const u8, *mut u8),
+    flags: usize,
+    mask: u64,
+) -> isize {
     let act = SigAction {
         handler: handler as usize,
         flags: flags | SA_SIGINFO | SA_RESTORER,
@@ -176,7 +185,10 @@ impl Checks {
 
 fn all(c: &mut Checks) -> Result<(), ()> {
     let me = sys::getpid();
-    c.check(install(SIGUSR1, on_signal, 0, bit(SIGUSR2)) == 0, b"rt_sigaction")?;
+    c.check(
+        install(SIGUSR1, on_signal, 0, bit(SIGUSR2)) == 0,
+        b"rt_sigaction",
+    )?;
     // Delivered on the way back from kill itself, with the sender's pid and SI_USER.
     set_v8(0x1234_5678_9abc_def0);
     c.check(sys::kill(me, SIGUSR1) == 0, b"kill self")?;
@@ -185,11 +197,26 @@ fn all(c: &mut Checks) -> Result<(), ()> {
     c.check(LAST_CODE.load(SeqCst) as i32 == SI_USER, b"si_code SI_USER")?;
     c.check(LAST_PID.load(SeqCst) == me as u64, b"si_pid")?;
     let mask = MASK_IN_HANDLER.load(SeqCst);
-    c.check(mask & bit(SIGUSR1) != 0 && mask & bit(SIGUSR2) != 0, b"handler mask = signal | sa_mask")?;
-    c.check(sys::sigprocmask(SIG_BLOCK, None) == 0, b"mask restored by sigreturn")?;
-    c.check(FRAME_WORDS.load(SeqCst) == u64::from(FPSIMD_MAGIC) << 32 | 528, b"fpsimd_context record")?;
-    c.check(FRAME_V8.load(SeqCst) == 0x1234_5678_9abc_def0, b"V8 in the frame")?;
-    c.check(get_v8() == 0x1234_5678_9abc_def0, b"V8 restored by sigreturn")?;
+    c.check(
+        mask & bit(SIGUSR1) != 0 && mask & bit(SIGUSR2) != 0,
+        b"handler mask = signal | sa_mask",
+    )?;
+    c.check(
+        sys::sigprocmask(SIG_BLOCK, None) == 0,
+        b"mask restored by sigreturn",
+    )?;
+    c.check(
+        FRAME_WORDS.load(SeqCst) == u64::from(FPSIMD_MAGIC) << 32 | 528,
+        b"fpsimd_context record",
+    )?;
+    c.check(
+        FRAME_V8.load(SeqCst) == 0x1234_5678_9abc_def0,
+        b"V8 in the frame",
+    )?;
+    c.check(
+        get_v8() == 0x1234_5678_9abc_def0,
+        b"V8 restored by sigreturn",
+    )?;
 
     // Blocked: pending, not delivered, until unblocked.
     sys::sigprocmask(SIG_BLOCK, Some(bit(SIGUSR1)));
@@ -203,8 +230,14 @@ fn all(c: &mut Checks) -> Result<(), ()> {
     install(SIGUSR2, on_signal, SA_NODEFER | SA_RESETHAND, 0);
     sys::tgkill(me, me, SIGUSR2);
     c.check(COUNT.load(SeqCst) == 3, b"tgkill delivered")?;
-    c.check(LAST_CODE.load(SeqCst) as i32 == SI_TKILL, b"si_code SI_TKILL")?;
-    c.check(MASK_IN_HANDLER.load(SeqCst) & bit(SIGUSR2) == 0, b"SA_NODEFER")?;
+    c.check(
+        LAST_CODE.load(SeqCst) as i32 == SI_TKILL,
+        b"si_code SI_TKILL",
+    )?;
+    c.check(
+        MASK_IN_HANDLER.load(SeqCst) & bit(SIGUSR2) == 0,
+        b"SA_NODEFER",
+    )?;
     let mut old = SigAction::default();
     sys::sigaction(SIGUSR2, None, Some(&mut old));
     c.check(old.handler == 0, b"SA_RESETHAND back to SIG_DFL")?;
@@ -214,20 +247,38 @@ fn all(c: &mut Checks) -> Result<(), ()> {
     sys::kill(me, SIGUSR1);
     c.check(sys::sigsuspend(0) == -4, b"rt_sigsuspend EINTR")?;
     c.check(COUNT.load(SeqCst) == 4, b"delivered in rt_sigsuspend")?;
-    c.check(UC_MASK.load(SeqCst) == bit(SIGUSR1), b"uc_sigmask = the mask before sigsuspend")?;
-    c.check(sys::sigprocmask(SIG_SETMASK, Some(0)) == bit(SIGUSR1), b"mask back after sigsuspend")?;
+    c.check(
+        UC_MASK.load(SeqCst) == bit(SIGUSR1),
+        b"uc_sigmask = the mask before sigsuspend",
+    )?;
+    c.check(
+        sys::sigprocmask(SIG_SETMASK, Some(0)) == bit(SIGUSR1),
+        b"mask back after sigsuspend",
+    )?;
 
     // A fault caught by a handler that skips the faulting load.
     install(SIGSEGV, on_fault, 0, 0);
     let x = faulting_load(0x10);
-    c.check(x == 42 && COUNT.load(SeqCst) == 5, b"SIGSEGV handler skipped the load")?;
+    c.check(
+        x == 42 && COUNT.load(SeqCst) == 5,
+        b"SIGSEGV handler skipped the load",
+    )?;
     c.check(LAST_CODE.load(SeqCst) as i32 == SEGV_MAPERR, b"SEGV_MAPERR")?;
     c.check(LAST_ADDR.load(SeqCst) == 0x10, b"si_addr = the address")?;
-    c.check(FRAME_WORDS.load(SeqCst) == 1, b"fault_address and esr_context")?;
+    c.check(
+        FRAME_WORDS.load(SeqCst) == 1,
+        b"fault_address and esr_context",
+    )?;
     install(SIGTRAP, on_fault, 0, 0);
     brk();
-    c.check(COUNT.load(SeqCst) == 6 && LAST_CODE.load(SeqCst) as i32 == TRAP_BRKPT, b"BRK: SIGTRAP TRAP_BRKPT")?;
-    c.check(LAST_ADDR.load(SeqCst) == MASK_IN_HANDLER.load(SeqCst), b"BRK: si_addr = pc")?;
+    c.check(
+        COUNT.load(SeqCst) == 6 && LAST_CODE.load(SeqCst) as i32 == TRAP_BRKPT,
+        b"BRK: SIGTRAP TRAP_BRKPT",
+    )?;
+    c.check(
+        LAST_ADDR.load(SeqCst) == MASK_IN_HANDLER.load(SeqCst),
+        b"BRK: si_addr = pc",
+    )?;
 
     // SIGCHLD with the child's pid and exit status.
     install(SIGCHLD, on_signal, 0, 0);
@@ -244,7 +295,10 @@ fn all(c: &mut Checks) -> Result<(), ()> {
     c.check(reaped == pid && status == 0x700, b"wait4 of exit(7)")?;
     c.check(LAST_SIG.load(SeqCst) == SIGCHLD as u64, b"SIGCHLD")?;
     c.check(LAST_CODE.load(SeqCst) as i32 == CLD_EXITED, b"CLD_EXITED")?;
-    c.check(LAST_PID.load(SeqCst) == pid as u64 && LAST_STATUS.load(SeqCst) == 7, b"SIGCHLD si_pid, si_status")?;
+    c.check(
+        LAST_PID.load(SeqCst) == pid as u64 && LAST_STATUS.load(SeqCst) == 7,
+        b"SIGCHLD si_pid, si_status",
+    )?;
 
     // Signal deaths: SIGTERM kills; ignored, it does nothing and SIGKILL still kills.
     sys::sigprocmask(SIG_BLOCK, Some(bit(SIGUSR2)));
@@ -252,7 +306,10 @@ fn all(c: &mut Checks) -> Result<(), ()> {
         let pid = sys::fork();
         if pid == 0 {
             if ignore {
-                let act = SigAction { handler: SIG_IGN, ..SigAction::default() };
+                let act = SigAction {
+                    handler: SIG_IGN,
+                    ..SigAction::default()
+                };
                 sys::sigaction(SIGTERM, Some(&act), None);
             }
             sys::kill(sys::getppid(), SIGUSR2);
@@ -265,9 +322,15 @@ fn all(c: &mut Checks) -> Result<(), ()> {
         while sys::sigpending() & bit(SIGUSR2) == 0 {
             sys::sched_yield();
         }
-        let ign = SigAction { handler: SIG_IGN, ..SigAction::default() };
+        let ign = SigAction {
+            handler: SIG_IGN,
+            ..SigAction::default()
+        };
         sys::sigaction(SIGUSR2, Some(&ign), None);
-        c.check(sys::sigpending() == 0, b"ignoring discards the pending signal")?;
+        c.check(
+            sys::sigpending() == 0,
+            b"ignoring discards the pending signal",
+        )?;
         sys::sigaction(SIGUSR2, Some(&SigAction::default()), None);
         sys::kill(pid, sig);
         if ignore {
