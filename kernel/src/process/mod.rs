@@ -4,9 +4,11 @@
 //! A process is a scheduler task whose body is [`run`]: it installs the address space, then
 //! loops entering EL0 ([`arch::uspace::enter_user`]) and acting on why EL0 came back:
 //! a syscall goes to [`crate::syscall::dispatch`], an IRQ is handled and may reschedule, any
-//! other exception kills the process with the signal Linux would send
-//! ([`crate::signal::signal_for_exception`]). Pending kills and Ctrl-C are checked before every
-//! return to EL0. Only the process dies; the kernel and the shell carry on.
+//! other exception raises the signal Linux would send ([`signal::force_sig_fault`]). Pending
+//! signals are delivered before every return to EL0 ([`signal::do_signal`]): a handler's frame,
+//! or a default action that may end the process. Only the process dies; the kernel and the
+//! shell carry on. Its FP/SIMD registers are reloaded on that path too when another task's
+//! were loaded meanwhile ([`arch::fpsimd`]).
 //!
 //! Every process has an entry in the process table ([`ProcShared`]: pid, parent, exit status)
 //! from its creation until its parent reaps it: `exit` leaves a zombie, `wait4` reaps it, and a

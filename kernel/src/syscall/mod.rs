@@ -9,7 +9,8 @@
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
 //! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
-//! `wait4`.
+//! `wait4`, and the signal calls (`rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`,
+//! `rt_sigsuspend`, `rt_sigreturn` in [`crate::process::signal`]; `kill`, `tkill`, `tgkill`).
 
 pub mod random;
 
