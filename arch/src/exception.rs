@@ -46,6 +46,11 @@ core::arch::global_asm!(
     overflow_stack_size = const crate::stack::OVERFLOW_STACK_SIZE,
     vector_bad_stack = const VECTOR_BAD_STACK,
     off_user_kernel_sp = const core::mem::offset_of!(crate::percpu::ArchPerCpu, user_kernel_sp),
+    off_user_context = const core::mem::offset_of!(crate::percpu::ArchPerCpu, user_context),
+    esr_ec_shift = const crate::esr::ESR_ELx_EC_SHIFT,
+    ec_svc64 = const crate::esr::ESR_ELx_EC_SVC64,
+    vector_svc_work = const crate::uspace::VECTOR_SVC_WORK,
+    svc_handler = sym crate::uspace::SVC_HANDLER,
 );
 
 /// The kind `__bad_stack` passes: a stack overflow caught by an EL1 vector entry. Being 8 or

@@ -142,6 +142,13 @@ mod target {
     }
     }
 
+    /// Whether the registers hold some other state than `state` (the running task's), so the
+    /// way back to EL0 must go through [`restore_current`] (Linux: `TIF_FOREIGN_FPSTATE`).
+    #[inline(always)]
+    pub fn foreign(state: *mut UserFpsimdState) -> bool {
+        last_state().load(Ordering::Relaxed) != state
+    }
+
     /// On the way back to EL0 (IRQs masked), makes the registers hold `state`, the running
     /// task's, loading it only if another task's state was loaded since (Linux:
     /// `fpsimd_restore_current_state` under `TIF_FOREIGN_FPSTATE`).

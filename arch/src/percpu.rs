@@ -40,6 +40,9 @@ pub struct ArchPerCpu {
     /// While this CPU runs EL0 code: the kernel stack pointer to resume at the next exception
     /// from EL0 (written and read only by `asm/vectors.s`).
     pub user_kernel_sp: AtomicU64,
+    /// While this CPU runs EL0 code: the kernel's context for it (its process), which the
+    /// `svc` fast path hands to the syscall handler (written and read only by `asm/vectors.s`).
+    pub user_context: AtomicU64,
     /// The task FP/SIMD state this CPU's registers hold (Linux: `fpsimd_last_state`), null
     /// when they hold nobody's; see [`crate::fpsimd`].
     pub fpsimd_last_state: AtomicPtr<UserFpsimdState>,
@@ -58,6 +61,7 @@ impl ArchPerCpu {
             irq_stack_ptr: AtomicU64::new(0),
             kprobe_ctlblk: KprobeCtlblk::new(),
             user_kernel_sp: AtomicU64::new(0),
+            user_context: AtomicU64::new(0),
             fpsimd_last_state: AtomicPtr::new(core::ptr::null_mut()),
         }
     }

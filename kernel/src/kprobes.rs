@@ -505,7 +505,7 @@ arch::noinstr! {
 /// Written word by word: at opt-level "s" a whole-struct initializer becomes `memset` and
 /// `memcpy` calls that cost more than the rest of the hit.
 #[inline(always)]
-fn frame_from_fregs<'a>(
+pub(crate) fn frame_from_fregs<'a>(
     fregs: &FtraceRegs,
     pc: u64,
     frame: &'a mut core::mem::MaybeUninit<TrapFrame>,
@@ -541,7 +541,7 @@ fn frame_from_fregs<'a>(
 /// The registers a kretprobe's return handler sees: x0-x7 (the result), fp, sp, and the real
 /// return address as pc and lr; the rest read as 0. Word by word, as [`frame_from_fregs`].
 #[inline(always)]
-fn frame_from_ret_regs<'a>(
+pub(crate) fn frame_from_ret_regs<'a>(
     ret: &FgraphRetRegs,
     ret_addr: u64,
     frame: &'a mut core::mem::MaybeUninit<TrapFrame>,

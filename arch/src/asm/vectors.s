@@ -26,6 +26,13 @@
 .endif
 .Lventry_save\@:
     stp     x0, x1, [sp, #{off_regs}]
+.if \kind == 8
+    // An `svc` from 64-bit EL0 takes the fast path.
+    mrs     x0, esr_el1
+    ubfx    x0, x0, #{esr_ec_shift}, #6
+    cmp     x0, #{ec_svc64}
+    b.eq    el0_svc
+.endif
     mov     x0, #\kind
     b       exception_entry
 .if \kind < 8
@@ -174,10 +181,11 @@ exception_exit_mask:
     eret
 .size exception_entry, . - exception_entry
 
-// u64 __enter_user(frame: x0): runs the user context `frame` (which must lie above the current
-// stack pointer, at the top of the task's kernel stack) until an exception from EL0, whose
-// vector kind it returns. The kernel's callee-saved registers wait on the stack below the frame
-// and the stack pointer in the per-CPU area: an exception from EL0 pushes its frame from the
+// u64 __enter_user(frame: x0, context: x1): runs the user context `frame` (which must lie above
+// the current stack pointer, at the top of the task's kernel stack) until an exception from EL0
+// that the `svc` fast path does not finish, whose vector kind it returns; `context` is what the
+// fast path hands its handler. The kernel's callee-saved registers wait on the stack below the
+// frame and the stack pointer in the per-CPU area: an exception from EL0 pushes its frame from the
 // top of the stack down, which is exactly over `frame`, then `__exit_user` unwinds to here.
 .global __enter_user
 .type __enter_user, %function
@@ -189,12 +197,97 @@ __enter_user:
     stp     x23, x24, [sp, #48]
     stp     x25, x26, [sp, #64]
     stp     x27, x28, [sp, #80]
-    mrs     x1, tpidr_el1
-    mov     x2, sp
-    str     x2, [x1, #{off_user_kernel_sp}]
+    mrs     x2, tpidr_el1
+    mov     x3, sp
+    str     x3, [x2, #{off_user_kernel_sp}]
+    str     x1, [x2, #{off_user_context}]
     mov     sp, x0
     b       exception_exit_mask
 .size __enter_user, . - __enter_user
+
+// The `svc` fast path from EL0 (Linux: `el0_svc` and `ret_to_user`, without the generic
+// dispatch): x0/x1 are saved; save the rest of the frame, then call the installed handler with
+// (frame, this CPU's user context) on the kernel stack below `__enter_user`'s save area and
+// ERET straight back to EL0 if it returns 0. Otherwise (work before EL0: a reschedule, a
+// signal, an exit) unwind to `__enter_user`'s caller with VECTOR_SVC_WORK, the syscall done;
+// without a handler or a context, with kind 8 (the generic way, the syscall not run). The
+// handler may sleep, and another task entering EL0 on this CPU meanwhile overwrites the
+// per-CPU stack pointer and context, so both are written back before leaving. x19-x22 are
+// free: the user's are in the frame.
+.type el0_svc, %function
+el0_svc:
+    stp     x2, x3, [sp, #{off_regs} + 16 * 1]
+    stp     x4, x5, [sp, #{off_regs} + 16 * 2]
+    stp     x6, x7, [sp, #{off_regs} + 16 * 3]
+    stp     x8, x9, [sp, #{off_regs} + 16 * 4]
+    stp     x10, x11, [sp, #{off_regs} + 16 * 5]
+    stp     x12, x13, [sp, #{off_regs} + 16 * 6]
+    stp     x14, x15, [sp, #{off_regs} + 16 * 7]
+    stp     x16, x17, [sp, #{off_regs} + 16 * 8]
+    stp     x18, x19, [sp, #{off_regs} + 16 * 9]
+    stp     x20, x21, [sp, #{off_regs} + 16 * 10]
+    stp     x22, x23, [sp, #{off_regs} + 16 * 11]
+    stp     x24, x25, [sp, #{off_regs} + 16 * 12]
+    stp     x26, x27, [sp, #{off_regs} + 16 * 13]
+    stp     x28, x29, [sp, #{off_regs} + 16 * 14]
+    mrs     x1, sp_el0
+    stp     x30, x1, [sp, #{off_regs} + 16 * 15]
+    mrs     x2, elr_el1
+    mrs     x3, spsr_el1
+    stp     x2, x3, [sp, #{off_pc}]
+    mrs     x4, esr_el1
+    stp     x4, xzr, [sp, #{off_esr}]               // FAR is UNKNOWN for an SVC
+    stp     xzr, xzr, [sp, #{off_stackframe}]       // the last frame record: unwinders stop
+    add     x29, sp, #{off_stackframe}
+    adrp    x2, {svc_handler}
+    ldr     x2, [x2, :lo12:{svc_handler}]
+    cbz     x2, .Lel0_svc_generic
+    mrs     x22, tpidr_el1                      // tasks never migrate: stays this CPU's
+    ldr     x21, [x22, #{off_user_context}]
+    cbz     x21, .Lel0_svc_generic
+    ldr     x19, [x22, #{off_user_kernel_sp}]
+    mov     x20, sp
+    mov     sp, x19
+    mov     x0, x20
+    mov     x1, x21
+    msr     daifclr, #0xf                       // process context (Linux: DAIF_PROCCTX)
+    blr     x2
+    str     x19, [x22, #{off_user_kernel_sp}]
+    str     x21, [x22, #{off_user_context}]
+    mov     sp, x20
+    cbnz    x0, .Lel0_svc_work
+    // Back to EL0 (`exception_exit_mask`, knowing the target is EL0t).
+    msr     daifset, #0xf
+    ldp     x2, x3, [sp, #{off_pc}]
+    msr     elr_el1, x2
+    msr     spsr_el1, x3
+    ldr     x1, [sp, #{off_regs} + 8 * 31]
+    msr     sp_el0, x1
+    ldp     x0, x1, [sp, #{off_regs}]
+    ldp     x2, x3, [sp, #{off_regs} + 16 * 1]
+    ldp     x4, x5, [sp, #{off_regs} + 16 * 2]
+    ldp     x6, x7, [sp, #{off_regs} + 16 * 3]
+    ldp     x8, x9, [sp, #{off_regs} + 16 * 4]
+    ldp     x10, x11, [sp, #{off_regs} + 16 * 5]
+    ldp     x12, x13, [sp, #{off_regs} + 16 * 6]
+    ldp     x14, x15, [sp, #{off_regs} + 16 * 7]
+    ldp     x16, x17, [sp, #{off_regs} + 16 * 8]
+    ldp     x18, x19, [sp, #{off_regs} + 16 * 9]
+    ldp     x20, x21, [sp, #{off_regs} + 16 * 10]
+    ldp     x22, x23, [sp, #{off_regs} + 16 * 11]
+    ldp     x24, x25, [sp, #{off_regs} + 16 * 12]
+    ldp     x26, x27, [sp, #{off_regs} + 16 * 13]
+    ldp     x28, x29, [sp, #{off_regs} + 16 * 14]
+    ldr     x30, [sp, #{off_regs} + 16 * 15]
+    add     sp, sp, #{frame_size}
+    eret
+.Lel0_svc_work:
+    mov     x0, #{vector_svc_work}
+    b       __exit_user
+.Lel0_svc_generic:
+    mov     x0, #8
+    b       __exit_user
+.size el0_svc, . - el0_svc
 
 .type __exit_user, %function
 __exit_user:

@@ -1,6 +1,9 @@
 //! The getppid round trip from EL0, the loop of the Linux anchor's bench (`getppid` in a tight
-//! loop): one operation is one `svc #0` with x8 = 173 and its return to EL0, through the vector,
-//! `enter_user`'s return, the syscall dispatch and `getppid`, and the exception return.
+//! loop): one operation is one `svc #0` with x8 = 173 and its return to EL0, through the
+//! vector's `svc` fast path (the handler, the syscall dispatch and `getppid`, the work check)
+//! and the exception return. `getppid_sys_enter` is the same with `raw_syscalls:sys_enter`
+//! enabled: its teardown checks the buffer holds one `sys_enter` entry per call (and one for
+//! each loop's final `exit`), nothing else.
 //!
 //! The run and the baseline execute the same hand-assembled EL0 loop in an address space made
 //! in the setup; the baseline has a `nop` where the run has the `svc`, so only the round trip
@@ -19,6 +22,10 @@ use arch::exception::TrapFrame;
 use super::SetupError;
 use crate::kbench;
 use crate::process::mm::Mm;
+use crate::trace::events::syscalls::{EVENT_SYS_ENTER, TraceEventRawSysEnter};
+use crate::trace::events::{EVENT_MUTEX, event_enable_disable};
+use crate::trace::trace::buffer;
+use crate::trace::trace_entries::read_entry;
 
 const OPS: u64 = 1000;
 const CODE: u64 = 0x10000;
@@ -127,6 +134,50 @@ fn check() -> Result<(), String> {
              {run} and {baseline}"
         ))
     }
+}
+
+/// Enables `raw_syscalls:sys_enter` on an empty buffer, after the checks' reset.
+fn enable_sys_enter() -> Result<(), SetupError> {
+    reset()?;
+    super::recorded::start_recording();
+    let _guard = EVENT_MUTEX.lock();
+    event_enable_disable(&EVENT_SYS_ENTER, true, false)
+        .map_err(|e| SetupError::Fail(format!("enabling sys_enter: {e}")))
+}
+
+/// Disables the event; checks the sums and that the buffer holds exactly `OPS` getppid
+/// `sys_enter` entries and the two loops' `exit` ones.
+fn disable_and_check() -> Result<(), String> {
+    {
+        let _guard = EVENT_MUTEX.lock();
+        event_enable_disable(&EVENT_SYS_ENTER, false, false)
+            .map_err(|e| format!("disabling sys_enter: {e}"))?;
+    }
+    check()?;
+    let (mut getppid, mut exit, mut other) = (0u64, 0u64, 0u64);
+    for event in buffer().iter_all() {
+        match read_entry::<TraceEventRawSysEnter>(&event.payload) {
+            Some(e) if e.ent.type_ == EVENT_SYS_ENTER.id() && e.id == 173 => getppid += 1,
+            Some(e) if e.ent.type_ == EVENT_SYS_ENTER.id() && e.id == 93 => exit += 1,
+            _ => other += 1,
+        }
+    }
+    buffer().reset(None);
+    if getppid != OPS || exit != 2 || other != 0 {
+        return Err(format!(
+            "expected {OPS} getppid and 2 exit sys_enter entries, found {getppid}, {exit} and              {other} others"
+        ));
+    }
+    Ok(())
+}
+
+kbench! {
+    name: "getppid_sys_enter",
+    ops: OPS,
+    run: getppid_loop,
+    baseline: "nop_instead_of_svc" => nop_loop,
+    setup: enable_sys_enter,
+    teardown: disable_and_check,
 }
 
 kbench! {

@@ -31,6 +31,10 @@ mod command;
 #[cfg(target_os = "none")]
 mod context_switch;
 #[cfg(target_os = "none")]
+mod forkexec;
+#[cfg(target_os = "none")]
+mod fprobe;
+#[cfg(target_os = "none")]
 mod ftrace_enable_all;
 #[cfg(target_os = "none")]
 mod ftrace_ops;

@@ -5,6 +5,7 @@
 mod debug;
 mod error_log;
 mod fgraph;
+mod fprobe;
 mod ftrace_ops;
 mod ftrace_startup;
 mod func_stack;
@@ -19,6 +20,7 @@ mod smp;
 mod stop_machine_locks;
 mod stop_machine_stress;
 mod symbols;
+mod syscalls;
 mod tracepoint;
 mod uspace;
 mod vmap_stack;

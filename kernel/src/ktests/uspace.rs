@@ -101,8 +101,9 @@ fn run_user(mm: &Mm, pc: u64, x1: u64, x2: u64) -> (UserExit, TrapFrame) {
     install(mm.context());
     let exit = loop {
         arch::irqflags::local_irq_disable();
-        // SAFETY: the frame is ours, made for EL0t; `mm` is installed.
-        let exit = unsafe { enter_user(frame) };
+        // SAFETY: the frame is ours, made for EL0t; `mm` is installed. No context: every
+        // `svc` comes back here (the generic way).
+        let exit = unsafe { enter_user(frame, core::ptr::null_mut()) };
         if exit == UserExit::Irq {
             handle_user_irq(frame);
             local_daif_restore(DAIF_PROCCTX);

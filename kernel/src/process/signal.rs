@@ -353,16 +353,19 @@ fn setup_rt_frame(
 /// `rt_sigreturn()`: restores the registers, FP/SIMD state and blocked mask from the frame at
 /// the stack pointer (Linux: `sys_rt_sigreturn`). A bad frame kills the process with SIGSEGV,
 /// as Linux's `arm64_notify_segfault`; x0 comes from the frame, not from a return value.
-pub fn sys_rt_sigreturn(task: &Task, process: &mut Process, frame: &mut TrapFrame) {
-    if restore_sigframe(task, frame).is_err() {
+pub fn sys_rt_sigreturn(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
+    let task = sched::current_task();
+    if restore_sigframe(&task, frame).is_err() {
         let info = KSigInfo {
             signo: SIGSEGV,
             code: crate::signal::SI_KERNEL,
             fields: SigFields::Fault { addr: frame.sp },
         };
-        force_sig_fault(process, task, info, 0);
+        force_sig_fault(process, &task, info, 0);
         process.fault = None;
     }
+    // x0 is the frame's: the syscall's "result" is what it restored.
+    Ok(frame.regs[0])
 }
 
 fn restore_sigframe(task: &Task, frame: &mut TrapFrame) -> Result<(), Errno> {
@@ -406,13 +409,8 @@ fn restore_sigframe(task: &Task, frame: &mut TrapFrame) -> Result<(), Errno> {
 }
 
 /// `rt_sigaction(sig, act, oact, sigsetsize)`.
-pub fn sys_rt_sigaction(
-    process: &Process,
-    signo: u64,
-    act: u64,
-    oact: u64,
-    size: u64,
-) -> Result<u64, Errno> {
+pub fn sys_rt_sigaction(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
+    let [signo, act, oact, size] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if size != 8 {
         return Err(Errno::EINVAL);
     }
@@ -457,7 +455,8 @@ pub fn sys_rt_sigaction(
 }
 
 /// `rt_sigprocmask(how, set, oset, sigsetsize)`.
-pub fn sys_rt_sigprocmask(how: u64, set: u64, oset: u64, size: u64) -> Result<u64, Errno> {
+pub fn sys_rt_sigprocmask(_: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
+    let [how, set, oset, size] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if size != 8 {
         return Err(Errno::EINVAL);
     }
@@ -486,7 +485,8 @@ pub fn sys_rt_sigprocmask(how: u64, set: u64, oset: u64, size: u64) -> Result<u6
 }
 
 /// `rt_sigpending(set, sigsetsize)`: the pending signals that are blocked.
-pub fn sys_rt_sigpending(set: u64, size: u64) -> Result<u64, Errno> {
+pub fn sys_rt_sigpending(_: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
+    let [set, size] = [frame.regs[0], frame.regs[1]];
     if size > 8 {
         return Err(Errno::EINVAL);
     }
@@ -498,7 +498,8 @@ pub fn sys_rt_sigpending(set: u64, size: u64) -> Result<u64, Errno> {
 
 /// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` blocked until a signal is delivered;
 /// always `EINTR`. The handler's frame records the old mask, which sigreturn restores.
-pub fn sys_rt_sigsuspend(process: &mut Process, mask: u64, size: u64) -> Result<u64, Errno> {
+pub fn sys_rt_sigsuspend(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
+    let [mask, size] = [frame.regs[0], frame.regs[1]];
     if size != 8 {
         return Err(Errno::EINVAL);
     }

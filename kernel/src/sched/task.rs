@@ -284,6 +284,16 @@ impl Task {
         self.sig_blocked.store(mask, Ordering::Release);
     }
 
+    /// [`Self::signal_pending`] for the running task's return to user space, with relaxed
+    /// loads: only whether the flags are visible matters there, nothing is read after them.
+    #[inline(always)]
+    pub fn exit_to_user_work(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+            || self.sigint.load(Ordering::Relaxed)
+            || self.sig_pending.load(Ordering::Relaxed) & !self.sig_blocked.load(Ordering::Relaxed)
+                != 0
+    }
+
     pub(super) fn set_sigint(&self, pending: bool) -> bool {
         self.sigint.swap(pending, Ordering::AcqRel)
     }

@@ -5,6 +5,10 @@
 //! User pointers arrive as plain `u64`s and are only ever touched through [`crate::uaccess`]:
 //! a bad pointer is `EFAULT`, never a kernel fault.
 //!
+//! Every syscall goes through [`invoke_syscall`]: the `raw_syscalls` tracepoints around a
+//! call through [`SYS_CALL_TABLE`]; its argument names and types for the `syscalls:` events
+//! are in [`crate::trace::trace_syscalls::SYSCALLS`] (a syscall added here needs a line there).
+//!
 //! Implemented so far (stage 1 of the user-space issue): `write` (to the console on fds 0-2),
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
@@ -88,75 +92,124 @@ pub const CLOCK_BOOTTIME: u64 = 7;
 const MAX_RW_COUNT: u64 = (i32::MAX as u64) & !(PAGE_SIZE - 1);
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
-type SysResult = Result<u64, Errno>;
+/// A syscall's value, or the errno it fails with.
+pub type SysResult = Result<u64, Errno>;
 
-/// Runs the syscall `frame` trapped with and puts its result in x0; `Some` when the process
-/// exits with that status.
-pub fn dispatch(process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStatus> {
-    let [a0, a1, a2, a3, a4, _a5] = [0, 1, 2, 3, 4, 5].map(|i| frame.regs[i]);
-    let result = match frame.regs[8] {
-        __NR_EXIT | __NR_EXIT_GROUP => return Some(WaitStatus::exited(a0)),
-        __NR_WRITE => sys_write(a0, a1, a2),
-        __NR_GETPID | __NR_GETTID => Ok(u64::from(process.pid())),
-        __NR_GETPPID => Ok(u64::from(process.ppid())),
-        __NR_GETUID | __NR_GETEUID | __NR_GETGID | __NR_GETEGID => Ok(0),
-        __NR_BRK => Ok(process.mm().brk(a0)),
-        __NR_MMAP => sys_mmap(process, a0, a1, a2, a3, a4, frame.regs[5]),
-        __NR_MUNMAP => sys_munmap(process, a0, a1),
-        __NR_UNAME => sys_uname(a0),
-        __NR_SET_TID_ADDRESS => {
-            process.set_clear_child_tid(a0);
-            Ok(u64::from(process.pid()))
-        }
-        __NR_GETRANDOM => sys_getrandom(a0, a1, a2),
-        __NR_CLOCK_GETTIME => sys_clock_gettime(a0, a1),
-        __NR_NANOSLEEP => sys_nanosleep(a0, a1),
-        __NR_CLOCK_NANOSLEEP => sys_clock_nanosleep(a0, a1, a2, a3),
-        __NR_SET_ROBUST_LIST => {
-            if a1 != ROBUST_LIST_HEAD_SIZE {
-                Err(Errno::EINVAL)
-            } else {
-                process.set_robust_list(a0);
-                Ok(0)
-            }
-        }
-        __NR_CLONE => sys_clone(process, frame, a0, a1),
-        __NR_EXECVE => match sys_execve(process, frame, a0, a1, a2) {
-            // The new program starts with every register zero, x0 included.
-            Ok(()) => return None,
-            Err(errno) => Err(errno),
-        },
-        __NR_WAIT4 => sys_wait4(process, a0, a1, a2, a3),
-        __NR_SCHED_YIELD => {
-            crate::sched::yield_now();
-            Ok(0)
-        }
-        __NR_RT_SIGRETURN => {
-            // Every register, x0 included, comes back from the frame.
-            let task = crate::sched::current_task();
-            signal::sys_rt_sigreturn(&task, process, frame);
-            return None;
-        }
-        __NR_RT_SIGACTION => signal::sys_rt_sigaction(process, a0, a1, a2, a3),
-        __NR_RT_SIGPROCMASK => signal::sys_rt_sigprocmask(a0, a1, a2, a3),
-        __NR_RT_SIGPENDING => signal::sys_rt_sigpending(a0, a1),
-        __NR_RT_SIGSUSPEND => signal::sys_rt_sigsuspend(process, a0, a1),
-        __NR_KILL => sys_kill(process, a0, a1),
-        __NR_TKILL => sys_tgkill(process, a0, a0, a1),
-        __NR_TGKILL => sys_tgkill(process, a0, a1, a2),
-        _ => Err(Errno::ENOSYS),
-    };
-    frame.regs[0] = match result {
+/// A syscall's implementation: reads its arguments from x0-x5 of `frame` and returns its
+/// value or errno. `exit` records the process's status instead ([`Process::set_exit`]).
+pub type SyscallImpl = fn(&mut Process, &mut TrapFrame) -> SysResult;
+
+/// A table entry: a [`SyscallImpl`] wrapped by [`syscall!`] to return what goes to x0 (the
+/// value or `-errno`), in a register.
+pub type SyscallFn = fn(&mut Process, &mut TrapFrame) -> u64;
+
+/// x0 for a syscall's result (Linux's `long` return: the value or `-errno`).
+#[inline(always)]
+fn syscall_return(result: SysResult) -> u64 {
+    match result {
         Ok(value) => value,
         Err(errno) => (-i64::from(errno.code())) as u64,
+    }
+}
+
+/// The table entry for `$imp` (Linux's `__arm64_sys_*` wrapper around `__se_sys_*`).
+macro_rules! syscall {
+    ($imp:path) => {{
+        fn entry(process: &mut Process, frame: &mut TrapFrame) -> u64 {
+            syscall_return($imp(process, frame))
+        }
+        entry as SyscallFn
+    }};
+}
+
+/// Linux's `__NR_syscalls` for arm64 (6.12): the size of the table.
+pub const NR_SYSCALLS: usize = 463;
+
+/// The syscall table (Linux: `sys_call_table`), indexed by number; `ENOSYS` where unset.
+static SYS_CALL_TABLE: [SyscallFn; NR_SYSCALLS] = sys_call_table();
+
+/// The entry of every number without a syscall (Linux's `sys_ni_syscall`): `ENOSYS`.
+const SYS_NI: SyscallFn = syscall!(sys_ni_syscall);
+
+/// Whether syscall `nr` is implemented (has its own table entry).
+pub fn implemented(nr: usize) -> bool {
+    SYS_CALL_TABLE
+        .get(nr)
+        .is_some_and(|entry| !core::ptr::fn_addr_eq(*entry, SYS_NI))
+}
+
+const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
+    let mut t: [SyscallFn; NR_SYSCALLS] = [SYS_NI; NR_SYSCALLS];
+    t[__NR_WRITE as usize] = syscall!(sys_write);
+    t[__NR_EXIT as usize] = syscall!(sys_exit);
+    t[__NR_EXIT_GROUP as usize] = syscall!(sys_exit);
+    t[__NR_SET_TID_ADDRESS as usize] = syscall!(sys_set_tid_address);
+    t[__NR_SET_ROBUST_LIST as usize] = syscall!(sys_set_robust_list);
+    t[__NR_NANOSLEEP as usize] = syscall!(sys_nanosleep);
+    t[__NR_CLOCK_GETTIME as usize] = syscall!(sys_clock_gettime);
+    t[__NR_CLOCK_NANOSLEEP as usize] = syscall!(sys_clock_nanosleep);
+    t[__NR_SCHED_YIELD as usize] = syscall!(sys_sched_yield);
+    t[__NR_UNAME as usize] = syscall!(sys_uname);
+    t[__NR_GETPID as usize] = syscall!(sys_getpid);
+    t[__NR_GETPPID as usize] = syscall!(sys_getppid);
+    t[__NR_GETUID as usize] = syscall!(sys_getuid);
+    t[__NR_GETEUID as usize] = syscall!(sys_getuid);
+    t[__NR_GETGID as usize] = syscall!(sys_getuid);
+    t[__NR_GETEGID as usize] = syscall!(sys_getuid);
+    t[__NR_GETTID as usize] = syscall!(sys_getpid);
+    t[__NR_BRK as usize] = syscall!(sys_brk);
+    t[__NR_MUNMAP as usize] = syscall!(sys_munmap);
+    t[__NR_CLONE as usize] = syscall!(sys_clone);
+    t[__NR_EXECVE as usize] = syscall!(sys_execve);
+    t[__NR_MMAP as usize] = syscall!(sys_mmap);
+    t[__NR_WAIT4 as usize] = syscall!(sys_wait4);
+    t[__NR_GETRANDOM as usize] = syscall!(sys_getrandom);
+    t[__NR_KILL as usize] = syscall!(sys_kill);
+    t[__NR_TKILL as usize] = syscall!(sys_tkill);
+    t[__NR_TGKILL as usize] = syscall!(sys_tgkill);
+    t[__NR_RT_SIGSUSPEND as usize] = syscall!(signal::sys_rt_sigsuspend);
+    t[__NR_RT_SIGACTION as usize] = syscall!(signal::sys_rt_sigaction);
+    t[__NR_RT_SIGPROCMASK as usize] = syscall!(signal::sys_rt_sigprocmask);
+    t[__NR_RT_SIGPENDING as usize] = syscall!(signal::sys_rt_sigpending);
+    t[__NR_RT_SIGRETURN as usize] = syscall!(signal::sys_rt_sigreturn);
+    t
+}
+
+/// Runs the syscall `frame` trapped with (Linux: `invoke_syscall`) between its `raw_syscalls`
+/// tracepoints (`syscall_trace_enter`/`syscall_trace_exit`), one NOP each while no event is
+/// enabled, and puts its result or `-errno` in x0. After `exit` there is no `sys_exit` event,
+/// as Linux's `do_exit` never returns. Returns whether the process is exiting.
+#[inline(always)]
+pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) -> bool {
+    use crate::trace::events::syscalls::{trace_sys_enter, trace_sys_exit};
+    let nr = frame.regs[8];
+    trace_sys_enter(frame, nr as i64);
+    frame.regs[0] = match SYS_CALL_TABLE.get(nr as usize) {
+        Some(handler) => handler(process, frame),
+        None => syscall_return(Err(Errno::ENOSYS)),
     };
-    None
+    let exiting = process.exiting();
+    if !exiting {
+        trace_sys_exit(frame, frame.regs[0] as i64);
+    }
+    exiting
+}
+
+fn sys_ni_syscall(_: &mut Process, _: &mut TrapFrame) -> SysResult {
+    Err(Errno::ENOSYS)
+}
+
+/// `exit` and `exit_group` (one thread per process: the same).
+fn sys_exit(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    process.set_exit(WaitStatus::exited(frame.regs[0]));
+    Ok(frame.regs[0])
 }
 
 /// `kill(pid, sig)`: `pid` > 0 one process, -1 every process but pid 1 and the caller. There
 /// are no process groups yet: every process is taken to lead its own, so 0 is the caller and
 /// -N is process N.
-fn sys_kill(process: &Process, pid: u64, sig: u64) -> SysResult {
+fn sys_kill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [pid, sig] = [frame.regs[0], frame.regs[1]];
     let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
     if sig > crate::signal::_NSIG {
         return Err(Errno::EINVAL);
@@ -171,9 +224,17 @@ fn sys_kill(process: &Process, pid: u64, sig: u64) -> SysResult {
     signal::send_signal(target, sig, crate::signal::SI_USER, me).map(|()| 0)
 }
 
-/// `tgkill(tgid, tid, sig)` (and `tkill(tid, sig)`): every process has one thread, whose tid
-/// is its pid.
-fn sys_tgkill(process: &Process, tgid: u64, tid: u64, sig: u64) -> SysResult {
+/// `tkill(tid, sig)`: `tgkill` of the thread's own group.
+fn sys_tkill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    tgkill(process, frame.regs[0], frame.regs[0], frame.regs[1])
+}
+
+fn sys_tgkill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    tgkill(process, frame.regs[0], frame.regs[1], frame.regs[2])
+}
+
+/// `tgkill(tgid, tid, sig)`: every process has one thread, whose tid is its pid.
+fn tgkill(process: &Process, tgid: u64, tid: u64, sig: u64) -> SysResult {
     let (tgid, tid) = (tgid as i32, tid as i32);
     let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
     if tgid <= 0 || tid <= 0 || sig > crate::signal::_NSIG {
@@ -185,12 +246,48 @@ fn sys_tgkill(process: &Process, tgid: u64, tid: u64, sig: u64) -> SysResult {
     signal::send_signal(tid as u32, sig, crate::signal::SI_TKILL, process.pid()).map(|()| 0)
 }
 
+fn sys_getpid(process: &mut Process, _: &mut TrapFrame) -> SysResult {
+    Ok(u64::from(process.pid()))
+}
+
+fn sys_getppid(process: &mut Process, _: &mut TrapFrame) -> SysResult {
+    Ok(u64::from(process.ppid()))
+}
+
+/// The `getuid` family: everything runs as root.
+fn sys_getuid(_: &mut Process, _: &mut TrapFrame) -> SysResult {
+    Ok(0)
+}
+
+fn sys_brk(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    Ok(process.mm().brk(frame.regs[0]))
+}
+
+fn sys_set_tid_address(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    process.set_clear_child_tid(frame.regs[0]);
+    Ok(u64::from(process.pid()))
+}
+
+fn sys_set_robust_list(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    if frame.regs[1] != ROBUST_LIST_HEAD_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    process.set_robust_list(frame.regs[0]);
+    Ok(0)
+}
+
+fn sys_sched_yield(_: &mut Process, _: &mut TrapFrame) -> SysResult {
+    crate::sched::yield_now();
+    Ok(0)
+}
+
 /// `SIGCHLD`: the exit signal a forking `clone` names.
 const SIGCHLD: u64 = crate::signal::SIGCHLD as u64;
 
 /// `clone(flags, newsp, ...)`: plain `fork` only (Linux's `fork()` is `clone(SIGCHLD, 0)` on
 /// arm64). Threads, vfork and namespaces are not implemented: ENOSYS.
-fn sys_clone(process: &Process, frame: &TrapFrame, flags: u64, newsp: u64) -> SysResult {
+fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [flags, newsp] = [frame.regs[0], frame.regs[1]];
     if flags != SIGCHLD || newsp != 0 {
         return Err(Errno::ENOSYS);
     }
@@ -227,13 +324,9 @@ fn copy_strings(array: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
     Err(Errno::E2BIG)
 }
 
-fn sys_execve(
-    process: &mut Process,
-    frame: &mut TrapFrame,
-    path: u64,
-    argv: u64,
-    envp: u64,
-) -> Result<(), Errno> {
+/// `execve`: on success the new program starts with every register zero, x0 included.
+fn sys_execve(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [path, argv, envp] = [frame.regs[0], frame.regs[1], frame.regs[2]];
     let path = crate::uaccess::strndup_user(path, PATH_MAX - 1)?;
     if path.is_empty() {
         return Err(Errno::ENOENT);
@@ -245,7 +338,8 @@ fn sys_execve(
     let envp = copy_strings(envp, &mut budget)?;
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
-    crate::process::execve(process, frame, &path, &argv, &envp)
+    crate::process::execve(process, frame, &path, &argv, &envp)?;
+    Ok(0)
 }
 
 // wait4's options (include/uapi/linux/wait.h).
@@ -261,7 +355,8 @@ const RUSAGE_SIZE: usize = 144;
 /// `wait4(pid, wstatus, options, rusage)`: `pid` -1 for any child or a child's pid (process
 /// groups do not exist yet: 0 and < -1 are taken as -1). Stops and continues are not reported
 /// yet (no job control), and the rusage is all zero (no accounting).
-fn sys_wait4(process: &Process, pid: u64, wstatus: u64, options: u64, rusage: u64) -> SysResult {
+fn sys_wait4(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [pid, wstatus, options, rusage] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -284,7 +379,8 @@ fn sys_wait4(process: &Process, pid: u64, wstatus: u64, options: u64, rusage: u6
 }
 
 /// `write(fd, buf, count)`: fds 0-2 are the console (opened read-write, as a tty is).
-fn sys_write(fd: u64, buf: u64, count: u64) -> SysResult {
+fn sys_write(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [fd, buf, count] = [frame.regs[0], frame.regs[1], frame.regs[2]];
     if !matches!(fd as u32, 0..=2) {
         return Err(Errno::EBADF);
     }
@@ -308,15 +404,8 @@ fn sys_write(fd: u64, buf: u64, count: u64) -> SysResult {
     Ok(done)
 }
 
-fn sys_mmap(
-    process: &Process,
-    addr: u64,
-    len: u64,
-    prot: u64,
-    flags: u64,
-    _fd: u64,
-    offset: u64,
-) -> SysResult {
+fn sys_mmap(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [addr, len, prot, flags, _fd, offset] = [0, 1, 2, 3, 4, 5].map(|i| frame.regs[i]);
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0
         || len == 0
         || !offset.is_multiple_of(PAGE_SIZE)
@@ -363,7 +452,8 @@ fn sys_mmap(
     )
 }
 
-fn sys_munmap(process: &Process, addr: u64, len: u64) -> SysResult {
+fn sys_munmap(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [addr, len] = [frame.regs[0], frame.regs[1]];
     if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
         return Err(Errno::EINVAL);
     }
@@ -380,7 +470,8 @@ fn sys_munmap(process: &Process, addr: u64, len: u64) -> SysResult {
 /// `struct new_utsname`: six fields of 65 bytes.
 const UTS_LEN: usize = 65;
 
-fn sys_uname(buf: u64) -> SysResult {
+fn sys_uname(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let buf = frame.regs[0];
     let fields: [&[u8]; 6] = [
         b"Linux",
         b"(none)",
@@ -397,7 +488,8 @@ fn sys_uname(buf: u64) -> SysResult {
     Ok(0)
 }
 
-fn sys_getrandom(buf: u64, len: u64, flags: u64) -> SysResult {
+fn sys_getrandom(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [buf, len, flags] = [frame.regs[0], frame.regs[1], frame.regs[2]];
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
         || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
     {
@@ -438,7 +530,8 @@ fn timespec_bytes(ns: u64) -> [u8; 16] {
 
 /// Every clock counts from boot: there is no RTC driver yet, so `CLOCK_REALTIME` is the time
 /// since boot too (as on a board whose clock was never set); CPU-time clocks likewise.
-fn sys_clock_gettime(clock: u64, tp: u64) -> SysResult {
+fn sys_clock_gettime(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [clock, tp] = [frame.regs[0], frame.regs[1]];
     match clock {
         CLOCK_REALTIME
         | CLOCK_MONOTONIC
@@ -476,12 +569,13 @@ fn timespec_ns(addr: u64) -> Result<u64, Errno> {
 /// `clock_nanosleep(clock, flags, req, rem)`: relative or (`TIMER_ABSTIME`) absolute sleeps
 /// on the clocks that count from boot here (CPU-time clocks: `EINVAL`, as Linux's for a
 /// thread's; unknown flags are ignored, as Linux does).
-fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+fn sys_clock_nanosleep(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [clock, flags, req, rem] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
         return Err(Errno::EINVAL);
     }
     if flags & TIMER_ABSTIME == 0 {
-        return sys_nanosleep(req, rem);
+        return nanosleep(req, rem);
     }
     let deadline = timespec_ns(req)?;
     let left = deadline.saturating_sub(monotonic_ns());
@@ -492,7 +586,11 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult 
     }
 }
 
-fn sys_nanosleep(req: u64, rem: u64) -> SysResult {
+fn sys_nanosleep(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    nanosleep(frame.regs[0], frame.regs[1])
+}
+
+fn nanosleep(req: u64, rem: u64) -> SysResult {
     let total_ns = timespec_ns(req)?;
     let start = monotonic_ns();
     match crate::sched::msleep(total_ns.div_ceil(1_000_000)) {

@@ -11,6 +11,8 @@ pub mod events;
 #[cfg(target_os = "none")]
 pub mod fgraph;
 #[cfg(target_os = "none")]
+pub mod fprobe;
+#[cfg(target_os = "none")]
 pub mod ftrace;
 pub mod ftrace_files;
 #[cfg(target_os = "none")]
@@ -50,3 +52,4 @@ pub mod trace_output;
 pub mod trace_pipe;
 pub mod trace_probe;
 pub mod trace_sched_switch;
+pub mod trace_syscalls;

@@ -543,6 +543,7 @@ pub fn parse_run_command<E>(
 mod global {
     use alloc::boxed::Box;
     use alloc::sync::Arc;
+    use alloc::vec::Vec;
     use core::fmt::Write;
     use core::sync::atomic::Ordering;
 
@@ -598,17 +599,26 @@ mod global {
 
         fn register(&mut self, ev: &Arc<DynEvent>, new_event: bool) -> Result<(), Errno> {
             // What Linux 6.12's `register_fprobe()` finds out first: its ftrace filter must
-            // match a function (`EINVAL` from `ftrace_set_filter()` otherwise).
+            // match a traceable function (`EINVAL` from `ftrace_set_filter()` otherwise).
             if let DynEvent::Fprobe(f) = &**ev
-                && crate::symbols::functions().find(&f.symbol).is_none()
+                && !crate::trace::fprobe::is_fprobe_target(&f.symbol)
             {
                 return Err(Errno::EINVAL);
             }
             if !new_event {
-                // It joins its event's probes; there is nothing to arm yet.
+                // It joins its event's probes: an fprobe is armed at once if the event is.
+                if let DynEvent::Fprobe(_) = &**ev
+                    && let Some(call) = registered(ev)
+                {
+                    return crate::trace::trace_fprobe::fprobe_probe_added(call, ev);
+                }
                 return Ok(());
             }
-            let pe = ProbeEventCall::new(Arc::clone(ev), probe_reg)?;
+            let reg = match &**ev {
+                DynEvent::Fprobe(_) => crate::trace::trace_fprobe::fprobe_event_reg,
+                DynEvent::Kprobe(_) => probe_reg,
+            };
+            let pe = ProbeEventCall::new(Arc::clone(ev), reg)?;
             let pe: &'static ProbeEventCall =
                 Box::leak(Box::try_new(pe).map_err(|_| Errno::ENOMEM)?);
             // On failure `pe` stays allocated (it was never published): a rare, small leak
@@ -617,6 +627,9 @@ mod global {
         }
 
         fn unregister(&mut self, ev: &DynEvent, last: bool) {
+            if let DynEvent::Fprobe(_) = ev {
+                crate::trace::trace_fprobe::fprobe_probe_removed(ev);
+            }
             if last && let Some(call) = registered(ev) {
                 // Busy events were refused before; this cannot fail with EBUSY here.
                 let _ = remove_dynamic_event(TRACEFS, call);
@@ -665,6 +678,17 @@ mod global {
         Ok(LIST
             .lock()
             .show_profile(w, &|k| (k.hits.nhit(), k.hits.nmissed()))?)
+    }
+
+    /// Every probe of the event `group`/`event`, primary first (what enabling the event arms).
+    pub fn probes_of_event(group: &str, event: &str) -> Result<Vec<Arc<DynEvent>>, Errno> {
+        let list = LIST.lock();
+        let mut probes = Vec::new();
+        for ev in list.events.iter().filter(|e| e.is_event(group, event)) {
+            probes.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            probes.push(Arc::clone(ev));
+        }
+        Ok(probes)
     }
 
     /// Records one hit of probe `tp` of event `call` (Linux's `__kprobe_trace_func()`,
@@ -718,7 +742,7 @@ mod global {
 }
 
 #[cfg(target_os = "none")]
-pub use global::{init, trace_probe_record};
+pub use global::{init, probes_of_event, trace_probe_record};
 
 #[cfg(test)]
 pub(crate) mod tests;

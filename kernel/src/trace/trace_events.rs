@@ -125,6 +125,10 @@ impl<const N: usize> FieldTypeOf for [u8; N] {
     const TYPE: FieldType = FieldType::Array { len: N };
 }
 
+impl<const N: usize> FieldTypeOf for [u64; N] {
+    const TYPE: FieldType = FieldType::Array { len: N };
+}
+
 /// A `__data_loc` field: where the entry's dynamic data is (offset from the entry's start in
 /// the low 16 bits, length in the high 16).
 #[repr(transparent)]

@@ -164,3 +164,208 @@ impl TraceFprobe {
             .print_event(w, &self.event, self.ptype(), entry, sym)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Armed fprobe events
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(target_os = "none")]
+pub use armed::{fprobe_event_reg, fprobe_probe_added, fprobe_probe_removed};
+
+/// What enabling an fprobe event does (Linux's `enable_trace_fprobe()` /
+/// `disable_trace_fprobe()`): an [`Fprobe`](crate::trace::fprobe::Fprobe) per probe of the
+/// event, whose handlers fetch the arguments and record the hit (Linux's `fentry_trace_func()`
+/// and `fexit_trace_func()`).
+#[cfg(target_os = "none")]
+mod armed {
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+
+    use arch::ftrace::{FgraphRetRegs, FtraceRegs};
+    use arch::insn::AARCH64_INSN_SIZE;
+    use spin::Mutex;
+
+    use super::TraceFprobe;
+    use crate::fs::Errno;
+    use crate::kprobes::{frame_from_fregs, frame_from_ret_regs};
+    use crate::trace::fprobe::{Fprobe, register_fprobe_syms, unregister_fprobe};
+    use crate::trace::trace_dynevent::{DynEvent, probes_of_event, trace_probe_record};
+    use crate::trace::trace_events::TraceEventCall;
+    use crate::trace::trace_probe::{ProbePrintType, TrapFrameCtx};
+
+    /// What an event's fprobe handlers need.
+    struct FprobeEvent {
+        call: &'static TraceEventCall,
+        probe: Arc<DynEvent>,
+    }
+
+    impl FprobeEvent {
+        fn tf(&self) -> Option<&TraceFprobe> {
+            match &*self.probe {
+                DynEvent::Fprobe(tf) => Some(tf),
+                DynEvent::Kprobe(_) => None,
+            }
+        }
+    }
+
+    /// One armed probe of an enabled event.
+    struct Armed {
+        /// The address of the event's call.
+        call: usize,
+        /// The address of the probe (its `DynEvent` in the list).
+        probe: usize,
+        fp: Arc<Fprobe>,
+    }
+
+    /// The armed fprobes of the enabled events.
+    static ARMED: Mutex<Vec<Armed>> = Mutex::new(Vec::new());
+
+    /// The entry data as the words the fetch programs store and read (the pool keeps it in
+    /// u64s, so it is always aligned).
+    fn data_words(data: &mut [u8]) -> &mut [u64] {
+        // SAFETY: every bit pattern is a valid u64; `align_to_mut` only hands out aligned words.
+        let (head, words, _) = unsafe { data.align_to_mut::<u64>() };
+        if head.is_empty() { words } else { &mut [] }
+    }
+
+    /// An entry probe's hit, or a return probe's entry saving what `$argN` needs at the exit.
+    fn fentry_handler(
+        fp: &Fprobe,
+        ip: u64,
+        _ret_ip: u64,
+        regs: &mut FtraceRegs,
+        data: &mut [u8],
+    ) -> bool {
+        let Some(ev) = fp.data::<FprobeEvent>() else {
+            return true;
+        };
+        let Some(tf) = ev.tf() else {
+            return true;
+        };
+        if tf.is_return && data.is_empty() {
+            // An exit probe without `$argN`: nothing to fetch at the entry.
+            return false;
+        }
+        let func = ip - AARCH64_INSN_SIZE as u64;
+        let mut frame = core::mem::MaybeUninit::uninit();
+        let frame = frame_from_fregs(regs, func, &mut frame);
+        let ctx = TrapFrameCtx::new(frame, &[], None);
+        if tf.is_return {
+            tf.tp.store_entry_data(&ctx, data_words(data));
+            return false;
+        }
+        let irqs_off = regs.irqs_disabled();
+        trace_probe_record(
+            ev.call,
+            &tf.tp,
+            ProbePrintType::Normal,
+            &[func],
+            &ctx,
+            irqs_off,
+        );
+        false
+    }
+
+    /// A return probe's hit: `(caller <- func)` and the arguments at the return.
+    fn fexit_handler(fp: &Fprobe, ip: u64, ret_ip: u64, regs: &FgraphRetRegs, data: &mut [u8]) {
+        let Some(ev) = fp.data::<FprobeEvent>() else {
+            return;
+        };
+        let Some(tf) = ev.tf() else {
+            return;
+        };
+        let func = ip - AARCH64_INSN_SIZE as u64;
+        let mut frame = core::mem::MaybeUninit::uninit();
+        let frame = frame_from_ret_regs(regs, ret_ip, &mut frame);
+        let ctx = TrapFrameCtx::new(frame, data_words(data), None);
+        let irqs_off = regs.irqs_disabled();
+        trace_probe_record(
+            ev.call,
+            &tf.tp,
+            ProbePrintType::Return,
+            &[func, ret_ip],
+            &ctx,
+            irqs_off,
+        );
+    }
+
+    fn arm(call: &'static TraceEventCall, probe: Arc<DynEvent>) -> Result<Arc<Fprobe>, Errno> {
+        let DynEvent::Fprobe(tf) = &*probe else {
+            return Err(Errno::EINVAL);
+        };
+        let mut fp = Fprobe::new().with_entry_handler(fentry_handler);
+        if tf.is_return {
+            fp = fp
+                .with_exit_handler(fexit_handler)
+                .with_entry_data_size(tf.tp.entry_data_size())
+                .with_maxactive(tf.maxactive as usize);
+        }
+        let fp =
+            Arc::try_new(fp.with_data(FprobeEvent { call, probe })?).map_err(|_| Errno::ENOMEM)?;
+        let symbol = fp
+            .data::<FprobeEvent>()
+            .and_then(FprobeEvent::tf)
+            .map(|tf| tf.symbol.as_str())
+            .ok_or(Errno::EINVAL)?;
+        register_fprobe_syms(&fp, &[symbol])?;
+        Ok(fp)
+    }
+
+    /// Unregisters and forgets the armed fprobes `pick` selects.
+    fn disarm(pick: impl Fn(&Armed) -> bool) {
+        ARMED.lock().retain(|armed| {
+            if pick(armed) {
+                // Only registered fprobes are kept here.
+                let _ = unregister_fprobe(&armed.fp);
+            }
+            !pick(armed)
+        });
+    }
+
+    fn arm_into_list(call: &'static TraceEventCall, probe: Arc<DynEvent>) -> Result<(), Errno> {
+        ARMED.lock().try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let armed = Armed {
+            call: core::ptr::from_ref(call) as usize,
+            probe: Arc::as_ptr(&probe) as usize,
+            fp: arm(call, probe)?,
+        };
+        ARMED.lock().push(armed);
+        Ok(())
+    }
+
+    /// The `reg` of every fprobe event: arms (or disarms) each probe of the event.
+    pub fn fprobe_event_reg(call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
+        let key = core::ptr::from_ref(call) as usize;
+        if !on {
+            disarm(|armed| armed.call == key);
+            return Ok(());
+        }
+        for probe in probes_of_event(&call.system, &call.name)? {
+            if let Err(e) = arm_into_list(call, probe) {
+                disarm(|armed| armed.call == key);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// A probe joined the event of `call`: armed at once if the event is (Linux's
+    /// `append_trace_fprobe()`).
+    pub fn fprobe_probe_added(
+        call: &'static TraceEventCall,
+        probe: &Arc<DynEvent>,
+    ) -> Result<(), Errno> {
+        let key = core::ptr::from_ref(call) as usize;
+        let enabled = ARMED.lock().iter().any(|armed| armed.call == key);
+        if enabled {
+            arm_into_list(call, Arc::clone(probe))?;
+        }
+        Ok(())
+    }
+
+    /// A probe leaves the list: its fprobe, if armed, goes with it.
+    pub fn fprobe_probe_removed(probe: &DynEvent) {
+        let key = core::ptr::from_ref(probe) as usize;
+        disarm(|armed| armed.probe == key);
+    }
+}

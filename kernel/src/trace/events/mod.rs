@@ -14,6 +14,7 @@ pub mod filter;
 pub mod ipi;
 pub mod irq;
 pub mod sched;
+pub mod syscalls;
 pub mod timer;
 pub mod trigger;
 
@@ -66,7 +67,9 @@ pub(super) fn all_events() -> impl Iterator<Item = &'static TraceEventCall> {
         .chain(irq::EVENTS.iter())
         .chain(ipi::EVENTS.iter())
         .chain(timer::EVENTS.iter())
+        .chain(syscalls::EVENTS.iter())
         .copied()
+        .chain(syscalls::syscall_events())
         .chain(dynamic)
 }
 
@@ -696,6 +699,7 @@ fn create_system_files(tracefs: &str, system: &str) {
 
 /// Registers the tracepoint events and creates the `events/` tree under `tracefs`.
 pub fn init(tracefs: &str) {
+    syscalls::init();
     for call in all_events() {
         register_trace_event(call).expect("event ids are free at boot");
     }
