@@ -529,7 +529,11 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             UserExit::Exception(esr) => {
                 local_daif_restore(DAIF_PROCCTX);
                 let info = crate::signal::fault_siginfo(esr, frame.far, frame.pc);
-                signal::force_sig_fault(process, task, info, esr.0);
+                let far = match esr.ec() {
+                    arch::esr::ESR_ELx_EC_DABT_LOW | arch::esr::ESR_ELx_EC_IABT_LOW => frame.far,
+                    _ => 0,
+                };
+                signal::force_sig_fault(process, task, info, esr.0, far);
             }
             UserExit::Unexpected(_) => {
                 local_daif_restore(DAIF_PROCCTX);

@@ -187,7 +187,15 @@ pub fn notify_parent(parent: &ProcShared, child: Pid, status: WaitStatus) {
 
 /// A fault at EL0 raises `info` (Linux: `force_sig_fault`): if the process blocks or ignores
 /// it, the action goes back to `SIG_DFL` and the signal is unblocked, so it cannot be lost.
-pub fn force_sig_fault(process: &mut Process, task: &Task, info: KSigInfo, esr: u64) {
+/// `esr` and `fault_address` go to the handler's frame (`esr_context`, `sigcontext`): Linux
+/// gives the FAR for aborts and 0 for other exceptions (`arm64_notify_die`).
+pub fn force_sig_fault(
+    process: &mut Process,
+    task: &Task,
+    info: KSigInfo,
+    esr: u64,
+    fault_address: u64,
+) {
     let bit = sigmask(info.signo);
     let mut hand = process.shared.sighand.lock();
     let index = info.signo as usize - 1;
@@ -198,13 +206,7 @@ pub fn force_sig_fault(process: &mut Process, task: &Task, info: KSigInfo, esr: 
     }
     hand.info[index] = info;
     task.sig_raise(bit);
-    process.fault = Some((
-        esr,
-        match info.fields {
-            SigFields::Fault { addr } => addr,
-            _ => 0,
-        },
-    ));
+    process.fault = Some((esr, fault_address));
 }
 
 /// Delivers the running process's pending signals before it returns to EL0 (Linux:
@@ -361,7 +363,7 @@ pub fn sys_rt_sigreturn(process: &mut Process, frame: &mut TrapFrame) -> Result<
             code: crate::signal::SI_KERNEL,
             fields: SigFields::Fault { addr: frame.sp },
         };
-        force_sig_fault(process, &task, info, 0);
+        force_sig_fault(process, &task, info, 0, 0);
         process.fault = None;
     }
     // x0 is the frame's: the syscall's "result" is what it restored.

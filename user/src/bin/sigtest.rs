@@ -7,13 +7,15 @@
 //! handler that skips the load by editing the saved pc (si_code SEGV_MAPERR, si_addr,
 //! fault_address, an `esr_context`), a BRK caught as SIGTRAP, SIGCHLD with CLD_EXITED, and
 //! children killed by SIGTERM and SIGKILL (an ignored SIGTERM does nothing).
-//! `sigtest bg` forks a child that spins until a signal ends it, prints its pid and exits.
+//! `sigtest bg` forks a child that spins until a signal ends it, prints its pid and exits;
+//! `sigtest int` waits for Ctrl-C's SIGINT in a handler.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
 use user::sys::{self, SA_NODEFER, SA_RESETHAND, SA_RESTORER, SA_SIGINFO, SigAction};
 
+const SIGINT: usize = 2;
 const SIGTRAP: usize = 5;
 const SIGKILL: usize = 9;
 const SIGUSR1: usize = 10;
@@ -363,9 +365,24 @@ fn background() -> i32 {
     0
 }
 
+/// Waits for the console's Ctrl-C with a SIGINT handler installed.
+fn interrupt() -> i32 {
+    install(SIGINT, on_signal, 0, 0);
+    user::print(b"sigtest: waiting for SIGINT\n");
+    while COUNT.load(SeqCst) == 0 {
+        sys::sched_yield();
+    }
+    user::print(b"sigtest: caught SIGINT, si_code ");
+    user::print_ret(LAST_CODE.load(SeqCst) as i32 as isize);
+    user::print(b"\n");
+    0
+}
+
 fn run(args: user::Args) -> i32 {
-    if args.get(1) == Some(b"bg") {
-        return background();
+    match args.get(1) {
+        Some(b"bg") => return background(),
+        Some(b"int") => return interrupt(),
+        _ => {}
     }
     let mut c = Checks { passed: 0 };
     if all(&mut c).is_err() {
