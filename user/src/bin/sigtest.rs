@@ -302,6 +302,65 @@ fn all(c: &mut Checks) -> Result<(), ()> {
         b"SIGCHLD si_pid, si_status",
     )?;
 
+    // Hostile arguments get Linux's errnos.
+    let raw = |nr: usize, args: [usize; 6]| {
+        // SAFETY: deliberately bad arguments; the kernel checks every pointer.
+        unsafe { sys::syscall6(nr, args) }
+    };
+    let act = SigAction::default();
+    let act_ptr = &act as *const SigAction as usize;
+    let einval = -22;
+    c.check(
+        raw(sys::SYS_RT_SIGACTION, [SIGUSR1, act_ptr, 0, 4, 0, 0]) == einval,
+        b"sigaction size",
+    )?;
+    c.check(
+        raw(sys::SYS_RT_SIGACTION, [0, act_ptr, 0, 8, 0, 0]) == einval,
+        b"sigaction sig 0",
+    )?;
+    c.check(
+        raw(sys::SYS_RT_SIGACTION, [65, 0, 0, 8, 0, 0]) == einval,
+        b"sigaction sig 65",
+    )?;
+    c.check(
+        raw(sys::SYS_RT_SIGACTION, [SIGKILL, act_ptr, 0, 8, 0, 0]) == einval,
+        b"sigaction SIGKILL",
+    )?;
+    c.check(
+        raw(sys::SYS_RT_SIGACTION, [SIGUSR1, 8, 0, 8, 0, 0]) == -14,
+        b"sigaction bad act EFAULT",
+    )?;
+    c.check(
+        raw(
+            sys::SYS_RT_SIGACTION,
+            [SIGUSR1, 0, 0xffff_ffff_0000, 8, 0, 0],
+        ) == -14,
+        b"sigaction bad oact EFAULT",
+    )?;
+    c.check(
+        raw(sys::SYS_RT_SIGPROCMASK, [7, act_ptr, 0, 8, 0, 0]) == einval,
+        b"sigprocmask how",
+    )?;
+    c.check(
+        raw(sys::SYS_RT_SIGPROCMASK, [SIG_BLOCK, 16, 0, 8, 0, 0]) == -14,
+        b"sigprocmask EFAULT",
+    )?;
+    c.check(sys::kill(me, 65) == einval, b"kill sig 65")?;
+    c.check(sys::kill(99_999, 0) == -3, b"kill ESRCH")?;
+    c.check(sys::kill(me, 0) == 0, b"kill sig 0")?;
+    c.check(sys::tgkill(0, me, SIGUSR1) == einval, b"tgkill tgid 0")?;
+    c.check(sys::tgkill(me, me + 1000, SIGUSR1) == -3, b"tgkill ESRCH")?;
+    // A bad frame at rt_sigreturn: SIGSEGV for the caller only.
+    let pid = sys::fork();
+    if pid == 0 {
+        // Inherited handlers would catch it (as on Linux): back to the default first.
+        sys::sigaction(SIGSEGV, Some(&SigAction::default()), None);
+        raw(sys::SYS_RT_SIGRETURN, [0; 6]);
+        sys::exit_group(0);
+    }
+    let (_, status) = sys::wait4(pid, 0);
+    c.check(status == SIGSEGV as u32, b"bad sigreturn frame: SIGSEGV")?;
+
     // Signal deaths: SIGTERM kills; ignored, it does nothing and SIGKILL still kills.
     sys::sigprocmask(SIG_BLOCK, Some(bit(SIGUSR2)));
     for (ignore, sig, want) in [(false, SIGTERM, 15), (true, SIGTERM, 9)] {
