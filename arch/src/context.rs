@@ -8,8 +8,9 @@
 //! [`CpuContext`], loads the new task's, and returns: into the new task's own call of
 //! `cpu_switch_to`, or, the first time a task runs, into [`ret_from_fork`].
 //!
-//! No FP/SIMD state: the kernel is built without FP registers (`-softfloat`), and EL0 has no
-//! access to them yet. The EL0 thread pointer, TPIDR_EL0, is switched here too (Linux:
+//! No FP/SIMD state here: the kernel is built without FP registers (`-softfloat`), and the EL0
+//! FP/SIMD state is saved beside this switch, only for tasks that run at EL0 (`crate::fpsimd`).
+//! The EL0 thread pointer, TPIDR_EL0, is switched here too (Linux:
 //! `tls_thread_switch`), so each process keeps its own.
 
 /// The registers a task keeps across [`cpu_switch_to`].

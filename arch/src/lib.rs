@@ -82,6 +82,7 @@ pub fn instrumentation_region<R>(body: impl FnOnce() -> R) -> R {
 
 pub mod clocksource;
 pub mod esr;
+pub mod fpsimd;
 pub mod ftrace;
 pub mod insn;
 pub mod irq;

@@ -14,10 +14,11 @@
 //! interrupt nesting ([`irq_enter`] adds [`HARDIRQ_OFFSET`] around each IRQ's handling), so
 //! "in interrupt" and "preemptible" are both one look at one word.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use aarch64_cpu::registers::{Readable, TPIDR_EL1};
 
+use crate::fpsimd::UserFpsimdState;
 use crate::probes::kprobes::KprobeCtlblk;
 
 /// What the architecture code keeps per CPU. `#[repr(C)]`, and the first field of the kernel's
@@ -42,6 +43,9 @@ pub struct ArchPerCpu {
     /// While this CPU runs EL0 code: the kernel's context for it (its process), which the
     /// `svc` fast path hands to the syscall handler (written and read only by `asm/vectors.s`).
     pub user_context: AtomicU64,
+    /// The task FP/SIMD state this CPU's registers hold (Linux: `fpsimd_last_state`), null
+    /// when they hold nobody's; see [`crate::fpsimd`].
+    pub fpsimd_last_state: AtomicPtr<UserFpsimdState>,
 }
 
 /// [`ArchPerCpu::kernel_step_daif`] when no kernel single step is armed.
@@ -58,6 +62,7 @@ impl ArchPerCpu {
             kprobe_ctlblk: KprobeCtlblk::new(),
             user_kernel_sp: AtomicU64::new(0),
             user_context: AtomicU64::new(0),
+            fpsimd_last_state: AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 }

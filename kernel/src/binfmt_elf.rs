@@ -319,9 +319,9 @@ mod target {
     use super::*;
     use crate::process::mm::Mm;
 
-    /// `AT_HWCAP`: nothing yet. FP/ASIMD trap at EL0 until user FP state is switched (stage 2
-    /// of the user-space issue), and `mrs` of ID registers is not emulated (no `HWCAP_CPUID`).
-    pub const HWCAP: u64 = 0;
+    /// `AT_HWCAP`: FP and Advanced SIMD, which EL0 may use and whose registers are switched
+    /// per task (`arch::fpsimd`). Not `HWCAP_CPUID`: `mrs` of ID registers is not emulated.
+    pub const HWCAP: u64 = arch::fpsimd::HWCAP_FP | arch::fpsimd::HWCAP_ASIMD;
 
     /// Where a loaded program starts.
     pub struct Loaded {

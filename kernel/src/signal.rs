@@ -1,9 +1,14 @@
-//! Signals, as far as stage 1 of user space needs them: Linux's numbers and names, which
-//! signal an exception from EL0 raises (Linux: `arch/arm64/mm/fault.c` `fault_info`,
-//! `do_el0_undef`, `do_sp_pc_abort`, the BRK and step handlers), and the `wait4` status words
-//! (`WIFEXITED`, `WIFSIGNALED`, the core flag). Handlers, masks and `rt_sigreturn` come in a
-//! later stage; until then every signal a process receives takes its default action, which for
-//! all of these is to terminate it.
+//! Signals with Linux's arm64 ABI (Linux: `kernel/signal.c`, `arch/arm64/kernel/signal.c`):
+//! numbers and names, `struct sigaction` as `rt_sigaction` takes it, default actions, the
+//! `siginfo` a signal carries, the `rt_sigframe` a handler runs on (siginfo, then a ucontext
+//! whose sigcontext holds the registers and, in `__reserved`, an `fpsimd_context` record, an
+//! `esr_context` for faults, and the null terminator), which signal an exception from EL0 raises
+//! (Linux: `arch/arm64/mm/fault.c` `fault_info`, `do_el0_undef`, `do_sp_pc_abort`, the BRK and
+//! step handlers), and the `wait4` status words (`WIFEXITED`, `WIFSIGNALED`, the core flag).
+//!
+//! The layouts and decisions here are pure and tested on the host; delivery (choosing a
+//! pending signal, writing the frame to the user stack, `rt_sigreturn`) is in
+//! `crate::process::signal`, on the return-to-user path.
 
 use arch::esr::{self, Esr};
 
@@ -20,7 +25,109 @@ pub const SIGSEGV: u32 = 11;
 pub const SIGPIPE: u32 = 13;
 pub const SIGTERM: u32 = 15;
 pub const SIGCHLD: u32 = 17;
+pub const SIGUSR1: u32 = 10;
+pub const SIGUSR2: u32 = 12;
+pub const SIGALRM: u32 = 14;
+pub const SIGSTKFLT: u32 = 16;
+pub const SIGCONT: u32 = 18;
+pub const SIGSTOP: u32 = 19;
+pub const SIGTSTP: u32 = 20;
+pub const SIGTTIN: u32 = 21;
+pub const SIGTTOU: u32 = 22;
+pub const SIGURG: u32 = 23;
+pub const SIGXCPU: u32 = 24;
+pub const SIGXFSZ: u32 = 25;
+pub const SIGVTALRM: u32 = 26;
+pub const SIGPROF: u32 = 27;
+pub const SIGWINCH: u32 = 28;
+pub const SIGIO: u32 = 29;
+pub const SIGPWR: u32 = 30;
 pub const SIGSYS: u32 = 31;
+/// Signals are 1..=_NSIG.
+pub const _NSIG: u32 = 64;
+
+/// The mask bit of `signo` (Linux's `sigmask`); 0 for a number out of range.
+pub const fn sigmask(signo: u32) -> u64 {
+    if signo == 0 || signo > _NSIG {
+        0
+    } else {
+        1 << (signo - 1)
+    }
+}
+
+/// What can never be blocked, caught or ignored.
+pub const UNBLOCKABLE: u64 = sigmask(SIGKILL) | sigmask(SIGSTOP);
+
+// sa_flags (include/uapi/asm-generic/signal.h).
+pub const SA_NOCLDSTOP: u64 = 0x0000_0001;
+pub const SA_NOCLDWAIT: u64 = 0x0000_0002;
+pub const SA_SIGINFO: u64 = 0x0000_0004;
+pub const SA_UNSUPPORTED: u64 = 0x0000_0400;
+pub const SA_EXPOSE_TAGBITS: u64 = 0x0000_0800;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+// rt_sigprocmask's `how`.
+pub const SIG_BLOCK: u64 = 0;
+pub const SIG_UNBLOCK: u64 = 1;
+pub const SIG_SETMASK: u64 = 2;
+
+/// `struct sigaction` as arm64's `rt_sigaction` reads and writes it: handler, flags,
+/// restorer, mask.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// What a signal does when its action is `SIG_DFL` (Linux's `SIG_KERNEL_*_MASK`s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    Terminate,
+    /// Terminate with a core dump (none is written here: see [`WaitStatus::signaled`]).
+    Core,
+    Ignore,
+    Stop,
+    Continue,
+}
+
+pub fn default_action(signo: u32) -> DefaultAction {
+    match signo {
+        SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGCONT => DefaultAction::Continue,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ
+        | SIGSYS => DefaultAction::Core,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// Whether a signal sent now would be discarded at once (Linux's `sig_ignored`, for an
+/// unblocked signal): its action is `SIG_IGN`, or `SIG_DFL` with a default of ignoring.
+pub fn ignored(action: &SigAction, signo: u32) -> bool {
+    match action.handler {
+        SIG_IGN => true,
+        SIG_DFL => default_action(signo) == DefaultAction::Ignore,
+        _ => false,
+    }
+}
+
+// si_code values for signals sent by processes and the kernel.
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = -6;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
 
 // si_code values (Linux's uapi/asm-generic/siginfo.h).
 pub const SEGV_MAPERR: i32 = 1;
@@ -35,6 +142,225 @@ pub const TRAP_TRACE: i32 = 2;
 pub struct SigInfo {
     pub signo: u32,
     pub code: i32,
+}
+
+/// What a pending signal carries to its handler's `siginfo_t` (Linux's `kernel_siginfo`,
+/// the union members our senders use).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KSigInfo {
+    pub signo: u32,
+    pub code: i32,
+    pub fields: SigFields,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigFields {
+    /// `kill`, `tgkill`, the kernel: `si_pid`, `si_uid`.
+    #[default]
+    None,
+    Kill {
+        pid: u32,
+        uid: u32,
+    },
+    /// A fault: `si_addr`.
+    Fault {
+        addr: u64,
+    },
+    /// SIGCHLD: `si_pid`, `si_uid`, `si_status` (exit code or signal).
+    Child {
+        pid: u32,
+        uid: u32,
+        status: i32,
+    },
+}
+
+/// `sizeof(siginfo_t)`.
+pub const SI_MAX_SIZE: usize = 128;
+
+impl KSigInfo {
+    /// The user `siginfo_t` (Linux's layout on a 64-bit kernel: signo, errno, code, then the
+    /// union at offset 16).
+    pub fn to_user(&self) -> [u8; SI_MAX_SIZE] {
+        let mut out = [0u8; SI_MAX_SIZE];
+        let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
+        put(0, &self.signo.to_le_bytes());
+        put(8, &self.code.to_le_bytes());
+        match self.fields {
+            SigFields::None => {}
+            SigFields::Kill { pid, uid } => {
+                put(16, &pid.to_le_bytes());
+                put(20, &uid.to_le_bytes());
+            }
+            SigFields::Fault { addr } => put(16, &addr.to_le_bytes()),
+            SigFields::Child { pid, uid, status } => {
+                put(16, &pid.to_le_bytes());
+                put(20, &uid.to_le_bytes());
+                put(24, &status.to_le_bytes());
+            }
+        }
+        out
+    }
+}
+
+// The records in `sigcontext.__reserved` (arch/arm64/include/uapi/asm/sigcontext.h).
+pub const FPSIMD_MAGIC: u32 = 0x4650_8001;
+pub const ESR_MAGIC: u32 = 0x4553_5201;
+
+/// `struct _aarch64_ctx`: every record's header.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Aarch64Ctx {
+    pub magic: u32,
+    pub size: u32,
+}
+
+/// `struct fpsimd_context`.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Debug)]
+pub struct FpsimdContext {
+    pub head: Aarch64Ctx,
+    pub fpsr: u32,
+    pub fpcr: u32,
+    pub vregs: [u128; 32],
+}
+
+/// `struct esr_context`: the syndrome of the fault that raised the signal.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct EsrContext {
+    pub head: Aarch64Ctx,
+    pub esr: u64,
+}
+
+/// `struct sigcontext`.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct SigContext {
+    pub fault_address: u64,
+    pub regs: [u64; 31],
+    pub sp: u64,
+    pub pc: u64,
+    pub pstate: u64,
+    pub __reserved: Reserved,
+}
+
+/// `sigcontext.__reserved`: 4096 bytes, 16-byte aligned.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct Reserved(pub [u8; 4096]);
+
+/// `stack_t`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StackT {
+    pub ss_sp: u64,
+    pub ss_flags: i32,
+    pub ss_size: u64,
+}
+
+/// `ss_flags` when no alternate stack is set up.
+pub const SS_DISABLE: i32 = 2;
+
+/// `struct ucontext` (arm64: a 1024-bit sigset area before the machine context).
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct UContext {
+    pub uc_flags: u64,
+    pub uc_link: u64,
+    pub uc_stack: StackT,
+    pub uc_sigmask: u64,
+    pub __unused: [u8; 1024 / 8 - 8],
+    pub uc_mcontext: SigContext,
+}
+
+/// `struct rt_sigframe`: what a handler's x1 and x2 point into.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct RtSigframe {
+    pub info: [u8; SI_MAX_SIZE],
+    pub uc: UContext,
+}
+
+/// `struct frame_record`, pushed above the sigframe so backtraces cross the handler.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FrameRecord {
+    pub fp: u64,
+    pub lr: u64,
+}
+
+/// Where in `__reserved` each record goes (Linux's `setup_sigframe_layout` order).
+pub const FPSIMD_OFFSET: usize = 0;
+pub const ESR_OFFSET: usize = size_of::<FpsimdContext>();
+
+/// The frame and record addresses for a handler whose interrupted stack pointer is `sp`
+/// (Linux's `get_sigframe`): a frame record just below `sp`, then the 16-byte aligned
+/// `rt_sigframe` below it. Returns (frame, frame record).
+pub const fn sigframe_addresses(sp: u64) -> (u64, u64) {
+    let record = (sp - size_of::<FrameRecord>() as u64) & !15;
+    let frame = (record - size_of::<RtSigframe>() as u64) & !15;
+    (frame, record)
+}
+
+/// Fills `__reserved` with an `fpsimd_context`, an `esr_context` when `esr` is given, and the
+/// terminating null record.
+pub fn write_reserved(
+    reserved: &mut [u8; 4096],
+    vregs: &[u128; 32],
+    fpsr: u32,
+    fpcr: u32,
+    esr: Option<u64>,
+) {
+    reserved.fill(0);
+    let mut at = FPSIMD_OFFSET;
+    let mut put = |at: &mut usize, bytes: &[u8]| {
+        reserved[*at..*at + bytes.len()].copy_from_slice(bytes);
+        *at += bytes.len();
+    };
+    put(&mut at, &FPSIMD_MAGIC.to_le_bytes());
+    put(&mut at, &(size_of::<FpsimdContext>() as u32).to_le_bytes());
+    put(&mut at, &fpsr.to_le_bytes());
+    put(&mut at, &fpcr.to_le_bytes());
+    for v in vregs {
+        put(&mut at, &v.to_le_bytes());
+    }
+    if let Some(esr) = esr {
+        put(&mut at, &ESR_MAGIC.to_le_bytes());
+        put(&mut at, &(size_of::<EsrContext>() as u32).to_le_bytes());
+        put(&mut at, &esr.to_le_bytes());
+    }
+    // The terminator: magic 0, size 0 (already zero).
+}
+
+/// Reads the FP/SIMD state back from `__reserved` for `rt_sigreturn` (Linux's
+/// `parse_user_sigframe`): records are walked in order up to the null one; an
+/// `fpsimd_context` of the right size is required, unknown or malformed records make the frame
+/// bad (`None`).
+pub fn read_reserved(reserved: &[u8; 4096]) -> Option<([u128; 32], u32, u32)> {
+    let word = |at: usize| u32::from_le_bytes(reserved[at..at + 4].try_into().unwrap_or([0; 4]));
+    let mut at = 0;
+    let mut fpsimd = None;
+    while at + 8 <= reserved.len() {
+        let (magic, size) = (word(at), word(at + 4) as usize);
+        match magic {
+            0 if size == 0 => return fpsimd,
+            FPSIMD_MAGIC if size == size_of::<FpsimdContext>() && fpsimd.is_none() => {
+                let mut vregs = [0u128; 32];
+                for (i, v) in vregs.iter_mut().enumerate() {
+                    let from = at + 16 + i * 16;
+                    *v = u128::from_le_bytes(reserved[from..from + 16].try_into().ok()?);
+                }
+                fpsimd = Some((vregs, word(at + 8), word(at + 12)));
+            }
+            ESR_MAGIC if size == size_of::<EsrContext>() => {}
+            _ => return None,
+        }
+        if size < 8 || size % 16 != 0 && magic != 0 {
+            return None;
+        }
+        at += size;
+    }
+    None
 }
 
 /// The signal a synchronous exception from EL0 raises (other than `svc`, which is a syscall).
@@ -56,6 +382,22 @@ pub fn signal_for_exception(esr: Esr) -> SigInfo {
         esr::ESR_ELx_EC_SOFTSTP_LOW => info(SIGTRAP, TRAP_TRACE),
         // Undefined instructions, trapped FP/SIMD (not enabled for EL0 yet), system registers.
         _ => info(SIGILL, ILL_ILLOPC),
+    }
+}
+
+/// The `siginfo` of the signal an exception from EL0 raises: `si_addr` is the faulting data
+/// address for a data abort (FAR), the instruction's address otherwise (Linux: `far` for
+/// aborts, `pc` for undefined instructions and breakpoints).
+pub fn fault_siginfo(esr: Esr, far: u64, pc: u64) -> KSigInfo {
+    let info = signal_for_exception(esr);
+    let addr = match esr.ec() {
+        esr::ESR_ELx_EC_DABT_LOW | esr::ESR_ELx_EC_IABT_LOW | esr::ESR_ELx_EC_PC_ALIGN => far,
+        _ => pc,
+    };
+    KSigInfo {
+        signo: info.signo,
+        code: info.code,
+        fields: SigFields::Fault { addr },
     }
 }
 
@@ -101,6 +443,18 @@ impl WaitStatus {
     }
 }
 
+/// Signal names without `SIG`, as `kill -l` lists them (1-31).
+const NAMES: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// The number of a signal name given without `SIG` (`TERM`, `USR1`).
+pub fn signal_by_name(name: &str) -> Option<u32> {
+    NAMES.iter().position(|n| *n == name).map(|i| i as u32 + 1)
+}
+
 /// `strsignal`'s text, as sh prints it for a job a signal killed (SIGINT prints nothing).
 pub fn signal_text(signo: u32) -> &'static str {
     match signo {
@@ -116,6 +470,24 @@ pub fn signal_text(signo: u32) -> &'static str {
         SIGSEGV => "Segmentation fault",
         SIGPIPE => "Broken pipe",
         SIGTERM => "Terminated",
+        SIGUSR1 => "User defined signal 1",
+        SIGUSR2 => "User defined signal 2",
+        SIGALRM => "Alarm clock",
+        SIGSTKFLT => "Stack fault",
+        SIGCHLD => "Child exited",
+        SIGCONT => "Continued",
+        SIGSTOP => "Stopped (signal)",
+        SIGTSTP => "Stopped",
+        SIGTTIN => "Stopped (tty input)",
+        SIGTTOU => "Stopped (tty output)",
+        SIGURG => "Urgent I/O condition",
+        SIGXCPU => "CPU time limit exceeded",
+        SIGXFSZ => "File size limit exceeded",
+        SIGVTALRM => "Virtual timer expired",
+        SIGPROF => "Profiling timer expired",
+        SIGWINCH => "Window changed",
+        SIGIO => "I/O possible",
+        SIGPWR => "Power failure",
         SIGSYS => "Bad system call",
         _ => "Unknown signal",
     }
@@ -168,6 +540,109 @@ mod tests {
             signal_for_exception(esr(esr::ESR_ELx_EC_DABT_LOW, 0x21)).signo,
             SIGBUS
         );
+    }
+
+    #[test]
+    fn rt_sigframe_has_linux_arm64_layout() {
+        use core::mem::{offset_of, size_of};
+        assert_eq!(size_of::<SigAction>(), 32);
+        assert_eq!(size_of::<StackT>(), 24);
+        assert_eq!(offset_of!(UContext, uc_stack), 16);
+        assert_eq!(offset_of!(UContext, uc_sigmask), 40);
+        assert_eq!(offset_of!(UContext, uc_mcontext), 176);
+        assert_eq!(offset_of!(SigContext, regs), 8);
+        assert_eq!(offset_of!(SigContext, sp), 256);
+        assert_eq!(offset_of!(SigContext, pc), 264);
+        assert_eq!(offset_of!(SigContext, pstate), 272);
+        assert_eq!(offset_of!(SigContext, __reserved), 288);
+        assert_eq!(size_of::<SigContext>(), 4384);
+        assert_eq!(size_of::<UContext>(), 4560);
+        assert_eq!(offset_of!(RtSigframe, uc), 128);
+        assert_eq!(size_of::<RtSigframe>(), 4688);
+        assert_eq!(size_of::<FpsimdContext>(), 528);
+        assert_eq!(offset_of!(FpsimdContext, vregs), 16);
+        assert_eq!(size_of::<EsrContext>(), 16);
+        // Just below a 16-aligned sp: the frame record, then the frame, both 16-aligned.
+        let (frame, record) = sigframe_addresses(0x7fff_f000);
+        assert_eq!(record, 0x7fff_f000 - 16);
+        assert_eq!(frame, (record - 4688) & !15);
+        assert_eq!(frame % 16, 0);
+        let (frame, record) = sigframe_addresses(0x10009);
+        assert_eq!(record, 0xfff0);
+        assert!(frame + 4688 <= record && frame % 16 == 0);
+    }
+
+    #[test]
+    fn reserved_records_round_trip_and_bad_ones_are_refused() {
+        let mut vregs = [0u128; 32];
+        for (i, v) in vregs.iter_mut().enumerate() {
+            *v = (i as u128) << 64 | 0xabc;
+        }
+        let mut reserved = [0xffu8; 4096];
+        write_reserved(&mut reserved, &vregs, 0x1f, 0x0300_0000, Some(0x9200_0046));
+        assert_eq!(&reserved[..8], &[0x01, 0x80, 0x50, 0x46, 0x10, 0x02, 0, 0]);
+        assert_eq!(&reserved[528..532], &ESR_MAGIC.to_le_bytes());
+        assert_eq!(&reserved[544..552], &[0; 8]);
+        assert_eq!(read_reserved(&reserved), Some((vregs, 0x1f, 0x0300_0000)));
+        write_reserved(&mut reserved, &vregs, 1, 2, None);
+        assert_eq!(&reserved[528..536], &[0; 8]);
+        assert_eq!(read_reserved(&reserved), Some((vregs, 1, 2)));
+        // No fpsimd record, a wrong size, an unknown magic: bad frames.
+        let mut bad = reserved;
+        bad[0] = 0;
+        assert_eq!(read_reserved(&bad), None);
+        let mut bad = reserved;
+        bad[4] = 0x20;
+        assert_eq!(read_reserved(&bad), None);
+        let mut bad = reserved;
+        bad[528..536].copy_from_slice(&[1, 2, 3, 4, 16, 0, 0, 0]);
+        assert_eq!(read_reserved(&bad), None);
+        // A record that runs off the end never loops forever.
+        let mut bad = [0u8; 4096];
+        bad[..8].copy_from_slice(&[1, 2, 3, 4, 0, 0, 0, 0]);
+        assert_eq!(read_reserved(&bad), None);
+    }
+
+    #[test]
+    fn siginfo_and_default_actions() {
+        let info = KSigInfo {
+            signo: SIGSEGV,
+            code: SEGV_MAPERR,
+            fields: SigFields::Fault { addr: 0x10 },
+        };
+        let bytes = info.to_user();
+        assert_eq!(&bytes[..12], &[11, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&bytes[16..24], &0x10u64.to_le_bytes());
+        let chld = KSigInfo {
+            signo: SIGCHLD,
+            code: CLD_EXITED,
+            fields: SigFields::Child {
+                pid: 7,
+                uid: 0,
+                status: 3,
+            },
+        }
+        .to_user();
+        assert_eq!(&chld[16..28], &[7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]);
+        assert_eq!(default_action(SIGCHLD), DefaultAction::Ignore);
+        assert_eq!(default_action(SIGSEGV), DefaultAction::Core);
+        assert_eq!(default_action(SIGTERM), DefaultAction::Terminate);
+        assert_eq!(default_action(SIGSTOP), DefaultAction::Stop);
+        assert_eq!(default_action(40), DefaultAction::Terminate);
+        assert!(ignored(&SigAction::default(), SIGCHLD));
+        assert!(!ignored(&SigAction::default(), SIGTERM));
+        let ign = SigAction {
+            handler: SIG_IGN,
+            ..SigAction::default()
+        };
+        assert!(ignored(&ign, SIGTERM));
+        assert_eq!(sigmask(SIGKILL), 1 << 8);
+        assert_eq!(sigmask(0), 0);
+        assert_eq!(sigmask(65), 0);
+        let brk = fault_siginfo(esr(esr::ESR_ELx_EC_BRK64, 0), 0xdead, 0x4000);
+        assert_eq!(brk.fields, SigFields::Fault { addr: 0x4000 });
+        let dabt = fault_siginfo(esr(esr::ESR_ELx_EC_DABT_LOW, 0x07), 0x8, 0x4000);
+        assert_eq!(dabt.fields, SigFields::Fault { addr: 0x8 });
     }
 
     #[test]

@@ -115,6 +115,7 @@ fn cpu_init(cpu: usize) {
     TPIDR_EL1.set(slot as *const PerCpu as u64);
     slot.mpidr.store(own_mpidr(), Ordering::Relaxed);
     arch::debug_monitors::debug_monitors_init();
+    arch::fpsimd::cpu_init();
     // Process context with interrupts still off: debug exceptions and SError are taken from
     // here on (Linux: `local_daif_restore(DAIF_PROCCTX_NOIRQ)` in setup_arch and
     // secondary_start_kernel). The vectors are installed.

@@ -85,6 +85,40 @@ pub fn print_ret(ret: isize) {
     }
 }
 
+/// `AT_HWCAP` from the auxiliary vector, as `_start` found it (0 if absent).
+pub fn auxv_hwcap() -> u64 {
+    HWCAP.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+static HWCAP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Linux's `AT_NULL` and `AT_HWCAP` keys.
+const AT_NULL: usize = 0;
+const AT_HWCAP: usize = 16;
+
+/// Reads the auxiliary vector that follows envp's NULL on the initial stack.
+///
+/// # Safety
+/// `envp` must point at the initial stack's NULL-terminated envp array.
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
+unsafe fn read_auxv(envp: *const usize) {
+    // SAFETY: the caller's: envp ends in NULL and the auxv's (key, value) pairs, ending in
+    // AT_NULL, follow it (Linux's initial stack).
+    unsafe {
+        let mut at = envp;
+        while *at != 0 {
+            at = at.add(1);
+        }
+        at = at.add(1);
+        while *at != AT_NULL {
+            if *at == AT_HWCAP {
+                HWCAP.store(*at.add(1) as u64, core::sync::atomic::Ordering::Relaxed);
+            }
+            at = at.add(2);
+        }
+    }
+}
+
 /// Defines the program's `main(args) -> exit status`.
 #[macro_export]
 macro_rules! entry {
@@ -131,6 +165,8 @@ mod rt {
                 argv: sp.add(1).cast(),
             }
         };
+        // SAFETY: envp follows argv's NULL on the kernel's initial stack.
+        unsafe { super::read_auxv(sp.add(2 + *sp)) };
         // SAFETY: every program defines it with `entry!`.
         let status = unsafe { __user_main(args) };
         super::sys::exit_group(status)

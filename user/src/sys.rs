@@ -17,6 +17,14 @@ pub const SYS_WAIT4: usize = 260;
 pub const SYS_MUNMAP: usize = 215;
 pub const SYS_MMAP: usize = 222;
 pub const SYS_GETRANDOM: usize = 278;
+pub const SYS_SCHED_YIELD: usize = 124;
+pub const SYS_KILL: usize = 129;
+pub const SYS_TGKILL: usize = 131;
+pub const SYS_RT_SIGSUSPEND: usize = 133;
+pub const SYS_RT_SIGACTION: usize = 134;
+pub const SYS_RT_SIGPROCMASK: usize = 135;
+pub const SYS_RT_SIGPENDING: usize = 136;
+pub const SYS_RT_SIGRETURN: usize = 139;
 
 /// A system call with up to six arguments.
 ///
@@ -117,4 +125,92 @@ pub fn wait4(pid: isize, options: usize) -> (isize, u32) {
         )
     };
     (ret, status)
+}
+
+/// `struct sigaction` as arm64's `rt_sigaction` takes it.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct SigAction {
+    pub handler: usize,
+    pub flags: usize,
+    pub restorer: usize,
+    pub mask: u64,
+}
+
+pub const SA_SIGINFO: usize = 0x4;
+pub const SA_RESTORER: usize = 0x0400_0000;
+pub const SA_NODEFER: usize = 0x4000_0000;
+pub const SA_RESETHAND: usize = 0x8000_0000;
+
+/// `rt_sigaction(sig, act, oact, 8)`; a null `act` only reads.
+pub fn sigaction(sig: usize, act: Option<&SigAction>, oact: Option<&mut SigAction>) -> isize {
+    let act = act.map_or(0, |a| a as *const SigAction as usize);
+    let oact = oact.map_or(0, |a| a as *mut SigAction as usize);
+    // SAFETY: valid struct pointers or null.
+    unsafe { syscall6(SYS_RT_SIGACTION, [sig, act, oact, 8, 0, 0]) }
+}
+
+/// `rt_sigprocmask(how, set, oset, 8)`: the old mask (or -errno as u64).
+pub fn sigprocmask(how: usize, set: Option<u64>) -> u64 {
+    let mut old = 0u64;
+    let set_ptr = set.as_ref().map_or(0, |s| s as *const u64 as usize);
+    // SAFETY: valid pointers or null.
+    let ret = unsafe {
+        syscall6(
+            SYS_RT_SIGPROCMASK,
+            [how, set_ptr, &raw mut old as usize, 8, 0, 0],
+        )
+    };
+    if ret < 0 { ret as u64 } else { old }
+}
+
+pub fn sigpending() -> u64 {
+    let mut set = 0u64;
+    // SAFETY: a valid u64.
+    unsafe { syscall6(SYS_RT_SIGPENDING, [&raw mut set as usize, 8, 0, 0, 0, 0]) };
+    set
+}
+
+pub fn sigsuspend(mask: u64) -> isize {
+    // SAFETY: a valid u64.
+    unsafe { syscall6(SYS_RT_SIGSUSPEND, [&raw const mask as usize, 8, 0, 0, 0, 0]) }
+}
+
+pub fn kill(pid: isize, sig: usize) -> isize {
+    // SAFETY: no pointers.
+    unsafe { syscall6(SYS_KILL, [pid as usize, sig, 0, 0, 0, 0]) }
+}
+
+pub fn tgkill(tgid: isize, tid: isize, sig: usize) -> isize {
+    // SAFETY: no pointers.
+    unsafe { syscall6(SYS_TGKILL, [tgid as usize, tid as usize, sig, 0, 0, 0]) }
+}
+
+pub fn sched_yield() -> isize {
+    // SAFETY: no arguments.
+    unsafe { syscall6(SYS_SCHED_YIELD, [0; 6]) }
+}
+
+#[cfg(target_os = "none")]
+core::arch::global_asm!(
+    ".section .text.__restore_rt, \"ax\"",
+    ".global __restore_rt",
+    ".type __restore_rt, %function",
+    "__restore_rt:",
+    "    mov x8, #{nr}",
+    "    svc #0",
+    nr = const SYS_RT_SIGRETURN,
+);
+
+/// The `sa_restorer` that handlers return to: `rt_sigreturn` (glibc's `__restore_rt`).
+pub fn restorer() -> usize {
+    #[cfg(target_os = "none")]
+    {
+        unsafe extern "C" {
+            fn __restore_rt();
+        }
+        __restore_rt as *const () as usize
+    }
+    #[cfg(not(target_os = "none"))]
+    0
 }

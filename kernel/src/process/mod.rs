@@ -5,9 +5,11 @@
 //! loops entering EL0 ([`arch::uspace::enter_user`]) and acting on why EL0 came back:
 //! a syscall goes to [`crate::syscall::invoke_syscall`] (on the vector's `svc` fast path, see
 //! [`el0_svc_handler`], which comes back here only when there is work before EL0), an IRQ is
-//! handled and may reschedule, any other exception kills the process with the signal Linux
-//! would send ([`crate::signal::signal_for_exception`]). Pending kills and Ctrl-C are checked
-//! before every return to EL0. Only the process dies; the kernel and the shell carry on.
+//! handled and may reschedule, any other exception raises the signal Linux would send
+//! ([`signal::force_sig_fault`]). Pending signals are delivered before every return to EL0
+//! ([`signal::do_signal`]): a handler's frame, or a default action that may end the process.
+//! Only the process dies; the kernel and the shell carry on. Its FP/SIMD registers are
+//! reloaded on that path too when another task's were loaded meanwhile ([`arch::fpsimd`]).
 //!
 //! Every process has an entry in the process table ([`ProcShared`]: pid, parent, exit status)
 //! from its creation until its parent reaps it: `exit` leaves a zombie, `wait4` reaps it, and a
@@ -17,6 +19,7 @@
 //! copy-on-write yet) and replace their image with `execve` ([`execve`]).
 
 pub mod mm;
+pub mod signal;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -25,6 +28,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use arch::asid::MmContext;
 use arch::exception::TrapFrame;
+use arch::fpsimd::UserFpsimdState;
 use arch::spinlock::SpinLockIrq;
 use arch::uspace::{UserExit, enter_user, handle_user_irq};
 use spin::Once;
@@ -33,7 +37,7 @@ use crate::binfmt_elf;
 use crate::fs::{self, Errno};
 use crate::sched::wait::WaitQueue;
 use crate::sched::{self, Pid, Task};
-use crate::signal::{self, SIGINT, SIGKILL, WaitStatus};
+use crate::signal::{SIGINT, SIGKILL, WaitStatus};
 use mm::Mm;
 
 /// The pid orphans are given to (the console shell).
@@ -47,15 +51,18 @@ pub struct ProcShared {
     status: Once<WaitStatus>,
     /// Its children wake it here when they exit (its `wait4` sleeps on it).
     child_exit: WaitQueue,
+    /// Its signal actions and pending signals' `siginfo`.
+    sighand: SpinLockIrq<signal::SigHand>,
 }
 
 impl ProcShared {
-    fn new(ppid: Pid) -> Result<Arc<Self>, Errno> {
+    fn new(ppid: Pid, sighand: signal::SigHand) -> Result<Arc<Self>, Errno> {
         Arc::try_new(Self {
             pid: AtomicU32::new(0),
             ppid: AtomicU32::new(ppid),
             status: Once::new(),
             child_exit: WaitQueue::new(),
+            sighand: SpinLockIrq::new(sighand),
         })
         .map_err(|_| Errno::ENOMEM)
     }
@@ -139,6 +146,7 @@ fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
         table.iter().find(|p| p.pid() == shared.ppid()).cloned()
     };
     if let Some(parent) = parent {
+        signal::notify_parent(&parent, pid, status);
         parent.child_exit.wake_up();
     }
 }
@@ -155,8 +163,10 @@ impl Child {
     /// owns the console), and the wait goes on.
     pub fn wait(&self) -> WaitStatus {
         while sched::join(&self.task).is_err() {
+            // Ctrl-C: SIGINT to the program in the foreground (Linux sends it to the
+            // foreground process group; there are no groups yet).
             if sched::clear_sigint() {
-                sched::send_sigint(&self.task);
+                let _ = signal::send_signal(self.task.pid(), SIGINT, crate::signal::SI_KERNEL, 0);
             }
         }
         let status = self
@@ -181,6 +191,12 @@ pub struct Process {
     clear_child_tid: AtomicU64,
     /// `set_robust_list`'s head (Linux: `robust_list`), walked at exit once futexes exist.
     robust_list: AtomicU64,
+    /// The syndrome and address of the fault whose signal is being delivered (Linux:
+    /// `thread.fault_code`, `fault_address`), for the frame's `esr_context`.
+    fault: Option<(u64, u64)>,
+    /// The mask `rt_sigsuspend` replaced, restored once a signal has been delivered (Linux:
+    /// `saved_sigmask`).
+    saved_sigmask: Option<u64>,
     /// Set by `exit`/`exit_group`: the run loop ends the process with it before EL0 runs
     /// again.
     exit_status: Option<WaitStatus>,
@@ -261,11 +277,23 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`; returns the task.
-fn start(name: &str, process: Process, frame: TrapFrame, tls: u64) -> Result<Arc<Task>, Errno> {
+/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`, FP/SIMD registers
+/// `fpsimd` and `blocked` signals; returns the task.
+fn start(
+    name: &str,
+    process: Process,
+    frame: TrapFrame,
+    tls: u64,
+    fpsimd: Box<UserFpsimdState>,
+    blocked: u64,
+) -> Result<Arc<Task>, Errno> {
     let shared = process.shared.clone();
     insert(&shared)?;
-    match sched::spawn(name, None, true, move || run(process, frame, tls)) {
+    let body = move || {
+        sched::current_task().set_sig_blocked(blocked);
+        run(process, frame, tls, fpsimd)
+    };
+    match sched::spawn(name, None, true, body) {
         Ok(task) => {
             // Its parent learns the pid from our return, so nobody looks it up before this.
             shared.pid.store(task.pid(), Ordering::Release);
@@ -285,15 +313,21 @@ fn start(name: &str, process: Process, frame: TrapFrame, tls: u64) -> Result<Arc
 pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
     let (mm, frame) = load_program(path, &argv, &ENVP)?;
-    let shared = ProcShared::new(sched::current().map_or(0, Task::pid))?;
+    let shared = ProcShared::new(
+        sched::current().map_or(0, Task::pid),
+        signal::SigHand::new(),
+    )?;
     let process = Process {
         mm,
         shared: shared.clone(),
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
+        fault: None,
+        saved_sigmask: None,
         exit_status: None,
     };
-    let task = start(basename(path), process, frame, 0)?;
+    let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
+    let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
     Ok(Child { task, shared })
 }
 
@@ -301,19 +335,25 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
 /// Returns the child's pid.
 pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
     let mm = Box::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
-    let shared = ProcShared::new(parent.pid())?;
+    let shared = ProcShared::new(parent.pid(), parent.shared.sighand.lock().inherit(false))?;
     let child = Process {
         mm,
         shared,
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
+        fault: None,
+        saved_sigmask: None,
         exit_status: None,
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
     let name = sched::current().map_or("?", Task::name);
     let tls = arch::context::tpidr_el0();
-    Ok(start(name, child, child_frame, tls)?.pid())
+    // The child starts with the parent's FP/SIMD registers as they are now.
+    let fpsimd = Box::try_new(current_fpsimd()).map_err(|_| Errno::ENOMEM)?;
+    // It inherits the blocked mask too; its pending set starts empty.
+    let blocked = sched::current_task().sig_blocked();
+    Ok(start(name, child, child_frame, tls, fpsimd, blocked)?.pid())
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -332,6 +372,11 @@ pub fn execve(
     drop(core::mem::replace(&mut process.mm, mm));
     *frame = new_frame;
     arch::context::set_tpidr_el0(0);
+    // Caught signals go back to their default action; ignored ones and the mask stay.
+    let inherited = process.shared.sighand.lock().inherit(true);
+    *process.shared.sighand.lock() = inherited;
+    // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
+    set_current_fpsimd(&task, &UserFpsimdState::default());
     Ok(())
 }
 
@@ -366,9 +411,11 @@ pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31
     let task = sched::current_task();
     let mut process = Process {
         mm,
-        shared: ProcShared::new(task.pid())?,
+        shared: ProcShared::new(task.pid(), signal::SigHand::new())?,
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
+        fault: None,
+        saved_sigmask: None,
         exit_status: None,
     };
     let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
@@ -376,9 +423,29 @@ pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31
     let frame = unsafe { &mut *frame_ptr };
     *frame = initial;
     install_mm(&task, process.mm.context());
+    set_current_fpsimd(&task, &UserFpsimdState::default());
     let status = user_loop(&task, &mut process, frame);
+    arch::fpsimd::release(task.fpsimd_state());
     install_mm(&task, core::ptr::null());
     Ok((status, frame.regs))
+}
+
+/// The running task's EL0 FP/SIMD registers, as they are now.
+pub fn current_fpsimd() -> UserFpsimdState {
+    let task = sched::current_task();
+    // SAFETY: the running task's own state; only it (and its CPU's scheduler, which cannot run
+    // between these two lines and the read without a switch that saves it) touch it.
+    unsafe {
+        arch::fpsimd::preserve_current(task.fpsimd_state());
+        *task.fpsimd_state()
+    }
+}
+
+/// Gives the running task `state` as its EL0 FP/SIMD registers from its next return to EL0.
+pub fn set_current_fpsimd(task: &Task, state: &UserFpsimdState) {
+    arch::fpsimd::release(task.fpsimd_state());
+    // SAFETY: the running task's own state, which no CPU register copy stands for any more.
+    unsafe { *task.fpsimd_state() = *state };
 }
 
 /// Installs `mm` (or nothing) for the running task, now and at every switch to it.
@@ -392,7 +459,7 @@ fn install_mm(task: &Task, mm: *const MmContext) {
 }
 
 /// The body of a process's task.
-fn run(mut process: Process, initial: TrapFrame, tls: u64) {
+fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsimdState>) {
     let task = sched::current_task();
     // Our children find us in the table by pid: wait until our creator has filled it in (it
     // does so as soon as it has our task).
@@ -405,8 +472,12 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64) {
     let frame = unsafe { &mut *frame_ptr };
     *frame = initial;
     arch::context::set_tpidr_el0(tls);
+    set_current_fpsimd(&task, &fpsimd);
+    drop(fpsimd);
     install_mm(&task, process.mm.context());
     let status = user_loop(&task, &mut process, frame);
+    // The task's memory may be reused once it is gone: this CPU must not think it holds it.
+    arch::fpsimd::release(task.fpsimd_state());
     install_mm(&task, core::ptr::null());
     let Process { mm, shared, .. } = process;
     // Installed nowhere now: the memory goes back before the parent hears of the exit.
@@ -414,22 +485,14 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64) {
     exit_notify(&shared, task.pid(), status);
 }
 
-/// The signal that ends the process before it returns to EL0, if any: SIGKILL from `kill`,
-/// SIGINT from the console's Ctrl-C (no handlers yet: both take their default action).
-fn pending_signal(task: &Task) -> Option<WaitStatus> {
-    if task.killed() {
-        return Some(WaitStatus::signaled(SIGKILL, false));
-    }
-    if sched::clear_sigint() {
-        return Some(WaitStatus::signaled(SIGINT, false));
-    }
-    None
-}
-
 fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitStatus {
     use arch::daifflags::{DAIF_PROCCTX, local_daif_restore};
     loop {
-        if let Some(status) = pending_signal(task) {
+        // The console's Ctrl-C reached this task as a kernel flag: make it a signal.
+        if sched::clear_sigint() {
+            let _ = signal::send_signal(task.pid(), SIGINT, crate::signal::SI_KERNEL, 0);
+        }
+        if let Some(status) = signal::do_signal(task, process, frame) {
             return status;
         }
         // IRQs stay masked from this check to the ERET: a wake-up that sets need_resched
@@ -440,6 +503,8 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             sched::schedule();
             continue;
         }
+        // SAFETY: IRQs are masked; the running task's own state, released before it exits.
+        unsafe { arch::fpsimd::restore_current(task.fpsimd_state()) };
         let context = core::ptr::from_mut::<Process>(process).cast::<()>();
         // SAFETY: `frame` is this task's user frame at the top of its stack, far above our
         // stack pointer; it was made with EL0t and only syscalls edit its registers; TTBR0
@@ -463,8 +528,12 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             }
             UserExit::Exception(esr) => {
                 local_daif_restore(DAIF_PROCCTX);
-                let info = signal::signal_for_exception(esr);
-                return WaitStatus::signaled(info.signo, false);
+                let info = crate::signal::fault_siginfo(esr, frame.far, frame.pc);
+                let far = match esr.ec() {
+                    arch::esr::ESR_ELx_EC_DABT_LOW | arch::esr::ESR_ELx_EC_IABT_LOW => frame.far,
+                    _ => 0,
+                };
+                signal::force_sig_fault(process, task, info, esr.0, far);
             }
             UserExit::Unexpected(_) => {
                 local_daif_restore(DAIF_PROCCTX);
@@ -476,8 +545,9 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
 
 /// The `svc` fast path's handler (Linux: `el0_svc` and `exit_to_user_mode`), entered in
 /// process context: runs the syscall in `frame` for the process `context`, then, with IRQs
-/// masked, says whether anything must happen before EL0 runs again (1: an exit, a pending
-/// kill or SIGINT, a reschedule, which `user_loop` handles) or not (0: straight back to EL0).
+/// masked, says whether anything must happen before EL0 runs again (1: an exit, a deliverable
+/// signal, a reschedule, FP/SIMD registers to reload, which `user_loop` handles) or not (0:
+/// straight back to EL0).
 ///
 /// No patch site (two instructions less per syscall); the syscalls it calls have theirs.
 ///
@@ -491,9 +561,13 @@ unsafe extern "C" fn el0_svc_handler(frame: *mut TrapFrame, context: *mut ()) ->
     let (frame, process) = unsafe { (&mut *frame, &mut *context.cast::<Process>()) };
     let exiting = crate::syscall::invoke_syscall(process, frame);
     arch::irqflags::local_irq_disable();
+    // A syscall that slept may have let another task load its FP/SIMD registers, and
+    // rt_sigreturn and execve replace ours: the run loop reloads them.
     let work = exiting
         || arch::percpu::need_resched()
-        || sched::current().is_some_and(Task::exit_to_user_work);
+        || sched::current().is_some_and(|task| {
+            task.exit_to_user_work() || arch::fpsimd::foreign(task.fpsimd_state())
+        });
     u64::from(work)
 }
 
@@ -514,7 +588,11 @@ fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) ->
     };
     let status = child.wait();
     if status.if_signaled() && status.term_sig() != SIGINT {
-        let _ = writeln!(ctx.err(), "{}", signal::signal_text(status.term_sig()));
+        let _ = writeln!(
+            ctx.err(),
+            "{}",
+            crate::signal::signal_text(status.term_sig())
+        );
     }
     status.shell_status()
 }

@@ -48,19 +48,23 @@ fn cmd_ps(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
     0
 }
 
+/// `kill [-SIG] PID...`: a user process gets the signal as from Linux's `kill(2)` (any
+/// signal, returning at once); a kernel task (a `run -b` workload) is a kthread that ignores
+/// signals except the stop request of -KILL and -TERM (the default), and the command waits for
+/// it to stop.
 fn cmd_kill(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
-    let pids = match args.split_first() {
-        Some((option, rest)) if option.starts_with('-') => {
-            if parse_signal(option).is_none() {
+    let (signo, pids) = match args.split_first() {
+        Some((option, rest)) if option.starts_with('-') => match parse_signal(option) {
+            Some(signo) => (signo, rest),
+            None => {
                 ctx.error(&format!("kill: bad signal name '{}'", &option[1..]));
                 return 1;
             }
-            rest
-        }
-        _ => args,
+        },
+        _ => (crate::signal::SIGTERM, args),
     };
     if pids.is_empty() {
-        ctx.error("kill: usage: kill [-9|-15] PID...");
+        ctx.error("kill: usage: kill [-SIG] PID...");
         return 2;
     }
     let mut status = 0;
@@ -70,12 +74,20 @@ fn cmd_kill(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
             status = 1;
             continue;
         };
-        let why = match kill(pid) {
-            Ok(task) => {
-                // Like kthread_stop: the command returns once the task has stopped.
-                let _ = join(&task);
-                continue;
+        if crate::process::signal::is_process(pid) {
+            let sender = crate::sched::current().map_or(0, |t| t.pid());
+            match crate::process::signal::send_signal(pid, signo, crate::signal::SI_USER, sender) {
+                Ok(()) => continue,
+                Err(_) => {
+                    ctx.error(&format!("kill: can't kill pid {pid}: No such process"));
+                    status = 1;
+                    continue;
+                }
             }
+        }
+        let stops = matches!(signo, crate::signal::SIGKILL | crate::signal::SIGTERM);
+        let why = match kill_kernel_task(pid, stops) {
+            Ok(()) => continue,
             Err(KillError::NoSuchProcess) => "No such process",
             Err(KillError::NotPermitted) => "Operation not permitted",
         };
@@ -83,6 +95,19 @@ fn cmd_kill(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
         status = 1;
     }
     status
+}
+
+/// Stops kernel task `pid` if `stops` (like kthread_stop, returning once it has stopped);
+/// other signals are ignored by kernel tasks, once the pid is known to exist.
+fn kill_kernel_task(pid: Pid, stops: bool) -> Result<(), KillError> {
+    if !stops {
+        return find_task_by_pid(pid)
+            .map(|_| ())
+            .ok_or(KillError::NoSuchProcess);
+    }
+    let task = kill(pid)?;
+    let _ = join(&task);
+    Ok(())
 }
 
 fn cmd_wait(ctx: &mut Context<'_>, args: &[&str]) -> i32 {

@@ -143,22 +143,14 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     (ms <= SLEEP_MAX_MS).then_some(ms)
 }
 
-/// The signals `kill` sends. Kernel tasks have no handlers: either one stops the task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    Kill,
-    Term,
-}
-
-/// Parses `kill`'s `-SIG` option: `-9`/`-KILL`/`-SIGKILL`, `-15`/`-TERM`/`-SIGTERM`.
-pub fn parse_signal(option: &str) -> Option<Signal> {
+/// Parses `kill`'s `-SIG` option: a number 1-64 (`-9`), or a name with or without `SIG`
+/// (`-KILL`, `-SIGTERM`); the signal's number.
+pub fn parse_signal(option: &str) -> Option<u32> {
     let name = option.strip_prefix('-')?;
-    let name = name.strip_prefix("SIG").unwrap_or(name);
-    match name {
-        "9" | "KILL" => Some(Signal::Kill),
-        "15" | "TERM" => Some(Signal::Term),
-        _ => None,
+    if let Ok(signo) = name.parse::<u32>() {
+        return (1..=crate::signal::_NSIG).contains(&signo).then_some(signo);
     }
+    crate::signal::signal_by_name(name.strip_prefix("SIG").unwrap_or(name))
 }
 
 #[cfg(test)]
@@ -253,12 +245,17 @@ mod tests {
 
     #[test]
     fn signals_by_number_and_name() {
-        assert_eq!(parse_signal("-9"), Some(Signal::Kill));
-        assert_eq!(parse_signal("-KILL"), Some(Signal::Kill));
-        assert_eq!(parse_signal("-SIGKILL"), Some(Signal::Kill));
-        assert_eq!(parse_signal("-15"), Some(Signal::Term));
-        assert_eq!(parse_signal("-TERM"), Some(Signal::Term));
-        assert_eq!(parse_signal("-HUP"), None);
+        assert_eq!(parse_signal("-9"), Some(9));
+        assert_eq!(parse_signal("-KILL"), Some(9));
+        assert_eq!(parse_signal("-SIGKILL"), Some(9));
+        assert_eq!(parse_signal("-15"), Some(15));
+        assert_eq!(parse_signal("-TERM"), Some(15));
+        assert_eq!(parse_signal("-HUP"), Some(1));
+        assert_eq!(parse_signal("-USR1"), Some(10));
+        assert_eq!(parse_signal("-64"), Some(64));
+        assert_eq!(parse_signal("-65"), None);
+        assert_eq!(parse_signal("-0"), None);
+        assert_eq!(parse_signal("-FOO"), None);
         assert_eq!(parse_signal("9"), None);
     }
 }

@@ -482,6 +482,8 @@ mod core_sched {
         let next_context = next.context();
         let next_mm = next.mm();
         let prev = core::mem::replace(&mut rq.curr, next);
+        // SAFETY: IRQs are masked and `prev` is the task this CPU is switching out.
+        unsafe { arch::fpsimd::thread_switch(prev.fpsimd_state()) };
         let prev_context = prev.context();
         if requeue {
             rq.queue.push_back(prev);

@@ -28,6 +28,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, 
 use arch::asid::MmContext;
 use arch::context::CpuContext;
 use arch::exception::TrapFrame;
+use arch::fpsimd::UserFpsimdState;
 use arch::spinlock::SpinLockIrq;
 use arch::stack::StackRange;
 
@@ -92,6 +93,12 @@ pub struct Task {
     /// foreground ([`super::send_sigint`]). It interrupts sleeps like `killed`, but the task
     /// carries on once it has been taken ([`super::clear_sigint`]).
     sigint: AtomicBool,
+    /// A user task's pending and blocked signals, bit `signo - 1` (Linux: `pending.signal`,
+    /// `blocked`): set by senders ([`crate::process::send_signal`]), taken and masked by the
+    /// task itself on its way back to EL0 (`crate::signal`). An unblocked pending signal ends
+    /// interruptible sleeps like `killed`.
+    sig_pending: AtomicU64,
+    sig_blocked: AtomicU64,
     /// `kill` may stop it: background workloads yes, the shell and idle tasks no.
     killable: bool,
     /// Set once the task has finished its work; [`Task::exit_wait`] is woken then.
@@ -113,9 +120,13 @@ pub struct Task {
     /// The EL0 address space `__schedule` installs for it; null for a kernel task. Whoever
     /// sets it keeps the context alive until it is cleared (the task's process).
     mm: AtomicPtr<MmContext>,
+    /// Its EL0 FP/SIMD registers while they are not live in the CPU (Linux:
+    /// `thread.uw.fpsimd_state`); see [`arch::fpsimd`]. Only the task's own CPU touches it.
+    fpsimd: UnsafeCell<UserFpsimdState>,
 }
 
-// SAFETY: two fields have no synchronisation of their own. `context` is written only by
+// SAFETY: three fields have no synchronisation of their own. `fpsimd` is touched only by the
+// task itself on its CPU, or by that CPU's scheduler while switching it out (IRQs masked). `context` is written only by
 // `cpu_switch_to` on the task's own CPU, with IRQs masked, while the task is switched out, and
 // read only when that CPU switches it back in. `ret_stack` is touched only by the task's own CPU
 // with IRQs masked while the task is current (`trace::fgraph`). Everything else is owned data
@@ -149,6 +160,8 @@ impl Task {
             on_rq: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             sigint: AtomicBool::new(false),
+            sig_pending: AtomicU64::new(0),
+            sig_blocked: AtomicU64::new(0),
             killable,
             exited: AtomicBool::new(false),
             exit_wait: WaitQueue::new(),
@@ -159,6 +172,7 @@ impl Task {
             stack_range,
             ret_stack: TaskRetStack::new(),
             mm: AtomicPtr::new(core::ptr::null_mut()),
+            fpsimd: UnsafeCell::new(UserFpsimdState::default()),
         }
     }
 
@@ -236,16 +250,48 @@ impl Task {
         self.killed.load(Ordering::Acquire)
     }
 
-    /// A signal ends its interruptible sleeps: it was killed or has a SIGINT pending.
+    /// A signal ends its interruptible sleeps: it was killed, has a SIGINT pending, or (a user
+    /// task) has a pending signal it does not block.
     pub fn signal_pending(&self) -> bool {
-        self.killed() || self.sigint.load(Ordering::Acquire)
+        self.killed() || self.sigint.load(Ordering::Acquire) || self.sig_deliverable() != 0
+    }
+
+    /// Its pending signals that it does not block (bit `signo - 1`).
+    pub fn sig_deliverable(&self) -> u64 {
+        self.sig_pending.load(Ordering::Acquire) & !self.sig_blocked.load(Ordering::Acquire)
+    }
+
+    pub fn sig_pending(&self) -> u64 {
+        self.sig_pending.load(Ordering::Acquire)
+    }
+
+    /// Marks signal bits pending; the caller wakes the task.
+    pub fn sig_raise(&self, bits: u64) {
+        self.sig_pending.fetch_or(bits, Ordering::AcqRel);
+    }
+
+    /// Takes signal bits off the pending set; whether any was pending.
+    pub fn sig_take(&self, bits: u64) -> bool {
+        self.sig_pending.fetch_and(!bits, Ordering::AcqRel) & bits != 0
+    }
+
+    pub fn sig_blocked(&self) -> u64 {
+        self.sig_blocked.load(Ordering::Acquire)
+    }
+
+    /// Sets the blocked mask (the running task only).
+    pub fn set_sig_blocked(&self, mask: u64) {
+        self.sig_blocked.store(mask, Ordering::Release);
     }
 
     /// [`Self::signal_pending`] for the running task's return to user space, with relaxed
     /// loads: only whether the flags are visible matters there, nothing is read after them.
     #[inline(always)]
     pub fn exit_to_user_work(&self) -> bool {
-        self.killed.load(Ordering::Relaxed) || self.sigint.load(Ordering::Relaxed)
+        self.killed.load(Ordering::Relaxed)
+            || self.sigint.load(Ordering::Relaxed)
+            || self.sig_pending.load(Ordering::Relaxed) & !self.sig_blocked.load(Ordering::Relaxed)
+                != 0
     }
 
     pub(super) fn set_sigint(&self, pending: bool) -> bool {
@@ -297,6 +343,14 @@ impl Task {
     /// `mm` alive until it is replaced.
     pub fn set_mm(&self, mm: *const MmContext) {
         self.mm.store(mm.cast_mut(), Ordering::Release);
+    }
+
+    /// Its saved EL0 FP/SIMD state; whether the CPU's registers are newer is
+    /// [`arch::fpsimd`]'s to say. Only the task itself (or the scheduler switching it) may
+    /// dereference it.
+    #[inline(always)]
+    pub fn fpsimd_state(&self) -> *mut UserFpsimdState {
+        self.fpsimd.get()
     }
 }
 

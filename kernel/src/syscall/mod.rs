@@ -13,7 +13,8 @@
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
 //! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
-//! `wait4`.
+//! `wait4`, and the signal calls (`rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`,
+//! `rt_sigsuspend`, `rt_sigreturn` in [`crate::process::signal`]; `kill`, `tkill`, `tgkill`).
 
 pub mod random;
 
@@ -23,7 +24,7 @@ use arch::exception::TrapFrame;
 
 use crate::binfmt_elf::{PAGE_SIZE, TASK_SIZE};
 use crate::fs::Errno;
-use crate::process::Process;
+use crate::process::{Process, signal};
 use crate::signal::WaitStatus;
 use crate::uaccess::{copy_from_user, copy_to_user, copy_to_user_partial};
 
@@ -37,6 +38,14 @@ pub const __NR_NANOSLEEP: u64 = 101;
 pub const __NR_CLOCK_GETTIME: u64 = 113;
 pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
 pub const __NR_SCHED_YIELD: u64 = 124;
+pub const __NR_KILL: u64 = 129;
+pub const __NR_TKILL: u64 = 130;
+pub const __NR_TGKILL: u64 = 131;
+pub const __NR_RT_SIGSUSPEND: u64 = 133;
+pub const __NR_RT_SIGACTION: u64 = 134;
+pub const __NR_RT_SIGPROCMASK: u64 = 135;
+pub const __NR_RT_SIGPENDING: u64 = 136;
+pub const __NR_RT_SIGRETURN: u64 = 139;
 pub const __NR_UNAME: u64 = 160;
 pub const __NR_GETPID: u64 = 172;
 pub const __NR_GETPPID: u64 = 173;
@@ -155,6 +164,14 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_MMAP as usize] = syscall!(sys_mmap);
     t[__NR_WAIT4 as usize] = syscall!(sys_wait4);
     t[__NR_GETRANDOM as usize] = syscall!(sys_getrandom);
+    t[__NR_KILL as usize] = syscall!(sys_kill);
+    t[__NR_TKILL as usize] = syscall!(sys_tkill);
+    t[__NR_TGKILL as usize] = syscall!(sys_tgkill);
+    t[__NR_RT_SIGSUSPEND as usize] = syscall!(signal::sys_rt_sigsuspend);
+    t[__NR_RT_SIGACTION as usize] = syscall!(signal::sys_rt_sigaction);
+    t[__NR_RT_SIGPROCMASK as usize] = syscall!(signal::sys_rt_sigprocmask);
+    t[__NR_RT_SIGPENDING as usize] = syscall!(signal::sys_rt_sigpending);
+    t[__NR_RT_SIGRETURN as usize] = syscall!(signal::sys_rt_sigreturn);
     t
 }
 
@@ -186,6 +203,47 @@ fn sys_ni_syscall(_: &mut Process, _: &mut TrapFrame) -> SysResult {
 fn sys_exit(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     process.set_exit(WaitStatus::exited(frame.regs[0]));
     Ok(frame.regs[0])
+}
+
+/// `kill(pid, sig)`: `pid` > 0 one process, -1 every process but pid 1 and the caller. There
+/// are no process groups yet: every process is taken to lead its own, so 0 is the caller and
+/// -N is process N.
+fn sys_kill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [pid, sig] = [frame.regs[0], frame.regs[1]];
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if sig > crate::signal::_NSIG {
+        return Err(Errno::EINVAL);
+    }
+    let me = process.pid();
+    let target = match pid as i32 {
+        -1 => return signal::send_signal_all(sig, me).map(|()| 0),
+        0 => me,
+        i32::MIN => return Err(Errno::ESRCH),
+        pid => pid.unsigned_abs(),
+    };
+    signal::send_signal(target, sig, crate::signal::SI_USER, me).map(|()| 0)
+}
+
+/// `tkill(tid, sig)`: `tgkill` of the thread's own group.
+fn sys_tkill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    tgkill(process, frame.regs[0], frame.regs[0], frame.regs[1])
+}
+
+fn sys_tgkill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    tgkill(process, frame.regs[0], frame.regs[1], frame.regs[2])
+}
+
+/// `tgkill(tgid, tid, sig)`: every process has one thread, whose tid is its pid.
+fn tgkill(process: &Process, tgid: u64, tid: u64, sig: u64) -> SysResult {
+    let (tgid, tid) = (tgid as i32, tid as i32);
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if tgid <= 0 || tid <= 0 || sig > crate::signal::_NSIG {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != tid || !signal::is_process(tid as u32) {
+        return Err(Errno::ESRCH);
+    }
+    signal::send_signal(tid as u32, sig, crate::signal::SI_TKILL, process.pid()).map(|()| 0)
 }
 
 fn sys_getpid(process: &mut Process, _: &mut TrapFrame) -> SysResult {

@@ -46,7 +46,7 @@ macro_rules! meta {
 /// arguments (arm64's `mmap` from `arch/arm64/kernel/sys.c`, `clone` with
 /// `CONFIG_CLONE_BACKWARDS`, `uname` as `newuname`). A syscall added to the dispatcher gets its
 /// events by a line here.
-pub static SYSCALLS: [SyscallMeta; 24] = [
+pub static SYSCALLS: [SyscallMeta; 32] = [
     meta!(64, "sys_write", "unsigned int" "fd", "const char *" "buf", "size_t" "count"),
     meta!(93, "sys_exit", "int" "error_code"),
     meta!(94, "sys_exit_group", "int" "error_code"),
@@ -59,6 +59,16 @@ pub static SYSCALLS: [SyscallMeta; 24] = [
     meta!(115, "sys_clock_nanosleep", "const clockid_t" "which_clock", "int" "flags",
         "const struct __kernel_timespec *" "rqtp", "struct __kernel_timespec *" "rmtp"),
     meta!(124, "sys_sched_yield"),
+    meta!(129, "sys_kill", "pid_t" "pid", "int" "sig"),
+    meta!(130, "sys_tkill", "pid_t" "pid", "int" "sig"),
+    meta!(131, "sys_tgkill", "pid_t" "tgid", "pid_t" "pid", "int" "sig"),
+    meta!(133, "sys_rt_sigsuspend", "sigset_t *" "unewset", "size_t" "sigsetsize"),
+    meta!(134, "sys_rt_sigaction", "int" "sig", "const struct sigaction *" "act",
+        "struct sigaction *" "oact", "size_t" "sigsetsize"),
+    meta!(135, "sys_rt_sigprocmask", "int" "how", "sigset_t *" "nset", "sigset_t *" "oset",
+        "size_t" "sigsetsize"),
+    meta!(136, "sys_rt_sigpending", "sigset_t *" "uset", "size_t" "sigsetsize"),
+    meta!(139, "sys_rt_sigreturn"),
     meta!(160, "sys_newuname", "struct new_utsname *" "name"),
     meta!(172, "sys_getpid"),
     meta!(173, "sys_getppid"),
