@@ -337,20 +337,29 @@ pub fn write_reserved(
 /// `fpsimd_context` of the right size is required, unknown or malformed records make the frame
 /// bad (`None`).
 pub fn read_reserved(reserved: &[u8; 4096]) -> Option<([u128; 32], u32, u32)> {
-    let word = |at: usize| u32::from_le_bytes(reserved[at..at + 4].try_into().unwrap_or([0; 4]));
+    // Every read is checked: the records come from user memory, and a bad frame must end in
+    // `None` (SIGSEGV for the caller), never in a kernel panic.
+    let word = |at: usize| {
+        Some(u32::from_le_bytes(
+            reserved.get(at..at + 4)?.try_into().ok()?,
+        ))
+    };
     let mut at = 0;
     let mut fpsimd = None;
     while at + 8 <= reserved.len() {
-        let (magic, size) = (word(at), word(at + 4) as usize);
+        let (magic, size) = (word(at)?, word(at + 4)? as usize);
+        if magic != 0 && (size < 8 || at + size > reserved.len()) {
+            return None;
+        }
         match magic {
             0 if size == 0 => return fpsimd,
             FPSIMD_MAGIC if size == size_of::<FpsimdContext>() && fpsimd.is_none() => {
                 let mut vregs = [0u128; 32];
                 for (i, v) in vregs.iter_mut().enumerate() {
                     let from = at + 16 + i * 16;
-                    *v = u128::from_le_bytes(reserved[from..from + 16].try_into().ok()?);
+                    *v = u128::from_le_bytes(reserved.get(from..from + 16)?.try_into().ok()?);
                 }
-                fpsimd = Some((vregs, word(at + 8), word(at + 12)));
+                fpsimd = Some((vregs, word(at + 8)?, word(at + 12)?));
             }
             ESR_MAGIC if size == size_of::<EsrContext>() => {}
             _ => return None,
@@ -600,6 +609,16 @@ mod tests {
         // A record that runs off the end never loops forever.
         let mut bad = [0u8; 4096];
         bad[..8].copy_from_slice(&[1, 2, 3, 4, 0, 0, 0, 0]);
+        assert_eq!(read_reserved(&bad), None);
+        // An fpsimd record placed so that it would run past the end of `__reserved` (after
+        // 224 esr records): refused, not read out of bounds.
+        let mut bad = [0u8; 4096];
+        for i in 0..224 {
+            bad[i * 16..i * 16 + 4].copy_from_slice(&ESR_MAGIC.to_le_bytes());
+            bad[i * 16 + 4..i * 16 + 8].copy_from_slice(&16u32.to_le_bytes());
+        }
+        bad[3584..3588].copy_from_slice(&FPSIMD_MAGIC.to_le_bytes());
+        bad[3588..3592].copy_from_slice(&(size_of::<FpsimdContext>() as u32).to_le_bytes());
         assert_eq!(read_reserved(&bad), None);
     }
 

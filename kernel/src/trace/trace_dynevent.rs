@@ -656,7 +656,13 @@ mod global {
 
         fn unregister(&mut self, ev: &DynEvent, last: bool) {
             match ev {
-                DynEvent::Fprobe(_) => crate::trace::trace_fprobe::fprobe_probe_removed(ev),
+                DynEvent::Fprobe(_) => {
+                    // Only a probe of an enabled event is armed; one whose fprobe cannot be
+                    // unregistered (out of memory) stays armed until its event is disabled.
+                    if let Err(e) = crate::trace::trace_fprobe::fprobe_probe_removed(ev) {
+                        crate::println!("WARNING: fprobe event probe left armed: {e}");
+                    }
+                }
                 DynEvent::Kprobe(_) => unregister_trace_kprobe(ev),
             }
             if last && let Some(call) = registered(ev) {

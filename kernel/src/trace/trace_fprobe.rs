@@ -311,15 +311,25 @@ mod armed {
         Ok(fp)
     }
 
-    /// Unregisters and forgets the armed fprobes `pick` selects.
-    fn disarm(pick: impl Fn(&Armed) -> bool) {
+    /// Unregisters and forgets the armed fprobes `pick` selects. One whose unregistration
+    /// fails (out of memory in the ftrace update) stays armed and listed, and the first such
+    /// error is returned, so the caller does not report a probe gone that still records.
+    fn disarm(pick: impl Fn(&Armed) -> bool) -> Result<(), Errno> {
+        let mut result = Ok(());
         ARMED.lock().retain(|armed| {
-            if pick(armed) {
-                // Only registered fprobes are kept here.
-                let _ = unregister_fprobe(&armed.fp);
+            if !pick(armed) {
+                return true;
             }
-            !pick(armed)
+            // Only registered fprobes are kept here.
+            match unregister_fprobe(&armed.fp) {
+                Ok(()) => false,
+                Err(e) => {
+                    result = result.and(Err(e));
+                    true
+                }
+            }
         });
+        result
     }
 
     fn arm_into_list(call: &'static TraceEventCall, probe: Arc<DynEvent>) -> Result<(), Errno> {
@@ -337,12 +347,13 @@ mod armed {
     pub fn fprobe_event_reg(call: &'static TraceEventCall, on: bool) -> Result<(), Errno> {
         let key = core::ptr::from_ref(call) as usize;
         if !on {
-            disarm(|armed| armed.call == key);
-            return Ok(());
+            return disarm(|armed| armed.call == key);
         }
         for probe in probes_of_event(&call.system, &call.name)? {
             if let Err(e) = arm_into_list(call, probe) {
-                disarm(|armed| armed.call == key);
+                // The arming error is the one to report; a probe that cannot be unarmed
+                // either stays listed, to be disarmed with the event.
+                let _ = disarm(|armed| armed.call == key);
                 return Err(e);
             }
         }
@@ -363,9 +374,10 @@ mod armed {
         Ok(())
     }
 
-    /// A probe leaves the list: its fprobe, if armed, goes with it.
-    pub fn fprobe_probe_removed(probe: &DynEvent) {
+    /// A probe leaves the list: its fprobe, if armed, goes with it (one that cannot be
+    /// unregistered stays armed and listed, and the error is returned).
+    pub fn fprobe_probe_removed(probe: &DynEvent) -> Result<(), Errno> {
         let key = core::ptr::from_ref(probe) as usize;
-        disarm(|armed| armed.probe == key);
+        disarm(|armed| armed.probe == key)
     }
 }

@@ -192,9 +192,12 @@ pub fn trace_event_buffer_write<T: Entry>(
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        let mut entry = zeroed_entry::<T>(ent);
-        fill(&mut entry);
-        return commit_slow(call, flags, entry_record(&entry), tail);
+        let mut entry = core::mem::MaybeUninit::<T>::zeroed();
+        // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
+        // padding's zeros).
+        let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
+        fill(entry);
+        return commit_slow(call, flags, entry_record(entry), tail);
     }
     let Some(rb) = try_buffer() else {
         return;
@@ -208,12 +211,12 @@ pub fn trace_event_buffer_write<T: Entry>(
     let dst = r.as_mut_ptr();
     const { assert!(align_of::<T>() <= 8) };
     // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned
-    // (checked above to suffice for `T`), and is ours until the commit; a zeroed `T` is valid
-    // (entries are plain integers).
+    // (checked above to suffice for `T`), and is ours until the commit. It is zeroed as a
+    // `MaybeUninit`, which is copied with every byte, padding included (a `T` would not be).
     let entry = unsafe {
-        let entry = dst.cast::<T>();
-        entry.write(zeroed_entry(ent));
-        &mut *entry
+        let at = dst.cast::<core::mem::MaybeUninit<T>>();
+        at.write(core::mem::MaybeUninit::zeroed());
+        zeroed_entry_at(at.cast::<T>(), ent)
     };
     fill(entry);
     if !tail.is_empty() {
@@ -225,15 +228,19 @@ pub fn trace_event_buffer_write<T: Entry>(
     r.commit();
 }
 
-/// An all-zero entry (padding included) with header `ent`.
+/// The entry at `at`, whose bytes are all zero, with its header set to `ent`: filled in place
+/// from here on, so its padding stays zero (a typed move of the entry would not keep it).
+///
+/// # Safety
+/// `at` is valid for writes of a `T`, aligned, all its bytes zero, and not otherwise borrowed
+/// while the result lives; a zeroed `T` is valid (entries are plain integers, `Entry`'s
+/// contract, with the header first).
 #[inline(always)]
-fn zeroed_entry<T: Entry>(ent: TraceEntry) -> T {
-    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
-    // SAFETY: all zeroes is a valid entry (integers only); the header is the first field of
-    // every entry (`Entry`'s contract) and is written in place, so the zeroed padding stays.
+unsafe fn zeroed_entry_at<'a, T: Entry>(at: *mut T, ent: TraceEntry) -> &'a mut T {
+    // SAFETY: per the caller.
     unsafe {
-        entry.as_mut_ptr().cast::<TraceEntry>().write(ent);
-        entry.assume_init()
+        at.cast::<TraceEntry>().write(ent);
+        &mut *at
     }
 }
 
@@ -405,15 +412,24 @@ pub fn event_enable_disable(
             if refs > 1 {
                 return Ok(());
             }
-            set_flag(call, EVENT_FILE_FL_SOFT_MODE, false);
             flags & EVENT_FILE_FL_SOFT_DISABLED != 0
         } else {
             flags & EVENT_FILE_FL_SOFT_MODE == 0
         };
+        // Detached first: an event whose probe could not be detached (a run-time event's
+        // unregistration out of memory) stays enabled, with its soft reference, and says so.
         if disable && flags & EVENT_FILE_FL_ENABLED != 0 {
+            if let Err(e) = reg(call, false) {
+                if soft {
+                    call.sm_ref.fetch_add(1, Ordering::Relaxed);
+                }
+                return Err(e);
+            }
             set_flag(call, EVENT_FILE_FL_ENABLED, false);
             tracing_stop_cmdline_record();
-            reg(call, false)?;
+        }
+        if soft {
+            set_flag(call, EVENT_FILE_FL_SOFT_MODE, false);
         }
         let soft_mode = call.file_flags.load(Ordering::Relaxed) & EVENT_FILE_FL_SOFT_MODE != 0;
         set_flag(call, EVENT_FILE_FL_SOFT_DISABLED, soft_mode);
