@@ -141,40 +141,51 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
 // ---------------------------------------------------------------------------------------------
 
 /// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
-/// `trace_event_buffer_reserve`): the entry's common header, or `None` when the event records
-/// nothing now. Unconditional triggers run here, whether or not the event records. `irqs_off`
-/// is the tracepoint caller's IRQ state.
+/// `trace_event_buffer_reserve`): the entry's common header and the event file's flags as read
+/// here (for [`trace_event_buffer_write`], so the probe reads them once), or `None` when the
+/// event records nothing now. Unconditional triggers run here, whether or not the event
+/// records. `irqs_off` is the tracepoint caller's IRQ state.
+///
+/// The common case (no trigger, soft disable or pid filter) costs one test of the flags; the
+/// rest is out of line.
 #[inline(always)]
-pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option<TraceEntry> {
+pub fn trace_event_buffer_begin(
+    call: &TraceEventCall,
+    irqs_off: bool,
+) -> Option<(TraceEntry, u32)> {
     let flags = call.file_flags.load(Ordering::Relaxed);
-    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
-        && flags & EVENT_FILE_FL_TRIGGER_COND == 0
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED | EVENT_FILE_FL_PID_FILTER)
+        != 0
         && !begin_slow(call, flags, irqs_off)
     {
         return None;
     }
-    if flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid() {
-        return None;
-    }
-    Some(tracing_gen_ctx(call.id(), irqs_off).0)
+    Some((tracing_gen_ctx(call.id(), irqs_off).0, flags))
 }
 
-/// [`trace_event_buffer_begin`] with unconditional triggers or soft-disabled: runs the
-/// triggers; whether the event records.
+/// [`trace_event_buffer_begin`] with unconditional triggers, soft-disabled or a pid filter:
+/// runs the triggers; whether the event records.
 #[inline(never)]
 fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
-    if flags & EVENT_FILE_FL_TRIGGER_MODE != 0 {
-        // Not inlined: this frame's record leads back into the probe.
-        let fp = current_frame_pointer();
-        trigger::event_triggers_call(call, None, irqs_off, fp);
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
+        && flags & EVENT_FILE_FL_TRIGGER_COND == 0
+    {
+        if flags & EVENT_FILE_FL_TRIGGER_MODE != 0 {
+            // Not inlined: this frame's record leads back into the probe.
+            let fp = current_frame_pointer();
+            trigger::event_triggers_call(call, None, irqs_off, fp);
+        }
+        if flags & EVENT_FILE_FL_SOFT_DISABLED != 0 {
+            return false;
+        }
     }
-    flags & EVENT_FILE_FL_SOFT_DISABLED == 0
+    !(flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid())
 }
 
 /// The rest of an event's probe (Linux's `trace_event_buffer_reserve` with the assign step and
-/// `trace_event_buffer_commit`): an entry `T` with header `ent`, filled by `fill`, followed
-/// by `tail` (its dynamic data), recorded on this CPU unless its filter rejects it;
-/// conditional triggers run on it. Runs with IRQs masked (the tracepoint's probe walk).
+/// `trace_event_buffer_commit`): an entry `T` with the header and flags
+/// [`trace_event_buffer_begin`] gave, filled by `fill`, followed by `tail` (its dynamic data),
+/// recorded on this CPU unless its filter rejects it; conditional triggers run on it. Runs with IRQs masked (the tracepoint's probe walk).
 ///
 /// With no filter, conditional trigger or soft disable (the common case) the entry is built
 /// in place in the ring buffer's reservation, as Linux does: zeroed (so its padding is
@@ -184,11 +195,10 @@ fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
 #[inline(always)]
 pub fn trace_event_buffer_write<T: Entry>(
     call: &TraceEventCall,
-    ent: TraceEntry,
+    (ent, flags): (TraceEntry, u32),
     tail: &[u8],
     fill: impl FnOnce(&mut T),
 ) {
-    let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
@@ -253,7 +263,7 @@ pub fn trace_event_record_with(
     len: usize,
     fill: impl FnOnce(&mut [u8]),
 ) {
-    let Some(ent) = trace_event_buffer_begin(call, irqs_off) else {
+    let Some((ent, flags)) = trace_event_buffer_begin(call, irqs_off) else {
         return;
     };
     let header = entry_record(&ent);
@@ -265,7 +275,6 @@ pub fn trace_event_record_with(
         buf[..header.len()].copy_from_slice(header);
         fill(buf);
     };
-    let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
