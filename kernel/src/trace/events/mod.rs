@@ -185,13 +185,15 @@ fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
 /// The rest of an event's probe (Linux's `trace_event_buffer_reserve` with the assign step and
 /// `trace_event_buffer_commit`): an entry `T` with the header and flags
 /// [`trace_event_buffer_begin`] gave, filled by `fill`, followed by `tail` (its dynamic data),
-/// recorded on this CPU unless its filter rejects it; conditional triggers run on it. Runs with IRQs masked (the tracepoint's probe walk).
+/// recorded on this CPU unless its filter rejects it; conditional triggers run on it. Runs
+/// with IRQs masked (the tracepoint's probe walk).
 ///
 /// With no filter, conditional trigger or soft disable (the common case) the entry is built
 /// in place in the ring buffer's reservation, as Linux does: zeroed (so its padding is
-/// defined), filled, committed. Otherwise it is built on the stack first, so a rejected event
-/// never reaches the buffer. Generic and inlined into each probe: the entry's size is a
-/// constant and the zeroing is a few register stores.
+/// defined), filled, committed. Otherwise it is built on the stack first, out of line
+/// ([`write_slow`]: a second inlined copy of `fill` would cost the common case registers),
+/// so a rejected event never reaches the buffer. Generic and inlined into each probe: the
+/// entry's size is a constant and the zeroing is a few register stores.
 #[inline(always)]
 pub fn trace_event_buffer_write<T: Entry>(
     call: &TraceEventCall,
@@ -202,9 +204,7 @@ pub fn trace_event_buffer_write<T: Entry>(
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        let mut entry = zeroed_entry::<T>(ent);
-        fill(&mut entry);
-        return commit_slow(call, flags, entry_record(&entry), tail);
+        return write_slow(call, ent, flags, tail, fill);
     }
     let Some(rb) = try_buffer() else {
         return;
@@ -233,6 +233,22 @@ pub fn trace_event_buffer_write<T: Entry>(
         };
     }
     r.commit();
+}
+
+/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled: the
+/// entry built on the stack, then [`commit_slow`].
+#[cold]
+#[inline(never)]
+fn write_slow<T: Entry>(
+    call: &TraceEventCall,
+    ent: TraceEntry,
+    flags: u32,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T),
+) {
+    let mut entry = zeroed_entry::<T>(ent);
+    fill(&mut entry);
+    commit_slow(call, flags, entry_record(&entry), tail);
 }
 
 /// An all-zero entry (padding included) with header `ent`.
@@ -278,12 +294,7 @@ pub fn trace_event_record_with(
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        if len > RECORD_STACK_MAX {
-            return;
-        }
-        let mut buf = [0u8; RECORD_STACK_MAX];
-        write(&mut buf[..len]);
-        return commit_slow(call, flags, &buf[..len], &[]);
+        return record_slow(call, flags, len, write);
     }
     let Some(rb) = try_buffer() else {
         return;
@@ -296,6 +307,22 @@ pub fn trace_event_record_with(
     };
     write(&mut r);
     r.commit();
+}
+}
+
+arch::nokprobe! {
+/// [`trace_event_record_with`] while a filter, a conditional trigger or soft-disable
+/// applies: the entry written by `write` on the stack, then [`commit_slow`]. Out of line, so
+/// the common case inlines `write` once.
+#[cold]
+#[inline(never)]
+fn record_slow(call: &TraceEventCall, flags: u32, len: usize, write: impl FnOnce(&mut [u8])) {
+    if len > RECORD_STACK_MAX {
+        return;
+    }
+    let mut buf = [0u8; RECORD_STACK_MAX];
+    write(&mut buf[..len]);
+    commit_slow(call, flags, &buf[..len], &[]);
 }
 }
 
