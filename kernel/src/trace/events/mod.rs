@@ -141,9 +141,9 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
 // ---------------------------------------------------------------------------------------------
 
 /// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
-/// `trace_event_buffer_reserve`): the entry's common header and the event file's flags as read
-/// here (for [`trace_event_buffer_write`], so the probe reads them once), or `None` when the
-/// event records nothing now. Unconditional triggers run here, whether or not the event
+/// `trace_event_buffer_reserve`): the entry's common header, the event file's flags as read
+/// here and this CPU's number (for [`trace_event_buffer_write`], so the probe reads each
+/// once), or `None` when the event records nothing now. Unconditional triggers run here, whether or not the event
 /// records. `irqs_off` is the tracepoint caller's IRQ state.
 ///
 /// The common case (no trigger, soft disable or pid filter) costs one test of the flags; the
@@ -152,7 +152,7 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
 pub fn trace_event_buffer_begin(
     call: &TraceEventCall,
     irqs_off: bool,
-) -> Option<(TraceEntry, u32)> {
+) -> Option<(TraceEntry, u32, usize)> {
     let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED | EVENT_FILE_FL_PID_FILTER)
         != 0
@@ -160,7 +160,8 @@ pub fn trace_event_buffer_begin(
     {
         return None;
     }
-    Some((tracing_gen_ctx(call.id(), irqs_off).0, flags))
+    let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
+    Some((ent, flags, cpu))
 }
 
 /// [`trace_event_buffer_begin`] with unconditional triggers, soft-disabled or a pid filter:
@@ -197,7 +198,7 @@ fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
 #[inline(always)]
 pub fn trace_event_buffer_write<T: Entry>(
     call: &TraceEventCall,
-    (ent, flags): (TraceEntry, u32),
+    (ent, flags, cpu): (TraceEntry, u32, usize),
     tail: &[u8],
     fill: impl FnOnce(&mut T),
 ) {
@@ -210,7 +211,6 @@ pub fn trace_event_buffer_write<T: Entry>(
         return;
     };
     let ts = trace_clock::now();
-    let cpu = smp_processor_id();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
     let Some(mut r) = (unsafe { rb.reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
         return;
@@ -279,7 +279,7 @@ pub fn trace_event_record_with(
     len: usize,
     fill: impl FnOnce(&mut [u8]),
 ) {
-    let Some((ent, flags)) = trace_event_buffer_begin(call, irqs_off) else {
+    let Some((ent, flags, cpu)) = trace_event_buffer_begin(call, irqs_off) else {
         return;
     };
     let header = entry_record(&ent);
@@ -300,7 +300,6 @@ pub fn trace_event_record_with(
         return;
     };
     let ts = trace_clock::now();
-    let cpu = smp_processor_id();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
     let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
         return;
