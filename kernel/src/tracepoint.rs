@@ -234,14 +234,18 @@ impl<P: Copy + 'static> Tracepoint<P> {
         });
     }
 
-    /// Calls `each` with every registered probe, IRQs masked (Linux's `__DO_TRACE`). Called
-    /// from the `trace_NAME` call site's out-of-line branch.
+    /// Calls `each` with every registered probe and whether the caller ran with IRQs masked,
+    /// IRQs masked meanwhile (Linux's `__DO_TRACE`). Called from the `trace_NAME` call site's
+    /// out-of-line branch. The caller's IRQ state comes from the DAIF value the masking saves,
+    /// so DAIF is read once.
     #[inline(always)]
-    pub fn call(&self, mut each: impl FnMut(P, *const ())) {
-        let _irqs = arch::irqflags::local_irq_save_guard();
+    pub fn call(&self, mut each: impl FnMut(P, *const (), bool)) {
+        let irqs = arch::irqflags::local_irq_save();
+        let irqs_off = irqs.irqs_disabled();
         for f in self.published() {
-            each(f.func, f.data);
+            each(f.func, f.data, irqs_off);
         }
+        arch::irqflags::local_irq_restore(irqs);
     }
 }
 

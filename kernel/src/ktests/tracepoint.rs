@@ -130,13 +130,13 @@ fn probes_run_by_priority_then_registration_order() -> TestResult {
     }
     kassert_eq!(register(4, 0), Err(Errno::EEXIST));
     ORDER.store(0, Ordering::Relaxed);
-    TP.call(|f, data| f(data, 0));
+    TP.call(|f, data, _| f(data, 0));
     kassert_eq!(ORDER.load(Ordering::Relaxed), 2143);
     for id in 1..=4 {
         kassert_eq!(unregister(id), Ok(()));
     }
     ORDER.store(0, Ordering::Relaxed);
-    TP.call(|f, data| f(data, 0));
+    TP.call(|f, data, _| f(data, 0));
     kassert_eq!(ORDER.load(Ordering::Relaxed), 0);
     Ok(())
 }
@@ -151,13 +151,13 @@ fn unregister_without_memory_stubs_the_slot() -> TestResult {
     INJECT_UNREGISTER_ALLOC_FAILURE.store(true, Ordering::Relaxed);
     kassert_eq!(unregister(2), Ok(()));
     ORDER.store(0, Ordering::Relaxed);
-    TP.call(|f, data| f(data, 0));
+    TP.call(|f, data, _| f(data, 0));
     kassert_eq!(ORDER.load(Ordering::Relaxed), 13);
     kassert_eq!(unregister(2), Err(Errno::ENOENT));
     // The next registration rebuilds the array without the stubbed slot.
     kassert_eq!(register(4, 2), Ok(()));
     ORDER.store(0, Ordering::Relaxed);
-    TP.call(|f, data| f(data, 0));
+    TP.call(|f, data, _| f(data, 0));
     kassert_eq!(ORDER.load(Ordering::Relaxed), 143);
     // The last probe removed without memory still turns the key off.
     kassert_eq!(unregister(1), Ok(()));
@@ -166,7 +166,7 @@ fn unregister_without_memory_stubs_the_slot() -> TestResult {
     kassert_eq!(unregister(3), Ok(()));
     kassert!(!crate::jump_label::static_key_enabled(&KEY.key));
     ORDER.store(0, Ordering::Relaxed);
-    TP.call(|f, data| f(data, 0));
+    TP.call(|f, data, _| f(data, 0));
     kassert_eq!(ORDER.load(Ordering::Relaxed), 0);
     Ok(())
 }

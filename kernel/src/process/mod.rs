@@ -563,10 +563,16 @@ unsafe extern "C" fn el0_svc_handler(frame: *mut TrapFrame, context: *mut ()) ->
     arch::irqflags::local_irq_disable();
     // A syscall that slept may have let another task load its FP/SIMD registers, and
     // rt_sigreturn and execve replace ours: the run loop reloads them.
+    // One read of this CPU's per-CPU pointer for every check (each accessor would take its
+    // own `mrs`); tasks never migrate, so it stays ours.
+    let pcpu = crate::smp::this_cpu();
     let work = exiting
-        || arch::percpu::need_resched()
-        || sched::current().is_some_and(|task| {
-            task.exit_to_user_work() || arch::fpsimd::foreign(task.fpsimd_state())
+        || pcpu.arch.need_resched.load(Ordering::Relaxed)
+        // SAFETY: as in `sched::current`: the running task is alive while it runs here.
+        // Relaxed: only this CPU writes its own `current`, and we are its running task.
+        || unsafe { pcpu.current.load(Ordering::Relaxed).as_ref() }.is_some_and(|task| {
+            task.exit_to_user_work()
+                || pcpu.arch.fpsimd_last_state.load(Ordering::Relaxed) != task.fpsimd_state()
         });
     u64::from(work)
 }

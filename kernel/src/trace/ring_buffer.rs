@@ -1112,7 +1112,10 @@ impl RingBuffer {
         let pages = cb.pages();
         let slot = match cb.reserve_space(pages, event_size(len)) {
             Some(slot) => Some(slot),
-            None => rb_reserve_space_slow(cb, pages, event_size(len), self.overwrite()),
+            None => unpack_slot(
+                rb_reserve_space_slow(cb, pages, event_size(len), self.overwrite()),
+                event_size(len),
+            ),
         };
         let Some(slot) = slot else {
             rb_exit_unreserved(cb, nest);
@@ -1170,7 +1173,10 @@ impl RingBuffer {
     ) -> bool {
         let pages = cb.pages();
         let size = event_size(N * 8);
-        let Some(slot) = rb_reserve_space_slow(cb, pages, size, self.overwrite()) else {
+        let Some(slot) = unpack_slot(
+            rb_reserve_space_slow(cb, pages, size, self.overwrite()),
+            size,
+        ) else {
             rb_exit_unreserved(cb, nest);
             return false;
         };
@@ -1312,12 +1318,29 @@ unsafe fn write_event_words(pages: &Pages, slot: Slot, ts: u64, words: &[u64]) {
 }
 
 arch::noinstr! {
-/// [`CpuBuffer::reserve_space_slow`], out of line.
+/// [`CpuBuffer::reserve_space_slow`], out of line. The slot comes back as page and offset
+/// packed in one register (see [`unpack_slot`]): an `Option<Slot>` is returned through
+/// memory, and the fast path, which joins the slow one, then keeps its own slot on the stack
+/// too.
 #[cold]
 #[inline(never)]
-fn rb_reserve_space_slow(cb: &CpuBuffer, pages: &Pages, size: usize, overwrite: bool) -> Option<Slot> {
+fn rb_reserve_space_slow(cb: &CpuBuffer, pages: &Pages, size: usize, overwrite: bool) -> u64 {
     cb.reserve_space_slow(pages, size, overwrite)
+        .map_or(NO_SLOT, |slot| ((slot.page as u64) << 32) | slot.off as u64)
 }
+}
+
+/// [`rb_reserve_space_slow`]'s answer for no slot (no page index reaches 2^32).
+const NO_SLOT: u64 = u64::MAX;
+
+/// The slot of `size` bytes [`rb_reserve_space_slow`] packed, or `None`.
+#[inline(always)]
+fn unpack_slot(packed: u64, size: usize) -> Option<Slot> {
+    (packed != NO_SLOT).then_some(Slot {
+        page: (packed >> 32) as usize,
+        off: (packed & 0xffff_ffff) as usize,
+        size,
+    })
 }
 
 arch::noinstr! {

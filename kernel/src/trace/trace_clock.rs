@@ -135,7 +135,10 @@ pub fn global_step(prev: u64, now: u64) -> u64 {
 mod clock {
     use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+    use arch::static_branch_unlikely;
+
     use super::{CLOCK_COUNTER, CLOCK_GLOBAL, CLOCK_LOCAL, global_step, jiffies_64_to_clock_t};
+    use crate::jump_label::{StaticKeyFalse, static_key_disable, static_key_enable};
 
     static SELECTED: AtomicUsize = AtomicUsize::new(CLOCK_LOCAL);
     /// The latest `global` timestamp handed out (Linux: `trace_clock_struct.prev_time`).
@@ -148,21 +151,37 @@ mod clock {
         SELECTED.load(Ordering::Relaxed)
     }
 
+    /// On while a clock other than `local` is selected: [`now`] tests it with one `nop`
+    /// instead of loading and comparing [`SELECTED`].
+    static NOT_LOCAL: StaticKeyFalse = StaticKeyFalse::new();
+
     /// Selects `clock`. The caller empties the buffer, so it never holds two clocks' units.
+    /// Callers are serialised (the trace state lock). Between the store and the key's
+    /// patching an event may read either clock; the buffer is emptied after both.
     pub fn select(clock: usize) {
         SELECTED.store(clock, Ordering::Relaxed);
+        if clock == CLOCK_LOCAL {
+            static_key_disable(&NOT_LOCAL);
+        } else {
+            static_key_enable(&NOT_LOCAL);
+        }
     }
 
     /// Now, on the selected clock: the timestamp of an event recorded now. Inlined into the
     /// tracers' callbacks, so it calls nothing traceable.
     #[inline(always)]
     pub fn now() -> u64 {
-        match SELECTED.load(Ordering::Relaxed) {
-            CLOCK_LOCAL => arch::timer::counter_now(),
-            CLOCK_GLOBAL => global_now(),
-            CLOCK_COUNTER => COUNTER.fetch_add(1, Ordering::Relaxed) + 1,
-            _ => jiffies_64_to_clock_t(arch::timer::jiffies(), arch::timer::HZ),
+        // `local`, the default, costs the key's `nop` and the counter read.
+        if static_branch_unlikely!(NOT_LOCAL) {
+            // `SELECTED` may already say `local` while the key is being turned off.
+            return match SELECTED.load(Ordering::Relaxed) {
+                CLOCK_LOCAL => arch::timer::counter_now(),
+                CLOCK_GLOBAL => global_now(),
+                CLOCK_COUNTER => COUNTER.fetch_add(1, Ordering::Relaxed) + 1,
+                _ => jiffies_64_to_clock_t(arch::timer::jiffies(), arch::timer::HZ),
+            };
         }
+        arch::timer::counter_now()
     }
 
     /// `global`: one atomic max on the shared mark. A CPU that reads the counter

@@ -422,8 +422,7 @@ macro_rules! trace_event {
         #[cold]
         #[inline(never)]
         pub fn [<__traceiter_ $name>]($($arg: $argty),*) {
-            let irqs_off = arch::irqflags::irqs_disabled();
-            [<__tracepoint_ $name>].call(|probe, data| probe(data, irqs_off, $($arg),*));
+            [<__tracepoint_ $name>].call(|probe, data, irqs_off| probe(data, irqs_off, $($arg),*));
         }
 
         /// Attaches `probe` (with `data`) to the tracepoint.
@@ -493,7 +492,8 @@ macro_rules! trace_event {
         fn [<__probe_ $name>](data: *const (), irqs_off: bool, $($arg: $argty),*) {
             // SAFETY: `data` is the `&'static TraceEventCall` the event registered with.
             let call = unsafe { &*data.cast::<$crate::trace::trace_events::TraceEventCall>() };
-            let Some(ent) = $crate::trace::events::trace_event_buffer_begin(call, irqs_off) else {
+            let Some(begun) = $crate::trace::events::trace_event_buffer_begin(call, irqs_off)
+            else {
                 return;
             };
             // Shadowed by the event's own `tail`, if it has one.
@@ -502,7 +502,7 @@ macro_rules! trace_event {
             $(let tail: &[u8] = $tail;)?
             $crate::trace::events::trace_event_buffer_write(
                 call,
-                ent,
+                begun,
                 tail,
                 #[inline(always)]
                 |$e: &mut [<TraceEventRaw $name:camel>]| $assign,

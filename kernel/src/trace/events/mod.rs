@@ -141,69 +141,76 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
 // ---------------------------------------------------------------------------------------------
 
 /// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
-/// `trace_event_buffer_reserve`): the entry's common header, or `None` when the event records
-/// nothing now. Unconditional triggers run here, whether or not the event records. `irqs_off`
-/// is the tracepoint caller's IRQ state.
+/// `trace_event_buffer_reserve`): the entry's common header, the event file's flags as read
+/// here and this CPU's number (for [`trace_event_buffer_write`], so the probe reads each
+/// once), or `None` when the event records nothing now. Unconditional triggers run here, whether or not the event
+/// records. `irqs_off` is the tracepoint caller's IRQ state.
+///
+/// The common case (no trigger, soft disable or pid filter) costs one test of the flags; the
+/// rest is out of line.
 #[inline(always)]
-pub fn trace_event_buffer_begin(call: &TraceEventCall, irqs_off: bool) -> Option<TraceEntry> {
+pub fn trace_event_buffer_begin(
+    call: &TraceEventCall,
+    irqs_off: bool,
+) -> Option<(TraceEntry, u32, usize)> {
     let flags = call.file_flags.load(Ordering::Relaxed);
-    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
-        && flags & EVENT_FILE_FL_TRIGGER_COND == 0
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED | EVENT_FILE_FL_PID_FILTER)
+        != 0
         && !begin_slow(call, flags, irqs_off)
     {
         return None;
     }
-    if flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid() {
-        return None;
-    }
-    Some(tracing_gen_ctx(call.id(), irqs_off).0)
+    let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
+    Some((ent, flags, cpu))
 }
 
-/// [`trace_event_buffer_begin`] with unconditional triggers or soft-disabled: runs the
-/// triggers; whether the event records.
+/// [`trace_event_buffer_begin`] with unconditional triggers, soft-disabled or a pid filter:
+/// runs the triggers; whether the event records.
 #[inline(never)]
 fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
-    if flags & EVENT_FILE_FL_TRIGGER_MODE != 0 {
-        // Not inlined: this frame's record leads back into the probe.
-        let fp = current_frame_pointer();
-        trigger::event_triggers_call(call, None, irqs_off, fp);
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
+        && flags & EVENT_FILE_FL_TRIGGER_COND == 0
+    {
+        if flags & EVENT_FILE_FL_TRIGGER_MODE != 0 {
+            // Not inlined: this frame's record leads back into the probe.
+            let fp = current_frame_pointer();
+            trigger::event_triggers_call(call, None, irqs_off, fp);
+        }
+        if flags & EVENT_FILE_FL_SOFT_DISABLED != 0 {
+            return false;
+        }
     }
-    flags & EVENT_FILE_FL_SOFT_DISABLED == 0
+    !(flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid())
 }
 
 /// The rest of an event's probe (Linux's `trace_event_buffer_reserve` with the assign step and
-/// `trace_event_buffer_commit`): an entry `T` with header `ent`, filled by `fill`, followed
-/// by `tail` (its dynamic data), recorded on this CPU unless its filter rejects it;
-/// conditional triggers run on it. Runs with IRQs masked (the tracepoint's probe walk).
+/// `trace_event_buffer_commit`): an entry `T` with the header and flags
+/// [`trace_event_buffer_begin`] gave, filled by `fill`, followed by `tail` (its dynamic data),
+/// recorded on this CPU unless its filter rejects it; conditional triggers run on it. Runs
+/// with IRQs masked (the tracepoint's probe walk).
 ///
 /// With no filter, conditional trigger or soft disable (the common case) the entry is built
 /// in place in the ring buffer's reservation, as Linux does: zeroed (so its padding is
-/// defined), filled, committed. Otherwise it is built on the stack first, so a rejected event
-/// never reaches the buffer. Generic and inlined into each probe: the entry's size is a
-/// constant and the zeroing is a few register stores.
+/// defined), filled, committed. Otherwise it is built on the stack first, out of line
+/// ([`write_slow`]: a second inlined copy of `fill` would cost the common case registers),
+/// so a rejected event never reaches the buffer. Generic and inlined into each probe: the
+/// entry's size is a constant and the zeroing is a few register stores.
 #[inline(always)]
 pub fn trace_event_buffer_write<T: Entry>(
     call: &TraceEventCall,
-    ent: TraceEntry,
+    (ent, flags, cpu): (TraceEntry, u32, usize),
     tail: &[u8],
     fill: impl FnOnce(&mut T),
 ) {
-    let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        let mut entry = core::mem::MaybeUninit::<T>::zeroed();
-        // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
-        // padding's zeros).
-        let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
-        fill(entry);
-        return commit_slow(call, flags, entry_record(entry), tail);
+        return write_slow(call, ent, flags, tail, fill);
     }
     let Some(rb) = try_buffer() else {
         return;
     };
     let ts = trace_clock::now();
-    let cpu = smp_processor_id();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
     let Some(mut r) = (unsafe { rb.reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
         return;
@@ -226,6 +233,25 @@ pub fn trace_event_buffer_write<T: Entry>(
         };
     }
     r.commit();
+}
+
+/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled: the
+/// entry built on the stack, then [`commit_slow`].
+#[cold]
+#[inline(never)]
+fn write_slow<T: Entry>(
+    call: &TraceEventCall,
+    ent: TraceEntry,
+    flags: u32,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T),
+) {
+    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
+    // padding's zeros).
+    let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
+    fill(entry);
+    commit_slow(call, flags, entry_record(entry), tail);
 }
 
 /// The entry at `at`, whose bytes are all zero, with its header set to `ent`: filled in place
@@ -260,7 +286,7 @@ pub fn trace_event_record_with(
     len: usize,
     fill: impl FnOnce(&mut [u8]),
 ) {
-    let Some(ent) = trace_event_buffer_begin(call, irqs_off) else {
+    let Some((ent, flags, cpu)) = trace_event_buffer_begin(call, irqs_off) else {
         return;
     };
     let header = entry_record(&ent);
@@ -272,28 +298,37 @@ pub fn trace_event_record_with(
         buf[..header.len()].copy_from_slice(header);
         fill(buf);
     };
-    let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        if len > RECORD_STACK_MAX {
-            return;
-        }
-        let mut buf = [0u8; RECORD_STACK_MAX];
-        write(&mut buf[..len]);
-        return commit_slow(call, flags, &buf[..len], &[]);
+        return record_slow(call, flags, len, write);
     }
     let Some(rb) = try_buffer() else {
         return;
     };
     let ts = trace_clock::now();
-    let cpu = smp_processor_id();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
     let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
         return;
     };
     write(&mut r);
     r.commit();
+}
+}
+
+arch::nokprobe! {
+/// [`trace_event_record_with`] while a filter, a conditional trigger or soft-disable
+/// applies: the entry written by `write` on the stack, then [`commit_slow`]. Out of line, so
+/// the common case inlines `write` once.
+#[cold]
+#[inline(never)]
+fn record_slow(call: &TraceEventCall, flags: u32, len: usize, write: impl FnOnce(&mut [u8])) {
+    if len > RECORD_STACK_MAX {
+        return;
+    }
+    let mut buf = [0u8; RECORD_STACK_MAX];
+    write(&mut buf[..len]);
+    commit_slow(call, flags, &buf[..len], &[]);
 }
 }
 
