@@ -69,7 +69,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::Any;
+use core::any::{Any, TypeId};
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
@@ -137,6 +137,9 @@ pub struct Kprobe {
     nmissed: AtomicU64,
     flags: AtomicU32,
     data: Option<Box<dyn Any + Send + Sync>>,
+    /// The type of [`Self::data`]'s value: checked by [`Kprobe::data`] without the `Any` vtable
+    /// call on every hit.
+    data_type: Option<TypeId>,
     /// The kretprobe this is the entry probe of, or null.
     kretprobe: AtomicPtr<kretprobe::Kretprobe>,
 }
@@ -168,6 +171,7 @@ impl Kprobe {
             nmissed: AtomicU64::new(0),
             flags: AtomicU32::new(0),
             data: None,
+            data_type: None,
             kretprobe: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -187,6 +191,7 @@ impl Kprobe {
     pub fn with_data<T: Any + Send + Sync>(mut self, data: T) -> Result<Kprobe, Errno> {
         let boxed = Box::try_new(data).map_err(|_| Errno::ENOMEM)?;
         self.data = Some(boxed);
+        self.data_type = Some(TypeId::of::<T>());
         Ok(self)
     }
 
@@ -198,7 +203,7 @@ impl Kprobe {
 
     /// The data given to [`Kprobe::with_data`], if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.data.as_ref()?.downcast_ref()
+        typed_data(self.data.as_deref(), self.data_type)
     }
 
     pub fn target(&self) -> &KprobeTarget {
@@ -244,6 +249,23 @@ impl Kprobe {
             self.flags.fetch_and(!flag, Ordering::Relaxed);
         }
     }
+}
+
+/// `data` as a `T` when `ty` (the type recorded when it was attached) says it is one: what
+/// `downcast_ref` does, without its call through the `Any` vtable (a probe's handlers ask on
+/// every hit).
+#[inline(always)]
+pub(crate) fn typed_data<T: Any>(
+    data: Option<&(dyn Any + Send + Sync)>,
+    ty: Option<TypeId>,
+) -> Option<&T> {
+    let data = data?;
+    if ty != Some(TypeId::of::<T>()) {
+        return None;
+    }
+    // SAFETY: `ty` is the type id of the value behind `data` (both are set together by
+    // `with_data`), so it is a `T`.
+    Some(unsafe { &*ptr::from_ref(data).cast::<T>() })
 }
 
 /// The probes on one site, as the handlers walk them.

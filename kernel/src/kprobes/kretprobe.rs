@@ -26,7 +26,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::Any;
+use core::any::{Any, TypeId};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
@@ -90,6 +90,9 @@ pub struct Kretprobe {
     data_size: usize,
     nmissed: AtomicU64,
     data: Option<Box<dyn Any + Send + Sync>>,
+    /// The type of [`Self::data`]'s value: checked by [`Kretprobe::data`] without the `Any` vtable
+    /// call on every hit.
+    data_type: Option<TypeId>,
     /// The live pool while registered (null otherwise): what the entry handler takes from.
     pool: AtomicPtr<InstancePool>,
     /// Keeps the pool alive while registered (under the registry's use of this kretprobe).
@@ -119,6 +122,7 @@ impl Kretprobe {
             data_size: 0,
             nmissed: AtomicU64::new(0),
             data: None,
+            data_type: None,
             pool: AtomicPtr::new(ptr::null_mut()),
             pool_owner: Mutex::new(None),
         })
@@ -158,11 +162,12 @@ impl Kretprobe {
     /// Attaches the caller's data, for the handlers ([`Kretprobe::data`]).
     pub fn with_data<T: Any + Send + Sync>(mut self, data: T) -> Result<Kretprobe, Errno> {
         self.data = Some(Box::try_new(data).map_err(|_| Errno::ENOMEM)?);
+        self.data_type = Some(TypeId::of::<T>());
         Ok(self)
     }
 
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.data.as_ref()?.downcast_ref()
+        super::typed_data(self.data.as_deref(), self.data_type)
     }
 
     /// The entry probe (its address, flags, and its own `nmissed` for recursion).

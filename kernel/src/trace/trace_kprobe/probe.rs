@@ -27,15 +27,19 @@ use crate::kprobes::{
     Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, disable_kretprobe, enable_kprobe,
     enable_kretprobe, register_kprobe, register_kretprobe, unregister_kprobe, unregister_kretprobe,
 };
-use crate::trace::trace_dynevent::{DynEvent, trace_probe_record};
+use crate::trace::ring_buffer::BUF_MAX_DATA_SIZE;
+use crate::trace::trace_dynevent::{DynEvent, trace_probe_record, trace_probe_record_plan};
 use crate::trace::trace_events::TraceEventCall;
-use crate::trace::trace_probe::TrapFrameCtx;
+use crate::trace::trace_probe::{ProbePlan, TrapFrameCtx};
 
 /// What a probe's handlers need: the event's definition and its registry entry.
 struct EventProbe {
     /// Always a [`DynEvent::Kprobe`].
     ev: Arc<DynEvent>,
     call: &'static TraceEventCall,
+    /// The arguments' plan when they are all plain registers or saved words: a hit then
+    /// writes them without the fetch programs.
+    plan: Option<ProbePlan>,
 }
 
 impl EventProbe {
@@ -120,6 +124,7 @@ pub fn register_trace_kprobe(
     let data = EventProbe {
         ev: Arc::clone(ev),
         call,
+        plan: tk.tp.simple_plan(tk.ptype(), BUF_MAX_DATA_SIZE),
     };
     let handle = if tk.is_return {
         let rp = match &tk.symbol {
@@ -208,6 +213,30 @@ pub fn trace_kprobe_nmissed(tk: &TraceKprobe) -> u64 {
         .map_or(0, |r| r.handle.nmissed())
 }
 
+/// An instance's data as words: it is u64-aligned storage (the pool's words), so this is all
+/// of it; a misaligned slice (never made) would read as no words. Cast by hand: `align_to`
+/// is an out-of-line call.
+#[inline(always)]
+fn data_words(data: &[u8]) -> &[u64] {
+    let p = data.as_ptr();
+    if !p.addr().is_multiple_of(core::mem::align_of::<u64>()) {
+        return &[];
+    }
+    // SAFETY: `p` is aligned for u64 and `len / 8` words lie inside `data`, borrowed as long.
+    unsafe { core::slice::from_raw_parts(p.cast::<u64>(), data.len() / 8) }
+}
+
+/// [`data_words`], writable.
+#[inline(always)]
+fn data_words_mut(data: &mut [u8]) -> &mut [u64] {
+    let p = data.as_mut_ptr();
+    if !p.addr().is_multiple_of(core::mem::align_of::<u64>()) {
+        return &mut [];
+    }
+    // SAFETY: as in `data_words`, exclusively borrowed.
+    unsafe { core::slice::from_raw_parts_mut(p.cast::<u64>(), data.len() / 8) }
+}
+
 /// Whether the interrupted context had IRQs masked.
 #[inline(always)]
 fn irqs_were_off(regs: &TrapFrame) -> bool {
@@ -224,6 +253,11 @@ fn kprobe_dispatcher(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
         return false;
     };
     tk.hits.hit();
+    let irqs_off = irqs_were_off(regs);
+    if let Some(plan) = &ep.plan {
+        trace_probe_record_plan(ep.call, plan, &[kp.addr()], &regs.regs, &[], irqs_off);
+        return false;
+    }
     let ctx = TrapFrameCtx::new(regs, &[], None);
     trace_probe_record(
         ep.call,
@@ -231,7 +265,7 @@ fn kprobe_dispatcher(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
         tk.ptype(),
         &[kp.addr()],
         &ctx,
-        irqs_were_off(regs),
+        irqs_off,
     );
     false
 }
@@ -244,10 +278,7 @@ fn kretprobe_event_entry_handler(ri: &mut KretprobeInstance<'_>, regs: &mut Trap
         return false;
     };
     let ctx = TrapFrameCtx::new(regs, &[], None);
-    // SAFETY: instance data is u64-aligned storage (the pool's words); the prefix and suffix
-    // of an aligned `align_to_mut` are then empty.
-    let (_, words, _) = unsafe { ri.data_mut().align_to_mut::<u64>() };
-    tk.tp.store_entry_data(&ctx, words);
+    tk.tp.store_entry_data(&ctx, data_words_mut(ri.data_mut()));
     false
 }
 }
@@ -266,12 +297,16 @@ fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
     tk.hits.hit();
     let func = rp.kprobe().addr();
     let ret_ip = ri.ret_addr();
-    let words: &[u64] = if tk.tp.entry_args.is_empty() {
+    let words = if tk.tp.entry_args.is_empty() {
         &[]
     } else {
-        // SAFETY: as in the entry handler: aligned words.
-        unsafe { ri.data().align_to::<u64>() }.1
+        data_words(ri.data())
     };
+    let irqs_off = irqs_were_off(regs);
+    if let Some(plan) = &ep.plan {
+        trace_probe_record_plan(ep.call, plan, &[func, ret_ip], &regs.regs, words, irqs_off);
+        return;
+    }
     let ctx = TrapFrameCtx::new(regs, words, Some(arch::ftrace::return_to_handler_addr()));
     trace_probe_record(
         ep.call,
@@ -279,7 +314,7 @@ fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
         tk.ptype(),
         &[func, ret_ip],
         &ctx,
-        irqs_were_off(regs),
+        irqs_off,
     );
 }
 }
