@@ -758,7 +758,7 @@ mod global {
         call: &TraceEventCall,
         plan: &ProbePlan,
         words: &[u64],
-        regs: &[u64; 31],
+        regs: &[u64],
         edata: &[u64],
         irqs_off: bool,
     ) {
@@ -779,7 +779,7 @@ mod global {
     struct PlanHit<'a> {
         plan: &'a ProbePlan,
         words: &'a [u64],
-        regs: &'a [u64; 31],
+        regs: &'a [u64],
         edata: &'a [u64],
     }
 

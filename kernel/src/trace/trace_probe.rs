@@ -2202,6 +2202,22 @@ impl TraceProbe {
         }
     }
     }
+
+    arch::nokprobe! {
+    /// [`Self::store_entry_data`] straight from the saved argument registers `regs` (`x0`
+    /// on; arm64's `regs_get_kernel_argument()`: 0 from the ninth argument or past `regs`),
+    /// for a handler that has no trap frame to build.
+    #[inline(always)]
+    pub fn store_entry_regs(&self, regs: &[u64], out: &mut [u64]) {
+        for (slot, &argnum) in out.iter_mut().zip(&self.entry_args) {
+            *slot = if argnum < 8 {
+                regs.get(argnum as usize).copied().unwrap_or(0)
+            } else {
+                0
+            };
+        }
+    }
+    }
 }
 
 /// Where a [`SimpleArg`]'s value comes from.
@@ -2234,6 +2250,9 @@ pub struct ProbePlan {
     pub len: usize,
     /// The head's length ([`ProbePrintType::head_size`]).
     pub head: usize,
+    /// Registers read: one more than the highest `x` number a value comes from (0 for none).
+    /// A caller with fewer saved registers (an fprobe's x0-x8) takes the general path.
+    pub nregs: usize,
     pub args: Box<[SimpleArg]>,
 }
 
@@ -2246,6 +2265,7 @@ impl TraceProbe {
         let len = head.checked_add(self.size).filter(|&l| l <= max_len)?;
         let mut args = Vec::new();
         args.try_reserve_exact(self.args.len()).ok()?;
+        let mut nregs = 0;
         for a in &self.args {
             let [load, FetchOp::StRaw { size }, FetchOp::End, ..] = &a.code[..] else {
                 return None;
@@ -2262,6 +2282,9 @@ impl TraceProbe {
                 _ => return None,
             };
             let at = head + a.offset;
+            if let SimpleSrc::Reg(n) = src {
+                nregs = nregs.max(usize::from(n) + 1);
+            }
             // In the entry and naturally aligned (for plain stores).
             if at + usize::from(*size) > len || !at.is_multiple_of(usize::from(*size)) {
                 return None;
@@ -2275,6 +2298,7 @@ impl TraceProbe {
         Some(ProbePlan {
             len,
             head,
+            nregs,
             args: args.into_boxed_slice(),
         })
     }
@@ -2284,11 +2308,12 @@ impl ProbePlan {
     arch::nokprobe! {
     /// Writes a hit into `entry` (zeroed, its common header written): the head's `words`
     /// (`ip`, or `func` and `ret_ip`), then each argument from the registers `regs` or the
-    /// saved words `edata` (0 past their end), as [`TraceProbe::store_trace_args`] would.
+    /// saved words `edata` (0 past the end of either), as [`TraceProbe::store_trace_args`]
+    /// would.
     /// An 8-byte aligned entry of at least [`Self::len`] bytes (what the ring buffer hands
     /// out) takes plain stores, the places having been checked when the plan was made.
     #[inline(always)]
-    pub fn fill(&self, words: &[u64], regs: &[u64; 31], edata: &[u64], entry: &mut [u8]) {
+    pub fn fill(&self, words: &[u64], regs: &[u64], edata: &[u64], entry: &mut [u8]) {
         let base = entry.as_mut_ptr();
         let fast = entry.len() >= self.len && base.addr().is_multiple_of(8);
         let nwords = (self.head - COMMON_HEADER_SIZE) / 8;

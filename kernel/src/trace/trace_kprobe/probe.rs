@@ -277,8 +277,7 @@ fn kretprobe_event_entry_handler(ri: &mut KretprobeInstance<'_>, regs: &mut Trap
     let Some(tk) = ri.kretprobe().data::<EventProbe>().and_then(EventProbe::tk) else {
         return false;
     };
-    let ctx = TrapFrameCtx::new(regs, &[], None);
-    tk.tp.store_entry_data(&ctx, data_words_mut(ri.data_mut()));
+    tk.tp.store_entry_regs(&regs.regs, data_words_mut(ri.data_mut()));
     false
 }
 }

@@ -754,3 +754,24 @@ fn plans_only_for_plain_values() {
     assert!(k.tp.simple_plan(k.ptype(), 16 + 16).is_some());
     assert_eq!(k.tp.simple_plan(k.ptype(), 16 + 15), None);
 }
+
+#[test]
+fn entry_words_from_registers_match_the_fetch_path() {
+    let mut ctx = Ctx::new();
+    for (i, r) in ctx.regs.iter_mut().enumerate() {
+        *r = 0x100 + i as u64;
+    }
+    let k = kprobe("r:e kernel::workload::fib b=$arg2 a=$arg1 h=$arg8 i=$arg9 ret=$retval");
+    let n = k.tp.entry_args.len();
+    let mut want = vec![0u64; n];
+    k.tp.store_entry_data(&ctx, &mut want);
+    for saved in [&ctx.regs[..], &ctx.regs[..9], &ctx.regs[..8]] {
+        let mut got = vec![u64::MAX; n];
+        k.tp.store_entry_regs(saved, &mut got);
+        assert_eq!(got, want);
+    }
+    // Fewer saved registers than the arguments asked: the missing ones read 0.
+    let mut got = vec![u64::MAX; n];
+    k.tp.store_entry_regs(&ctx.regs[..1], &mut got);
+    assert_eq!(got, [0, 0x100, 0, 0]);
+}
