@@ -94,7 +94,8 @@ use crate::trace::ftrace_ops::{
 
 pub use kretprobe::{
     KRETPROBE_MAX_DATA_SIZE, Kretprobe, KretprobeEntryHandler, KretprobeHandler, KretprobeInstance,
-    disable_kretprobe, enable_kretprobe, register_kretprobe, unregister_kretprobe,
+    KretprobeRegsHandler, disable_kretprobe, enable_kretprobe, register_kretprobe,
+    unregister_kretprobe,
 };
 
 /// Called when the probed instruction is hit, before it runs. Returning true means the handler

@@ -51,6 +51,17 @@ pub type KretprobeEntryHandler = fn(&mut KretprobeInstance<'_>, &mut TrapFrame) 
 /// Runs when the function returns (Linux's `handler`); the frame holds x0-x7 (the return
 /// value in x0), fp, sp, and the real return address as pc and lr.
 pub type KretprobeHandler = fn(&mut KretprobeInstance<'_>, &TrapFrame);
+/// A return handler that reads the registers as the return trampoline saved them (x0-x7, fp,
+/// sp, the IRQ mask) instead of a whole frame: ours, for handlers that need no more (probe
+/// events whose values are plain registers), sparing the frame's build on every return.
+pub type KretprobeRegsHandler = fn(&mut KretprobeInstance<'_>, &FgraphRetRegs);
+
+/// The return handler and what it reads.
+#[derive(Clone, Copy)]
+enum ReturnHandler {
+    Frame(KretprobeHandler),
+    Regs(KretprobeRegsHandler),
+}
 
 /// One hooked call, as its handlers see it (Linux's `struct kretprobe_instance`).
 pub struct KretprobeInstance<'a> {
@@ -84,7 +95,7 @@ impl<'a> KretprobeInstance<'a> {
 /// to [`register_kretprobe`].
 pub struct Kretprobe {
     kp: Arc<Kprobe>,
-    handler: Option<KretprobeHandler>,
+    handler: Option<ReturnHandler>,
     entry_handler: Option<KretprobeEntryHandler>,
     maxactive: AtomicUsize,
     data_size: usize,
@@ -129,7 +140,14 @@ impl Kretprobe {
     }
 
     pub fn with_handler(mut self, handler: KretprobeHandler) -> Kretprobe {
-        self.handler = Some(handler);
+        self.handler = Some(ReturnHandler::Frame(handler));
+        self
+    }
+
+    /// The return handler as a [`KretprobeRegsHandler`] (it replaces one given to
+    /// [`Kretprobe::with_handler`]).
+    pub fn with_regs_handler(mut self, handler: KretprobeRegsHandler) -> Kretprobe {
+        self.handler = Some(ReturnHandler::Regs(handler));
         self
     }
 
@@ -397,8 +415,6 @@ fn run_return_handler(
         return;
     };
     let ret_addr = slot.ext.ret_addr.load(Ordering::Relaxed);
-    let mut frame = core::mem::MaybeUninit::uninit();
-    let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
     let mut ri = KretprobeInstance {
         rp,
         ret_addr,
@@ -407,6 +423,13 @@ fn run_return_handler(
     };
     kcb.set_current(busy);
     kcb.set_status(KPROBE_HIT_ACTIVE);
-    handler(&mut ri, frame);
+    match handler {
+        ReturnHandler::Frame(handler) => {
+            let mut frame = core::mem::MaybeUninit::uninit();
+            let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
+            handler(&mut ri, frame);
+        }
+        ReturnHandler::Regs(handler) => handler(&mut ri, regs),
+    }
     kcb.reset_current();
 }

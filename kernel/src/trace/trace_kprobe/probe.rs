@@ -19,6 +19,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use arch::exception::TrapFrame;
+use arch::ftrace::FgraphRetRegs;
 use spin::Mutex;
 
 use super::TraceKprobe;
@@ -121,20 +122,26 @@ pub fn register_trace_kprobe(
     let tk = tk_of(ev).ok_or(Errno::EINVAL)?;
     let mut probes = PROBES.lock();
     probes.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    let plan = tk.tp.simple_plan(tk.ptype(), BUF_MAX_DATA_SIZE);
+    // A return whose values all come from x0-x7 (what the return trampoline saves) needs no
+    // frame built.
+    let regs_only = plan.as_ref().is_some_and(|p| p.nregs <= 8);
     let data = EventProbe {
         ev: Arc::clone(ev),
         call,
-        plan: tk.tp.simple_plan(tk.ptype(), BUF_MAX_DATA_SIZE),
+        plan,
     };
     let handle = if tk.is_return {
         let rp = match &tk.symbol {
             Some(s) => Kretprobe::at_symbol(s, u64::from(tk.offset))?,
             None => Kretprobe::at_addr(tk.addr)?,
         };
-        let mut rp = rp
-            .with_handler(kretprobe_dispatcher)
-            .with_maxactive(tk.maxactive as usize)
-            .with_data(data)?;
+        let rp = if regs_only {
+            rp.with_regs_handler(kretprobe_regs_dispatcher)
+        } else {
+            rp.with_handler(kretprobe_dispatcher)
+        };
+        let mut rp = rp.with_maxactive(tk.maxactive as usize).with_data(data)?;
         if !tk.tp.entry_args.is_empty() {
             rp = rp
                 .with_entry_handler(kretprobe_event_entry_handler)
@@ -314,6 +321,36 @@ fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
         &[func, ret_ip],
         &ctx,
         irqs_off,
+    );
+}
+}
+
+arch::nokprobe! {
+/// [`kretprobe_dispatcher`] for an event with a plan reading x0-x7 only: the values straight
+/// from the registers the return trampoline saved.
+fn kretprobe_regs_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &FgraphRetRegs) {
+    let rp = ri.kretprobe();
+    let Some(ep) = rp.data::<EventProbe>() else {
+        return;
+    };
+    let (Some(tk), Some(plan)) = (ep.tk(), &ep.plan) else {
+        return;
+    };
+    tk.hits.hit();
+    let func = rp.kprobe().addr();
+    let ret_ip = ri.ret_addr();
+    let words = if tk.tp.entry_args.is_empty() {
+        &[]
+    } else {
+        data_words(ri.data())
+    };
+    trace_probe_record_plan(
+        ep.call,
+        plan,
+        &[func, ret_ip],
+        &regs.regs,
+        words,
+        regs.irqs_disabled(),
     );
 }
 }
