@@ -105,6 +105,12 @@ pub type KprobePreHandler = fn(&Kprobe, &mut TrapFrame) -> bool;
 /// flags argument).
 pub type KprobePostHandler = fn(&Kprobe, &mut TrapFrame);
 
+/// Ours: called instead of the pre handler when the probe is alone on an ftrace site with no
+/// post handler, with the registers ftrace saved (x0-x8, fp, lr, sp, the IRQ mask) rather
+/// than a whole frame; it cannot redirect the call. For handlers that need no more (probe
+/// events whose values are x0-x8), sparing the frame's build and copy back on every hit.
+pub type KprobeFtraceHandler = fn(&Kprobe, &FtraceRegs);
+
 /// Linux's `KPROBE_FLAG_*`.
 pub const KPROBE_FLAG_GONE: u32 = 1;
 pub const KPROBE_FLAG_DISABLED: u32 = 2;
@@ -130,6 +136,7 @@ pub struct Kprobe {
     target: KprobeTarget,
     pre_handler: Option<KprobePreHandler>,
     post_handler: Option<KprobePostHandler>,
+    ftrace_handler: Option<KprobeFtraceHandler>,
     /// The resolved address (0 until registered): the instruction, or for an ftrace probe the
     /// function's start.
     addr: AtomicU64,
@@ -167,6 +174,7 @@ impl Kprobe {
             target,
             pre_handler: None,
             post_handler: None,
+            ftrace_handler: None,
             addr: AtomicU64::new(0),
             site: AtomicU64::new(0),
             nmissed: AtomicU64::new(0),
@@ -179,6 +187,13 @@ impl Kprobe {
 
     pub fn with_pre_handler(mut self, handler: KprobePreHandler) -> Kprobe {
         self.pre_handler = Some(handler);
+        self
+    }
+
+    /// The [`KprobeFtraceHandler`] taking the pre handler's place on an ftrace site, where it
+    /// can (the pre handler still runs on any other path).
+    pub fn with_ftrace_handler(mut self, handler: KprobeFtraceHandler) -> Kprobe {
+        self.ftrace_handler = Some(handler);
         self
     }
 
@@ -284,6 +299,10 @@ pub struct KprobeSite {
     /// Some probe in the list has a post handler (Linux gives an aggregate probe a post
     /// handler only then): a hit skips the post walk otherwise.
     has_post: AtomicBool,
+    /// The probe when it is alone in the list with a [`KprobeFtraceHandler`] and no post
+    /// handler (null otherwise): an ftrace hit then calls that handler and builds no frame.
+    /// Lives as long as the list it is in.
+    ftrace_fast: AtomicPtr<Kprobe>,
     /// Armed, and with which ftrace ops (under KPROBE_MUTEX).
     armed: Option<Arming>,
 }
@@ -629,6 +648,22 @@ fn kprobe_ftrace_hit(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
     let kcb = get_kprobe_ctlblk();
     if kcb.running().is_some() {
         inc_nmissed(site);
+        return;
+    }
+    // SAFETY: the pointer is to a probe of the published list (see `ftrace_fast`), alive
+    // until a grace period after it leaves; IRQs are masked here.
+    if let Some(kp) = unsafe { site.ftrace_fast.load(Ordering::Acquire).as_ref() }
+        && let Some(handler) = kp.ftrace_handler
+    {
+        // Alone, no post handler, no redirection: the saved registers are all it reads.
+        if !kp.is_disabled() {
+            kcb.set_current(&site.arch);
+            kcb.set_status(KPROBE_HIT_ACTIVE);
+            arch::instrumentation! {
+                handler(kp, fregs)
+            };
+            kcb.reset_current();
+        }
         return;
     }
     let mut frame = core::mem::MaybeUninit::uninit();
@@ -1019,7 +1054,13 @@ impl Registry {
         if has_post {
             site.has_post.store(true, Ordering::Release);
         }
+        // Cleared before the new list is visible and set after: a hit never calls the fast
+        // handler of a probe that is not alone in the list it sees.
+        site.ftrace_fast.store(ptr::null_mut(), Ordering::Release);
         let old = site.probes.swap(new, Ordering::AcqRel);
+        // SAFETY: `new` was just published and lives until a later swap's grace period.
+        site.ftrace_fast
+            .store(ftrace_fast_of(unsafe { &*new }), Ordering::Release);
         crate::stop_machine::synchronize();
         if !has_post {
             site.has_post.store(false, Ordering::Release);
@@ -1140,9 +1181,20 @@ fn new_site_box(
             ftrace,
             probes: AtomicPtr::new(Box::into_raw(list)),
             has_post: AtomicBool::new(kp.post_handler.is_some()),
+            ftrace_fast: AtomicPtr::new(ftrace_fast_of(core::slice::from_ref(kp))),
             armed: None,
         },
     ))
+}
+
+/// What [`KprobeSite::ftrace_fast`] holds for `list`.
+fn ftrace_fast_of(list: &[Arc<Kprobe>]) -> *mut Kprobe {
+    match list {
+        [kp] if kp.ftrace_handler.is_some() && kp.post_handler.is_none() => {
+            Arc::as_ptr(kp).cast_mut()
+        }
+        _ => ptr::null_mut(),
+    }
 }
 
 fn free_probe_list(list: *mut ProbeList) {

@@ -19,7 +19,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use arch::exception::TrapFrame;
-use arch::ftrace::FgraphRetRegs;
+use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 use spin::Mutex;
 
 use super::TraceKprobe;
@@ -126,6 +126,9 @@ pub fn register_trace_kprobe(
     // A return whose values all come from x0-x7 (what the return trampoline saves) needs no
     // frame built.
     let regs_only = plan.as_ref().is_some_and(|p| p.nregs <= 8);
+    // An entry whose values come from x0-x8 (what ftrace saves) reads them there when the
+    // probe is on an ftrace site.
+    let fregs_only = plan.as_ref().is_some_and(|p| p.nregs <= 9);
     let data = EventProbe {
         ev: Arc::clone(ev),
         call,
@@ -158,7 +161,11 @@ pub fn register_trace_kprobe(
             Some(s) => Kprobe::at_symbol(s, u64::from(tk.offset))?,
             None => Kprobe::at_addr(tk.addr),
         };
-        let mut kp = kp.with_pre_handler(kprobe_dispatcher).with_data(data)?;
+        let mut kp = kp.with_pre_handler(kprobe_dispatcher);
+        if fregs_only {
+            kp = kp.with_ftrace_handler(kprobe_ftrace_dispatcher);
+        }
+        let mut kp = kp.with_data(data)?;
         if !enabled {
             kp = kp.disabled();
         }
@@ -351,6 +358,28 @@ fn kretprobe_regs_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &FgraphRetReg
         &regs.regs,
         words,
         regs.irqs_disabled(),
+    );
+}
+}
+
+arch::nokprobe! {
+/// [`kprobe_dispatcher`] on an ftrace site for an event with a plan reading x0-x8 only: the
+/// values straight from the registers ftrace saved.
+fn kprobe_ftrace_dispatcher(kp: &Kprobe, fregs: &FtraceRegs) {
+    let Some(ep) = kp.data::<EventProbe>() else {
+        return;
+    };
+    let (Some(tk), Some(plan)) = (ep.tk(), &ep.plan) else {
+        return;
+    };
+    tk.hits.hit();
+    trace_probe_record_plan(
+        ep.call,
+        plan,
+        &[kp.addr()],
+        &fregs.regs,
+        &[],
+        fregs.irqs_disabled(),
     );
 }
 }
