@@ -57,6 +57,10 @@
 //! unregister_kprobe(&kp)?;                       // no CPU in `pre` after this returns
 //! ```
 //!
+//! A probe may also give a [`KprobeFtraceHandler`] (ours): when it is alone on an ftrace site
+//! without a post handler, that handler runs instead of the pre handler, on the registers
+//! ftrace saved, and no frame is built (what kprobe events use for `$argN`).
+//!
 //! A kretprobe is the same with [`Kretprobe`], [`register_kretprobe`] and a
 //! `handler(&mut KretprobeInstance, &TrapFrame)` that sees the return value in `regs[0]`, the
 //! return address in [`KretprobeInstance::ret_addr`] and `data_size` bytes the entry handler

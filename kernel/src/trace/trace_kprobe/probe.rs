@@ -14,6 +14,13 @@
 //!
 //! A kretprobe event's `$argN` are saved by its entry handler into the instance's data
 //! (Linux's `kretprobe_event_entry_handler()`) and read back at the return.
+//!
+//! The common event, whose values are all plain registers, `$argN`, `$retval` or saved
+//! `$argN` ([`ProbePlan`]), skips the fetch programs: its plan, made at registration, writes
+//! them straight into the reservation. When they are x0-x8 at an ftrace-site entry, or x0-x7
+//! at a return, the dispatcher reads the registers ftrace or the return trampoline saved
+//! (the kprobe core's [`crate::kprobes::KprobeFtraceHandler`] and
+//! [`crate::kprobes::KretprobeRegsHandler`]) and no trap frame is built at all.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
