@@ -2257,7 +2257,7 @@ pub struct ProbePlan {
 }
 
 impl TraceProbe {
-    /// The plan of a probe whose every argument [`ProbeArg::store_simple`] would store, whose
+    /// The plan of a probe whose every argument is a plain value (`ProbeArg::store_simple`'s cases), whose
     /// entry (with `ptype`'s head) fits in `max_len`; `None` otherwise, or when memory runs
     /// out (the hit then takes the general path).
     pub fn simple_plan(&self, ptype: ProbePrintType, max_len: usize) -> Option<ProbePlan> {
