@@ -2257,9 +2257,9 @@ pub struct ProbePlan {
 }
 
 impl TraceProbe {
-    /// The plan of a probe whose every argument is a plain value (`ProbeArg::store_simple`'s cases), whose
-    /// entry (with `ptype`'s head) fits in `max_len`; `None` otherwise, or when memory runs
-    /// out (the hit then takes the general path).
+    /// The plan of a probe whose every argument is a plain value (the cases of
+    /// `ProbeArg::store_simple`) and whose entry (with `ptype`'s head) fits in `max_len`;
+    /// `None` otherwise, or when memory runs out (the hit then takes the general path).
     pub fn simple_plan(&self, ptype: ProbePrintType, max_len: usize) -> Option<ProbePlan> {
         let head = ptype.head_size();
         let len = head.checked_add(self.size).filter(|&l| l <= max_len)?;
