@@ -111,9 +111,10 @@ pub type KprobePostHandler = fn(&Kprobe, &mut TrapFrame);
 
 /// Ours: called instead of the pre handler when the probe is alone on an ftrace site with no
 /// post handler, with the registers ftrace saved (x0-x8, fp, lr, sp, the IRQ mask) rather
-/// than a whole frame; it cannot redirect the call. For handlers that need no more (probe
-/// events whose values are x0-x8), sparing the frame's build and copy back on every hit.
-pub type KprobeFtraceHandler = fn(&Kprobe, &FtraceRegs);
+/// than a whole frame; what it changes there is restored, but it cannot redirect the call.
+/// For handlers that need no more (probe events whose values are x0-x8, a kretprobe hooking
+/// the return address), sparing the frame's build and copy back on every hit.
+pub type KprobeFtraceHandler = fn(&Kprobe, &mut FtraceRegs);
 
 /// Linux's `KPROBE_FLAG_*`.
 pub const KPROBE_FLAG_GONE: u32 = 1;
@@ -620,7 +621,7 @@ pub(crate) fn frame_from_ret_regs<'a>(
 arch::noinstr! {
 /// What ftrace_caller restores from its frame: the arguments, fp and the return address.
 #[inline(always)]
-fn frame_to_fregs(regs: &TrapFrame, fregs: &mut FtraceRegs) {
+pub(crate) fn frame_to_fregs(regs: &TrapFrame, fregs: &mut FtraceRegs) {
     // Unrolled by hand, as in `frame_from_fregs`.
     macro_rules! copy_back {
         ($($i:literal)*) => { $(fregs.regs[$i] = regs.regs[$i];)* };

@@ -123,8 +123,11 @@ impl Kretprobe {
     }
 
     fn new(kp: Kprobe) -> Result<Kretprobe, Errno> {
-        let kp =
-            Arc::try_new(kp.with_pre_handler(pre_handler_kretprobe)).map_err(|_| Errno::ENOMEM)?;
+        let kp = Arc::try_new(
+            kp.with_pre_handler(pre_handler_kretprobe)
+                .with_ftrace_handler(ftrace_handler_kretprobe),
+        )
+        .map_err(|_| Errno::ENOMEM)?;
         Ok(Kretprobe {
             kp,
             handler: None,
@@ -326,48 +329,70 @@ pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     super::disable_kprobe(&rp.kp)
 }
 
+/// The entry probe's handler on an ftrace site: without an entry handler (which wants a
+/// frame) the return is hooked straight on ftrace's saved return address.
+fn ftrace_handler_kretprobe(kp: &Kprobe, fregs: &mut FtraceRegs) {
+    // SAFETY: as in `pre_handler_kretprobe`.
+    let has_entry = unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }
+        .is_some_and(|rp| rp.entry_handler.is_some());
+    if has_entry {
+        let mut frame = core::mem::MaybeUninit::uninit();
+        let regs = super::frame_from_fregs(fregs, kp.addr(), &mut frame);
+        pre_handler_kretprobe(kp, regs);
+        super::frame_to_fregs(regs, fregs);
+        return;
+    }
+    hook_return(kp, fregs.sp, fregs.fp, &mut fregs.lr, None);
+}
+
 /// The entry probe's pre handler (Linux's `pre_handler_kretprobe`): take an instance, run the
 /// entry handler, hook the return. Runs in a probe handler (IRQs masked).
 fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
+    let (sp, fp) = (regs.sp, regs.regs[29]);
+    let mut lr = regs.regs[30];
+    hook_return(kp, sp, fp, &mut lr, Some(regs));
+    regs.regs[30] = lr;
+    false
+}
+
+/// Takes an instance, runs the entry handler on `regs` (when there is one; the caller gives
+/// the frame then), and hooks the return: `lr` becomes the return trampoline's address.
+#[inline(always)]
+fn hook_return(kp: &Kprobe, sp: u64, fp: u64, lr: &mut u64, regs: Option<&mut TrapFrame>) {
     // SAFETY: set while registered; unregistering clears it only after the entry probe's
     // grace period.
     let Some(rp) = (unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }) else {
-        return false;
+        return;
     };
     let Some(pool) = rp.live_pool() else {
-        return false;
+        return;
     };
     let Some(slot) = pool.alloc() else {
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
-        return false;
+        return;
     };
-    let ret_addr = regs.regs[30];
+    let ret_addr = *lr;
     slot.ext.ret_addr.store(ret_addr, Ordering::Relaxed);
-    if let Some(entry) = rp.entry_handler {
+    if let (Some(entry), Some(regs)) = (rp.entry_handler, regs) {
         let mut ri = KretprobeInstance {
             rp,
             ret_addr,
             // SAFETY: `slot` was just taken and is ours until freed.
             data: unsafe { pool.data(slot) },
         };
-        if entry(&mut ri, regs) {
+        let skip = entry(&mut ri, regs);
+        // The entry handler may have changed the frame's lr: hook what it left.
+        *lr = regs.regs[30];
+        if skip {
             pool.free(slot);
-            return false;
+            return;
         }
     }
     let data = ptr::from_ref(slot) as u64;
-    if !function_graph_hook_return(
-        &KRETPROBE_GRAPH,
-        kp.addr(),
-        regs.sp,
-        regs.regs[29],
-        &mut regs.regs[30],
-        data,
-    ) {
+    if !function_graph_hook_return(&KRETPROBE_GRAPH, kp.addr(), sp, fp, lr, data) {
         pool.free(slot);
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
     }
-    false
 }
 
 arch::noinstr! {

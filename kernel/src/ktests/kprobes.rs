@@ -236,7 +236,7 @@ fn multiple_probes_on_one_address_run_in_order() -> TestResult {
 const FTRACE_H: u64 = 5;
 
 /// An ftrace handler: logs x0 as ftrace saved it.
-fn ftrace_h(_kp: &Kprobe, fregs: &FtraceRegs) {
+fn ftrace_h(_kp: &Kprobe, fregs: &mut FtraceRegs) {
     log(FTRACE_H, fregs.regs[0]);
 }
 

@@ -372,7 +372,7 @@ fn kretprobe_regs_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &FgraphRetReg
 arch::nokprobe! {
 /// [`kprobe_dispatcher`] on an ftrace site for an event with a plan reading x0-x8 only: the
 /// values straight from the registers ftrace saved.
-fn kprobe_ftrace_dispatcher(kp: &Kprobe, fregs: &FtraceRegs) {
+fn kprobe_ftrace_dispatcher(kp: &Kprobe, fregs: &mut FtraceRegs) {
     let Some(ep) = kp.data::<EventProbe>() else {
         return;
     };
