@@ -59,7 +59,8 @@
 //!
 //! A probe may also give a [`KprobeFtraceHandler`] (ours): when it is alone on an ftrace site
 //! without a post handler, that handler runs instead of the pre handler, on the registers
-//! ftrace saved, and no frame is built (what kprobe events use for `$argN`).
+//! ftrace saved, and no frame is built (what kprobe events reading x0-x8 use, and a
+//! kretprobe without an entry handler, which only hooks the saved return address).
 //!
 //! A kretprobe is the same with [`Kretprobe`], [`register_kretprobe`] and a
 //! `handler(&mut KretprobeInstance, &TrapFrame)` that sees the return value in `regs[0]`, the
