@@ -57,6 +57,11 @@
 //! unregister_kprobe(&kp)?;                       // no CPU in `pre` after this returns
 //! ```
 //!
+//! A probe may also give a [`KprobeFtraceHandler`] (ours): when it is alone on an ftrace site
+//! without a post handler, that handler runs instead of the pre handler, on the registers
+//! ftrace saved, and no frame is built (what kprobe events reading x0-x8 use, and a
+//! kretprobe without an entry handler, which only hooks the saved return address).
+//!
 //! A kretprobe is the same with [`Kretprobe`], [`register_kretprobe`] and a
 //! `handler(&mut KretprobeInstance, &TrapFrame)` that sees the return value in `regs[0]`, the
 //! return address in [`KretprobeInstance::ret_addr`] and `data_size` bytes the entry handler
@@ -69,7 +74,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::Any;
+use core::any::{Any, TypeId};
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
@@ -94,7 +99,8 @@ use crate::trace::ftrace_ops::{
 
 pub use kretprobe::{
     KRETPROBE_MAX_DATA_SIZE, Kretprobe, KretprobeEntryHandler, KretprobeHandler, KretprobeInstance,
-    disable_kretprobe, enable_kretprobe, register_kretprobe, unregister_kretprobe,
+    KretprobeRegsHandler, disable_kretprobe, enable_kretprobe, register_kretprobe,
+    unregister_kretprobe,
 };
 
 /// Called when the probed instruction is hit, before it runs. Returning true means the handler
@@ -103,6 +109,13 @@ pub type KprobePreHandler = fn(&Kprobe, &mut TrapFrame) -> bool;
 /// Called after the probed instruction has run (Linux: `post_handler`, without its unused
 /// flags argument).
 pub type KprobePostHandler = fn(&Kprobe, &mut TrapFrame);
+
+/// Ours: called instead of the pre handler when the probe is alone on an ftrace site with no
+/// post handler, with the registers ftrace saved (x0-x8, fp, lr, sp, the IRQ mask) rather
+/// than a whole frame; what it changes there is restored, but it cannot redirect the call.
+/// For handlers that need no more (probe events whose values are x0-x8, a kretprobe hooking
+/// the return address), sparing the frame's build and copy back on every hit.
+pub type KprobeFtraceHandler = fn(&Kprobe, &mut FtraceRegs);
 
 /// Linux's `KPROBE_FLAG_*`.
 pub const KPROBE_FLAG_GONE: u32 = 1;
@@ -129,6 +142,7 @@ pub struct Kprobe {
     target: KprobeTarget,
     pre_handler: Option<KprobePreHandler>,
     post_handler: Option<KprobePostHandler>,
+    ftrace_handler: Option<KprobeFtraceHandler>,
     /// The resolved address (0 until registered): the instruction, or for an ftrace probe the
     /// function's start.
     addr: AtomicU64,
@@ -137,6 +151,9 @@ pub struct Kprobe {
     nmissed: AtomicU64,
     flags: AtomicU32,
     data: Option<Box<dyn Any + Send + Sync>>,
+    /// The type of [`Self::data`]'s value: checked by [`Kprobe::data`] without the `Any` vtable
+    /// call on every hit.
+    data_type: Option<TypeId>,
     /// The kretprobe this is the entry probe of, or null.
     kretprobe: AtomicPtr<kretprobe::Kretprobe>,
 }
@@ -163,17 +180,26 @@ impl Kprobe {
             target,
             pre_handler: None,
             post_handler: None,
+            ftrace_handler: None,
             addr: AtomicU64::new(0),
             site: AtomicU64::new(0),
             nmissed: AtomicU64::new(0),
             flags: AtomicU32::new(0),
             data: None,
+            data_type: None,
             kretprobe: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
     pub fn with_pre_handler(mut self, handler: KprobePreHandler) -> Kprobe {
         self.pre_handler = Some(handler);
+        self
+    }
+
+    /// The [`KprobeFtraceHandler`] taking the pre handler's place on an ftrace site, where it
+    /// can (the pre handler still runs on any other path).
+    pub fn with_ftrace_handler(mut self, handler: KprobeFtraceHandler) -> Kprobe {
+        self.ftrace_handler = Some(handler);
         self
     }
 
@@ -187,6 +213,7 @@ impl Kprobe {
     pub fn with_data<T: Any + Send + Sync>(mut self, data: T) -> Result<Kprobe, Errno> {
         let boxed = Box::try_new(data).map_err(|_| Errno::ENOMEM)?;
         self.data = Some(boxed);
+        self.data_type = Some(TypeId::of::<T>());
         Ok(self)
     }
 
@@ -198,7 +225,7 @@ impl Kprobe {
 
     /// The data given to [`Kprobe::with_data`], if it is a `T`.
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.data.as_ref()?.downcast_ref()
+        typed_data(self.data.as_deref(), self.data_type)
     }
 
     pub fn target(&self) -> &KprobeTarget {
@@ -246,6 +273,23 @@ impl Kprobe {
     }
 }
 
+/// `data` as a `T` when `ty` (the type recorded when it was attached) says it is one: what
+/// `downcast_ref` does, without its call through the `Any` vtable (a probe's handlers ask on
+/// every hit).
+#[inline(always)]
+pub(crate) fn typed_data<T: Any>(
+    data: Option<&(dyn Any + Send + Sync)>,
+    ty: Option<TypeId>,
+) -> Option<&T> {
+    let data = data?;
+    if ty != Some(TypeId::of::<T>()) {
+        return None;
+    }
+    // SAFETY: `ty` is the type id of the value behind `data` (both are set together by
+    // `with_data`), so it is a `T`.
+    Some(unsafe { &*ptr::from_ref(data).cast::<T>() })
+}
+
 /// The probes on one site, as the handlers walk them.
 type ProbeList = Vec<Arc<Kprobe>>;
 
@@ -261,6 +305,10 @@ pub struct KprobeSite {
     /// Some probe in the list has a post handler (Linux gives an aggregate probe a post
     /// handler only then): a hit skips the post walk otherwise.
     has_post: AtomicBool,
+    /// The probe when it is alone in the list with a [`KprobeFtraceHandler`] and no post
+    /// handler (null otherwise): an ftrace hit then calls that handler and builds no frame.
+    /// Lives as long as the list it is in.
+    ftrace_fast: AtomicPtr<Kprobe>,
     /// Armed, and with which ftrace ops (under KPROBE_MUTEX).
     armed: Option<Arming>,
 }
@@ -574,7 +622,7 @@ pub(crate) fn frame_from_ret_regs<'a>(
 arch::noinstr! {
 /// What ftrace_caller restores from its frame: the arguments, fp and the return address.
 #[inline(always)]
-fn frame_to_fregs(regs: &TrapFrame, fregs: &mut FtraceRegs) {
+pub(crate) fn frame_to_fregs(regs: &TrapFrame, fregs: &mut FtraceRegs) {
     // Unrolled by hand, as in `frame_from_fregs`.
     macro_rules! copy_back {
         ($($i:literal)*) => { $(fregs.regs[$i] = regs.regs[$i];)* };
@@ -606,6 +654,22 @@ fn kprobe_ftrace_hit(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
     let kcb = get_kprobe_ctlblk();
     if kcb.running().is_some() {
         inc_nmissed(site);
+        return;
+    }
+    // SAFETY: the pointer is to a probe of the published list (see `ftrace_fast`), alive
+    // until a grace period after it leaves; IRQs are masked here.
+    if let Some(kp) = unsafe { site.ftrace_fast.load(Ordering::Acquire).as_ref() }
+        && let Some(handler) = kp.ftrace_handler
+    {
+        // Alone, no post handler, no redirection: the saved registers are all it reads.
+        if !kp.is_disabled() {
+            kcb.set_current(&site.arch);
+            kcb.set_status(KPROBE_HIT_ACTIVE);
+            arch::instrumentation! {
+                handler(kp, fregs)
+            };
+            kcb.reset_current();
+        }
         return;
     }
     let mut frame = core::mem::MaybeUninit::uninit();
@@ -996,7 +1060,13 @@ impl Registry {
         if has_post {
             site.has_post.store(true, Ordering::Release);
         }
+        // Cleared before the new list is visible and set after: a hit never calls the fast
+        // handler of a probe that is not alone in the list it sees.
+        site.ftrace_fast.store(ptr::null_mut(), Ordering::Release);
         let old = site.probes.swap(new, Ordering::AcqRel);
+        // SAFETY: `new` was just published and lives until a later swap's grace period.
+        site.ftrace_fast
+            .store(ftrace_fast_of(unsafe { &*new }), Ordering::Release);
         crate::stop_machine::synchronize();
         if !has_post {
             site.has_post.store(false, Ordering::Release);
@@ -1117,9 +1187,20 @@ fn new_site_box(
             ftrace,
             probes: AtomicPtr::new(Box::into_raw(list)),
             has_post: AtomicBool::new(kp.post_handler.is_some()),
+            ftrace_fast: AtomicPtr::new(ftrace_fast_of(core::slice::from_ref(kp))),
             armed: None,
         },
     ))
+}
+
+/// What [`KprobeSite::ftrace_fast`] holds for `list`.
+fn ftrace_fast_of(list: &[Arc<Kprobe>]) -> *mut Kprobe {
+    match list {
+        [kp] if kp.ftrace_handler.is_some() && kp.post_handler.is_none() => {
+            Arc::as_ptr(kp).cast_mut()
+        }
+        _ => ptr::null_mut(),
+    }
 }
 
 fn free_probe_list(list: *mut ProbeList) {

@@ -26,7 +26,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::Any;
+use core::any::{Any, TypeId};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
@@ -51,6 +51,17 @@ pub type KretprobeEntryHandler = fn(&mut KretprobeInstance<'_>, &mut TrapFrame) 
 /// Runs when the function returns (Linux's `handler`); the frame holds x0-x7 (the return
 /// value in x0), fp, sp, and the real return address as pc and lr.
 pub type KretprobeHandler = fn(&mut KretprobeInstance<'_>, &TrapFrame);
+/// A return handler that reads the registers as the return trampoline saved them (x0-x7, fp,
+/// sp, the IRQ mask) instead of a whole frame: ours, for handlers that need no more (probe
+/// events whose values are plain registers), sparing the frame's build on every return.
+pub type KretprobeRegsHandler = fn(&mut KretprobeInstance<'_>, &FgraphRetRegs);
+
+/// The return handler and what it reads.
+#[derive(Clone, Copy)]
+enum ReturnHandler {
+    Frame(KretprobeHandler),
+    Regs(KretprobeRegsHandler),
+}
 
 /// One hooked call, as its handlers see it (Linux's `struct kretprobe_instance`).
 pub struct KretprobeInstance<'a> {
@@ -84,12 +95,15 @@ impl<'a> KretprobeInstance<'a> {
 /// to [`register_kretprobe`].
 pub struct Kretprobe {
     kp: Arc<Kprobe>,
-    handler: Option<KretprobeHandler>,
+    handler: Option<ReturnHandler>,
     entry_handler: Option<KretprobeEntryHandler>,
     maxactive: AtomicUsize,
     data_size: usize,
     nmissed: AtomicU64,
     data: Option<Box<dyn Any + Send + Sync>>,
+    /// The type of [`Self::data`]'s value: checked by [`Kretprobe::data`] without the `Any` vtable
+    /// call on every hit.
+    data_type: Option<TypeId>,
     /// The live pool while registered (null otherwise): what the entry handler takes from.
     pool: AtomicPtr<InstancePool>,
     /// Keeps the pool alive while registered (under the registry's use of this kretprobe).
@@ -109,8 +123,11 @@ impl Kretprobe {
     }
 
     fn new(kp: Kprobe) -> Result<Kretprobe, Errno> {
-        let kp =
-            Arc::try_new(kp.with_pre_handler(pre_handler_kretprobe)).map_err(|_| Errno::ENOMEM)?;
+        let kp = Arc::try_new(
+            kp.with_pre_handler(pre_handler_kretprobe)
+                .with_ftrace_handler(ftrace_handler_kretprobe),
+        )
+        .map_err(|_| Errno::ENOMEM)?;
         Ok(Kretprobe {
             kp,
             handler: None,
@@ -119,13 +136,21 @@ impl Kretprobe {
             data_size: 0,
             nmissed: AtomicU64::new(0),
             data: None,
+            data_type: None,
             pool: AtomicPtr::new(ptr::null_mut()),
             pool_owner: Mutex::new(None),
         })
     }
 
     pub fn with_handler(mut self, handler: KretprobeHandler) -> Kretprobe {
-        self.handler = Some(handler);
+        self.handler = Some(ReturnHandler::Frame(handler));
+        self
+    }
+
+    /// The return handler as a [`KretprobeRegsHandler`] (it replaces one given to
+    /// [`Kretprobe::with_handler`]).
+    pub fn with_regs_handler(mut self, handler: KretprobeRegsHandler) -> Kretprobe {
+        self.handler = Some(ReturnHandler::Regs(handler));
         self
     }
 
@@ -158,11 +183,12 @@ impl Kretprobe {
     /// Attaches the caller's data, for the handlers ([`Kretprobe::data`]).
     pub fn with_data<T: Any + Send + Sync>(mut self, data: T) -> Result<Kretprobe, Errno> {
         self.data = Some(Box::try_new(data).map_err(|_| Errno::ENOMEM)?);
+        self.data_type = Some(TypeId::of::<T>());
         Ok(self)
     }
 
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.data.as_ref()?.downcast_ref()
+        super::typed_data(self.data.as_deref(), self.data_type)
     }
 
     /// The entry probe (its address, flags, and its own `nmissed` for recursion).
@@ -303,48 +329,70 @@ pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     super::disable_kprobe(&rp.kp)
 }
 
+/// The entry probe's handler on an ftrace site: without an entry handler (which wants a
+/// frame) the return is hooked straight on ftrace's saved return address.
+fn ftrace_handler_kretprobe(kp: &Kprobe, fregs: &mut FtraceRegs) {
+    // SAFETY: as in `pre_handler_kretprobe`.
+    let has_entry = unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }
+        .is_some_and(|rp| rp.entry_handler.is_some());
+    if has_entry {
+        let mut frame = core::mem::MaybeUninit::uninit();
+        let regs = super::frame_from_fregs(fregs, kp.addr(), &mut frame);
+        pre_handler_kretprobe(kp, regs);
+        super::frame_to_fregs(regs, fregs);
+        return;
+    }
+    hook_return(kp, fregs.sp, fregs.fp, &mut fregs.lr, None);
+}
+
 /// The entry probe's pre handler (Linux's `pre_handler_kretprobe`): take an instance, run the
 /// entry handler, hook the return. Runs in a probe handler (IRQs masked).
 fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
+    let (sp, fp) = (regs.sp, regs.regs[29]);
+    let mut lr = regs.regs[30];
+    hook_return(kp, sp, fp, &mut lr, Some(regs));
+    regs.regs[30] = lr;
+    false
+}
+
+/// Takes an instance, runs the entry handler on `regs` (when there is one; the caller gives
+/// the frame then), and hooks the return: `lr` becomes the return trampoline's address.
+#[inline(always)]
+fn hook_return(kp: &Kprobe, sp: u64, fp: u64, lr: &mut u64, regs: Option<&mut TrapFrame>) {
     // SAFETY: set while registered; unregistering clears it only after the entry probe's
     // grace period.
     let Some(rp) = (unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }) else {
-        return false;
+        return;
     };
     let Some(pool) = rp.live_pool() else {
-        return false;
+        return;
     };
     let Some(slot) = pool.alloc() else {
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
-        return false;
+        return;
     };
-    let ret_addr = regs.regs[30];
+    let ret_addr = *lr;
     slot.ext.ret_addr.store(ret_addr, Ordering::Relaxed);
-    if let Some(entry) = rp.entry_handler {
+    if let (Some(entry), Some(regs)) = (rp.entry_handler, regs) {
         let mut ri = KretprobeInstance {
             rp,
             ret_addr,
             // SAFETY: `slot` was just taken and is ours until freed.
             data: unsafe { pool.data(slot) },
         };
-        if entry(&mut ri, regs) {
+        let skip = entry(&mut ri, regs);
+        // The entry handler may have changed the frame's lr: hook what it left.
+        *lr = regs.regs[30];
+        if skip {
             pool.free(slot);
-            return false;
+            return;
         }
     }
     let data = ptr::from_ref(slot) as u64;
-    if !function_graph_hook_return(
-        &KRETPROBE_GRAPH,
-        kp.addr(),
-        regs.sp,
-        regs.regs[29],
-        &mut regs.regs[30],
-        data,
-    ) {
+    if !function_graph_hook_return(&KRETPROBE_GRAPH, kp.addr(), sp, fp, lr, data) {
         pool.free(slot);
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
     }
-    false
 }
 
 arch::noinstr! {
@@ -392,8 +440,6 @@ fn run_return_handler(
         return;
     };
     let ret_addr = slot.ext.ret_addr.load(Ordering::Relaxed);
-    let mut frame = core::mem::MaybeUninit::uninit();
-    let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
     let mut ri = KretprobeInstance {
         rp,
         ret_addr,
@@ -402,6 +448,13 @@ fn run_return_handler(
     };
     kcb.set_current(busy);
     kcb.set_status(KPROBE_HIT_ACTIVE);
-    handler(&mut ri, frame);
+    match handler {
+        ReturnHandler::Frame(handler) => {
+            let mut frame = core::mem::MaybeUninit::uninit();
+            let frame = super::frame_from_ret_regs(regs, ret_addr, &mut frame);
+            handler(&mut ri, frame);
+        }
+        ReturnHandler::Regs(handler) => handler(&mut ri, regs),
+    }
     kcb.reset_current();
 }

@@ -233,6 +233,69 @@ fn multiple_probes_on_one_address_run_in_order() -> TestResult {
 }
 }
 
+const FTRACE_H: u64 = 5;
+
+/// An ftrace handler: logs x0 as ftrace saved it.
+fn ftrace_h(_kp: &Kprobe, fregs: &mut FtraceRegs) {
+    log(FTRACE_H, fregs.regs[0]);
+}
+
+fn probe_with_ftrace_handler(addr: u64) -> Result<Arc<Kprobe>, String> {
+    Arc::try_new(
+        Kprobe::at_addr(addr)
+            .with_pre_handler(pre_b)
+            .with_ftrace_handler(ftrace_h),
+    )
+    .map_err(|_| "out of memory".into())
+}
+
+ktest! {
+fn ftrace_handler_runs_only_for_a_lone_probe_on_an_ftrace_site() -> TestResult {
+    take_log();
+    let func = addr_of(kprobe_target2);
+    let kp = probe_with_ftrace_handler(func)?;
+    register_kprobe(&kp).context("register")?;
+    kassert!(kp.is_ftrace());
+    kassert_eq!(kprobe_target2(black_box(9)), expected_target2(9));
+    kassert_eq!(take_log(), [(FTRACE_H, 9)]);
+    disable_kprobe(&kp).context("disable")?;
+    kassert_eq!(kprobe_target2(black_box(10)), expected_target2(10));
+    kassert_eq!(take_log(), []);
+    enable_kprobe(&kp).context("enable")?;
+    // A second probe on the site: every probe's pre handler, in order, on the frame.
+    let other = probe_at(func)?;
+    register_kprobe(&other).context("register the second")?;
+    kassert_eq!(kprobe_target2(black_box(11)), expected_target2(11));
+    kassert_eq!(
+        take_log(),
+        [(PRE_B, 11), (PRE_A, 11), (PRE_A, 0), (POST_A, 8)]
+    );
+    unregister_kprobe(&other).context("unregister the second")?;
+    kassert_eq!(kprobe_target2(black_box(12)), expected_target2(12));
+    kassert_eq!(take_log(), [(FTRACE_H, 12)]);
+    unregister_kprobe(&kp).context("unregister")?;
+    // A post handler, or a BRK site, takes the pre handler.
+    let with_post = Arc::try_new(
+        Kprobe::at_addr(func)
+            .with_pre_handler(pre_b)
+            .with_post_handler(post_b)
+            .with_ftrace_handler(ftrace_h),
+    )
+    .or_fail()?;
+    register_kprobe(&with_post).context("register with a post handler")?;
+    kassert_eq!(kprobe_target2(black_box(13)), expected_target2(13));
+    unregister_kprobe(&with_post).context("unregister with a post handler")?;
+    kassert_eq!(take_log(), [(PRE_B, 13), (POST_B, 0)]);
+    let brk = probe_with_ftrace_handler(func + 8)?;
+    register_kprobe(&brk).context("register at SYM+8")?;
+    kassert!(!brk.is_ftrace());
+    kassert_eq!(kprobe_target2(black_box(14)), expected_target2(14));
+    unregister_kprobe(&brk).context("unregister at SYM+8")?;
+    kassert_eq!(take_log(), [(PRE_B, 14)]);
+    Ok(())
+}
+}
+
 /// The first word in `f` after its patch site that `pick` accepts.
 fn find_word(f: Target, pick: impl Fn(u32) -> bool) -> Result<u64, String> {
     let func = addr_of(f);

@@ -30,7 +30,7 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::any::Any;
+use core::any::{Any, TypeId};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -82,6 +82,8 @@ pub struct Fprobe {
     nmissed: AtomicU64,
     flags: AtomicU32,
     data: Option<Box<dyn Any + Send + Sync>>,
+    /// The type of [`Self::data`]'s value (checked without the `Any` vtable call per hit).
+    data_type: Option<TypeId>,
     /// The live pool while registered with an exit handler (null otherwise).
     pool: AtomicPtr<InstancePool>,
     /// Keeps the pool alive while registered.
@@ -106,6 +108,7 @@ impl Fprobe {
             nmissed: AtomicU64::new(0),
             flags: AtomicU32::new(0),
             data: None,
+            data_type: None,
             pool: AtomicPtr::new(ptr::null_mut()),
             pool_owner: Mutex::new(None),
         }
@@ -145,11 +148,12 @@ impl Fprobe {
     /// fprobe in a bigger struct instead).
     pub fn with_data<T: Any + Send + Sync>(mut self, data: T) -> Result<Fprobe, Errno> {
         self.data = Some(Box::try_new(data).map_err(|_| Errno::ENOMEM)?);
+        self.data_type = Some(TypeId::of::<T>());
         Ok(self)
     }
 
     pub fn data<T: Any>(&self) -> Option<&T> {
-        self.data.as_ref()?.downcast_ref()
+        crate::kprobes::typed_data(self.data.as_deref(), self.data_type)
     }
 
     /// Calls skipped: a hit inside a handler, or no instance or shadow-stack room for the exit.

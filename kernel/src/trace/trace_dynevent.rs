@@ -567,7 +567,7 @@ mod global {
     };
     use crate::trace::trace_output::EVENTS;
     use crate::trace::trace_probe::{
-        COMMON_HEADER_SIZE, FetchCtx, KsymLookup, ProbePrintType, TraceProbe,
+        COMMON_HEADER_SIZE, FetchCtx, KsymLookup, ProbePlan, ProbePrintType, TraceProbe,
     };
     use crate::tracefs::{TRACEFS, create_file};
 
@@ -755,6 +755,49 @@ mod global {
 
     }
 
+    arch::nokprobe! {
+    /// [`trace_probe_record`] for a probe with a [`ProbePlan`] (made by
+    /// [`TraceProbe::simple_plan`] with [`BUF_MAX_DATA_SIZE`]): the head's `words`, then each
+    /// value straight from `regs` or the saved words `edata`, no fetch program run.
+    #[inline(always)]
+    pub fn trace_probe_record_plan(
+        call: &TraceEventCall,
+        plan: &ProbePlan,
+        words: &[u64],
+        regs: &[u64],
+        edata: &[u64],
+        irqs_off: bool,
+    ) {
+        let hit = PlanHit {
+            plan,
+            words,
+            regs,
+            edata,
+        };
+        // The closure captures one reference: a larger one is copied (a `memcpy` call) on
+        // its way into the recording path.
+        let hit = &hit;
+        trace_event_record_with(call, irqs_off, plan.len, move |entry| hit.fill(entry));
+    }
+    }
+
+    /// What [`trace_probe_record_plan`] writes.
+    struct PlanHit<'a> {
+        plan: &'a ProbePlan,
+        words: &'a [u64],
+        regs: &'a [u64],
+        edata: &'a [u64],
+    }
+
+    impl PlanHit<'_> {
+        arch::nokprobe! {
+        #[inline(always)]
+        fn fill(&self, entry: &mut [u8]) {
+            self.plan.fill(self.words, self.regs, self.edata, entry);
+        }
+        }
+    }
+
     /// Stores `v` at `at`: one store where aligned (ring-buffer entries are), else byte by
     /// byte (the target has strict alignment).
     #[inline(always)]
@@ -795,7 +838,7 @@ mod global {
 }
 
 #[cfg(target_os = "none")]
-pub use global::{init, probes_of_event, trace_probe_record};
+pub use global::{init, probes_of_event, trace_probe_record, trace_probe_record_plan};
 
 #[cfg(test)]
 pub(crate) mod tests;

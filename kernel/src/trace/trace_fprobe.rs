@@ -189,14 +189,21 @@ mod armed {
     use crate::fs::Errno;
     use crate::kprobes::{frame_from_fregs, frame_from_ret_regs};
     use crate::trace::fprobe::{Fprobe, register_fprobe_syms, unregister_fprobe};
-    use crate::trace::trace_dynevent::{DynEvent, probes_of_event, trace_probe_record};
+    use crate::trace::ring_buffer::BUF_MAX_DATA_SIZE;
+    use crate::trace::trace_dynevent::{
+        DynEvent, probes_of_event, trace_probe_record, trace_probe_record_plan,
+    };
     use crate::trace::trace_events::TraceEventCall;
-    use crate::trace::trace_probe::{ProbePrintType, TrapFrameCtx};
+    use crate::trace::trace_probe::{ProbePlan, ProbePrintType, TrapFrameCtx};
 
     /// What an event's fprobe handlers need.
     struct FprobeEvent {
         call: &'static TraceEventCall,
         probe: Arc<DynEvent>,
+        /// The arguments' plan when they are all plain values of x0-x7 or saved words (what
+        /// both the entry's and the exit's saved registers hold): a hit then writes them
+        /// without building a trap frame or running the fetch programs.
+        plan: Option<ProbePlan>,
     }
 
     impl FprobeEvent {
@@ -221,11 +228,17 @@ mod armed {
     static ARMED: Mutex<Vec<Armed>> = Mutex::new(Vec::new());
 
     /// The entry data as the words the fetch programs store and read (the pool keeps it in
-    /// u64s, so it is always aligned).
+    /// u64s, so it is always aligned; a misaligned slice, never made, reads as no words).
+    /// Cast by hand: `align_to_mut` is an out-of-line call.
+    #[inline(always)]
     fn data_words(data: &mut [u8]) -> &mut [u64] {
-        // SAFETY: every bit pattern is a valid u64; `align_to_mut` only hands out aligned words.
-        let (head, words, _) = unsafe { data.align_to_mut::<u64>() };
-        if head.is_empty() { words } else { &mut [] }
+        let p = data.as_mut_ptr();
+        if !p.addr().is_multiple_of(core::mem::align_of::<u64>()) {
+            return &mut [];
+        }
+        // SAFETY: `p` is aligned for u64, `len / 8` words lie inside `data`, exclusively
+        // borrowed as long; every bit pattern is a valid u64.
+        unsafe { core::slice::from_raw_parts_mut(p.cast::<u64>(), data.len() / 8) }
     }
 
     /// An entry probe's hit, or a return probe's entry saving what `$argN` needs at the exit.
@@ -246,15 +259,20 @@ mod armed {
             // An exit probe without `$argN`: nothing to fetch at the entry.
             return false;
         }
+        if tf.is_return {
+            // `$argN` only: the argument registers as ftrace saved them.
+            tf.tp.store_entry_regs(&regs.regs, data_words(data));
+            return false;
+        }
         let func = ip - AARCH64_INSN_SIZE as u64;
+        let irqs_off = regs.irqs_disabled();
+        if let Some(plan) = &ev.plan {
+            trace_probe_record_plan(ev.call, plan, &[func], &regs.regs, &[], irqs_off);
+            return false;
+        }
         let mut frame = core::mem::MaybeUninit::uninit();
         let frame = frame_from_fregs(regs, func, &mut frame);
         let ctx = TrapFrameCtx::new(frame, &[], None);
-        if tf.is_return {
-            tf.tp.store_entry_data(&ctx, data_words(data));
-            return false;
-        }
-        let irqs_off = regs.irqs_disabled();
         trace_probe_record(
             ev.call,
             &tf.tp,
@@ -275,10 +293,15 @@ mod armed {
             return;
         };
         let func = ip - AARCH64_INSN_SIZE as u64;
+        let irqs_off = regs.irqs_disabled();
+        let words = data_words(data);
+        if let Some(plan) = &ev.plan {
+            trace_probe_record_plan(ev.call, plan, &[func, ret_ip], &regs.regs, words, irqs_off);
+            return;
+        }
         let mut frame = core::mem::MaybeUninit::uninit();
         let frame = frame_from_ret_regs(regs, ret_ip, &mut frame);
-        let ctx = TrapFrameCtx::new(frame, data_words(data), None);
-        let irqs_off = regs.irqs_disabled();
+        let ctx = TrapFrameCtx::new(frame, words, None);
         trace_probe_record(
             ev.call,
             &tf.tp,
@@ -300,8 +323,13 @@ mod armed {
                 .with_entry_data_size(tf.tp.entry_data_size())
                 .with_maxactive(tf.maxactive as usize);
         }
-        let fp =
-            Arc::try_new(fp.with_data(FprobeEvent { call, probe })?).map_err(|_| Errno::ENOMEM)?;
+        // x0-x7: all the exit's saved registers hold (the entry's hold x0-x8).
+        let plan = tf
+            .tp
+            .simple_plan(tf.ptype(), BUF_MAX_DATA_SIZE)
+            .filter(|plan| plan.nregs <= 8);
+        let fp = Arc::try_new(fp.with_data(FprobeEvent { call, probe, plan })?)
+            .map_err(|_| Errno::ENOMEM)?;
         let symbol = fp
             .data::<FprobeEvent>()
             .and_then(FprobeEvent::tf)

@@ -2202,6 +2202,155 @@ impl TraceProbe {
         }
     }
     }
+
+    arch::nokprobe! {
+    /// [`Self::store_entry_data`] straight from the saved argument registers `regs` (`x0`
+    /// on; arm64's `regs_get_kernel_argument()`: 0 from the ninth argument or past `regs`),
+    /// for a handler that has no trap frame to build.
+    #[inline(always)]
+    pub fn store_entry_regs(&self, regs: &[u64], out: &mut [u64]) {
+        for (slot, &argnum) in out.iter_mut().zip(&self.entry_args) {
+            *slot = if argnum < 8 {
+                regs.get(argnum as usize).copied().unwrap_or(0)
+            } else {
+                0
+            };
+        }
+    }
+    }
+}
+
+/// Where a [`SimpleArg`]'s value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimpleSrc {
+    /// `x0`..`x30`; also `$argN` below 8 and `$retval` (`x0`).
+    Reg(u8),
+    /// A word the entry handler saved, by index (a return probe's `$argN`).
+    EData(u32),
+    /// `$argN` from 8 on: arm64's `regs_get_kernel_argument()` gives 0.
+    Zero,
+}
+
+/// One argument stored as it is loaded, its place in the entry precomputed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimpleArg {
+    pub src: SimpleSrc,
+    /// Its offset in the whole entry.
+    pub at: usize,
+    /// Bytes stored: 1, 2, 4 or 8.
+    pub size: u8,
+}
+
+/// A probe whose arguments are all plain registers, `$argN`, `$retval` or saved entry words
+/// (the common case): the entry's length and each value's source and place, worked out once
+/// when the probe is armed, so a hit writes the words without walking the fetch programs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbePlan {
+    /// The whole entry's length: head and values.
+    pub len: usize,
+    /// The head's length ([`ProbePrintType::head_size`]).
+    pub head: usize,
+    /// Registers read: one more than the highest `x` number a value comes from (0 for none).
+    /// A caller with fewer saved registers (an fprobe's x0-x8) takes the general path.
+    pub nregs: usize,
+    pub args: Box<[SimpleArg]>,
+}
+
+impl TraceProbe {
+    /// The plan of a probe whose every argument is a plain value (the cases of
+    /// `ProbeArg::store_simple`) and whose entry (with `ptype`'s head) fits in `max_len`;
+    /// `None` otherwise, or when memory runs out (the hit then takes the general path).
+    pub fn simple_plan(&self, ptype: ProbePrintType, max_len: usize) -> Option<ProbePlan> {
+        let head = ptype.head_size();
+        let len = head.checked_add(self.size).filter(|&l| l <= max_len)?;
+        let mut args = Vec::new();
+        args.try_reserve_exact(self.args.len()).ok()?;
+        let mut nregs = 0;
+        for a in &self.args {
+            let [load, FetchOp::StRaw { size }, FetchOp::End, ..] = &a.code[..] else {
+                return None;
+            };
+            if a.dynamic || a.count != 0 || !matches!(size, 1 | 2 | 4 | 8) {
+                return None;
+            }
+            let src = match load {
+                FetchOp::Arg(n) if *n < 8 => SimpleSrc::Reg(*n as u8),
+                FetchOp::Arg(_) => SimpleSrc::Zero,
+                FetchOp::Reg(Reg::X(n)) if *n <= 30 => SimpleSrc::Reg(*n),
+                FetchOp::Retval => SimpleSrc::Reg(0),
+                FetchOp::EData(off) => SimpleSrc::EData(off / 8),
+                _ => return None,
+            };
+            let at = head + a.offset;
+            if let SimpleSrc::Reg(n) = src {
+                nregs = nregs.max(usize::from(n) + 1);
+            }
+            // In the entry and naturally aligned (for plain stores).
+            if at + usize::from(*size) > len || !at.is_multiple_of(usize::from(*size)) {
+                return None;
+            }
+            args.push(SimpleArg {
+                src,
+                at,
+                size: *size,
+            });
+        }
+        Some(ProbePlan {
+            len,
+            head,
+            nregs,
+            args: args.into_boxed_slice(),
+        })
+    }
+}
+
+impl ProbePlan {
+    arch::nokprobe! {
+    /// Writes a hit into `entry` (zeroed, its common header written): the head's `words`
+    /// (`ip`, or `func` and `ret_ip`), then each argument from the registers `regs` or the
+    /// saved words `edata` (0 past the end of either), as [`TraceProbe::store_trace_args`]
+    /// would.
+    /// An 8-byte aligned entry of at least [`Self::len`] bytes (what the ring buffer hands
+    /// out) takes plain stores, the places having been checked when the plan was made.
+    #[inline(always)]
+    pub fn fill(&self, words: &[u64], regs: &[u64], edata: &[u64], entry: &mut [u8]) {
+        let base = entry.as_mut_ptr();
+        let fast = entry.len() >= self.len && base.addr().is_multiple_of(8);
+        let nwords = (self.head - COMMON_HEADER_SIZE) / 8;
+        for (i, &w) in words.iter().take(nwords).enumerate() {
+            let at = COMMON_HEADER_SIZE + 8 * i;
+            if fast {
+                // SAFETY: `at + 8 <= head <= len <= entry.len()`, `at` a multiple of 8 from an
+                // 8-byte aligned base.
+                unsafe { base.add(at).cast::<u64>().write(w.to_le()) };
+            } else {
+                put_uint(entry, at, 8, w);
+            }
+        }
+        for a in &self.args {
+            let v = match a.src {
+                SimpleSrc::Reg(n) => regs.get(usize::from(n)).copied().unwrap_or(0),
+                SimpleSrc::EData(i) => edata.get(i as usize).copied().unwrap_or(0),
+                SimpleSrc::Zero => 0,
+            };
+            if !fast {
+                put_uint(entry, a.at, usize::from(a.size), v);
+                continue;
+            }
+            // SAFETY: `simple_plan` checked `at + size <= len` (and `len <= entry.len()`
+            // here) and that `at` is a multiple of `size`; the base is 8-byte aligned.
+            unsafe {
+                let p = base.add(a.at);
+                match a.size {
+                    8 => p.cast::<u64>().write(v.to_le()),
+                    4 => p.cast::<u32>().write((v as u32).to_le()),
+                    2 => p.cast::<u16>().write((v as u16).to_le()),
+                    _ => p.write(v as u8),
+                }
+            }
+        }
+    }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

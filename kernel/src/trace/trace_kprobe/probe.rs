@@ -14,11 +14,19 @@
 //!
 //! A kretprobe event's `$argN` are saved by its entry handler into the instance's data
 //! (Linux's `kretprobe_event_entry_handler()`) and read back at the return.
+//!
+//! The common event, whose values are all plain registers, `$argN`, `$retval` or saved
+//! `$argN` ([`ProbePlan`]), skips the fetch programs: its plan, made at registration, writes
+//! them straight into the reservation. When they are x0-x8 at an ftrace-site entry, or x0-x7
+//! at a return, the dispatcher reads the registers ftrace or the return trampoline saved
+//! (the kprobe core's [`crate::kprobes::KprobeFtraceHandler`] and
+//! [`crate::kprobes::KretprobeRegsHandler`]) and no trap frame is built at all.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use arch::exception::TrapFrame;
+use arch::ftrace::{FgraphRetRegs, FtraceRegs};
 use spin::Mutex;
 
 use super::TraceKprobe;
@@ -27,15 +35,19 @@ use crate::kprobes::{
     Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, disable_kretprobe, enable_kprobe,
     enable_kretprobe, register_kprobe, register_kretprobe, unregister_kprobe, unregister_kretprobe,
 };
-use crate::trace::trace_dynevent::{DynEvent, trace_probe_record};
+use crate::trace::ring_buffer::BUF_MAX_DATA_SIZE;
+use crate::trace::trace_dynevent::{DynEvent, trace_probe_record, trace_probe_record_plan};
 use crate::trace::trace_events::TraceEventCall;
-use crate::trace::trace_probe::TrapFrameCtx;
+use crate::trace::trace_probe::{ProbePlan, TrapFrameCtx};
 
 /// What a probe's handlers need: the event's definition and its registry entry.
 struct EventProbe {
     /// Always a [`DynEvent::Kprobe`].
     ev: Arc<DynEvent>,
     call: &'static TraceEventCall,
+    /// The arguments' plan when they are all plain registers or saved words: a hit then
+    /// writes them without the fetch programs.
+    plan: Option<ProbePlan>,
 }
 
 impl EventProbe {
@@ -117,19 +129,29 @@ pub fn register_trace_kprobe(
     let tk = tk_of(ev).ok_or(Errno::EINVAL)?;
     let mut probes = PROBES.lock();
     probes.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    let plan = tk.tp.simple_plan(tk.ptype(), BUF_MAX_DATA_SIZE);
+    // A return whose values all come from x0-x7 (what the return trampoline saves) needs no
+    // frame built.
+    let regs_only = plan.as_ref().is_some_and(|p| p.nregs <= 8);
+    // An entry whose values come from x0-x8 (what ftrace saves) reads them there when the
+    // probe is on an ftrace site.
+    let fregs_only = plan.as_ref().is_some_and(|p| p.nregs <= 9);
     let data = EventProbe {
         ev: Arc::clone(ev),
         call,
+        plan,
     };
     let handle = if tk.is_return {
         let rp = match &tk.symbol {
             Some(s) => Kretprobe::at_symbol(s, u64::from(tk.offset))?,
             None => Kretprobe::at_addr(tk.addr)?,
         };
-        let mut rp = rp
-            .with_handler(kretprobe_dispatcher)
-            .with_maxactive(tk.maxactive as usize)
-            .with_data(data)?;
+        let rp = if regs_only {
+            rp.with_regs_handler(kretprobe_regs_dispatcher)
+        } else {
+            rp.with_handler(kretprobe_dispatcher)
+        };
+        let mut rp = rp.with_maxactive(tk.maxactive as usize).with_data(data)?;
         if !tk.tp.entry_args.is_empty() {
             rp = rp
                 .with_entry_handler(kretprobe_event_entry_handler)
@@ -146,7 +168,11 @@ pub fn register_trace_kprobe(
             Some(s) => Kprobe::at_symbol(s, u64::from(tk.offset))?,
             None => Kprobe::at_addr(tk.addr),
         };
-        let mut kp = kp.with_pre_handler(kprobe_dispatcher).with_data(data)?;
+        let mut kp = kp.with_pre_handler(kprobe_dispatcher);
+        if fregs_only {
+            kp = kp.with_ftrace_handler(kprobe_ftrace_dispatcher);
+        }
+        let mut kp = kp.with_data(data)?;
         if !enabled {
             kp = kp.disabled();
         }
@@ -208,6 +234,30 @@ pub fn trace_kprobe_nmissed(tk: &TraceKprobe) -> u64 {
         .map_or(0, |r| r.handle.nmissed())
 }
 
+/// An instance's data as words: it is u64-aligned storage (the pool's words), so this is all
+/// of it; a misaligned slice (never made) would read as no words. Cast by hand: `align_to`
+/// is an out-of-line call.
+#[inline(always)]
+fn data_words(data: &[u8]) -> &[u64] {
+    let p = data.as_ptr();
+    if !p.addr().is_multiple_of(core::mem::align_of::<u64>()) {
+        return &[];
+    }
+    // SAFETY: `p` is aligned for u64 and `len / 8` words lie inside `data`, borrowed as long.
+    unsafe { core::slice::from_raw_parts(p.cast::<u64>(), data.len() / 8) }
+}
+
+/// [`data_words`], writable.
+#[inline(always)]
+fn data_words_mut(data: &mut [u8]) -> &mut [u64] {
+    let p = data.as_mut_ptr();
+    if !p.addr().is_multiple_of(core::mem::align_of::<u64>()) {
+        return &mut [];
+    }
+    // SAFETY: as in `data_words`, exclusively borrowed.
+    unsafe { core::slice::from_raw_parts_mut(p.cast::<u64>(), data.len() / 8) }
+}
+
 /// Whether the interrupted context had IRQs masked.
 #[inline(always)]
 fn irqs_were_off(regs: &TrapFrame) -> bool {
@@ -224,6 +274,11 @@ fn kprobe_dispatcher(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
         return false;
     };
     tk.hits.hit();
+    let irqs_off = irqs_were_off(regs);
+    if let Some(plan) = &ep.plan {
+        trace_probe_record_plan(ep.call, plan, &[kp.addr()], &regs.regs, &[], irqs_off);
+        return false;
+    }
     let ctx = TrapFrameCtx::new(regs, &[], None);
     trace_probe_record(
         ep.call,
@@ -231,7 +286,7 @@ fn kprobe_dispatcher(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
         tk.ptype(),
         &[kp.addr()],
         &ctx,
-        irqs_were_off(regs),
+        irqs_off,
     );
     false
 }
@@ -243,11 +298,7 @@ fn kretprobe_event_entry_handler(ri: &mut KretprobeInstance<'_>, regs: &mut Trap
     let Some(tk) = ri.kretprobe().data::<EventProbe>().and_then(EventProbe::tk) else {
         return false;
     };
-    let ctx = TrapFrameCtx::new(regs, &[], None);
-    // SAFETY: instance data is u64-aligned storage (the pool's words); the prefix and suffix
-    // of an aligned `align_to_mut` are then empty.
-    let (_, words, _) = unsafe { ri.data_mut().align_to_mut::<u64>() };
-    tk.tp.store_entry_data(&ctx, words);
+    tk.tp.store_entry_regs(&regs.regs, data_words_mut(ri.data_mut()));
     false
 }
 }
@@ -266,12 +317,16 @@ fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
     tk.hits.hit();
     let func = rp.kprobe().addr();
     let ret_ip = ri.ret_addr();
-    let words: &[u64] = if tk.tp.entry_args.is_empty() {
+    let words = if tk.tp.entry_args.is_empty() {
         &[]
     } else {
-        // SAFETY: as in the entry handler: aligned words.
-        unsafe { ri.data().align_to::<u64>() }.1
+        data_words(ri.data())
     };
+    let irqs_off = irqs_were_off(regs);
+    if let Some(plan) = &ep.plan {
+        trace_probe_record_plan(ep.call, plan, &[func, ret_ip], &regs.regs, words, irqs_off);
+        return;
+    }
     let ctx = TrapFrameCtx::new(regs, words, Some(arch::ftrace::return_to_handler_addr()));
     trace_probe_record(
         ep.call,
@@ -279,7 +334,59 @@ fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
         tk.ptype(),
         &[func, ret_ip],
         &ctx,
-        irqs_were_off(regs),
+        irqs_off,
+    );
+}
+}
+
+arch::nokprobe! {
+/// [`kretprobe_dispatcher`] for an event with a plan reading x0-x7 only: the values straight
+/// from the registers the return trampoline saved.
+fn kretprobe_regs_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &FgraphRetRegs) {
+    let rp = ri.kretprobe();
+    let Some(ep) = rp.data::<EventProbe>() else {
+        return;
+    };
+    let (Some(tk), Some(plan)) = (ep.tk(), &ep.plan) else {
+        return;
+    };
+    tk.hits.hit();
+    let func = rp.kprobe().addr();
+    let ret_ip = ri.ret_addr();
+    let words = if tk.tp.entry_args.is_empty() {
+        &[]
+    } else {
+        data_words(ri.data())
+    };
+    trace_probe_record_plan(
+        ep.call,
+        plan,
+        &[func, ret_ip],
+        &regs.regs,
+        words,
+        regs.irqs_disabled(),
+    );
+}
+}
+
+arch::nokprobe! {
+/// [`kprobe_dispatcher`] on an ftrace site for an event with a plan reading x0-x8 only: the
+/// values straight from the registers ftrace saved.
+fn kprobe_ftrace_dispatcher(kp: &Kprobe, fregs: &mut FtraceRegs) {
+    let Some(ep) = kp.data::<EventProbe>() else {
+        return;
+    };
+    let (Some(tk), Some(plan)) = (ep.tk(), &ep.plan) else {
+        return;
+    };
+    tk.hits.hit();
+    trace_probe_record_plan(
+        ep.call,
+        plan,
+        &[kp.addr()],
+        &fregs.regs,
+        &[],
+        fregs.irqs_disabled(),
     );
 }
 }

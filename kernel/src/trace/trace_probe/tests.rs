@@ -684,3 +684,94 @@ fn random_commands_never_panic_and_run_safely() {
         let _ = crate::trace::trace_fprobe::parse_fprobe(&argv);
     }
 }
+
+/// `entry` as the plan writes it into a zeroed buffer starting `shift` bytes into 8-byte
+/// aligned storage (0: the ring buffer's case, plain stores; else the checked path).
+fn plan_entry(plan: &ProbePlan, ctx: &Ctx, words: &[u64], shift: usize) -> Vec<u8> {
+    let mut storage = vec![0u64; plan.len / 8 + 2];
+    // SAFETY: a view of the words' bytes, inside `storage`.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u8>(), storage.len() * 8)
+    };
+    let entry = &mut bytes[shift..shift + plan.len];
+    plan.fill(words, &ctx.regs, &ctx.edata, entry);
+    entry.to_vec()
+}
+
+#[test]
+fn plans_write_what_the_fetch_programs_write() {
+    let mut ctx = Ctx::new();
+    for (i, r) in ctx.regs.iter_mut().enumerate() {
+        *r = 0x0102_0304_0506_0700 + i as u64 * 0x1111;
+    }
+    ctx.edata = vec![0xdead_beef_0000_0001, 0x55];
+    let cases: [(&str, &[u64]); 5] = [
+        ("p:e kernel::workload::fib x=$arg1", &[FIB]),
+        (
+            "p:e kernel::workload::fib e=%x1:x64 d=$arg9 c=%x30:s32 b=%x3:u16 a=$arg2:u8",
+            &[FIB],
+        ),
+        ("r:e kernel::workload::fib ret=$retval", &[FIB, PARSE_FIB]),
+        (
+            "r:e kernel::workload::fib b=$arg2 a=$arg1:u32 ret=$retval:u16",
+            &[FIB, PARSE_FIB],
+        ),
+        ("p:e kernel::workload::fib", &[FIB]),
+    ];
+    for (cmd, words) in cases {
+        let k = kprobe(cmd);
+        let plan = k.tp.simple_plan(k.ptype(), 4096).expect(cmd);
+        let want = record(&k, &ctx, words);
+        assert_eq!(plan.len, want.len(), "{cmd}");
+        for shift in [0, 1, 4] {
+            assert_eq!(
+                plan_entry(&plan, &ctx, words, shift),
+                want,
+                "{cmd} at +{shift}"
+            );
+        }
+    }
+}
+
+#[test]
+fn plans_only_for_plain_values() {
+    for cmd in [
+        "p:e kernel::workload::fib s=+0(%x0):string",
+        "p:e kernel::workload::fib d=+8(%x0)",
+        "p:e kernel::workload::fib b=%x1:b2@3/32",
+        "p:e kernel::workload::fib a=+0(%x1):u8[4]",
+        "p:e kernel::workload::fib c=$comm",
+        "p:e kernel::workload::fib s=$stack1",
+        "p:e kernel::workload::fib i=\\1",
+        // A u64 after a u8 is not 8-byte aligned: the plain stores could not write it.
+        "p:e kernel::workload::fib a=%x1:u8 b=%x2",
+    ] {
+        let k = kprobe(cmd);
+        assert_eq!(k.tp.simple_plan(k.ptype(), 4096), None, "{cmd}");
+    }
+    // An entry longer than the room.
+    let k = kprobe("p:e kernel::workload::fib a=%x1 b=%x2");
+    assert!(k.tp.simple_plan(k.ptype(), 16 + 16).is_some());
+    assert_eq!(k.tp.simple_plan(k.ptype(), 16 + 15), None);
+}
+
+#[test]
+fn entry_words_from_registers_match_the_fetch_path() {
+    let mut ctx = Ctx::new();
+    for (i, r) in ctx.regs.iter_mut().enumerate() {
+        *r = 0x100 + i as u64;
+    }
+    let k = kprobe("r:e kernel::workload::fib b=$arg2 a=$arg1 h=$arg8 i=$arg9 ret=$retval");
+    let n = k.tp.entry_args.len();
+    let mut want = vec![0u64; n];
+    k.tp.store_entry_data(&ctx, &mut want);
+    for saved in [&ctx.regs[..], &ctx.regs[..9], &ctx.regs[..8]] {
+        let mut got = vec![u64::MAX; n];
+        k.tp.store_entry_regs(saved, &mut got);
+        assert_eq!(got, want);
+    }
+    // Fewer saved registers than the arguments asked: the missing ones read 0.
+    let mut got = vec![u64::MAX; n];
+    k.tp.store_entry_regs(&ctx.regs[..1], &mut got);
+    assert_eq!(got, [0, 0x100, 0, 0]);
+}
