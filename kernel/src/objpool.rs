@@ -17,6 +17,8 @@ use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
+use spin::Mutex;
+
 use crate::fs::Errno;
 
 /// One instance's fixed part.
@@ -160,5 +162,28 @@ impl<O, S> ObjPool<O, S> {
         // SAFETY: the instance's `words` u64s are contiguous and owned by the caller;
         // `data_size` <= 8 * `words`.
         unsafe { core::slice::from_raw_parts_mut(base.cast::<u8>(), self.data_size) }
+    }
+
+    /// Retires the pool of a registration that ended: its owner is forgotten, a grace period
+    /// passes (return handlers run with IRQs masked, so afterwards none still uses the owner),
+    /// and a pool with instances still out is parked in `graveyard` until they are back (see
+    /// [`ObjPool::reap`]), or kept for good if even that cannot be allocated, rather than
+    /// freeing memory a return will still touch.
+    pub fn retire(pool: Arc<Self>, graveyard: &Mutex<Vec<Arc<Self>>>) {
+        pool.owner.store(ptr::null_mut(), Ordering::Release);
+        crate::stop_machine::synchronize();
+        if pool.in_use() {
+            let mut graveyard = graveyard.lock();
+            if graveyard.try_reserve(1).is_ok() {
+                graveyard.push(pool);
+            } else {
+                core::mem::forget(pool);
+            }
+        }
+    }
+
+    /// Frees the parked pools whose instances are all back.
+    pub fn reap(graveyard: &Mutex<Vec<Arc<Self>>>) {
+        graveyard.lock().retain(|pool| pool.in_use());
     }
 }

@@ -240,7 +240,7 @@ static KRETPROBES: Mutex<Vec<Arc<Kretprobe>>> = Mutex::new(Vec::new());
 static KPROBE_BUSY: Once<ArchKprobe> = Once::new();
 
 fn reap_graveyard() {
-    GRAVEYARD.lock().retain(|pool| pool.in_use());
+    InstancePool::reap(&GRAVEYARD);
 }
 
 /// Registers `rp` (Linux's `register_kretprobe`): ENOENT for an unknown symbol, EINVAL if
@@ -297,19 +297,7 @@ pub fn unregister_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     rp.pool.store(ptr::null_mut(), Ordering::Release);
     let pool = rp.pool_owner.lock().take();
     if let Some(pool) = pool {
-        pool.owner.store(ptr::null_mut(), Ordering::Release);
-        // Return handlers run with IRQs masked: after this none still uses `rp`.
-        crate::stop_machine::synchronize();
-        if pool.in_use() {
-            let mut graveyard = GRAVEYARD.lock();
-            if graveyard.try_reserve(1).is_ok() {
-                graveyard.push(pool);
-            } else {
-                // Cannot wait for the instances out: keep the pool for good rather than free
-                // memory a return will still touch.
-                core::mem::forget(pool);
-            }
-        }
+        InstancePool::retire(pool, &GRAVEYARD);
     }
     rp.kp.kretprobe.store(ptr::null_mut(), Ordering::Release);
     registered.retain(|other| !Arc::ptr_eq(other, rp));

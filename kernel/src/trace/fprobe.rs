@@ -229,7 +229,7 @@ static FPROBES: Mutex<Vec<Arc<Fprobe>>> = Mutex::new(Vec::new());
 static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
 
 fn reap_graveyard() {
-    GRAVEYARD.lock().retain(|pool| pool.in_use());
+    InstancePool::reap(&GRAVEYARD);
 }
 
 /// The record ips of the functions whose names match `filter` and not `notfilter` (Linux
@@ -382,19 +382,7 @@ pub fn unregister_fprobe(fp: &Arc<Fprobe>) -> Result<(), Errno> {
     fp.pool.store(ptr::null_mut(), Ordering::Release);
     let pool = fp.pool_owner.lock().take();
     if let Some(pool) = pool {
-        pool.owner.store(ptr::null_mut(), Ordering::Release);
-        // Exit handlers run with IRQs masked: after this none still uses `fp`.
-        crate::stop_machine::synchronize();
-        if pool.in_use() {
-            let mut graveyard = GRAVEYARD.lock();
-            if graveyard.try_reserve(1).is_ok() {
-                graveyard.push(pool);
-            } else {
-                // Cannot wait for the instances out: keep the pool for good rather than free
-                // memory a return will still touch.
-                core::mem::forget(pool);
-            }
-        }
+        InstancePool::retire(pool, &GRAVEYARD);
     }
     // The filter is heap memory of the ops; an unregistered ops' hash has no readers left.
     ops.set_filter_ips([])?;
