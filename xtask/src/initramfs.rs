@@ -59,22 +59,7 @@ pub fn archive_path() -> PathBuf {
 /// Builds the user programs and writes the archive (only when its bytes change, so an
 /// unchanged archive does not relink the kernel).
 pub fn prepare() -> Result<PathBuf> {
-    let mut cargo = workspace::cargo();
-    cargo
-        .args([
-            "build",
-            "-p",
-            "user",
-            "--bins",
-            "--release",
-            "--target",
-            KERNEL_TARGET,
-        ])
-        .arg("--target-dir")
-        .arg(user_target_dir())
-        .env("RUSTFLAGS", USER_RUSTFLAGS)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    command::run(&mut cargo)?;
+    command::run(&mut user_cargo("build"))?;
     let dir = user_target_dir().join(KERNEL_TARGET).join("release");
     let mut members = vec![Member::dir("bin")];
     for program in PROGRAMS {
