@@ -116,11 +116,7 @@ pub fn parse_fprobe(argv: &[&str]) -> Result<Option<TraceFprobe>, ProbeError> {
 
 impl TraceFprobe {
     pub fn ptype(&self) -> ProbePrintType {
-        if self.is_return {
-            ProbePrintType::Return
-        } else {
-            ProbePrintType::Normal
-        }
+        ProbePrintType::of(self.is_return)
     }
 
     /// Its `dynamic_events` line (Linux's `trace_fprobe_show()`).

@@ -238,11 +238,7 @@ pub fn register_error(argv: &[&str], subsystem: &'static str, errno: Errno) -> P
 
 impl TraceKprobe {
     pub fn ptype(&self) -> ProbePrintType {
-        if self.is_return {
-            ProbePrintType::Return
-        } else {
-            ProbePrintType::Normal
-        }
+        ProbePrintType::of(self.is_return)
     }
 
     /// The probe point as the listing shows it: `SYM`, `SYM+OFFS` or `0xADDR`.

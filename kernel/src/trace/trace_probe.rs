@@ -1441,6 +1441,15 @@ pub enum ProbePrintType {
 pub const COMMON_HEADER_SIZE: usize = core::mem::size_of::<super::trace_entries::TraceEntry>();
 
 impl ProbePrintType {
+    /// The head of a return probe (`is_return`) or of an entry probe.
+    pub fn of(is_return: bool) -> Self {
+        if is_return {
+            ProbePrintType::Return
+        } else {
+            ProbePrintType::Normal
+        }
+    }
+
     /// The entry head: the common header and the probe's words (Linux's
     /// `kprobe_trace_entry_head` / `kretprobe_trace_entry_head`).
     pub const fn head_size(self) -> usize {
