@@ -13,11 +13,13 @@
 //! ))?;
 //! ```
 
+mod dir_ops;
 mod errno;
 mod file_ops;
 pub mod path;
 mod vfs;
 
+pub use dir_ops::{DirEntry, DirOps};
 pub use errno::Errno;
 pub use file_ops::{FileOps, RegularFile, WriteMode, read_only, read_write, write_only};
 pub use vfs::{NodeKind, Vfs};
