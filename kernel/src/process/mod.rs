@@ -629,7 +629,15 @@ unsafe extern "C" fn el0_svc_handler(frame: *mut TrapFrame, context: *mut ()) ->
 /// sh's `$?`, printing the signal's name when one killed it (as sh does; not for SIGINT).
 fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) -> i32 {
     let name = argv.first().copied().unwrap_or(path);
-    let child = match spawn(path, argv) {
+    let stdio = match ctx.stdout_redirect().map(redirected_stdio) {
+        None => None,
+        Some(Ok(stdio)) => Some(stdio),
+        Some(Err(error)) => {
+            let _ = writeln!(ctx.err(), "sh: {name}: {error}");
+            return 1;
+        }
+    };
+    let child = match spawn_with_stdio(path, argv, stdio) {
         Ok(child) => child,
         Err(Errno::ENOENT) => {
             let _ = writeln!(ctx.err(), "sh: {name}: not found");
@@ -649,6 +657,20 @@ fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) ->
         );
     }
     status.shell_status()
+}
+
+/// Descriptors 0 and 2 on the console and 1 on the file a shell redirection names.
+fn redirected_stdio((path, mode): (&str, fs::WriteMode)) -> Result<[Arc<File>; 3], Errno> {
+    use fs::file::{O_APPEND, O_RDWR, O_TRUNC, O_WRONLY};
+    let vfs = fs::vfs();
+    let console = File::open(vfs.walk(vfs.root(), "/dev/console", true)?, O_RDWR)?;
+    let flags = O_WRONLY
+        | match mode {
+            fs::WriteMode::Truncate => O_TRUNC,
+            fs::WriteMode::Append => O_APPEND,
+        };
+    let out = File::open(vfs.walk(vfs.root(), path, true)?, flags)?;
+    Ok([console.clone(), out, console])
 }
 
 /// Lets the shell run programs.
