@@ -77,9 +77,12 @@ pub enum Kind {
     Device(Arc<dyn CharDevice>),
 }
 
+/// A directory's stored entries, by name.
+type Entries = BTreeMap<String, Arc<Inode>>;
+
 /// A directory's entries.
 pub struct Directory {
-    entries: RwLock<BTreeMap<String, Arc<Inode>>>,
+    entries: RwLock<Entries>,
     /// Makes the entries not stored here (a mounted [`DirOps`], or the whole content of a
     /// generated directory).
     generator: RwLock<Option<Arc<dyn DirOps>>>,
@@ -502,10 +505,7 @@ impl Vfs {
         let same_dir = Arc::ptr_eq(old_dir, new_dir);
         // Lock both directories in address order.
         let (mut first, mut second);
-        let (old_entries, new_entries): (
-            &mut BTreeMap<String, Arc<Inode>>,
-            Option<&mut BTreeMap<String, Arc<Inode>>>,
-        ) = if same_dir {
+        let (old_entries, new_entries): (&mut Entries, Option<&mut Entries>) = if same_dir {
             first = old.entries.write();
             (&mut first, None)
         } else if (old as *const Directory) < (new as *const Directory) {
