@@ -320,7 +320,16 @@ pub const OURS: &[Entry] = &[
     entry(
         "/bin/",
         "  /bin/<program>\t\t- the initramfs's EL0 programs (hello, fib N, getppid N,\n\
-         \t\t\t  crash null|undef|brk, badcall, forkwait N, forkbomb): type the path\n",
+         \t\t\t  crash null|undef|brk, badcall, forkwait N, forkbomb, fstest): type the path\n",
+    ),
+    entry(
+        "/dev/",
+        "  /dev/console, /dev/tty\t- the console for EL0 programs (line editing, echo, ^C, ^D)\n\
+         \t\t\t  /dev/null, /dev/zero: as on Linux\n",
+    ),
+    entry(
+        "/tmp/",
+        "  /tmp/, /\t\t- tmpfs: programs and > create, write, rename and remove files here\n",
     ),
     entry(
         "/sys/kernel/debug/provoke-crash/",
