@@ -6,7 +6,6 @@
 //!
 //! Pure logic: the console driver feeds it received bytes and writes out what it echoes.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 /// `sizeof(struct termios)` on arm64 (the kernel's `struct termios`, `NCCS` 19).
@@ -60,9 +59,11 @@ pub struct NTty {
     pub winsize: [u16; 4],
     /// The line being edited.
     line: Vec<u8>,
-    /// Finished input: whole lines in canonical mode (an empty one is end of file), single
-    /// bytes in raw mode.
-    ready: VecDeque<Vec<u8>>,
+    /// Finished input, oldest first: whole lines in canonical mode (an empty one is end of
+    /// file), single bytes in raw mode. (A `Vec`, not a `VecDeque`: the queue is short, and
+    /// `VecDeque`'s generic code must stay out of the traceable functions, see
+    /// `ftrace-noinstr-untraceable.tc`.)
+    ready: Vec<Vec<u8>>,
     /// Offset into `ready`'s first entry already read.
     consumed: usize,
 }
@@ -79,7 +80,7 @@ impl NTty {
             termios: DEFAULT_TERMIOS,
             winsize: [24, 80, 0, 0],
             line: Vec::new(),
-            ready: VecDeque::new(),
+            ready: Vec::new(),
             consumed: 0,
         }
     }
@@ -119,7 +120,7 @@ impl NTty {
         let echoing = self.lflag() & ECHO != 0;
         if !self.canonical() {
             if self.ready.try_reserve(1).is_ok() {
-                self.ready.push_back(alloc::vec![byte]);
+                self.ready.push(alloc::vec![byte]);
             }
             if echoing {
                 echo.push(byte);
@@ -155,7 +156,7 @@ impl NTty {
 
     fn finish_line(&mut self) {
         if self.ready.try_reserve(1).is_ok() {
-            self.ready.push_back(core::mem::take(&mut self.line));
+            self.ready.push(core::mem::take(&mut self.line));
         }
     }
 
@@ -177,13 +178,13 @@ impl NTty {
         }
         let mut done = 0;
         while done < buf.len() {
-            let Some(first) = self.ready.front() else {
+            let Some(first) = self.ready.first() else {
                 break;
             };
             if first.is_empty() {
                 // ^D at the start of a line: end of file, alone.
                 if done == 0 {
-                    self.ready.pop_front();
+                    self.ready.remove(0);
                 }
                 break;
             }
@@ -192,7 +193,7 @@ impl NTty {
             done += n;
             self.consumed += n;
             if self.consumed == first.len() {
-                self.ready.pop_front();
+                self.ready.remove(0);
                 self.consumed = 0;
                 if self.canonical() {
                     break;
