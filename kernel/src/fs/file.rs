@@ -210,10 +210,18 @@ impl File {
             return Err(Errno::EBADF);
         }
         match &self.node {
-            Node::Regular(_) | Node::Handler { .. } => {
+            Node::Regular(_) => {
                 let mut pos = self.pos.lock();
                 let n = self.read_at(*pos, buf)?;
                 *pos += n as u64;
+                Ok(n)
+            }
+            Node::Handler { .. } => {
+                // The offset is read and advanced around the copy, not locked across it: the
+                // content may take a sleep to generate (trace_pipe waits for events).
+                let pos = *self.pos.lock();
+                let n = self.read_at(pos, buf)?;
+                *self.pos.lock() = pos + n as u64;
                 Ok(n)
             }
             Node::Dir { .. } => Err(Errno::EISDIR),
@@ -239,10 +247,13 @@ impl File {
         match &self.node {
             Node::Regular(file) => Ok(file.read_at(offset, buf)),
             Node::Handler { ops, content, .. } => {
-                let mut content = content.lock();
-                if content.is_none() {
-                    *content = Some(generate(ops.as_ref())?);
+                // Generated with no lock held: a handler may sleep (trace_pipe waits for
+                // events).
+                if content.lock().is_none() {
+                    let generated = generate(ops.as_ref())?;
+                    content.lock().get_or_insert(generated);
                 }
+                let content = content.lock();
                 let data = content.as_deref().unwrap_or_default();
                 let Ok(start) = usize::try_from(offset) else {
                     return Ok(0);

@@ -465,3 +465,28 @@ fn stat_of_each_kind() {
     assert_eq!((f.size, f.blocks, f.blksize), (1000, 2, 4096));
     assert_ne!(f.ino, null.ino);
 }
+
+#[test]
+fn pseudo_filesystem_directories_refuse_new_entries() {
+    let vfs = sample();
+    let root = vfs.root().clone();
+    let tracing = vfs.walk(&root, "/sys/kernel/tracing", true).unwrap();
+    assert_eq!(
+        vfs.create_regular(&tracing, "x", 0o644).err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(vfs.create_dir(&tracing, "x", 0o755), Err(Errno::EACCES));
+    assert_eq!(vfs.create_symlink(&tracing, "x", "y"), Err(Errno::EACCES));
+    let sys = vfs.walk(&root, "/sys", true).unwrap();
+    assert_eq!(vfs.create_dir(&sys, "x", 0o755), Err(Errno::EACCES));
+    // mkdir_p and the root make writable directories.
+    vfs.mkdir_p("/tmp").unwrap();
+    let tmp = vfs.walk(&root, "/tmp", true).unwrap();
+    assert!(vfs.create_regular(&tmp, "x", 0o644).is_ok());
+    assert!(vfs.create_dir(&root, "new", 0o755).is_ok());
+    // Renames into or out of pseudo directories are refused too.
+    assert_eq!(
+        vfs.rename(&tmp, "x", &tracing, "x", false),
+        Err(Errno::EACCES)
+    );
+}
