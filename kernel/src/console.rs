@@ -276,7 +276,7 @@ pub fn set_foreground(task: Option<Arc<Task>>) -> bool {
 /// Handles a received Ctrl-C while a command runs in the foreground: true if it was turned
 /// into SIGINT (the byte is then dropped, as Linux's `n_tty` does with `ISIG`).
 fn isig(byte: u8) -> bool {
-    if byte != INTR_CHAR {
+    if byte != INTR_CHAR || !TTY_ISIG.load(Ordering::Relaxed) {
         return false;
     }
     // Signalled under the lock (no reference is cloned, so none is dropped here, in IRQ
@@ -436,6 +436,19 @@ const TIOCGWINSZ: u32 = 0x5413;
 const TIOCSWINSZ: u32 = 0x5414;
 const FIONREAD: u32 = 0x541B;
 
+/// The `ISIG` bit of the console's `termios` (a program that clears it reads Ctrl-C as a
+/// byte), kept apart so the receive interrupt need not take [`NTTY`].
+static TTY_ISIG: AtomicBool = AtomicBool::new(true);
+
+/// Gives the console back its default `termios` (canonical, echo, `ISIG`) and drops unread
+/// input, as a shell does when it takes the terminal back from a program.
+pub fn reset_tty() {
+    let mut ntty = NTTY.lock();
+    ntty.termios = crate::fs::tty::DEFAULT_TERMIOS;
+    ntty.flush();
+    TTY_ISIG.store(true, Ordering::Relaxed);
+}
+
 /// The foreground process group `TIOCSPGRP` set (0: the caller's pid is answered).
 static FOREGROUND_PGRP: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
@@ -494,6 +507,9 @@ impl CharDevice for ConsoleDevice {
                     ntty.flush();
                 }
                 ntty.termios = termios;
+                let lflag =
+                    u32::from_le_bytes([termios[12], termios[13], termios[14], termios[15]]);
+                TTY_ISIG.store(lflag & crate::fs::tty::ISIG != 0, Ordering::Relaxed);
             }
             TIOCGWINSZ => {
                 let winsize = NTTY.lock().winsize;

@@ -652,6 +652,8 @@ fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) ->
         }
     };
     let status = child.wait();
+    // The shell takes the terminal back in its own modes, whatever the program left.
+    crate::console::reset_tty();
     if status.if_signaled() && status.term_sig() != SIGINT {
         let _ = writeln!(
             ctx.err(),
