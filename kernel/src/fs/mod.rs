@@ -17,6 +17,7 @@ mod dir_ops;
 mod errno;
 mod file_ops;
 pub mod path;
+pub mod procfs;
 mod vfs;
 
 pub use dir_ops::{DirEntry, DirOps};

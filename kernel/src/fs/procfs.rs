@@ -1,0 +1,816 @@
+//! procfs (Linux: `fs/proc/`): `/proc/PID/{status,stat,maps,cmdline,comm,exe}` for every user
+//! process and kernel task, `/proc/self`, `/proc/mounts`, `/proc/meminfo`, `/proc/uptime`,
+//! `/proc/loadavg`, `/proc/cpuinfo` and `/proc/stat`, in Linux 6.12's formats.
+//!
+//! Two halves. The formatters are pure: each takes a plain snapshot ([`TaskInfo`], [`Vma`],
+//! [`MemInfo`], ...) and writes Linux's text, so the host tests hold them against output taken
+//! from Linux 6.12 on the same QEMU (`fs/proc/array.c`, `task_mmu.c`, `meminfo.c`). The
+//! generator (`live`, target only) is a [`super::DirOps`] mounted at `/proc`: it takes the
+//! snapshots from the scheduler and the process table each time a file is read, in the
+//! reader's context (so `/proc/self` names the reader).
+//!
+//! Kernel tasks are listed as Linux lists kthreads: `Kthread: 1`, all signals ignored, no
+//! memory lines, an empty `cmdline`, `maps`, and an `exe` link that does not resolve. Pid 0
+//! (the idle tasks) has no directory, as in Linux.
+
+use core::fmt::{self, Write};
+
+/// Linux's `USER_HZ`: the unit of the times in `stat` files.
+pub const USER_HZ: u64 = 100;
+/// A page, in the units `status` and `meminfo` print (kB).
+const PAGE_KB: u64 = 4;
+/// `PF_KTHREAD`, the `flags` field of a kernel task's `stat`.
+pub const PF_KTHREAD: u64 = 0x0020_0000;
+/// `PF_EXITING`: set once a task has begun to exit (zombies).
+pub const PF_EXITING: u64 = 0x0000_0004;
+/// `CAP_FULL_SET` for `CAP_LAST_CAP` 40: the capability sets root holds.
+const CAP_FULL_SET: u64 = (1 << 41) - 1;
+/// `NR_OPEN_DEFAULT`: the fd table's first size (`FDSize`).
+pub const NR_OPEN_DEFAULT: u32 = 64;
+/// `RLIM_INFINITY`, as `stat`'s `rsslim` prints it.
+const RLIM_INFINITY: u64 = u64::MAX;
+/// The signal a process sends its parent when it exits (`stat`'s `exit_signal`).
+const SIGCHLD: u32 = 17;
+
+/// A task's state as `ps` letters it (Linux: `task_state_array`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcState {
+    Running,
+    Sleeping,
+    Zombie,
+}
+
+impl ProcState {
+    /// The letter of `stat` and `ps`.
+    pub fn letter(self) -> char {
+        match self {
+            Self::Running => 'R',
+            Self::Sleeping => 'S',
+            Self::Zombie => 'Z',
+        }
+    }
+
+    /// `status`'s `State:` value.
+    fn text(self) -> &'static str {
+        match self {
+            Self::Running => "R (running)",
+            Self::Sleeping => "S (sleeping)",
+            Self::Zombie => "Z (zombie)",
+        }
+    }
+}
+
+/// A task's signal sets, bit `signo - 1` (Linux: `pending`, `shared_pending`, `blocked`, and
+/// the ignored and caught sets made from the actions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigSets {
+    pub pending: u64,
+    pub shared_pending: u64,
+    pub blocked: u64,
+    pub ignored: u64,
+    pub caught: u64,
+}
+
+/// A user process's memory as `status` and `stat` report it; addresses are the layout of its
+/// address space (Linux: the `mm_struct` fields of the same names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemUsage {
+    /// Pages mapped (`total_vm`): also the resident set, as every mapped page is populated.
+    pub total_pages: u64,
+    /// Writable private pages that are neither stack nor file (`data_vm`).
+    pub data_pages: u64,
+    /// Stack pages (`stack_vm`).
+    pub stack_pages: u64,
+    /// Page-table pages below the root (`VmPTE`).
+    pub table_pages: u64,
+    pub start_code: u64,
+    pub end_code: u64,
+    pub start_data: u64,
+    pub end_data: u64,
+    pub start_brk: u64,
+    pub start_stack: u64,
+}
+
+/// What `/proc/PID/status` and `/proc/PID/stat` say of one task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskInfo<'a> {
+    pub pid: u32,
+    pub ppid: u32,
+    /// `comm`: at most 15 bytes.
+    pub comm: &'a str,
+    pub state: ProcState,
+    /// A kernel task (Linux's kthreads): no memory, every signal ignored.
+    pub kthread: bool,
+    /// The pid of the task tracing it (ptrace), 0 when none.
+    pub tracer_pid: u32,
+    pub sig: SigSets,
+    /// The limit `SigQ` shows beside the signals queued (`RLIMIT_SIGPENDING`).
+    pub sigpending_limit: u64,
+    /// `None` for kernel tasks and zombies.
+    pub mem: Option<MemUsage>,
+    /// The CPU it runs on (tasks never migrate: also its allowed set).
+    pub cpu: usize,
+    /// CPUs that may exist (`nr_cpu_ids`): the width of `Cpus_allowed`.
+    pub nr_cpus: usize,
+    /// Times it was switched in: `voluntary_ctxt_switches` (the switches are not told
+    /// apart yet).
+    pub switches: u64,
+    /// When it started, in [`USER_HZ`] ticks after boot.
+    pub start_time: u64,
+    /// A zombie's wait status (`stat`'s `exit_code`), 0 otherwise.
+    pub exit_code: u32,
+}
+
+/// `/proc/PID/status` (Linux: `proc_pid_status`).
+pub fn write_status(out: &mut dyn Write, t: &TaskInfo<'_>) -> fmt::Result {
+    writeln!(out, "Name:\t{}", t.comm)?;
+    writeln!(out, "Umask:\t0022")?;
+    writeln!(out, "State:\t{}", t.state.text())?;
+    writeln!(out, "Tgid:\t{}", t.pid)?;
+    writeln!(out, "Ngid:\t0")?;
+    writeln!(out, "Pid:\t{}", t.pid)?;
+    writeln!(out, "PPid:\t{}", t.ppid)?;
+    writeln!(out, "TracerPid:\t{}", t.tracer_pid)?;
+    writeln!(out, "Uid:\t0\t0\t0\t0")?;
+    writeln!(out, "Gid:\t0\t0\t0\t0")?;
+    writeln!(out, "FDSize:\t{NR_OPEN_DEFAULT}")?;
+    writeln!(out, "Groups:\t ")?;
+    writeln!(out, "NStgid:\t{}", t.pid)?;
+    writeln!(out, "NSpid:\t{}", t.pid)?;
+    writeln!(out, "NSpgid:\t0")?;
+    writeln!(out, "NSsid:\t0")?;
+    writeln!(out, "Kthread:\t{}", u8::from(t.kthread))?;
+    if let Some(mem) = &t.mem {
+        write_status_mem(out, mem)?;
+    }
+    writeln!(out, "Threads:\t1")?;
+    writeln!(
+        out,
+        "SigQ:\t{}/{}",
+        t.sig.pending.count_ones(),
+        t.sigpending_limit
+    )?;
+    writeln!(out, "SigPnd:\t{:016x}", t.sig.pending)?;
+    writeln!(out, "ShdPnd:\t{:016x}", t.sig.shared_pending)?;
+    writeln!(out, "SigBlk:\t{:016x}", t.sig.blocked)?;
+    writeln!(out, "SigIgn:\t{:016x}", t.sig.ignored)?;
+    writeln!(out, "SigCgt:\t{:016x}", t.sig.caught)?;
+    writeln!(out, "CapInh:\t{:016x}", 0)?;
+    for cap in ["CapPrm", "CapEff", "CapBnd"] {
+        writeln!(out, "{cap}:\t{CAP_FULL_SET:016x}")?;
+    }
+    writeln!(out, "CapAmb:\t{:016x}", 0)?;
+    writeln!(out, "NoNewPrivs:\t0")?;
+    writeln!(out, "Seccomp:\t0")?;
+    writeln!(out, "Seccomp_filters:\t0")?;
+    writeln!(out, "Speculation_Store_Bypass:\tvulnerable")?;
+    writeln!(out, "SpeculationIndirectBranch:\tunknown")?;
+    // A bitmap as `%*pb` prints it: hex, as many digits as `nr_cpu_ids` bits need.
+    let digits = t.nr_cpus.div_ceil(4).max(1);
+    writeln!(out, "Cpus_allowed:\t{:0digits$x}", 1u64 << t.cpu)?;
+    writeln!(out, "Cpus_allowed_list:\t{}", t.cpu)?;
+    writeln!(out, "Mems_allowed:\t0001")?;
+    writeln!(out, "Mems_allowed_list:\t0")?;
+    writeln!(out, "voluntary_ctxt_switches:\t{}", t.switches)?;
+    writeln!(out, "nonvoluntary_ctxt_switches:\t0")
+}
+
+/// The `Vm*` block of `status` (Linux: `task_mem`). No high-water marks are kept yet, so the
+/// peaks are the current sizes.
+fn write_status_mem(out: &mut dyn Write, mem: &MemUsage) -> fmt::Result {
+    let kb = |pages: u64| pages * PAGE_KB;
+    let exe = (mem.end_code.next_multiple_of(4096) - (mem.start_code & !4095)) / 1024;
+    let total = kb(mem.total_pages);
+    let rows: [(&str, u64); 17] = [
+        ("VmPeak", total),
+        ("VmSize", total),
+        ("VmLck", 0),
+        ("VmPin", 0),
+        ("VmHWM", total),
+        ("VmRSS", total),
+        ("RssAnon", total),
+        ("RssFile", 0),
+        ("RssShmem", 0),
+        ("VmData", kb(mem.data_pages)),
+        ("VmStk", kb(mem.stack_pages)),
+        ("VmExe", exe),
+        ("VmLib", 0),
+        ("VmPTE", kb(mem.table_pages)),
+        ("VmSwap", 0),
+        ("HugetlbPages", 0),
+        ("", 0),
+    ];
+    for (name, value) in rows.iter().filter(|(name, _)| !name.is_empty()) {
+        writeln!(out, "{name}:\t{value:>8} kB")?;
+    }
+    writeln!(out, "CoreDumping:\t0")?;
+    writeln!(out, "THP_enabled:\t0")?;
+    writeln!(out, "untag_mask:\t{:#x}", (1u64 << 56) - 1)
+}
+
+/// `/proc/PID/stat` (Linux: `do_task_stat`): 52 fields on one line.
+pub fn write_stat(out: &mut dyn Write, t: &TaskInfo<'_>) -> fmt::Result {
+    let mem = t.mem.unwrap_or_default();
+    let flags = if t.kthread { PF_KTHREAD } else { 0 }
+        | if t.state == ProcState::Zombie {
+            PF_EXITING
+        } else {
+            0
+        };
+    // The old-style signal fields show the first 31 signals only.
+    let low = |set: u64| set & 0x7fff_ffff;
+    write!(
+        out,
+        "{} ({}) {} {} 0 0 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {} {} {} {RLIM_INFINITY} ",
+        t.pid,
+        t.comm,
+        t.state.letter(),
+        t.ppid,
+        t.start_time,
+        mem.total_pages * 4096,
+        mem.total_pages,
+    )?;
+    write!(
+        out,
+        "{} {} {} 0 0 {} {} {} {} {} 0 0 {} {} 0 0 0 0 0 ",
+        mem.start_code,
+        mem.end_code,
+        mem.start_stack,
+        low(t.sig.pending),
+        low(t.sig.blocked),
+        low(t.sig.ignored),
+        low(t.sig.caught),
+        u8::from(t.state == ProcState::Sleeping),
+        if t.kthread { 0 } else { SIGCHLD },
+        t.cpu,
+    )?;
+    writeln!(
+        out,
+        "{} {} {} 0 0 0 0 {}",
+        mem.start_data, mem.end_data, mem.start_brk, t.exit_code
+    )
+}
+
+/// What a mapping maps, for its `maps` line's last column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmaKind<'a> {
+    /// Pages of the program file at this path.
+    File(&'a str),
+    Heap,
+    Stack,
+    Anon,
+}
+
+/// One line of `/proc/PID/maps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vma<'a> {
+    pub start: u64,
+    pub end: u64,
+    pub write: bool,
+    pub exec: bool,
+    /// The file offset of `start` (file mappings).
+    pub offset: u64,
+    pub kind: VmaKind<'a>,
+}
+
+/// A file-backed range of an address space: `[start, end)` holds the file's bytes from
+/// `offset` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileRange {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+}
+
+/// Where an address space keeps what `maps` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout<'a> {
+    /// The program's path, for its file ranges.
+    pub path: &'a str,
+    pub files: &'a [FileRange],
+    /// `[start_brk, brk)`: the heap.
+    pub start_brk: u64,
+    pub brk: u64,
+    /// `[stack_start, stack_end)`.
+    pub stack_start: u64,
+    pub stack_end: u64,
+}
+
+impl<'a> Layout<'a> {
+    /// What the page at `va` belongs to, and its file offset.
+    fn classify(&self, va: u64) -> (VmaKind<'a>, u64) {
+        if let Some(range) = self.files.iter().find(|r| (r.start..r.end).contains(&va)) {
+            return (VmaKind::File(self.path), range.offset + (va - range.start));
+        }
+        let heap = self.start_brk & !4095..self.brk.next_multiple_of(4096);
+        if heap.contains(&va) {
+            (VmaKind::Heap, 0)
+        } else if (self.stack_start..self.stack_end).contains(&va) {
+            (VmaKind::Stack, 0)
+        } else {
+            (VmaKind::Anon, 0)
+        }
+    }
+}
+
+/// Folds the mapped pages `(va, write, exec)`, in address order, into `maps` lines: runs of
+/// contiguous pages with the same protection and the same backing (Linux's VMAs, which we do
+/// not keep: the page table is the record).
+pub fn vmas<'a>(
+    pages: impl IntoIterator<Item = (u64, bool, bool)>,
+    layout: &Layout<'a>,
+) -> alloc::vec::Vec<Vma<'a>> {
+    let mut out: alloc::vec::Vec<Vma<'a>> = alloc::vec::Vec::new();
+    for (va, write, exec) in pages {
+        let (kind, offset) = layout.classify(va);
+        if let Some(last) = out.last_mut()
+            && last.end == va
+            && last.write == write
+            && last.exec == exec
+            && last.kind == kind
+            && (kind == VmaKind::Anon
+                || kind == VmaKind::Heap
+                || kind == VmaKind::Stack
+                || last.offset + (va - last.start) == offset)
+        {
+            last.end = va + 4096;
+            continue;
+        }
+        out.push(Vma {
+            start: va,
+            end: va + 4096,
+            write,
+            exec,
+            offset,
+            kind,
+        });
+    }
+    out
+}
+
+/// One `maps` line (Linux: `show_map_vma`): the name column starts at byte 73.
+pub fn write_vma(out: &mut dyn Write, vma: &Vma<'_>) -> fmt::Result {
+    let mut head = alloc::string::String::new();
+    let _ = write!(
+        head,
+        "{:08x}-{:08x} r{}{}p {:08x} 00:00 0 ",
+        vma.start,
+        vma.end,
+        if vma.write { 'w' } else { '-' },
+        if vma.exec { 'x' } else { '-' },
+        vma.offset,
+    );
+    let name = match vma.kind {
+        VmaKind::File(path) => path,
+        VmaKind::Heap => "[heap]",
+        VmaKind::Stack => "[stack]",
+        VmaKind::Anon => return writeln!(out, "{head}"),
+    };
+    // `seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)` then `seq_pad(m, ' ')`.
+    writeln!(out, "{head:<72} {name}")
+}
+
+/// `/proc/PID/cmdline`: the arguments, each ended by a NUL (Linux: `proc_pid_cmdline_read`).
+/// The shell's `cat` takes text: an argument holding invalid UTF-8 is shown lossily.
+pub fn write_cmdline(out: &mut dyn Write, argv: &[u8]) -> fmt::Result {
+    for chunk in argv.utf8_chunks() {
+        out.write_str(chunk.valid())?;
+        if !chunk.invalid().is_empty() {
+            out.write_char(char::REPLACEMENT_CHARACTER)?;
+        }
+    }
+    Ok(())
+}
+
+/// One `/proc/mounts` line: a mounted filesystem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub source: &'static str,
+    pub path: &'static str,
+    pub fstype: &'static str,
+    pub options: &'static str,
+}
+
+/// The filesystems the kernel's tree has, with the options Linux mounts them with; `/proc/mounts`
+/// lists those whose directory exists.
+pub const MOUNTS: &[Mount] = &[
+    Mount {
+        source: "rootfs",
+        path: "/",
+        fstype: "rootfs",
+        options: "rw",
+    },
+    Mount {
+        source: "proc",
+        path: "/proc",
+        fstype: "proc",
+        options: "rw,nosuid,nodev,noexec,relatime",
+    },
+    Mount {
+        source: "sysfs",
+        path: "/sys",
+        fstype: "sysfs",
+        options: "rw,nosuid,nodev,noexec,relatime",
+    },
+    Mount {
+        source: "tmpfs",
+        path: "/tmp",
+        fstype: "tmpfs",
+        options: "rw,relatime,inode64",
+    },
+    Mount {
+        source: "debugfs",
+        path: "/sys/kernel/debug",
+        fstype: "debugfs",
+        options: "rw,nosuid,nodev,noexec,relatime",
+    },
+    Mount {
+        source: "tracefs",
+        path: "/sys/kernel/tracing",
+        fstype: "tracefs",
+        options: "rw,nosuid,nodev,noexec,relatime",
+    },
+];
+
+/// `/proc/mounts` (Linux: `show_vfsmnt`).
+pub fn write_mounts<'m>(
+    out: &mut dyn Write,
+    mounts: impl IntoIterator<Item = &'m Mount>,
+) -> fmt::Result {
+    for m in mounts {
+        writeln!(
+            out,
+            "{} {} {} {} 0 0",
+            m.source, m.path, m.fstype, m.options
+        )?;
+    }
+    Ok(())
+}
+
+/// What `/proc/meminfo` reports, in kB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemInfo {
+    pub total: u64,
+    pub free: u64,
+    /// The kernel heap in use (`Slab`, all unreclaimable).
+    pub slab: u64,
+    /// Kernel stacks.
+    pub kernel_stack: u64,
+    /// User page tables.
+    pub page_tables: u64,
+    /// User pages mapped (`AnonPages`).
+    pub anon: u64,
+}
+
+/// `/proc/meminfo` (Linux: `meminfo_proc_show`), the first lines and those we can fill.
+pub fn write_meminfo(out: &mut dyn Write, m: &MemInfo) -> fmt::Result {
+    let rows: [(&str, u64); 20] = [
+        ("MemTotal:", m.total),
+        ("MemFree:", m.free),
+        ("MemAvailable:", m.free),
+        ("Buffers:", 0),
+        ("Cached:", 0),
+        ("SwapCached:", 0),
+        ("Active:", m.anon),
+        ("Inactive:", 0),
+        ("Active(anon):", m.anon),
+        ("Inactive(anon):", 0),
+        ("Active(file):", 0),
+        ("Inactive(file):", 0),
+        ("SwapTotal:", 0),
+        ("SwapFree:", 0),
+        ("AnonPages:", m.anon),
+        ("Slab:", m.slab),
+        ("SReclaimable:", 0),
+        ("SUnreclaim:", m.slab),
+        ("KernelStack:", m.kernel_stack),
+        ("PageTables:", m.page_tables),
+    ];
+    for (name, kb) in rows {
+        // `show_val_kb`: the name padded to 16 columns, the value to 8.
+        writeln!(out, "{name:<16}{kb:>8} kB")?;
+    }
+    Ok(())
+}
+
+/// `/proc/uptime`: seconds since boot and seconds all CPUs spent idle, to the hundredth.
+pub fn write_uptime(out: &mut dyn Write, uptime_ns: u64, idle_ns: u64) -> fmt::Result {
+    let centi = |ns: u64| ns / 10_000_000;
+    let (up, idle) = (centi(uptime_ns), centi(idle_ns));
+    writeln!(
+        out,
+        "{}.{:02} {}.{:02}",
+        up / 100,
+        up % 100,
+        idle / 100,
+        idle % 100
+    )
+}
+
+/// `/proc/loadavg`: the 1, 5 and 15 minute load averages (fixed point with 11 fraction bits,
+/// Linux's `FSHIFT`), runnable/total tasks and the last pid given out.
+pub fn write_loadavg(
+    out: &mut dyn Write,
+    avenrun: [u64; 3],
+    running: usize,
+    total: usize,
+    last_pid: u32,
+) -> fmt::Result {
+    const FSHIFT: u32 = 11;
+    const FIXED_1: u64 = 1 << FSHIFT;
+    // Linux's LOAD_INT / LOAD_FRAC, rounding to the hundredth.
+    for (i, load) in avenrun.iter().enumerate() {
+        let load = load + FIXED_1 / 200;
+        let whole = load >> FSHIFT;
+        let frac = ((load & (FIXED_1 - 1)) * 100) >> FSHIFT;
+        let sep = if i == 0 { "" } else { " " };
+        write!(out, "{sep}{whole}.{frac:02}")?;
+    }
+    writeln!(out, " {running}/{total} {last_pid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    fn kthreadd() -> TaskInfo<'static> {
+        TaskInfo {
+            pid: 2,
+            ppid: 0,
+            comm: "kthreadd",
+            state: ProcState::Sleeping,
+            kthread: true,
+            tracer_pid: 0,
+            sig: SigSets {
+                ignored: u64::MAX,
+                ..SigSets::default()
+            },
+            sigpending_limit: 3576,
+            mem: None,
+            cpu: 0,
+            nr_cpus: 2,
+            switches: 107,
+            start_time: 8,
+            exit_code: 0,
+        }
+    }
+
+    /// `cat /proc/2/status` on Linux 6.12 (Debian's arm64 build, `-smp 2`), but
+    /// `Cpus_allowed` (kthreadd may run on both CPUs; our tasks on one) and
+    /// `nonvoluntary_ctxt_switches`.
+    const LINUX_KTHREADD_STATUS: &str = "Name:\tkthreadd\nUmask:\t0022\nState:\tS (sleeping)\n\
+Tgid:\t2\nNgid:\t0\nPid:\t2\nPPid:\t0\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n\
+FDSize:\t64\nGroups:\t \nNStgid:\t2\nNSpid:\t2\nNSpgid:\t0\nNSsid:\t0\nKthread:\t1\nThreads:\t1\n\
+SigQ:\t0/3576\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\n\
+SigIgn:\tffffffffffffffff\nSigCgt:\t0000000000000000\nCapInh:\t0000000000000000\n\
+CapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n\
+CapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n\
+Speculation_Store_Bypass:\tvulnerable\nSpeculationIndirectBranch:\tunknown\nCpus_allowed:\t1\n\
+Cpus_allowed_list:\t0\nMems_allowed:\t0001\nMems_allowed_list:\t0\n\
+voluntary_ctxt_switches:\t107\nnonvoluntary_ctxt_switches:\t0\n";
+
+    #[test]
+    fn kernel_task_status_is_linuxs() {
+        let mut out = String::new();
+        write_status(&mut out, &kthreadd()).unwrap();
+        assert_eq!(out, LINUX_KTHREADD_STATUS);
+    }
+
+    #[test]
+    fn kernel_task_stat_is_linuxs() {
+        // Linux: `2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 13 0 0 20 0 1 0 8 0 0 ...`,
+        // with PF_NOFREEZE|PF_FORKNOEXEC in the flags and 13 ticks of system time, which we
+        // do not have.
+        let mut out = String::new();
+        write_stat(&mut out, &kthreadd()).unwrap();
+        assert_eq!(
+            out,
+            "2 (kthreadd) S 0 0 0 0 -1 2097152 0 0 0 0 0 0 0 0 20 0 1 0 8 0 0 \
+18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+        );
+        assert_eq!(out.split(' ').count(), 52);
+    }
+
+    fn cat() -> TaskInfo<'static> {
+        TaskInfo {
+            pid: 137,
+            ppid: 1,
+            comm: "cat",
+            state: ProcState::Running,
+            kthread: false,
+            sig: SigSets::default(),
+            mem: Some(MemUsage {
+                total_pages: 539,
+                data_pages: 60,
+                stack_pages: 33,
+                table_pages: 9,
+                start_code: 0x400000,
+                end_code: 5972170,
+                start_data: 6068304,
+                end_data: 6104344,
+                start_brk: 412065792,
+                start_stack: 281474371273808,
+            }),
+            cpu: 1,
+            switches: 0,
+            start_time: 542,
+            ..kthreadd()
+        }
+    }
+
+    #[test]
+    fn process_status_has_linuxs_lines_in_order() {
+        let mut out = String::new();
+        write_status(&mut out, &cat()).unwrap();
+        // `head -3 /proc/self/status` on Linux.
+        assert!(out.starts_with("Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t137\n"));
+        let names: alloc::vec::Vec<&str> =
+            out.lines().map(|l| l.split_once(':').unwrap().0).collect();
+        // Linux 6.12's field order for a process (`cat /proc/self/status`).
+        let linux = "Name Umask State Tgid Ngid Pid PPid TracerPid Uid Gid FDSize Groups NStgid \
+NSpid NSpgid NSsid Kthread VmPeak VmSize VmLck VmPin VmHWM VmRSS RssAnon RssFile RssShmem VmData \
+VmStk VmExe VmLib VmPTE VmSwap HugetlbPages CoreDumping THP_enabled untag_mask Threads SigQ \
+SigPnd ShdPnd SigBlk SigIgn SigCgt CapInh CapPrm CapEff CapBnd CapAmb NoNewPrivs Seccomp \
+Seccomp_filters Speculation_Store_Bypass SpeculationIndirectBranch Cpus_allowed \
+Cpus_allowed_list Mems_allowed Mems_allowed_list voluntary_ctxt_switches \
+nonvoluntary_ctxt_switches";
+        assert_eq!(names.join(" "), linux);
+        assert!(out.contains("\nVmSize:\t    2156 kB\n"), "{out}");
+        assert!(out.contains("\nVmExe:\t    1740 kB\n"), "{out}");
+        assert!(out.contains("\nuntag_mask:\t0xffffffffffffff\n"));
+        assert!(out.contains("\nCpus_allowed:\t2\nCpus_allowed_list:\t1\n"));
+    }
+
+    #[test]
+    fn process_stat_fields_are_linuxs() {
+        // Linux: `138 (cat) R 1 0 0 0 -1 4194304 59 0 0 0 0 3 0 0 20 0 1 0 542 2207744 293
+        // 18446744073709551615 4194304 5972170 281474371273808 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0
+        // 0 6068304 6104344 412065792 281474371276690 281474371276710 281474371276710
+        // 281474371276777 0`: PF_RANDOMIZE, fault counts, times and the argument and
+        // environment addresses differ.
+        let mut out = String::new();
+        let mut t = cat();
+        t.pid = 138;
+        write_stat(&mut out, &t).unwrap();
+        assert_eq!(
+            out,
+            "138 (cat) R 1 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 542 2207744 539 \
+18446744073709551615 4194304 5972170 281474371273808 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 \
+6068304 6104344 412065792 0 0 0 0 0\n"
+        );
+        assert_eq!(out.trim_end().split(' ').count(), 52);
+    }
+
+    #[test]
+    fn zombies_say_z_and_exiting() {
+        let t = TaskInfo {
+            state: ProcState::Zombie,
+            mem: None,
+            exit_code: 0x0f00,
+            ..cat()
+        };
+        let mut status = String::new();
+        write_status(&mut status, &t).unwrap();
+        assert!(status.contains("\nState:\tZ (zombie)\n"));
+        assert!(!status.contains("VmSize"));
+        let mut stat = String::new();
+        write_stat(&mut stat, &t).unwrap();
+        assert!(stat.starts_with("137 (cat) Z 1 0 0 0 -1 4 "), "{stat}");
+        assert!(stat.ends_with(" 3840\n"));
+    }
+
+    /// `cat /proc/self/maps` of busybox on Linux 6.12, without `[vvar]`/`[vdso]` and with
+    /// dev:inode 00:00 0 (no inode numbers here).
+    const LINUX_MAPS: &str = "\
+00400000-005b3000 r-xp 00000000 00:00 0                                  /bin/busybox
+005c9000-005d0000 r--p 001b9000 00:00 0                                  /bin/busybox
+005d0000-005d3000 rw-p 001c0000 00:00 0                                  /bin/busybox
+005d3000-005da000 rw-p 00000000 00:00 0 
+22699000-226bb000 rw-p 00000000 00:00 0                                  [heap]
+ffffb80f5000-ffffb8105000 rw-p 00000000 00:00 0 
+ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
+";
+
+    fn pages(
+        start: u64,
+        end: u64,
+        write: bool,
+        exec: bool,
+    ) -> impl Iterator<Item = (u64, bool, bool)> {
+        (start..end).step_by(4096).map(move |va| (va, write, exec))
+    }
+
+    #[test]
+    fn maps_fold_pages_into_linuxs_lines() {
+        let files = [
+            FileRange {
+                start: 0x400000,
+                end: 0x5b3000,
+                offset: 0,
+            },
+            FileRange {
+                start: 0x5c9000,
+                end: 0x5d3000,
+                offset: 0x1b9000,
+            },
+        ];
+        let layout = Layout {
+            path: "/bin/busybox",
+            files: &files,
+            start_brk: 0x22699000,
+            brk: 0x226ba010,
+            stack_start: 0xffffe27f8000,
+            stack_end: 0xffffe2819000,
+        };
+        let all = pages(0x400000, 0x5b3000, false, true)
+            .chain(pages(0x5c9000, 0x5d0000, false, false))
+            .chain(pages(0x5d0000, 0x5da000, true, false))
+            .chain(pages(0x22699000, 0x226bb000, true, false))
+            .chain(pages(0xffffb80f5000, 0xffffb8105000, true, false))
+            .chain(pages(0xffffe27f8000, 0xffffe2819000, true, false));
+        let mut out = String::new();
+        for vma in vmas(all, &layout) {
+            write_vma(&mut out, &vma).unwrap();
+        }
+        assert_eq!(out, LINUX_MAPS);
+    }
+
+    #[test]
+    fn file_pages_split_where_the_offset_jumps() {
+        let files = [
+            FileRange {
+                start: 0x400000,
+                end: 0x401000,
+                offset: 0,
+            },
+            FileRange {
+                start: 0x401000,
+                end: 0x402000,
+                offset: 0x5000,
+            },
+        ];
+        let layout = Layout {
+            path: "/bin/x",
+            files: &files,
+            start_brk: 0x500000,
+            brk: 0x500000,
+            stack_start: 0x600000,
+            stack_end: 0x601000,
+        };
+        let v = vmas(
+            pages(0x400000, 0x402000, false, true).chain(pages(0x500000, 0x501000, true, false)),
+            &layout,
+        );
+        assert_eq!(v.len(), 3);
+        assert_eq!((v[1].start, v[1].offset), (0x401000, 0x5000));
+        // An empty heap (brk == start_brk) names nothing: Linux has no [heap] VMA then.
+        assert_eq!(v[2].kind, VmaKind::Anon);
+    }
+
+    #[test]
+    fn cmdline_keeps_the_nuls() {
+        let mut out = String::new();
+        write_cmdline(&mut out, b"cat\0/proc/self/cmdline\0").unwrap();
+        assert_eq!(out, "cat\0/proc/self/cmdline\0");
+        out.clear();
+        write_cmdline(&mut out, b"a\xffb\0").unwrap();
+        assert_eq!(out, "a\u{fffd}b\0");
+    }
+
+    #[test]
+    fn mounts_lines_are_linuxs() {
+        let mut out = String::new();
+        write_mounts(&mut out, MOUNTS.iter().filter(|m| m.fstype == "tracefs")).unwrap();
+        assert_eq!(
+            out,
+            "tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0\n"
+        );
+    }
+
+    #[test]
+    fn meminfo_columns_are_linuxs() {
+        let mut out = String::new();
+        let m = MemInfo {
+            total: 991620,
+            free: 942500,
+            ..MemInfo::default()
+        };
+        write_meminfo(&mut out, &m).unwrap();
+        assert!(out.starts_with(
+            "MemTotal:         991620 kB\nMemFree:          942500 kB\nMemAvailable:     942500 kB\n"
+        ));
+        assert!(out.contains("\nInactive(anon):        0 kB\n"));
+    }
+
+    #[test]
+    fn uptime_and_loadavg_are_linuxs() {
+        let mut out = String::new();
+        write_uptime(&mut out, 6_123_456_789, 1_730_000_000).unwrap();
+        assert_eq!(out, "6.12 1.73\n");
+        out.clear();
+        // 0.16 0.03 0.01 in FSHIFT fixed point, as Linux printed them.
+        write_loadavg(&mut out, [328, 61, 20], 1, 54, 155).unwrap();
+        assert_eq!(out, "0.16 0.03 0.01 1/54 155\n");
+    }
+}
