@@ -38,6 +38,8 @@ pub enum ProcState {
     Running,
     Sleeping,
     Zombie,
+    /// Finished, not yet gone from the task list (a kernel task's last moment).
+    Dead,
 }
 
 impl ProcState {
@@ -47,6 +49,7 @@ impl ProcState {
             Self::Running => 'R',
             Self::Sleeping => 'S',
             Self::Zombie => 'Z',
+            Self::Dead => 'X',
         }
     }
 
@@ -56,6 +59,7 @@ impl ProcState {
             Self::Running => "R (running)",
             Self::Sleeping => "S (sleeping)",
             Self::Zombie => "Z (zombie)",
+            Self::Dead => "X (dead)",
         }
     }
 }
@@ -280,6 +284,97 @@ pub struct FileRange {
     pub start: u64,
     pub end: u64,
     pub offset: u64,
+}
+
+/// What a program's image leaves in its address space for `maps` and `stat` (Linux: the
+/// `mm_struct` fields `load_elf_binary` sets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageLayout {
+    /// The file-backed ranges, one per segment with file bytes.
+    pub files: alloc::vec::Vec<FileRange>,
+    pub start_code: u64,
+    pub end_code: u64,
+    pub start_data: u64,
+    pub end_data: u64,
+    /// The initial stack pointer (where argc is).
+    pub start_stack: u64,
+}
+
+impl ImageLayout {
+    /// The layout of `image` started with stack pointer `sp`, computed as Linux's
+    /// `load_elf_binary` does: code from the executable segments, data up to the last
+    /// segment's file bytes. `ENOMEM` if the range list cannot be allocated.
+    pub fn from_image(image: &crate::binfmt_elf::ElfImage, sp: u64) -> Result<Self, super::Errno> {
+        let mut files = alloc::vec::Vec::new();
+        files
+            .try_reserve(image.copies.len())
+            .map_err(|_| super::Errno::ENOMEM)?;
+        let mut layout = Self {
+            start_code: u64::MAX,
+            start_stack: sp,
+            ..Self::default()
+        };
+        for copy in &image.copies {
+            let start = copy.vaddr & !4095;
+            let end = (copy.vaddr + copy.len as u64).next_multiple_of(4096);
+            let exec = image.pages.get(&start).is_some_and(|prot| prot.exec);
+            files.push(FileRange {
+                start,
+                end,
+                offset: (copy.offset as u64).saturating_sub(copy.vaddr - start),
+            });
+            let file_end = copy.vaddr + copy.len as u64;
+            if exec {
+                layout.start_code = layout.start_code.min(copy.vaddr);
+                layout.end_code = layout.end_code.max(file_end);
+            }
+            layout.start_data = layout.start_data.max(copy.vaddr);
+            layout.end_data = layout.end_data.max(file_end);
+        }
+        if layout.start_code == u64::MAX {
+            layout.start_code = 0;
+        }
+        layout.files = files;
+        Ok(layout)
+    }
+}
+
+/// A process's memory from its mapped pages `(va, write, exec)` (address order) and layout
+/// (Linux: `total_vm`, `data_vm`, `stack_vm`, the page-table bytes).
+pub fn mem_usage(
+    pages: &[(u64, bool, bool)],
+    layout: &ImageLayout,
+    start_brk: u64,
+    stack: core::ops::Range<u64>,
+) -> MemUsage {
+    let in_file = |va: u64| layout.files.iter().any(|r| (r.start..r.end).contains(&va));
+    let count = |f: &dyn Fn(&(u64, bool, bool)) -> bool| pages.iter().filter(|p| f(p)).count() as u64;
+    let stack_pages = count(&|&(va, _, _)| stack.contains(&va));
+    let data_pages = count(&|&(va, write, _)| write && !stack.contains(&va) && !in_file(va));
+    // One last-level table per 2 MiB and one middle table per 1 GiB touched (three levels).
+    let distinct = |shift: u32| {
+        let mut n = 0;
+        let mut last = None;
+        for &(va, _, _) in pages {
+            if last != Some(va >> shift) {
+                n += 1;
+                last = Some(va >> shift);
+            }
+        }
+        n
+    };
+    MemUsage {
+        total_pages: pages.len() as u64,
+        data_pages,
+        stack_pages,
+        table_pages: distinct(21) + distinct(30),
+        start_code: layout.start_code,
+        end_code: layout.end_code,
+        start_data: layout.start_data,
+        end_data: layout.end_data,
+        start_brk,
+        start_stack: layout.start_stack,
+    }
 }
 
 /// Where an address space keeps what `maps` names.
@@ -529,6 +624,343 @@ pub fn write_loadavg(
     writeln!(out, " {running}/{total} {last_pid}")
 }
 
+#[cfg(target_os = "none")]
+pub use live::{TaskView, init, task_view, task_views};
+
+/// The generator: snapshots of the scheduler's tasks and the process table, served as
+/// `/proc` entries.
+#[cfg(target_os = "none")]
+mod live {
+    use super::*;
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+
+    use crate::fs::{self, DirEntry, DirOps, Errno, FileOps, NodeKind};
+    use crate::process::mm::Mm;
+    use crate::process::{self, ExecInfo};
+    use crate::sched::format::Comm;
+    use crate::sched::{self, Pid, TaskState};
+
+    /// One task as `/proc` and `ps` see it, taken at one moment.
+    pub struct TaskView {
+        pub pid: Pid,
+        pub ppid: Pid,
+        pub comm: Comm,
+        pub state: ProcState,
+        pub kthread: bool,
+        pub cpu: usize,
+        pub switches: u64,
+        pub sig: SigSets,
+        pub start_time: u64,
+        pub exit_code: u32,
+        /// A live process's program.
+        pub exec: Option<Arc<ExecInfo>>,
+        /// A live process's address space.
+        pub mm: Option<Arc<Mm>>,
+    }
+
+    impl TaskView {
+        /// The formatters' snapshot; `mem` from [`TaskView::mem`].
+        pub fn info(&self, mem: Option<MemUsage>) -> TaskInfo<'_> {
+            TaskInfo {
+                pid: self.pid,
+                ppid: self.ppid,
+                comm: self.comm.as_str(),
+                state: self.state,
+                kthread: self.kthread,
+                tracer_pid: tracer_pid(self.pid),
+                sig: self.sig,
+                sigpending_limit: u64::from(sched::max_threads() / 2),
+                mem,
+                cpu: self.cpu,
+                nr_cpus: crate::smp::num_possible_cpus(),
+                switches: self.switches,
+                start_time: self.start_time,
+                exit_code: self.exit_code,
+            }
+        }
+
+        /// The address space's usage, for a live process.
+        fn mem(&self) -> Result<Option<MemUsage>, Errno> {
+            let Some(mm) = &self.mm else { return Ok(None) };
+            let snap = mm.snapshot()?;
+            Ok(Some(mem_usage(
+                &snap.pages,
+                &snap.layout,
+                snap.start_brk,
+                mm.stack_range(),
+            )))
+        }
+    }
+
+    /// The pid of the task tracing `pid`: none until ptrace exists (the hook it fills).
+    fn tracer_pid(_pid: Pid) -> Pid {
+        0
+    }
+
+    fn state_of(task: &sched::Task) -> ProcState {
+        // The running task is R even while it is between marking itself asleep and switching.
+        if sched::task_curr(task) {
+            return ProcState::Running;
+        }
+        match task.state() {
+            TaskState::Running => ProcState::Running,
+            TaskState::Interruptible => ProcState::Sleeping,
+            TaskState::Dead => ProcState::Dead,
+        }
+    }
+
+    /// The task `pid` (not an idle task), a process (zombies included) or a kernel task.
+    pub fn task_view(pid: Pid) -> Option<TaskView> {
+        if pid == sched::IDLE_PID {
+            return None;
+        }
+        let task = sched::find_task_by_pid(pid);
+        let Some(proc) = process::find_process(pid) else {
+            let task = task?;
+            return Some(TaskView {
+                pid,
+                ppid: 0,
+                comm: task.name(),
+                state: state_of(&task),
+                kthread: true,
+                cpu: task.cpu(),
+                switches: task.nr_switches(),
+                sig: SigSets {
+                    pending: task.sig_pending(),
+                    ignored: u64::MAX,
+                    ..SigSets::default()
+                },
+                start_time: task.start_jiffies() * USER_HZ / arch::timer::HZ,
+                exit_code: 0,
+                exec: None,
+                mm: None,
+            });
+        };
+        let exec = proc.exec();
+        let zombie = proc.exit_status();
+        let (ignored, caught) = proc.sig_actions();
+        let mut view = TaskView {
+            pid,
+            ppid: proc.ppid(),
+            comm: Comm::new(exec.comm()),
+            state: ProcState::Zombie,
+            kthread: false,
+            cpu: 0,
+            switches: 0,
+            sig: SigSets {
+                ignored,
+                caught,
+                ..SigSets::default()
+            },
+            start_time: 0,
+            exit_code: zombie.map_or(0, |status| status.0),
+            exec: None,
+            mm: None,
+        };
+        if let Some(task) = task {
+            view.comm = task.name();
+            view.cpu = task.cpu();
+            view.switches = task.nr_switches();
+            view.start_time = task.start_jiffies() * USER_HZ / arch::timer::HZ;
+            view.sig.pending = task.sig_pending();
+            view.sig.blocked = task.sig_blocked();
+            if zombie.is_none() {
+                view.state = state_of(&task);
+                view.exec = Some(exec);
+                view.mm = proc.mm();
+            }
+        }
+        Some(view)
+    }
+
+    /// Every task but the idle tasks, and every zombie, in pid order. `ENOMEM` if the list
+    /// cannot be allocated.
+    pub fn task_views() -> Result<Vec<TaskView>, Errno> {
+        let mut pids: Vec<Pid> = Vec::new();
+        let tasks = sched::all_tasks();
+        let procs = process::processes()?;
+        pids.try_reserve(tasks.len() + procs.len())
+            .map_err(|_| Errno::ENOMEM)?;
+        pids.extend(tasks.iter().map(|t| t.pid()));
+        pids.extend(procs.iter().map(|p| p.pid()));
+        drop((tasks, procs));
+        pids.sort_unstable();
+        pids.dedup();
+        let mut views = Vec::new();
+        views.try_reserve(pids.len()).map_err(|_| Errno::ENOMEM)?;
+        views.extend(pids.into_iter().filter_map(task_view));
+        Ok(views)
+    }
+
+    fn file(ops: impl FileOps + 'static) -> Result<DirEntry, Errno> {
+        let file: Arc<dyn FileOps> = Arc::try_new(ops).map_err(|_| Errno::ENOMEM)?;
+        Ok(DirEntry::File(file))
+    }
+
+    fn names(list: &[&str]) -> Result<Vec<String>, Errno> {
+        let mut names = Vec::new();
+        names.try_reserve(list.len()).map_err(|_| Errno::ENOMEM)?;
+        for name in list {
+            let mut copy = String::new();
+            copy.try_reserve(name.len()).map_err(|_| Errno::ENOMEM)?;
+            copy.push_str(name);
+            names.push(copy);
+        }
+        Ok(names)
+    }
+
+    /// `/proc/PID`.
+    struct PidDir(Pid);
+
+    /// The entries of `/proc/PID`, in `ls` order.
+    const PID_ENTRIES: [&str; 6] = ["cmdline", "comm", "exe", "maps", "stat", "status"];
+
+    impl PidDir {
+        /// The task now: `ESRCH` once it has been reaped.
+        fn view(pid: Pid) -> Result<TaskView, Errno> {
+            task_view(pid).ok_or(Errno::ESRCH)
+        }
+    }
+
+    impl DirOps for PidDir {
+        fn lookup(&self, name: &str) -> Result<DirEntry, Errno> {
+            let pid = self.0;
+            match name {
+                "status" => file(fs::read_only(move |out| {
+                    let view = PidDir::view(pid)?;
+                    Ok(write_status(out, &view.info(view.mem()?))?)
+                })),
+                "stat" => file(fs::read_only(move |out| {
+                    let view = PidDir::view(pid)?;
+                    Ok(write_stat(out, &view.info(view.mem()?))?)
+                })),
+                "comm" => file(fs::read_only(move |out| {
+                    Ok(writeln!(out, "{}", PidDir::view(pid)?.comm)?)
+                })),
+                "cmdline" => file(fs::read_only(move |out| {
+                    let view = PidDir::view(pid)?;
+                    let argv = view.exec.as_ref().map_or(&[][..], |e| &e.argv[..]);
+                    Ok(write_cmdline(out, argv)?)
+                })),
+                "maps" => file(fs::read_only(move |out| write_maps(out, pid))),
+                "exe" => {
+                    let view = PidDir::view(pid).map_err(|_| Errno::ENOENT)?;
+                    let exec = view.exec.ok_or(Errno::ENOENT)?;
+                    let mut target = String::new();
+                    target
+                        .try_reserve(exec.path.len())
+                        .map_err(|_| Errno::ENOMEM)?;
+                    target.push_str(&exec.path);
+                    Ok(DirEntry::Symlink(target))
+                }
+                _ => Err(Errno::ENOENT),
+            }
+        }
+
+        fn list(&self) -> Result<Vec<String>, Errno> {
+            names(&PID_ENTRIES)
+        }
+    }
+
+    /// `/proc/PID/maps`: empty for kernel tasks and zombies, which have no address space.
+    fn write_maps(out: &mut dyn Write, pid: Pid) -> Result<(), Errno> {
+        let view = PidDir::view(pid)?;
+        let (Some(mm), Some(exec)) = (&view.mm, &view.exec) else {
+            return Ok(());
+        };
+        let snap = mm.snapshot()?;
+        let stack = mm.stack_range();
+        let layout = Layout {
+            path: &exec.path,
+            files: &snap.layout.files,
+            start_brk: snap.start_brk,
+            brk: snap.brk,
+            stack_start: stack.start,
+            stack_end: stack.end,
+        };
+        for vma in vmas(snap.pages.iter().copied(), &layout) {
+            write_vma(out, &vma)?;
+        }
+        Ok(())
+    }
+
+    /// `/proc` itself: the pid directories, `self`, and the system-wide files.
+    struct ProcRoot;
+
+    /// The system-wide entries, in `ls` order.
+    const ROOT_ENTRIES: [&str; 4] = ["meminfo", "mounts", "self", "uptime"];
+
+    impl DirOps for ProcRoot {
+        fn lookup(&self, name: &str) -> Result<DirEntry, Errno> {
+            match name {
+                "self" => {
+                    let pid = sched::current().map_or(0, sched::Task::pid);
+                    Ok(DirEntry::Symlink(format!("{pid}")))
+                }
+                "mounts" => file(fs::read_only(|out| {
+                    let mounted = MOUNTS
+                        .iter()
+                        .filter(|m| fs::lookup(m.path) == Ok(NodeKind::Dir));
+                    Ok(write_mounts(out, mounted)?)
+                })),
+                "meminfo" => file(fs::read_only(|out| Ok(write_meminfo(out, &meminfo())?))),
+                "uptime" => file(fs::read_only(|out| {
+                    let up = arch::timer::cycles_to_ns(arch::timer::read_counter());
+                    Ok(write_uptime(out, up, idle_ns())?)
+                })),
+                _ => {
+                    let pid: Pid = name.parse().map_err(|_| Errno::ENOENT)?;
+                    // Only the canonical spelling names a pid ("01" does not).
+                    if format!("{pid}") != name || task_view(pid).is_none() {
+                        return Err(Errno::ENOENT);
+                    }
+                    let dir: Arc<dyn DirOps> =
+                        Arc::try_new(PidDir(pid)).map_err(|_| Errno::ENOMEM)?;
+                    Ok(DirEntry::Dir(dir))
+                }
+            }
+        }
+
+        fn list(&self) -> Result<Vec<String>, Errno> {
+            let views = task_views()?;
+            let mut list = names(&ROOT_ENTRIES)?;
+            list.try_reserve(views.len()).map_err(|_| Errno::ENOMEM)?;
+            list.extend(views.iter().map(|v| format!("{}", v.pid)));
+            Ok(list)
+        }
+    }
+
+    fn meminfo() -> MemInfo {
+        let (frames_free, frames_total) = crate::mm::page_alloc::counts();
+        let (heap_used, heap_free) = crate::heap::usage();
+        let stacks = crate::mm::page_alloc::nr_kernel_pages() as u64 * PAGE_KB;
+        let kb = |frames: usize| frames as u64 * PAGE_KB;
+        MemInfo {
+            total: kb(frames_total) + (heap_used + heap_free) as u64 / 1024,
+            free: kb(frames_free) + heap_free as u64 / 1024,
+            slab: (heap_used as u64 / 1024).saturating_sub(stacks),
+            kernel_stack: stacks,
+            anon: kb(frames_total - frames_free),
+        }
+    }
+
+    /// Time the CPUs spent in their idle tasks, summed.
+    fn idle_ns() -> u64 {
+        0
+    }
+
+    /// Mounts procfs at `/proc`.
+    pub fn init() {
+        let root: Arc<dyn DirOps> = Arc::new(ProcRoot);
+        if let Err(e) = fs::mount("/proc", root) {
+            crate::println!("procfs: cannot mount /proc: {e:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -766,6 +1198,47 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
         assert_eq!((v[1].start, v[1].offset), (0x401000, 0x5000));
         // An empty heap (brk == start_brk) names nothing: Linux has no [heap] VMA then.
         assert_eq!(v[2].kind, VmaKind::Anon);
+    }
+
+    #[test]
+    fn image_layout_is_load_elf_binarys() {
+        use crate::binfmt_elf::{Copy, ElfImage, PageProt};
+        let mut pages = alloc::collections::BTreeMap::new();
+        pages.insert(0x400000, PageProt { write: false, exec: true });
+        pages.insert(0x410000, PageProt { write: true, exec: false });
+        pages.insert(0x411000, PageProt { write: true, exec: false });
+        let image = ElfImage {
+            pages,
+            copies: alloc::vec![
+                Copy { vaddr: 0x400000, offset: 0, len: 0xc0 },
+                Copy { vaddr: 0x4100c0, offset: 0xc0, len: 0x40 },
+            ],
+            entry: 0x4000b0,
+            phdr: 0x400040,
+            phnum: 2,
+            phent: 56,
+            bias: 0,
+            end: 0x412000,
+        };
+        let layout = ImageLayout::from_image(&image, 0xfff0).unwrap();
+        assert_eq!(
+            layout.files,
+            [
+                FileRange { start: 0x400000, end: 0x401000, offset: 0 },
+                FileRange { start: 0x410000, end: 0x411000, offset: 0 },
+            ]
+        );
+        assert_eq!((layout.start_code, layout.end_code), (0x400000, 0x4000c0));
+        assert_eq!((layout.start_data, layout.end_data), (0x4100c0, 0x410100));
+        let all: alloc::vec::Vec<_> = pages_of(&image).collect();
+        let mem = mem_usage(&all, &layout, 0x412000, 0x7000_0000..0x7000_1000);
+        // The bss page past the file bytes is data; the file-backed ones are not.
+        assert_eq!((mem.total_pages, mem.data_pages, mem.stack_pages), (3, 1, 0));
+        assert_eq!(mem.table_pages, 2);
+    }
+
+    fn pages_of(image: &crate::binfmt_elf::ElfImage) -> impl Iterator<Item = (u64, bool, bool)> + '_ {
+        image.pages.iter().map(|(&va, prot)| (va, prot.write, prot.exec))
     }
 
     #[test]

@@ -37,6 +37,20 @@ impl Comm {
         }
     }
 
+    /// The two words and the length, as [`Comm::from_parts`] takes them back (a task keeps its
+    /// name in atomics, so `execve` can rename it while others read it).
+    pub fn to_parts(&self) -> ([u64; 2], u8) {
+        (self.words, self.len)
+    }
+
+    /// A name from [`Comm::to_parts`]'s words and length (a length past the words is cut).
+    pub fn from_parts(words: [u64; 2], len: u8) -> Self {
+        Self {
+            words,
+            len: len.min(TASK_COMM_LEN as u8 - 1),
+        }
+    }
+
     /// The bytes NUL-padded to [`TASK_COMM_LEN`] (Linux's `char comm[16]`).
     #[inline(always)]
     pub fn to_comm(&self) -> [u8; TASK_COMM_LEN] {
@@ -52,6 +66,12 @@ impl Comm {
         let bytes: &[u8; TASK_COMM_LEN] = unsafe { &*self.words.as_ptr().cast() };
         // Cut at a character boundary of a `str` by `new`, so always valid.
         core::str::from_utf8(&bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

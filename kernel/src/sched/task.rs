@@ -82,8 +82,14 @@ impl TaskState {
 
 pub struct Task {
     pid: Pid,
-    name: Comm,
+    /// Its name (`comm`), as [`Comm::to_parts`]: renamed by `execve` while others may read it.
+    /// A reader racing a rename may see a mix of the two names, as Linux's readers of `comm`
+    /// may; it is always valid text.
+    name: [AtomicU64; 2],
+    name_len: AtomicU8,
     cpu: usize,
+    /// `jiffies` when it was created (`/proc/PID/stat`'s `starttime`).
+    start_jiffies: u64,
     state: AtomicU8,
     /// Queued on its CPU's run queue, or running (Linux: `on_rq`). Changes under that lock.
     pub(super) on_rq: AtomicBool,
@@ -154,8 +160,10 @@ impl Task {
     ) -> Self {
         Self {
             pid,
-            name: Comm::new(name),
+            name: Comm::new(name).to_parts().0.map(AtomicU64::new),
+            name_len: AtomicU8::new(Comm::new(name).to_parts().1),
             cpu,
+            start_jiffies: arch::timer::jiffies(),
             state: AtomicU8::new(TaskState::Running as u8),
             on_rq: AtomicBool::new(false),
             killed: AtomicBool::new(false),
@@ -218,11 +226,33 @@ impl Task {
     /// events record, without checking the text again).
     #[inline(always)]
     pub fn comm(&self) -> [u8; super::format::TASK_COMM_LEN] {
-        self.name.to_comm()
+        self.name().to_comm()
     }
 
-    pub fn name(&self) -> &str {
-        self.name.as_str()
+    /// Its name now (`task.name().as_str()` for the text).
+    #[inline(always)]
+    pub fn name(&self) -> Comm {
+        let [lo, hi] = &self.name;
+        Comm::from_parts(
+            [lo.load(Ordering::Relaxed), hi.load(Ordering::Relaxed)],
+            self.name_len.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Renames the task (Linux: `__set_task_comm`, which `execve` calls with the program's
+    /// basename). Cut to [`TASK_COMM_LEN`](super::format::TASK_COMM_LEN) - 1 bytes.
+    pub fn set_name(&self, name: &str) {
+        let (words, len) = Comm::new(name).to_parts();
+        // Shortest first: a racing reader never reads past the bytes of either name.
+        self.name_len.fetch_min(len, Ordering::Relaxed);
+        self.name[0].store(words[0], Ordering::Relaxed);
+        self.name[1].store(words[1], Ordering::Relaxed);
+        self.name_len.store(len, Ordering::Release);
+    }
+
+    /// `jiffies` when the task was created.
+    pub fn start_jiffies(&self) -> u64 {
+        self.start_jiffies
     }
 
     /// The CPU the task runs on, always.
