@@ -1,8 +1,9 @@
 //! The initramfs: a cpio `newc` archive that `cargo xtask build` packs (the user programs as
 //! `bin/NAME`) and links into the image, unpacked into the VFS at boot (Linux:
 //! `init/initramfs.c`). Directories become directories, regular files become
-//! [`RegularFile`](crate::fs::RegularFile)s that read straight from the image; other types
-//! (symlinks, devices) are skipped and counted until the file layer has them.
+//! [`RegFile`](crate::fs::RegFile)s that read straight from the image (copied on their first
+//! change), symbolic links (mode `S_IFLNK`, the data is the target) become links; other
+//! types (devices, fifos) are skipped and counted.
 //!
 //! The parser ([`entries`]) is pure and host-tested; bad archives end the walk with an error,
 //! never a panic.
@@ -19,6 +20,7 @@ pub const TRAILER: &str = "TRAILER!!!";
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFREG: u32 = 0o100000;
+pub const S_IFLNK: u32 = 0o120000;
 
 /// One archive member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +114,7 @@ pub use target::*;
 #[cfg(target_os = "none")]
 mod target {
     use super::*;
-    use crate::fs::{self, RegularFile};
+    use crate::fs::{self, RegFile};
     use crate::println;
 
     /// The archive `cargo xtask build` wrote (target/initramfs.cpio; an empty one before it
@@ -121,7 +123,7 @@ mod target {
 
     /// Unpacks the built-in archive under `/`.
     pub fn init() {
-        let (mut files, mut dirs, mut skipped) = (0, 0, 0);
+        let (mut files, mut dirs, mut links, mut skipped) = (0, 0, 0, 0);
         for entry in entries(INITRAMFS) {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -136,8 +138,13 @@ mod target {
             let path = alloc::format!("/{}", entry.name);
             let result = match entry.mode & S_IFMT {
                 S_IFDIR => fs::mkdir_p(&path).map(|()| dirs += 1),
-                S_IFREG => fs::register_file(&path, RegularFile::new(entry.data, entry.mode))
+                S_IFREG => fs::vfs()
+                    .add_regular(&path, RegFile::new_static(entry.data, entry.mode))
                     .map(|()| files += 1),
+                S_IFLNK => core::str::from_utf8(entry.data)
+                    .map_err(|_| Errno::EINVAL)
+                    .and_then(|target| fs::vfs().add_symlink(&path, target))
+                    .map(|()| links += 1),
                 _ => {
                     skipped += 1;
                     Ok(())
@@ -148,7 +155,7 @@ mod target {
             }
         }
         println!(
-            "initramfs: {} bytes, {files} files, {dirs} directories, {skipped} others skipped",
+            "initramfs: {} bytes, {files} files, {dirs} directories, {links} symlinks, {skipped} others skipped",
             INITRAMFS.len()
         );
     }

@@ -46,39 +46,6 @@ pub trait FileOps: Send + Sync {
     }
 }
 
-/// A regular file holding fixed bytes (an initramfs member, read straight from the image).
-/// Reading it as text shows the bytes when they are UTF-8, `EINVAL` otherwise (the shell's
-/// `cat` takes text only).
-pub struct RegularFile {
-    data: &'static [u8],
-    mode: u16,
-}
-
-impl RegularFile {
-    /// `mode`'s permission bits are kept (the file type bits are dropped).
-    pub fn new(data: &'static [u8], mode: u32) -> Self {
-        Self {
-            data,
-            mode: (mode & 0o7777) as u16,
-        }
-    }
-}
-
-impl FileOps for RegularFile {
-    fn read(&self, out: &mut dyn fmt::Write) -> Result<(), Errno> {
-        let text = core::str::from_utf8(self.data).map_err(|_| Errno::EINVAL)?;
-        out.write_str(text).map_err(|_| Errno::EIO)
-    }
-
-    fn mode(&self) -> u16 {
-        self.mode
-    }
-
-    fn bytes(&self) -> Option<&[u8]> {
-        Some(self.data)
-    }
-}
-
 /// A file with only a read handler, mode 0444:
 /// `fs::read_only(|out| Ok(writeln!(out, "nop")?))`.
 pub fn read_only<R>(read: R) -> impl FileOps + 'static

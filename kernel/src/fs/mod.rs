@@ -13,19 +13,27 @@
 //! ))?;
 //! ```
 
+pub mod dev;
 mod dir_ops;
 mod errno;
 mod file_ops;
 pub mod path;
+pub mod poll;
 pub mod procfs;
+pub mod tmpfs;
 mod vfs;
 
 pub use dir_ops::{DirEntry, DirOps};
 pub use errno::Errno;
-pub use file_ops::{FileOps, RegularFile, WriteMode, read_only, read_write, write_only};
-pub use vfs::{NodeKind, Vfs};
+pub use file_ops::{FileOps, WriteMode, read_only, read_write, write_only};
+pub use tmpfs::RegFile;
+pub use vfs::{
+    Inode, Kind, MAXSYMLINKS, NodeKind, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG,
+    S_IFSOCK, Stat, Vfs,
+};
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -44,6 +52,12 @@ pub fn register_file(path: &str, file: impl FileOps + 'static) -> Result<(), Err
 /// Creates a directory and its parents in the kernel's tree: see [`Vfs::mkdir_p`].
 pub fn mkdir_p(path: &str) -> Result<(), Errno> {
     VFS.mkdir_p(path)
+}
+
+/// Attaches a generated directory (procfs) at `path` of the kernel's tree: see
+/// [`Vfs::mount`].
+pub fn mount(path: &str, ops: Arc<dyn DirOps>) -> Result<(), Errno> {
+    VFS.mount(path, ops)
 }
 
 /// Removes a file or directory tree from the kernel's tree: see [`Vfs::remove`].
