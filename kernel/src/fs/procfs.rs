@@ -1,6 +1,6 @@
 //! procfs (Linux: `fs/proc/`): `/proc/PID/{status,stat,maps,cmdline,comm,exe}` for every user
-//! process and kernel task, `/proc/self`, `/proc/mounts`, `/proc/meminfo`, `/proc/uptime`,
-//! `/proc/loadavg`, `/proc/cpuinfo` and `/proc/stat`, in Linux 6.12's formats.
+//! process and kernel task, `/proc/self`, `/proc/mounts` and `/proc/meminfo`,
+//! in Linux 6.12's formats.
 //!
 //! Two halves. The formatters are pure: each takes a plain snapshot ([`TaskInfo`], [`Vma`],
 //! [`MemInfo`], ...) and writes Linux's text, so the host tests hold them against output taken
@@ -348,7 +348,8 @@ pub fn mem_usage(
     stack: core::ops::Range<u64>,
 ) -> MemUsage {
     let in_file = |va: u64| layout.files.iter().any(|r| (r.start..r.end).contains(&va));
-    let count = |f: &dyn Fn(&(u64, bool, bool)) -> bool| pages.iter().filter(|p| f(p)).count() as u64;
+    let count =
+        |f: &dyn Fn(&(u64, bool, bool)) -> bool| pages.iter().filter(|p| f(p)).count() as u64;
     let stack_pages = count(&|&(va, _, _)| stack.contains(&va));
     let data_pages = count(&|&(va, write, _)| write && !stack.contains(&va) && !in_file(va));
     // One last-level table per 2 MiB and one middle table per 1 GiB touched (three levels).
@@ -551,15 +552,13 @@ pub struct MemInfo {
     pub slab: u64,
     /// Kernel stacks.
     pub kernel_stack: u64,
-    /// User page tables.
-    pub page_tables: u64,
-    /// User pages mapped (`AnonPages`).
+    /// Frames given to user space: their pages and page tables (`AnonPages`).
     pub anon: u64,
 }
 
 /// `/proc/meminfo` (Linux: `meminfo_proc_show`), the first lines and those we can fill.
 pub fn write_meminfo(out: &mut dyn Write, m: &MemInfo) -> fmt::Result {
-    let rows: [(&str, u64); 20] = [
+    let rows: [(&str, u64); 19] = [
         ("MemTotal:", m.total),
         ("MemFree:", m.free),
         ("MemAvailable:", m.free),
@@ -579,49 +578,12 @@ pub fn write_meminfo(out: &mut dyn Write, m: &MemInfo) -> fmt::Result {
         ("SReclaimable:", 0),
         ("SUnreclaim:", m.slab),
         ("KernelStack:", m.kernel_stack),
-        ("PageTables:", m.page_tables),
     ];
     for (name, kb) in rows {
         // `show_val_kb`: the name padded to 16 columns, the value to 8.
         writeln!(out, "{name:<16}{kb:>8} kB")?;
     }
     Ok(())
-}
-
-/// `/proc/uptime`: seconds since boot and seconds all CPUs spent idle, to the hundredth.
-pub fn write_uptime(out: &mut dyn Write, uptime_ns: u64, idle_ns: u64) -> fmt::Result {
-    let centi = |ns: u64| ns / 10_000_000;
-    let (up, idle) = (centi(uptime_ns), centi(idle_ns));
-    writeln!(
-        out,
-        "{}.{:02} {}.{:02}",
-        up / 100,
-        up % 100,
-        idle / 100,
-        idle % 100
-    )
-}
-
-/// `/proc/loadavg`: the 1, 5 and 15 minute load averages (fixed point with 11 fraction bits,
-/// Linux's `FSHIFT`), runnable/total tasks and the last pid given out.
-pub fn write_loadavg(
-    out: &mut dyn Write,
-    avenrun: [u64; 3],
-    running: usize,
-    total: usize,
-    last_pid: u32,
-) -> fmt::Result {
-    const FSHIFT: u32 = 11;
-    const FIXED_1: u64 = 1 << FSHIFT;
-    // Linux's LOAD_INT / LOAD_FRAC, rounding to the hundredth.
-    for (i, load) in avenrun.iter().enumerate() {
-        let load = load + FIXED_1 / 200;
-        let whole = load >> FSHIFT;
-        let frac = ((load & (FIXED_1 - 1)) * 100) >> FSHIFT;
-        let sep = if i == 0 { "" } else { " " };
-        write!(out, "{sep}{whole}.{frac:02}")?;
-    }
-    writeln!(out, " {running}/{total} {last_pid}")
 }
 
 #[cfg(target_os = "none")]
@@ -891,7 +853,7 @@ mod live {
     struct ProcRoot;
 
     /// The system-wide entries, in `ls` order.
-    const ROOT_ENTRIES: [&str; 4] = ["meminfo", "mounts", "self", "uptime"];
+    const ROOT_ENTRIES: [&str; 3] = ["meminfo", "mounts", "self"];
 
     impl DirOps for ProcRoot {
         fn lookup(&self, name: &str) -> Result<DirEntry, Errno> {
@@ -907,10 +869,6 @@ mod live {
                     Ok(write_mounts(out, mounted)?)
                 })),
                 "meminfo" => file(fs::read_only(|out| Ok(write_meminfo(out, &meminfo())?))),
-                "uptime" => file(fs::read_only(|out| {
-                    let up = arch::timer::cycles_to_ns(arch::timer::read_counter());
-                    Ok(write_uptime(out, up, idle_ns())?)
-                })),
                 _ => {
                     let pid: Pid = name.parse().map_err(|_| Errno::ENOENT)?;
                     // Only the canonical spelling names a pid ("01" does not).
@@ -945,11 +903,6 @@ mod live {
             kernel_stack: stacks,
             anon: kb(frames_total - frames_free),
         }
-    }
-
-    /// Time the CPUs spent in their idle tasks, summed.
-    fn idle_ns() -> u64 {
-        0
     }
 
     /// Mounts procfs at `/proc`.
@@ -1204,14 +1157,40 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
     fn image_layout_is_load_elf_binarys() {
         use crate::binfmt_elf::{Copy, ElfImage, PageProt};
         let mut pages = alloc::collections::BTreeMap::new();
-        pages.insert(0x400000, PageProt { write: false, exec: true });
-        pages.insert(0x410000, PageProt { write: true, exec: false });
-        pages.insert(0x411000, PageProt { write: true, exec: false });
+        pages.insert(
+            0x400000,
+            PageProt {
+                write: false,
+                exec: true,
+            },
+        );
+        pages.insert(
+            0x410000,
+            PageProt {
+                write: true,
+                exec: false,
+            },
+        );
+        pages.insert(
+            0x411000,
+            PageProt {
+                write: true,
+                exec: false,
+            },
+        );
         let image = ElfImage {
             pages,
             copies: alloc::vec![
-                Copy { vaddr: 0x400000, offset: 0, len: 0xc0 },
-                Copy { vaddr: 0x4100c0, offset: 0xc0, len: 0x40 },
+                Copy {
+                    vaddr: 0x400000,
+                    offset: 0,
+                    len: 0xc0
+                },
+                Copy {
+                    vaddr: 0x4100c0,
+                    offset: 0xc0,
+                    len: 0x40
+                },
             ],
             entry: 0x4000b0,
             phdr: 0x400040,
@@ -1224,8 +1203,16 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
         assert_eq!(
             layout.files,
             [
-                FileRange { start: 0x400000, end: 0x401000, offset: 0 },
-                FileRange { start: 0x410000, end: 0x411000, offset: 0 },
+                FileRange {
+                    start: 0x400000,
+                    end: 0x401000,
+                    offset: 0
+                },
+                FileRange {
+                    start: 0x410000,
+                    end: 0x411000,
+                    offset: 0
+                },
             ]
         );
         assert_eq!((layout.start_code, layout.end_code), (0x400000, 0x4000c0));
@@ -1233,12 +1220,20 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
         let all: alloc::vec::Vec<_> = pages_of(&image).collect();
         let mem = mem_usage(&all, &layout, 0x412000, 0x7000_0000..0x7000_1000);
         // The bss page past the file bytes is data; the file-backed ones are not.
-        assert_eq!((mem.total_pages, mem.data_pages, mem.stack_pages), (3, 1, 0));
+        assert_eq!(
+            (mem.total_pages, mem.data_pages, mem.stack_pages),
+            (3, 1, 0)
+        );
         assert_eq!(mem.table_pages, 2);
     }
 
-    fn pages_of(image: &crate::binfmt_elf::ElfImage) -> impl Iterator<Item = (u64, bool, bool)> + '_ {
-        image.pages.iter().map(|(&va, prot)| (va, prot.write, prot.exec))
+    fn pages_of(
+        image: &crate::binfmt_elf::ElfImage,
+    ) -> impl Iterator<Item = (u64, bool, bool)> + '_ {
+        image
+            .pages
+            .iter()
+            .map(|(&va, prot)| (va, prot.write, prot.exec))
     }
 
     #[test]
@@ -1274,16 +1269,5 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
             "MemTotal:         991620 kB\nMemFree:          942500 kB\nMemAvailable:     942500 kB\n"
         ));
         assert!(out.contains("\nInactive(anon):        0 kB\n"));
-    }
-
-    #[test]
-    fn uptime_and_loadavg_are_linuxs() {
-        let mut out = String::new();
-        write_uptime(&mut out, 6_123_456_789, 1_730_000_000).unwrap();
-        assert_eq!(out, "6.12 1.73\n");
-        out.clear();
-        // 0.16 0.03 0.01 in FSHIFT fixed point, as Linux printed them.
-        write_loadavg(&mut out, [328, 61, 20], 1, 54, 155).unwrap();
-        assert_eq!(out, "0.16 0.03 0.01 1/54 155\n");
     }
 }

@@ -301,10 +301,7 @@ fn clone_layout(layout: &ImageLayout) -> Result<ImageLayout, Errno> {
         .try_reserve(layout.files.len())
         .map_err(|_| Errno::ENOMEM)?;
     files.extend_from_slice(&layout.files);
-    Ok(ImageLayout {
-        files,
-        ..*layout
-    })
+    Ok(ImageLayout { files, ..*layout })
 }
 
 fn page_up(addr: u64) -> u64 {

@@ -144,12 +144,24 @@ impl ProcShared {
     }
 }
 
+/// Reaps pid 1's zombie children whose task is gone: pid 1 (the shell, a kernel task) never
+/// calls `wait4`, and Linux's init reaps its orphans as soon as they die. Zombies whose task
+/// is still finishing stay until then, so their pid is never taken for a kernel task's.
+fn reap_init_zombies(table: &mut Vec<Arc<ProcShared>>) {
+    table.retain(|p| {
+        p.ppid() != INIT_PID
+            || p.status.get().is_none()
+            || sched::find_task_by_pid(p.pid()).is_some()
+    });
+}
+
 /// Every process not yet reaped, zombies included, in pid order: what `/proc` lists.
 /// `ENOMEM` if the list cannot be allocated.
 pub fn processes() -> Result<Vec<Arc<ProcShared>>, Errno> {
     let mut list = Vec::new();
     {
-        let table = TABLE.lock();
+        let mut table = TABLE.lock();
+        reap_init_zombies(&mut table);
         list.try_reserve(table.len()).map_err(|_| Errno::ENOMEM)?;
         list.extend(table.iter().filter(|p| p.pid() != 0).cloned());
     }
@@ -159,7 +171,9 @@ pub fn processes() -> Result<Vec<Arc<ProcShared>>, Errno> {
 
 /// The process `pid` (a zombie included), if there is one.
 pub fn find_process(pid: Pid) -> Option<Arc<ProcShared>> {
-    TABLE.lock().iter().find(|p| p.pid() == pid).cloned()
+    let mut table = TABLE.lock();
+    reap_init_zombies(&mut table);
+    table.iter().find(|p| p.pid() == pid).cloned()
 }
 
 /// Every process not yet reaped.

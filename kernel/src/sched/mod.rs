@@ -394,7 +394,7 @@ mod core_sched {
         if preempt_count() != 0 {
             println!(
                 "BUG: scheduling while atomic: {}/{}/0x{:08x}",
-                current().map_or(format::Comm::new("?"), Task::name),
+                current().map_or(crate::sched::format::Comm::new("?"), Task::name),
                 current().map_or(0, Task::pid),
                 preempt_count()
             );
