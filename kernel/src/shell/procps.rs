@@ -127,7 +127,8 @@ mod commands {
 
     fn cmd_ps(ctx: &mut Context<'_>, args: &[&str]) -> i32 {
         if !args.is_empty() {
-            return ctx.usage();
+            ctx.error("ps: usage: ps");
+            return 2;
         }
         let views = match task_views() {
             Ok(views) => views,
@@ -141,7 +142,11 @@ mod commands {
             .filter(|cpu| cpu_online_mask() & (1 << cpu) != 0)
             .filter_map(sched::idle_task);
         for task in idle {
-            let state = if sched::task_curr(&task) { 'R' } else { 'S' };
+            let state = if sched::task_curr(&task) {
+                'R'
+            } else {
+                task.state().letter()
+            };
             let row = PsRow {
                 pid: task.pid(),
                 ppid: 0,
@@ -190,7 +195,10 @@ mod commands {
                 ctx.error(&format!("kill: bad signal name '{name}'"));
                 1
             }
-            Err(KillUsageError::Usage) => ctx.usage(),
+            Err(KillUsageError::Usage) => {
+                ctx.error("kill: usage: kill [-s SIG|-SIG] PID...");
+                2
+            }
         }
     }
 
@@ -238,13 +246,13 @@ mod commands {
         register_command(Command {
             name: "ps",
             usage: "ps",
-            help: "list processes and kernel tasks: PID, PPID, PSR (CPU), STAT (R running, S sleeping, Z zombie), COMMAND",
+            help: "list processes and kernel tasks: PID, PPID, PSR (CPU), STAT (R, S, Z), COMMAND",
             run: cmd_ps,
         });
         register_command(Command {
             name: "kill",
-            usage: "kill [-SIG|-s SIG|-NUM] PID... | kill -l [SIG...]",
-            help: "send a signal (default TERM) to processes; KILL and TERM stop kernel tasks",
+            usage: "kill [-s SIG|-SIG] PID...",
+            help: "send a signal (TERM by default; -l lists them); KILL and TERM stop kernel tasks",
             run: cmd_kill,
         });
     }
