@@ -515,9 +515,9 @@ pub fn wait4(
 /// Runs the user code of `mm` from `frame` in the running task itself, as a child process of
 /// it that never gets a task of its own (the getppid benchmark's way to time the syscall path
 /// from a kernel command): until it exits, with its status and final registers.
-pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), Errno> {
+pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), Errno> {
     let task = sched::current_task();
-    let mm = Arc::try_new(*mm).map_err(|_| Errno::ENOMEM)?;
+    let mm = Arc::try_new(mm).map_err(|_| Errno::ENOMEM)?;
     let shared = ProcShared::new(
         task.pid(),
         signal::SigHand::new(),

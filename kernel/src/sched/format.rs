@@ -144,7 +144,6 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::String;
 
     #[test]
     fn comm_is_cut_to_fifteen_bytes_at_a_char_boundary() {
