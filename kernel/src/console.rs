@@ -39,6 +39,11 @@ use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
 
 use alloc::sync::Arc;
 
+use crate::fs::Errno;
+use crate::fs::dev::CharDevice;
+use crate::fs::poll::{POLLIN, POLLOUT};
+use crate::fs::tty::NTty;
+
 use crate::kfifo::Kfifo;
 use crate::sched::Task;
 use crate::sched::wait::WaitQueue;
@@ -379,6 +384,173 @@ pub fn read_byte() -> u8 {
             }
             None => core::hint::spin_loop(),
         }
+    }
+}
+
+/// The console's line discipline (its `termios`, the line being edited, finished input).
+static NTTY: SpinLockIrq<NTty> = SpinLockIrq::new(NTty::new());
+
+/// The received byte, if one is there (draining the UART when input is not interrupt-driven
+/// or IRQs are masked), and whether the caller may sleep on [`RX_WAIT`] for the next.
+fn try_read_byte() -> (Option<u8>, bool) {
+    let flags = local_irq_save();
+    let result = {
+        let mut rx = RX.lock();
+        let sleep = rx.irq_driven && !flags.irqs_disabled() && crate::sched::current().is_some();
+        if !sleep {
+            rx.receive_chars();
+        }
+        (rx.get(), sleep)
+    };
+    local_irq_restore(flags);
+    result
+}
+
+/// Moves received bytes through the line discipline, echoing: whether any came.
+fn ntty_receive() -> bool {
+    let mut any = false;
+    let mut echo = alloc::vec::Vec::new();
+    while let (Some(byte), _) = try_read_byte() {
+        any = true;
+        NTTY.lock().receive(byte, &mut echo);
+    }
+    if !echo.is_empty() {
+        write_bytes(&echo);
+    }
+    any
+}
+
+/// `/dev/console` and `/dev/tty` for user processes: reads go through [`NTty`] (canonical
+/// with echo by default), writes straight out, and the terminal `ioctl`s.
+pub struct ConsoleDevice;
+
+// Terminal ioctls (include/uapi/asm-generic/ioctls.h).
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TIOCSCTTY: u32 = 0x540E;
+const TIOCGPGRP: u32 = 0x540F;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541B;
+
+/// The foreground process group `TIOCSPGRP` set (0: the caller's pid is answered).
+static FOREGROUND_PGRP: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+impl CharDevice for ConsoleDevice {
+    fn read(&self, buf: &mut [u8], nonblock: bool) -> Result<usize, Errno> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            ntty_receive();
+            if let Some(n) = NTTY.lock().read(buf) {
+                return Ok(n);
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            if crate::sched::signal_pending() {
+                NTTY.lock().flush();
+                return Err(Errno::EINTR);
+            }
+            match try_read_byte() {
+                (_, true) => {
+                    let waited = RX_WAIT.wait_event(|| !RX.lock().fifo.is_empty());
+                    if waited.is_err() {
+                        NTTY.lock().flush();
+                        return Err(Errno::EINTR);
+                    }
+                }
+                (Some(byte), false) => {
+                    let mut echo = alloc::vec::Vec::new();
+                    NTTY.lock().receive(byte, &mut echo);
+                    write_bytes(&echo);
+                }
+                (None, false) => crate::sched::yield_now(),
+            }
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        write_bytes(buf);
+        Ok(buf.len())
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        use crate::uaccess::{copy_from_user, copy_to_user};
+        match cmd {
+            TCGETS => {
+                let termios = NTTY.lock().termios;
+                copy_to_user(arg, &termios)?;
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let mut termios = [0u8; crate::fs::tty::TERMIOS_SIZE];
+                copy_from_user(&mut termios, arg)?;
+                let mut ntty = NTTY.lock();
+                if cmd == TCSETSF {
+                    ntty.flush();
+                }
+                ntty.termios = termios;
+            }
+            TIOCGWINSZ => {
+                let winsize = NTTY.lock().winsize;
+                let mut bytes = [0u8; 8];
+                for (i, v) in winsize.iter().enumerate() {
+                    bytes[i * 2..i * 2 + 2].copy_from_slice(&v.to_le_bytes());
+                }
+                copy_to_user(arg, &bytes)?;
+            }
+            TIOCSWINSZ => {
+                let mut bytes = [0u8; 8];
+                copy_from_user(&mut bytes, arg)?;
+                let mut winsize = [0u16; 4];
+                for (i, v) in winsize.iter_mut().enumerate() {
+                    *v = u16::from_le_bytes([bytes[i * 2], bytes[i * 2 + 1]]);
+                }
+                NTTY.lock().winsize = winsize;
+            }
+            TIOCGPGRP => {
+                let pgrp = match FOREGROUND_PGRP.load(Ordering::Relaxed) {
+                    0 => crate::sched::current().map_or(0, crate::sched::Task::pid),
+                    pgrp => pgrp,
+                };
+                copy_to_user(arg, &pgrp.to_le_bytes())?;
+            }
+            TIOCSPGRP => {
+                let mut bytes = [0u8; 4];
+                copy_from_user(&mut bytes, arg)?;
+                let pgrp = i32::from_le_bytes(bytes);
+                if pgrp < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                FOREGROUND_PGRP.store(pgrp as u32, Ordering::Relaxed);
+            }
+            TIOCSCTTY => {}
+            FIONREAD => {
+                ntty_receive();
+                let n = NTTY.lock().available() as u32;
+                copy_to_user(arg, &n.to_le_bytes())?;
+            }
+            _ => return Err(Errno::ENOTTY),
+        }
+        Ok(0)
+    }
+
+    fn poll(&self) -> u16 {
+        ntty_receive();
+        let input = if NTTY.lock().has_input() { POLLIN } else { 0 };
+        input | POLLOUT
+    }
+
+    fn rdev(&self) -> (u32, u32) {
+        (5, 1)
+    }
+
+    fn is_tty(&self) -> bool {
+        true
     }
 }
 

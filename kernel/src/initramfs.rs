@@ -121,8 +121,30 @@ mod target {
     /// ever ran, see build.rs), linked into rodata.
     static INITRAMFS: &[u8] = include_bytes!(env!("INITRAMFS_PATH"));
 
+    /// The nodes every root has before the archive is unpacked (Linux's `default_rootfs` and
+    /// devtmpfs): `/dev/{console,tty,null,zero}` and `/tmp`.
+    fn populate_rootfs() {
+        use alloc::sync::Arc;
+        let console: Arc<dyn fs::dev::CharDevice> = Arc::new(crate::console::ConsoleDevice);
+        let nodes: [(&str, Arc<dyn fs::dev::CharDevice>); 4] = [
+            ("/dev/console", console.clone()),
+            ("/dev/tty", console),
+            ("/dev/null", Arc::new(fs::dev::Null)),
+            ("/dev/zero", Arc::new(fs::dev::Zero)),
+        ];
+        for (path, device) in nodes {
+            if let Err(error) = fs::vfs().add_device(path, device) {
+                println!("initramfs: {path}: {error}");
+            }
+        }
+        if let Err(error) = fs::mkdir_p("/tmp") {
+            println!("initramfs: /tmp: {error}");
+        }
+    }
+
     /// Unpacks the built-in archive under `/`.
     pub fn init() {
+        populate_rootfs();
         let (mut files, mut dirs, mut links, mut skipped) = (0, 0, 0, 0);
         for entry in entries(INITRAMFS) {
             let entry = match entry {

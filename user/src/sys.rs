@@ -214,3 +214,91 @@ pub fn restorer() -> usize {
     #[cfg(not(target_os = "none"))]
     0
 }
+
+// The file syscalls (include/uapi/asm-generic/unistd.h).
+pub const SYS_GETCWD: usize = 17;
+pub const SYS_DUP: usize = 23;
+pub const SYS_DUP3: usize = 24;
+pub const SYS_FCNTL: usize = 25;
+pub const SYS_IOCTL: usize = 29;
+pub const SYS_MKDIRAT: usize = 34;
+pub const SYS_UNLINKAT: usize = 35;
+pub const SYS_SYMLINKAT: usize = 36;
+pub const SYS_FTRUNCATE: usize = 46;
+pub const SYS_FACCESSAT: usize = 48;
+pub const SYS_CHDIR: usize = 49;
+pub const SYS_FCHDIR: usize = 50;
+pub const SYS_OPENAT: usize = 56;
+pub const SYS_CLOSE: usize = 57;
+pub const SYS_PIPE2: usize = 59;
+pub const SYS_GETDENTS64: usize = 61;
+pub const SYS_LSEEK: usize = 62;
+pub const SYS_READ: usize = 63;
+pub const SYS_READV: usize = 65;
+pub const SYS_WRITEV: usize = 66;
+pub const SYS_PREAD64: usize = 67;
+pub const SYS_PWRITE64: usize = 68;
+pub const SYS_SENDFILE: usize = 71;
+pub const SYS_PSELECT6: usize = 72;
+pub const SYS_PPOLL: usize = 73;
+pub const SYS_READLINKAT: usize = 78;
+pub const SYS_NEWFSTATAT: usize = 79;
+pub const SYS_FSTAT: usize = 80;
+pub const SYS_RENAMEAT2: usize = 276;
+pub const SYS_STATX: usize = 291;
+pub const SYS_FACCESSAT2: usize = 439;
+
+pub const AT_FDCWD: usize = -100isize as usize;
+pub const O_RDONLY: usize = 0;
+pub const O_WRONLY: usize = 0o1;
+pub const O_RDWR: usize = 0o2;
+pub const O_CREAT: usize = 0o100;
+pub const O_EXCL: usize = 0o200;
+pub const O_TRUNC: usize = 0o1000;
+pub const O_APPEND: usize = 0o2000;
+pub const O_NONBLOCK: usize = 0o4000;
+pub const O_DIRECTORY: usize = 0o40000;
+pub const O_NOFOLLOW: usize = 0o100000;
+pub const O_CLOEXEC: usize = 0o2000000;
+
+/// `openat(AT_FDCWD, path, flags, mode)` with a C string path.
+pub fn open(path: &core::ffi::CStr, flags: usize, mode: usize) -> isize {
+    // SAFETY: a valid C string.
+    unsafe {
+        syscall6(
+            SYS_OPENAT,
+            [AT_FDCWD, path.as_ptr() as usize, flags, mode, 0, 0],
+        )
+    }
+}
+
+pub fn read(fd: usize, buf: &mut [u8]) -> isize {
+    // SAFETY: a valid buffer and its length.
+    unsafe {
+        syscall6(
+            SYS_READ,
+            [fd, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+        )
+    }
+}
+
+pub fn close(fd: usize) -> isize {
+    // SAFETY: no pointers.
+    unsafe { syscall6(SYS_CLOSE, [fd, 0, 0, 0, 0, 0]) }
+}
+
+/// `pipe2(fds, flags)`: the read and write ends, or -errno.
+pub fn pipe2(flags: usize) -> Result<(usize, usize), isize> {
+    let mut fds = [0i32; 2];
+    // SAFETY: a valid int[2].
+    let ret = unsafe { syscall6(SYS_PIPE2, [fds.as_mut_ptr() as usize, flags, 0, 0, 0, 0]) };
+    if ret < 0 {
+        return Err(ret);
+    }
+    Ok((fds[0] as usize, fds[1] as usize))
+}
+
+pub fn dup3(old: usize, new: usize, flags: usize) -> isize {
+    // SAFETY: no pointers.
+    unsafe { syscall6(SYS_DUP3, [old, new, flags, 0, 0, 0]) }
+}

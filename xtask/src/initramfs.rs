@@ -17,9 +17,9 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 10] = [
+pub const PROGRAMS: [&str; 11] = [
     "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb", "forkexec", "fpsimd",
-    "sigtest",
+    "sigtest", "fstest",
 ];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).

@@ -16,11 +16,16 @@
 pub mod dev;
 mod dir_ops;
 mod errno;
+pub mod fdtable;
+#[cfg(target_os = "none")]
+pub mod file;
 mod file_ops;
 pub mod path;
+pub mod pipe;
 pub mod poll;
 pub mod procfs;
 pub mod tmpfs;
+pub mod tty;
 mod vfs;
 
 pub use dir_ops::{DirEntry, DirOps};

@@ -85,9 +85,11 @@ pub struct Directory {
     generator: RwLock<Option<Arc<dyn DirOps>>>,
     /// `..`; the root's is empty (its `..` is itself).
     parent: RwLock<Weak<Inode>>,
-    /// Whether this directory's entries come only from a generator, so nothing may be
-    /// created in it (`/proc/42`).
+    /// Whether this directory's entries come only from a generator (`/proc/42`).
     generated: bool,
+    /// A pseudo filesystem's directory (made for handler files, or generated): users cannot
+    /// create entries in it (`EACCES`, as in tracefs or procfs).
+    pseudo: bool,
     /// Set once it is removed: nothing can be created in it any more (a process may still
     /// have it as cwd).
     dead: AtomicBool,
@@ -191,6 +193,7 @@ impl Directory {
         Self {
             entries: RwLock::new(BTreeMap::new()),
             generated: generator.is_some(),
+            pseudo: generator.is_some(),
             generator: RwLock::new(generator),
             parent: RwLock::new(parent),
             dead: AtomicBool::new(false),
@@ -352,7 +355,7 @@ impl Vfs {
         if directory.dead.load(Ordering::Acquire) {
             return Err(Errno::ENOENT);
         }
-        if directory.generated || directory.generator.read().is_some() {
+        if directory.pseudo || directory.generator.read().is_some() {
             if dir.lookup(name).is_ok() {
                 return Err(Errno::EEXIST);
             }
@@ -467,7 +470,7 @@ impl Vfs {
                 Errno::EBUSY
             });
         }
-        if new.generated || new.generator.read().is_some() || old.generated {
+        if new.pseudo || new.generator.read().is_some() || old.pseudo {
             return Err(Errno::EACCES);
         }
         if new.dead.load(Ordering::Acquire) {
@@ -593,18 +596,17 @@ impl Vfs {
         Ok(path)
     }
 
-    /// The directory at the absolute, normalized `names`, creating missing ones when `create`.
-    fn dir_at(&self, names: &[&str], create: bool) -> Result<Arc<Inode>, Errno> {
+    /// The directory at the absolute, normalized `names`, creating missing ones when `create`
+    /// (pseudo-filesystem directories if `create` is [`Create::Pseudo`]).
+    fn dir_at(&self, names: &[&str], create: Create) -> Result<Arc<Inode>, Errno> {
         let mut current = self.root().clone();
         for &name in names {
             let child = match current.lookup(name) {
                 Ok(child) => child,
-                Err(Errno::ENOENT) if create => {
-                    let inode = self.new_inode(Kind::Dir(Directory::new(
-                        0o755,
-                        Arc::downgrade(&current),
-                        None,
-                    )))?;
+                Err(Errno::ENOENT) if create != Create::Nothing => {
+                    let mut dir = Directory::new(0o755, Arc::downgrade(&current), None);
+                    dir.pseudo = create == Create::Pseudo;
+                    let inode = self.new_inode(Kind::Dir(dir))?;
                     let entries = &current.as_dir().ok_or(Errno::ENOTDIR)?.entries;
                     entries
                         .write()
@@ -635,7 +637,11 @@ impl Vfs {
         let Some(name) = names.pop() else {
             return Err(Errno::EEXIST);
         };
-        let parent = self.dir_at(&names, true)?;
+        let create = match kind {
+            Kind::Handler(_) => Create::Pseudo,
+            _ => Create::Tmpfs,
+        };
+        let parent = self.dir_at(&names, create)?;
         let dir = parent.as_dir().ok_or(Errno::ENOTDIR)?;
         let inode = self.new_inode(kind)?;
         if let Kind::Dir(child) = &inode.kind {
@@ -680,7 +686,7 @@ impl Vfs {
     pub fn mkdir_p(&self, path: &str) -> Result<(), Errno> {
         let path = normalize(path)?;
         let names: Vec<&str> = components(&path).collect();
-        self.dir_at(&names, true).map(drop)
+        self.dir_at(&names, Create::Tmpfs).map(drop)
     }
 
     /// Attaches the generator `ops` to the directory `path` (created if missing): names not
@@ -689,7 +695,7 @@ impl Vfs {
     pub fn mount(&self, path: &str, ops: Arc<dyn DirOps>) -> Result<(), Errno> {
         let path = normalize(path)?;
         let names: Vec<&str> = components(&path).collect();
-        let dir = self.dir_at(&names, true)?;
+        let dir = self.dir_at(&names, Create::Pseudo)?;
         let directory = dir.as_dir().ok_or(Errno::ENOTDIR)?;
         let mut generator = directory.generator.write();
         if generator.is_some() || directory.generated {
@@ -707,7 +713,7 @@ impl Vfs {
         let Some(name) = names.pop() else {
             return Err(Errno::EBUSY);
         };
-        let parent = self.dir_at(&names, false)?;
+        let parent = self.dir_at(&names, Create::Nothing)?;
         let dir = parent.as_dir().ok_or(Errno::ENOTDIR)?;
         let removed = dir.entries.write().remove(name).ok_or(Errno::ENOENT)?;
         if let Some(sub) = removed.as_dir() {
@@ -771,6 +777,16 @@ impl Vfs {
             Kind::Device(_) | Kind::Symlink(_) => Err(Errno::EACCES),
         }
     }
+}
+
+/// Which directories [`Vfs::dir_at`] creates where they are missing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    Nothing,
+    /// Writable ones (rootfs, `/tmp`, the initramfs's).
+    Tmpfs,
+    /// A pseudo filesystem's (the parents of handler files).
+    Pseudo,
 }
 
 /// Whole-path checks of a syscall's path: empty is `ENOENT`, `PATH_MAX` or longer

@@ -35,6 +35,7 @@ use arch::uspace::{UserExit, enter_user, handle_user_irq};
 use spin::Once;
 
 use crate::binfmt_elf;
+use crate::fs::file::File;
 use crate::fs::{self, Errno};
 use crate::sched::wait::WaitQueue;
 use crate::sched::{self, Pid, Task};
@@ -300,6 +301,9 @@ pub struct Process {
     /// Set by `exit`/`exit_group`: the run loop ends the process with it before EL0 runs
     /// again.
     exit_status: Option<WaitStatus>,
+    /// Its file descriptors and working directory (see [`crate::syscall::fs`]).
+    pub files: fs::fdtable::FdTable<File>,
+    pub cwd: Arc<fs::Inode>,
 }
 
 impl Process {
@@ -411,6 +415,36 @@ fn start(
 /// (as Linux's `execve`), `ENOEXEC` for one that is not a static AArch64 ELF, `ENOMEM`/`EAGAIN`
 /// when memory or tasks run out. Nothing is left behind on failure.
 pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
+    spawn_with_stdio(path, argv, None)
+}
+
+/// The descriptors a program the shell starts gets: 0, 1 and 2 on the console, or the
+/// files given for them.
+fn stdio_files(stdio: Option<[Arc<File>; 3]>) -> Result<fs::fdtable::FdTable<File>, Errno> {
+    let mut files = fs::fdtable::FdTable::new();
+    let stdio = match stdio {
+        Some(stdio) => stdio,
+        None => {
+            let Ok(console) = fs::vfs().walk(fs::vfs().root(), "/dev/console", true) else {
+                // No console node (a test image without /dev): no descriptors.
+                return Ok(files);
+            };
+            let file = File::open(console, fs::file::O_RDWR)?;
+            [file.clone(), file.clone(), file]
+        }
+    };
+    for file in stdio {
+        files.alloc(file, false, 0)?;
+    }
+    Ok(files)
+}
+
+/// [`spawn`] with the given files as descriptors 0, 1 and 2 (the shell's redirections).
+pub fn spawn_with_stdio(
+    path: &str,
+    argv: &[&str],
+    stdio: Option<[Arc<File>; 3]>,
+) -> Result<Child, Errno> {
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
     let (mm, frame) = load_program(path, &argv, &ENVP)?;
     let shared = ProcShared::new(
@@ -427,6 +461,8 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        files: stdio_files(stdio)?,
+        cwd: fs::vfs().root().clone(),
     };
     let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
     let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
@@ -447,6 +483,8 @@ pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        files: parent.files.try_clone()?,
+        cwd: parent.cwd.clone(),
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
@@ -478,6 +516,7 @@ pub fn execve(
     // The old address space is installed nowhere now: dropping it frees it (once a `/proc`
     // reader that holds it lets go).
     drop(core::mem::replace(&mut process.mm, mm));
+    process.files.close_on_exec();
     *frame = new_frame;
     arch::context::set_tpidr_el0(0);
     // Caught signals go back to their default action; ignored ones and the mask stay.
@@ -532,6 +571,8 @@ pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), E
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        files: fs::fdtable::FdTable::new(),
+        cwd: fs::vfs().root().clone(),
     };
     let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
     // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.
@@ -594,7 +635,14 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsim
     // The task's memory may be reused once it is gone: this CPU must not think it holds it.
     arch::fpsimd::release(task.fpsimd_state());
     install_mm(&task, core::ptr::null());
-    let Process { mm, shared, .. } = process;
+    let Process {
+        mm,
+        shared,
+        mut files,
+        ..
+    } = process;
+    // Its files close before the parent hears of the exit (a pipe's reader sees EOF first).
+    files.close_all();
     // Installed nowhere now: the memory goes back before the parent hears of the exit (or
     // when a `/proc` reader that holds it lets go).
     shared.mm.lock().take();
@@ -698,7 +746,15 @@ unsafe extern "C" fn el0_svc_handler(frame: *mut TrapFrame, context: *mut ()) ->
 /// sh's `$?`, printing the signal's name when one killed it (as sh does; not for SIGINT).
 fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) -> i32 {
     let name = argv.first().copied().unwrap_or(path);
-    let child = match spawn(path, argv) {
+    let stdio = match ctx.stdout_redirect().map(redirected_stdio) {
+        None => None,
+        Some(Ok(stdio)) => Some(stdio),
+        Some(Err(error)) => {
+            let _ = writeln!(ctx.err(), "sh: {name}: {error}");
+            return 1;
+        }
+    };
+    let child = match spawn_with_stdio(path, argv, stdio) {
         Ok(child) => child,
         Err(Errno::ENOENT) => {
             let _ = writeln!(ctx.err(), "sh: {name}: not found");
@@ -718,6 +774,20 @@ fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) ->
         );
     }
     status.shell_status()
+}
+
+/// Descriptors 0 and 2 on the console and 1 on the file a shell redirection names.
+fn redirected_stdio((path, mode): (&str, fs::WriteMode)) -> Result<[Arc<File>; 3], Errno> {
+    use fs::file::{O_APPEND, O_RDWR, O_TRUNC, O_WRONLY};
+    let vfs = fs::vfs();
+    let console = File::open(vfs.walk(vfs.root(), "/dev/console", true)?, O_RDWR)?;
+    let flags = O_WRONLY
+        | match mode {
+            fs::WriteMode::Truncate => O_TRUNC,
+            fs::WriteMode::Append => O_APPEND,
+        };
+    let out = File::open(vfs.walk(vfs.root(), path, true)?, flags)?;
+    Ok([console.clone(), out, console])
 }
 
 /// Lets the shell run programs.

@@ -80,6 +80,9 @@ pub struct Context<'a> {
     command: Command,
     /// Set by `cd`, applied by the shell after the command returns.
     new_cwd: Option<String>,
+    /// Where a program's standard output goes instead of the tty: the target's absolute path
+    /// and how it is opened (`>` or `>>`).
+    redirect: Option<(&'a str, WriteMode)>,
 }
 
 impl<'a> Context<'a> {
@@ -105,6 +108,12 @@ impl<'a> Context<'a> {
     /// Not normalized: the VFS walks `.` and `..` itself, with Linux's errors.
     pub fn path(&self, arg: &str) -> String {
         path::join(self.cwd, arg)
+    }
+
+    /// The file a program run by path gets as its standard output (`prog > FILE`), if any:
+    /// its absolute path and whether it is truncated or appended to.
+    pub fn stdout_redirect(&self) -> Option<(&'a str, WriteMode)> {
+        self.redirect
     }
 
     /// Prints one line on stderr: `ctx.error("run: usage: run NAME [ARGS]")`.
@@ -322,7 +331,7 @@ impl<'a> Shell<'a> {
         };
         tty.begin_command();
         let status = match parsed.redirects.split_last() {
-            None => self.run_command(&parsed.words, &mut TtyWriter(tty), None),
+            None => self.run_command(&parsed.words, &mut TtyWriter(tty), None, None),
             Some((target, earlier)) => self.run_redirected(tty, &parsed.words, earlier, target),
         };
         if tty.end_command() {
@@ -370,8 +379,13 @@ impl<'a> Shell<'a> {
                 return 1;
             }
         };
+        if self.is_program(words) {
+            // A program writes its descriptor 1 itself: it gets the target opened for it.
+            let redirect = Some((target_path.as_str(), target.mode));
+            return self.run_command(words, &mut TtyWriter(tty), None, redirect);
+        }
         let mut buffer = RedirectBuffer::default();
-        let status = self.run_command(words, &mut buffer, Some(&mut TtyWriter(tty)));
+        let status = self.run_command(words, &mut buffer, Some(&mut TtyWriter(tty)), None);
         let written = match buffer.error {
             Some(errno) => Err(errno),
             None => self
@@ -388,7 +402,8 @@ impl<'a> Shell<'a> {
     }
 
     /// Checks that a redirection target is a file, as `open(O_WRONLY|O_CREAT)` would, and
-    /// returns its absolute path. A missing file is `EACCES`: tracefs cannot create files.
+    /// returns its absolute path. A missing file is created where files can be (tmpfs); in a
+    /// pseudo filesystem (tracefs, procfs) that is `EACCES`.
     fn open_for_writing(
         &self,
         redirect: &Redirect,
@@ -398,7 +413,16 @@ impl<'a> Shell<'a> {
         match self.vfs.lookup(&path) {
             Ok(NodeKind::File { .. }) => {}
             Ok(NodeKind::Dir) => return Err(RedirectError::Create(Errno::EISDIR)),
-            Err(Errno::ENOENT) => return Err(RedirectError::Create(Errno::EACCES)),
+            Err(Errno::ENOENT) => {
+                let root = self.vfs.root();
+                let (parent, name) = self
+                    .vfs
+                    .walk_parent(root, &path)
+                    .map_err(RedirectError::Create)?;
+                self.vfs
+                    .create_regular(&parent, name, 0o644)
+                    .map_err(RedirectError::Create)?;
+            }
             Err(errno) => return Err(RedirectError::Create(errno)),
         }
         if truncate == Truncate::Now && redirect.mode == WriteMode::Truncate {
@@ -409,12 +433,18 @@ impl<'a> Shell<'a> {
         Ok(path)
     }
 
+    /// Whether `words` run a program by path (not a builtin or registered command).
+    fn is_program(&self, words: &[String]) -> bool {
+        self.commands.exec.get().is_some() && words.first().is_some_and(|name| name.contains('/'))
+    }
+
     /// Runs a builtin or registered command; an empty line does nothing.
     fn run_command(
         &mut self,
         words: &[String],
         out: &mut dyn fmt::Write,
         mut stderr: Option<&mut dyn fmt::Write>,
+        redirect: Option<(&str, WriteMode)>,
     ) -> i32 {
         let Some((name, args)) = words.split_first() else {
             return 0;
@@ -447,6 +477,7 @@ impl<'a> Shell<'a> {
             commands: self.commands,
             command,
             new_cwd: None,
+            redirect,
         };
         let status = match exec {
             Some(exec) => {

@@ -416,25 +416,43 @@ fn redirections_write_once_with_the_right_mode() {
 }
 
 #[test]
+fn redirections_create_files_where_files_can_be_created() {
+    let fixture = fixture();
+    check_at_root(
+        &fixture,
+        &[
+            ("echo one > new", ""),
+            ("echo two >> /new", ""),
+            ("cat new", "one\ntwo\n"),
+            ("echo three > new", ""),
+            ("cat /new", "three\n"),
+        ],
+    );
+}
+
+#[test]
 fn redirection_errors() {
     let fixture = fixture();
     check_at_root(
         &fixture,
         &[
             (
-                "echo x > /nope",
-                "sh: can't create /nope: Permission denied\n",
+                "echo x > /sys/nope",
+                "sh: can't create /sys/nope: Permission denied\n",
             ),
             (
-                "echo x > nope",
-                "sh: can't create nope: Permission denied\n",
+                "echo x > sys/kernel/nope",
+                "sh: can't create sys/kernel/nope: Permission denied\n",
             ),
             ("echo x >> /sys", "sh: can't create /sys: Is a directory\n"),
             (
                 "echo x > /version/x",
                 "sh: can't create /version/x: Not a directory\n",
             ),
-            ("echo x > ''", "sh: can't create : Permission denied\n"),
+            (
+                "echo x > ''",
+                "sh: can't create : No such file or directory\n",
+            ),
             ("echo x > /version", "sh: write error: Invalid argument\n"),
             (
                 "echo 2 > /sys/kernel/tracing/tracing_on",
@@ -480,8 +498,8 @@ fn several_redirections_open_in_order_and_the_last_gets_the_output() {
     let lines = [
         format!("echo a > {trace} > {tracing_on}"),
         format!("echo b >> {trace} > {tracing_on}"),
-        format!("echo c > /nope > {trace}"),
-        format!("echo d > {trace} > /nope"),
+        format!("echo c > /sys/nope > {trace}"),
+        format!("echo d > {trace} > /sys/nope"),
         format!("echo 1 > {trace} >> {trace}"),
         format!("echo e > /version > {trace}"),
     ];
@@ -489,8 +507,8 @@ fn several_redirections_open_in_order_and_the_last_gets_the_output() {
     let outputs = [
         "sh: write error: Invalid argument\n",
         "sh: write error: Invalid argument\n",
-        "sh: can't create /nope: Permission denied\n",
-        "sh: can't create /nope: Permission denied\n",
+        "sh: can't create /sys/nope: Permission denied\n",
+        "sh: can't create /sys/nope: Permission denied\n",
         "",
         "sh: write error: Invalid argument\n",
     ];
@@ -680,7 +698,7 @@ fn execute_returns_exit_statuses() {
         ("cd /nope", 1),
         ("nosuch", 127),
         ("echo 'x", 2),
-        ("echo x > /nope", 1),
+        ("echo x > /sys/nope", 1),
         ("echo x > /version", 1),
         ("inspect > /sys/kernel/tracing/trace", 3),
     ];

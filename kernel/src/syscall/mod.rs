@@ -9,13 +9,14 @@
 //! call through [`SYS_CALL_TABLE`]; its argument names and types for the `syscalls:` events
 //! are in [`crate::trace::trace_syscalls::SYSCALLS`] (a syscall added here needs a line there).
 //!
-//! Implemented so far (stage 1 of the user-space issue): `write` (to the console on fds 0-2),
+//! Implemented so far: the file syscalls of [`fs`] (`read`, `write`, `openat`, `pipe2`, ...),
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
 //! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
 //! `wait4`, and the signal calls (`rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`,
 //! `rt_sigsuspend`, `rt_sigreturn` in [`crate::process::signal`]; `kill`, `tkill`, `tgkill`).
 
+pub mod fs;
 pub mod random;
 
 use alloc::vec::Vec;
@@ -29,7 +30,39 @@ use crate::signal::WaitStatus;
 use crate::uaccess::{copy_from_user, copy_to_user, copy_to_user_partial};
 
 // Linux's generic syscall numbers (include/uapi/asm-generic/unistd.h), as arm64 uses them.
+pub const __NR_GETCWD: u64 = 17;
+pub const __NR_DUP: u64 = 23;
+pub const __NR_DUP3: u64 = 24;
+pub const __NR_FCNTL: u64 = 25;
+pub const __NR_IOCTL: u64 = 29;
+pub const __NR_MKDIRAT: u64 = 34;
+pub const __NR_UNLINKAT: u64 = 35;
+pub const __NR_SYMLINKAT: u64 = 36;
+pub const __NR_RENAMEAT: u64 = 38;
+pub const __NR_FTRUNCATE: u64 = 46;
+pub const __NR_FACCESSAT: u64 = 48;
+pub const __NR_CHDIR: u64 = 49;
+pub const __NR_FCHDIR: u64 = 50;
+pub const __NR_OPENAT: u64 = 56;
+pub const __NR_CLOSE: u64 = 57;
+pub const __NR_PIPE2: u64 = 59;
+pub const __NR_GETDENTS64: u64 = 61;
+pub const __NR_LSEEK: u64 = 62;
+pub const __NR_READ: u64 = 63;
 pub const __NR_WRITE: u64 = 64;
+pub const __NR_READV: u64 = 65;
+pub const __NR_WRITEV: u64 = 66;
+pub const __NR_PREAD64: u64 = 67;
+pub const __NR_PWRITE64: u64 = 68;
+pub const __NR_SENDFILE: u64 = 71;
+pub const __NR_PSELECT6: u64 = 72;
+pub const __NR_PPOLL: u64 = 73;
+pub const __NR_READLINKAT: u64 = 78;
+pub const __NR_NEWFSTATAT: u64 = 79;
+pub const __NR_FSTAT: u64 = 80;
+pub const __NR_RENAMEAT2: u64 = 276;
+pub const __NR_STATX: u64 = 291;
+pub const __NR_FACCESSAT2: u64 = 439;
 pub const __NR_EXIT: u64 = 93;
 pub const __NR_EXIT_GROUP: u64 = 94;
 pub const __NR_SET_TID_ADDRESS: u64 = 96;
@@ -140,7 +173,39 @@ pub fn implemented(nr: usize) -> bool {
 
 const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     let mut t: [SyscallFn; NR_SYSCALLS] = [SYS_NI; NR_SYSCALLS];
-    t[__NR_WRITE as usize] = syscall!(sys_write);
+    t[__NR_GETCWD as usize] = syscall!(fs::sys_getcwd);
+    t[__NR_DUP as usize] = syscall!(fs::sys_dup);
+    t[__NR_DUP3 as usize] = syscall!(fs::sys_dup3);
+    t[__NR_FCNTL as usize] = syscall!(fs::sys_fcntl);
+    t[__NR_IOCTL as usize] = syscall!(fs::sys_ioctl);
+    t[__NR_MKDIRAT as usize] = syscall!(fs::sys_mkdirat);
+    t[__NR_UNLINKAT as usize] = syscall!(fs::sys_unlinkat);
+    t[__NR_SYMLINKAT as usize] = syscall!(fs::sys_symlinkat);
+    t[__NR_RENAMEAT as usize] = syscall!(fs::sys_renameat);
+    t[__NR_FTRUNCATE as usize] = syscall!(fs::sys_ftruncate);
+    t[__NR_FACCESSAT as usize] = syscall!(fs::sys_faccessat);
+    t[__NR_CHDIR as usize] = syscall!(fs::sys_chdir);
+    t[__NR_FCHDIR as usize] = syscall!(fs::sys_fchdir);
+    t[__NR_OPENAT as usize] = syscall!(fs::sys_openat);
+    t[__NR_CLOSE as usize] = syscall!(fs::sys_close);
+    t[__NR_PIPE2 as usize] = syscall!(fs::sys_pipe2);
+    t[__NR_GETDENTS64 as usize] = syscall!(fs::sys_getdents64);
+    t[__NR_LSEEK as usize] = syscall!(fs::sys_lseek);
+    t[__NR_READ as usize] = syscall!(fs::sys_read);
+    t[__NR_WRITE as usize] = syscall!(fs::sys_write);
+    t[__NR_READV as usize] = syscall!(fs::sys_readv);
+    t[__NR_WRITEV as usize] = syscall!(fs::sys_writev);
+    t[__NR_PREAD64 as usize] = syscall!(fs::sys_pread64);
+    t[__NR_PWRITE64 as usize] = syscall!(fs::sys_pwrite64);
+    t[__NR_SENDFILE as usize] = syscall!(fs::sys_sendfile);
+    t[__NR_PSELECT6 as usize] = syscall!(fs::sys_pselect6);
+    t[__NR_PPOLL as usize] = syscall!(fs::sys_ppoll);
+    t[__NR_READLINKAT as usize] = syscall!(fs::sys_readlinkat);
+    t[__NR_NEWFSTATAT as usize] = syscall!(fs::sys_newfstatat);
+    t[__NR_FSTAT as usize] = syscall!(fs::sys_fstat);
+    t[__NR_RENAMEAT2 as usize] = syscall!(fs::sys_renameat2);
+    t[__NR_STATX as usize] = syscall!(fs::sys_statx);
+    t[__NR_FACCESSAT2 as usize] = syscall!(fs::sys_faccessat2);
     t[__NR_EXIT as usize] = syscall!(sys_exit);
     t[__NR_EXIT_GROUP as usize] = syscall!(sys_exit);
     t[__NR_SET_TID_ADDRESS as usize] = syscall!(sys_set_tid_address);
@@ -332,7 +397,11 @@ fn sys_execve(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         return Err(Errno::ENOENT);
     }
     let path = core::str::from_utf8(&path).map_err(|_| Errno::ENOENT)?;
-    let path = crate::fs::path::join("/", path);
+    // A relative path starts at the cwd.
+    let cwd = crate::fs::vfs()
+        .path_of(&process.cwd)
+        .unwrap_or_else(|_| alloc::string::String::from("/"));
+    let path = crate::fs::path::join(&cwd, path);
     let mut budget = MAX_ARG_STRLEN;
     let argv = copy_strings(argv, &mut budget)?;
     let envp = copy_strings(envp, &mut budget)?;
@@ -376,32 +445,6 @@ fn sys_wait4(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
             Ok(u64::from(child))
         }
     }
-}
-
-/// `write(fd, buf, count)`: fds 0-2 are the console (opened read-write, as a tty is).
-fn sys_write(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    let [fd, buf, count] = [frame.regs[0], frame.regs[1], frame.regs[2]];
-    if !matches!(fd as u32, 0..=2) {
-        return Err(Errno::EBADF);
-    }
-    let count = count.min(MAX_RW_COUNT);
-    let mut chunk = [0u8; 256];
-    let mut done = 0;
-    while done < count {
-        let n = (count - done).min(chunk.len() as u64) as usize;
-        let copied = crate::uaccess::copy_from_user_partial(&mut chunk[..n], buf + done);
-        crate::console::write_bytes(&chunk[..copied]);
-        done += copied as u64;
-        if copied < n {
-            // Linux returns what was written before the bad byte, EFAULT if nothing was.
-            return if done == 0 {
-                Err(Errno::EFAULT)
-            } else {
-                Ok(done)
-            };
-        }
-    }
-    Ok(done)
 }
 
 fn sys_mmap(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
