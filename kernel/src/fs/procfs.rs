@@ -1,5 +1,5 @@
 //! procfs (Linux: `fs/proc/`): `/proc/PID/{status,stat,maps,cmdline,comm,exe}` for every user
-//! process and kernel task, `/proc/self`, `/proc/mounts` and `/proc/meminfo`,
+//! process and kernel task, `/proc/self`, `/proc/mounts`, `/proc/meminfo` and `/proc/cpuinfo`,
 //! in Linux 6.12's formats.
 //!
 //! Two halves. The formatters are pure: each takes a plain snapshot ([`TaskInfo`], [`Vma`],
@@ -586,6 +586,45 @@ pub fn write_meminfo(out: &mut dyn Write, m: &MemInfo) -> fmt::Result {
     Ok(())
 }
 
+/// Linux's names of the `AT_HWCAP` bits, from bit 0 (`hwcap_str`): `cpuinfo`'s `Features`.
+const HWCAP_NAMES: [&str; 12] = [
+    "fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
+    "asimdhp", "cpuid",
+];
+
+/// One CPU's block of `/proc/cpuinfo` (Linux arm64: `c_show`): its number, BogoMIPS (twice
+/// the timer frequency in MHz: `loops_per_jiffy` is one jiffy of timer ticks), the features
+/// user space is told of (`hwcap`), and the fields of its `MIDR_EL1`.
+pub fn write_cpuinfo(
+    out: &mut dyn Write,
+    cpu: usize,
+    midr: u64,
+    timer_hz: u64,
+    hwcap: u64,
+) -> fmt::Result {
+    let centi_bogomips = timer_hz / 5_000;
+    writeln!(out, "processor\t: {cpu}")?;
+    writeln!(
+        out,
+        "BogoMIPS\t: {}.{:02}",
+        centi_bogomips / 100,
+        centi_bogomips % 100
+    )?;
+    out.write_str("Features\t:")?;
+    for (bit, name) in HWCAP_NAMES.iter().enumerate() {
+        if hwcap & (1 << bit) != 0 {
+            write!(out, " {name}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "CPU implementer\t: {:#04x}", (midr >> 24) & 0xff)?;
+    writeln!(out, "CPU architecture: 8")?;
+    writeln!(out, "CPU variant\t: {:#x}", (midr >> 20) & 0xf)?;
+    writeln!(out, "CPU part\t: {:#05x}", (midr >> 4) & 0xfff)?;
+    writeln!(out, "CPU revision\t: {}", midr & 0xf)?;
+    writeln!(out)
+}
+
 #[cfg(target_os = "none")]
 pub use live::{TaskView, init, task_view, task_views};
 
@@ -853,7 +892,7 @@ mod live {
     struct ProcRoot;
 
     /// The system-wide entries, in `ls` order.
-    const ROOT_ENTRIES: [&str; 3] = ["meminfo", "mounts", "self"];
+    const ROOT_ENTRIES: [&str; 4] = ["cpuinfo", "meminfo", "mounts", "self"];
 
     impl DirOps for ProcRoot {
         fn lookup(&self, name: &str) -> Result<DirEntry, Errno> {
@@ -867,6 +906,24 @@ mod live {
                         .iter()
                         .filter(|m| fs::lookup(m.path) == Ok(NodeKind::Dir));
                     Ok(write_mounts(out, mounted)?)
+                })),
+                "cpuinfo" => file(fs::read_only(|out| {
+                    use aarch64_cpu::registers::{MIDR_EL1, Readable};
+                    // The CPUs are alike (QEMU's -cpu): each shows the reader's MIDR.
+                    let midr = MIDR_EL1.get();
+                    let online = crate::smp::cpu_online_mask();
+                    for cpu in
+                        (0..crate::smp::num_possible_cpus()).filter(|c| online & (1 << c) != 0)
+                    {
+                        write_cpuinfo(
+                            out,
+                            cpu,
+                            midr,
+                            arch::timer::counter_freq_hz(),
+                            crate::binfmt_elf::HWCAP,
+                        )?;
+                    }
+                    Ok(())
                 })),
                 "meminfo" => file(fs::read_only(|out| Ok(write_meminfo(out, &meminfo())?))),
                 _ => {
@@ -1253,6 +1310,19 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
         assert_eq!(
             out,
             "tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0\n"
+        );
+    }
+
+    #[test]
+    fn cpuinfo_is_linuxs() {
+        // `cat /proc/cpuinfo` on Linux 6.12 (cortex-a72 under QEMU), but the features, which
+        // are what each kernel tells user space.
+        let mut out = String::new();
+        write_cpuinfo(&mut out, 1, 0x410f_d083, 62_500_000, 0b11).unwrap();
+        assert_eq!(
+            out,
+            "processor\t: 1\nBogoMIPS\t: 125.00\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\n\
+CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n"
         );
     }
 
