@@ -255,11 +255,19 @@ pub fn write_stat(out: &mut dyn Write, t: &TaskInfo<'_>) -> fmt::Result {
     )
 }
 
-/// What a mapping maps, for its `maps` line's last column.
+/// A mapped file: its path, and its device and inode as `stat` reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MappedFile<'a> {
+    pub path: &'a str,
+    pub dev: (u32, u32),
+    pub ino: u64,
+}
+
+/// What a mapping maps, for its `maps` line's last columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VmaKind<'a> {
-    /// Pages of the program file at this path.
-    File(&'a str),
+    /// Pages of the program file.
+    File(MappedFile<'a>),
     Heap,
     Stack,
     Anon,
@@ -381,8 +389,8 @@ pub fn mem_usage(
 /// Where an address space keeps what `maps` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout<'a> {
-    /// The program's path, for its file ranges.
-    pub path: &'a str,
+    /// The program file, for its file ranges.
+    pub file: MappedFile<'a>,
     pub files: &'a [FileRange],
     /// `[start_brk, brk)`: the heap.
     pub start_brk: u64,
@@ -396,7 +404,7 @@ impl<'a> Layout<'a> {
     /// What the page at `va` belongs to, and its file offset.
     fn classify(&self, va: u64) -> (VmaKind<'a>, u64) {
         if let Some(range) = self.files.iter().find(|r| (r.start..r.end).contains(&va)) {
-            return (VmaKind::File(self.path), range.offset + (va - range.start));
+            return (VmaKind::File(self.file), range.offset + (va - range.start));
         }
         let heap = self.start_brk & !4095..self.brk.next_multiple_of(4096);
         if heap.contains(&va) {
@@ -446,10 +454,14 @@ pub fn vmas<'a>(
 
 /// One `maps` line (Linux: `show_map_vma`): the name column starts at byte 73.
 pub fn write_vma(out: &mut dyn Write, vma: &Vma<'_>) -> fmt::Result {
+    let ((major, minor), ino) = match vma.kind {
+        VmaKind::File(file) => (file.dev, file.ino),
+        _ => ((0, 0), 0),
+    };
     let mut head = alloc::string::String::new();
     let _ = write!(
         head,
-        "{:08x}-{:08x} r{}{}p {:08x} 00:00 0 ",
+        "{:08x}-{:08x} r{}{}p {:08x} {major:02x}:{minor:02x} {ino} ",
         vma.start,
         vma.end,
         if vma.write { 'w' } else { '-' },
@@ -457,7 +469,7 @@ pub fn write_vma(out: &mut dyn Write, vma: &Vma<'_>) -> fmt::Result {
         vma.offset,
     );
     let name = match vma.kind {
-        VmaKind::File(path) => path,
+        VmaKind::File(file) => file.path,
         VmaKind::Heap => "[heap]",
         VmaKind::Stack => "[stack]",
         VmaKind::Anon => return writeln!(out, "{head}"),
@@ -874,8 +886,14 @@ mod live {
         };
         let snap = mm.snapshot()?;
         let stack = mm.stack_range();
+        // The file as `stat` sees it now (0 if it has gone since the exec).
+        let ino = fs::vfs().stat(&exec.path).map_or(0, |stat| stat.ino);
         let layout = Layout {
-            path: &exec.path,
+            file: MappedFile {
+                path: &exec.path,
+                dev: crate::syscall::fs::ST_DEV,
+                ino,
+            },
             files: &snap.layout.files,
             start_brk: snap.start_brk,
             brk: snap.brk,
@@ -1122,12 +1140,12 @@ nonvoluntary_ctxt_switches";
         assert!(stat.ends_with(" 3840\n"));
     }
 
-    /// `cat /proc/self/maps` of busybox on Linux 6.12, without `[vvar]`/`[vdso]` and with
-    /// dev:inode 00:00 0 (no inode numbers here).
+    /// `cat /proc/self/maps` of busybox on Linux 6.12, without `[vvar]`/`[vdso]` (we have no
+    /// vDSO).
     const LINUX_MAPS: &str = "\
-00400000-005b3000 r-xp 00000000 00:00 0                                  /bin/busybox
-005c9000-005d0000 r--p 001b9000 00:00 0                                  /bin/busybox
-005d0000-005d3000 rw-p 001c0000 00:00 0                                  /bin/busybox
+00400000-005b3000 r-xp 00000000 00:02 10                                 /bin/busybox
+005c9000-005d0000 r--p 001b9000 00:02 10                                 /bin/busybox
+005d0000-005d3000 rw-p 001c0000 00:02 10                                 /bin/busybox
 005d3000-005da000 rw-p 00000000 00:00 0 
 22699000-226bb000 rw-p 00000000 00:00 0                                  [heap]
 ffffb80f5000-ffffb8105000 rw-p 00000000 00:00 0 
@@ -1158,7 +1176,11 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
             },
         ];
         let layout = Layout {
-            path: "/bin/busybox",
+            file: MappedFile {
+                path: "/bin/busybox",
+                dev: (0, 2),
+                ino: 10,
+            },
             files: &files,
             start_brk: 0x22699000,
             brk: 0x226ba010,
@@ -1193,7 +1215,11 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
             },
         ];
         let layout = Layout {
-            path: "/bin/x",
+            file: MappedFile {
+                path: "/bin/x",
+                dev: (0, 1),
+                ino: 3,
+            },
             files: &files,
             start_brk: 0x500000,
             brk: 0x500000,
