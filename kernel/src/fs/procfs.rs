@@ -1,5 +1,6 @@
 //! procfs (Linux: `fs/proc/`): `/proc/PID/{status,stat,maps,cmdline,comm,exe}` for every user
-//! process and kernel task, `/proc/self`, `/proc/mounts`, `/proc/meminfo` and `/proc/cpuinfo`,
+//! process and kernel task, `/proc/self`, `/proc/mounts`, `/proc/meminfo`, `/proc/cpuinfo`,
+//! `/proc/uptime`, `/proc/loadavg` and `/proc/stat`,
 //! in Linux 6.12's formats.
 //!
 //! Two halves. The formatters are pure: each takes a plain snapshot ([`TaskInfo`], [`Vma`],
@@ -598,6 +599,119 @@ pub fn write_meminfo(out: &mut dyn Write, m: &MemInfo) -> fmt::Result {
     Ok(())
 }
 
+/// Linux's load-average arithmetic (`include/linux/sched/loadavg.h`): fixed point with
+/// [`FSHIFT`] fraction bits, updated every [`LOAD_FREQ`] seconds (and one tick) with the decay
+/// factors of 1, 5 and 15 minutes.
+pub const FSHIFT: u32 = 11;
+pub const FIXED_1: u64 = 1 << FSHIFT;
+/// Seconds between load samples.
+pub const LOAD_FREQ: u64 = 5;
+/// `EXP_1`, `EXP_5`, `EXP_15`: `FIXED_1 / exp(5 s / 1, 5, 15 min)`.
+pub const EXP: [u64; 3] = [1884, 2014, 2037];
+
+/// One load-average step (Linux: `calc_load`): `active` is the number of active tasks times
+/// [`FIXED_1`].
+pub fn calc_load(load: u64, exp: u64, active: u64) -> u64 {
+    let mut new = load * exp + active * (FIXED_1 - exp);
+    if active >= load {
+        new += FIXED_1 - 1;
+    }
+    new / FIXED_1
+}
+
+/// `/proc/uptime`: seconds since boot and seconds all CPUs spent idle, to the hundredth.
+pub fn write_uptime(out: &mut dyn Write, uptime_ns: u64, idle_ns: u64) -> fmt::Result {
+    let centi = |ns: u64| ns / 10_000_000;
+    let (up, idle) = (centi(uptime_ns), centi(idle_ns));
+    writeln!(
+        out,
+        "{}.{:02} {}.{:02}",
+        up / 100,
+        up % 100,
+        idle / 100,
+        idle % 100
+    )
+}
+
+/// `/proc/loadavg` (Linux: `loadavg_proc_show`): the three averages, runnable/existing tasks,
+/// and the last pid given out.
+pub fn write_loadavg(
+    out: &mut dyn Write,
+    avenrun: [u64; 3],
+    running: usize,
+    total: usize,
+    last_pid: u32,
+) -> fmt::Result {
+    for (i, load) in avenrun.iter().enumerate() {
+        // LOAD_INT / LOAD_FRAC of `avenrun + FIXED_1/200`: rounded to the hundredth.
+        let load = load + FIXED_1 / 200;
+        let frac = ((load & (FIXED_1 - 1)) * 100) >> FSHIFT;
+        let sep = if i == 0 { "" } else { " " };
+        write!(out, "{sep}{}.{frac:02}", load >> FSHIFT)?;
+    }
+    writeln!(out, " {running}/{total} {last_pid}")
+}
+
+/// A CPU's time in [`USER_HZ`] ticks, as `/proc/stat` splits it (we tell apart user, system
+/// and idle; Linux's other columns stay 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    pub user: u64,
+    pub system: u64,
+    pub idle: u64,
+}
+
+/// What `/proc/stat` reports besides the CPU times.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SystemStat {
+    /// Interrupts taken by number, from 0.
+    pub intr: alloc::vec::Vec<u64>,
+    /// Context switches.
+    pub ctxt: u64,
+    /// Boot time, seconds since the epoch of `CLOCK_REALTIME`.
+    pub btime: u64,
+    /// Tasks created since boot.
+    pub processes: u64,
+    pub procs_running: u64,
+    pub procs_blocked: u64,
+}
+
+/// `/proc/stat` (Linux: `show_stat`): the sum over CPUs, each CPU, then the counters.
+pub fn write_proc_stat(
+    out: &mut dyn Write,
+    cpus: &[(usize, CpuTimes)],
+    s: &SystemStat,
+) -> fmt::Result {
+    let line = |out: &mut dyn Write, label: &str, t: &CpuTimes| {
+        writeln!(
+            out,
+            "{label} {} 0 {} {} 0 0 0 0 0 0",
+            t.user, t.system, t.idle
+        )
+    };
+    let sum = cpus.iter().fold(CpuTimes::default(), |a, (_, t)| CpuTimes {
+        user: a.user + t.user,
+        system: a.system + t.system,
+        idle: a.idle + t.idle,
+    });
+    line(out, "cpu ", &sum)?;
+    for (cpu, times) in cpus {
+        line(out, &alloc::format!("cpu{cpu}"), times)?;
+    }
+    write!(out, "intr {}", s.intr.iter().sum::<u64>())?;
+    for count in &s.intr {
+        write!(out, " {count}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "ctxt {}", s.ctxt)?;
+    writeln!(out, "btime {}", s.btime)?;
+    writeln!(out, "processes {}", s.processes)?;
+    writeln!(out, "procs_running {}", s.procs_running)?;
+    writeln!(out, "procs_blocked {}", s.procs_blocked)?;
+    // No softirqs here: the total and the ten kinds are 0.
+    writeln!(out, "softirq 0 0 0 0 0 0 0 0 0 0 0")
+}
+
 /// Linux's names of the `AT_HWCAP` bits, from bit 0 (`hwcap_str`): `cpuinfo`'s `Features`.
 const HWCAP_NAMES: [&str; 12] = [
     "fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp",
@@ -649,6 +763,12 @@ mod live {
     use alloc::string::String;
     use alloc::sync::Arc;
     use alloc::vec::Vec;
+
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    use arch::exception::TrapFrame;
+    use arch::irq::NR_CPUS;
+    use arch::timer::TickHook;
 
     use crate::fs::{self, DirEntry, DirOps, Errno, FileOps, NodeKind};
     use crate::process::mm::Mm;
@@ -906,11 +1026,137 @@ mod live {
         Ok(())
     }
 
+    /// Counter cycles each CPU spent in user mode, in the kernel and idle, sampled at its
+    /// ticks: the time since its previous tick goes to what the tick interrupted (Linux's
+    /// tick-based `account_process_tick`, weighted by the real interval so that ticks QEMU
+    /// runs late lose nothing).
+    static CPU_CYCLES: [[AtomicU64; 3]; NR_CPUS] =
+        [const { [const { AtomicU64::new(0) }; 3] }; NR_CPUS];
+    /// Each CPU's counter at its last tick.
+    static LAST_TICK: [AtomicU64; NR_CPUS] = [const { AtomicU64::new(0) }; NR_CPUS];
+    const USER: usize = 0;
+    const SYSTEM: usize = 1;
+    const IDLE: usize = 2;
+    /// The load averages (Linux: `avenrun`), and the counter value of the next sample.
+    static AVENRUN: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+    static NEXT_LOAD_SAMPLE: AtomicU64 = AtomicU64::new(0);
+
+    static ACCOUNT_TICK: TickHook = TickHook {
+        handler: account_tick,
+    };
+
+    /// Each CPU's tick: charges the time since its last tick, and on the boot CPU takes a
+    /// load sample every [`LOAD_FREQ`] seconds (Linux: `calc_global_load`).
+    fn account_tick(frame: &mut TrapFrame) {
+        let cpu = crate::smp::smp_processor_id();
+        let now = arch::timer::counter_now();
+        let last = LAST_TICK[cpu].swap(now, Ordering::Relaxed);
+        let slot = if frame.user_mode() {
+            USER
+        } else if sched::current().is_none_or(sched::Task::is_idle) {
+            IDLE
+        } else {
+            SYSTEM
+        };
+        if last != 0 {
+            CPU_CYCLES[cpu][slot].fetch_add(now.saturating_sub(last), Ordering::Relaxed);
+        }
+        let next = NEXT_LOAD_SAMPLE.load(Ordering::Relaxed);
+        if cpu == 0 && now >= next {
+            let period = LOAD_FREQ * arch::timer::counter_freq_hz();
+            NEXT_LOAD_SAMPLE.store(now + period, Ordering::Relaxed);
+            if next != 0 {
+                sample_load();
+            }
+        }
+    }
+
+    fn online_cpus() -> impl Iterator<Item = usize> {
+        let online = crate::smp::cpu_online_mask();
+        (0..crate::smp::num_possible_cpus().min(NR_CPUS))
+            .filter(move |cpu| online & (1 << cpu) != 0)
+    }
+
+    fn nr_running() -> usize {
+        online_cpus().map(sched::nr_running).sum()
+    }
+
+    fn sample_load() {
+        let active = nr_running() as u64 * FIXED_1;
+        for (avg, exp) in AVENRUN.iter().zip(EXP) {
+            avg.store(
+                calc_load(avg.load(Ordering::Relaxed), exp, active),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// A CPU's accounted time in [`USER_HZ`] ticks.
+    fn cpu_times(cpu: usize) -> CpuTimes {
+        let freq = arch::timer::counter_freq_hz().max(1);
+        let ticks = |slot: usize| CPU_CYCLES[cpu][slot].load(Ordering::Relaxed) * USER_HZ / freq;
+        CpuTimes {
+            user: ticks(USER),
+            system: ticks(SYSTEM),
+            idle: ticks(IDLE),
+        }
+    }
+
+    fn write_uptime_now(out: &mut dyn Write) -> Result<(), Errno> {
+        let freq = arch::timer::counter_freq_hz().max(1);
+        let idle: u64 = online_cpus()
+            .map(|cpu| CPU_CYCLES[cpu][IDLE].load(Ordering::Relaxed))
+            .sum();
+        let ns = |cycles: u64| (u128::from(cycles) * 1_000_000_000 / u128::from(freq)) as u64;
+        let up = arch::timer::jiffies() * 1_000_000_000 / arch::timer::HZ;
+        Ok(write_uptime(out, up, ns(idle))?)
+    }
+
+    fn write_loadavg_now(out: &mut dyn Write) -> Result<(), Errno> {
+        let avenrun = core::array::from_fn(|i| AVENRUN[i].load(Ordering::Relaxed));
+        Ok(write_loadavg(
+            out,
+            avenrun,
+            nr_running(),
+            sched::nr_threads(),
+            sched::last_pid(),
+        )?)
+    }
+
+    fn write_proc_stat_now(out: &mut dyn Write) -> Result<(), Errno> {
+        let mut cpus = Vec::new();
+        cpus.try_reserve(NR_CPUS).map_err(|_| Errno::ENOMEM)?;
+        cpus.extend(online_cpus().map(|cpu| (cpu, cpu_times(cpu))));
+        let mut intr = Vec::new();
+        for stat in arch::irq::irq_stats() {
+            let irq = stat.irq as usize;
+            if intr.len() <= irq {
+                intr.try_reserve(irq + 1 - intr.len())
+                    .map_err(|_| Errno::ENOMEM)?;
+                intr.resize(irq + 1, 0);
+            }
+            intr[irq] = stat.counts.iter().map(|&c| u64::from(c)).sum();
+        }
+        let stat = SystemStat {
+            intr,
+            ctxt: online_cpus().map(sched::nr_switches).sum(),
+            // CLOCK_REALTIME counts from boot (no RTC): boot was at its 0.
+            btime: 0,
+            processes: u64::from(sched::last_pid()),
+            procs_running: nr_running() as u64,
+            // Tasks sleep interruptibly only.
+            procs_blocked: 0,
+        };
+        Ok(write_proc_stat(out, &cpus, &stat)?)
+    }
+
     /// `/proc` itself: the pid directories, `self`, and the system-wide files.
     struct ProcRoot;
 
     /// The system-wide entries, in `ls` order.
-    const ROOT_ENTRIES: [&str; 4] = ["cpuinfo", "meminfo", "mounts", "self"];
+    const ROOT_ENTRIES: [&str; 7] = [
+        "cpuinfo", "loadavg", "meminfo", "mounts", "self", "stat", "uptime",
+    ];
 
     impl DirOps for ProcRoot {
         fn lookup(&self, name: &str) -> Result<DirEntry, Errno> {
@@ -944,6 +1190,9 @@ mod live {
                     Ok(())
                 })),
                 "meminfo" => file(fs::read_only(|out| Ok(write_meminfo(out, &meminfo())?))),
+                "uptime" => file(fs::read_only(write_uptime_now)),
+                "loadavg" => file(fs::read_only(write_loadavg_now)),
+                "stat" => file(fs::read_only(write_proc_stat_now)),
                 _ => {
                     let pid: Pid = name.parse().map_err(|_| Errno::ENOENT)?;
                     // Only the canonical spelling names a pid ("01" does not).
@@ -980,8 +1229,11 @@ mod live {
         }
     }
 
-    /// Mounts procfs at `/proc`.
+    /// Mounts procfs at `/proc` and starts the CPU time and load accounting.
     pub fn init() {
+        if let Err(e) = arch::timer::register_tick_hook(&ACCOUNT_TICK) {
+            crate::println!("procfs: no tick hook ({e:?}): no CPU times or load averages");
+        }
         let root: Arc<dyn DirOps> = Arc::new(ProcRoot);
         if let Err(e) = fs::mount("/proc", root) {
             crate::println!("procfs: cannot mount /proc: {e:?}");
@@ -1336,6 +1588,73 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
         assert_eq!(
             out,
             "tracefs /sys/kernel/tracing tracefs rw,nosuid,nodev,noexec,relatime 0 0\n"
+        );
+    }
+
+    #[test]
+    fn uptime_and_loadavg_are_linuxs() {
+        let mut out = String::new();
+        write_uptime(&mut out, 6_123_456_789, 1_730_000_000).unwrap();
+        assert_eq!(out, "6.12 1.73\n");
+        out.clear();
+        // 0.16 0.03 0.01 in fixed point, as Linux printed them.
+        write_loadavg(&mut out, [328, 61, 20], 1, 54, 155).unwrap();
+        assert_eq!(out, "0.16 0.03 0.01 1/54 155\n");
+    }
+
+    #[test]
+    fn load_averages_decay_as_linuxs() {
+        // One task always running: the 1-minute average passes 0.63 after a minute (12
+        // samples), as 1 - 1/e.
+        let mut load = 0;
+        for _ in 0..12 {
+            load = calc_load(load, EXP[0], FIXED_1);
+        }
+        assert_eq!(load * 100 / FIXED_1, 63);
+        // Idle again: it decays, and reaches 0 (the rounding only goes up while rising).
+        for _ in 0..200 {
+            load = calc_load(load, EXP[0], 0);
+        }
+        assert_eq!(load, 0);
+        assert_eq!(calc_load(0, EXP[2], 0), 0);
+    }
+
+    #[test]
+    fn proc_stat_lines_are_linuxs() {
+        let mut out = String::new();
+        let cpus = [
+            (
+                0,
+                CpuTimes {
+                    user: 5,
+                    system: 397,
+                    idle: 62,
+                },
+            ),
+            (
+                1,
+                CpuTimes {
+                    user: 9,
+                    system: 332,
+                    idle: 118,
+                },
+            ),
+        ];
+        let stat = SystemStat {
+            intr: alloc::vec![0, 154, 293],
+            ctxt: 2348,
+            btime: 0,
+            processes: 158,
+            procs_running: 1,
+            procs_blocked: 0,
+        };
+        write_proc_stat(&mut out, &cpus, &stat).unwrap();
+        // Linux 6.12's lines, with its irq and softirq times (38, 20, 18) not kept here.
+        assert_eq!(
+            out,
+            "cpu  14 0 729 180 0 0 0 0 0 0\ncpu0 5 0 397 62 0 0 0 0 0 0\n\
+cpu1 9 0 332 118 0 0 0 0 0 0\nintr 447 0 154 293\nctxt 2348\nbtime 0\nprocesses 158\n\
+procs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
         );
     }
 

@@ -402,6 +402,16 @@ static TASKS: SpinLockIrq<PidTable> = SpinLockIrq::new(PidTable {
     next_pid: 1,
 });
 
+/// The last pid given out (pids are never reused): also the number of tasks ever created.
+pub fn last_pid() -> Pid {
+    TASKS.lock().next_pid - 1
+}
+
+/// Tasks that exist now, idle tasks excluded (Linux: `nr_threads`).
+pub fn nr_threads() -> usize {
+    TASKS.lock().tasks.len()
+}
+
 /// The task limit (`threads-max`).
 pub fn max_threads() -> u32 {
     TASKS.lock().max_threads

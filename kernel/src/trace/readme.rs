@@ -316,7 +316,8 @@ pub const OURS: &[Entry] = &[
         "/proc/",
         "  /proc/<pid>/{status,stat,maps,cmdline,comm,exe}, /proc/self\n\
          \t\t\t- every process and kernel task, in Linux's formats;\n\
-         \t\t\t  /proc/{mounts,meminfo,cpuinfo}: filesystems, memory, CPUs\n",
+         \t\t\t  /proc/{mounts,meminfo,cpuinfo}: filesystems, memory, CPUs;\n\
+         \t\t\t  /proc/{uptime,loadavg,stat}: CPU time and load\n",
     ),
     entry("/etc/", "  /etc/{passwd,group}\t- root, the only user\n"),
     entry(
