@@ -1,7 +1,6 @@
 //! procfs (Linux: `fs/proc/`): `/proc/PID/{status,stat,maps,cmdline,comm,exe}` for every user
 //! process and kernel task, `/proc/self`, `/proc/mounts`, `/proc/meminfo`, `/proc/cpuinfo`,
-//! `/proc/uptime`, `/proc/loadavg` and `/proc/stat`,
-//! in Linux 6.12's formats.
+//! `/proc/uptime`, `/proc/loadavg` and `/proc/stat`, in Linux 6.12's formats.
 //!
 //! Two halves. The formatters are pure: each takes a plain snapshot ([`TaskInfo`], [`Vma`],
 //! [`MemInfo`], ...) and writes Linux's text, so the host tests hold them against output taken
@@ -9,6 +8,9 @@
 //! generator (`live`, target only) is a [`super::DirOps`] mounted at `/proc`: it takes the
 //! snapshots from the scheduler and the process table each time a file is read, in the
 //! reader's context (so `/proc/self` names the reader).
+//!
+//! The CPU times of `uptime` and `stat` are sampled by a tick hook (per CPU: user, system,
+//! idle), which also takes the load samples of `loadavg` (Linux's `calc_global_load`).
 //!
 //! Kernel tasks are listed as Linux lists kthreads: `Kthread: 1`, all signals ignored, no
 //! memory lines, an empty `cmdline`, `maps`, and an `exe` link that does not resolve. Pid 0
@@ -186,7 +188,7 @@ fn write_status_mem(out: &mut dyn Write, mem: &MemUsage) -> fmt::Result {
     let kb = |pages: u64| pages * PAGE_KB;
     let exe = (mem.end_code.next_multiple_of(4096) - (mem.start_code & !4095)) / 1024;
     let total = kb(mem.total_pages);
-    let rows: [(&str, u64); 17] = [
+    let rows: [(&str, u64); 16] = [
         ("VmPeak", total),
         ("VmSize", total),
         ("VmLck", 0),
@@ -203,9 +205,8 @@ fn write_status_mem(out: &mut dyn Write, mem: &MemUsage) -> fmt::Result {
         ("VmPTE", kb(mem.table_pages)),
         ("VmSwap", 0),
         ("HugetlbPages", 0),
-        ("", 0),
     ];
-    for (name, value) in rows.iter().filter(|(name, _)| !name.is_empty()) {
+    for (name, value) in rows {
         writeln!(out, "{name}:\t{value:>8} kB")?;
     }
     writeln!(out, "CoreDumping:\t0")?;
@@ -433,10 +434,10 @@ pub fn vmas<'a>(
             && last.write == write
             && last.exec == exec
             && last.kind == kind
-            && (kind == VmaKind::Anon
-                || kind == VmaKind::Heap
-                || kind == VmaKind::Stack
-                || last.offset + (va - last.start) == offset)
+            && match kind {
+                VmaKind::File(_) => last.offset + (va - last.start) == offset,
+                _ => true,
+            }
         {
             last.end = va + 4096;
             continue;
