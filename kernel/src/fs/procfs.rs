@@ -124,6 +124,9 @@ pub struct TaskInfo<'a> {
     pub switches: u64,
     /// When it started, in [`USER_HZ`] ticks after boot.
     pub start_time: u64,
+    /// CPU time at EL0 and in the kernel, in [`USER_HZ`] ticks.
+    pub utime: u64,
+    pub stime: u64,
     /// A zombie's wait status (`stat`'s `exit_code`), 0 otherwise.
     pub exit_code: u32,
 }
@@ -227,11 +230,13 @@ pub fn write_stat(out: &mut dyn Write, t: &TaskInfo<'_>) -> fmt::Result {
     let low = |set: u64| set & 0x7fff_ffff;
     write!(
         out,
-        "{} ({}) {} {} 0 0 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {} {} {} {RLIM_INFINITY} ",
+        "{} ({}) {} {} 0 0 0 -1 {flags} 0 0 0 0 {} {} 0 0 20 0 1 0 {} {} {} {RLIM_INFINITY} ",
         t.pid,
         t.comm,
         t.state.letter(),
         t.ppid,
+        t.utime,
+        t.stime,
         t.start_time,
         mem.total_pages * 4096,
         mem.total_pages,
@@ -788,6 +793,9 @@ mod live {
         pub switches: u64,
         pub sig: SigSets,
         pub start_time: u64,
+        /// User and system time in [`USER_HZ`] ticks.
+        pub utime: u64,
+        pub stime: u64,
         pub exit_code: u32,
         /// A live process's program.
         pub exec: Option<Arc<ExecInfo>>,
@@ -812,7 +820,35 @@ mod live {
                 nr_cpus: crate::smp::num_possible_cpus(),
                 switches: self.switches,
                 start_time: self.start_time,
+                utime: self.utime,
+                stime: self.stime,
                 exit_code: self.exit_code,
+            }
+        }
+
+        /// The fields the task itself has (its process aside).
+        fn from_task(task: &sched::Task, ppid: Pid, kthread: bool) -> Self {
+            let freq = arch::timer::counter_freq_hz().max(1);
+            let (user, system) = task.cputime();
+            Self {
+                pid: task.pid(),
+                ppid,
+                comm: task.name(),
+                state: state_of(task),
+                kthread,
+                cpu: task.cpu(),
+                switches: task.nr_switches(),
+                sig: SigSets {
+                    pending: task.sig_pending(),
+                    blocked: task.sig_blocked(),
+                    ..SigSets::default()
+                },
+                start_time: task.start_jiffies() * USER_HZ / arch::timer::HZ,
+                utime: user * USER_HZ / freq,
+                stime: system * USER_HZ / freq,
+                exit_code: 0,
+                exec: None,
+                mm: None,
             }
         }
 
@@ -853,56 +889,41 @@ mod live {
         }
         let task = sched::find_task_by_pid(pid);
         let Some(proc) = process::find_process(pid) else {
+            // A kernel task: a kthread, which ignores every signal.
             let task = task?;
-            return Some(TaskView {
-                pid,
-                ppid: 0,
-                comm: task.name(),
-                state: state_of(&task),
-                kthread: true,
-                cpu: task.cpu(),
-                switches: task.nr_switches(),
-                sig: SigSets {
-                    pending: task.sig_pending(),
-                    ignored: u64::MAX,
-                    ..SigSets::default()
-                },
-                start_time: task.start_jiffies() * USER_HZ / arch::timer::HZ,
-                exit_code: 0,
-                exec: None,
-                mm: None,
-            });
+            let mut view = TaskView::from_task(&task, 0, true);
+            view.sig.ignored = u64::MAX;
+            return Some(view);
         };
         let exec = proc.exec();
         let zombie = proc.exit_status();
-        let (ignored, caught) = proc.sig_actions();
-        let mut view = TaskView {
-            pid,
-            ppid: proc.ppid(),
-            comm: Comm::new(exec.comm()),
-            state: ProcState::Zombie,
-            kthread: false,
-            cpu: 0,
-            switches: 0,
-            sig: SigSets {
-                ignored,
-                caught,
-                ..SigSets::default()
+        let mut view = match &task {
+            Some(task) => TaskView::from_task(task, proc.ppid(), false),
+            // Reaped by the scheduler before its parent reaped it: only the process is left.
+            None => TaskView {
+                pid,
+                ppid: proc.ppid(),
+                comm: Comm::new(exec.comm()),
+                state: ProcState::Zombie,
+                kthread: false,
+                cpu: 0,
+                switches: 0,
+                sig: SigSets::default(),
+                start_time: 0,
+                utime: 0,
+                stime: 0,
+                exit_code: 0,
+                exec: None,
+                mm: None,
             },
-            start_time: 0,
-            exit_code: zombie.map_or(0, |status| status.0),
-            exec: None,
-            mm: None,
         };
-        if let Some(task) = task {
-            view.comm = task.name();
-            view.cpu = task.cpu();
-            view.switches = task.nr_switches();
-            view.start_time = task.start_jiffies() * USER_HZ / arch::timer::HZ;
-            view.sig.pending = task.sig_pending();
-            view.sig.blocked = task.sig_blocked();
-            if zombie.is_none() {
-                view.state = state_of(&task);
+        (view.sig.ignored, view.sig.caught) = proc.sig_actions();
+        match zombie {
+            Some(status) => {
+                view.state = ProcState::Zombie;
+                view.exit_code = status.0;
+            }
+            None => {
                 view.exec = Some(exec);
                 view.mm = proc.mm();
             }
@@ -1060,7 +1081,11 @@ mod live {
             SYSTEM
         };
         if last != 0 {
-            CPU_CYCLES[cpu][slot].fetch_add(now.saturating_sub(last), Ordering::Relaxed);
+            let cycles = now.saturating_sub(last);
+            CPU_CYCLES[cpu][slot].fetch_add(cycles, Ordering::Relaxed);
+            if let Some(task) = sched::current().filter(|_| slot != IDLE) {
+                task.account_cputime(slot == USER, cycles);
+            }
         }
         let next = NEXT_LOAD_SAMPLE.load(Ordering::Relaxed);
         if cpu == 0 && now >= next {
@@ -1265,6 +1290,8 @@ mod tests {
             nr_cpus: 2,
             switches: 107,
             start_time: 8,
+            utime: 0,
+            stime: 13,
             exit_code: 0,
         }
     }
@@ -1293,13 +1320,12 @@ voluntary_ctxt_switches:\t107\nnonvoluntary_ctxt_switches:\t0\n";
     #[test]
     fn kernel_task_stat_is_linuxs() {
         // Linux: `2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 13 0 0 20 0 1 0 8 0 0 ...`,
-        // with PF_NOFREEZE|PF_FORKNOEXEC in the flags and 13 ticks of system time, which we
-        // do not have.
+        // with PF_NOFREEZE|PF_FORKNOEXEC in the flags.
         let mut out = String::new();
         write_stat(&mut out, &kthreadd()).unwrap();
         assert_eq!(
             out,
-            "2 (kthreadd) S 0 0 0 0 -1 2097152 0 0 0 0 0 0 0 0 20 0 1 0 8 0 0 \
+            "2 (kthreadd) S 0 0 0 0 -1 2097152 0 0 0 0 0 13 0 0 20 0 1 0 8 0 0 \
 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
         );
         assert_eq!(out.split(' ').count(), 52);
@@ -1328,6 +1354,8 @@ voluntary_ctxt_switches:\t107\nnonvoluntary_ctxt_switches:\t0\n";
             cpu: 1,
             switches: 0,
             start_time: 542,
+            utime: 0,
+            stime: 3,
             ..kthreadd()
         }
     }
@@ -1360,15 +1388,15 @@ nonvoluntary_ctxt_switches";
         // Linux: `138 (cat) R 1 0 0 0 -1 4194304 59 0 0 0 0 3 0 0 20 0 1 0 542 2207744 293
         // 18446744073709551615 4194304 5972170 281474371273808 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0
         // 0 6068304 6104344 412065792 281474371276690 281474371276710 281474371276710
-        // 281474371276777 0`: PF_RANDOMIZE, fault counts, times and the argument and
-        // environment addresses differ.
+        // 281474371276777 0`: PF_RANDOMIZE, fault counts and the argument and environment
+        // addresses differ.
         let mut out = String::new();
         let mut t = cat();
         t.pid = 138;
         write_stat(&mut out, &t).unwrap();
         assert_eq!(
             out,
-            "138 (cat) R 1 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 542 2207744 539 \
+            "138 (cat) R 1 0 0 0 -1 0 0 0 0 0 0 3 0 0 20 0 1 0 542 2207744 539 \
 18446744073709551615 4194304 5972170 281474371273808 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 \
 6068304 6104344 412065792 0 0 0 0 0\n"
         );

@@ -112,6 +112,9 @@ pub struct Task {
     pub(super) exit_wait: WaitQueue,
     /// Times this task was switched in.
     pub(super) nr_switches: AtomicU64,
+    /// Counter cycles charged to it at EL0 and at EL1 (Linux: `utime`, `stime`), by the tick
+    /// sampling of `/proc`'s accounting.
+    cputime: [AtomicU64; 2],
     /// Ticks left in its time slice.
     pub(super) slice: AtomicU32,
     /// Saved by `cpu_switch_to` while the task is not running.
@@ -174,6 +177,7 @@ impl Task {
             exited: AtomicBool::new(false),
             exit_wait: WaitQueue::new(),
             nr_switches: AtomicU64::new(0),
+            cputime: [const { AtomicU64::new(0) }; 2],
             slice: AtomicU32::new(0),
             context: UnsafeCell::new(CpuContext::default()),
             stack,
@@ -342,6 +346,19 @@ impl Task {
 
     pub fn nr_switches(&self) -> u64 {
         self.nr_switches.load(Ordering::Relaxed)
+    }
+
+    /// Charges `cycles` of CPU time to the task, as user (EL0) or system time.
+    pub fn account_cputime(&self, user: bool, cycles: u64) {
+        self.cputime[usize::from(!user)].fetch_add(cycles, Ordering::Relaxed);
+    }
+
+    /// Its user and system time so far, in counter cycles.
+    pub fn cputime(&self) -> (u64, u64) {
+        (
+            self.cputime[0].load(Ordering::Relaxed),
+            self.cputime[1].load(Ordering::Relaxed),
+        )
     }
 
     pub(super) fn context(&self) -> *mut CpuContext {
