@@ -14,9 +14,12 @@
 //! Every process has an entry in the process table ([`ProcShared`]: pid, parent, exit status)
 //! from its creation until its parent reaps it: `exit` leaves a zombie, `wait4` reaps it, and a
 //! dying process's children are re-parented to pid 1. The shell (pid 1, a kernel task) starts
-//! programs with [`spawn`] and reaps them through [`Child::wait`], orphans included. User
+//! programs with [`spawn`] and reaps them through [`Child::wait`], orphans included (and
+//! its zombie children whenever the table is looked at: [`processes`], [`find_process`]). User
 //! processes make more with `fork` ([`fork`], a full copy of the address space, no
-//! copy-on-write yet) and replace their image with `execve` ([`execve`]).
+//! copy-on-write yet) and replace their image with `execve` ([`execve`]), which renames the
+//! task after the program and records its path and arguments ([`ExecInfo`]) for `/proc`; the
+//! process table also lends `/proc` readers the address space ([`ProcShared::mm`]).
 
 pub mod mm;
 pub mod signal;
