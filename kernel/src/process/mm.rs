@@ -7,7 +7,8 @@
 //! and does not reuse holes.
 //!
 //! Locking: a spinlock around the tables and counters; only the owning task changes them (the
-//! scheduler reads nothing but the `MmContext`, which never changes after creation).
+//! scheduler reads nothing but the `MmContext`, which never changes after creation). `/proc`
+//! readers in other tasks take the same lock for a [`Mm::snapshot`].
 
 use arch::asid::MmContext;
 use arch::mmu::phys_to_virt;
