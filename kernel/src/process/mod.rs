@@ -418,7 +418,7 @@ fn start(
 /// (as Linux's `execve`), `ENOEXEC` for one that is not a static AArch64 ELF, `ENOMEM`/`EAGAIN`
 /// when memory or tasks run out. Nothing is left behind on failure.
 pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
-    spawn_with_stdio(path, argv, None)
+    spawn_with_stdio(path, argv, None, "/")
 }
 
 /// The descriptors a program the shell starts gets: 0, 1 and 2 on the console, or the
@@ -442,12 +442,15 @@ fn stdio_files(stdio: Option<[Arc<File>; 3]>) -> Result<fs::fdtable::FdTable<Fil
     Ok(files)
 }
 
-/// [`spawn`] with the given files as descriptors 0, 1 and 2 (the shell's redirections).
+/// [`spawn`] with the given files as descriptors 0, 1 and 2 (the shell's redirections) and
+/// the working directory `cwd` (the shell's).
 pub fn spawn_with_stdio(
     path: &str,
     argv: &[&str],
     stdio: Option<[Arc<File>; 3]>,
+    cwd: &str,
 ) -> Result<Child, Errno> {
+    let cwd = fs::vfs().walk(fs::vfs().root(), cwd, true)?;
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
     let (mm, frame) = load_program(path, &argv, &ENVP)?;
     let shared = ProcShared::new(
@@ -465,7 +468,7 @@ pub fn spawn_with_stdio(
         saved_sigmask: None,
         exit_status: None,
         files: stdio_files(stdio)?,
-        cwd: fs::vfs().root().clone(),
+        cwd,
     };
     let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
     let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
@@ -757,7 +760,7 @@ fn shell_exec(ctx: &mut crate::shell::Context<'_>, path: &str, argv: &[&str]) ->
             return 1;
         }
     };
-    let child = match spawn_with_stdio(path, argv, stdio) {
+    let child = match spawn_with_stdio(path, argv, stdio, ctx.cwd()) {
         Ok(child) => child,
         Err(Errno::ENOENT) => {
             let _ = writeln!(ctx.err(), "sh: {name}: not found");

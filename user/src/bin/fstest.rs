@@ -4,7 +4,7 @@
 //! `fstest: N checks, M failed` (exit status 1 if any failed). The same binary on Linux gives
 //! the same lines.
 //!
-//! Two helper modes for scenarios: `fstest write PATH TEXT...` opens PATH with
+//! Helper modes for scenarios: `fstest write PATH TEXT...` opens PATH with `O_CREAT|`
 //! `O_WRONLY|O_TRUNC` and writes the words (space-separated, newline-terminated) in one
 //! `write`; `fstest echo TEXT...` writes them to stdout; `fstest cat PATH` copies a file to
 //! stdout through `read`.
@@ -988,7 +988,7 @@ fn helper(args: &user::Args, mode: &[u8]) -> i32 {
             let Some(path) = args.get(2).and_then(|a| c_path(a, &mut path)) else {
                 return 2;
             };
-            let fd = open(path, sys::O_WRONLY | sys::O_TRUNC);
+            let fd = open(path, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC);
             let ret = if fd < 0 { fd } else { print_words(args, 3, fd) };
             if ret < 0 {
                 user::print(b"fstest: write: ");
