@@ -362,6 +362,7 @@ mod target {
         };
         let (sp, bytes) = build_stack(STACK_TOP, &args)?;
         mm.write(sp, &bytes)?;
+        mm.set_layout(crate::fs::procfs::ImageLayout::from_image(&image, sp)?);
         Ok(Loaded {
             entry: image.entry,
             sp,

@@ -112,6 +112,9 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     crate::kprobes::init();
     crate::initramfs::init();
     crate::process::init();
+    crate::fs::procfs::init();
+    crate::shell::procps::init();
+    init_etc();
     crate::workload::init();
     crate::cmdline::init();
     crate::livepatch::init();
@@ -144,4 +147,19 @@ fn heap_region(board: &board::BoardInfo, image_end: u64) -> (u64, usize) {
         mmu::phys_to_virt(start),
         (ram.start + ram.size - start) as usize,
     )
+}
+
+/// `/etc/passwd` and `/etc/group` for root, the only user (what `ps`, `ls -l` and `id` look
+/// names up in), as regular files anyone may replace.
+fn init_etc() {
+    const FILES: [(&str, &[u8]); 2] = [
+        ("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+        ("/etc/group", b"root:x:0:\n"),
+    ];
+    for (path, data) in FILES {
+        let file = crate::fs::RegFile::new_static(data, 0o100644);
+        if let Err(e) = crate::fs::vfs().add_regular(path, file) {
+            println!("boot: cannot create {path}: {e:?}");
+        }
+    }
 }

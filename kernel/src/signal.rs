@@ -464,6 +464,13 @@ pub fn signal_by_name(name: &str) -> Option<u32> {
     NAMES.iter().position(|n| *n == name).map(|i| i as u32 + 1)
 }
 
+/// The name of signal `signo` without `SIG`, for 1-31 (`kill -l`).
+pub fn signal_name(signo: u32) -> Option<&'static str> {
+    NAMES
+        .get(usize::try_from(signo).ok()?.checked_sub(1)?)
+        .copied()
+}
+
 /// `strsignal`'s text, as sh prints it for a job a signal killed (SIGINT prints nothing).
 pub fn signal_text(signo: u32) -> &'static str {
     match signo {

@@ -88,7 +88,7 @@ fn run_loop(n: u64, op: u32) -> Result<u64, String> {
         stackframe: [0; 2],
     };
     let (status, regs) =
-        crate::process::run_here(mm, frame).map_err(|e| format!("cannot run: {e}"))?;
+        crate::process::run_here(*mm, frame).map_err(|e| format!("cannot run: {e}"))?;
     if status != crate::signal::WaitStatus::exited(0) {
         return Err(format!("the loop ended with status {:#x}", status.0));
     }

@@ -23,6 +23,7 @@ mod file_ops;
 pub mod path;
 pub mod pipe;
 pub mod poll;
+pub mod procfs;
 pub mod tmpfs;
 pub mod tty;
 mod vfs;

@@ -63,7 +63,7 @@ fn fetch_args_run_on_a_trap_frame() -> TestResult {
     k.tp.store_trace_args(&ctx, &mut entry, head);
     let mut line = String::new();
     k.print_event(&mut line, &entry, &ctx).map_err(|_| "print failed")?;
-    let comm = crate::sched::current().map_or(String::new(), |t| String::from(t.name()));
+    let comm = crate::sched::current().map_or(String::new(), |t| String::from(t.name().as_str()));
     kassert_eq!(
         line,
         alloc::format!(

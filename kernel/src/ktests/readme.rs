@@ -14,9 +14,14 @@ fn files_under(dir: &str, out: &mut Vec<String>) -> Result<(), String> {
     let names = fs::list(dir).map_err(|e| alloc::format!("ls {dir}: {e}"))?;
     for name in names {
         let path = alloc::format!("{}/{name}", dir.trim_end_matches('/'));
-        match fs::lookup(&path).map_err(|e| alloc::format!("{path}: {e}"))? {
-            NodeKind::Dir => files_under(&path, out)?,
-            NodeKind::File { .. } => out.push(path),
+        match fs::lookup(&path) {
+            Ok(NodeKind::Dir) => files_under(&path, out)?,
+            Ok(NodeKind::File { .. }) => out.push(path),
+            // A kernel task's `exe` links to nothing, as a kthread's does in Linux.
+            Err(fs::Errno::ENOENT) if path.starts_with("/proc/") && path.ends_with("/exe") => {
+                out.push(path)
+            }
+            Err(e) => return Err(alloc::format!("{path}: {e}")),
         }
     }
     Ok(())

@@ -42,7 +42,7 @@ ktest! {
 fn tests_run_as_task_one_on_cpu0() -> TestResult {
     let me = current().ok_or("no current task")?;
     kassert_eq!(me.pid(), 1);
-    kassert_eq!(me.name(), "ktest");
+    kassert_eq!(me.name(), crate::sched::format::Comm::new("ktest"));
     kassert_eq!(me.cpu(), 0);
     kassert_eq!(smp_processor_id(), 0);
     kassert_eq!(me.state(), TaskState::Running);

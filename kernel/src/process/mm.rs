@@ -2,20 +2,24 @@
 //! and the `brk` and `mmap` bookkeeping. Pages are populated when mapped (no demand paging
 //! yet), so every fault at EL0 is a real error and every fault in a uaccess helper is EFAULT.
 //!
-//! The page table is the record of what is mapped: there is no VMA list yet (it comes with
-//! `/proc/PID/maps`). `mmap` without `MAP_FIXED` takes addresses top-down from below the stack
+//! The page table is the record of what is mapped: there is no VMA list yet
+//! (`/proc/PID/maps` folds the pages into lines, see [`Mm::snapshot`]). `mmap` without `MAP_FIXED` takes addresses top-down from below the stack
 //! and does not reuse holes.
 //!
 //! Locking: a spinlock around the tables and counters; only the owning task changes them (the
-//! scheduler reads nothing but the `MmContext`, which never changes after creation).
+//! scheduler reads nothing but the `MmContext`, which never changes after creation). `/proc`
+//! readers in other tasks take the same lock for a [`Mm::snapshot`].
 
 use arch::asid::MmContext;
 use arch::mmu::phys_to_virt;
 use arch::pgtable::{TASK_SIZE, UserMapError, UserPageTable, user_prot};
 use spin::Mutex;
 
+use alloc::vec::Vec;
+
 use crate::binfmt_elf::{ElfImage, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::fs::Errno;
+use crate::fs::procfs::ImageLayout;
 use crate::mm::page_alloc::{self, Frames};
 
 /// The highest address `mmap` hands out: a gap of 8 MiB below the stack (Linux keeps the stack
@@ -29,6 +33,17 @@ struct Inner {
     brk: u64,
     /// Next `mmap` address is below this.
     mmap_base: u64,
+    /// What the loaded program left here, for `/proc/PID/maps` and `stat`.
+    layout: ImageLayout,
+}
+
+/// What `/proc/PID/maps`, `status` and `stat` read of an address space, taken at one moment.
+pub struct MmSnapshot {
+    /// Every mapped page `(va, write, exec)`, in address order.
+    pub pages: Vec<(u64, bool, bool)>,
+    pub layout: ImageLayout,
+    pub start_brk: u64,
+    pub brk: u64,
 }
 
 pub struct Mm {
@@ -47,6 +62,7 @@ impl Mm {
                 start_brk: 0,
                 brk: 0,
                 mmap_base: MMAP_TOP,
+                layout: ImageLayout::default(),
             }),
         })
     }
@@ -119,6 +135,7 @@ impl Mm {
             new_inner.start_brk = inner.start_brk;
             new_inner.brk = inner.brk;
             new_inner.mmap_base = inner.mmap_base;
+            new_inner.layout = clone_layout(&inner.layout)?;
             let new_table = new_inner.table.as_mut().ok_or(Errno::EFAULT)?;
             table.for_each_page(|va, pa, write, exec| {
                 if result.is_err() {
@@ -162,6 +179,41 @@ impl Mm {
         let va = phys_to_virt(pa);
         arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
         Ok(())
+    }
+
+    /// Records what the loader placed (the program's ranges and stack), for `/proc`.
+    pub fn set_layout(&self, layout: ImageLayout) {
+        self.inner.lock().layout = layout;
+    }
+
+    /// The mapped pages and the layout as they are now (Linux reads `maps` under the mmap
+    /// lock likewise). `ENOMEM` if the page list cannot be allocated.
+    pub fn snapshot(&self) -> Result<MmSnapshot, Errno> {
+        let inner = self.inner.lock();
+        let mut pages = Vec::new();
+        let mut result = Ok(());
+        if let Some(table) = inner.table.as_ref() {
+            table.for_each_page(|va, _, write, exec| {
+                if result.is_ok() {
+                    result = pages.try_reserve(1).map_err(|_| Errno::ENOMEM);
+                    if result.is_ok() {
+                        pages.push((va, write, exec));
+                    }
+                }
+            });
+        }
+        result?;
+        Ok(MmSnapshot {
+            pages,
+            layout: clone_layout(&inner.layout)?,
+            start_brk: inner.start_brk,
+            brk: inner.brk,
+        })
+    }
+
+    /// Where the stack is: `[start, end)`.
+    pub fn stack_range(&self) -> core::ops::Range<u64> {
+        STACK_TOP - STACK_SIZE..STACK_TOP
     }
 
     /// Sets where the heap starts (the loader's `brk`).
@@ -241,6 +293,16 @@ impl Drop for Mm {
             table.destroy(&Frames);
         }
     }
+}
+
+/// A copy of `layout`, fallibly (its range list is as long as the program has segments).
+fn clone_layout(layout: &ImageLayout) -> Result<ImageLayout, Errno> {
+    let mut files = Vec::new();
+    files
+        .try_reserve(layout.files.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    files.extend_from_slice(&layout.files);
+    Ok(ImageLayout { files, ..*layout })
 }
 
 fn page_up(addr: u64) -> u64 {

@@ -14,14 +14,18 @@
 //! Every process has an entry in the process table ([`ProcShared`]: pid, parent, exit status)
 //! from its creation until its parent reaps it: `exit` leaves a zombie, `wait4` reaps it, and a
 //! dying process's children are re-parented to pid 1. The shell (pid 1, a kernel task) starts
-//! programs with [`spawn`] and reaps them through [`Child::wait`], orphans included. User
+//! programs with [`spawn`] and reaps them through [`Child::wait`], orphans included (and
+//! its zombie children whenever the table is looked at: [`processes`], [`find_process`]). User
 //! processes make more with `fork` ([`fork`], a full copy of the address space, no
-//! copy-on-write yet) and replace their image with `execve` ([`execve`]).
+//! copy-on-write yet) and replace their image with `execve` ([`execve`]), which renames the
+//! task after the program and records its path and arguments ([`ExecInfo`]) for `/proc`; the
+//! process table also lends `/proc` readers the address space ([`ProcShared::mm`]).
 
 pub mod mm;
 pub mod signal;
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -44,6 +48,41 @@ use mm::Mm;
 /// The pid orphans are given to (the console shell).
 pub const INIT_PID: Pid = 1;
 
+/// What a process runs, for `/proc/PID/{exe,cmdline}` (Linux: `mm->exe_file` and the
+/// argument area): set by `execve`.
+pub struct ExecInfo {
+    /// The program's path as `execve` got it.
+    pub path: String,
+    /// The arguments, each ended by a NUL.
+    pub argv: Vec<u8>,
+}
+
+impl ExecInfo {
+    /// `ENOMEM` if the copies cannot be allocated.
+    fn new(path: &str, argv: &[&[u8]]) -> Result<Arc<Self>, Errno> {
+        let mut copy = String::new();
+        copy.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
+        copy.push_str(path);
+        let mut args = Vec::new();
+        let len = argv.iter().map(|a| a.len() + 1).sum();
+        args.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
+        for arg in argv {
+            args.extend_from_slice(arg);
+            args.push(0);
+        }
+        Arc::try_new(Self {
+            path: copy,
+            argv: args,
+        })
+        .map_err(|_| Errno::ENOMEM)
+    }
+
+    /// The name the program's task takes (`comm`): the path's last component.
+    pub fn comm(&self) -> &str {
+        basename(&self.path)
+    }
+}
+
 /// A process as its parent and the process table see it.
 pub struct ProcShared {
     pid: AtomicU32,
@@ -54,16 +93,28 @@ pub struct ProcShared {
     child_exit: WaitQueue,
     /// Its signal actions and pending signals' `siginfo`.
     sighand: SpinLockIrq<signal::SigHand>,
+    /// What it runs: replaced by `execve`.
+    exec: SpinLockIrq<Arc<ExecInfo>>,
+    /// Its address space while it runs, for `/proc` readers (Linux's `get_task_mm`); `None`
+    /// once it has exited.
+    mm: SpinLockIrq<Option<Arc<Mm>>>,
 }
 
 impl ProcShared {
-    fn new(ppid: Pid, sighand: signal::SigHand) -> Result<Arc<Self>, Errno> {
+    fn new(
+        ppid: Pid,
+        sighand: signal::SigHand,
+        exec: Arc<ExecInfo>,
+        mm: &Arc<Mm>,
+    ) -> Result<Arc<Self>, Errno> {
         Arc::try_new(Self {
             pid: AtomicU32::new(0),
             ppid: AtomicU32::new(ppid),
             status: Once::new(),
             child_exit: WaitQueue::new(),
             sighand: SpinLockIrq::new(sighand),
+            exec: SpinLockIrq::new(exec),
+            mm: SpinLockIrq::new(Some(mm.clone())),
         })
         .map_err(|_| Errno::ENOMEM)
     }
@@ -75,6 +126,58 @@ impl ProcShared {
     pub fn ppid(&self) -> Pid {
         self.ppid.load(Ordering::Acquire)
     }
+
+    /// What it runs now.
+    pub fn exec(&self) -> Arc<ExecInfo> {
+        self.exec.lock().clone()
+    }
+
+    /// Its address space, `None` once it has exited.
+    pub fn mm(&self) -> Option<Arc<Mm>> {
+        self.mm.lock().clone()
+    }
+
+    /// Its wait status once it has exited (a zombie), `None` while it runs.
+    pub fn exit_status(&self) -> Option<WaitStatus> {
+        self.status.get().copied()
+    }
+
+    /// The signals it ignores and those it catches (bit `signo - 1`).
+    pub fn sig_actions(&self) -> (u64, u64) {
+        self.sighand.lock().ignored_and_caught()
+    }
+}
+
+/// Reaps pid 1's zombie children whose task is gone: pid 1 (the shell, a kernel task) never
+/// calls `wait4`, and Linux's init reaps its orphans as soon as they die. Zombies whose task
+/// is still finishing stay until then, so their pid is never taken for a kernel task's.
+fn reap_init_zombies(table: &mut Vec<Arc<ProcShared>>) {
+    table.retain(|p| {
+        p.ppid() != INIT_PID
+            || p.status.get().is_none()
+            || sched::find_task_by_pid(p.pid()).is_some()
+    });
+}
+
+/// Every process not yet reaped, zombies included, in pid order: what `/proc` lists.
+/// `ENOMEM` if the list cannot be allocated.
+pub fn processes() -> Result<Vec<Arc<ProcShared>>, Errno> {
+    let mut list = Vec::new();
+    {
+        let mut table = TABLE.lock();
+        reap_init_zombies(&mut table);
+        list.try_reserve(table.len()).map_err(|_| Errno::ENOMEM)?;
+        list.extend(table.iter().filter(|p| p.pid() != 0).cloned());
+    }
+    list.sort_unstable_by_key(|p| p.pid());
+    Ok(list)
+}
+
+/// The process `pid` (a zombie included), if there is one.
+pub fn find_process(pid: Pid) -> Option<Arc<ProcShared>> {
+    let mut table = TABLE.lock();
+    reap_init_zombies(&mut table);
+    table.iter().find(|p| p.pid() == pid).cloned()
 }
 
 /// Every process not yet reaped.
@@ -186,7 +289,7 @@ impl Child {
 
 /// The running program's side.
 pub struct Process {
-    mm: Box<Mm>,
+    mm: Arc<Mm>,
     shared: Arc<ProcShared>,
     /// `set_tid_address`'s pointer (Linux: `clear_child_tid`), used once threads exist.
     clear_child_tid: AtomicU64,
@@ -260,10 +363,10 @@ fn program_file(path: &str) -> Result<Arc<dyn fs::FileOps>, Errno> {
 const ENVP: [&[u8]; 2] = [b"PATH=/bin", b"HOME=/"];
 
 /// A new address space holding `path`'s program, and the registers to start it with.
-fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Box<Mm>, TrapFrame), Errno> {
+fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Arc<Mm>, TrapFrame), Errno> {
     let file = program_file(path)?;
     let data = file.bytes().ok_or(Errno::EACCES)?;
-    let mm = Box::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
+    let mm = Arc::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
     let loaded = binfmt_elf::load(&mm, data, argv, envp, path.as_bytes())?;
     mm.set_brk_start(loaded.brk);
     Ok((mm, initial_frame(loaded.entry, loaded.sp)))
@@ -353,6 +456,8 @@ pub fn spawn_with_stdio(
     let shared = ProcShared::new(
         sched::current().map_or(0, Task::pid),
         signal::SigHand::new(),
+        ExecInfo::new(path, &argv)?,
+        &mm,
     )?;
     let process = Process {
         mm,
@@ -373,8 +478,9 @@ pub fn spawn_with_stdio(
 /// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0.
 /// Returns the child's pid.
 pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
-    let mm = Box::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
-    let shared = ProcShared::new(parent.pid(), parent.shared.sighand.lock().inherit(false))?;
+    let mm = Arc::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
+    let sighand = parent.shared.sighand.lock().inherit(false);
+    let shared = ProcShared::new(parent.pid(), sighand, parent.shared.exec(), &mm)?;
     let child = Process {
         mm,
         shared,
@@ -388,13 +494,13 @@ pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
-    let name = sched::current().map_or("?", Task::name);
+    let name = sched::current().map_or(sched::format::Comm::new("?"), Task::name);
     let tls = arch::context::tpidr_el0();
     // The child starts with the parent's FP/SIMD registers as they are now.
     let fpsimd = Box::try_new(current_fpsimd()).map_err(|_| Errno::ENOMEM)?;
     // It inherits the blocked mask too; its pending set starts empty.
     let blocked = sched::current_task().sig_blocked();
-    Ok(start(name, child, child_frame, tls, fpsimd, blocked)?.pid())
+    Ok(start(name.as_str(), child, child_frame, tls, fpsimd, blocked)?.pid())
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -407,9 +513,14 @@ pub fn execve(
     envp: &[&[u8]],
 ) -> Result<(), Errno> {
     let (mm, new_frame) = load_program(path, argv, envp)?;
+    let exec = ExecInfo::new(path, argv)?;
     let task = sched::current_task();
     install_mm(&task, mm.context());
-    // The old address space is installed nowhere now: dropping it frees it.
+    task.set_name(exec.comm());
+    *process.shared.exec.lock() = exec;
+    *process.shared.mm.lock() = Some(mm.clone());
+    // The old address space is installed nowhere now: dropping it frees it (once a `/proc`
+    // reader that holds it lets go).
     drop(core::mem::replace(&mut process.mm, mm));
     process.files.close_on_exec();
     *frame = new_frame;
@@ -449,11 +560,18 @@ pub fn wait4(
 /// Runs the user code of `mm` from `frame` in the running task itself, as a child process of
 /// it that never gets a task of its own (the getppid benchmark's way to time the syscall path
 /// from a kernel command): until it exits, with its status and final registers.
-pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), Errno> {
+pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), Errno> {
     let task = sched::current_task();
+    let mm = Arc::try_new(mm).map_err(|_| Errno::ENOMEM)?;
+    let shared = ProcShared::new(
+        task.pid(),
+        signal::SigHand::new(),
+        ExecInfo::new("", &[])?,
+        &mm,
+    )?;
     let mut process = Process {
         mm,
-        shared: ProcShared::new(task.pid(), signal::SigHand::new())?,
+        shared,
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
         fault: None,
@@ -531,7 +649,9 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsim
     } = process;
     // Its files close before the parent hears of the exit (a pipe's reader sees EOF first).
     files.close_all();
-    // Installed nowhere now: the memory goes back before the parent hears of the exit.
+    // Installed nowhere now: the memory goes back before the parent hears of the exit (or
+    // when a `/proc` reader that holds it lets go).
+    shared.mm.lock().take();
     drop(mm);
     exit_notify(&shared, task.pid(), status);
 }

@@ -60,6 +60,20 @@ impl SigHand {
         }
     }
 
+    /// The signals whose action is `SIG_IGN`, and those with a handler (bit `signo - 1`), as
+    /// `/proc/PID/status` shows them.
+    pub fn ignored_and_caught(&self) -> (u64, u64) {
+        let (mut ignored, mut caught) = (0, 0);
+        for (i, action) in self.actions.iter().enumerate() {
+            match action.handler {
+                SIG_IGN => ignored |= 1 << i,
+                SIG_DFL => {}
+                _ => caught |= 1 << i,
+            }
+        }
+        (ignored, caught)
+    }
+
     /// The actions a forked child inherits (all of them) or an `execve` keeps (Linux's
     /// `flush_signal_handlers`: caught signals go back to `SIG_DFL`, ignored ones stay).
     pub fn inherit(&self, exec: bool) -> Self {

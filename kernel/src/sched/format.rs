@@ -1,8 +1,8 @@
 //! What the scheduler's shell commands parse and print, kept free of hardware so it is tested
-//! on the host: task names, `ps` lines, `sleep` durations, `kill` signals, and the task limit
-//! of `/proc/sys/kernel/threads-max`.
+//! on the host: task names, `sleep` durations, and the task limit of
+//! `/proc/sys/kernel/threads-max`.
 
-use core::fmt::{self, Write};
+use core::fmt;
 
 /// A task name holds at most 15 bytes (Linux: `TASK_COMM_LEN` 16 with the NUL).
 pub const TASK_COMM_LEN: usize = 16;
@@ -37,6 +37,20 @@ impl Comm {
         }
     }
 
+    /// The two words and the length, as [`Comm::from_parts`] takes them back (a task keeps its
+    /// name in atomics, so `execve` can rename it while others read it).
+    pub fn to_parts(&self) -> ([u64; 2], u8) {
+        (self.words, self.len)
+    }
+
+    /// A name from [`Comm::to_parts`]'s words and length (a length past the words is cut).
+    pub fn from_parts(words: [u64; 2], len: u8) -> Self {
+        Self {
+            words,
+            len: len.min(TASK_COMM_LEN as u8 - 1),
+        }
+    }
+
     /// The bytes NUL-padded to [`TASK_COMM_LEN`] (Linux's `char comm[16]`).
     #[inline(always)]
     pub fn to_comm(&self) -> [u8; TASK_COMM_LEN] {
@@ -52,6 +66,12 @@ impl Comm {
         let bytes: &[u8; TASK_COMM_LEN] = unsafe { &*self.words.as_ptr().cast() };
         // Cut at a character boundary of a `str` by `new`, so always valid.
         core::str::from_utf8(&bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -76,28 +96,6 @@ pub fn parse_threads_max(data: &[u8]) -> Option<u32> {
     u32::try_from(value)
         .ok()
         .filter(|v| (1..=MAX_THREADS).contains(v))
-}
-
-/// One `ps` row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PsRow<'a> {
-    pub pid: u32,
-    pub cpu: usize,
-    /// `R` running or runnable, `S` sleeping.
-    pub state: char,
-    pub name: &'a str,
-}
-
-/// The `ps` header.
-pub const PS_HEADER: &str = "  PID CPU STATE NAME";
-
-/// Writes one `ps` line, aligned under [`PS_HEADER`].
-pub fn write_ps_row(out: &mut dyn Write, row: &PsRow<'_>) -> fmt::Result {
-    writeln!(
-        out,
-        "{:>5} {:>3} {:<5} {}",
-        row.pid, row.cpu, row.state, row.name
-    )
 }
 
 /// The longest `sleep` accepted, in milliseconds: one day.
@@ -143,20 +141,9 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     (ms <= SLEEP_MAX_MS).then_some(ms)
 }
 
-/// Parses `kill`'s `-SIG` option: a number 1-64 (`-9`), or a name with or without `SIG`
-/// (`-KILL`, `-SIGTERM`); the signal's number.
-pub fn parse_signal(option: &str) -> Option<u32> {
-    let name = option.strip_prefix('-')?;
-    if let Ok(signo) = name.parse::<u32>() {
-        return (1..=crate::signal::_NSIG).contains(&signo).then_some(signo);
-    }
-    crate::signal::signal_by_name(name.strip_prefix("SIG").unwrap_or(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::String;
 
     #[test]
     fn comm_is_cut_to_fifteen_bytes_at_a_char_boundary() {
@@ -194,24 +181,6 @@ mod tests {
     }
 
     #[test]
-    fn ps_rows_align_under_the_header() {
-        let mut out = String::new();
-        let row = PsRow {
-            pid: 12,
-            cpu: 3,
-            state: 'S',
-            name: "fib",
-        };
-        write_ps_row(&mut out, &row).unwrap();
-        assert_eq!(out, "   12   3 S     fib\n");
-        assert_eq!(
-            PS_HEADER.find("PID").unwrap() + 3,
-            out.find("12").unwrap() + 2
-        );
-        assert_eq!(PS_HEADER.find("NAME"), out.find("fib"));
-    }
-
-    #[test]
     fn durations_in_seconds_with_fractions_and_units() {
         assert_eq!(parse_duration_ms("1"), Some(1000));
         assert_eq!(parse_duration_ms("0"), Some(0));
@@ -241,21 +210,5 @@ mod tests {
         ] {
             assert_eq!(parse_duration_ms(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn signals_by_number_and_name() {
-        assert_eq!(parse_signal("-9"), Some(9));
-        assert_eq!(parse_signal("-KILL"), Some(9));
-        assert_eq!(parse_signal("-SIGKILL"), Some(9));
-        assert_eq!(parse_signal("-15"), Some(15));
-        assert_eq!(parse_signal("-TERM"), Some(15));
-        assert_eq!(parse_signal("-HUP"), Some(1));
-        assert_eq!(parse_signal("-USR1"), Some(10));
-        assert_eq!(parse_signal("-64"), Some(64));
-        assert_eq!(parse_signal("-65"), None);
-        assert_eq!(parse_signal("-0"), None);
-        assert_eq!(parse_signal("-FOO"), None);
-        assert_eq!(parse_signal("9"), None);
     }
 }

@@ -43,8 +43,8 @@ pub mod wait;
 pub use core_sched::*;
 #[cfg(target_os = "none")]
 pub use task::{
-    IDLE_NAME, IDLE_PID, Pid, THREAD_SIZE, Task, TaskState, all_tasks, find_task_by_pid,
-    max_threads, set_max_threads,
+    IDLE_NAME, IDLE_PID, Pid, THREAD_SIZE, Task, TaskState, all_tasks, find_task_by_pid, last_pid,
+    max_threads, nr_threads, set_max_threads,
 };
 
 #[cfg(target_os = "none")]
@@ -394,7 +394,7 @@ mod core_sched {
         if preempt_count() != 0 {
             println!(
                 "BUG: scheduling while atomic: {}/{}/0x{:08x}",
-                current().map_or("?", Task::name),
+                current().map_or(crate::sched::format::Comm::new("?"), Task::name),
                 current().map_or(0, Task::pid),
                 preempt_count()
             );
@@ -619,6 +619,15 @@ mod core_sched {
         RQS.get(cpu)
             .and_then(Once::get)
             .map_or(0, |rq| rq.lock().nr_switches)
+    }
+
+    /// Tasks runnable on `cpu` now, the running one included, idle excluded (Linux:
+    /// `rq->nr_running`).
+    pub fn nr_running(cpu: usize) -> usize {
+        RQS.get(cpu).and_then(Once::get).map_or(0, |rq| {
+            let rq = rq.lock();
+            rq.queue.len() + usize::from(!rq.curr.is_idle())
+        })
     }
 
     /// The idle task of `cpu`, if the CPU runs tasks.

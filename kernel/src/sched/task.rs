@@ -82,8 +82,14 @@ impl TaskState {
 
 pub struct Task {
     pid: Pid,
-    name: Comm,
+    /// Its name (`comm`), as [`Comm::to_parts`]: renamed by `execve` while others may read it.
+    /// A reader racing a rename may see a mix of the two names, as Linux's readers of `comm`
+    /// may; it is always valid text.
+    name: [AtomicU64; 2],
+    name_len: AtomicU8,
     cpu: usize,
+    /// `jiffies` when it was created (`/proc/PID/stat`'s `starttime`).
+    start_jiffies: u64,
     state: AtomicU8,
     /// Queued on its CPU's run queue, or running (Linux: `on_rq`). Changes under that lock.
     pub(super) on_rq: AtomicBool,
@@ -106,6 +112,9 @@ pub struct Task {
     pub(super) exit_wait: WaitQueue,
     /// Times this task was switched in.
     pub(super) nr_switches: AtomicU64,
+    /// Counter cycles charged to it at EL0 and at EL1 (Linux: `utime`, `stime`), by the tick
+    /// sampling of `/proc`'s accounting.
+    cputime: [AtomicU64; 2],
     /// Ticks left in its time slice.
     pub(super) slice: AtomicU32,
     /// Saved by `cpu_switch_to` while the task is not running.
@@ -154,8 +163,10 @@ impl Task {
     ) -> Self {
         Self {
             pid,
-            name: Comm::new(name),
+            name: Comm::new(name).to_parts().0.map(AtomicU64::new),
+            name_len: AtomicU8::new(Comm::new(name).to_parts().1),
             cpu,
+            start_jiffies: arch::timer::jiffies(),
             state: AtomicU8::new(TaskState::Running as u8),
             on_rq: AtomicBool::new(false),
             killed: AtomicBool::new(false),
@@ -166,6 +177,7 @@ impl Task {
             exited: AtomicBool::new(false),
             exit_wait: WaitQueue::new(),
             nr_switches: AtomicU64::new(0),
+            cputime: [const { AtomicU64::new(0) }; 2],
             slice: AtomicU32::new(0),
             context: UnsafeCell::new(CpuContext::default()),
             stack,
@@ -218,11 +230,33 @@ impl Task {
     /// events record, without checking the text again).
     #[inline(always)]
     pub fn comm(&self) -> [u8; super::format::TASK_COMM_LEN] {
-        self.name.to_comm()
+        self.name().to_comm()
     }
 
-    pub fn name(&self) -> &str {
-        self.name.as_str()
+    /// Its name now (`task.name().as_str()` for the text).
+    #[inline(always)]
+    pub fn name(&self) -> Comm {
+        let [lo, hi] = &self.name;
+        Comm::from_parts(
+            [lo.load(Ordering::Relaxed), hi.load(Ordering::Relaxed)],
+            self.name_len.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Renames the task (Linux: `__set_task_comm`, which `execve` calls with the program's
+    /// basename). Cut to [`TASK_COMM_LEN`](super::format::TASK_COMM_LEN) - 1 bytes.
+    pub fn set_name(&self, name: &str) {
+        let (words, len) = Comm::new(name).to_parts();
+        // Shortest first: a racing reader never reads past the bytes of either name.
+        self.name_len.fetch_min(len, Ordering::Relaxed);
+        self.name[0].store(words[0], Ordering::Relaxed);
+        self.name[1].store(words[1], Ordering::Relaxed);
+        self.name_len.store(len, Ordering::Release);
+    }
+
+    /// `jiffies` when the task was created.
+    pub fn start_jiffies(&self) -> u64 {
+        self.start_jiffies
     }
 
     /// The CPU the task runs on, always.
@@ -314,6 +348,19 @@ impl Task {
         self.nr_switches.load(Ordering::Relaxed)
     }
 
+    /// Charges `cycles` of CPU time to the task, as user (EL0) or system time.
+    pub fn account_cputime(&self, user: bool, cycles: u64) {
+        self.cputime[usize::from(!user)].fetch_add(cycles, Ordering::Relaxed);
+    }
+
+    /// Its user and system time so far, in counter cycles.
+    pub fn cputime(&self) -> (u64, u64) {
+        (
+            self.cputime[0].load(Ordering::Relaxed),
+            self.cputime[1].load(Ordering::Relaxed),
+        )
+    }
+
     pub(super) fn context(&self) -> *mut CpuContext {
         self.context.get()
     }
@@ -371,6 +418,16 @@ static TASKS: SpinLockIrq<PidTable> = SpinLockIrq::new(PidTable {
     max_threads: MIN_THREADS,
     next_pid: 1,
 });
+
+/// The last pid given out (pids are never reused): also the number of tasks ever created.
+pub fn last_pid() -> Pid {
+    TASKS.lock().next_pid - 1
+}
+
+/// Tasks that exist now, idle tasks excluded (Linux: `nr_threads`).
+pub fn nr_threads() -> usize {
+    TASKS.lock().tasks.len()
+}
 
 /// The task limit (`threads-max`).
 pub fn max_threads() -> u32 {

@@ -19,6 +19,7 @@ mod builtins;
 pub use builtins::write_command_list;
 pub mod line_editor;
 pub mod parser;
+pub mod procps;
 #[cfg(test)]
 mod tests;
 

@@ -32,7 +32,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// Bytes the kernel reserves in `.kallsyms` for the table.
-pub const KALLSYMS_RESERVED: usize = 512 * 1024;
+pub const KALLSYMS_RESERVED: usize = 768 * 1024;
 
 /// Identifies a filled-in table.
 const MAGIC: [u8; 8] = *b"KALLSYMS";

@@ -456,7 +456,7 @@ fn encode_dev((major, minor): (u32, u32)) -> u64 {
 }
 
 /// The device every inode here reports (one filesystem).
-const ST_DEV: (u32, u32) = (0, 1);
+pub const ST_DEV: (u32, u32) = (0, 1);
 
 /// arm64's `struct stat` (include/uapi/asm-generic/stat.h): 128 bytes.
 fn stat_bytes(stat: &Stat) -> [u8; 128] {

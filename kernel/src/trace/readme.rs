@@ -313,6 +313,14 @@ pub const OURS: &[Entry] = &[
          \t\t\t  with EAGAIN (run -b: sh: can't fork: ...)\n",
     ),
     entry(
+        "/proc/",
+        "  /proc/<pid>/{status,stat,maps,cmdline,comm,exe}, /proc/self\n\
+         \t\t\t- every process and kernel task, in Linux's formats;\n\
+         \t\t\t  /proc/{mounts,meminfo,cpuinfo}: filesystems, memory, CPUs;\n\
+         \t\t\t  /proc/{uptime,loadavg,stat}: CPU time and load\n",
+    ),
+    entry("/etc/", "  /etc/{passwd,group}\t- root, the only user\n"),
+    entry(
         "/sys/kernel/livepatch/livepatch_sample/",
         "  /sys/kernel/livepatch/livepatch_sample/enabled\n\
          \t\t\t- 1 while the sample live patch replaces cmdline_proc_show\n",

@@ -477,7 +477,7 @@ pub(super) fn comm_of(pid: i32, f: &mut dyn FnMut(&str) -> fmt::Result) -> fmt::
         return f(IDLE_NAME);
     }
     match sched::find_task_by_pid(pid as u32) {
-        Some(task) => f(task.name()),
+        Some(task) => f(task.name().as_str()),
         None => trace_find_cmdline(pid as u32, f).unwrap_or_else(|| f(COMM_UNKNOWN)),
     }
 }
