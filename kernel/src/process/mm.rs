@@ -4,19 +4,27 @@
 //!
 //! The page table is the record of what is mapped: there is no VMA list yet (it comes with
 //! `/proc/PID/maps`). `mmap` without `MAP_FIXED` takes addresses top-down from below the stack
-//! and does not reuse holes.
+//! and does not reuse holes. The one thing the table cannot say is which unmapped addresses
+//! `mmap(PROT_NONE)` reserved (no frame backs them until `mprotect` opens them): those ranges
+//! are kept in a [`Reserved`] set. `mprotect` changes the protection of mapped pages in place
+//! ([`UserPageTable::protect_range`]; `PROT_NONE` keeps the frame, see
+//! [`arch::pgtable::user_prot_none`]) and maps zeroed pages over reserved ones.
 //!
 //! Locking: a spinlock around the tables and counters; only the owning task changes them (the
 //! scheduler reads nothing but the `MmContext`, which never changes after creation).
 
 use arch::asid::MmContext;
 use arch::mmu::phys_to_virt;
-use arch::pgtable::{TASK_SIZE, UserMapError, UserPageTable, user_prot};
+use alloc::vec::Vec;
+use arch::pgtable::{
+    TASK_SIZE, UserMapError, UserPageTable, user_prot, user_prot_exec, user_prot_none,
+};
 use spin::Mutex;
 
 use crate::binfmt_elf::{ElfImage, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::fs::Errno;
 use crate::mm::page_alloc::{self, Frames};
+use crate::mm::reserved::Reserved;
 
 /// The highest address `mmap` hands out: a gap of 8 MiB below the stack (Linux keeps the stack
 /// rlimit's room there).
@@ -29,6 +37,8 @@ struct Inner {
     brk: u64,
     /// Next `mmap` address is below this.
     mmap_base: u64,
+    /// `PROT_NONE` reservations: addresses no frame backs, which `mprotect` may open.
+    reserved: Reserved,
 }
 
 pub struct Mm {
@@ -47,6 +57,7 @@ impl Mm {
                 start_brk: 0,
                 brk: 0,
                 mmap_base: MMAP_TOP,
+                reserved: Reserved::default(),
             }),
         })
     }
@@ -63,10 +74,11 @@ impl Mm {
         map_zeroed(&mut inner, self.context.asid(), start, len, write, exec)
     }
 
-    /// Unmaps whatever is mapped in `[start, start + len)` and frees its frames.
-    pub fn unmap(&self, start: u64, len: u64) {
+    /// Unmaps whatever is mapped or reserved in `[start, start + len)` and frees its frames.
+    /// `ENOMEM` (nothing changed) when a reservation cut in two needs memory that is not there.
+    pub fn unmap(&self, start: u64, len: u64) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
-        unmap(&mut inner, self.context.asid(), start, len);
+        unmap(&mut inner, self.context.asid(), start, len)
     }
 
     /// Copies `data` to the mapped user address `va` through the linear map (the loader's
@@ -119,8 +131,9 @@ impl Mm {
             new_inner.start_brk = inner.start_brk;
             new_inner.brk = inner.brk;
             new_inner.mmap_base = inner.mmap_base;
+            new_inner.reserved = inner.reserved.try_clone()?;
             let new_table = new_inner.table.as_mut().ok_or(Errno::EFAULT)?;
-            table.for_each_page(|va, pa, write, exec| {
+            table.for_each_page_prot(|va, pa, prot| {
                 if result.is_err() {
                     return;
                 }
@@ -137,12 +150,12 @@ impl Mm {
                         PAGE_SIZE as usize,
                     );
                 }
-                if exec {
+                if user_prot_exec(prot) {
                     let va = phys_to_virt(frame);
                     arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
                 }
                 if new_table
-                    .map_page(va, frame, user_prot(write, exec), &Frames)
+                    .map_page(va, frame, prot, &Frames)
                     .is_err()
                 {
                     page_alloc::free_page(frame);
@@ -185,8 +198,10 @@ impl Mm {
             if map_zeroed(&mut inner, asid, old_end, new_end - old_end, true, false).is_err() {
                 return old;
             }
-        } else if new_end < old_end {
-            unmap(&mut inner, self.context.asid(), new_end, old_end - new_end);
+        } else if new_end < old_end
+            && unmap(&mut inner, self.context.asid(), new_end, old_end - new_end).is_err()
+        {
+            return old;
         }
         inner.brk = new;
         new
@@ -214,7 +229,7 @@ impl Mm {
         let asid = self.context.asid();
         let start = match fixed {
             Some(addr) => {
-                unmap(&mut inner, asid, addr, len);
+                unmap(&mut inner, asid, addr, len)?;
                 addr
             }
             None => {
@@ -227,11 +242,114 @@ impl Mm {
                 start
             }
         };
-        if !none {
+        if none {
+            inner.reserved.insert(start, start + len)?;
+        } else {
             map_zeroed(&mut inner, asid, start, len, write, exec)?;
         }
         Ok(start)
     }
+
+    /// Linux's `mprotect` of `[start, start + len)` (page aligned, `len` non-zero): every page
+    /// must be mapped or reserved (`ENOMEM` otherwise, nothing changed). Mapped pages get the
+    /// new protection in place; reserved ones are mapped zeroed unless it is `PROT_NONE`
+    /// (`none`). `ENOMEM` when frames run out for those (the pages mapped so far stay, as a
+    /// partly done `mprotect` does on Linux).
+    pub fn mprotect(
+        &self,
+        start: u64,
+        len: u64,
+        none: bool,
+        write: bool,
+        exec: bool,
+    ) -> Result<(), Errno> {
+        let mut inner = self.inner.lock();
+        let asid = self.context.asid();
+        let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if end > TASK_SIZE {
+            return Err(Errno::ENOMEM);
+        }
+        check_covered(&inner, start, end)?;
+        let prot = if none {
+            user_prot_none()
+        } else {
+            user_prot(write, exec)
+        };
+        if !none {
+            let mut pieces = Vec::new();
+            pieces
+                .try_reserve(inner.reserved.within(start, end).count())
+                .map_err(|_| Errno::ENOMEM)?;
+            pieces.extend(inner.reserved.within(start, end));
+            for (s, e) in pieces {
+                map_zeroed(&mut inner, asid, s, e - s, write, exec)?;
+            }
+        }
+        let table = inner.table.as_mut().ok_or(Errno::EFAULT)?;
+        table.protect_range(start, end, asid, prot);
+        if exec {
+            // Code written while the pages were writable must reach instruction fetch.
+            let mut va = start;
+            while va < end {
+                if let Some((pa, _)) = table.translate(va) {
+                    let kva = phys_to_virt(pa);
+                    arch::cache::caches_clean_inval_pou(kva, kva + PAGE_SIZE);
+                }
+                va += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Mm {
+    /// `madvise` of `[start, start + len)` (page aligned, non-empty, below `TASK_SIZE`):
+    /// `ENOMEM` unless every page is mapped or reserved; with `zero` (`MADV_DONTNEED`), the
+    /// mapped pages' contents become zero, as a private anonymous page reads after Linux drops
+    /// it. Every page here is private and anonymous (file data is copied in at load), so that
+    /// is always the right answer.
+    pub fn madvise(&self, start: u64, len: u64, zero: bool) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        let end = start + len;
+        check_covered(&inner, start, end)?;
+        if !zero {
+            return Ok(());
+        }
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        let mut va = start;
+        while va < end {
+            if let Some((_, reserved_end)) = inner.reserved.containing(va) {
+                va = reserved_end;
+                continue;
+            }
+            if let Some((pa, _)) = table.translate(va) {
+                // SAFETY: a frame of this address space (we hold its lock), in the linear
+                // map; zeroing it is what the owner's next read must see.
+                unsafe {
+                    core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE as usize)
+                };
+            }
+            va += PAGE_SIZE;
+        }
+        Ok(())
+    }
+}
+
+/// `ENOMEM` unless every page of `[start, end)` is mapped or reserved. Reserved ranges are
+/// skipped whole, and a hostile range fails at its first hole, so the walk costs what is
+/// mapped, not the range's length.
+fn check_covered(inner: &Inner, start: u64, end: u64) -> Result<(), Errno> {
+    let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+    let mut va = start;
+    while va < end {
+        if let Some((_, reserved_end)) = inner.reserved.containing(va) {
+            va = reserved_end;
+            continue;
+        }
+        table.translate(va).ok_or(Errno::ENOMEM)?;
+        va += PAGE_SIZE;
+    }
+    Ok(())
 }
 
 impl Drop for Mm {
@@ -270,7 +388,7 @@ fn map_zeroed(
             None => Err(UserMapError::NoMemory),
         };
         if let Err(error) = result {
-            unmap(inner, asid, start, va - start);
+            unmap_pages(inner, asid, start, va - start);
             return Err(match error {
                 UserMapError::NoMemory => Errno::ENOMEM,
                 UserMapError::Exists => Errno::EEXIST,
@@ -279,10 +397,24 @@ fn map_zeroed(
         }
         va += PAGE_SIZE;
     }
+    // Mapped now, so no longer only reserved. Cutting a reservation may need memory: if there
+    // is none, the pages go again.
+    if let Err(error) = inner.reserved.remove(start, end) {
+        unmap_pages(inner, asid, start, len);
+        return Err(error);
+    }
     Ok(())
 }
 
-fn unmap(inner: &mut Inner, asid: u16, start: u64, len: u64) {
+/// Unmaps (and un-reserves) `[start, start + len)`; `ENOMEM`, with nothing changed, when
+/// cutting a reservation needs memory that is not there.
+fn unmap(inner: &mut Inner, asid: u16, start: u64, len: u64) -> Result<(), Errno> {
+    inner.reserved.remove(start, start.saturating_add(len))?;
+    unmap_pages(inner, asid, start, len);
+    Ok(())
+}
+
+fn unmap_pages(inner: &mut Inner, asid: u16, start: u64, len: u64) {
     let Some(table) = inner.table.as_mut() else {
         return;
     };

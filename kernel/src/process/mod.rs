@@ -19,12 +19,13 @@
 //! copy-on-write yet) and replace their image with `execve` ([`execve`]).
 
 pub mod mm;
+pub mod pgrp;
 pub mod signal;
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use arch::asid::MmContext;
 use arch::exception::TrapFrame;
@@ -53,6 +54,16 @@ pub struct ProcShared {
     child_exit: WaitQueue,
     /// Its signal actions and pending signals' `siginfo`.
     sighand: SpinLockIrq<signal::SigHand>,
+    /// Its process group and session ([`pgrp`]); a group of 0 is its own pid, filled in with
+    /// the pid ([`start`]).
+    pgid: AtomicU32,
+    sid: AtomicU32,
+    /// Its resource limits (Linux: `signal->rlim`), inherited by `fork`.
+    rlimits: SpinLockIrq<crate::rlimit::RLimits>,
+    /// Set when it execs or exits: a parent that `vfork`ed it sleeps on `vfork_done` until then
+    /// (Linux: `vfork_done`).
+    released: AtomicBool,
+    vfork_done: WaitQueue,
 }
 
 impl ProcShared {
@@ -63,8 +74,20 @@ impl ProcShared {
             status: Once::new(),
             child_exit: WaitQueue::new(),
             sighand: SpinLockIrq::new(sighand),
+            pgid: AtomicU32::new(0),
+            // The console shell (pid 1) leads the one session the console has.
+            sid: AtomicU32::new(INIT_PID),
+            rlimits: SpinLockIrq::new(crate::rlimit::RLimits::init(sched::max_threads())),
+            released: AtomicBool::new(false),
+            vfork_done: WaitQueue::new(),
         })
         .map_err(|_| Errno::ENOMEM)
+    }
+
+    /// It has exec'd or exited: a `vfork`ing parent may go on.
+    fn release_vfork(&self) {
+        self.released.store(true, Ordering::Release);
+        self.vfork_done.wake_up();
     }
 
     pub fn pid(&self) -> Pid {
@@ -73,6 +96,11 @@ impl ProcShared {
 
     pub fn ppid(&self) -> Pid {
         self.ppid.load(Ordering::Acquire)
+    }
+
+    /// Its resource limits.
+    pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
+        &self.rlimits
     }
 }
 
@@ -88,6 +116,11 @@ fn insert(shared: &Arc<ProcShared>) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The table entry of process `pid` (a zombie included).
+pub fn find_shared(pid: Pid) -> Option<Arc<ProcShared>> {
+    TABLE.lock().iter().find(|p| p.pid() == pid).cloned()
+}
+
 fn remove(shared: &Arc<ProcShared>) {
     TABLE.lock().retain(|p| !Arc::ptr_eq(p, shared));
 }
@@ -99,11 +132,22 @@ enum Reaped {
     NoChild,
 }
 
+/// Whether `wait4(which)` of `parent` waits for `p`: any child for -1, the child `which` for
+/// a positive one, a child in group `-which` for one below -1 (the syscall turns 0 into the
+/// caller's group).
+fn waits_for(p: &ProcShared, parent: Pid, which: i64) -> bool {
+    p.ppid() == parent
+        && match which {
+            -1 => true,
+            which if which > 0 => i64::from(p.pid()) == which,
+            which => i64::from(p.pgid()) == -which,
+        }
+}
+
 /// Reaps one exited child of `parent` matching `which`, if any.
 fn reap(parent: Pid, which: i64) -> Reaped {
     let mut table = TABLE.lock();
-    let matches =
-        |p: &Arc<ProcShared>| p.ppid() == parent && (which == -1 || i64::from(p.pid()) == which);
+    let matches = |p: &Arc<ProcShared>| waits_for(p, parent, which);
     if !table.iter().any(matches) {
         return Reaped::NoChild;
     }
@@ -125,7 +169,7 @@ fn wait_done(parent: Pid, which: i64) -> bool {
     let table = TABLE.lock();
     let mut children = table
         .iter()
-        .filter(|p| p.ppid() == parent && (which == -1 || i64::from(p.pid()) == which));
+        .filter(|p| waits_for(p, parent, which));
     let mut any = false;
     let done = children.any(|p| {
         any = true;
@@ -145,6 +189,7 @@ fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
         shared.status.call_once(|| status);
         table.iter().find(|p| p.pid() == shared.ppid()).cloned()
     };
+    shared.release_vfork();
     if let Some(parent) = parent {
         signal::notify_parent(&parent, pid, status);
         parent.child_exit.wake_up();
@@ -200,6 +245,8 @@ pub struct Process {
     /// Set by `exit`/`exit_group`: the run loop ends the process with it before EL0 runs
     /// again.
     exit_status: Option<WaitStatus>,
+    /// The file mode creation mask (Linux: `fs->umask`), inherited by `fork`.
+    umask: AtomicU32,
 }
 
 impl Process {
@@ -232,7 +279,24 @@ impl Process {
     pub fn exiting(&self) -> bool {
         self.exit_status.is_some()
     }
+
+    /// `umask`: sets the mask (its permission bits) and returns the old one.
+    pub fn set_umask(&self, mask: u32) -> u32 {
+        self.umask.swap(mask & 0o777, Ordering::Relaxed)
+    }
+
+    pub fn umask(&self) -> u32 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// Its resource limits.
+    pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
+        &self.shared.rlimits
+    }
 }
+
+/// Linux's default umask (`init_fs`).
+const DEFAULT_UMASK: u32 = 0o022;
 
 /// The last path component: the task's name, as Linux's `comm` after `execve`.
 fn basename(path: &str) -> &str {
@@ -287,6 +351,19 @@ fn start(
     fpsimd: Box<UserFpsimdState>,
     blocked: u64,
 ) -> Result<Arc<Task>, Errno> {
+    start_with(name, process, frame, tls, fpsimd, blocked, |_| {})
+}
+
+/// [`start`], calling `before_run(pid)` once the pid is known and before the process runs.
+fn start_with(
+    name: &str,
+    process: Process,
+    frame: TrapFrame,
+    tls: u64,
+    fpsimd: Box<UserFpsimdState>,
+    blocked: u64,
+    before_run: impl FnOnce(Pid),
+) -> Result<Arc<Task>, Errno> {
     let shared = process.shared.clone();
     insert(&shared)?;
     let body = move || {
@@ -295,6 +372,10 @@ fn start(
     };
     match sched::spawn(name, None, true, body) {
         Ok(task) => {
+            // A new program leads its own group (the shell's job); a forked child keeps its
+            // parent's. Set before the pid, which is what the child waits for.
+            let _ = shared.pgid.compare_exchange(0, task.pid(), Ordering::AcqRel, Ordering::Relaxed);
+            before_run(task.pid());
             // Its parent learns the pid from our return, so nobody looks it up before this.
             shared.pid.store(task.pid(), Ordering::Release);
             Ok(task)
@@ -325,35 +406,82 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        umask: AtomicU32::new(DEFAULT_UMASK),
     };
     let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
     let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
     Ok(Child { task, shared })
 }
 
-/// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0.
-/// Returns the child's pid.
-pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
+/// What `clone` asks of a new process besides the copy ([`fork`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneArgs {
+    /// The child's stack pointer (0: the parent's).
+    pub stack: u64,
+    /// `CLONE_SETTLS`: the child's TPIDR_EL0.
+    pub tls: Option<u64>,
+    /// `CLONE_CHILD_SETTID`: where the child's tid is written, in the child's memory.
+    pub child_set_tid: Option<u64>,
+    /// `CLONE_CHILD_CLEARTID`: the child's `clear_child_tid`.
+    pub child_clear_tid: Option<u64>,
+    /// `CLONE_VFORK`: the parent sleeps until the child execs or exits.
+    pub vfork: bool,
+}
+
+/// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0 and
+/// `args` applied. Returns the child's pid once it runs (with `args.vfork`, once it has
+/// exec'd or exited).
+pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
     let mm = Box::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
     let shared = ProcShared::new(parent.pid(), parent.shared.sighand.lock().inherit(false))?;
+    shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);
+    shared.sid.store(parent.shared.sid(), Ordering::Relaxed);
+    *shared.rlimits.lock() = *parent.shared.rlimits.lock();
     let child = Process {
         mm,
-        shared,
-        clear_child_tid: AtomicU64::new(0),
+        shared: shared.clone(),
+        clear_child_tid: AtomicU64::new(args.child_clear_tid.unwrap_or(0)),
         robust_list: AtomicU64::new(0),
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        umask: AtomicU32::new(parent.umask()),
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
+    if args.stack != 0 {
+        child_frame.sp = args.stack;
+    }
     let name = sched::current().map_or("?", Task::name);
-    let tls = arch::context::tpidr_el0();
+    let tls = args.tls.unwrap_or_else(arch::context::tpidr_el0);
     // The child starts with the parent's FP/SIMD registers as they are now.
     let fpsimd = Box::try_new(current_fpsimd()).map_err(|_| Errno::ENOMEM)?;
     // It inherits the blocked mask too; its pending set starts empty.
     let blocked = sched::current_task().sig_blocked();
-    Ok(start(name, child, child_frame, tls, fpsimd, blocked)?.pid())
+    let set_tid = args.child_set_tid;
+    let child_mm: *const Mm = &*child.mm;
+    // The child waits for its pid in `run` before touching its memory, and `start` stores
+    // the pid last: write the tid in between, through a hook run by `start`.
+    let task = start_with(name, child, child_frame, tls, fpsimd, blocked, |pid| {
+        if let Some(addr) = set_tid {
+            // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
+            // run user code (nor free the Mm) until its pid is published after this hook.
+            // A bad address is ignored, as Linux's `put_user` failure is.
+            let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
+        }
+    })?;
+    let pid = task.pid();
+    if args.vfork {
+        // Killable only: a signal to the parent waits for the child too (Linux's
+        // `wait_for_vfork_done` is killable, and then the child is left to run).
+        while shared.vfork_done.wait_event(|| shared.released.load(Ordering::Acquire)).is_err()
+        {
+            if sched::current_task().sig_pending() & crate::signal::sigmask(SIGKILL) != 0 {
+                break;
+            }
+        }
+    }
+    Ok(pid)
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -377,6 +505,8 @@ pub fn execve(
     *process.shared.sighand.lock() = inherited;
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
+    // A `vfork`ing parent goes on once its child has its own program.
+    process.shared.release_vfork();
     Ok(())
 }
 
@@ -417,6 +547,7 @@ pub fn run_here(mm: Box<Mm>, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        umask: AtomicU32::new(DEFAULT_UMASK),
     };
     let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
     // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.

@@ -46,7 +46,7 @@ macro_rules! meta {
 /// arguments (arm64's `mmap` from `arch/arm64/kernel/sys.c`, `clone` with
 /// `CONFIG_CLONE_BACKWARDS`, `uname` as `newuname`). A syscall added to the dispatcher gets its
 /// events by a line here.
-pub static SYSCALLS: [SyscallMeta; 32] = [
+pub static SYSCALLS: &[SyscallMeta] = &[
     meta!(64, "sys_write", "unsigned int" "fd", "const char *" "buf", "size_t" "count"),
     meta!(93, "sys_exit", "int" "error_code"),
     meta!(94, "sys_exit_group", "int" "error_code"),
@@ -89,6 +89,37 @@ pub static SYSCALLS: [SyscallMeta; 32] = [
     meta!(260, "sys_wait4", "pid_t" "upid", "int *" "stat_addr", "int" "options",
         "struct rusage *" "ru"),
     meta!(278, "sys_getrandom", "char *" "ubuf", "size_t" "len", "unsigned int" "flags"),
+    // Process attributes, memory protection and futexes (syscall/sys.rs, mm.rs, futex.rs).
+    meta!(98, "sys_futex", "u32 *" "uaddr", "int" "op", "u32" "val",
+        "const struct __kernel_timespec *" "utime", "u32 *" "uaddr2", "u32" "val3"),
+    meta!(143, "sys_setregid", "gid_t" "rgid", "gid_t" "egid"),
+    meta!(144, "sys_setgid", "gid_t" "gid"),
+    meta!(145, "sys_setreuid", "uid_t" "ruid", "uid_t" "euid"),
+    meta!(146, "sys_setuid", "uid_t" "uid"),
+    meta!(147, "sys_setresuid", "uid_t" "ruid", "uid_t" "euid", "uid_t" "suid"),
+    meta!(148, "sys_getresuid", "uid_t *" "ruidp", "uid_t *" "euidp", "uid_t *" "suidp"),
+    meta!(149, "sys_setresgid", "gid_t" "rgid", "gid_t" "egid", "gid_t" "sgid"),
+    meta!(150, "sys_getresgid", "gid_t *" "rgidp", "gid_t *" "egidp", "gid_t *" "sgidp"),
+    meta!(151, "sys_setfsuid", "uid_t" "uid"),
+    meta!(152, "sys_setfsgid", "gid_t" "gid"),
+    meta!(153, "sys_times", "struct tms *" "tbuf"),
+    meta!(154, "sys_setpgid", "pid_t" "pid", "pid_t" "pgid"),
+    meta!(155, "sys_getpgid", "pid_t" "pid"),
+    meta!(156, "sys_getsid", "pid_t" "pid"),
+    meta!(157, "sys_setsid"),
+    meta!(158, "sys_getgroups", "int" "gidsetsize", "gid_t *" "grouplist"),
+    meta!(159, "sys_setgroups", "int" "gidsetsize", "gid_t *" "grouplist"),
+    meta!(163, "sys_getrlimit", "unsigned int" "resource", "struct rlimit *" "rlim"),
+    meta!(164, "sys_setrlimit", "unsigned int" "resource", "struct rlimit *" "rlim"),
+    meta!(165, "sys_getrusage", "int" "who", "struct rusage *" "ru"),
+    meta!(166, "sys_umask", "int" "mask"),
+    meta!(167, "sys_prctl", "int" "option", "unsigned long" "arg2", "unsigned long" "arg3",
+        "unsigned long" "arg4", "unsigned long" "arg5"),
+    meta!(179, "sys_sysinfo", "struct sysinfo *" "info"),
+    meta!(226, "sys_mprotect", "unsigned long" "start", "size_t" "len", "unsigned long" "prot"),
+    meta!(233, "sys_madvise", "unsigned long" "start", "size_t" "len_in", "int" "behavior"),
+    meta!(261, "sys_prlimit64", "pid_t" "pid", "unsigned int" "resource",
+        "const struct rlimit64 *" "new_rlim", "struct rlimit64 *" "old_rlim"),
 ];
 
 /// The metadata of syscall `nr`, if we implement it.
