@@ -25,8 +25,9 @@ pub const PROGRAMS: [&str; 10] = [
     "sigtest",
 ];
 
-/// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`.
-pub const C_PROGRAMS: [&str; 2] = ["hello", "bench"];
+/// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux
+/// anchor's getppid bench, and a check of the process-attribute and memory syscalls.
+pub const C_PROGRAMS: [&str; 3] = ["hello", "bench", "systest"];
 
 /// busybox's applets that get a `/bin/NAME -> busybox` link (busybox picks the applet from
 /// argv[0]). The console shell's own commands of the same names (`ls`, `cat`, `echo`...) still

@@ -30,6 +30,18 @@ use crate::mm::reserved::Reserved;
 /// rlimit's room there).
 const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (8 << 20);
 
+/// The signal-return page: mapped read-only and executable in every program's address space
+/// just above the `mmap` area (where Linux puts the vDSO), holding Linux's `sigtramp` of
+/// `arch/arm64/kernel/vdso/sigreturn.S`. A handler installed without `SA_RESTORER` (glibc's
+/// way on arm64) returns to [`SIGTRAMP`], as Linux's return to the vDSO's
+/// `__kernel_rt_sigreturn`.
+pub const SIGPAGE: u64 = MMAP_TOP;
+/// `__kernel_rt_sigreturn`: after the page's leading `nop` (Linux keeps one before the symbol
+/// for unwinders).
+pub const SIGTRAMP: u64 = SIGPAGE + 4;
+/// `nop; mov x8, #__NR_rt_sigreturn (139); svc #0`.
+const SIGPAGE_CODE: [u32; 3] = [0xd503_201f, 0xd280_1168, 0xd400_0001];
+
 struct Inner {
     table: Option<UserPageTable>,
     /// Where the heap starts (the page after the program) and where it ends now.
@@ -175,6 +187,17 @@ impl Mm {
         let va = phys_to_virt(pa);
         arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
         Ok(())
+    }
+
+    /// Maps the signal-return page ([`SIGPAGE`]) into a new address space.
+    pub fn map_sigpage(&self) -> Result<(), Errno> {
+        self.map_zeroed(SIGPAGE, PAGE_SIZE, false, true)?;
+        let mut code = [0u8; 12];
+        for (bytes, insn) in code.chunks_exact_mut(4).zip(SIGPAGE_CODE) {
+            bytes.copy_from_slice(&insn.to_le_bytes());
+        }
+        self.write(SIGPAGE, &code)?;
+        self.sync_icache_page(SIGPAGE)
     }
 
     /// Sets where the heap starts (the loader's `brk`).

@@ -326,6 +326,7 @@ fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Box<Mm>, 
     let mm = Box::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
     let loaded = binfmt_elf::load(&mm, data, argv, envp, path.as_bytes())?;
     mm.set_brk_start(loaded.brk);
+    mm.map_sigpage()?;
     Ok((mm, initial_frame(loaded.entry, loaded.sp)))
 }
 

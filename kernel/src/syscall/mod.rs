@@ -19,7 +19,7 @@
 //! busybox (stage 4): `mprotect` and `madvise` ([`mm`]), `futex` ([`futex`]), and the process
 //! attributes of [`sys`]: `prlimit64`/`getrlimit`/`setrlimit`, `prctl`, `sysinfo`, process
 //! groups and sessions, `umask`, the `setuid` family, `getgroups`/`setgroups`, `times`,
-//! `getrusage`. `rseq` stays `ENOSYS`, which glibc takes as "not available".
+//! `getrusage`, `sched_getaffinity`. `rseq` stays `ENOSYS`, which glibc takes as "not available".
 
 pub mod futex;
 pub mod mm;
@@ -71,6 +71,7 @@ pub const __NR_MMAP: u64 = 222;
 pub const __NR_GETRANDOM: u64 = 278;
 // Process attributes, memory protection and futexes (sys.rs, mm.rs, futex.rs).
 pub const __NR_FUTEX: u64 = 98;
+pub const __NR_SCHED_GETAFFINITY: u64 = 123;
 pub const __NR_SETREGID: u64 = 143;
 pub const __NR_SETGID: u64 = 144;
 pub const __NR_SETREUID: u64 = 145;
@@ -210,6 +211,7 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_RT_SIGRETURN as usize] = syscall!(signal::sys_rt_sigreturn);
     // Process attributes, memory protection and futexes (sys.rs, mm.rs, futex.rs).
     t[__NR_FUTEX as usize] = syscall!(futex::sys_futex);
+    t[__NR_SCHED_GETAFFINITY as usize] = syscall!(sys::sys_sched_getaffinity);
     t[__NR_SETREGID as usize] = syscall!(sys::sys_setuid);
     t[__NR_SETGID as usize] = syscall!(sys::sys_setuid);
     t[__NR_SETREUID as usize] = syscall!(sys::sys_setuid);

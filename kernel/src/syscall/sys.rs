@@ -2,7 +2,7 @@
 //! that glibc's start-up and busybox call: resource limits (`prlimit64`, `getrlimit`,
 //! `setrlimit`, over [`crate::rlimit`]), `prctl` (`PR_GET_NAME`), `sysinfo`, process groups and
 //! sessions ([`crate::process::pgrp`]), `umask`, the credential calls (everything runs as
-//! root: ids 0, no supplementary groups), `times` and `getrusage`.
+//! root: ids 0, no supplementary groups), `times`, `getrusage` and `sched_getaffinity`.
 //!
 //! No CPU time is accounted per task yet, so the CPU-time fields of `times` and `getrusage`
 //! are zero (as for a process that has not used a tick); their wall-clock parts are real.
@@ -223,4 +223,23 @@ pub fn sys_getrusage(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
     }
     copy_to_user(frame.regs[1], &[0u8; super::RUSAGE_SIZE])?;
     Ok(0)
+}
+
+/// `sched_getaffinity(pid, len, mask)`: tasks never migrate here, so a task's CPU mask is its
+/// own CPU's bit. `len` must be a whole number of `unsigned long`s (`EINVAL`); the mask is one
+/// (64 CPUs at most), and its size in bytes is the return value, as Linux's.
+pub fn sys_sched_getaffinity(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [pid, len, mask] = [frame.regs[0], frame.regs[1], frame.regs[2]];
+    if len == 0 || !len.is_multiple_of(8) || len > u64::from(u32::MAX) {
+        return Err(Errno::EINVAL);
+    }
+    let pid = pid as i32;
+    let task = match pid {
+        0 => crate::sched::current_task(),
+        pid if pid > 0 => crate::sched::find_task_by_pid(pid as u32).ok_or(Errno::ESRCH)?,
+        _ => return Err(Errno::ESRCH),
+    };
+    let bits = 1u64.checked_shl(task.cpu() as u32).unwrap_or(0);
+    copy_to_user(mask, &bits.to_le_bytes())?;
+    Ok(8)
 }

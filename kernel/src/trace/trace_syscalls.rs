@@ -92,6 +92,8 @@ pub static SYSCALLS: &[SyscallMeta] = &[
     // Process attributes, memory protection and futexes (syscall/sys.rs, mm.rs, futex.rs).
     meta!(98, "sys_futex", "u32 *" "uaddr", "int" "op", "u32" "val",
         "const struct __kernel_timespec *" "utime", "u32 *" "uaddr2", "u32" "val3"),
+    meta!(123, "sys_sched_getaffinity", "pid_t" "pid", "unsigned int" "len",
+        "unsigned long *" "user_mask_ptr"),
     meta!(143, "sys_setregid", "gid_t" "rgid", "gid_t" "egid"),
     meta!(144, "sys_setgid", "gid_t" "gid"),
     meta!(145, "sys_setreuid", "uid_t" "ruid", "uid_t" "euid"),
