@@ -241,7 +241,11 @@ impl UserPageTable {
                     let d3 = e3.load(Ordering::Relaxed);
                     if d3 & PTE_VALID != 0 {
                         let va = ((i1 as u64) << 30) | ((i2 as u64) << 21) | ((i3 as u64) << 12);
-                        f(va, d3 & PTE_ADDR_MASK, Prot(d3 & !(PTE_ADDR_MASK | PTE_TYPE_PAGE)));
+                        f(
+                            va,
+                            d3 & PTE_ADDR_MASK,
+                            Prot(d3 & !(PTE_ADDR_MASK | PTE_TYPE_PAGE)),
+                        );
                     }
                 }
             }

@@ -181,7 +181,10 @@ mod tests {
         };
         assert_eq!(limits.set(RLIMIT_NOFILE as u64, past), Err(Errno::EPERM));
         let inverted = RLimit { cur: 10, max: 5 };
-        assert_eq!(limits.set(RLIMIT_STACK as u64, inverted), Err(Errno::EINVAL));
+        assert_eq!(
+            limits.set(RLIMIT_STACK as u64, inverted),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(
             limits.set(RLIM_NLIMITS as u64, RLimit::same(1)),
             Err(Errno::EINVAL)

@@ -34,10 +34,10 @@ pub const C_PROGRAMS: [&str; 3] = ["hello", "bench", "systest"];
 /// win when typed there; programs run through `sh` and `execve` reach these.
 pub const BUSYBOX_APPLETS: [&str; 56] = [
     "[", "ash", "awk", "basename", "cat", "chmod", "cp", "cut", "date", "dirname", "echo", "env",
-    "expr", "false", "find", "free", "grep", "head", "hostname", "id", "kill", "ln", "ls",
-    "mkdir", "mv", "nproc", "od", "printenv", "printf", "ps", "pwd", "readlink", "rm", "rmdir",
-    "sed", "seq", "sh", "sleep", "sort", "stat", "tail", "tee", "test", "touch", "tr", "true",
-    "uname", "uniq", "uptime", "usleep", "wc", "which", "xargs", "yes", "sync", "hexdump",
+    "expr", "false", "find", "free", "grep", "head", "hostname", "id", "kill", "ln", "ls", "mkdir",
+    "mv", "nproc", "od", "printenv", "printf", "ps", "pwd", "readlink", "rm", "rmdir", "sed",
+    "seq", "sh", "sleep", "sort", "stat", "tail", "tee", "test", "touch", "tr", "true", "uname",
+    "uniq", "uptime", "usleep", "wc", "which", "xargs", "yes", "sync", "hexdump",
 ];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).

@@ -147,9 +147,7 @@ pub fn busybox() -> Result<PathBuf> {
 
 /// Adds arm64 to dpkg's foreign architectures (and updates the lists) if it is missing.
 fn ensure_arm64_architecture() -> Result {
-    let foreign = command::output(
-        workspace::command("dpkg").arg("--print-foreign-architectures"),
-    )?;
+    let foreign = command::output(workspace::command("dpkg").arg("--print-foreign-architectures"))?;
     if foreign.lines().any(|line| line.trim() == "arm64") {
         return Ok(());
     }

@@ -13,9 +13,9 @@
 //! Locking: a spinlock around the tables and counters; only the owning task changes them (the
 //! scheduler reads nothing but the `MmContext`, which never changes after creation).
 
+use alloc::vec::Vec;
 use arch::asid::MmContext;
 use arch::mmu::phys_to_virt;
-use alloc::vec::Vec;
 use arch::pgtable::{
     TASK_SIZE, UserMapError, UserPageTable, user_prot, user_prot_exec, user_prot_none,
 };
@@ -166,10 +166,7 @@ impl Mm {
                     let va = phys_to_virt(frame);
                     arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
                 }
-                if new_table
-                    .map_page(va, frame, prot, &Frames)
-                    .is_err()
-                {
+                if new_table.map_page(va, frame, prot, &Frames).is_err() {
                     page_alloc::free_page(frame);
                     result = Err(Errno::ENOMEM);
                 }

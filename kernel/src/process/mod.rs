@@ -167,9 +167,7 @@ fn reap(parent: Pid, which: i64) -> Reaped {
 /// condition to stop sleeping).
 fn wait_done(parent: Pid, which: i64) -> bool {
     let table = TABLE.lock();
-    let mut children = table
-        .iter()
-        .filter(|p| waits_for(p, parent, which));
+    let mut children = table.iter().filter(|p| waits_for(p, parent, which));
     let mut any = false;
     let done = children.any(|p| {
         any = true;
@@ -375,7 +373,10 @@ fn start_with(
         Ok(task) => {
             // A new program leads its own group (the shell's job); a forked child keeps its
             // parent's. Set before the pid, which is what the child waits for.
-            let _ = shared.pgid.compare_exchange(0, task.pid(), Ordering::AcqRel, Ordering::Relaxed);
+            let _ =
+                shared
+                    .pgid
+                    .compare_exchange(0, task.pid(), Ordering::AcqRel, Ordering::Relaxed);
             before_run(task.pid());
             // Its parent learns the pid from our return, so nobody looks it up before this.
             shared.pid.store(task.pid(), Ordering::Release);
@@ -475,7 +476,10 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
     if args.vfork {
         // Killable only: a signal to the parent waits for the child too (Linux's
         // `wait_for_vfork_done` is killable, and then the child is left to run).
-        while shared.vfork_done.wait_event(|| shared.released.load(Ordering::Acquire)).is_err()
+        while shared
+            .vfork_done
+            .wait_event(|| shared.released.load(Ordering::Acquire))
+            .is_err()
         {
             if sched::current_task().sig_pending() & crate::signal::sigmask(SIGKILL) != 0 {
                 break;

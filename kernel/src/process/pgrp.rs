@@ -10,7 +10,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use super::{Process, ProcShared, TABLE, signal};
+use super::{ProcShared, Process, TABLE, signal};
 use crate::fs::Errno;
 use crate::sched::Pid;
 
