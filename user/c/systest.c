@@ -232,12 +232,52 @@ static void test_misc(void) {
           "root credentials");
 }
 
+/* Hostile arguments get Linux's errno, and nothing else happens. */
+static void test_bad_input(void) {
+    struct rlimit rl;
+    errno = 0;
+    check("bad-getrlimit", syscall(SYS_getrlimit, RLIMIT_NOFILE, (void *)8) == -1 &&
+          errno == EFAULT, "getrlimit to a bad pointer");
+    errno = 0;
+    check("bad-prlimit", syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, (void *)8, NULL) == -1 &&
+          errno == EFAULT, "prlimit64 from a bad pointer");
+    check("bad-prlimit-unchanged", getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == 64,
+          "a failed prlimit64 changed the limit");
+    errno = 0;
+    check("bad-sysinfo", syscall(SYS_sysinfo, (void *)8) == -1 && errno == EFAULT,
+          "sysinfo to a bad pointer");
+    errno = 0;
+    check("bad-prctl", prctl(PR_GET_NAME, (void *)8) == -1 && errno == EFAULT,
+          "PR_GET_NAME to a bad pointer");
+    long page = sysconf(_SC_PAGESIZE);
+    char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    errno = 0;
+    check("bad-mprotect-huge", mprotect(p, 1UL << 46, PROT_READ) == -1 && errno == ENOMEM,
+          "mprotect of a huge range");
+    errno = 0;
+    check("bad-mprotect-prot", mprotect(p, page, 0x40) == -1 && errno == EINVAL,
+          "mprotect with an unknown bit");
+    errno = 0;
+    check("bad-madvise", madvise(p, page, 12345) == -1 && errno == EINVAL, "unknown advice");
+    p[0] = 9;
+    check("bad-calls-harmless", p[0] == 9, "the page changed");
+    munmap(p, page);
+    errno = 0;
+    check("bad-futex", syscall(SYS_futex, (char *)&rl + 1, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+          0) == -1 && errno == EINVAL, "FUTEX_WAKE on an unaligned word");
+    errno = 0;
+    check("bad-setpgid", setpgid(99999, 0) == -1 && errno == ESRCH, "setpgid of no process");
+    errno = 0;
+    check("bad-getgroups", syscall(SYS_getgroups, -1, NULL) == -1 && errno == EINVAL, "negative size");
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     test_mprotect();
     test_rlimits();
     test_groups();
     test_misc();
+    test_bad_input();
     printf("systest: %d ok, %d failed\n", passes, failures);
     return failures;
 }
