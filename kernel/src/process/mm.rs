@@ -270,11 +270,12 @@ impl Mm {
         Ok(start)
     }
 
-    /// Linux's `mprotect` of `[start, start + len)` (page aligned, `len` non-zero): every page
-    /// must be mapped or reserved (`ENOMEM` otherwise, nothing changed). Mapped pages get the
-    /// new protection in place; reserved ones are mapped zeroed unless it is `PROT_NONE`
-    /// (`none`). `ENOMEM` when frames run out for those (the pages mapped so far stay, as a
-    /// partly done `mprotect` does on Linux).
+    /// Linux's `mprotect` of `[start, start + len)` (page aligned, `len` non-zero): as Linux
+    /// walks its mappings, the pages from `start` up to the first address that is neither
+    /// mapped nor reserved get the new protection, and a hole before `start + len` (or a range
+    /// past `TASK_SIZE`) is `ENOMEM` after that partial change, as on Linux. Mapped pages change
+    /// in place; reserved ones are mapped zeroed unless the protection is `PROT_NONE` (`none`).
+    /// `ENOMEM` when frames run out for those (the pages mapped so far stay).
     pub fn mprotect(
         &self,
         start: u64,
@@ -285,11 +286,11 @@ impl Mm {
     ) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
         let asid = self.context.asid();
-        let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
-        if end > TASK_SIZE {
+        let end = start.saturating_add(len);
+        let stop = covered_prefix(&inner, start, end.min(TASK_SIZE))?;
+        if stop == start {
             return Err(Errno::ENOMEM);
         }
-        check_covered(&inner, start, end)?;
         let prot = if none {
             user_prot_none()
         } else {
@@ -298,19 +299,19 @@ impl Mm {
         if !none {
             let mut pieces = Vec::new();
             pieces
-                .try_reserve(inner.reserved.within(start, end).count())
+                .try_reserve(inner.reserved.within(start, stop).count())
                 .map_err(|_| Errno::ENOMEM)?;
-            pieces.extend(inner.reserved.within(start, end));
+            pieces.extend(inner.reserved.within(start, stop));
             for (s, e) in pieces {
                 map_zeroed(&mut inner, asid, s, e - s, write, exec)?;
             }
         }
         let table = inner.table.as_mut().ok_or(Errno::EFAULT)?;
-        table.protect_range(start, end, asid, prot);
+        table.protect_range(start, stop, asid, prot);
         if exec {
             // Code written while the pages were writable must reach instruction fetch.
             let mut va = start;
-            while va < end {
+            while va < stop {
                 if let Some((pa, _)) = table.translate(va) {
                     let kva = phys_to_virt(pa);
                     arch::cache::caches_clean_inval_pou(kva, kva + PAGE_SIZE);
@@ -318,47 +319,48 @@ impl Mm {
                 va += PAGE_SIZE;
             }
         }
+        if stop < end {
+            return Err(Errno::ENOMEM);
+        }
         Ok(())
     }
 }
 
 impl Mm {
-    /// `madvise` of `[start, start + len)` (page aligned, non-empty, below `TASK_SIZE`):
-    /// `ENOMEM` unless every page is mapped or reserved; with `zero` (`MADV_DONTNEED`), the
-    /// mapped pages' contents become zero, as a private anonymous page reads after Linux drops
-    /// it. Every page here is private and anonymous (file data is copied in at load), so that
-    /// is always the right answer.
+    /// `madvise` of `[start, start + len)` (page aligned, non-empty): with `zero`
+    /// (`MADV_DONTNEED`), the mapped pages' contents become zero, as a private anonymous page
+    /// reads after Linux drops it (every page here is private and anonymous: file data is copied
+    /// in at load). As Linux, holes are skipped and reported at the end: `ENOMEM` if any part of
+    /// the range is neither mapped nor reserved.
     pub fn madvise(&self, start: u64, len: u64, zero: bool) -> Result<(), Errno> {
         let inner = self.inner.lock();
-        let end = start + len;
-        check_covered(&inner, start, end)?;
-        if !zero {
-            return Ok(());
-        }
+        let end = start.saturating_add(len);
         let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
-        let mut va = start;
-        while va < end {
-            if let Some((_, reserved_end)) = inner.reserved.containing(va) {
-                va = reserved_end;
-                continue;
-            }
-            if let Some((pa, _)) = table.translate(va) {
+        if zero {
+            table.for_each_page(|va, pa, _, exec| {
+                if va < start || va >= end {
+                    return;
+                }
+                let kva = phys_to_virt(pa);
                 // SAFETY: a frame of this address space (we hold its lock), in the linear
                 // map; zeroing it is what the owner's next read must see.
-                unsafe {
-                    core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE as usize)
-                };
-            }
-            va += PAGE_SIZE;
+                unsafe { core::ptr::write_bytes(kva as *mut u8, 0, PAGE_SIZE as usize) };
+                if exec {
+                    arch::cache::caches_clean_inval_pou(kva, kva + PAGE_SIZE);
+                }
+            });
+        }
+        if end > TASK_SIZE || covered_prefix(&inner, start, end)? < end {
+            return Err(Errno::ENOMEM);
         }
         Ok(())
     }
 }
 
-/// `ENOMEM` unless every page of `[start, end)` is mapped or reserved. Reserved ranges are
-/// skipped whole, and a hostile range fails at its first hole, so the walk costs what is
-/// mapped, not the range's length.
-fn check_covered(inner: &Inner, start: u64, end: u64) -> Result<(), Errno> {
+/// The first address of `[start, end)` that is neither mapped nor reserved (`end` if there is
+/// none). Reserved ranges are skipped whole and the walk stops at the first hole, so it costs
+/// what is mapped, not the range's length.
+fn covered_prefix(inner: &Inner, start: u64, end: u64) -> Result<u64, Errno> {
     let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
     let mut va = start;
     while va < end {
@@ -366,10 +368,12 @@ fn check_covered(inner: &Inner, start: u64, end: u64) -> Result<(), Errno> {
             va = reserved_end;
             continue;
         }
-        table.translate(va).ok_or(Errno::ENOMEM)?;
+        if table.translate(va).is_none() {
+            return Ok(va);
+        }
         va += PAGE_SIZE;
     }
-    Ok(())
+    Ok(end.max(start))
 }
 
 impl Drop for Mm {

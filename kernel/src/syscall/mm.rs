@@ -14,22 +14,33 @@ use crate::process::Process;
 const PROT_GROWSDOWN: u64 = 0x0100_0000;
 const PROT_GROWSUP: u64 = 0x0200_0000;
 
-/// `mprotect(addr, len, prot)`: `EINVAL` for an unaligned address or unknown bits, `ENOMEM`
-/// for a range with unmapped pages (Linux's answer for addresses outside any mapping).
+/// `PROT_SEM`: accepted and meaningless on arm64, as on Linux (`arch_validate_prot`).
+const PROT_SEM: u64 = 0x8;
+
+/// `mprotect(addr, len, prot)`, with Linux's checks in Linux's order: `EINVAL` for an
+/// unaligned address, 0 for an empty range, `ENOMEM` for one that wraps, `EINVAL` for unknown
+/// bits (`PROT_BTI` and `PROT_MTE` too: the CPU has neither) or a stack-growth flag (no mapping
+/// grows here), then `ENOMEM` for unmapped pages ([`crate::process::mm::Mm::mprotect`]).
 pub fn sys_mprotect(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [addr, len, prot] = [frame.regs[0], frame.regs[1], frame.regs[2]];
-    if !addr.is_multiple_of(PAGE_SIZE) || prot & (PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
+    if !addr.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
-    if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
-        return Err(Errno::EINVAL);
+    if len == 0 {
+        return Ok(0);
     }
     let len = len
         .checked_next_multiple_of(PAGE_SIZE)
         .ok_or(Errno::ENOMEM)?;
-    if len == 0 {
-        return Ok(0);
+    if addr.checked_add(len).is_none() {
+        return Err(Errno::ENOMEM);
     }
+    if prot & (PROT_GROWSDOWN | PROT_GROWSUP) != 0
+        || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let prot = prot & !PROT_SEM;
     process.mm().mprotect(
         addr,
         len,
@@ -61,8 +72,9 @@ const MADV_KEEPONFORK: u64 = 19;
 const MADV_COLD: u64 = 20;
 const MADV_PAGEOUT: u64 = 21;
 
-/// `madvise(addr, len, advice)`: `EINVAL` for an unaligned address or an unknown advice,
-/// `ENOMEM` for a range with unmapped pages. `MADV_DONTNEED` (and `MADV_FREE`, which Linux may
+/// `madvise(addr, len, advice)`: `EINVAL` for an unaligned address, an unknown advice or a
+/// range that wraps; `ENOMEM` for a range with unmapped pages (after acting on the rest, as
+/// Linux). `MADV_DONTNEED` (and `MADV_FREE`, which Linux may
 /// treat the same way) zero the range's private anonymous pages, as Linux's next access sees
 /// them; every other advice is a hint about paging, which this kernel (no swap, no huge pages,
 /// no core dumps) has nothing to do for.
@@ -84,10 +96,7 @@ pub fn sys_madvise(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
-    let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-    if end > crate::binfmt_elf::TASK_SIZE {
-        return Err(Errno::ENOMEM);
-    }
+    addr.checked_add(len).ok_or(Errno::EINVAL)?;
     process
         .mm()
         .madvise(addr, len, matches!(advice, MADV_DONTNEED | MADV_FREE))?;
