@@ -64,6 +64,9 @@ pub struct ProcShared {
     /// (Linux: `vfork_done`).
     released: AtomicBool,
     vfork_done: WaitQueue,
+    /// Signals sent to its group before its pid was known ([`pgrp::send_group`]), raised when
+    /// it starts.
+    birth_signals: AtomicU64,
 }
 
 impl ProcShared {
@@ -80,6 +83,7 @@ impl ProcShared {
             rlimits: SpinLockIrq::new(crate::rlimit::RLimits::init(sched::max_threads())),
             released: AtomicBool::new(false),
             vfork_done: WaitQueue::new(),
+            birth_signals: AtomicU64::new(0),
         })
         .map_err(|_| Errno::ENOMEM)
     }
@@ -109,8 +113,17 @@ static TABLE: SpinLockIrq<Vec<Arc<ProcShared>>> = SpinLockIrq::new(Vec::new());
 
 /// Enters `shared` in the table, before its task exists: its children may exit and look for it
 /// as soon as it runs. Its pid is filled in once the task is made ([`start`]).
-fn insert(shared: &Arc<ProcShared>) -> Result<(), Errno> {
+///
+/// A forked child is entered only if no group signal was sent since `fork_epoch` (read when
+/// the fork began): otherwise `EINTR`, and `clone` starts over once the parent has taken its
+/// signals, as Linux's `copy_process` ends in `ERESTARTNOINTR` when a signal arrives during
+/// a fork. So a signal to the parent's group either finds the child in the table or is taken
+/// before the child exists.
+fn insert(shared: &Arc<ProcShared>, fork_epoch: Option<u64>) -> Result<(), Errno> {
     let mut table = TABLE.lock();
+    if fork_epoch.is_some_and(|epoch| epoch != pgrp::GROUP_SIGNALS.load(Ordering::Acquire)) {
+        return Err(Errno::EINTR);
+    }
     table.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     table.push(shared.clone());
     Ok(())
@@ -206,10 +219,15 @@ impl Child {
     /// owns the console), and the wait goes on.
     pub fn wait(&self) -> WaitStatus {
         while sched::join(&self.task).is_err() {
-            // Ctrl-C: SIGINT to the program in the foreground (Linux sends it to the
-            // foreground process group; there are no groups yet).
+            // Ctrl-C: SIGINT to the foreground process group, as the tty does: the program's
+            // own group (its children too, unless they moved), or the program alone if it
+            // left it.
             if sched::clear_sigint() {
-                let _ = signal::send_signal(self.task.pid(), SIGINT, crate::signal::SI_KERNEL, 0);
+                let pid = self.task.pid();
+                let code = crate::signal::SI_KERNEL;
+                if pgrp::send_group(pid, SIGINT, code, 0).is_err() {
+                    let _ = signal::send_signal(pid, SIGINT, code, 0);
+                }
             }
         }
         let status = self
@@ -350,7 +368,7 @@ fn start(
     fpsimd: Box<UserFpsimdState>,
     blocked: u64,
 ) -> Result<Arc<Task>, Errno> {
-    start_with(name, process, frame, tls, fpsimd, blocked, |_| {})
+    start_with(name, process, frame, tls, fpsimd, blocked, None, |_| {})
 }
 
 /// [`start`], calling `before_run(pid)` once the pid is known and before the process runs.
@@ -361,10 +379,11 @@ fn start_with(
     tls: u64,
     fpsimd: Box<UserFpsimdState>,
     blocked: u64,
+    fork_epoch: Option<u64>,
     before_run: impl FnOnce(Pid),
 ) -> Result<Arc<Task>, Errno> {
     let shared = process.shared.clone();
-    insert(&shared)?;
+    insert(&shared, fork_epoch)?;
     let body = move || {
         sched::current_task().set_sig_blocked(blocked);
         run(process, frame, tls, fpsimd)
@@ -379,7 +398,12 @@ fn start_with(
                     .compare_exchange(0, task.pid(), Ordering::AcqRel, Ordering::Relaxed);
             before_run(task.pid());
             // Its parent learns the pid from our return, so nobody looks it up before this.
-            shared.pid.store(task.pid(), Ordering::Release);
+            // Stored under the table's lock: a group signal sent meanwhile either finds the pid
+            // or leaves the signal for the child to raise once it sees its pid (`run`).
+            {
+                let _table = TABLE.lock();
+                shared.pid.store(task.pid(), Ordering::Release);
+            }
             Ok(task)
         }
         Err(error) => {
@@ -432,8 +456,10 @@ pub struct CloneArgs {
 
 /// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0 and
 /// `args` applied. Returns the child's pid once it runs (with `args.vfork`, once it has
-/// exec'd or exited).
+/// exec'd or exited). `EINTR` means a group signal came during the fork and nothing was made:
+/// the caller restarts the syscall after the signals ([`insert`]).
 pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
+    let epoch = pgrp::GROUP_SIGNALS.load(Ordering::Acquire);
     let mm = Box::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
     let shared = ProcShared::new(parent.pid(), parent.shared.sighand.lock().inherit(false))?;
     shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);
@@ -464,14 +490,23 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
     let child_mm: *const Mm = &*child.mm;
     // The child waits for its pid in `run` before touching its memory, and `start` stores
     // the pid last: write the tid in between, through a hook run by `start`.
-    let task = start_with(name, child, child_frame, tls, fpsimd, blocked, |pid| {
-        if let Some(addr) = set_tid {
-            // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
-            // run user code (nor free the Mm) until its pid is published after this hook.
-            // A bad address is ignored, as Linux's `put_user` failure is.
-            let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
-        }
-    })?;
+    let task = start_with(
+        name,
+        child,
+        child_frame,
+        tls,
+        fpsimd,
+        blocked,
+        Some(epoch),
+        |pid| {
+            if let Some(addr) = set_tid {
+                // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
+                // run user code (nor free the Mm) until its pid is published after this hook.
+                // A bad address is ignored, as Linux's `put_user` failure is.
+                let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
+            }
+        },
+    )?;
     let pid = task.pid();
     if args.vfork {
         // Killable only: a signal to the parent waits for the child too (Linux's
@@ -484,6 +519,8 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
             if sched::current_task().sig_pending() & crate::signal::sigmask(SIGKILL) != 0 {
                 break;
             }
+            // Another signal is pending and would end every sleep at once: let the child run.
+            sched::yield_now();
         }
     }
     Ok(pid)
@@ -601,6 +638,14 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsim
     // does so as soon as it has our task).
     while process.shared.pid() == 0 {
         sched::yield_now();
+    }
+    // Signals sent to our group while we were being created (Linux makes `fork` restart
+    // instead, `ERESTARTNOINTR`, so the new child is in the group before any later signal).
+    let born_with = process.shared.birth_signals.swap(0, Ordering::AcqRel);
+    for signo in 1..=crate::signal::_NSIG {
+        if born_with & crate::signal::sigmask(signo) != 0 {
+            let _ = signal::send_signal(task.pid(), signo, crate::signal::SI_KERNEL, 0);
+        }
     }
     let frame_ptr = task.pt_regs().expect("a spawned task has a stack");
     // SAFETY: the frame area at the top of our own stack is ours alone; nothing else refers

@@ -8,7 +8,7 @@
 //! in use while any of its members is in the table, zombies included, as on Linux.
 
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::{ProcShared, Process, TABLE, signal};
 use crate::fs::Errno;
@@ -114,25 +114,46 @@ pub fn setsid(process: &Process) -> Result<Pid, Errno> {
 /// `kill(-pgid, sig)` (`pgid` 0: the caller's group): every live member of the group (Linux:
 /// `kill_pgrp`); `ESRCH` if it has none, success if any member took the signal.
 pub fn kill_pgrp(process: &Process, pgid: Pid, signo: u32) -> Result<(), Errno> {
-    let me = process.pid();
     let pgid = if pgid == 0 { process.pgid() } else { pgid };
+    send_group(pgid, signo, crate::signal::SI_USER, process.pid())
+}
+
+/// Counts the group signals sent, under the table's lock: a fork that began before one does
+/// not enter its child ([`super::insert`]).
+pub static GROUP_SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+/// Sends `signo` with `code` from `sender` to every live member of group `pgid`; `ESRCH` if
+/// it has none.
+pub fn send_group(pgid: Pid, signo: u32, code: i32, sender: Pid) -> Result<(), Errno> {
     let members: Vec<Pid> = {
         let table = TABLE.lock();
+        if signo != 0 {
+            GROUP_SIGNALS.fetch_add(1, Ordering::AcqRel);
+        }
         let mut members = Vec::new();
         members
             .try_reserve(table.len())
             .map_err(|_| Errno::ENOMEM)?;
-        members.extend(
-            table
-                .iter()
-                .filter(|p| p.pgid() == pgid && p.status.get().is_none())
-                .map(|p| p.pid()),
-        );
+        for p in table
+            .iter()
+            .filter(|p| p.pgid() == pgid && p.status.get().is_none())
+        {
+            match p.pid() {
+                // Being created by `fork` (its pid is stored under this lock): it raises the
+                // signal itself when it starts.
+                0 if signo != 0 => {
+                    p.birth_signals
+                        .fetch_or(crate::signal::sigmask(signo), Ordering::AcqRel);
+                }
+                0 => {}
+                pid => members.push(pid),
+            }
+        }
         members
     };
     let mut result = Err(Errno::ESRCH);
     for pid in members {
-        if signal::send_signal(pid, signo, crate::signal::SI_USER, me).is_ok() {
+        if signal::send_signal(pid, signo, code, sender).is_ok() {
             result = Ok(());
         }
     }

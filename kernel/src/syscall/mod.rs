@@ -390,7 +390,15 @@ fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         child_clear_tid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(child_tid),
         vfork: flags & CLONE_VFORK != 0,
     };
-    let pid = crate::process::fork(process, frame, args)?;
+    let pid = match crate::process::fork(process, frame, args) {
+        // A signal to our group came during the fork, and no child was made: take the signal
+        // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
+        Err(Errno::EINTR) => {
+            frame.pc -= 4;
+            return Ok(flags);
+        }
+        result => result?,
+    };
     if flags & CLONE_PARENT_SETTID != 0 {
         // Linux ignores a failure here too: the child exists either way.
         let _ = copy_to_user(parent_tid, &pid.to_le_bytes());
