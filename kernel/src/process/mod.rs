@@ -358,30 +358,39 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`, FP/SIMD registers
-/// `fpsimd` and `blocked` signals; returns the task.
+/// The EL0 state a new process starts with besides its frame: TPIDR_EL0, the FP/SIMD
+/// registers and the blocked signals.
+struct StartState {
+    tls: u64,
+    fpsimd: Box<UserFpsimdState>,
+    blocked: u64,
+}
+
+/// Starts a task running `process` from `frame` with `state`; returns the task.
 fn start(
     name: &str,
     process: Process,
     frame: TrapFrame,
-    tls: u64,
-    fpsimd: Box<UserFpsimdState>,
-    blocked: u64,
+    state: StartState,
 ) -> Result<Arc<Task>, Errno> {
-    start_with(name, process, frame, tls, fpsimd, blocked, None, |_| {})
+    start_with(name, process, frame, state, None, |_| {})
 }
 
-/// [`start`], calling `before_run(pid)` once the pid is known and before the process runs.
+/// [`start`] for a forked child (`fork_epoch`, see [`insert`]), calling `before_run(pid)`
+/// once the pid is known and before the process runs.
 fn start_with(
     name: &str,
     process: Process,
     frame: TrapFrame,
-    tls: u64,
-    fpsimd: Box<UserFpsimdState>,
-    blocked: u64,
+    state: StartState,
     fork_epoch: Option<u64>,
     before_run: impl FnOnce(Pid),
 ) -> Result<Arc<Task>, Errno> {
+    let StartState {
+        tls,
+        fpsimd,
+        blocked,
+    } = state;
     let shared = process.shared.clone();
     insert(&shared, fork_epoch)?;
     let body = move || {
@@ -435,7 +444,12 @@ pub fn spawn(path: &str, argv: &[&str]) -> Result<Child, Errno> {
         umask: AtomicU32::new(DEFAULT_UMASK),
     };
     let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
-    let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
+    let state = StartState {
+        tls: 0,
+        fpsimd,
+        blocked: 0,
+    };
+    let task = start(basename(path), process, frame, state)?;
     Ok(Child { task, shared })
 }
 
@@ -490,23 +504,19 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
     let child_mm: *const Mm = &*child.mm;
     // The child waits for its pid in `run` before touching its memory, and `start` stores
     // the pid last: write the tid in between, through a hook run by `start`.
-    let task = start_with(
-        name,
-        child,
-        child_frame,
+    let state = StartState {
         tls,
         fpsimd,
         blocked,
-        Some(epoch),
-        |pid| {
-            if let Some(addr) = set_tid {
-                // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
-                // run user code (nor free the Mm) until its pid is published after this hook.
-                // A bad address is ignored, as Linux's `put_user` failure is.
-                let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
-            }
-        },
-    )?;
+    };
+    let task = start_with(name, child, child_frame, state, Some(epoch), |pid| {
+        if let Some(addr) = set_tid {
+            // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
+            // run user code (nor free the Mm) until its pid is published after this hook.
+            // A bad address is ignored, as Linux's `put_user` failure is.
+            let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
+        }
+    })?;
     let pid = task.pid();
     if args.vfork {
         // Killable only: a signal to the parent waits for the child too (Linux's
