@@ -30,14 +30,16 @@ pub const PROGRAMS: [&str; 10] = [
 pub const C_PROGRAMS: [&str; 3] = ["hello", "bench", "systest"];
 
 /// busybox's applets that get a `/bin/NAME -> busybox` link (busybox picks the applet from
-/// argv[0]). The console shell's own commands of the same names (`ls`, `cat`, `echo`...) still
+/// argv[0]); every one is in Debian's build (`busybox --list`). The console shell's own commands of the same names (`ls`, `cat`, `echo`...) still
 /// win when typed there; programs run through `sh` and `execve` reach these.
-pub const BUSYBOX_APPLETS: [&str; 56] = [
-    "[", "ash", "awk", "basename", "cat", "chmod", "cp", "cut", "date", "dirname", "echo", "env",
-    "expr", "false", "find", "free", "grep", "head", "hostname", "id", "kill", "ln", "ls", "mkdir",
-    "mv", "nproc", "od", "printenv", "printf", "ps", "pwd", "readlink", "rm", "rmdir", "sed",
-    "seq", "sh", "sleep", "sort", "stat", "tail", "tee", "test", "touch", "tr", "true", "uname",
-    "uniq", "uptime", "usleep", "wc", "which", "xargs", "yes", "sync", "hexdump",
+pub const BUSYBOX_APPLETS: [&str; 74] = [
+    "[", "ash", "awk", "basename", "cat", "chmod", "clear", "cmp", "cp", "cut", "date", "df",
+    "diff", "dirname", "dmesg", "du", "echo", "egrep", "env", "expr", "false", "fgrep", "find",
+    "free", "grep", "head", "hexdump", "hostname", "id", "kill", "ln", "ls", "md5sum", "mkdir",
+    "mktemp", "more", "mount", "mv", "nproc", "od", "printf", "ps", "pwd", "readlink", "realpath",
+    "rm", "rmdir", "sed", "seq", "setsid", "sh", "sleep", "sort", "stat", "stty", "sync", "tail",
+    "tee", "test", "time", "timeout", "touch", "tr", "true", "tty", "umount", "uname", "uniq",
+    "uptime", "usleep", "wc", "which", "xargs", "yes",
 ];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).
