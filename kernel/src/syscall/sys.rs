@@ -135,9 +135,10 @@ pub fn sys_umask(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
 /// Linux's `NGROUPS_MAX`.
 const NGROUPS_MAX: u64 = 65536;
 
-/// `getgroups(size, list)`: root has no supplementary groups.
+/// `getgroups(size, list)`: root has no supplementary groups, so the count is 0 whatever
+/// room `list` has; a negative size is `EINVAL`, as on Linux.
 pub fn sys_getgroups(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    if frame.regs[0] as i32 > NGROUPS_MAX as i32 || (frame.regs[0] as i32) < 0 {
+    if (frame.regs[0] as i32) < 0 {
         return Err(Errno::EINVAL);
     }
     Ok(0)
