@@ -47,6 +47,20 @@ pub const fn user_prot(write: bool, exec: bool) -> Prot {
     Prot(bits)
 }
 
+/// A user page EL0 may not touch at all (`PROT_NONE` after `mprotect`): still a valid
+/// descriptor holding its frame (so a later `mprotect` gets the data back, as Linux's), but
+/// without `PTE_USER`, so any EL0 access is a permission fault. Linux keeps such pages invalid
+/// with a software bit instead (`PTE_PROT_NONE`); here the kernel's own uaccess helpers (plain
+/// loads and stores, no PAN) could still read one, which is the one difference.
+pub const fn user_prot_none() -> Prot {
+    Prot(PTE_AF | PTE_SHARED | pte_attrindx(MT_NORMAL) | PTE_NG | PTE_PXN | PTE_UXN | PTE_RDONLY)
+}
+
+/// Whether a user page of protection `prot` is executable at EL0.
+pub const fn user_prot_exec(prot: Prot) -> bool {
+    prot.0 & PTE_UXN == 0
+}
+
 /// Why a user mapping could not be made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserMapError {
@@ -170,8 +184,49 @@ impl UserPageTable {
         }
     }
 
+    /// Gives every mapped page in `[start, end)` (page aligned) the protection `prot`, keeping
+    /// its frame, and returns how many it changed. A change of permissions alone needs no
+    /// break-before-make; each page's old TLB entry is invalidated before this returns.
+    /// Unmapped 1 GiB and 2 MiB regions are skipped whole, as in [`Self::unmap_range`].
+    pub fn protect_range(&mut self, start: u64, end: u64, asid: u16, prot: Prot) -> usize {
+        let end = end.min(TASK_SIZE);
+        let (mut va, mut changed) = (start, 0);
+        while va < end {
+            let d1 = entries(self.root)[level_index(va, 1)].load(Ordering::Relaxed);
+            if d1 & PTE_VALID == 0 {
+                va = (va | ((1 << 30) - 1)) + 1;
+                continue;
+            }
+            let d2 = entries(d1 & PTE_ADDR_MASK)[level_index(va, 2)].load(Ordering::Relaxed);
+            if d2 & PTE_VALID == 0 {
+                va = (va | ((1 << 21) - 1)) + 1;
+                continue;
+            }
+            let pte = &entries(d2 & PTE_ADDR_MASK)[level_index(va, 3)];
+            let desc = pte.load(Ordering::Relaxed);
+            if desc & PTE_VALID != 0 {
+                let new = (desc & PTE_ADDR_MASK) | prot.0 | PTE_TYPE_PAGE;
+                if new != desc {
+                    pte.store(new, Ordering::Release);
+                    flush_tlb_page(asid, va);
+                    changed += 1;
+                }
+            }
+            va += PAGE_SIZE as u64;
+        }
+        changed
+    }
+
     /// Calls `f(va, pa, writable, executable)` for every mapped page, in address order.
     pub fn for_each_page(&self, mut f: impl FnMut(u64, u64, bool, bool)) {
+        self.for_each_page_prot(|va, pa, prot| {
+            f(va, pa, prot.0 & PTE_RDONLY == 0, prot.0 & PTE_UXN == 0);
+        });
+    }
+
+    /// Calls `f(va, pa, prot)` for every mapped page, in address order, with its protection
+    /// exactly as mapped (what a copy of the address space maps again).
+    pub fn for_each_page_prot(&self, mut f: impl FnMut(u64, u64, Prot)) {
         for (i1, e1) in entries(self.root).iter().enumerate() {
             let d1 = e1.load(Ordering::Relaxed);
             if d1 & PTE_VALID == 0 {
@@ -189,8 +244,7 @@ impl UserPageTable {
                         f(
                             va,
                             d3 & PTE_ADDR_MASK,
-                            d3 & PTE_RDONLY == 0,
-                            d3 & PTE_UXN == 0,
+                            Prot(d3 & !(PTE_ADDR_MASK | PTE_TYPE_PAGE)),
                         );
                     }
                 }

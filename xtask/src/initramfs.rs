@@ -1,6 +1,9 @@
 //! The initramfs: builds the EL0 programs of the `user` crate and packs them, as `bin/NAME`,
 //! into a cpio `newc` archive at target/initramfs.cpio, which the kernel embeds (kernel/build.rs
-//! names it, `kernel::initramfs` unpacks it at boot).
+//! names it, `kernel::initramfs` unpacks it at boot). Beside them: the C programs of user/c,
+//! built with Debian's `aarch64-linux-gnu-gcc -static -O2` against glibc (`/bin/NAME-glibc`,
+//! the proof that the ABI is Linux's), and Debian's own static busybox for arm64
+//! ([`prereq::busybox`]) as `/bin/busybox`, with its applets as symlinks to it.
 //!
 //! The programs are built for the kernel's target triple but with their own RUSTFLAGS and
 //! target directory (target/user): RUSTFLAGS replaces the `[target.*] rustflags` of
@@ -14,12 +17,29 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::workspace::{self, KERNEL_TARGET};
-use crate::{Result, command};
+use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
 pub const PROGRAMS: [&str; 11] = [
     "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb", "forkexec", "fpsimd",
     "sigtest", "fstest",
+];
+
+/// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux
+/// anchor's getppid bench, and a check of the process-attribute and memory syscalls.
+pub const C_PROGRAMS: [&str; 3] = ["hello", "bench", "systest"];
+
+/// busybox's applets that get a `/bin/NAME -> busybox` link (busybox picks the applet from
+/// argv[0]); every one is in Debian's build (`busybox --list`). The console shell's own commands of the same names (`ls`, `cat`, `echo`...) still
+/// win when typed there; programs run through `sh` and `execve` reach these.
+pub const BUSYBOX_APPLETS: [&str; 74] = [
+    "[", "ash", "awk", "basename", "cat", "chmod", "clear", "cmp", "cp", "cut", "date", "df",
+    "diff", "dirname", "dmesg", "du", "echo", "egrep", "env", "expr", "false", "fgrep", "find",
+    "free", "grep", "head", "hexdump", "hostname", "id", "kill", "ln", "ls", "md5sum", "mkdir",
+    "mktemp", "more", "mount", "mv", "nproc", "od", "printf", "ps", "pwd", "readlink", "realpath",
+    "rm", "rmdir", "sed", "seq", "setsid", "sh", "sleep", "sort", "stat", "stty", "sync", "tail",
+    "tee", "test", "time", "timeout", "touch", "tr", "true", "tty", "umount", "uname", "uniq",
+    "uptime", "usleep", "wc", "which", "xargs", "yes",
 ];
 
 /// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).
@@ -51,6 +71,37 @@ pub fn user_cargo(subcommand: &str) -> Command {
     cargo
 }
 
+/// Where the C programs are built.
+fn c_target_dir() -> PathBuf {
+    workspace::target_dir().join("user-c")
+}
+
+/// Builds `user/c/NAME.c` into target/user-c/NAME-glibc (static glibc, `-O2`) unless the
+/// binary is newer than its source; returns the binary's path.
+fn build_c_program(name: &str) -> Result<PathBuf> {
+    let source = workspace::root().join("user/c").join(format!("{name}.c"));
+    let output = c_target_dir().join(format!("{name}-glibc"));
+    let modified = |path: &PathBuf| fs::metadata(path).and_then(|m| m.modified()).ok();
+    let source_time =
+        modified(&source).ok_or_else(|| format!("cannot read {}", source.display()))?;
+    if modified(&output).is_some_and(|built| built >= source_time) {
+        return Ok(output);
+    }
+    fs::create_dir_all(c_target_dir())
+        .map_err(|error| format!("cannot create {}: {error}", c_target_dir().display()))?;
+    command::run(
+        workspace::command(prereq::CROSS_CC)
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&output)
+            .arg(&source),
+    )?;
+    Ok(output)
+}
+
+fn read(path: &PathBuf) -> Result<Vec<u8>> {
+    Ok(fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?)
+}
+
 /// The archive's path.
 pub fn archive_path() -> PathBuf {
     workspace::target_dir().join("initramfs.cpio")
@@ -63,10 +114,27 @@ pub fn prepare() -> Result<PathBuf> {
     let dir = user_target_dir().join(KERNEL_TARGET).join("release");
     let mut members = vec![Member::dir("bin")];
     for program in PROGRAMS {
-        let path = dir.join(program);
-        let data =
-            fs::read(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        members.push(Member::file(format!("bin/{program}"), 0o755, data));
+        members.push(Member::file(
+            format!("bin/{program}"),
+            0o755,
+            read(&dir.join(program))?,
+        ));
+    }
+    prereq::ensure_cross_cc()?;
+    for program in C_PROGRAMS {
+        members.push(Member::file(
+            format!("bin/{program}-glibc"),
+            0o755,
+            read(&build_c_program(program)?)?,
+        ));
+    }
+    members.push(Member::file(
+        "bin/busybox".into(),
+        0o755,
+        read(&prereq::busybox()?)?,
+    ));
+    for applet in BUSYBOX_APPLETS {
+        members.push(Member::symlink(format!("bin/{applet}"), "busybox"));
     }
     let archive = pack(&members);
     let path = archive_path();
@@ -79,6 +147,7 @@ pub fn prepare() -> Result<PathBuf> {
 
 const S_IFDIR: u32 = 0o040000;
 const S_IFREG: u32 = 0o100000;
+const S_IFLNK: u32 = 0o120000;
 
 /// One archive member.
 pub struct Member {
@@ -101,6 +170,16 @@ impl Member {
             name,
             mode: S_IFREG | perm,
             data,
+        }
+    }
+
+    /// A symbolic link to `target`: as `gen_init_cpio` writes one, mode `S_IFLNK | 0777`, the
+    /// target (without a NUL) as its data.
+    pub fn symlink(name: String, target: &str) -> Self {
+        Self {
+            name,
+            mode: S_IFLNK | 0o777,
+            data: target.as_bytes().to_vec(),
         }
     }
 }
@@ -179,5 +258,26 @@ mod tests {
         assert!(archive.len().is_multiple_of(4));
         let tail = String::from_utf8_lossy(&archive[archive.len() - 16..]).to_string();
         assert!(tail.contains("TRAILER!!!"), "{tail}");
+    }
+
+    #[test]
+    fn symlinks_carry_their_target_as_data() {
+        let archive = pack(&[Member::symlink("bin/sh".into(), "busybox")]);
+        // Mode 0120777, size 7, name "bin/sh\0" (7 bytes: the data starts at 110 + 7 -> 120).
+        assert_eq!(&archive[14..22], b"0000a1ff");
+        assert_eq!(&archive[54..62], b"00000007");
+        assert_eq!(&archive[94..102], b"00000007");
+        assert_eq!(&archive[110..117], b"bin/sh\0");
+        assert_eq!(&archive[120..127], b"busybox");
+        assert_eq!(archive[127], 0);
+    }
+
+    #[test]
+    fn applet_links_are_unique() {
+        let mut applets = BUSYBOX_APPLETS.to_vec();
+        applets.sort_unstable();
+        applets.dedup();
+        assert_eq!(applets.len(), BUSYBOX_APPLETS.len());
+        assert!(!applets.contains(&"busybox"));
     }
 }

@@ -4,27 +4,49 @@
 //!
 //! The page table is the record of what is mapped: there is no VMA list yet
 //! (`/proc/PID/maps` folds the pages into lines, see [`Mm::snapshot`]). `mmap` without `MAP_FIXED` takes addresses top-down from below the stack
-//! and does not reuse holes.
+//! and does not reuse holes. The one thing the table cannot say is which unmapped addresses
+//! `mmap(PROT_NONE)` reserved (no frame backs them until `mprotect` opens them): those ranges
+//! are kept in a [`Reserved`] set. `mprotect` changes the protection of mapped pages in place
+//! ([`UserPageTable::protect_range`]; `PROT_NONE` keeps the frame, see
+//! [`arch::pgtable::user_prot_none`]) and maps zeroed pages over reserved ones.
 //!
 //! Locking: a spinlock around the tables and counters; only the owning task changes them (the
 //! scheduler reads nothing but the `MmContext`, which never changes after creation). `/proc`
 //! readers in other tasks take the same lock for a [`Mm::snapshot`].
 
+use alloc::vec::Vec;
 use arch::asid::MmContext;
 use arch::mmu::phys_to_virt;
-use arch::pgtable::{TASK_SIZE, UserMapError, UserPageTable, user_prot};
+use arch::pgtable::{
+    TASK_SIZE, UserMapError, UserPageTable, user_prot, user_prot_exec, user_prot_none,
+};
 use spin::Mutex;
 
-use alloc::vec::Vec;
 
 use crate::binfmt_elf::{ElfImage, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::fs::Errno;
 use crate::fs::procfs::ImageLayout;
 use crate::mm::page_alloc::{self, Frames};
+use crate::mm::reserved::Reserved;
 
 /// The highest address `mmap` hands out: a gap of 8 MiB below the stack (Linux keeps the stack
 /// rlimit's room there).
 const MMAP_TOP: u64 = STACK_TOP - STACK_SIZE - (8 << 20);
+
+/// The signal-return page: mapped read-only and executable in every program's address space,
+/// holding Linux's `sigtramp` of `arch/arm64/kernel/vdso/sigreturn.S`. It sits below the
+/// stack with one unmapped page between (a stack overflow still faults there first), in the
+/// stack's last-level table, which saves a fork and an exec one table each (12,500
+/// instructions of `forkexec_hello`) over a place of its own near the `mmap` area, where Linux
+/// puts its vDSO. A handler installed without `SA_RESTORER` (glibc's
+/// way on arm64) returns to [`SIGTRAMP`], as Linux's return to the vDSO's
+/// `__kernel_rt_sigreturn`.
+pub const SIGPAGE: u64 = STACK_TOP - STACK_SIZE - 2 * PAGE_SIZE;
+/// `__kernel_rt_sigreturn`: after the page's leading `nop` (Linux keeps one before the symbol
+/// for unwinders).
+pub const SIGTRAMP: u64 = SIGPAGE + 4;
+/// `nop; mov x8, #__NR_rt_sigreturn (139); svc #0`.
+const SIGPAGE_CODE: [u32; 3] = [0xd503_201f, 0xd280_1168, 0xd400_0001];
 
 struct Inner {
     table: Option<UserPageTable>,
@@ -35,6 +57,8 @@ struct Inner {
     mmap_base: u64,
     /// What the loaded program left here, for `/proc/PID/maps` and `stat`.
     layout: ImageLayout,
+    /// `PROT_NONE` reservations: addresses no frame backs, which `mprotect` may open.
+    reserved: Reserved,
 }
 
 /// What `/proc/PID/maps`, `status` and `stat` read of an address space, taken at one moment.
@@ -63,6 +87,7 @@ impl Mm {
                 brk: 0,
                 mmap_base: MMAP_TOP,
                 layout: ImageLayout::default(),
+                reserved: Reserved::default(),
             }),
         })
     }
@@ -79,10 +104,11 @@ impl Mm {
         map_zeroed(&mut inner, self.context.asid(), start, len, write, exec)
     }
 
-    /// Unmaps whatever is mapped in `[start, start + len)` and frees its frames.
-    pub fn unmap(&self, start: u64, len: u64) {
+    /// Unmaps whatever is mapped or reserved in `[start, start + len)` and frees its frames.
+    /// `ENOMEM` (nothing changed) when a reservation cut in two needs memory that is not there.
+    pub fn unmap(&self, start: u64, len: u64) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
-        unmap(&mut inner, self.context.asid(), start, len);
+        unmap(&mut inner, self.context.asid(), start, len)
     }
 
     /// Copies `data` to the mapped user address `va` through the linear map (the loader's
@@ -136,8 +162,9 @@ impl Mm {
             new_inner.brk = inner.brk;
             new_inner.mmap_base = inner.mmap_base;
             new_inner.layout = clone_layout(&inner.layout)?;
+            new_inner.reserved = inner.reserved.try_clone()?;
             let new_table = new_inner.table.as_mut().ok_or(Errno::EFAULT)?;
-            table.for_each_page(|va, pa, write, exec| {
+            table.for_each_page_prot(|va, pa, prot| {
                 if result.is_err() {
                     return;
                 }
@@ -154,14 +181,11 @@ impl Mm {
                         PAGE_SIZE as usize,
                     );
                 }
-                if exec {
+                if user_prot_exec(prot) {
                     let va = phys_to_virt(frame);
                     arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
                 }
-                if new_table
-                    .map_page(va, frame, user_prot(write, exec), &Frames)
-                    .is_err()
-                {
+                if new_table.map_page(va, frame, prot, &Frames).is_err() {
                     page_alloc::free_page(frame);
                     result = Err(Errno::ENOMEM);
                 }
@@ -179,6 +203,17 @@ impl Mm {
         let va = phys_to_virt(pa);
         arch::cache::caches_clean_inval_pou(va, va + PAGE_SIZE);
         Ok(())
+    }
+
+    /// Maps the signal-return page ([`SIGPAGE`]) into a new address space.
+    pub fn map_sigpage(&self) -> Result<(), Errno> {
+        self.map_zeroed(SIGPAGE, PAGE_SIZE, false, true)?;
+        let mut code = [0u8; 12];
+        for (bytes, insn) in code.chunks_exact_mut(4).zip(SIGPAGE_CODE) {
+            bytes.copy_from_slice(&insn.to_le_bytes());
+        }
+        self.write(SIGPAGE, &code)?;
+        self.sync_icache_page(SIGPAGE)
     }
 
     /// Records what the loader placed (the program's ranges and stack), for `/proc`.
@@ -237,8 +272,10 @@ impl Mm {
             if map_zeroed(&mut inner, asid, old_end, new_end - old_end, true, false).is_err() {
                 return old;
             }
-        } else if new_end < old_end {
-            unmap(&mut inner, self.context.asid(), new_end, old_end - new_end);
+        } else if new_end < old_end
+            && unmap(&mut inner, self.context.asid(), new_end, old_end - new_end).is_err()
+        {
+            return old;
         }
         inner.brk = new;
         new
@@ -266,7 +303,7 @@ impl Mm {
         let asid = self.context.asid();
         let start = match fixed {
             Some(addr) => {
-                unmap(&mut inner, asid, addr, len);
+                unmap(&mut inner, asid, addr, len)?;
                 addr
             }
             None => {
@@ -279,11 +316,118 @@ impl Mm {
                 start
             }
         };
-        if !none {
+        if none {
+            inner.reserved.insert(start, start + len)?;
+        } else {
             map_zeroed(&mut inner, asid, start, len, write, exec)?;
         }
         Ok(start)
     }
+
+    /// Linux's `mprotect` of `[start, start + len)` (page aligned, `len` non-zero): as Linux
+    /// walks its mappings, the pages from `start` up to the first address that is neither
+    /// mapped nor reserved get the new protection, and a hole before `start + len` (or a range
+    /// past `TASK_SIZE`) is `ENOMEM` after that partial change, as on Linux. Mapped pages change
+    /// in place; reserved ones are mapped zeroed unless the protection is `PROT_NONE` (`none`).
+    /// `ENOMEM` when frames run out for those (the pages mapped so far stay).
+    pub fn mprotect(
+        &self,
+        start: u64,
+        len: u64,
+        none: bool,
+        write: bool,
+        exec: bool,
+    ) -> Result<(), Errno> {
+        let mut inner = self.inner.lock();
+        let asid = self.context.asid();
+        let end = start.saturating_add(len);
+        let stop = covered_prefix(&inner, start, end.min(TASK_SIZE))?;
+        if stop == start {
+            return Err(Errno::ENOMEM);
+        }
+        let prot = if none {
+            user_prot_none()
+        } else {
+            user_prot(write, exec)
+        };
+        if !none {
+            let mut pieces = Vec::new();
+            pieces
+                .try_reserve(inner.reserved.within(start, stop).count())
+                .map_err(|_| Errno::ENOMEM)?;
+            pieces.extend(inner.reserved.within(start, stop));
+            for (s, e) in pieces {
+                map_zeroed(&mut inner, asid, s, e - s, write, exec)?;
+            }
+        }
+        let table = inner.table.as_mut().ok_or(Errno::EFAULT)?;
+        table.protect_range(start, stop, asid, prot);
+        if exec {
+            // Code written while the pages were writable must reach instruction fetch.
+            let mut va = start;
+            while va < stop {
+                if let Some((pa, _)) = table.translate(va) {
+                    let kva = phys_to_virt(pa);
+                    arch::cache::caches_clean_inval_pou(kva, kva + PAGE_SIZE);
+                }
+                va += PAGE_SIZE;
+            }
+        }
+        if stop < end {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+}
+
+impl Mm {
+    /// `madvise` of `[start, start + len)` (page aligned, non-empty): with `zero`
+    /// (`MADV_DONTNEED`), the mapped pages' contents become zero, as a private anonymous page
+    /// reads after Linux drops it (every page here is private and anonymous: file data is copied
+    /// in at load). As Linux, holes are skipped and reported at the end: `ENOMEM` if any part of
+    /// the range is neither mapped nor reserved.
+    pub fn madvise(&self, start: u64, len: u64, zero: bool) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        let end = start.saturating_add(len);
+        let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+        if zero {
+            table.for_each_page(|va, pa, _, exec| {
+                if va < start || va >= end {
+                    return;
+                }
+                let kva = phys_to_virt(pa);
+                // SAFETY: a frame of this address space (we hold its lock), in the linear
+                // map; zeroing it is what the owner's next read must see.
+                unsafe { core::ptr::write_bytes(kva as *mut u8, 0, PAGE_SIZE as usize) };
+                if exec {
+                    arch::cache::caches_clean_inval_pou(kva, kva + PAGE_SIZE);
+                }
+            });
+        }
+        if end > TASK_SIZE || covered_prefix(&inner, start, end)? < end {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+}
+
+/// The first address of `[start, end)` that is neither mapped nor reserved (`end` if there is
+/// none). Reserved ranges are skipped whole and the walk stops at the first hole, so it costs
+/// what is mapped, not the range's length.
+fn covered_prefix(inner: &Inner, start: u64, end: u64) -> Result<u64, Errno> {
+    let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
+    let mut va = start;
+    while va < end {
+        if let Some((_, reserved_end)) = inner.reserved.containing(va) {
+            va = reserved_end;
+            continue;
+        }
+        if table.translate(va).is_none() {
+            return Ok(va);
+        }
+        va += PAGE_SIZE;
+    }
+    Ok(end.max(start))
 }
 
 impl Drop for Mm {
@@ -332,7 +476,7 @@ fn map_zeroed(
             None => Err(UserMapError::NoMemory),
         };
         if let Err(error) = result {
-            unmap(inner, asid, start, va - start);
+            unmap_pages(inner, asid, start, va - start);
             return Err(match error {
                 UserMapError::NoMemory => Errno::ENOMEM,
                 UserMapError::Exists => Errno::EEXIST,
@@ -341,10 +485,24 @@ fn map_zeroed(
         }
         va += PAGE_SIZE;
     }
+    // Mapped now, so no longer only reserved. Cutting a reservation may need memory: if there
+    // is none, the pages go again.
+    if let Err(error) = inner.reserved.remove(start, end) {
+        unmap_pages(inner, asid, start, len);
+        return Err(error);
+    }
     Ok(())
 }
 
-fn unmap(inner: &mut Inner, asid: u16, start: u64, len: u64) {
+/// Unmaps (and un-reserves) `[start, start + len)`; `ENOMEM`, with nothing changed, when
+/// cutting a reservation needs memory that is not there.
+fn unmap(inner: &mut Inner, asid: u16, start: u64, len: u64) -> Result<(), Errno> {
+    inner.reserved.remove(start, start.saturating_add(len))?;
+    unmap_pages(inner, asid, start, len);
+    Ok(())
+}
+
+fn unmap_pages(inner: &mut Inner, asid: u16, start: u64, len: u64) {
     let Some(table) = inner.table.as_mut() else {
         return;
     };

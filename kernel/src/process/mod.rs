@@ -22,13 +22,14 @@
 //! process table also lends `/proc` readers the address space ([`ProcShared::mm`]).
 
 pub mod mm;
+pub mod pgrp;
 pub mod signal;
 
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use arch::asid::MmContext;
 use arch::exception::TrapFrame;
@@ -98,6 +99,19 @@ pub struct ProcShared {
     /// Its address space while it runs, for `/proc` readers (Linux's `get_task_mm`); `None`
     /// once it has exited.
     mm: SpinLockIrq<Option<Arc<Mm>>>,
+    /// Its process group and session ([`pgrp`]); a group of 0 is its own pid, filled in with
+    /// the pid ([`start`]).
+    pgid: AtomicU32,
+    sid: AtomicU32,
+    /// Its resource limits (Linux: `signal->rlim`), inherited by `fork`.
+    rlimits: SpinLockIrq<crate::rlimit::RLimits>,
+    /// Set when it execs or exits: a parent that `vfork`ed it sleeps on `vfork_done` until then
+    /// (Linux: `vfork_done`).
+    released: AtomicBool,
+    vfork_done: WaitQueue,
+    /// Signals sent to its group before its pid was known ([`pgrp::send_group`]), raised when
+    /// it starts.
+    birth_signals: AtomicU64,
 }
 
 impl ProcShared {
@@ -115,8 +129,21 @@ impl ProcShared {
             sighand: SpinLockIrq::new(sighand),
             exec: SpinLockIrq::new(exec),
             mm: SpinLockIrq::new(Some(mm.clone())),
+            pgid: AtomicU32::new(0),
+            // The console shell (pid 1) leads the one session the console has.
+            sid: AtomicU32::new(INIT_PID),
+            rlimits: SpinLockIrq::new(crate::rlimit::RLimits::init(sched::max_threads())),
+            released: AtomicBool::new(false),
+            vfork_done: WaitQueue::new(),
+            birth_signals: AtomicU64::new(0),
         })
         .map_err(|_| Errno::ENOMEM)
+    }
+
+    /// It has exec'd or exited: a `vfork`ing parent may go on.
+    fn release_vfork(&self) {
+        self.released.store(true, Ordering::Release);
+        self.vfork_done.wake_up();
     }
 
     pub fn pid(&self) -> Pid {
@@ -125,6 +152,11 @@ impl ProcShared {
 
     pub fn ppid(&self) -> Pid {
         self.ppid.load(Ordering::Acquire)
+    }
+
+    /// Its resource limits.
+    pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
+        &self.rlimits
     }
 
     /// What it runs now.
@@ -185,11 +217,25 @@ static TABLE: SpinLockIrq<Vec<Arc<ProcShared>>> = SpinLockIrq::new(Vec::new());
 
 /// Enters `shared` in the table, before its task exists: its children may exit and look for it
 /// as soon as it runs. Its pid is filled in once the task is made ([`start`]).
-fn insert(shared: &Arc<ProcShared>) -> Result<(), Errno> {
+///
+/// A forked child is entered only if no group signal was sent since `fork_epoch` (read when
+/// the fork began): otherwise `EINTR`, and `clone` starts over once the parent has taken its
+/// signals, as Linux's `copy_process` ends in `ERESTARTNOINTR` when a signal arrives during
+/// a fork. So a signal to the parent's group either finds the child in the table or is taken
+/// before the child exists.
+fn insert(shared: &Arc<ProcShared>, fork_epoch: Option<u64>) -> Result<(), Errno> {
     let mut table = TABLE.lock();
+    if fork_epoch.is_some_and(|epoch| epoch != pgrp::GROUP_SIGNALS.load(Ordering::Acquire)) {
+        return Err(Errno::EINTR);
+    }
     table.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     table.push(shared.clone());
     Ok(())
+}
+
+/// The table entry of process `pid` (a zombie included).
+pub fn find_shared(pid: Pid) -> Option<Arc<ProcShared>> {
+    TABLE.lock().iter().find(|p| p.pid() == pid).cloned()
 }
 
 fn remove(shared: &Arc<ProcShared>) {
@@ -203,11 +249,22 @@ enum Reaped {
     NoChild,
 }
 
+/// Whether `wait4(which)` of `parent` waits for `p`: any child for -1, the child `which` for
+/// a positive one, a child in group `-which` for one below -1 (the syscall turns 0 into the
+/// caller's group).
+fn waits_for(p: &ProcShared, parent: Pid, which: i64) -> bool {
+    p.ppid() == parent
+        && match which {
+            -1 => true,
+            which if which > 0 => i64::from(p.pid()) == which,
+            which => i64::from(p.pgid()) == -which,
+        }
+}
+
 /// Reaps one exited child of `parent` matching `which`, if any.
 fn reap(parent: Pid, which: i64) -> Reaped {
     let mut table = TABLE.lock();
-    let matches =
-        |p: &Arc<ProcShared>| p.ppid() == parent && (which == -1 || i64::from(p.pid()) == which);
+    let matches = |p: &Arc<ProcShared>| waits_for(p, parent, which);
     if !table.iter().any(matches) {
         return Reaped::NoChild;
     }
@@ -227,9 +284,7 @@ fn reap(parent: Pid, which: i64) -> Reaped {
 /// condition to stop sleeping).
 fn wait_done(parent: Pid, which: i64) -> bool {
     let table = TABLE.lock();
-    let mut children = table
-        .iter()
-        .filter(|p| p.ppid() == parent && (which == -1 || i64::from(p.pid()) == which));
+    let mut children = table.iter().filter(|p| waits_for(p, parent, which));
     let mut any = false;
     let done = children.any(|p| {
         any = true;
@@ -249,6 +304,7 @@ fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
         shared.status.call_once(|| status);
         table.iter().find(|p| p.pid() == shared.ppid()).cloned()
     };
+    shared.release_vfork();
     if let Some(parent) = parent {
         signal::notify_parent(&parent, pid, status);
         parent.child_exit.wake_up();
@@ -267,10 +323,15 @@ impl Child {
     /// owns the console), and the wait goes on.
     pub fn wait(&self) -> WaitStatus {
         while sched::join(&self.task).is_err() {
-            // Ctrl-C: SIGINT to the program in the foreground (Linux sends it to the
-            // foreground process group; there are no groups yet).
+            // Ctrl-C: SIGINT to the foreground process group, as the tty does: the program's
+            // own group (its children too, unless they moved), or the program alone if it
+            // left it.
             if sched::clear_sigint() {
-                let _ = signal::send_signal(self.task.pid(), SIGINT, crate::signal::SI_KERNEL, 0);
+                let pid = self.task.pid();
+                let code = crate::signal::SI_KERNEL;
+                if pgrp::send_group(pid, SIGINT, code, 0).is_err() {
+                    let _ = signal::send_signal(pid, SIGINT, code, 0);
+                }
             }
         }
         let status = self
@@ -307,6 +368,8 @@ pub struct Process {
     /// Its file descriptors and working directory (see [`crate::syscall::fs`]).
     pub files: fs::fdtable::FdTable<File>,
     pub cwd: Arc<fs::Inode>,
+    /// The file mode creation mask (Linux: `fs->umask`), inherited by `fork`.
+    umask: AtomicU32,
 }
 
 impl Process {
@@ -339,7 +402,24 @@ impl Process {
     pub fn exiting(&self) -> bool {
         self.exit_status.is_some()
     }
+
+    /// `umask`: sets the mask (its permission bits) and returns the old one.
+    pub fn set_umask(&self, mask: u32) -> u32 {
+        self.umask.swap(mask & 0o777, Ordering::Relaxed)
+    }
+
+    pub fn umask(&self) -> u32 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// Its resource limits.
+    pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
+        &self.shared.rlimits
+    }
 }
+
+/// Linux's default umask (`init_fs`).
+const DEFAULT_UMASK: u32 = 0o022;
 
 /// The last path component: the task's name, as Linux's `comm` after `execve`.
 fn basename(path: &str) -> &str {
@@ -369,6 +449,7 @@ fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Arc<Mm>, 
     let mm = Arc::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
     let loaded = binfmt_elf::load(&mm, data, argv, envp, path.as_bytes())?;
     mm.set_brk_start(loaded.brk);
+    mm.map_sigpage()?;
     Ok((mm, initial_frame(loaded.entry, loaded.sp)))
 }
 
@@ -384,26 +465,61 @@ fn initial_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts a task running `process` from `frame` with TPIDR_EL0 = `tls`, FP/SIMD registers
-/// `fpsimd` and `blocked` signals; returns the task.
+/// The EL0 state a new process starts with besides its frame: TPIDR_EL0, the FP/SIMD
+/// registers and the blocked signals.
+struct StartState {
+    tls: u64,
+    fpsimd: Box<UserFpsimdState>,
+    blocked: u64,
+}
+
+/// Starts a task running `process` from `frame` with `state`; returns the task.
 fn start(
     name: &str,
     process: Process,
     frame: TrapFrame,
-    tls: u64,
-    fpsimd: Box<UserFpsimdState>,
-    blocked: u64,
+    state: StartState,
 ) -> Result<Arc<Task>, Errno> {
+    start_with(name, process, frame, state, None, |_| {})
+}
+
+/// [`start`] for a forked child (`fork_epoch`, see [`insert`]), calling `before_run(pid)`
+/// once the pid is known and before the process runs.
+fn start_with(
+    name: &str,
+    process: Process,
+    frame: TrapFrame,
+    state: StartState,
+    fork_epoch: Option<u64>,
+    before_run: impl FnOnce(Pid),
+) -> Result<Arc<Task>, Errno> {
+    let StartState {
+        tls,
+        fpsimd,
+        blocked,
+    } = state;
     let shared = process.shared.clone();
-    insert(&shared)?;
+    insert(&shared, fork_epoch)?;
     let body = move || {
         sched::current_task().set_sig_blocked(blocked);
         run(process, frame, tls, fpsimd)
     };
     match sched::spawn(name, None, true, body) {
         Ok(task) => {
+            // A new program leads its own group (the shell's job); a forked child keeps its
+            // parent's. Set before the pid, which is what the child waits for.
+            let _ =
+                shared
+                    .pgid
+                    .compare_exchange(0, task.pid(), Ordering::AcqRel, Ordering::Relaxed);
+            before_run(task.pid());
             // Its parent learns the pid from our return, so nobody looks it up before this.
-            shared.pid.store(task.pid(), Ordering::Release);
+            // Stored under the table's lock: a group signal sent meanwhile either finds the pid
+            // or leaves the signal for the child to raise once it sees its pid (`run`).
+            {
+                let _table = TABLE.lock();
+                shared.pid.store(task.pid(), Ordering::Release);
+            }
             Ok(task)
         }
         Err(error) => {
@@ -469,38 +585,102 @@ pub fn spawn_with_stdio(
         exit_status: None,
         files: stdio_files(stdio)?,
         cwd,
+        umask: AtomicU32::new(DEFAULT_UMASK),
     };
     let fpsimd = Box::try_new(UserFpsimdState::default()).map_err(|_| Errno::ENOMEM)?;
-    let task = start(basename(path), process, frame, 0, fpsimd, 0)?;
+    let state = StartState {
+        tls: 0,
+        fpsimd,
+        blocked: 0,
+    };
+    let task = start(basename(path), process, frame, state)?;
     Ok(Child { task, shared })
 }
 
-/// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0.
-/// Returns the child's pid.
-pub fn fork(parent: &Process, frame: &TrapFrame) -> Result<Pid, Errno> {
+/// What `clone` asks of a new process besides the copy ([`fork`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneArgs {
+    /// The child's stack pointer (0: the parent's).
+    pub stack: u64,
+    /// `CLONE_SETTLS`: the child's TPIDR_EL0.
+    pub tls: Option<u64>,
+    /// `CLONE_CHILD_SETTID`: where the child's tid is written, in the child's memory.
+    pub child_set_tid: Option<u64>,
+    /// `CLONE_CHILD_CLEARTID`: the child's `clear_child_tid`.
+    pub child_clear_tid: Option<u64>,
+    /// `CLONE_VFORK`: the parent sleeps until the child execs or exits.
+    pub vfork: bool,
+}
+
+/// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0 and
+/// `args` applied. Returns the child's pid once it runs (with `args.vfork`, once it has
+/// exec'd or exited). `EINTR` means a group signal came during the fork and nothing was made:
+/// the caller restarts the syscall after the signals ([`insert`]).
+pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
+    let epoch = pgrp::GROUP_SIGNALS.load(Ordering::Acquire);
     let mm = Arc::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
     let sighand = parent.shared.sighand.lock().inherit(false);
     let shared = ProcShared::new(parent.pid(), sighand, parent.shared.exec(), &mm)?;
+    shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);
+    shared.sid.store(parent.shared.sid(), Ordering::Relaxed);
+    *shared.rlimits.lock() = *parent.shared.rlimits.lock();
     let child = Process {
         mm,
-        shared,
-        clear_child_tid: AtomicU64::new(0),
+        shared: shared.clone(),
+        clear_child_tid: AtomicU64::new(args.child_clear_tid.unwrap_or(0)),
         robust_list: AtomicU64::new(0),
         fault: None,
         saved_sigmask: None,
         exit_status: None,
         files: parent.files.try_clone()?,
         cwd: parent.cwd.clone(),
+        umask: AtomicU32::new(parent.umask()),
     };
     let mut child_frame = frame.clone();
     child_frame.regs[0] = 0;
+    if args.stack != 0 {
+        child_frame.sp = args.stack;
+    }
     let name = sched::current().map_or(sched::format::Comm::new("?"), Task::name);
-    let tls = arch::context::tpidr_el0();
+    let tls = args.tls.unwrap_or_else(arch::context::tpidr_el0);
     // The child starts with the parent's FP/SIMD registers as they are now.
     let fpsimd = Box::try_new(current_fpsimd()).map_err(|_| Errno::ENOMEM)?;
     // It inherits the blocked mask too; its pending set starts empty.
     let blocked = sched::current_task().sig_blocked();
-    Ok(start(name.as_str(), child, child_frame, tls, fpsimd, blocked)?.pid())
+    let set_tid = args.child_set_tid;
+    let child_mm: *const Mm = &*child.mm;
+    // The child waits for its pid in `run` before touching its memory, and `start` stores
+    // the pid last: write the tid in between, through a hook run by `start`.
+    let state = StartState {
+        tls,
+        fpsimd,
+        blocked,
+    };
+    let task = start_with(name.as_str(), child, child_frame, state, Some(epoch), |pid| {
+        if let Some(addr) = set_tid {
+            // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
+            // run user code (nor free the Mm) until its pid is published after this hook.
+            // A bad address is ignored, as Linux's `put_user` failure is.
+            let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
+        }
+    })?;
+    let pid = task.pid();
+    if args.vfork {
+        // Killable only: a signal to the parent waits for the child too (Linux's
+        // `wait_for_vfork_done` is killable, and then the child is left to run).
+        while shared
+            .vfork_done
+            .wait_event(|| shared.released.load(Ordering::Acquire))
+            .is_err()
+        {
+            if sched::current_task().sig_pending() & crate::signal::sigmask(SIGKILL) != 0 {
+                break;
+            }
+            // Another signal is pending and would end every sleep at once: let the child run.
+            sched::yield_now();
+        }
+    }
+    Ok(pid)
 }
 
 /// `execve`: replaces the running program by `path`'s. On failure the old program carries on
@@ -530,6 +710,8 @@ pub fn execve(
     *process.shared.sighand.lock() = inherited;
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
+    // A `vfork`ing parent goes on once its child has its own program.
+    process.shared.release_vfork();
     Ok(())
 }
 
@@ -579,6 +761,7 @@ pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), E
         exit_status: None,
         files: fs::fdtable::FdTable::new(),
         cwd: fs::vfs().root().clone(),
+        umask: AtomicU32::new(DEFAULT_UMASK),
     };
     let frame_ptr = task.pt_regs().ok_or(Errno::EINVAL)?;
     // SAFETY: the frame area at the top of our own stack; a kernel task does not use it.
@@ -627,6 +810,14 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsim
     // does so as soon as it has our task).
     while process.shared.pid() == 0 {
         sched::yield_now();
+    }
+    // Signals sent to our group while we were being created (Linux makes `fork` restart
+    // instead, `ERESTARTNOINTR`, so the new child is in the group before any later signal).
+    let born_with = process.shared.birth_signals.swap(0, Ordering::AcqRel);
+    for signo in 1..=crate::signal::_NSIG {
+        if born_with & crate::signal::sigmask(signo) != 0 {
+            let _ = signal::send_signal(task.pid(), signo, crate::signal::SI_KERNEL, 0);
+        }
     }
     let frame_ptr = task.pt_regs().expect("a spawned task has a stack");
     // SAFETY: the frame area at the top of our own stack is ours alone; nothing else refers

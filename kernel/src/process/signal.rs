@@ -355,11 +355,12 @@ fn setup_rt_frame(
     frame.sp = frame_addr;
     frame.regs[29] = record_addr;
     frame.pc = action.handler;
-    // No vDSO trampoline yet: without SA_RESTORER the handler returns to address 0.
+    // Without SA_RESTORER (glibc's way on arm64) the handler returns to the signal-return
+    // page every program has, as Linux's returns to the vDSO's sigtramp.
     frame.regs[30] = if action.flags & SA_RESTORER != 0 {
         action.restorer
     } else {
-        0
+        super::mm::SIGTRAMP
     };
     // The handler starts with no branch-target state (Linux clears PSTATE.BTYPE).
     frame.pstate &= !arch::ptrace::PSR_BTYPE_MASK;

@@ -52,8 +52,6 @@ const FIONBIO: u32 = 0x5421;
 const FIONCLEX: u32 = 0x5450;
 const FIOCLEX: u32 = 0x5451;
 
-/// The umask every process has (no `umask` syscall yet): Linux's default.
-const UMASK: u32 = 0o022;
 /// Most iovecs one `readv`/`writev` takes (Linux's `UIO_MAXIOV`).
 const UIO_MAXIOV: u64 = 1024;
 /// The largest kernel bounce buffer one step of a read or write uses.
@@ -380,7 +378,7 @@ pub fn sys_openat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
                 Kind::Symlink(_) => vfs.walk(&parent, name, true)?,
                 _ => existing,
             },
-            Err(Errno::ENOENT) => vfs.create_regular(&parent, name, mode as u32 & !UMASK)?,
+            Err(Errno::ENOENT) => vfs.create_regular(&parent, name, mode as u32 & !process.umask())?,
             Err(error) => return Err(error),
         }
     } else {
@@ -595,7 +593,7 @@ pub fn sys_mkdirat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let base = base_dir(process, int(dirfd), &path)?;
     let (parent, name) = fs::vfs().walk_parent(&base, &path)?;
     fs::vfs()
-        .create_dir(&parent, name, mode as u32 & 0o7777 & !UMASK)
+        .create_dir(&parent, name, mode as u32 & 0o7777 & !process.umask())
         .map(|()| 0)
 }
 

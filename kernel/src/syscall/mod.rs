@@ -12,12 +12,20 @@
 //! Implemented so far: the file syscalls of [`fs`] (`read`, `write`, `openat`, `pipe2`, ...),
 //! `exit`, `exit_group`, `getpid`, `gettid`, `getppid`, the `getuid` family (root), `brk`,
 //! `mmap`/`munmap` (anonymous), `uname`, `set_tid_address`, `getrandom`, `clock_gettime`,
-//! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork only: `SIGCHLD` and no other flag), `execve`,
-//! `wait4`, and the signal calls (`rt_sigaction`, `rt_sigprocmask`, `rt_sigpending`,
-//! `rt_sigsuspend`, `rt_sigreturn` in [`crate::process::signal`]; `kill`, `tkill`, `tgkill`).
+//! `nanosleep`, `clock_nanosleep`, `set_robust_list`, `sched_yield`, `clone` (fork and vfork,
+//! see [`sys_clone`]), `execve`, `wait4`, and the signal calls (`rt_sigaction`,
+//! `rt_sigprocmask`, `rt_sigpending`, `rt_sigsuspend`, `rt_sigreturn` in
+//! [`crate::process::signal`]; `kill`, `tkill`, `tgkill`). For glibc's static start-up and
+//! busybox (stage 4): `mprotect` and `madvise` ([`mm`]), `futex` ([`futex`]), and the process
+//! attributes of [`sys`]: `prlimit64`/`getrlimit`/`setrlimit`, `prctl`, `sysinfo`, process
+//! groups and sessions, `umask`, the `setuid` family, `getgroups`/`setgroups`, `times`,
+//! `getrusage`, `sched_getaffinity`. `rseq` stays `ENOSYS`, which glibc takes as "not available".
 
 pub mod fs;
+pub mod futex;
+pub mod mm;
 pub mod random;
+pub mod sys;
 
 use alloc::vec::Vec;
 
@@ -94,6 +102,35 @@ pub const __NR_WAIT4: u64 = 260;
 pub const __NR_MUNMAP: u64 = 215;
 pub const __NR_MMAP: u64 = 222;
 pub const __NR_GETRANDOM: u64 = 278;
+// Process attributes, memory protection and futexes (sys.rs, mm.rs, futex.rs).
+pub const __NR_FUTEX: u64 = 98;
+pub const __NR_SCHED_GETAFFINITY: u64 = 123;
+pub const __NR_SETREGID: u64 = 143;
+pub const __NR_SETGID: u64 = 144;
+pub const __NR_SETREUID: u64 = 145;
+pub const __NR_SETUID: u64 = 146;
+pub const __NR_SETRESUID: u64 = 147;
+pub const __NR_GETRESUID: u64 = 148;
+pub const __NR_SETRESGID: u64 = 149;
+pub const __NR_GETRESGID: u64 = 150;
+pub const __NR_SETFSUID: u64 = 151;
+pub const __NR_SETFSGID: u64 = 152;
+pub const __NR_TIMES: u64 = 153;
+pub const __NR_SETPGID: u64 = 154;
+pub const __NR_GETPGID: u64 = 155;
+pub const __NR_GETSID: u64 = 156;
+pub const __NR_SETSID: u64 = 157;
+pub const __NR_GETGROUPS: u64 = 158;
+pub const __NR_SETGROUPS: u64 = 159;
+pub const __NR_GETRLIMIT: u64 = 163;
+pub const __NR_SETRLIMIT: u64 = 164;
+pub const __NR_GETRUSAGE: u64 = 165;
+pub const __NR_UMASK: u64 = 166;
+pub const __NR_PRCTL: u64 = 167;
+pub const __NR_SYSINFO: u64 = 179;
+pub const __NR_MPROTECT: u64 = 226;
+pub const __NR_MADVISE: u64 = 233;
+pub const __NR_PRLIMIT64: u64 = 261;
 
 // mmap's arguments (include/uapi/asm-generic/mman-common.h, linux/mman.h).
 pub const PROT_READ: u64 = 0x1;
@@ -123,7 +160,7 @@ pub const CLOCK_BOOTTIME: u64 = 7;
 
 /// Linux's `MAX_RW_COUNT`: one read or write moves at most this much.
 const MAX_RW_COUNT: u64 = (i32::MAX as u64) & !(PAGE_SIZE - 1);
-const NSEC_PER_SEC: u64 = 1_000_000_000;
+pub const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 /// A syscall's value, or the errno it fails with.
 pub type SysResult = Result<u64, Errno>;
@@ -237,6 +274,35 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_RT_SIGPROCMASK as usize] = syscall!(signal::sys_rt_sigprocmask);
     t[__NR_RT_SIGPENDING as usize] = syscall!(signal::sys_rt_sigpending);
     t[__NR_RT_SIGRETURN as usize] = syscall!(signal::sys_rt_sigreturn);
+    // Process attributes, memory protection and futexes (sys.rs, mm.rs, futex.rs).
+    t[__NR_FUTEX as usize] = syscall!(futex::sys_futex);
+    t[__NR_SCHED_GETAFFINITY as usize] = syscall!(sys::sys_sched_getaffinity);
+    t[__NR_SETREGID as usize] = syscall!(sys::sys_setuid);
+    t[__NR_SETGID as usize] = syscall!(sys::sys_setuid);
+    t[__NR_SETREUID as usize] = syscall!(sys::sys_setuid);
+    t[__NR_SETUID as usize] = syscall!(sys::sys_setuid);
+    t[__NR_SETRESUID as usize] = syscall!(sys::sys_setuid);
+    t[__NR_GETRESUID as usize] = syscall!(sys::sys_getresuid);
+    t[__NR_SETRESGID as usize] = syscall!(sys::sys_setuid);
+    t[__NR_GETRESGID as usize] = syscall!(sys::sys_getresuid);
+    t[__NR_SETFSUID as usize] = syscall!(sys::sys_setfsuid);
+    t[__NR_SETFSGID as usize] = syscall!(sys::sys_setfsuid);
+    t[__NR_TIMES as usize] = syscall!(sys::sys_times);
+    t[__NR_SETPGID as usize] = syscall!(sys::sys_setpgid);
+    t[__NR_GETPGID as usize] = syscall!(sys::sys_getpgid);
+    t[__NR_GETSID as usize] = syscall!(sys::sys_getsid);
+    t[__NR_SETSID as usize] = syscall!(sys::sys_setsid);
+    t[__NR_GETGROUPS as usize] = syscall!(sys::sys_getgroups);
+    t[__NR_SETGROUPS as usize] = syscall!(sys::sys_setgroups);
+    t[__NR_GETRLIMIT as usize] = syscall!(sys::sys_getrlimit);
+    t[__NR_SETRLIMIT as usize] = syscall!(sys::sys_setrlimit);
+    t[__NR_GETRUSAGE as usize] = syscall!(sys::sys_getrusage);
+    t[__NR_UMASK as usize] = syscall!(sys::sys_umask);
+    t[__NR_PRCTL as usize] = syscall!(sys::sys_prctl);
+    t[__NR_SYSINFO as usize] = syscall!(sys::sys_sysinfo);
+    t[__NR_MPROTECT as usize] = syscall!(mm::sys_mprotect);
+    t[__NR_MADVISE as usize] = syscall!(mm::sys_madvise);
+    t[__NR_PRLIMIT64 as usize] = syscall!(sys::sys_prlimit64);
     t
 }
 
@@ -270,9 +336,8 @@ fn sys_exit(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     Ok(frame.regs[0])
 }
 
-/// `kill(pid, sig)`: `pid` > 0 one process, -1 every process but pid 1 and the caller. There
-/// are no process groups yet: every process is taken to lead its own, so 0 is the caller and
-/// -N is process N.
+/// `kill(pid, sig)`: `pid` > 0 one process, 0 the caller's process group, -1 every process
+/// but pid 1 and the caller, -N the members of group N.
 fn sys_kill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [pid, sig] = [frame.regs[0], frame.regs[1]];
     let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
@@ -282,9 +347,12 @@ fn sys_kill(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let me = process.pid();
     let target = match pid as i32 {
         -1 => return signal::send_signal_all(sig, me).map(|()| 0),
-        0 => me,
+        0 => return crate::process::pgrp::kill_pgrp(process, 0, sig).map(|()| 0),
         i32::MIN => return Err(Errno::ESRCH),
-        pid => pid.unsigned_abs(),
+        pid if pid < 0 => {
+            return crate::process::pgrp::kill_pgrp(process, pid.unsigned_abs(), sig).map(|()| 0);
+        }
+        pid => pid as u32,
     };
     signal::send_signal(target, sig, crate::signal::SI_USER, me).map(|()| 0)
 }
@@ -349,14 +417,58 @@ fn sys_sched_yield(_: &mut Process, _: &mut TrapFrame) -> SysResult {
 /// `SIGCHLD`: the exit signal a forking `clone` names.
 const SIGCHLD: u64 = crate::signal::SIGCHLD as u64;
 
-/// `clone(flags, newsp, ...)`: plain `fork` only (Linux's `fork()` is `clone(SIGCHLD, 0)` on
-/// arm64). Threads, vfork and namespaces are not implemented: ENOSYS.
+// clone's flags (include/uapi/linux/sched.h).
+const CSIGNAL: u64 = 0xff;
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_SETTLS: u64 = 0x0008_0000;
+const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
+const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+
+/// `clone(flags, newsp, parent_tid, tls, child_tid)` for new processes: glibc's `fork()`
+/// (`CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD`, the tid written to `child_tid` in
+/// the child), `vfork()` (`CLONE_VM | CLONE_VFORK | SIGCHLD`: the parent sleeps until the child
+/// execs or exits; the child gets a copy of the address space rather than the parent's, so
+/// what it writes before `execve` stays its own), `CLONE_PARENT_SETTID` and `CLONE_SETTLS`.
+/// The exit signal must be `SIGCHLD` (or none). Threads (`CLONE_VM` without `CLONE_VFORK`,
+/// `CLONE_THREAD`...) and namespaces are not implemented: `ENOSYS`.
 fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    let [flags, newsp] = [frame.regs[0], frame.regs[1]];
-    if flags != SIGCHLD || newsp != 0 {
+    let [flags, newsp, parent_tid, tls, child_tid] = [0, 1, 2, 3, 4].map(|i| frame.regs[i]);
+    let supported = CSIGNAL
+        | CLONE_VM
+        | CLONE_VFORK
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_CHILD_SETTID;
+    if flags & !supported != 0
+        || !matches!(flags & CSIGNAL, 0 | SIGCHLD)
+        || flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM
+    {
         return Err(Errno::ENOSYS);
     }
-    crate::process::fork(process, frame).map(u64::from)
+    let args = crate::process::CloneArgs {
+        stack: newsp,
+        tls: (flags & CLONE_SETTLS != 0).then_some(tls),
+        child_set_tid: (flags & CLONE_CHILD_SETTID != 0).then_some(child_tid),
+        child_clear_tid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(child_tid),
+        vfork: flags & CLONE_VFORK != 0,
+    };
+    let pid = match crate::process::fork(process, frame, args) {
+        // A signal to our group came during the fork, and no child was made: take the signal
+        // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
+        Err(Errno::EINTR) => {
+            frame.pc -= 4;
+            return Ok(flags);
+        }
+        result => result?,
+    };
+    if flags & CLONE_PARENT_SETTID != 0 {
+        // Linux ignores a failure here too: the child exists either way.
+        let _ = copy_to_user(parent_tid, &pid.to_le_bytes());
+    }
+    Ok(u64::from(pid))
 }
 
 /// Linux's limits on `execve`'s arguments: a path of `PATH_MAX` bytes with its NUL, and
@@ -419,19 +531,20 @@ const __WNOTHREAD: u64 = 0x2000_0000;
 const __WALL: u64 = 0x4000_0000;
 const __WCLONE: u64 = 0x8000_0000;
 /// `sizeof(struct rusage)` on arm64.
-const RUSAGE_SIZE: usize = 144;
+pub const RUSAGE_SIZE: usize = 144;
 
-/// `wait4(pid, wstatus, options, rusage)`: `pid` -1 for any child or a child's pid (process
-/// groups do not exist yet: 0 and < -1 are taken as -1). Stops and continues are not reported
-/// yet (no job control), and the rusage is all zero (no accounting).
+/// `wait4(pid, wstatus, options, rusage)`: `pid` -1 for any child, a child's pid, 0 for a
+/// child in the caller's process group, -N for one in group N. Stops and continues are not
+/// reported yet (no job control), and the rusage is all zero (no accounting).
 fn sys_wait4(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [pid, wstatus, options, rusage] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
     let which = match pid as i32 {
-        which if which > 0 => i64::from(which),
-        _ => -1,
+        0 => -i64::from(process.pgid()),
+        i32::MIN => return Err(Errno::ESRCH),
+        which => i64::from(which),
     };
     match crate::process::wait4(process, which, options & WNOHANG != 0)? {
         None => Ok(0),
@@ -506,7 +619,7 @@ fn sys_munmap(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     if addr.checked_add(len).is_none_or(|end| end > TASK_SIZE) {
         return Err(Errno::EINVAL);
     }
-    process.mm().unmap(addr, len);
+    process.mm().unmap(addr, len)?;
     Ok(0)
 }
 
@@ -558,7 +671,7 @@ fn sys_getrandom(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
 }
 
 /// Nanoseconds since boot, from the generic timer.
-fn monotonic_ns() -> u64 {
+pub fn monotonic_ns() -> u64 {
     let ticks = u128::from(arch::timer::counter_now());
     let freq = u128::from(arch::timer::counter_freq_hz().max(1));
     (ticks * u128::from(NSEC_PER_SEC) / freq) as u64

@@ -1,0 +1,121 @@
+//! `futex` (Linux: `kernel/futex/`), reduced to what single-threaded glibc programs can reach:
+//! `FUTEX_WAIT`/`FUTEX_WAKE` and their `_BITSET` forms, private or not. Every process has its
+//! own address space (fork copies it), so a futex is keyed by the address space and the user
+//! address, shared or private alike.
+//!
+//! Waiters are recorded in one table (Linux hashes them into buckets; a few sleepers at most
+//! exist here) and sleep on one wait queue, each until a wake names its key and sets its flag.
+//! A waiter is recorded before the futex word is read, under the table's lock, so a wake that
+//! follows the store the waiter missed always finds it (Linux's ordering guarantee).
+//!
+//! Waits with a timeout are not implemented yet (`ENOSYS`): their `ETIMEDOUT` is not among
+//! the kernel's errnos (`crate::fs::Errno`, the file layer's) so far.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use arch::exception::TrapFrame;
+use arch::spinlock::SpinLockIrq;
+
+use super::SysResult;
+use crate::fs::Errno;
+use crate::process::Process;
+use crate::sched::wait::WaitQueue;
+
+// futex operations and flags (include/uapi/linux/futex.h).
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+const FUTEX_WAIT_BITSET: u64 = 9;
+const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
+const FUTEX_CLOCK_REALTIME: u64 = 256;
+const FUTEX_CMD_MASK: u64 = !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
+
+/// A futex: the address space (its `Mm`'s address) and the user address of the word.
+type Key = (usize, u64);
+
+struct Waiter {
+    key: Key,
+    bitset: u32,
+    woken: Arc<AtomicBool>,
+}
+
+static WAITERS: SpinLockIrq<Vec<Waiter>> = SpinLockIrq::new(Vec::new());
+static QUEUE: WaitQueue = WaitQueue::new();
+
+/// `futex(uaddr, op, val, timeout, uaddr2, val3)`.
+pub fn sys_futex(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [uaddr, op, val, timeout, _uaddr2, val3] = [0, 1, 2, 3, 4, 5].map(|i| frame.regs[i]);
+    if !uaddr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    let key = (core::ptr::from_ref(process.mm()) as usize, uaddr);
+    let cmd = op & FUTEX_CMD_MASK;
+    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET {
+        return Err(Errno::ENOSYS);
+    }
+    match cmd {
+        FUTEX_WAIT => wait(key, val as u32, timeout, FUTEX_BITSET_MATCH_ANY),
+        FUTEX_WAIT_BITSET => wait(key, val as u32, timeout, val3 as u32),
+        FUTEX_WAKE => wake(key, val as u32, FUTEX_BITSET_MATCH_ANY),
+        FUTEX_WAKE_BITSET => wake(key, val as u32, val3 as u32),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// Sleeps while the word at the key's address holds `expected` (`EAGAIN` if it does not
+/// from the start), until a matching wake (0) or a signal (`EINTR`).
+fn wait(key: Key, expected: u32, timeout: u64, bitset: u32) -> SysResult {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if timeout != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    let woken = Arc::try_new(AtomicBool::new(false)).map_err(|_| Errno::ENOMEM)?;
+    {
+        let mut waiters = WAITERS.lock();
+        waiters.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let mut word = [0u8; 4];
+        crate::uaccess::copy_from_user(&mut word, key.1)?;
+        if u32::from_le_bytes(word) != expected {
+            return Err(Errno::EAGAIN);
+        }
+        waiters.push(Waiter {
+            key,
+            bitset,
+            woken: woken.clone(),
+        });
+    }
+    let result = QUEUE.wait_event(|| woken.load(Ordering::Acquire));
+    // A wake took us off the table; a signal did not.
+    WAITERS
+        .lock()
+        .retain(|waiter| !Arc::ptr_eq(&waiter.woken, &woken));
+    if woken.load(Ordering::Acquire) || result.is_ok() {
+        return Ok(0);
+    }
+    Err(Errno::EINTR)
+}
+
+/// Wakes up to `count` waiters of `key` whose bitset meets `bitset`; returns how many.
+fn wake(key: Key, count: u32, bitset: u32) -> SysResult {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut woken = 0u32;
+    WAITERS.lock().retain(|waiter| {
+        if woken < count && waiter.key == key && waiter.bitset & bitset != 0 {
+            waiter.woken.store(true, Ordering::Release);
+            woken += 1;
+            return false;
+        }
+        true
+    });
+    if woken > 0 {
+        QUEUE.wake_up();
+    }
+    Ok(u64::from(woken))
+}
