@@ -277,31 +277,30 @@ pub const RECORD_STACK_MAX: usize = 512;
 arch::nokprobe! {
 /// Records an entry laid out at run time (a probe event's; Linux's
 /// `trace_event_buffer_reserve()`, the probe's fill, `trace_event_buffer_commit()`): `len`
-/// bytes, zeroed, its common header written, the rest by `fill`. In place in the ring buffer,
-/// or, while a filter, a conditional trigger or soft-disable applies, on the stack first
-/// (entries longer than [`RECORD_STACK_MAX`] are then dropped). Runs with IRQs masked.
+/// bytes, its common header written, the rest zeroed first when `prezero` says so (otherwise
+/// `fill` must write every byte after the header: the reservation holds whatever the buffer
+/// held before), then written by `fill`, which always gets an 8-byte aligned entry of exactly
+/// `len` bytes. In place in the ring buffer, or, while a filter, a conditional trigger or
+/// soft-disable applies, on the stack first (entries longer than [`RECORD_STACK_MAX`] are
+/// then dropped). Runs with IRQs masked.
+#[inline(always)]
 pub fn trace_event_record_with(
     call: &TraceEventCall,
     irqs_off: bool,
     len: usize,
+    prezero: bool,
     fill: impl FnOnce(&mut [u8]),
 ) {
     let Some((ent, flags, cpu)) = trace_event_buffer_begin(call, irqs_off) else {
         return;
     };
-    let header = entry_record(&ent);
-    if len < header.len() {
+    if len < size_of::<TraceEntry>() {
         return;
     }
-    let write = |buf: &mut [u8]| {
-        zero(buf);
-        buf[..header.len()].copy_from_slice(header);
-        fill(buf);
-    };
     if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
         != 0
     {
-        return record_slow(call, flags, len, write);
+        return record_slow(call, ent, flags, len, fill);
     }
     let Some(rb) = try_buffer() else {
         return;
@@ -311,24 +310,44 @@ pub fn trace_event_record_with(
     let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
         return;
     };
-    write(&mut r);
+    if prezero {
+        zero(&mut r[size_of::<TraceEntry>()..]);
+    }
+    // SAFETY: a reservation is 8-byte aligned and holds `len` bytes, at least a header's
+    // (checked above), and is ours until the commit.
+    unsafe { r.as_mut_ptr().cast::<TraceEntry>().write(ent) };
+    fill(&mut r);
     r.commit();
 }
 }
 
 arch::nokprobe! {
 /// [`trace_event_record_with`] while a filter, a conditional trigger or soft-disable
-/// applies: the entry written by `write` on the stack, then [`commit_slow`]. Out of line, so
-/// the common case inlines `write` once.
+/// applies: the entry (header `ent`) written by `fill` on the stack, zeroed beforehand, then
+/// [`commit_slow`]. Out of line, so the common case inlines `fill` once.
 #[cold]
 #[inline(never)]
-fn record_slow(call: &TraceEventCall, flags: u32, len: usize, write: impl FnOnce(&mut [u8])) {
+fn record_slow(
+    call: &TraceEventCall,
+    ent: TraceEntry,
+    flags: u32,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]),
+) {
     if len > RECORD_STACK_MAX {
         return;
     }
-    let mut buf = [0u8; RECORD_STACK_MAX];
-    write(&mut buf[..len]);
-    commit_slow(call, flags, &buf[..len], &[]);
+    // Words: the entry is 8-byte aligned, as in the ring buffer.
+    let mut words = [0u64; RECORD_STACK_MAX / 8];
+    // SAFETY: the array's bytes, initialised (zero), borrowed as long as `words`.
+    let buf = unsafe {
+        core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), RECORD_STACK_MAX)
+    };
+    let buf = &mut buf[..len];
+    // SAFETY: `buf` is 8-byte aligned and holds at least a header (checked by the caller).
+    unsafe { buf.as_mut_ptr().cast::<TraceEntry>().write(ent) };
+    fill(buf);
+    commit_slow(call, flags, buf, &[]);
 }
 }
 
