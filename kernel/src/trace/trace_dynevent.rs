@@ -768,9 +768,14 @@ mod global {
         edata: &[u64],
         irqs_off: bool,
     ) {
-        trace_event_record_with(call, irqs_off, plan.len, !plan.covers, |entry| {
-            plan.fill(words, regs, edata, entry)
-        });
+        trace_event_record_with(
+            call,
+            irqs_off,
+            plan.len,
+            !plan.covers,
+            #[inline(always)]
+            |entry| plan.fill(words, regs, edata, entry),
+        );
     }
     }
 
