@@ -773,8 +773,10 @@ mod global {
             irqs_off,
             plan.len,
             !plan.covers,
+            // By value: captured by reference, the slices would be spilled to the stack for
+            // the slow path's sake on every hit.
             #[inline(always)]
-            |entry| plan.fill(words, regs, edata, entry),
+            move |entry| plan.fill(words, regs, edata, entry),
         );
     }
     }

@@ -2338,18 +2338,29 @@ impl ProbePlan {
     #[inline(always)]
     pub fn fill(&self, words: &[u64], regs: &[u64], edata: &[u64], entry: &mut [u8]) {
         let base = entry.as_mut_ptr();
-        let nwords = (self.head - COMMON_HEADER_SIZE) / 8;
-        if entry.len() < self.len || !base.addr().is_multiple_of(8) || words.len() != nwords {
+        if entry.len() < self.len
+            || !base.addr().is_multiple_of(8)
+            || words.len() * 8 != self.head - COMMON_HEADER_SIZE
+        {
             return self.fill_general(words, regs, edata, entry);
         }
-        for (i, &w) in words.iter().enumerate() {
-            // SAFETY: `COMMON_HEADER_SIZE + 8 * i + 8 <= head <= len <= entry.len()`, a multiple
-            // of 8 from an 8-byte aligned base.
-            unsafe {
-                base.add(COMMON_HEADER_SIZE + 8 * i)
-                    .cast::<u64>()
-                    .write(w.to_le())
-            };
+        let head = base.wrapping_add(COMMON_HEADER_SIZE).cast::<u64>();
+        // SAFETY: `COMMON_HEADER_SIZE + 8 * words.len() == head <= len <= entry.len()`, and
+        // the words' places are multiples of 8 from an 8-byte aligned base. One or two words
+        // (`ProbePrintType`), stored without a loop.
+        unsafe {
+            match *words {
+                [ip] => head.write(ip.to_le()),
+                [func, ret_ip] => {
+                    head.write(func.to_le());
+                    head.add(1).write(ret_ip.to_le());
+                }
+                _ => {
+                    for (i, &w) in words.iter().enumerate() {
+                        head.add(i).write(w.to_le());
+                    }
+                }
+            }
         }
         for a in &self.args {
             let v = a.value(regs, edata);
