@@ -33,6 +33,12 @@ const _: () = assert!(
 );
 const _: () = assert!(core::mem::offset_of!(TrapFrame, sp) == 8 * 31);
 
+// The `svc` fast path loads and stores the pair with one `ldp`/`stp`.
+const _: () = assert!(
+    core::mem::offset_of!(crate::percpu::ArchPerCpu, user_context)
+        == core::mem::offset_of!(crate::percpu::ArchPerCpu, user_kernel_sp) + 8
+);
+
 core::arch::global_asm!(
     include_str!("asm/vectors.s"),
     frame_size = const FRAME_SIZE,

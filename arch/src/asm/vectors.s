@@ -27,9 +27,9 @@
 .Lventry_save\@:
     stp     x0, x1, [sp, #{off_regs}]
 .if \kind == 8
-    // An `svc` from 64-bit EL0 takes the fast path.
-    mrs     x0, esr_el1
-    ubfx    x0, x0, #{esr_ec_shift}, #6
+    // An `svc` from 64-bit EL0 takes the fast path, with the syndrome in x1.
+    mrs     x1, esr_el1
+    ubfx    x0, x1, #{esr_ec_shift}, #6
     cmp     x0, #{ec_svc64}
     b.eq    el0_svc
 .endif
@@ -206,7 +206,7 @@ __enter_user:
 .size __enter_user, . - __enter_user
 
 // The `svc` fast path from EL0 (Linux: `el0_svc` and `ret_to_user`, without the generic
-// dispatch): x0/x1 are saved; save the rest of the frame, then call the installed handler with
+// dispatch): x0/x1 are saved and x1 holds ESR_EL1; save the rest of the frame, then call the installed handler with
 // (frame, this CPU's user context) on the kernel stack below `__enter_user`'s save area and
 // ERET straight back to EL0 if it returns 0. Otherwise (work before EL0: a reschedule, a
 // signal, an exit) unwind to `__enter_user`'s caller with VECTOR_SVC_WORK, the syscall done;
@@ -216,6 +216,7 @@ __enter_user:
 // free: the user's are in the frame.
 .type el0_svc, %function
 el0_svc:
+    stp     x1, xzr, [sp, #{off_esr}]               // FAR is UNKNOWN for an SVC
     stp     x2, x3, [sp, #{off_regs} + 16 * 1]
     stp     x4, x5, [sp, #{off_regs} + 16 * 2]
     stp     x6, x7, [sp, #{off_regs} + 16 * 3]
@@ -235,25 +236,21 @@ el0_svc:
     mrs     x2, elr_el1
     mrs     x3, spsr_el1
     stp     x2, x3, [sp, #{off_pc}]
-    mrs     x4, esr_el1
-    stp     x4, xzr, [sp, #{off_esr}]               // FAR is UNKNOWN for an SVC
     stp     xzr, xzr, [sp, #{off_stackframe}]       // the last frame record: unwinders stop
     add     x29, sp, #{off_stackframe}
     adrp    x2, {svc_handler}
     ldr     x2, [x2, :lo12:{svc_handler}]
     cbz     x2, .Lel0_svc_generic
     mrs     x22, tpidr_el1                      // tasks never migrate: stays this CPU's
-    ldr     x21, [x22, #{off_user_context}]
+    ldp     x19, x21, [x22, #{off_user_kernel_sp}] // and the context, the next word
     cbz     x21, .Lel0_svc_generic
-    ldr     x19, [x22, #{off_user_kernel_sp}]
     mov     x20, sp
     mov     sp, x19
     mov     x0, x20
     mov     x1, x21
     msr     daifclr, #0xf                       // process context (Linux: DAIF_PROCCTX)
     blr     x2
-    str     x19, [x22, #{off_user_kernel_sp}]
-    str     x21, [x22, #{off_user_context}]
+    stp     x19, x21, [x22, #{off_user_kernel_sp}]
     mov     sp, x20
     cbnz    x0, .Lel0_svc_work
     // Back to EL0 (`exception_exit_mask`, knowing the target is EL0t).
@@ -261,7 +258,7 @@ el0_svc:
     ldp     x2, x3, [sp, #{off_pc}]
     msr     elr_el1, x2
     msr     spsr_el1, x3
-    ldr     x1, [sp, #{off_regs} + 8 * 31]
+    ldp     x30, x1, [sp, #{off_regs} + 16 * 15]  // lr and the user's sp
     msr     sp_el0, x1
     ldp     x0, x1, [sp, #{off_regs}]
     ldp     x2, x3, [sp, #{off_regs} + 16 * 1]
@@ -278,7 +275,6 @@ el0_svc:
     ldp     x24, x25, [sp, #{off_regs} + 16 * 12]
     ldp     x26, x27, [sp, #{off_regs} + 16 * 13]
     ldp     x28, x29, [sp, #{off_regs} + 16 * 14]
-    ldr     x30, [sp, #{off_regs} + 16 * 15]
     add     sp, sp, #{frame_size}
     eret
 .Lel0_svc_work:

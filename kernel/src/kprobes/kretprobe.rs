@@ -191,6 +191,16 @@ impl Kretprobe {
         super::typed_data(self.data.as_deref(), self.data_type)
     }
 
+    /// [`Kretprobe::data`] without the type check, as [`Kprobe::data_unchecked`].
+    ///
+    /// # Safety
+    /// The data, if any, was attached as a `T`.
+    #[inline(always)]
+    pub unsafe fn data_unchecked<T: Any>(&self) -> Option<&T> {
+        // SAFETY: per the caller.
+        unsafe { super::untyped_data(self.data.as_deref(), self.data_type) }
+    }
+
     /// The entry probe (its address, flags, and its own `nmissed` for recursion).
     pub fn kprobe(&self) -> &Arc<Kprobe> {
         &self.kp
@@ -320,38 +330,60 @@ pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
 /// The entry probe's handler on an ftrace site: without an entry handler (which wants a
 /// frame) the return is hooked straight on ftrace's saved return address.
 fn ftrace_handler_kretprobe(kp: &Kprobe, fregs: &mut FtraceRegs) {
-    // SAFETY: as in `pre_handler_kretprobe`.
-    let has_entry = unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }
-        .is_some_and(|rp| rp.entry_handler.is_some());
-    if has_entry {
-        let mut frame = core::mem::MaybeUninit::uninit();
-        let regs = super::frame_from_fregs(fregs, kp.addr(), &mut frame);
-        pre_handler_kretprobe(kp, regs);
-        super::frame_to_fregs(regs, fregs);
+    let Some(rp) = kretprobe_of(kp) else {
         return;
+    };
+    if rp.entry_handler.is_some() {
+        return ftrace_entry_handler_kretprobe(rp, kp, fregs);
     }
-    hook_return(kp, fregs.sp, fregs.fp, &mut fregs.lr, None);
+    hook_return(rp, kp, fregs.sp, fregs.fp, &mut fregs.lr, None);
+}
+
+/// [`ftrace_handler_kretprobe`] with an entry handler: on a frame built from `fregs`. Out of
+/// line, so the common case keeps no frame on its stack.
+#[inline(never)]
+fn ftrace_entry_handler_kretprobe(rp: &Kretprobe, kp: &Kprobe, fregs: &mut FtraceRegs) {
+    let mut frame = core::mem::MaybeUninit::uninit();
+    let regs = super::frame_from_fregs(fregs, kp.addr(), &mut frame);
+    let mut lr = regs.regs[30];
+    hook_return(rp, kp, regs.sp, regs.regs[29], &mut lr, Some(&mut *regs));
+    regs.regs[30] = lr;
+    super::frame_to_fregs(regs, fregs);
+}
+
+/// The kretprobe `kp` is the entry probe of.
+#[inline(always)]
+fn kretprobe_of(kp: &Kprobe) -> Option<&Kretprobe> {
+    // SAFETY: set while registered; unregistering clears it only after the entry probe's
+    // grace period, and the handlers run with IRQs masked.
+    unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }
 }
 
 /// The entry probe's pre handler (Linux's `pre_handler_kretprobe`): take an instance, run the
 /// entry handler, hook the return. Runs in a probe handler (IRQs masked).
 fn pre_handler_kretprobe(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
+    let Some(rp) = kretprobe_of(kp) else {
+        return false;
+    };
     let (sp, fp) = (regs.sp, regs.regs[29]);
     let mut lr = regs.regs[30];
-    hook_return(kp, sp, fp, &mut lr, Some(regs));
+    hook_return(rp, kp, sp, fp, &mut lr, Some(&mut *regs));
     regs.regs[30] = lr;
     false
 }
 
-/// Takes an instance, runs the entry handler on `regs` (when there is one; the caller gives
-/// the frame then), and hooks the return: `lr` becomes the return trampoline's address.
+/// Takes an instance of `rp` (whose entry probe is `kp`), runs the entry handler on `regs`
+/// (when there is one; the caller gives the frame then), and hooks the return: `lr` becomes
+/// the return trampoline's address.
 #[inline(always)]
-fn hook_return(kp: &Kprobe, sp: u64, fp: u64, lr: &mut u64, regs: Option<&mut TrapFrame>) {
-    // SAFETY: set while registered; unregistering clears it only after the entry probe's
-    // grace period.
-    let Some(rp) = (unsafe { kp.kretprobe.load(Ordering::Acquire).as_ref() }) else {
-        return;
-    };
+fn hook_return(
+    rp: &Kretprobe,
+    kp: &Kprobe,
+    sp: u64,
+    fp: u64,
+    lr: &mut u64,
+    regs: Option<&mut TrapFrame>,
+) {
     let Some(pool) = rp.live_pool() else {
         return;
     };

@@ -745,7 +745,7 @@ mod global {
             return;
         };
         let len = head + tp.size + tp.data_size(ctx).min(room);
-        trace_event_record_with(call, irqs_off, len, |entry| {
+        trace_event_record_with(call, irqs_off, len, true, |entry| {
             for (i, w) in words.iter().take(2).enumerate() {
                 put_u64(entry, COMMON_HEADER_SIZE + 8 * i, *w);
             }
@@ -768,34 +768,17 @@ mod global {
         edata: &[u64],
         irqs_off: bool,
     ) {
-        let hit = PlanHit {
-            plan,
-            words,
-            regs,
-            edata,
-        };
-        // The closure captures one reference: a larger one is copied (a `memcpy` call) on
-        // its way into the recording path.
-        let hit = &hit;
-        trace_event_record_with(call, irqs_off, plan.len, move |entry| hit.fill(entry));
+        trace_event_record_with(
+            call,
+            irqs_off,
+            plan.len,
+            !plan.covers,
+            // By value: captured by reference, the slices would be spilled to the stack for
+            // the slow path's sake on every hit.
+            #[inline(always)]
+            move |entry| plan.fill(words, regs, edata, entry),
+        );
     }
-    }
-
-    /// What [`trace_probe_record_plan`] writes.
-    struct PlanHit<'a> {
-        plan: &'a ProbePlan,
-        words: &'a [u64],
-        regs: &'a [u64],
-        edata: &'a [u64],
-    }
-
-    impl PlanHit<'_> {
-        arch::nokprobe! {
-        #[inline(always)]
-        fn fill(&self, entry: &mut [u8]) {
-            self.plan.fill(self.words, self.regs, self.edata, entry);
-        }
-        }
     }
 
     /// Stores `v` at `at`: one store where aligned (ring-buffer entries are), else byte by

@@ -2262,6 +2262,9 @@ pub struct ProbePlan {
     /// Registers read: one more than the highest `x` number a value comes from (0 for none).
     /// A caller with fewer saved registers (an fprobe's x0-x8) takes the general path.
     pub nregs: usize,
+    /// The arguments' stores cover every byte after the head: an entry need not be zeroed
+    /// before [`Self::fill`] (else its padding must be).
+    pub covers: bool,
     pub args: Box<[SimpleArg]>,
 }
 
@@ -2304,10 +2307,20 @@ impl TraceProbe {
                 size: *size,
             });
         }
+        // The places never overlap (each value has its own), so they cover the values' bytes
+        // exactly when their sizes add up to them.
+        let stored: usize = args.iter().map(|a| usize::from(a.size)).sum();
+        let covers = stored == len - head
+            && args.iter().enumerate().all(|(i, a)| {
+                args[..i].iter().all(|b| {
+                    a.at + usize::from(a.size) <= b.at || b.at + usize::from(b.size) <= a.at
+                })
+            });
         Some(ProbePlan {
             len,
             head,
             nregs,
+            covers,
             args: args.into_boxed_slice(),
         })
     }
@@ -2315,50 +2328,89 @@ impl TraceProbe {
 
 impl ProbePlan {
     arch::nokprobe! {
-    /// Writes a hit into `entry` (zeroed, its common header written): the head's `words`
-    /// (`ip`, or `func` and `ret_ip`), then each argument from the registers `regs` or the
-    /// saved words `edata` (0 past the end of either), as [`TraceProbe::store_trace_args`]
-    /// would.
-    /// An 8-byte aligned entry of at least [`Self::len`] bytes (what the ring buffer hands
-    /// out) takes plain stores, the places having been checked when the plan was made.
+    /// Writes a hit into `entry` (its common header written, the rest zeroed unless the plan
+    /// [`covers`](Self::covers) it): the head's `words` (`ip`, or `func` and `ret_ip`), then
+    /// each argument from the registers `regs` or the saved words `edata` (0 past the end of
+    /// either), as [`TraceProbe::store_trace_args`] would.
+    /// An 8-byte aligned entry of at least [`Self::len`] bytes (what the recorder hands out)
+    /// with all the head's words given takes plain stores, the places having been checked when
+    /// the plan was made; anything else the general path, which zeroes what it writes first.
     #[inline(always)]
     pub fn fill(&self, words: &[u64], regs: &[u64], edata: &[u64], entry: &mut [u8]) {
         let base = entry.as_mut_ptr();
-        let fast = entry.len() >= self.len && base.addr().is_multiple_of(8);
-        let nwords = (self.head - COMMON_HEADER_SIZE) / 8;
-        for (i, &w) in words.iter().take(nwords).enumerate() {
-            let at = COMMON_HEADER_SIZE + 8 * i;
-            if fast {
-                // SAFETY: `at + 8 <= head <= len <= entry.len()`, `at` a multiple of 8 from an
-                // 8-byte aligned base.
-                unsafe { base.add(at).cast::<u64>().write(w.to_le()) };
-            } else {
-                put_uint(entry, at, 8, w);
+        if entry.len() < self.len
+            || !base.addr().is_multiple_of(8)
+            || words.len() * 8 != self.head - COMMON_HEADER_SIZE
+        {
+            return self.fill_general(words, regs, edata, entry);
+        }
+        let head = base.wrapping_add(COMMON_HEADER_SIZE).cast::<u64>();
+        // SAFETY: `COMMON_HEADER_SIZE + 8 * words.len() == head <= len <= entry.len()`, and
+        // the words' places are multiples of 8 from an 8-byte aligned base. One or two words
+        // (`ProbePrintType`), stored without a loop.
+        unsafe {
+            match *words {
+                [ip] => head.write(ip.to_le()),
+                [func, ret_ip] => {
+                    head.write(func.to_le());
+                    head.add(1).write(ret_ip.to_le());
+                }
+                _ => {
+                    for (i, &w) in words.iter().enumerate() {
+                        head.add(i).write(w.to_le());
+                    }
+                }
             }
         }
         for a in &self.args {
-            let v = match a.src {
-                SimpleSrc::Reg(n) => regs.get(usize::from(n)).copied().unwrap_or(0),
-                SimpleSrc::EData(i) => edata.get(i as usize).copied().unwrap_or(0),
-                SimpleSrc::Zero => 0,
-            };
-            if !fast {
-                put_uint(entry, a.at, usize::from(a.size), v);
-                continue;
-            }
+            let v = a.value(regs, edata);
             // SAFETY: `simple_plan` checked `at + size <= len` (and `len <= entry.len()`
             // here) and that `at` is a multiple of `size`; the base is 8-byte aligned.
             unsafe {
                 let p = base.add(a.at);
-                match a.size {
-                    8 => p.cast::<u64>().write(v.to_le()),
-                    4 => p.cast::<u32>().write((v as u32).to_le()),
-                    2 => p.cast::<u16>().write((v as u16).to_le()),
-                    _ => p.write(v as u8),
+                if a.size == 8 {
+                    p.cast::<u64>().write(v.to_le());
+                } else if a.size == 4 {
+                    p.cast::<u32>().write((v as u32).to_le());
+                } else if a.size == 2 {
+                    p.cast::<u16>().write((v as u16).to_le());
+                } else {
+                    p.write(v as u8);
                 }
             }
         }
     }
+    }
+
+    arch::nokprobe! {
+    /// [`Self::fill`] for an entry the plain stores cannot take: zeroed after the header, then
+    /// each word and value stored where it fits.
+    #[cold]
+    #[inline(never)]
+    fn fill_general(&self, words: &[u64], regs: &[u64], edata: &[u64], entry: &mut [u8]) {
+        if let Some(rest) = entry.get_mut(COMMON_HEADER_SIZE..) {
+            rest.fill(0);
+        }
+        let nwords = (self.head - COMMON_HEADER_SIZE) / 8;
+        for (i, &w) in words.iter().take(nwords).enumerate() {
+            put_uint(entry, COMMON_HEADER_SIZE + 8 * i, 8, w);
+        }
+        for a in &self.args {
+            put_uint(entry, a.at, usize::from(a.size), a.value(regs, edata));
+        }
+    }
+    }
+}
+
+impl SimpleArg {
+    /// The value from `regs` or `edata` (0 past the end of either).
+    #[inline(always)]
+    fn value(&self, regs: &[u64], edata: &[u64]) -> u64 {
+        match self.src {
+            SimpleSrc::Reg(n) => regs.get(usize::from(n)).copied().unwrap_or(0),
+            SimpleSrc::EData(i) => edata.get(i as usize).copied().unwrap_or(0),
+            SimpleSrc::Zero => 0,
+        }
     }
 }
 

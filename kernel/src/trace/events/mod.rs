@@ -277,58 +277,85 @@ pub const RECORD_STACK_MAX: usize = 512;
 arch::nokprobe! {
 /// Records an entry laid out at run time (a probe event's; Linux's
 /// `trace_event_buffer_reserve()`, the probe's fill, `trace_event_buffer_commit()`): `len`
-/// bytes, zeroed, its common header written, the rest by `fill`. In place in the ring buffer,
-/// or, while a filter, a conditional trigger or soft-disable applies, on the stack first
-/// (entries longer than [`RECORD_STACK_MAX`] are then dropped). Runs with IRQs masked.
+/// bytes, its common header written, the rest zeroed first when `prezero` says so (otherwise
+/// `fill` must write every byte after the header: the reservation holds whatever the buffer
+/// held before), then written by `fill`, which always gets an 8-byte aligned entry of exactly
+/// `len` bytes. In place in the ring buffer, or, while a filter, a conditional trigger or
+/// soft-disable applies, on the stack first (entries longer than [`RECORD_STACK_MAX`] are
+/// then dropped), as Linux's per-CPU temporary buffer. Runs with IRQs masked.
+///
+/// Both ways fill the same slice, so `fill` is inlined once and its captures stay in
+/// registers (a slow path taking `fill` along would keep them in memory on every hit).
+#[inline(always)]
 pub fn trace_event_record_with(
     call: &TraceEventCall,
     irqs_off: bool,
     len: usize,
+    prezero: bool,
     fill: impl FnOnce(&mut [u8]),
 ) {
     let Some((ent, flags, cpu)) = trace_event_buffer_begin(call, irqs_off) else {
         return;
     };
-    let header = entry_record(&ent);
-    if len < header.len() {
+    if len < size_of::<TraceEntry>() {
         return;
     }
-    let write = |buf: &mut [u8]| {
-        zero(buf);
-        buf[..header.len()].copy_from_slice(header);
-        fill(buf);
+    let mut stack = core::mem::MaybeUninit::<[u64; RECORD_STACK_MAX / 8]>::uninit();
+    let slow = flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
+        != 0;
+    let (entry, reservation) = if slow {
+        let Some(entry) = stack_entry(&mut stack, len) else {
+            return;
+        };
+        (entry, None)
+    } else {
+        let Some(rb) = try_buffer() else {
+            return;
+        };
+        let ts = trace_clock::now();
+        // SAFETY: this CPU, IRQs masked until the entry is committed.
+        let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
+            return;
+        };
+        let (p, n) = (r.as_mut_ptr(), r.len());
+        // SAFETY: the reservation's bytes, ours until the commit below, which consumes `r`
+        // after the last use of this slice; `r` itself is not touched meanwhile.
+        let entry = unsafe { core::slice::from_raw_parts_mut(p, n) };
+        if prezero {
+            zero(&mut entry[size_of::<TraceEntry>()..]);
+        }
+        (entry, Some(r))
     };
-    if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
-        != 0
-    {
-        return record_slow(call, flags, len, write);
+    // SAFETY: either entry is 8-byte aligned (a reservation; the stack's words) and holds
+    // `len` bytes, at least a header's (checked above).
+    unsafe { entry.as_mut_ptr().cast::<TraceEntry>().write(ent) };
+    fill(entry);
+    match reservation {
+        Some(r) => r.commit(),
+        None => commit_slow(call, flags, entry, &[]),
     }
-    let Some(rb) = try_buffer() else {
-        return;
-    };
-    let ts = trace_clock::now();
-    // SAFETY: this CPU, IRQs masked until the entry is committed.
-    let Some(mut r) = (unsafe { rb.reserve(cpu, len, ts) }) else {
-        return;
-    };
-    write(&mut r);
-    r.commit();
 }
 }
 
 arch::nokprobe! {
-/// [`trace_event_record_with`] while a filter, a conditional trigger or soft-disable
-/// applies: the entry written by `write` on the stack, then [`commit_slow`]. Out of line, so
-/// the common case inlines `write` once.
+/// The first `len` bytes of `stack`, zeroed, for an entry [`trace_event_record_with`] builds
+/// on the stack; `None` past [`RECORD_STACK_MAX`]. Out of line: the common case never comes
+/// here.
 #[cold]
 #[inline(never)]
-fn record_slow(call: &TraceEventCall, flags: u32, len: usize, write: impl FnOnce(&mut [u8])) {
+fn stack_entry(
+    stack: &mut core::mem::MaybeUninit<[u64; RECORD_STACK_MAX / 8]>,
+    len: usize,
+) -> Option<&mut [u8]> {
     if len > RECORD_STACK_MAX {
-        return;
+        return None;
     }
-    let mut buf = [0u8; RECORD_STACK_MAX];
-    write(&mut buf[..len]);
-    commit_slow(call, flags, &buf[..len], &[]);
+    let words = stack.write([0; RECORD_STACK_MAX / 8]);
+    // SAFETY: the array's bytes, initialised (zero), borrowed as long as `stack`.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), RECORD_STACK_MAX)
+    };
+    Some(&mut bytes[..len])
 }
 }
 

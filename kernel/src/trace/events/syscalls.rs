@@ -135,7 +135,7 @@ fn ftrace_syscall_enter(_: *const (), irqs_off: bool, regs: &TrapFrame, id: i64)
     };
     let args = syscall_args(regs);
     let len = trace_syscalls::enter_entry_size(meta);
-    trace_event_record_with(call, irqs_off, len, |buf| {
+    trace_event_record_with(call, irqs_off, len, true, |buf| {
         buf[NR_OFFSET..NR_OFFSET + 4].copy_from_slice(&(id as i32).to_le_bytes());
         for (i, arg) in args.iter().take(meta.args.len()).enumerate() {
             let at = trace_syscalls::ENTER_ARGS_OFFSET + 8 * i;
@@ -150,7 +150,7 @@ fn ftrace_syscall_exit(_: *const (), irqs_off: bool, regs: &TrapFrame, ret: i64)
     let Some(call) = enabled_file(&EXIT_FILES, id) else {
         return;
     };
-    trace_event_record_with(call, irqs_off, EXIT_ENTRY_SIZE, |buf| {
+    trace_event_record_with(call, irqs_off, EXIT_ENTRY_SIZE, true, |buf| {
         buf[NR_OFFSET..NR_OFFSET + 4].copy_from_slice(&(id as i32).to_le_bytes());
         buf[16..24].copy_from_slice(&ret.to_le_bytes());
     });

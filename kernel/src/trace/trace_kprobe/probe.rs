@@ -51,6 +51,21 @@ struct EventProbe {
 }
 
 impl EventProbe {
+    /// The event probe a dispatcher of this file was called for: they are attached only by
+    /// [`register_trace_kprobe`], always with an `EventProbe` as the probe's data.
+    #[inline(always)]
+    fn of(kp: &Kprobe) -> Option<&EventProbe> {
+        // SAFETY: see above; only this file's dispatchers call this, with their probe.
+        unsafe { kp.data_unchecked::<EventProbe>() }
+    }
+
+    /// [`Self::of`] for a kretprobe's handlers.
+    #[inline(always)]
+    fn of_ret(rp: &Kretprobe) -> Option<&EventProbe> {
+        // SAFETY: as in `of`.
+        unsafe { rp.data_unchecked::<EventProbe>() }
+    }
+
     #[inline(always)]
     fn tk(&self) -> Option<&TraceKprobe> {
         match &*self.ev {
@@ -267,7 +282,7 @@ fn irqs_were_off(regs: &TrapFrame) -> bool {
 arch::nokprobe! {
 /// Linux's `kprobe_dispatcher()` with `kprobe_trace_func()`: counts the hit and records it.
 fn kprobe_dispatcher(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
-    let Some(ep) = kp.data::<EventProbe>() else {
+    let Some(ep) = EventProbe::of(kp) else {
         return false;
     };
     let Some(tk) = ep.tk() else {
@@ -295,7 +310,7 @@ fn kprobe_dispatcher(kp: &Kprobe, regs: &mut TrapFrame) -> bool {
 arch::nokprobe! {
 /// Linux's `kretprobe_event_entry_handler()`: saves the `$argN` the return reads.
 fn kretprobe_event_entry_handler(ri: &mut KretprobeInstance<'_>, regs: &mut TrapFrame) -> bool {
-    let Some(tk) = ri.kretprobe().data::<EventProbe>().and_then(EventProbe::tk) else {
+    let Some(tk) = EventProbe::of_ret(ri.kretprobe()).and_then(EventProbe::tk) else {
         return false;
     };
     tk.tp.store_entry_regs(&regs.regs, data_words_mut(ri.data_mut()));
@@ -308,7 +323,7 @@ arch::nokprobe! {
 /// the function, the real return address and the arguments.
 fn kretprobe_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
     let rp = ri.kretprobe();
-    let Some(ep) = rp.data::<EventProbe>() else {
+    let Some(ep) = EventProbe::of_ret(rp) else {
         return;
     };
     let Some(tk) = ep.tk() else {
@@ -344,7 +359,7 @@ arch::nokprobe! {
 /// from the registers the return trampoline saved.
 fn kretprobe_regs_dispatcher(ri: &mut KretprobeInstance<'_>, regs: &FgraphRetRegs) {
     let rp = ri.kretprobe();
-    let Some(ep) = rp.data::<EventProbe>() else {
+    let Some(ep) = EventProbe::of_ret(rp) else {
         return;
     };
     let (Some(tk), Some(plan)) = (ep.tk(), &ep.plan) else {
@@ -373,7 +388,7 @@ arch::nokprobe! {
 /// [`kprobe_dispatcher`] on an ftrace site for an event with a plan reading x0-x8 only: the
 /// values straight from the registers ftrace saved.
 fn kprobe_ftrace_dispatcher(kp: &Kprobe, fregs: &mut FtraceRegs) {
-    let Some(ep) = kp.data::<EventProbe>() else {
+    let Some(ep) = EventProbe::of(kp) else {
         return;
     };
     let (Some(tk), Some(plan)) = (ep.tk(), &ep.plan) else {

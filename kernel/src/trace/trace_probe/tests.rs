@@ -687,13 +687,22 @@ fn random_commands_never_panic_and_run_safely() {
 
 /// `entry` as the plan writes it into a zeroed buffer starting `shift` bytes into 8-byte
 /// aligned storage (0: the ring buffer's case, plain stores; else the checked path).
+/// The entry `plan` writes at `shift` bytes past an 8-byte boundary, into stale bytes as the
+/// recorder hands them over: the header zero (written), the rest zeroed only when the plan
+/// does not cover it.
 fn plan_entry(plan: &ProbePlan, ctx: &Ctx, words: &[u64], shift: usize) -> Vec<u8> {
-    let mut storage = vec![0u64; plan.len / 8 + 2];
+    let mut storage = vec![0xa5a5_a5a5_a5a5_a5a5u64; plan.len / 8 + 2];
     // SAFETY: a view of the words' bytes, inside `storage`.
     let bytes = unsafe {
         core::slice::from_raw_parts_mut(storage.as_mut_ptr().cast::<u8>(), storage.len() * 8)
     };
     let entry = &mut bytes[shift..shift + plan.len];
+    let zeroed = if plan.covers {
+        COMMON_HEADER_SIZE
+    } else {
+        plan.len
+    };
+    entry[..zeroed].fill(0);
     plan.fill(words, &ctx.regs, &ctx.edata, entry);
     entry.to_vec()
 }
@@ -723,6 +732,8 @@ fn plans_write_what_the_fetch_programs_write() {
         let plan = k.tp.simple_plan(k.ptype(), 4096).expect(cmd);
         let want = record(&k, &ctx, words);
         assert_eq!(plan.len, want.len(), "{cmd}");
+        // Values are packed (Linux's layout), so a plan's stores leave no byte unwritten.
+        assert!(plan.covers, "{cmd}");
         for shift in [0, 1, 4] {
             assert_eq!(
                 plan_entry(&plan, &ctx, words, shift),
