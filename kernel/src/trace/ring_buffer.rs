@@ -213,7 +213,8 @@ impl PageData {
     }
 }
 
-/// A page's bookkeeping.
+/// A page's bookkeeping. Four words: the writer finds page `i`'s at `meta + (i << 5)` and its
+/// data through `data`, with no multiplication.
 struct PageMeta {
     /// Published state, shared with readers (see the module docs for the bits).
     state: AtomicU64,
@@ -222,7 +223,18 @@ struct PageMeta {
     write: AtomicU64,
     /// The page the writer claimed after this one, for publishing in claim order.
     next: AtomicUsize,
+    /// The page's data (`Pages::data[i].base()`, which never moves: both live and are replaced
+    /// together).
+    data: *mut u8,
 }
+
+const _: () = assert!(size_of::<PageMeta>() == 32);
+
+// SAFETY: `data` points into the `Pages` that holds this meta, and is dereferenced only under
+// that `Pages`' sharing rules (see `CpuBuffer`); the rest are atomics.
+unsafe impl Send for PageMeta {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for PageMeta {}
 
 struct Pages {
     meta: Box<[PageMeta]>,
@@ -234,12 +246,14 @@ impl Pages {
     /// `buffer_size_kb`, so running out of memory is an error, not a panic).
     fn try_new(nr_pages: usize) -> Result<Self, TryReserveError> {
         let total = nr_pages + 1;
+        let data = try_boxed_slice(total, PageData::new)?;
+        let mut pages = data.iter();
         let meta = try_boxed_slice(total, || PageMeta {
             state: AtomicU64::new(0),
             write: AtomicU64::new(0),
             next: AtomicUsize::new(0),
+            data: pages.next().map_or(core::ptr::null_mut(), PageData::base),
         })?;
-        let data = try_boxed_slice(total, PageData::new)?;
         Ok(Self { meta, data })
     }
 
@@ -260,9 +274,7 @@ impl Pages {
     /// The first byte of page `i`'s data, as [`Pages::meta_at`].
     #[inline(always)]
     fn data_at(&self, i: usize) -> *mut u8 {
-        debug_assert!(i < self.data.len());
-        // SAFETY: as in `meta_at`; `data` and `meta` have the same length.
-        unsafe { self.data.get_unchecked(i) }.base()
+        self.meta_at(i).data
     }
 
     /// The page after `i` in ring order.
@@ -363,8 +375,18 @@ pub struct CpuStats {
     pub read_events: u64,
 }
 
-/// One CPU's buffer.
+/// One CPU's buffer. `repr(C)` with `nest` first, at the address itself: the writer's
+/// acquire/release accesses to it (which take no offset) need no address computed. Aligned to
+/// 256 bytes, its size: the buffers of two CPUs never share a cache line, and the writer finds
+/// its own with a shift.
+#[repr(C, align(256))]
 struct CpuBuffer {
+    /// Writers in progress on this CPU (more than one when interrupts nest).
+    nest: AtomicU32,
+    /// Non-zero while writes are refused: a count of resizes and resets that own the pages,
+    /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
+    /// word, so the writer checks both with one load.
+    disabled: AtomicU32,
     cpu: usize,
     /// Replaced only by [`CpuBuffer::exclusive`], which first shuts out writers and readers.
     pages: UnsafeCell<Pages>,
@@ -372,12 +394,6 @@ struct CpuBuffer {
     tail: AtomicUsize,
     /// The oldest page with reservations the outermost commit has not published yet.
     commit_page: AtomicUsize,
-    /// Writers in progress on this CPU (more than one when interrupts nest).
-    nest: AtomicU32,
-    /// Non-zero while writes are refused: a count of resizes and resets that own the pages,
-    /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
-    /// word, so the writer checks both with one load.
-    disabled: AtomicU32,
     /// Set by every nested writer as it leaves, cleared by every writer before it reads the tail
     /// to reserve: still clear when the outermost writer has published, no nested writer has
     /// reserved since its own reservation began, so nothing is left unpublished. Only stores,
@@ -410,6 +426,8 @@ struct CpuBuffer {
 // through `&Pages`, whose data pages are partitioned between writer (past the commit) and
 // pinned readers (below it).
 unsafe impl Sync for CpuBuffer {}
+
+const _: () = assert!(size_of::<CpuBuffer>() == 256);
 
 impl CpuBuffer {
     fn new(cpu: usize, pages: Pages) -> Self {

@@ -2,8 +2,8 @@
 //! `kernel/trace/trace_events.c`): `events/enable`, `events/SYSTEM/enable`,
 //! `events/SYSTEM/EVENT/{enable,format,id}`, `events/header_page`, `events/header_event`,
 //! `available_events` and `set_event`; and what an event's probe does when its tracepoint
-//! fires ([`trace_event_buffer_begin`] / [`trace_event_buffer_write`], shared by every
-//! event the [`crate::trace_event!`] macro defines).
+//! fires ([`trace_event_buffer_record`] for every event the [`crate::trace_event!`] macro
+//! defines, [`trace_event_record_with`] for entries laid out at run time).
 //!
 //! Enabling an event attaches its probe to its tracepoint (`TraceEventCall::reg`), which flips
 //! the tracepoint's static key; the probe then records one entry per hit. Soft mode (triggers
@@ -140,11 +140,11 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
 // Recording
 // ---------------------------------------------------------------------------------------------
 
-/// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
+/// The start of a run-time laid-out event's probe (Linux's `trace_trigger_soft_disabled` and
 /// `trace_event_buffer_reserve`): the entry's common header, the event file's flags as read
-/// here and this CPU's number (for [`trace_event_buffer_write`], so the probe reads each
-/// once), or `None` when the event records nothing now. Unconditional triggers run here, whether or not the event
-/// records. `irqs_off` is the tracepoint caller's IRQ state.
+/// here and this CPU's number (so the probe reads each once), or `None` when the event
+/// records nothing now. Unconditional triggers run here, whether or not the event records.
+/// `irqs_off` is the tracepoint caller's IRQ state.
 ///
 /// The common case (no trigger, soft disable or pid filter) costs one test of the flags; the
 /// rest is out of line.
@@ -164,8 +164,8 @@ pub fn trace_event_buffer_begin(
     Some((ent, flags, cpu))
 }
 
-/// [`trace_event_buffer_begin`] with unconditional triggers, soft-disabled or a pid filter:
-/// runs the triggers; whether the event records.
+/// An event's probe with unconditional triggers, soft-disabled or a pid filter: runs the
+/// triggers; whether the event records.
 #[inline(never)]
 fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
     if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
@@ -183,30 +183,82 @@ fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
     !(flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid())
 }
 
-/// The rest of an event's probe (Linux's `trace_event_buffer_reserve` with the assign step and
-/// `trace_event_buffer_commit`): an entry `T` with the header and flags
-/// [`trace_event_buffer_begin`] gave, filled by `fill`, followed by `tail` (its dynamic data),
-/// recorded on this CPU unless its filter rejects it; conditional triggers run on it. Runs
-/// with IRQs masked (the tracepoint's probe walk).
+/// The flags under which an event does more than build its entry in place and commit it:
+/// triggers, soft disable, a pid filter or an event filter.
+const EVENT_FILE_FL_SLOW_PATH: u32 = EVENT_FILE_FL_TRIGGER_MODE
+    | EVENT_FILE_FL_SOFT_DISABLED
+    | EVENT_FILE_FL_PID_FILTER
+    | EVENT_FILE_FL_FILTERED
+    | EVENT_FILE_FL_TRIGGER_COND;
+
+/// Of those, the ones under which the entry is built on the stack first and tested before it
+/// reaches the buffer.
+const EVENT_FILE_FL_BUILD_ASIDE: u32 =
+    EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED;
+
+/// An event's probe (Linux's `trace_trigger_soft_disabled`, `trace_event_buffer_reserve`, the
+/// assign step and `trace_event_buffer_commit`): an entry `T` with this context's common header,
+/// filled by `fill`, followed by `tail` (its dynamic data), recorded on this CPU; `irqs_off` is
+/// the tracepoint caller's IRQ state. Runs with IRQs masked (the tracepoint's probe walk).
 ///
-/// With no filter, conditional trigger or soft disable (the common case) the entry is built
-/// in place in the ring buffer's reservation, as Linux does: zeroed (so its padding is
-/// defined), filled, committed. Otherwise it is built on the stack first, out of line
-/// ([`write_slow`]: a second inlined copy of `fill` would cost the common case registers),
-/// so a rejected event never reaches the buffer. Generic and inlined into each probe: the
-/// entry's size is a constant and the zeroing is a few register stores.
+/// The common case (no trigger, soft disable, pid or event filter) is one test of the flags,
+/// then the entry built in place in the ring buffer's reservation, as Linux does: zeroed (so
+/// its padding is defined; stores the fill overwrites are dropped by the compiler), filled,
+/// committed. Everything else is out of line, in [`record_slow`], reached by one test: so the
+/// common case makes no call whose return it waits for, and its values need no callee-saved
+/// registers. `fill` must be a `move` closure: one that borrowed the probe's arguments would
+/// make every hit store them to the stack for the slow path's sake. Generic and inlined into
+/// each probe: the entry's size is a constant.
 #[inline(always)]
-pub fn trace_event_buffer_write<T: Entry>(
+pub fn trace_event_buffer_record<T: Entry>(
     call: &TraceEventCall,
-    (ent, flags, cpu): (TraceEntry, u32, usize),
+    irqs_off: bool,
     tail: &[u8],
     fill: impl FnOnce(&mut T),
 ) {
-    if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
-        != 0
-    {
-        return write_slow(call, ent, flags, tail, fill);
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if flags & EVENT_FILE_FL_SLOW_PATH != 0 {
+        return record_slow(call, flags, irqs_off, tail, fill);
     }
+    let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
+    write_in_place(ent, cpu, tail, fill);
+}
+
+/// [`trace_event_buffer_record`] when a trigger, soft disable or a filter applies: the
+/// unconditional triggers and the pid filter first ([`begin_slow`]), then the entry built in
+/// place, or, under a filter, a conditional trigger or soft disable, on the stack first
+/// ([`commit_slow`]), so a rejected event never reaches the buffer.
+#[cold]
+#[inline(never)]
+fn record_slow<T: Entry>(
+    call: &TraceEventCall,
+    flags: u32,
+    irqs_off: bool,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T),
+) {
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED | EVENT_FILE_FL_PID_FILTER)
+        != 0
+        && !begin_slow(call, flags, irqs_off)
+    {
+        return;
+    }
+    let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
+    if flags & EVENT_FILE_FL_BUILD_ASIDE == 0 {
+        return write_in_place(ent, cpu, tail, fill);
+    }
+    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
+    // padding's zeros).
+    let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
+    fill(entry);
+    commit_slow(call, flags, entry_record(entry), tail);
+}
+
+/// Builds the entry with header `ent` in place in `cpu`'s ring buffer (zeroed, filled by
+/// `fill`, followed by `tail`) and commits it. IRQs masked.
+#[inline(always)]
+fn write_in_place<T: Entry>(ent: TraceEntry, cpu: usize, tail: &[u8], fill: impl FnOnce(&mut T)) {
     let Some(rb) = try_buffer() else {
         return;
     };
@@ -233,25 +285,6 @@ pub fn trace_event_buffer_write<T: Entry>(
         };
     }
     r.commit();
-}
-
-/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled: the
-/// entry built on the stack, then [`commit_slow`].
-#[cold]
-#[inline(never)]
-fn write_slow<T: Entry>(
-    call: &TraceEventCall,
-    ent: TraceEntry,
-    flags: u32,
-    tail: &[u8],
-    fill: impl FnOnce(&mut T),
-) {
-    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
-    // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
-    // padding's zeros).
-    let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
-    fill(entry);
-    commit_slow(call, flags, entry_record(entry), tail);
 }
 
 /// The entry at `at`, whose bytes are all zero, with its header set to `ent`: filled in place
@@ -390,7 +423,7 @@ fn entry_record<T: Entry>(entry: &T) -> &[u8] {
 /// data together, assembled on the stack); longer dynamic data is cut.
 const FILTER_RECORD_MAX: usize = 256;
 
-/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled:
+/// An event's probe with a filter, conditional triggers or soft-disabled:
 /// Linux's `__event_trigger_test_discard` and `event_triggers_post_call`.
 #[inline(never)]
 fn commit_slow(call: &TraceEventCall, flags: u32, head: &[u8], tail: &[u8]) {
