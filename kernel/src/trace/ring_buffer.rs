@@ -718,6 +718,9 @@ impl CpuBuffer {
     /// then one atomic add publishes it. Interrupts on this CPU are the only other writers,
     /// and a CPU sees its own accesses in program order, so a compiler fence (not a barrier)
     /// orders the `nest` store before the look for writes that raced with the publish.
+    ///
+    /// Every call here is the writer's last act (the full publish goes on to clear `nest`
+    /// itself): inlined into a writer, it leaves no value live across a call.
     #[inline(always)]
     fn exit(&self, nest: u32, slot: Slot) {
         if nest != 0 {
@@ -727,8 +730,15 @@ impl CpuBuffer {
         }
         nest_point!("exit: before publish");
         if !self.publish_own(self.pages(), slot) {
-            rb_publish(self);
+            return rb_exit_publish(self);
         }
+        self.exit_published();
+    }
+
+    /// The outermost writer's exit after its publish: clears `nest`, then publishes what
+    /// nested writers reserved meanwhile.
+    #[inline(always)]
+    fn exit_published(&self) {
         nest_point!("exit: published");
         self.nest.store(0, Ordering::Release);
         compiler_fence(Ordering::SeqCst);
@@ -1207,6 +1217,32 @@ impl RingBuffer {
         true
     }
 
+    /// Writes one event with a `len`-byte payload, written by `write` (which gets the payload's
+    /// first byte, 8-byte aligned, and must write all `len` bytes), and commits it; nothing
+    /// when recording is off or the event is dropped (counted). The event probes' path: like
+    /// [`RingBuffer::write_entry`], every call out of line is the writer's last act (the slow
+    /// reservation carries on to the commit itself), so the probe's values stay in
+    /// caller-saved registers and it saves none.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::reserve`]. `write` must be inlined (it runs inside the writer,
+    /// which has no patch site).
+    #[inline(always)]
+    pub unsafe fn write_with(&self, cpu: usize, len: usize, ts: u64, write: impl FnOnce(*mut u8)) {
+        // SAFETY: forwarded from the caller.
+        let Some((cb, nest)) = (unsafe { self.enter(cpu, len) }) else {
+            return;
+        };
+        let pages = cb.pages();
+        let Some(slot) = cb.reserve_space(pages, event_size(len)) else {
+            // SAFETY: forwarded from the caller; we are inside the write path at `nest`.
+            return unsafe { rb_write_with_slow(self, cb, nest, len, ts, write) };
+        };
+        // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
+        write(unsafe { write_event_header(pages, slot, len, ts) });
+        cb.exit(nest, slot);
+    }
+
     /// Enters `cpu`'s write path for an event with a `len`-byte payload: the CPU buffer and
     /// the nesting depth for its `exit`, or `None` (counted when it is a drop) when the event
     /// cannot be recorded.
@@ -1383,11 +1419,12 @@ fn rb_exit_unreserved(cb: &CpuBuffer, nest: u32) {
 }
 
 arch::noinstr! {
-/// [`CpuBuffer::publish`], out of line: the outermost commit's path when its event is not
-/// right after the published bytes.
+/// [`CpuBuffer::exit`] of the outermost writer when its event is not right after the
+/// published bytes: the full publish, then the rest of the exit, out of line.
 #[inline(never)]
-fn rb_publish(cb: &CpuBuffer) {
-    cb.publish()
+fn rb_exit_publish(cb: &CpuBuffer) {
+    cb.publish();
+    cb.exit_published();
 }
 }
 
@@ -1416,6 +1453,41 @@ unsafe fn rb_write_entry_slow<const N: usize>(
 ) -> bool {
     // SAFETY: forwarded from the caller.
     unsafe { rb.write_entry_slow(cb, nest, ts, words) }
+}
+}
+
+arch::nokprobe! {
+/// [`RingBuffer::write_with`] when the fast reservation failed: the slow one, then the write
+/// and the commit. No patch site, as the rest of the writer; but not `noinstr`: `write` is an
+/// event's fill, which may call instrumentable helpers, as it does inlined in the probe.
+///
+/// # Safety
+/// As for [`RingBuffer::write_with`], called between `enter` (which returned `nest`) and exit.
+#[cold]
+#[inline(never)]
+#[cfg_attr(
+    target_os = "none",
+    patchable_function_entry(prefix_nops = 0, entry_nops = 0)
+)]
+unsafe fn rb_write_with_slow(
+    rb: &RingBuffer,
+    cb: &CpuBuffer,
+    nest: u32,
+    len: usize,
+    ts: u64,
+    write: impl FnOnce(*mut u8),
+) {
+    let pages = cb.pages();
+    let size = event_size(len);
+    let Some(slot) = unpack_slot(
+        rb_reserve_space_slow(cb, pages, size, rb.overwrite()),
+        size,
+    ) else {
+        return rb_exit_unreserved(cb, nest);
+    };
+    // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
+    write(unsafe { write_event_header(pages, slot, len, ts) });
+    cb.exit(nest, slot);
 }
 }
 

@@ -263,28 +263,39 @@ fn write_in_place<T: Entry>(ent: TraceEntry, cpu: usize, tail: &[u8], fill: impl
         return;
     };
     let ts = trace_clock::now();
-    // SAFETY: this CPU, IRQs masked until the entry is committed.
-    let Some(mut r) = (unsafe { rb.reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
-        return;
-    };
-    let dst = r.as_mut_ptr();
     const { assert!(align_of::<T>() <= 8) };
-    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned
-    // (checked above to suffice for `T`), and is ours until the commit. It is zeroed as a
-    // `MaybeUninit`, which is copied with every byte, padding included (a `T` would not be).
-    let entry = unsafe {
-        let at = dst.cast::<core::mem::MaybeUninit<T>>();
-        at.write(core::mem::MaybeUninit::zeroed());
-        zeroed_entry_at(at.cast::<T>(), ent)
+    // SAFETY: this CPU, IRQs masked until the entry is committed.
+    unsafe {
+        rb.write_with(
+            cpu,
+            size_of::<T>() + tail.len(),
+            ts,
+            #[inline(always)]
+            move |dst: *mut u8| {
+                // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte
+                // aligned (checked above to suffice for `T`), and is ours until the commit. It
+                // is zeroed as a `MaybeUninit`, which is copied with every byte, padding
+                // included (a `T` would not be).
+                let entry = unsafe {
+                    let at = dst.cast::<core::mem::MaybeUninit<T>>();
+                    at.write(core::mem::MaybeUninit::zeroed());
+                    zeroed_entry_at(at.cast::<T>(), ent)
+                };
+                fill(entry);
+                if !tail.is_empty() {
+                    // SAFETY: the tail's bytes follow the entry's in the reservation; no
+                    // overlap.
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(
+                            tail.as_ptr(),
+                            dst.add(size_of::<T>()),
+                            tail.len(),
+                        )
+                    };
+                }
+            },
+        )
     };
-    fill(entry);
-    if !tail.is_empty() {
-        // SAFETY: the tail's bytes follow the entry's in the reservation; no overlap.
-        unsafe {
-            core::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(size_of::<T>()), tail.len())
-        };
-    }
-    r.commit();
 }
 
 /// The entry at `at`, whose bytes are all zero, with its header set to `ent`: filled in place
