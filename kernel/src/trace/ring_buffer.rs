@@ -1218,29 +1218,41 @@ impl RingBuffer {
     }
 
     /// Writes one event with a `len`-byte payload, written by `write` (which gets the payload's
-    /// first byte, 8-byte aligned, and must write all `len` bytes), and commits it; nothing
-    /// when recording is off or the event is dropped (counted). The event probes' path: like
-    /// [`RingBuffer::write_entry`], every call out of line is the writer's last act (the slow
-    /// reservation carries on to the commit itself), so the probe's values stay in
-    /// caller-saved registers and it saves none.
+    /// first byte, 8-byte aligned, and must write all `len` bytes), and commits it, when it
+    /// fits on the tail page: the event probes' fast path. `false` when it does not (or a nested
+    /// writer raced the reservation): the write path is left with nothing reserved, and the
+    /// caller takes the full path, [`RingBuffer::reserve`]. `true` when done: written, or
+    /// refused as recording is off or the event too long (counted).
+    ///
+    /// Every call out of line here is the writer's last act, so a probe that inlines this
+    /// keeps its values in caller-saved registers and saves none; and `write`, inlined, needs
+    /// no copy of what it captures in memory, as a slow path taking it along would.
     ///
     /// # Safety
     /// As for [`RingBuffer::reserve`]. `write` must be inlined (it runs inside the writer,
     /// which has no patch site).
     #[inline(always)]
-    pub unsafe fn write_with(&self, cpu: usize, len: usize, ts: u64, write: impl FnOnce(*mut u8)) {
+    pub unsafe fn write_on_tail_page(
+        &self,
+        cpu: usize,
+        len: usize,
+        ts: u64,
+        write: impl FnOnce(*mut u8),
+    ) -> bool {
         // SAFETY: forwarded from the caller.
         let Some((cb, nest)) = (unsafe { self.enter(cpu, len) }) else {
-            return;
+            return true;
         };
         let pages = cb.pages();
         let Some(slot) = cb.reserve_space(pages, event_size(len)) else {
-            // SAFETY: forwarded from the caller; we are inside the write path at `nest`.
-            return unsafe { rb_write_with_slow(self, cb, nest, len, ts, write) };
+            // As a dropped event leaves: nested writers that reserved meanwhile are published.
+            rb_exit_unreserved(cb, nest);
+            return false;
         };
         // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
         write(unsafe { write_event_header(pages, slot, len, ts) });
         cb.exit(nest, slot);
+        true
     }
 
     /// Enters `cpu`'s write path for an event with a `len`-byte payload: the CPU buffer and
@@ -1453,41 +1465,6 @@ unsafe fn rb_write_entry_slow<const N: usize>(
 ) -> bool {
     // SAFETY: forwarded from the caller.
     unsafe { rb.write_entry_slow(cb, nest, ts, words) }
-}
-}
-
-arch::nokprobe! {
-/// [`RingBuffer::write_with`] when the fast reservation failed: the slow one, then the write
-/// and the commit. No patch site, as the rest of the writer; but not `noinstr`: `write` is an
-/// event's fill, which may call instrumentable helpers, as it does inlined in the probe.
-///
-/// # Safety
-/// As for [`RingBuffer::write_with`], called between `enter` (which returned `nest`) and exit.
-#[cold]
-#[inline(never)]
-#[cfg_attr(
-    target_os = "none",
-    patchable_function_entry(prefix_nops = 0, entry_nops = 0)
-)]
-unsafe fn rb_write_with_slow(
-    rb: &RingBuffer,
-    cb: &CpuBuffer,
-    nest: u32,
-    len: usize,
-    ts: u64,
-    write: impl FnOnce(*mut u8),
-) {
-    let pages = cb.pages();
-    let size = event_size(len);
-    let Some(slot) = unpack_slot(
-        rb_reserve_space_slow(cb, pages, size, rb.overwrite()),
-        size,
-    ) else {
-        return rb_exit_unreserved(cb, nest);
-    };
-    // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
-    write(unsafe { write_event_header(pages, slot, len, ts) });
-    cb.exit(nest, slot);
 }
 }
 

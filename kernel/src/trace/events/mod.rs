@@ -206,28 +206,48 @@ const EVENT_FILE_FL_BUILD_ASIDE: u32 =
 /// its padding is defined; stores the fill overwrites are dropped by the compiler), filled,
 /// committed. Everything else is out of line, in [`record_slow`], reached by one test: so the
 /// common case makes no call whose return it waits for, and its values need no callee-saved
-/// registers. `fill` must be a `move` closure: one that borrowed the probe's arguments would
-/// make every hit store them to the stack for the slow path's sake. Generic and inlined into
+/// registers. `fill` is a `move` closure of the probe's arguments (so `Copy`: the slow path may
+/// get it after the fast one declined): one that borrowed them would make every hit store
+/// them to the stack for the slow path's sake. Generic and inlined into
 /// each probe: the entry's size is a constant.
 #[inline(always)]
 pub fn trace_event_buffer_record<T: Entry>(
     call: &TraceEventCall,
     irqs_off: bool,
     tail: &[u8],
-    fill: impl FnOnce(&mut T),
+    fill: impl FnOnce(&mut T) + Copy,
 ) {
     let flags = call.file_flags.load(Ordering::Relaxed);
     if flags & EVENT_FILE_FL_SLOW_PATH != 0 {
         return record_slow(call, flags, irqs_off, tail, fill);
     }
     let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
-    write_in_place(ent, cpu, tail, fill);
+    let Some(rb) = try_buffer() else {
+        return;
+    };
+    let ts = trace_clock::now();
+    const { assert!(align_of::<T>() <= 8) };
+    // SAFETY: this CPU, IRQs masked until the entry is committed.
+    let done = unsafe {
+        rb.write_on_tail_page(
+            cpu,
+            size_of::<T>() + tail.len(),
+            ts,
+            #[inline(always)]
+            |dst| build_entry(dst, ent, tail, fill),
+        )
+    };
+    if !done {
+        // The tail page is full: the full reservation, out of line.
+        record_slow(call, 0, irqs_off, tail, fill);
+    }
 }
 
-/// [`trace_event_buffer_record`] when a trigger, soft disable or a filter applies: the
-/// unconditional triggers and the pid filter first ([`begin_slow`]), then the entry built in
-/// place, or, under a filter, a conditional trigger or soft disable, on the stack first
-/// ([`commit_slow`]), so a rejected event never reaches the buffer.
+/// [`trace_event_buffer_record`] when a trigger, soft disable or a filter applies (`flags`),
+/// or when its entry did not fit on the tail page (`flags` 0): the unconditional triggers and
+/// the pid filter first ([`begin_slow`]), then the entry built in place, or, under a filter, a
+/// conditional trigger or soft disable, on the stack first ([`commit_slow`]), so a rejected
+/// event never reaches the buffer.
 #[cold]
 #[inline(never)]
 fn record_slow<T: Entry>(
@@ -255,47 +275,43 @@ fn record_slow<T: Entry>(
     commit_slow(call, flags, entry_record(entry), tail);
 }
 
-/// Builds the entry with header `ent` in place in `cpu`'s ring buffer (zeroed, filled by
-/// `fill`, followed by `tail`) and commits it. IRQs masked.
+/// Builds the entry with header `ent` in place in `cpu`'s ring buffer, with the full
+/// reservation (which moves the tail to the next page), and commits it. IRQs masked.
 #[inline(always)]
 fn write_in_place<T: Entry>(ent: TraceEntry, cpu: usize, tail: &[u8], fill: impl FnOnce(&mut T)) {
     let Some(rb) = try_buffer() else {
         return;
     };
     let ts = trace_clock::now();
-    const { assert!(align_of::<T>() <= 8) };
     // SAFETY: this CPU, IRQs masked until the entry is committed.
-    unsafe {
-        rb.write_with(
-            cpu,
-            size_of::<T>() + tail.len(),
-            ts,
-            #[inline(always)]
-            move |dst: *mut u8| {
-                // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte
-                // aligned (checked above to suffice for `T`), and is ours until the commit. It
-                // is zeroed as a `MaybeUninit`, which is copied with every byte, padding
-                // included (a `T` would not be).
-                let entry = unsafe {
-                    let at = dst.cast::<core::mem::MaybeUninit<T>>();
-                    at.write(core::mem::MaybeUninit::zeroed());
-                    zeroed_entry_at(at.cast::<T>(), ent)
-                };
-                fill(entry);
-                if !tail.is_empty() {
-                    // SAFETY: the tail's bytes follow the entry's in the reservation; no
-                    // overlap.
-                    unsafe {
-                        core::ptr::copy_nonoverlapping(
-                            tail.as_ptr(),
-                            dst.add(size_of::<T>()),
-                            tail.len(),
-                        )
-                    };
-                }
-            },
-        )
+    let Some(mut r) = (unsafe { rb.reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
+        return;
     };
+    build_entry(r.as_mut_ptr(), ent, tail, fill);
+    r.commit();
+}
+
+/// Builds the entry `T` with header `ent`, filled by `fill` and followed by `tail`, at `dst`:
+/// a reservation of `size_of::<T>() + tail.len()` bytes, 8-byte aligned. It is zeroed first,
+/// as a `MaybeUninit`, which is copied with every byte, padding included (a `T` would not
+/// be); the stores the fill overwrites are dropped by the compiler.
+#[inline(always)]
+fn build_entry<T: Entry>(dst: *mut u8, ent: TraceEntry, tail: &[u8], fill: impl FnOnce(&mut T)) {
+    const { assert!(align_of::<T>() <= 8) };
+    // SAFETY: `dst` holds `size_of::<T>() + tail.len()` bytes, aligned for `T` (checked above),
+    // and is ours until the commit.
+    let entry = unsafe {
+        let at = dst.cast::<core::mem::MaybeUninit<T>>();
+        at.write(core::mem::MaybeUninit::zeroed());
+        zeroed_entry_at(at.cast::<T>(), ent)
+    };
+    fill(entry);
+    if !tail.is_empty() {
+        // SAFETY: the tail's bytes follow the entry's in the reservation; no overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(size_of::<T>()), tail.len())
+        };
+    }
 }
 
 /// The entry at `at`, whose bytes are all zero, with its header set to `ent`: filled in place
