@@ -971,6 +971,15 @@ pub struct RingBuffer {
     overwrite: AtomicBool,
 }
 
+/// A write [`RingBuffer::write_on_tail_page`] could not finish: the writer is inside this
+/// CPU's write path (at depth `nest`) with nothing reserved. Two words, so it is passed in
+/// registers. Not `Send`, as a reservation.
+#[must_use]
+pub struct PendingWrite<'a> {
+    cb: &'a CpuBuffer,
+    nest: u32,
+}
+
 /// A reserved event: write the payload through `DerefMut`, then [`Reservation::commit`] (or
 /// drop it). Not `Send`: the commit must happen on the reserving CPU.
 pub struct Reservation<'a> {
@@ -1219,10 +1228,10 @@ impl RingBuffer {
 
     /// Writes one event with a `len`-byte payload, written by `write` (which gets the payload's
     /// first byte, 8-byte aligned, and must write all `len` bytes), and commits it, when it
-    /// fits on the tail page: the event probes' fast path. `false` when it does not (or a nested
-    /// writer raced the reservation): the write path is left with nothing reserved, and the
-    /// caller takes the full path, [`RingBuffer::reserve`]. `true` when done: written, or
-    /// refused as recording is off or the event too long (counted).
+    /// fits on the tail page: the event probes' fast path. `Ok` when done: written, or refused
+    /// as recording is off or the event too long (counted). Otherwise (the tail page is full,
+    /// or a nested writer raced the reservation) the writer is still inside the write path,
+    /// and the caller must finish with [`RingBuffer::write_pending`], out of line.
     ///
     /// Every call out of line here is the writer's last act, so a probe that inlines this
     /// keeps its values in caller-saved registers and saves none; and `write`, inlined, needs
@@ -1238,21 +1247,47 @@ impl RingBuffer {
         len: usize,
         ts: u64,
         write: impl FnOnce(*mut u8),
-    ) -> bool {
+    ) -> Result<(), PendingWrite<'_>> {
         // SAFETY: forwarded from the caller.
         let Some((cb, nest)) = (unsafe { self.enter(cpu, len) }) else {
-            return true;
+            return Ok(());
         };
         let pages = cb.pages();
         let Some(slot) = cb.reserve_space(pages, event_size(len)) else {
-            // As a dropped event leaves: nested writers that reserved meanwhile are published.
-            rb_exit_unreserved(cb, nest);
-            return false;
+            return Err(PendingWrite { cb, nest });
         };
         // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
         write(unsafe { write_event_header(pages, slot, len, ts) });
         cb.exit(nest, slot);
-        true
+        Ok(())
+    }
+
+    /// Finishes what [`RingBuffer::write_on_tail_page`] left pending: the full reservation
+    /// (which moves the tail), the write, the commit; or the exit of a dropped event.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::write_on_tail_page`], with the same `len` and nothing else written
+    /// on this CPU since, but by nested writers.
+    #[inline(always)]
+    pub unsafe fn write_pending(
+        &self,
+        pending: PendingWrite<'_>,
+        len: usize,
+        ts: u64,
+        write: impl FnOnce(*mut u8),
+    ) {
+        let PendingWrite { cb, nest } = pending;
+        let pages = cb.pages();
+        let size = event_size(len);
+        let Some(slot) = unpack_slot(
+            rb_reserve_space_slow(cb, pages, size, self.overwrite()),
+            size,
+        ) else {
+            return rb_exit_unreserved(cb, nest);
+        };
+        // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
+        write(unsafe { write_event_header(pages, slot, len, ts) });
+        cb.exit(nest, slot);
     }
 
     /// Enters `cpu`'s write path for an event with a `len`-byte payload: the CPU buffer and

@@ -26,7 +26,7 @@ use core::sync::atomic::Ordering;
 
 use spin::Mutex;
 
-use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE};
+use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE, PendingWrite, RingBuffer};
 use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
 use super::trace_entries::{Entry, TRACE_FLAG_IRQS_OFF, TraceEntry, entry_header};
@@ -206,10 +206,10 @@ const EVENT_FILE_FL_BUILD_ASIDE: u32 =
 /// its padding is defined; stores the fill overwrites are dropped by the compiler), filled,
 /// committed. Everything else is out of line, in [`record_slow`], reached by one test: so the
 /// common case makes no call whose return it waits for, and its values need no callee-saved
-/// registers. `fill` is a `move` closure of the probe's arguments (so `Copy`: the slow path may
-/// get it after the fast one declined): one that borrowed them would make every hit store
-/// them to the stack for the slow path's sake. Generic and inlined into
-/// each probe: the entry's size is a constant.
+/// registers. `fill` is a `move` closure of the probe's arguments (so `Copy`: the slow path
+/// gets it when the fast one declined): one that borrowed them would make every hit store
+/// them to the stack for the slow paths' sake. Generic and inlined
+/// into each probe: the entry's size is a constant.
 #[inline(always)]
 pub fn trace_event_buffer_record<T: Entry>(
     call: &TraceEventCall,
@@ -227,25 +227,55 @@ pub fn trace_event_buffer_record<T: Entry>(
     };
     let ts = trace_clock::now();
     const { assert!(align_of::<T>() <= 8) };
+    let len = size_of::<T>() + tail.len();
     // SAFETY: this CPU, IRQs masked until the entry is committed.
-    let done = unsafe {
+    let written = unsafe {
         rb.write_on_tail_page(
             cpu,
+            len,
+            ts,
+            #[inline(always)]
+            |dst| build_entry(dst, ent, tail, fill),
+        )
+    };
+    if let Err(pending) = written {
+        record_next_page(rb, pending, ts, ent, tail, fill);
+    }
+}
+
+/// [`trace_event_buffer_record`] when the entry did not fit on the tail page: the full
+/// reservation and the rest of the write, out of line. Every argument is a register or two.
+/// No patch site and no probe, as the ring-buffer writer it finishes: it runs inside it.
+#[cold]
+#[inline(never)]
+#[cfg_attr(
+    target_os = "none",
+    patchable_function_entry(prefix_nops = 0, entry_nops = 0),
+    unsafe(link_section = ".kprobes.text")
+)]
+fn record_next_page<T: Entry>(
+    rb: &RingBuffer,
+    pending: PendingWrite<'_>,
+    ts: u64,
+    ent: TraceEntry,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T),
+) {
+    // SAFETY: this CPU, IRQs masked until the entry is committed; `pending` is what this
+    // event's `write_on_tail_page` left.
+    unsafe {
+        rb.write_pending(
+            pending,
             size_of::<T>() + tail.len(),
             ts,
             #[inline(always)]
             |dst| build_entry(dst, ent, tail, fill),
         )
     };
-    if !done {
-        // The tail page is full: the full reservation, out of line.
-        record_slow(call, 0, irqs_off, tail, fill);
-    }
 }
 
-/// [`trace_event_buffer_record`] when a trigger, soft disable or a filter applies (`flags`),
-/// or when its entry did not fit on the tail page (`flags` 0): the unconditional triggers and
-/// the pid filter first ([`begin_slow`]), then the entry built in place, or, under a filter, a
+/// [`trace_event_buffer_record`] when a trigger, soft disable or a filter applies: the
+/// unconditional triggers and the pid filter first ([`begin_slow`]), then the entry built in place, or, under a filter, a
 /// conditional trigger or soft disable, on the stack first ([`commit_slow`]), so a rejected
 /// event never reaches the buffer.
 #[cold]
