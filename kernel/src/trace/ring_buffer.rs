@@ -271,12 +271,6 @@ impl Pages {
         unsafe { self.meta.get_unchecked(i) }
     }
 
-    /// The first byte of page `i`'s data, as [`Pages::meta_at`].
-    #[inline(always)]
-    fn data_at(&self, i: usize) -> *mut u8 {
-        self.meta_at(i).data
-    }
-
     /// The page after `i` in ring order.
     #[inline(always)]
     fn after(&self, i: usize) -> usize {
@@ -345,6 +339,10 @@ struct Slot {
     page: usize,
     off: usize,
     size: usize,
+    /// Page `page`'s bookkeeping, as the reservation found it: the header's write and the
+    /// commit use it without looking the page up again (the entry's stores in between may, for
+    /// all the compiler knows, change the pages' pointers, so it would reload them).
+    meta: *const PageMeta,
 }
 
 /// One event as a reader sees it.
@@ -561,7 +559,12 @@ impl CpuBuffer {
                 Ordering::Relaxed,
             )
             .ok()
-            .map(|_| Slot { page: t, off, size })
+            .map(|_| Slot {
+                page: t,
+                off,
+                size,
+                meta,
+            })
     }
 
     /// Reserves `size` bytes when [`CpuBuffer::reserve_space`] could not (the tail page is full
@@ -583,7 +586,12 @@ impl CpuBuffer {
                     .compare_exchange(w, new, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
                 {
-                    return Some(Slot { page: t, off, size });
+                    return Some(Slot {
+                        page: t,
+                        off,
+                        size,
+                        meta,
+                    });
                 }
             } else if !self.move_tail(pages, t, overwrite) {
                 return None;
@@ -729,7 +737,7 @@ impl CpuBuffer {
             return;
         }
         nest_point!("exit: before publish");
-        if !self.publish_own(self.pages(), slot) {
+        if !self.publish_own(slot) {
             return rb_exit_publish(self);
         }
         self.exit_published();
@@ -767,11 +775,13 @@ impl CpuBuffer {
 
     /// Publishes `slot` alone when everything before it is published; `false` otherwise.
     #[inline(always)]
-    fn publish_own(&self, pages: &Pages, slot: Slot) -> bool {
+    fn publish_own(&self, slot: Slot) -> bool {
         if self.commit_page.load(Ordering::Relaxed) != slot.page {
             return false;
         }
-        let meta = pages.meta_at(slot.page);
+        // SAFETY: `slot.meta` is page `slot.page`'s bookkeeping in `pages`, which stay while
+        // this writer is inside.
+        let meta = unsafe { &*slot.meta };
         if state_commit(meta.state.load(Ordering::Relaxed)) != slot.off {
             return false;
         }
@@ -1153,6 +1163,7 @@ impl RingBuffer {
         let slot = match cb.reserve_space(pages, event_size(len)) {
             Some(slot) => Some(slot),
             None => unpack_slot(
+                pages,
                 rb_reserve_space_slow(cb, pages, event_size(len), self.overwrite()),
                 event_size(len),
             ),
@@ -1163,7 +1174,7 @@ impl RingBuffer {
         };
         nest_point!("reserve: reserved");
         // SAFETY: `slot` is this writer's until it exits, which the reservation does on drop.
-        let payload = unsafe { write_event_header(pages, slot, len, ts) };
+        let payload = unsafe { write_event_header(slot, len, ts) };
         // SAFETY: as above; the payload is the `len` bytes after the header.
         let buf = unsafe { core::slice::from_raw_parts_mut(payload, len) };
         Some(Reservation {
@@ -1194,7 +1205,7 @@ impl RingBuffer {
             return unsafe { rb_write_entry_slow(self, cb, nest, ts, words) };
         };
         // SAFETY: `slot` is ours until `exit`.
-        unsafe { write_event_words(pages, slot, ts, &words) };
+        unsafe { write_event_words(slot, ts, &words) };
         cb.exit(nest, slot);
         true
     }
@@ -1214,6 +1225,7 @@ impl RingBuffer {
         let pages = cb.pages();
         let size = event_size(N * 8);
         let Some(slot) = unpack_slot(
+            pages,
             rb_reserve_space_slow(cb, pages, size, self.overwrite()),
             size,
         ) else {
@@ -1221,7 +1233,7 @@ impl RingBuffer {
             return false;
         };
         // SAFETY: `slot` is ours until `exit`.
-        unsafe { write_event_words(pages, slot, ts, &words) };
+        unsafe { write_event_words(slot, ts, &words) };
         cb.exit(nest, slot);
         true
     }
@@ -1257,7 +1269,7 @@ impl RingBuffer {
             return Err(PendingWrite { cb, nest });
         };
         // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
-        write(unsafe { write_event_header(pages, slot, len, ts) });
+        write(unsafe { write_event_header(slot, len, ts) });
         cb.exit(nest, slot);
         Ok(())
     }
@@ -1280,13 +1292,14 @@ impl RingBuffer {
         let pages = cb.pages();
         let size = event_size(len);
         let Some(slot) = unpack_slot(
+            pages,
             rb_reserve_space_slow(cb, pages, size, self.overwrite()),
             size,
         ) else {
             return rb_exit_unreserved(cb, nest);
         };
         // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
-        write(unsafe { write_event_header(pages, slot, len, ts) });
+        write(unsafe { write_event_header(slot, len, ts) });
         cb.exit(nest, slot);
     }
 
@@ -1390,13 +1403,13 @@ impl RingBuffer {
 /// # Safety
 /// `slot` is a reservation of the calling writer, for `len` payload bytes, not yet exited.
 #[inline(always)]
-unsafe fn write_event_header(pages: &Pages, slot: Slot, len: usize, ts: u64) -> *mut u8 {
+unsafe fn write_event_header(slot: Slot, len: usize, ts: u64) -> *mut u8 {
     // SAFETY: bytes `off..off + size` of this page were reserved for this event alone by the
     // CAS that made `slot`; they lie past the published commit, so no reader looks at them,
     // and the page stays ours until published (a page with unpublished reservations is never
     // reclaimed). `off` is 8-byte aligned.
     unsafe {
-        let event = pages.data_at(slot.page).add(slot.off);
+        let event = (*slot.meta).data.add(slot.off);
         event.cast::<u64>().write(len as u64);
         event.add(8).cast::<u64>().write(ts);
         event.add(RB_EVNT_HDR_SIZE)
@@ -1410,11 +1423,11 @@ unsafe fn write_event_header(pages: &Pages, slot: Slot, len: usize, ts: u64) -> 
 /// # Safety
 /// As for [`write_event_header`], with `len` = `words.len() * 8`.
 #[inline(always)]
-unsafe fn write_event_words(pages: &Pages, slot: Slot, ts: u64, words: &[u64]) {
+unsafe fn write_event_words(slot: Slot, ts: u64, words: &[u64]) {
     // SAFETY: forwarded from the caller; the payload is 8-byte aligned and `words.len() * 8`
     // bytes long.
     unsafe {
-        let payload = write_event_header(pages, slot, words.len() * 8, ts).cast::<u64>();
+        let payload = write_event_header(slot, words.len() * 8, ts).cast::<u64>();
         for (i, &word) in words.iter().enumerate() {
             payload.add(i).write(word);
         }
@@ -1439,11 +1452,13 @@ const NO_SLOT: u64 = u64::MAX;
 
 /// The slot of `size` bytes [`rb_reserve_space_slow`] packed, or `None`.
 #[inline(always)]
-fn unpack_slot(packed: u64, size: usize) -> Option<Slot> {
-    (packed != NO_SLOT).then_some(Slot {
-        page: (packed >> 32) as usize,
+fn unpack_slot(pages: &Pages, packed: u64, size: usize) -> Option<Slot> {
+    let page = (packed >> 32) as usize;
+    (packed != NO_SLOT).then(|| Slot {
+        page,
         off: (packed & 0xffff_ffff) as usize,
         size,
+        meta: pages.meta_at(page),
     })
 }
 

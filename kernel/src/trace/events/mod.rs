@@ -26,7 +26,7 @@ use core::sync::atomic::Ordering;
 
 use spin::Mutex;
 
-use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE, PendingWrite, RingBuffer};
+use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE, PendingWrite};
 use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
 use super::trace_entries::{Entry, TRACE_FLAG_IRQS_OFF, TraceEntry, entry_header};
@@ -239,12 +239,13 @@ pub fn trace_event_buffer_record<T: Entry>(
         )
     };
     if let Err(pending) = written {
-        record_next_page(rb, pending, ts, ent, tail, fill);
+        record_next_page(pending, ts, ent, tail, fill);
     }
 }
 
 /// [`trace_event_buffer_record`] when the entry did not fit on the tail page: the full
-/// reservation and the rest of the write, out of line. Every argument is a register or two.
+/// reservation and the rest of the write, out of line. Every argument is a register or two,
+/// and none goes on the stack (the buffer is found again).
 /// No patch site and no probe, as the ring-buffer writer it finishes: it runs inside it.
 #[cold]
 #[inline(never)]
@@ -254,13 +255,16 @@ pub fn trace_event_buffer_record<T: Entry>(
     unsafe(link_section = ".kprobes.text")
 )]
 fn record_next_page<T: Entry>(
-    rb: &RingBuffer,
     pending: PendingWrite<'_>,
     ts: u64,
     ent: TraceEntry,
     tail: &[u8],
     fill: impl FnOnce(&mut T),
 ) {
+    // The buffer `pending` is of: it is never freed once made (a leaked `Box`).
+    let Some(rb) = try_buffer() else {
+        return;
+    };
     // SAFETY: this CPU, IRQs masked until the entry is committed; `pending` is what this
     // event's `write_on_tail_page` left.
     unsafe {
