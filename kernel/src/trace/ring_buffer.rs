@@ -1727,6 +1727,46 @@ mod tests {
         assert_eq!(got, (0..n).collect::<Vec<_>>());
     }
 
+    /// The event probes' pair: the tail page's fast write, and `write_pending` when the event
+    /// does not fit there, with a nested writer between the two (as an interrupt could be).
+    #[test]
+    fn write_on_tail_page_falls_back_to_write_pending_across_pages() {
+        let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 4).unwrap();
+        let n = 3 * BUF_PAGE_SIZE as u64 / 40;
+        let (mut pending_writes, mut want) = (0, Vec::new());
+        let fill = |i: u64| {
+            move |dst: *mut u8| {
+                // SAFETY: the payload is 24 bytes, 8-byte aligned.
+                unsafe { dst.cast::<[u64; 3]>().write([i, !i, i ^ 0x55]) }
+            }
+        };
+        for i in 0..n {
+            // SAFETY: single-threaded test: the thread plays CPU 0.
+            if let Err(pending) = unsafe { rb.write_on_tail_page(0, 24, 2 * i, fill(2 * i)) } {
+                pending_writes += 1;
+                // A nested writer finishes first, and is published with the outer event.
+                // SAFETY: as above; nested inside the pending write.
+                assert!(unsafe { rb.write_entry(0, 2 * i + 1, [2 * i + 1, 0, 0]) });
+                want.push(2 * i + 1);
+                // SAFETY: as above; `pending` is this write's.
+                unsafe { rb.write_pending(pending, 24, 2 * i, fill(2 * i)) };
+            }
+            want.push(2 * i);
+        }
+        assert!(pending_writes >= 3);
+        let got: Vec<(u64, Vec<u8>)> = core::iter::from_fn(|| rb.consume(0))
+            .map(|e| (e.ts, e.payload))
+            .collect();
+        assert_eq!(got.iter().map(|(ts, _)| *ts).collect::<Vec<_>>(), want);
+        for (ts, payload) in got.iter().filter(|(ts, _)| ts % 2 == 0) {
+            let mut words = payload
+                .chunks(8)
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap()));
+            assert_eq!(words.next(), Some(*ts));
+            assert_eq!(words.next(), Some(!ts));
+        }
+    }
+
     #[test]
     fn sizes_follow_linux_page_arithmetic() {
         assert_eq!(event_size(48), SIZE);
