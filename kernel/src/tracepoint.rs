@@ -281,7 +281,9 @@ impl<P: Copy + 'static> Tracepoint<P> {
             // SAFETY: a published array, which stays while IRQs are masked (see `published`),
             // ends in `END`: every entry read is in it.
             while let Some(func) = unsafe { (*f).func } {
-                each(func, unsafe { (*f).data }, irqs_off);
+                // SAFETY: as above.
+                let data = unsafe { (*f).data };
+                each(func, data, irqs_off);
                 // SAFETY: as above: `f` was not the end.
                 f = unsafe { f.add(1) };
             }
