@@ -44,7 +44,11 @@
 //! Write-path cost (the function tracer's budget is 150 instructions per call, ftrace_caller
 //! included): no allocation, division, formatting, lock or bounds check; one exclusive
 //! load/store pair to reserve, one to publish. `write_entry` inlines all of it and keeps the
-//! page switch and the races out of line. Entry and byte totals are not counted on the way:
+//! page switch and the races out of line; so does `write_on_tail_page` for the event probes,
+//! which leaves an event that needs the page switch pending for `write_pending`, called out of
+//! line by the probe. Every call the inlined writer makes is its last act, so its callers keep
+//! their values in caller-saved registers. A page's bookkeeping is four words (its data pointer
+//! among them) and a CPU's buffer 256 bytes, so both are found with a shift. Entry and byte totals are not counted on the way:
 //! the stats read them from the page states.
 //!
 //! The write path has no patch site (Linux builds `kernel/trace/` without `-pg`): the tracers
