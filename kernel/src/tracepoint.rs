@@ -4,6 +4,8 @@
 //! A [`Tracepoint`] owns a static key and a probe array. The call site (the `trace_NAME`
 //! function a [`crate::trace_event!`] defines) is one static branch; when the key is on it
 //! calls [`Tracepoint::call`] out of line, which walks the published array with IRQs masked.
+//! As Linux's, the array ends in an entry without a function, and the tracepoint points at its
+//! first entry: the walk loads no length and no second pointer.
 //! Registering or unregistering builds a new array, publishes it by a pointer swap, and frees
 //! the old one after the stop-machine grace period (every CPU has since had IRQs unmasked, so
 //! no caller still walks it: "RCU-style" until the kernel has a real RCU). The key goes on with
@@ -28,16 +30,28 @@ use crate::jump_label::{StaticKey, static_key_slow_dec, static_key_slow_inc};
 /// unregistering), its data and its priority (higher runs first).
 #[derive(Clone, Copy)]
 pub struct TracepointFunc<P> {
-    pub func: P,
+    /// `None` only in the entry that ends a published array.
+    func: Option<P>,
     addr: *const (),
-    pub data: *const (),
+    data: *const (),
     prio: i32,
+}
+
+impl<P> TracepointFunc<P> {
+    /// The entry that ends a published array (Linux's NULL `func`).
+    const END: Self = Self {
+        func: None,
+        addr: ptr::null(),
+        data: ptr::null(),
+        prio: 0,
+    };
 }
 
 /// The priority of a probe registered without one (Linux's `TRACEPOINT_DEFAULT_PRIO`).
 pub const TRACEPOINT_DEFAULT_PRIO: i32 = 10;
 
-/// A published probe array; never changed once published.
+/// A published probe array, [`TracepointFunc::END`] last; never changed once published but
+/// for stubbing (see [`Tracepoint::stub_out`]).
 type Probes<P> = Box<[TracepointFunc<P>]>;
 
 /// Serialises every tracepoint's registrations (Linux's `tracepoints_mutex`).
@@ -51,8 +65,8 @@ pub struct Tracepoint<P: 'static> {
     pub name: &'static str,
     /// On while any probe is registered; the call sites branch on it.
     pub key: &'static StaticKey,
-    /// The published array (a leaked `Probes<P>`), or null.
-    funcs: AtomicPtr<Probes<P>>,
+    /// The first entry of the published array (a leaked `Probes<P>`), or null.
+    funcs: AtomicPtr<TracepointFunc<P>>,
     /// Called before the first probe is attached and after the last is removed (Linux's
     /// `TRACE_EVENT_FN` regfunc/unregfunc): installs what feeds the tracepoint only while
     /// someone listens.
@@ -85,11 +99,29 @@ impl<P: Copy + 'static> Tracepoint<P> {
         self
     }
 
+    /// The published array's probes (without its end).
     fn published(&self) -> &[TracepointFunc<P>] {
+        let first = self.funcs.load(Ordering::Acquire);
+        if first.is_null() {
+            return &[];
+        }
         // SAFETY: a published array is freed only after its replacement and a grace period;
         // callers hold IRQs masked (`call`) or the mutex (registration), which frees nothing
-        // while it reads.
-        unsafe { self.funcs.load(Ordering::Acquire).as_ref() }.map_or(&[], |b| &b[..])
+        // while it reads. It ends in `END`, so the probes before it are in bounds.
+        unsafe { core::slice::from_raw_parts(first, Self::len_at(first)) }
+    }
+
+    /// How many probes the published array at `first` has before its end.
+    ///
+    /// # Safety
+    /// `first` is the first entry of a live published array.
+    unsafe fn len_at(first: *const TracepointFunc<P>) -> usize {
+        let mut n = 0;
+        // SAFETY: per the caller, every entry up to `END` is in the array.
+        while unsafe { (*first.add(n)).func.is_some() } {
+            n += 1;
+        }
+        n
     }
 
     /// The registered probes: the published array without stubbed slots.
@@ -97,25 +129,32 @@ impl<P: Copy + 'static> Tracepoint<P> {
         self.published().iter().filter(|f| !f.addr.is_null())
     }
 
-    /// `new` as an array to publish (`None` when empty), or `ENOMEM`.
-    fn boxed(new: Vec<TracepointFunc<P>>) -> Result<Option<Box<Probes<P>>>, Errno> {
+    /// `new` (allocated with exactly one more entry's room) ended and boxed as an array to
+    /// publish; `None` when it has no probe.
+    fn boxed(mut new: Vec<TracepointFunc<P>>) -> Option<Probes<P>> {
         if new.is_empty() {
-            return Ok(None);
+            return None;
         }
+        debug_assert!(new.capacity() == new.len() + 1);
+        new.push(TracepointFunc::END);
         // `new` has exactly its length's capacity: boxing the slice does not reallocate.
-        Box::try_new(new.into_boxed_slice())
-            .map(Some)
-            .map_err(|_| Errno::ENOMEM)
+        Some(new.into_boxed_slice())
     }
 
     /// Publishes `new` and frees the array it replaces once no caller can be walking it.
-    fn publish(&self, new: Option<Box<Probes<P>>>) {
-        let new = new.map_or(ptr::null_mut(), Box::into_raw);
+    fn publish(&self, new: Option<Probes<P>>) {
+        let new = new.map_or(ptr::null_mut(), |b| {
+            Box::into_raw(b).cast::<TracepointFunc<P>>()
+        });
         let old = self.funcs.swap(new, Ordering::AcqRel);
         if !old.is_null() {
             crate::stop_machine::synchronize();
-            // SAFETY: unpublished above, and every CPU has since passed a rendezvous.
-            drop(unsafe { Box::from_raw(old) });
+            // SAFETY: unpublished above, and every CPU has since passed a rendezvous; `old`
+            // is a leaked `Probes<P>`: its probes and its end.
+            drop(unsafe {
+                let len = Self::len_at(old) + 1;
+                Box::from_raw(ptr::slice_from_raw_parts_mut(old, len))
+            });
         }
     }
 
@@ -146,18 +185,18 @@ impl<P: Copy + 'static> Tracepoint<P> {
         }
         let len = old.clone().count();
         let mut new = Vec::new();
-        new.try_reserve_exact(len + 1).map_err(|_| Errno::ENOMEM)?;
+        new.try_reserve_exact(len + 2).map_err(|_| Errno::ENOMEM)?;
         let at = old.clone().position(|f| f.prio < prio).unwrap_or(len);
         new.extend(old.clone().take(at).copied());
         new.push(TracepointFunc {
-            func,
+            func: Some(func),
             addr,
             data,
             prio,
         });
         new.extend(old.skip(at).copied());
         let first = len == 0;
-        let new = Self::boxed(new)?;
+        let new = Self::boxed(new);
         if first && let Some((reg, _)) = self.regfunc {
             reg();
         }
@@ -183,7 +222,7 @@ impl<P: Copy + 'static> Tracepoint<P> {
         let len = self.live().count() - 1;
         let last = len == 0;
         let mut new = Vec::new();
-        let rebuilt = !inject_alloc_failure() && new.try_reserve_exact(len).is_ok() && {
+        let rebuilt = !inject_alloc_failure() && new.try_reserve_exact(len + 1).is_ok() && {
             new.extend(
                 self.published()
                     .iter()
@@ -191,16 +230,11 @@ impl<P: Copy + 'static> Tracepoint<P> {
                     .filter(|&(i, f)| i != at && !f.addr.is_null())
                     .map(|(_, f)| *f),
             );
-            match Self::boxed(new) {
-                Ok(new) => {
-                    if last {
-                        static_key_slow_dec(self.key);
-                    }
-                    self.publish(new);
-                    true
-                }
-                Err(_) => false,
+            if last {
+                static_key_slow_dec(self.key);
             }
+            self.publish(Self::boxed(new));
+            true
         };
         if !rebuilt {
             self.stub_out(at);
@@ -224,9 +258,9 @@ impl<P: Copy + 'static> Tracepoint<P> {
             // SAFETY: `funcs` is the published array (non-null: it holds the probe at `at`),
             // only freed under the mutex we hold, and no other CPU reads it during the
             // rendezvous.
-            let slot = unsafe { &mut (*funcs)[at] };
+            let slot = unsafe { &mut *funcs.add(at) };
             *slot = TracepointFunc {
-                func: stub,
+                func: Some(stub),
                 addr: ptr::null(),
                 data: ptr::null(),
                 prio: slot.prio,
@@ -242,8 +276,17 @@ impl<P: Copy + 'static> Tracepoint<P> {
     pub fn call(&self, mut each: impl FnMut(P, *const (), bool)) {
         let irqs = arch::irqflags::local_irq_save();
         let irqs_off = irqs.irqs_disabled();
-        for f in self.published() {
-            each(f.func, f.data, irqs_off);
+        let mut f = self.funcs.load(Ordering::Acquire).cast_const();
+        if !f.is_null() {
+            // SAFETY: a published array, which stays while IRQs are masked (see `published`),
+            // ends in `END`: every entry read is in it.
+            while let Some(func) = unsafe { (*f).func } {
+                // SAFETY: as above.
+                let data = unsafe { (*f).data };
+                each(func, data, irqs_off);
+                // SAFETY: as above: `f` was not the end.
+                f = unsafe { f.add(1) };
+            }
         }
         arch::irqflags::local_irq_restore(irqs);
     }

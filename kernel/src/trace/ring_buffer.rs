@@ -44,7 +44,11 @@
 //! Write-path cost (the function tracer's budget is 150 instructions per call, ftrace_caller
 //! included): no allocation, division, formatting, lock or bounds check; one exclusive
 //! load/store pair to reserve, one to publish. `write_entry` inlines all of it and keeps the
-//! page switch and the races out of line. Entry and byte totals are not counted on the way:
+//! page switch and the races out of line; so does `write_on_tail_page` for the event probes,
+//! which leaves an event that needs the page switch pending for `write_pending`, called out of
+//! line by the probe. Every call the inlined writer makes is its last act, so its callers keep
+//! their values in caller-saved registers. A page's bookkeeping is four words (its data pointer
+//! among them) and a CPU's buffer 256 bytes, so both are found with a shift. Entry and byte totals are not counted on the way:
 //! the stats read them from the page states.
 //!
 //! The write path has no patch site (Linux builds `kernel/trace/` without `-pg`): the tracers
@@ -213,7 +217,8 @@ impl PageData {
     }
 }
 
-/// A page's bookkeeping.
+/// A page's bookkeeping. Four words: the writer finds page `i`'s at `meta + (i << 5)` and its
+/// data through `data`, with no multiplication.
 struct PageMeta {
     /// Published state, shared with readers (see the module docs for the bits).
     state: AtomicU64,
@@ -222,7 +227,18 @@ struct PageMeta {
     write: AtomicU64,
     /// The page the writer claimed after this one, for publishing in claim order.
     next: AtomicUsize,
+    /// The page's data (`Pages::data[i].base()`, which never moves: both live and are replaced
+    /// together).
+    data: *mut u8,
 }
+
+const _: () = assert!(size_of::<PageMeta>() == 32);
+
+// SAFETY: `data` points into the `Pages` that holds this meta, and is dereferenced only under
+// that `Pages`' sharing rules (see `CpuBuffer`); the rest are atomics.
+unsafe impl Send for PageMeta {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for PageMeta {}
 
 struct Pages {
     meta: Box<[PageMeta]>,
@@ -234,12 +250,14 @@ impl Pages {
     /// `buffer_size_kb`, so running out of memory is an error, not a panic).
     fn try_new(nr_pages: usize) -> Result<Self, TryReserveError> {
         let total = nr_pages + 1;
+        let data = try_boxed_slice(total, PageData::new)?;
+        let mut pages = data.iter();
         let meta = try_boxed_slice(total, || PageMeta {
             state: AtomicU64::new(0),
             write: AtomicU64::new(0),
             next: AtomicUsize::new(0),
+            data: pages.next().map_or(core::ptr::null_mut(), PageData::base),
         })?;
-        let data = try_boxed_slice(total, PageData::new)?;
         Ok(Self { meta, data })
     }
 
@@ -255,14 +273,6 @@ impl Pages {
         debug_assert!(i < self.meta.len());
         // SAFETY: see above; the pages are replaced only together with those indices.
         unsafe { self.meta.get_unchecked(i) }
-    }
-
-    /// The first byte of page `i`'s data, as [`Pages::meta_at`].
-    #[inline(always)]
-    fn data_at(&self, i: usize) -> *mut u8 {
-        debug_assert!(i < self.data.len());
-        // SAFETY: as in `meta_at`; `data` and `meta` have the same length.
-        unsafe { self.data.get_unchecked(i) }.base()
     }
 
     /// The page after `i` in ring order.
@@ -333,6 +343,10 @@ struct Slot {
     page: usize,
     off: usize,
     size: usize,
+    /// Page `page`'s bookkeeping, as the reservation found it: the header's write and the
+    /// commit use it without looking the page up again (the entry's stores in between may, for
+    /// all the compiler knows, change the pages' pointers, so it would reload them).
+    meta: *const PageMeta,
 }
 
 /// One event as a reader sees it.
@@ -363,8 +377,18 @@ pub struct CpuStats {
     pub read_events: u64,
 }
 
-/// One CPU's buffer.
+/// One CPU's buffer. `repr(C)` with `nest` first, at the address itself: the writer's
+/// acquire/release accesses to it (which take no offset) need no address computed. Aligned to
+/// 256 bytes, its size: the buffers of two CPUs never share a cache line, and the writer finds
+/// its own with a shift.
+#[repr(C, align(256))]
 struct CpuBuffer {
+    /// Writers in progress on this CPU (more than one when interrupts nest).
+    nest: AtomicU32,
+    /// Non-zero while writes are refused: a count of resizes and resets that own the pages,
+    /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
+    /// word, so the writer checks both with one load.
+    disabled: AtomicU32,
     cpu: usize,
     /// Replaced only by [`CpuBuffer::exclusive`], which first shuts out writers and readers.
     pages: UnsafeCell<Pages>,
@@ -372,12 +396,6 @@ struct CpuBuffer {
     tail: AtomicUsize,
     /// The oldest page with reservations the outermost commit has not published yet.
     commit_page: AtomicUsize,
-    /// Writers in progress on this CPU (more than one when interrupts nest).
-    nest: AtomicU32,
-    /// Non-zero while writes are refused: a count of resizes and resets that own the pages,
-    /// plus [`RECORD_OFF`] while recording is off (Linux: `cpu_buffer->record_disabled`). One
-    /// word, so the writer checks both with one load.
-    disabled: AtomicU32,
     /// Set by every nested writer as it leaves, cleared by every writer before it reads the tail
     /// to reserve: still clear when the outermost writer has published, no nested writer has
     /// reserved since its own reservation began, so nothing is left unpublished. Only stores,
@@ -410,6 +428,8 @@ struct CpuBuffer {
 // through `&Pages`, whose data pages are partitioned between writer (past the commit) and
 // pinned readers (below it).
 unsafe impl Sync for CpuBuffer {}
+
+const _: () = assert!(size_of::<CpuBuffer>() == 256);
 
 impl CpuBuffer {
     fn new(cpu: usize, pages: Pages) -> Self {
@@ -543,7 +563,12 @@ impl CpuBuffer {
                 Ordering::Relaxed,
             )
             .ok()
-            .map(|_| Slot { page: t, off, size })
+            .map(|_| Slot {
+                page: t,
+                off,
+                size,
+                meta,
+            })
     }
 
     /// Reserves `size` bytes when [`CpuBuffer::reserve_space`] could not (the tail page is full
@@ -565,7 +590,12 @@ impl CpuBuffer {
                     .compare_exchange(w, new, Ordering::Relaxed, Ordering::Relaxed)
                     .is_ok()
                 {
-                    return Some(Slot { page: t, off, size });
+                    return Some(Slot {
+                        page: t,
+                        off,
+                        size,
+                        meta,
+                    });
                 }
             } else if !self.move_tail(pages, t, overwrite) {
                 return None;
@@ -700,6 +730,9 @@ impl CpuBuffer {
     /// then one atomic add publishes it. Interrupts on this CPU are the only other writers,
     /// and a CPU sees its own accesses in program order, so a compiler fence (not a barrier)
     /// orders the `nest` store before the look for writes that raced with the publish.
+    ///
+    /// Every call here is the writer's last act (the full publish goes on to clear `nest`
+    /// itself): inlined into a writer, it leaves no value live across a call.
     #[inline(always)]
     fn exit(&self, nest: u32, slot: Slot) {
         if nest != 0 {
@@ -708,9 +741,16 @@ impl CpuBuffer {
             return;
         }
         nest_point!("exit: before publish");
-        if !self.publish_own(self.pages(), slot) {
-            rb_publish(self);
+        if !self.publish_own(slot) {
+            return rb_exit_publish(self);
         }
+        self.exit_published();
+    }
+
+    /// The outermost writer's exit after its publish: clears `nest`, then publishes what
+    /// nested writers reserved meanwhile.
+    #[inline(always)]
+    fn exit_published(&self) {
         nest_point!("exit: published");
         self.nest.store(0, Ordering::Release);
         compiler_fence(Ordering::SeqCst);
@@ -739,11 +779,13 @@ impl CpuBuffer {
 
     /// Publishes `slot` alone when everything before it is published; `false` otherwise.
     #[inline(always)]
-    fn publish_own(&self, pages: &Pages, slot: Slot) -> bool {
+    fn publish_own(&self, slot: Slot) -> bool {
         if self.commit_page.load(Ordering::Relaxed) != slot.page {
             return false;
         }
-        let meta = pages.meta_at(slot.page);
+        // SAFETY: `slot.meta` is page `slot.page`'s bookkeeping in `pages`, which stay while
+        // this writer is inside.
+        let meta = unsafe { &*slot.meta };
         if state_commit(meta.state.load(Ordering::Relaxed)) != slot.off {
             return false;
         }
@@ -943,6 +985,15 @@ pub struct RingBuffer {
     overwrite: AtomicBool,
 }
 
+/// A write [`RingBuffer::write_on_tail_page`] could not finish: the writer is inside this
+/// CPU's write path (at depth `nest`) with nothing reserved. Two words, so it is passed in
+/// registers. Not `Send`, as a reservation.
+#[must_use]
+pub struct PendingWrite<'a> {
+    cb: &'a CpuBuffer,
+    nest: u32,
+}
+
 /// A reserved event: write the payload through `DerefMut`, then [`Reservation::commit`] (or
 /// drop it). Not `Send`: the commit must happen on the reserving CPU.
 pub struct Reservation<'a> {
@@ -1116,6 +1167,7 @@ impl RingBuffer {
         let slot = match cb.reserve_space(pages, event_size(len)) {
             Some(slot) => Some(slot),
             None => unpack_slot(
+                pages,
                 rb_reserve_space_slow(cb, pages, event_size(len), self.overwrite()),
                 event_size(len),
             ),
@@ -1126,7 +1178,7 @@ impl RingBuffer {
         };
         nest_point!("reserve: reserved");
         // SAFETY: `slot` is this writer's until it exits, which the reservation does on drop.
-        let payload = unsafe { write_event_header(pages, slot, len, ts) };
+        let payload = unsafe { write_event_header(slot, len, ts) };
         // SAFETY: as above; the payload is the `len` bytes after the header.
         let buf = unsafe { core::slice::from_raw_parts_mut(payload, len) };
         Some(Reservation {
@@ -1157,7 +1209,7 @@ impl RingBuffer {
             return unsafe { rb_write_entry_slow(self, cb, nest, ts, words) };
         };
         // SAFETY: `slot` is ours until `exit`.
-        unsafe { write_event_words(pages, slot, ts, &words) };
+        unsafe { write_event_words(slot, ts, &words) };
         cb.exit(nest, slot);
         true
     }
@@ -1177,6 +1229,7 @@ impl RingBuffer {
         let pages = cb.pages();
         let size = event_size(N * 8);
         let Some(slot) = unpack_slot(
+            pages,
             rb_reserve_space_slow(cb, pages, size, self.overwrite()),
             size,
         ) else {
@@ -1184,9 +1237,74 @@ impl RingBuffer {
             return false;
         };
         // SAFETY: `slot` is ours until `exit`.
-        unsafe { write_event_words(pages, slot, ts, &words) };
+        unsafe { write_event_words(slot, ts, &words) };
         cb.exit(nest, slot);
         true
+    }
+
+    /// Writes one event with a `len`-byte payload, written by `write` (which gets the payload's
+    /// first byte, 8-byte aligned, and must write all `len` bytes), and commits it, when it
+    /// fits on the tail page: the event probes' fast path. `Ok` when done: written, or refused
+    /// as recording is off or the event too long (counted). Otherwise (the tail page is full,
+    /// or a nested writer raced the reservation) the writer is still inside the write path,
+    /// and the caller must finish with [`RingBuffer::write_pending`], out of line.
+    ///
+    /// Every call out of line here is the writer's last act, so a probe that inlines this
+    /// keeps its values in caller-saved registers and saves none; and `write`, inlined, needs
+    /// no copy of what it captures in memory, as a slow path taking it along would.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::reserve`]. `write` must be inlined (it runs inside the writer,
+    /// which has no patch site).
+    #[inline(always)]
+    pub unsafe fn write_on_tail_page(
+        &self,
+        cpu: usize,
+        len: usize,
+        ts: u64,
+        write: impl FnOnce(*mut u8),
+    ) -> Result<(), PendingWrite<'_>> {
+        // SAFETY: forwarded from the caller.
+        let Some((cb, nest)) = (unsafe { self.enter(cpu, len) }) else {
+            return Ok(());
+        };
+        let pages = cb.pages();
+        let Some(slot) = cb.reserve_space(pages, event_size(len)) else {
+            return Err(PendingWrite { cb, nest });
+        };
+        // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
+        write(unsafe { write_event_header(slot, len, ts) });
+        cb.exit(nest, slot);
+        Ok(())
+    }
+
+    /// Finishes what [`RingBuffer::write_on_tail_page`] left pending: the full reservation
+    /// (which moves the tail), the write, the commit; or the exit of a dropped event.
+    ///
+    /// # Safety
+    /// As for [`RingBuffer::write_on_tail_page`], with the same `len` and nothing else written
+    /// on this CPU since, but by nested writers.
+    #[inline(always)]
+    pub unsafe fn write_pending(
+        &self,
+        pending: PendingWrite<'_>,
+        len: usize,
+        ts: u64,
+        write: impl FnOnce(*mut u8),
+    ) {
+        let PendingWrite { cb, nest } = pending;
+        let pages = cb.pages();
+        let size = event_size(len);
+        let Some(slot) = unpack_slot(
+            pages,
+            rb_reserve_space_slow(cb, pages, size, self.overwrite()),
+            size,
+        ) else {
+            return rb_exit_unreserved(cb, nest);
+        };
+        // SAFETY: `slot` is ours until `exit`, for `len` payload bytes.
+        write(unsafe { write_event_header(slot, len, ts) });
+        cb.exit(nest, slot);
     }
 
     /// Enters `cpu`'s write path for an event with a `len`-byte payload: the CPU buffer and
@@ -1289,13 +1407,13 @@ impl RingBuffer {
 /// # Safety
 /// `slot` is a reservation of the calling writer, for `len` payload bytes, not yet exited.
 #[inline(always)]
-unsafe fn write_event_header(pages: &Pages, slot: Slot, len: usize, ts: u64) -> *mut u8 {
+unsafe fn write_event_header(slot: Slot, len: usize, ts: u64) -> *mut u8 {
     // SAFETY: bytes `off..off + size` of this page were reserved for this event alone by the
     // CAS that made `slot`; they lie past the published commit, so no reader looks at them,
     // and the page stays ours until published (a page with unpublished reservations is never
     // reclaimed). `off` is 8-byte aligned.
     unsafe {
-        let event = pages.data_at(slot.page).add(slot.off);
+        let event = (*slot.meta).data.add(slot.off);
         event.cast::<u64>().write(len as u64);
         event.add(8).cast::<u64>().write(ts);
         event.add(RB_EVNT_HDR_SIZE)
@@ -1309,11 +1427,11 @@ unsafe fn write_event_header(pages: &Pages, slot: Slot, len: usize, ts: u64) -> 
 /// # Safety
 /// As for [`write_event_header`], with `len` = `words.len() * 8`.
 #[inline(always)]
-unsafe fn write_event_words(pages: &Pages, slot: Slot, ts: u64, words: &[u64]) {
+unsafe fn write_event_words(slot: Slot, ts: u64, words: &[u64]) {
     // SAFETY: forwarded from the caller; the payload is 8-byte aligned and `words.len() * 8`
     // bytes long.
     unsafe {
-        let payload = write_event_header(pages, slot, words.len() * 8, ts).cast::<u64>();
+        let payload = write_event_header(slot, words.len() * 8, ts).cast::<u64>();
         for (i, &word) in words.iter().enumerate() {
             payload.add(i).write(word);
         }
@@ -1338,11 +1456,13 @@ const NO_SLOT: u64 = u64::MAX;
 
 /// The slot of `size` bytes [`rb_reserve_space_slow`] packed, or `None`.
 #[inline(always)]
-fn unpack_slot(packed: u64, size: usize) -> Option<Slot> {
-    (packed != NO_SLOT).then_some(Slot {
-        page: (packed >> 32) as usize,
+fn unpack_slot(pages: &Pages, packed: u64, size: usize) -> Option<Slot> {
+    let page = (packed >> 32) as usize;
+    (packed != NO_SLOT).then(|| Slot {
+        page,
         off: (packed & 0xffff_ffff) as usize,
         size,
+        meta: pages.meta_at(page),
     })
 }
 
@@ -1365,11 +1485,12 @@ fn rb_exit_unreserved(cb: &CpuBuffer, nest: u32) {
 }
 
 arch::noinstr! {
-/// [`CpuBuffer::publish`], out of line: the outermost commit's path when its event is not
-/// right after the published bytes.
+/// [`CpuBuffer::exit`] of the outermost writer when its event is not right after the
+/// published bytes: the full publish, then the rest of the exit, out of line.
 #[inline(never)]
-fn rb_publish(cb: &CpuBuffer) {
-    cb.publish()
+fn rb_exit_publish(cb: &CpuBuffer) {
+    cb.publish();
+    cb.exit_published();
 }
 }
 
@@ -1608,6 +1729,46 @@ mod tests {
             .map(|e| e.ts)
             .collect();
         assert_eq!(got, (0..n).collect::<Vec<_>>());
+    }
+
+    /// The event probes' pair: the tail page's fast write, and `write_pending` when the event
+    /// does not fit there, with a nested writer between the two (as an interrupt could be).
+    #[test]
+    fn write_on_tail_page_falls_back_to_write_pending_across_pages() {
+        let rb = RingBuffer::try_new(1, BUF_PAGE_SIZE * 4).unwrap();
+        let n = 3 * BUF_PAGE_SIZE as u64 / 40;
+        let (mut pending_writes, mut want) = (0, Vec::new());
+        let fill = |i: u64| {
+            move |dst: *mut u8| {
+                // SAFETY: the payload is 24 bytes, 8-byte aligned.
+                unsafe { dst.cast::<[u64; 3]>().write([i, !i, i ^ 0x55]) }
+            }
+        };
+        for i in 0..n {
+            // SAFETY: single-threaded test: the thread plays CPU 0.
+            if let Err(pending) = unsafe { rb.write_on_tail_page(0, 24, 2 * i, fill(2 * i)) } {
+                pending_writes += 1;
+                // A nested writer finishes first, and is published with the outer event.
+                // SAFETY: as above; nested inside the pending write.
+                assert!(unsafe { rb.write_entry(0, 2 * i + 1, [2 * i + 1, 0, 0]) });
+                want.push(2 * i + 1);
+                // SAFETY: as above; `pending` is this write's.
+                unsafe { rb.write_pending(pending, 24, 2 * i, fill(2 * i)) };
+            }
+            want.push(2 * i);
+        }
+        assert!(pending_writes >= 3);
+        let got: Vec<(u64, Vec<u8>)> = core::iter::from_fn(|| rb.consume(0))
+            .map(|e| (e.ts, e.payload))
+            .collect();
+        assert_eq!(got.iter().map(|(ts, _)| *ts).collect::<Vec<_>>(), want);
+        for (ts, payload) in got.iter().filter(|(ts, _)| ts % 2 == 0) {
+            let mut words = payload
+                .chunks(8)
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap()));
+            assert_eq!(words.next(), Some(*ts));
+            assert_eq!(words.next(), Some(!ts));
+        }
     }
 
     #[test]

@@ -492,20 +492,16 @@ macro_rules! trace_event {
         fn [<__probe_ $name>](data: *const (), irqs_off: bool, $($arg: $argty),*) {
             // SAFETY: `data` is the `&'static TraceEventCall` the event registered with.
             let call = unsafe { &*data.cast::<$crate::trace::trace_events::TraceEventCall>() };
-            let Some(begun) = $crate::trace::events::trace_event_buffer_begin(call, irqs_off)
-            else {
-                return;
-            };
             // Shadowed by the event's own `tail`, if it has one.
             #[allow(unused_variables)]
             let tail: &[u8] = &[];
             $(let tail: &[u8] = $tail;)?
-            $crate::trace::events::trace_event_buffer_write(
+            $crate::trace::events::trace_event_buffer_record(
                 call,
-                begun,
+                irqs_off,
                 tail,
                 #[inline(always)]
-                |$e: &mut [<TraceEventRaw $name:camel>]| $assign,
+                move |$e: &mut [<TraceEventRaw $name:camel>]| $assign,
             );
         }
 

@@ -2,8 +2,8 @@
 //! `kernel/trace/trace_events.c`): `events/enable`, `events/SYSTEM/enable`,
 //! `events/SYSTEM/EVENT/{enable,format,id}`, `events/header_page`, `events/header_event`,
 //! `available_events` and `set_event`; and what an event's probe does when its tracepoint
-//! fires ([`trace_event_buffer_begin`] / [`trace_event_buffer_write`], shared by every
-//! event the [`crate::trace_event!`] macro defines).
+//! fires ([`trace_event_buffer_record`] for every event the [`crate::trace_event!`] macro
+//! defines, [`trace_event_record_with`] for entries laid out at run time).
 //!
 //! Enabling an event attaches its probe to its tracepoint (`TraceEventCall::reg`), which flips
 //! the tracepoint's static key; the probe then records one entry per hit. Soft mode (triggers
@@ -26,7 +26,7 @@ use core::sync::atomic::Ordering;
 
 use spin::Mutex;
 
-use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE};
+use super::ring_buffer::{BUF_PAGE_HDR_SIZE, BUF_PAGE_SIZE, PendingWrite};
 use super::trace::{tracing_gen_ctx, try_buffer};
 use super::trace_clock;
 use super::trace_entries::{Entry, TRACE_FLAG_IRQS_OFF, TraceEntry, entry_header};
@@ -140,11 +140,11 @@ pub fn remove_dynamic_event(tracefs: &str, call: &'static TraceEventCall) -> Res
 // Recording
 // ---------------------------------------------------------------------------------------------
 
-/// The start of an event's probe (Linux's `trace_trigger_soft_disabled` and
+/// The start of a run-time laid-out event's probe (Linux's `trace_trigger_soft_disabled` and
 /// `trace_event_buffer_reserve`): the entry's common header, the event file's flags as read
-/// here and this CPU's number (for [`trace_event_buffer_write`], so the probe reads each
-/// once), or `None` when the event records nothing now. Unconditional triggers run here, whether or not the event
-/// records. `irqs_off` is the tracepoint caller's IRQ state.
+/// here and this CPU's number (so the probe reads each once), or `None` when the event
+/// records nothing now. Unconditional triggers run here, whether or not the event records.
+/// `irqs_off` is the tracepoint caller's IRQ state.
 ///
 /// The common case (no trigger, soft disable or pid filter) costs one test of the flags; the
 /// rest is out of line.
@@ -164,8 +164,8 @@ pub fn trace_event_buffer_begin(
     Some((ent, flags, cpu))
 }
 
-/// [`trace_event_buffer_begin`] with unconditional triggers, soft-disabled or a pid filter:
-/// runs the triggers; whether the event records.
+/// An event's probe with unconditional triggers, soft-disabled or a pid filter: runs the
+/// triggers; whether the event records.
 #[inline(never)]
 fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
     if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED) != 0
@@ -183,30 +183,136 @@ fn begin_slow(call: &TraceEventCall, flags: u32, irqs_off: bool) -> bool {
     !(flags & EVENT_FILE_FL_PID_FILTER != 0 && trace_event_ignore_this_pid())
 }
 
-/// The rest of an event's probe (Linux's `trace_event_buffer_reserve` with the assign step and
-/// `trace_event_buffer_commit`): an entry `T` with the header and flags
-/// [`trace_event_buffer_begin`] gave, filled by `fill`, followed by `tail` (its dynamic data),
-/// recorded on this CPU unless its filter rejects it; conditional triggers run on it. Runs
-/// with IRQs masked (the tracepoint's probe walk).
+/// The flags under which an event does more than build its entry in place and commit it:
+/// triggers, soft disable, a pid filter or an event filter.
+const EVENT_FILE_FL_SLOW_PATH: u32 = EVENT_FILE_FL_TRIGGER_MODE
+    | EVENT_FILE_FL_SOFT_DISABLED
+    | EVENT_FILE_FL_PID_FILTER
+    | EVENT_FILE_FL_FILTERED
+    | EVENT_FILE_FL_TRIGGER_COND;
+
+/// Of those, the ones under which the entry is built on the stack first and tested before it
+/// reaches the buffer.
+const EVENT_FILE_FL_BUILD_ASIDE: u32 =
+    EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED;
+
+/// An event's probe (Linux's `trace_trigger_soft_disabled`, `trace_event_buffer_reserve`, the
+/// assign step and `trace_event_buffer_commit`): an entry `T` with this context's common header,
+/// filled by `fill`, followed by `tail` (its dynamic data), recorded on this CPU; `irqs_off` is
+/// the tracepoint caller's IRQ state. Runs with IRQs masked (the tracepoint's probe walk).
 ///
-/// With no filter, conditional trigger or soft disable (the common case) the entry is built
-/// in place in the ring buffer's reservation, as Linux does: zeroed (so its padding is
-/// defined), filled, committed. Otherwise it is built on the stack first, out of line
-/// ([`write_slow`]: a second inlined copy of `fill` would cost the common case registers),
-/// so a rejected event never reaches the buffer. Generic and inlined into each probe: the
-/// entry's size is a constant and the zeroing is a few register stores.
+/// The common case (no trigger, soft disable, pid or event filter) is one test of the flags,
+/// then the entry built in place in the ring buffer's reservation, as Linux does: zeroed (so
+/// its padding is defined; stores the fill overwrites are dropped by the compiler), filled,
+/// committed. Everything else is out of line, in [`record_slow`], reached by one test: so the
+/// common case makes no call whose return it waits for, and its values need no callee-saved
+/// registers. `fill` is a `move` closure of the probe's arguments (so `Copy`: the slow path
+/// gets it when the fast one declined): one that borrowed them would make every hit store
+/// them to the stack for the slow paths' sake. Generic and inlined
+/// into each probe: the entry's size is a constant.
 #[inline(always)]
-pub fn trace_event_buffer_write<T: Entry>(
+pub fn trace_event_buffer_record<T: Entry>(
     call: &TraceEventCall,
-    (ent, flags, cpu): (TraceEntry, u32, usize),
+    irqs_off: bool,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T) + Copy,
+) {
+    let flags = call.file_flags.load(Ordering::Relaxed);
+    if flags & EVENT_FILE_FL_SLOW_PATH != 0 {
+        return record_slow(call, flags, irqs_off, tail, fill);
+    }
+    let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
+    let Some(rb) = try_buffer() else {
+        return;
+    };
+    let ts = trace_clock::now();
+    const { assert!(align_of::<T>() <= 8) };
+    let len = size_of::<T>() + tail.len();
+    // SAFETY: this CPU, IRQs masked until the entry is committed.
+    let written = unsafe {
+        rb.write_on_tail_page(
+            cpu,
+            len,
+            ts,
+            #[inline(always)]
+            |dst| build_entry(dst, ent, tail, fill),
+        )
+    };
+    if let Err(pending) = written {
+        record_next_page(pending, ts, ent, tail, fill);
+    }
+}
+
+/// [`trace_event_buffer_record`] when the entry did not fit on the tail page: the full
+/// reservation and the rest of the write, out of line. Every argument is a register or two,
+/// and none goes on the stack (the buffer is found again).
+/// No patch site and no probe, as the ring-buffer writer it finishes: it runs inside it.
+#[cold]
+#[inline(never)]
+#[cfg_attr(
+    target_os = "none",
+    patchable_function_entry(prefix_nops = 0, entry_nops = 0),
+    unsafe(link_section = ".kprobes.text")
+)]
+fn record_next_page<T: Entry>(
+    pending: PendingWrite<'_>,
+    ts: u64,
+    ent: TraceEntry,
     tail: &[u8],
     fill: impl FnOnce(&mut T),
 ) {
-    if flags & (EVENT_FILE_FL_FILTERED | EVENT_FILE_FL_TRIGGER_COND | EVENT_FILE_FL_SOFT_DISABLED)
+    // The buffer `pending` is of: it is never freed once made (a leaked `Box`).
+    let Some(rb) = try_buffer() else {
+        return;
+    };
+    // SAFETY: this CPU, IRQs masked until the entry is committed; `pending` is what this
+    // event's `write_on_tail_page` left.
+    unsafe {
+        rb.write_pending(
+            pending,
+            size_of::<T>() + tail.len(),
+            ts,
+            #[inline(always)]
+            |dst| build_entry(dst, ent, tail, fill),
+        )
+    };
+}
+
+/// [`trace_event_buffer_record`] when a trigger, soft disable or a filter applies: the
+/// unconditional triggers and the pid filter first ([`begin_slow`]), then the entry built in place, or, under a filter, a
+/// conditional trigger or soft disable, on the stack first ([`commit_slow`]), so a rejected
+/// event never reaches the buffer.
+#[cold]
+#[inline(never)]
+fn record_slow<T: Entry>(
+    call: &TraceEventCall,
+    flags: u32,
+    irqs_off: bool,
+    tail: &[u8],
+    fill: impl FnOnce(&mut T),
+) {
+    if flags & (EVENT_FILE_FL_TRIGGER_MODE | EVENT_FILE_FL_SOFT_DISABLED | EVENT_FILE_FL_PID_FILTER)
         != 0
+        && !begin_slow(call, flags, irqs_off)
     {
-        return write_slow(call, ent, flags, tail, fill);
+        return;
     }
+    let (ent, cpu) = tracing_gen_ctx(call.id(), irqs_off);
+    if flags & EVENT_FILE_FL_BUILD_ASIDE == 0 {
+        return write_in_place(ent, cpu, tail, fill);
+    }
+    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
+    // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
+    // padding's zeros).
+    let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
+    fill(entry);
+    commit_slow(call, flags, entry_record(entry), tail);
+}
+
+/// Builds the entry with header `ent` in place in `cpu`'s ring buffer, with the full
+/// reservation (which moves the tail to the next page), and commits it. IRQs masked.
+#[inline(always)]
+fn write_in_place<T: Entry>(ent: TraceEntry, cpu: usize, tail: &[u8], fill: impl FnOnce(&mut T)) {
     let Some(rb) = try_buffer() else {
         return;
     };
@@ -215,11 +321,19 @@ pub fn trace_event_buffer_write<T: Entry>(
     let Some(mut r) = (unsafe { rb.reserve(cpu, size_of::<T>() + tail.len(), ts) }) else {
         return;
     };
-    let dst = r.as_mut_ptr();
+    build_entry(r.as_mut_ptr(), ent, tail, fill);
+    r.commit();
+}
+
+/// Builds the entry `T` with header `ent`, filled by `fill` and followed by `tail`, at `dst`:
+/// a reservation of `size_of::<T>() + tail.len()` bytes, 8-byte aligned. It is zeroed first,
+/// as a `MaybeUninit`, which is copied with every byte, padding included (a `T` would not
+/// be); the stores the fill overwrites are dropped by the compiler.
+#[inline(always)]
+fn build_entry<T: Entry>(dst: *mut u8, ent: TraceEntry, tail: &[u8], fill: impl FnOnce(&mut T)) {
     const { assert!(align_of::<T>() <= 8) };
-    // SAFETY: the reservation holds `size_of::<T>() + tail.len()` bytes, 8-byte aligned
-    // (checked above to suffice for `T`), and is ours until the commit. It is zeroed as a
-    // `MaybeUninit`, which is copied with every byte, padding included (a `T` would not be).
+    // SAFETY: `dst` holds `size_of::<T>() + tail.len()` bytes, aligned for `T` (checked above),
+    // and is ours until the commit.
     let entry = unsafe {
         let at = dst.cast::<core::mem::MaybeUninit<T>>();
         at.write(core::mem::MaybeUninit::zeroed());
@@ -232,26 +346,6 @@ pub fn trace_event_buffer_write<T: Entry>(
             core::ptr::copy_nonoverlapping(tail.as_ptr(), dst.add(size_of::<T>()), tail.len())
         };
     }
-    r.commit();
-}
-
-/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled: the
-/// entry built on the stack, then [`commit_slow`].
-#[cold]
-#[inline(never)]
-fn write_slow<T: Entry>(
-    call: &TraceEventCall,
-    ent: TraceEntry,
-    flags: u32,
-    tail: &[u8],
-    fill: impl FnOnce(&mut T),
-) {
-    let mut entry = core::mem::MaybeUninit::<T>::zeroed();
-    // SAFETY: see `zeroed_entry_at`; the entry stays in place (a move could drop the
-    // padding's zeros).
-    let entry = unsafe { zeroed_entry_at(entry.as_mut_ptr(), ent) };
-    fill(entry);
-    commit_slow(call, flags, entry_record(entry), tail);
 }
 
 /// The entry at `at`, whose bytes are all zero, with its header set to `ent`: filled in place
@@ -390,7 +484,7 @@ fn entry_record<T: Entry>(entry: &T) -> &[u8] {
 /// data together, assembled on the stack); longer dynamic data is cut.
 const FILTER_RECORD_MAX: usize = 256;
 
-/// [`trace_event_buffer_write`] with a filter, conditional triggers or soft-disabled:
+/// An event's probe with a filter, conditional triggers or soft-disabled:
 /// Linux's `__event_trigger_test_discard` and `event_triggers_post_call`.
 #[inline(never)]
 fn commit_slow(call: &TraceEventCall, flags: u32, head: &[u8], tail: &[u8]) {
