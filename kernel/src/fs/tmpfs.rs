@@ -158,6 +158,19 @@ impl FileOps for RegFile {
             Content::Owned(_) => None,
         }
     }
+
+    fn copy_bytes(&self) -> Option<Result<Vec<u8>, Errno>> {
+        let content = self.content.read();
+        let data = content.bytes();
+        let mut copy = Vec::new();
+        Some(match copy.try_reserve_exact(data.len()) {
+            Ok(()) => {
+                copy.extend_from_slice(data);
+                Ok(copy)
+            }
+            Err(_) => Err(Errno::ENOMEM),
+        })
+    }
 }
 
 #[cfg(test)]

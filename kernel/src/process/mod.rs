@@ -426,17 +426,22 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// The program file at `path`: `ENOENT` if missing, `EACCES` for a directory or a file without
-/// plain content (as Linux's `execve`).
-fn program_file(path: &str) -> Result<Arc<dyn fs::FileOps>, Errno> {
+/// The program file at `path` and, for a file written at run time, a copy of its bytes:
+/// `ENOENT` if missing, `EACCES` for a directory, a file without plain content or one without
+/// any execute bit (as Linux's `execve`, for root too).
+fn program_file(path: &str) -> Result<(Arc<dyn fs::FileOps>, Option<Vec<u8>>), Errno> {
     let file = fs::vfs().open(path).map_err(|error| match error {
         Errno::EISDIR => Errno::EACCES,
         other => other,
     })?;
-    if file.bytes().is_none() {
+    if file.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    Ok(file)
+    if file.bytes().is_some() {
+        return Ok((file, None));
+    }
+    let copy = file.copy_bytes().ok_or(Errno::EACCES)??;
+    Ok((file, Some(copy)))
 }
 
 /// The environment every program starts with.
@@ -444,8 +449,11 @@ const ENVP: [&[u8]; 2] = [b"PATH=/bin", b"HOME=/"];
 
 /// A new address space holding `path`'s program, and the registers to start it with.
 fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Arc<Mm>, TrapFrame), Errno> {
-    let file = program_file(path)?;
-    let data = file.bytes().ok_or(Errno::EACCES)?;
+    let (file, copy) = program_file(path)?;
+    let data = match &copy {
+        Some(copy) => copy.as_slice(),
+        None => file.bytes().ok_or(Errno::EACCES)?,
+    };
     let mm = Arc::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
     let loaded = binfmt_elf::load(&mm, data, argv, envp, path.as_bytes())?;
     mm.set_brk_start(loaded.brk);
@@ -656,14 +664,21 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
         fpsimd,
         blocked,
     };
-    let task = start_with(name.as_str(), child, child_frame, state, Some(epoch), |pid| {
-        if let Some(addr) = set_tid {
-            // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
-            // run user code (nor free the Mm) until its pid is published after this hook.
-            // A bad address is ignored, as Linux's `put_user` failure is.
-            let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
-        }
-    })?;
+    let task = start_with(
+        name.as_str(),
+        child,
+        child_frame,
+        state,
+        Some(epoch),
+        |pid| {
+            if let Some(addr) = set_tid {
+                // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
+                // run user code (nor free the Mm) until its pid is published after this hook.
+                // A bad address is ignored, as Linux's `put_user` failure is.
+                let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
+            }
+        },
+    )?;
     let pid = task.pid();
     if args.vfork {
         // Killable only: a signal to the parent waits for the child too (Linux's
