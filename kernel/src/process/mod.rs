@@ -712,6 +712,7 @@ pub fn execve(
     let task = sched::current_task();
     install_mm(&task, mm.context());
     task.set_name(exec.comm());
+    crate::trace::trace_sched_switch::trace_task_rename(&task);
     *process.shared.exec.lock() = exec;
     *process.shared.mm.lock() = Some(mm.clone());
     // The old address space is installed nowhere now: dropping it frees it (once a `/proc`
