@@ -76,6 +76,11 @@ impl RegFile {
         self.mode.load(Ordering::Relaxed) as u16
     }
 
+    /// `chmod`: the new permission bits.
+    pub fn set_perm(&self, perm: u32) {
+        self.mode.store(perm & 0o7777, Ordering::Relaxed);
+    }
+
     /// Copies the bytes at `offset` into `buf`: how many (0 at or past the end).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
         let content = self.content.read();

@@ -589,6 +589,33 @@ pub fn sys_faccessat2(process: &mut Process, frame: &mut TrapFrame) -> SysResult
     )
 }
 
+/// `chmod` of `inode` to `mode`'s permission bits (`S_ISUID` and friends included). Only
+/// tmpfs files keep a mode that can change: directories, symbolic links (Linux too refuses
+/// those), devices and the pseudo filesystems' files are `EPERM`.
+fn chmod(inode: &Inode, mode: u64) -> SysResult {
+    match inode.kind() {
+        Kind::Regular(file) => {
+            file.set_perm(mode as u32 & 0o7777);
+            Ok(0)
+        }
+        Kind::Symlink(_) => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::EPERM),
+    }
+}
+
+pub fn sys_fchmodat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [dirfd, path, mode] = [0, 1, 2].map(|i| frame.regs[i]);
+    let path = user_path(path)?;
+    let inode = walk_at(process, int(dirfd), &path, true)?;
+    chmod(&inode, mode)
+}
+
+pub fn sys_fchmod(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let file = process.files.get(int(frame.regs[0]))?;
+    let inode = file.inode().ok_or(Errno::EPERM)?;
+    chmod(inode, frame.regs[1])
+}
+
 // ---- names ----
 
 pub fn sys_readlinkat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
