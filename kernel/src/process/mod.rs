@@ -426,10 +426,13 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// A program file and, for a file written at run time, a copy of its bytes.
+type ProgramFile = (Arc<dyn fs::FileOps>, Option<Vec<u8>>);
+
 /// The program file at `path` and, for a file written at run time, a copy of its bytes:
 /// `ENOENT` if missing, `EACCES` for a directory, a file without plain content or one without
 /// any execute bit (as Linux's `execve`, for root too).
-fn program_file(path: &str) -> Result<(Arc<dyn fs::FileOps>, Option<Vec<u8>>), Errno> {
+fn program_file(path: &str) -> Result<ProgramFile, Errno> {
     let file = fs::vfs().open(path).map_err(|error| match error {
         Errno::EISDIR => Errno::EACCES,
         other => other,
