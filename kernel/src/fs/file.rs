@@ -565,3 +565,76 @@ fn generate(ops: &dyn FileOps) -> Result<Vec<u8>, Errno> {
     }
     result.map(|()| sink.data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::Vfs;
+    use alloc::collections::VecDeque;
+
+    /// A streaming file that hands out queued lines, as `trace_pipe` hands out events.
+    struct Lines(Mutex<VecDeque<&'static str>>);
+
+    impl FileOps for Lines {
+        fn read(&self, _: &mut dyn fmt::Write) -> Result<(), Errno> {
+            Err(Errno::EINVAL)
+        }
+
+        fn read_stream(
+            &self,
+            out: &mut dyn fmt::Write,
+            want: usize,
+            nonblock: bool,
+        ) -> Option<Result<(), Errno>> {
+            let mut lines = self.0.lock();
+            if lines.is_empty() {
+                return Some(Err(if nonblock {
+                    Errno::EAGAIN
+                } else {
+                    Errno::EINTR
+                }));
+            }
+            let mut written = 0;
+            while written < want
+                && let Some(line) = lines.pop_front()
+            {
+                out.write_str(line).unwrap();
+                written += line.len();
+            }
+            Some(Ok(()))
+        }
+    }
+
+    fn open_lines(lines: &[&'static str], flags: u32) -> Arc<File> {
+        let vfs = Vfs::new();
+        let queue = Lines(Mutex::new(lines.iter().copied().collect()));
+        vfs.register_file("/pipe", queue).unwrap();
+        let inode = vfs.walk(vfs.root(), "/pipe", true).unwrap();
+        File::open(inode, flags).unwrap()
+    }
+
+    fn read_string(file: &File, len: usize) -> Result<String, Errno> {
+        let mut buf = vec![0; len];
+        let n = file.read(&mut buf)?;
+        Ok(String::from_utf8(buf[..n].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn a_streaming_read_returns_what_is_there_and_keeps_the_rest_of_a_record() {
+        let file = open_lines(&["one\n", "two\n", "three\n"], O_RDONLY | O_NONBLOCK);
+        // Whole records up to the size asked, then the rest of a cut record first.
+        assert_eq!(read_string(&file, 6).as_deref(), Ok("one\ntw"));
+        assert_eq!(read_string(&file, 100).as_deref(), Ok("o\n"));
+        assert_eq!(read_string(&file, 100).as_deref(), Ok("three\n"));
+        assert_eq!(read_string(&file, 100), Err(Errno::EAGAIN));
+        assert_eq!(read_string(&file, 0).as_deref(), Ok(""));
+    }
+
+    #[test]
+    fn a_blocking_streaming_read_reports_the_interruption_when_empty() {
+        let file = open_lines(&["x\n"], O_RDONLY);
+        assert_eq!(read_string(&file, 1).as_deref(), Ok("x"));
+        assert_eq!(read_string(&file, 1).as_deref(), Ok("\n"));
+        assert_eq!(read_string(&file, 10), Err(Errno::EINTR));
+    }
+}
