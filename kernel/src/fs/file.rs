@@ -566,10 +566,12 @@ fn generate(ops: &dyn FileOps) -> Result<Vec<u8>, Errno> {
     result.map(|()| sink.data)
 }
 
-#[cfg(test)]
-mod tests {
+/// In-kernel tests: this module is built only for the kernel target.
+#[cfg(feature = "ktest")]
+mod ktests {
     use super::*;
     use crate::fs::Vfs;
+    use crate::{kassert_eq, ktest};
     use alloc::collections::VecDeque;
 
     /// A streaming file that hands out queued lines, as `trace_pipe` hands out events.
@@ -614,27 +616,31 @@ mod tests {
     }
 
     fn read_string(file: &File, len: usize) -> Result<String, Errno> {
-        let mut buf = vec![0; len];
+        let mut buf = alloc::vec![0; len];
         let n = file.read(&mut buf)?;
         Ok(String::from_utf8(buf[..n].to_vec()).unwrap())
     }
 
-    #[test]
-    fn a_streaming_read_returns_what_is_there_and_keeps_the_rest_of_a_record() {
+    ktest! {
+    fn a_streaming_read_returns_what_is_there_and_keeps_the_rest_of_a_record() -> TestResult {
         let file = open_lines(&["one\n", "two\n", "three\n"], O_RDONLY | O_NONBLOCK);
         // Whole records up to the size asked, then the rest of a cut record first.
-        assert_eq!(read_string(&file, 6).as_deref(), Ok("one\ntw"));
-        assert_eq!(read_string(&file, 100).as_deref(), Ok("o\n"));
-        assert_eq!(read_string(&file, 100).as_deref(), Ok("three\n"));
-        assert_eq!(read_string(&file, 100), Err(Errno::EAGAIN));
-        assert_eq!(read_string(&file, 0).as_deref(), Ok(""));
+        kassert_eq!(read_string(&file, 6), Ok(String::from("one\ntw")));
+        kassert_eq!(read_string(&file, 100), Ok(String::from("o\n")));
+        kassert_eq!(read_string(&file, 100), Ok(String::from("three\n")));
+        kassert_eq!(read_string(&file, 100), Err(Errno::EAGAIN));
+        kassert_eq!(read_string(&file, 0), Ok(String::from("")));
+        Ok(())
+    }
     }
 
-    #[test]
-    fn a_blocking_streaming_read_reports_the_interruption_when_empty() {
+    ktest! {
+    fn a_blocking_streaming_read_reports_the_interruption_when_empty() -> TestResult {
         let file = open_lines(&["x\n"], O_RDONLY);
-        assert_eq!(read_string(&file, 1).as_deref(), Ok("x"));
-        assert_eq!(read_string(&file, 1).as_deref(), Ok("\n"));
-        assert_eq!(read_string(&file, 10), Err(Errno::EINTR));
+        kassert_eq!(read_string(&file, 1), Ok(String::from("x")));
+        kassert_eq!(read_string(&file, 1), Ok(String::from("\n")));
+        kassert_eq!(read_string(&file, 10), Err(Errno::EINTR));
+        Ok(())
+    }
     }
 }
