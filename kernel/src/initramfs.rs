@@ -128,7 +128,7 @@ mod target {
         let console: Arc<dyn fs::dev::CharDevice> = Arc::new(crate::console::ConsoleDevice);
         let nodes: [(&str, Arc<dyn fs::dev::CharDevice>); 4] = [
             ("/dev/console", console.clone()),
-            ("/dev/tty", console),
+            ("/dev/tty", Arc::new(fs::dev::ControllingTty(console))),
             ("/dev/null", Arc::new(fs::dev::Null)),
             ("/dev/zero", Arc::new(fs::dev::Zero)),
         ];

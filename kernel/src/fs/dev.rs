@@ -3,6 +3,7 @@
 
 use super::Errno;
 use super::poll::{POLLIN, POLLOUT};
+use alloc::sync::Arc;
 
 /// A character device's operations. Reads and writes take kernel buffers; `ioctl` gets the
 /// user's argument as Linux passes it (a number or a user pointer, reached only through
@@ -67,6 +68,36 @@ impl CharDevice for Zero {
 
     fn rdev(&self) -> (u32, u32) {
         (1, 5)
+    }
+}
+
+/// `/dev/tty` (5, 0): the process's controlling terminal, which here is always `terminal`
+/// (the console, 5, 1): everything but the device number is the terminal's.
+pub struct ControllingTty(pub Arc<dyn CharDevice>);
+
+impl CharDevice for ControllingTty {
+    fn read(&self, buf: &mut [u8], nonblock: bool) -> Result<usize, Errno> {
+        self.0.read(buf, nonblock)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        self.0.write(buf)
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        self.0.ioctl(cmd, arg)
+    }
+
+    fn poll(&self) -> u16 {
+        self.0.poll()
+    }
+
+    fn rdev(&self) -> (u32, u32) {
+        (5, 0)
+    }
+
+    fn is_tty(&self) -> bool {
+        self.0.is_tty()
     }
 }
 

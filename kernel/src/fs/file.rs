@@ -73,6 +73,8 @@ enum Node {
         content: Mutex<Option<Vec<u8>>>,
         /// The next write truncates (opened `O_TRUNC`, not written yet).
         truncate: AtomicBool,
+        /// A streaming file's output not yet read ([`FileOps::read_stream`]).
+        pending: Mutex<Vec<u8>>,
     },
     Dir {
         /// The names a listing started at offset 0 saw.
@@ -130,6 +132,7 @@ impl File {
                 ops: ops.clone(),
                 content: Mutex::new(None),
                 truncate: AtomicBool::new(flags & O_TRUNC != 0 && writable),
+                pending: Mutex::new(Vec::new()),
             },
             Kind::Device(dev) => Node::Device(dev.clone()),
         };
@@ -216,9 +219,12 @@ impl File {
                 *pos += n as u64;
                 Ok(n)
             }
-            Node::Handler { .. } => {
+            Node::Handler { ops, pending, .. } => {
+                if let Some(n) = self.read_stream(ops.as_ref(), pending, buf) {
+                    return n;
+                }
                 // The offset is read and advanced around the copy, not locked across it: the
-                // content may take a sleep to generate (trace_pipe waits for events).
+                // content may take a sleep to generate.
                 let pos = *self.pos.lock();
                 let n = self.read_at(pos, buf)?;
                 *self.pos.lock() = pos + n as u64;
@@ -229,6 +235,44 @@ impl File {
             Node::PipeRead(pipe) => pipe.read(buf, self.nonblock()),
             Node::PipeWrite(_) => Err(Errno::EBADF),
         }
+    }
+
+    /// A read of a streaming handler file (`trace_pipe`): what the handler has now, waiting
+    /// for something if it has nothing; `None` if the file is not a streaming one.
+    fn read_stream(
+        &self,
+        ops: &dyn FileOps,
+        pending: &Mutex<Vec<u8>>,
+        buf: &mut [u8],
+    ) -> Option<Result<usize, Errno>> {
+        if buf.is_empty() {
+            return Some(Ok(0));
+        }
+        // Taken out so no lock is held while the handler sleeps; two readers of one open file
+        // each get whole records, in the order they were taken.
+        let mut data = core::mem::take(&mut *pending.lock());
+        if data.is_empty() {
+            let mut sink = Sink { data, oom: false };
+            let result = ops.read_stream(&mut sink, buf.len(), self.nonblock())?;
+            data = sink.data;
+            if sink.oom && data.is_empty() {
+                return Some(Err(Errno::ENOMEM));
+            }
+            if let Err(errno) = result
+                && data.is_empty()
+            {
+                return Some(Err(errno));
+            }
+        }
+        let n = buf.len().min(data.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        data.drain(..n);
+        if !data.is_empty() {
+            let mut pending = pending.lock();
+            data.append(&mut pending);
+            *pending = data;
+        }
+        Some(Ok(n))
     }
 
     /// `pread64`: at `offset`, the file offset unchanged. `ESPIPE` for pipes.
@@ -493,21 +537,24 @@ impl Drop for File {
 }
 
 /// A handler's whole content, collected fallibly.
-fn generate(ops: &dyn FileOps) -> Result<Vec<u8>, Errno> {
-    struct Sink {
-        data: Vec<u8>,
-        oom: bool,
-    }
-    impl fmt::Write for Sink {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            if self.data.try_reserve(s.len()).is_err() {
-                self.oom = true;
-                return Err(fmt::Error);
-            }
-            self.data.extend_from_slice(s.as_bytes());
-            Ok(())
+/// Collects a handler's output, failing (and remembering it) when memory runs out.
+struct Sink {
+    data: Vec<u8>,
+    oom: bool,
+}
+
+impl fmt::Write for Sink {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.data.try_reserve(s.len()).is_err() {
+            self.oom = true;
+            return Err(fmt::Error);
         }
+        self.data.extend_from_slice(s.as_bytes());
+        Ok(())
     }
+}
+
+fn generate(ops: &dyn FileOps) -> Result<Vec<u8>, Errno> {
     let mut sink = Sink {
         data: Vec::new(),
         oom: false,
@@ -517,4 +564,83 @@ fn generate(ops: &dyn FileOps) -> Result<Vec<u8>, Errno> {
         return Err(Errno::ENOMEM);
     }
     result.map(|()| sink.data)
+}
+
+/// In-kernel tests: this module is built only for the kernel target.
+#[cfg(feature = "ktest")]
+mod ktests {
+    use super::*;
+    use crate::fs::Vfs;
+    use crate::{kassert_eq, ktest};
+    use alloc::collections::VecDeque;
+
+    /// A streaming file that hands out queued lines, as `trace_pipe` hands out events.
+    struct Lines(Mutex<VecDeque<&'static str>>);
+
+    impl FileOps for Lines {
+        fn read(&self, _: &mut dyn fmt::Write) -> Result<(), Errno> {
+            Err(Errno::EINVAL)
+        }
+
+        fn read_stream(
+            &self,
+            out: &mut dyn fmt::Write,
+            want: usize,
+            nonblock: bool,
+        ) -> Option<Result<(), Errno>> {
+            let mut lines = self.0.lock();
+            if lines.is_empty() {
+                return Some(Err(if nonblock {
+                    Errno::EAGAIN
+                } else {
+                    Errno::EINTR
+                }));
+            }
+            let mut written = 0;
+            while written < want
+                && let Some(line) = lines.pop_front()
+            {
+                out.write_str(line).unwrap();
+                written += line.len();
+            }
+            Some(Ok(()))
+        }
+    }
+
+    fn open_lines(lines: &[&'static str], flags: u32) -> Arc<File> {
+        let vfs = Vfs::new();
+        let queue = Lines(Mutex::new(lines.iter().copied().collect()));
+        vfs.register_file("/pipe", queue).unwrap();
+        let inode = vfs.walk(vfs.root(), "/pipe", true).unwrap();
+        File::open(inode, flags).unwrap()
+    }
+
+    fn read_string(file: &File, len: usize) -> Result<String, Errno> {
+        let mut buf = alloc::vec![0; len];
+        let n = file.read(&mut buf)?;
+        Ok(String::from_utf8(buf[..n].to_vec()).unwrap())
+    }
+
+    ktest! {
+    fn a_streaming_read_returns_what_is_there_and_keeps_the_rest_of_a_record() -> TestResult {
+        let file = open_lines(&["one\n", "two\n", "three\n"], O_RDONLY | O_NONBLOCK);
+        // Whole records up to the size asked, then the rest of a cut record first.
+        kassert_eq!(read_string(&file, 6), Ok(String::from("one\ntw")));
+        kassert_eq!(read_string(&file, 100), Ok(String::from("o\n")));
+        kassert_eq!(read_string(&file, 100), Ok(String::from("three\n")));
+        kassert_eq!(read_string(&file, 100), Err(Errno::EAGAIN));
+        kassert_eq!(read_string(&file, 0), Ok(String::from("")));
+        Ok(())
+    }
+    }
+
+    ktest! {
+    fn a_blocking_streaming_read_reports_the_interruption_when_empty() -> TestResult {
+        let file = open_lines(&["x\n"], O_RDONLY);
+        kassert_eq!(read_string(&file, 1), Ok(String::from("x")));
+        kassert_eq!(read_string(&file, 1), Ok(String::from("\n")));
+        kassert_eq!(read_string(&file, 10), Err(Errno::EINTR));
+        Ok(())
+    }
+    }
 }

@@ -2,6 +2,7 @@
 //! down to what tracefs-style files need), plus one-line constructors for the common cases.
 
 use super::Errno;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// How a write opens the file, as the shell's `>` and `>>` do.
@@ -42,6 +43,31 @@ pub trait FileOps: Send + Sync {
     /// The content of a plain regular file, whole (what `execve` loads); `None` for files
     /// whose content a handler makes.
     fn bytes(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// A streaming read (Linux's `trace_pipe`), for files whose content never ends: writes
+    /// into `out` what is available now, whole records, stopping once at least `want` bytes
+    /// are written or nothing more is there. With nothing available it waits, interruptibly
+    /// (`EINTR` when a signal arrives), or fails `EAGAIN` if `nonblock`. A `read(2)` of such a
+    /// file returns what this produced (the rest is kept for the next `read` of that open
+    /// file) instead of generating the whole content through [`FileOps::read`] first. `None`
+    /// (the default) for files that are generated whole.
+    fn read_stream(
+        &self,
+        out: &mut dyn fmt::Write,
+        want: usize,
+        nonblock: bool,
+    ) -> Option<Result<(), Errno>> {
+        let _ = (out, want, nonblock);
+        None
+    }
+
+    /// A copy of a plain regular file's content when [`FileOps::bytes`] cannot lend it (a
+    /// file written at run time, whose buffer may change under a reader): what `execve` loads
+    /// from a tmpfs file. `None` for files whose content a handler makes; `ENOMEM` if the copy
+    /// cannot be allocated.
+    fn copy_bytes(&self) -> Option<Result<Vec<u8>, Errno>> {
         None
     }
 }

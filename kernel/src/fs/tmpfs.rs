@@ -76,6 +76,11 @@ impl RegFile {
         self.mode.load(Ordering::Relaxed) as u16
     }
 
+    /// `chmod`: the new permission bits.
+    pub fn set_perm(&self, perm: u32) {
+        self.mode.store(perm & 0o7777, Ordering::Relaxed);
+    }
+
     /// Copies the bytes at `offset` into `buf`: how many (0 at or past the end).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
         let content = self.content.read();
@@ -157,6 +162,19 @@ impl FileOps for RegFile {
             Content::Static(data) => Some(data),
             Content::Owned(_) => None,
         }
+    }
+
+    fn copy_bytes(&self) -> Option<Result<Vec<u8>, Errno>> {
+        let content = self.content.read();
+        let data = content.bytes();
+        let mut copy = Vec::new();
+        Some(match copy.try_reserve_exact(data.len()) {
+            Ok(()) => {
+                copy.extend_from_slice(data);
+                Ok(copy)
+            }
+            Err(_) => Err(Errno::ENOMEM),
+        })
     }
 }
 

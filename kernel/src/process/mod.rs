@@ -426,17 +426,25 @@ fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// The program file at `path`: `ENOENT` if missing, `EACCES` for a directory or a file without
-/// plain content (as Linux's `execve`).
-fn program_file(path: &str) -> Result<Arc<dyn fs::FileOps>, Errno> {
+/// A program file and, for a file written at run time, a copy of its bytes.
+type ProgramFile = (Arc<dyn fs::FileOps>, Option<Vec<u8>>);
+
+/// The program file at `path` and, for a file written at run time, a copy of its bytes:
+/// `ENOENT` if missing, `EACCES` for a directory, a file without plain content or one without
+/// any execute bit (as Linux's `execve`, for root too).
+fn program_file(path: &str) -> Result<ProgramFile, Errno> {
     let file = fs::vfs().open(path).map_err(|error| match error {
         Errno::EISDIR => Errno::EACCES,
         other => other,
     })?;
-    if file.bytes().is_none() {
+    if file.mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    Ok(file)
+    if file.bytes().is_some() {
+        return Ok((file, None));
+    }
+    let copy = file.copy_bytes().ok_or(Errno::EACCES)??;
+    Ok((file, Some(copy)))
 }
 
 /// The environment every program starts with.
@@ -444,8 +452,11 @@ const ENVP: [&[u8]; 2] = [b"PATH=/bin", b"HOME=/"];
 
 /// A new address space holding `path`'s program, and the registers to start it with.
 fn load_program(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<(Arc<Mm>, TrapFrame), Errno> {
-    let file = program_file(path)?;
-    let data = file.bytes().ok_or(Errno::EACCES)?;
+    let (file, copy) = program_file(path)?;
+    let data = match &copy {
+        Some(copy) => copy.as_slice(),
+        None => file.bytes().ok_or(Errno::EACCES)?,
+    };
     let mm = Arc::try_new(Mm::new()?).map_err(|_| Errno::ENOMEM)?;
     let loaded = binfmt_elf::load(&mm, data, argv, envp, path.as_bytes())?;
     mm.set_brk_start(loaded.brk);
@@ -704,6 +715,7 @@ pub fn execve(
     let task = sched::current_task();
     install_mm(&task, mm.context());
     task.set_name(exec.comm());
+    crate::trace::trace_sched_switch::trace_task_rename(&task);
     *process.shared.exec.lock() = exec;
     *process.shared.mm.lock() = Some(mm.clone());
     // The old address space is installed nowhere now: dropping it frees it (once a `/proc`

@@ -54,6 +54,9 @@ pub trait Tty {
 /// The exit status of a command ended by SIGINT, as sh reports it (128 + 2).
 pub const STATUS_SIGINT: i32 = 130;
 
+/// Where the shell looks for a program named without a `/` (the `PATH` its programs get too).
+pub const PATH: &str = "/bin";
+
 /// A shell command, builtin or kernel-registered.
 #[derive(Clone, Copy, Debug)]
 pub struct Command {
@@ -433,9 +436,29 @@ impl<'a> Shell<'a> {
         Ok(path)
     }
 
-    /// Whether `words` run a program by path (not a builtin or registered command).
+    /// Whether `words` run a program (not a builtin or registered command).
     fn is_program(&self, words: &[String]) -> bool {
-        self.commands.exec.get().is_some() && words.first().is_some_and(|name| name.contains('/'))
+        words
+            .first()
+            .is_some_and(|name| self.program_path(name).is_some())
+    }
+
+    /// The absolute path of the program the command word `name` runs, if it runs one: a word
+    /// with a `/` names its file (relative to the working directory); any other word that is
+    /// not a builtin or registered command is looked up in the shell's `PATH`, [`PATH`], as
+    /// sh does (builtins come first, as in busybox sh). `None` without a process spawner.
+    fn program_path(&self, name: &str) -> Option<String> {
+        self.commands.exec.get()?;
+        if name.contains('/') {
+            return Some(path::join(&self.cwd, name));
+        }
+        if name.is_empty() || self.find_command(name).is_some() {
+            return None;
+        }
+        PATH.split(':').find_map(|dir| {
+            let candidate = path::join(dir, name);
+            matches!(self.vfs.lookup(&candidate), Ok(NodeKind::File { .. })).then_some(candidate)
+        })
     }
 
     /// Runs a builtin or registered command; an empty line does nothing.
@@ -449,12 +472,13 @@ impl<'a> Shell<'a> {
         let Some((name, args)) = words.split_first() else {
             return 0;
         };
+        let program = self.program_path(name);
         let exec = self
             .commands
             .exec
             .get()
             .copied()
-            .filter(|_| name.contains('/'));
+            .filter(|_| program.is_some());
         let found = match exec {
             Some(_) => None,
             None => self.find_command(name),
@@ -481,7 +505,7 @@ impl<'a> Shell<'a> {
         };
         let status = match exec {
             Some(exec) => {
-                let path = path::join(&self.cwd, name);
+                let path = program.unwrap_or_default();
                 let argv: Vec<&str> = words.iter().map(String::as_str).collect();
                 exec(&mut context, &path, &argv)
             }

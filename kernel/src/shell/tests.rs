@@ -947,3 +947,29 @@ fn a_path_runs_through_the_exec_hook_with_argv() {
         ],
     );
 }
+
+#[test]
+fn a_bare_word_runs_a_program_found_in_path_after_the_builtins() {
+    fn exec(ctx: &mut Context<'_>, path: &str, argv: &[&str]) -> i32 {
+        let _ = writeln!(ctx.out, "exec {path} {argv:?}");
+        0
+    }
+    let fixture = fixture();
+    fixture.commands.set_exec(exec);
+    fixture.vfs.mkdir_p("/bin/sub").unwrap();
+    let vfs = &fixture.vfs;
+    let (bin, _) = vfs.walk_parent(vfs.root(), "/bin/fib").unwrap();
+    vfs.create_regular(&bin, "fib", 0o755).unwrap();
+    vfs.create_regular(&bin, "echo", 0o755).unwrap();
+    check_at_root(
+        &fixture,
+        &[
+            ("fib 20", "exec /bin/fib [\"fib\", \"20\"]\n"),
+            // Builtins come first, as in busybox sh.
+            ("echo hi", "hi\n"),
+            // A directory in PATH is not a program.
+            ("sub", "sh: sub: not found\n"),
+            ("nosuch", "sh: nosuch: not found\n"),
+        ],
+    );
+}

@@ -367,22 +367,7 @@ pub fn sys_openat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
             // Linux refuses the ambiguous O_CREAT|O_DIRECTORY.
             return Err(Errno::EINVAL);
         }
-        let (parent, name) = vfs.walk_parent(&base, &path)?;
-        if matches!(name, "." | "..") || path.ends_with('/') {
-            return Err(Errno::EISDIR);
-        }
-        match parent.lookup(name) {
-            Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
-            Ok(existing) => match existing.kind() {
-                Kind::Symlink(_) if flags & O_NOFOLLOW != 0 => return Err(Errno::ELOOP),
-                Kind::Symlink(_) => vfs.walk(&parent, name, true)?,
-                _ => existing,
-            },
-            Err(Errno::ENOENT) => {
-                vfs.create_regular(&parent, name, mode as u32 & !process.umask())?
-            }
-            Err(error) => return Err(error),
-        }
+        open_creat(&base, &path, flags, mode as u32 & !process.umask())?
     } else {
         vfs.walk(&base, &path, flags & O_NOFOLLOW == 0)?
     };
@@ -391,6 +376,48 @@ pub fn sys_openat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         .files
         .alloc(file, flags & O_CLOEXEC != 0, 0)
         .map(|fd| fd as u64)
+}
+
+/// `open(O_CREAT)`'s walk: the existing file at `path`, or a new regular file with the
+/// permission bits `perm`. As Linux, without `O_EXCL` a symbolic link is followed even when
+/// it dangles: the file is created where it points (each link a step of the
+/// [`fs::MAXSYMLINKS`] budget, `ELOOP` past it).
+fn open_creat(base: &Arc<Inode>, path: &str, flags: u32, perm: u32) -> Result<Arc<Inode>, Errno> {
+    let vfs = fs::vfs();
+    let (mut parent, name) = vfs.walk_parent(base, path)?;
+    if matches!(name, "." | "..") || path.ends_with('/') {
+        return Err(Errno::EISDIR);
+    }
+    let mut name = String::from(name);
+    for _ in 0..=fs::MAXSYMLINKS {
+        let existing = match parent.lookup(&name) {
+            Ok(_) if flags & O_EXCL != 0 => return Err(Errno::EEXIST),
+            Ok(existing) => existing,
+            Err(Errno::ENOENT) => return vfs.create_regular(&parent, &name, perm),
+            Err(error) => return Err(error),
+        };
+        let Kind::Symlink(link) = existing.kind() else {
+            return Ok(existing);
+        };
+        if flags & O_NOFOLLOW != 0 {
+            return Err(Errno::ELOOP);
+        }
+        if link.ends_with('/') {
+            // A dangling link to "dir/" would name a directory to create.
+            return match vfs.walk(&parent, &name, true) {
+                Err(Errno::ENOENT) => Err(Errno::EISDIR),
+                other => other,
+            };
+        }
+        let (next_parent, next_name) = vfs.walk_parent(&parent, link)?;
+        if matches!(next_name, "." | "..") {
+            return vfs.walk(&parent, &name, true);
+        }
+        let next_name = String::from(next_name);
+        parent = next_parent;
+        name = next_name;
+    }
+    Err(Errno::ELOOP)
 }
 
 pub fn sys_close(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
@@ -560,6 +587,33 @@ pub fn sys_faccessat2(process: &mut Process, frame: &mut TrapFrame) -> SysResult
         frame.regs[2],
         frame.regs[3],
     )
+}
+
+/// `chmod` of `inode` to `mode`'s permission bits (`S_ISUID` and friends included). Only
+/// tmpfs files keep a mode that can change: directories, symbolic links (Linux too refuses
+/// those), devices and the pseudo filesystems' files are `EPERM`.
+fn chmod(inode: &Inode, mode: u64) -> SysResult {
+    match inode.kind() {
+        Kind::Regular(file) => {
+            file.set_perm(mode as u32 & 0o7777);
+            Ok(0)
+        }
+        Kind::Symlink(_) => Err(Errno::EOPNOTSUPP),
+        _ => Err(Errno::EPERM),
+    }
+}
+
+pub fn sys_fchmodat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let [dirfd, path, mode] = [0, 1, 2].map(|i| frame.regs[i]);
+    let path = user_path(path)?;
+    let inode = walk_at(process, int(dirfd), &path, true)?;
+    chmod(&inode, mode)
+}
+
+pub fn sys_fchmod(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    let file = process.files.get(int(frame.regs[0]))?;
+    let inode = file.inode().ok_or(Errno::EPERM)?;
+    chmod(inode, frame.regs[1])
 }
 
 // ---- names ----

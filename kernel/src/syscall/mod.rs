@@ -51,6 +51,8 @@ pub const __NR_FTRUNCATE: u64 = 46;
 pub const __NR_FACCESSAT: u64 = 48;
 pub const __NR_CHDIR: u64 = 49;
 pub const __NR_FCHDIR: u64 = 50;
+pub const __NR_FCHMOD: u64 = 52;
+pub const __NR_FCHMODAT: u64 = 53;
 pub const __NR_OPENAT: u64 = 56;
 pub const __NR_CLOSE: u64 = 57;
 pub const __NR_PIPE2: u64 = 59;
@@ -221,6 +223,8 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_RENAMEAT as usize] = syscall!(fs::sys_renameat);
     t[__NR_FTRUNCATE as usize] = syscall!(fs::sys_ftruncate);
     t[__NR_FACCESSAT as usize] = syscall!(fs::sys_faccessat);
+    t[__NR_FCHMOD as usize] = syscall!(fs::sys_fchmod);
+    t[__NR_FCHMODAT as usize] = syscall!(fs::sys_fchmodat);
     t[__NR_CHDIR as usize] = syscall!(fs::sys_chdir);
     t[__NR_FCHDIR as usize] = syscall!(fs::sys_fchdir);
     t[__NR_OPENAT as usize] = syscall!(fs::sys_openat);

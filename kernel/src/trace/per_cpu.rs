@@ -41,7 +41,7 @@ pub(super) fn init(tracefs: &str) {
         );
         create_file(
             &path("trace_pipe"),
-            fs::read_only(move |w| super::trace_pipe::read_pipe(Some(cpu), w)),
+            super::trace_pipe::TracePipe::new(Some(cpu)),
         );
         create_file(
             &path("buffer_size_kb"),

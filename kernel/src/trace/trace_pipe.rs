@@ -5,6 +5,10 @@
 //! arrive, until it is interrupted (Ctrl-C on the console: [`sched::signal_pending`]); the read
 //! then ends with `EINTR`.
 //!
+//! A `read(2)` from user space is Linux's: it returns the events there are (whole lines, as
+//! many as fit the buffer, the rest of a line kept for the next read) and blocks only while
+//! the buffer is empty ([`fs::FileOps::read_stream`]).
+//!
 //! Waiting: the ring buffer's writers run in tracing callbacks with IRQs masked and take no
 //! lock, so they cannot wake a wait queue. Linux defers that wake-up to an `irq_work`; here the
 //! reader polls instead, sleeping [`POLL_MS`] between looks at the buffer (a timer tick or two),
@@ -94,10 +98,102 @@ pub(super) fn read_pipe(cpu: Option<usize>, w: &mut dyn Write) -> Result<(), Err
     }
 }
 
+/// The oldest event of `cpu` (or of every CPU), consumed. Unlike [`RingBuffer::consume_all`]
+/// it takes nothing else, so a reader that stops after this event loses none.
+fn consume_oldest(rb: &RingBuffer, cpu: Option<usize>) -> Option<super::ring_buffer::Event> {
+    let cpu = match cpu {
+        Some(cpu) => cpu,
+        None => {
+            (0..rb.nr_cpus())
+                .filter_map(|cpu| rb.peek(cpu).map(|event| (event.ts, cpu)))
+                .min()?
+                .1
+        }
+    };
+    rb.consume(cpu)
+}
+
+/// Counts what goes through to `inner`.
+struct Counting<'w> {
+    inner: &'w mut dyn Write,
+    written: usize,
+}
+
+impl Write for Counting<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.inner.write_str(s)?;
+        self.written += s.len();
+        Ok(())
+    }
+}
+
+/// One `read(2)` of `cpu`'s (or every CPU's) pipe: consumes and prints events until `want`
+/// bytes are out or the buffer is empty; waits for the first one (Linux's
+/// `tracing_wait_pipe`). `EAGAIN` when empty and `nonblock`, `EINTR` when a signal arrives
+/// while waiting (a restarting `ERESTARTSYS` would go here once signals have restart codes).
+/// Under `function_graph` each call prints a batch with a fresh printer: the nesting of calls
+/// already read is not carried into the next read.
+fn read_some(
+    cpu: Option<usize>,
+    out: &mut dyn Write,
+    want: usize,
+    nonblock: bool,
+) -> Result<(), Errno> {
+    let rb = buffer();
+    while !has_events(rb, cpu) {
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        sched::msleep(POLL_MS).map_err(|_| Errno::EINTR)?;
+    }
+    let mut out = Counting {
+        inner: out,
+        written: 0,
+    };
+    if is_function_graph() {
+        PipePrinter::new(rb).drain(rb, cpu, &mut out)?;
+        return Ok(());
+    }
+    while out.written < want {
+        let Some(event) = consume_oldest(rb, cpu) else {
+            break;
+        };
+        write_event_with_comm(&mut out, &event)?;
+    }
+    Ok(())
+}
+
+/// A `trace_pipe` file: the shell's `cat` streams it ([`read_pipe`]), `read(2)` returns what
+/// is there ([`read_some`]).
+pub(super) struct TracePipe {
+    cpu: Option<usize>,
+}
+
+impl TracePipe {
+    pub(super) fn new(cpu: Option<usize>) -> Self {
+        Self { cpu }
+    }
+}
+
+impl fs::FileOps for TracePipe {
+    fn read(&self, out: &mut dyn Write) -> Result<(), Errno> {
+        read_pipe(self.cpu, out)
+    }
+
+    fn read_stream(
+        &self,
+        out: &mut dyn Write,
+        want: usize,
+        nonblock: bool,
+    ) -> Option<Result<(), Errno>> {
+        Some(read_some(self.cpu, out, want, nonblock))
+    }
+}
+
 /// `trace_pipe` under `tracefs`.
 pub(super) fn init(tracefs: &str) {
     create_file(
         &alloc::format!("{tracefs}/trace_pipe"),
-        fs::read_only(|w| read_pipe(None, w)),
+        TracePipe::new(None),
     );
 }

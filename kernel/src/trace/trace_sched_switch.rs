@@ -255,6 +255,22 @@ mod record {
         }
     }
 
+    /// Saves `task`'s new comm after a rename (`execve`) if its pid has a slot, so events it
+    /// recorded before it exits print with the program's name (Linux saves the comm again at
+    /// each switch). A busy table is left alone, as the switch probes leave it.
+    pub fn trace_task_rename(task: &Task) {
+        let Some(mut table) = SAVEDCMD.try_lock() else {
+            return;
+        };
+        let Some(table) = table.as_mut() else {
+            return;
+        };
+        if table.is_saved(task.pid()) {
+            table.save(task.pid(), &task.comm());
+            SAVED_GEN.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// `pid`'s saved comm, given to `f` outside the lock (Linux's `trace_find_cmdline`);
     /// `None` when unknown.
     pub fn trace_find_cmdline(
@@ -321,7 +337,8 @@ mod record {
 
 #[cfg(target_os = "none")]
 pub use record::{
-    init, trace_find_cmdline, tracing_start_cmdline_record, tracing_stop_cmdline_record,
+    init, trace_find_cmdline, trace_task_rename, tracing_start_cmdline_record,
+    tracing_stop_cmdline_record,
 };
 
 #[cfg(test)]

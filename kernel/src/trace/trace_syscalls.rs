@@ -62,6 +62,8 @@ pub static SYSCALLS: &[SyscallMeta] = &[
     meta!(48, "sys_faccessat", "int" "dfd", "const char *" "filename", "int" "mode"),
     meta!(49, "sys_chdir", "const char *" "filename"),
     meta!(50, "sys_fchdir", "unsigned int" "fd"),
+    meta!(52, "sys_fchmod", "unsigned int" "fd", "umode_t" "mode"),
+    meta!(53, "sys_fchmodat", "int" "dfd", "const char *" "filename", "umode_t" "mode"),
     meta!(56, "sys_openat", "int" "dfd", "const char *" "filename", "int" "flags",
         "umode_t" "mode"),
     meta!(57, "sys_close", "unsigned int" "fd"),
