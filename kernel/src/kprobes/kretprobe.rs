@@ -19,8 +19,9 @@
 //! taken), then the pool is marked dead and another grace period passes, so no return handler
 //! still runs the kretprobe's code. Returns still hooked (a task inside the function) find the
 //! pool dead and only give their instance back; a pool with instances out is kept until they
-//! are all back and freed by a later registration or unregistration. A task that never returns
-//! from the function keeps its pool alive for good. While registered, a kretprobe is kept alive
+//! are all back and freed by a later registration or unregistration. A task that ends inside
+//! the function gives its instance back when it is freed (Linux's `rethook_flush_task()`, no
+//! handler called, nothing counted). While registered, a kretprobe is kept alive
 //! by [`KRETPROBES`], whatever its owner does with its own `Arc`.
 
 use alloc::boxed::Box;
@@ -236,7 +237,11 @@ type InstanceSlot = PoolSlot<Kretprobe, RetAddr>;
 
 /// The function-graph user kretprobes hook returns for: never registered as an ftrace_ops
 /// (the kprobe is the entry), only its return handler is used.
-static KRETPROBE_GRAPH: FgraphOps = FgraphOps::new(kretprobe_graph_entry, kretprobe_graph_return);
+static KRETPROBE_GRAPH: FgraphOps = FgraphOps::new_with_flush(
+    kretprobe_graph_entry,
+    kretprobe_graph_return,
+    kretprobe_flush,
+);
 
 /// Pools unregistered with instances still out (freed once they are all back).
 static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
@@ -443,6 +448,28 @@ fn kretprobe_return(ret: &FtraceGraphRet, regs: &FgraphRetRegs) {
         run_return_handler(rp, pool, slot, regs);
     }
     pool.free(slot);
+}
+
+/// A hooked call's task was freed without returning (Linux's `rethook_flush_task()`): its
+/// instance goes back to the pool, no handler runs. The pool is still alive: this instance is
+/// out, and a retired pool waits in the graveyard until it is back (last touch: the free).
+fn kretprobe_flush(data: u64) {
+    // SAFETY: the data word is an `InstanceSlot` of a pool alive while the instance is out.
+    let slot = unsafe { &*(data as *const InstanceSlot) };
+    // SAFETY: as above.
+    unsafe { slot.pool() }.free(slot);
+}
+
+/// Instances of `rp`'s pool free now (None while unregistered): for tests.
+pub fn kretprobe_free_instances(rp: &Kretprobe) -> Option<usize> {
+    rp.pool_owner.lock().as_ref().map(|pool| pool.nr_free())
+}
+
+/// Unregistered kretprobe pools still waiting for instances out (for tests: 0 once every
+/// hooked call returned or its task was freed).
+pub fn kretprobe_pools_pending() -> usize {
+    reap_graveyard();
+    GRAVEYARD.lock().len()
 }
 
 fn run_return_handler(

@@ -24,6 +24,10 @@
 //! callback ([`function_graph_hook_return`], Linux's `rethook_hook`), each with a data word
 //! for its return handler: so a kretprobe and `function_graph` on one function both see every
 //! return, and unwinders see one shadow stack.
+//!
+//! A task that ends inside hooked functions never returns through them: when it is freed, its
+//! shadow stack is flushed (Linux's `rethook_flush_task()`), each entry through its user's
+//! [`GraphFlushFunc`], which gives back the instance its data word names.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::Ordering;
@@ -86,6 +90,10 @@ pub type GraphEntryFunc = fn(&FtraceGraphEnt, &mut GraphTaskState, &FtraceRegs) 
 /// Runs at every hooked return, also after its ops was unregistered (a task may have been
 /// inside a hooked function then), so it can keep [`GraphTaskState`] straight.
 pub type GraphReturnFunc = fn(&FtraceGraphRet, &mut GraphTaskState, &FgraphRetRegs);
+/// Runs for each of its hooked returns a task still has when it is freed (it ended inside the
+/// hooked functions: Linux's `rethook_flush_task()`), with the data word of the entry: gives
+/// back what the hook holds, without calling any handler.
+pub type GraphFlushFunc = fn(data: u64);
 
 /// A function-graph user (Linux: `struct fgraph_ops`).
 #[repr(C)]
@@ -95,6 +103,7 @@ pub struct FgraphOps {
     ops: FtraceOps,
     entryfunc: GraphEntryFunc,
     retfunc: GraphReturnFunc,
+    flushfunc: Option<GraphFlushFunc>,
 }
 
 impl FgraphOps {
@@ -103,6 +112,22 @@ impl FgraphOps {
             ops: FtraceOps::new(ftrace_graph_func, 0),
             entryfunc,
             retfunc,
+            flushfunc: None,
+        }
+    }
+
+    /// A user whose hooked returns hold something ([`function_graph_hook_return`]'s data word
+    /// names it) that `flushfunc` gives back when a task ends without returning.
+    pub const fn new_with_flush(
+        entryfunc: GraphEntryFunc,
+        retfunc: GraphReturnFunc,
+        flushfunc: GraphFlushFunc,
+    ) -> Self {
+        Self {
+            ops: FtraceOps::new(ftrace_graph_func, 0),
+            entryfunc,
+            retfunc,
+            flushfunc: Some(flushfunc),
         }
     }
 
@@ -199,6 +224,31 @@ pub fn current_depth_and_overrun() -> (usize, u64) {
 impl Default for TaskRetStack {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The task is freed (Linux's `delayed_put_task_struct()` calling `rethook_flush_task()`): the
+/// hooked returns it still has, from functions it ended inside of, give back what they hold.
+/// No handler runs and nothing is counted, as in Linux. Nothing else can touch the stack now:
+/// no CPU runs the task any more.
+impl Drop for TaskRetStack {
+    fn drop(&mut self) {
+        flush_ret_stack(self.0.get_mut());
+    }
+}
+
+/// Pops every entry of `rs`, innermost first, through its user's flush function.
+fn flush_ret_stack(rs: &mut RetStack) {
+    while let Some(depth) = rs.depth.checked_sub(1) {
+        rs.depth = depth;
+        let entry = rs.entries[depth];
+        // SAFETY: FgraphOps are statics (`register` and `function_graph_hook_return` take
+        // `&'static`).
+        if let Some(gops) = unsafe { entry.gops.as_ref() }
+            && let Some(flush) = gops.flushfunc
+        {
+            flush(entry.data);
+        }
     }
 }
 
