@@ -1074,8 +1074,8 @@ fn run_task_exiting_inside(inside: &mut dyn FnMut(usize) -> TestResult) -> TestR
     })
     .map_err(|e| format!("spawn: {e:?}"))?;
     let mut waited = 0;
-    while EXIT_INSIDE_DEPTH.load(Ordering::Acquire) == 0 && waited < 1000 {
-        sched::yield_now();
+    while EXIT_INSIDE_DEPTH.load(Ordering::Acquire) == 0 && waited < 5000 {
+        let _ = sched::msleep(1);
         waited += 1;
     }
     let depth = EXIT_INSIDE_DEPTH.load(Ordering::Acquire);
@@ -1087,7 +1087,7 @@ fn run_task_exiting_inside(inside: &mut dyn FnMut(usize) -> TestResult) -> TestR
     let weak = Arc::downgrade(&task);
     drop(task);
     let mut waited = 0;
-    while weak.strong_count() != 0 && waited < 100 {
+    while weak.strong_count() != 0 && waited < 5000 {
         let _ = sched::msleep(1);
         waited += 1;
     }
@@ -1109,19 +1109,23 @@ fn a_task_ending_inside_a_kretprobed_function_gives_its_instance_back() -> TestR
     let free0 = kretprobe_free_instances(&rp).ok_or("no pool")?;
     kassert_eq!(free0, 4);
     // Registered all along: the task's flush gives the instance back to the live pool.
-    run_task_exiting_inside(&mut |depth| {
-        kassert!(depth >= 2, "the return was not hooked (depth {})", depth - 1);
+    let seen = run_task_exiting_inside(&mut |depth| {
+        kassert!(depth >= 2, "the return was not hooked (depth {})", depth.wrapping_sub(1));
         kassert_eq!(kretprobe_free_instances(&rp), Some(free0 - 1));
         Ok(())
-    })?;
+    });
+    if seen.is_err() {
+        let _ = unregister_kretprobe(&rp);
+        return seen;
+    }
     kassert_eq!(kretprobe_free_instances(&rp), Some(free0));
     kassert_eq!(EXIT_INSIDE_RETURNS.load(Ordering::Relaxed), 0);
     kassert_eq!(rp.nmissed(), 0);
     // Unregistered while the task is inside: the retired pool waits in the graveyard until
     // the task is freed, then goes.
     run_task_exiting_inside(&mut |depth| {
-        kassert!(depth >= 2, "the return was not hooked (depth {})", depth - 1);
         unregister_kretprobe(&rp).context("unregister")?;
+        kassert!(depth >= 2, "the return was not hooked (depth {})", depth.wrapping_sub(1));
         kassert_eq!(kretprobe_pools_pending(), 1);
         Ok(())
     })?;
@@ -1129,6 +1133,54 @@ fn a_task_ending_inside_a_kretprobed_function_gives_its_instance_back() -> TestR
     kassert_eq!(EXIT_INSIDE_RETURNS.load(Ordering::Relaxed), 0);
     // The current task's shadow stack is untouched.
     kassert_eq!(crate::trace::fgraph::current_depth_and_overrun().0, 0);
+    Ok(())
+}
+}
+
+fn exit_inside_fprobe_exit(
+    _fp: &crate::trace::fprobe::Fprobe,
+    _entry_ip: u64,
+    _ret_ip: u64,
+    _regs: &FgraphRetRegs,
+    _data: &mut [u8],
+) {
+    EXIT_INSIDE_RETURNS.fetch_add(1, Ordering::Relaxed);
+}
+
+ktest! {
+fn a_task_ending_inside_an_fprobed_function_gives_its_instance_back() -> TestResult {
+    use crate::trace::fprobe::{
+        Fprobe, fprobe_free_instances, pools_pending, register_fprobe_syms, unregister_fprobe,
+    };
+    EXIT_INSIDE_RETURNS.store(0, Ordering::Relaxed);
+    let fp = Arc::try_new(
+        Fprobe::new()
+            .with_exit_handler(exit_inside_fprobe_exit)
+            .with_entry_data_size(8)
+            .with_maxactive(3),
+    )
+    .map_err(|_| "out of memory")?;
+    register_fprobe_syms(&fp, &["kernel::ktests::kprobes::exit_inside_target"])
+        .context("register")?;
+    kassert_eq!(fprobe_free_instances(&fp), Some(3));
+    let seen = run_task_exiting_inside(&mut |depth| {
+        kassert!(depth >= 2, "the exit was not hooked (depth {})", depth.wrapping_sub(1));
+        kassert_eq!(fprobe_free_instances(&fp), Some(2));
+        Ok(())
+    });
+    if seen.is_err() {
+        let _ = unregister_fprobe(&fp);
+        return seen;
+    }
+    kassert_eq!(fprobe_free_instances(&fp), Some(3));
+    run_task_exiting_inside(&mut |_| {
+        unregister_fprobe(&fp).context("unregister")?;
+        kassert_eq!(pools_pending(), 1);
+        Ok(())
+    })?;
+    kassert_eq!(pools_pending(), 0);
+    kassert_eq!(EXIT_INSIDE_RETURNS.load(Ordering::Relaxed), 0);
+    kassert_eq!(fp.nmissed(), 0);
     Ok(())
 }
 }
