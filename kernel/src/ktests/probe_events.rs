@@ -8,6 +8,7 @@ use alloc::vec;
 
 use arch::exception::TrapFrame;
 
+use crate::ktest::TestResult;
 use crate::symbols::{kallsyms, lookup_name};
 use crate::trace::trace_kprobe::parse_kprobe;
 use crate::trace::trace_probe::{KsymLookup, TrapFrameCtx, split_words};
@@ -239,6 +240,55 @@ fn probe_points_by_symbol_address_and_offset() -> TestResult {
         Err(Errno::EINVAL)
     );
     tracefs_write("kprobe_events", "", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
+    Ok(())
+}
+}
+
+/// Adds a kprobe, a kretprobe and an fprobe event, switches the kprobe event on and off, and
+/// removes all three.
+fn probe_event_cycle() -> TestResult {
+    use crate::fs::WriteMode::Append;
+    let step = |file: &str, line: &str| {
+        tracefs_write(file, line, Append).map_err(|e| alloc::format!("{file} <- {line}: {e}"))
+    };
+    step(
+        "kprobe_events",
+        "p:kpleak kernel::workload::fib n=$arg1 s=+0(%x1):string",
+    )?;
+    step(
+        "kprobe_events",
+        "r:krleak kernel::workload::fib ret=$retval",
+    )?;
+    step(
+        "dynamic_events",
+        "f:fpleak kernel::workload::fib%return ret=$retval",
+    )?;
+    step("events/kprobes/kpleak/enable", "1")?;
+    step("events/kprobes/krleak/enable", "1")?;
+    step("events/kprobes/kpleak/enable", "0")?;
+    step("events/kprobes/krleak/enable", "0")?;
+    step("kprobe_events", "-:kpleak")?;
+    step("kprobe_events", "-:krleak")?;
+    step("dynamic_events", "-:fpleak")?;
+    kassert!(
+        crate::trace::trace_output::EVENTS
+            .read()
+            .lookup("kprobes", "kpleak")
+            .is_none()
+    );
+    Ok(())
+}
+
+ktest! {
+fn a_hundred_probe_event_add_remove_cycles_leave_the_heap_as_it_was() -> TestResult {
+    // The first cycle sizes the registries' vectors for good.
+    probe_event_cycle()?;
+    let (before, _) = crate::heap::usage();
+    for _ in 0..100 {
+        probe_event_cycle()?;
+    }
+    let (after, _) = crate::heap::usage();
+    kassert!(after <= before, "heap grew from {before} to {after} bytes");
     Ok(())
 }
 }
