@@ -292,3 +292,45 @@ fn a_hundred_probe_event_add_remove_cycles_leave_the_heap_as_it_was() -> TestRes
     Ok(())
 }
 }
+
+/// Adds an event, holds its `format` file open, removes the event; the event's entry waits
+/// for the file, still readable, and goes at the next removal once the file is let go.
+fn held_file_cycle() -> TestResult {
+    use crate::fs::WriteMode::Append;
+    use crate::trace::trace_dynevent::removed_events_pending;
+    let format = alloc::format!("{}/events/kprobes/kphold/format", crate::tracefs::TRACEFS);
+    tracefs_write("kprobe_events", "p:kphold kernel::workload::fib", Append)
+        .map_err(|e| alloc::format!("add: {e}"))?;
+    // An open `format` file: its handler names the event's call.
+    let held = crate::fs::vfs()
+        .open(&format)
+        .map_err(|e| alloc::format!("open: {e}"))?;
+    tracefs_write("kprobe_events", "-:kphold", Append)
+        .map_err(|e| alloc::format!("remove: {e}"))?;
+    kassert!(
+        crate::fs::lookup(&format).is_err(),
+        "the event's files outlived it"
+    );
+    kassert_eq!(removed_events_pending(), 1);
+    // Still readable: the call was kept for it.
+    let mut text = String::new();
+    held.read(&mut text)
+        .map_err(|e| alloc::format!("read: {e}"))?;
+    kassert!(text.starts_with("name: kphold\n"), "{text}");
+    drop(held);
+    // The next removal frees it.
+    probe_event_cycle()?;
+    kassert_eq!(removed_events_pending(), 0);
+    Ok(())
+}
+
+ktest! {
+fn a_removed_probe_event_is_freed_only_once_its_files_are_let_go() -> TestResult {
+    held_file_cycle()?;
+    let (before, _) = crate::heap::usage();
+    held_file_cycle()?;
+    let (after, _) = crate::heap::usage();
+    kassert!(after <= before, "heap grew from {before} to {after} bytes");
+    Ok(())
+}
+}

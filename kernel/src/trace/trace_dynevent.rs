@@ -743,6 +743,12 @@ mod global {
         reap_removed();
     }
 
+    /// Removed events whose registry entry is not freed yet (for tests).
+    pub fn removed_events_pending() -> usize {
+        let _guard = EVENT_MUTEX.lock();
+        REMOVED.lock().len()
+    }
+
     /// The files whose handlers walk the event list (unlocked, on pointers copied out of it):
     /// `available_events`, `set_event`, `events/enable` and every `events/SYSTEM/enable`.
     fn list_readers() -> Option<Vec<Arc<dyn FileOps>>> {
@@ -990,7 +996,9 @@ mod global {
 }
 
 #[cfg(target_os = "none")]
-pub use global::{init, probes_of_event, trace_probe_record, trace_probe_record_plan};
+pub use global::{
+    init, probes_of_event, removed_events_pending, trace_probe_record, trace_probe_record_plan,
+};
 
 #[cfg(test)]
 pub(crate) mod tests;
