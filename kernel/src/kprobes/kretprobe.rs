@@ -33,8 +33,9 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use arch::exception::TrapFrame;
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
-use arch::probes::kprobes::{ArchKprobe, KPROBE_HIT_ACTIVE, get_kprobe_ctlblk};
-use spin::{Mutex, Once};
+use arch::probes::decode::ArchProbeInsn;
+use arch::probes::kprobes::{ArchKprobe, ArchSpecificInsn, KPROBE_HIT_ACTIVE, get_kprobe_ctlblk};
+use spin::Mutex;
 
 use super::{Kprobe, register_kprobe, unregister_kprobe};
 use crate::fs::Errno;
@@ -251,8 +252,17 @@ static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
 static KRETPROBES: Mutex<Vec<Arc<Kretprobe>>> = Mutex::new(Vec::new());
 
 /// Linux's `kprobe_busy`: what this CPU's control block names while a return handler runs,
-/// so that probes it hits are counted instead of entered.
-static KPROBE_BUSY: Once<ArchKprobe> = Once::new();
+/// so that probes it hits are counted instead of entered. A plain static: nothing to check on
+/// the return path.
+static KPROBE_BUSY: ArchKprobe = ArchKprobe {
+    addr: 0,
+    opcode: 0,
+    ainsn: ArchSpecificInsn {
+        xol_insn: None,
+        xol_restore: 0,
+        api: ArchProbeInsn { handler: None },
+    },
+};
 
 fn reap_graveyard() {
     InstancePool::reap(&GRAVEYARD);
@@ -276,7 +286,6 @@ pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     if rp.data_size > KRETPROBE_MAX_DATA_SIZE {
         return Err(Errno::E2BIG);
     }
-    KPROBE_BUSY.call_once(ArchKprobe::default);
     if rp.maxactive() == 0 {
         rp.maxactive.store(
             10.max(2 * crate::smp::num_possible_cpus()),
@@ -482,10 +491,10 @@ fn run_return_handler(
         return;
     };
     let kcb = get_kprobe_ctlblk();
-    let (Some(busy), None) = (KPROBE_BUSY.get(), kcb.running()) else {
+    if kcb.running().is_some() {
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
         return;
-    };
+    }
     let ret_addr = slot.ext.ret_addr.load(Ordering::Relaxed);
     let mut ri = KretprobeInstance {
         rp,
@@ -493,7 +502,7 @@ fn run_return_handler(
         // SAFETY: the slot belongs to this hooked call until it is freed after this.
         data: unsafe { pool.data(slot) },
     };
-    kcb.set_current(busy);
+    kcb.set_current(&KPROBE_BUSY);
     kcb.set_status(KPROBE_HIT_ACTIVE);
     match handler {
         ReturnHandler::Frame(handler) => {

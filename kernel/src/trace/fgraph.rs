@@ -104,6 +104,8 @@ pub struct FgraphOps {
     entryfunc: GraphEntryFunc,
     retfunc: GraphReturnFunc,
     flushfunc: Option<GraphFlushFunc>,
+    /// Whether its entries and returns carry trace-clock times (`calltime`, `rettime`).
+    timestamps: bool,
 }
 
 impl FgraphOps {
@@ -113,11 +115,14 @@ impl FgraphOps {
             entryfunc,
             retfunc,
             flushfunc: None,
+            timestamps: true,
         }
     }
 
     /// A user whose hooked returns hold something ([`function_graph_hook_return`]'s data word
-    /// names it) that `flushfunc` gives back when a task ends without returning.
+    /// names it) that `flushfunc` gives back when a task ends without returning (kretprobes,
+    /// fprobe). Such a user reads no times: its `calltime` and `rettime` are 0, sparing two
+    /// clock reads per call.
     pub const fn new_with_flush(
         entryfunc: GraphEntryFunc,
         retfunc: GraphReturnFunc,
@@ -128,6 +133,7 @@ impl FgraphOps {
             entryfunc,
             retfunc,
             flushfunc: Some(flushfunc),
+            timestamps: false,
         }
     }
 
@@ -370,7 +376,7 @@ pub fn function_graph_hook_return(
     rs.entries[depth] = RetEntry {
         ret: *lr,
         func,
-        calltime: trace_clock::now(),
+        calltime: if gops.timestamps { trace_clock::now() } else { 0 },
         sp,
         fp,
         gops,
@@ -402,16 +408,16 @@ extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
     // hooked (its entry finds the bit taken), so it cannot return through here again.
     let bit = ftrace_test_recursion_trylock_word(&pcpu.trace_recursion);
     if bit >= 0 {
+        // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
+        let gops = unsafe { &*entry.gops };
         let ret = FtraceGraphRet {
             func: entry.func,
             depth: depth as u32,
             calltime: entry.calltime,
-            rettime: trace_clock::now(),
+            rettime: if gops.timestamps { trace_clock::now() } else { 0 },
             retval: regs.return_value(),
             data: entry.data,
         };
-        // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
-        let gops = unsafe { &*entry.gops };
         (gops.retfunc)(&ret, &mut rs.state, regs);
         ftrace_test_recursion_unlock_word(&pcpu.trace_recursion, bit);
     }
