@@ -53,7 +53,7 @@ pub struct FtraceGraphEnt {
     pub func: u64,
     /// Hooked calls below it on this task's shadow stack.
     pub depth: u32,
-    /// The trace clock at entry.
+    /// The trace clock at entry (0 for an [`FgraphOps::new_with_flush`] user).
     pub calltime: u64,
 }
 
@@ -63,7 +63,7 @@ pub struct FtraceGraphRet {
     pub func: u64,
     pub depth: u32,
     pub calltime: u64,
-    /// The trace clock at the return.
+    /// The trace clock at the return (0 for an [`FgraphOps::new_with_flush`] user).
     pub rettime: u64,
     /// x0 at the return.
     pub retval: u64,
@@ -355,7 +355,8 @@ arch::noinstr! {
 /// Hooks the return of the function entered with stack pointer `sp`, frame pointer `fp` (its
 /// caller's) and return address `*lr` for `gops`'s return handler, which gets `data` back in [`FtraceGraphRet::data`] (Linux's
 /// `rethook_hook`). For a probe handler at the function's entry, IRQs masked. False (nothing
-/// hooked) when there is no task or its shadow stack is full (counted as an overrun).
+/// hooked) when there is no task or its shadow stack is full (counted as an overrun). The
+/// entry carries no `calltime` (0): its users need no times.
 #[inline(never)]
 pub fn function_graph_hook_return(
     gops: &'static FgraphOps,
@@ -376,7 +377,8 @@ pub fn function_graph_hook_return(
     rs.entries[depth] = RetEntry {
         ret: *lr,
         func,
-        calltime: if gops.timestamps { trace_clock::now() } else { 0 },
+        // Its users (kretprobes, fprobe) read no times.
+        calltime: 0,
         sp,
         fp,
         gops,
