@@ -99,8 +99,8 @@ use crate::trace::ftrace_ops::{
 
 pub use kretprobe::{
     KRETPROBE_MAX_DATA_SIZE, Kretprobe, KretprobeEntryHandler, KretprobeHandler, KretprobeInstance,
-    KretprobeRegsHandler, disable_kretprobe, enable_kretprobe, register_kretprobe,
-    unregister_kretprobe,
+    KretprobeRegsHandler, disable_kretprobe, enable_kretprobe, kretprobe_free_instances,
+    kretprobe_pools_pending, register_kretprobe, unregister_kretprobe,
 };
 
 /// Called when the probed instruction is hit, before it runs. Returning true means the handler

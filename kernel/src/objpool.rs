@@ -8,7 +8,9 @@
 //! pool through [`PoolSlot::pool`], and the pool its owner through [`ObjPool::owner`] (null
 //! once the owner is unregistered: returns still out then complete without a handler). A pool
 //! must therefore outlive its last instance out: owners park an unregistered pool until
-//! [`ObjPool::in_use`] turns false.
+//! [`ObjPool::in_use`] turns false. An instance out when its task ends (inside the hooked
+//! call) is given back by the task's shadow-stack flush (`trace::fgraph`), so a pool is never
+//! kept for good by a task that will not return.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -145,6 +147,14 @@ impl<O, S> ObjPool<O, S> {
             .iter()
             .zip(self.all_free.iter())
             .any(|(word, free)| word.load(Ordering::Acquire) != *free)
+    }
+
+    /// Instances free now (for tests and statistics).
+    pub fn nr_free(&self) -> usize {
+        self.used
+            .iter()
+            .map(|word| word.load(Ordering::Relaxed).count_zeros() as usize)
+            .sum()
     }
 
     /// The instance's data bytes.

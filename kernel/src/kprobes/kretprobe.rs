@@ -19,8 +19,9 @@
 //! taken), then the pool is marked dead and another grace period passes, so no return handler
 //! still runs the kretprobe's code. Returns still hooked (a task inside the function) find the
 //! pool dead and only give their instance back; a pool with instances out is kept until they
-//! are all back and freed by a later registration or unregistration. A task that never returns
-//! from the function keeps its pool alive for good. While registered, a kretprobe is kept alive
+//! are all back and freed by a later registration or unregistration. A task that ends inside
+//! the function gives its instance back when it is freed (Linux's `rethook_flush_task()`, no
+//! handler called, nothing counted). While registered, a kretprobe is kept alive
 //! by [`KRETPROBES`], whatever its owner does with its own `Arc`.
 
 use alloc::boxed::Box;
@@ -32,8 +33,9 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 use arch::exception::TrapFrame;
 use arch::ftrace::{FgraphRetRegs, FtraceRegs};
-use arch::probes::kprobes::{ArchKprobe, KPROBE_HIT_ACTIVE, get_kprobe_ctlblk};
-use spin::{Mutex, Once};
+use arch::probes::decode::ArchProbeInsn;
+use arch::probes::kprobes::{ArchKprobe, ArchSpecificInsn, KPROBE_HIT_ACTIVE, get_kprobe_ctlblk};
+use spin::Mutex;
 
 use super::{Kprobe, register_kprobe, unregister_kprobe};
 use crate::fs::Errno;
@@ -236,7 +238,11 @@ type InstanceSlot = PoolSlot<Kretprobe, RetAddr>;
 
 /// The function-graph user kretprobes hook returns for: never registered as an ftrace_ops
 /// (the kprobe is the entry), only its return handler is used.
-static KRETPROBE_GRAPH: FgraphOps = FgraphOps::new(kretprobe_graph_entry, kretprobe_graph_return);
+static KRETPROBE_GRAPH: FgraphOps = FgraphOps::new_with_flush(
+    kretprobe_graph_entry,
+    kretprobe_graph_return,
+    kretprobe_flush,
+);
 
 /// Pools unregistered with instances still out (freed once they are all back).
 static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
@@ -246,8 +252,17 @@ static GRAVEYARD: Mutex<Vec<Arc<InstancePool>>> = Mutex::new(Vec::new());
 static KRETPROBES: Mutex<Vec<Arc<Kretprobe>>> = Mutex::new(Vec::new());
 
 /// Linux's `kprobe_busy`: what this CPU's control block names while a return handler runs,
-/// so that probes it hits are counted instead of entered.
-static KPROBE_BUSY: Once<ArchKprobe> = Once::new();
+/// so that probes it hits are counted instead of entered. A plain static: nothing to check on
+/// the return path.
+static KPROBE_BUSY: ArchKprobe = ArchKprobe {
+    addr: 0,
+    opcode: 0,
+    ainsn: ArchSpecificInsn {
+        xol_insn: None,
+        xol_restore: 0,
+        api: ArchProbeInsn { handler: None },
+    },
+};
 
 fn reap_graveyard() {
     InstancePool::reap(&GRAVEYARD);
@@ -271,7 +286,6 @@ pub fn register_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     if rp.data_size > KRETPROBE_MAX_DATA_SIZE {
         return Err(Errno::E2BIG);
     }
-    KPROBE_BUSY.call_once(ArchKprobe::default);
     if rp.maxactive() == 0 {
         rp.maxactive.store(
             10.max(2 * crate::smp::num_possible_cpus()),
@@ -445,6 +459,28 @@ fn kretprobe_return(ret: &FtraceGraphRet, regs: &FgraphRetRegs) {
     pool.free(slot);
 }
 
+/// A hooked call's task was freed without returning (Linux's `rethook_flush_task()`): its
+/// instance goes back to the pool, no handler runs. The pool is still alive: this instance is
+/// out, and a retired pool waits in the graveyard until it is back (last touch: the free).
+fn kretprobe_flush(data: u64) {
+    // SAFETY: the data word is an `InstanceSlot` of a pool alive while the instance is out.
+    let slot = unsafe { &*(data as *const InstanceSlot) };
+    // SAFETY: as above.
+    unsafe { slot.pool() }.free(slot);
+}
+
+/// Instances of `rp`'s pool free now (None while unregistered): for tests.
+pub fn kretprobe_free_instances(rp: &Kretprobe) -> Option<usize> {
+    rp.pool_owner.lock().as_ref().map(|pool| pool.nr_free())
+}
+
+/// Unregistered kretprobe pools still waiting for instances out (for tests: 0 once every
+/// hooked call returned or its task was freed).
+pub fn kretprobe_pools_pending() -> usize {
+    reap_graveyard();
+    GRAVEYARD.lock().len()
+}
+
 fn run_return_handler(
     rp: &Kretprobe,
     pool: &InstancePool,
@@ -455,10 +491,10 @@ fn run_return_handler(
         return;
     };
     let kcb = get_kprobe_ctlblk();
-    let (Some(busy), None) = (KPROBE_BUSY.get(), kcb.running()) else {
+    if kcb.running().is_some() {
         rp.nmissed.fetch_add(1, Ordering::Relaxed);
         return;
-    };
+    }
     let ret_addr = slot.ext.ret_addr.load(Ordering::Relaxed);
     let mut ri = KretprobeInstance {
         rp,
@@ -466,7 +502,7 @@ fn run_return_handler(
         // SAFETY: the slot belongs to this hooked call until it is freed after this.
         data: unsafe { pool.data(slot) },
     };
-    kcb.set_current(busy);
+    kcb.set_current(&KPROBE_BUSY);
     kcb.set_status(KPROBE_HIT_ACTIVE);
     match handler {
         ReturnHandler::Frame(handler) => {

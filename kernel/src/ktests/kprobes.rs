@@ -24,8 +24,9 @@ use arch::probes::kprobes::xol_slots_used;
 
 use crate::fs::{self, Errno, WriteMode};
 use crate::kprobes::{
-    Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, enable_kprobe, register_kprobe,
-    register_kretprobe, unregister_kprobe, unregister_kretprobe,
+    Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, enable_kprobe, kretprobe_free_instances,
+    kretprobe_pools_pending, register_kprobe, register_kretprobe, unregister_kprobe,
+    unregister_kretprobe,
 };
 use crate::ktest::{Context, TestResult};
 use crate::sched;
@@ -1032,6 +1033,154 @@ fn kretprobes_register_disabled_and_follow_enable_and_disable() -> TestResult {
     kassert_eq!(calls, [0, 1, 1]);
     kassert_eq!(RET_VALUE.load(Ordering::Relaxed), expected_target(2));
     kassert_eq!(unregister_kretprobe(&rp), Err(Errno::EINVAL));
+    Ok(())
+}
+}
+
+// A task that ends inside a function whose return is hooked (Linux's `rethook_flush_task()`).
+
+/// Set by [`exit_inside_target`] once it runs: the shadow-stack depth it saw, plus one.
+static EXIT_INSIDE_DEPTH: AtomicUsize = AtomicUsize::new(0);
+/// Lets [`exit_inside_target`] end its task.
+static EXIT_INSIDE_GO: AtomicBool = AtomicBool::new(false);
+static EXIT_INSIDE_RETURNS: AtomicU64 = AtomicU64::new(0);
+
+/// Ends its task from inside itself, once [`EXIT_INSIDE_GO`] is set: it never returns.
+#[inline(never)]
+fn exit_inside_target(value: u64) -> u64 {
+    let depth = crate::trace::fgraph::current_depth_and_overrun().0;
+    EXIT_INSIDE_DEPTH.store(depth + 1, Ordering::Release);
+    while !EXIT_INSIDE_GO.load(Ordering::Acquire) {
+        sched::yield_now();
+    }
+    if black_box(value) != 0 {
+        sched::do_exit();
+    }
+    value
+}
+
+fn exit_inside_return(_ri: &mut KretprobeInstance<'_>, _regs: &TrapFrame) {
+    EXIT_INSIDE_RETURNS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Runs [`exit_inside_target`] in a task on another CPU; `inside` runs while the task is in
+/// it (its return hooked); returns once the task is freed.
+fn run_task_exiting_inside(inside: &mut dyn FnMut(usize) -> TestResult) -> TestResult {
+    EXIT_INSIDE_DEPTH.store(0, Ordering::Relaxed);
+    EXIT_INSIDE_GO.store(false, Ordering::Relaxed);
+    let cpu = if num_online_cpus() > 1 { 1 } else { 0 };
+    let task = sched::spawn("exit-inside", Some(cpu), false, || {
+        black_box(exit_inside_target(black_box(1)));
+    })
+    .map_err(|e| format!("spawn: {e:?}"))?;
+    let mut waited = 0;
+    while EXIT_INSIDE_DEPTH.load(Ordering::Acquire) == 0 && waited < 5000 {
+        let _ = sched::msleep(1);
+        waited += 1;
+    }
+    let depth = EXIT_INSIDE_DEPTH.load(Ordering::Acquire);
+    let seen = inside(depth);
+    EXIT_INSIDE_GO.store(true, Ordering::Release);
+    sched::join(&task).map_err(|_| "join interrupted")?;
+    // The task is freed when its last reference goes: ours, and the run queue's, dropped at
+    // its CPU's next switch.
+    let weak = Arc::downgrade(&task);
+    drop(task);
+    let mut waited = 0;
+    while weak.strong_count() != 0 && waited < 5000 {
+        let _ = sched::msleep(1);
+        waited += 1;
+    }
+    kassert!(weak.strong_count() == 0, "the exited task was not freed");
+    seen
+}
+
+ktest! {
+fn a_task_ending_inside_a_kretprobed_function_gives_its_instance_back() -> TestResult {
+    EXIT_INSIDE_RETURNS.store(0, Ordering::Relaxed);
+    let rp = Arc::try_new(
+        Kretprobe::at_symbol("kernel::ktests::kprobes::exit_inside_target", 0)
+            .or_fail()?
+            .with_handler(exit_inside_return)
+            .with_maxactive(4),
+    )
+    .map_err(|_| "out of memory")?;
+    register_kretprobe(&rp).context("register")?;
+    let free0 = kretprobe_free_instances(&rp).ok_or("no pool")?;
+    kassert_eq!(free0, 4);
+    // Registered all along: the task's flush gives the instance back to the live pool.
+    let seen = run_task_exiting_inside(&mut |depth| {
+        kassert!(depth >= 2, "the return was not hooked (depth {})", depth.wrapping_sub(1));
+        kassert_eq!(kretprobe_free_instances(&rp), Some(free0 - 1));
+        Ok(())
+    });
+    if seen.is_err() {
+        let _ = unregister_kretprobe(&rp);
+        return seen;
+    }
+    kassert_eq!(kretprobe_free_instances(&rp), Some(free0));
+    kassert_eq!(EXIT_INSIDE_RETURNS.load(Ordering::Relaxed), 0);
+    kassert_eq!(rp.nmissed(), 0);
+    // Unregistered while the task is inside: the retired pool waits in the graveyard until
+    // the task is freed, then goes.
+    run_task_exiting_inside(&mut |depth| {
+        unregister_kretprobe(&rp).context("unregister")?;
+        kassert!(depth >= 2, "the return was not hooked (depth {})", depth.wrapping_sub(1));
+        kassert_eq!(kretprobe_pools_pending(), 1);
+        Ok(())
+    })?;
+    kassert_eq!(kretprobe_pools_pending(), 0);
+    kassert_eq!(EXIT_INSIDE_RETURNS.load(Ordering::Relaxed), 0);
+    // The current task's shadow stack is untouched.
+    kassert_eq!(crate::trace::fgraph::current_depth_and_overrun().0, 0);
+    Ok(())
+}
+}
+
+fn exit_inside_fprobe_exit(
+    _fp: &crate::trace::fprobe::Fprobe,
+    _entry_ip: u64,
+    _ret_ip: u64,
+    _regs: &FgraphRetRegs,
+    _data: &mut [u8],
+) {
+    EXIT_INSIDE_RETURNS.fetch_add(1, Ordering::Relaxed);
+}
+
+ktest! {
+fn a_task_ending_inside_an_fprobed_function_gives_its_instance_back() -> TestResult {
+    use crate::trace::fprobe::{
+        Fprobe, fprobe_free_instances, pools_pending, register_fprobe_syms, unregister_fprobe,
+    };
+    EXIT_INSIDE_RETURNS.store(0, Ordering::Relaxed);
+    let fp = Arc::try_new(
+        Fprobe::new()
+            .with_exit_handler(exit_inside_fprobe_exit)
+            .with_entry_data_size(8)
+            .with_maxactive(3),
+    )
+    .map_err(|_| "out of memory")?;
+    register_fprobe_syms(&fp, &["kernel::ktests::kprobes::exit_inside_target"])
+        .context("register")?;
+    kassert_eq!(fprobe_free_instances(&fp), Some(3));
+    let seen = run_task_exiting_inside(&mut |depth| {
+        kassert!(depth >= 2, "the exit was not hooked (depth {})", depth.wrapping_sub(1));
+        kassert_eq!(fprobe_free_instances(&fp), Some(2));
+        Ok(())
+    });
+    if seen.is_err() {
+        let _ = unregister_fprobe(&fp);
+        return seen;
+    }
+    kassert_eq!(fprobe_free_instances(&fp), Some(3));
+    run_task_exiting_inside(&mut |_| {
+        unregister_fprobe(&fp).context("unregister")?;
+        kassert_eq!(pools_pending(), 1);
+        Ok(())
+    })?;
+    kassert_eq!(pools_pending(), 0);
+    kassert_eq!(EXIT_INSIDE_RETURNS.load(Ordering::Relaxed), 0);
+    kassert_eq!(fp.nmissed(), 0);
     Ok(())
 }
 }

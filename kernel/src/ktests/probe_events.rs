@@ -8,6 +8,7 @@ use alloc::vec;
 
 use arch::exception::TrapFrame;
 
+use crate::ktest::TestResult;
 use crate::symbols::{kallsyms, lookup_name};
 use crate::trace::trace_kprobe::parse_kprobe;
 use crate::trace::trace_probe::{KsymLookup, TrapFrameCtx, split_words};
@@ -239,6 +240,97 @@ fn probe_points_by_symbol_address_and_offset() -> TestResult {
         Err(Errno::EINVAL)
     );
     tracefs_write("kprobe_events", "", WriteMode::Truncate).map_err(|e| alloc::format!("{e}"))?;
+    Ok(())
+}
+}
+
+/// Adds a kprobe, a kretprobe and an fprobe event, switches the kprobe event on and off, and
+/// removes all three.
+fn probe_event_cycle() -> TestResult {
+    use crate::fs::WriteMode::Append;
+    let step = |file: &str, line: &str| {
+        tracefs_write(file, line, Append).map_err(|e| alloc::format!("{file} <- {line}: {e}"))
+    };
+    step(
+        "kprobe_events",
+        "p:kpleak kernel::workload::fib n=$arg1 s=+0(%x1):string",
+    )?;
+    step(
+        "kprobe_events",
+        "r:krleak kernel::workload::fib ret=$retval",
+    )?;
+    step(
+        "dynamic_events",
+        "f:fpleak kernel::workload::fib%return ret=$retval",
+    )?;
+    step("events/kprobes/kpleak/enable", "1")?;
+    step("events/kprobes/krleak/enable", "1")?;
+    step("events/kprobes/kpleak/enable", "0")?;
+    step("events/kprobes/krleak/enable", "0")?;
+    step("kprobe_events", "-:kpleak")?;
+    step("kprobe_events", "-:krleak")?;
+    step("dynamic_events", "-:fpleak")?;
+    kassert!(
+        crate::trace::trace_output::EVENTS
+            .read()
+            .lookup("kprobes", "kpleak")
+            .is_none()
+    );
+    Ok(())
+}
+
+ktest! {
+fn a_hundred_probe_event_add_remove_cycles_leave_the_heap_as_it_was() -> TestResult {
+    // The first cycle sizes the registries' vectors for good.
+    probe_event_cycle()?;
+    let (before, _) = crate::heap::usage();
+    for _ in 0..100 {
+        probe_event_cycle()?;
+    }
+    let (after, _) = crate::heap::usage();
+    kassert!(after <= before, "heap grew from {before} to {after} bytes");
+    Ok(())
+}
+}
+
+/// Adds an event, holds its `format` file open, removes the event; the event's entry waits
+/// for the file, still readable, and goes at the next removal once the file is let go.
+fn held_file_cycle() -> TestResult {
+    use crate::fs::WriteMode::Append;
+    use crate::trace::trace_dynevent::removed_events_pending;
+    let format = alloc::format!("{}/events/kprobes/kphold/format", crate::tracefs::TRACEFS);
+    tracefs_write("kprobe_events", "p:kphold kernel::workload::fib", Append)
+        .map_err(|e| alloc::format!("add: {e}"))?;
+    // An open `format` file: its handler names the event's call.
+    let held = crate::fs::vfs()
+        .open(&format)
+        .map_err(|e| alloc::format!("open: {e}"))?;
+    tracefs_write("kprobe_events", "-:kphold", Append)
+        .map_err(|e| alloc::format!("remove: {e}"))?;
+    kassert!(
+        crate::fs::lookup(&format).is_err(),
+        "the event's files outlived it"
+    );
+    kassert_eq!(removed_events_pending(), 1);
+    // Still readable: the call was kept for it.
+    let mut text = String::new();
+    held.read(&mut text)
+        .map_err(|e| alloc::format!("read: {e}"))?;
+    kassert!(text.starts_with("name: kphold\n"), "{text}");
+    drop(held);
+    // The next removal frees it.
+    probe_event_cycle()?;
+    kassert_eq!(removed_events_pending(), 0);
+    Ok(())
+}
+
+ktest! {
+fn a_removed_probe_event_is_freed_only_once_its_files_are_let_go() -> TestResult {
+    held_file_cycle()?;
+    let (before, _) = crate::heap::usage();
+    held_file_cycle()?;
+    let (after, _) = crate::heap::usage();
+    kassert!(after <= before, "heap grew from {before} to {after} bytes");
     Ok(())
 }
 }

@@ -24,6 +24,10 @@
 //! callback ([`function_graph_hook_return`], Linux's `rethook_hook`), each with a data word
 //! for its return handler: so a kretprobe and `function_graph` on one function both see every
 //! return, and unwinders see one shadow stack.
+//!
+//! A task that ends inside hooked functions never returns through them: when it is freed, its
+//! shadow stack is flushed (Linux's `rethook_flush_task()`), each entry through its user's
+//! [`GraphFlushFunc`], which gives back the instance its data word names.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::Ordering;
@@ -49,7 +53,7 @@ pub struct FtraceGraphEnt {
     pub func: u64,
     /// Hooked calls below it on this task's shadow stack.
     pub depth: u32,
-    /// The trace clock at entry.
+    /// The trace clock at entry (0 for an [`FgraphOps::new_with_flush`] user).
     pub calltime: u64,
 }
 
@@ -59,7 +63,7 @@ pub struct FtraceGraphRet {
     pub func: u64,
     pub depth: u32,
     pub calltime: u64,
-    /// The trace clock at the return.
+    /// The trace clock at the return (0 for an [`FgraphOps::new_with_flush`] user).
     pub rettime: u64,
     /// x0 at the return.
     pub retval: u64,
@@ -86,6 +90,10 @@ pub type GraphEntryFunc = fn(&FtraceGraphEnt, &mut GraphTaskState, &FtraceRegs) 
 /// Runs at every hooked return, also after its ops was unregistered (a task may have been
 /// inside a hooked function then), so it can keep [`GraphTaskState`] straight.
 pub type GraphReturnFunc = fn(&FtraceGraphRet, &mut GraphTaskState, &FgraphRetRegs);
+/// Runs for each of its hooked returns a task still has when it is freed (it ended inside the
+/// hooked functions: Linux's `rethook_flush_task()`), with the data word of the entry: gives
+/// back what the hook holds, without calling any handler.
+pub type GraphFlushFunc = fn(data: u64);
 
 /// A function-graph user (Linux: `struct fgraph_ops`).
 #[repr(C)]
@@ -95,6 +103,9 @@ pub struct FgraphOps {
     ops: FtraceOps,
     entryfunc: GraphEntryFunc,
     retfunc: GraphReturnFunc,
+    flushfunc: Option<GraphFlushFunc>,
+    /// Whether its entries and returns carry trace-clock times (`calltime`, `rettime`).
+    timestamps: bool,
 }
 
 impl FgraphOps {
@@ -103,6 +114,26 @@ impl FgraphOps {
             ops: FtraceOps::new(ftrace_graph_func, 0),
             entryfunc,
             retfunc,
+            flushfunc: None,
+            timestamps: true,
+        }
+    }
+
+    /// A user whose hooked returns hold something ([`function_graph_hook_return`]'s data word
+    /// names it) that `flushfunc` gives back when a task ends without returning (kretprobes,
+    /// fprobe). Such a user reads no times: its `calltime` and `rettime` are 0, sparing two
+    /// clock reads per call.
+    pub const fn new_with_flush(
+        entryfunc: GraphEntryFunc,
+        retfunc: GraphReturnFunc,
+        flushfunc: GraphFlushFunc,
+    ) -> Self {
+        Self {
+            ops: FtraceOps::new(ftrace_graph_func, 0),
+            entryfunc,
+            retfunc,
+            flushfunc: Some(flushfunc),
+            timestamps: false,
         }
     }
 
@@ -199,6 +230,31 @@ pub fn current_depth_and_overrun() -> (usize, u64) {
 impl Default for TaskRetStack {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The task is freed (Linux's `delayed_put_task_struct()` calling `rethook_flush_task()`): the
+/// hooked returns it still has, from functions it ended inside of, give back what they hold.
+/// No handler runs and nothing is counted, as in Linux. Nothing else can touch the stack now:
+/// no CPU runs the task any more.
+impl Drop for TaskRetStack {
+    fn drop(&mut self) {
+        flush_ret_stack(self.0.get_mut());
+    }
+}
+
+/// Pops every entry of `rs`, innermost first, through its user's flush function.
+fn flush_ret_stack(rs: &mut RetStack) {
+    while let Some(depth) = rs.depth.checked_sub(1) {
+        rs.depth = depth;
+        let entry = rs.entries[depth];
+        // SAFETY: FgraphOps are statics (`register` and `function_graph_hook_return` take
+        // `&'static`).
+        if let Some(gops) = unsafe { entry.gops.as_ref() }
+            && let Some(flush) = gops.flushfunc
+        {
+            flush(entry.data);
+        }
     }
 }
 
@@ -299,7 +355,8 @@ arch::noinstr! {
 /// Hooks the return of the function entered with stack pointer `sp`, frame pointer `fp` (its
 /// caller's) and return address `*lr` for `gops`'s return handler, which gets `data` back in [`FtraceGraphRet::data`] (Linux's
 /// `rethook_hook`). For a probe handler at the function's entry, IRQs masked. False (nothing
-/// hooked) when there is no task or its shadow stack is full (counted as an overrun).
+/// hooked) when there is no task or its shadow stack is full (counted as an overrun). The
+/// entry carries no `calltime` (0): its users need no times.
 #[inline(never)]
 pub fn function_graph_hook_return(
     gops: &'static FgraphOps,
@@ -320,7 +377,8 @@ pub fn function_graph_hook_return(
     rs.entries[depth] = RetEntry {
         ret: *lr,
         func,
-        calltime: trace_clock::now(),
+        // Its users (kretprobes, fprobe) read no times.
+        calltime: 0,
         sp,
         fp,
         gops,
@@ -352,16 +410,16 @@ extern "C" fn ftrace_return_to_handler(regs: &mut FgraphRetRegs) -> u64 {
     // hooked (its entry finds the bit taken), so it cannot return through here again.
     let bit = ftrace_test_recursion_trylock_word(&pcpu.trace_recursion);
     if bit >= 0 {
+        // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
+        let gops = unsafe { &*entry.gops };
         let ret = FtraceGraphRet {
             func: entry.func,
             depth: depth as u32,
             calltime: entry.calltime,
-            rettime: trace_clock::now(),
+            rettime: if gops.timestamps { trace_clock::now() } else { 0 },
             retval: regs.return_value(),
             data: entry.data,
         };
-        // SAFETY: FgraphOps are statics (`register` takes `&'static self`).
-        let gops = unsafe { &*entry.gops };
         (gops.retfunc)(&ret, &mut rs.state, regs);
         ftrace_test_recursion_unlock_word(&pcpu.trace_recursion, bit);
     }

@@ -404,7 +404,23 @@ pub fn pools_pending() -> usize {
 
 /// The function-graph user fprobes hook returns for: never registered as an ftrace_ops (each
 /// fprobe's own ops is the entry), only its return handler is used.
-static FPROBE_GRAPH: FgraphOps = FgraphOps::new(fprobe_graph_entry, fprobe_graph_return);
+static FPROBE_GRAPH: FgraphOps =
+    FgraphOps::new_with_flush(fprobe_graph_entry, fprobe_graph_return, fprobe_flush);
+
+/// A hooked call's task was freed without returning (Linux's `rethook_flush_task()`): its
+/// instance goes back to the pool, no exit handler runs. The pool is alive while the instance
+/// is out (the free is the last touch).
+fn fprobe_flush(data: u64) {
+    // SAFETY: the data word is an `InstanceSlot` of a pool alive while the instance is out.
+    let slot = unsafe { &*(data as *const InstanceSlot) };
+    // SAFETY: as above.
+    unsafe { slot.pool() }.free(slot);
+}
+
+/// Instances of `fp`'s pool free now (None without a pool): for tests.
+pub fn fprobe_free_instances(fp: &Fprobe) -> Option<usize> {
+    fp.pool_owner.lock().as_ref().map(|pool| pool.nr_free())
+}
 
 arch::noinstr! {
 fn fprobe_graph_entry(_: &FtraceGraphEnt, _: &mut GraphTaskState, _: &FtraceRegs) -> bool {

@@ -542,6 +542,7 @@ pub fn parse_run_command<E>(
 #[cfg(target_os = "none")]
 mod global {
     use alloc::boxed::Box;
+    use alloc::string::String;
     use alloc::sync::Arc;
     use alloc::vec::Vec;
     use core::fmt::Write;
@@ -553,7 +554,7 @@ mod global {
         DynEvent, DynEventFile, DynEventHooks, DynEventKind, DynEventList, ProbeEventCall,
         parse_run_command,
     };
-    use crate::fs::{self, Errno, WriteMode};
+    use crate::fs::{self, Errno, FileOps, WriteMode};
     use crate::symbols::kallsyms;
     use crate::trace::events::{
         EVENT_MUTEX, add_dynamic_event, remove_dynamic_event, trace_event_record_with,
@@ -645,12 +646,13 @@ mod global {
                 drop(unsafe { Box::from_raw(pe) });
                 return Err(e);
             }
-            // On failure `pe` stays allocated (it was never published): a rare, small leak
-            // rather than a free the registry could race with.
             add_dynamic_event(TRACEFS, call).inspect_err(|_| {
                 if is_kprobe {
                     unregister_trace_kprobe(ev);
                 }
+                // SAFETY: `add_dynamic_event` fails before publishing the call, and the kprobe
+                // that named it is unregistered (past its grace period): nothing refers to it.
+                drop(unsafe { Box::from_raw(pe) });
             })
         }
 
@@ -666,14 +668,187 @@ mod global {
                 DynEvent::Kprobe(_) => unregister_trace_kprobe(ev),
             }
             if last && let Some(call) = registered(ev) {
+                // What may still run on the call after it leaves the registry: its files'
+                // handlers, taken before their nodes go.
+                let files = call_files(call);
                 // Busy events were refused before; this cannot fail with EBUSY here.
-                let _ = remove_dynamic_event(TRACEFS, call);
+                if remove_dynamic_event(TRACEFS, call).is_ok() {
+                    retire_call(call, files);
+                }
             }
         }
 
         fn lookup_name(&self, name: &str) -> Option<u64> {
             kallsyms().lookup_name(name)
         }
+    }
+
+    /// A removed event's registry entry (a [`ProbeEventCall`] from `Box::into_raw` in
+    /// `register`) and the handlers of the files that named it, kept until nothing can reach
+    /// it any more (Linux refuses the removal while an event file is open, and its readers of
+    /// the event list hold `event_mutex`; here they run unlocked on pointers they copied).
+    struct RemovedCall {
+        pe: *mut ProbeEventCall,
+        /// Each with the path it had.
+        files: Vec<(String, Arc<dyn FileOps>)>,
+    }
+
+    // SAFETY: `pe` is owned by this entry alone (the registry forgot it); the handlers are
+    // `Send + Sync`.
+    unsafe impl Send for RemovedCall {}
+
+    /// Removed events' entries not yet freed, changed under [`EVENT_MUTEX`].
+    static REMOVED: Mutex<Vec<RemovedCall>> = Mutex::new(Vec::new());
+
+    /// The files of `call`'s directory, and its system's `enable` and `filter`, whose
+    /// handlers capture the call (or read the event list); None if memory runs out.
+    fn call_files(call: &TraceEventCall) -> Option<Vec<(String, Arc<dyn FileOps>)>> {
+        let system = alloc::format!("{TRACEFS}/events/{}", call.system);
+        let dir = alloc::format!("{system}/{}", call.name);
+        let mut files = Vec::new();
+        files.try_reserve_exact(7).ok()?;
+        for name in ["enable", "id", "format", "filter", "trigger"] {
+            let path = alloc::format!("{dir}/{name}");
+            if let Ok(ops) = fs::vfs().open(&path) {
+                files.push((path, ops));
+            }
+        }
+        for name in ["enable", "filter"] {
+            let path = alloc::format!("{system}/{name}");
+            if let Ok(ops) = fs::vfs().open(&path) {
+                files.push((path, ops));
+            }
+        }
+        Some(files)
+    }
+
+    /// Frees `call`'s [`ProbeEventCall`], just removed from the registry and `events/`, once
+    /// no handler can reach it: at once in the common case, else at a later removal. Without
+    /// memory to track it, it stays allocated (a leak rather than a use after free).
+    fn retire_call(call: &'static TraceEventCall, files: Option<Vec<(String, Arc<dyn FileOps>)>>) {
+        let Some(files) = files else {
+            return;
+        };
+        let mut removed = REMOVED.lock();
+        if removed.try_reserve(1).is_err() {
+            return;
+        }
+        // SAFETY: every registered probe event's call is a `ProbeEventCall`'s (`register`).
+        let pe = unsafe { ProbeEventCall::from_call(call) };
+        removed.push(RemovedCall {
+            pe: core::ptr::from_ref(pe).cast_mut(),
+            files,
+        });
+        drop(removed);
+        reap_removed();
+    }
+
+    /// Removed events whose registry entry is not freed yet (for tests).
+    pub fn removed_events_pending() -> usize {
+        let _guard = EVENT_MUTEX.lock();
+        REMOVED.lock().len()
+    }
+
+    /// The files whose handlers walk the event list (unlocked, on pointers copied out of it):
+    /// `available_events`, `set_event`, `events/enable` and every `events/SYSTEM/enable`.
+    fn list_readers() -> Option<Vec<Arc<dyn FileOps>>> {
+        let events = alloc::format!("{TRACEFS}/events");
+        let systems = fs::list(&events).ok()?;
+        let mut readers = Vec::new();
+        readers.try_reserve_exact(systems.len() + 3).ok()?;
+        let top = [
+            alloc::format!("{TRACEFS}/available_events"),
+            alloc::format!("{TRACEFS}/set_event"),
+        ];
+        let per_system = systems
+            .iter()
+            .map(|system| alloc::format!("{events}/{system}/enable"));
+        for path in top.into_iter().chain(per_system) {
+            if let Ok(ops) = fs::vfs().open(&path) {
+                readers.push(ops);
+            }
+        }
+        if let Ok(ops) = fs::vfs().open(&alloc::format!("{events}/enable")) {
+            readers.push(ops);
+        }
+        Some(readers)
+    }
+
+    /// Frees the removed entries no handler can reach: every handler that could (the
+    /// removed event's own files, and the event-list readers) is held by nobody but the tree
+    /// and us, so none runs or is open, and none can start on the removed call (it left the
+    /// tree and the list before). Caller: under [`EVENT_MUTEX`].
+    fn reap_removed() {
+        let mut removed = REMOVED.lock();
+        if removed.is_empty() {
+            return;
+        }
+        let Some(readers) = list_readers() else {
+            return;
+        };
+        // A handler is idle when its only references are the tree's (one while its node is
+        // there) and ours: the fresh ones in `readers` and `fresh`, and the entries' clones.
+        let mut fresh = Vec::new();
+        let total: usize = removed.iter().map(|entry| entry.files.len()).sum();
+        if fresh.try_reserve_exact(total).is_err() {
+            return;
+        }
+        for entry in removed.iter() {
+            for (path, ops) in &entry.files {
+                if let Ok(now) = fs::vfs().open(path)
+                    && Arc::ptr_eq(&now, ops)
+                {
+                    fresh.push(now);
+                }
+            }
+        }
+        let count = |list: &[Arc<dyn FileOps>], ops: &Arc<dyn FileOps>| {
+            list.iter().filter(|o| Arc::ptr_eq(o, ops)).count()
+        };
+        let idle = |ops: &Arc<dyn FileOps>| {
+            let fresh_here = count(&fresh, ops);
+            let in_readers = count(&readers, ops);
+            let in_tree = usize::from(fresh_here + in_readers > 0);
+            let stored: usize = removed
+                .iter()
+                .map(|entry| {
+                    entry
+                        .files
+                        .iter()
+                        .filter(|(_, o)| Arc::ptr_eq(o, ops))
+                        .count()
+                })
+                .sum();
+            Arc::strong_count(ops) == in_tree + fresh_here + in_readers + stored
+        };
+        if !readers.iter().all(idle) {
+            return;
+        }
+        let mut free = Vec::new();
+        if free.try_reserve_exact(removed.len()).is_err() {
+            return;
+        }
+        free.extend(
+            removed
+                .iter()
+                .map(|entry| entry.files.iter().all(|(_, ops)| idle(ops))),
+        );
+        drop(fresh);
+        drop(readers);
+        let mut at = 0;
+        removed.retain(|entry| {
+            at += 1;
+            if !free[at - 1] {
+                return true;
+            }
+            // Pairs with the handlers' last `Arc` drop (Release): what they read of the call
+            // happened before the free.
+            core::sync::atomic::fence(Ordering::Acquire);
+            // SAFETY: from `Box::into_raw` in `register`; the registry, the event list, the
+            // probes (unregistered with their grace period) and every handler have let go.
+            drop(unsafe { Box::from_raw(entry.pe) });
+            false
+        });
     }
 
     /// A write to `kprobe_events` or `dynamic_events` (Linux's `probes_write()` after
@@ -821,7 +996,9 @@ mod global {
 }
 
 #[cfg(target_os = "none")]
-pub use global::{init, probes_of_event, trace_probe_record, trace_probe_record_plan};
+pub use global::{
+    init, probes_of_event, removed_events_pending, trace_probe_record, trace_probe_record_plan,
+};
 
 #[cfg(test)]
 pub(crate) mod tests;
