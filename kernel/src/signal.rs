@@ -998,7 +998,10 @@ mod tests {
         }
         assert_eq!(syscall_restart(Errno::ERESTARTSYS, restart), Some(Restart));
         assert_eq!(syscall_restart(Errno::ERESTARTSYS, Some(0)), Some(Eintr));
-        assert_eq!(syscall_restart(Errno::ERESTARTNOINTR, Some(0)), Some(Restart));
+        assert_eq!(
+            syscall_restart(Errno::ERESTARTNOINTR, Some(0)),
+            Some(Restart)
+        );
         assert_eq!(syscall_restart(Errno::ERESTARTNOHAND, restart), Some(Eintr));
         assert_eq!(
             syscall_restart(Errno::ERESTART_RESTARTBLOCK, restart),

@@ -22,7 +22,6 @@ use arch::pgtable::{
 };
 use spin::Mutex;
 
-
 use crate::binfmt_elf::{ElfImage, PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::fs::Errno;
 use crate::fs::procfs::ImageLayout;

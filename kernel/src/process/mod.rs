@@ -321,8 +321,7 @@ fn wait_done(parent: Pid, which: i64, options: WaitOptions) -> bool {
     let done = children.any(|p| {
         any = true;
         p.status.get().is_some()
-            || p
-                .sighand
+            || p.sighand
                 .lock()
                 .jobctl
                 .wait_ready(options.untraced, options.continued)
@@ -718,14 +717,21 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
         fpsimd,
         blocked,
     };
-    let task = start_with(name.as_str(), child, child_frame, state, Some(epoch), |pid| {
-        if let Some(addr) = set_tid {
-            // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
-            // run user code (nor free the Mm) until its pid is published after this hook.
-            // A bad address is ignored, as Linux's `put_user` failure is.
-            let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
-        }
-    })?;
+    let task = start_with(
+        name.as_str(),
+        child,
+        child_frame,
+        state,
+        Some(epoch),
+        |pid| {
+            if let Some(addr) = set_tid {
+                // SAFETY: the child's Mm lives in its Process, owned by its task, which does not
+                // run user code (nor free the Mm) until its pid is published after this hook.
+                // A bad address is ignored, as Linux's `put_user` failure is.
+                let _ = unsafe { &*child_mm }.write(addr, &pid.to_le_bytes());
+            }
+        },
+    )?;
     let pid = task.pid();
     if args.vfork {
         // Killable only: a signal to the parent waits for the child too (Linux's

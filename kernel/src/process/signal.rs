@@ -35,7 +35,6 @@ use arch::ptrace::PSR_MODE_MASK;
 const PSR_MODE32_BIT: u64 = 0x10;
 
 use super::{ProcShared, Process, TABLE};
-use crate::signal::{CLD_STOPPED, JobCtl, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SyscallRestart};
 use crate::fs::Errno;
 use crate::sched::{self, Pid, Task, TaskState};
 use crate::signal::{
@@ -43,6 +42,7 @@ use crate::signal::{
     SA_SIGINFO, SIG_DFL, SIG_IGN, SIGKILL, SIGSEGV, SS_DISABLE, SigAction, SigFields, UNBLOCKABLE,
     WaitStatus, default_action, ignored, sigmask,
 };
+use crate::signal::{CLD_STOPPED, JobCtl, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SyscallRestart};
 use crate::uaccess::{copy_from_user, copy_to_user};
 
 /// A process's signal actions and what its pending signals carry (Linux: `sighand_struct`
@@ -119,7 +119,6 @@ impl SigHand {
         new
     }
 }
-
 
 fn valid(signo: u32) -> bool {
     (1..=_NSIG).contains(&signo)

@@ -378,7 +378,9 @@ pub fn sys_openat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
                 Kind::Symlink(_) => vfs.walk(&parent, name, true)?,
                 _ => existing,
             },
-            Err(Errno::ENOENT) => vfs.create_regular(&parent, name, mode as u32 & !process.umask())?,
+            Err(Errno::ENOENT) => {
+                vfs.create_regular(&parent, name, mode as u32 & !process.umask())?
+            }
             Err(error) => return Err(error),
         }
     } else {

@@ -92,7 +92,10 @@ pub fn sys_prctl(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
         PR_SET_NAME => {
             let mut name = [0u8; TASK_COMM_LEN - 1];
             let copied = crate::uaccess::copy_from_user_partial(&mut name, frame.regs[1]);
-            let len = name[..copied].iter().position(|&b| b == 0).unwrap_or(copied);
+            let len = name[..copied]
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(copied);
             if len == copied && copied < name.len() {
                 return Err(Errno::EFAULT);
             }
