@@ -329,7 +329,7 @@ pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) -> bool {
     trace_sys_enter(frame, nr as i64);
     frame.regs[0] = match SYS_CALL_TABLE.get(nr as usize) {
         Some(handler) => handler(process, frame),
-        None => syscall_return(process, frame, Err(Errno::ENOSYS)),
+        None => (-i64::from(Errno::ENOSYS.code())) as u64,
     };
     let work = process.syscall_work();
     if !work || !process.exiting() {
