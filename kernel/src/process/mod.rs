@@ -7,7 +7,8 @@
 //! [`el0_svc_handler`], which comes back here only when there is work before EL0), an IRQ is
 //! handled and may reschedule, any other exception raises the signal Linux would send
 //! ([`signal::force_sig_fault`]). Pending signals are delivered before every return to EL0
-//! ([`signal::do_signal`]): a handler's frame, or a default action that may end the process.
+//! ([`signal::do_signal`]): a handler's frame, a default action that may end or stop the
+//! process, and the restart (or `EINTR`) of a syscall that returned a restart code.
 //! Only the process dies; the kernel and the shell carry on. Its FP/SIMD registers are
 //! reloaded on that path too when another task's were loaded meanwhile ([`arch::fpsimd`]).
 //!
