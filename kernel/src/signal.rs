@@ -12,6 +12,8 @@
 
 use arch::esr::{self, Esr};
 
+use crate::fs::Errno;
+
 pub const SIGHUP: u32 = 1;
 pub const SIGINT: u32 = 2;
 pub const SIGQUIT: u32 = 3;
@@ -57,6 +59,10 @@ pub const fn sigmask(signo: u32) -> u64 {
 
 /// What can never be blocked, caught or ignored.
 pub const UNBLOCKABLE: u64 = sigmask(SIGKILL) | sigmask(SIGSTOP);
+
+/// The signals whose default action stops the process (Linux's `SIG_KERNEL_STOP_MASK`).
+pub const STOP_MASK: u64 =
+    sigmask(SIGSTOP) | sigmask(SIGTSTP) | sigmask(SIGTTIN) | sigmask(SIGTTOU);
 
 // sa_flags (include/uapi/asm-generic/signal.h).
 pub const SA_NOCLDSTOP: u64 = 0x0000_0001;
@@ -112,11 +118,19 @@ pub fn default_action(signo: u32) -> DefaultAction {
 }
 
 /// Whether a signal sent now would be discarded at once (Linux's `sig_ignored`, for an
-/// unblocked signal): its action is `SIG_IGN`, or `SIG_DFL` with a default of ignoring.
+/// unblocked signal): its action is `SIG_IGN`, or `SIG_DFL` with a default of ignoring
+/// (SIGCONT included: its continuing is done when it is sent, Linux's `sig_kernel_ignore`).
+/// SIGKILL and SIGSTOP are never ignored.
 pub fn ignored(action: &SigAction, signo: u32) -> bool {
+    if sigmask(signo) & UNBLOCKABLE != 0 {
+        return false;
+    }
     match action.handler {
         SIG_IGN => true,
-        SIG_DFL => default_action(signo) == DefaultAction::Ignore,
+        SIG_DFL => matches!(
+            default_action(signo),
+            DefaultAction::Ignore | DefaultAction::Continue
+        ),
         _ => false,
     }
 }
@@ -128,6 +142,9 @@ pub const SI_TKILL: i32 = -6;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
 pub const CLD_DUMPED: i32 = 3;
+pub const CLD_TRAPPED: i32 = 4;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
 
 // si_code values (Linux's uapi/asm-generic/siginfo.h).
 pub const SEGV_MAPERR: i32 = 1;
@@ -425,8 +442,30 @@ impl WaitStatus {
         Self((signo & 0x7f) | if core { 0x80 } else { 0 })
     }
 
+    /// Stopped by `signo` (`WUNTRACED`): `WIFSTOPPED`, `WSTOPSIG` (Linux: `(sig << 8) | 0x7f`).
+    pub const fn stopped(signo: u32) -> Self {
+        Self(((signo & 0xff) << 8) | 0x7f)
+    }
+
+    /// Continued by SIGCONT (`WCONTINUED`): `WIFCONTINUED` (Linux: `0xffff`).
+    pub const fn continued() -> Self {
+        Self(0xffff)
+    }
+
     pub const fn if_exited(self) -> bool {
         self.0 & 0x7f == 0
+    }
+
+    pub const fn if_stopped(self) -> bool {
+        self.0 & 0xff == 0x7f
+    }
+
+    pub const fn stop_sig(self) -> u32 {
+        (self.0 >> 8) & 0xff
+    }
+
+    pub const fn if_continued(self) -> bool {
+        self.0 == 0xffff
     }
 
     pub const fn exit_status(self) -> u32 {
@@ -449,6 +488,239 @@ impl WaitStatus {
         } else {
             self.exit_status() as i32
         }
+    }
+}
+
+/// What becomes of a syscall that returned a restart code (Linux: arm64 `do_signal`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallRestart {
+    /// The `svc` runs again with its original x0 (pc back by 4).
+    Restart,
+    /// It returns `EINTR`.
+    Eintr,
+}
+
+/// The fate of a syscall that ended with `code`, when a handler with `sa_flags` runs
+/// (`handler`), or none does (the signal was ignored, stopped the process, or none was
+/// pending): `None` when `code` is not a restart code (the value stands).
+/// `ERESTARTNOINTR` always restarts; `ERESTARTSYS` restarts after a handler only with
+/// `SA_RESTART`; `ERESTARTNOHAND` and `ERESTART_RESTARTBLOCK` end in `EINTR` whenever a
+/// handler runs; without a handler, every one restarts transparently.
+pub fn syscall_restart(code: Errno, handler: Option<u64>) -> Option<SyscallRestart> {
+    if !code.is_restart() {
+        return None;
+    }
+    Some(match (code, handler) {
+        (_, None) | (Errno::ERESTARTNOINTR, _) => SyscallRestart::Restart,
+        (Errno::ERESTARTSYS, Some(flags)) if flags & SA_RESTART != 0 => SyscallRestart::Restart,
+        _ => SyscallRestart::Eintr,
+    })
+}
+
+/// The x0 value of a failed syscall back as its errno, if it is a restart code.
+pub fn restart_code(x0: u64) -> Option<Errno> {
+    [
+        Errno::ERESTARTSYS,
+        Errno::ERESTARTNOINTR,
+        Errno::ERESTARTNOHAND,
+        Errno::ERESTART_RESTARTBLOCK,
+    ]
+    .into_iter()
+    .find(|e| x0 == (-i64::from(e.code())) as u64)
+}
+
+// A process's job-control state (Linux: `task->jobctl` bits, include/linux/sched/jobctl.h).
+/// The stop signal's number, in the low bits of `jobctl`.
+pub const JOBCTL_STOP_SIGMASK: u32 = 0xffff;
+/// A stop signal was dequeued: it still counts until the task stops, unless SIGCONT or
+/// SIGKILL comes first.
+pub const JOBCTL_STOP_DEQUEUED: u32 = 1 << 16;
+/// A group stop is pending for the task.
+pub const JOBCTL_STOP_PENDING: u32 = 1 << 17;
+/// The task counts in `group_stop_count` when it stops.
+pub const JOBCTL_STOP_CONSUME: u32 = 1 << 18;
+/// The task is stopped for a group stop.
+pub const JOBCTL_STOPPED: u32 = 1 << 26;
+
+// `signal->flags` (include/linux/sched/signal.h).
+/// The group stop is complete: the process is stopped.
+pub const SIGNAL_STOP_STOPPED: u32 = 0x0000_0001;
+/// SIGCONT came after a stop: `WCONTINUED` reports it once.
+pub const SIGNAL_STOP_CONTINUED: u32 = 0x0000_0002;
+/// The parent is owed a SIGCHLD with CLD_CONTINUED or CLD_STOPPED, sent by the task itself.
+pub const SIGNAL_CLD_STOPPED: u32 = 0x0000_0010;
+pub const SIGNAL_CLD_CONTINUED: u32 = 0x0000_0020;
+const SIGNAL_CLD_MASK: u32 = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED;
+const SIGNAL_STOP_MASK: u32 = SIGNAL_CLD_MASK | SIGNAL_STOP_STOPPED | SIGNAL_STOP_CONTINUED;
+/// A fatal signal (SIGKILL) is ending the process: no more stops.
+pub const SIGNAL_GROUP_EXIT: u32 = 0x0000_0004;
+
+/// A process's group stop and continue (Linux's `signal_struct` flags, `group_exit_code`,
+/// `group_stop_count` and the task's `jobctl`), for one thread: the decisions of
+/// `prepare_signal`, `dequeue_signal`, `do_signal_stop`, `get_signal`'s parent notice and
+/// `wait_task_stopped`/`wait_task_continued`, kept under the process's signal lock. Shaped as
+/// Linux's group stop, so that ptrace's stops can join it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobCtl {
+    /// The task's `JOBCTL_*` bits and stop signal.
+    pub jobctl: u32,
+    /// The process's `SIGNAL_*` flags.
+    pub flags: u32,
+    /// The stop signal while stopping or stopped, until `wait4(WUNTRACED)` takes it.
+    pub group_exit_code: u32,
+    /// Threads yet to stop for the group stop.
+    pub group_stop_count: u32,
+}
+
+/// What sending a signal did to the job-control state ([`JobCtl::prepare_signal`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// Pending signals to discard (SIGCONT for a stop signal, stop signals for SIGCONT).
+    pub flush: u64,
+    /// Wake the task if it is stopped (SIGCONT, SIGKILL).
+    pub wake_stopped: bool,
+}
+
+impl JobCtl {
+    fn set_stop_flags(&mut self, flags: u32) {
+        self.flags = (self.flags & !SIGNAL_STOP_MASK) | flags;
+    }
+
+    fn clear_pending(&mut self) {
+        self.jobctl &= !(JOBCTL_STOP_PENDING | JOBCTL_STOP_CONSUME | JOBCTL_STOP_DEQUEUED);
+    }
+
+    /// A signal is being sent (Linux: `prepare_signal`, and `complete_signal`'s SIGKILL): a
+    /// stop signal discards a pending SIGCONT; SIGCONT discards pending stop signals, cancels
+    /// a stop under way, and continues a stopped process (whether or not it blocks, ignores
+    /// or catches SIGCONT), owing its parent a CLD_CONTINUED (or CLD_STOPPED, for a stop that
+    /// had not completed); SIGKILL ends any stop.
+    pub fn prepare_signal(&mut self, signo: u32) -> Prepared {
+        let bit = sigmask(signo);
+        if self.flags & SIGNAL_GROUP_EXIT != 0 {
+            return Prepared::default();
+        }
+        if bit & STOP_MASK != 0 {
+            return Prepared {
+                flush: sigmask(SIGCONT),
+                wake_stopped: false,
+            };
+        }
+        if signo == SIGKILL {
+            self.clear_pending();
+            self.jobctl &= !JOBCTL_STOPPED;
+            self.flags = SIGNAL_GROUP_EXIT;
+            self.group_stop_count = 0;
+            return Prepared {
+                flush: 0,
+                wake_stopped: true,
+            };
+        }
+        if signo != SIGCONT {
+            return Prepared::default();
+        }
+        let why = if self.flags & SIGNAL_STOP_STOPPED != 0 {
+            SIGNAL_CLD_CONTINUED
+        } else if self.group_stop_count != 0 {
+            SIGNAL_CLD_STOPPED
+        } else {
+            0
+        };
+        self.clear_pending();
+        self.jobctl &= !JOBCTL_STOPPED;
+        if why != 0 {
+            self.set_stop_flags(why | SIGNAL_STOP_CONTINUED);
+            self.group_stop_count = 0;
+            self.group_exit_code = 0;
+        }
+        Prepared {
+            flush: STOP_MASK,
+            wake_stopped: true,
+        }
+    }
+
+    /// The task took stop signal `signo` off its pending set (Linux: `dequeue_signal`).
+    pub fn dequeued(&mut self, signo: u32) {
+        if sigmask(signo) & STOP_MASK != 0 {
+            self.jobctl |= JOBCTL_STOP_DEQUEUED;
+        }
+    }
+
+    /// The task acts on the stop signal `signo` it dequeued (Linux: `do_signal_stop` for a
+    /// process with one thread): `None` if SIGCONT or SIGKILL came meanwhile (no stop),
+    /// else it stops now, and `Some(true)` when this completes a fresh group stop (the
+    /// parent gets CLD_STOPPED).
+    pub fn do_signal_stop(&mut self, signo: u32) -> Option<bool> {
+        if self.jobctl & JOBCTL_STOP_PENDING == 0 {
+            if self.jobctl & JOBCTL_STOP_DEQUEUED == 0 || self.flags & SIGNAL_GROUP_EXIT != 0 {
+                return None;
+            }
+            if self.flags & SIGNAL_STOP_STOPPED == 0 {
+                self.group_exit_code = signo;
+            }
+            self.jobctl = (self.jobctl & !JOBCTL_STOP_SIGMASK)
+                | (signo & JOBCTL_STOP_SIGMASK)
+                | JOBCTL_STOP_PENDING
+                | JOBCTL_STOP_CONSUME;
+            self.group_stop_count = 1;
+        }
+        // task_participate_group_stop
+        let consume = self.jobctl & JOBCTL_STOP_CONSUME != 0;
+        self.clear_pending();
+        let mut notify = false;
+        if consume {
+            self.group_stop_count = self.group_stop_count.saturating_sub(1);
+            if self.group_stop_count == 0 && self.flags & SIGNAL_STOP_STOPPED == 0 {
+                self.set_stop_flags(SIGNAL_STOP_STOPPED);
+                notify = true;
+            }
+        }
+        self.jobctl |= JOBCTL_STOPPED;
+        Some(notify)
+    }
+
+    /// Whether the task is (still) stopped: it sleeps until this turns false.
+    pub const fn stopped(&self) -> bool {
+        self.jobctl & JOBCTL_STOPPED != 0
+    }
+
+    /// The SIGCHLD code the task owes its parent once it runs again after a SIGCONT (Linux:
+    /// `get_signal`'s `SIGNAL_CLD_MASK` check), taken once.
+    pub fn take_cld_notice(&mut self) -> Option<i32> {
+        if self.flags & SIGNAL_CLD_MASK == 0 {
+            return None;
+        }
+        let why = if self.flags & SIGNAL_CLD_CONTINUED != 0 {
+            CLD_CONTINUED
+        } else {
+            CLD_STOPPED
+        };
+        self.flags &= !SIGNAL_CLD_MASK;
+        Some(why)
+    }
+
+    /// `wait4(WUNTRACED)`'s report of a stopped child, once (Linux: `wait_task_stopped`).
+    pub fn wait_stopped(&mut self) -> Option<WaitStatus> {
+        if self.flags & SIGNAL_STOP_STOPPED == 0 || self.group_exit_code == 0 {
+            return None;
+        }
+        let code = core::mem::take(&mut self.group_exit_code);
+        Some(WaitStatus::stopped(code))
+    }
+
+    /// `wait4(WCONTINUED)`'s report of a continued child, once (Linux: `wait_task_continued`).
+    pub fn wait_continued(&mut self) -> Option<WaitStatus> {
+        if self.flags & SIGNAL_STOP_CONTINUED == 0 {
+            return None;
+        }
+        self.flags &= !SIGNAL_STOP_CONTINUED;
+        Some(WaitStatus::continued())
+    }
+
+    /// Whether a wait with these options would find something to report (without taking it).
+    pub const fn wait_ready(&self, untraced: bool, continued: bool) -> bool {
+        untraced && self.flags & SIGNAL_STOP_STOPPED != 0 && self.group_exit_code != 0
+            || continued && self.flags & SIGNAL_STOP_CONTINUED != 0
     }
 }
 
@@ -683,5 +955,114 @@ mod tests {
         assert_eq!(segv.shell_status(), 139);
         assert_eq!(WaitStatus::signaled(SIGSEGV, true).0, 0x8b);
         assert_eq!(signal_text(SIGSEGV), "Segmentation fault");
+    }
+
+    #[test]
+    fn stop_and_continue_status_words() {
+        let stopped = WaitStatus::stopped(SIGSTOP);
+        assert_eq!(stopped.0, 0x137f);
+        assert!(stopped.if_stopped() && !stopped.if_exited() && !stopped.if_signaled());
+        assert!(!stopped.if_continued());
+        assert_eq!(stopped.stop_sig(), SIGSTOP);
+        assert_eq!(WaitStatus::stopped(SIGTSTP).0, 0x147f);
+        let cont = WaitStatus::continued();
+        assert_eq!(cont.0, 0xffff);
+        assert!(cont.if_continued() && !cont.if_exited() && !cont.if_signaled());
+        assert!(!WaitStatus::exited(0).if_stopped());
+        assert!(!WaitStatus::signaled(SIGKILL, false).if_stopped());
+        // SIGCONT with SIG_DFL is discarded once sent; SIGSTOP and SIGKILL never are.
+        assert!(ignored(&SigAction::default(), SIGCONT));
+        let ign = SigAction {
+            handler: SIG_IGN,
+            ..SigAction::default()
+        };
+        assert!(!ignored(&ign, SIGSTOP) && !ignored(&ign, SIGKILL));
+        assert!(!ignored(&SigAction::default(), SIGTSTP));
+    }
+
+    #[test]
+    fn restart_decisions_follow_arm64_do_signal() {
+        use SyscallRestart::{Eintr, Restart};
+        let restart = Some(SA_RESTART);
+        assert_eq!(syscall_restart(Errno::EINTR, None), None);
+        assert_eq!(syscall_restart(Errno::EAGAIN, restart), None);
+        for code in [
+            Errno::ERESTARTSYS,
+            Errno::ERESTARTNOINTR,
+            Errno::ERESTARTNOHAND,
+            Errno::ERESTART_RESTARTBLOCK,
+        ] {
+            // No handler runs: every one restarts.
+            assert_eq!(syscall_restart(code, None), Some(Restart));
+            assert_eq!(restart_code((-i64::from(code.code())) as u64), Some(code));
+        }
+        assert_eq!(syscall_restart(Errno::ERESTARTSYS, restart), Some(Restart));
+        assert_eq!(syscall_restart(Errno::ERESTARTSYS, Some(0)), Some(Eintr));
+        assert_eq!(
+            syscall_restart(Errno::ERESTARTNOINTR, Some(0)),
+            Some(Restart)
+        );
+        assert_eq!(syscall_restart(Errno::ERESTARTNOHAND, restart), Some(Eintr));
+        assert_eq!(
+            syscall_restart(Errno::ERESTART_RESTARTBLOCK, restart),
+            Some(Eintr)
+        );
+        assert_eq!(restart_code((-4i64) as u64), None);
+        assert_eq!(restart_code(512), None);
+        assert_eq!(Errno::EINTR.restart_sys(), Errno::ERESTARTSYS);
+        assert_eq!(Errno::EINTR.restart_nohand(), Errno::ERESTARTNOHAND);
+        assert_eq!(Errno::EAGAIN.restart_sys(), Errno::EAGAIN);
+    }
+
+    #[test]
+    fn group_stop_then_continue() {
+        let mut j = JobCtl::default();
+        // A stop signal discards a pending SIGCONT.
+        assert_eq!(j.prepare_signal(SIGSTOP).flush, sigmask(SIGCONT));
+        j.dequeued(SIGSTOP);
+        assert_eq!(j.do_signal_stop(SIGSTOP), Some(true));
+        assert!(j.stopped());
+        assert!(j.wait_ready(true, false) && !j.wait_ready(false, true));
+        // Reported once.
+        assert_eq!(j.wait_stopped(), Some(WaitStatus::stopped(SIGSTOP)));
+        assert_eq!(j.wait_stopped(), None);
+        // SIGCONT: discards stop signals, wakes, owes CLD_CONTINUED, WCONTINUED once.
+        let p = j.prepare_signal(SIGCONT);
+        assert_eq!(p.flush, STOP_MASK);
+        assert!(p.wake_stopped && !j.stopped());
+        assert_eq!(j.take_cld_notice(), Some(CLD_CONTINUED));
+        assert_eq!(j.take_cld_notice(), None);
+        assert_eq!(j.wait_continued(), Some(WaitStatus::continued()));
+        assert_eq!(j.wait_continued(), None);
+        // A second stop is a fresh group stop again.
+        j.dequeued(SIGTSTP);
+        assert_eq!(j.do_signal_stop(SIGTSTP), Some(true));
+        assert_eq!(j.wait_stopped(), Some(WaitStatus::stopped(SIGTSTP)));
+    }
+
+    #[test]
+    fn sigcont_or_sigkill_before_the_stop_cancels_it() {
+        let mut j = JobCtl::default();
+        j.dequeued(SIGSTOP);
+        // SIGCONT between dequeue and stop: no stop, nothing owed.
+        j.prepare_signal(SIGCONT);
+        assert_eq!(j.do_signal_stop(SIGSTOP), None);
+        assert!(!j.stopped());
+        assert_eq!(j.take_cld_notice(), None);
+        assert_eq!(j.wait_continued(), None);
+        // SIGKILL wakes a stopped process and no stop follows.
+        let mut j = JobCtl::default();
+        j.dequeued(SIGSTOP);
+        j.do_signal_stop(SIGSTOP);
+        let p = j.prepare_signal(SIGKILL);
+        assert!(p.wake_stopped && !j.stopped());
+        assert_eq!(j.wait_stopped(), None);
+        j.dequeued(SIGSTOP);
+        assert_eq!(j.do_signal_stop(SIGSTOP), None);
+        assert_eq!(j.prepare_signal(SIGCONT), Prepared::default());
+        // Other signals leave the state alone.
+        let mut j = JobCtl::default();
+        assert_eq!(j.prepare_signal(SIGTERM), Prepared::default());
+        assert_eq!(j, JobCtl::default());
     }
 }

@@ -46,12 +46,51 @@ pub enum Errno {
     EOVERFLOW = 75,
     EILSEQ = 84,
     EOPNOTSUPP = 95,
+    /// The kernel-internal restart codes (Linux: `include/linux/errno.h`), never seen by a
+    /// program: a syscall whose sleep a signal ended returns one instead of `EINTR`, and the
+    /// signal path turns it into `EINTR` or a restart of the syscall
+    /// (`crate::signal::syscall_restart`). Blocking syscalls map their `EINTR` with
+    /// [`Errno::restart_sys`] (read, write, wait4, futex: restarted under `SA_RESTART`) or
+    /// [`Errno::restart_nohand`] (pause-like waits, ppoll: restarted only when no handler runs).
+    ERESTARTSYS = 512,
+    ERESTARTNOINTR = 513,
+    ERESTARTNOHAND = 514,
+    #[allow(non_camel_case_types)]
+    ERESTART_RESTARTBLOCK = 516,
 }
 
 impl Errno {
     /// The positive error number, as Linux returns it negated from a system call.
     pub const fn code(self) -> i32 {
         self as i32
+    }
+
+    /// `EINTR` as `ERESTARTSYS` (Linux's `-ERESTARTSYS` from an interruptible sleep): the
+    /// syscall is restarted after a handler with `SA_RESTART`, or when no handler runs.
+    pub const fn restart_sys(self) -> Self {
+        match self {
+            Self::EINTR => Self::ERESTARTSYS,
+            other => other,
+        }
+    }
+
+    /// `EINTR` as `ERESTARTNOHAND`: restarted only when no handler runs.
+    pub const fn restart_nohand(self) -> Self {
+        match self {
+            Self::EINTR => Self::ERESTARTNOHAND,
+            other => other,
+        }
+    }
+
+    /// Whether this is one of the kernel-internal restart codes.
+    pub const fn is_restart(self) -> bool {
+        matches!(
+            self,
+            Self::ERESTARTSYS
+                | Self::ERESTARTNOINTR
+                | Self::ERESTARTNOHAND
+                | Self::ERESTART_RESTARTBLOCK
+        )
     }
 
     /// The `strerror` text.
@@ -94,6 +133,10 @@ impl Errno {
             Self::EOVERFLOW => "Value too large for defined data type",
             Self::EILSEQ => "Invalid or incomplete multibyte or wide character",
             Self::EOPNOTSUPP => "Operation not supported",
+            Self::ERESTARTSYS => "Unknown error 512",
+            Self::ERESTARTNOINTR => "Unknown error 513",
+            Self::ERESTARTNOHAND => "Unknown error 514",
+            Self::ERESTART_RESTARTBLOCK => "Unknown error 516",
         }
     }
 }

@@ -40,6 +40,8 @@ const SIGCHLD: u32 = 17;
 pub enum ProcState {
     Running,
     Sleeping,
+    /// Stopped by a stop signal (`T (stopped)`).
+    Stopped,
     Zombie,
     /// Finished, not yet gone from the task list (a kernel task's last moment).
     Dead,
@@ -51,6 +53,7 @@ impl ProcState {
         match self {
             Self::Running => 'R',
             Self::Sleeping => 'S',
+            Self::Stopped => 'T',
             Self::Zombie => 'Z',
             Self::Dead => 'X',
         }
@@ -61,6 +64,7 @@ impl ProcState {
         match self {
             Self::Running => "R (running)",
             Self::Sleeping => "S (sleeping)",
+            Self::Stopped => "T (stopped)",
             Self::Zombie => "Z (zombie)",
             Self::Dead => "X (dead)",
         }
@@ -878,6 +882,7 @@ mod live {
         match task.state() {
             TaskState::Running => ProcState::Running,
             TaskState::Interruptible => ProcState::Sleeping,
+            TaskState::Stopped => ProcState::Stopped,
             TaskState::Dead => ProcState::Dead,
         }
     }

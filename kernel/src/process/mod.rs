@@ -7,7 +7,8 @@
 //! [`el0_svc_handler`], which comes back here only when there is work before EL0), an IRQ is
 //! handled and may reschedule, any other exception raises the signal Linux would send
 //! ([`signal::force_sig_fault`]). Pending signals are delivered before every return to EL0
-//! ([`signal::do_signal`]): a handler's frame, or a default action that may end the process.
+//! ([`signal::do_signal`]): a handler's frame, a default action that may end or stop the
+//! process, and the restart (or `EINTR`) of a syscall that returned a restart code.
 //! Only the process dies; the kernel and the shell carry on. Its FP/SIMD registers are
 //! reloaded on that path too when another task's were loaded meanwhile ([`arch::fpsimd`]).
 //!
@@ -245,8 +246,21 @@ fn remove(shared: &Arc<ProcShared>) {
 /// What `wait4` for `which` (-1: any child) of `parent` finds.
 enum Reaped {
     Zombie(Pid, WaitStatus),
+    /// A stop (`WUNTRACED`) or continue (`WCONTINUED`) of a live child, reported once.
+    Report(Pid, WaitStatus),
     Running,
     NoChild,
+}
+
+/// Which changes besides exits `wait4` reports.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WaitOptions {
+    /// `WNOHANG`: do not sleep.
+    pub nohang: bool,
+    /// `WUNTRACED`: stopped children.
+    pub untraced: bool,
+    /// `WCONTINUED`: children continued by SIGCONT.
+    pub continued: bool,
 }
 
 /// Whether `wait4(which)` of `parent` waits for `p`: any child for -1, the child `which` for
@@ -261,8 +275,10 @@ fn waits_for(p: &ProcShared, parent: Pid, which: i64) -> bool {
         }
 }
 
-/// Reaps one exited child of `parent` matching `which`, if any.
-fn reap(parent: Pid, which: i64) -> Reaped {
+/// Reaps one exited child of `parent` matching `which`, if any, else takes a stop or
+/// continue report the options ask for (Linux: `wait_task_zombie`, `wait_task_stopped`,
+/// `wait_task_continued`).
+fn reap(parent: Pid, which: i64, options: WaitOptions) -> Reaped {
     let mut table = TABLE.lock();
     let matches = |p: &Arc<ProcShared>| waits_for(p, parent, which);
     if !table.iter().any(matches) {
@@ -272,6 +288,23 @@ fn reap(parent: Pid, which: i64) -> Reaped {
         .iter()
         .position(|p| matches(p) && p.status.get().is_some())
     else {
+        for child in table.iter().filter(|p| matches(p)) {
+            let mut hand = child.sighand.lock();
+            let report = if options.untraced {
+                hand.jobctl.wait_stopped()
+            } else {
+                None
+            };
+            let report = report.or_else(|| {
+                options
+                    .continued
+                    .then(|| hand.jobctl.wait_continued())
+                    .flatten()
+            });
+            if let Some(status) = report {
+                return Reaped::Report(child.pid(), status);
+            }
+        }
         return Reaped::Running;
     };
     let zombie = table.swap_remove(at);
@@ -280,15 +313,19 @@ fn reap(parent: Pid, which: i64) -> Reaped {
     Reaped::Zombie(zombie.pid(), status)
 }
 
-/// Whether `parent` has a child matching `which` that has exited or none at all (`wait4`'s
-/// condition to stop sleeping).
-fn wait_done(parent: Pid, which: i64) -> bool {
+/// Whether `parent` has a child matching `which` that has exited (or has a report the
+/// options ask for), or none at all (`wait4`'s condition to stop sleeping).
+fn wait_done(parent: Pid, which: i64, options: WaitOptions) -> bool {
     let table = TABLE.lock();
     let mut children = table.iter().filter(|p| waits_for(p, parent, which));
     let mut any = false;
     let done = children.any(|p| {
         any = true;
         p.status.get().is_some()
+            || p.sighand
+                .lock()
+                .jobctl
+                .wait_ready(options.untraced, options.continued)
     });
     done || !any
 }
@@ -365,6 +402,12 @@ pub struct Process {
     /// Set by `exit`/`exit_group`: the run loop ends the process with it before EL0 runs
     /// again.
     exit_status: Option<WaitStatus>,
+    /// The last syscall returned a restart code, with its original x0 (Linux's `orig_x0`):
+    /// taken by [`signal::do_signal`] right after the syscall.
+    restart: Option<(Errno, u64)>,
+    /// The last syscall left work for the run loop (an exit, a restart): the `svc` fast path
+    /// does not go straight back to EL0.
+    syscall_work: bool,
     /// Its file descriptors and working directory (see [`crate::syscall::fs`]).
     pub files: fs::fdtable::FdTable<File>,
     pub cwd: Arc<fs::Inode>,
@@ -396,11 +439,26 @@ impl Process {
     /// `exit`: the process ends with `status` before EL0 runs again.
     pub fn set_exit(&mut self, status: WaitStatus) {
         self.exit_status = Some(status);
+        self.syscall_work = true;
     }
 
     /// Whether it has called `exit`.
     pub fn exiting(&self) -> bool {
         self.exit_status.is_some()
+    }
+
+    /// The syscall being finished returned restart code `code` with `orig_x0` as its first
+    /// argument: the signal path restarts it or turns it into `EINTR` before EL0 runs again.
+    pub fn set_restart(&mut self, code: Errno, orig_x0: u64) {
+        self.restart = Some((code, orig_x0));
+        self.syscall_work = true;
+    }
+
+    /// Whether the last syscall left work for the run loop ([`Self::set_exit`],
+    /// [`Self::set_restart`]).
+    #[inline(always)]
+    pub fn syscall_work(&self) -> bool {
+        self.syscall_work
     }
 
     /// `umask`: sets the mask (its permission bits) and returns the old one.
@@ -594,6 +652,8 @@ pub fn spawn_with_stdio(
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        restart: None,
+        syscall_work: false,
         files: stdio_files(stdio)?,
         cwd,
         umask: AtomicU32::new(DEFAULT_UMASK),
@@ -630,7 +690,7 @@ pub struct CloneArgs {
 pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
     let epoch = pgrp::GROUP_SIGNALS.load(Ordering::Acquire);
     let mm = Arc::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
-    let sighand = parent.shared.sighand.lock().inherit(false);
+    let sighand = parent.shared.sighand.lock().inherit();
     let shared = ProcShared::new(parent.pid(), sighand, parent.shared.exec(), &mm)?;
     shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);
     shared.sid.store(parent.shared.sid(), Ordering::Relaxed);
@@ -643,6 +703,8 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        restart: None,
+        syscall_work: false,
         files: parent.files.try_clone()?,
         cwd: parent.cwd.clone(),
         umask: AtomicU32::new(parent.umask()),
@@ -724,9 +786,9 @@ pub fn execve(
     process.files.close_on_exec();
     *frame = new_frame;
     arch::context::set_tpidr_el0(0);
-    // Caught signals go back to their default action; ignored ones and the mask stay.
-    let inherited = process.shared.sighand.lock().inherit(true);
-    *process.shared.sighand.lock() = inherited;
+    // Caught signals go back to their default action; ignored ones, the mask, pending
+    // signals and the job-control state stay.
+    process.shared.sighand.lock().flush_handlers();
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
     // A `vfork`ing parent goes on once its child has its own program.
@@ -734,27 +796,29 @@ pub fn execve(
     Ok(())
 }
 
-/// `wait4(which, ...)` for the running process: the reaped child's pid and status, `None`
-/// with `WNOHANG` when no child has exited yet. `ECHILD` without a matching child, `EINTR`
-/// when a signal ends the wait.
+/// `wait4(which, ...)` for the running process: the reaped child's pid and status (or a
+/// stop or continue the options ask for), `None` with `WNOHANG` when there is nothing yet.
+/// `ECHILD` without a matching child, `ERESTARTSYS` when a signal ends the wait.
 pub fn wait4(
     process: &Process,
     which: i64,
-    nohang: bool,
+    options: WaitOptions,
 ) -> Result<Option<(Pid, WaitStatus)>, Errno> {
     let me = process.pid();
     loop {
-        match reap(me, which) {
-            Reaped::Zombie(pid, status) => return Ok(Some((pid, status))),
+        match reap(me, which, options) {
+            Reaped::Zombie(pid, status) | Reaped::Report(pid, status) => {
+                return Ok(Some((pid, status)));
+            }
             Reaped::NoChild => return Err(Errno::ECHILD),
-            Reaped::Running if nohang => return Ok(None),
+            Reaped::Running if options.nohang => return Ok(None),
             Reaped::Running => {}
         }
         process
             .shared
             .child_exit
-            .wait_event(|| wait_done(me, which))
-            .map_err(|_| Errno::EINTR)?;
+            .wait_event(|| wait_done(me, which, options))
+            .map_err(|_| Errno::ERESTARTSYS)?;
     }
 }
 
@@ -778,6 +842,8 @@ pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), E
         fault: None,
         saved_sigmask: None,
         exit_status: None,
+        restart: None,
+        syscall_work: false,
         files: fs::fdtable::FdTable::new(),
         cwd: fs::vfs().root().clone(),
         umask: AtomicU32::new(DEFAULT_UMASK),
@@ -903,6 +969,7 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
                 if exit == UserExit::Syscall {
                     crate::syscall::invoke_syscall(process, frame);
                 }
+                process.syscall_work = false;
                 if let Some(status) = process.exit_status.take() {
                     return status;
                 }

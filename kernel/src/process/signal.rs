@@ -9,6 +9,20 @@
 //! takes pending signals and changes its blocked mask.
 //!
 //! Standard and real-time signals alike pend at most once (no queue of real-time instances).
+//!
+//! Job control (Linux's group stop, for a process of one thread): the [`JobCtl`] state lives
+//! in the [`SigHand`], under its lock. A stop signal whose action is `SIG_DFL` stops the task
+//! in [`do_signal`] before it returns to EL0: it sleeps in [`TaskState::Stopped`], which only
+//! SIGCONT and SIGKILL wake ([`send`]), and the parent gets SIGCHLD with `CLD_STOPPED` (unless
+//! `SA_NOCLDSTOP`) and a `wait4(WUNTRACED)` report. SIGCONT continues it when sent; the task
+//! itself then sends its parent `CLD_CONTINUED` once it runs. (Linux ignores SIGTSTP, SIGTTIN
+//! and SIGTTOU in an orphaned process group; that check is not made here.)
+//!
+//! Restarts (Linux's `-ERESTART*` codes, [`Errno::ERESTARTSYS`] and friends): a syscall whose
+//! sleep a signal ended returns one; the syscall layer keeps the original x0 beside it
+//! ([`Process::set_restart`]) and makes the way back to EL0 run [`do_signal`], which puts the
+//! pc back on the `svc` with the original x0, or returns `EINTR` when a handler runs and the
+//! code asks for it ([`crate::signal::syscall_restart`]).
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -28,6 +42,7 @@ use crate::signal::{
     SA_SIGINFO, SIG_DFL, SIG_IGN, SIGKILL, SIGSEGV, SS_DISABLE, SigAction, SigFields, UNBLOCKABLE,
     WaitStatus, default_action, ignored, sigmask,
 };
+use crate::signal::{CLD_STOPPED, JobCtl, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SyscallRestart};
 use crate::uaccess::{copy_from_user, copy_to_user};
 
 /// A process's signal actions and what its pending signals carry (Linux: `sighand_struct`
@@ -35,6 +50,8 @@ use crate::uaccess::{copy_from_user, copy_to_user};
 pub struct SigHand {
     actions: [SigAction; _NSIG as usize],
     info: [KSigInfo; _NSIG as usize],
+    /// Its group stop and continue state.
+    pub(super) jobctl: JobCtl,
 }
 
 impl Default for SigHand {
@@ -57,7 +74,28 @@ impl SigHand {
                 code: 0,
                 fields: SigFields::None,
             }; _NSIG as usize],
+            jobctl: JobCtl {
+                jobctl: 0,
+                flags: 0,
+                group_exit_code: 0,
+                group_stop_count: 0,
+            },
         }
+    }
+
+    /// `execve`'s reset (Linux's `flush_signal_handlers`): caught signals go back to
+    /// `SIG_DFL`, ignored ones stay; pending signals and the job-control state stay too.
+    pub fn flush_handlers(&mut self) {
+        for action in &mut self.actions {
+            if action.handler != SIG_IGN {
+                *action = SigAction::default();
+            }
+        }
+    }
+
+    /// Whether the process is stopped by a stop signal (`T` in `ps`).
+    pub fn stopped(&self) -> bool {
+        self.jobctl.stopped()
     }
 
     /// The signals whose action is `SIG_IGN`, and those with a handler (bit `signo - 1`), as
@@ -74,18 +112,10 @@ impl SigHand {
         (ignored, caught)
     }
 
-    /// The actions a forked child inherits (all of them) or an `execve` keeps (Linux's
-    /// `flush_signal_handlers`: caught signals go back to `SIG_DFL`, ignored ones stay).
-    pub fn inherit(&self, exec: bool) -> Self {
+    /// What a forked child starts with: its parent's actions, nothing pending, no stop.
+    pub fn inherit(&self) -> Self {
         let mut new = Self::new();
         new.actions = self.actions;
-        if exec {
-            for action in &mut new.actions {
-                if action.handler != SIG_IGN {
-                    *action = SigAction::default();
-                }
-            }
-        }
         new
     }
 }
@@ -94,23 +124,35 @@ fn valid(signo: u32) -> bool {
     (1..=_NSIG).contains(&signo)
 }
 
-/// Queues `info` on the process `shared` runs as `task` (Linux: `send_signal_locked`): dropped
-/// at once if the process ignores it and does not block it, else pending (once) and the task
-/// woken from an interruptible sleep.
+/// Queues `info` on the process `shared` runs as `task` (Linux: `send_signal_locked`): first
+/// its job-control effects ([`JobCtl::prepare_signal`]: SIGCONT continues a stopped process
+/// and discards pending stop signals, a stop signal discards a pending SIGCONT, SIGKILL ends a
+/// stop); then dropped if the process ignores it and does not block it, else pending (once)
+/// and the task woken from an interruptible sleep (a stopped one only by SIGCONT, SIGKILL).
 fn send(shared: &ProcShared, task: &Arc<Task>, info: KSigInfo) {
     let bit = sigmask(info.signo);
-    {
+    let (wake_stopped, queued) = {
         let mut hand = shared.sighand.lock();
+        let prepared = hand.jobctl.prepare_signal(info.signo);
+        if prepared.flush != 0 {
+            task.sig_take(prepared.flush);
+        }
         let index = info.signo as usize - 1;
-        if task.sig_blocked() & bit == 0 && ignored(&hand.actions[index], info.signo) {
-            return;
+        let queued = task.sig_blocked() & bit != 0 || !ignored(&hand.actions[index], info.signo);
+        if queued {
+            if task.sig_pending() & bit == 0 {
+                hand.info[index] = info;
+            }
+            task.sig_raise(bit);
         }
-        if task.sig_pending() & bit == 0 {
-            hand.info[index] = info;
-        }
-        task.sig_raise(bit);
+        (prepared.wake_stopped, queued)
+    };
+    if wake_stopped {
+        sched::wake_up_state(task, TaskState::Stopped);
     }
-    sched::wake_up_state(task, TaskState::Interruptible);
+    if queued {
+        sched::wake_up_state(task, TaskState::Interruptible);
+    }
 }
 
 /// The live process with `pid` and its task; `None` for a zombie or no process.
@@ -199,6 +241,61 @@ pub fn notify_parent(parent: &ProcShared, child: Pid, status: WaitStatus) {
     send(parent, &task, info);
 }
 
+/// SIGCHLD with `why` (`CLD_STOPPED`, `CLD_CONTINUED`) to the parent of `child` (process
+/// `pid`), unless the parent ignores SIGCHLD or set `SA_NOCLDSTOP`; its `wait4` is woken
+/// either way (Linux: `do_notify_parent_cldstop`). `si_status` is the stop signal, or SIGCONT.
+fn notify_parent_cldstop(child: &ProcShared, pid: Pid, why: i32, signo: u32) {
+    let Some(parent) = super::find_shared(child.ppid()) else {
+        return;
+    };
+    if let Some(task) = sched::find_task_by_pid(parent.pid())
+        && parent.status.get().is_none()
+    {
+        let action = parent.sighand.lock().actions[SIGCHLD as usize - 1];
+        if action.handler != SIG_IGN && action.flags & SA_NOCLDSTOP == 0 {
+            let status = if why == CLD_STOPPED { signo } else { SIGCONT };
+            let info = KSigInfo {
+                signo: SIGCHLD,
+                code: why,
+                fields: SigFields::Child {
+                    pid,
+                    uid: 0,
+                    status: status as i32,
+                },
+            };
+            send(&parent, &task, info);
+        }
+    }
+    parent.child_exit.wake_up();
+}
+
+/// The running task stops for stop signal `signo` (Linux: `do_signal_stop`), unless SIGCONT
+/// or SIGKILL came since it was dequeued: tells the parent when the stop is fresh, then
+/// sleeps until SIGCONT or SIGKILL ends the stop.
+fn do_signal_stop(task: &Task, process: &Process, signo: u32) {
+    let notify = {
+        let mut hand = process.shared.sighand.lock();
+        let Some(notify) = hand.jobctl.do_signal_stop(signo) else {
+            return;
+        };
+        // Set under the lock: a SIGCONT after it finds the task stopped and wakes it.
+        sched::set_current_stopped();
+        notify
+    };
+    if notify {
+        notify_parent_cldstop(&process.shared, task.pid(), CLD_STOPPED, signo);
+    }
+    loop {
+        sched::schedule();
+        let hand = process.shared.sighand.lock();
+        if !hand.jobctl.stopped() || task.killed() {
+            break;
+        }
+        // Woken by something else: back to sleep.
+        sched::set_current_stopped();
+    }
+}
+
 /// A fault at EL0 raises `info` (Linux: `force_sig_fault`): if the process blocks or ignores
 /// it, the action goes back to `SIG_DFL` and the signal is unblocked, so it cannot be lost.
 /// `esr` and `fault_address` go to the handler's frame (`esr_context`, `sigcontext`): Linux
@@ -227,10 +324,23 @@ pub fn force_sig_fault(
 /// `do_signal`): `Some` when one ends it. A caught signal gets its frame on the user stack and
 /// the registers to run its handler.
 pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> Option<WaitStatus> {
-    if task.killed() {
-        return Some(WaitStatus::signaled(SIGKILL, false));
+    // A syscall that returned a restart code: back on its `svc` with the original x0 (Linux's
+    // rewind in `do_signal`), undone below if a handler runs and the code says EINTR.
+    let restart = process.restart.take();
+    if let Some((_, orig_x0)) = restart {
+        frame.regs[0] = orig_x0;
+        frame.pc -= 4;
     }
     loop {
+        if task.killed() {
+            return Some(WaitStatus::signaled(SIGKILL, false));
+        }
+        // Continued after a stop: the parent hears of it from us (Linux: `get_signal`).
+        let notice = process.shared.sighand.lock().jobctl.take_cld_notice();
+        if let Some(why) = notice {
+            notify_parent_cldstop(&process.shared, task.pid(), why, SIGCONT);
+            continue;
+        }
         let deliverable = task.sig_deliverable();
         if deliverable == 0 {
             break;
@@ -243,6 +353,7 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
         let (action, info) = {
             let mut hand = process.shared.sighand.lock();
             task.sig_take(sigmask(signo));
+            hand.jobctl.dequeued(signo);
             let index = signo as usize - 1;
             let action = hand.actions[index];
             if action.flags & SA_RESETHAND != 0 && action.handler > SIG_IGN {
@@ -265,14 +376,24 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
         match action.handler {
             SIG_IGN => continue,
             SIG_DFL => match default_action(signo) {
-                // Stopping is not implemented yet: no job control, so nothing would resume it.
-                DefaultAction::Ignore | DefaultAction::Continue | DefaultAction::Stop => continue,
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+                DefaultAction::Stop => {
+                    do_signal_stop(task, process, signo);
+                    continue;
+                }
                 // No core is dumped, as Linux with its default RLIMIT_CORE of 0: no core flag.
                 DefaultAction::Terminate | DefaultAction::Core => {
                     return Some(WaitStatus::signaled(signo, false));
                 }
             },
             _ => {
+                if let Some((code, _)) = restart
+                    && crate::signal::syscall_restart(code, Some(action.flags))
+                        == Some(SyscallRestart::Eintr)
+                {
+                    frame.pc += 4;
+                    frame.regs[0] = (-i64::from(Errno::EINTR.code())) as u64;
+                }
                 if setup_rt_frame(task, process, frame, &action, &info).is_err() {
                     // No room for the frame: the process dies of SIGSEGV (Linux: force_sigsegv).
                     return Some(WaitStatus::signaled(SIGSEGV, false));
@@ -514,7 +635,8 @@ pub fn sys_rt_sigpending(_: &mut Process, frame: &mut TrapFrame) -> Result<u64, 
 }
 
 /// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` blocked until a signal is delivered;
-/// always `EINTR`. The handler's frame records the old mask, which sigreturn restores.
+/// `EINTR` once a handler ran (Linux's `ERESTARTNOHAND`: a signal that only stopped and
+/// continued the process, or was ignored, sends it back to sleep). The handler's frame records the old mask, which sigreturn restores.
 pub fn sys_rt_sigsuspend(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
     let [mask, size] = [frame.regs[0], frame.regs[1]];
     if size != 8 {
@@ -527,5 +649,5 @@ pub fn sys_rt_sigsuspend(process: &mut Process, frame: &mut TrapFrame) -> Result
     task.set_sig_blocked(u64::from_le_bytes(bytes) & !UNBLOCKABLE);
     // Nothing wakes this queue but a signal (and a child's exit, which re-checks and sleeps on).
     let _ = process.shared.child_exit.wait_event(|| false);
-    Err(Errno::EINTR)
+    Err(Errno::ERESTARTNOHAND)
 }

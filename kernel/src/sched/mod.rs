@@ -331,6 +331,13 @@ mod core_sched {
         Ok(task)
     }
 
+    /// Marks the running task stopped (Linux: `set_special_state(TASK_STOPPED)`), before it
+    /// calls [`schedule`]: it sleeps there until `wake_up_state(task, TaskState::Stopped)`
+    /// (SIGCONT, SIGKILL); signals that merely pend do not wake it.
+    pub fn set_current_stopped() {
+        current_task().set_state(TaskState::Stopped);
+    }
+
     /// Makes `task` runnable if it is in `state` (Linux: `try_to_wake_up`). Safe in interrupt
     /// context; never allocates.
     pub fn wake_up_state(task: &Arc<Task>, state: TaskState) -> bool {
@@ -456,12 +463,12 @@ mod core_sched {
         let requeue = !prev.is_idle()
             && match prev.state() {
                 TaskState::Running => true,
-                TaskState::Interruptible if preempt => true,
+                TaskState::Interruptible | TaskState::Stopped if preempt => true,
                 TaskState::Interruptible if prev.signal_pending() => {
                     prev.set_state(TaskState::Running);
                     true
                 }
-                TaskState::Interruptible | TaskState::Dead => false,
+                TaskState::Interruptible | TaskState::Stopped | TaskState::Dead => false,
             };
         if rq.queue.is_empty() && (requeue || prev.is_idle()) {
             return None;

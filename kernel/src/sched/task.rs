@@ -59,6 +59,8 @@ pub enum TaskState {
     Interruptible = 1,
     /// Finished; its stack is freed after the switch away from it.
     Dead = 2,
+    /// Stopped by a stop signal (Linux: `TASK_STOPPED`): only SIGCONT or SIGKILL wakes it.
+    Stopped = 3,
 }
 
 impl TaskState {
@@ -66,6 +68,7 @@ impl TaskState {
         match value {
             0 => Self::Running,
             1 => Self::Interruptible,
+            3 => Self::Stopped,
             _ => Self::Dead,
         }
     }
@@ -76,6 +79,7 @@ impl TaskState {
             Self::Running => 'R',
             Self::Interruptible => 'S',
             Self::Dead => 'X',
+            Self::Stopped => 'T',
         }
     }
 }

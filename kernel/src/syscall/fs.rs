@@ -212,12 +212,12 @@ fn do_write(
 
 pub fn sys_read(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = process.files.get(int(frame.regs[0]))?;
-    do_read(&file, frame.regs[1], frame.regs[2], None)
+    do_read(&file, frame.regs[1], frame.regs[2], None).map_err(Errno::restart_sys)
 }
 
 pub fn sys_write(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = process.files.get(int(frame.regs[0]))?;
-    do_write(process, &file, frame.regs[1], frame.regs[2], None)
+    do_write(process, &file, frame.regs[1], frame.regs[2], None).map_err(Errno::restart_sys)
 }
 
 /// `pread64`/`pwrite64`'s offset: `EINVAL` if negative.
@@ -282,7 +282,7 @@ pub fn sys_readv(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
                 }
             }
             Err(_) if done > 0 => break,
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.restart_sys()),
         }
     }
     Ok(done)
@@ -300,7 +300,7 @@ pub fn sys_writev(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
                 }
             }
             Err(_) if done > 0 => break,
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.restart_sys()),
         }
     }
     Ok(done)
@@ -330,7 +330,7 @@ pub fn sys_sendfile(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
             Ok(0) => break,
             Ok(n) => n,
             Err(_) if done > 0 => break,
-            Err(error) => return Err(error),
+            Err(error) => return Err(error.restart_sys()),
         };
         let written = match output.write(&kbuf[..n]) {
             Ok(written) => written,
@@ -861,7 +861,7 @@ fn timeout_ns(addr: u64) -> Result<Option<u64>, Errno> {
 }
 
 /// Runs `check` (the number of ready descriptors) until it finds some or `timeout` passes;
-/// `EINTR` when a signal arrives first.
+/// `ERESTARTNOHAND` when a signal arrives first.
 fn wait_ready(timeout: Option<u64>, mut check: impl FnMut() -> Result<u64, Errno>) -> SysResult {
     let start = super::monotonic_ns();
     loop {
@@ -875,10 +875,11 @@ fn wait_ready(timeout: Option<u64>, mut check: impl FnMut() -> Result<u64, Errno
             Some(ns) => (ns - elapsed).div_ceil(1_000_000).min(POLL_INTERVAL_MS),
             None => POLL_INTERVAL_MS,
         };
+        // Linux's ppoll and pselect6: restarted when no handler runs.
         if crate::sched::signal_pending() {
-            return Err(Errno::EINTR);
+            return Err(Errno::ERESTARTNOHAND);
         }
-        crate::sched::msleep(left_ms).map_err(|_| Errno::EINTR)?;
+        crate::sched::msleep(left_ms).map_err(|_| Errno::ERESTARTNOHAND)?;
     }
 }
 

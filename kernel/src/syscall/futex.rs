@@ -66,7 +66,7 @@ pub fn sys_futex(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
 }
 
 /// Sleeps while the word at the key's address holds `expected` (`EAGAIN` if it does not
-/// from the start), until a matching wake (0) or a signal (`EINTR`).
+/// from the start), until a matching wake (0) or a signal (`ERESTARTSYS`).
 fn wait(key: Key, expected: u32, timeout: u64, bitset: u32) -> SysResult {
     if bitset == 0 {
         return Err(Errno::EINVAL);
@@ -97,7 +97,8 @@ fn wait(key: Key, expected: u32, timeout: u64, bitset: u32) -> SysResult {
     if woken.load(Ordering::Acquire) || result.is_ok() {
         return Ok(0);
     }
-    Err(Errno::EINTR)
+    // Linux's futex_wait without a timeout: restarted under SA_RESTART.
+    Err(Errno::ERESTARTSYS)
 }
 
 /// Wakes up to `count` waiters of `key` whose bitset meets `bitset`; returns how many.

@@ -177,18 +177,30 @@ pub type SyscallFn = fn(&mut Process, &mut TrapFrame) -> u64;
 
 /// x0 for a syscall's result (Linux's `long` return: the value or `-errno`).
 #[inline(always)]
-fn syscall_return(result: SysResult) -> u64 {
+fn syscall_return(process: &mut Process, frame: &TrapFrame, result: SysResult) -> u64 {
     match result {
         Ok(value) => value,
-        Err(errno) => (-i64::from(errno.code())) as u64,
+        Err(errno) => syscall_error(process, frame, errno),
     }
+}
+
+/// `-errno`; a restart code (`ERESTARTSYS`...) also keeps the syscall's original x0, still in
+/// the frame, for the signal path, which restarts the syscall or makes it `EINTR`
+/// ([`crate::process::signal::do_signal`]): no restart code ever reaches EL0.
+#[cold]
+fn syscall_error(process: &mut Process, frame: &TrapFrame, errno: Errno) -> u64 {
+    if errno.is_restart() {
+        process.set_restart(errno, frame.regs[0]);
+    }
+    (-i64::from(errno.code())) as u64
 }
 
 /// The table entry for `$imp` (Linux's `__arm64_sys_*` wrapper around `__se_sys_*`).
 macro_rules! syscall {
     ($imp:path) => {{
         fn entry(process: &mut Process, frame: &mut TrapFrame) -> u64 {
-            syscall_return($imp(process, frame))
+            let result = $imp(process, frame);
+            syscall_return(process, frame, result)
         }
         entry as SyscallFn
     }};
@@ -321,13 +333,13 @@ pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) -> bool {
     trace_sys_enter(frame, nr as i64);
     frame.regs[0] = match SYS_CALL_TABLE.get(nr as usize) {
         Some(handler) => handler(process, frame),
-        None => syscall_return(Err(Errno::ENOSYS)),
+        None => (-i64::from(Errno::ENOSYS.code())) as u64,
     };
-    let exiting = process.exiting();
-    if !exiting {
+    let work = process.syscall_work();
+    if !work || !process.exiting() {
         trace_sys_exit(frame, frame.regs[0] as i64);
     }
-    exiting
+    work
 }
 
 fn sys_ni_syscall(_: &mut Process, _: &mut TrapFrame) -> SysResult {
@@ -459,15 +471,12 @@ fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         child_clear_tid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(child_tid),
         vfork: flags & CLONE_VFORK != 0,
     };
-    let pid = match crate::process::fork(process, frame, args) {
-        // A signal to our group came during the fork, and no child was made: take the signal
-        // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
-        Err(Errno::EINTR) => {
-            frame.pc -= 4;
-            return Ok(flags);
-        }
-        result => result?,
-    };
+    // A signal to our group came during the fork, and no child was made: take the signal
+    // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
+    let pid = crate::process::fork(process, frame, args).map_err(|e| match e {
+        Errno::EINTR => Errno::ERESTARTNOINTR,
+        other => other,
+    })?;
     if flags & CLONE_PARENT_SETTID != 0 {
         // Linux ignores a failure here too: the child exists either way.
         let _ = copy_to_user(parent_tid, &pid.to_le_bytes());
@@ -538,8 +547,10 @@ const __WCLONE: u64 = 0x8000_0000;
 pub const RUSAGE_SIZE: usize = 144;
 
 /// `wait4(pid, wstatus, options, rusage)`: `pid` -1 for any child, a child's pid, 0 for a
-/// child in the caller's process group, -N for one in group N. Stops and continues are not
-/// reported yet (no job control), and the rusage is all zero (no accounting).
+/// child in the caller's process group, -N for one in group N. `WUNTRACED` reports a
+/// stopped child once (`WIFSTOPPED`), `WCONTINUED` a continued one (`WIFCONTINUED`); a
+/// signal ends the sleep with `ERESTARTSYS` (restarted under `SA_RESTART`). The rusage is all
+/// zero (no accounting).
 fn sys_wait4(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [pid, wstatus, options, rusage] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
@@ -550,7 +561,12 @@ fn sys_wait4(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         i32::MIN => return Err(Errno::ESRCH),
         which => i64::from(which),
     };
-    match crate::process::wait4(process, which, options & WNOHANG != 0)? {
+    let wait_options = crate::process::WaitOptions {
+        nohang: options & WNOHANG != 0,
+        untraced: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
+    };
+    match crate::process::wait4(process, which, wait_options)? {
         None => Ok(0),
         Some((child, status)) => {
             if wstatus != 0 {

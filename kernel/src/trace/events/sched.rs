@@ -17,6 +17,7 @@ pub const DEFAULT_PRIO: i32 = 120;
 
 /// `prev_state` bits (Linux's `TASK_REPORT` states, as `__trace_sched_switch_state` gives them).
 pub const TASK_INTERRUPTIBLE: i64 = 0x0001;
+pub const __TASK_STOPPED: i64 = 0x0004;
 pub const EXIT_DEAD: i64 = 0x0010;
 /// Linux's `TASK_REPORT_MAX`: the task was preempted while runnable (printed `R+`).
 pub const TASK_REPORT_MAX: i64 = 0x0100;
@@ -87,6 +88,7 @@ pub fn switch_state(preempt: bool, prev: &Task) -> i64 {
         TaskState::Running => 0,
         TaskState::Interruptible => TASK_INTERRUPTIBLE,
         TaskState::Dead => EXIT_DEAD,
+        TaskState::Stopped => __TASK_STOPPED,
     }
 }
 

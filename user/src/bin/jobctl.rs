@@ -1,0 +1,288 @@
+//! `jobctl`: job control and syscall restarts as Linux gives them to a program. Runs every
+//! check and prints `jobctl: N checks passed` (or the first failure, exit 1): a child stopped
+//! by SIGSTOP (`wait4(WUNTRACED)` sees `WIFSTOPPED` once, the parent gets SIGCHLD with
+//! `CLD_STOPPED`), continued by SIGCONT (`WCONTINUED`: `WIFCONTINUED`, `CLD_CONTINUED`),
+//! SIGKILL ending a stopped child, SIGTSTP stopping by default and caught by a handler, a pipe
+//! read restarted transparently after a stop and continue, and a pipe read interrupted by a
+//! handler: restarted with `SA_RESTART` (the data arrives), `EINTR` without.
+//! `jobctl stopme` stops itself with SIGSTOP and prints `jobctl: continued` once continued.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
+use user::sys::{self, SA_RESTORER, SA_SIGINFO, SigAction};
+
+const SIGKILL: usize = 9;
+const SIGUSR1: usize = 10;
+const SIGCHLD: usize = 17;
+const SIGCONT: usize = 18;
+const SIGSTOP: usize = 19;
+const SIGTSTP: usize = 20;
+const SA_RESTART: usize = 0x1000_0000;
+const WNOHANG: usize = 1;
+const WUNTRACED: usize = 2;
+const WCONTINUED: usize = 8;
+const CLD_STOPPED: u64 = 5;
+const CLD_CONTINUED: u64 = 6;
+const EINTR: isize = -4;
+
+/// What the SIGCHLD handler saw last: si_code, si_status; and how many signals came.
+static CHLD_CODE: AtomicU64 = AtomicU64::new(0);
+static CHLD_STATUS: AtomicU64 = AtomicU64::new(0);
+static COUNT: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_signal(sig: i32, info: *const u8, _: *mut u8) {
+    COUNT.fetch_add(1, SeqCst);
+    if sig as usize == SIGCHLD {
+        // SAFETY: the kernel's siginfo: si_code at 8, si_status at 24.
+        unsafe {
+            CHLD_CODE.store(info.add(8).cast::<i32>().read_unaligned() as u64, SeqCst);
+            CHLD_STATUS.store(info.add(24).cast::<i32>().read_unaligned() as u64, SeqCst);
+        }
+    }
+}
+
+fn install(sig: usize, flags: usize) -> isize {
+    let act = SigAction {
+        handler: on_signal as *const () as usize,
+        flags: flags | SA_SIGINFO | SA_RESTORER,
+        restorer: sys::restorer(),
+        mask: 0,
+    };
+    sys::sigaction(sig, Some(&act), None)
+}
+
+fn nanosleep_ms(ms: u64) -> isize {
+    let ts = [ms / 1000, (ms % 1000) * 1_000_000];
+    // SAFETY: a valid timespec; no remainder pointer.
+    unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) }
+}
+
+/// A child that spins until a signal ends it.
+fn spinner() -> isize {
+    let pid = sys::fork();
+    if pid == 0 {
+        loop {
+            sys::sched_yield();
+        }
+    }
+    pid
+}
+
+/// `wait4` that goes on after a handler interrupted it (it is restarted under SA_RESTART
+/// anyway; this keeps a check from depending on it).
+fn wait(pid: isize, options: usize) -> (isize, u32) {
+    loop {
+        let (r, s) = sys::wait4(pid, options);
+        if r != EINTR {
+            return (r, s);
+        }
+    }
+}
+
+/// Waits (a second at most) for the SIGCHLD handler to see `code`.
+fn await_chld(code: u64) {
+    for _ in 0..200 {
+        if CHLD_CODE.load(SeqCst) == code {
+            return;
+        }
+        nanosleep_ms(5);
+    }
+}
+
+struct Checks {
+    passed: u64,
+}
+
+impl Checks {
+    fn check(&mut self, ok: bool, what: &[u8]) -> Result<(), ()> {
+        if ok {
+            self.passed += 1;
+            Ok(())
+        } else {
+            user::print(b"jobctl: FAILED: ");
+            user::print(what);
+            user::print(b"\n");
+            Err(())
+        }
+    }
+}
+
+fn stop_continue_kill(c: &mut Checks) -> Result<(), ()> {
+    c.check(install(SIGCHLD, SA_RESTART) == 0, b"SIGCHLD handler")?;
+    let pid = spinner();
+    c.check(sys::kill(pid, SIGSTOP) == 0, b"kill SIGSTOP")?;
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(
+        r == pid && status == 0x137f,
+        b"WUNTRACED: WIFSTOPPED, WSTOPSIG 19",
+    )?;
+    // On another CPU the stop may be seen just before the child sends SIGCHLD (as on Linux).
+    await_chld(CLD_STOPPED);
+    c.check(
+        CHLD_CODE.load(SeqCst) == CLD_STOPPED && CHLD_STATUS.load(SeqCst) == SIGSTOP as u64,
+        b"SIGCHLD CLD_STOPPED, si_status 19",
+    )?;
+    c.check(
+        sys::wait4(pid, WUNTRACED | WNOHANG).0 == 0,
+        b"a stop is reported once",
+    )?;
+    c.check(sys::kill(pid, SIGCONT) == 0, b"kill SIGCONT")?;
+    let (r, status) = wait(pid, WCONTINUED);
+    c.check(r == pid && status == 0xffff, b"WCONTINUED: WIFCONTINUED")?;
+    // The report is there once SIGCONT is sent; the SIGCHLD comes when the child runs again
+    // (Linux: the continued task notifies its parent itself).
+    await_chld(CLD_CONTINUED);
+    c.check(
+        CHLD_CODE.load(SeqCst) == CLD_CONTINUED && CHLD_STATUS.load(SeqCst) == SIGCONT as u64,
+        b"SIGCHLD CLD_CONTINUED, si_status 18",
+    )?;
+    c.check(
+        sys::wait4(pid, WCONTINUED | WNOHANG).0 == 0,
+        b"a continue is reported once",
+    )?;
+    // Stopped by SIGTSTP's default action, then SIGKILL ends the stopped child.
+    sys::kill(pid, SIGTSTP);
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(r == pid && status == 0x147f, b"SIGTSTP stops: WSTOPSIG 20")?;
+    // A signal other than SIGCONT/SIGKILL only pends while stopped.
+    sys::kill(pid, SIGUSR1);
+    c.check(
+        sys::wait4(pid, WNOHANG).0 == 0,
+        b"SIGUSR1 pends on a stopped child",
+    )?;
+    c.check(sys::kill(pid, SIGKILL) == 0, b"kill SIGKILL")?;
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(
+        r == pid && status == SIGKILL as u32,
+        b"SIGKILL ends a stopped child",
+    )?;
+    Ok(())
+}
+
+fn tstp_handler(c: &mut Checks) -> Result<(), ()> {
+    let Ok((rd, wr)) = sys::pipe2(0) else {
+        return c.check(false, b"pipe2");
+    };
+    let pid = sys::fork();
+    if pid == 0 {
+        install(SIGTSTP, 0);
+        sys::write(wr, b"r");
+        while COUNT.load(SeqCst) == 0 {
+            sys::sched_yield();
+        }
+        sys::exit_group(42);
+    }
+    let mut byte = [0u8; 1];
+    c.check(sys::read(rd, &mut byte) == 1, b"child ready")?;
+    sys::kill(pid, SIGTSTP);
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(r == pid && status == 42 << 8, b"SIGTSTP caught: no stop")?;
+    sys::close(rd);
+    sys::close(wr);
+    Ok(())
+}
+
+/// A child blocked in a pipe read is stopped and continued: no handler runs, so the read is
+/// restarted transparently and returns the data written after.
+fn restart_after_stop(c: &mut Checks) -> Result<(), ()> {
+    let Ok((rd, wr)) = sys::pipe2(0) else {
+        return c.check(false, b"pipe2");
+    };
+    let pid = sys::fork();
+    if pid == 0 {
+        let mut buf = [0u8; 8];
+        let n = sys::read(rd, &mut buf);
+        sys::exit_group(if n < 0 { 100 + (-n) as i32 } else { n as i32 });
+    }
+    nanosleep_ms(30);
+    sys::kill(pid, SIGSTOP);
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(r == pid && status == 0x137f, b"reader stopped")?;
+    sys::kill(pid, SIGCONT);
+    nanosleep_ms(30);
+    sys::write(wr, b"data");
+    let (r, status) = wait(pid, 0);
+    c.check(
+        r == pid && status == 4 << 8,
+        b"read restarted after stop/continue",
+    )?;
+    sys::close(rd);
+    sys::close(wr);
+    Ok(())
+}
+
+/// The parent blocks in a pipe read; a child sends it SIGUSR1 (caught with `flags`), then
+/// writes. Returns the first read's result and what it read.
+fn interrupted_read(flags: usize) -> (isize, [u8; 8]) {
+    install(SIGUSR1, flags);
+    let mut buf = [0u8; 8];
+    let Ok((rd, wr)) = sys::pipe2(0) else {
+        return (-1, buf);
+    };
+    let parent = sys::getpid();
+    let pid = sys::fork();
+    if pid == 0 {
+        nanosleep_ms(50);
+        sys::kill(parent, SIGUSR1);
+        nanosleep_ms(50);
+        sys::write(wr, b"data");
+        sys::exit_group(0);
+    }
+    let n = sys::read(rd, &mut buf);
+    if n == EINTR {
+        // The data still comes: read it so the child's write is not lost.
+        sys::read(rd, &mut buf);
+    }
+    wait(pid, 0);
+    sys::close(rd);
+    sys::close(wr);
+    (n, buf)
+}
+
+fn sa_restart(c: &mut Checks) -> Result<(), ()> {
+    let before = COUNT.load(SeqCst);
+    let (n, buf) = interrupted_read(SA_RESTART);
+    c.check(
+        n == 4 && &buf[..4] == b"data",
+        b"SA_RESTART: the read goes on and returns the data",
+    )?;
+    c.check(COUNT.load(SeqCst) > before, b"SA_RESTART: the handler ran")?;
+    let before = COUNT.load(SeqCst);
+    let (n, buf) = interrupted_read(0);
+    c.check(n == EINTR, b"without SA_RESTART: EINTR")?;
+    c.check(&buf[..4] == b"data", b"the data is read after EINTR")?;
+    c.check(
+        COUNT.load(SeqCst) > before,
+        b"without SA_RESTART: the handler ran",
+    )?;
+    Ok(())
+}
+
+/// Stops itself; once continued says so.
+fn stop_me() -> i32 {
+    user::print(b"jobctl: stopping\n");
+    sys::kill(sys::getpid(), SIGSTOP);
+    user::print(b"jobctl: continued\n");
+    0
+}
+
+fn run(args: user::Args) -> i32 {
+    if args.get(1) == Some(b"stopme") {
+        return stop_me();
+    }
+    let mut c = Checks { passed: 0 };
+    let ok = stop_continue_kill(&mut c).is_ok()
+        && tstp_handler(&mut c).is_ok()
+        && restart_after_stop(&mut c).is_ok()
+        && sa_restart(&mut c).is_ok();
+    if !ok {
+        return 1;
+    }
+    user::print(b"jobctl: ");
+    user::print_u64(c.passed);
+    user::print(b" checks passed\n");
+    0
+}
+
+user::entry!(run);
