@@ -161,6 +161,39 @@ impl UserPageTable {
     /// once no TLB holds it. Skips unmapped 1 GiB and 2 MiB regions whole, so a huge range
     /// costs what is mapped in it, not its length.
     pub fn unmap_range(&mut self, start: u64, end: u64, asid: u16, mut free: impl FnMut(u64)) {
+        self.for_each_pte_in(start, end, |va, pte| {
+            let desc = pte.swap(0, Ordering::AcqRel);
+            if desc & PTE_VALID != 0 {
+                flush_tlb_page(asid, va);
+                free(desc & PTE_ADDR_MASK);
+            }
+        });
+    }
+
+    /// Gives every mapped page in `[start, end)` (page aligned) the protection `prot`, keeping
+    /// its frame, and returns how many it changed. A change of permissions alone needs no
+    /// break-before-make; each page's old TLB entry is invalidated before this returns.
+    /// Unmapped 1 GiB and 2 MiB regions are skipped whole, as in [`Self::unmap_range`].
+    pub fn protect_range(&mut self, start: u64, end: u64, asid: u16, prot: Prot) -> usize {
+        let mut changed = 0;
+        self.for_each_pte_in(start, end, |va, pte| {
+            let desc = pte.load(Ordering::Relaxed);
+            if desc & PTE_VALID != 0 {
+                let new = (desc & PTE_ADDR_MASK) | prot.0 | PTE_TYPE_PAGE;
+                if new != desc {
+                    pte.store(new, Ordering::Release);
+                    flush_tlb_page(asid, va);
+                    changed += 1;
+                }
+            }
+        });
+        changed
+    }
+
+    /// Calls `f(va, pte)` for each last-level entry slot in `[start, end)` (page aligned,
+    /// clipped to `TASK_SIZE`) whose tables exist, skipping absent 1 GiB and 2 MiB tables
+    /// whole, so a huge range costs what is mapped in it, not its length.
+    fn for_each_pte_in(&mut self, start: u64, end: u64, mut f: impl FnMut(u64, &AtomicU64)) {
         let end = end.min(TASK_SIZE);
         let mut va = start;
         while va < end {
@@ -174,47 +207,9 @@ impl UserPageTable {
                 va = (va | ((1 << 21) - 1)) + 1;
                 continue;
             }
-            let pte = &entries(d2 & PTE_ADDR_MASK)[level_index(va, 3)];
-            let desc = pte.swap(0, Ordering::AcqRel);
-            if desc & PTE_VALID != 0 {
-                flush_tlb_page(asid, va);
-                free(desc & PTE_ADDR_MASK);
-            }
+            f(va, &entries(d2 & PTE_ADDR_MASK)[level_index(va, 3)]);
             va += PAGE_SIZE as u64;
         }
-    }
-
-    /// Gives every mapped page in `[start, end)` (page aligned) the protection `prot`, keeping
-    /// its frame, and returns how many it changed. A change of permissions alone needs no
-    /// break-before-make; each page's old TLB entry is invalidated before this returns.
-    /// Unmapped 1 GiB and 2 MiB regions are skipped whole, as in [`Self::unmap_range`].
-    pub fn protect_range(&mut self, start: u64, end: u64, asid: u16, prot: Prot) -> usize {
-        let end = end.min(TASK_SIZE);
-        let (mut va, mut changed) = (start, 0);
-        while va < end {
-            let d1 = entries(self.root)[level_index(va, 1)].load(Ordering::Relaxed);
-            if d1 & PTE_VALID == 0 {
-                va = (va | ((1 << 30) - 1)) + 1;
-                continue;
-            }
-            let d2 = entries(d1 & PTE_ADDR_MASK)[level_index(va, 2)].load(Ordering::Relaxed);
-            if d2 & PTE_VALID == 0 {
-                va = (va | ((1 << 21) - 1)) + 1;
-                continue;
-            }
-            let pte = &entries(d2 & PTE_ADDR_MASK)[level_index(va, 3)];
-            let desc = pte.load(Ordering::Relaxed);
-            if desc & PTE_VALID != 0 {
-                let new = (desc & PTE_ADDR_MASK) | prot.0 | PTE_TYPE_PAGE;
-                if new != desc {
-                    pte.store(new, Ordering::Release);
-                    flush_tlb_page(asid, va);
-                    changed += 1;
-                }
-            }
-            va += PAGE_SIZE as u64;
-        }
-        changed
     }
 
     /// Calls `f(va, pa, writable, executable)` for every mapped page, in address order.

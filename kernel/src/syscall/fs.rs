@@ -272,27 +272,21 @@ fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
 
 pub fn sys_readv(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = process.files.get(int(frame.regs[0]))?;
-    let mut done = 0;
-    for (base, len) in iovecs(frame.regs[1], frame.regs[2])? {
-        match do_read(&file, base, len, None) {
-            Ok(n) => {
-                done += n;
-                if n < len {
-                    break;
-                }
-            }
-            Err(_) if done > 0 => break,
-            Err(error) => return Err(error.restart_sys()),
-        }
-    }
-    Ok(done)
+    vectored(frame, |base, len| do_read(&file, base, len, None))
 }
 
 pub fn sys_writev(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = process.files.get(int(frame.regs[0]))?;
+    vectored(frame, |base, len| do_write(process, &file, base, len, None))
+}
+
+/// The loop of `readv`/`writev` over the iovec array at x1 (x2 entries): `transfer` for each
+/// buffer in turn until one comes up short; an error after some bytes moved ends the call
+/// with that count, as Linux's `do_loop_readv_writev`.
+fn vectored(frame: &TrapFrame, mut transfer: impl FnMut(u64, u64) -> SysResult) -> SysResult {
     let mut done = 0;
     for (base, len) in iovecs(frame.regs[1], frame.regs[2])? {
-        match do_write(process, &file, base, len, None) {
+        match transfer(base, len) {
             Ok(n) => {
                 done += n;
                 if n < len {
