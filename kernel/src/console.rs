@@ -286,8 +286,13 @@ fn isig(byte: u8) -> bool {
         return false;
     };
     crate::sched::send_sigint(task);
+    ISIG_FLUSH.store(true, Ordering::Relaxed);
     true
 }
+
+/// Set when a Ctrl-C was turned into SIGINT: the next console read drops pending input
+/// (done there, as the receive interrupt must not take [`NTTY`]).
+static ISIG_FLUSH: AtomicBool = AtomicBool::new(false);
 
 /// Takes over the PL011 at `base` as the kernel console.
 ///
@@ -459,6 +464,11 @@ impl CharDevice for ConsoleDevice {
         }
         loop {
             ntty_receive();
+            if ISIG_FLUSH.swap(false, Ordering::Relaxed) {
+                // A Ctrl-C became SIGINT: the terminal drops its pending input (n_tty's
+                // `isig` flush), but other signals leave the line being typed alone.
+                NTTY.lock().flush();
+            }
             if let Some(n) = NTTY.lock().read(buf) {
                 return Ok(n);
             }
@@ -466,21 +476,18 @@ impl CharDevice for ConsoleDevice {
                 return Err(Errno::EAGAIN);
             }
             if crate::sched::signal_pending() {
-                NTTY.lock().flush();
                 return Err(Errno::EINTR);
             }
             match try_read_byte() {
-                (_, true) => {
-                    let waited = RX_WAIT.wait_event(|| !RX.lock().fifo.is_empty());
-                    if waited.is_err() {
-                        NTTY.lock().flush();
-                        return Err(Errno::EINTR);
-                    }
-                }
-                (Some(byte), false) => {
+                (Some(byte), _) => {
                     let mut echo = alloc::vec::Vec::new();
                     NTTY.lock().receive(byte, &mut echo);
                     write_bytes(&echo);
+                }
+                (None, true) => {
+                    if RX_WAIT.wait_event(|| !RX.lock().fifo.is_empty()).is_err() {
+                        return Err(Errno::EINTR);
+                    }
                 }
                 (None, false) => crate::sched::yield_now(),
             }

@@ -34,6 +34,12 @@ pub trait CharDevice: Send + Sync {
     fn is_tty(&self) -> bool {
         false
     }
+
+    /// Whether a read always fills its buffer (`/dev/zero`), so one `read(2)` of any size
+    /// is served whole, in as many pieces as the kernel's buffer needs.
+    fn fills_reads(&self) -> bool {
+        false
+    }
 }
 
 /// `/dev/null`: reads end at once, writes vanish.
@@ -60,6 +66,10 @@ impl CharDevice for Zero {
     fn read(&self, buf: &mut [u8], _: bool) -> Result<usize, Errno> {
         buf.fill(0);
         Ok(buf.len())
+    }
+
+    fn fills_reads(&self) -> bool {
+        true
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize, Errno> {

@@ -194,6 +194,15 @@ impl File {
         matches!(self.node, Node::Regular(_) | Node::Handler { .. })
     }
 
+    /// Whether one `read(2)` may take several pieces: data files, and devices whose reads
+    /// always fill (`/dev/zero`); a pipe or terminal returns what it has.
+    pub fn reads_in_pieces(&self) -> bool {
+        match &self.node {
+            Node::Device(dev) => dev.fills_reads(),
+            _ => self.is_seekable_data(),
+        }
+    }
+
     /// Whether a write must reach the file whole in one call (handler files).
     pub fn wants_whole_writes(&self) -> bool {
         matches!(self.node, Node::Handler { .. })

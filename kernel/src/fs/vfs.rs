@@ -488,27 +488,27 @@ impl Vfs {
         if matches!(moving.kind, Kind::Handler(_) | Kind::Device(_)) {
             return Err(Errno::EPERM);
         }
+        // One rename at a time (Linux's `s_vfs_rename_mutex`): the ancestor checks below stay
+        // true while the directories are locked, and no two renames cross.
+        let _rename = RENAME_LOCK.lock();
         if moving.is_dir() {
             // The new parent must not be the directory itself or below it.
-            let mut up = new_dir.clone();
-            loop {
-                if Arc::ptr_eq(&up, &moving) {
-                    return Err(Errno::EINVAL);
-                }
-                let parent = up.parent();
-                if Arc::ptr_eq(&parent, &up) {
-                    break;
-                }
-                up = parent;
+            if is_ancestor(&moving, new_dir) {
+                return Err(Errno::EINVAL);
             }
         }
         let same_dir = Arc::ptr_eq(old_dir, new_dir);
-        // Lock both directories in address order.
+        // Lock both directories, an ancestor before its descendant as every other path that
+        // takes two directory locks does (parent, then the child it empties), otherwise in
+        // address order (Linux's `lock_rename`).
+        let old_first = is_ancestor(old_dir, new_dir)
+            || (!is_ancestor(new_dir, old_dir)
+                && (old as *const Directory) < (new as *const Directory));
         let (mut first, mut second);
         let (old_entries, new_entries): (&mut Entries, Option<&mut Entries>) = if same_dir {
             first = old.entries.write();
             (&mut first, None)
-        } else if (old as *const Directory) < (new as *const Directory) {
+        } else if old_first {
             first = old.entries.write();
             second = new.entries.write();
             (&mut first, Some(&mut second))
@@ -824,6 +824,24 @@ fn name_in(parent: &Arc<Inode>, child: &Arc<Inode>) -> Result<String, Errno> {
         }
     }
     Err(Errno::ENOENT)
+}
+
+/// Serializes renames (Linux's `s_vfs_rename_mutex`).
+static RENAME_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+/// Whether `dir` is `of` or one of its ancestors.
+fn is_ancestor(dir: &Arc<Inode>, of: &Arc<Inode>) -> bool {
+    let mut up = of.clone();
+    loop {
+        if Arc::ptr_eq(&up, dir) {
+            return true;
+        }
+        let parent = up.parent();
+        if Arc::ptr_eq(&parent, &up) {
+            return false;
+        }
+        up = parent;
+    }
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ fn do_read(file: &File, buf: u64, count: u64, offset: Option<u64>) -> SysResult 
                 Err(Errno::EFAULT)
             };
         }
-        if n < want || done == count || !file.is_seekable_data() {
+        if n < want || done == count || !file.reads_in_pieces() {
             return Ok(done as u64);
         }
     }
