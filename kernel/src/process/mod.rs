@@ -369,6 +369,15 @@ impl Child {
                 if pgrp::send_group(pid, SIGINT, code, 0).is_err() {
                     let _ = signal::send_signal(pid, SIGINT, code, 0);
                 }
+                // This shell has no job control to take the console back when its program
+                // stops (bash would print `Stopped`): a stopped program would keep it for
+                // good, so Ctrl-C continues it too, and the SIGINT takes effect.
+                if self.task.state() == sched::TaskState::Stopped {
+                    let cont = crate::signal::SIGCONT;
+                    if pgrp::send_group(pid, cont, code, 0).is_err() {
+                        let _ = signal::send_signal(pid, cont, code, 0);
+                    }
+                }
             }
         }
         let status = self
