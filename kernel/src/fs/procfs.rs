@@ -430,15 +430,17 @@ impl<'a> Layout<'a> {
 
 /// Folds the mapped pages `(va, write, exec)`, in address order, into `maps` lines: runs of
 /// contiguous pages with the same protection and the same backing (Linux's VMAs, which we do
-/// not keep: the page table is the record).
-pub fn vmas<'a>(
+/// not keep: the page table is the record). Each finished line goes to `emit` as it is
+/// found, so listing a process split into many runs allocates nothing.
+pub fn for_each_vma<'a, E>(
     pages: impl IntoIterator<Item = (u64, bool, bool)>,
     layout: &Layout<'a>,
-) -> alloc::vec::Vec<Vma<'a>> {
-    let mut out: alloc::vec::Vec<Vma<'a>> = alloc::vec::Vec::new();
+    mut emit: impl FnMut(&Vma<'a>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut current: Option<Vma<'a>> = None;
     for (va, write, exec) in pages {
         let (kind, offset) = layout.classify(va);
-        if let Some(last) = out.last_mut()
+        if let Some(last) = current.as_mut()
             && last.end == va
             && last.write == write
             && last.exec == exec
@@ -451,16 +453,21 @@ pub fn vmas<'a>(
             last.end = va + 4096;
             continue;
         }
-        out.push(Vma {
+        if let Some(done) = current.replace(Vma {
             start: va,
             end: va + 4096,
             write,
             exec,
             offset,
             kind,
-        });
+        }) {
+            emit(&done)?;
+        }
     }
-    out
+    match current {
+        Some(last) => emit(&last),
+        None => Ok(()),
+    }
 }
 
 /// One `maps` line (Linux: `show_map_vma`): the name column starts at byte 73.
@@ -1047,9 +1054,9 @@ mod live {
             stack_start: stack.start,
             stack_end: stack.end,
         };
-        for vma in vmas(snap.pages.iter().copied(), &layout) {
-            write_vma(out, &vma)?;
-        }
+        for_each_vma(snap.pages.iter().copied(), &layout, |vma| {
+            write_vma(out, vma)
+        })?;
         Ok(())
     }
 
@@ -1480,9 +1487,7 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
             .chain(pages(0xffffb80f5000, 0xffffb8105000, true, false))
             .chain(pages(0xffffe27f8000, 0xffffe2819000, true, false));
         let mut out = String::new();
-        for vma in vmas(all, &layout) {
-            write_vma(&mut out, &vma).unwrap();
-        }
+        for_each_vma(all, &layout, |vma| write_vma(&mut out, vma)).unwrap();
         assert_eq!(out, LINUX_MAPS);
     }
 
@@ -1512,10 +1517,16 @@ ffffe27f8000-ffffe2819000 rw-p 00000000 00:00 0                          [stack]
             stack_start: 0x600000,
             stack_end: 0x601000,
         };
-        let v = vmas(
+        let mut v = Vec::new();
+        for_each_vma(
             pages(0x400000, 0x402000, false, true).chain(pages(0x500000, 0x501000, true, false)),
             &layout,
-        );
+            |vma| {
+                v.push(*vma);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
         assert_eq!(v.len(), 3);
         assert_eq!((v[1].start, v[1].offset), (0x401000, 0x5000));
         // An empty heap (brk == start_brk) names nothing: Linux has no [heap] VMA then.
