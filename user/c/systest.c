@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,6 +22,8 @@
 #include <sys/times.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int failures, passes;
 
@@ -196,12 +199,21 @@ static void test_misc(void) {
     sigprocmask(SIG_UNBLOCK, &set, NULL);
     check("rt-unblocked", got_rt == SIGRTMAX, "SIGRTMAX not delivered on unblock");
 
+    static volatile int vfork_shared;
+    vfork_shared = 0;
     pid_t child = vfork();
-    if (child == 0)
+    if (child == 0) {
+        vfork_shared = 42;
         _exit(7);
+    }
     int status;
     check("vfork", child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
           WEXITSTATUS(status) == 7, "vfork child status");
+    check("vfork-shares-memory", vfork_shared == 42, "the vfork child's write is not the parent's");
+    char *spawn_argv[] = {"nonexistent", NULL};
+    pid_t spawned;
+    int spawn_err = posix_spawn(&spawned, "/nonexistent", NULL, NULL, spawn_argv, environ);
+    check("posix_spawn-enoent", spawn_err == ENOENT, "posix_spawn of a missing file is not ENOENT");
 
     mode_t old = umask(077);
     check("umask", old == 022 && umask(old) == 077, "umask values");

@@ -690,6 +690,10 @@ pub struct CloneArgs {
     pub child_clear_tid: Option<u64>,
     /// `CLONE_VFORK`: the parent sleeps until the child execs or exits.
     pub vfork: bool,
+    /// `CLONE_VM` (only with `CLONE_VFORK`): the child runs in the parent's address space
+    /// instead of a copy, so what it writes before `execve` or `_exit` (glibc's `posix_spawn`
+    /// reports a failed exec this way) is the parent's.
+    pub share_vm: bool,
 }
 
 /// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0 and
@@ -698,7 +702,13 @@ pub struct CloneArgs {
 /// the caller restarts the syscall after the signals ([`insert`]).
 pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
     let epoch = pgrp::GROUP_SIGNALS.load(Ordering::Acquire);
-    let mm = Arc::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?;
+    let mm = if args.share_vm {
+        // The parent sleeps until the child execs or exits (`vfork`), so one task at a time
+        // runs in it; TLB maintenance is by ASID and broadcast, wherever either runs.
+        parent.mm.clone()
+    } else {
+        Arc::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?
+    };
     let sighand = parent.shared.sighand.lock().inherit();
     let shared = ProcShared::new(parent.pid(), sighand, parent.shared.exec(), &mm)?;
     shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);

@@ -445,8 +445,9 @@ const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
 /// `clone(flags, newsp, parent_tid, tls, child_tid)` for new processes: glibc's `fork()`
 /// (`CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD`, the tid written to `child_tid` in
 /// the child), `vfork()` (`CLONE_VM | CLONE_VFORK | SIGCHLD`: the parent sleeps until the child
-/// execs or exits; the child gets a copy of the address space rather than the parent's, so
-/// what it writes before `execve` stays its own), `CLONE_PARENT_SETTID` and `CLONE_SETTLS`.
+/// execs or exits, and the child runs in the parent's address space until then, as Linux's),
+/// `CLONE_VFORK` alone (a copy, the parent still waiting), `CLONE_PARENT_SETTID` and
+/// `CLONE_SETTLS`.
 /// The exit signal must be `SIGCHLD` (or none). Threads (`CLONE_VM` without `CLONE_VFORK`,
 /// `CLONE_THREAD`...) and namespaces are not implemented: `ENOSYS`.
 fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
@@ -470,6 +471,7 @@ fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         child_set_tid: (flags & CLONE_CHILD_SETTID != 0).then_some(child_tid),
         child_clear_tid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(child_tid),
         vfork: flags & CLONE_VFORK != 0,
+        share_vm: flags & CLONE_VM != 0,
     };
     // A signal to our group came during the fork, and no child was made: take the signal
     // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
