@@ -75,6 +75,7 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     prereq::ensure_qemu()?;
     let scenario_files = select_scenarios(&args.scenarios)?;
     let mut ktest = Tally::default();
+    let mut ktest_failures = Vec::new();
     if args.scenarios.is_empty() {
         // Clippy of the kernel target embeds the initramfs: build it first.
         stage("user programs and initramfs");
@@ -86,7 +87,7 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
         stage("noinstr check refuses a planted violation");
         check_planted_violation()?;
         stage("in-kernel tests");
-        ktest = run_ktest()?;
+        (ktest, ktest_failures) = run_ktest()?;
     }
     stage("scenarios");
     let scenarios = run_scenarios(&scenario_files)?;
@@ -107,6 +108,10 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
         harness.failed,
         started.elapsed().as_secs_f64()
     );
+    // The failures again at the end, where a CI log's tail shows them.
+    for failure in &ktest_failures {
+        eprintln!("xtask: in-kernel test failed: {failure}");
+    }
     println!("{} passed, {} failed", total.passed, total.failed);
     Ok(if total.failed == 0 {
         ExitCode::SUCCESS
@@ -249,8 +254,9 @@ fn check_planted_violation() -> Result {
 }
 
 /// Boots the in-kernel test image with its output streamed, and counts its results. A crash,
-/// a hang or a missing summary counts as one failure more.
-fn run_ktest() -> Result<Tally> {
+/// a hang or a missing summary counts as one failure more. Also returns each failed test with
+/// its message, for the summary.
+fn run_ktest() -> Result<(Tally, Vec<String>)> {
     let image = build::build(Image::Ktest)?;
     let mut config = QemuConfig::new(image, KTEST_SMP);
     config.extra_args = KTEST_ACCEL.map(String::from).to_vec();
@@ -260,14 +266,36 @@ fn run_ktest() -> Result<Tally> {
     let status = qemu.wait_exit(KTEST_TIMEOUT);
     let transcript = String::from_utf8_lossy(&qemu.transcript()).into_owned();
     let (tally, problem) = judge_ktest(status, &transcript);
-    if let Some(problem) = problem {
+    let mut failures = failed_ktests(&transcript);
+    if let Some(problem) = &problem {
+        failures.push(problem.clone());
         eprintln!("xtask: in-kernel tests: {problem}");
         let stderr = qemu.stderr();
         if !stderr.is_empty() {
             eprintln!("---- qemu stderr ----\n{stderr}");
         }
     }
-    Ok(tally)
+    Ok((tally, failures))
+}
+
+/// The tests the image reported as failed (`ktest: NAME ... FAILED`), each with the message on
+/// the line after it.
+fn failed_ktests(transcript: &str) -> Vec<String> {
+    let mut lines = transcript.lines().map(str::trim).peekable();
+    let mut failures = Vec::new();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .strip_prefix("ktest: ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        else {
+            continue;
+        };
+        let message = lines
+            .next_if(|next| next.starts_with("ktest:   "))
+            .map_or("", |next| next["ktest:".len()..].trim());
+        failures.push(format!("{name}: {message}"));
+    }
+    failures
 }
 
 /// The in-kernel tests' tally from QEMU's status and the image's output, and what went wrong
@@ -401,6 +429,18 @@ mod tests {
         assert_eq!(ktest_summary("ktest: 1 passed"), None);
         assert_eq!(ktest_summary("ktest: 1 passed, 2 failures"), None);
         assert_eq!(ktest_summary(""), None);
+    }
+
+    #[test]
+    fn names_the_failed_tests_with_their_messages() {
+        let transcript = "ktest: a::b ... ok\nktest: a::c ... FAILED\nktest:   3 ticks in 9 ns\n\
+                          ktest: a::d ... FAILED\nktest: 1 passed, 2 failed\n";
+        assert_eq!(
+            failed_ktests(transcript),
+            ["a::c: 3 ticks in 9 ns", "a::d: "]
+        );
+        assert!(failed_ktests("ktest: a::b ... ok\n").is_empty());
+        assert_eq!(failed_ktests("ktest: a::e ... FAILED"), ["a::e: "]);
     }
 
     #[test]
