@@ -217,6 +217,36 @@ impl KSigInfo {
         }
         out
     }
+
+    /// A user `siginfo_t` back (what a tracer gives `PTRACE_SETSIGINFO`), read with the union
+    /// member Linux's `siginfo_layout` picks for its signal and code: the fault address for a
+    /// fault signal's own codes, the child's pid, uid and status for SIGCHLD's, else the
+    /// sender's pid and uid (`kill`, `tkill`, the kernel's `SI_KERNEL` and ptrace's reports).
+    pub fn from_user(bytes: &[u8; SI_MAX_SIZE]) -> Self {
+        let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let signo = word(0);
+        let code = word(8) as i32;
+        let own_code = code > SI_USER && code < SI_KERNEL;
+        let fields = match signo {
+            SIGILL | SIGFPE | SIGSEGV | SIGBUS | SIGTRAP if own_code => SigFields::Fault {
+                addr: u64::from(word(16)) | u64::from(word(20)) << 32,
+            },
+            SIGCHLD if own_code => SigFields::Child {
+                pid: word(16),
+                uid: word(20),
+                status: word(24) as i32,
+            },
+            _ => SigFields::Kill {
+                pid: word(16),
+                uid: word(20),
+            },
+        };
+        Self {
+            signo,
+            code,
+            fields,
+        }
+    }
 }
 
 // The records in `sigcontext.__reserved` (arch/arm64/include/uapi/asm/sigcontext.h).
@@ -684,6 +714,22 @@ impl JobCtl {
         self.jobctl & JOBCTL_STOPPED != 0
     }
 
+    /// A traced task's group stop is a ptrace stop instead (Linux: `do_signal_stop` leaves it
+    /// to `do_jobctl_trap`): it does not sleep here, the group stays stopped.
+    pub fn leave_stop(&mut self) {
+        self.jobctl &= !JOBCTL_STOPPED;
+    }
+
+    /// Whether a group stop is in effect (Linux: `SIGNAL_STOP_STOPPED`), until SIGCONT.
+    pub const fn group_stopped(&self) -> bool {
+        self.flags & SIGNAL_STOP_STOPPED != 0
+    }
+
+    /// The stop signal of the last group stop (Linux: `jobctl & JOBCTL_STOP_SIGMASK`).
+    pub const fn stop_signal(&self) -> u32 {
+        self.jobctl & JOBCTL_STOP_SIGMASK
+    }
+
     /// The SIGCHLD code the task owes its parent once it runs again after a SIGCONT (Linux:
     /// `get_signal`'s `SIGNAL_CLD_MASK` check), taken once.
     pub fn take_cld_notice(&mut self) -> Option<i32> {
@@ -941,6 +987,56 @@ mod tests {
         assert_eq!(brk.fields, SigFields::Fault { addr: 0x4000 });
         let dabt = fault_siginfo(esr(esr::ESR_ELx_EC_DABT_LOW, 0x07), 0x8, 0x4000);
         assert_eq!(dabt.fields, SigFields::Fault { addr: 0x8 });
+    }
+
+    #[test]
+    fn siginfo_round_trips_through_user_layout() {
+        let cases = [
+            KSigInfo {
+                signo: SIGSEGV,
+                code: SEGV_MAPERR,
+                fields: SigFields::Fault {
+                    addr: 0x1234_5678_9abc,
+                },
+            },
+            KSigInfo {
+                signo: SIGTRAP,
+                code: TRAP_BRKPT,
+                fields: SigFields::Fault { addr: 0x40_0000 },
+            },
+            KSigInfo {
+                signo: SIGCHLD,
+                code: CLD_TRAPPED,
+                fields: SigFields::Child {
+                    pid: 9,
+                    uid: 0,
+                    status: 5,
+                },
+            },
+            KSigInfo {
+                signo: SIGUSR1,
+                code: SI_TKILL,
+                fields: SigFields::Kill { pid: 3, uid: 0 },
+            },
+            // A ptrace event report: SIGTRAP with code (event << 8) | SIGTRAP.
+            KSigInfo {
+                signo: SIGTRAP,
+                code: 0x605,
+                fields: SigFields::Kill { pid: 4, uid: 0 },
+            },
+        ];
+        for info in cases {
+            assert_eq!(KSigInfo::from_user(&info.to_user()), info);
+        }
+        // SI_KERNEL's layout is kill's, whatever the signal.
+        let mut bytes = [0u8; SI_MAX_SIZE];
+        bytes[0] = SIGSEGV as u8;
+        bytes[8] = SI_KERNEL as u8;
+        bytes[16] = 7;
+        assert_eq!(
+            KSigInfo::from_user(&bytes).fields,
+            SigFields::Kill { pid: 7, uid: 0 }
+        );
     }
 
     #[test]
