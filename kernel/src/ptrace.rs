@@ -149,8 +149,10 @@ pub struct Ptrace {
     /// A group-stop trap is due (Linux's `JOBCTL_TRAP_STOP`): after `PTRACE_INTERRUPT`, or an
     /// attach to a process already stopped.
     pub trap_stop: bool,
-    /// `PTRACE_LISTEN`: still stopped, but the end of the group stop re-traps it.
+    /// `PTRACE_LISTEN`: still stopped, but a change of the group stop (SIGCONT) re-traps it.
     pub listening: bool,
+    /// Whether the group was stopped when `PTRACE_LISTEN` came.
+    pub listen_group_stopped: bool,
     /// The tracee's registers while it is stopped.
     pub regs: regset::TraceeRegs,
     /// The tracer wrote the FP/SIMD or TLS registers: the tracee reloads them.
@@ -171,6 +173,7 @@ impl Ptrace {
             syscall_trace: false,
             trap_stop: false,
             listening: false,
+            listen_group_stopped: false,
             regs: regset::TraceeRegs::ZERO,
             regs_written: false,
         }

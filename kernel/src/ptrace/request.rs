@@ -260,7 +260,8 @@ fn interrupt(tracee: &ProcShared) -> SysResult {
 }
 
 /// `PTRACE_LISTEN` (seized tracees in a `PTRACE_EVENT_STOP` only, `EIO` otherwise): the
-/// tracee stays stopped, but the end of its group stop (SIGCONT) makes it report again.
+/// tracee stays stopped (other requests get `ESRCH`), but the end of its group stop
+/// (SIGCONT) makes it report again.
 fn listen(tracee: &ProcShared) -> SysResult {
     {
         let mut hand = tracee.sighand().lock();
@@ -270,9 +271,8 @@ fn listen(tracee: &ProcShared) -> SysResult {
             return Err(Errno::EIO);
         }
         pt.listening = true;
+        hand.ptrace.listen_group_stopped = hand.jobctl.group_stopped();
     }
-    // If the group stop is already over, it reports at once.
-    wake(tracee);
     Ok(0)
 }
 

@@ -96,8 +96,9 @@ fn ptrace_stop(
         if fatal_pending(&task) || !hand.ptrace.stopped {
             break;
         }
-        if hand.ptrace.listening && !hand.jobctl.group_stopped() {
-            // `PTRACE_LISTEN` and a SIGCONT ended the group stop: a new report, still
+        if hand.ptrace.listening && hand.jobctl.group_stopped() != hand.ptrace.listen_group_stopped
+        {
+            // `PTRACE_LISTEN`, and a SIGCONT ended the group stop: a new report, still
             // stopped (Linux: `JOBCTL_TRAP_NOTIFY`).
             let report = SIGTRAP | PTRACE_EVENT_STOP << 8;
             let pt = &mut hand.ptrace;
