@@ -76,7 +76,8 @@ pub const PTRACE_O_TRACEEXIT: u32 = 1 << PTRACE_EVENT_EXIT;
 pub const PTRACE_O_TRACESECCOMP: u32 = 1 << PTRACE_EVENT_SECCOMP;
 pub const PTRACE_O_EXITKILL: u32 = 1 << 20;
 pub const PTRACE_O_SUSPEND_SECCOMP: u32 = 1 << 21;
-pub const PTRACE_O_MASK: u64 = 0x0000_00ff | PTRACE_O_EXITKILL as u64 | PTRACE_O_SUSPEND_SECCOMP as u64;
+pub const PTRACE_O_MASK: u64 =
+    0x0000_00ff | PTRACE_O_EXITKILL as u64 | PTRACE_O_SUSPEND_SECCOMP as u64;
 
 /// The report of a syscall stop with `PTRACE_O_TRACESYSGOOD`: SIGTRAP with bit 7 set.
 pub const SYSCALL_TRAP_BIT: u32 = 0x80;

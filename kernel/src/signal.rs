@@ -223,7 +223,9 @@ impl KSigInfo {
     /// fault signal's own codes, the child's pid, uid and status for SIGCHLD's, else the
     /// sender's pid and uid (`kill`, `tkill`, the kernel's `SI_KERNEL` and ptrace's reports).
     pub fn from_user(bytes: &[u8; SI_MAX_SIZE]) -> Self {
-        let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let signo = word(0);
         let code = word(8) as i32;
         let own_code = code > SI_USER && code < SI_KERNEL;

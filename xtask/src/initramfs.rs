@@ -21,8 +21,19 @@ use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
 pub const PROGRAMS: [&str; 13] = [
-    "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb", "forkexec", "fpsimd",
-    "sigtest", "fstest", "jobctl", "ptracetest",
+    "hello",
+    "getppid",
+    "fib",
+    "crash",
+    "badcall",
+    "forkwait",
+    "forkbomb",
+    "forkexec",
+    "fpsimd",
+    "sigtest",
+    "fstest",
+    "jobctl",
+    "ptracetest",
 ];
 
 /// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux

@@ -86,6 +86,10 @@ impl ExecInfo {
 }
 
 /// A process as its parent and the process table see it.
+///
+/// `repr(C)`, so the fields read on the `svc` fast path (`getppid`) stay first, within an
+/// immediate offset of the pointer, ahead of the large signal and ptrace state.
+#[repr(C)]
 pub struct ProcShared {
     pid: AtomicU32,
     ppid: AtomicU32,
@@ -379,7 +383,11 @@ fn reap(waiter: Pid, which: i64, options: WaitOptions) -> Reaped {
         }
     }
     let Some(at) = zombie else {
-        return if any { Reaped::Running } else { Reaped::NoChild };
+        return if any {
+            Reaped::Running
+        } else {
+            Reaped::NoChild
+        };
     };
     let status = *table[at].status.get().unwrap_or(&WaitStatus(0));
     if table[at].ppid() == waiter {
@@ -836,9 +844,10 @@ pub fn fork(parent: &mut Process, frame: &mut TrapFrame, args: CloneArgs) -> Res
         // It stops at once: SIGSTOP, or a group-stop trap when seized (set above).
         let seized = shared.sighand.lock().ptrace.seized;
         if !seized {
-            shared
-                .birth_signals
-                .fetch_or(crate::signal::sigmask(crate::signal::SIGSTOP), Ordering::AcqRel);
+            shared.birth_signals.fetch_or(
+                crate::signal::sigmask(crate::signal::SIGSTOP),
+                Ordering::AcqRel,
+            );
         }
     }
     shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);

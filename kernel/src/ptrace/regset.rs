@@ -39,11 +39,8 @@ const PSR_A_BIT: u64 = 0x100;
 const PSR_D_BIT: u64 = 0x200;
 /// The bits of an AArch64 SPSR_EL1 that are RES0 for an EL0 context (Linux's
 /// `SPSR_EL1_AARCH64_RES0_BITS`): 63:32, 27:26, 23:22 (UAO, PAN), 20:13, 5.
-const SPSR_EL1_AARCH64_RES0_BITS: u64 = 0xffff_ffff_0000_0000
-    | (0b11 << 26)
-    | (0b11 << 22)
-    | (0xff << 13)
-    | (1 << 5);
+const SPSR_EL1_AARCH64_RES0_BITS: u64 =
+    0xffff_ffff_0000_0000 | (0b11 << 26) | (0b11 << 22) | (0xff << 13) | (1 << 5);
 
 /// What a stopped tracee's register sets are read from and written to: the state it saved
 /// when it stopped, put back when it resumes.
@@ -169,8 +166,7 @@ pub fn set(note: u64, regs: &mut TraceeRegs, bytes: &[u8]) -> Result<(), Errno> 
     let n = bytes.len().min(whole.len());
     whole[..n].copy_from_slice(&bytes[..n]);
     let word = |i: usize| u64::from_le_bytes(whole[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-    let word32 =
-        |at: usize| u32::from_le_bytes(whole[at..at + 4].try_into().unwrap_or([0; 4]));
+    let word32 = |at: usize| u32::from_le_bytes(whole[at..at + 4].try_into().unwrap_or([0; 4]));
     match note {
         NT_PRSTATUS => {
             let pstate = valid_user_pstate(word(33)).ok_or(Errno::EINVAL)?;
@@ -202,7 +198,11 @@ pub fn set(note: u64, regs: &mut TraceeRegs, bytes: &[u8]) -> Result<(), Errno> 
 /// cleared; `None` unless it returns to AArch64 EL0t with no exception masked.
 pub fn valid_user_pstate(pstate: u64) -> Option<u64> {
     let pstate = pstate & !SPSR_EL1_AARCH64_RES0_BITS;
-    let bad = arch::ptrace::PSR_MODE_MASK | PSR_MODE32_BIT | PSR_D_BIT | PSR_A_BIT | PSR_I_BIT
+    let bad = arch::ptrace::PSR_MODE_MASK
+        | PSR_MODE32_BIT
+        | PSR_D_BIT
+        | PSR_A_BIT
+        | PSR_I_BIT
         | PSR_F_BIT;
     (pstate & bad == 0).then_some(pstate)
 }

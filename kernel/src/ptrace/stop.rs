@@ -232,9 +232,15 @@ pub fn event(process: &mut Process, frame: &mut TrapFrame, event: u32, message: 
         let report = event_report(event);
         let info = report_info(SIGTRAP, report, process.pid());
         let syscallno = frame.regs[8] as i32;
-        if let Some(resumed) =
-            ptrace_stop(process, frame, report, CLD_TRAPPED, message, Some(info), syscallno)
-        {
+        if let Some(resumed) = ptrace_stop(
+            process,
+            frame,
+            report,
+            CLD_TRAPPED,
+            message,
+            Some(info),
+            syscallno,
+        ) {
             send_resume_signal(process, resumed.signo);
         }
     } else if legacy_exec {

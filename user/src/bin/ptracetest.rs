@@ -327,81 +327,284 @@ fn basics(c: &mut Checks) {
     sys::sigaction(SIGCHLD, Some(&act), None);
     let pid = traced_child(child_checks_data);
     let (r, status) = wait(pid);
-    c.check(r == pid && status == stopped(SIGSTOP as u32), b"TRACEME child stops with SIGSTOP (0x137f)");
-    c.eq(CHLD_CODE.load(SeqCst) as i64, CLD_TRAPPED as i64, b"tracer gets SIGCHLD with CLD_TRAPPED");
-    c.check(traced_by(pid, me), b"/proc/PID/status TracerPid: is the tracer");
-    c.check(status_has(pid, b"State:\tt (tracing stop)"), b"/proc/PID/status State: t (tracing stop)");
+    c.check(
+        r == pid && status == stopped(SIGSTOP as u32),
+        b"TRACEME child stops with SIGSTOP (0x137f)",
+    );
+    c.eq(
+        CHLD_CODE.load(SeqCst) as i64,
+        CLD_TRAPPED as i64,
+        b"tracer gets SIGCHLD with CLD_TRAPPED",
+    );
+    c.check(
+        traced_by(pid, me),
+        b"/proc/PID/status TracerPid: is the tracer",
+    );
+    c.check(
+        status_has(pid, b"State:\tt (tracing stop)"),
+        b"/proc/PID/status State: t (tracing stop)",
+    );
     let info = getsiginfo(pid).unwrap_or([0; 128]);
-    c.eq(word32(&info, 0) as i64, SIGSTOP as i64, b"GETSIGINFO si_signo SIGSTOP");
-    c.eq(word32(&info, 16) as i64, pid as i64, b"GETSIGINFO si_pid is the tracee (kill)");
+    c.eq(
+        word32(&info, 0) as i64,
+        SIGSTOP as i64,
+        b"GETSIGINFO si_signo SIGSTOP",
+    );
+    c.eq(
+        word32(&info, 16) as i64,
+        pid as i64,
+        b"GETSIGINFO si_pid is the tracee (kill)",
+    );
     let mut bad = info;
     bad[8..12].copy_from_slice(&(-6i32).to_le_bytes());
-    c.eq(ptrace(PTRACE_SETSIGINFO, pid, 0, bad.as_ptr() as usize) as i64, 0, b"SETSIGINFO");
+    c.eq(
+        ptrace(PTRACE_SETSIGINFO, pid, 0, bad.as_ptr() as usize) as i64,
+        0,
+        b"SETSIGINFO",
+    );
     let again = getsiginfo(pid).unwrap_or([0; 128]);
-    c.eq(word32(&again, 8) as i64, -6, b"GETSIGINFO reads SETSIGINFO's code back");
-    c.eq(ptrace(PTRACE_GETSIGINFO, pid, 0, 8) as i64, EFAULT as i64, b"GETSIGINFO to a bad pointer: EFAULT");
+    c.eq(
+        word32(&again, 8) as i64,
+        -6,
+        b"GETSIGINFO reads SETSIGINFO's code back",
+    );
+    c.eq(
+        ptrace(PTRACE_GETSIGINFO, pid, 0, 8) as i64,
+        EFAULT as i64,
+        b"GETSIGINFO to a bad pointer: EFAULT",
+    );
     // Memory.
     let addr = DATA.as_ptr() as usize;
-    c.eq(peek(pid, addr).unwrap_or(0) as i64, 0x1122_3344_5566_7788, b"PEEKDATA reads the tracee's word");
-    c.eq(peek(pid, 0x10).err().unwrap_or(0) as i64, EIO as i64, b"PEEKDATA of an unmapped address: EIO");
-    c.eq(peek(pid, 0xffff_0000_0000_0000).err().unwrap_or(0) as i64, EIO as i64, b"PEEKDATA of a kernel address: EIO");
-    c.eq(ptrace(PTRACE_PEEKDATA, pid, addr, 0x10) as i64, EFAULT as i64, b"PEEKDATA to a bad tracer pointer: EFAULT");
-    c.eq(ptrace(PTRACE_PEEKTEXT, pid, addr, 0xffff_0000_0000_1000) as i64, EFAULT as i64, b"PEEKTEXT to a kernel pointer: EFAULT");
-    c.eq(ptrace(PTRACE_POKEDATA, pid, 0x10, 1) as i64, EIO as i64, b"POKEDATA of an unmapped address: EIO");
-    c.eq(ptrace(PTRACE_POKEDATA, pid, addr, 0xfeed) as i64, 0, b"POKEDATA");
-    c.eq(DATA.load(SeqCst) as i64, 0x1122_3344_5566_7788, b"POKEDATA leaves the tracer's own copy alone");
-    c.eq(ptrace(PTRACE_PEEKUSR, pid, 0, 0) as i64, EIO as i64, b"PEEKUSR: EIO (arm64)");
+    c.eq(
+        peek(pid, addr).unwrap_or(0) as i64,
+        0x1122_3344_5566_7788,
+        b"PEEKDATA reads the tracee's word",
+    );
+    c.eq(
+        peek(pid, 0x10).err().unwrap_or(0) as i64,
+        EIO as i64,
+        b"PEEKDATA of an unmapped address: EIO",
+    );
+    c.eq(
+        peek(pid, 0xffff_0000_0000_0000).err().unwrap_or(0) as i64,
+        EIO as i64,
+        b"PEEKDATA of a kernel address: EIO",
+    );
+    c.eq(
+        ptrace(PTRACE_PEEKDATA, pid, addr, 0x10) as i64,
+        EFAULT as i64,
+        b"PEEKDATA to a bad tracer pointer: EFAULT",
+    );
+    c.eq(
+        ptrace(PTRACE_PEEKTEXT, pid, addr, 0xffff_0000_0000_1000) as i64,
+        EFAULT as i64,
+        b"PEEKTEXT to a kernel pointer: EFAULT",
+    );
+    c.eq(
+        ptrace(PTRACE_POKEDATA, pid, 0x10, 1) as i64,
+        EIO as i64,
+        b"POKEDATA of an unmapped address: EIO",
+    );
+    c.eq(
+        ptrace(PTRACE_POKEDATA, pid, addr, 0xfeed) as i64,
+        0,
+        b"POKEDATA",
+    );
+    c.eq(
+        DATA.load(SeqCst) as i64,
+        0x1122_3344_5566_7788,
+        b"POKEDATA leaves the tracer's own copy alone",
+    );
+    c.eq(
+        ptrace(PTRACE_PEEKUSR, pid, 0, 0) as i64,
+        EIO as i64,
+        b"PEEKUSR: EIO (arm64)",
+    );
     // Registers.
     let mut regs = [0u64; 34];
     let mut iov = [regs.as_mut_ptr() as usize, 4096];
-    c.eq(ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, iov.as_mut_ptr() as usize) as i64, 0, b"GETREGSET NT_PRSTATUS");
-    c.eq(iov[1] as i64, 272, b"GETREGSET NT_PRSTATUS iov_len cut to 272");
-    c.check(regs[32] != 0 && regs[33] & 0xf == 0, b"NT_PRSTATUS pc set, pstate EL0t");
+    c.eq(
+        ptrace(
+            PTRACE_GETREGSET,
+            pid,
+            NT_PRSTATUS,
+            iov.as_mut_ptr() as usize,
+        ) as i64,
+        0,
+        b"GETREGSET NT_PRSTATUS",
+    );
+    c.eq(
+        iov[1] as i64,
+        272,
+        b"GETREGSET NT_PRSTATUS iov_len cut to 272",
+    );
+    c.check(
+        regs[32] != 0 && regs[33] & 0xf == 0,
+        b"NT_PRSTATUS pc set, pstate EL0t",
+    );
     iov[1] = 12;
-    c.eq(ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, iov.as_mut_ptr() as usize) as i64, EINVAL as i64, b"GETREGSET length not a whole register: EINVAL");
-    c.eq(ptrace(PTRACE_GETREGSET, pid, 0x999, iov.as_mut_ptr() as usize) as i64, EINVAL as i64, b"GETREGSET unknown set: EINVAL");
-    c.eq(ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, 8) as i64, EFAULT as i64, b"GETREGSET bad iovec: EFAULT");
+    c.eq(
+        ptrace(
+            PTRACE_GETREGSET,
+            pid,
+            NT_PRSTATUS,
+            iov.as_mut_ptr() as usize,
+        ) as i64,
+        EINVAL as i64,
+        b"GETREGSET length not a whole register: EINVAL",
+    );
+    c.eq(
+        ptrace(PTRACE_GETREGSET, pid, 0x999, iov.as_mut_ptr() as usize) as i64,
+        EINVAL as i64,
+        b"GETREGSET unknown set: EINVAL",
+    );
+    c.eq(
+        ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, 8) as i64,
+        EFAULT as i64,
+        b"GETREGSET bad iovec: EFAULT",
+    );
     let mut bad = regs;
     bad[33] = 0x3c5; // EL1h, DAIF masked
-    c.eq(setregs(pid, &bad) as i64, EINVAL as i64, b"SETREGSET with an EL1 PSTATE: EINVAL");
+    c.eq(
+        setregs(pid, &bad) as i64,
+        EINVAL as i64,
+        b"SETREGSET with an EL1 PSTATE: EINVAL",
+    );
     c.eq(setregs(pid, &regs) as i64, 0, b"SETREGSET NT_PRSTATUS");
     let mut fp = [0u8; 528];
     let mut iov = [fp.as_mut_ptr() as usize, 528];
-    c.eq(ptrace(PTRACE_GETREGSET, pid, NT_PRFPREG, iov.as_mut_ptr() as usize) as i64, 0, b"GETREGSET NT_PRFPREG");
+    c.eq(
+        ptrace(PTRACE_GETREGSET, pid, NT_PRFPREG, iov.as_mut_ptr() as usize) as i64,
+        0,
+        b"GETREGSET NT_PRFPREG",
+    );
     c.eq(iov[1] as i64, 528, b"NT_PRFPREG is 528 bytes");
-    c.eq(ptrace(PTRACE_SETREGSET, pid, NT_PRFPREG, iov.as_mut_ptr() as usize) as i64, 0, b"SETREGSET NT_PRFPREG");
+    c.eq(
+        ptrace(PTRACE_SETREGSET, pid, NT_PRFPREG, iov.as_mut_ptr() as usize) as i64,
+        0,
+        b"SETREGSET NT_PRFPREG",
+    );
     let mut tls = [0u64; 2];
     let mut iov = [tls.as_mut_ptr() as usize, 16];
-    c.eq(ptrace(PTRACE_GETREGSET, pid, NT_ARM_TLS, iov.as_mut_ptr() as usize) as i64, 0, b"GETREGSET NT_ARM_TLS");
+    c.eq(
+        ptrace(PTRACE_GETREGSET, pid, NT_ARM_TLS, iov.as_mut_ptr() as usize) as i64,
+        0,
+        b"GETREGSET NT_ARM_TLS",
+    );
     let mut nr = 0i32;
     let mut iov = [&mut nr as *mut i32 as usize, 4];
-    c.eq(ptrace(PTRACE_GETREGSET, pid, NT_ARM_SYSTEM_CALL, iov.as_mut_ptr() as usize) as i64, 0, b"GETREGSET NT_ARM_SYSTEM_CALL");
+    c.eq(
+        ptrace(
+            PTRACE_GETREGSET,
+            pid,
+            NT_ARM_SYSTEM_CALL,
+            iov.as_mut_ptr() as usize,
+        ) as i64,
+        0,
+        b"GETREGSET NT_ARM_SYSTEM_CALL",
+    );
     // Options and the rest.
-    c.eq(ptrace(PTRACE_SETOPTIONS, pid, 0, 1 << 8) as i64, EINVAL as i64, b"SETOPTIONS unknown bit: EINVAL");
-    c.eq(ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD) as i64, 0, b"SETOPTIONS TRACESYSGOOD");
-    c.eq(ptrace(PTRACE_GETEVENTMSG, pid, 0, 8) as i64, EFAULT as i64, b"GETEVENTMSG to a bad pointer: EFAULT");
-    c.eq(ptrace(0x9999, pid, 0, 0) as i64, EIO as i64, b"unknown request: EIO");
-    c.eq(ptrace(PTRACE_CONT, pid, 0, 100) as i64, EIO as i64, b"CONT with a bad signal: EIO");
-    c.eq(ptrace(PTRACE_ATTACH, pid, 0, 0) as i64, EPERM as i64, b"ATTACH to a traced process: EPERM");
-    c.eq(ptrace(PTRACE_INTERRUPT, pid, 0, 0) as i64, EIO as i64, b"INTERRUPT without SEIZE: EIO");
+    c.eq(
+        ptrace(PTRACE_SETOPTIONS, pid, 0, 1 << 8) as i64,
+        EINVAL as i64,
+        b"SETOPTIONS unknown bit: EINVAL",
+    );
+    c.eq(
+        ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD) as i64,
+        0,
+        b"SETOPTIONS TRACESYSGOOD",
+    );
+    c.eq(
+        ptrace(PTRACE_GETEVENTMSG, pid, 0, 8) as i64,
+        EFAULT as i64,
+        b"GETEVENTMSG to a bad pointer: EFAULT",
+    );
+    c.eq(
+        ptrace(0x9999, pid, 0, 0) as i64,
+        EIO as i64,
+        b"unknown request: EIO",
+    );
+    c.eq(
+        ptrace(PTRACE_CONT, pid, 0, 100) as i64,
+        EIO as i64,
+        b"CONT with a bad signal: EIO",
+    );
+    c.eq(
+        ptrace(PTRACE_ATTACH, pid, 0, 0) as i64,
+        EPERM as i64,
+        b"ATTACH to a traced process: EPERM",
+    );
+    c.eq(
+        ptrace(PTRACE_INTERRUPT, pid, 0, 0) as i64,
+        EIO as i64,
+        b"INTERRUPT without SEIZE: EIO",
+    );
     c.eq(ptrace(PTRACE_CONT, pid, 0, 0) as i64, 0, b"CONT");
-    c.eq(ptrace(PTRACE_CONT, pid, 0, 0) as i64, ESRCH as i64, b"CONT of a running tracee: ESRCH");
+    c.eq(
+        ptrace(PTRACE_CONT, pid, 0, 0) as i64,
+        ESRCH as i64,
+        b"CONT of a running tracee: ESRCH",
+    );
     let (r, status) = wait(pid);
-    c.check(r == pid && status == exited(0), b"the child saw the POKEDATA and exited 0");
-    sys::sigaction(SIGCHLD, Some(&SigAction { handler: 0, flags: SA_RESTORER, restorer: sys::restorer(), mask: 0 }), None);
+    c.check(
+        r == pid && status == exited(0),
+        b"the child saw the POKEDATA and exited 0",
+    );
+    sys::sigaction(
+        SIGCHLD,
+        Some(&SigAction {
+            handler: 0,
+            flags: SA_RESTORER,
+            restorer: sys::restorer(),
+            mask: 0,
+        }),
+        None,
+    );
 }
 
 fn attach_errors(c: &mut Checks) {
     let me = sys::getpid();
-    c.eq(ptrace(PTRACE_ATTACH, me, 0, 0) as i64, EPERM as i64, b"ATTACH to self: EPERM");
-    c.eq(ptrace(PTRACE_ATTACH, 1, 0, 0) as i64, EPERM as i64, b"ATTACH to pid 1 (a kernel task): EPERM");
-    c.eq(ptrace(PTRACE_ATTACH, 99999, 0, 0) as i64, ESRCH as i64, b"ATTACH to no such pid: ESRCH");
-    c.eq(ptrace(PTRACE_CONT, 99999, 0, 0) as i64, ESRCH as i64, b"CONT of no such pid: ESRCH");
+    c.eq(
+        ptrace(PTRACE_ATTACH, me, 0, 0) as i64,
+        EPERM as i64,
+        b"ATTACH to self: EPERM",
+    );
+    c.eq(
+        ptrace(PTRACE_ATTACH, 1, 0, 0) as i64,
+        EPERM as i64,
+        b"ATTACH to pid 1 (a kernel task): EPERM",
+    );
+    c.eq(
+        ptrace(PTRACE_ATTACH, 99999, 0, 0) as i64,
+        ESRCH as i64,
+        b"ATTACH to no such pid: ESRCH",
+    );
+    c.eq(
+        ptrace(PTRACE_CONT, 99999, 0, 0) as i64,
+        ESRCH as i64,
+        b"CONT of no such pid: ESRCH",
+    );
     let pid = spinner();
-    c.eq(ptrace(PTRACE_CONT, pid, 0, 0) as i64, ESRCH as i64, b"CONT of a process not traced: ESRCH");
-    c.eq(ptrace(PTRACE_KILL, pid, 0, 0) as i64, ESRCH as i64, b"KILL of a process not traced: ESRCH");
-    c.eq(ptrace(PTRACE_SEIZE, pid, 8, 0) as i64, EIO as i64, b"SEIZE with addr != 0: EIO");
-    c.eq(ptrace(PTRACE_SEIZE, pid, 0, 1 << 9) as i64, EIO as i64, b"SEIZE with an unknown option: EIO");
+    c.eq(
+        ptrace(PTRACE_CONT, pid, 0, 0) as i64,
+        ESRCH as i64,
+        b"CONT of a process not traced: ESRCH",
+    );
+    c.eq(
+        ptrace(PTRACE_KILL, pid, 0, 0) as i64,
+        ESRCH as i64,
+        b"KILL of a process not traced: ESRCH",
+    );
+    c.eq(
+        ptrace(PTRACE_SEIZE, pid, 8, 0) as i64,
+        EIO as i64,
+        b"SEIZE with addr != 0: EIO",
+    );
+    c.eq(
+        ptrace(PTRACE_SEIZE, pid, 0, 1 << 9) as i64,
+        EIO as i64,
+        b"SEIZE with an unknown option: EIO",
+    );
     kill(pid, SIGKILL);
     wait(pid);
     // TRACEME twice.
@@ -420,7 +623,11 @@ fn write_twice() -> i32 {
     let first = sys::write(1, msg);
     // The tracer skips this one and makes it return 777.
     let second = sys::write(1, b"ptracetest: FAIL skipped write ran\n");
-    if first == msg.len() as isize && second == 777 { 0 } else { 1 }
+    if first == msg.len() as isize && second == 777 {
+        0
+    } else {
+        1
+    }
 }
 
 /// PTRACE_SYSCALL through a write(): x8, x0 and x7 at the entry and exit stops, then a
@@ -438,7 +645,11 @@ fn syscall_stops(c: &mut Checks) {
     c.eq(regs[2] as i64, 31, b"entry stop: x2 is the length");
     c.eq(regs[7] as i64, 0, b"entry stop: x7 is 0 (entry)");
     let info = getsiginfo(pid).unwrap_or([0; 128]);
-    c.eq(word32(&info, 8) as i64, 0x85, b"syscall stop siginfo si_code SIGTRAP|0x80");
+    c.eq(
+        word32(&info, 8) as i64,
+        0x85,
+        b"syscall stop siginfo si_code SIGTRAP|0x80",
+    );
     ptrace(PTRACE_SYSCALL, pid, 0, 0);
     let (_, status) = wait(pid);
     c.eq(status as i64, 0x857f, b"syscall-exit stop");
@@ -450,17 +661,37 @@ fn syscall_stops(c: &mut Checks) {
     wait(pid);
     let mut nr = -1i32;
     let iov = [&mut nr as *mut i32 as usize, 4];
-    c.eq(ptrace(PTRACE_SETREGSET, pid, NT_ARM_SYSTEM_CALL, iov.as_ptr() as usize) as i64, 0, b"SETREGSET NT_ARM_SYSTEM_CALL -1");
+    c.eq(
+        ptrace(
+            PTRACE_SETREGSET,
+            pid,
+            NT_ARM_SYSTEM_CALL,
+            iov.as_ptr() as usize,
+        ) as i64,
+        0,
+        b"SETREGSET NT_ARM_SYSTEM_CALL -1",
+    );
     let mut regs = getregs(pid).unwrap_or([0; 34]);
     regs[0] = 777;
     setregs(pid, &regs);
     ptrace(PTRACE_SYSCALL, pid, 0, 0);
     let (_, status) = wait(pid);
     let regs = getregs(pid).unwrap_or([0; 34]);
-    c.check(status == 0x857f && regs[0] == 777, b"skipped syscall: exit stop with the tracer's x0");
-    c.eq(ptrace(PTRACE_CONT, pid, 0, 0) as i64, 0, b"CONT out of a syscall stop");
+    c.check(
+        status == 0x857f && regs[0] == 777,
+        b"skipped syscall: exit stop with the tracer's x0",
+    );
+    c.eq(
+        ptrace(PTRACE_CONT, pid, 0, 0) as i64,
+        0,
+        b"CONT out of a syscall stop",
+    );
     let (_, status) = wait(pid);
-    c.eq(status as i64, exited(0) as i64, b"the tracee saw write's result and the skip's 777");
+    c.eq(
+        status as i64,
+        exited(0) as i64,
+        b"the tracee saw write's result and the skip's 777",
+    );
 }
 
 #[inline(never)]
@@ -483,23 +714,50 @@ fn breakpoint(c: &mut Checks) {
     ptrace(PTRACE_PEEKTEXT, pid, addr, &mut orig as *mut u64 as usize);
     c.check(orig != 0, b"PEEKTEXT reads the tracee's text");
     let patched = (orig & !0xffff_ffff) | u64::from(BRK0);
-    c.eq(ptrace(PTRACE_POKETEXT, pid, addr, patched as usize) as i64, 0, b"POKETEXT brk #0 into read-only text");
-    c.eq(peek(pid, addr).unwrap_or(0) as i64, patched as i64, b"PEEKTEXT reads the breakpoint back");
+    c.eq(
+        ptrace(PTRACE_POKETEXT, pid, addr, patched as usize) as i64,
+        0,
+        b"POKETEXT brk #0 into read-only text",
+    );
+    c.eq(
+        peek(pid, addr).unwrap_or(0) as i64,
+        patched as i64,
+        b"PEEKTEXT reads the breakpoint back",
+    );
     // SAFETY: our own text, readable.
     let mine = unsafe { (addr as *const u64).read_volatile() };
-    c.eq(mine as i64, orig as i64, b"the tracer's own text is unchanged");
+    c.eq(
+        mine as i64,
+        orig as i64,
+        b"the tracer's own text is unchanged",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, stopped(SIGTRAP) as i64, b"the breakpoint stops the tracee with SIGTRAP");
+    c.eq(
+        status as i64,
+        stopped(SIGTRAP) as i64,
+        b"the breakpoint stops the tracee with SIGTRAP",
+    );
     let regs = getregs(pid).unwrap_or([0; 34]);
-    c.eq(regs[32] as i64, addr as i64, b"the stop's pc is the breakpoint");
+    c.eq(
+        regs[32] as i64,
+        addr as i64,
+        b"the stop's pc is the breakpoint",
+    );
     let info = getsiginfo(pid).unwrap_or([0; 128]);
-    c.check(word32(&info, 8) == TRAP_BRKPT && word64(&info, 16) == addr as u64, b"siginfo TRAP_BRKPT, si_addr the pc");
+    c.check(
+        word32(&info, 8) == TRAP_BRKPT && word64(&info, 16) == addr as u64,
+        b"siginfo TRAP_BRKPT, si_addr the pc",
+    );
     ptrace(PTRACE_POKETEXT, pid, addr, orig as usize);
     // Resume without the SIGTRAP: the original instruction runs.
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, exited(42) as i64, b"the original instruction back: the tracee goes on");
+    c.eq(
+        status as i64,
+        exited(42) as i64,
+        b"the original instruction back: the tracee goes on",
+    );
 }
 
 fn raise_usr1() -> i32 {
@@ -514,17 +772,29 @@ fn signal_stops(c: &mut Checks) {
     wait(pid);
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, stopped(SIGUSR1 as u32) as i64, b"signal-delivery-stop for SIGUSR1");
+    c.eq(
+        status as i64,
+        stopped(SIGUSR1 as u32) as i64,
+        b"signal-delivery-stop for SIGUSR1",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, exited(0) as i64, b"CONT 0 suppresses the signal");
+    c.eq(
+        status as i64,
+        exited(0) as i64,
+        b"CONT 0 suppresses the signal",
+    );
     let pid = traced_child(raise_usr1);
     wait(pid);
     ptrace(PTRACE_CONT, pid, 0, 0);
     wait(pid);
     ptrace(PTRACE_CONT, pid, 0, SIGUSR1);
     let (_, status) = wait(pid);
-    c.eq(status as i64, SIGUSR1 as i64, b"CONT SIGUSR1 delivers it (killed by SIGUSR1)");
+    c.eq(
+        status as i64,
+        SIGUSR1 as i64,
+        b"CONT SIGUSR1 delivers it (killed by SIGUSR1)",
+    );
     let pid = traced_child(raise_usr1);
     wait(pid);
     c.eq(ptrace(PTRACE_KILL, pid, 0, 0) as i64, 0, b"KILL");
@@ -534,7 +804,10 @@ fn signal_stops(c: &mut Checks) {
     wait(pid);
     kill(pid, SIGKILL);
     let (r, status) = wait(pid);
-    c.check(r == pid && status == SIGKILL as u32, b"SIGKILL ends a stopped tracee");
+    c.check(
+        r == pid && status == SIGKILL as u32,
+        b"SIGKILL ends a stopped tracee",
+    );
 }
 
 fn fork_child() -> i32 {
@@ -553,28 +826,63 @@ fn fork_events(c: &mut Checks) {
     let me = sys::getpid();
     let pid = traced_child(fork_child);
     wait(pid);
-    c.eq(ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEFORK | PTRACE_O_TRACEEXIT) as i64, 0, b"SETOPTIONS TRACEFORK|TRACEEXIT");
+    c.eq(
+        ptrace(
+            PTRACE_SETOPTIONS,
+            pid,
+            0,
+            PTRACE_O_TRACEFORK | PTRACE_O_TRACEEXIT,
+        ) as i64,
+        0,
+        b"SETOPTIONS TRACEFORK|TRACEEXIT",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_FORK) as i64, b"PTRACE_EVENT_FORK stop");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_FORK) as i64,
+        b"PTRACE_EVENT_FORK stop",
+    );
     let child = geteventmsg(pid) as isize;
     c.check(child > 0, b"GETEVENTMSG is the new pid");
     let (r, status) = wait(child);
-    c.check(r == child && status == stopped(SIGSTOP as u32), b"the new child starts traced, stopped by SIGSTOP");
+    c.check(
+        r == child && status == stopped(SIGSTOP as u32),
+        b"the new child starts traced, stopped by SIGSTOP",
+    );
     c.check(traced_by(child, me), b"the new child's TracerPid: is ours");
     ptrace(PTRACE_CONT, child, 0, 0);
     let (_, status) = wait(child);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_EXIT) as i64, b"PTRACE_EVENT_EXIT stop (options inherited)");
-    c.eq(geteventmsg(child) as i64, 7 << 8, b"exit stop's GETEVENTMSG is the exit status");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_EXIT) as i64,
+        b"PTRACE_EVENT_EXIT stop (options inherited)",
+    );
+    c.eq(
+        geteventmsg(child) as i64,
+        7 << 8,
+        b"exit stop's GETEVENTMSG is the exit status",
+    );
     ptrace(PTRACE_CONT, child, 0, 0);
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (r, status) = wait(child);
-    c.check(r == child && status == exited(7), b"the tracer sees the exit first");
+    c.check(
+        r == child && status == exited(7),
+        b"the tracer sees the exit first",
+    );
     let (_, status) = wait(pid);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_EXIT) as i64, b"the parent's own exit stop");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_EXIT) as i64,
+        b"the parent's own exit stop",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, exited(0) as i64, b"then its real parent reaped it (exit 7)");
+    c.eq(
+        status as i64,
+        exited(0) as i64,
+        b"then its real parent reaped it (exit 7)",
+    );
 }
 
 fn exec_hello() -> i32 {
@@ -592,20 +900,40 @@ fn exec_events(c: &mut Checks) {
     ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXEC);
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_EXEC) as i64, b"PTRACE_EVENT_EXEC stop");
-    c.eq(geteventmsg(pid) as i64, pid as i64, b"exec stop's GETEVENTMSG is the pid");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_EXEC) as i64,
+        b"PTRACE_EVENT_EXEC stop",
+    );
+    c.eq(
+        geteventmsg(pid) as i64,
+        pid as i64,
+        b"exec stop's GETEVENTMSG is the pid",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, exited(0) as i64, b"the exec'd program runs to its end");
+    c.eq(
+        status as i64,
+        exited(0) as i64,
+        b"the exec'd program runs to its end",
+    );
     // Without TRACEEXEC: the legacy SIGTRAP after exec.
     let pid = traced_child(exec_hello);
     wait(pid);
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, stopped(SIGTRAP) as i64, b"exec without TRACEEXEC: SIGTRAP stop");
+    c.eq(
+        status as i64,
+        stopped(SIGTRAP) as i64,
+        b"exec without TRACEEXEC: SIGTRAP stop",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
-    c.eq(status as i64, exited(0) as i64, b"CONT 0 after the exec SIGTRAP");
+    c.eq(
+        status as i64,
+        exited(0) as i64,
+        b"CONT 0 after the exec SIGTRAP",
+    );
 }
 
 /// ATTACH to a running process, DETACH, and SEIZE with INTERRUPT and LISTEN.
@@ -614,41 +942,93 @@ fn attach_detach(c: &mut Checks) {
     let pid = spinner();
     c.eq(ptrace(PTRACE_ATTACH, pid, 0, 0) as i64, 0, b"ATTACH");
     let (_, status) = wait(pid);
-    c.eq(status as i64, stopped(SIGSTOP as u32) as i64, b"ATTACH stops it with SIGSTOP");
+    c.eq(
+        status as i64,
+        stopped(SIGSTOP as u32) as i64,
+        b"ATTACH stops it with SIGSTOP",
+    );
     c.check(traced_by(pid, me), b"attached: TracerPid: is ours");
     c.eq(ptrace(PTRACE_DETACH, pid, 0, 0) as i64, 0, b"DETACH");
-    c.eq(ptrace(PTRACE_CONT, pid, 0, 0) as i64, ESRCH as i64, b"CONT after DETACH: ESRCH");
+    c.eq(
+        ptrace(PTRACE_CONT, pid, 0, 0) as i64,
+        ESRCH as i64,
+        b"CONT after DETACH: ESRCH",
+    );
     c.check(traced_by(pid, 0), b"detached: TracerPid: 0");
     kill(pid, SIGTERM);
     let (_, status) = wait(pid);
-    c.eq(status as i64, SIGTERM as i64, b"the detached process runs on (SIGTERM ends it)");
+    c.eq(
+        status as i64,
+        SIGTERM as i64,
+        b"the detached process runs on (SIGTERM ends it)",
+    );
 
     let pid = spinner();
-    c.eq(ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT) as i64, 0, b"SEIZE with options");
-    c.eq(sys::wait4(pid, WNOHANG | __WALL).0 as i64, 0, b"SEIZE does not stop the tracee");
+    c.eq(
+        ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT) as i64,
+        0,
+        b"SEIZE with options",
+    );
+    c.eq(
+        sys::wait4(pid, WNOHANG | __WALL).0 as i64,
+        0,
+        b"SEIZE does not stop the tracee",
+    );
     c.eq(ptrace(PTRACE_INTERRUPT, pid, 0, 0) as i64, 0, b"INTERRUPT");
     let (_, status) = wait(pid);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_STOP) as i64, b"INTERRUPT: PTRACE_EVENT_STOP with SIGTRAP");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_STOP) as i64,
+        b"INTERRUPT: PTRACE_EVENT_STOP with SIGTRAP",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     kill(pid, SIGSTOP);
     let (_, status) = wait(pid);
-    c.eq(status as i64, stopped(SIGSTOP as u32) as i64, b"seized: signal-delivery-stop for SIGSTOP");
+    c.eq(
+        status as i64,
+        stopped(SIGSTOP as u32) as i64,
+        b"seized: signal-delivery-stop for SIGSTOP",
+    );
     ptrace(PTRACE_CONT, pid, 0, SIGSTOP);
     let (_, status) = wait(pid);
-    c.eq(status as i64, ((PTRACE_EVENT_STOP << 16) | stopped(SIGSTOP as u32)) as i64, b"seized group-stop: PTRACE_EVENT_STOP with SIGSTOP");
+    c.eq(
+        status as i64,
+        ((PTRACE_EVENT_STOP << 16) | stopped(SIGSTOP as u32)) as i64,
+        b"seized group-stop: PTRACE_EVENT_STOP with SIGSTOP",
+    );
     c.eq(ptrace(PTRACE_LISTEN, pid, 0, 0) as i64, 0, b"LISTEN");
-    c.eq(ptrace(PTRACE_CONT, pid, 0, 0) as i64, ESRCH as i64, b"requests on a listening tracee: ESRCH");
-    c.eq(sys::wait4(pid, WNOHANG | __WALL).0 as i64, 0, b"listening: nothing to report");
+    c.eq(
+        ptrace(PTRACE_CONT, pid, 0, 0) as i64,
+        ESRCH as i64,
+        b"requests on a listening tracee: ESRCH",
+    );
+    c.eq(
+        sys::wait4(pid, WNOHANG | __WALL).0 as i64,
+        0,
+        b"listening: nothing to report",
+    );
     kill(pid, SIGCONT);
     let (_, status) = wait(pid);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_STOP) as i64, b"SIGCONT while listening: a new PTRACE_EVENT_STOP");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_STOP) as i64,
+        b"SIGCONT while listening: a new PTRACE_EVENT_STOP",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     kill(pid, SIGKILL);
     // Linux still stops a SIGKILLed tracee at PTRACE_EVENT_EXIT (SIGKILL is dequeued by
     // then: `ptrace_stop` sees no fatal signal pending).
     let (_, status) = wait(pid);
-    c.eq(status as i64, event_stop(PTRACE_EVENT_EXIT) as i64, b"SIGKILL: the exit stop, as Linux");
-    c.eq(geteventmsg(pid) as i64, SIGKILL as i64, b"the exit stop's message: killed by SIGKILL");
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_EXIT) as i64,
+        b"SIGKILL: the exit stop, as Linux",
+    );
+    c.eq(
+        geteventmsg(pid) as i64,
+        SIGKILL as i64,
+        b"the exit stop's message: killed by SIGKILL",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
     c.eq(status as i64, SIGKILL as i64, b"then killed by SIGKILL");
@@ -656,7 +1036,10 @@ fn attach_detach(c: &mut Checks) {
 
 /// A tracer that exits: its tracee is detached and runs on; with EXITKILL it is killed.
 fn tracer_exits(c: &mut Checks) {
-    for (exitkill, name) in [(false, &b"a tracer's exit detaches its tracee"[..]), (true, &b"a tracer's exit with EXITKILL kills its tracee"[..])] {
+    for (exitkill, name) in [
+        (false, &b"a tracer's exit detaches its tracee"[..]),
+        (true, &b"a tracer's exit with EXITKILL kills its tracee"[..]),
+    ] {
         let victim = spinner();
         let tracer = sys::fork();
         if tracer == 0 {
@@ -670,7 +1053,11 @@ fn tracer_exits(c: &mut Checks) {
             sys::exit_group(if ok && r == victim { 0 } else { 1 });
         }
         let (_, status) = wait(tracer);
-        c.eq(status as i64, 0, b"the tracer attached and stopped its tracee");
+        c.eq(
+            status as i64,
+            0,
+            b"the tracer attached and stopped its tracee",
+        );
         if exitkill {
             let (_, status) = wait(victim);
             c.eq(status as i64, SIGKILL as i64, name);
