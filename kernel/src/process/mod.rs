@@ -55,6 +55,9 @@ pub const INIT_PID: Pid = 1;
 pub struct ExecInfo {
     /// The program's path as `execve` got it.
     pub path: String,
+    /// The program file's own path, symlinks resolved (`/bin/busybox` for `/bin/sh`): what
+    /// `/proc/PID/exe` points at and `maps` names.
+    pub exe: String,
     /// The arguments, each ended by a NUL.
     pub argv: Vec<u8>,
 }
@@ -65,6 +68,18 @@ impl ExecInfo {
         let mut copy = String::new();
         copy.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
         copy.push_str(path);
+        let vfs = fs::vfs();
+        let exe = match vfs.real_path(vfs.root(), path) {
+            Ok(exe) => exe,
+            Err(Errno::ENOMEM) => return Err(Errno::ENOMEM),
+            // Gone already, or a test's image without a file: the path as given.
+            Err(_) => {
+                let mut exe = String::new();
+                exe.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
+                exe.push_str(path);
+                exe
+            }
+        };
         let mut args = Vec::new();
         let len = argv.iter().map(|a| a.len() + 1).sum();
         args.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
@@ -74,6 +89,7 @@ impl ExecInfo {
         }
         Arc::try_new(Self {
             path: copy,
+            exe,
             argv: args,
         })
         .map_err(|_| Errno::ENOMEM)
