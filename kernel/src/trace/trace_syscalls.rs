@@ -105,6 +105,7 @@ pub static SYSCALLS: &[SyscallMeta] = &[
     meta!(117, "sys_ptrace", "long" "request", "long" "pid", "unsigned long" "addr",
         "unsigned long" "data"),
     meta!(124, "sys_sched_yield"),
+    meta!(128, "sys_restart_syscall"),
     meta!(129, "sys_kill", "pid_t" "pid", "int" "sig"),
     meta!(130, "sys_tkill", "pid_t" "pid", "int" "sig"),
     meta!(131, "sys_tgkill", "pid_t" "tgid", "pid_t" "pid", "int" "sig"),
