@@ -21,6 +21,11 @@
 //! copy-on-write yet) and replace their image with `execve` ([`execve`]), which renames the
 //! task after the program and records its path and arguments ([`ExecInfo`]) for `/proc`; the
 //! process table also lends `/proc` readers the address space ([`ProcShared::mm`]).
+//!
+//! A traced process ([`crate::ptrace`]) makes its ptrace stops on this same way back to EL0,
+//! and its tracer's `wait4` finds it here too: the tracer sees its stops and, first, its exit
+//! ([`wait4`]). While its tracer asks for syscall stops, its syscalls leave the `svc` fast path
+//! (`user_loop` enters EL0 without a context for it) and go through the stops in the loop.
 
 pub mod mm;
 pub mod pgrp;
@@ -284,6 +289,22 @@ fn insert(shared: &Arc<ProcShared>, fork_epoch: Option<u64>) -> Result<(), Errno
     table.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     table.push(shared.clone());
     Ok(())
+}
+
+/// Unlinks one process traced by `tracer` from it ([`crate::ptrace::Ptrace::unlink`]), if
+/// there is one: the process and the options it was traced with (the exiting tracer's side of
+/// Linux's `exit_ptrace`).
+pub(crate) fn untrace_one(tracer: Pid) -> Option<(Arc<ProcShared>, u32)> {
+    let table = TABLE.lock();
+    table.iter().find_map(|p| {
+        let mut hand = p.sighand.lock();
+        if hand.ptrace.tracer != tracer {
+            return None;
+        }
+        let options = hand.ptrace.options;
+        hand.ptrace.unlink(0);
+        Some((p.clone(), options))
+    })
 }
 
 /// The table entry of process `pid` (a zombie included).

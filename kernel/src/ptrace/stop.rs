@@ -134,8 +134,6 @@ fn ptrace_stop(
         arch::context::set_tpidr_el0(regs.tls);
     }
     process.set_ptrace_syscall(syscall_trace);
-    // Inside a syscall, the way back to EL0 must look at what the tracer asked.
-    process.set_syscall_work();
     Some(resumed)
 }
 
@@ -242,6 +240,9 @@ pub fn event(process: &mut Process, frame: &mut TrapFrame, event: u32, message: 
             syscallno,
         ) {
             send_resume_signal(process, resumed.signo);
+            // A stop inside a syscall: the way back to EL0 goes through the run loop, which
+            // looks at what the tracer asked (`PTRACE_SYSCALL`, the FP/SIMD registers).
+            process.set_syscall_work();
         }
     } else if legacy_exec {
         let _ = psignal::send_signal(process.pid(), SIGTRAP, SI_USER, 0);
@@ -323,26 +324,12 @@ fn syscall_stop(process: &mut Process, frame: &mut TrapFrame, dir: u64, nr: i32)
 
 /// The tracer `tracer` is exiting (Linux: `exit_ptrace`): each of its tracees is detached,
 /// or killed with `PTRACE_O_EXITKILL`; a stopped one resumes, and a zombie one goes back to
-/// its real parent to be reaped.
+/// its real parent to be reaped. One tracee at a time, found and unlinked under the table's
+/// lock, so nothing is allocated and none is missed.
 pub fn exit_ptrace(tracer: Pid) {
-    let Ok(all) = crate::process::processes() else {
-        return;
-    };
-    for tracee in all {
-        let (was_traced, exitkill) = {
-            let mut hand = tracee.sighand().lock();
-            if hand.ptrace.tracer != tracer {
-                continue;
-            }
-            let exitkill = hand.ptrace.options & PTRACE_O_EXITKILL != 0;
-            hand.ptrace.unlink(0);
-            (true, exitkill)
-        };
-        if !was_traced {
-            continue;
-        }
+    while let Some((tracee, options)) = crate::process::untrace_one(tracer) {
         let pid = tracee.pid();
-        if exitkill {
+        if options & PTRACE_O_EXITKILL != 0 {
             let _ = psignal::send_signal(pid, SIGKILL, SI_KERNEL, 0);
         }
         if let Some(task) = sched::find_task_by_pid(pid) {

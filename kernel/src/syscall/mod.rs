@@ -19,7 +19,8 @@
 //! busybox (stage 4): `mprotect` and `madvise` ([`mm`]), `futex` ([`futex`]), and the process
 //! attributes of [`sys`]: `prlimit64`/`getrlimit`/`setrlimit`, `prctl`, `sysinfo`, process
 //! groups and sessions, `umask`, the `setuid` family, `getgroups`/`setgroups`, `times`,
-//! `getrusage`, `sched_getaffinity`. `rseq` stays `ENOSYS`, which glibc takes as "not available".
+//! `getrusage`, `sched_getaffinity`. `ptrace` is [`crate::ptrace::request`]'s. `rseq` stays
+//! `ENOSYS`, which glibc takes as "not available".
 
 pub mod fs;
 pub mod futex;
