@@ -54,6 +54,7 @@ pub const PTRACE_SETREGSET: u64 = 0x4205;
 pub const PTRACE_SEIZE: u64 = 0x4206;
 pub const PTRACE_INTERRUPT: u64 = 0x4207;
 pub const PTRACE_LISTEN: u64 = 0x4208;
+pub const PTRACE_GET_SYSCALL_INFO: u64 = 0x420e;
 
 // Events: a stop's report is `SIGTRAP | event << 8`.
 pub const PTRACE_EVENT_FORK: u32 = 1;
@@ -85,6 +86,63 @@ pub const SYSCALL_TRAP_BIT: u32 = 0x80;
 /// x7 at a syscall stop (Linux's `enum ptrace_syscall_dir`).
 pub const PTRACE_SYSCALL_ENTER: u64 = 0;
 pub const PTRACE_SYSCALL_EXIT: u64 = 1;
+
+/// `GETEVENTMSG` at a syscall-entry and a syscall-exit stop.
+pub const PTRACE_EVENTMSG_SYSCALL_ENTRY: u64 = 1;
+pub const PTRACE_EVENTMSG_SYSCALL_EXIT: u64 = 2;
+
+// `struct ptrace_syscall_info`'s `op`.
+pub const PTRACE_SYSCALL_INFO_NONE: u8 = 0;
+pub const PTRACE_SYSCALL_INFO_ENTRY: u8 = 1;
+pub const PTRACE_SYSCALL_INFO_EXIT: u8 = 2;
+/// `AUDIT_ARCH_AARCH64`: `EM_AARCH64` (183), 64-bit, little-endian.
+pub const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+/// `sizeof(struct ptrace_syscall_info)`: the seccomp member is the largest.
+pub const PTRACE_SYSCALL_INFO_SIZE: usize = 88;
+/// Linux's `MAX_ERRNO`: x0 from -4095 to -1 is an error.
+const MAX_ERRNO: u64 = 4095;
+
+/// `PTRACE_GET_SYSCALL_INFO`'s `struct ptrace_syscall_info` for a stop with `si_code` and
+/// `message` and registers `regs`, and its size as Linux counts it (`actual_size`: up to the
+/// end of the member that applies): a syscall-entry stop gives the number and x0-x5
+/// (`op` ENTRY, 80 bytes), a syscall-exit stop the value or the error (`op` EXIT, 33 bytes),
+/// any other stop only the pc and sp (`op` NONE, 24 bytes). Syscall stops are told apart by
+/// their `SIGTRAP | 0x80` code, so only with `PTRACE_O_TRACESYSGOOD`, as on Linux.
+pub fn syscall_info(
+    regs: &regset::TraceeRegs,
+    si_code: Option<i32>,
+    message: u64,
+) -> ([u8; PTRACE_SYSCALL_INFO_SIZE], usize) {
+    let mut out = [0u8; PTRACE_SYSCALL_INFO_SIZE];
+    let f = &regs.frame;
+    out[4..8].copy_from_slice(&AUDIT_ARCH_AARCH64.to_le_bytes());
+    out[8..16].copy_from_slice(&f.pc.to_le_bytes());
+    out[16..24].copy_from_slice(&f.sp.to_le_bytes());
+    let syscall_stop = si_code == Some((SIGTRAP | SYSCALL_TRAP_BIT) as i32);
+    let size = match message {
+        PTRACE_EVENTMSG_SYSCALL_ENTRY if syscall_stop => {
+            out[0] = PTRACE_SYSCALL_INFO_ENTRY;
+            out[24..32].copy_from_slice(&i64::from(regs.syscallno).to_le_bytes());
+            for (i, arg) in f.regs[..6].iter().enumerate() {
+                out[32 + i * 8..40 + i * 8].copy_from_slice(&arg.to_le_bytes());
+            }
+            80
+        }
+        PTRACE_EVENTMSG_SYSCALL_EXIT if syscall_stop => {
+            out[0] = PTRACE_SYSCALL_INFO_EXIT;
+            let x0 = f.regs[0];
+            let is_error = x0 >= MAX_ERRNO.wrapping_neg();
+            out[24..32].copy_from_slice(&x0.to_le_bytes());
+            out[32] = u8::from(is_error);
+            33
+        }
+        _ => {
+            out[0] = PTRACE_SYSCALL_INFO_NONE;
+            24
+        }
+    };
+    (out, size)
+}
 
 /// The options `PTRACE_SETOPTIONS` (and `PTRACE_SEIZE`'s data) may set (Linux's
 /// `check_ptrace_options`): `EINVAL` for bits that are no option, and for
@@ -248,6 +306,43 @@ mod tests {
         assert!(g.if_stopped() && g.stop_sig() == SIGSTOP);
         assert!(is_event_stop((SIGTRAP | PTRACE_EVENT_STOP << 8) as i32));
         assert!(!is_event_stop(event_report(PTRACE_EVENT_EXIT) as i32));
+    }
+
+    #[test]
+    fn syscall_info_layout() {
+        let mut regs = regset::TraceeRegs::ZERO;
+        regs.frame.pc = 0x40_1000;
+        regs.frame.sp = 0x7fff_f000;
+        regs.frame.regs[..6].copy_from_slice(&[1, 0x4000, 6, 0, 0, 0]);
+        regs.syscallno = 64;
+        let code = Some((SIGTRAP | SYSCALL_TRAP_BIT) as i32);
+        let (info, size) = syscall_info(&regs, code, PTRACE_EVENTMSG_SYSCALL_ENTRY);
+        assert_eq!(size, 80);
+        assert_eq!(info[0], PTRACE_SYSCALL_INFO_ENTRY);
+        assert_eq!(&info[4..8], &[0xb7, 0, 0, 0xc0]);
+        assert_eq!(&info[8..16], &0x40_1000u64.to_le_bytes());
+        assert_eq!(&info[16..24], &0x7fff_f000u64.to_le_bytes());
+        assert_eq!(&info[24..32], &64u64.to_le_bytes());
+        assert_eq!(&info[32..40], &1u64.to_le_bytes());
+        assert_eq!(&info[40..48], &0x4000u64.to_le_bytes());
+        // Exit: a value, then an error.
+        regs.frame.regs[0] = 6;
+        let (info, size) = syscall_info(&regs, code, PTRACE_EVENTMSG_SYSCALL_EXIT);
+        assert_eq!((size, info[0], info[32]), (33, PTRACE_SYSCALL_INFO_EXIT, 0));
+        assert_eq!(&info[24..32], &6u64.to_le_bytes());
+        regs.frame.regs[0] = (-2i64) as u64;
+        let (info, _) = syscall_info(&regs, code, PTRACE_EVENTMSG_SYSCALL_EXIT);
+        assert_eq!(info[32], 1);
+        assert_eq!(&info[24..32], &(-2i64).to_le_bytes());
+        regs.frame.regs[0] = (-4096i64) as u64;
+        assert_eq!(
+            syscall_info(&regs, code, PTRACE_EVENTMSG_SYSCALL_EXIT).0[32],
+            0
+        );
+        // Without TRACESYSGOOD, or at another stop: only pc and sp.
+        let (info, size) = syscall_info(&regs, Some(SIGTRAP as i32), PTRACE_EVENTMSG_SYSCALL_ENTRY);
+        assert_eq!((size, info[0]), (24, PTRACE_SYSCALL_INFO_NONE));
+        assert_eq!(syscall_info(&regs, None, 0).1, 24);
     }
 
     #[test]

@@ -16,11 +16,12 @@ use arch::exception::TrapFrame;
 
 use super::regset::{self, NT_ARM_TLS, NT_PRFPREG, USER_FPSIMD_SIZE};
 use super::{
-    PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH, PTRACE_GETEVENTMSG, PTRACE_GETREGSET,
-    PTRACE_GETSIGINFO, PTRACE_INTERRUPT, PTRACE_KILL, PTRACE_LISTEN, PTRACE_O_MASK,
-    PTRACE_PEEKDATA, PTRACE_PEEKTEXT, PTRACE_PEEKUSR, PTRACE_POKEDATA, PTRACE_POKETEXT,
-    PTRACE_POKEUSR, PTRACE_SEIZE, PTRACE_SETOPTIONS, PTRACE_SETREGSET, PTRACE_SETSIGINFO,
-    PTRACE_SINGLESTEP, PTRACE_SYSCALL, PTRACE_TRACEME, check_options, is_event_stop,
+    PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH, PTRACE_GET_SYSCALL_INFO, PTRACE_GETEVENTMSG,
+    PTRACE_GETREGSET, PTRACE_GETSIGINFO, PTRACE_INTERRUPT, PTRACE_KILL, PTRACE_LISTEN,
+    PTRACE_O_MASK, PTRACE_PEEKDATA, PTRACE_PEEKTEXT, PTRACE_PEEKUSR, PTRACE_POKEDATA,
+    PTRACE_POKETEXT, PTRACE_POKEUSR, PTRACE_SEIZE, PTRACE_SETOPTIONS, PTRACE_SETREGSET,
+    PTRACE_SETSIGINFO, PTRACE_SINGLESTEP, PTRACE_SYSCALL, PTRACE_TRACEME, check_options,
+    is_event_stop,
 };
 use crate::fs::Errno;
 use crate::process::mm::access_process_vm;
@@ -78,6 +79,15 @@ pub fn sys_ptrace(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         }
         PTRACE_GETREGSET | PTRACE_SETREGSET => {
             regset_request(&tracee, request == PTRACE_SETREGSET, addr, data)
+        }
+        PTRACE_GET_SYSCALL_INFO => {
+            let (info, size) = {
+                let hand = tracee.sighand().lock();
+                let pt = &hand.ptrace;
+                super::syscall_info(&pt.regs, pt.last_siginfo.map(|i| i.code), pt.message)
+            };
+            copy_to_user(data, &info[..size.min(addr as usize)])?;
+            Ok(size as u64)
         }
         PTRACE_INTERRUPT => interrupt(&tracee),
         PTRACE_LISTEN => listen(&tracee),

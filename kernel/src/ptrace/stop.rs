@@ -14,8 +14,9 @@ use arch::exception::TrapFrame;
 use super::regset::TraceeRegs;
 use super::{
     PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC, PTRACE_EVENT_FORK, PTRACE_EVENT_STOP,
-    PTRACE_EVENT_VFORK, PTRACE_O_EXITKILL, PTRACE_SYSCALL_ENTER, PTRACE_SYSCALL_EXIT, Ptrace,
-    event_report, syscall_report,
+    PTRACE_EVENT_VFORK, PTRACE_EVENTMSG_SYSCALL_ENTRY, PTRACE_EVENTMSG_SYSCALL_EXIT,
+    PTRACE_O_EXITKILL, PTRACE_SYSCALL_ENTER, PTRACE_SYSCALL_EXIT, Ptrace, event_report,
+    syscall_report,
 };
 use crate::fs::Errno;
 use crate::process::{CloneArgs, ProcShared, Process, signal as psignal};
@@ -307,7 +308,12 @@ fn syscall_stop(process: &mut Process, frame: &mut TrapFrame, dir: u64, nr: i32)
     let info = report_info(SIGTRAP, report, process.pid());
     let saved = frame.regs[7];
     frame.regs[7] = dir;
-    let resumed = ptrace_stop(process, frame, report, CLD_TRAPPED, 0, Some(info), nr);
+    let message = if dir == PTRACE_SYSCALL_ENTER {
+        PTRACE_EVENTMSG_SYSCALL_ENTRY
+    } else {
+        PTRACE_EVENTMSG_SYSCALL_EXIT
+    };
+    let resumed = ptrace_stop(process, frame, report, CLD_TRAPPED, message, Some(info), nr);
     frame.regs[7] = saved;
     let task = sched::current_task();
     if fatal_pending(&task) {

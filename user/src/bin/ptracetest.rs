@@ -41,6 +41,7 @@ const PTRACE_SETREGSET: usize = 0x4205;
 const PTRACE_SEIZE: usize = 0x4206;
 const PTRACE_INTERRUPT: usize = 0x4207;
 const PTRACE_LISTEN: usize = 0x4208;
+const PTRACE_GET_SYSCALL_INFO: usize = 0x420e;
 
 const PTRACE_O_TRACESYSGOOD: usize = 1;
 const PTRACE_O_TRACEFORK: usize = 2;
@@ -650,12 +651,34 @@ fn syscall_stops(c: &mut Checks) {
         0x85,
         b"syscall stop siginfo si_code SIGTRAP|0x80",
     );
+    c.eq(
+        geteventmsg(pid) as i64,
+        1,
+        b"entry stop: GETEVENTMSG 1 (SYSCALL_ENTRY)",
+    );
+    let mut sc = [0u64; 11];
+    let size = ptrace(PTRACE_GET_SYSCALL_INFO, pid, 88, sc.as_mut_ptr() as usize);
+    c.check(
+        size == 80
+            && sc[0] & 0xff == 1
+            && sc[0] >> 32 == 0xc000_00b7
+            && sc[3] == 64
+            && sc[4] == 1
+            && sc[6] == 31,
+        b"GET_SYSCALL_INFO at entry: op ENTRY, AUDIT_ARCH_AARCH64, nr 64, args",
+    );
     ptrace(PTRACE_SYSCALL, pid, 0, 0);
     let (_, status) = wait(pid);
     c.eq(status as i64, 0x857f, b"syscall-exit stop");
     let regs = getregs(pid).unwrap_or([0; 34]);
     c.eq(regs[0] as i64, 31, b"exit stop: x0 is write's result");
     c.eq(regs[7] as i64, 1, b"exit stop: x7 is 1 (exit)");
+    let mut sc = [0u64; 11];
+    let size = ptrace(PTRACE_GET_SYSCALL_INFO, pid, 88, sc.as_mut_ptr() as usize);
+    c.check(
+        size == 33 && sc[0] & 0xff == 2 && sc[3] == 31 && sc[4] & 0xff == 0,
+        b"GET_SYSCALL_INFO at exit: op EXIT, rval 31, not an error",
+    );
     // The second write: skipped, its result ours.
     ptrace(PTRACE_SYSCALL, pid, 0, 0);
     wait(pid);
