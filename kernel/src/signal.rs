@@ -722,6 +722,16 @@ impl JobCtl {
         self.jobctl &= !JOBCTL_STOPPED;
     }
 
+    /// A task that ran on during a group stop (traced, resumed by its tracer) joins it again
+    /// once untraced: whether it is to sleep stopped now.
+    pub fn rejoin_stop(&mut self) -> bool {
+        if self.flags & SIGNAL_STOP_STOPPED == 0 || self.jobctl & JOBCTL_STOPPED != 0 {
+            return false;
+        }
+        self.jobctl |= JOBCTL_STOPPED;
+        true
+    }
+
     /// Whether a group stop is in effect (Linux: `SIGNAL_STOP_STOPPED`), until SIGCONT.
     pub const fn group_stopped(&self) -> bool {
         self.flags & SIGNAL_STOP_STOPPED != 0
@@ -1136,6 +1146,24 @@ mod tests {
         j.dequeued(SIGTSTP);
         assert_eq!(j.do_signal_stop(SIGTSTP), Some(true));
         assert_eq!(j.wait_stopped(), Some(WaitStatus::stopped(SIGTSTP)));
+    }
+
+    #[test]
+    fn a_task_resumed_during_a_group_stop_rejoins_it() {
+        let mut j = JobCtl::default();
+        assert!(!j.rejoin_stop());
+        j.dequeued(SIGSTOP);
+        assert_eq!(j.do_signal_stop(SIGSTOP), Some(true));
+        // Traced: the ptrace stop takes its place and the tracer resumes it.
+        j.leave_stop();
+        assert!(j.group_stopped() && !j.stopped());
+        assert_eq!(j.stop_signal(), SIGSTOP);
+        // Untraced again: it stops, once.
+        assert!(j.rejoin_stop() && j.stopped());
+        assert!(!j.rejoin_stop());
+        // SIGCONT ends it for good.
+        j.prepare_signal(SIGCONT);
+        assert!(!j.group_stopped() && !j.stopped() && !j.rejoin_stop());
     }
 
     #[test]

@@ -336,16 +336,36 @@ fn do_signal_stop(task: &Task, process: &mut Process, frame: &mut TrapFrame, sig
     if notify {
         notify_parent_cldstop(&process.shared, task.pid(), CLD_STOPPED, signo);
     }
+    sleep_stopped(task, process);
+}
+
+/// Sleeps in a group stop (the task already marked stopped) until SIGCONT or SIGKILL ends
+/// it, or a tracer that attached meanwhile makes it a ptrace stop (`do_signal` traps).
+fn sleep_stopped(task: &Task, process: &Process) {
     loop {
         sched::schedule();
         let hand = process.shared.sighand.lock();
-        // A tracer that attached meanwhile makes it a ptrace stop (`do_signal` traps).
         if !hand.jobctl.stopped() || task.killed() || hand.ptrace.trap_stop {
             break;
         }
         // Woken by something else: back to sleep.
         sched::set_current_stopped();
     }
+}
+
+/// A task no longer traced whose group is still stopped (its tracer resumed it, then
+/// detached or exited) stops again, without a new report (Linux: `__ptrace_unlink` sets
+/// `JOBCTL_STOP_PENDING`). Whether it stopped.
+fn rejoin_group_stop(task: &Task, process: &Process) -> bool {
+    {
+        let mut hand = process.shared.sighand.lock();
+        if hand.ptrace.traced() || !hand.jobctl.rejoin_stop() {
+            return false;
+        }
+        sched::set_current_stopped();
+    }
+    sleep_stopped(task, process);
+    true
 }
 
 /// A fault at EL0 raises `info` (Linux: `force_sig_fault`): if the process blocks or ignores
@@ -396,6 +416,9 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
         // A trap the tracer asked for (`PTRACE_INTERRUPT`, an attach to a stopped process).
         if crate::ptrace::stop::trap_pending(process) {
             crate::ptrace::stop::trap_stop(process, frame);
+            continue;
+        }
+        if rejoin_group_stop(task, process) {
             continue;
         }
         let deliverable = task.sig_deliverable();

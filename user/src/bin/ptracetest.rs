@@ -66,6 +66,7 @@ const SIGCHLD: usize = 17;
 const SIGCONT: usize = 18;
 const SIGSTOP: usize = 19;
 const WNOHANG: usize = 1;
+const WUNTRACED: usize = 2;
 const __WALL: usize = 0x4000_0000;
 const CLD_TRAPPED: u64 = 4;
 const TRAP_BRKPT: i32 = 1;
@@ -1057,6 +1058,53 @@ fn attach_detach(c: &mut Checks) {
     c.eq(status as i64, SIGKILL as i64, b"then killed by SIGKILL");
 }
 
+/// ATTACH to a process stopped by SIGSTOP: it reports the stop to its tracer; DETACH leaves
+/// it stopped (`T (stopped)`) until SIGCONT.
+fn attach_stopped(c: &mut Checks) {
+    let pid = spinner();
+    kill(pid, SIGSTOP);
+    let (_, status) = sys::wait4(pid, WUNTRACED);
+    c.eq(
+        status as i64,
+        stopped(SIGSTOP as u32) as i64,
+        b"a child stopped by SIGSTOP",
+    );
+    c.eq(
+        ptrace(PTRACE_ATTACH, pid, 0, 0) as i64,
+        0,
+        b"ATTACH to a stopped process",
+    );
+    let (_, status) = wait(pid);
+    c.eq(
+        status as i64,
+        stopped(SIGSTOP as u32) as i64,
+        b"its tracer sees the stop",
+    );
+    c.check(
+        status_has(pid, b"State:\tt (tracing stop)"),
+        b"attached to a stopped process: t (tracing stop)",
+    );
+    c.eq(
+        ptrace(PTRACE_DETACH, pid, 0, 0) as i64,
+        0,
+        b"DETACH from the group-stopped process",
+    );
+    let mut still = false;
+    for _ in 0..100 {
+        still = status_has(pid, b"State:\tT (stopped)");
+        if still {
+            break;
+        }
+        // SAFETY: no arguments.
+        unsafe { sys::syscall6(SYS_SCHED_YIELD, [0; 6]) };
+    }
+    c.check(still, b"detached, it stays stopped: T (stopped)");
+    kill(pid, SIGCONT);
+    kill(pid, SIGKILL);
+    let (_, status) = wait(pid);
+    c.eq(status as i64, SIGKILL as i64, b"SIGCONT, SIGKILL: it ends");
+}
+
 /// A tracer that exits: its tracee is detached and runs on; with EXITKILL it is killed.
 fn tracer_exits(c: &mut Checks) {
     for (exitkill, name) in [
@@ -1106,6 +1154,7 @@ fn main(_: user::Args) -> i32 {
     fork_events(&mut c);
     exec_events(&mut c);
     attach_detach(&mut c);
+    attach_stopped(&mut c);
     tracer_exits(&mut c);
     user::print(b"ptracetest: ");
     user::print_u64(c.passed);
