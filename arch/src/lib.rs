@@ -84,6 +84,7 @@ pub mod clocksource;
 pub mod esr;
 pub mod fpsimd;
 pub mod ftrace;
+pub mod hw_breakpoint;
 pub mod insn;
 pub mod irq;
 pub mod jump_label;
