@@ -79,6 +79,8 @@ pub enum HwDebugError {
     Invalid,
     /// `ENOSPC`: a slot past the ones this CPU has.
     NoSpace,
+    /// `ENOMEM`: no memory for the task's slots.
+    NoMemory,
 }
 
 /// One slot as the tracer sees it (Linux: the perf event's `bp_addr` and the encoded arch
@@ -306,6 +308,7 @@ pub use hw::*;
 
 #[cfg(target_os = "none")]
 mod hw {
+    use alloc::boxed::Box;
     use core::sync::atomic::{AtomicBool, Ordering};
 
     use aarch64_cpu::registers::{ID_AA64DFR0_EL1, Readable};
@@ -367,12 +370,14 @@ mod hw {
 
     /// A task's EL0 debug state (Linux: `TIF_SINGLESTEP` and `thread.debug`): whether it is
     /// single-stepped, and its breakpoint and watchpoint slots. Written by a tracer while the
-    /// task is stopped, read by the task itself on its way to EL0.
+    /// task is stopped, read by the task itself on its way to EL0. The slots are allocated by
+    /// the first regset write (Linux creates its perf events then too), so an untraced task
+    /// carries two flags and an empty lock.
     pub struct TaskDebug {
         single_step: AtomicBool,
         /// Any slot in `hw` enabled: the one word the EL0 entry reads for an untraced task.
         hw_enabled: AtomicBool,
-        hw: SpinLockIrq<HwDebugState>,
+        hw: SpinLockIrq<Option<Box<HwDebugState>>>,
     }
 
     impl Default for TaskDebug {
@@ -386,7 +391,7 @@ mod hw {
             Self {
                 single_step: AtomicBool::new(false),
                 hw_enabled: AtomicBool::new(false),
-                hw: SpinLockIrq::new(HwDebugState::new()),
+                hw: SpinLockIrq::new(None),
             }
         }
 
@@ -417,23 +422,52 @@ mod hw {
         /// The `NT_ARM_HW_BREAK`/`NT_ARM_HW_WATCH` regset read (see
         /// [`HwDebugState::regset_get`]).
         pub fn regset_get(&self, watch: bool, out: &mut [u8]) -> Result<usize, HwDebugError> {
-            self.hw.lock().regset_get(&hw_debug_info(), watch, out)
+            let hw = self.hw.lock();
+            let empty = HwDebugState::new();
+            hw.as_deref()
+                .unwrap_or(&empty)
+                .regset_get(&hw_debug_info(), watch, out)
         }
 
         /// The regset write (see [`HwDebugState::regset_set`]); applies at the task's next
         /// return to EL0.
         pub fn regset_set(&self, watch: bool, data: &[u8]) -> Result<usize, HwDebugError> {
-            let mut hw = self.hw.lock();
-            let n = hw.regset_set(&hw_debug_info(), watch, data, crate::pgtable::TASK_SIZE)?;
-            self.hw_enabled.store(hw.any_enabled(), Ordering::Release);
+            // Allocated outside the lock (which masks IRQs), used only if the task has none;
+            // if the slots were flushed between the two looks, look again.
+            let mut fresh = None;
+            let mut hw = loop {
+                if self.hw.lock().is_none() && fresh.is_none() {
+                    fresh = Some(
+                        Box::try_new(HwDebugState::new()).map_err(|_| HwDebugError::NoMemory)?,
+                    );
+                }
+                let mut hw = self.hw.lock();
+                if hw.is_none() {
+                    match fresh.take() {
+                        Some(state) => *hw = Some(state),
+                        None => continue,
+                    }
+                }
+                break hw;
+            };
+            let Some(state) = hw.as_deref_mut() else {
+                return Err(HwDebugError::NoMemory);
+            };
+            let n = state.regset_set(&hw_debug_info(), watch, data, crate::pgtable::TASK_SIZE)?;
+            self.hw_enabled
+                .store(state.any_enabled(), Ordering::Release);
             Ok(n)
         }
 
         /// Drops every slot (Linux: `flush_ptrace_hw_breakpoint`, at exec and detach).
         pub fn flush_hw(&self) {
-            let mut hw = self.hw.lock();
-            *hw = HwDebugState::new();
-            self.hw_enabled.store(false, Ordering::Release);
+            let old = {
+                let mut hw = self.hw.lock();
+                self.hw_enabled.store(false, Ordering::Release);
+                hw.take()
+            };
+            // Freed outside the lock.
+            drop(old);
         }
 
         /// Writes the task's slots into this CPU's debug registers, every slot the CPU has,
@@ -442,6 +476,7 @@ mod hw {
         pub fn install_hw(&self) {
             let info = hw_debug_info();
             let hw = self.hw.lock();
+            let Some(hw) = hw.as_deref() else { return };
             let write = |watch: bool, slots: &[HwSlot], n: usize| {
                 for (i, slot) in slots.iter().take(n).enumerate() {
                     let (addr, ctrl) = if slot.enabled() {

@@ -9,6 +9,10 @@
 //! assembly is gated on `target_os = "none"`.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(patchable_function_entry))]
+// Fallible `Box` construction (`try_new`) for state a user can make the kernel allocate.
+#![feature(allocator_api)]
+
+extern crate alloc;
 
 /// Places a function in the no-instrumentation text range and removes its patchable entry NOPs:
 /// code on the exception, patching and tracing paths must never be traced or probed (Linux's

@@ -46,6 +46,7 @@ fn regset_errno(err: HwDebugError) -> Errno {
     match err {
         HwDebugError::Invalid => Errno::EINVAL,
         HwDebugError::NoSpace => Errno::ENOSPC,
+        HwDebugError::NoMemory => Errno::ENOMEM,
     }
 }
 
@@ -59,7 +60,8 @@ pub fn hw_break_regset_get(task: &Task, watch: bool, out: &mut [u8]) -> Result<u
 /// `PTRACE_SETREGSET` of `NT_ARM_HW_BREAK`/`NT_ARM_HW_WATCH` from `data`, the bytes taken.
 /// `EINVAL` for a malformed slot (wrong type, holey BAS, unaligned breakpoint, watched bytes
 /// across a doubleword, an address outside user space) or a length not a multiple of 4,
-/// `ENOSPC` for a slot the CPU lacks; nothing changes then. Applies at the next return to EL0.
+/// `ENOSPC` for a slot the CPU lacks, `ENOMEM` when the task's first slots cannot be
+/// allocated; nothing changes then. Applies at the next return to EL0.
 pub fn hw_break_regset_set(task: &Task, watch: bool, data: &[u8]) -> Result<usize, Errno> {
     task.debug().regset_set(watch, data).map_err(regset_errno)
 }
