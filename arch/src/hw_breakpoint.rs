@@ -246,7 +246,7 @@ impl HwDebugState {
         watch: bool,
         out: &mut [u8],
     ) -> Result<usize, HwDebugError> {
-        if out.len() % REGSET_UNIT != 0 {
+        if !out.len().is_multiple_of(REGSET_UNIT) {
             return Err(HwDebugError::Invalid);
         }
         let mut image = [0u8; USER_HWDEBUG_STATE_SIZE];
@@ -273,7 +273,7 @@ impl HwDebugState {
         data: &[u8],
         task_size: u64,
     ) -> Result<usize, HwDebugError> {
-        if data.len() % REGSET_UNIT != 0 {
+        if !data.len().is_multiple_of(REGSET_UNIT) {
             return Err(HwDebugError::Invalid);
         }
         let data = &data[..data.len().min(USER_HWDEBUG_STATE_SIZE)];

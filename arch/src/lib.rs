@@ -10,8 +10,9 @@
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(patchable_function_entry))]
 // Fallible `Box` construction (`try_new`) for state a user can make the kernel allocate.
-#![feature(allocator_api)]
+#![cfg_attr(target_os = "none", feature(allocator_api))]
 
+#[cfg(target_os = "none")]
 extern crate alloc;
 
 /// Places a function in the no-instrumentation text range and removes its patchable entry NOPs:

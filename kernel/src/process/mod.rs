@@ -811,6 +811,8 @@ pub fn execve(
     process.shared.sighand.lock().flush_handlers();
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
+    // Hardware breakpoints and watchpoints were for the old image (Linux: `flush_thread`).
+    debug::flush_ptrace_hw_breakpoint(&task);
     // A `vfork`ing parent goes on once its child has its own program.
     process.shared.release_vfork();
     Ok(())
