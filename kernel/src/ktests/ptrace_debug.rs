@@ -1,6 +1,7 @@
 //! Per-task EL0 debug state (the arch half of ptrace): a single-stepped task runs exactly one
 //! instruction and dies by SIGTRAP `TRAP_TRACE` at the next pc; MDSCR_EL1.SS is never left on
-//! for the kernel or another task; a stepped task's syscall (one that sleeps, with interrupts
+//! for the kernel or another task (another task's state, or another real task on the same CPU
+//! while the stepped one sleeps in a syscall); a stepped task's syscall (one that sleeps, with interrupts
 //! and a reschedule inside) runs without kernel step exceptions and the step completes after
 //! it; a hardware breakpoint stops a user function at its first instruction with
 //! `TRAP_HWBKPT`; a watchpoint stops the store to a user global with `si_addr` = the global,
@@ -392,6 +393,68 @@ fn watchpoint_stops_a_store_to_a_user_global() -> TestResult {
     kassert_eq!(hw_break_regset_set(&task, true, &exec), Err(crate::fs::Errno::EINVAL));
     let all = [0u8; arch::hw_breakpoint::USER_HWDEBUG_STATE_SIZE];
     kassert_eq!(hw_break_regset_set(&task, true, &all), Err(crate::fs::Errno::ENOSPC));
+    Ok(())
+}
+}
+
+type RunResult = Result<(WaitStatus, [u64; 31]), crate::fs::Errno>;
+
+/// A task started by [`spawn_user`] and where its result lands.
+struct UserTask {
+    task: alloc::sync::Arc<crate::sched::Task>,
+    result: alloc::sync::Arc<spin::Mutex<Option<RunResult>>>,
+}
+
+/// Runs `mm` from `initial` through the run loop in a new task on `cpu`, single-stepped or
+/// not.
+fn spawn_user(cpu: usize, mm: Mm, mut initial: TrapFrame, step: bool) -> Result<UserTask, String> {
+    let result = alloc::sync::Arc::new(spin::Mutex::new(None));
+    let out = result.clone();
+    let task = crate::sched::spawn("debugged", Some(cpu), false, move || {
+        let task = current_task();
+        if step {
+            user_enable_single_step(&task, &mut initial);
+        }
+        *out.lock() = Some(crate::process::run_here(mm, initial));
+    })
+    .map_err(|e| alloc::format!("spawn on CPU{cpu}: {e:?}"))?;
+    Ok(UserTask { task, result })
+}
+
+/// Waits for a [`spawn_user`] task: its wait status and final x0-x30.
+fn join_user(user: &UserTask) -> Result<(WaitStatus, [u64; 31]), String> {
+    crate::sched::join(&user.task).map_err(|_| "join interrupted")?;
+    let result = user.result.lock().take().ok_or("the task left no result")?;
+    result.map_err(|e| alloc::format!("run_here: {e}"))
+}
+
+ktest! {
+fn a_stepped_task_sleeping_leaves_other_tasks_unstepped() -> TestResult {
+    let cpu = crate::smp::num_online_cpus() - 1;
+    // The stepped task: nanosleep(20 ms) as its first, stepped, instruction.
+    let stepped = program(&[SVC_0, MOV_X3_1, SVC_0])?;
+    let timespec: [u64; 2] = [0, 20_000_000];
+    let bytes: Vec<u8> = timespec.iter().flat_map(|v| v.to_le_bytes()).collect();
+    stepped
+        .write(DATA, &bytes)
+        .map_err(|e| alloc::format!("write timespec: {e}"))?;
+    let mut regs = [0; 31];
+    regs[0] = DATA;
+    regs[8] = crate::syscall::__NR_NANOSLEEP;
+    let a = spawn_user(cpu, stepped, user_frame(regs), true)?;
+    // Meanwhile, on the same CPU, a task that is not stepped counts x4 down from 200000 and
+    // exits: it would die by SIGTRAP after one instruction if MDSCR_EL1.SS leaked to it.
+    let plain = program(&[0xf100_0484, 0x54ff_ffe1, SVC_0])?; // subs x4, x4, #1; b.ne .-4
+    let mut regs = [0; 31];
+    regs[4] = 200_000;
+    regs[8] = crate::syscall::__NR_EXIT;
+    let b = spawn_user(cpu, plain, user_frame(regs), false)?;
+    let (status_b, regs_b) = join_user(&b)?;
+    let (status_a, regs_a) = join_user(&a)?;
+    kassert_eq!(status_b, WaitStatus::exited(0));
+    kassert_eq!(regs_b[4], 0);
+    kassert!(killed_by_sigtrap(status_a), "status {:#x}", status_a.0);
+    kassert_eq!((regs_a[0], regs_a[3]), (0, 0));
     Ok(())
 }
 }
