@@ -144,11 +144,17 @@ pub fn single_step_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
 }
 
 /// Enables self-hosted debug at EL1: clears the OS lock and sets MDSCR_EL1.KDE so debug
-/// exceptions can be taken from EL1. The caller then unmasks PSTATE.D (with
+/// exceptions can be taken from EL1. SS and MDE start clear whatever the reset left there:
+/// the EL0 entry sets them per task, and the breakpoint registers hold nothing meaningful
+/// until a task's slots are written. The caller then unmasks PSTATE.D (with
 /// [`crate::daifflags::local_daif_restore`]).
 pub fn debug_monitors_init() {
     OSLAR_EL1.write(OSLAR_EL1::OSLK::Unlocked);
-    MDSCR_EL1.modify(MDSCR_EL1::KDE::AllDebugExceptionsEnabled);
+    MDSCR_EL1.modify(
+        MDSCR_EL1::KDE::AllDebugExceptionsEnabled
+            + MDSCR_EL1::MDE::CLEAR
+            + MDSCR_EL1::SS::SoftwareStepDisabled,
+    );
     // SAFETY: an ISB only, so the new MDSCR_EL1 and OS lock take effect before D is unmasked.
     unsafe { core::arch::asm!("isb", options(nostack, preserves_flags)) };
 }

@@ -432,31 +432,28 @@ mod hw {
         /// The regset write (see [`HwDebugState::regset_set`]); applies at the task's next
         /// return to EL0.
         pub fn regset_set(&self, watch: bool, data: &[u8]) -> Result<usize, HwDebugError> {
-            // Allocated outside the lock (which masks IRQs), used only if the task has none;
-            // if the slots were flushed between the two looks, look again.
             let mut fresh = None;
-            let mut hw = loop {
-                if self.hw.lock().is_none() && fresh.is_none() {
-                    fresh = Some(
-                        Box::try_new(HwDebugState::new()).map_err(|_| HwDebugError::NoMemory)?,
-                    );
-                }
+            loop {
                 let mut hw = self.hw.lock();
                 if hw.is_none() {
-                    match fresh.take() {
-                        Some(state) => *hw = Some(state),
-                        None => continue,
-                    }
+                    *hw = fresh.take();
                 }
-                break hw;
-            };
-            let Some(state) = hw.as_deref_mut() else {
-                return Err(HwDebugError::NoMemory);
-            };
-            let n = state.regset_set(&hw_debug_info(), watch, data, crate::pgtable::TASK_SIZE)?;
-            self.hw_enabled
-                .store(state.any_enabled(), Ordering::Release);
-            Ok(n)
+                if let Some(state) = hw.as_deref_mut() {
+                    let n = state.regset_set(
+                        &hw_debug_info(),
+                        watch,
+                        data,
+                        crate::pgtable::TASK_SIZE,
+                    )?;
+                    self.hw_enabled
+                        .store(state.any_enabled(), Ordering::Release);
+                    return Ok(n);
+                }
+                drop(hw);
+                // The task's first slots, allocated outside the lock (which masks IRQs).
+                fresh =
+                    Some(Box::try_new(HwDebugState::new()).map_err(|_| HwDebugError::NoMemory)?);
+            }
         }
 
         /// Drops every slot (Linux: `flush_ptrace_hw_breakpoint`, at exec and detach).
