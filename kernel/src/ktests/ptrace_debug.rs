@@ -27,7 +27,7 @@ use arch::uspace::{UserExit, enter_user_debug, handle_user_irq};
 
 use crate::process::debug::{
     flush_ptrace_hw_breakpoint, hw_break_regset_get, hw_break_regset_set, user_disable_single_step,
-    user_enable_single_step,
+    user_enable_single_step, user_regs_reset_single_step,
 };
 use crate::process::mm::Mm;
 use crate::sched::current_task;
@@ -263,10 +263,19 @@ fn single_step_stays_with_its_task() -> TestResult {
     kassert_eq!(exit, UserExit::Syscall);
     kassert!(clean);
     kassert_eq!((frame.regs[0], frame.pc), (3, CODE + 16));
+    // A tracer's register write cannot take SPSR.SS away from a stepped task, nor give it to
+    // one that is not (Linux: `user_regs_reset_single_step`).
+    let mut written = user_frame([0; 31]);
+    user_regs_reset_single_step(&task, &mut written);
+    kassert!(written.pstate & DBG_SPSR_SS != 0, "stepped task lost SPSR.SS");
     // And a disabled step is gone for the task itself.
     let mut frame = user_frame([0; 31]);
     user_disable_single_step(&task, &mut frame);
     kassert_eq!(frame.pstate & DBG_SPSR_SS, 0);
+    let mut written = user_frame([0; 31]);
+    written.pstate |= DBG_SPSR_SS;
+    user_regs_reset_single_step(&task, &mut written);
+    kassert_eq!(written.pstate & DBG_SPSR_SS, 0);
     set_frame(frame);
     let (exit, _, _) = run_debug(&mm, task.debug());
     kassert_eq!(exit, UserExit::Syscall);

@@ -42,6 +42,30 @@ pub fn user_single_step(task: &Task) -> bool {
     task.debug().single_step()
 }
 
+/// After a tracer wrote `task`'s registers (`NT_PRSTATUS`), SPSR.SS follows the step flag
+/// whatever the tracer wrote (Linux: `valid_user_regs`' `user_regs_reset_single_step`), so a
+/// stepped task steps one instruction from the written state.
+pub fn user_regs_reset_single_step(task: &Task, frame: &mut TrapFrame) {
+    if task.debug().single_step() {
+        frame.pstate |= arch::exception::DBG_SPSR_SS;
+    } else {
+        frame.pstate &= !arch::exception::DBG_SPSR_SS;
+    }
+}
+
+/// Arms a stepped task's next step after a stop reported as a step without the hardware's
+/// exception (Linux's pseudo-step at syscall exit, `user_rewind_single_step`): the next
+/// instruction runs before the next trap.
+pub fn user_rewind_single_step(task: &Task, frame: &mut TrapFrame) {
+    arch::debug_monitors::user_rewind_single_step(task.debug(), frame);
+}
+
+/// Makes a stepped task trap before its next instruction, the kernel having completed one for
+/// it (Linux: `user_fastforward_single_step`).
+pub fn user_fastforward_single_step(task: &Task, frame: &mut TrapFrame) {
+    arch::debug_monitors::user_fastforward_single_step(task.debug(), frame);
+}
+
 fn regset_errno(err: HwDebugError) -> Errno {
     match err {
         HwDebugError::Invalid => Errno::EINVAL,
@@ -77,6 +101,6 @@ pub fn flush_ptrace_hw_breakpoint(task: &Task) {
 /// gets the next instruction, not the same trap.
 pub(super) fn el0_debug_exception(task: &Task, esr: Esr, frame: &mut TrapFrame) {
     if esr.ec() == esr::ESR_ELx_EC_SOFTSTP_LOW {
-        arch::debug_monitors::user_rewind_single_step(task.debug(), frame);
+        user_rewind_single_step(task, frame);
     }
 }
