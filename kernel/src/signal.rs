@@ -153,6 +153,7 @@ pub const BUS_ADRALN: i32 = 1;
 pub const ILL_ILLOPC: i32 = 1;
 pub const TRAP_BRKPT: i32 = 1;
 pub const TRAP_TRACE: i32 = 2;
+pub const TRAP_HWBKPT: i32 = 4;
 
 /// A signal with its `si_code`, as a fault raises it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -436,20 +437,28 @@ pub fn signal_for_exception(esr: Esr) -> SigInfo {
             _ => info(SIGSEGV, SEGV_MAPERR),
         },
         esr::ESR_ELx_EC_PC_ALIGN | esr::ESR_ELx_EC_SP_ALIGN => info(SIGBUS, BUS_ADRALN),
-        esr::ESR_ELx_EC_BRK64 | esr::ESR_ELx_EC_BREAKPT_LOW => info(SIGTRAP, TRAP_BRKPT),
+        esr::ESR_ELx_EC_BRK64 => info(SIGTRAP, TRAP_BRKPT),
+        // A single step of a stepped task (Linux: `single_step_handler`'s
+        // `send_user_sigtrap(TRAP_TRACE)`).
         esr::ESR_ELx_EC_SOFTSTP_LOW => info(SIGTRAP, TRAP_TRACE),
+        // A hardware breakpoint or watchpoint of the task's (Linux: `ptrace_hbptriggered`).
+        esr::ESR_ELx_EC_BREAKPT_LOW | esr::ESR_ELx_EC_WATCHPT_LOW => info(SIGTRAP, TRAP_HWBKPT),
         // Undefined instructions, trapped FP/SIMD (not enabled for EL0 yet), system registers.
         _ => info(SIGILL, ILL_ILLOPC),
     }
 }
 
 /// The `siginfo` of the signal an exception from EL0 raises: `si_addr` is the faulting data
-/// address for a data abort (FAR), the instruction's address otherwise (Linux: `far` for
-/// aborts, `pc` for undefined instructions and breakpoints).
+/// address for a data abort or a watchpoint (FAR), the instruction's address otherwise (Linux:
+/// `far` for aborts, the watchpoint's `trigger`; `pc` for undefined instructions,
+/// breakpoints, and a single step, where it is the next instruction to run).
 pub fn fault_siginfo(esr: Esr, far: u64, pc: u64) -> KSigInfo {
     let info = signal_for_exception(esr);
     let addr = match esr.ec() {
-        esr::ESR_ELx_EC_DABT_LOW | esr::ESR_ELx_EC_IABT_LOW | esr::ESR_ELx_EC_PC_ALIGN => far,
+        esr::ESR_ELx_EC_DABT_LOW
+        | esr::ESR_ELx_EC_IABT_LOW
+        | esr::ESR_ELx_EC_PC_ALIGN
+        | esr::ESR_ELx_EC_WATCHPT_LOW => far,
         _ => pc,
     };
     KSigInfo {
@@ -885,6 +894,32 @@ mod tests {
         assert_eq!(
             signal_for_exception(esr(esr::ESR_ELx_EC_DABT_LOW, 0x21)).signo,
             SIGBUS
+        );
+    }
+
+    #[test]
+    fn debug_exceptions_from_el0() {
+        let trap = |code, addr| KSigInfo {
+            signo: SIGTRAP,
+            code,
+            fields: SigFields::Fault { addr },
+        };
+        let (far, pc) = (0x4_2000, 0x40_1004);
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_SOFTSTP_LOW, 0), far, pc),
+            trap(TRAP_TRACE, pc)
+        );
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_BREAKPT_LOW, 0), far, pc),
+            trap(TRAP_HWBKPT, pc)
+        );
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_WATCHPT_LOW, 0), far, pc),
+            trap(TRAP_HWBKPT, far)
+        );
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_BRK64, 0), far, pc),
+            trap(TRAP_BRKPT, pc)
         );
     }
 

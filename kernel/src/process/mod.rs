@@ -27,6 +27,7 @@
 //! ([`wait4`]). While its tracer asks for syscall stops, its syscalls leave the `svc` fast path
 //! (`user_loop` enters EL0 without a context for it) and go through the stops in the loop.
 
+pub mod debug;
 pub mod mm;
 pub mod pgrp;
 pub mod signal;
@@ -41,7 +42,7 @@ use arch::asid::MmContext;
 use arch::exception::TrapFrame;
 use arch::fpsimd::UserFpsimdState;
 use arch::spinlock::SpinLockIrq;
-use arch::uspace::{UserExit, enter_user, handle_user_irq};
+use arch::uspace::{UserExit, enter_user_debug, handle_user_irq};
 use spin::Once;
 
 use crate::binfmt_elf;
@@ -1050,6 +1051,8 @@ pub fn execve(
     process.shared.sighand.lock().flush_handlers();
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
+    // Hardware breakpoints and watchpoints were for the old image (Linux: `flush_thread`).
+    debug::flush_ptrace_hw_breakpoint(&task);
     // A `vfork`ing parent goes on once its child has its own program.
     process.shared.release_vfork();
     Ok(())
@@ -1230,8 +1233,9 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
         // stack pointer; it was made with EL0t and only syscalls edit its registers; TTBR0
         // holds this process's address space (installed by `run`, reinstalled by every switch
         // back to this task). `context` is our process, which `el0_svc_handler` alone uses
-        // until `enter_user` returns.
-        let exit = unsafe { enter_user(frame, context) };
+        // until `enter_user` returns. A task under a debugger enters with its debug state
+        // and without the fast path (`debug`).
+        let exit = unsafe { enter_user_debug(frame, context, task.debug()) };
         match exit {
             UserExit::Irq => {
                 handle_user_irq(frame);
@@ -1254,6 +1258,7 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             UserExit::Exception(esr) => {
                 local_daif_restore(DAIF_PROCCTX);
                 let info = crate::signal::fault_siginfo(esr, frame.far, frame.pc);
+                debug::el0_debug_exception(task, esr, frame);
                 let far = match esr.ec() {
                     arch::esr::ESR_ELx_EC_DABT_LOW | arch::esr::ESR_ELx_EC_IABT_LOW => frame.far,
                     _ => 0,
