@@ -10,6 +10,8 @@
 //! fpcr, two reserved words: 528 bytes); `NT_ARM_TLS` is TPIDR_EL0 and TPIDR2_EL0 (no SME
 //! here: always 0, writes to it ignored); `NT_ARM_SYSTEM_CALL` is the syscall number (an
 //! `int`), which a tracer sets to -1 at a syscall-entry stop to skip the call.
+//! `NT_ARM_HW_BREAK` and `NT_ARM_HW_WATCH` (`struct user_hwdebug_state`, 264 bytes) have
+//! their shape here, but their contents are the debug monitors' (`process::debug`).
 
 use alloc::vec::Vec;
 
@@ -30,6 +32,9 @@ pub const NT_ARM_SYSTEM_CALL: u64 = 0x404;
 pub const USER_PT_REGS_SIZE: usize = 34 * 8;
 /// `sizeof(struct user_fpsimd_state)`.
 pub const USER_FPSIMD_SIZE: usize = size_of::<UserFpsimdState>();
+/// `sizeof(struct user_hwdebug_state)`: `dbg_info`, a pad word, then 16 slots of address,
+/// control and pad.
+pub const USER_HWDEBUG_STATE_SIZE: usize = 8 + 16 * 16;
 
 // PSTATE bits `valid_user_regs` looks at (arch/arm64/include/uapi/asm/ptrace.h).
 const PSR_MODE32_BIT: u64 = 0x10;
@@ -85,9 +90,10 @@ pub struct Regset {
     pub size: usize,
 }
 
-/// The sets this kernel gives (hardware breakpoints and watchpoints are the debug
-/// monitors').
-pub const REGSETS: [Regset; 4] = [
+/// The sets this kernel gives. `NT_ARM_HW_BREAK` and `NT_ARM_HW_WATCH` are the debug
+/// monitors' per-task slots (`process::debug`), not saved registers: [`get`] and [`set`]
+/// refuse them.
+pub const REGSETS: [Regset; 6] = [
     Regset {
         note: NT_PRSTATUS,
         n: USER_PT_REGS_SIZE / 8,
@@ -106,6 +112,16 @@ pub const REGSETS: [Regset; 4] = [
     Regset {
         note: NT_ARM_SYSTEM_CALL,
         n: 1,
+        size: 4,
+    },
+    Regset {
+        note: NT_ARM_HW_BREAK,
+        n: USER_HWDEBUG_STATE_SIZE / 4,
+        size: 4,
+    },
+    Regset {
+        note: NT_ARM_HW_WATCH,
+        n: USER_HWDEBUG_STATE_SIZE / 4,
         size: 4,
     },
 ];
@@ -280,6 +296,8 @@ mod tests {
         assert_eq!(transfer_len(NT_ARM_SYSTEM_CALL, 8).unwrap().1, 4);
         assert_eq!(transfer_len(NT_ARM_TLS, 8).unwrap().1, 8);
         assert_eq!(transfer_len(0x999, 8), Err(Errno::EINVAL));
+        assert_eq!(transfer_len(NT_ARM_HW_BREAK, 4096).unwrap().1, 264);
+        assert_eq!(transfer_len(NT_ARM_HW_WATCH, 6), Err(Errno::EINVAL));
         assert_eq!(transfer_len(NT_PRSTATUS, 0).unwrap().1, 0);
     }
 

@@ -14,7 +14,9 @@ use alloc::sync::Arc;
 
 use arch::exception::TrapFrame;
 
-use super::regset::{self, NT_ARM_TLS, NT_PRFPREG, USER_FPSIMD_SIZE};
+use super::regset::{
+    self, NT_ARM_HW_BREAK, NT_ARM_HW_WATCH, NT_ARM_TLS, NT_PRFPREG, NT_PRSTATUS, USER_FPSIMD_SIZE,
+};
 use super::{
     PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH, PTRACE_GET_SYSCALL_INFO, PTRACE_GETEVENTMSG,
     PTRACE_GETREGSET, PTRACE_GETSIGINFO, PTRACE_INTERRUPT, PTRACE_KILL, PTRACE_LISTEN,
@@ -25,7 +27,7 @@ use super::{
 };
 use crate::fs::Errno;
 use crate::process::mm::access_process_vm;
-use crate::process::{self, ProcShared, Process, signal as psignal};
+use crate::process::{self, ProcShared, Process, debug, signal as psignal};
 use crate::sched::{self, Pid, TaskState};
 use crate::signal::{_NSIG, KSigInfo, SI_KERNEL, SI_MAX_SIZE, SI_USER, SIGKILL, SIGSTOP};
 use crate::syscall::SysResult;
@@ -214,16 +216,23 @@ fn wake(tracee: &ProcShared) {
     }
 }
 
-/// `CONT`, `SYSCALL` (stop at the next syscall entry and exit) and `SINGLESTEP`: resumes the
+/// `CONT`, `SYSCALL` (stop at the next syscall entry and exit) and `SINGLESTEP` (one
+/// instruction, then SIGTRAP `TRAP_TRACE`: [`debug::user_enable_single_step`]): resumes the
 /// tracee with signal `data` (0: none) (Linux: `ptrace_resume`). `EIO` for a bad signal.
-/// Single step needs the debug monitors' per-task step state, not there yet: `EIO`.
 fn resume(tracee: &ProcShared, request: u64, data: u64) -> SysResult {
-    if data > u64::from(_NSIG) || request == PTRACE_SINGLESTEP {
+    if data > u64::from(_NSIG) {
         return Err(Errno::EIO);
     }
+    let task = sched::find_task_by_pid(tracee.pid()).ok_or(Errno::ESRCH)?;
     {
         let mut hand = tracee.sighand().lock();
         let pt = &mut hand.ptrace;
+        // The step state is the task's; SPSR.SS goes in the registers it takes back.
+        if request == PTRACE_SINGLESTEP {
+            debug::user_enable_single_step(&task, &mut pt.regs.frame);
+        } else {
+            debug::user_disable_single_step(&task, &mut pt.regs.frame);
+        }
         pt.syscall_trace = request == PTRACE_SYSCALL;
         pt.exit_code = data as u32;
         pt.stopped = false;
@@ -232,12 +241,19 @@ fn resume(tracee: &ProcShared, request: u64, data: u64) -> SysResult {
     Ok(0)
 }
 
-/// `PTRACE_DETACH`: the tracee goes free, resumed with signal `data` (Linux: `ptrace_detach`).
+/// `PTRACE_DETACH`: the tracee goes free, resumed with signal `data`, no longer stepped
+/// (Linux: `ptrace_detach`).
 fn detach(tracee: &ProcShared, data: u64) -> SysResult {
     if data > u64::from(_NSIG) {
         return Err(Errno::EIO);
     }
-    tracee.sighand().lock().ptrace.unlink(data as u32);
+    let task = sched::find_task_by_pid(tracee.pid()).ok_or(Errno::ESRCH)?;
+    let mut hand = tracee.sighand().lock();
+    // Linux's arm64 `ptrace_disable`: no more stepping. Hardware breakpoints stay, as on Linux
+    // (which tried flushing them at detach and reverted it).
+    debug::user_disable_single_step(&task, &mut hand.ptrace.regs.frame);
+    hand.ptrace.unlink(data as u32);
+    drop(hand);
     wake(tracee);
     Ok(0)
 }
@@ -294,12 +310,34 @@ fn regset_request(tracee: &ProcShared, set: bool, note: u64, iov: u64) -> SysRes
     let base = u64::from_le_bytes(raw[..8].try_into().unwrap_or([0; 8]));
     let iov_len = u64::from_le_bytes(raw[8..].try_into().unwrap_or([0; 8]));
     let (_, len) = regset::transfer_len(note, iov_len)?;
+    if matches!(note, NT_ARM_HW_BREAK | NT_ARM_HW_WATCH) {
+        // The debug monitors' per-task slots, not the saved registers.
+        let task = sched::find_task_by_pid(tracee.pid()).ok_or(Errno::ESRCH)?;
+        let watch = note == NT_ARM_HW_WATCH;
+        let mut buf = [0u8; regset::USER_HWDEBUG_STATE_SIZE];
+        let buf = &mut buf[..len];
+        let moved = if set {
+            copy_from_user(buf, base)?;
+            debug::hw_break_regset_set(&task, watch, buf)?
+        } else {
+            let n = debug::hw_break_regset_get(&task, watch, buf)?;
+            copy_to_user(base, &buf[..n])?;
+            n
+        };
+        copy_to_user(iov + 8, &(moved as u64).to_le_bytes())?;
+        return Ok(0);
+    }
     if set {
         let mut buf = [0u8; USER_FPSIMD_SIZE];
         let buf = &mut buf[..len];
         copy_from_user(buf, base)?;
         let mut hand = tracee.sighand().lock();
         regset::set(note, &mut hand.ptrace.regs, buf)?;
+        if note == NT_PRSTATUS {
+            // SPSR.SS follows the step flag, whatever the tracer wrote.
+            let task = sched::find_task_by_pid(tracee.pid()).ok_or(Errno::ESRCH)?;
+            debug::user_regs_reset_single_step(&task, &mut hand.ptrace.regs.frame);
+        }
         if matches!(note, NT_PRFPREG | NT_ARM_TLS) {
             hand.ptrace.regs_written = true;
         }

@@ -339,6 +339,9 @@ pub fn exit_ptrace(tracer: Pid) {
             let _ = psignal::send_signal(pid, SIGKILL, SI_KERNEL, 0);
         }
         if let Some(task) = sched::find_task_by_pid(pid) {
+            // No more stepping: a stray step trap would kill it. SPSR.SS, left in its
+            // registers, means nothing without MDSCR_EL1.SS.
+            arch::debug_monitors::user_disable_single_step(task.debug());
             sched::wake_up_state(&task, sched::TaskState::Stopped);
         }
         if let Some(status) = tracee.exit_status()

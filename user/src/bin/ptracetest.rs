@@ -7,9 +7,11 @@
 //! into read-only text and the SIGTRAP stop at its pc), GET/SETREGSET (NT_PRSTATUS,
 //! NT_PRFPREG, NT_ARM_TLS, NT_ARM_SYSTEM_CALL, bad lengths and PSTATE: EINVAL), GET/SETSIGINFO,
 //! SETOPTIONS (unknown bits: EINVAL), GETEVENTMSG, PEEKUSR (EIO), syscall stops around a
-//! write() (x8, x0, x7), a skipped syscall, signal-delivery-stops (suppressed, delivered),
+//! write() (x8, x0, x7, GET_SYSCALL_INFO), a skipped syscall, SINGLESTEP (TRAP_TRACE stops,
+//! over an `svc` too), the NT_ARM_HW_BREAK regset, signal-delivery-stops (suppressed, delivered),
 //! fork, exec and exit events (the new child auto-attached), its exit seen by the tracer
-//! first and then by its real parent, DETACH, INTERRUPT and LISTEN, KILL and SIGKILL of a
+//! first and then by its real parent, DETACH (from a group-stopped process too: it stays
+//! stopped), INTERRUPT and LISTEN, KILL and SIGKILL of a
 //! stopped tracee, a tracer that exits (detach; EXITKILL kills), SIGCHLD with CLD_TRAPPED,
 //! and `/proc/PID/status` (`TracerPid:`, `State: t (tracing stop)`).
 #![cfg_attr(target_os = "none", no_std, no_main)]
@@ -29,6 +31,7 @@ const PTRACE_POKETEXT: usize = 4;
 const PTRACE_POKEDATA: usize = 5;
 const PTRACE_CONT: usize = 7;
 const PTRACE_KILL: usize = 8;
+const PTRACE_SINGLESTEP: usize = 9;
 const PTRACE_ATTACH: usize = 16;
 const PTRACE_DETACH: usize = 17;
 const PTRACE_SYSCALL: usize = 24;
@@ -56,6 +59,7 @@ const PTRACE_EVENT_STOP: u32 = 128;
 const NT_PRSTATUS: usize = 1;
 const NT_PRFPREG: usize = 2;
 const NT_ARM_TLS: usize = 0x401;
+const NT_ARM_HW_BREAK: usize = 0x402;
 const NT_ARM_SYSTEM_CALL: usize = 0x404;
 
 const SIGKILL: usize = 9;
@@ -70,6 +74,7 @@ const WUNTRACED: usize = 2;
 const __WALL: usize = 0x4000_0000;
 const CLD_TRAPPED: u64 = 4;
 const TRAP_BRKPT: i32 = 1;
+const TRAP_TRACE: i32 = 2;
 
 const EPERM: isize = -1;
 const ESRCH: isize = -3;
@@ -784,6 +789,99 @@ fn breakpoint(c: &mut Checks) {
     );
 }
 
+/// SINGLESTEP: one instruction per SIGTRAP `TRAP_TRACE` stop, the pc moving on; CONT ends
+/// the stepping. And the hardware breakpoint slots' regset.
+fn single_step(c: &mut Checks) {
+    let pid = traced_child(call_target);
+    wait(pid);
+    let mut ok = true;
+    let mut pc = getregs(pid).map_or(0, |r| r[32]);
+    for _ in 0..5 {
+        ok &= ptrace(PTRACE_SINGLESTEP, pid, 0, 0) == 0;
+        let (_, status) = wait(pid);
+        let info = getsiginfo(pid).unwrap_or([0; 128]);
+        let now = getregs(pid).map_or(0, |r| r[32]);
+        ok &= status == stopped(SIGTRAP) && word32(&info, 8) == TRAP_TRACE && now != pc;
+        ok &= word64(&info, 16) == now;
+        pc = now;
+    }
+    c.check(
+        ok,
+        b"SINGLESTEP x5: SIGTRAP TRAP_TRACE stops, the pc moving on",
+    );
+    let mut hw = [0u8; 264];
+    let mut iov = [hw.as_mut_ptr() as usize, 264];
+    c.eq(
+        ptrace(
+            PTRACE_GETREGSET,
+            pid,
+            NT_ARM_HW_BREAK,
+            iov.as_mut_ptr() as usize,
+        ) as i64,
+        0,
+        b"GETREGSET NT_ARM_HW_BREAK",
+    );
+    c.check(
+        iov[1] >= 8 && hw[0] != 0,
+        b"NT_ARM_HW_BREAK dbg_info counts the slots",
+    );
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    let (_, status) = wait(pid);
+    c.eq(
+        status as i64,
+        exited(42) as i64,
+        b"CONT after steps: the tracee runs to its end",
+    );
+}
+
+/// getpid by a bare `svc`, for stepping over a syscall.
+fn getpid_svc() -> i32 {
+    let pid: usize;
+    // SAFETY: getpid takes no argument and only sets x0.
+    unsafe {
+        core::arch::asm!("mov x8, #172", "svc #0", "nop", out("x0") pid, out("x8") _, options(nostack))
+    };
+    if pid == sys::getpid() as usize { 0 } else { 1 }
+}
+
+/// Stepping over `svc`: one stop, after the syscall, with its result in x0.
+fn step_over_svc(c: &mut Checks) {
+    let pid = traced_child(getpid_svc);
+    wait(pid);
+    let mut seen = false;
+    let mut ok = true;
+    for _ in 0..200 {
+        let before = getregs(pid).map_or(0, |r| r[32]) as usize;
+        let insn = peek(pid, before).unwrap_or(0) as u32;
+        ok &= ptrace(PTRACE_SINGLESTEP, pid, 0, 0) == 0;
+        let (_, status) = wait(pid);
+        ok &= status == stopped(SIGTRAP);
+        let regs = getregs(pid).unwrap_or([0; 34]);
+        if insn == 0xd400_0001 && regs[8] == 172 {
+            c.eq(
+                regs[32] as i64,
+                before as i64 + 4,
+                b"a step over svc stops after it",
+            );
+            c.eq(
+                regs[0] as i64,
+                pid as i64,
+                b"with the syscall's result in x0",
+            );
+            seen = true;
+            break;
+        }
+    }
+    c.check(ok && seen, b"stepping reaches and crosses the getpid svc");
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    let (_, status) = wait(pid);
+    c.eq(
+        status as i64,
+        exited(0) as i64,
+        b"the stepped program ends normally",
+    );
+}
+
 fn raise_usr1() -> i32 {
     kill(sys::getpid(), SIGUSR1);
     0
@@ -1150,6 +1248,8 @@ fn main(_: user::Args) -> i32 {
     attach_errors(&mut c);
     syscall_stops(&mut c);
     breakpoint(&mut c);
+    single_step(&mut c);
+    step_over_svc(&mut c);
     signal_stops(&mut c);
     fork_events(&mut c);
     exec_events(&mut c);
