@@ -19,8 +19,12 @@
 //! stops the options ask for (fork, vfork, clone, exec, vfork-done, exit). `wait4` reports
 //! them to the tracer with `(report << 8) | 0x7f` (`process::wait4`).
 //!
-//! This file holds the ABI and the pure decisions (status words, options); the register sets
-//! are [`regset`]'s.
+//! `PTRACE_SINGLESTEP` and the hardware breakpoint and watchpoint sets use the debug
+//! monitors' per-task state (`process::debug`): a step or a hit comes back as a SIGTRAP, hence
+//! as a signal-delivery-stop.
+//!
+//! This file holds the ABI and the pure decisions (status words, options, the
+//! `PTRACE_GET_SYSCALL_INFO` layout); the register sets are [`regset`]'s.
 
 pub mod regset;
 #[cfg(target_os = "none")]
