@@ -259,8 +259,10 @@ fn detach(tracee: &ProcShared, data: u64) -> SysResult {
 }
 
 /// `PTRACE_INTERRUPT` (seized tracees only, `EIO` otherwise): the tracee traps into a
-/// group-stop report at its next return to user space; a listening one reports again.
-/// A tracee asleep in a syscall traps once the syscall is over.
+/// group-stop report on its next way back to user space through the run loop (a running one
+/// at its next interrupt); a listening one reports again. Unlike Linux, which makes it look as if a signal
+/// were pending, a tracee asleep in a syscall traps only once the syscall is over: a sleep
+/// ends early only for a signal it can take.
 fn interrupt(tracee: &ProcShared) -> SysResult {
     let listening = {
         let mut hand = tracee.sighand().lock();
@@ -276,11 +278,8 @@ fn interrupt(tracee: &ProcShared) -> SysResult {
         }
         listening
     };
-    if let Some(task) = sched::find_task_by_pid(tracee.pid()) {
-        if listening {
-            sched::wake_up_state(&task, TaskState::Stopped);
-        }
-        sched::wake_up_state(&task, TaskState::Interruptible);
+    if listening {
+        wake(tracee);
     }
     Ok(0)
 }
