@@ -886,6 +886,13 @@ mod live {
     }
 
     fn state_of(task: &sched::Task) -> ProcState {
+        // A tracee is `t` from the moment its tracer can see the stop, switched away or not
+        // yet (Linux sets `TASK_TRACED` before it schedules).
+        if task.state() == TaskState::Stopped
+            && process::find_shared(task.pid()).is_some_and(|p| p.ptrace_stopped())
+        {
+            return ProcState::TracingStop;
+        }
         // The running task is R even while it is between marking itself asleep and switching.
         if sched::task_curr(task) {
             return ProcState::Running;
@@ -893,11 +900,6 @@ mod live {
         match task.state() {
             TaskState::Running => ProcState::Running,
             TaskState::Interruptible => ProcState::Sleeping,
-            TaskState::Stopped
-                if process::find_shared(task.pid()).is_some_and(|p| p.ptrace_stopped()) =>
-            {
-                ProcState::TracingStop
-            }
             TaskState::Stopped => ProcState::Stopped,
             TaskState::Dead => ProcState::Dead,
         }

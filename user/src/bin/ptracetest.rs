@@ -1239,7 +1239,40 @@ fn tracer_exits(c: &mut Checks) {
     }
 }
 
-fn main(_: user::Args) -> i32 {
+/// `ptracetest hold`: leaves a tracer (our child) holding a tracee (its child) in a ptrace
+/// stop, seized with `PTRACE_O_EXITKILL`, and prints both pids, for a shell to look at
+/// `/proc` and `ps` and then kill the tracer (which kills the tracee).
+fn hold() -> i32 {
+    let Ok((read_end, write_end)) = sys::pipe2(0) else {
+        return 1;
+    };
+    let tracer = sys::fork();
+    if tracer == 0 {
+        let tracee = spinner();
+        let ok = ptrace(PTRACE_SEIZE, tracee, 0, PTRACE_O_EXITKILL) == 0
+            && ptrace(PTRACE_INTERRUPT, tracee, 0, 0) == 0
+            && wait(tracee).1 == event_stop(PTRACE_EVENT_STOP);
+        if ok {
+            user::print(b"ptracetest: tracer ");
+            user::print_u64(sys::getpid() as u64);
+            user::print(b" holds ");
+            user::print_u64(tracee as u64);
+            user::print(b" in a ptrace stop\n");
+        }
+        sys::write(write_end, &[u8::from(ok)]);
+        loop {
+            sys::sigsuspend(0);
+        }
+    }
+    let mut ok = [0u8];
+    sys::read(read_end, &mut ok);
+    i32::from(ok[0] != 1)
+}
+
+fn main(args: user::Args) -> i32 {
+    if args.get(1) == Some(b"hold") {
+        return hold();
+    }
     let mut c = Checks {
         passed: 0,
         failed: 0,
