@@ -218,6 +218,13 @@ impl Kretprobe {
         self.nmissed.load(Ordering::Relaxed)
     }
 
+    /// Whether a hit at the entry only hooks the return (no entry handler to run on a frame):
+    /// what lets the kprobe core take its fast path ([`kretprobe_ftrace_hook`]).
+    pub(super) fn hooks_at_entry_only(&self) -> bool {
+        self.entry_handler.is_none()
+    }
+
+    #[inline(always)]
     fn live_pool(&self) -> Option<&InstancePool> {
         // SAFETY: the pointer is set from the registered pool, which `pool_owner` keeps alive
         // until after it is cleared and a grace period has passed.
@@ -341,8 +348,24 @@ pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     super::disable_kprobe(&rp.kp)
 }
 
-/// The entry probe's handler on an ftrace site: without an entry handler (which wants a
-/// frame) the return is hooked straight on ftrace's saved return address.
+arch::noinstr! {
+/// The kprobe core's fast path for `rp` alone on an ftrace site without an entry handler
+/// ([`super::KprobeSite::kretprobe_fast`]): the return is hooked straight on the return address
+/// ftrace saved. noinstr and inlined into the ftrace callback: it calls no traceable code and
+/// none of the probe users' code, so it needs no control-block protocol or instrumentation
+/// region (the caller has checked this CPU is not inside a probe, and counted that as a miss).
+#[inline(always)]
+pub(super) fn kretprobe_ftrace_hook(rp: &Kretprobe, fregs: &mut FtraceRegs) {
+    let kp = &*rp.kp;
+    if !kp.is_disabled() {
+        hook_return(rp, kp, fregs.sp, fregs.fp, &mut fregs.lr, None);
+    }
+}
+}
+
+/// The entry probe's handler on an ftrace site when the kprobe core's fast path does not take
+/// the hit (the kretprobe has an entry handler): without an entry handler the return would be
+/// hooked straight on ftrace's saved return address.
 fn ftrace_handler_kretprobe(kp: &Kprobe, fregs: &mut FtraceRegs) {
     let Some(rp) = kretprobe_of(kp) else {
         return;
