@@ -999,6 +999,14 @@ pub fn registered_probes() -> Vec<ProbeInfo> {
     out
 }
 
+/// Whether `rp`'s entry hits take the fast path of a kretprobe alone on an ftrace site
+/// without an entry handler ([`KprobeSite::kretprobe_fast`]); for tests.
+pub fn kretprobe_is_fast(rp: &Kretprobe) -> bool {
+    let reg = KPROBE_MUTEX.lock();
+    reg.site_index(rp.kprobe().site.load(Ordering::Relaxed))
+        .is_some_and(|i| ptr::eq(reg.sites[i].kretprobe_fast.load(Ordering::Relaxed), rp))
+}
+
 /// Collects fallibly: ENOMEM instead of an allocation panic.
 fn try_collect<T>(items: impl Iterator<Item = T>) -> Result<Vec<T>, Errno> {
     let mut out = Vec::new();
