@@ -438,22 +438,27 @@ arch::noinstr! {
 fn get_kprobe(addr: u64) -> Option<&'static KprobeSite> {
     // SAFETY: a published table is freed only after a grace period that follows its
     // replacement; the caller runs with IRQs masked.
-    let table = unsafe { KPROBE_TABLE.load(Ordering::Acquire).as_ref() }?;
-    let (mut lo, mut hi) = (0, table.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let entry = table[mid];
-        if entry.addr == addr {
-            // SAFETY: sites in a published table live until a grace period after they leave it.
-            return unsafe { entry.site.as_ref() };
-        }
-        if entry.addr < addr {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    let table = unsafe { KPROBE_TABLE.load(Ordering::Acquire).as_ref() }?.as_slice();
+    // A lower-bound search without an early exit: each halving is one load and a conditional
+    // move, and a table of one site takes no step at all.
+    let mut size = table.len();
+    if size == 0 {
+        return None;
     }
-    None
+    let mut base = 0;
+    while size > 1 {
+        let half = size / 2;
+        if table[base + half].addr <= addr {
+            base += half;
+        }
+        size -= half;
+    }
+    let entry = table[base];
+    if entry.addr != addr {
+        return None;
+    }
+    // SAFETY: sites in a published table live until a grace period after they leave it.
+    unsafe { entry.site.as_ref() }
 }
 }
 
