@@ -62,6 +62,11 @@
 //! ftrace saved, and no frame is built (what kprobe events reading x0-x8 use, and a
 //! kretprobe without an entry handler, which only hooks the saved return address).
 //!
+//! A kretprobe alone on an ftrace site without an entry handler is cheaper still: the hit only
+//! takes an instance and hooks the return ([`KprobeSite::kretprobe_fast`]), inline in the
+//! ftrace callback, with no handler call, control-block protocol or instrumentation region.
+//! A second probe on the address puts the site back on the generic walk until it leaves.
+//!
 //! A kretprobe is the same with [`Kretprobe`], [`register_kretprobe`] and a
 //! `handler(&mut KretprobeInstance, &TrapFrame)` that sees the return value in `regs[0]`, the
 //! return address in [`KretprobeInstance::ret_addr`] and `data_size` bytes the entry handler
@@ -1129,7 +1134,8 @@ impl Registry {
         // Cleared before the new list is visible and set after: a hit never takes the fast
         // path of a probe that is not alone in the list it sees.
         site.ftrace_fast.store(ptr::null_mut(), Ordering::Release);
-        site.kretprobe_fast.store(ptr::null_mut(), Ordering::Release);
+        site.kretprobe_fast
+            .store(ptr::null_mut(), Ordering::Release);
         let old = site.probes.swap(new, Ordering::AcqRel);
         // SAFETY: `new` was just published and lives until a later swap's grace period.
         let list = unsafe { &*new };

@@ -10,9 +10,14 @@
 //! kretprobe and `function_graph` on the same function are two entries of one shadow stack, so
 //! each sees every return.
 //!
+//! On an ftrace site, a kretprobe without an entry handler that has the address to itself is
+//! the kprobe core's fast path: the ftrace callback takes an instance and hooks the return
+//! inline ([`kretprobe_ftrace_hook`]), counting recursion in the entry probe's `nmissed` as
+//! the generic path does. Otherwise the entry probe's handlers below run as for any kprobe.
+//!
 //! Instances: `maxactive` of them (Linux's default `max(10, 2 * possible CPUs)` when 0), each
 //! with `data_size` bytes, allocated at registration (ENOMEM if they cannot be), taken and
-//! given back lock-free from a bitmap. A call that finds none free is counted in
+//! given back lock-free ([`crate::objpool`]). A call that finds none free is counted in
 //! [`Kretprobe::nmissed`] and not hooked.
 //!
 //! Unregistering: the entry probe goes first (with its grace period, no new instance is
