@@ -1046,6 +1046,47 @@ fn kretprobes_register_disabled_and_follow_enable_and_disable() -> TestResult {
 }
 }
 
+/// Counts its hits in its data.
+fn count_own_hit(kp: &Kprobe, _regs: &mut TrapFrame) -> bool {
+    if let Some(hits) = kp.data::<AtomicU64>() {
+        hits.fetch_add(1, Ordering::Relaxed);
+    }
+    false
+}
+
+// The handlers' site lookup (a lower bound over the sorted table) finds every site of a
+// table of several: ftrace and BRK probes on three functions, each hit exactly once per call.
+ktest! {
+fn every_site_of_a_table_of_several_is_found() -> TestResult {
+    let funcs: [Target; 3] = [kprobe_target, kprobe_target2, kprobe_caller];
+    let mut probes = Vec::new();
+    for f in funcs {
+        for off in [0, 8] {
+            let kp = Kprobe::at_addr(addr_of(f) + off)
+                .with_pre_handler(count_own_hit)
+                .with_data(AtomicU64::new(0))
+                .or_fail()?;
+            let kp = Arc::try_new(kp).or_fail()?;
+            register_kprobe(&kp).context("register")?;
+            probes.push(kp);
+        }
+    }
+    let ok = kprobe_target(black_box(3)) == expected_target(3)
+        && kprobe_target2(black_box(3)) == expected_target2(3);
+    for kp in &probes {
+        unregister_kprobe(kp).context("unregister")?;
+    }
+    let hits: Vec<u64> = probes
+        .iter()
+        .map(|kp| kp.data::<AtomicU64>().map_or(0, |h| h.load(Ordering::Relaxed)))
+        .collect();
+    kassert!(ok, "a probed function computed a wrong result");
+    // kprobe_caller is not called: its two probes see nothing.
+    kassert_eq!(hits, [1, 1, 1, 1, 0, 0]);
+    Ok(())
+}
+}
+
 // The kprobe core's fast path for a kretprobe alone on an ftrace site without an entry
 // handler (`KprobeSite::kretprobe_fast`): returns hooked and handled, a hit from inside another
 // probe's handler missed, a second probe on the address served with it by the generic path
