@@ -60,7 +60,7 @@
 //! A probe may also give a [`KprobeFtraceHandler`] (ours): when it is alone on an ftrace site
 //! without a post handler, that handler runs instead of the pre handler, on the registers
 //! ftrace saved, and no frame is built (what kprobe events reading x0-x8 use, and a
-//! kretprobe without an entry handler, which only hooks the saved return address).
+//! kretprobe's entry probe).
 //!
 //! A kretprobe alone on an ftrace site without an entry handler is cheaper still: the hit only
 //! takes an instance and hooks the return ([`KprobeSite::kretprobe_fast`]), inline in the

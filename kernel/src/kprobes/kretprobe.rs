@@ -368,9 +368,10 @@ pub(super) fn kretprobe_ftrace_hook(rp: &Kretprobe, fregs: &mut FtraceRegs) {
 }
 }
 
-/// The entry probe's handler on an ftrace site when the kprobe core's fast path does not take
-/// the hit (the kretprobe has an entry handler): without an entry handler the return would be
-/// hooked straight on ftrace's saved return address.
+/// The entry probe's handler on an ftrace site where the kprobe core's fast path does not take
+/// the hit: for a kretprobe with an entry handler (run on a frame), and for one without while
+/// the site's fast path is being republished (its return then hooked straight on ftrace's
+/// saved return address, as the fast path does).
 fn ftrace_handler_kretprobe(kp: &Kprobe, fregs: &mut FtraceRegs) {
     let Some(rp) = kretprobe_of(kp) else {
         return;
