@@ -26,6 +26,8 @@ pub const SYS_RT_SIGPROCMASK: usize = 135;
 pub const SYS_RT_SIGPENDING: usize = 136;
 pub const SYS_RT_SIGRETURN: usize = 139;
 
+pub const SYS_PTRACE: usize = 117;
+
 /// A system call with up to six arguments.
 ///
 /// # Safety
@@ -301,4 +303,11 @@ pub fn pipe2(flags: usize) -> Result<(usize, usize), isize> {
 pub fn dup3(old: usize, new: usize, flags: usize) -> isize {
     // SAFETY: no pointers.
     unsafe { syscall6(SYS_DUP3, [old, new, flags, 0, 0, 0]) }
+}
+
+/// `ptrace(request, pid, addr, data)`: the raw call (PEEK requests store the word at `data`).
+pub fn ptrace(request: usize, pid: isize, addr: usize, data: usize) -> isize {
+    // SAFETY: ptrace reads and writes only what the request names, at addresses the caller
+    // gives (the kernel checks them).
+    unsafe { syscall6(SYS_PTRACE, [request, pid as usize, addr, data, 0, 0]) }
 }

@@ -20,7 +20,7 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 13] = [
+pub const PROGRAMS: [&str; 14] = [
     "hello",
     "getppid",
     "fib",
@@ -34,6 +34,7 @@ pub const PROGRAMS: [&str; 13] = [
     "fstest",
     "jobctl",
     "ptracetest",
+    "ptracebench",
 ];
 
 /// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux

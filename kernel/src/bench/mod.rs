@@ -51,6 +51,8 @@ mod kprobe_events;
 #[cfg(target_os = "none")]
 mod kprobes;
 #[cfg(target_os = "none")]
+mod ptrace;
+#[cfg(target_os = "none")]
 mod recorded;
 #[cfg(target_os = "none")]
 mod rendezvous;

@@ -116,7 +116,7 @@ fn ptrace_stop(
         sched::set_current_stopped();
     }
     let fatal = fatal_pending(&task);
-    let (resumed, regs, written, syscall_trace) = {
+    let (resumed, fp_and_tls, syscall_trace) = {
         let mut hand = shared.sighand().lock();
         let pt = &mut hand.ptrace;
         pt.stopped = false;
@@ -127,12 +127,15 @@ fn ptrace_stop(
             info: pt.last_siginfo.take(),
             syscallno: pt.regs.syscallno,
         };
-        (resumed, pt.regs.clone(), pt.regs_written, pt.syscall_trace)
+        // The registers come back as the tracer left them; the FP/SIMD registers (528 bytes)
+        // and TLS only when it wrote them, as most stops (every syscall stop of strace) do not.
+        frame.clone_from(&pt.regs.frame);
+        let fp_and_tls = pt.regs_written.then_some((pt.regs.fpsimd, pt.regs.tls));
+        (resumed, fp_and_tls, pt.syscall_trace)
     };
-    *frame = regs.frame;
-    if written {
-        crate::process::set_current_fpsimd(&task, &regs.fpsimd);
-        arch::context::set_tpidr_el0(regs.tls);
+    if let Some((fpsimd, tls)) = fp_and_tls {
+        crate::process::set_current_fpsimd(&task, &fpsimd);
+        arch::context::set_tpidr_el0(tls);
     }
     process.set_ptrace_syscall(syscall_trace);
     Some(resumed)
