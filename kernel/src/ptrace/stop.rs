@@ -130,7 +130,11 @@ fn ptrace_stop(
         // The registers come back as the tracer left them; the FP/SIMD registers (528 bytes)
         // and TLS only when it wrote them, as most stops (every syscall stop of strace) do not.
         frame.clone_from(&pt.regs.frame);
-        let fp_and_tls = pt.regs_written.then_some((pt.regs.fpsimd, pt.regs.tls));
+        let fp_and_tls = if pt.regs_written {
+            Some((pt.regs.fpsimd, pt.regs.tls))
+        } else {
+            None
+        };
         (resumed, fp_and_tls, pt.syscall_trace)
     };
     if let Some((fpsimd, tls)) = fp_and_tls {
