@@ -234,7 +234,8 @@ pub fn print_arg(
         }
         Kind::Iovec(count_reg) => print_iovec(out, mem, value, call.args[count_reg as usize], ret),
         Kind::Dirents => print_dirents(out, mem, value, ret),
-        Kind::WaitStatus => match fetch(mem, value, ret.filter(|r| *r != 0), 4) {
+        // No child reported (WNOHANG's 0): nothing was stored.
+        Kind::WaitStatus => match fetch(mem, value, ret, 4).filter(|_| ret != Some(0)) {
             Some(status) => xlat::print_wait_status(out, status as u32),
             None => out.addr(value),
         },
@@ -584,4 +585,363 @@ fn print_envp(out: &mut Line, mem: &mut impl Memory, addr: u64) {
     out.push_str(" /* ");
     out.udec(n);
     out.push_str(if n == 1 { " var */" } else { " vars */" });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mem::fake::FakeMemory;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn words(values: &[u64]) -> Vec<u8> {
+        values.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Prints `kind` for register 0 = `value` (other registers from `rest`).
+    fn show(mem: &mut FakeMemory, kind: Kind, args: &[u64], ret: Ret) -> String {
+        let mut call = Call::default();
+        call.args[..args.len()].copy_from_slice(args);
+        let mut line = Line::new();
+        print_arg(&mut line, mem, &call, &kind, ret, 0);
+        String::from_utf8(line.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn numbers() {
+        let mut mem = FakeMemory::new();
+        assert_eq!(show(&mut mem, Kind::Int, &[-1i64 as u64], None), "-1");
+        assert_eq!(show(&mut mem, Kind::Int, &[0xffff_ffff], None), "-1");
+        assert_eq!(
+            show(&mut mem, Kind::Long, &[-4096i64 as u64], None),
+            "-4096"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Ulong, &[u64::MAX], None),
+            "18446744073709551615"
+        );
+        assert_eq!(show(&mut mem, Kind::Hex, &[0x1000], None), "0x1000");
+        assert_eq!(show(&mut mem, Kind::Ptr, &[0], None), "NULL");
+        assert_eq!(
+            show(&mut mem, Kind::Dirfd, &[-100i64 as u64], None),
+            "AT_FDCWD"
+        );
+        assert_eq!(show(&mut mem, Kind::Dirfd, &[3], None), "3");
+        assert_eq!(show(&mut mem, Kind::Mode, &[0o755], None), "0755");
+        assert_eq!(show(&mut mem, Kind::Signal, &[9], None), "SIGKILL");
+        assert_eq!(show(&mut mem, Kind::Ioctl, &[0x5413], None), "TIOCGWINSZ");
+        assert_eq!(show(&mut mem, Kind::Ioctl, &[0xdead], None), "0xdead");
+        assert_eq!(
+            show(&mut mem, Kind::CloneFlags, &[0x1200011], None),
+            "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::FutexOp, &[0x81], None),
+            "FUTEX_WAKE_PRIVATE"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Prot, &[5], None),
+            "PROT_READ|PROT_EXEC"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::MmapFlags, &[0x22], None),
+            "MAP_PRIVATE|MAP_ANONYMOUS"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::OpenFlags, &[0o2000000], None),
+            "O_RDONLY|O_CLOEXEC"
+        );
+        assert_eq!(
+            show(
+                &mut mem,
+                Kind::Xval(xlat::SEEK_WHENCE, "SEEK_???"),
+                &[2],
+                None
+            ),
+            "SEEK_END"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Named("flags", &Kind::Hex), &[16], None),
+            "flags=0x10"
+        );
+    }
+
+    #[test]
+    fn strings_paths_and_buffers() {
+        let mut mem = FakeMemory::new();
+        let long = "/a/very/long/path/that/is/longer/than/thirty-two/bytes\0";
+        mem.map(0x1000, long.as_bytes());
+        mem.map(
+            0x2000,
+            b"hello\n\x00\x01\x02 world, this is a long buffer indeed",
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Path, &[0x1000], None),
+            "\"/a/very/long/path/that/is/longer/than/thirty-two/bytes\""
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Str, &[0x1000], None),
+            "\"/a/very/long/path/that/is/longer\"..."
+        );
+        assert_eq!(show(&mut mem, Kind::Path, &[0], None), "NULL");
+        assert_eq!(show(&mut mem, Kind::Path, &[0x9000], None), "0x9000");
+        assert_eq!(
+            show(&mut mem, Kind::InBuf(1), &[0x2000, 6], None),
+            "\"hello\\n\""
+        );
+        assert_eq!(
+            show(&mut mem, Kind::InBuf(1), &[0x2000, 100], None),
+            "\"hello\\n\\0\\1\\2 world, this is a long \"..."
+        );
+        assert_eq!(show(&mut mem, Kind::InBuf(1), &[0x9000, 5], None), "0x9000");
+        assert_eq!(
+            show(&mut mem, Kind::OutBuf, &[0x2000], Some(5)),
+            "\"hello\""
+        );
+        assert_eq!(show(&mut mem, Kind::OutBuf, &[0x2000], Some(0)), "\"\"");
+        assert_eq!(show(&mut mem, Kind::OutBuf, &[0x2000], Some(-14)), "0x2000");
+        assert_eq!(
+            show(&mut mem, Kind::OutPath, &[0x1000], Some(10)),
+            format!("\"{}\"", &long[..long.len() - 1])
+        );
+        assert_eq!(
+            show(&mut mem, Kind::OutPath, &[0x1000], Some(-34)),
+            "0x1000"
+        );
+    }
+
+    #[test]
+    fn execve_arrays() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, b"ls\0-l\0A=1\0B=2\0");
+        mem.map(0x2000, &words(&[0x1000, 0x1003, 0]));
+        mem.map(0x3000, &words(&[0x1006, 0x100a, 0]));
+        mem.map(0x4000, &words(&[0x1006, 0]));
+        mem.map(0x5000, &words(&[0]));
+        assert_eq!(
+            show(&mut mem, Kind::Argv, &[0x2000], None),
+            "[\"ls\", \"-l\"]"
+        );
+        assert_eq!(show(&mut mem, Kind::Argv, &[0x5000], None), "[]");
+        assert_eq!(show(&mut mem, Kind::Argv, &[0], None), "NULL");
+        assert_eq!(show(&mut mem, Kind::Argv, &[0x9000], None), "0x9000");
+        assert_eq!(
+            show(&mut mem, Kind::Envp, &[0x3000], None),
+            "0x3000 /* 2 vars */"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Envp, &[0x4000], None),
+            "0x4000 /* 1 var */"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Envp, &[0x5000], None),
+            "0x5000 /* 0 vars */"
+        );
+        assert_eq!(show(&mut mem, Kind::Envp, &[0x9000], None), "0x9000");
+        // More than 32 arguments: the first 32, then "...".
+        let many: Vec<u64> = (0..40).map(|_| 0x1000).chain([0]).collect();
+        mem.map(0x6000, &words(&many));
+        let text = show(&mut mem, Kind::Argv, &[0x6000], None);
+        assert_eq!(text.matches("\"ls\"").count(), 32);
+        assert!(text.ends_with(", \"ls\", ...]"));
+        // An array running into unmapped memory.
+        mem.map(0x7000, &words(&[0x1000]));
+        assert_eq!(show(&mut mem, Kind::Argv, &[0x7000], None), "[\"ls\", ...]");
+    }
+
+    #[test]
+    fn signal_structs() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &words(&[(1 << 1) | (1 << 16)]));
+        mem.map(
+            0x2000,
+            &words(&[0x40_1234, 0x0400_0004, 0x40_5678, 1 << 16]),
+        );
+        mem.map(0x3000, &words(&[1, 0, 0, 0]));
+        assert_eq!(show(&mut mem, Kind::Sigset, &[0x1000], None), "[INT CHLD]");
+        assert_eq!(show(&mut mem, Kind::Sigset, &[0], None), "NULL");
+        assert_eq!(show(&mut mem, Kind::Sigset, &[0x1000], Some(-22)), "0x1000");
+        assert_eq!(
+            show(&mut mem, Kind::Sigset, &[0x1000], Some(0)),
+            "[INT CHLD]"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::SigAction, &[0x2000], None),
+            "{sa_handler=0x401234, sa_mask=[CHLD], sa_flags=SA_RESTORER|SA_SIGINFO, sa_restorer=0x405678}"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::SigAction, &[0x3000], None),
+            "{sa_handler=SIG_IGN, sa_mask=[], sa_flags=0}"
+        );
+        assert_eq!(show(&mut mem, Kind::SigAction, &[0], None), "NULL");
+        // rt_sigreturn reads the mask the frame on the stack restores.
+        let mut call = Call {
+            sp: 0x8000,
+            ..Call::default()
+        };
+        mem.map(0x8000 + 168, &words(&[1 << 9]));
+        let mut line = Line::new();
+        print_arg(&mut line, &mut mem, &call, &Kind::SigreturnMask, None, 0);
+        assert_eq!(line.as_bytes(), b"{mask=[USR1]}");
+        call.sp = 0xa000;
+        let mut line = Line::new();
+        print_arg(&mut line, &mut mem, &call, &Kind::SigreturnMask, None, 0);
+        assert_eq!(line.as_bytes(), b"{mask=0xa0a8}");
+    }
+
+    #[test]
+    fn time_stat_and_uname() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &words(&[1, 500_000_000]));
+        assert_eq!(
+            show(&mut mem, Kind::Timespec, &[0x1000], None),
+            "{tv_sec=1, tv_nsec=500000000}"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Timespec, &[0x1000], Some(-22)),
+            "0x1000"
+        );
+        let mut stat = [0u8; 128];
+        stat[16..20].copy_from_slice(&0o100644u32.to_le_bytes());
+        stat[48..56].copy_from_slice(&1234i64.to_le_bytes());
+        mem.map(0x2000, &stat);
+        assert_eq!(
+            show(&mut mem, Kind::Stat, &[0x2000], Some(0)),
+            "{st_mode=S_IFREG|0644, st_size=1234, ...}"
+        );
+        assert_eq!(show(&mut mem, Kind::Stat, &[0x2000], Some(-2)), "0x2000");
+        let mut tty = [0u8; 128];
+        tty[16..20].copy_from_slice(&0o20620u32.to_le_bytes());
+        tty[32..40].copy_from_slice(&((0x88u64 << 8) | 2).to_le_bytes());
+        mem.map(0x3000, &tty);
+        assert_eq!(
+            show(&mut mem, Kind::Stat, &[0x3000], Some(0)),
+            "{st_mode=S_IFCHR|0620, st_rdev=makedev(0x88, 0x2), ...}"
+        );
+        let mut dir = [0u8; 128];
+        dir[16..20].copy_from_slice(&0o41777u32.to_le_bytes());
+        mem.map(0x4000, &dir);
+        assert_eq!(
+            show(&mut mem, Kind::Stat, &[0x4000], Some(0)),
+            "{st_mode=S_IFDIR|S_ISVTX|0777, st_size=0, ...}"
+        );
+        let mut uts = [0u8; 65 * 6];
+        uts[..5].copy_from_slice(b"Linux");
+        uts[65..74].copy_from_slice(b"localhost");
+        mem.map(0x5000, &uts);
+        assert_eq!(
+            show(&mut mem, Kind::Utsname, &[0x5000], Some(0)),
+            "{sysname=\"Linux\", nodename=\"localhost\", ...}"
+        );
+    }
+
+    #[test]
+    fn out_values() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &[3, 0, 0, 0, 4, 0, 0, 0]);
+        assert_eq!(show(&mut mem, Kind::FdPair, &[0x1000], Some(0)), "[3, 4]");
+        assert_eq!(show(&mut mem, Kind::FdPair, &[0x1000], Some(-24)), "0x1000");
+        assert_eq!(show(&mut mem, Kind::IntOut, &[0x1000], Some(0)), "[3]");
+        assert_eq!(show(&mut mem, Kind::IntOut, &[0], Some(0)), "NULL");
+        mem.map(0x2000, &(9u32).to_le_bytes());
+        assert_eq!(
+            show(&mut mem, Kind::WaitStatus, &[0x2000], Some(42)),
+            "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]"
+        );
+        // wait4 returning 0 (WNOHANG, nothing yet) or failing leaves the status unread.
+        assert_eq!(
+            show(&mut mem, Kind::WaitStatus, &[0x2000], Some(0)),
+            "0x2000"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::WaitStatus, &[0x2000], Some(-10)),
+            "0x2000"
+        );
+    }
+
+    #[test]
+    fn iovecs_and_dirents() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, b"hello world\n");
+        mem.map(0x2000, &words(&[0x1000, 5, 0x1005, 7]));
+        assert_eq!(
+            show(&mut mem, Kind::Iovec(1), &[0x2000, 2], None),
+            "[{iov_base=\"hello\", iov_len=5}, {iov_base=\" world\\n\", iov_len=7}]"
+        );
+        // readv: only what was read is data.
+        assert_eq!(
+            show(&mut mem, Kind::Iovec(1), &[0x2000, 2], Some(7)),
+            "[{iov_base=\"hello\", iov_len=5}, {iov_base=\" w\", iov_len=7}]"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Iovec(1), &[0x2000, 2], Some(-9)),
+            "0x2000"
+        );
+        assert_eq!(show(&mut mem, Kind::Iovec(1), &[0x9000, 2], None), "0x9000");
+        assert_eq!(show(&mut mem, Kind::Iovec(1), &[0x2000, 0], None), "[]");
+        assert_eq!(
+            show(&mut mem, Kind::Iovec(1), &[0x2000, 3], None)
+                .matches("iov_base")
+                .count(),
+            2
+        );
+        let mut dents = [0u8; 48];
+        dents[16] = 24;
+        dents[24 + 16] = 24;
+        mem.map(0x3000, &dents);
+        assert_eq!(
+            show(&mut mem, Kind::Dirents, &[0x3000], Some(48)),
+            "0x3000 /* 2 entries */"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Dirents, &[0x3000], Some(24)),
+            "0x3000 /* 1 entry */"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Dirents, &[0x3000], Some(0)),
+            "0x3000 /* 0 entries */"
+        );
+        assert_eq!(show(&mut mem, Kind::Dirents, &[0x3000], Some(-9)), "0x3000");
+    }
+
+    #[test]
+    fn which_arguments_print() {
+        let arg = |kind, cond| Arg {
+            reg: 0,
+            kind,
+            phase: Phase::Entry,
+            cond,
+        };
+        let call = |args: [u64; 6]| Call {
+            args,
+            ..Call::default()
+        };
+        let openat_mode = arg(
+            Kind::Mode,
+            Cond::AnyBit {
+                reg: 2,
+                mask: xlat::O_CREAT | xlat::O_TMPFILE,
+            },
+        );
+        assert!(!openat_mode.present(&call([0, 0, 0o2000000, 0, 0, 0])));
+        assert!(openat_mode.present(&call([0, 0, 0o101, 0, 0, 0])));
+        let fcntl = arg(Kind::FcntlArg, Cond::FcntlTakesArg);
+        assert!(!fcntl.present(&call([3, xlat::F_GETFD, 0, 0, 0, 0])));
+        assert!(fcntl.present(&call([3, xlat::F_SETFD, 1, 0, 0, 0])));
+        let futex4 = arg(Kind::Ptr, Cond::FutexArgs(4));
+        assert!(futex4.present(&call([0, 0x80, 0, 0, 0, 0])));
+        assert!(!futex4.present(&call([0, 0x81, 0, 0, 0, 0])));
+        let mut mem = FakeMemory::new();
+        assert_eq!(
+            show(&mut mem, Kind::FcntlArg, &[1, xlat::F_SETFD], None),
+            "FD_CLOEXEC"
+        );
+        let mut c = Call::default();
+        c.args[1] = xlat::F_SETFL;
+        c.args[2] = 0o4002;
+        let mut line = Line::new();
+        print_arg(&mut line, &mut mem, &c, &Kind::FcntlArg, None, 2);
+        assert_eq!(line.as_bytes(), b"O_RDWR|O_NONBLOCK");
+        assert!(is_error(-1) && is_error(-4095) && !is_error(-4096) && !is_error(0));
+    }
 }

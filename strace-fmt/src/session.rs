@@ -915,6 +915,135 @@ mod tests {
         assert_eq!(s.nprocs(), MAX_TRACEES);
     }
 
+    #[test]
+    fn lines_of_common_calls() {
+        let (mut s, mut mem, mut out) = (
+            Session::new(false, false),
+            hello_memory(),
+            Transcript::default(),
+        );
+        start(&mut s, &mut mem, &mut out);
+        out.0.clear();
+        let act: Vec<u8> = [0x40_0100u64, 0x0400_0004, 0x40_0200, 0]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        mem.map(0x8000, &act)
+            .map(0x8100, &[0; 32])
+            .map(0x8200, &[5, 0, 0, 0, 6, 0, 0, 0]);
+        mem.map(0x8300, &(1u64 << 16).to_le_bytes())
+            .map(0x8400, b"/\0");
+        let clone_flags = xlat::CLONE_CHILD_SETTID | xlat::CLONE_CHILD_CLEARTID | 17;
+        let lines: &[(u64, &[u64], i64, (&str, &str))] = &[
+            (
+                220,
+                &[clone_flags, 0, 0, 0, 0x9000],
+                101,
+                (
+                    "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x9000)",
+                    "101",
+                ),
+            ),
+            (
+                25,
+                &[3, xlat::F_GETFD],
+                1,
+                ("fcntl(3, F_GETFD)", "0x1 (flags FD_CLOEXEC)"),
+            ),
+            (
+                25,
+                &[3, xlat::F_GETFL],
+                2,
+                ("fcntl(3, F_GETFL)", "0x2 (flags O_RDWR)"),
+            ),
+            (
+                25,
+                &[3, xlat::F_SETFD, 1],
+                0,
+                ("fcntl(3, F_SETFD, FD_CLOEXEC)", "0"),
+            ),
+            (
+                63,
+                &[0, 0x4000, 100],
+                6,
+                ("read(0, \"hello\\n\", 100)", "6"),
+            ),
+            (
+                63,
+                &[0, 0x4000, 100],
+                -11,
+                (
+                    "read(0, 0x4000, 100)",
+                    "-1 EAGAIN (Resource temporarily unavailable)",
+                ),
+            ),
+            (
+                59,
+                &[0x8200, 0o2000000],
+                0,
+                ("pipe2([5, 6], O_CLOEXEC)", "0"),
+            ),
+            (
+                134,
+                &[2, 0x8000, 0x8100, 8],
+                0,
+                (
+                    "rt_sigaction(SIGINT, {sa_handler=0x400100, sa_mask=[], sa_flags=SA_RESTORER|SA_SIGINFO, sa_restorer=0x400200}, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8)",
+                    "0",
+                ),
+            ),
+            (
+                135,
+                &[0, 0x8300, 0x8100, 8],
+                0,
+                ("rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8)", "0"),
+            ),
+            (
+                29,
+                &[0, 0x5401, 0x9000],
+                -25,
+                (
+                    "ioctl(0, TCGETS, 0x9000)",
+                    "-1 ENOTTY (Inappropriate ioctl for device)",
+                ),
+            ),
+            (166, &[0o22], 0o22, ("umask(022)", "022")),
+            (17, &[0x8400, 4096], 2, ("getcwd(\"/\", 4096)", "2")),
+            (24, &[3, 1, 0], 1, ("dup3(3, 1, 0)", "1")),
+            (
+                62,
+                &[3, -1i64 as u64, 1],
+                -22,
+                ("lseek(3, -1, SEEK_CUR)", "-1 EINVAL (Invalid argument)"),
+            ),
+            (129, &[101, 15], 0, ("kill(101, SIGTERM)", "0")),
+            (
+                98,
+                &[0x9000, 0x81, 1],
+                0,
+                ("futex(0x9000, FUTEX_WAKE_PRIVATE, 1)", "0"),
+            ),
+            (
+                98,
+                &[0x9000, 0x80, 2, 0],
+                0,
+                ("futex(0x9000, FUTEX_WAIT_PRIVATE, 2, NULL)", "0"),
+            ),
+            (172, &[], 100, ("getpid()", "100")),
+            (
+                117,
+                &[0x4204, 101, 1, 0x9000],
+                0,
+                ("ptrace(PTRACE_GETREGSET, 101, 0x1, 0x9000)", "0"),
+            ),
+        ];
+        for &(nr, args, result, (call, want)) in lines {
+            out.0.clear();
+            syscall(&mut s, &mut mem, &mut out, 100, nr, args, result);
+            assert_eq!(out.text(), r(call, want));
+        }
+    }
+
     fn siginfo_text(info: &[u8; 128]) -> String {
         let mut line = Line::new();
         print_siginfo(&mut line, info);
