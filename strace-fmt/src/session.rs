@@ -934,7 +934,9 @@ mod tests {
         mem.map(0x8300, &(1u64 << 16).to_le_bytes())
             .map(0x8400, b"/\0");
         let clone_flags = xlat::CLONE_CHILD_SETTID | xlat::CLONE_CHILD_CLEARTID | 17;
-        let lines: &[(u64, &[u64], i64, (&str, &str))] = &[
+        /// A call (number, arguments, result) and its line (before and after `=`).
+        type Case<'a> = (u64, &'a [u64], i64, (&'a str, &'a str));
+        let lines: &[Case<'_>] = &[
             (
                 220,
                 &[clone_flags, 0, 0, 0, 0x9000],
