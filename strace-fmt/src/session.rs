@@ -367,7 +367,7 @@ impl Session {
 }
 
 fn args_of(nr: u64) -> &'static [Arg] {
-    table::lookup(nr).map_or(&table::RAW_ARGS[..], |s| s.args)
+    table::lookup(nr).map_or(table::RAW_ARGS, |s| s.args)
 }
 
 /// The call's name, or strace's `syscall_0x...` for one it does not know.
@@ -383,7 +383,7 @@ fn print_name(out: &mut Line, nr: u64) {
 
 /// The result after `= ` (syscall.c's `syscall_exiting_trace`).
 fn print_result(out: &mut Line, call: Option<&Syscall>, regs: &Call, ret: i64) {
-    let kind = call.map_or(RetKind::Hex, |c| c.ret);
+    let kind = call.map_or(RetKind::Dec, |c| c.ret);
     if kind == RetKind::NoReturn {
         out.push_byte(b'?');
         return;
@@ -884,15 +884,10 @@ mod tests {
         );
         start(&mut s, &mut mem, &mut out);
         out.0.clear();
-        syscall(
-            &mut s,
-            &mut mem,
-            &mut out,
-            100,
-            451,
-            &[1, 2, 3, 4, 5, 6],
-            -38,
-        );
+        let args = [1, 2, 3, 4, 5, 6];
+        syscall(&mut s, &mut mem, &mut out, 100, 500, &args, -38);
+        let args = [0x9000, 0x20, 0, 0xd428bc00];
+        syscall(&mut s, &mut mem, &mut out, 100, 293, &args, -38);
         // Stops of pids not traced are ignored.
         syscall(&mut s, &mut mem, &mut out, 555, 64, &[1, 0x4000, 6], 6);
         s.exited(555, 0, &mut out);
@@ -900,7 +895,8 @@ mod tests {
         assert_eq!(s.signal_stop(555, 2, None, &mut out), 2);
         assert_eq!(
             out.text(),
-            "syscall_0x1c3(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented)\n"
+            "syscall_0x1f4(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented)\n\
+             rseq(0x9000, 0x20, 0, 0xd428bc00)       = -1 ENOSYS (Function not implemented)\n"
         );
     }
 

@@ -1,7 +1,9 @@
 //! The system call table: for every call the kernel implements (kernel/src/syscall/mod.rs),
 //! its name and arguments as Linux's arm64 (asm-generic) table and strace's decoders give
-//! them, and how its result prints. Calls not listed print as strace prints calls it does not
-//! know: `syscall_0x1c3(0x1, 0x2, ...)` with all six registers.
+//! them, and how its result prints. The rest of the arm64 table is named with its argument
+//! count and prints its arguments in hex (strace's `printargs`, as `-e raw=` shows them);
+//! numbers outside the table print as strace prints them: `syscall_0x1f4(0x1, ...)` with all
+//! six registers.
 
 use crate::decode::{Arg, Cond, Kind, Phase};
 use crate::xlat;
@@ -76,7 +78,7 @@ const FD: Kind = Int;
 const CLONE_OPTIONAL: Phase = Phase::ExitOwnComma;
 
 /// The arguments of an unknown call: six registers in hex (strace's `printargs`).
-pub static RAW_ARGS: [Arg; 6] = [
+pub const RAW_ARGS: &[Arg] = &[
     e(0, Hex),
     e(1, Hex),
     e(2, Hex),
@@ -84,6 +86,11 @@ pub static RAW_ARGS: [Arg; 6] = [
     e(4, Hex),
     e(5, Hex),
 ];
+
+/// A call named here but not decoded: its first `nargs` registers in hex.
+const fn raw(nr: u64, name: &'static str, nargs: usize) -> Syscall {
+    sc(nr, name, RAW_ARGS.split_at(nargs).0, Dec)
+}
 
 #[rustfmt::skip]
 pub static SYSCALLS: &[Syscall] = &[
@@ -197,14 +204,244 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(439, "faccessat2", &[e(0, Dirfd), e(1, Path), e(2, Flags(xlat::ACCESS_MODES)), e(3, Flags(xlat::ACCESSAT_FLAGS))], Dec),
 ];
 
+/// The rest of Linux's arm64 table (include/uapi/asm-generic/unistd.h), names and argument
+/// counts.
+#[rustfmt::skip]
+pub static UNDECODED: &[Syscall] = &[
+    raw(0, "io_setup", 2),
+    raw(1, "io_destroy", 1),
+    raw(2, "io_submit", 3),
+    raw(3, "io_cancel", 3),
+    raw(4, "io_getevents", 5),
+    raw(5, "setxattr", 5),
+    raw(6, "lsetxattr", 5),
+    raw(7, "fsetxattr", 5),
+    raw(8, "getxattr", 4),
+    raw(9, "lgetxattr", 4),
+    raw(10, "fgetxattr", 4),
+    raw(11, "listxattr", 3),
+    raw(12, "llistxattr", 3),
+    raw(13, "flistxattr", 3),
+    raw(14, "removexattr", 2),
+    raw(15, "lremovexattr", 2),
+    raw(16, "fremovexattr", 2),
+    raw(18, "lookup_dcookie", 3),
+    raw(19, "eventfd2", 2),
+    raw(20, "epoll_create1", 1),
+    raw(21, "epoll_ctl", 4),
+    raw(22, "epoll_pwait", 6),
+    raw(26, "inotify_init1", 1),
+    raw(27, "inotify_add_watch", 3),
+    raw(28, "inotify_rm_watch", 2),
+    raw(30, "ioprio_set", 3),
+    raw(31, "ioprio_get", 2),
+    raw(32, "flock", 2),
+    raw(33, "mknodat", 4),
+    raw(37, "linkat", 5),
+    raw(39, "umount2", 2),
+    raw(40, "mount", 5),
+    raw(41, "pivot_root", 2),
+    raw(42, "nfsservctl", 3),
+    raw(43, "statfs", 2),
+    raw(44, "fstatfs", 2),
+    raw(45, "truncate", 2),
+    raw(47, "fallocate", 4),
+    raw(51, "chroot", 1),
+    raw(54, "fchownat", 5),
+    raw(55, "fchown", 3),
+    raw(58, "vhangup", 0),
+    raw(60, "quotactl", 4),
+    raw(69, "preadv", 5),
+    raw(70, "pwritev", 5),
+    raw(74, "signalfd4", 4),
+    raw(75, "vmsplice", 4),
+    raw(76, "splice", 6),
+    raw(77, "tee", 4),
+    raw(81, "sync", 0),
+    raw(82, "fsync", 1),
+    raw(83, "fdatasync", 1),
+    raw(84, "sync_file_range", 4),
+    raw(85, "timerfd_create", 2),
+    raw(86, "timerfd_settime", 4),
+    raw(87, "timerfd_gettime", 2),
+    raw(88, "utimensat", 4),
+    raw(89, "acct", 1),
+    raw(90, "capget", 2),
+    raw(91, "capset", 2),
+    raw(92, "personality", 1),
+    raw(95, "waitid", 5),
+    raw(97, "unshare", 1),
+    raw(100, "get_robust_list", 3),
+    raw(102, "getitimer", 2),
+    raw(103, "setitimer", 3),
+    raw(104, "kexec_load", 4),
+    raw(105, "init_module", 3),
+    raw(106, "delete_module", 2),
+    raw(107, "timer_create", 3),
+    raw(108, "timer_gettime", 2),
+    raw(109, "timer_getoverrun", 1),
+    raw(110, "timer_settime", 4),
+    raw(111, "timer_delete", 1),
+    raw(112, "clock_settime", 2),
+    raw(114, "clock_getres", 2),
+    raw(116, "syslog", 3),
+    raw(118, "sched_setparam", 2),
+    raw(119, "sched_setscheduler", 3),
+    raw(120, "sched_getscheduler", 1),
+    raw(121, "sched_getparam", 2),
+    raw(122, "sched_setaffinity", 3),
+    raw(125, "sched_get_priority_max", 1),
+    raw(126, "sched_get_priority_min", 1),
+    raw(127, "sched_rr_get_interval", 2),
+    raw(128, "restart_syscall", 0),
+    raw(132, "sigaltstack", 2),
+    raw(137, "rt_sigtimedwait", 4),
+    raw(138, "rt_sigqueueinfo", 3),
+    raw(140, "setpriority", 3),
+    raw(141, "getpriority", 2),
+    raw(142, "reboot", 4),
+    raw(161, "sethostname", 2),
+    raw(162, "setdomainname", 2),
+    raw(168, "getcpu", 3),
+    raw(169, "gettimeofday", 2),
+    raw(170, "settimeofday", 2),
+    raw(171, "adjtimex", 1),
+    raw(180, "mq_open", 4),
+    raw(181, "mq_unlink", 1),
+    raw(182, "mq_timedsend", 5),
+    raw(183, "mq_timedreceive", 5),
+    raw(184, "mq_notify", 2),
+    raw(185, "mq_getsetattr", 3),
+    raw(186, "msgget", 2),
+    raw(187, "msgctl", 3),
+    raw(188, "msgrcv", 5),
+    raw(189, "msgsnd", 4),
+    raw(190, "semget", 3),
+    raw(191, "semctl", 4),
+    raw(192, "semtimedop", 4),
+    raw(193, "semop", 3),
+    raw(194, "shmget", 3),
+    raw(195, "shmctl", 3),
+    raw(196, "shmat", 3),
+    raw(197, "shmdt", 1),
+    raw(198, "socket", 3),
+    raw(199, "socketpair", 4),
+    raw(200, "bind", 3),
+    raw(201, "listen", 2),
+    raw(202, "accept", 3),
+    raw(203, "connect", 3),
+    raw(204, "getsockname", 3),
+    raw(205, "getpeername", 3),
+    raw(206, "sendto", 6),
+    raw(207, "recvfrom", 6),
+    raw(208, "setsockopt", 5),
+    raw(209, "getsockopt", 5),
+    raw(210, "shutdown", 2),
+    raw(211, "sendmsg", 3),
+    raw(212, "recvmsg", 3),
+    raw(213, "readahead", 3),
+    raw(216, "mremap", 5),
+    raw(217, "add_key", 5),
+    raw(218, "request_key", 4),
+    raw(219, "keyctl", 5),
+    raw(223, "fadvise64", 4),
+    raw(224, "swapon", 2),
+    raw(225, "swapoff", 1),
+    raw(227, "msync", 3),
+    raw(228, "mlock", 2),
+    raw(229, "munlock", 2),
+    raw(230, "mlockall", 1),
+    raw(231, "munlockall", 0),
+    raw(232, "mincore", 3),
+    raw(234, "remap_file_pages", 5),
+    raw(235, "mbind", 6),
+    raw(236, "get_mempolicy", 5),
+    raw(237, "set_mempolicy", 3),
+    raw(238, "migrate_pages", 4),
+    raw(239, "move_pages", 6),
+    raw(240, "rt_tgsigqueueinfo", 4),
+    raw(241, "perf_event_open", 5),
+    raw(242, "accept4", 4),
+    raw(243, "recvmmsg", 5),
+    raw(262, "fanotify_init", 2),
+    raw(263, "fanotify_mark", 5),
+    raw(264, "name_to_handle_at", 5),
+    raw(265, "open_by_handle_at", 3),
+    raw(266, "clock_adjtime", 2),
+    raw(267, "syncfs", 1),
+    raw(268, "setns", 2),
+    raw(269, "sendmmsg", 4),
+    raw(270, "process_vm_readv", 6),
+    raw(271, "process_vm_writev", 6),
+    raw(272, "kcmp", 5),
+    raw(273, "finit_module", 3),
+    raw(274, "sched_setattr", 3),
+    raw(275, "sched_getattr", 4),
+    raw(277, "seccomp", 3),
+    raw(279, "memfd_create", 2),
+    raw(280, "bpf", 3),
+    raw(281, "execveat", 5),
+    raw(282, "userfaultfd", 1),
+    raw(283, "membarrier", 3),
+    raw(284, "mlock2", 3),
+    raw(285, "copy_file_range", 6),
+    raw(286, "preadv2", 6),
+    raw(287, "pwritev2", 6),
+    raw(288, "pkey_mprotect", 4),
+    raw(289, "pkey_alloc", 2),
+    raw(290, "pkey_free", 1),
+    raw(292, "io_pgetevents", 6),
+    raw(293, "rseq", 4),
+    raw(294, "kexec_file_load", 5),
+    raw(424, "pidfd_send_signal", 4),
+    raw(425, "io_uring_setup", 2),
+    raw(426, "io_uring_enter", 6),
+    raw(427, "io_uring_register", 4),
+    raw(428, "open_tree", 3),
+    raw(429, "move_mount", 5),
+    raw(430, "fsopen", 2),
+    raw(431, "fsconfig", 5),
+    raw(432, "fsmount", 3),
+    raw(433, "fspick", 3),
+    raw(434, "pidfd_open", 2),
+    raw(435, "clone3", 2),
+    raw(436, "close_range", 3),
+    raw(437, "openat2", 4),
+    raw(438, "pidfd_getfd", 3),
+    raw(440, "process_madvise", 5),
+    raw(441, "epoll_pwait2", 6),
+    raw(442, "mount_setattr", 5),
+    raw(443, "quotactl_fd", 4),
+    raw(444, "landlock_create_ruleset", 3),
+    raw(445, "landlock_add_rule", 4),
+    raw(446, "landlock_restrict_self", 2),
+    raw(447, "memfd_secret", 1),
+    raw(448, "process_mrelease", 2),
+    raw(449, "futex_waitv", 5),
+    raw(450, "set_mempolicy_home_node", 4),
+    raw(451, "cachestat", 4),
+    raw(452, "fchmodat2", 4),
+    raw(453, "map_shadow_stack", 3),
+    raw(454, "futex_wake", 4),
+    raw(455, "futex_wait", 6),
+    raw(456, "futex_requeue", 4),
+    raw(457, "statmount", 4),
+    raw(458, "listmount", 4),
+    raw(459, "lsm_get_self_attr", 4),
+    raw(460, "lsm_set_self_attr", 4),
+    raw(461, "lsm_list_modules", 3),
+    raw(462, "mseal", 3),
+];
+
 /// The table entry of syscall `nr`.
 pub fn lookup(nr: u64) -> Option<&'static Syscall> {
-    SYSCALLS.iter().find(|s| s.nr == nr)
+    SYSCALLS.iter().chain(UNDECODED).find(|s| s.nr == nr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec::Vec;
 
     /// The calls kernel/src/syscall/mod.rs implements (`sys_call_table`), which all must be
     /// named here.
@@ -225,11 +462,12 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        for (i, call) in SYSCALLS.iter().enumerate() {
+        let all: Vec<&Syscall> = SYSCALLS.iter().chain(UNDECODED).collect();
+        for (i, call) in all.iter().enumerate() {
             assert!(call.args.len() <= 6, "{}", call.name);
             assert!(call.args.iter().all(|a| a.reg < 6), "{}", call.name);
             assert!(
-                SYSCALLS[i + 1..].iter().all(|other| other.nr != call.nr),
+                all[i + 1..].iter().all(|other| other.nr != call.nr),
                 "{} twice",
                 call.name
             );
@@ -243,6 +481,17 @@ mod tests {
         assert_eq!(lookup(94).map(|s| s.ret), Some(NoReturn));
         assert!(lookup(63).is_some_and(Syscall::has_exit_args));
         assert!(!lookup(64).is_some_and(Syscall::has_exit_args));
-        assert!(lookup(451).is_none());
+        assert_eq!(
+            lookup(293).map(|s| (s.name, s.args.len())),
+            Some(("rseq", 4))
+        );
+        assert!(lookup(500).is_none());
+        // Every number of the arm64 table up to 294 has a name (244-259 are other arches').
+        for nr in (0..=294).filter(|nr| !(244..=259).contains(nr)) {
+            assert!(lookup(nr).is_some(), "{nr}");
+        }
+        for nr in 424..=462 {
+            assert!(lookup(nr).is_some(), "{nr}");
+        }
     }
 }

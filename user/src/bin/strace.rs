@@ -194,8 +194,12 @@ fn exec_child(args: &user::Args, prog: usize, path: &[u8; PATH_MAX]) -> ! {
         *slot = args.get(i).map_or(core::ptr::null(), <[u8]>::as_ptr);
     }
     // SAFETY: no pointers.
+    if unsafe { ptrace(PTRACE_TRACEME, 0, 0, 0) } != 0 {
+        // Stopping untraced would hang both: give up as strace does.
+        sys::exit_group(fail(b"ptrace(PTRACE_TRACEME, ...) failed"));
+    }
+    // SAFETY: no pointers.
     unsafe {
-        ptrace(PTRACE_TRACEME, 0, 0, 0);
         let me = sys::syscall6(SYS_GETPID, [0; 6]);
         sys::kill(me, SIGSTOP);
     }
