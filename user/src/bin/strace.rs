@@ -291,6 +291,14 @@ fn run(args: user::Args) -> i32 {
     }
 }
 
+/// strace's notice on stderr (not in the trace) that it follows a new child.
+fn attached_message(pid: i32) {
+    let mut line = strace_fmt::out::Line::new();
+    let _ =
+        core::fmt::Write::write_fmt(&mut line, format_args!("strace: Process {pid} attached\n"));
+    Fd(2).write(line.as_bytes());
+}
+
 /// The wait loop: every stop of every tracee until none is left.
 fn trace(session: &mut Session, ptrace_options: usize, out: &mut Fd) {
     loop {
@@ -314,11 +322,14 @@ fn trace(session: &mut Session, ptrace_options: usize, out: &mut Fd) {
             session.killed(pid, low, status & 0x80 != 0, out);
             continue;
         }
-        // A ptrace stop.
-        if !session.is_traced(pid) && !session.attach_new(pid) {
-            // SAFETY: no pointers.
-            unsafe { ptrace(PTRACE_DETACH, pid, 0, 0) };
-            continue;
+        // A ptrace stop; one of a pid not seen yet is a new child (auto-attached with -f).
+        if !session.is_traced(pid) {
+            if !session.attach_new(pid) {
+                // SAFETY: no pointers.
+                unsafe { ptrace(PTRACE_DETACH, pid, 0, 0) };
+                continue;
+            }
+            attached_message(pid);
         }
         if session.take_startup(pid) {
             // SAFETY: no pointers.
