@@ -42,6 +42,10 @@ pub enum Kind {
     OutBuf,
     /// A path the call fills (getcwd).
     OutPath,
+    /// Random bytes the call fills, in hex (getrandom).
+    OutHexBuf,
+    /// A pointer to a `struct rlimit`: `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
+    Rlimit,
     OpenFlags,
     /// Flags of a table.
     Flags(Xlat),
@@ -198,6 +202,21 @@ pub fn print_arg(
             Some(_) => print_cstring(out, mem, value, MAX_PATHLEN),
             None => out.addr(value),
         },
+        Kind::OutHexBuf => {
+            let mut buf = [0u8; MAX_STRLEN];
+            match succeeded(ret) {
+                Some(len) if value != 0 => {
+                    let want = len.min(MAX_STRLEN as u64) as usize;
+                    if mem::read(mem, value, &mut buf[..want]) {
+                        quote::hex_buffer(out, &buf[..want], len);
+                    } else {
+                        out.addr(value);
+                    }
+                }
+                _ => out.addr(value),
+            }
+        }
+        Kind::Rlimit => print_rlimit(out, mem, value, ret),
         Kind::OpenFlags => xlat::print_open_flags(out, value),
         Kind::Flags(table) => xlat::print_flags(out, table, value),
         Kind::Xval(table, unknown) => xlat::print_xval(out, table, value, unknown),
@@ -357,6 +376,37 @@ fn print_timespec(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     out.dec(sec);
     out.push_str(", tv_nsec=");
     out.dec(nsec);
+    out.push_byte(b'}');
+}
+
+/// strace's `print_rlim64_t`: `RLIM64_INFINITY`, `N*1024` for multiples of 1024, or `N`.
+fn print_rlim(out: &mut Line, value: u64) {
+    if value == u64::MAX {
+        out.push_str("RLIM64_INFINITY");
+    } else if value > 1024 && value % 1024 == 0 {
+        out.udec(value / 1024);
+        out.push_str("*1024");
+    } else {
+        out.udec(value);
+    }
+}
+
+fn print_rlimit(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    let mut raw = [0u8; 16];
+    if addr == 0 || ret.is_some_and(is_error) || !mem::read(mem, addr, &mut raw) {
+        out.addr(addr);
+        return;
+    }
+    out.push_str("{rlim_cur=");
+    print_rlim(
+        out,
+        u64::from_le_bytes(raw[..8].try_into().unwrap_or([0; 8])),
+    );
+    out.push_str(", rlim_max=");
+    print_rlim(
+        out,
+        u64::from_le_bytes(raw[8..].try_into().unwrap_or([0; 8])),
+    );
     out.push_byte(b'}');
 }
 
@@ -832,6 +882,31 @@ mod tests {
         assert_eq!(
             show(&mut mem, Kind::Utsname, &[0x5000], Some(0)),
             "{sysname=\"Linux\", nodename=\"localhost\", ...}"
+        );
+    }
+
+    #[test]
+    fn rlimits_and_random_bytes() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &words(&[8192 * 1024, u64::MAX, 1024, 1025]));
+        assert_eq!(
+            show(&mut mem, Kind::Rlimit, &[0x1000], Some(0)),
+            "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Rlimit, &[0x1010], None),
+            "{rlim_cur=1024, rlim_max=1025}"
+        );
+        assert_eq!(show(&mut mem, Kind::Rlimit, &[0], None), "NULL");
+        assert_eq!(show(&mut mem, Kind::Rlimit, &[0x1000], Some(-1)), "0x1000");
+        mem.map(0x2000, &[0x26, 0x83, 0x3b]);
+        assert_eq!(
+            show(&mut mem, Kind::OutHexBuf, &[0x2000], Some(3)),
+            "\"\\x26\\x83\\x3b\""
+        );
+        assert_eq!(
+            show(&mut mem, Kind::OutHexBuf, &[0x2000], Some(-11)),
+            "0x2000"
         );
     }
 

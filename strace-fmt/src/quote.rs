@@ -48,6 +48,23 @@ fn octal(out: &mut Line, c: u8, full: bool) {
     out.push_byte(b'0' + (c & 7));
 }
 
+/// `data` quoted entirely in hex escapes (`"\x26\x83"`): strace's `QUOTE_FORCE_HEX`, which
+/// it uses for getrandom's bytes; cut at `-s` like [`buffer`].
+pub fn hex_buffer(out: &mut Line, data: &[u8], len: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let shown = data.len().min(MAX_STRLEN).min(len as usize);
+    out.push_byte(b'"');
+    for &c in &data[..shown] {
+        out.push_str("\\x");
+        out.push_byte(HEX[usize::from(c >> 4)]);
+        out.push_byte(HEX[usize::from(c & 15)]);
+    }
+    out.push_byte(b'"');
+    if len > MAX_STRLEN as u64 {
+        out.push_str("...");
+    }
+}
+
 /// A buffer of `len` bytes of which `data` (at least `min(len, MAX_STRLEN)` bytes) was read:
 /// strace's `printstrn`.
 pub fn buffer(out: &mut Line, data: &[u8], len: u64) {
@@ -118,6 +135,16 @@ mod tests {
         data[32] = b'1';
         assert!(buffered(&data, 33).ends_with("x\\0\"..."));
         assert_eq!(buffered(b"", 0), r#""""#);
+    }
+
+    #[test]
+    fn hex_buffers() {
+        let mut line = Line::new();
+        hex_buffer(&mut line, b"\x26\x83a", 3);
+        assert_eq!(line.as_bytes(), br#""\x26\x83\x61""#);
+        let mut line = Line::new();
+        hex_buffer(&mut line, &[0; 40], 40);
+        assert_eq!(line.len(), 2 + 32 * 4 + 3);
     }
 
     fn cstr(data: &[u8], terminated: bool, limit: usize) -> String {
