@@ -383,7 +383,7 @@ fn print_timespec(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
 fn print_rlim(out: &mut Line, value: u64) {
     if value == u64::MAX {
         out.push_str("RLIM64_INFINITY");
-    } else if value > 1024 && value % 1024 == 0 {
+    } else if value > 1024 && value.is_multiple_of(1024) {
         out.udec(value / 1024);
         out.push_str("*1024");
     } else {
