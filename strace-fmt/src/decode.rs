@@ -42,6 +42,8 @@ pub enum Kind {
     OutBuf,
     /// A path the call fills (getcwd).
     OutPath,
+    /// A NUL-terminated string the call fills (prctl's PR_GET_NAME).
+    OutStr,
     /// Random bytes the call fills, in hex (getrandom).
     OutHexBuf,
     /// A pointer to a `struct rlimit`: `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
@@ -115,6 +117,16 @@ pub enum Cond {
     FcntlTakesArg,
     /// futex's arguments past the third: only for operations that take at least `n` args.
     FutexArgs(u8),
+    /// Only if the argument in `reg` is `value` (prctl's options).
+    Is {
+        reg: u8,
+        value: u64,
+    },
+    /// Only if the argument in `reg` is none of `values`.
+    IsNot {
+        reg: u8,
+        values: &'static [u64],
+    },
 }
 
 /// One argument: which register, how it prints, when.
@@ -133,6 +145,8 @@ impl Arg {
             Cond::AnyBit { reg, mask } => call.args[reg as usize] & mask != 0,
             Cond::FcntlTakesArg => fcntl_takes_arg(call.args[1]),
             Cond::FutexArgs(n) => futex_arity(call.args[1]) >= n,
+            Cond::Is { reg, value } => call.args[reg as usize] == value,
+            Cond::IsNot { reg, values } => !values.contains(&call.args[reg as usize]),
         }
     }
 
@@ -200,6 +214,10 @@ pub fn print_arg(
         },
         Kind::OutPath => match succeeded(ret) {
             Some(_) => print_cstring(out, mem, value, MAX_PATHLEN),
+            None => out.addr(value),
+        },
+        Kind::OutStr => match succeeded(ret) {
+            Some(_) => print_cstring(out, mem, value, MAX_STRLEN),
             None => out.addr(value),
         },
         Kind::OutHexBuf => {
@@ -995,11 +1013,26 @@ mod tests {
             Kind::Mode,
             Cond::AnyBit {
                 reg: 2,
-                mask: xlat::O_CREAT | xlat::O_TMPFILE,
+                mask: xlat::O_CREAT | xlat::__O_TMPFILE,
             },
         );
         assert!(!openat_mode.present(&call([0, 0, 0o2000000, 0, 0, 0])));
         assert!(openat_mode.present(&call([0, 0, 0o101, 0, 0, 0])));
+        assert!(openat_mode.present(&call([0, 0, 0o20040002, 0, 0, 0])));
+        // O_DIRECTORY alone (one bit of O_TMPFILE) takes no mode.
+        assert!(!openat_mode.present(&call([0, 0, 0o2044000, 0, 0, 0])));
+        let set_name = arg(Kind::Str, Cond::Is { reg: 0, value: 15 });
+        assert!(set_name.present(&call([15, 0, 0, 0, 0, 0])));
+        assert!(!set_name.present(&call([16, 0, 0, 0, 0, 0])));
+        let other = arg(
+            Kind::Hex,
+            Cond::IsNot {
+                reg: 0,
+                values: &[15, 16],
+            },
+        );
+        assert!(!other.present(&call([15, 0, 0, 0, 0, 0])));
+        assert!(other.present(&call([4, 0, 0, 0, 0, 0])));
         let fcntl = arg(Kind::FcntlArg, Cond::FcntlTakesArg);
         assert!(!fcntl.present(&call([3, xlat::F_GETFD, 0, 0, 0, 0])));
         assert!(fcntl.present(&call([3, xlat::F_SETFD, 1, 0, 0, 0])));

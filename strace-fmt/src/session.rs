@@ -1029,6 +1029,33 @@ mod tests {
             ),
             (172, &[], 100, ("getpid()", "100")),
             (
+                167,
+                &[15, 0x4000],
+                0,
+                ("prctl(PR_SET_NAME, \"hello\\n\")", "0"),
+            ),
+            (
+                167,
+                &[16, 0x5000],
+                0,
+                ("prctl(PR_GET_NAME, \"/nope\")", "0"),
+            ),
+            (
+                167,
+                &[4, 1],
+                0,
+                ("prctl(PR_SET_DUMPABLE, 0x1, 0, 0, 0)", "0"),
+            ),
+            (
+                56,
+                &[-100i64 as u64, 0x5000, 0o2044000],
+                3,
+                (
+                    "openat(AT_FDCWD, \"/nope\", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY)",
+                    "3",
+                ),
+            ),
+            (
                 117,
                 &[0x4204, 101, 1, 0x9000],
                 0,

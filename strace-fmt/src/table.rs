@@ -76,6 +76,11 @@ use RetKind::{Dec, NoReturn, Octal};
 const AT: Kind = Flags(xlat::AT_FLAGS);
 const FD: Kind = Int;
 const CLONE_OPTIONAL: Phase = Phase::ExitOwnComma;
+/// prctl's options other than the two whose name argument is a string.
+const PRCTL_OTHER: Cond = Cond::IsNot {
+    reg: 0,
+    values: &[xlat::PR_SET_NAME, xlat::PR_GET_NAME],
+};
 
 /// The arguments of an unknown call: six registers in hex (strace's `printargs`).
 pub const RAW_ARGS: &[Arg] = &[
@@ -110,7 +115,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(52, "fchmod", &[e(0, FD), e(1, Mode)], Dec),
     sc(53, "fchmodat", &[e(0, Dirfd), e(1, Path), e(2, Mode)], Dec),
     sc(56, "openat", &[e(0, Dirfd), e(1, Path), e(2, OpenFlags),
-        when(e(3, Mode), Cond::AnyBit { reg: 2, mask: xlat::O_CREAT | xlat::O_TMPFILE })], Dec),
+        when(e(3, Mode), Cond::AnyBit { reg: 2, mask: xlat::O_CREAT | xlat::__O_TMPFILE })], Dec),
     sc(57, "close", &[e(0, FD)], Dec),
     sc(59, "pipe2", &[x(0, FdPair), x(1, Flags(xlat::OPEN_FLAGS))], Dec),
     sc(61, "getdents64", &[e(0, FD), x(1, Dirents), x(2, Ulong)], Dec),
@@ -171,7 +176,11 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(164, "setrlimit", &[e(0, Xval(xlat::RLIMIT_RESOURCES, "RLIMIT_???")), e(1, Rlimit)], Dec),
     sc(165, "getrusage", &[e(0, Xval(xlat::RUSAGE_WHO, "RUSAGE_???")), x(1, Ptr)], Dec),
     sc(166, "umask", &[e(0, Mode)], Octal),
-    sc(167, "prctl", &[e(0, Xval(xlat::PRCTL_OPTIONS, "PR_???")), e(1, Hex), e(2, Hex), e(3, Hex), e(4, Hex)], Dec),
+    sc(167, "prctl", &[e(0, Xval(xlat::PRCTL_OPTIONS, "PR_???")),
+        when(e(1, Str), Cond::Is { reg: 0, value: xlat::PR_SET_NAME }),
+        when(e(1, Hex), PRCTL_OTHER), when(e(2, Hex), PRCTL_OTHER), when(e(3, Hex), PRCTL_OTHER),
+        when(e(4, Hex), PRCTL_OTHER),
+        when(x(1, OutStr), Cond::Is { reg: 0, value: xlat::PR_GET_NAME })], Dec),
     sc(172, "getpid", &[], Dec),
     sc(173, "getppid", &[], Dec),
     sc(174, "getuid", &[], Dec),
@@ -464,8 +473,10 @@ mod tests {
     fn the_table_is_consistent() {
         let all: Vec<&Syscall> = SYSCALLS.iter().chain(UNDECODED).collect();
         for (i, call) in all.iter().enumerate() {
-            assert!(call.args.len() <= 6, "{}", call.name);
+            // Registers x0-x5, each printed at most once whatever the conditions say.
             assert!(call.args.iter().all(|a| a.reg < 6), "{}", call.name);
+            let unconditional = call.args.iter().filter(|a| a.cond == Cond::Always);
+            assert!(unconditional.count() <= 6, "{}", call.name);
             assert!(
                 all[i + 1..].iter().all(|other| other.nr != call.nr),
                 "{} twice",

@@ -446,6 +446,8 @@ pub fn print_si_code(out: &mut Line, sig: u32, code: i32) {
 pub const O_ACCMODE: u64 = 0o3;
 pub const O_CREAT: u64 = 0o100;
 pub const O_TMPFILE: u64 = 0o20040000;
+/// O_TMPFILE without its O_DIRECTORY bit: what makes openat take a mode.
+pub const __O_TMPFILE: u64 = 0o20000000;
 pub const OPEN_FLAGS: Xlat = &[
     (O_CREAT, "O_CREAT"),
     (0o200, "O_EXCL"),
@@ -463,7 +465,7 @@ pub const OPEN_FLAGS: Xlat = &[
     (0o2000000, "O_CLOEXEC"),
     (0o10000000, "O_PATH"),
     (O_TMPFILE, "O_TMPFILE"),
-    (0o20000000, "__O_TMPFILE"),
+    (__O_TMPFILE, "__O_TMPFILE"),
     (0o40000, "O_DIRECTORY"),
     (0o20000, "O_ASYNC"),
 ];
@@ -772,14 +774,16 @@ pub const GRND_FLAGS: Xlat = &[
     (2, "GRND_RANDOM"),
     (4, "GRND_INSECURE"),
 ];
+pub const PR_SET_NAME: u64 = 15;
+pub const PR_GET_NAME: u64 = 16;
 pub const PRCTL_OPTIONS: Xlat = &[
     (1, "PR_SET_PDEATHSIG"),
     (2, "PR_GET_PDEATHSIG"),
     (3, "PR_GET_DUMPABLE"),
     (4, "PR_SET_DUMPABLE"),
     (8, "PR_SET_KEEPCAPS"),
-    (15, "PR_SET_NAME"),
-    (16, "PR_GET_NAME"),
+    (PR_SET_NAME, "PR_SET_NAME"),
+    (PR_GET_NAME, "PR_GET_NAME"),
     (22, "PR_SET_SECCOMP"),
     (36, "PR_SET_CHILD_SUBREAPER"),
     (37, "PR_GET_CHILD_SUBREAPER"),
