@@ -49,8 +49,8 @@ pub enum Kind {
     /// A pointer to a `struct rlimit`: `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
     Rlimit,
     OpenFlags,
-    /// Flags of a table.
-    Flags(Xlat),
+    /// Flags of a table, and the hint for unknown bits.
+    Flags(Xlat, &'static str),
     /// A value of a table.
     Xval(Xlat, &'static str),
     /// A file mode (`0644`).
@@ -236,10 +236,10 @@ pub fn print_arg(
         }
         Kind::Rlimit => print_rlimit(out, mem, value, ret),
         Kind::OpenFlags => xlat::print_open_flags(out, value),
-        Kind::Flags(table) => xlat::print_flags(out, table, value),
+        Kind::Flags(table, unknown) => xlat::print_flags_or(out, table, value, unknown),
         Kind::Xval(table, unknown) => xlat::print_xval(out, table, value, unknown),
         Kind::Mode => out.mode(value),
-        Kind::Prot => xlat::print_flags(out, xlat::PROT_FLAGS, value),
+        Kind::Prot => xlat::print_flags_or(out, xlat::PROT_FLAGS, value, "PROT_???"),
         Kind::MmapFlags => xlat::print_mmap_flags(out, value),
         Kind::Signal => xlat::print_signal(out, value as i32 as i64 as u64 & 0xffff_ffff),
         Kind::Sigset => print_sigset_at(out, mem, value, ret),
@@ -283,7 +283,7 @@ pub fn print_arg(
             None => out.hex(value & 0xffff_ffff),
         },
         Kind::FcntlArg => match call.args[1] {
-            xlat::F_SETFD => xlat::print_flags(out, xlat::FD_FLAGS, value),
+            xlat::F_SETFD => xlat::print_flags_or(out, xlat::FD_FLAGS, value, "FD_???"),
             xlat::F_SETFL => xlat::print_open_flags(out, value),
             5..=7 => out.addr(value),
             _ => out.dec(value as i32 as i64),
@@ -374,7 +374,7 @@ fn print_sigaction(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     out.push_str(", sa_mask=");
     xlat::print_sigset(out, mask);
     out.push_str(", sa_flags=");
-    xlat::print_flags(out, xlat::SA_FLAGS, flags);
+    xlat::print_flags_or(out, xlat::SA_FLAGS, flags, "SA_???");
     if flags & xlat::SA_RESTORER != 0 {
         out.push_str(", sa_restorer=");
         out.addr(restorer);

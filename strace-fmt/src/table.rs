@@ -73,7 +73,7 @@ const fn sc(nr: u64, name: &'static str, args: &'static [Arg], ret: RetKind) -> 
 use Kind::*;
 use RetKind::{Dec, NoReturn, Octal};
 
-const AT: Kind = Flags(xlat::AT_FLAGS);
+const AT: Kind = Flags(xlat::AT_FLAGS, "AT_???");
 const FD: Kind = Int;
 const CLONE_OPTIONAL: Phase = Phase::ExitOwnComma;
 /// prctl's options other than the two whose name argument is a string.
@@ -101,7 +101,7 @@ const fn raw(nr: u64, name: &'static str, nargs: usize) -> Syscall {
 pub static SYSCALLS: &[Syscall] = &[
     sc(17, "getcwd", &[x(0, OutPath), x(1, Ulong)], Dec),
     sc(23, "dup", &[e(0, FD)], Dec),
-    sc(24, "dup3", &[e(0, FD), e(1, FD), e(2, Flags(xlat::OPEN_FLAGS))], Dec),
+    sc(24, "dup3", &[e(0, FD), e(1, FD), e(2, Flags(xlat::OPEN_FLAGS, "O_???"))], Dec),
     sc(25, "fcntl", &[e(0, FD), e(1, Xval(xlat::FCNTL_CMDS, "F_???")), when(e(2, FcntlArg), Cond::FcntlTakesArg)], RetKind::Fcntl),
     sc(29, "ioctl", &[e(0, FD), e(1, Ioctl), e(2, Ptr)], Dec),
     sc(34, "mkdirat", &[e(0, Dirfd), e(1, Path), e(2, Mode)], Dec),
@@ -109,7 +109,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(36, "symlinkat", &[e(0, Path), e(1, Dirfd), e(2, Path)], Dec),
     sc(38, "renameat", &[e(0, Dirfd), e(1, Path), e(2, Dirfd), e(3, Path)], Dec),
     sc(46, "ftruncate", &[e(0, FD), e(1, Long)], Dec),
-    sc(48, "faccessat", &[e(0, Dirfd), e(1, Path), e(2, Flags(xlat::ACCESS_MODES))], Dec),
+    sc(48, "faccessat", &[e(0, Dirfd), e(1, Path), e(2, Flags(xlat::ACCESS_MODES, "?_OK"))], Dec),
     sc(49, "chdir", &[e(0, Path)], Dec),
     sc(50, "fchdir", &[e(0, FD)], Dec),
     sc(52, "fchmod", &[e(0, FD), e(1, Mode)], Dec),
@@ -117,7 +117,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(56, "openat", &[e(0, Dirfd), e(1, Path), e(2, OpenFlags),
         when(e(3, Mode), Cond::AnyBit { reg: 2, mask: xlat::O_CREAT | xlat::__O_TMPFILE })], Dec),
     sc(57, "close", &[e(0, FD)], Dec),
-    sc(59, "pipe2", &[x(0, FdPair), x(1, Flags(xlat::OPEN_FLAGS))], Dec),
+    sc(59, "pipe2", &[x(0, FdPair), x(1, Flags(xlat::OPEN_FLAGS, "O_???"))], Dec),
     sc(61, "getdents64", &[e(0, FD), x(1, Dirents), x(2, Ulong)], Dec),
     sc(62, "lseek", &[e(0, FD), e(1, Long), e(2, Xval(xlat::SEEK_WHENCE, "SEEK_???"))], Dec),
     sc(63, "read", &[e(0, FD), x(1, OutBuf), x(2, Ulong)], Dec),
@@ -141,7 +141,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(99, "set_robust_list", &[e(0, Ptr), e(1, Ulong)], Dec),
     sc(101, "nanosleep", &[e(0, Timespec), x(1, Ptr)], Dec),
     sc(113, "clock_gettime", &[e(0, Xval(xlat::CLOCK_IDS, "CLOCK_???")), x(1, Timespec)], Dec),
-    sc(115, "clock_nanosleep", &[e(0, Xval(xlat::CLOCK_IDS, "CLOCK_???")), e(1, Flags(xlat::TIMER_FLAGS)),
+    sc(115, "clock_nanosleep", &[e(0, Xval(xlat::CLOCK_IDS, "CLOCK_???")), e(1, Flags(xlat::TIMER_FLAGS, "TIMER_???")),
         e(2, Timespec), x(3, Ptr)], Dec),
     sc(117, "ptrace", &[e(0, Xval(xlat::PTRACE_REQUESTS, "PTRACE_???")), e(1, Int), e(2, Hex), e(3, Hex)], Dec),
     sc(123, "sched_getaffinity", &[e(0, Int), e(1, Ulong), x(2, Ptr)], Dec),
@@ -205,12 +205,12 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(222, "mmap", &[e(0, Ptr), e(1, Ulong), e(2, Prot), e(3, MmapFlags), e(4, FD), e(5, Hex)], RetKind::Hex),
     sc(226, "mprotect", &[e(0, Ptr), e(1, Ulong), e(2, Prot)], Dec),
     sc(233, "madvise", &[e(0, Ptr), e(1, Ulong), e(2, Xval(xlat::MADVISE_ADVICE, "MADV_???"))], Dec),
-    sc(260, "wait4", &[e(0, Int), x(1, WaitStatus), x(2, Flags(xlat::WAIT4_OPTIONS)), x(3, Ptr)], Dec),
+    sc(260, "wait4", &[e(0, Int), x(1, WaitStatus), x(2, Flags(xlat::WAIT4_OPTIONS, "W???")), x(3, Ptr)], Dec),
     sc(261, "prlimit64", &[e(0, Int), e(1, Xval(xlat::RLIMIT_RESOURCES, "RLIMIT_???")), e(2, Rlimit), x(3, Rlimit)], Dec),
-    sc(276, "renameat2", &[e(0, Dirfd), e(1, Path), e(2, Dirfd), e(3, Path), e(4, Flags(xlat::RENAME_FLAGS))], Dec),
-    sc(278, "getrandom", &[x(0, OutHexBuf), x(1, Ulong), x(2, Flags(xlat::GRND_FLAGS))], Dec),
+    sc(276, "renameat2", &[e(0, Dirfd), e(1, Path), e(2, Dirfd), e(3, Path), e(4, Flags(xlat::RENAME_FLAGS, "RENAME_???"))], Dec),
+    sc(278, "getrandom", &[x(0, OutHexBuf), x(1, Ulong), x(2, Flags(xlat::GRND_FLAGS, "GRND_???"))], Dec),
     sc(291, "statx", &[e(0, Dirfd), e(1, Path), e(2, AT), e(3, Hex), x(4, Ptr)], Dec),
-    sc(439, "faccessat2", &[e(0, Dirfd), e(1, Path), e(2, Flags(xlat::ACCESS_MODES)), e(3, Flags(xlat::ACCESSAT_FLAGS))], Dec),
+    sc(439, "faccessat2", &[e(0, Dirfd), e(1, Path), e(2, Flags(xlat::ACCESS_MODES, "?_OK")), e(3, Flags(xlat::ACCESSAT_FLAGS, "AT_???"))], Dec),
 ];
 
 /// The rest of Linux's arm64 table (include/uapi/asm-generic/unistd.h), names and argument

@@ -52,6 +52,22 @@ pub fn print_flags(out: &mut Line, table: Xlat, value: u64) {
     }
 }
 
+/// [`print_flags`] with strace's `dflt`: a value with no known flag at all prints as hex with
+/// the table's `/* X_??? */` hint (`0x8 /* RENAME_??? */`).
+pub fn print_flags_or(out: &mut Line, table: Xlat, value: u64, unknown: &str) {
+    let known = table
+        .iter()
+        .any(|&(bits, _)| bits != 0 && value & bits == bits);
+    if value != 0 && !known {
+        out.hex(value);
+        out.push_str(" /* ");
+        out.push_str(unknown);
+        out.push_str(" */");
+    } else {
+        print_flags(out, table, value);
+    }
+}
+
 /// Linux's errno names (asm-generic, as arm64 uses) with glibc's `strerror` text.
 const ERRNOS: [(&str, &str); 134] = [
     ("", ""),
@@ -1084,6 +1100,18 @@ mod tests {
         assert_eq!(with(|l| print_flags(l, ACCESS_MODES, 0)), "F_OK");
         assert_eq!(with(|l| print_flags(l, ACCESS_MODES, 6)), "R_OK|W_OK");
         assert_eq!(with(|l| print_flags(l, AT_FLAGS, 0)), "0");
+        assert_eq!(
+            with(|l| print_flags_or(l, RENAME_FLAGS, 8, "RENAME_???")),
+            "0x8 /* RENAME_??? */"
+        );
+        assert_eq!(
+            with(|l| print_flags_or(l, RENAME_FLAGS, 9, "RENAME_???")),
+            "RENAME_NOREPLACE|0x8"
+        );
+        assert_eq!(
+            with(|l| print_flags_or(l, RENAME_FLAGS, 0, "RENAME_???")),
+            "0"
+        );
         assert_eq!(with(|l| print_futex_op(l, 128)), "FUTEX_WAIT_PRIVATE");
         assert_eq!(with(|l| print_futex_op(l, 1)), "FUTEX_WAKE");
         assert_eq!(
