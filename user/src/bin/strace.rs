@@ -21,6 +21,7 @@ use user::sys;
 
 const SYS_PTRACE: usize = 117;
 const SYS_GETPID: usize = 172;
+const SYS_NEWFSTATAT: usize = 79;
 
 // include/uapi/linux/ptrace.h
 const PTRACE_TRACEME: usize = 0;
@@ -141,6 +142,7 @@ impl Output for Fd {
     }
 }
 
+/// strace's error message format: `strace: WHAT`; returns its exit status.
 fn fail(what: &[u8]) -> i32 {
     let _ = sys::write(2, b"strace: ");
     let _ = sys::write(2, what);
@@ -233,7 +235,9 @@ fn exec_child(args: &user::Args, prog: usize, path: &[u8; PATH_MAX]) -> ! {
 
 fn run(args: user::Args) -> i32 {
     let Some(options) = parse(&args) else {
-        return fail(b"usage: strace [-f] [-o FILE] PROG [ARGS]");
+        fail(b"must have PROG [ARGS] or -p PID");
+        let _ = sys::write(2, b"Try 'strace -h' for more information.\n");
+        return 1;
     };
     // PROG without a slash is looked up in /bin (the only PATH here).
     let prog = args.get(options.prog).unwrap_or(b"");
@@ -244,6 +248,35 @@ fn run(args: user::Args) -> i32 {
     }
     path[..prefix.len()].copy_from_slice(prefix);
     path[prefix.len()..prefix.len() + prog.len()].copy_from_slice(prog);
+
+    // As strace, refuse a program that is not there before forking.
+    let mut stat = [0u64; 16];
+    // SAFETY: a NUL-terminated path and a buffer of `struct stat`'s 128 bytes.
+    let ret = unsafe {
+        sys::syscall6(
+            SYS_NEWFSTATAT,
+            [
+                sys::AT_FDCWD,
+                path.as_ptr() as usize,
+                stat.as_mut_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    if ret < 0 {
+        let mut line = strace_fmt::out::Line::new();
+        line.push_str("strace: Can't stat '");
+        line.push(&path[..prefix.len() + prog.len()]);
+        line.push_str("': ");
+        line.push_str(
+            strace_fmt::xlat::strerror(ret.unsigned_abs() as u64).unwrap_or("Unknown error"),
+        );
+        line.push_str("\n");
+        Fd(2).write(line.as_bytes());
+        return 1;
+    }
 
     let mut out = Fd(2);
     if let Some(file) = options.output {
