@@ -24,6 +24,7 @@ pub trait Output {
 pub const MAX_TRACEES: usize = 64;
 
 const NR_EXECVE: u64 = 221;
+const NR_RESTART_SYSCALL: u64 = 128;
 
 /// One tracee (strace's `struct tcb`).
 #[derive(Clone, Copy, Default)]
@@ -34,6 +35,8 @@ struct Tracee {
     in_syscall: bool,
     /// The call being made (saved at entry: the exit stop only has its result).
     call: Call,
+    /// The last call that returned (strace's `s_prev_ent`): what a restart_syscall resumes.
+    prev_nr: Option<u64>,
     /// This call is not shown (the startup child before its execve).
     filtered: bool,
     /// The column its open line has reached (0: no open line).
@@ -203,6 +206,14 @@ impl Session {
         self.leader(i, out);
         print_name(&mut self.line, call.nr);
         self.line.push_byte(b'(');
+        if call.nr == NR_RESTART_SYSCALL {
+            self.line.push_str("<... resuming interrupted ");
+            match self.tracees[i].prev_nr {
+                Some(nr) => print_name(&mut self.line, nr),
+                None => self.line.push_str("system call"),
+            }
+            self.line.push_str(" ...>");
+        }
         let args = args_of(call.nr);
         let mut printed = false;
         let mut present = args.iter().filter(|a| a.present(&call)).peekable();
@@ -234,6 +245,9 @@ impl Session {
 
     fn syscall_exit(&mut self, i: usize, ret: i64, mem: &mut impl Memory, out: &mut impl Output) {
         let call = self.tracees[i].call;
+        if call.nr != NR_RESTART_SYSCALL {
+            self.tracees[i].prev_nr = Some(call.nr);
+        }
         self.resume(i, out);
         let args = args_of(call.nr);
         let entry_printed = args.iter().any(|a| !a.at_exit() && a.present(&call));
@@ -898,6 +912,33 @@ mod tests {
             "syscall_0x1f4(0x1, 0x2, 0x3, 0x4, 0x5, 0x6) = -1 ENOSYS (Function not implemented)\n\
              rseq(0x9000, 0x20, 0, 0xd428bc00)       = -1 ENOSYS (Function not implemented)\n"
         );
+    }
+
+    #[test]
+    fn a_restarted_call_names_what_it_resumes() {
+        let (mut s, mut mem, mut out) = (
+            Session::new(false, false),
+            hello_memory(),
+            Transcript::default(),
+        );
+        start(&mut s, &mut mem, &mut out);
+        out.0.clear();
+        mem.map(0x6000, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        syscall(&mut s, &mut mem, &mut out, 100, 101, &[0x6000, 0], -516);
+        assert_eq!(s.signal_stop(100, 19, None, &mut out), 19);
+        syscall(&mut s, &mut mem, &mut out, 100, 128, &[], 0);
+        let want = [
+            r(
+                "nanosleep({tv_sec=1, tv_nsec=0}, NULL)",
+                "? ERESTART_RESTARTBLOCK (Interrupted by signal)",
+            ),
+            "--- stopped by SIGSTOP ---\n".into(),
+            r(
+                "restart_syscall(<... resuming interrupted nanosleep ...>)",
+                "0",
+            ),
+        ];
+        assert_eq!(out.text(), want.concat());
     }
 
     #[test]

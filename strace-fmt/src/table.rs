@@ -146,6 +146,9 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(117, "ptrace", &[e(0, Xval(xlat::PTRACE_REQUESTS, "PTRACE_???")), e(1, Int), e(2, Hex), e(3, Hex)], Dec),
     sc(123, "sched_getaffinity", &[e(0, Int), e(1, Ulong), x(2, Ptr)], Dec),
     sc(124, "sched_yield", &[], Dec),
+    // Its one "argument" is the call it resumes, which the session knows (strace's
+    // `<... resuming interrupted nanosleep ...>`).
+    sc(128, "restart_syscall", &[], Dec),
     sc(129, "kill", &[e(0, Int), e(1, Signal)], Dec),
     sc(130, "tkill", &[e(0, Int), e(1, Signal)], Dec),
     sc(131, "tgkill", &[e(0, Int), e(1, Int), e(2, Signal)], Dec),
@@ -302,7 +305,6 @@ pub static UNDECODED: &[Syscall] = &[
     raw(125, "sched_get_priority_max", 1),
     raw(126, "sched_get_priority_min", 1),
     raw(127, "sched_rr_get_interval", 2),
-    raw(128, "restart_syscall", 0),
     raw(132, "sigaltstack", 2),
     raw(137, "rt_sigtimedwait", 4),
     raw(138, "rt_sigqueueinfo", 3),
