@@ -1018,9 +1018,9 @@ mod live {
                     let exec = view.exec.ok_or(Errno::ENOENT)?;
                     let mut target = String::new();
                     target
-                        .try_reserve(exec.path.len())
+                        .try_reserve(exec.exe.len())
                         .map_err(|_| Errno::ENOMEM)?;
-                    target.push_str(&exec.path);
+                    target.push_str(&exec.exe);
                     Ok(DirEntry::Symlink(target))
                 }
                 _ => Err(Errno::ENOENT),
@@ -1041,10 +1041,10 @@ mod live {
         let snap = mm.snapshot()?;
         let stack = mm.stack_range();
         // The file as `stat` sees it now (0 if it has gone since the exec).
-        let ino = fs::vfs().stat(&exec.path).map_or(0, |stat| stat.ino);
+        let ino = fs::vfs().stat(&exec.exe).map_or(0, |stat| stat.ino);
         let layout = Layout {
             file: MappedFile {
-                path: &exec.path,
+                path: &exec.exe,
                 dev: crate::syscall::fs::ST_DEV,
                 ino,
             },

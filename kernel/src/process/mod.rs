@@ -55,6 +55,9 @@ pub const INIT_PID: Pid = 1;
 pub struct ExecInfo {
     /// The program's path as `execve` got it.
     pub path: String,
+    /// The program file's own path, symlinks resolved (`/bin/busybox` for `/bin/sh`): what
+    /// `/proc/PID/exe` points at and `maps` names.
+    pub exe: String,
     /// The arguments, each ended by a NUL.
     pub argv: Vec<u8>,
 }
@@ -65,6 +68,18 @@ impl ExecInfo {
         let mut copy = String::new();
         copy.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
         copy.push_str(path);
+        let vfs = fs::vfs();
+        let exe = match vfs.real_path(vfs.root(), path) {
+            Ok(exe) => exe,
+            Err(Errno::ENOMEM) => return Err(Errno::ENOMEM),
+            // Gone already, or a test's image without a file: the path as given.
+            Err(_) => {
+                let mut exe = String::new();
+                exe.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
+                exe.push_str(path);
+                exe
+            }
+        };
         let mut args = Vec::new();
         let len = argv.iter().map(|a| a.len() + 1).sum();
         args.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
@@ -74,6 +89,7 @@ impl ExecInfo {
         }
         Arc::try_new(Self {
             path: copy,
+            exe,
             argv: args,
         })
         .map_err(|_| Errno::ENOMEM)
@@ -153,6 +169,16 @@ impl ProcShared {
 
     pub fn ppid(&self) -> Pid {
         self.ppid.load(Ordering::Acquire)
+    }
+
+    /// Its `RLIMIT_NOFILE` soft limit: the first descriptor number it may not open.
+    pub fn nofile_limit(&self) -> usize {
+        let limit = self
+            .rlimits
+            .lock()
+            .get(crate::rlimit::RLIMIT_NOFILE as u64)
+            .map_or(fs::fdtable::NR_OPEN_DEFAULT as u64, |limit| limit.cur);
+        usize::try_from(limit).unwrap_or(usize::MAX)
     }
 
     /// Its resource limits.
@@ -331,15 +357,23 @@ fn wait_done(parent: Pid, which: i64, options: WaitOptions) -> bool {
 }
 
 /// Records `status` for the exiting process, gives its children to pid 1 and wakes its
-/// parent.
-fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
+/// parent. A parent that ignores SIGCHLD (or set `SA_NOCLDWAIT`) gets no zombie: the process
+/// leaves the table at once, decided under the table's lock so no `wait4` reaps it first.
+fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
     let parent = {
-        let table = TABLE.lock();
+        let mut table = TABLE.lock();
         for child in table.iter().filter(|p| p.ppid() == pid) {
             child.ppid.store(INIT_PID, Ordering::Release);
         }
         shared.status.call_once(|| status);
-        table.iter().find(|p| p.pid() == shared.ppid()).cloned()
+        let parent = table.iter().find(|p| p.pid() == shared.ppid()).cloned();
+        if parent
+            .as_ref()
+            .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
+        {
+            table.retain(|p| !Arc::ptr_eq(p, shared));
+        }
+        parent
     };
     shared.release_vfork();
     if let Some(parent) = parent {
@@ -414,6 +448,9 @@ pub struct Process {
     /// The last syscall returned a restart code, with its original x0 (Linux's `orig_x0`):
     /// taken by [`signal::do_signal`] right after the syscall.
     restart: Option<(Errno, u64)>,
+    /// How `restart_syscall` carries on a syscall that returned `ERESTART_RESTARTBLOCK`
+    /// (Linux: `current->restart_block`); `None` makes it `EINTR`.
+    pub restart_block: Option<RestartBlock>,
     /// The last syscall left work for the run loop (an exit, a restart): the `svc` fast path
     /// does not go straight back to EL0.
     syscall_work: bool,
@@ -479,10 +516,31 @@ impl Process {
         self.umask.load(Ordering::Relaxed)
     }
 
+    /// Its `RLIMIT_NOFILE` soft limit: the first descriptor number it may not open.
+    pub fn nofile_limit(&self) -> usize {
+        self.shared.nofile_limit()
+    }
+
     /// Its resource limits.
     pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
         &self.shared.rlimits
     }
+}
+
+/// What `restart_syscall` resumes (Linux: `struct restart_block`, one variant per `fn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartBlock {
+    /// A relative `nanosleep`/`clock_nanosleep`: sleep on to `deadline_ns` of the monotonic
+    /// clock, writing what is left to `rem` (0: nowhere) if interrupted again.
+    Nanosleep { deadline_ns: u64, rem: u64 },
+    /// A `futex` wait with a timeout: wait on for the same word, value and bitset until
+    /// `deadline_ns`.
+    FutexWait {
+        uaddr: u64,
+        expected: u32,
+        deadline_ns: u64,
+        bitset: u32,
+    },
 }
 
 /// Linux's default umask (`init_fs`).
@@ -631,7 +689,7 @@ fn stdio_files(stdio: Option<[Arc<File>; 3]>) -> Result<fs::fdtable::FdTable<Fil
         }
     };
     for file in stdio {
-        files.alloc(file, false, 0)?;
+        files.alloc(file, false, 0, fs::fdtable::NR_OPEN_DEFAULT)?;
     }
     Ok(files)
 }
@@ -662,6 +720,7 @@ pub fn spawn_with_stdio(
         saved_sigmask: None,
         exit_status: None,
         restart: None,
+        restart_block: None,
         syscall_work: false,
         files: stdio_files(stdio)?,
         cwd,
@@ -723,6 +782,7 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
         saved_sigmask: None,
         exit_status: None,
         restart: None,
+        restart_block: None,
         syscall_work: false,
         files: parent.files.try_clone()?,
         cwd: parent.cwd.clone(),
@@ -862,6 +922,7 @@ pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), E
         saved_sigmask: None,
         exit_status: None,
         restart: None,
+        restart_block: None,
         syscall_work: false,
         files: fs::fdtable::FdTable::new(),
         cwd: fs::vfs().root().clone(),

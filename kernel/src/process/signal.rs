@@ -112,6 +112,13 @@ impl SigHand {
         (ignored, caught)
     }
 
+    /// Whether children that exit are reaped at once instead of becoming zombies: SIGCHLD is
+    /// ignored, or its action has `SA_NOCLDWAIT` (Linux: `do_notify_parent`'s autoreap).
+    pub fn autoreaps_children(&self) -> bool {
+        let action = &self.actions[crate::signal::SIGCHLD as usize - 1];
+        action.handler == SIG_IGN || action.flags & crate::signal::SA_NOCLDWAIT != 0
+    }
+
     /// What a forked child starts with: its parent's actions, nothing pending, no stop.
     pub fn inherit(&self) -> Self {
         let mut new = Self::new();
@@ -410,6 +417,11 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
             }
         }
     }
+    // Restarting without a handler: a syscall that keeps its state in the restart block
+    // comes back as `restart_syscall` (Linux: `setup_restart_syscall`).
+    if let Some((Errno::ERESTART_RESTARTBLOCK, _)) = restart {
+        frame.regs[8] = crate::syscall::__NR_RESTART_SYSCALL;
+    }
     if let Some(mask) = process.saved_sigmask.take() {
         task.set_sig_blocked(mask);
     }
@@ -493,6 +505,9 @@ fn setup_rt_frame(
 /// as Linux's `arm64_notify_segfault`; x0 comes from the frame, not from a return value.
 pub fn sys_rt_sigreturn(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
     let task = sched::current_task();
+    // A restart block from before the handler must not resume (Linux: `restart_block.fn =
+    // do_no_restart_syscall`).
+    process.restart_block = None;
     if restore_sigframe(&task, frame).is_err() {
         let info = KSigInfo {
             signo: SIGSEGV,
@@ -637,6 +652,33 @@ pub fn sys_rt_sigpending(_: &mut Process, frame: &mut TrapFrame) -> Result<u64, 
 /// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` blocked until a signal is delivered;
 /// `EINTR` once a handler ran (Linux's `ERESTARTNOHAND`: a signal that only stopped and
 /// continued the process, or was ignored, sends it back to sleep). The handler's frame records the old mask, which sigreturn restores.
+/// Installs the temporary mask at `mask` (`sigsetsize` must be 8) for a wait that takes one
+/// (ppoll, pselect6), keeping the current mask to restore (Linux: `set_user_sigmask`).
+pub fn set_user_sigmask(process: &mut Process, mask: u64, sigsetsize: u64) -> Result<(), Errno> {
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = [0u8; 8];
+    copy_from_user(&mut bytes, mask)?;
+    let task = sched::current_task();
+    process.saved_sigmask = Some(task.sig_blocked());
+    task.set_sig_blocked(u64::from_le_bytes(bytes) & !UNBLOCKABLE);
+    Ok(())
+}
+
+/// Ends a wait begun with [`set_user_sigmask`]: the old mask comes back now, unless the wait
+/// was `interrupted`, when [`do_signal`] restores it after running the handler, so the
+/// signal the temporary mask let in is delivered under it (Linux:
+/// `restore_saved_sigmask_unless`).
+pub fn restore_saved_sigmask_unless(process: &mut Process, interrupted: bool) {
+    if interrupted {
+        return;
+    }
+    if let Some(mask) = process.saved_sigmask.take() {
+        sched::current_task().set_sig_blocked(mask);
+    }
+}
+
 pub fn sys_rt_sigsuspend(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
     let [mask, size] = [frame.regs[0], frame.regs[1]];
     if size != 8 {

@@ -33,7 +33,7 @@ use arch::exception::TrapFrame;
 
 use crate::binfmt_elf::{PAGE_SIZE, TASK_SIZE};
 use crate::fs::Errno;
-use crate::process::{Process, signal};
+use crate::process::{Process, RestartBlock, signal};
 use crate::signal::WaitStatus;
 use crate::uaccess::{copy_from_user, copy_to_user, copy_to_user_partial};
 
@@ -81,6 +81,7 @@ pub const __NR_NANOSLEEP: u64 = 101;
 pub const __NR_CLOCK_GETTIME: u64 = 113;
 pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
 pub const __NR_SCHED_YIELD: u64 = 124;
+pub const __NR_RESTART_SYSCALL: u64 = 128;
 pub const __NR_KILL: u64 = 129;
 pub const __NR_TKILL: u64 = 130;
 pub const __NR_TGKILL: u64 = 131;
@@ -267,6 +268,7 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_CLOCK_GETTIME as usize] = syscall!(sys_clock_gettime);
     t[__NR_CLOCK_NANOSLEEP as usize] = syscall!(sys_clock_nanosleep);
     t[__NR_SCHED_YIELD as usize] = syscall!(sys_sched_yield);
+    t[__NR_RESTART_SYSCALL as usize] = syscall!(sys_restart_syscall);
     t[__NR_UNAME as usize] = syscall!(sys_uname);
     t[__NR_GETPID as usize] = syscall!(sys_getpid);
     t[__NR_GETPPID as usize] = syscall!(sys_getppid);
@@ -747,38 +749,69 @@ fn timespec_ns(addr: u64) -> Result<u64, Errno> {
 /// `clock_nanosleep(clock, flags, req, rem)`: relative or (`TIMER_ABSTIME`) absolute sleeps
 /// on the clocks that count from boot here (CPU-time clocks: `EINVAL`, as Linux's for a
 /// thread's; unknown flags are ignored, as Linux does).
-fn sys_clock_nanosleep(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+fn sys_clock_nanosleep(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [clock, flags, req, rem] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
         return Err(Errno::EINVAL);
     }
     if flags & TIMER_ABSTIME == 0 {
-        return nanosleep(req, rem);
+        return nanosleep(process, req, rem);
     }
-    let deadline = timespec_ns(req)?;
-    let left = deadline.saturating_sub(monotonic_ns());
-    match crate::sched::msleep(left.div_ceil(1_000_000)) {
-        Ok(()) => Ok(0),
-        // An absolute sleep has no remainder to report.
-        Err(_) => Err(Errno::EINTR),
+    // An absolute sleep restarts with its own arguments, unless a handler ran (Linux:
+    // `hrtimer_nanosleep` returns ERESTARTNOHAND for TIMER_ABSTIME); it has no remainder.
+    if sleep_until(timespec_ns(req)?) {
+        Ok(0)
+    } else {
+        Err(Errno::ERESTARTNOHAND)
     }
 }
 
-fn sys_nanosleep(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    nanosleep(frame.regs[0], frame.regs[1])
+fn sys_nanosleep(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    nanosleep(process, frame.regs[0], frame.regs[1])
 }
 
-fn nanosleep(req: u64, rem: u64) -> SysResult {
-    let total_ns = timespec_ns(req)?;
-    let start = monotonic_ns();
-    match crate::sched::msleep(total_ns.div_ceil(1_000_000)) {
-        Ok(()) => Ok(0),
-        Err(_) => {
-            if rem != 0 {
-                let left = total_ns.saturating_sub(monotonic_ns() - start);
-                copy_to_user(rem, &timespec_bytes(left))?;
-            }
-            Err(Errno::EINTR)
+/// A relative sleep of `*req`. Interrupted, it writes what is left to `rem` and returns
+/// `ERESTART_RESTARTBLOCK`: a handler turns that into `EINTR`; without one (a stop and
+/// SIGCONT, an ignored signal) `restart_syscall` sleeps on to the same deadline (Linux:
+/// `do_nanosleep`, `nanosleep_copyout`, `hrtimer_nanosleep_restart`).
+fn nanosleep(process: &mut Process, req: u64, rem: u64) -> SysResult {
+    let deadline_ns = monotonic_ns().saturating_add(timespec_ns(req)?);
+    sleep_to_deadline(process, deadline_ns, rem)
+}
+
+fn sleep_to_deadline(process: &mut Process, deadline_ns: u64, rem: u64) -> SysResult {
+    if sleep_until(deadline_ns) {
+        return Ok(0);
+    }
+    if rem != 0 {
+        let left = deadline_ns.saturating_sub(monotonic_ns());
+        copy_to_user(rem, &timespec_bytes(left))?;
+    }
+    process.restart_block = Some(RestartBlock::Nanosleep { deadline_ns, rem });
+    Err(Errno::ERESTART_RESTARTBLOCK)
+}
+
+/// Sleeps until `deadline_ns` of the monotonic clock (true), or until a signal is pending
+/// (false).
+fn sleep_until(deadline_ns: u64) -> bool {
+    let left = deadline_ns.saturating_sub(monotonic_ns());
+    crate::sched::msleep(left.div_ceil(1_000_000)).is_ok()
+}
+
+/// `restart_syscall()`: the signal path puts its number in x8 when a syscall that returned
+/// `ERESTART_RESTARTBLOCK` restarts without a handler; it carries on from the restart block,
+/// or says `EINTR` when there is none (Linux: `do_no_restart_syscall`).
+fn sys_restart_syscall(process: &mut Process, _: &mut TrapFrame) -> SysResult {
+    match process.restart_block.take() {
+        Some(RestartBlock::Nanosleep { deadline_ns, rem }) => {
+            sleep_to_deadline(process, deadline_ns, rem)
         }
+        Some(RestartBlock::FutexWait {
+            uaddr,
+            expected,
+            deadline_ns,
+            bitset,
+        }) => futex::wait(process, uaddr, expected, Some(deadline_ns), bitset),
+        None => Err(Errno::EINTR),
     }
 }

@@ -103,6 +103,7 @@ pub static SYSCALLS: &[SyscallMeta] = &[
     meta!(115, "sys_clock_nanosleep", "const clockid_t" "which_clock", "int" "flags",
         "const struct __kernel_timespec *" "rqtp", "struct __kernel_timespec *" "rmtp"),
     meta!(124, "sys_sched_yield"),
+    meta!(128, "sys_restart_syscall"),
     meta!(129, "sys_kill", "pid_t" "pid", "int" "sig"),
     meta!(130, "sys_tkill", "pid_t" "pid", "int" "sig"),
     meta!(131, "sys_tgkill", "pid_t" "tgid", "pid_t" "pid", "int" "sig"),
