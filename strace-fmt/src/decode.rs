@@ -84,6 +84,8 @@ pub enum Kind {
     Envp,
     /// An ioctl request.
     Ioctl,
+    /// An ioctl's argument, by request: a winsize, an `int`, a struct's address, or hex.
+    IoctlArg,
     /// fcntl's third argument, which depends on the command.
     FcntlArg,
     CloneFlags,
@@ -282,6 +284,7 @@ pub fn print_arg(
             Some(name) => out.push_str(name),
             None => out.hex(value & 0xffff_ffff),
         },
+        Kind::IoctlArg => print_ioctl_arg(out, mem, call.args[1] & 0xffff_ffff, value, ret),
         Kind::FcntlArg => match call.args[1] {
             xlat::F_SETFD => xlat::print_flags_or(out, xlat::FD_FLAGS, value, "FD_???"),
             xlat::F_SETFL => xlat::print_open_flags(out, value),
@@ -395,6 +398,57 @@ fn print_timespec(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     out.push_str(", tv_nsec=");
     out.dec(nsec);
     out.push_byte(b'}');
+}
+
+/// The tty ioctls' arguments as strace's `term_ioctl` prints them. The "set" requests' values
+/// were read by the kernel whatever it returned, so they print even after an error.
+fn print_ioctl_arg(out: &mut Line, mem: &mut impl Memory, request: u64, arg: u64, ret: Ret) {
+    const TCGETS: u64 = 0x5401;
+    const TCSETSF: u64 = 0x5404;
+    const TIOCGWINSZ: u64 = 0x5413;
+    const TIOCSWINSZ: u64 = 0x5414;
+    const INT_GETS: [u64; 5] = [0x540F, 0x5429, 0x541B, 0x5411, 0x80045430];
+    const INT_SETS: [u64; 3] = [0x5410, 0x5421, 0x40045431];
+    const INT_VALUES: [u64; 5] = [0x540E, 0x5409, 0x540A, 0x540B, 0x5425];
+    match request {
+        TIOCGWINSZ | TIOCSWINSZ => {
+            let ret = if request == TIOCSWINSZ { None } else { ret };
+            let mut raw = [0u8; 8];
+            if arg == 0 || ret.is_some_and(is_error) || !mem::read(mem, arg, &mut raw) {
+                out.addr(arg);
+                return;
+            }
+            let field = |i: usize| u64::from(u16::from_le_bytes([raw[2 * i], raw[2 * i + 1]]));
+            let _ = core::fmt::Write::write_fmt(
+                out,
+                format_args!(
+                    "{{ws_row={}, ws_col={}, ws_xpixel={}, ws_ypixel={}}}",
+                    field(0),
+                    field(1),
+                    field(2),
+                    field(3)
+                ),
+            );
+        }
+        _ if INT_GETS.contains(&request) || INT_SETS.contains(&request) => {
+            let ret = if INT_SETS.contains(&request) {
+                None
+            } else {
+                ret
+            };
+            match fetch(mem, arg, ret, 4) {
+                Some(n) => {
+                    out.push_byte(b'[');
+                    out.dec(n as u32 as i32 as i64);
+                    out.push_byte(b']');
+                }
+                None => out.addr(arg),
+            }
+        }
+        _ if INT_VALUES.contains(&request) => out.dec(arg as i32 as i64),
+        TCGETS..=TCSETSF => out.addr(arg),
+        _ => out.hex(arg),
+    }
 }
 
 /// strace's `print_rlim64_t`: `RLIM64_INFINITY`, `N*1024` for multiples of 1024, or `N`.
@@ -926,6 +980,33 @@ mod tests {
             show(&mut mem, Kind::OutHexBuf, &[0x2000], Some(-11)),
             "0x2000"
         );
+    }
+
+    #[test]
+    fn tty_ioctls() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &[24, 0, 80, 0, 0, 0, 0, 0]);
+        mem.map(0x2000, &7u32.to_le_bytes());
+        let arg = |mem: &mut FakeMemory, req: u64, addr: u64, ret| {
+            show(mem, Kind::IoctlArg, &[addr, req], ret)
+        };
+        assert_eq!(
+            arg(&mut mem, 0x5413, 0x1000, Some(0)),
+            "{ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}"
+        );
+        assert_eq!(arg(&mut mem, 0x5413, 0x1000, Some(-25)), "0x1000");
+        assert_eq!(
+            arg(&mut mem, 0x5414, 0x1000, Some(-25)),
+            "{ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}"
+        );
+        assert_eq!(arg(&mut mem, 0x540F, 0x2000, Some(0)), "[7]");
+        assert_eq!(arg(&mut mem, 0x540F, 0x2000, Some(-25)), "0x2000");
+        assert_eq!(arg(&mut mem, 0x5410, 0x2000, Some(-1)), "[7]");
+        assert_eq!(arg(&mut mem, 0x540E, 1, Some(0)), "1");
+        assert_eq!(arg(&mut mem, 0x5401, 0x3000, Some(0)), "0x3000");
+        assert_eq!(arg(&mut mem, 0x5401, 0, Some(-14)), "NULL");
+        assert_eq!(arg(&mut mem, 0xdead, 0, Some(-25)), "0");
+        assert_eq!(arg(&mut mem, 0xdead, 0x42, Some(-25)), "0x42");
     }
 
     #[test]
