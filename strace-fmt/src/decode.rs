@@ -48,6 +48,12 @@ pub enum Kind {
     OutHexBuf,
     /// A pointer to a `struct rlimit`: `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
     Rlimit,
+    /// A CPU mask the call fills (sched_getaffinity): `[0 1]`.
+    CpuSet,
+    /// A `struct rusage` the call fills: its two times, abbreviated.
+    Rusage,
+    /// A `struct tms` the call fills, in clock ticks (USER_HZ 100).
+    Tms,
     OpenFlags,
     /// Flags of a table, and the hint for unknown bits.
     Flags(Xlat, &'static str),
@@ -237,6 +243,9 @@ pub fn print_arg(
             }
         }
         Kind::Rlimit => print_rlimit(out, mem, value, ret),
+        Kind::CpuSet => print_cpuset(out, mem, value, ret),
+        Kind::Rusage => print_rusage(out, mem, value, ret),
+        Kind::Tms => print_tms(out, mem, value, ret),
         Kind::OpenFlags => xlat::print_open_flags(out, value),
         Kind::Flags(table, unknown) => xlat::print_flags_or(out, table, value, unknown),
         Kind::Xval(table, unknown) => xlat::print_xval(out, table, value, unknown),
@@ -449,6 +458,74 @@ fn print_ioctl_arg(out: &mut Line, mem: &mut impl Memory, request: u64, arg: u64
         TCGETS..=TCSETSF => out.addr(arg),
         _ => out.hex(arg),
     }
+}
+
+/// sched_getaffinity's mask (as many bytes as the call returned): the CPUs in it.
+fn print_cpuset(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    const MAX_BYTES: usize = 128;
+    let mut raw = [0u8; MAX_BYTES];
+    let len = succeeded(ret).map_or(0, |n| (n as usize).min(MAX_BYTES));
+    if addr == 0 || succeeded(ret).is_none() || !mem::read(mem, addr, &mut raw[..len]) {
+        out.addr(addr);
+        return;
+    }
+    out.push_byte(b'[');
+    let mut first = true;
+    for cpu in (0..len * 8).filter(|cpu| raw[cpu / 8] & (1 << (cpu % 8)) != 0) {
+        if !first {
+            out.push_byte(b' ');
+        }
+        out.udec(cpu as u64);
+        first = false;
+    }
+    out.push_byte(b']');
+}
+
+/// `{ru_utime={tv_sec=0, tv_usec=23316}, ru_stime={tv_sec=0, tv_usec=19430}, ...}`.
+fn print_rusage(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    let mut raw = [0u8; 32];
+    if addr == 0 || ret.is_some_and(is_error) || !mem::read(mem, addr, &mut raw) {
+        out.addr(addr);
+        return;
+    }
+    let word = |i: usize| i64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let _ = core::fmt::Write::write_fmt(
+        out,
+        format_args!(
+            "{{ru_utime={{tv_sec={}, tv_usec={}}}, ru_stime={{tv_sec={}, tv_usec={}}}, ...}}",
+            word(0),
+            word(1),
+            word(2),
+            word(3)
+        ),
+    );
+}
+
+/// `{tms_utime=2 /* 0.02 s */, ...}`: clock ticks, with seconds for the nonzero ones.
+fn print_tms(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    const USER_HZ: u64 = 100;
+    let mut raw = [0u8; 32];
+    if addr == 0 || ret.is_some_and(is_error) || !mem::read(mem, addr, &mut raw) {
+        out.addr(addr);
+        return;
+    }
+    for (i, name) in ["tms_utime", "tms_stime", "tms_cutime", "tms_cstime"]
+        .iter()
+        .enumerate()
+    {
+        out.push_str(if i == 0 { "{" } else { ", " });
+        out.push_str(name);
+        out.push_byte(b'=');
+        let ticks = u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        out.udec(ticks);
+        if ticks != 0 {
+            let _ = core::fmt::Write::write_fmt(
+                out,
+                format_args!(" /* {}.{:02} s */", ticks / USER_HZ, ticks % USER_HZ),
+            );
+        }
+    }
+    out.push_byte(b'}');
 }
 
 /// strace's `print_rlim64_t`: `RLIM64_INFINITY`, `N*1024` for multiples of 1024, or `N`.
@@ -1007,6 +1084,25 @@ mod tests {
         assert_eq!(arg(&mut mem, 0x5401, 0, Some(-14)), "NULL");
         assert_eq!(arg(&mut mem, 0xdead, 0, Some(-25)), "0");
         assert_eq!(arg(&mut mem, 0xdead, 0x42, Some(-25)), "0x42");
+    }
+
+    #[test]
+    fn cpus_and_times() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &[0b11, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(show(&mut mem, Kind::CpuSet, &[0x1000], Some(8)), "[0 1]");
+        assert_eq!(show(&mut mem, Kind::CpuSet, &[0x1000], Some(-22)), "0x1000");
+        mem.map(0x2000, &words(&[0, 23316, 0, 19430]));
+        assert_eq!(
+            show(&mut mem, Kind::Rusage, &[0x2000], Some(0)),
+            "{ru_utime={tv_sec=0, tv_usec=23316}, ru_stime={tv_sec=0, tv_usec=19430}, ...}"
+        );
+        assert_eq!(show(&mut mem, Kind::Rusage, &[0], Some(0)), "NULL");
+        mem.map(0x3000, &words(&[2, 1, 150, 0]));
+        assert_eq!(
+            show(&mut mem, Kind::Tms, &[0x3000], Some(100)),
+            "{tms_utime=2 /* 0.02 s */, tms_stime=1 /* 0.01 s */, tms_cutime=150 /* 1.50 s */, tms_cstime=0}"
+        );
     }
 
     #[test]
