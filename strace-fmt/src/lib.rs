@@ -2,6 +2,7 @@
 //! ptrace stops into strace's output lines, with no system calls of its own, so `cargo test`
 //! covers it on the host.
 //!
+//! - [`cli`]: the command line, and what each `wait4` status word means.
 //! - [`out`]: the line buffer and strace's column rules (results aligned at column 40).
 //! - [`quote`]: strings escaped and truncated as `strace -s 32` prints them.
 //! - [`xlat`]: Linux's arm64 constants by name: errnos with glibc's texts, signals, `si_code`s,
@@ -17,6 +18,7 @@
 //! `signal.c`, `execve.c` and the `xlat/` tables), in its default abbreviated style.
 #![cfg_attr(not(test), no_std)]
 
+pub mod cli;
 pub mod decode;
 pub mod mem;
 pub mod out;

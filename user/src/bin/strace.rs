@@ -14,6 +14,7 @@
 //! makes the system calls. Output goes to stderr, or to FILE with `-o`.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
+use strace_fmt::cli::{self, WaitStatus};
 use strace_fmt::decode::Call;
 use strace_fmt::mem::Memory;
 use strace_fmt::session::{ChildEnd, Output, Session};
@@ -41,7 +42,6 @@ const PTRACE_EVENT_EXIT: u32 = 6;
 /// include/uapi/linux/elf.h: the general registers regset.
 const NT_PRSTATUS: usize = 1;
 
-const SIGTRAP: u32 = 5;
 const SIGSTOP: usize = 19;
 const ECHILD: isize = 10;
 const EINTR: isize = 4;
@@ -150,39 +150,6 @@ fn fail(what: &[u8]) -> i32 {
     1
 }
 
-/// The options: `-f`, `-o FILE` (or `-oFILE`), then the program and its arguments.
-struct Options {
-    follow: bool,
-    output: Option<&'static [u8]>,
-    prog: usize,
-}
-
-fn parse(args: &user::Args) -> Option<Options> {
-    let mut options = Options {
-        follow: false,
-        output: None,
-        prog: 1,
-    };
-    while let Some(arg) = args.get(options.prog) {
-        match arg {
-            b"-f" => options.follow = true,
-            b"-o" => {
-                options.prog += 1;
-                options.output = Some(args.get(options.prog)?);
-            }
-            b"--" => {
-                options.prog += 1;
-                break;
-            }
-            _ if arg.starts_with(b"-o") => options.output = Some(&arg[2..]),
-            _ if arg.starts_with(b"-") => return None,
-            _ => break,
-        }
-        options.prog += 1;
-    }
-    (options.prog < args.len()).then_some(options)
-}
-
 /// Room for the program's path when it is looked up in /bin.
 const PATH_MAX: usize = 4096;
 /// At most this many arguments are passed on.
@@ -234,7 +201,7 @@ fn exec_child(args: &user::Args, prog: usize, path: &[u8; PATH_MAX]) -> ! {
 }
 
 fn run(args: user::Args) -> i32 {
-    let Some(options) = parse(&args) else {
+    let Some(options) = cli::parse(args.len(), |i| args.get(i)) else {
         fail(b"must have PROG [ARGS] or -p PID");
         let _ = sys::write(2, b"Try 'strace -h' for more information.\n");
         return 1;
@@ -346,15 +313,18 @@ fn trace(session: &mut Session, ptrace_options: usize, out: &mut Fd) {
             return;
         }
         let pid = ret as i32;
-        let low = status & 0x7f;
-        if low == 0 {
-            session.exited(pid, ((status >> 8) & 0xff) as u8, out);
-            continue;
-        }
-        if status & 0xff != 0x7f {
-            session.killed(pid, low, status & 0x80 != 0, out);
-            continue;
-        }
+        let stop = match WaitStatus::decode(status) {
+            WaitStatus::Exited(code) => {
+                session.exited(pid, code, out);
+                continue;
+            }
+            WaitStatus::Killed { sig, core_dumped } => {
+                session.killed(pid, sig, core_dumped, out);
+                continue;
+            }
+            WaitStatus::Other => continue,
+            stop => stop,
+        };
         // A ptrace stop; one of a pid not seen yet is a new child (auto-attached with -f).
         if !session.is_traced(pid) {
             if !session.attach_new(pid) {
@@ -368,17 +338,17 @@ fn trace(session: &mut Session, ptrace_options: usize, out: &mut Fd) {
             // SAFETY: no pointers.
             unsafe { ptrace(PTRACE_SETOPTIONS, pid, 0, ptrace_options) };
         }
-        let sig = (status >> 8) & 0xff;
-        let event = status >> 16;
-        let deliver = match event {
-            0 if sig == SIGTRAP | 0x80 => {
+        let deliver = match stop {
+            WaitStatus::SyscallStop => {
                 if let Some(regs) = syscall_regs(pid) {
                     session.syscall_stop(pid, &regs, &mut TraceeMemory(pid), out);
                 }
                 0
             }
-            0 => session.signal_stop(pid, sig, siginfo(pid).as_ref(), out),
-            PTRACE_EVENT_EXIT => {
+            WaitStatus::SignalStop(sig) => {
+                session.signal_stop(pid, sig, siginfo(pid).as_ref(), out)
+            }
+            WaitStatus::EventStop(PTRACE_EVENT_EXIT) => {
                 session.exit_event(pid, out);
                 0
             }
