@@ -88,6 +88,8 @@ pub enum Kind {
     Argv,
     /// execve's envp: its address and how many variables.
     Envp,
+    /// ppoll's `struct pollfd` array, its count in that register: `[{fd=0, events=POLLIN}]`.
+    PollFds(u8),
     /// An ioctl request.
     Ioctl,
     /// An ioctl's argument, by request: a winsize, an `int`, a struct's address, or hex.
@@ -293,6 +295,7 @@ pub fn print_arg(
             Some(name) => out.push_str(name),
             None => out.hex(value & 0xffff_ffff),
         },
+        Kind::PollFds(count_reg) => print_pollfds(out, mem, value, call.args[count_reg as usize]),
         Kind::IoctlArg => print_ioctl_arg(out, mem, call.args[1] & 0xffff_ffff, value, ret),
         Kind::FcntlArg => match call.args[1] {
             xlat::F_SETFD => xlat::print_flags_or(out, xlat::FD_FLAGS, value, "FD_???"),
@@ -457,6 +460,96 @@ fn print_ioctl_arg(out: &mut Line, mem: &mut impl Memory, request: u64, arg: u64
         _ if INT_VALUES.contains(&request) => out.dec(arg as i32 as i64),
         TCGETS..=TCSETSF => out.addr(arg),
         _ => out.hex(arg),
+    }
+}
+
+/// One `struct pollfd` (fd, events, revents) at `addr`.
+fn read_pollfd(mem: &mut impl Memory, addr: u64) -> Option<(i32, u16, u16)> {
+    let mut raw = [0u8; 8];
+    mem::read(mem, addr, &mut raw).then(|| {
+        let fd = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        (
+            fd,
+            u16::from_le_bytes([raw[4], raw[5]]),
+            u16::from_le_bytes([raw[6], raw[7]]),
+        )
+    })
+}
+
+/// ppoll's fds at entry (strace's `print_array` of `print_pollfd`): at most `-s` of them.
+fn print_pollfds(out: &mut Line, mem: &mut impl Memory, addr: u64, count: u64) {
+    if addr == 0 {
+        out.push_str("NULL");
+        return;
+    }
+    if count != 0 && read_pollfd(mem, addr).is_none() {
+        out.addr(addr);
+        return;
+    }
+    out.push_byte(b'[');
+    for i in 0..count {
+        if i != 0 {
+            out.push_str(", ");
+        }
+        let at = addr.wrapping_add(i * 8);
+        let Some((fd, events, _)) = read_pollfd(mem, at).filter(|_| i < MAX_STRLEN as u64) else {
+            out.push_str("...");
+            break;
+        };
+        out.push_str("{fd=");
+        out.dec(fd.into());
+        if fd >= 0 {
+            out.push_str(", events=");
+            xlat::print_flags_or(out, xlat::POLL_FLAGS, events.into(), "POLL???");
+        }
+        out.push_byte(b'}');
+    }
+    out.push_byte(b']');
+}
+
+/// ppoll's result note (strace's `decode_poll_exiting`): ` (Timeout)`, or the fds that got
+/// events and the time left, ` ([{fd=0, revents=POLLIN}], left {tv_sec=0, tv_nsec=5000})`.
+pub fn print_poll_result(out: &mut Line, mem: &mut impl Memory, call: &Call, ret: i64) {
+    if ret == 0 {
+        out.push_str(" (Timeout)");
+        return;
+    }
+    let (addr, count, timeout) = (call.args[0], call.args[1], call.args[2]);
+    let mut note = Line::new();
+    let mut printed = 0;
+    for i in 0..count.min(1024) {
+        let at = addr.wrapping_add(i * 8);
+        let Some((fd, _, revents)) = read_pollfd(mem, at) else {
+            note.push_str(if note.is_empty() { "[" } else { ", " });
+            note.hex(at);
+            break;
+        };
+        if revents == 0 {
+            continue;
+        }
+        note.push_str(if note.is_empty() { "[" } else { ", " });
+        if printed == MAX_STRLEN {
+            note.push_str("...");
+            break;
+        }
+        note.push_str("{fd=");
+        note.dec(fd.into());
+        note.push_str(", revents=");
+        xlat::print_flags(&mut note, xlat::POLL_FLAGS, revents.into());
+        note.push_byte(b'}');
+        printed += 1;
+    }
+    if !note.is_empty() {
+        note.push_byte(b']');
+    }
+    if timeout != 0 {
+        note.push_str(if note.is_empty() { "left " } else { ", left " });
+        print_timespec(&mut note, mem, timeout, None);
+    }
+    if !note.is_empty() {
+        out.push_str(" (");
+        out.push(note.as_bytes());
+        out.push_byte(b')');
     }
 }
 
@@ -1102,6 +1195,56 @@ mod tests {
         assert_eq!(
             show(&mut mem, Kind::Tms, &[0x3000], Some(100)),
             "{tms_utime=2 /* 0.02 s */, tms_stime=1 /* 0.01 s */, tms_cutime=150 /* 1.50 s */, tms_cstime=0}"
+        );
+    }
+
+    #[test]
+    fn poll_fds_and_results() {
+        let mut mem = FakeMemory::new();
+        let fds: Vec<u8> = [(0i32, 1u16, 1u16), (-1, 0, 0), (5, 5, 0)]
+            .iter()
+            .flat_map(|&(fd, ev, rev)| {
+                [
+                    fd.to_le_bytes().to_vec(),
+                    ev.to_le_bytes().to_vec(),
+                    rev.to_le_bytes().to_vec(),
+                ]
+                .concat()
+            })
+            .collect();
+        mem.map(0x1000, &fds);
+        mem.map(0x2000, &words(&[4, 999_000_000]));
+        assert_eq!(
+            show(&mut mem, Kind::PollFds(1), &[0x1000, 3], None),
+            "[{fd=0, events=POLLIN}, {fd=-1}, {fd=5, events=POLLIN|POLLOUT}]"
+        );
+        assert_eq!(show(&mut mem, Kind::PollFds(1), &[0x1000, 0], None), "[]");
+        assert_eq!(show(&mut mem, Kind::PollFds(1), &[0, 1], None), "NULL");
+        assert_eq!(
+            show(&mut mem, Kind::PollFds(1), &[0x9000, 1], None),
+            "0x9000"
+        );
+        let result = |mem: &mut FakeMemory, args: [u64; 3], ret| {
+            let call = Call {
+                args: [args[0], args[1], args[2], 0, 0, 0],
+                ..Call::default()
+            };
+            let mut line = Line::new();
+            print_poll_result(&mut line, mem, &call, ret);
+            String::from_utf8(line.as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(result(&mut mem, [0x1000, 3, 0], 0), " (Timeout)");
+        assert_eq!(
+            result(&mut mem, [0x1000, 3, 0], 1),
+            " ([{fd=0, revents=POLLIN}])"
+        );
+        assert_eq!(
+            result(&mut mem, [0x1000, 3, 0x2000], 1),
+            " ([{fd=0, revents=POLLIN}], left {tv_sec=4, tv_nsec=999000000})"
+        );
+        assert_eq!(
+            result(&mut mem, [0x1000, 4, 0], 1),
+            " ([{fd=0, revents=POLLIN}, 0x1018])"
         );
     }
 

@@ -268,7 +268,7 @@ impl Session {
         self.line.push_str(") ");
         self.line.tab_to_result();
         self.line.push_str("= ");
-        print_result(&mut self.line, table::lookup(call.nr), &call, ret);
+        print_result(&mut self.line, mem, table::lookup(call.nr), &call, ret);
         self.line.push_byte(b'\n');
         self.emit(i, out);
     }
@@ -396,7 +396,13 @@ fn print_name(out: &mut Line, nr: u64) {
 }
 
 /// The result after `= ` (syscall.c's `syscall_exiting_trace`).
-fn print_result(out: &mut Line, call: Option<&Syscall>, regs: &Call, ret: i64) {
+fn print_result(
+    out: &mut Line,
+    mem: &mut impl Memory,
+    call: Option<&Syscall>,
+    regs: &Call,
+    ret: i64,
+) {
     let kind = call.map_or(RetKind::Dec, |c| c.ret);
     if kind == RetKind::NoReturn {
         out.push_byte(b'?');
@@ -429,6 +435,10 @@ fn print_result(out: &mut Line, call: Option<&Syscall>, regs: &Call, ret: i64) {
     match kind {
         RetKind::Hex => out.hex(ret as u64),
         RetKind::Octal => out.mode(ret as u64),
+        RetKind::Poll => {
+            out.dec(ret);
+            decode::print_poll_result(out, mem, regs, ret);
+        }
         RetKind::Fcntl => match regs.args[1] {
             xlat::F_GETFD => {
                 out.hex(ret as u64);

@@ -21,6 +21,8 @@ pub enum RetKind {
     NoReturn,
     /// fcntl: hex with the flags F_GETFD/F_GETFL returned.
     Fcntl,
+    /// ppoll: the count, then `(Timeout)` or the fds that got events.
+    Poll,
 }
 
 #[derive(Debug)]
@@ -128,7 +130,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(68, "pwrite64", &[e(0, FD), e(1, InBuf(2)), e(2, Ulong), e(3, Long)], Dec),
     sc(71, "sendfile", &[e(0, FD), e(1, FD), e(2, Ptr), e(3, Ulong)], Dec),
     sc(72, "pselect6", &[e(0, Int), e(1, Ptr), e(2, Ptr), e(3, Ptr), e(4, Ptr), e(5, Ptr)], Dec),
-    sc(73, "ppoll", &[e(0, Ptr), e(1, Ulong), e(2, Timespec), e(3, Ptr), e(4, Ulong)], Dec),
+    sc(73, "ppoll", &[e(0, PollFds(1)), e(1, Ulong), e(2, Timespec), e(3, Sigset), e(4, Ulong)], RetKind::Poll),
     sc(78, "readlinkat", &[e(0, Dirfd), e(1, Path), x(2, OutBuf), x(3, Ulong)], Dec),
     sc(79, "newfstatat", &[e(0, Dirfd), e(1, Path), x(2, Stat), x(3, AT)], Dec),
     sc(80, "fstat", &[e(0, FD), x(1, Stat)], Dec),

@@ -848,6 +848,22 @@ pub fn print_futex_op(out: &mut Line, op: u64) {
     }
 }
 
+pub const POLL_FLAGS: Xlat = &[
+    (0x1, "POLLIN"),
+    (0x2, "POLLPRI"),
+    (0x4, "POLLOUT"),
+    (0x8, "POLLERR"),
+    (0x10, "POLLHUP"),
+    (0x20, "POLLNVAL"),
+    (0x40, "POLLRDNORM"),
+    (0x80, "POLLRDBAND"),
+    (0x100, "POLLWRNORM"),
+    (0x200, "POLLWRBAND"),
+    (0x400, "POLLMSG"),
+    (0x1000, "POLLREMOVE"),
+    (0x2000, "POLLRDHUP"),
+];
+
 /// The tty ioctls (asm-generic/ioctls.h, as arm64 uses them).
 pub const TTY_IOCTLS: Xlat = &[
     (0x5401, "TCGETS"),
