@@ -90,6 +90,10 @@ pub enum Kind {
     Envp,
     /// ppoll's `struct pollfd` array, its count in that register: `[{fd=0, events=POLLIN}]`.
     PollFds(u8),
+    /// A select `fd_set` of as many fds as that register says: `[0 3]`.
+    FdSet(u8),
+    /// pselect6's sixth argument: `{sigmask=[], sigsetsize=8}`.
+    PselectSigmask,
     /// An ioctl request.
     Ioctl,
     /// An ioctl's argument, by request: a winsize, an `int`, a struct's address, or hex.
@@ -254,7 +258,7 @@ pub fn print_arg(
         Kind::Mode => out.mode(value),
         Kind::Prot => xlat::print_flags_or(out, xlat::PROT_FLAGS, value, "PROT_???"),
         Kind::MmapFlags => xlat::print_mmap_flags(out, value),
-        Kind::Signal => xlat::print_signal(out, value as i32 as i64 as u64 & 0xffff_ffff),
+        Kind::Signal => xlat::print_signal(out, u64::from(value as u32)),
         Kind::Sigset => print_sigset_at(out, mem, value, ret),
         Kind::SigAction => print_sigaction(out, mem, value, ret),
         Kind::Timespec => print_timespec(out, mem, value, ret),
@@ -296,6 +300,23 @@ pub fn print_arg(
             None => out.hex(value & 0xffff_ffff),
         },
         Kind::PollFds(count_reg) => print_pollfds(out, mem, value, call.args[count_reg as usize]),
+        Kind::FdSet(nfds_reg) => match read_fdset(mem, value, call.args[nfds_reg as usize]) {
+            Some(set) => print_fds(out, &set),
+            None => out.addr(value),
+        },
+        Kind::PselectSigmask => {
+            let mut raw = [0u8; 16];
+            if value == 0 || !mem::read(mem, value, &mut raw) {
+                out.addr(value);
+                return;
+            }
+            let mask = u64::from_le_bytes(raw[..8].try_into().unwrap_or([0; 8]));
+            out.push_str("{sigmask=");
+            print_sigset_at(out, mem, mask, None);
+            out.push_str(", sigsetsize=");
+            out.udec(u64::from_le_bytes(raw[8..].try_into().unwrap_or([0; 8])));
+            out.push_byte(b'}');
+        }
         Kind::IoctlArg => print_ioctl_arg(out, mem, call.args[1] & 0xffff_ffff, value, ret),
         Kind::FcntlArg => match call.args[1] {
             xlat::F_SETFD => xlat::print_flags_or(out, xlat::FD_FLAGS, value, "FD_???"),
@@ -545,6 +566,63 @@ pub fn print_poll_result(out: &mut Line, mem: &mut impl Memory, call: &Call, ret
     if timeout != 0 {
         note.push_str(if note.is_empty() { "left " } else { ", left " });
         print_timespec(&mut note, mem, timeout, None);
+    }
+    if !note.is_empty() {
+        out.push_str(" (");
+        out.push(note.as_bytes());
+        out.push_byte(b')');
+    }
+}
+
+/// The most fds a select set is decoded for (FD_SETSIZE).
+const FD_SETSIZE: u64 = 1024;
+
+/// An `fd_set` of `nfds` fds at `addr`, or `None` if NULL or unreadable.
+fn read_fdset(mem: &mut impl Memory, addr: u64, nfds: u64) -> Option<([u8; 128], u64)> {
+    let nfds = nfds.min(FD_SETSIZE);
+    let mut set = [0u8; 128];
+    let bytes = nfds.div_ceil(8) as usize;
+    (addr != 0 && mem::read(mem, addr, &mut set[..bytes])).then_some((set, nfds))
+}
+
+/// `[0 3]`: the fds in a set.
+fn print_fds(out: &mut Line, (set, nfds): &([u8; 128], u64)) {
+    out.push_byte(b'[');
+    let mut first = true;
+    for fd in (0..*nfds).filter(|fd| set[(fd / 8) as usize] & (1 << (fd % 8)) != 0) {
+        if !first {
+            out.push_byte(b' ');
+        }
+        out.udec(fd);
+        first = false;
+    }
+    out.push_byte(b']');
+}
+
+/// pselect6's result note (strace's `decode_select`): ` (Timeout)`, or the ready fds of each
+/// set and the time left, ` (in [0 3], out [4], left {tv_sec=4, tv_nsec=999998401})`.
+pub fn print_select_result(out: &mut Line, mem: &mut impl Memory, call: &Call, ret: i64) {
+    if ret == 0 {
+        out.push_str(" (Timeout)");
+        return;
+    }
+    let mut note = Line::new();
+    for (reg, name) in [(1, "in "), (2, "out "), (3, "except ")] {
+        let Some(set) = read_fdset(mem, call.args[reg], call.args[0]) else {
+            continue;
+        };
+        if set.0.iter().all(|&b| b == 0) {
+            continue;
+        }
+        if !note.is_empty() {
+            note.push_str(", ");
+        }
+        note.push_str(name);
+        print_fds(&mut note, &set);
+    }
+    if call.args[4] != 0 {
+        note.push_str(if note.is_empty() { "left " } else { ", left " });
+        print_timespec(&mut note, mem, call.args[4], None);
     }
     if !note.is_empty() {
         out.push_str(" (");
@@ -1246,6 +1324,44 @@ mod tests {
             result(&mut mem, [0x1000, 4, 0], 1),
             " ([{fd=0, revents=POLLIN}, 0x1018])"
         );
+    }
+
+    #[test]
+    fn select_sets_and_results() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &[0b1001, 0, 0, 0, 0, 0, 0, 0]);
+        mem.map(0x1100, &[0b10000, 0, 0, 0, 0, 0, 0, 0]);
+        mem.map(0x2000, &words(&[4, 999_998_401]));
+        mem.map(0x3000, &words(&[0x1000, 8]));
+        mem.map(0x1000 + 64, &0u64.to_le_bytes());
+        assert_eq!(show(&mut mem, Kind::FdSet(1), &[0x1000, 5], None), "[0 3]");
+        assert_eq!(show(&mut mem, Kind::FdSet(1), &[0x1000, 1], None), "[0]");
+        assert_eq!(show(&mut mem, Kind::FdSet(1), &[0, 5], None), "NULL");
+        assert_eq!(show(&mut mem, Kind::FdSet(1), &[0x9000, 5], None), "0x9000");
+        mem.map(0x4000, &words(&[0, 8]));
+        assert_eq!(
+            show(&mut mem, Kind::PselectSigmask, &[0x4000], None),
+            "{sigmask=NULL, sigsetsize=8}"
+        );
+        assert_eq!(show(&mut mem, Kind::PselectSigmask, &[0], None), "NULL");
+        let result = |mem: &mut FakeMemory, args: [u64; 5], ret| {
+            let call = Call {
+                args: [args[0], args[1], args[2], args[3], args[4], 0],
+                ..Call::default()
+            };
+            let mut line = Line::new();
+            print_select_result(&mut line, mem, &call, ret);
+            String::from_utf8(line.as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(
+            result(&mut mem, [5, 0x1000, 0x1100, 0, 0x2000], 0),
+            " (Timeout)"
+        );
+        assert_eq!(
+            result(&mut mem, [5, 0x1000, 0x1100, 0, 0x2000], 3),
+            " (in [0 3], out [4], left {tv_sec=4, tv_nsec=999998401})"
+        );
+        assert_eq!(result(&mut mem, [1, 0x1000, 0, 0, 0], 1), " (in [0])");
     }
 
     #[test]

@@ -439,6 +439,10 @@ fn print_result(
             out.dec(ret);
             decode::print_poll_result(out, mem, regs, ret);
         }
+        RetKind::Select => {
+            out.dec(ret);
+            decode::print_select_result(out, mem, regs, ret);
+        }
         RetKind::Fcntl => match regs.args[1] {
             xlat::F_GETFD => {
                 out.hex(ret as u64);

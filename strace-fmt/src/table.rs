@@ -23,6 +23,8 @@ pub enum RetKind {
     Fcntl,
     /// ppoll: the count, then `(Timeout)` or the fds that got events.
     Poll,
+    /// pselect6: the count, then `(Timeout)` or the ready fds of each set.
+    Select,
 }
 
 #[derive(Debug)]
@@ -129,7 +131,8 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(67, "pread64", &[e(0, FD), x(1, OutBuf), x(2, Ulong), x(3, Long)], Dec),
     sc(68, "pwrite64", &[e(0, FD), e(1, InBuf(2)), e(2, Ulong), e(3, Long)], Dec),
     sc(71, "sendfile", &[e(0, FD), e(1, FD), e(2, Ptr), e(3, Ulong)], Dec),
-    sc(72, "pselect6", &[e(0, Int), e(1, Ptr), e(2, Ptr), e(3, Ptr), e(4, Ptr), e(5, Ptr)], Dec),
+    sc(72, "pselect6", &[e(0, Int), e(1, FdSet(0)), e(2, FdSet(0)), e(3, FdSet(0)), e(4, Timespec),
+        e(5, PselectSigmask)], RetKind::Select),
     sc(73, "ppoll", &[e(0, PollFds(1)), e(1, Ulong), e(2, Timespec), e(3, Sigset), e(4, Ulong)], RetKind::Poll),
     sc(78, "readlinkat", &[e(0, Dirfd), e(1, Path), x(2, OutBuf), x(3, Ulong)], Dec),
     sc(79, "newfstatat", &[e(0, Dirfd), e(1, Path), x(2, Stat), x(3, AT)], Dec),
