@@ -64,8 +64,9 @@ pub enum Kind {
     Prot,
     MmapFlags,
     Signal,
-    /// A pointer to a sigset.
-    Sigset,
+    /// A pointer to a sigset whose size is in that register: printed if it is the kernel's
+    /// 8 bytes, else as its address (strace's `print_sigset_addr_len`).
+    Sigset(u8),
     /// A pointer to a `struct sigaction`.
     SigAction,
     /// A pointer to a `struct timespec`.
@@ -259,7 +260,10 @@ pub fn print_arg(
         Kind::Prot => xlat::print_flags_or(out, xlat::PROT_FLAGS, value, "PROT_???"),
         Kind::MmapFlags => xlat::print_mmap_flags(out, value),
         Kind::Signal => xlat::print_signal(out, u64::from(value as u32)),
-        Kind::Sigset => print_sigset_at(out, mem, value, ret),
+        Kind::Sigset(size_reg) if call.args[size_reg as usize] == 8 => {
+            print_sigset_at(out, mem, value, ret)
+        }
+        Kind::Sigset(_) => out.addr(value),
         Kind::SigAction => print_sigaction(out, mem, value, ret),
         Kind::Timespec => print_timespec(out, mem, value, ret),
         Kind::Stat => print_stat(out, mem, value, ret),
@@ -1128,12 +1132,23 @@ mod tests {
             &words(&[0x40_1234, 0x0400_0004, 0x40_5678, 1 << 16]),
         );
         mem.map(0x3000, &words(&[1, 0, 0, 0]));
-        assert_eq!(show(&mut mem, Kind::Sigset, &[0x1000], None), "[INT CHLD]");
-        assert_eq!(show(&mut mem, Kind::Sigset, &[0], None), "NULL");
-        assert_eq!(show(&mut mem, Kind::Sigset, &[0x1000], Some(-22)), "0x1000");
         assert_eq!(
-            show(&mut mem, Kind::Sigset, &[0x1000], Some(0)),
+            show(&mut mem, Kind::Sigset(1), &[0x1000, 8], None),
             "[INT CHLD]"
+        );
+        assert_eq!(show(&mut mem, Kind::Sigset(1), &[0, 8], None), "NULL");
+        assert_eq!(
+            show(&mut mem, Kind::Sigset(1), &[0x1000, 8], Some(-22)),
+            "0x1000"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Sigset(1), &[0x1000, 8], Some(0)),
+            "[INT CHLD]"
+        );
+        // A size other than the kernel's sigset: just the address.
+        assert_eq!(
+            show(&mut mem, Kind::Sigset(1), &[0x1000, 4], None),
+            "0x1000"
         );
         assert_eq!(
             show(&mut mem, Kind::SigAction, &[0x2000], None),
