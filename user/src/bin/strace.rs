@@ -150,6 +150,21 @@ fn fail(what: &[u8]) -> i32 {
     1
 }
 
+/// strace's `perror_msg`: `strace: WHAT 'NAME': strerror`; returns its exit status.
+fn fail_errno(what: &str, name: &[u8], ret: isize) -> i32 {
+    let mut line = strace_fmt::out::Line::new();
+    line.push_str("strace: ");
+    line.push_str(what);
+    line.push_str(" '");
+    line.push(name);
+    line.push_str("': ");
+    let code = ret.unsigned_abs() as u64;
+    line.push_str(strace_fmt::xlat::strerror(code).unwrap_or("Unknown error"));
+    line.push_str("\n");
+    Fd(2).write(line.as_bytes());
+    1
+}
+
 /// Room for the program's path when it is looked up in /bin.
 const PATH_MAX: usize = 4096;
 /// At most this many arguments are passed on.
@@ -233,16 +248,7 @@ fn run(args: user::Args) -> i32 {
         )
     };
     if ret < 0 {
-        let mut line = strace_fmt::out::Line::new();
-        line.push_str("strace: Can't stat '");
-        line.push(&path[..prefix.len() + prog.len()]);
-        line.push_str("': ");
-        line.push_str(
-            strace_fmt::xlat::strerror(ret.unsigned_abs() as u64).unwrap_or("Unknown error"),
-        );
-        line.push_str("\n");
-        Fd(2).write(line.as_bytes());
-        return 1;
+        return fail_errno("Can't stat", &path[..prefix.len() + prog.len()], ret);
     }
 
     let mut out = Fd(2);
@@ -259,7 +265,7 @@ fn run(args: user::Args) -> i32 {
             0o666,
         );
         if fd < 0 {
-            return fail(b"cannot open the -o file");
+            return fail_errno("Can't fopen", file, fd);
         }
         out = Fd(fd as usize);
     }
