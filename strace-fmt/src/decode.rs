@@ -54,6 +54,8 @@ pub enum Kind {
     Rusage,
     /// A `struct tms` the call fills, in clock ticks (USER_HZ 100).
     Tms,
+    /// A `struct sysinfo` the call fills, every field.
+    Sysinfo,
     OpenFlags,
     /// Flags of a table, and the hint for unknown bits.
     Flags(Xlat, &'static str),
@@ -253,6 +255,7 @@ pub fn print_arg(
         Kind::CpuSet => print_cpuset(out, mem, value, ret),
         Kind::Rusage => print_rusage(out, mem, value, ret),
         Kind::Tms => print_tms(out, mem, value, ret),
+        Kind::Sysinfo => print_sysinfo(out, mem, value, ret),
         Kind::OpenFlags => xlat::print_open_flags(out, value),
         Kind::Flags(table, unknown) => xlat::print_flags_or(out, table, value, unknown),
         Kind::Xval(table, unknown) => xlat::print_xval(out, table, value, unknown),
@@ -701,6 +704,38 @@ fn print_tms(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
         }
     }
     out.push_byte(b'}');
+}
+
+/// The 64-bit `struct sysinfo`, as strace prints it whole.
+fn print_sysinfo(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    let mut raw = [0u8; 112];
+    if addr == 0 || ret.is_some_and(is_error) || !mem::read(mem, addr, &mut raw) {
+        out.addr(addr);
+        return;
+    }
+    let u64_at = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    let _ = core::fmt::Write::write_fmt(
+        out,
+        format_args!(
+            "{{uptime={}, loads=[{}, {}, {}], totalram={}, freeram={}, sharedram={}, \
+             bufferram={}, totalswap={}, freeswap={}, procs={}, totalhigh={}, freehigh={}, \
+             mem_unit={}}}",
+            u64_at(0) as i64,
+            u64_at(8),
+            u64_at(16),
+            u64_at(24),
+            u64_at(32),
+            u64_at(40),
+            u64_at(48),
+            u64_at(56),
+            u64_at(64),
+            u64_at(72),
+            u16::from_le_bytes([raw[80], raw[81]]),
+            u64_at(88),
+            u64_at(96),
+            u32::from_le_bytes([raw[104], raw[105], raw[106], raw[107]]),
+        ),
+    );
 }
 
 /// strace's `print_rlim64_t`: `RLIM64_INFINITY`, `N*1024` for multiples of 1024, or `N`.
@@ -1377,6 +1412,25 @@ mod tests {
             " (in [0 3], out [4], left {tv_sec=4, tv_nsec=999998401})"
         );
         assert_eq!(result(&mut mem, [1, 0x1000, 0, 0, 0], 1), " (in [0])");
+    }
+
+    #[test]
+    fn sysinfo_whole() {
+        let mut mem = FakeMemory::new();
+        let mut raw = words(&[
+            2493, 221376, 306048, 296896, 1000, 500, 9, 8, 0, 0, 131, 0, 0, 1,
+        ]);
+        raw[80..88].copy_from_slice(&131u64.to_le_bytes());
+        mem.map(0x1000, &raw);
+        assert_eq!(
+            show(&mut mem, Kind::Sysinfo, &[0x1000], Some(0)),
+            "{uptime=2493, loads=[221376, 306048, 296896], totalram=1000, freeram=500, sharedram=9, \
+             bufferram=8, totalswap=0, freeswap=0, procs=131, totalhigh=0, freehigh=0, mem_unit=1}"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::Sysinfo, &[0x1000], Some(-14)),
+            "0x1000"
+        );
     }
 
     #[test]

@@ -196,7 +196,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(176, "getgid", &[], Dec),
     sc(177, "getegid", &[], Dec),
     sc(178, "gettid", &[], Dec),
-    sc(179, "sysinfo", &[x(0, Ptr)], Dec),
+    sc(179, "sysinfo", &[x(0, Sysinfo)], Dec),
     sc(214, "brk", &[e(0, Ptr)], RetKind::Hex),
     sc(215, "munmap", &[e(0, Ptr), e(1, Ulong)], Dec),
     sc(220, "clone", &[
