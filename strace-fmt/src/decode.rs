@@ -134,6 +134,8 @@ pub enum Cond {
     FcntlTakesArg,
     /// futex's arguments past the third: only for operations that take at least `n` args.
     FutexArgs(u8),
+    /// ioctl's argument: not for the requests that take none.
+    IoctlTakesArg,
     /// Only if the argument in `reg` is `value` (prctl's options).
     Is {
         reg: u8,
@@ -162,6 +164,7 @@ impl Arg {
             Cond::AnyBit { reg, mask } => call.args[reg as usize] & mask != 0,
             Cond::FcntlTakesArg => fcntl_takes_arg(call.args[1]),
             Cond::FutexArgs(n) => futex_arity(call.args[1]) >= n,
+            Cond::IoctlTakesArg => ioctl_takes_arg(call.args[1]),
             Cond::Is { reg, value } => call.args[reg as usize] == value,
             Cond::IsNot { reg, values } => !values.contains(&call.args[reg as usize]),
         }
@@ -440,17 +443,39 @@ fn print_timespec(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     out.push_byte(b'}');
 }
 
-/// The tty ioctls' arguments as strace's `term_ioctl` prints them. The "set" requests' values
-/// were read by the kernel whatever it returned, so they print even after an error.
+/// The tty ioctls strace's `term_ioctl` prints no argument for.
+/// TIOCEXCL, TIOCNXCL, TIOCCONS, TIOCNOTTY, FIONCLEX, FIOCLEX, TIOCSBRK, TIOCCBRK.
+const IOCTLS_WITHOUT_ARG: [u64; 8] = [
+    0x540C, 0x540D, 0x541D, 0x5422, 0x5450, 0x5451, 0x5427, 0x5428,
+];
+
+/// Whether ioctl `request` has an argument to print.
+pub fn ioctl_takes_arg(request: u64) -> bool {
+    !IOCTLS_WITHOUT_ARG.contains(&(request & 0xffff_ffff))
+}
+
+/// The tty ioctls' arguments as strace's `term_ioctl` prints them. The "get" requests print
+/// what the call stored (their address after an error); the "set" ones what the kernel read,
+/// whatever it returned.
 fn print_ioctl_arg(out: &mut Line, mem: &mut impl Memory, request: u64, arg: u64, ret: Ret) {
     const TCGETS: u64 = 0x5401;
     const TCSETSF: u64 = 0x5404;
+    const TCXONC: u64 = 0x540A;
+    const TCFLSH: u64 = 0x540B;
+    const TIOCSTI: u64 = 0x5412;
     const TIOCGWINSZ: u64 = 0x5413;
     const TIOCSWINSZ: u64 = 0x5414;
-    const INT_GETS: [u64; 5] = [0x540F, 0x5429, 0x541B, 0x5411, 0x80045430];
-    const INT_SETS: [u64; 3] = [0x5410, 0x5421, 0x40045431];
-    const INT_VALUES: [u64; 5] = [0x540E, 0x5409, 0x540A, 0x540B, 0x5425];
+    // TIOCGPGRP, TIOCGSID, TIOCGETD, TIOCGPTN, FIONREAD, TIOCOUTQ.
+    const INT_GETS: [u64; 6] = [0x540F, 0x5429, 0x5424, 0x80045430, 0x541B, 0x5411];
+    // TIOCSPGRP, TIOCSETD, FIONBIO, FIOASYNC, TIOCPKT, TIOCSPTLCK.
+    const INT_SETS: [u64; 6] = [0x5410, 0x5423, 0x5421, 0x5452, 0x5420, 0x40045431];
+    // TCSBRK, TCSBRKP, TIOCSCTTY.
+    const INT_VALUES: [u64; 3] = [0x5409, 0x5425, 0x540E];
     match request {
+        TCGETS..=TCSETSF => {
+            let ret = if request == TCGETS { ret } else { None };
+            print_termios(out, mem, arg, ret);
+        }
         TIOCGWINSZ | TIOCSWINSZ => {
             let ret = if request == TIOCSWINSZ { None } else { ret };
             let mut raw = [0u8; 8];
@@ -486,9 +511,55 @@ fn print_ioctl_arg(out: &mut Line, mem: &mut impl Memory, request: u64, arg: u64
             }
         }
         _ if INT_VALUES.contains(&request) => out.dec(arg as i32 as i64),
-        TCGETS..=TCSETSF => out.addr(arg),
+        TCXONC => xlat::print_xval(out, xlat::TCXONC_OPTIONS, arg, "TC???"),
+        TCFLSH => xlat::print_xval(out, xlat::TCFLSH_OPTIONS, arg, "TC???"),
+        TIOCSTI => print_buffer(out, mem, arg, 1),
         _ => out.hex(arg),
     }
+}
+
+/// A `struct termios` (asm-generic: four u32 flag words first), abbreviated as strace prints
+/// it: `{c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR,
+/// c_cflag=B38400|CS8|CREAD, c_lflag=ISIG|ICANON|..., ...}`.
+fn print_termios(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    let mut raw = [0u8; 16];
+    if addr == 0 || ret.is_some_and(is_error) || !mem::read(mem, addr, &mut raw) {
+        out.addr(addr);
+        return;
+    }
+    let word = |i: usize| {
+        u64::from(u32::from_le_bytes(
+            raw[i * 4..i * 4 + 4].try_into().unwrap_or([0; 4]),
+        ))
+    };
+    out.push_str("{c_iflag=");
+    xlat::print_flags(out, xlat::TERM_IFLAGS, word(0));
+    out.push_str(", c_oflag=");
+    let mut oflag = word(1);
+    for (mask, table, unknown) in xlat::TERM_OFLAG_DELAYS {
+        xlat::print_xval(out, table, oflag & mask, unknown);
+        out.push_byte(b'|');
+        oflag &= !mask;
+    }
+    xlat::print_flags(out, xlat::TERM_OFLAGS, oflag);
+    out.push_str(", c_cflag=");
+    let cflag = word(2);
+    xlat::print_xval(out, xlat::BAUD_RATES, cflag & xlat::CBAUD, "B???");
+    out.push_byte(b'|');
+    if cflag & xlat::CIBAUD != 0 {
+        xlat::print_xval(out, xlat::BAUD_RATES, (cflag & xlat::CIBAUD) >> 16, "B???");
+        out.push_str("<<IBSHIFT|");
+    }
+    xlat::print_xval(out, xlat::CSIZES, cflag & xlat::CSIZE, "CS?");
+    out.push_byte(b'|');
+    xlat::print_flags(
+        out,
+        xlat::TERM_CFLAGS,
+        cflag & !(xlat::CBAUD | xlat::CIBAUD | xlat::CSIZE),
+    );
+    out.push_str(", c_lflag=");
+    xlat::print_flags(out, xlat::TERM_LFLAGS, word(3));
+    out.push_str(", ...}");
 }
 
 /// One `struct pollfd` (fd, events, revents) at `addr`.
@@ -1302,6 +1373,22 @@ mod tests {
         assert_eq!(arg(&mut mem, 0x5410, 0x2000, Some(-1)), "[7]");
         assert_eq!(arg(&mut mem, 0x540E, 1, Some(0)), "1");
         assert_eq!(arg(&mut mem, 0x5401, 0x3000, Some(0)), "0x3000");
+        // The console's termios as Linux's tty layer sets it up (stty sane).
+        let termios: Vec<u8> = [0o2400u32, 0o5, 0o277, 0o105073]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        mem.map(0x4000, &termios);
+        assert_eq!(
+            arg(&mut mem, 0x5401, 0x4000, Some(0)),
+            "{c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, c_cflag=B38400|CS8|CREAD, \
+             c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, ...}"
+        );
+        assert_eq!(arg(&mut mem, 0x5401, 0x4000, Some(-25)), "0x4000");
+        assert!(arg(&mut mem, 0x5402, 0x4000, Some(-25)).starts_with("{c_iflag=ICRNL|IXON, "));
+        assert_eq!(arg(&mut mem, 0x540B, 2, Some(0)), "TCIOFLUSH");
+        assert!(!ioctl_takes_arg(0x5422));
+        assert!(ioctl_takes_arg(0x5401));
         assert_eq!(arg(&mut mem, 0x5401, 0, Some(-14)), "NULL");
         assert_eq!(arg(&mut mem, 0xdead, 0, Some(-25)), "0");
         assert_eq!(arg(&mut mem, 0xdead, 0x42, Some(-25)), "0x42");

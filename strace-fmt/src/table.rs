@@ -107,7 +107,7 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(23, "dup", &[e(0, FD)], Dec),
     sc(24, "dup3", &[e(0, FD), e(1, FD), e(2, Flags(xlat::OPEN_FLAGS, "O_???"))], Dec),
     sc(25, "fcntl", &[e(0, FD), e(1, Xval(xlat::FCNTL_CMDS, "F_???")), when(e(2, FcntlArg), Cond::FcntlTakesArg)], RetKind::Fcntl),
-    sc(29, "ioctl", &[e(0, FD), e(1, Ioctl), x(2, IoctlArg)], Dec),
+    sc(29, "ioctl", &[e(0, FD), e(1, Ioctl), when(x(2, IoctlArg), Cond::IoctlTakesArg)], Dec),
     sc(34, "mkdirat", &[e(0, Dirfd), e(1, Path), e(2, Mode)], Dec),
     sc(35, "unlinkat", &[e(0, Dirfd), e(1, Path), e(2, AT)], Dec),
     sc(36, "symlinkat", &[e(0, Path), e(1, Dirfd), e(2, Path)], Dec),
