@@ -73,6 +73,9 @@ pub enum Kind {
     SigAction,
     /// A pointer to a `struct timespec`.
     Timespec,
+    /// nanosleep's `rem`: the time left if the sleep was interrupted (an ERESTART* result),
+    /// else only its address (the kernel did not write it).
+    RemTimespec,
     /// A pointer to a `struct stat`.
     Stat,
     /// A pointer to a `struct utsname`.
@@ -198,6 +201,12 @@ pub fn is_error(ret: i64) -> bool {
     (-4095..0).contains(&ret)
 }
 
+/// Whether x0 is one of the kernel's restart codes (ERESTARTSYS, ERESTARTNOINTR,
+/// ERESTARTNOHAND, ERESTART_RESTARTBLOCK): the call was interrupted by a signal.
+pub fn is_erestart(ret: i64) -> bool {
+    matches!(ret, -516 | -514 | -513 | -512)
+}
+
 fn succeeded(ret: Ret) -> Option<u64> {
     ret.filter(|r| !is_error(*r)).map(|r| r as u64)
 }
@@ -272,6 +281,10 @@ pub fn print_arg(
         Kind::Sigset(_) => out.addr(value),
         Kind::SigAction => print_sigaction(out, mem, value, ret),
         Kind::Timespec => print_timespec(out, mem, value, ret),
+        Kind::RemTimespec => match ret {
+            Some(r) if is_erestart(r) => print_timespec(out, mem, value, None),
+            _ => out.addr(value),
+        },
         Kind::Stat => print_stat(out, mem, value, ret),
         Kind::Utsname => print_utsname(out, mem, value, ret),
         Kind::IntOut => match fetch(mem, value, ret, 4) {
@@ -1518,6 +1531,25 @@ mod tests {
             show(&mut mem, Kind::Sysinfo, &[0x1000], Some(-14)),
             "0x1000"
         );
+    }
+
+    #[test]
+    fn remaining_time_only_after_an_interruption() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &words(&[0, 250_000_000]));
+        assert_eq!(
+            show(&mut mem, Kind::RemTimespec, &[0x1000], Some(-516)),
+            "{tv_sec=0, tv_nsec=250000000}"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::RemTimespec, &[0x1000], Some(0)),
+            "0x1000"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::RemTimespec, &[0x1000], Some(-22)),
+            "0x1000"
+        );
+        assert_eq!(show(&mut mem, Kind::RemTimespec, &[0], Some(-516)), "NULL");
     }
 
     #[test]
