@@ -78,6 +78,10 @@ pub enum Kind {
     RemTimespec,
     /// A pointer to a `struct stat`.
     Stat,
+    /// statx's flags: the sync type, then the AT_* flags.
+    StatxFlags,
+    /// A `struct statx` the call fills, abbreviated.
+    Statx,
     /// A pointer to a `struct utsname`.
     Utsname,
     /// A pointer to an `int` the call fills: `[N]`.
@@ -286,6 +290,20 @@ pub fn print_arg(
             _ => out.addr(value),
         },
         Kind::Stat => print_stat(out, mem, value, ret),
+        Kind::StatxFlags => {
+            xlat::print_xval(
+                out,
+                xlat::AT_STATX_SYNC_TYPES,
+                value & xlat::AT_STATX_SYNC_TYPE,
+                "AT_STATX_SYNC_???",
+            );
+            let rest = value & !xlat::AT_STATX_SYNC_TYPE;
+            if rest != 0 {
+                out.push_byte(b'|');
+                xlat::print_flags(out, xlat::AT_FLAGS, rest);
+            }
+        }
+        Kind::Statx => print_statx(out, mem, value, ret),
         Kind::Utsname => print_utsname(out, mem, value, ret),
         Kind::IntOut => match fetch(mem, value, ret, 4) {
             Some(n) => {
@@ -922,6 +940,27 @@ fn print_stat(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     out.push_str(", ...}");
 }
 
+/// `struct statx`, abbreviated as strace: `{stx_mask=STATX_BASIC_STATS, stx_attributes=0,
+/// stx_mode=S_IFREG|0644, stx_size=11, ...}`.
+fn print_statx(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
+    let mut raw = [0u8; 48];
+    if addr == 0 || ret.is_none() || ret.is_some_and(is_error) || !mem::read(mem, addr, &mut raw) {
+        out.addr(addr);
+        return;
+    }
+    let u64_at = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    out.push_str("{stx_mask=");
+    let mask = u64::from(u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]));
+    xlat::print_flags_or(out, xlat::STATX_MASKS, mask, "STATX_???");
+    out.push_str(", stx_attributes=");
+    xlat::print_flags_or(out, xlat::STATX_ATTRS, u64_at(8), "STATX_ATTR_???");
+    out.push_str(", stx_mode=");
+    print_symbolic_mode(out, u64::from(u16::from_le_bytes([raw[28], raw[29]])));
+    out.push_str(", stx_size=");
+    out.udec(u64_at(40));
+    out.push_str(", ...}");
+}
+
 /// `{sysname="Linux", nodename="...", ...}`.
 fn print_utsname(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     const FIELD: usize = 65;
@@ -1550,6 +1589,38 @@ mod tests {
             "0x1000"
         );
         assert_eq!(show(&mut mem, Kind::RemTimespec, &[0], Some(-516)), "NULL");
+    }
+
+    #[test]
+    fn statx_abbreviated() {
+        let mut mem = FakeMemory::new();
+        let mut raw = [0u8; 256];
+        raw[..4].copy_from_slice(&0x17ffu32.to_le_bytes());
+        raw[28..30].copy_from_slice(&0o100644u16.to_le_bytes());
+        raw[40..48].copy_from_slice(&693u64.to_le_bytes());
+        mem.map(0x1000, &raw);
+        assert_eq!(
+            show(&mut mem, Kind::Statx, &[0x1000], Some(0)),
+            "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0, stx_mode=S_IFREG|0644, stx_size=693, ...}"
+        );
+        assert_eq!(show(&mut mem, Kind::Statx, &[0x1000], Some(-2)), "0x1000");
+        assert_eq!(
+            show(&mut mem, Kind::StatxFlags, &[0x900], None),
+            "AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT"
+        );
+        assert_eq!(
+            show(&mut mem, Kind::StatxFlags, &[0x2000], None),
+            "AT_STATX_FORCE_SYNC"
+        );
+        assert_eq!(
+            show(
+                &mut mem,
+                Kind::Flags(xlat::STATX_MASKS, "STATX_???"),
+                &[0xfff],
+                None
+            ),
+            "STATX_ALL"
+        );
     }
 
     #[test]

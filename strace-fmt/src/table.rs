@@ -217,7 +217,8 @@ pub static SYSCALLS: &[Syscall] = &[
     sc(261, "prlimit64", &[e(0, Int), e(1, Xval(xlat::RLIMIT_RESOURCES, "RLIMIT_???")), e(2, Rlimit), x(3, Rlimit)], Dec),
     sc(276, "renameat2", &[e(0, Dirfd), e(1, Path), e(2, Dirfd), e(3, Path), e(4, Flags(xlat::RENAME_FLAGS, "RENAME_???"))], Dec),
     sc(278, "getrandom", &[x(0, OutHexBuf), x(1, Ulong), x(2, Flags(xlat::GRND_FLAGS, "GRND_???"))], Dec),
-    sc(291, "statx", &[e(0, Dirfd), e(1, Path), e(2, AT), e(3, Hex), x(4, Ptr)], Dec),
+    sc(291, "statx", &[e(0, Dirfd), e(1, Path), e(2, StatxFlags),
+        e(3, Flags(xlat::STATX_MASKS, "STATX_???")), x(4, Statx)], Dec),
     sc(439, "faccessat2", &[e(0, Dirfd), e(1, Path), e(2, Flags(xlat::ACCESS_MODES, "?_OK")), e(3, Flags(xlat::ACCESSAT_FLAGS, "AT_???"))], Dec),
 ];
 

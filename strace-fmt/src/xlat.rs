@@ -660,6 +660,46 @@ pub const AT_FLAGS: Xlat = &[
     (0x4000, "AT_STATX_DONT_SYNC"),
     (0x8000, "AT_RECURSIVE"),
 ];
+/// statx's synchronisation type (`AT_STATX_SYNC_TYPE`), printed before its other flags.
+pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+pub const AT_STATX_SYNC_TYPES: Xlat = &[
+    (0, "AT_STATX_SYNC_AS_STAT"),
+    (0x2000, "AT_STATX_FORCE_SYNC"),
+    (0x4000, "AT_STATX_DONT_SYNC"),
+];
+pub const STATX_MASKS: Xlat = &[
+    (0xfff, "STATX_ALL"),
+    (0x7ff, "STATX_BASIC_STATS"),
+    (0x1, "STATX_TYPE"),
+    (0x2, "STATX_MODE"),
+    (0x4, "STATX_NLINK"),
+    (0x8, "STATX_UID"),
+    (0x10, "STATX_GID"),
+    (0x20, "STATX_ATIME"),
+    (0x40, "STATX_MTIME"),
+    (0x80, "STATX_CTIME"),
+    (0x100, "STATX_INO"),
+    (0x200, "STATX_SIZE"),
+    (0x400, "STATX_BLOCKS"),
+    (0x800, "STATX_BTIME"),
+    (0x1000, "STATX_MNT_ID"),
+    (0x2000, "STATX_DIOALIGN"),
+    (0x4000, "STATX_MNT_ID_UNIQUE"),
+    (0x8000, "STATX_SUBVOL"),
+    (0x10000, "STATX_WRITE_ATOMIC"),
+];
+pub const STATX_ATTRS: Xlat = &[
+    (0x4, "STATX_ATTR_COMPRESSED"),
+    (0x10, "STATX_ATTR_IMMUTABLE"),
+    (0x20, "STATX_ATTR_APPEND"),
+    (0x40, "STATX_ATTR_NODUMP"),
+    (0x800, "STATX_ATTR_ENCRYPTED"),
+    (0x1000, "STATX_ATTR_AUTOMOUNT"),
+    (0x2000, "STATX_ATTR_MOUNT_ROOT"),
+    (0x100000, "STATX_ATTR_VERITY"),
+    (0x200000, "STATX_ATTR_DAX"),
+];
+
 /// faccessat2's flags: 0x200 is `AT_EACCESS` there.
 pub const ACCESSAT_FLAGS: Xlat = &[
     (0x100, "AT_SYMLINK_NOFOLLOW"),
