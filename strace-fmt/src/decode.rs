@@ -112,6 +112,8 @@ pub enum Kind {
     FcntlArg,
     CloneFlags,
     FutexOp,
+    /// futex's arguments after the operation, which depend on it (strace's `do_futex`).
+    FutexRest,
     /// rt_sigreturn: the mask the frame on the stack restores.
     SigreturnMask,
     /// An argument printed as `name=value` (clone's).
@@ -186,14 +188,12 @@ fn fcntl_takes_arg(cmd: u64) -> bool {
     !matches!(cmd, 1 | 3 | 9 | 11 | 1025 | 1032 | 1034)
 }
 
-/// How many arguments strace prints for a futex operation.
+/// How many arguments strace prints for a futex operation: 2 for UNLOCK_PI and TRYLOCK_PI,
+/// else 3 (the rest printed together by [`Kind::FutexRest`]).
 fn futex_arity(op: u64) -> u8 {
-    match op & 0x7f {
-        0 => 4,             // WAIT: uaddr, op, val, timeout
-        1 | 2 | 7 | 8 => 3, // WAKE, FD, UNLOCK_PI, TRYLOCK_PI
-        6 | 13 => 4,        // LOCK_PI(2): timeout
-        9 | 10 => 6,        // *_BITSET: ..., NULL, bitset
-        _ => 6,
+    match op & 127 {
+        7 | 8 => 2,
+        _ => 3,
     }
 }
 
@@ -367,6 +367,7 @@ pub fn print_arg(
         },
         Kind::CloneFlags => xlat::print_clone_flags(out, value),
         Kind::FutexOp => xlat::print_futex_op(out, value),
+        Kind::FutexRest => print_futex_rest(out, mem, call),
         Kind::SigreturnMask => {
             // struct rt_sigframe: siginfo (128 bytes), then the ucontext: uc_flags, uc_link,
             // uc_stack (24 bytes), uc_sigmask.
@@ -591,6 +592,109 @@ fn print_termios(out: &mut Line, mem: &mut impl Memory, addr: u64, ret: Ret) {
     out.push_str(", c_lflag=");
     xlat::print_flags(out, xlat::TERM_LFLAGS, word(3));
     out.push_str(", ...}");
+}
+
+/// futex's val, timeout, uaddr2 and val3 as its operation uses them.
+fn print_futex_rest(out: &mut Line, mem: &mut impl Memory, call: &Call) {
+    let [_, op, val, timeout, uaddr2, val3] = call.args;
+    let (val, val2, val3) = (val & 0xffff_ffff, timeout & 0xffff_ffff, val3 & 0xffff_ffff);
+    let bitset = |out: &mut Line| {
+        if val3 == 0xffff_ffff {
+            out.push_str("FUTEX_BITSET_MATCH_ANY");
+        } else {
+            out.hex(val3);
+        }
+    };
+    match op & 127 {
+        // WAIT
+        0 => {
+            out.udec(val);
+            out.push_str(", ");
+            print_timespec(out, mem, timeout, None);
+        }
+        // LOCK_PI, LOCK_PI2
+        6 | 13 => print_timespec(out, mem, timeout, None),
+        // WAIT_BITSET
+        9 => {
+            out.udec(val);
+            out.push_str(", ");
+            print_timespec(out, mem, timeout, None);
+            out.push_str(", ");
+            bitset(out);
+        }
+        // WAKE_BITSET
+        10 => {
+            out.udec(val);
+            out.push_str(", ");
+            bitset(out);
+        }
+        // REQUEUE, CMP_REQUEUE, CMP_REQUEUE_PI, WAKE_OP
+        3 | 4 | 12 | 5 => {
+            let _ = core::fmt::Write::write_fmt(out, format_args!("{val}, {val2}, "));
+            out.addr(uaddr2);
+            match op & 127 {
+                4 | 12 => {
+                    out.push_str(", ");
+                    out.udec(val3);
+                }
+                5 => {
+                    out.push_str(", ");
+                    print_futex_wake_op(out, val3);
+                }
+                _ => {}
+            }
+        }
+        // WAIT_REQUEUE_PI
+        11 => {
+            out.udec(val);
+            out.push_str(", ");
+            print_timespec(out, mem, timeout, None);
+            out.push_str(", ");
+            out.addr(uaddr2);
+        }
+        // WAKE, FD
+        1 | 2 => out.udec(val),
+        _ => {
+            out.udec(val);
+            out.push_str(", ");
+            out.addr(timeout);
+            out.push_str(", ");
+            out.addr(uaddr2);
+            out.push_str(", ");
+            out.hex(val3);
+        }
+    }
+}
+
+/// FUTEX_WAKE_OP's encoded operation: `FUTEX_OP_SET<<28|0<<12|FUTEX_OP_CMP_GT<<24|0x1`.
+fn print_futex_wake_op(out: &mut Line, val3: u64) {
+    const FUTEX_OP_OPARG_SHIFT: u64 = 8;
+    if (val3 >> 28) & FUTEX_OP_OPARG_SHIFT != 0 {
+        out.push_str("FUTEX_OP_OPARG_SHIFT<<28|");
+    }
+    let op = (val3 >> 28) & 7;
+    match xlat::lookup(xlat::FUTEX_WAKE_OPS, op) {
+        Some(name) => out.push_str(name),
+        None => out.udec(op),
+    }
+    out.push_str("<<28");
+    if xlat::lookup(xlat::FUTEX_WAKE_OPS, op).is_none() {
+        out.push_str(" /* FUTEX_OP_??? */");
+    }
+    out.push_byte(b'|');
+    out.hex((val3 >> 12) & 0xfff);
+    out.push_str("<<12|");
+    let cmp = (val3 >> 24) & 0xf;
+    match xlat::lookup(xlat::FUTEX_WAKE_CMPS, cmp) {
+        Some(name) => out.push_str(name),
+        None => out.udec(cmp),
+    }
+    out.push_str("<<24");
+    if xlat::lookup(xlat::FUTEX_WAKE_CMPS, cmp).is_none() {
+        out.push_str(" /* FUTEX_OP_CMP_??? */");
+    }
+    out.push_byte(b'|');
+    out.hex(val3 & 0xfff);
 }
 
 /// One `struct pollfd` (fd, events, revents) at `addr`.
@@ -1624,6 +1728,47 @@ mod tests {
     }
 
     #[test]
+    fn futex_arguments_by_operation() {
+        let mut mem = FakeMemory::new();
+        mem.map(0x1000, &words(&[1, 0]));
+        let rest = |mem: &mut FakeMemory, args: [u64; 6]| {
+            let call = Call {
+                args,
+                ..Call::default()
+            };
+            let mut line = Line::new();
+            print_arg(&mut line, mem, &call, &Kind::FutexRest, None, 2);
+            String::from_utf8(line.as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(rest(&mut mem, [0x9000, 0x80, 2, 0, 0, 0]), "2, NULL");
+        assert_eq!(
+            rest(&mut mem, [0x9000, 0x80, 2, 0x1000, 0, 0]),
+            "2, {tv_sec=1, tv_nsec=0}"
+        );
+        assert_eq!(
+            rest(&mut mem, [0x9000, 0x81, 2147483647, 0, 0, 0]),
+            "2147483647"
+        );
+        assert_eq!(
+            rest(&mut mem, [0x9000, 0x189, 0, 0, 0, 0xffff_ffff]),
+            "0, NULL, FUTEX_BITSET_MATCH_ANY"
+        );
+        assert_eq!(
+            rest(&mut mem, [0x9000, 0x84, 1, 2147483647, 0x9004, 0]),
+            "1, 2147483647, 0x9004, 0"
+        );
+        assert_eq!(
+            rest(&mut mem, [0x9000, 0x85, 1, 1, 0x9004, 0x0400_0001]),
+            "1, 1, 0x9004, FUTEX_OP_SET<<28|0<<12|FUTEX_OP_CMP_GT<<24|0x1"
+        );
+        assert_eq!(rest(&mut mem, [0x9000, 0x86, 0, 0, 0, 0]), "NULL");
+        assert_eq!(
+            rest(&mut mem, [0x9000, 0x7f, 1, 2, 3, 4]),
+            "1, 0x2, 0x3, 0x4"
+        );
+    }
+
+    #[test]
     fn out_values() {
         let mut mem = FakeMemory::new();
         mem.map(0x1000, &[3, 0, 0, 0, 4, 0, 0, 0]);
@@ -1731,9 +1876,9 @@ mod tests {
         let fcntl = arg(Kind::FcntlArg, Cond::FcntlTakesArg);
         assert!(!fcntl.present(&call([3, xlat::F_GETFD, 0, 0, 0, 0])));
         assert!(fcntl.present(&call([3, xlat::F_SETFD, 1, 0, 0, 0])));
-        let futex4 = arg(Kind::Ptr, Cond::FutexArgs(4));
-        assert!(futex4.present(&call([0, 0x80, 0, 0, 0, 0])));
-        assert!(!futex4.present(&call([0, 0x81, 0, 0, 0, 0])));
+        let futex_rest = arg(Kind::FutexRest, Cond::FutexArgs(3));
+        assert!(futex_rest.present(&call([0, 0x80, 0, 0, 0, 0])));
+        assert!(!futex_rest.present(&call([0, 0x87, 0, 0, 0, 0])));
         let mut mem = FakeMemory::new();
         assert_eq!(
             show(&mut mem, Kind::FcntlArg, &[1, xlat::F_SETFD], None),

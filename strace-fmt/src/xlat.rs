@@ -871,22 +871,46 @@ pub const FUTEX_OPS: Xlat = &[
 pub const FUTEX_PRIVATE_FLAG: u64 = 128;
 pub const FUTEX_CLOCK_REALTIME: u64 = 256;
 
-/// strace's `futex` operation: `FUTEX_WAIT_PRIVATE`, `FUTEX_CLOCK_REALTIME|FUTEX_WAIT_BITSET`.
+/// strace's `futexops` names: `FUTEX_WAIT_PRIVATE`,
+/// `FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`; other bits make it `0x... /* FUTEX_??? */`.
 pub fn print_futex_op(out: &mut Line, op: u64) {
-    if op & FUTEX_CLOCK_REALTIME != 0 {
-        out.push_str("FUTEX_CLOCK_REALTIME|");
-    }
-    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    match lookup(FUTEX_OPS, cmd) {
+    let op = op & 0xffff_ffff;
+    let cmd = op & 127;
+    match lookup(FUTEX_OPS, cmd)
+        .filter(|_| op & !(127 | FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) == 0)
+    {
         Some(name) => {
             out.push_str(name);
             if op & FUTEX_PRIVATE_FLAG != 0 {
                 out.push_str("_PRIVATE");
             }
+            if op & FUTEX_CLOCK_REALTIME != 0 {
+                out.push_str("|FUTEX_CLOCK_REALTIME");
+            }
         }
-        None => out.hex(op & !FUTEX_CLOCK_REALTIME),
+        None => {
+            out.hex(op);
+            out.push_str(" /* FUTEX_??? */");
+        }
     }
 }
+
+/// FUTEX_WAKE_OP's operations and comparisons.
+pub const FUTEX_WAKE_OPS: Xlat = &[
+    (0, "FUTEX_OP_SET"),
+    (1, "FUTEX_OP_ADD"),
+    (2, "FUTEX_OP_OR"),
+    (3, "FUTEX_OP_ANDN"),
+    (4, "FUTEX_OP_XOR"),
+];
+pub const FUTEX_WAKE_CMPS: Xlat = &[
+    (0, "FUTEX_OP_CMP_EQ"),
+    (1, "FUTEX_OP_CMP_NE"),
+    (2, "FUTEX_OP_CMP_LT"),
+    (3, "FUTEX_OP_CMP_LE"),
+    (4, "FUTEX_OP_CMP_GT"),
+    (5, "FUTEX_OP_CMP_GE"),
+];
 
 pub const POLL_FLAGS: Xlat = &[
     (0x1, "POLLIN"),
@@ -1298,8 +1322,9 @@ mod tests {
         assert_eq!(with(|l| print_futex_op(l, 1)), "FUTEX_WAKE");
         assert_eq!(
             with(|l| print_futex_op(l, 256 | 128 | 9)),
-            "FUTEX_CLOCK_REALTIME|FUTEX_WAIT_BITSET_PRIVATE"
+            "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME"
         );
-        assert_eq!(with(|l| print_futex_op(l, 99)), "0x63");
+        assert_eq!(with(|l| print_futex_op(l, 99)), "0x63 /* FUTEX_??? */");
+        assert_eq!(with(|l| print_futex_op(l, 0x401)), "0x401 /* FUTEX_??? */");
     }
 }
