@@ -292,9 +292,11 @@ mod core_sched {
     pub fn do_exit() -> ! {
         let me = current_task();
         sched_events::trace_sched_process_exit(&me);
+        // Out of the pid table before anyone hears of the exit: a joiner that then looks the
+        // pid up must not find the task.
+        task::unregister(me.pid());
         me.set_exited();
         me.exit_wait.wake_up();
-        task::unregister(me.pid());
         local_irq_disable();
         me.set_state(TaskState::Dead);
         drop(me);

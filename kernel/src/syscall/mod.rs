@@ -19,7 +19,8 @@
 //! busybox (stage 4): `mprotect` and `madvise` ([`mm`]), `futex` ([`futex`]), and the process
 //! attributes of [`sys`]: `prlimit64`/`getrlimit`/`setrlimit`, `prctl`, `sysinfo`, process
 //! groups and sessions, `umask`, the `setuid` family, `getgroups`/`setgroups`, `times`,
-//! `getrusage`, `sched_getaffinity`. `rseq` stays `ENOSYS`, which glibc takes as "not available".
+//! `getrusage`, `sched_getaffinity`. `ptrace` is [`crate::ptrace::request`]'s. `rseq` stays
+//! `ENOSYS`, which glibc takes as "not available".
 
 pub mod fs;
 pub mod futex;
@@ -80,6 +81,7 @@ pub const __NR_SET_ROBUST_LIST: u64 = 99;
 pub const __NR_NANOSLEEP: u64 = 101;
 pub const __NR_CLOCK_GETTIME: u64 = 113;
 pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
+pub const __NR_PTRACE: u64 = 117;
 pub const __NR_SCHED_YIELD: u64 = 124;
 pub const __NR_RESTART_SYSCALL: u64 = 128;
 pub const __NR_KILL: u64 = 129;
@@ -267,6 +269,7 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_NANOSLEEP as usize] = syscall!(sys_nanosleep);
     t[__NR_CLOCK_GETTIME as usize] = syscall!(sys_clock_gettime);
     t[__NR_CLOCK_NANOSLEEP as usize] = syscall!(sys_clock_nanosleep);
+    t[__NR_PTRACE as usize] = syscall!(crate::ptrace::request::sys_ptrace);
     t[__NR_SCHED_YIELD as usize] = syscall!(sys_sched_yield);
     t[__NR_RESTART_SYSCALL as usize] = syscall!(sys_restart_syscall);
     t[__NR_UNAME as usize] = syscall!(sys_uname);
@@ -330,8 +333,14 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
 /// as Linux's `do_exit` never returns. Returns whether the process is exiting.
 #[inline(always)]
 pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) -> bool {
+    invoke_syscall_nr(process, frame, frame.regs[8])
+}
+
+/// [`invoke_syscall`] of syscall `nr`, which a tracer may have changed at the syscall-entry
+/// stop (Linux's `regs->syscallno`; x8 keeps the number the program gave).
+#[inline(always)]
+pub fn invoke_syscall_nr(process: &mut Process, frame: &mut TrapFrame, nr: u64) -> bool {
     use crate::trace::events::syscalls::{trace_sys_enter, trace_sys_exit};
-    let nr = frame.regs[8];
     trace_sys_enter(frame, nr as i64);
     frame.regs[0] = match SYS_CALL_TABLE.get(nr as usize) {
         Some(handler) => handler(process, frame),
@@ -474,6 +483,7 @@ fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         child_clear_tid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(child_tid),
         vfork: flags & CLONE_VFORK != 0,
         share_vm: flags & CLONE_VM != 0,
+        exit_signal: (flags & CSIGNAL) as u32,
     };
     // A signal to our group came during the fork, and no child was made: take the signal
     // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
@@ -537,6 +547,10 @@ fn sys_execve(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     crate::process::execve(process, frame, &path, &argv, &envp)?;
+    // The tracer sees the new program before its first instruction (the message: the pid,
+    // which Linux gives as the former thread id).
+    let pid = u64::from(process.pid());
+    crate::ptrace::stop::event(process, frame, crate::ptrace::PTRACE_EVENT_EXEC, pid);
     Ok(0)
 }
 

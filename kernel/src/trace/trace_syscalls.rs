@@ -102,6 +102,8 @@ pub static SYSCALLS: &[SyscallMeta] = &[
         "struct __kernel_timespec *" "tp"),
     meta!(115, "sys_clock_nanosleep", "const clockid_t" "which_clock", "int" "flags",
         "const struct __kernel_timespec *" "rqtp", "struct __kernel_timespec *" "rmtp"),
+    meta!(117, "sys_ptrace", "long" "request", "long" "pid", "unsigned long" "addr",
+        "unsigned long" "data"),
     meta!(124, "sys_sched_yield"),
     meta!(128, "sys_restart_syscall"),
     meta!(129, "sys_kill", "pid_t" "pid", "int" "sig"),
