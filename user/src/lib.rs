@@ -25,6 +25,13 @@ impl Args {
         self.argc == 0
     }
 
+    /// The environment `_start` found after argv: a NULL-terminated array of C strings, as
+    /// `execve` takes it.
+    pub fn envp(&self) -> *const *const u8 {
+        // SAFETY: argv has argc entries and a NULL; envp follows (Linux's initial stack).
+        unsafe { self.argv.add(self.argc + 1) }
+    }
+
     /// Argument `i` without its NUL; `None` past the end.
     pub fn get(&self, i: usize) -> Option<&'static [u8]> {
         if i >= self.argc {

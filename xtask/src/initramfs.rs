@@ -20,7 +20,7 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 14] = [
+pub const PROGRAMS: [&str; 15] = [
     "hello",
     "getppid",
     "fib",
@@ -35,6 +35,7 @@ pub const PROGRAMS: [&str; 14] = [
     "jobctl",
     "ptracetest",
     "ptracebench",
+    "strace",
 ];
 
 /// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux
