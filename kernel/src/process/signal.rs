@@ -138,7 +138,7 @@ fn valid(signo: u32) -> bool {
 /// Queues `info` on the process `shared` runs as `task` (Linux: `send_signal_locked`): first
 /// its job-control effects ([`JobCtl::prepare_signal`]: SIGCONT continues a stopped process
 /// and discards pending stop signals, a stop signal discards a pending SIGCONT, SIGKILL ends a
-/// stop); then dropped if the process ignores it and does not block it, else pending (once)
+/// stop); then dropped if the process ignores it, does not block it and is not traced, else pending (once)
 /// and the task woken from an interruptible sleep (a stopped one only by SIGCONT, SIGKILL).
 pub(crate) fn send(shared: &ProcShared, task: &Arc<Task>, info: KSigInfo) {
     let bit = sigmask(info.signo);
@@ -149,7 +149,12 @@ pub(crate) fn send(shared: &ProcShared, task: &Arc<Task>, info: KSigInfo) {
             task.sig_take(prepared.flush);
         }
         let index = info.signo as usize - 1;
-        let queued = task.sig_blocked() & bit != 0 || !ignored(&hand.actions[index], info.signo);
+        // A tracee's tracer hears of every signal, ignored ones too (Linux: `sig_ignored`
+        // ignores nothing for a ptraced task): they are dropped after its
+        // signal-delivery-stop instead.
+        let queued = task.sig_blocked() & bit != 0
+            || hand.ptrace.traced()
+            || !ignored(&hand.actions[index], info.signo);
         if queued {
             if task.sig_pending() & bit == 0 {
                 hand.info[index] = info;
@@ -476,8 +481,10 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
             let mut hand = process.shared.sighand.lock();
             let index = signo as usize - 1;
             let action = hand.actions[index];
+            // SA_RESETHAND (SA_ONESHOT): the handler goes back to SIG_DFL, the flags and
+            // mask stay (Linux: `get_signal`).
             if action.flags & SA_RESETHAND != 0 && action.handler > SIG_IGN {
-                hand.actions[index] = SigAction::default();
+                hand.actions[index].handler = SIG_DFL;
             }
             action
         };

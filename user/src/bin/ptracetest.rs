@@ -992,6 +992,15 @@ fn fork_events(c: &mut Checks) {
         r == child && status == exited(7),
         b"the tracer sees the exit first",
     );
+    // Its child's SIGCHLD reaches it once we reaped the child: a traced task stops for it
+    // though it ignores SIGCHLD (as on Linux), and we deliver nothing.
+    let (_, status) = wait(pid);
+    c.eq(
+        status as i64,
+        stopped(SIGCHLD as u32) as i64,
+        b"the parent's SIGCHLD stop (ignored, still reported)",
+    );
+    ptrace(PTRACE_CONT, pid, 0, 0);
     let (_, status) = wait(pid);
     c.eq(
         status as i64,
