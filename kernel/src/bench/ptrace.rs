@@ -8,11 +8,15 @@
 //!   operation.
 //! - `ptrace_singlestep`: one `PTRACE_SINGLESTEP` of a spinning child and the `wait4` that
 //!   sees its SIGTRAP stop.
+//! - `strace_getppid`: one getppid of `/bin/getppid N` run under `strace -o /dev/null`: the
+//!   two stops, strace's register and memory reads and its formatted line (written to
+//!   `/dev/null`), beside the untraced call's 120 of `getppid_round_trip`.
 //!
 //! Each against the same program with no round trip (`ptracebench MODE 0`: the fork, the
-//! child's first stop, its end and both reaps). `ptracebench` checks every stop it waited for
-//! (the syscall number at each getppid stop, SIGTRAP at each step) and exits 1 otherwise; the
-//! teardown checks both runs exited 0.
+//! child's first stop, its end and both reaps; `strace -o /dev/null /bin/getppid 0`).
+//! `ptracebench` checks the stops it waited for (their number, exit_group's at the end, SIGTRAP
+//! at each step) and exits 1 otherwise; strace exits with its tracee's status; the teardown
+//! checks every run exited 0.
 
 use alloc::format;
 use alloc::string::String;
@@ -25,20 +29,35 @@ const OPS: u64 = 200;
 
 static FAILED: spin::Mutex<Option<String>> = spin::Mutex::new(None);
 
-fn ptracebench(mode: &str, n: u64) {
-    let count = format!("{n}");
-    let result = crate::process::spawn("/bin/ptracebench", &["ptracebench", mode, &count])
-        .map_err(|e| format!("cannot start /bin/ptracebench: {e}"))
+/// Runs `argv` to its end; a start failure or a status other than 0 is recorded.
+fn run_program(argv: &[&str]) {
+    let result = crate::process::spawn(argv[0], argv)
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))
         .and_then(|child| match child.wait() {
             status if status == WaitStatus::exited(0) => Ok(()),
-            status => Err(format!(
-                "ptracebench {mode} {n} ended with status {:#x}",
-                status.0
-            )),
+            status => Err(format!("{argv:?} ended with status {:#x}", status.0)),
         });
     if let Err(error) = result {
         FAILED.lock().get_or_insert(error);
     }
+}
+
+fn ptracebench(mode: &str, n: u64) {
+    run_program(&["/bin/ptracebench", mode, &format!("{n}")]);
+}
+
+fn strace_getppid(n: u64) {
+    run_program(&[
+        "/bin/strace",
+        "-o",
+        "/dev/null",
+        "/bin/getppid",
+        &format!("{n}"),
+    ]);
+}
+
+fn strace_baseline(_n: u64) {
+    strace_getppid(0);
 }
 
 fn syscall_stops(n: u64) {
@@ -80,6 +99,15 @@ kbench! {
     ops: OPS,
     run: single_steps,
     baseline: "ptracebench_step_0" => step_baseline,
+    setup: reset,
+    teardown: check,
+}
+
+kbench! {
+    name: "strace_getppid",
+    ops: OPS,
+    run: strace_getppid,
+    baseline: "strace_getppid_0" => strace_baseline,
     setup: reset,
     teardown: check,
 }
