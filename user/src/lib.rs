@@ -25,6 +25,11 @@ impl Args {
         self.argc == 0
     }
 
+    /// The argument vector: `argc` C strings and a NULL, as `execve` takes it.
+    pub fn argv(&self) -> *const *const u8 {
+        self.argv
+    }
+
     /// The environment `_start` found after argv: a NULL-terminated array of C strings, as
     /// `execve` takes it.
     pub fn envp(&self) -> *const *const u8 {

@@ -10,6 +10,10 @@
 //!   was SIGTRAP, that a step moves the pc, and that PTRACE_KILL ended the child.
 //!
 //! `N = 0` runs the same set-up and teardown with no round trip: the baseline.
+//!
+//! `ptracebench time PROG ARGS...` runs PROG and prints the CLOCK_MONOTONIC nanoseconds it
+//! took: how these loops are measured on the Linux anchor, where under `-icount shift=0` a
+//! nanosecond is an instruction.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 use user::sys::{self, ptrace};
@@ -138,7 +142,49 @@ fn single_steps(n: u64) -> bool {
     ok && status == 9
 }
 
+/// CLOCK_MONOTONIC in nanoseconds.
+fn now_ns() -> u64 {
+    let mut ts = [0u64; 2];
+    // SAFETY: `ts` is a writable timespec.
+    unsafe {
+        sys::syscall6(
+            sys::SYS_CLOCK_GETTIME,
+            [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
+        )
+    };
+    ts[0] * 1_000_000_000 + ts[1]
+}
+
+/// `time PROG ARGS...`: runs argv[2..] and prints `ns: N status: S`.
+fn time(args: user::Args) -> i32 {
+    let start = now_ns();
+    let pid = sys::fork();
+    if pid == 0 {
+        // SAFETY: argv[2..] is a NULL-terminated array of C strings (the initial stack's), and
+        // so is envp.
+        unsafe {
+            let argv = args.argv().add(2);
+            sys::syscall6(
+                sys::SYS_EXECVE,
+                [*argv as usize, argv as usize, args.envp() as usize, 0, 0, 0],
+            );
+        }
+        sys::exit_group(127);
+    }
+    let status = wait(pid);
+    let ns = now_ns() - start;
+    user::print(b"ns: ");
+    user::print_u64(ns);
+    user::print(b" status: ");
+    user::print_u64(u64::from(status));
+    user::print(b"\n");
+    0
+}
+
 fn run(args: user::Args) -> i32 {
+    if args.get(1) == Some(b"time") && args.len() > 2 {
+        return time(args);
+    }
     let n = args.get(2).and_then(user::parse_u64);
     let ok = match (args.get(1), n) {
         (Some(b"syscall"), Some(n)) => syscall_stops(n),
