@@ -50,7 +50,10 @@ pub fn record_stack(rb: &RingBuffer, cpu: usize, ts: u64, irqs_off: bool, known:
     };
     let (words, _) = r.as_chunks_mut::<FRAME_SIZE>();
     let (head_slots, frames) = words.split_at_mut(HEAD_SLOTS);
-    head_slots.as_flattened_mut().copy_from_slice(entry_bytes(&head));
+    // Byte by byte: `copy_from_slice` may be an out-of-line (traceable) generic instance.
+    for (slot, &byte) in head_slots.as_flattened_mut().iter_mut().zip(entry_bytes(&head)) {
+        *slot = byte;
+    }
     let (lead, rest) = frames.split_at_mut(known.len().min(frames.len()));
     for (slot, ip) in lead.iter_mut().zip(known) {
         *slot = ip.to_le_bytes();
