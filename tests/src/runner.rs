@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::qemu::{Console, Qemu, QemuConfig, WaitError, command_line};
+use crate::hvc::HvcLink;
+use crate::qemu::{Console, HvcSocket, Qemu, QemuConfig, WaitError, command_line};
 use crate::script::{self, Action, Check, Scenario, Step};
 
 /// How long the kernel may take from QEMU's start to the first prompt.
@@ -44,6 +45,8 @@ pub struct Outcome {
     pub transcript: String,
     /// QEMU's own stderr.
     pub stderr: String,
+    /// What the guest wrote to `/dev/hvc0`, control bytes made visible (scenarios that use it).
+    pub hvc_transcript: Option<String>,
     /// The QEMU command line.
     pub command_line: String,
 }
@@ -97,6 +100,13 @@ impl fmt::Display for Report {
                 writeln!(f)?;
             }
             writeln!(f, "---- end of transcript ----")?;
+        }
+        if let Some(hvc) = &self.outcome.hvc_transcript {
+            writeln!(f, "---- hvc0 transcript (guest to host) ----")?;
+            f.write_str(hvc)?;
+            if !hvc.ends_with('\n') {
+                writeln!(f)?;
+            }
         }
         if !self.outcome.stderr.is_empty() {
             writeln!(f, "---- qemu stderr ----")?;
@@ -159,6 +169,7 @@ pub fn run_file(path: &Path, config: &QemuConfig) -> Report {
         failure: Some(Failure { line, message }),
         transcript: String::new(),
         stderr: String::new(),
+        hvc_transcript: None,
         command_line: String::new(),
     };
     let (description, outcome) = match fs::read_to_string(path) {
@@ -182,32 +193,51 @@ pub fn run_file(path: &Path, config: &QemuConfig) -> Report {
     }
 }
 
-/// Boots a machine (`config` plus the scenario's `qemu:` arguments) and plays `scenario` on it.
+/// A Unix socket path for one machine's hvc0, unique among the runs of this process.
+fn hvc_socket_path() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("scenario-hvc0-{}-{n}.sock", std::process::id()))
+}
+
+/// Boots a machine (`config` plus the scenario's `qemu:` arguments, and a virtio console on a
+/// Unix socket when the scenario talks to `/dev/hvc0`) and plays `scenario` on it.
 pub fn run(scenario: &Scenario, config: &QemuConfig) -> Outcome {
     let mut config = config.clone();
     config.extra_args.extend(scenario.qemu_args.iter().cloned());
+    let socket = scenario.uses_hvc().then(hvc_socket_path);
+    if let Some(path) = &socket {
+        let _ = fs::remove_file(path);
+        config.hvc = Some(HvcSocket::Unix(path.clone()));
+    }
     let command = config.command(Console::Stdio);
     let command_line = command_line(&command);
+    let failed = |message: String, command_line| Outcome {
+        failure: Some(Failure { line: 0, message }),
+        transcript: String::new(),
+        stderr: String::new(),
+        hvc_transcript: None,
+        command_line,
+    };
     let qemu = match Qemu::spawn(command, false) {
         Ok(qemu) => qemu,
-        Err(error) => {
-            return Outcome {
-                failure: Some(Failure {
-                    line: 0,
-                    message: error.to_string(),
-                }),
-                transcript: String::new(),
-                stderr: String::new(),
-                command_line,
-            };
-        }
+        Err(error) => return failed(error.to_string(), command_line),
     };
     let mut session = Session::new(qemu);
+    if let Some(path) = &socket {
+        match HvcLink::connect(path, BOOT_TIMEOUT) {
+            Ok(link) => session.hvc = Some(link),
+            Err(error) => return failed(error.to_string(), command_line),
+        }
+        // Connected: the name is no longer needed.
+        let _ = fs::remove_file(path);
+    }
     let failure = session.play(scenario).err();
     Outcome {
         failure,
         transcript: visible(&session.qemu.transcript()),
         stderr: session.qemu.stderr(),
+        hvc_transcript: session.hvc.as_ref().map(|hvc| visible(&hvc.transcript())),
         command_line,
     }
 }
@@ -254,6 +284,8 @@ impl StepOutput {
 /// A machine being driven through a scenario.
 struct Session {
     qemu: Qemu,
+    /// The host end of `/dev/hvc0`, for scenarios that use it.
+    hvc: Option<HvcLink>,
     timeout: Duration,
     output: StepOutput,
     /// The directory in the last prompt, which settles ambiguous prompts (see [`find_prompt`]).
@@ -266,6 +298,7 @@ impl Session {
     fn new(qemu: Qemu) -> Self {
         Session {
             qemu,
+            hvc: None,
             timeout: script::DEFAULT_TIMEOUT,
             output: StepOutput::new("the boot log".into(), b""),
             cwd: None,
@@ -343,12 +376,40 @@ impl Session {
                 }
             },
             Action::Exit(expected) => self.exit(*expected, origin),
+            Action::HvcSend(bytes) => self
+                .hvc_link()?
+                .send(bytes)
+                .map_err(|error| format!("writing to hvc0's socket: {error}")),
+            Action::HvcExpect(pattern) => {
+                let timeout = self.timeout;
+                match self.hvc_link()?.expect(pattern, timeout) {
+                    Ok(text) => {
+                        self.output = StepOutput::new(origin, &text);
+                        Ok(())
+                    }
+                    Err(no_match) => Err(format!(
+                        "{} nothing on hvc0 matched `{pattern}`; received since the previous match:\n{}",
+                        if no_match.closed {
+                            "the socket closed and".to_string()
+                        } else {
+                            format!("within {} s", timeout.as_secs_f64())
+                        },
+                        StepOutput::new(origin, &no_match.unread).shown()
+                    )),
+                }
+            }
             Action::Timeout(timeout) => {
                 self.timeout = *timeout;
                 Ok(())
             }
             Action::Check(check) => self.check(check),
         }
+    }
+
+    fn hvc_link(&mut self) -> Result<&mut HvcLink, String> {
+        self.hvc
+            .as_mut()
+            .ok_or_else(|| "the machine has no hvc0 link".to_string())
     }
 
     /// Types `command` and Enter; its output is what follows the echoed line up to the prompt.

@@ -1,6 +1,7 @@
 //! The scenario file format (`tests/scenarios/*.tc`) and its parser; tests/README.md is the
 //! author's guide. A scenario is a list of steps that drive the serial shell (`$ COMMAND`,
-//! `send:`, `prompt`, `expect:`, `exit:`) and checks on the output of the last step
+//! `send:`, `prompt`, `expect:`, `exit:`, and `hvc-send:`/`hvc-expect:` for the virtio console)
+//! and checks on the output of the last step
 //! (`=`, `~`, `!`, `count`, `atleast`, `all`, `empty`).
 //!
 //! Everything a scenario can get wrong is found here, before QEMU starts, and reported with its
@@ -54,6 +55,11 @@ pub enum Action {
     /// `exit: N`: wait for QEMU to exit and require status N; the output is what was printed
     /// since the last step.
     Exit(i32),
+    /// `hvc-send: BYTES`: write raw bytes to the host end of the guest's `/dev/hvc0`.
+    HvcSend(Vec<u8>),
+    /// `hvc-expect: REGEX`: wait until what the guest wrote to `/dev/hvc0` since the previous
+    /// `hvc-expect:` matches; the output is that text up to the end of the match.
+    HvcExpect(regex::bytes::Regex),
     /// `timeout: SECS`: the per-step timeout from here on.
     Timeout(Duration),
     /// A check on the output of the last output-producing step.
@@ -152,6 +158,15 @@ impl Action {
     }
 }
 
+impl Scenario {
+    /// Whether the machine needs a virtio console whose host end the runner holds.
+    pub fn uses_hvc(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|step| matches!(step.action, Action::HvcSend(_) | Action::HvcExpect(_)))
+    }
+}
+
 fn parse_description(first: Option<(usize, &str)>) -> Result<String, ParseError> {
     let missing = |message: &str| ParseError {
         line: 1,
@@ -216,6 +231,16 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
             "exit:",
             "an exit status",
         )?)?),
+        "hvc-send:" => Action::HvcSend(parse_bytes(required(
+            argument,
+            "hvc-send:",
+            "bytes to send",
+        )?)?),
+        "hvc-expect:" => Action::HvcExpect(parse_bytes_regex(required(
+            argument,
+            "hvc-expect:",
+            "a regex",
+        )?)?),
         "timeout:" => Action::Timeout(parse_timeout(required(argument, "timeout:", "seconds")?)?),
         "=" => Action::Check(Check::Line(argument.unwrap_or("").to_string())),
         "~" => Action::Check(Check::LineMatching(parse_regex(required(
@@ -237,8 +262,10 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
                 "`{word}` checks output, but `send:` produced none: add `prompt` or `expect:` first"
             ));
         }
-        Action::Command(_) | Action::Prompt | Action::Expect(_) => state.has_output = true,
-        Action::Send(_) => state.has_output = false,
+        Action::Command(_) | Action::Prompt | Action::Expect(_) | Action::HvcExpect(_) => {
+            state.has_output = true
+        }
+        Action::Send(_) | Action::HvcSend(_) => state.has_output = false,
         Action::Exit(_) => {
             state.has_output = true;
             state.exited = true;
@@ -275,7 +302,7 @@ fn no_argument(argument: Option<&str>, word: &str, action: Action) -> Result<Act
 fn unknown_directive(text: &str) -> String {
     format!(
         "unknown directive `{text}` (expected `$ CMD`, `send:`, `prompt`, `expect:`, `exit:`, \
-         `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
+         `hvc-send:`, `hvc-expect:`, `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
          `all REGEX`, `empty` or a `#` comment)"
     )
 }
@@ -443,6 +470,18 @@ mod tests {
     fn command_text_keeps_spaces_and_decodes_escapes() {
         let parsed = actions("$ echo  'a  b' \\x41\\{3}\n");
         assert!(matches!(&parsed[0], Action::Command(c) if c == b"echo  'a  b' AAA"));
+    }
+
+    #[test]
+    fn hvc_directives() {
+        let scenario = parse_body("hvc-send: a\\x03\nhvc-expect: ^hi\n= hi\n$ ls\n").unwrap();
+        assert!(scenario.uses_hvc());
+        assert!(matches!(&scenario.steps[0].action, Action::HvcSend(b) if b == b"a\x03"));
+        assert!(matches!(&scenario.steps[1].action, Action::HvcExpect(r) if r.as_str() == "^hi"));
+        assert!(!parse_body("$ ls\n").unwrap().uses_hvc());
+        assert!(error_of("hvc-send:\n").1.contains("needs bytes"));
+        assert!(error_of("hvc-expect: (\n").1.contains("bad regex"));
+        assert!(error_of("hvc-send: x\n= x\n").1.contains("add `prompt`"));
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let started = Instant::now();
     prereq::ensure_toolchain()?;
     prereq::ensure_qemu()?;
+    prereq::ensure_gdb()?;
     let scenario_files = select_scenarios(&args.scenarios)?;
     let mut ktest = Tally::default();
     let mut ktest_failures = Vec::new();
