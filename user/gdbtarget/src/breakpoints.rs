@@ -35,7 +35,7 @@ impl<const N: usize> SwBreakpoints<N> {
 
     /// Checks a `Z0,addr,kind` request before the text is touched.
     pub fn check(&self, addr: u64, kind: usize) -> Result<(), BreakpointError> {
-        if addr % 4 != 0 || kind != AARCH64_BREAKPOINT_KIND {
+        if !addr.is_multiple_of(4) || kind != AARCH64_BREAKPOINT_KIND {
             return Err(BreakpointError::Misaligned);
         }
         if !self.contains(addr) && self.slots.iter().all(Option::is_some) {
