@@ -20,9 +20,21 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 13] = [
-    "hello", "getppid", "fib", "crash", "badcall", "forkwait", "forkbomb", "forkexec", "fpsimd",
-    "sigtest", "fstest", "jobctl", "pollread",
+pub const PROGRAMS: [&str; 14] = [
+    "hello",
+    "getppid",
+    "fib",
+    "crash",
+    "badcall",
+    "forkwait",
+    "forkbomb",
+    "forkexec",
+    "fpsimd",
+    "sigtest",
+    "fstest",
+    "jobctl",
+    "pollread",
+    "gdbserver",
 ];
 
 /// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux

@@ -196,6 +196,8 @@ fn static_checks() -> Vec<(&'static str, Command)> {
                 "xtask",
                 "-p",
                 "scenario",
+                "-p",
+                "gdbtarget",
                 "--all-targets",
                 "--",
                 "-D",
@@ -214,7 +216,7 @@ fn static_checks() -> Vec<(&'static str, Command)> {
         ),
         (
             "unit tests (host tools)",
-            cargo(&["test", "-p", "scenario", "-p", "xtask"]),
+            cargo(&["test", "-p", "scenario", "-p", "xtask", "-p", "gdbtarget"]),
         ),
     ]
 }

@@ -72,6 +72,45 @@ impl SigInfo {
     }
 }
 
+/// GDB's own signal numbers (gdb/include/gdb/signals.def), which the Remote Serial Protocol
+/// carries, for Linux arm64's 1-31 (asm-generic/signal.h): they agree only up to SIGKILL.
+const GDB_FROM_LINUX: [u8; 32] = [
+    0, // no signal
+    1, 2, 3, 4, 5, 6,  // HUP INT QUIT ILL TRAP ABRT
+    10, // BUS
+    8, 9,  // FPE KILL
+    30, // USR1
+    11, // SEGV
+    31, // USR2
+    13, 14, 15,  // PIPE ALRM TERM
+    143, // STKFLT: gdb has no name for it
+    20, 19, 17, 18, 21, 22, 16, // CHLD CONT STOP TSTP TTIN TTOU URG
+    24, 25, 26, 27, 28, // XCPU XFSZ VTALRM PROF WINCH
+    23, // IO
+    32, // PWR
+    12, // SYS
+];
+/// `GDB_SIGNAL_REALTIME_32` and `_33` (gdb numbers real-time signals 33-63 from 45 up).
+const GDB_SIGNAL_REALTIME_32: u8 = 77;
+const GDB_SIGNAL_REALTIME_33: u8 = 45;
+/// `GDB_SIGNAL_UNKNOWN`.
+const GDB_SIGNAL_UNKNOWN: u8 = 143;
+
+/// GDB's number for Linux signal `signal`.
+pub fn gdb_signal(signal: u8) -> u8 {
+    match signal {
+        0..=31 => GDB_FROM_LINUX[signal as usize],
+        32 => GDB_SIGNAL_REALTIME_32,
+        33..=63 => GDB_SIGNAL_REALTIME_33 + (signal - 33),
+        _ => GDB_SIGNAL_UNKNOWN,
+    }
+}
+
+/// The Linux signal for GDB's number `gdb`, if Linux has it.
+pub fn linux_signal(gdb: u8) -> Option<u8> {
+    (0..=63).find(|&signal| gdb != GDB_SIGNAL_UNKNOWN && gdb_signal(signal) == gdb)
+}
+
 /// Why a stopped tracee stopped, as gdb is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -143,6 +182,35 @@ mod tests {
         bytes[8..12].copy_from_slice(&code.to_le_bytes());
         bytes[16..24].copy_from_slice(&addr.to_le_bytes());
         bytes
+    }
+
+    #[test]
+    fn signal_numbers_between_linux_and_gdb() {
+        for (linux, gdb) in [
+            (2, 2),
+            (5, 5),
+            (9, 9),
+            (10, 30),
+            (11, 11),
+            (17, 20),
+            (19, 17),
+            (7, 10),
+            (31, 12),
+            (32, 77),
+            (34, 46),
+            (63, 75),
+        ] {
+            assert_eq!(gdb_signal(linux), gdb, "linux {linux}");
+            assert_eq!(linux_signal(gdb), Some(linux), "gdb {gdb}");
+        }
+        assert_eq!(gdb_signal(16), 143);
+        assert_eq!(gdb_signal(64), 143);
+        assert_eq!(linux_signal(143), None);
+        assert_eq!(linux_signal(200), None);
+        // Every Linux signal gdb knows maps back to itself.
+        for linux in (1..=63).filter(|&s| gdb_signal(s) != 143) {
+            assert_eq!(linux_signal(gdb_signal(linux)), Some(linux));
+        }
     }
 
     #[test]
