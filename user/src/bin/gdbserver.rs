@@ -17,6 +17,8 @@
 //! crate, unit-tested on the host.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
+use core::fmt::Write as _;
+
 use gdbstub::common::Signal;
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
@@ -542,6 +544,16 @@ impl BlockingEventLoop for EventLoop {
     }
 }
 
+/// Standard output for `write!`.
+struct Stdout;
+
+impl core::fmt::Write for Stdout {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        user::print(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// Prints `text` then `n` and a newline.
 fn say(text: &[u8], n: isize) {
     user::print(text);
@@ -706,8 +718,8 @@ fn run(args: user::Args) -> i32 {
             say(b"Killed; pid = ", pid);
             0
         }
-        Err(_) => {
-            user::print(b"gdbserver: the session failed\n");
+        Err(error) => {
+            let _ = writeln!(Stdout, "gdbserver: the session failed: {error}");
             if attaching {
                 tracee.remove_all();
                 ptrace(PTRACE_DETACH, pid, 0, 0);
