@@ -133,6 +133,32 @@ impl HvcLink {
         }
     }
 
+    /// Waits up to `timeout` for bytes the guest wrote that no wait has consumed, and consumes
+    /// them (empty when none came). For relaying the link to another client (gdb).
+    pub fn take_new(&mut self, timeout: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + timeout;
+        let mut received = self.shared.lock();
+        loop {
+            let now = Instant::now();
+            if received.bytes.len() > self.cursor || received.closed || now >= deadline {
+                let new = received.bytes[self.cursor..].to_vec();
+                self.cursor = received.bytes.len();
+                return new;
+            }
+            received = self
+                .shared
+                .changed
+                .wait_timeout(received, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
+    /// A second handle on the connection, for a thread that writes to the guest.
+    pub fn writer(&self) -> io::Result<UnixStream> {
+        self.stream.try_clone()
+    }
+
     /// Everything the guest wrote so far.
     pub fn transcript(&self) -> Vec<u8> {
         self.shared.lock().bytes.clone()

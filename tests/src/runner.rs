@@ -8,8 +8,10 @@
 
 use std::fmt::{self, Write as _};
 use std::fs;
-use std::io;
+use std::io::{self, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -18,6 +20,11 @@ use std::time::{Duration, Instant};
 use crate::hvc::HvcLink;
 use crate::qemu::{Console, HvcSocket, Qemu, QemuConfig, WaitError, command_line};
 use crate::script::{self, Action, Check, Scenario, Step};
+
+/// The debugger `gdb-run:` starts.
+const GDB: &str = "gdb-multiarch";
+/// The target the user programs are built for (their ELF files are under it).
+const USER_TARGET: &str = "aarch64-unknown-none-softfloat";
 
 /// How long the kernel may take from QEMU's start to the first prompt.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -224,6 +231,10 @@ pub fn run(scenario: &Scenario, config: &QemuConfig) -> Outcome {
         Err(error) => return failed(error.to_string(), command_line),
     };
     let mut session = Session::new(qemu);
+    session.user_programs = config
+        .kernel
+        .parent()
+        .map(|target| target.join("user").join(USER_TARGET).join("release"));
     if let Some(path) = &socket {
         match HvcLink::connect(path, BOOT_TIMEOUT) {
             Ok(link) => session.hvc = Some(link),
@@ -286,6 +297,11 @@ struct Session {
     qemu: Qemu,
     /// The host end of `/dev/hvc0`, for scenarios that use it.
     hvc: Option<HvcLink>,
+    /// Commands queued by `gdb:` for the next `gdb-run:`.
+    gdb_commands: Vec<String>,
+    /// Where the user programs' ELF files (with their symbols) are: target/user/.../release
+    /// beside the kernel image.
+    user_programs: Option<PathBuf>,
     timeout: Duration,
     output: StepOutput,
     /// The directory in the last prompt, which settles ambiguous prompts (see [`find_prompt`]).
@@ -299,6 +315,8 @@ impl Session {
         Session {
             qemu,
             hvc: None,
+            gdb_commands: Vec::new(),
+            user_programs: None,
             timeout: script::DEFAULT_TIMEOUT,
             output: StepOutput::new("the boot log".into(), b""),
             cwd: None,
@@ -380,6 +398,15 @@ impl Session {
                 .hvc_link()?
                 .send(bytes)
                 .map_err(|error| format!("writing to hvc0's socket: {error}")),
+            Action::GdbCommand(command) => {
+                self.gdb_commands.push(command.clone());
+                Ok(())
+            }
+            Action::GdbRun(program) => {
+                let text = self.gdb_run(program)?;
+                self.output = StepOutput::new(origin, &text);
+                Ok(())
+            }
             Action::HvcExpect(pattern) => {
                 let timeout = self.timeout;
                 match self.hvc_link()?.expect(pattern, timeout) {
@@ -403,6 +430,108 @@ impl Session {
                 Ok(())
             }
             Action::Check(check) => self.check(check),
+        }
+    }
+
+    /// Runs gdb in batch mode on `program`'s ELF with the queued commands, relaying its remote
+    /// connection (a TCP port the system picks, so parallel scenarios never collide) to hvc0.
+    /// Returns what gdb printed, stdout and stderr interleaved as it wrote them.
+    fn gdb_run(&mut self, program: &str) -> Result<Vec<u8>, String> {
+        let commands = std::mem::take(&mut self.gdb_commands);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr().map(|addr| (l, addr.port())))
+            .map_err(|error| format!("no TCP port for gdb: {error}"))?;
+        let (listener, port) = listener;
+        let elf = self.user_programs.as_ref().and_then(|dir| {
+            let elf = dir.join(program.rsplit('/').next()?);
+            elf.exists().then_some(elf)
+        });
+        let (mut output, writer) = io::pipe().map_err(|error| format!("pipe: {error}"))?;
+        let mut gdb = Command::new(GDB);
+        gdb.args(["-q", "-nx", "--batch"]);
+        if let Some(elf) = &elf {
+            gdb.arg(elf);
+        }
+        gdb.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+        for command in &commands {
+            gdb.args(["-ex", command]);
+        }
+        let stderr = writer
+            .try_clone()
+            .map_err(|error| format!("pipe: {error}"))?;
+        gdb.stdin(Stdio::null()).stdout(writer).stderr(stderr);
+        let mut child = gdb
+            .spawn()
+            .map_err(|error| format!("could not start {GDB}: {error}"))?;
+        // gdb's own output, collected until it exits and closes the pipe.
+        let collected = thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = output.read_to_end(&mut text);
+            text
+        });
+        drop(gdb);
+        let relayed = self.relay_gdb(&listener, &mut child);
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = collected.join().unwrap_or_default();
+        relayed.map_err(|error| {
+            format!(
+                "{error}; gdb printed:\n{}",
+                StepOutput::new(String::new(), &text).shown()
+            )
+        })?;
+        Ok(text)
+    }
+
+    /// Relays bytes between gdb's connection and hvc0 until gdb exits (within the timeout).
+    fn relay_gdb(&mut self, listener: &TcpListener, gdb: &mut Child) -> Result<(), String> {
+        let deadline = Instant::now() + self.timeout;
+        let timeout = self.timeout;
+        listener
+            .set_nonblocking(true)
+            .map_err(|error| error.to_string())?;
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(error) if error.kind() != io::ErrorKind::WouldBlock => {
+                    return Err(format!("accepting gdb's connection: {error}"));
+                }
+                Err(_) => {}
+            }
+            if let Ok(Some(status)) = gdb.try_wait() {
+                return Err(format!("gdb exited ({status}) without connecting"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "gdb did not connect within {} s",
+                    timeout.as_secs_f64()
+                ));
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        // The listener was polled without blocking; the connection itself blocks, so no write
+        // to gdb is cut short.
+        stream
+            .set_nonblocking(false)
+            .map_err(|error| error.to_string())?;
+        let link = self.hvc_link()?;
+        let mut to_guest = link.writer().map_err(|error| error.to_string())?;
+        let mut from_gdb = stream.try_clone().map_err(|error| error.to_string())?;
+        // Ends when gdb closes its connection.
+        thread::spawn(move || io::copy(&mut from_gdb, &mut to_guest));
+        loop {
+            let bytes = link.take_new(Duration::from_millis(20));
+            // A failed write means gdb closed its connection: it is exiting, which try_wait sees.
+            let _ = stream.write_all(&bytes);
+            if let Ok(Some(_)) = gdb.try_wait() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "gdb did not finish within {} s",
+                    timeout.as_secs_f64()
+                ));
+            }
         }
     }
 

@@ -60,6 +60,12 @@ pub enum Action {
     /// `hvc-expect: REGEX`: wait until what the guest wrote to `/dev/hvc0` since the previous
     /// `hvc-expect:` matches; the output is that text up to the end of the match.
     HvcExpect(regex::bytes::Regex),
+    /// `gdb: COMMAND`: queues a command for the next `gdb-run:`.
+    GdbCommand(String),
+    /// `gdb-run: PROG`: runs `gdb-multiarch --batch` with PROG's ELF from the user build,
+    /// connected to `/dev/hvc0` (a gdbserver there), and the queued commands; the output is
+    /// everything gdb printed.
+    GdbRun(String),
     /// `timeout: SECS`: the per-step timeout from here on.
     Timeout(Duration),
     /// A check on the output of the last output-producing step.
@@ -161,9 +167,15 @@ impl Action {
 impl Scenario {
     /// Whether the machine needs a virtio console whose host end the runner holds.
     pub fn uses_hvc(&self) -> bool {
-        self.steps
-            .iter()
-            .any(|step| matches!(step.action, Action::HvcSend(_) | Action::HvcExpect(_)))
+        self.steps.iter().any(|step| {
+            matches!(
+                step.action,
+                Action::HvcSend(_)
+                    | Action::HvcExpect(_)
+                    | Action::GdbCommand(_)
+                    | Action::GdbRun(_)
+            )
+        })
     }
 }
 
@@ -241,6 +253,12 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
             "hvc-expect:",
             "a regex",
         )?)?),
+        "gdb:" => Action::GdbCommand(required(argument, "gdb:", "a gdb command")?.to_string()),
+        "gdb-run:" => Action::GdbRun(
+            required(argument, "gdb-run:", "a program")?
+                .trim()
+                .to_string(),
+        ),
         "timeout:" => Action::Timeout(parse_timeout(required(argument, "timeout:", "seconds")?)?),
         "=" => Action::Check(Check::Line(argument.unwrap_or("").to_string())),
         "~" => Action::Check(Check::LineMatching(parse_regex(required(
@@ -262,10 +280,12 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
                 "`{word}` checks output, but `send:` produced none: add `prompt` or `expect:` first"
             ));
         }
-        Action::Command(_) | Action::Prompt | Action::Expect(_) | Action::HvcExpect(_) => {
-            state.has_output = true
-        }
-        Action::Send(_) | Action::HvcSend(_) => state.has_output = false,
+        Action::Command(_)
+        | Action::Prompt
+        | Action::Expect(_)
+        | Action::HvcExpect(_)
+        | Action::GdbRun(_) => state.has_output = true,
+        Action::Send(_) | Action::HvcSend(_) | Action::GdbCommand(_) => state.has_output = false,
         Action::Exit(_) => {
             state.has_output = true;
             state.exited = true;
@@ -302,7 +322,7 @@ fn no_argument(argument: Option<&str>, word: &str, action: Action) -> Result<Act
 fn unknown_directive(text: &str) -> String {
     format!(
         "unknown directive `{text}` (expected `$ CMD`, `send:`, `prompt`, `expect:`, `exit:`, \
-         `hvc-send:`, `hvc-expect:`, `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
+         `hvc-send:`, `hvc-expect:`, `gdb:`, `gdb-run:`, `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
          `all REGEX`, `empty` or a `#` comment)"
     )
 }
@@ -482,6 +502,12 @@ mod tests {
         assert!(error_of("hvc-send:\n").1.contains("needs bytes"));
         assert!(error_of("hvc-expect: (\n").1.contains("bad regex"));
         assert!(error_of("hvc-send: x\n= x\n").1.contains("add `prompt`"));
+        let gdb = parse_body("gdb: break fib\ngdb: bt\ngdb-run: /bin/fib\n~ ^#0\n").unwrap();
+        assert!(gdb.uses_hvc());
+        assert!(matches!(&gdb.steps[0].action, Action::GdbCommand(c) if c == "break fib"));
+        assert!(matches!(&gdb.steps[2].action, Action::GdbRun(p) if p == "/bin/fib"));
+        assert!(error_of("gdb:\n").1.contains("needs a gdb command"));
+        assert!(error_of("gdb-run:\n").1.contains("needs a program"));
     }
 
     #[test]

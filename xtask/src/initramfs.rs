@@ -13,7 +13,7 @@
 //! stays small).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::workspace::{self, KERNEL_TARGET};
@@ -76,7 +76,7 @@ fn llvm_objcopy() -> Result<PathBuf> {
 
 /// `program`'s bytes without its debug sections (`llvm-objcopy --strip-debug`), as they go
 /// into the image: the loaded segments are the built ones.
-fn strip_debug(objcopy: &PathBuf, program: &PathBuf) -> Result<Vec<u8>> {
+fn strip_debug(objcopy: &Path, program: &Path) -> Result<Vec<u8>> {
     let stripped = program.with_extension("stripped");
     command::run(
         workspace::command(&objcopy.display().to_string())

@@ -106,11 +106,19 @@ fn set_regset(pid: isize, note: usize, buf: &[u8]) -> Result<(), isize> {
     if ret < 0 { Err(ret) } else { Ok(()) }
 }
 
+/// How many bytes of output are gathered before they are written.
+const OUTPUT_BUFFER_SIZE: usize = 1024;
+
 /// The character device gdb's bytes come through.
 struct Device {
     fd: usize,
     /// A byte `peek` read ahead.
     peeked: Option<u8>,
+    /// Output not yet written: `gdbstub` hands over a packet a byte at a time and flushes at
+    /// its end, and one write per packet is one virtio request instead of one per byte (and a
+    /// host side that reads slowly does not see a virtio console drop bytes it could not take).
+    out: [u8; OUTPUT_BUFFER_SIZE],
+    out_len: usize,
 }
 
 impl Device {
@@ -155,21 +163,24 @@ impl Connection for Device {
     type Error = isize;
 
     fn write(&mut self, byte: u8) -> Result<(), isize> {
-        self.write_all(&[byte])
-    }
-
-    fn write_all(&mut self, mut buf: &[u8]) -> Result<(), isize> {
-        while !buf.is_empty() {
-            match sys::write(self.fd, buf) {
-                n if n > 0 => buf = &buf[n as usize..],
-                -4 => {}
-                n => return Err(n.min(-1)),
-            }
+        if self.out_len == self.out.len() {
+            self.flush()?;
         }
+        self.out[self.out_len] = byte;
+        self.out_len += 1;
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), isize> {
+        let mut done = 0;
+        while done < self.out_len {
+            match sys::write(self.fd, &self.out[done..self.out_len]) {
+                n if n > 0 => done += n as usize,
+                -4 => {}
+                n => return Err(n.min(-1)),
+            }
+        }
+        self.out_len = 0;
         Ok(())
     }
 }
@@ -513,6 +524,8 @@ impl BlockingEventLoop for EventLoop {
         target: &mut Tracee,
         conn: &mut Device,
     ) -> Result<Event<Self::StopReason>, WaitForStopReasonError<Fatal, isize>> {
+        // The `+` acknowledging the resume, in case it is still buffered.
+        conn.flush().map_err(WaitForStopReasonError::Connection)?;
         loop {
             let (pid, status) = sys::wait4(target.pid, WNOHANG | WALL);
             if pid < 0 {
@@ -689,6 +702,8 @@ fn run(args: user::Args) -> i32 {
     let conn = Device {
         fd: fd as usize,
         peeked: None,
+        out: [0; OUTPUT_BUFFER_SIZE],
+        out_len: 0,
     };
     let gdb = match GdbStub::builder(conn)
         .with_packet_buffer(&mut packets)
