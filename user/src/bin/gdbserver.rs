@@ -629,6 +629,14 @@ fn attach(pid: isize) -> Result<isize, &'static [u8]> {
                 signal: wait::SIGSTOP,
                 ..
             } => return Ok(pid),
+            // An execve right after the attach: the SIGTRAP a traced exec raises is ptrace's
+            // own, not one to deliver. The SIGSTOP follows.
+            WaitStatus::Stopped {
+                signal: wait::SIGTRAP,
+                ..
+            } => {
+                ptrace(PTRACE_CONT, pid, 0, 0);
+            }
             // Another signal came first: it is delivered, and the SIGSTOP follows.
             WaitStatus::Stopped { signal, .. } => {
                 ptrace(PTRACE_CONT, pid, 0, usize::from(signal));
