@@ -19,6 +19,7 @@
 
 use core::fmt::Write as _;
 
+use gdbstub::common::Pid;
 use gdbstub::common::Signal;
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
@@ -31,6 +32,9 @@ use gdbstub::target::ext::base::singlethread::{
 use gdbstub::target::ext::breakpoints::{
     Breakpoints, BreakpointsOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint, SwBreakpointOps,
     WatchKind,
+};
+use gdbstub::target::ext::extended_mode::{
+    Args, AttachKind, ExtendedMode, ExtendedModeOps, ShouldTerminate,
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbtarget::arch::AArch64User;
@@ -213,6 +217,10 @@ impl ConnectionExt for Device {
 /// The traced process.
 struct Tracee {
     pid: isize,
+    /// Attached to (`--attach`) rather than started: gdb detaches rather than kills on quit.
+    attached: bool,
+    /// Killed and reaped (a kill must not wait twice).
+    killed: bool,
     /// The last resume was `PTRACE_SINGLESTEP`.
     stepping: bool,
     breakpoints: SwBreakpoints<MAX_BREAKPOINTS>,
@@ -328,6 +336,15 @@ impl Tracee {
         }))
     }
 
+    /// `PTRACE_KILL`, and the exit reaped; once.
+    fn kill(&mut self) {
+        if !self.killed {
+            self.killed = true;
+            ptrace(PTRACE_KILL, self.pid, 0, 0);
+            sys::wait4(self.pid, WALL);
+        }
+    }
+
     /// Puts back every instruction we replaced and clears every watchpoint, so a detached
     /// process runs as if never debugged.
     fn remove_all(&mut self) {
@@ -367,6 +384,42 @@ impl Target for Tracee {
 
     fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
         Some(self)
+    }
+
+    fn support_extended_mode(&mut self) -> Option<ExtendedModeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+/// The parts of extended mode a one-process gdbserver has (Linux's gdbserver without
+/// `--multi`): gdb's `kill` gets its `OK`, and gdb learns whether quitting should detach or
+/// kill. Starting or attaching to further processes is refused.
+impl ExtendedMode for Tracee {
+    fn run(&mut self, _filename: Option<&[u8]>, _args: Args<'_, '_>) -> TargetResult<Pid, Self> {
+        Err(TargetError::NonFatal)
+    }
+
+    fn attach(&mut self, _pid: Pid) -> TargetResult<(), Self> {
+        Err(TargetError::NonFatal)
+    }
+
+    fn query_if_attached(&mut self, _pid: Pid) -> TargetResult<AttachKind, Self> {
+        Ok(if self.attached {
+            AttachKind::Attach
+        } else {
+            AttachKind::Run
+        })
+    }
+
+    fn kill(&mut self, _pid: Option<Pid>) -> TargetResult<ShouldTerminate, Self> {
+        Tracee::kill(self);
+        Ok(ShouldTerminate::Yes)
+    }
+
+    /// `R`: gdb sends it only to a stub started with `--multi` (to rerun the program), which
+    /// this one is not; an unexpected one leaves the process as it is.
+    fn restart(&mut self) -> Result<(), Fatal> {
+        Ok(())
     }
 }
 
@@ -702,6 +755,8 @@ fn run(args: user::Args) -> i32 {
         .map(|_| Watchpoints::new(u32::from_le_bytes([info[0], info[1], info[2], info[3]])));
     let mut tracee = Tracee {
         pid,
+        attached: attaching,
+        killed: false,
         stepping: false,
         breakpoints: SwBreakpoints::new(),
         watchpoints,
@@ -736,8 +791,7 @@ fn run(args: user::Args) -> i32 {
             0
         }
         Ok(DisconnectReason::Kill) => {
-            ptrace(PTRACE_KILL, pid, 0, 0);
-            sys::wait4(pid, WALL);
+            tracee.kill();
             say(b"Killed; pid = ", pid);
             0
         }
@@ -747,8 +801,7 @@ fn run(args: user::Args) -> i32 {
                 tracee.remove_all();
                 ptrace(PTRACE_DETACH, pid, 0, 0);
             } else {
-                ptrace(PTRACE_KILL, pid, 0, 0);
-                sys::wait4(pid, WALL);
+                tracee.kill();
             }
             1
         }
