@@ -1,7 +1,15 @@
 //! Debug monitors: the BRK-immediate hook table, the software-step hook table, and the debug
 //! register setup that makes single-step work at EL1 (Linux: `debug-monitors.c`). A kernel
 //! single step is per-CPU state and runs with the stepped context's interrupts masked (see
-//! [`kernel_enable_single_step`]); per-task step state for user tasks comes with ptrace.
+//! [`kernel_enable_single_step`]).
+//!
+//! A user task's single step is per-task state instead ([`user_enable_single_step`], the flag
+//! in [`crate::hw_breakpoint::TaskDebug`]): its saved SPSR.SS says where the step state machine
+//! stands, and MDSCR_EL1.SS is set only while that task runs at EL0. The EL0 entry code
+//! ([`crate::uspace::enter_user_debug`]) sets it just before the ERET and clears it at once on
+//! any exception back to the kernel, before PSTATE.D is unmasked (Linux: `enable_step_tsk` and
+//! `disable_step_tsk`), so the kernel never takes a step exception for a stepped task's
+//! syscall or interrupt, and no other task ever runs with it.
 //!
 //! Hooks are registered at init and then read without locks from exception context: each table
 //! is a fixed array of atomic pointers to `'static` hooks. A probe that fires while its own
@@ -18,6 +26,11 @@ use aarch64_cpu::registers::{MDSCR_EL1, OSLAR_EL1, ReadWriteable, Writeable};
 
 use crate::esr::Esr;
 use crate::exception::{DBG_SPSR_SS, TrapFrame};
+
+/// MDSCR_EL1.SS: software step enabled (Linux: `DBG_MDSCR_SS`).
+pub const DBG_MDSCR_SS: u64 = 1 << 0;
+/// MDSCR_EL1.MDE: breakpoint and watchpoint exceptions enabled (Linux: `DBG_MDSCR_MDE`).
+pub const DBG_MDSCR_MDE: u64 = 1 << 15;
 
 /// What a hook did with the exception (Linux's DBG_HOOK_HANDLED / DBG_HOOK_ERROR).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,11 +144,17 @@ pub fn single_step_handler(frame: &mut TrapFrame, esr: Esr) -> DbgHookResult {
 }
 
 /// Enables self-hosted debug at EL1: clears the OS lock and sets MDSCR_EL1.KDE so debug
-/// exceptions can be taken from EL1. The caller then unmasks PSTATE.D (with
+/// exceptions can be taken from EL1. SS and MDE start clear whatever the reset left there:
+/// the EL0 entry sets them per task, and the breakpoint registers hold nothing meaningful
+/// until a task's slots are written. The caller then unmasks PSTATE.D (with
 /// [`crate::daifflags::local_daif_restore`]).
 pub fn debug_monitors_init() {
     OSLAR_EL1.write(OSLAR_EL1::OSLK::Unlocked);
-    MDSCR_EL1.modify(MDSCR_EL1::KDE::AllDebugExceptionsEnabled);
+    MDSCR_EL1.modify(
+        MDSCR_EL1::KDE::AllDebugExceptionsEnabled
+            + MDSCR_EL1::MDE::CLEAR
+            + MDSCR_EL1::SS::SoftwareStepDisabled,
+    );
     // SAFETY: an ISB only, so the new MDSCR_EL1 and OS lock take effect before D is unmasked.
     unsafe { core::arch::asm!("isb", options(nostack, preserves_flags)) };
 }
@@ -179,5 +198,81 @@ crate::noinstr! {
 /// Whether a kernel single step is armed on this CPU (for tests and crash reports).
 pub fn kernel_single_step_active() -> bool {
     this_arch_cpu().kernel_step_daif.load(Ordering::Relaxed) != NO_KERNEL_STEP
+}
+}
+
+/// Single-steps a user task from its next return to EL0 (Linux: `user_enable_single_step`):
+/// sets its step flag and, if it was not already set, SPSR.SS in its saved frame, so that the
+/// first instruction after the ERET executes and a software-step exception follows. An
+/// already stepped task keeps the SPSR.SS its last step left, as Linux's
+/// `test_and_set_ti_thread_flag` does.
+pub fn user_enable_single_step(debug: &crate::hw_breakpoint::TaskDebug, frame: &mut TrapFrame) {
+    if !debug.set_single_step(true) {
+        frame.pstate |= DBG_SPSR_SS;
+    }
+}
+
+/// Stops single-stepping a user task (Linux: `user_disable_single_step`). SPSR.SS stays as it
+/// is: without MDSCR_EL1.SS it means nothing.
+pub fn user_disable_single_step(debug: &crate::hw_breakpoint::TaskDebug) {
+    debug.set_single_step(false);
+}
+
+/// After a step exception from a stepped task, arms the next step (Linux:
+/// `user_rewind_single_step`): the exception left SPSR.SS clear (active-pending), which would
+/// trap again before executing anything; set, the next instruction runs first.
+pub fn user_rewind_single_step(debug: &crate::hw_breakpoint::TaskDebug, frame: &mut TrapFrame) {
+    if debug.single_step() {
+        frame.pstate |= DBG_SPSR_SS;
+    }
+}
+
+/// Makes a stepped task trap before its next instruction (Linux:
+/// `user_fastforward_single_step`), for when the kernel completed an instruction for it (an
+/// emulated instruction): SPSR.SS clear means the step is done.
+pub fn user_fastforward_single_step(
+    debug: &crate::hw_breakpoint::TaskDebug,
+    frame: &mut TrapFrame,
+) {
+    if debug.single_step() {
+        frame.pstate &= !DBG_SPSR_SS;
+    }
+}
+
+crate::noinstr! {
+/// Sets `bits` (of [`DBG_MDSCR_SS`], [`DBG_MDSCR_MDE`]) in MDSCR_EL1 for the task about to
+/// run at EL0 (Linux: `enable_step_tsk`). Every DAIF bit must be set: with D clear, MDSCR.SS
+/// would make the kernel itself take a step exception. The ERET that follows synchronizes it.
+pub fn user_debug_enable(bits: u64) {
+    // SAFETY: read-modify-write of MDSCR_EL1 with debug exceptions masked.
+    unsafe {
+        core::arch::asm!(
+            "mrs {tmp}, mdscr_el1",
+            "orr {tmp}, {tmp}, {bits}",
+            "msr mdscr_el1, {tmp}",
+            tmp = out(reg) _,
+            bits = in(reg) bits,
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+}
+}
+
+crate::noinstr! {
+/// Clears `bits` in MDSCR_EL1 on the way back from EL0, still with every DAIF bit set (Linux:
+/// `disable_step_tsk`); the ISB makes it take effect before a later unmask of PSTATE.D.
+pub fn user_debug_disable(bits: u64) {
+    // SAFETY: read-modify-write of MDSCR_EL1 with debug exceptions masked, then an ISB.
+    unsafe {
+        core::arch::asm!(
+            "mrs {tmp}, mdscr_el1",
+            "bic {tmp}, {tmp}, {bits}",
+            "msr mdscr_el1, {tmp}",
+            "isb",
+            tmp = out(reg) _,
+            bits = in(reg) bits,
+            options(nomem, nostack, preserves_flags)
+        )
+    };
 }
 }

@@ -9,6 +9,11 @@
 //! assembly is gated on `target_os = "none"`.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(target_os = "none", feature(patchable_function_entry))]
+// Fallible `Box` construction (`try_new`) for state a user can make the kernel allocate.
+#![cfg_attr(target_os = "none", feature(allocator_api))]
+
+#[cfg(target_os = "none")]
+extern crate alloc;
 
 /// Places a function in the no-instrumentation text range and removes its patchable entry NOPs:
 /// code on the exception, patching and tracing paths must never be traced or probed (Linux's
@@ -84,6 +89,7 @@ pub mod clocksource;
 pub mod esr;
 pub mod fpsimd;
 pub mod ftrace;
+pub mod hw_breakpoint;
 pub mod insn;
 pub mod irq;
 pub mod jump_label;

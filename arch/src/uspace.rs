@@ -10,6 +10,11 @@
 //! before EL0 (a reschedule, a signal, an exit) does `enter_user` return, with
 //! [`UserExit::SvcWork`]: the syscall is done, the work is the caller's.
 //!
+//! A task under a debugger (single-stepped, or with hardware breakpoints or watchpoints) runs
+//! through [`enter_user_debug`] instead: MDSCR_EL1.SS and .MDE are on only from just before its
+//! ERET to its next exception, and it never takes the fast path, whose handler runs with
+//! PSTATE.D unmasked; the untraced fast path stays as it is.
+//!
 //! The frame lives at the top of the task's kernel stack (Linux's `task_pt_regs`): exceptions
 //! from EL0 save their frame there (`asm/vectors.s`), and `__exit_user` then unwinds to the
 //! caller of `enter_user` below it.
@@ -76,6 +81,11 @@ pub unsafe fn enter_user(frame: &mut TrapFrame, context: *mut ()) -> UserExit {
     );
     // SAFETY: forwarded from the caller; `__enter_user` keeps the callee-saved registers.
     let kind = unsafe { __enter_user(frame, context) };
+    user_exit(kind, frame)
+}
+
+/// Decodes the vector kind `__enter_user` returned with.
+fn user_exit(kind: u64, frame: &TrapFrame) -> UserExit {
     match kind {
         8 => match Esr(frame.esr).ec() {
             esr::ESR_ELx_EC_SVC64 => UserExit::Syscall,
@@ -85,6 +95,48 @@ pub unsafe fn enter_user(frame: &mut TrapFrame, context: *mut ()) -> UserExit {
         VECTOR_SVC_WORK => UserExit::SvcWork,
         _ => UserExit::Unexpected(VectorKind(kind)),
     }
+}
+
+/// [`enter_user`] for a task with EL0 debug state: `debug`'s MDSCR_EL1 bits (single step,
+/// breakpoints and watchpoints) are set just before the ERET and cleared on the exception
+/// that brings the CPU back, before anything unmasks PSTATE.D (Linux: `enable_step_tsk` in
+/// `ret_to_user`, `disable_step_tsk` in `kernel_entry`). Its slots are written into the debug
+/// registers first. An `svc` comes back as [`UserExit::Syscall`], not through the fast path.
+/// Without debug state, just [`enter_user`].
+///
+/// # Safety
+/// As [`enter_user`]; IRQs must be masked (the registers written stay this CPU's).
+pub unsafe fn enter_user_debug(
+    frame: &mut TrapFrame,
+    context: *mut (),
+    debug: &crate::hw_breakpoint::TaskDebug,
+) -> UserExit {
+    use crate::debug_monitors::{DBG_MDSCR_MDE, user_debug_disable, user_debug_enable};
+    let bits = debug.mdscr_bits();
+    if bits == 0 {
+        // SAFETY: forwarded from the caller.
+        return unsafe { enter_user(frame, context) };
+    }
+    if bits & DBG_MDSCR_MDE != 0 {
+        debug.install_hw();
+    }
+    // Every exception masked from here to the ERET (which unmasks them for EL0): MDSCR.SS
+    // with PSTATE.D clear would step the kernel.
+    // SAFETY: masking DAIF; `__enter_user` returns with it masked too.
+    unsafe {
+        core::arch::asm!(
+            "msr daifset, #0xf",
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+    // From setting the bits to the ERET only `__enter_user` runs: no patch site where a probe
+    // could take a kernel single step (which ends by clearing MDSCR_EL1.SS).
+    user_debug_enable(bits);
+    // SAFETY: forwarded from the caller; no context, so an `svc` leaves through the generic
+    // path (`__exit_user`), with every exception masked like any exception from EL0.
+    let kind = unsafe { __enter_user(frame, core::ptr::null_mut()) };
+    user_debug_disable(bits);
+    user_exit(kind, frame)
 }
 
 /// Handles the interrupt that made [`enter_user`] return [`UserExit::Irq`], as the IRQ vector

@@ -60,7 +60,12 @@
 //! A probe may also give a [`KprobeFtraceHandler`] (ours): when it is alone on an ftrace site
 //! without a post handler, that handler runs instead of the pre handler, on the registers
 //! ftrace saved, and no frame is built (what kprobe events reading x0-x8 use, and a
-//! kretprobe without an entry handler, which only hooks the saved return address).
+//! kretprobe's entry probe).
+//!
+//! A kretprobe alone on an ftrace site without an entry handler is cheaper still: the hit only
+//! takes an instance and hooks the return ([`KprobeSite::kretprobe_fast`]), inline in the
+//! ftrace callback, with no handler call, control-block protocol or instrumentation region.
+//! A second probe on the address puts the site back on the generic walk until it leaves.
 //!
 //! A kretprobe is the same with [`Kretprobe`], [`register_kretprobe`] and a
 //! `handler(&mut KretprobeInstance, &TrapFrame)` that sees the return value in `regs[0]`, the
@@ -336,6 +341,11 @@ pub struct KprobeSite {
     /// handler (null otherwise): an ftrace hit then calls that handler and builds no frame.
     /// Lives as long as the list it is in.
     ftrace_fast: AtomicPtr<Kprobe>,
+    /// On an ftrace site, the kretprobe whose entry probe is alone in the list without an entry
+    /// handler or a post handler (null otherwise): an ftrace hit hooks its return at once,
+    /// without the control block's protocol (see [`kprobe_ftrace_hit`]). Published as
+    /// [`Self::ftrace_fast`]; the kretprobe lives while its entry probe is in a list.
+    kretprobe_fast: AtomicPtr<Kretprobe>,
     /// Armed, and with which ftrace ops (under KPROBE_MUTEX).
     armed: Option<Arming>,
 }
@@ -433,22 +443,27 @@ arch::noinstr! {
 fn get_kprobe(addr: u64) -> Option<&'static KprobeSite> {
     // SAFETY: a published table is freed only after a grace period that follows its
     // replacement; the caller runs with IRQs masked.
-    let table = unsafe { KPROBE_TABLE.load(Ordering::Acquire).as_ref() }?;
-    let (mut lo, mut hi) = (0, table.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let entry = table[mid];
-        if entry.addr == addr {
-            // SAFETY: sites in a published table live until a grace period after they leave it.
-            return unsafe { entry.site.as_ref() };
-        }
-        if entry.addr < addr {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    let table = unsafe { KPROBE_TABLE.load(Ordering::Acquire).as_ref() }?.as_slice();
+    // A lower-bound search without an early exit: each halving is one load and a conditional
+    // move, and a table of one site takes no step at all.
+    let mut size = table.len();
+    if size == 0 {
+        return None;
     }
-    None
+    let mut base = 0;
+    while size > 1 {
+        let half = size / 2;
+        if table[base + half].addr <= addr {
+            base += half;
+        }
+        size -= half;
+    }
+    let entry = table[base];
+    if entry.addr != addr {
+        return None;
+    }
+    // SAFETY: sites in a published table live until a grace period after they leave it.
+    unsafe { entry.site.as_ref() }
 }
 }
 
@@ -683,6 +698,17 @@ fn kprobe_ftrace_hit(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
         inc_nmissed(site);
         return;
     }
+    // SAFETY: the kretprobe of the lone probe of the published list (see `kretprobe_fast`),
+    // alive until a grace period after the probe leaves it; IRQs are masked here.
+    if let Some(rp) = unsafe { site.kretprobe_fast.load(Ordering::Acquire).as_ref() } {
+        // A kretprobe without an entry handler: the hit only takes an instance and pushes the
+        // return on the shadow stack, noinstr code inlined here that runs none of the probe
+        // users' code, so the control block need not say "in a probe" (nothing can hit a probe
+        // meanwhile) and no instrumentation region is entered. A hit from inside another
+        // probe's handlers was counted as missed above, as on the generic path.
+        kretprobe::kretprobe_ftrace_hook(rp, fregs);
+        return;
+    }
     // SAFETY: the pointer is to a probe of the published list (see `ftrace_fast`), alive
     // until a grace period after it leaves; IRQs are masked here.
     if let Some(kp) = unsafe { site.ftrace_fast.load(Ordering::Acquire).as_ref() }
@@ -699,6 +725,16 @@ fn kprobe_ftrace_hit(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
         }
         return;
     }
+    kprobe_ftrace_hit_frame(site, ip, fregs);
+}
+}
+
+arch::noinstr! {
+/// The generic path of an ftrace hit: the site's probe walk on a frame built from `fregs`.
+/// Out of line, so the fast paths above keep no frame on their stack.
+#[inline(never)]
+fn kprobe_ftrace_hit_frame(site: &KprobeSite, ip: u64, fregs: &mut FtraceRegs) {
+    let kcb = get_kprobe_ctlblk();
     let mut frame = core::mem::MaybeUninit::uninit();
     // The state at the function's first instruction: the site is the probed "instruction".
     let func = ip - AARCH64_INSN_SIZE as u64;
@@ -973,6 +1009,14 @@ pub fn registered_probes() -> Vec<ProbeInfo> {
     out
 }
 
+/// Whether `rp`'s entry hits take the fast path of a kretprobe alone on an ftrace site
+/// without an entry handler ([`KprobeSite::kretprobe_fast`]); for tests.
+pub fn kretprobe_is_fast(rp: &Kretprobe) -> bool {
+    let reg = KPROBE_MUTEX.lock();
+    reg.site_index(rp.kprobe().site.load(Ordering::Relaxed))
+        .is_some_and(|i| ptr::eq(reg.sites[i].kretprobe_fast.load(Ordering::Relaxed), rp))
+}
+
 /// Collects fallibly: ENOMEM instead of an allocation panic.
 fn try_collect<T>(items: impl Iterator<Item = T>) -> Result<Vec<T>, Errno> {
     let mut out = Vec::new();
@@ -1087,13 +1131,18 @@ impl Registry {
         if has_post {
             site.has_post.store(true, Ordering::Release);
         }
-        // Cleared before the new list is visible and set after: a hit never calls the fast
-        // handler of a probe that is not alone in the list it sees.
+        // Cleared before the new list is visible and set after: a hit never takes the fast
+        // path of a probe that is not alone in the list it sees.
         site.ftrace_fast.store(ptr::null_mut(), Ordering::Release);
+        site.kretprobe_fast
+            .store(ptr::null_mut(), Ordering::Release);
         let old = site.probes.swap(new, Ordering::AcqRel);
         // SAFETY: `new` was just published and lives until a later swap's grace period.
+        let list = unsafe { &*new };
         site.ftrace_fast
-            .store(ftrace_fast_of(unsafe { &*new }), Ordering::Release);
+            .store(ftrace_fast_of(list), Ordering::Release);
+        site.kretprobe_fast
+            .store(kretprobe_fast_of(list, site.ftrace), Ordering::Release);
         crate::stop_machine::synchronize();
         if !has_post {
             site.has_post.store(false, Ordering::Release);
@@ -1215,6 +1264,7 @@ fn new_site_box(
             probes: AtomicPtr::new(Box::into_raw(list)),
             has_post: AtomicBool::new(kp.post_handler.is_some()),
             ftrace_fast: AtomicPtr::new(ftrace_fast_of(core::slice::from_ref(kp))),
+            kretprobe_fast: AtomicPtr::new(kretprobe_fast_of(core::slice::from_ref(kp), ftrace)),
             armed: None,
         },
     ))
@@ -1225,6 +1275,23 @@ fn ftrace_fast_of(list: &[Arc<Kprobe>]) -> *mut Kprobe {
     match list {
         [kp] if kp.ftrace_handler.is_some() && kp.post_handler.is_none() => {
             Arc::as_ptr(kp).cast_mut()
+        }
+        _ => ptr::null_mut(),
+    }
+}
+
+/// What [`KprobeSite::kretprobe_fast`] holds for `list` on a site probed through ftrace or
+/// not (`ftrace`).
+fn kretprobe_fast_of(list: &[Arc<Kprobe>], ftrace: bool) -> *mut Kretprobe {
+    match list {
+        [kp] if ftrace && kp.post_handler.is_none() => {
+            let rp = kp.kretprobe.load(Ordering::Acquire);
+            // SAFETY: a kretprobe's entry probe names it from before its registration until
+            // after its unregistration, and the registry keeps it alive meanwhile.
+            match unsafe { rp.as_ref() } {
+                Some(r) if r.hooks_at_entry_only() => rp,
+                _ => ptr::null_mut(),
+            }
         }
         _ => ptr::null_mut(),
     }

@@ -23,6 +23,7 @@ pub mod irq;
 pub mod jump_label;
 pub mod kfifo;
 pub mod mm;
+pub mod ptrace;
 pub mod rlimit;
 pub mod sched;
 pub mod shell;

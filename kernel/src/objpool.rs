@@ -4,6 +4,13 @@
 //! probe hit takes one without locking or allocating (a bitmap claimed by compare-and-swap)
 //! and its hooked return gives it back.
 //!
+//! Per CPU, one free instance may wait outside the bitmap (Linux's objpool keeps a per-CPU
+//! ring of them): a call made and returned on one CPU (tasks do not migrate) takes and gives
+//! back that one with a plain load and store, no compare-and-swap loop. Only its own CPU
+//! writes its cache word, and only with IRQs masked (checked: otherwise the bitmap is used),
+//! so nothing can come between the load and the store. A cached instance keeps its bit set in
+//! the bitmap; it is free all the same (see [`ObjPool::nr_free`]).
+//!
 //! An instance's address is the data word of its shadow-stack entry, so the return finds its
 //! pool through [`PoolSlot::pool`], and the pool its owner through [`ObjPool::owner`] (null
 //! once the owner is unregistered: returns still out then complete without a handler). A pool
@@ -49,13 +56,13 @@ pub struct ObjPool<O, S> {
     /// The owner while registered; null once it is gone.
     pub owner: AtomicPtr<O>,
     used: Box<[AtomicU64]>,
+    /// Per CPU (by number): a free instance whose bit is still set in `used`, or null.
+    cache: Box<[AtomicPtr<PoolSlot<O, S>>]>,
     slots: Box<[PoolSlot<O, S>]>,
     /// `words` u64s of data per instance.
     storage: Box<[UnsafeCell<u64>]>,
     words: usize,
     data_size: usize,
-    /// The `used` words of a pool with every instance free.
-    all_free: Box<[u64]>,
 }
 
 // SAFETY: an instance's storage is only touched by the one hooked call that owns its bit in
@@ -89,7 +96,9 @@ impl<O, S> ObjPool<O, S> {
         };
         let bitmap_words = maxactive.div_ceil(64);
         let used = try_boxed_slice(bitmap_words, |w| AtomicU64::new(free_word(w)))?;
-        let all_free = try_boxed_slice(bitmap_words, free_word)?;
+        let cache = try_boxed_slice(crate::smp::num_possible_cpus(), |_| {
+            AtomicPtr::new(ptr::null_mut())
+        })?;
         let slots = try_boxed_slice(maxactive, |index| PoolSlot {
             pool: AtomicPtr::new(ptr::null_mut()),
             index,
@@ -100,11 +109,11 @@ impl<O, S> ObjPool<O, S> {
         let pool = Arc::try_new(ObjPool {
             owner: AtomicPtr::new(ptr::null_mut()),
             used,
+            cache,
             slots,
             storage,
             words,
             data_size,
-            all_free,
         })
         .map_err(|_| Errno::ENOMEM)?;
         let me = Arc::as_ptr(&pool).cast_mut();
@@ -114,9 +123,34 @@ impl<O, S> ObjPool<O, S> {
         Ok(pool)
     }
 
-    /// Takes a free instance, or `None` when all are out.
+    /// This CPU's cache word, when IRQs are masked (the only time it may be used: nothing can
+    /// then run on this CPU between its load and its store).
+    #[inline(always)]
+    fn local_cache(&self) -> Option<&AtomicPtr<PoolSlot<O, S>>> {
+        if !arch::irqflags::irqs_disabled() {
+            return None;
+        }
+        self.cache.get(crate::smp::smp_processor_id())
+    }
+
+    /// Takes a free instance, or `None` when all are out: this CPU's cached one if there is
+    /// one, else a bit of the bitmap.
     #[inline(always)]
     pub fn alloc(&self) -> Option<&PoolSlot<O, S>> {
+        if let Some(cache) = self.local_cache() {
+            // SAFETY: a cached pointer is to one of `slots`, which live as long as the pool.
+            if let Some(slot) = unsafe { cache.load(Ordering::Relaxed).as_ref() } {
+                // Only this CPU writes its word, and with IRQs masked nothing runs between.
+                cache.store(ptr::null_mut(), Ordering::Relaxed);
+                return Some(slot);
+            }
+        }
+        self.alloc_bit()
+    }
+
+    /// [`ObjPool::alloc`] from the bitmap.
+    #[inline(always)]
+    fn alloc_bit(&self) -> Option<&PoolSlot<O, S>> {
         for (w, word) in self.used.iter().enumerate() {
             let mut cur = word.load(Ordering::Relaxed);
             while cur != u64::MAX {
@@ -135,26 +169,45 @@ impl<O, S> ObjPool<O, S> {
         None
     }
 
-    /// Gives back an instance from [`ObjPool::alloc`].
+    /// Gives back an instance from [`ObjPool::alloc`]: into this CPU's cache if it is empty
+    /// (the instance's bit stays set), else to the bitmap. The last touch of the pool: once
+    /// every instance is back, a retired pool may be freed by another CPU.
     #[inline(always)]
     pub fn free(&self, slot: &PoolSlot<O, S>) {
+        if let Some(cache) = self.local_cache()
+            && cache.load(Ordering::Relaxed).is_null()
+        {
+            // Release: what the instance's user wrote is done before another CPU can see it
+            // free (and free the pool).
+            cache.store(ptr::from_ref(slot).cast_mut(), Ordering::Release);
+            return;
+        }
         self.used[slot.index / 64].fetch_and(!(1 << (slot.index % 64)), Ordering::Release);
     }
 
-    /// Whether some instance is out (in a hooked call, or being taken).
+    /// Whether some instance is out (in a hooked call, or being taken). Dependable on a
+    /// retired pool, where instances only come back: see [`ObjPool::nr_free`].
     pub fn in_use(&self) -> bool {
-        self.used
-            .iter()
-            .zip(self.all_free.iter())
-            .any(|(word, free)| word.load(Ordering::Acquire) != *free)
+        self.nr_free() < self.slots.len()
     }
 
-    /// Instances free now (for tests and statistics).
+    /// Instances free now, in the bitmap or cached (for tests and statistics). Exact when
+    /// nothing is taken or given back meanwhile. While instances are only given back (a
+    /// retired pool), one is never counted twice (it is either cached or clear in the bitmap,
+    /// for good) but one given back meanwhile may be missed: [`ObjPool::in_use`] may then say
+    /// true a little too long, never false too early.
     pub fn nr_free(&self) -> usize {
-        self.used
+        let cached = self
+            .cache
             .iter()
-            .map(|word| word.load(Ordering::Relaxed).count_zeros() as usize)
-            .sum()
+            .filter(|c| !c.load(Ordering::Acquire).is_null())
+            .count();
+        let clear: usize = self
+            .used
+            .iter()
+            .map(|word| word.load(Ordering::Acquire).count_zeros() as usize)
+            .sum();
+        cached + clear
     }
 
     /// The instance's data bytes.

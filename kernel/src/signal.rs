@@ -153,6 +153,7 @@ pub const BUS_ADRALN: i32 = 1;
 pub const ILL_ILLOPC: i32 = 1;
 pub const TRAP_BRKPT: i32 = 1;
 pub const TRAP_TRACE: i32 = 2;
+pub const TRAP_HWBKPT: i32 = 4;
 
 /// A signal with its `si_code`, as a fault raises it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +217,38 @@ impl KSigInfo {
             }
         }
         out
+    }
+
+    /// A user `siginfo_t` back (what a tracer gives `PTRACE_SETSIGINFO`), read with the union
+    /// member Linux's `siginfo_layout` picks for its signal and code: the fault address for a
+    /// fault signal's own codes, the child's pid, uid and status for SIGCHLD's, else the
+    /// sender's pid and uid (`kill`, `tkill`, the kernel's `SI_KERNEL` and ptrace's reports).
+    pub fn from_user(bytes: &[u8; SI_MAX_SIZE]) -> Self {
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let signo = word(0);
+        let code = word(8) as i32;
+        let own_code = code > SI_USER && code < SI_KERNEL;
+        let fields = match signo {
+            SIGILL | SIGFPE | SIGSEGV | SIGBUS | SIGTRAP if own_code => SigFields::Fault {
+                addr: u64::from(word(16)) | u64::from(word(20)) << 32,
+            },
+            SIGCHLD if own_code => SigFields::Child {
+                pid: word(16),
+                uid: word(20),
+                status: word(24) as i32,
+            },
+            _ => SigFields::Kill {
+                pid: word(16),
+                uid: word(20),
+            },
+        };
+        Self {
+            signo,
+            code,
+            fields,
+        }
     }
 }
 
@@ -404,20 +437,28 @@ pub fn signal_for_exception(esr: Esr) -> SigInfo {
             _ => info(SIGSEGV, SEGV_MAPERR),
         },
         esr::ESR_ELx_EC_PC_ALIGN | esr::ESR_ELx_EC_SP_ALIGN => info(SIGBUS, BUS_ADRALN),
-        esr::ESR_ELx_EC_BRK64 | esr::ESR_ELx_EC_BREAKPT_LOW => info(SIGTRAP, TRAP_BRKPT),
+        esr::ESR_ELx_EC_BRK64 => info(SIGTRAP, TRAP_BRKPT),
+        // A single step of a stepped task (Linux: `single_step_handler`'s
+        // `send_user_sigtrap(TRAP_TRACE)`).
         esr::ESR_ELx_EC_SOFTSTP_LOW => info(SIGTRAP, TRAP_TRACE),
+        // A hardware breakpoint or watchpoint of the task's (Linux: `ptrace_hbptriggered`).
+        esr::ESR_ELx_EC_BREAKPT_LOW | esr::ESR_ELx_EC_WATCHPT_LOW => info(SIGTRAP, TRAP_HWBKPT),
         // Undefined instructions, trapped FP/SIMD (not enabled for EL0 yet), system registers.
         _ => info(SIGILL, ILL_ILLOPC),
     }
 }
 
 /// The `siginfo` of the signal an exception from EL0 raises: `si_addr` is the faulting data
-/// address for a data abort (FAR), the instruction's address otherwise (Linux: `far` for
-/// aborts, `pc` for undefined instructions and breakpoints).
+/// address for a data abort or a watchpoint (FAR), the instruction's address otherwise (Linux:
+/// `far` for aborts, the watchpoint's `trigger`; `pc` for undefined instructions,
+/// breakpoints, and a single step, where it is the next instruction to run).
 pub fn fault_siginfo(esr: Esr, far: u64, pc: u64) -> KSigInfo {
     let info = signal_for_exception(esr);
     let addr = match esr.ec() {
-        esr::ESR_ELx_EC_DABT_LOW | esr::ESR_ELx_EC_IABT_LOW | esr::ESR_ELx_EC_PC_ALIGN => far,
+        esr::ESR_ELx_EC_DABT_LOW
+        | esr::ESR_ELx_EC_IABT_LOW
+        | esr::ESR_ELx_EC_PC_ALIGN
+        | esr::ESR_ELx_EC_WATCHPT_LOW => far,
         _ => pc,
     };
     KSigInfo {
@@ -684,6 +725,32 @@ impl JobCtl {
         self.jobctl & JOBCTL_STOPPED != 0
     }
 
+    /// A traced task's group stop is a ptrace stop instead (Linux: `do_signal_stop` leaves it
+    /// to `do_jobctl_trap`): it does not sleep here, the group stays stopped.
+    pub fn leave_stop(&mut self) {
+        self.jobctl &= !JOBCTL_STOPPED;
+    }
+
+    /// A task that ran on during a group stop (traced, resumed by its tracer) joins it again
+    /// once untraced: whether it is to sleep stopped now.
+    pub fn rejoin_stop(&mut self) -> bool {
+        if self.flags & SIGNAL_STOP_STOPPED == 0 || self.jobctl & JOBCTL_STOPPED != 0 {
+            return false;
+        }
+        self.jobctl |= JOBCTL_STOPPED;
+        true
+    }
+
+    /// Whether a group stop is in effect (Linux: `SIGNAL_STOP_STOPPED`), until SIGCONT.
+    pub const fn group_stopped(&self) -> bool {
+        self.flags & SIGNAL_STOP_STOPPED != 0
+    }
+
+    /// The stop signal of the last group stop (Linux: `jobctl & JOBCTL_STOP_SIGMASK`).
+    pub const fn stop_signal(&self) -> u32 {
+        self.jobctl & JOBCTL_STOP_SIGMASK
+    }
+
     /// The SIGCHLD code the task owes its parent once it runs again after a SIGCONT (Linux:
     /// `get_signal`'s `SIGNAL_CLD_MASK` check), taken once.
     pub fn take_cld_notice(&mut self) -> Option<i32> {
@@ -831,6 +898,32 @@ mod tests {
     }
 
     #[test]
+    fn debug_exceptions_from_el0() {
+        let trap = |code, addr| KSigInfo {
+            signo: SIGTRAP,
+            code,
+            fields: SigFields::Fault { addr },
+        };
+        let (far, pc) = (0x4_2000, 0x40_1004);
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_SOFTSTP_LOW, 0), far, pc),
+            trap(TRAP_TRACE, pc)
+        );
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_BREAKPT_LOW, 0), far, pc),
+            trap(TRAP_HWBKPT, pc)
+        );
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_WATCHPT_LOW, 0), far, pc),
+            trap(TRAP_HWBKPT, far)
+        );
+        assert_eq!(
+            fault_siginfo(esr(esr::ESR_ELx_EC_BRK64, 0), far, pc),
+            trap(TRAP_BRKPT, pc)
+        );
+    }
+
+    #[test]
     fn rt_sigframe_has_linux_arm64_layout() {
         use core::mem::{offset_of, size_of};
         assert_eq!(size_of::<SigAction>(), 32);
@@ -944,6 +1037,56 @@ mod tests {
     }
 
     #[test]
+    fn siginfo_round_trips_through_user_layout() {
+        let cases = [
+            KSigInfo {
+                signo: SIGSEGV,
+                code: SEGV_MAPERR,
+                fields: SigFields::Fault {
+                    addr: 0x1234_5678_9abc,
+                },
+            },
+            KSigInfo {
+                signo: SIGTRAP,
+                code: TRAP_BRKPT,
+                fields: SigFields::Fault { addr: 0x40_0000 },
+            },
+            KSigInfo {
+                signo: SIGCHLD,
+                code: CLD_TRAPPED,
+                fields: SigFields::Child {
+                    pid: 9,
+                    uid: 0,
+                    status: 5,
+                },
+            },
+            KSigInfo {
+                signo: SIGUSR1,
+                code: SI_TKILL,
+                fields: SigFields::Kill { pid: 3, uid: 0 },
+            },
+            // A ptrace event report: SIGTRAP with code (event << 8) | SIGTRAP.
+            KSigInfo {
+                signo: SIGTRAP,
+                code: 0x605,
+                fields: SigFields::Kill { pid: 4, uid: 0 },
+            },
+        ];
+        for info in cases {
+            assert_eq!(KSigInfo::from_user(&info.to_user()), info);
+        }
+        // SI_KERNEL's layout is kill's, whatever the signal.
+        let mut bytes = [0u8; SI_MAX_SIZE];
+        bytes[0] = SIGSEGV as u8;
+        bytes[8] = SI_KERNEL as u8;
+        bytes[16] = 7;
+        assert_eq!(
+            KSigInfo::from_user(&bytes).fields,
+            SigFields::Kill { pid: 7, uid: 0 }
+        );
+    }
+
+    #[test]
     fn wait_status_words() {
         let exited = WaitStatus::exited(0x1_07);
         assert_eq!(exited.0, 0x0700);
@@ -1038,6 +1181,24 @@ mod tests {
         j.dequeued(SIGTSTP);
         assert_eq!(j.do_signal_stop(SIGTSTP), Some(true));
         assert_eq!(j.wait_stopped(), Some(WaitStatus::stopped(SIGTSTP)));
+    }
+
+    #[test]
+    fn a_task_resumed_during_a_group_stop_rejoins_it() {
+        let mut j = JobCtl::default();
+        assert!(!j.rejoin_stop());
+        j.dequeued(SIGSTOP);
+        assert_eq!(j.do_signal_stop(SIGSTOP), Some(true));
+        // Traced: the ptrace stop takes its place and the tracer resumes it.
+        j.leave_stop();
+        assert!(j.group_stopped() && !j.stopped());
+        assert_eq!(j.stop_signal(), SIGSTOP);
+        // Untraced again: it stops, once.
+        assert!(j.rejoin_stop() && j.stopped());
+        assert!(!j.rejoin_stop());
+        // SIGCONT ends it for good.
+        j.prepare_signal(SIGCONT);
+        assert!(!j.group_stopped() && !j.stopped() && !j.rejoin_stop());
     }
 
     #[test]

@@ -6,6 +6,7 @@
  * process group, as the console shell starts programs). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <sys/sysinfo.h>
 #include <sys/times.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -121,6 +123,23 @@ static void test_rlimits(void) {
     int status;
     check("rlimit-inherited", waitpid(child, &status, 0) == child && WIFEXITED(status) &&
           WEXITSTATUS(status) == 0, "a child did not inherit the limit");
+    /* The open-file limit applies: open(2) gets EMFILE at it, dup2 past it EBADF, F_DUPFD
+       past it EINVAL; descriptors already above a lowered limit stay usable. */
+    int high = fcntl(0, F_DUPFD, 20);
+    struct rlimit eight = {8, 128};
+    check("nofile-lower", high == 20 && setrlimit(RLIMIT_NOFILE, &eight) == 0, "set 8");
+    int last = -1, fd;
+    while ((fd = open("/dev/null", O_RDONLY)) >= 0) last = fd;
+    check("nofile-emfile", last == 7 && errno == EMFILE, "open past RLIMIT_NOFILE");
+    errno = 0;
+    check("nofile-dup2", dup2(0, 8) == -1 && errno == EBADF, "dup2 past RLIMIT_NOFILE");
+    errno = 0;
+    check("nofile-dupfd", fcntl(0, F_DUPFD, 8) == -1 && errno == EINVAL,
+          "F_DUPFD past RLIMIT_NOFILE");
+    check("nofile-above", write(high, "", 0) == 0 && close(high) == 0,
+          "a descriptor above the new limit");
+    for (fd = 3; fd <= last; fd++) close(fd);
+    check("nofile-restore", setrlimit(RLIMIT_NOFILE, &set) == 0, "set back");
 }
 
 static volatile sig_atomic_t got_usr1, got_rt;
@@ -233,6 +252,11 @@ static void test_misc(void) {
     check("futex-wake", syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) == 0,
           "FUTEX_WAKE with no waiter");
     errno = 0;
+    struct timespec tmo = {0, 20 * 1000 * 1000};
+    errno = 0;
+    check("futex-timeout",
+          syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, word, &tmo, NULL, 0) == -1 &&
+              errno == ETIMEDOUT, "a timed wait that nobody wakes");
     check("futex-wait-changed",
           syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 4, NULL, NULL, 0) == -1 &&
           errno == EAGAIN, "FUTEX_WAIT on a changed word");

@@ -20,7 +20,7 @@ use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 14] = [
+pub const PROGRAMS: [&str; 15] = [
     "hello",
     "getppid",
     "fib",
@@ -33,6 +33,7 @@ pub const PROGRAMS: [&str; 14] = [
     "sigtest",
     "fstest",
     "jobctl",
+    "ptracetest",
     "pollread",
     "gdbserver",
 ];

@@ -46,6 +46,7 @@ pub enum Errno {
     EOVERFLOW = 75,
     EILSEQ = 84,
     EOPNOTSUPP = 95,
+    ETIMEDOUT = 110,
     /// The kernel-internal restart codes (Linux: `include/linux/errno.h`), never seen by a
     /// program: a syscall whose sleep a signal ended returns one instead of `EINTR`, and the
     /// signal path turns it into `EINTR` or a restart of the syscall
@@ -133,6 +134,7 @@ impl Errno {
             Self::EOVERFLOW => "Value too large for defined data type",
             Self::EILSEQ => "Invalid or incomplete multibyte or wide character",
             Self::EOPNOTSUPP => "Operation not supported",
+            Self::ETIMEDOUT => "Connection timed out",
             Self::ERESTARTSYS => "Unknown error 512",
             Self::ERESTARTNOINTR => "Unknown error 513",
             Self::ERESTARTNOHAND => "Unknown error 514",

@@ -9,7 +9,8 @@ use super::Errno;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-/// The descriptor limit (Linux's default `RLIMIT_NOFILE` soft limit): `EMFILE` past it.
+/// Linux's default `RLIMIT_NOFILE` soft limit (`INR_OPEN_CUR`): the limit of descriptors a
+/// table opened by the kernel itself gets.
 pub const NR_OPEN_DEFAULT: usize = 1024;
 
 struct Slot<F> {
@@ -66,9 +67,16 @@ impl<F> FdTable<F> {
     }
 
     /// Installs `file` at the lowest free descriptor not below `min`: `EMFILE` if there is
-    /// none under the limit (`EINVAL` for a `min` at or past it, as `F_DUPFD`).
-    pub fn alloc(&mut self, file: Arc<F>, cloexec: bool, min: usize) -> Result<i32, Errno> {
-        if min >= NR_OPEN_DEFAULT {
+    /// none under `limit` (the process's `RLIMIT_NOFILE`; `EINVAL` for a `min` at or past it,
+    /// as `F_DUPFD`).
+    pub fn alloc(
+        &mut self,
+        file: Arc<F>,
+        cloexec: bool,
+        min: usize,
+        limit: usize,
+    ) -> Result<i32, Errno> {
+        if min >= limit {
             return Err(Errno::EINVAL);
         }
         let free = (min..self.slots.len()).find(|&fd| self.slots[fd].is_none());
@@ -76,32 +84,38 @@ impl<F> FdTable<F> {
             Some(fd) => fd,
             None => self.slots.len().max(min),
         };
-        if fd >= NR_OPEN_DEFAULT {
+        if fd >= limit {
             return Err(Errno::EMFILE);
         }
-        self.install(fd, file, cloexec)?;
+        self.install(fd, file, cloexec, limit)?;
         Ok(fd as i32)
     }
 
     /// Puts `file` at `fd`, replacing (and returning) what was there (`dup2`/`dup3`).
-    /// `EBADF` for a descriptor out of range.
+    /// `EBADF` for a descriptor at or past `limit`; `ENOMEM` if the table cannot grow.
     pub fn install(
         &mut self,
         fd: usize,
         file: Arc<F>,
         cloexec: bool,
+        limit: usize,
     ) -> Result<Option<Arc<F>>, Errno> {
-        if fd >= NR_OPEN_DEFAULT {
+        if fd >= limit {
             return Err(Errno::EBADF);
         }
         if fd >= self.slots.len() {
             self.slots
                 .try_reserve(fd + 1 - self.slots.len())
-                .map_err(|_| Errno::EMFILE)?;
+                .map_err(|_| Errno::ENOMEM)?;
             self.slots.resize_with(fd + 1, || None);
         }
         let old = self.slots[fd].replace(Slot { file, cloexec });
         Ok(old.map(|slot| slot.file))
+    }
+
+    /// One past the highest descriptor the table has room for (Linux: `fdt->max_fds`).
+    pub fn max_fds(&self) -> usize {
+        self.slots.len()
     }
 
     /// Takes `fd` out of the table: its file, `EBADF` if none.
@@ -154,19 +168,22 @@ impl<F> FdTable<F> {
 mod tests {
     use super::*;
 
+    /// The limit most tests run with.
+    const L: usize = NR_OPEN_DEFAULT;
+
     #[test]
     fn lowest_free_descriptor_first() {
         let mut table = FdTable::new();
         let a = Arc::new('a');
-        assert_eq!(table.alloc(a.clone(), false, 0), Ok(0));
-        assert_eq!(table.alloc(a.clone(), false, 0), Ok(1));
-        assert_eq!(table.alloc(a.clone(), true, 0), Ok(2));
+        assert_eq!(table.alloc(a.clone(), false, 0, L), Ok(0));
+        assert_eq!(table.alloc(a.clone(), false, 0, L), Ok(1));
+        assert_eq!(table.alloc(a.clone(), true, 0, L), Ok(2));
         assert_eq!(table.close(1).map(|f| *f), Ok('a'));
         assert_eq!(table.close(1), Err(Errno::EBADF));
-        assert_eq!(table.alloc(Arc::new('b'), false, 0), Ok(1));
+        assert_eq!(table.alloc(Arc::new('b'), false, 0, L), Ok(1));
         assert_eq!(table.get(1).map(|f| *f), Ok('b'));
-        assert_eq!(table.alloc(a.clone(), false, 10), Ok(10));
-        assert_eq!(table.alloc(a.clone(), false, 5), Ok(5));
+        assert_eq!(table.alloc(a.clone(), false, 10, L), Ok(10));
+        assert_eq!(table.alloc(a.clone(), false, 5, L), Ok(5));
         assert_eq!(table.get(-1), Err(Errno::EBADF));
         assert_eq!(table.get(4), Err(Errno::EBADF));
         assert_eq!(table.get(i32::MAX), Err(Errno::EBADF));
@@ -177,17 +194,27 @@ mod tests {
     fn the_limit_is_emfile() {
         let mut table = FdTable::new();
         for fd in 0..NR_OPEN_DEFAULT {
-            assert_eq!(table.alloc(Arc::new(()), false, 0), Ok(fd as i32));
+            assert_eq!(table.alloc(Arc::new(()), false, 0, L), Ok(fd as i32));
         }
-        assert_eq!(table.alloc(Arc::new(()), false, 0), Err(Errno::EMFILE));
+        assert_eq!(table.alloc(Arc::new(()), false, 0, L), Err(Errno::EMFILE));
         assert_eq!(
-            table.alloc(Arc::new(()), false, NR_OPEN_DEFAULT),
+            table.alloc(Arc::new(()), false, NR_OPEN_DEFAULT, L),
             Err(Errno::EINVAL)
         );
         table.close(7).unwrap();
-        assert_eq!(table.alloc(Arc::new(()), false, 0), Ok(7));
+        assert_eq!(table.alloc(Arc::new(()), false, 0, L), Ok(7));
+        // A lower limit (setrlimit) applies to new descriptors; those above it stay open.
+        assert_eq!(table.alloc(Arc::new(()), false, 0, 16), Err(Errno::EMFILE));
+        table.close(3).unwrap();
+        assert_eq!(table.alloc(Arc::new(()), false, 0, 16), Ok(3));
+        assert_eq!(table.alloc(Arc::new(()), false, 16, 16), Err(Errno::EINVAL));
         assert_eq!(
-            table.install(NR_OPEN_DEFAULT, Arc::new(()), false).err(),
+            table.install(16, Arc::new(()), false, 16).err(),
+            Some(Errno::EBADF)
+        );
+        assert!(table.get(1000).is_ok());
+        assert_eq!(
+            table.install(NR_OPEN_DEFAULT, Arc::new(()), false, L).err(),
             Some(Errno::EBADF)
         );
     }
@@ -195,9 +222,9 @@ mod tests {
     #[test]
     fn dup2_replaces_and_exec_closes_cloexec() {
         let mut table = FdTable::new();
-        table.alloc(Arc::new(0), false, 0).unwrap();
-        table.alloc(Arc::new(1), true, 0).unwrap();
-        let old = table.install(0, Arc::new(9), false).unwrap();
+        table.alloc(Arc::new(0), false, 0, L).unwrap();
+        table.alloc(Arc::new(1), true, 0, L).unwrap();
+        let old = table.install(0, Arc::new(9), false, L).unwrap();
         assert_eq!(old.map(|f| *f), Some(0));
         assert_eq!(table.cloexec(1), Ok(true));
         table.set_cloexec(0, true).unwrap();

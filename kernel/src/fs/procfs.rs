@@ -42,6 +42,8 @@ pub enum ProcState {
     Sleeping,
     /// Stopped by a stop signal (`T (stopped)`).
     Stopped,
+    /// Stopped for its tracer (`t (tracing stop)`, Linux's `TASK_TRACED`).
+    TracingStop,
     Zombie,
     /// Finished, not yet gone from the task list (a kernel task's last moment).
     Dead,
@@ -54,6 +56,7 @@ impl ProcState {
             Self::Running => 'R',
             Self::Sleeping => 'S',
             Self::Stopped => 'T',
+            Self::TracingStop => 't',
             Self::Zombie => 'Z',
             Self::Dead => 'X',
         }
@@ -65,6 +68,7 @@ impl ProcState {
             Self::Running => "R (running)",
             Self::Sleeping => "S (sleeping)",
             Self::Stopped => "T (stopped)",
+            Self::TracingStop => "t (tracing stop)",
             Self::Zombie => "Z (zombie)",
             Self::Dead => "X (dead)",
         }
@@ -876,12 +880,19 @@ mod live {
         }
     }
 
-    /// The pid of the task tracing `pid`: none until ptrace exists (the hook it fills).
-    fn tracer_pid(_pid: Pid) -> Pid {
-        0
+    /// The pid of the process tracing `pid` (ptrace), 0 for none.
+    fn tracer_pid(pid: Pid) -> Pid {
+        process::find_shared(pid).map_or(0, |p| p.tracer_pid())
     }
 
     fn state_of(task: &sched::Task) -> ProcState {
+        // A tracee is `t` from the moment its tracer can see the stop, switched away or not
+        // yet (Linux sets `TASK_TRACED` before it schedules).
+        if task.state() == TaskState::Stopped
+            && process::find_shared(task.pid()).is_some_and(|p| p.ptrace_stopped())
+        {
+            return ProcState::TracingStop;
+        }
         // The running task is R even while it is between marking itself asleep and switching.
         if sched::task_curr(task) {
             return ProcState::Running;
@@ -1018,9 +1029,9 @@ mod live {
                     let exec = view.exec.ok_or(Errno::ENOENT)?;
                     let mut target = String::new();
                     target
-                        .try_reserve(exec.path.len())
+                        .try_reserve(exec.exe.len())
                         .map_err(|_| Errno::ENOMEM)?;
-                    target.push_str(&exec.path);
+                    target.push_str(&exec.exe);
                     Ok(DirEntry::Symlink(target))
                 }
                 _ => Err(Errno::ENOENT),
@@ -1041,10 +1052,10 @@ mod live {
         let snap = mm.snapshot()?;
         let stack = mm.stack_range();
         // The file as `stat` sees it now (0 if it has gone since the exec).
-        let ino = fs::vfs().stat(&exec.path).map_or(0, |stat| stat.ino);
+        let ino = fs::vfs().stat(&exec.exe).map_or(0, |stat| stat.ino);
         let layout = Layout {
             file: MappedFile {
-                path: &exec.path,
+                path: &exec.exe,
                 dev: crate::syscall::fs::ST_DEV,
                 ino,
             },

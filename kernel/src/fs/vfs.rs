@@ -24,6 +24,14 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::{Once, RwLock};
 
+/// A copy of `s`; `ENOMEM` if it cannot be allocated.
+fn owned(s: &str) -> Result<String, Errno> {
+    let mut copy = String::new();
+    copy.try_reserve(s.len()).map_err(|_| Errno::ENOMEM)?;
+    copy.push_str(s);
+    Ok(copy)
+}
+
 /// How many symbolic links one walk may follow (Linux's `MAXSYMLINKS`).
 pub const MAXSYMLINKS: u32 = 40;
 
@@ -558,6 +566,43 @@ impl Vfs {
             None => old_entries.insert(key, moving),
         };
         Ok(())
+    }
+
+    /// The absolute path of what `path` (from `base`) names, every symlink followed: the
+    /// name a file is known by in `/proc/PID/exe` and `maps` (Linux: `d_path` of the opened
+    /// file). `ELOOP` after [`MAXSYMLINKS`] links.
+    pub fn real_path(&self, base: &Arc<Inode>, path: &str) -> Result<String, Errno> {
+        let mut base = base.clone();
+        let mut path = owned(path)?;
+        for _ in 0..=MAXSYMLINKS {
+            let (dir, name) = self.walk_parent(&base, &path)?;
+            let node = match name {
+                "." => dir.clone(),
+                ".." => dir.parent(),
+                name => dir.lookup(name)?,
+            };
+            if let Kind::Symlink(target) = &node.kind {
+                if target.is_empty() {
+                    return Err(Errno::ENOENT);
+                }
+                let target = owned(target)?;
+                base = dir;
+                path = target;
+                continue;
+            }
+            if node.is_dir() {
+                return self.path_of(&node);
+            }
+            let mut full = self.path_of(&dir)?;
+            full.try_reserve(name.len() + 1)
+                .map_err(|_| Errno::ENOMEM)?;
+            if !full.ends_with('/') {
+                full.push('/');
+            }
+            full.push_str(name);
+            return Ok(full);
+        }
+        Err(Errno::ELOOP)
     }
 
     /// The absolute path of directory `dir` (`getcwd`); `ENOENT` once it is removed.

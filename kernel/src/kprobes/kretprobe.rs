@@ -10,9 +10,14 @@
 //! kretprobe and `function_graph` on the same function are two entries of one shadow stack, so
 //! each sees every return.
 //!
+//! On an ftrace site, a kretprobe without an entry handler that has the address to itself is
+//! the kprobe core's fast path: the ftrace callback takes an instance and hooks the return
+//! inline ([`kretprobe_ftrace_hook`]), counting recursion in the entry probe's `nmissed` as
+//! the generic path does. Otherwise the entry probe's handlers below run as for any kprobe.
+//!
 //! Instances: `maxactive` of them (Linux's default `max(10, 2 * possible CPUs)` when 0), each
 //! with `data_size` bytes, allocated at registration (ENOMEM if they cannot be), taken and
-//! given back lock-free from a bitmap. A call that finds none free is counted in
+//! given back lock-free ([`crate::objpool`]). A call that finds none free is counted in
 //! [`Kretprobe::nmissed`] and not hooked.
 //!
 //! Unregistering: the entry probe goes first (with its grace period, no new instance is
@@ -218,6 +223,13 @@ impl Kretprobe {
         self.nmissed.load(Ordering::Relaxed)
     }
 
+    /// Whether a hit at the entry only hooks the return (no entry handler to run on a frame):
+    /// what lets the kprobe core take its fast path ([`kretprobe_ftrace_hook`]).
+    pub(super) fn hooks_at_entry_only(&self) -> bool {
+        self.entry_handler.is_none()
+    }
+
+    #[inline(always)]
     fn live_pool(&self) -> Option<&InstancePool> {
         // SAFETY: the pointer is set from the registered pool, which `pool_owner` keeps alive
         // until after it is cleared and a grace period has passed.
@@ -341,8 +353,25 @@ pub fn disable_kretprobe(rp: &Arc<Kretprobe>) -> Result<(), Errno> {
     super::disable_kprobe(&rp.kp)
 }
 
-/// The entry probe's handler on an ftrace site: without an entry handler (which wants a
-/// frame) the return is hooked straight on ftrace's saved return address.
+arch::noinstr! {
+/// The kprobe core's fast path for `rp` alone on an ftrace site without an entry handler
+/// ([`super::KprobeSite::kretprobe_fast`]): the return is hooked straight on the return address
+/// ftrace saved. noinstr and inlined into the ftrace callback: it calls no traceable code and
+/// none of the probe users' code, so it needs no control-block protocol or instrumentation
+/// region (the caller has checked this CPU is not inside a probe, and counted that as a miss).
+#[inline(always)]
+pub(super) fn kretprobe_ftrace_hook(rp: &Kretprobe, fregs: &mut FtraceRegs) {
+    let kp = &*rp.kp;
+    if !kp.is_disabled() {
+        hook_return(rp, kp, fregs.sp, fregs.fp, &mut fregs.lr, None);
+    }
+}
+}
+
+/// The entry probe's handler on an ftrace site where the kprobe core's fast path does not take
+/// the hit: for a kretprobe with an entry handler (run on a frame), and for one without while
+/// the site's fast path is being republished (its return then hooked straight on ftrace's
+/// saved return address, as the fast path does).
 fn ftrace_handler_kretprobe(kp: &Kprobe, fregs: &mut FtraceRegs) {
     let Some(rp) = kretprobe_of(kp) else {
         return;

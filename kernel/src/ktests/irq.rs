@@ -150,7 +150,7 @@ fn tick_hooks_run_on_every_tick() -> TestResult {
     // periods when it came late (a loaded host stalls QEMU), so count interrupts, not jiffies.
     let interrupts = kstat_irqs_cpu(timer_irq(), cpu) - taken;
     kassert!(
-        interrupts >= 1 && calls >= interrupts,
+        interrupts >= 1 && calls >= interrupts as usize,
         "{calls} hook calls for {interrupts} timer interrupts on CPU{cpu}"
     );
     let after = TICK_HOOK_CALLS.load(Ordering::Relaxed);

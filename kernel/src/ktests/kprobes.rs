@@ -4,7 +4,8 @@
 //! instructions (`bl`, `b.cond` inside `fib`), the probed functions still computing the right
 //! results, unregistering while three other CPUs hit the probe, kretprobe return values and
 //! entry data, a stack trace from a return handler that shows the real caller, a kretprobe and
-//! `function_graph` on one function, `nmissed` on recursion, the global `enabled` switch, and
+//! `function_graph` on one function, `nmissed` on recursion, the fast path of a kretprobe alone
+//! on an ftrace site (and its `kprobe_profile` as an event), the global `enabled` switch, and
 //! the refusals (blacklisted, unknown, misaligned), and a probe at every offset of the workload
 //! functions, `schedule` and two ring-buffer readers while three other CPUs run them.
 
@@ -24,9 +25,9 @@ use arch::probes::kprobes::xol_slots_used;
 
 use crate::fs::{self, Errno, WriteMode};
 use crate::kprobes::{
-    Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, enable_kprobe, kretprobe_free_instances,
-    kretprobe_pools_pending, register_kprobe, register_kretprobe, unregister_kprobe,
-    unregister_kretprobe,
+    Kprobe, Kretprobe, KretprobeInstance, disable_kprobe, disable_kretprobe, enable_kprobe,
+    enable_kretprobe, kretprobe_free_instances, kretprobe_is_fast, kretprobe_pools_pending,
+    register_kprobe, register_kretprobe, unregister_kprobe, unregister_kretprobe,
 };
 use crate::ktest::{Context, TestResult};
 use crate::sched;
@@ -868,16 +869,24 @@ fn a_probe_at_every_offset_of_the_workloads_works_or_is_refused() -> TestResult 
 }
 }
 
-/// An event's hits in `kprobe_profile`.
-fn event_hits(event: &str) -> Result<u64, String> {
+/// An event's hits and misses in `kprobe_profile`.
+fn event_profile(event: &str) -> Result<(u64, u64), String> {
     let mut text = String::new();
     fs::read("/sys/kernel/tracing/kprobe_profile", &mut text).or_fail()?;
     text.lines()
         .find_map(|l| {
             let mut words = l.split_whitespace();
-            (words.next() == Some(event)).then(|| words.next()?.parse().ok())?
+            if words.next() != Some(event) {
+                return None;
+            }
+            Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
         })
         .ok_or_else(|| format!("{event} is not in kprobe_profile"))
+}
+
+/// An event's hits in `kprobe_profile`.
+fn event_hits(event: &str) -> Result<u64, String> {
+    Ok(event_profile(event)?.0)
 }
 
 // The every-offset test through `kprobe_events`: a recording kprobe event (`p 0xADDR` with
@@ -1002,7 +1011,7 @@ fn a_kretprobe_on_a_function_without_ftrace_site_goes_through_a_brk() -> TestRes
 
 ktest! {
 fn kretprobes_register_disabled_and_follow_enable_and_disable() -> TestResult {
-    use crate::kprobes::{KprobeTarget, disable_kretprobe, enable_kretprobe, kprobe_on_func_entry};
+    use crate::kprobes::{KprobeTarget, kprobe_on_func_entry};
     let at = |name: &str, offset| KprobeTarget::Symbol {
         name: name.into(),
         offset,
@@ -1033,6 +1042,171 @@ fn kretprobes_register_disabled_and_follow_enable_and_disable() -> TestResult {
     kassert_eq!(calls, [0, 1, 1]);
     kassert_eq!(RET_VALUE.load(Ordering::Relaxed), expected_target(2));
     kassert_eq!(unregister_kretprobe(&rp), Err(Errno::EINVAL));
+    Ok(())
+}
+}
+
+/// Counts its hits in its data.
+fn count_own_hit(kp: &Kprobe, _regs: &mut TrapFrame) -> bool {
+    if let Some(hits) = kp.data::<AtomicU64>() {
+        hits.fetch_add(1, Ordering::Relaxed);
+    }
+    false
+}
+
+// The handlers' site lookup (a lower bound over the sorted table) finds every site of a
+// table of several: ftrace and BRK probes on three functions, each hit exactly once per call.
+ktest! {
+fn every_site_of_a_table_of_several_is_found() -> TestResult {
+    let funcs: [Target; 3] = [kprobe_target, kprobe_target2, kprobe_caller];
+    let mut probes = Vec::new();
+    for f in funcs {
+        for off in [0, 8] {
+            let kp = Kprobe::at_addr(addr_of(f) + off)
+                .with_pre_handler(count_own_hit)
+                .with_data(AtomicU64::new(0))
+                .or_fail()?;
+            let kp = Arc::try_new(kp).or_fail()?;
+            register_kprobe(&kp).context("register")?;
+            probes.push(kp);
+        }
+    }
+    let ok = kprobe_target(black_box(3)) == expected_target(3)
+        && kprobe_target2(black_box(3)) == expected_target2(3);
+    for kp in &probes {
+        unregister_kprobe(kp).context("unregister")?;
+    }
+    let hits: Vec<u64> = probes
+        .iter()
+        .map(|kp| kp.data::<AtomicU64>().map_or(0, |h| h.load(Ordering::Relaxed)))
+        .collect();
+    kassert!(ok, "a probed function computed a wrong result");
+    // kprobe_caller is not called: its two probes see nothing.
+    kassert_eq!(hits, [1, 1, 1, 1, 0, 0]);
+    Ok(())
+}
+}
+
+// The kprobe core's fast path for a kretprobe alone on an ftrace site without an entry
+// handler (`KprobeSite::kretprobe_fast`): returns hooked and handled, a hit from inside another
+// probe's handler missed, a second probe on the address served with it by the generic path
+// (and the fast path back once it is gone), disable and enable followed, every instance back.
+
+static FAST_RETURNS: AtomicU64 = AtomicU64::new(0);
+static FAST_RETVAL: AtomicU64 = AtomicU64::new(0);
+static FAST_ENTRIES: AtomicU64 = AtomicU64::new(0);
+
+fn count_return(_ri: &mut KretprobeInstance<'_>, regs: &TrapFrame) {
+    FAST_RETURNS.fetch_add(1, Ordering::Relaxed);
+    FAST_RETVAL.store(regs.regs[0], Ordering::Relaxed);
+}
+
+fn count_entry(_kp: &Kprobe, _regs: &mut TrapFrame) -> bool {
+    FAST_ENTRIES.fetch_add(1, Ordering::Relaxed);
+    false
+}
+
+/// A pre handler that calls [`kprobe_target`].
+fn outer_calls_target(_kp: &Kprobe, _regs: &mut TrapFrame) -> bool {
+    INNER_RESULT.store(kprobe_target(black_box(4)), Ordering::Relaxed);
+    false
+}
+
+/// Calls [`kprobe_target2`] with a BRK probe in it whose handler calls [`kprobe_target`]: a
+/// hit of `kprobe_target` inside a probe handler. Whether both computed right.
+fn hit_target_inside_a_handler() -> Result<bool, String> {
+    INNER_RESULT.store(0, Ordering::Relaxed);
+    let outer = Arc::try_new(
+        Kprobe::at_addr(addr_of(kprobe_target2) + 8).with_pre_handler(outer_calls_target),
+    )
+    .or_fail()?;
+    register_kprobe(&outer).context("register outer")?;
+    let got = kprobe_target2(black_box(1));
+    unregister_kprobe(&outer).context("unregister outer")?;
+    Ok(got == expected_target2(1) && INNER_RESULT.load(Ordering::Relaxed) == expected_target(4))
+}
+
+ktest! {
+fn a_lone_kretprobe_on_an_ftrace_site_takes_the_fast_path_until_shared() -> TestResult {
+    FAST_RETURNS.store(0, Ordering::Relaxed);
+    FAST_ENTRIES.store(0, Ordering::Relaxed);
+    let rp = Arc::try_new(
+        Kretprobe::at_addr(addr_of(kprobe_target))
+            .or_fail()?
+            .with_handler(count_return),
+    )
+    .or_fail()?;
+    register_kretprobe(&rp).context("register")?;
+    let fast_alone = kretprobe_is_fast(&rp);
+    let mut ok = (0..3u64).all(|v| kprobe_target(black_box(v)) == expected_target(v));
+    let alone = FAST_RETURNS.load(Ordering::Relaxed);
+    ok &= hit_target_inside_a_handler()?;
+    let after_inner = (FAST_RETURNS.load(Ordering::Relaxed), rp.kprobe().nmissed());
+    let kp = Arc::try_new(Kprobe::at_addr(addr_of(kprobe_target)).with_pre_handler(count_entry))
+        .or_fail()?;
+    register_kprobe(&kp).context("register the second probe")?;
+    let fast_shared = kretprobe_is_fast(&rp);
+    ok &= kprobe_target(black_box(7)) == expected_target(7);
+    let shared = (FAST_RETURNS.load(Ordering::Relaxed), FAST_ENTRIES.load(Ordering::Relaxed));
+    unregister_kprobe(&kp).context("unregister the second probe")?;
+    let fast_again = kretprobe_is_fast(&rp);
+    ok &= kprobe_target(black_box(8)) == expected_target(8);
+    disable_kretprobe(&rp).context("disable")?;
+    ok &= kprobe_target(black_box(9)) == expected_target(9);
+    let disabled = FAST_RETURNS.load(Ordering::Relaxed);
+    enable_kretprobe(&rp).context("enable")?;
+    ok &= kprobe_target(black_box(10)) == expected_target(10);
+    let enabled = FAST_RETURNS.load(Ordering::Relaxed);
+    let free = kretprobe_free_instances(&rp);
+    unregister_kretprobe(&rp).context("unregister")?;
+    kassert!(ok, "a probed function computed a wrong result");
+    kassert_eq!((fast_alone, fast_shared, fast_again), (true, false, true));
+    kassert_eq!(alone, 3);
+    kassert_eq!(after_inner, (3, 1));
+    kassert_eq!(shared, (4, 1));
+    kassert_eq!((disabled, enabled), (5, 6));
+    kassert_eq!(FAST_RETVAL.load(Ordering::Relaxed), expected_target(10));
+    kassert_eq!(free, Some(rp.maxactive()));
+    kassert_eq!(rp.nmissed(), 0);
+    kassert_eq!(crate::trace::fgraph::current_depth_and_overrun().0, 0);
+    Ok(())
+}
+}
+
+// The same through `kprobe_events`: a kretprobe event on the fast path counts its hits and
+// its miss (a hit inside a probe handler) in `kprobe_profile`, and keeps counting beside a
+// kprobe event on the same address.
+ktest! {
+fn a_kretprobe_event_on_the_fast_path_keeps_its_kprobe_profile() -> TestResult {
+    let events = "/sys/kernel/tracing/kprobe_events";
+    let target = "kernel::ktests::kprobes::kprobe_target";
+    let enable = |event: &str, on: &[u8]| {
+        fs::write(
+            &format!("/sys/kernel/tracing/events/kprobes/{event}/enable"),
+            on,
+            WriteMode::Truncate,
+        )
+    };
+    fs::write(events, format!("r:ktfast {target} ret=$retval").as_bytes(), WriteMode::Append)
+        .context("add the kretprobe event")?;
+    enable("ktfast", b"1").context("enable")?;
+    let mut ok = kprobe_target(black_box(2)) == expected_target(2);
+    ok &= hit_target_inside_a_handler()?;
+    ok &= kprobe_target(black_box(3)) == expected_target(3);
+    let alone = event_profile("ktfast");
+    fs::write(events, format!("p:ktfast_entry {target}").as_bytes(), WriteMode::Append)
+        .context("add the kprobe event")?;
+    enable("ktfast_entry", b"1").context("enable the kprobe event")?;
+    ok &= kprobe_target(black_box(5)) == expected_target(5);
+    let shared = (event_profile("ktfast"), event_profile("ktfast_entry"));
+    let disabled = (enable("ktfast", b"0"), enable("ktfast_entry", b"0"));
+    let removed = fs::write(events, b"", WriteMode::Truncate);
+    fs::write("/sys/kernel/tracing/trace", b"", WriteMode::Truncate).or_fail()?;
+    kassert!(ok, "a probed function computed a wrong result");
+    kassert_eq!(disabled, (Ok(()), Ok(())));
+    kassert_eq!(removed, Ok(()));
+    kassert_eq!(alone, Ok((2, 1)));
+    kassert_eq!(shared, (Ok((3, 1)), Ok((1, 0))));
     Ok(())
 }
 }

@@ -14,6 +14,8 @@ mod jump_label;
 mod kprobes;
 mod patching;
 mod probe_events;
+mod ptrace;
+mod ptrace_debug;
 mod readme;
 mod sched;
 mod smp;

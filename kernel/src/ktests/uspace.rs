@@ -19,15 +19,15 @@ use crate::uaccess;
 use crate::{kassert, kassert_eq, ktest};
 
 /// `ldr x0, [x1]`.
-const LDR_X0_X1: u32 = 0xf940_0020;
+pub(super) const LDR_X0_X1: u32 = 0xf940_0020;
 /// `str x2, [x1]`.
 const STR_X2_X1: u32 = 0xf900_0022;
 /// `svc #0`.
-const SVC_0: u32 = 0xd400_0001;
+pub(super) const SVC_0: u32 = 0xd400_0001;
 
-const CODE: u64 = 0x10000;
-const DATA: u64 = 0x20000;
-const RODATA: u64 = 0x30000;
+pub(super) const CODE: u64 = 0x10000;
+pub(super) const DATA: u64 = 0x20000;
+pub(super) const RODATA: u64 = 0x30000;
 
 fn code_bytes(insns: &[u32]) -> Vec<u8> {
     insns.iter().flat_map(|i| i.to_le_bytes()).collect()
@@ -35,7 +35,7 @@ fn code_bytes(insns: &[u32]) -> Vec<u8> {
 
 /// An address space with `insns` at CODE (read-only, executable), a writable page at DATA
 /// holding `value`, and a read-only page at RODATA.
-fn program(insns: &[u32], value: u64) -> Result<Mm, alloc::string::String> {
+pub(super) fn program(insns: &[u32], value: u64) -> Result<Mm, alloc::string::String> {
     let mm = Mm::new().map_err(|e| alloc::format!("Mm::new: {e}"))?;
     mm.map_zeroed(CODE, 4096, false, true)
         .map_err(|e| alloc::format!("map code: {e}"))?;
@@ -81,7 +81,7 @@ fn install(mm: *const arch::asid::MmContext) {
 
 /// Runs `mm` at EL0 from `pc` with x1 = `x1`, x2 = `x2` until something other than an IRQ
 /// brings it back.
-fn run_user(mm: &Mm, pc: u64, x1: u64, x2: u64) -> (UserExit, TrapFrame) {
+pub(super) fn run_user(mm: &Mm, pc: u64, x1: u64, x2: u64) -> (UserExit, TrapFrame) {
     use arch::daifflags::{DAIF_PROCCTX, local_daif_restore};
     let task = current_task();
     // SAFETY: our own task's user frame, at the top of our stack; nothing else uses it.

@@ -413,6 +413,55 @@ impl Mm {
 /// The first address of `[start, end)` that is neither mapped nor reserved (`end` if there is
 /// none). Reserved ranges are skipped whole and the walk stops at the first hole, so it costs
 /// what is mapped, not the range's length.
+/// Reads (`write` false) or writes `buf` at the user address `addr` of `mm`, another
+/// process's address space, the way a debugger does (Linux: `access_process_vm` with
+/// `FOLL_FORCE`): each page is found by walking `mm`'s page table, and its frame is reached
+/// through the kernel's linear map of physical memory, never through the process's own
+/// mapping, so read-only text takes a breakpoint and a page without EL0 access
+/// (`PROT_NONE`) can be read. Returns how many bytes were copied: it stops at the first
+/// unmapped page (or at `TASK_SIZE`: a kernel address is never reached).
+///
+/// No frame is shared between two address spaces here (`fork` copies every page, `execve`
+/// loads the program into fresh ones, and only a `vfork` child shares its parent's whole
+/// `Mm`, as on Linux), so a write changes this process alone and needs no copy-on-write
+/// break first. After a write the range is cleaned to the point of unification and the
+/// instruction cache invalidated (DC CVAU, DSB ISH, IC IVAU, DSB ISH, ISB), so an
+/// instruction written there (`brk #0`) is what the tracee fetches next.
+pub fn access_process_vm(mm: &Mm, mut addr: u64, buf: &mut [u8], write: bool) -> usize {
+    let inner = mm.inner.lock();
+    let Some(table) = inner.table.as_ref() else {
+        return 0;
+    };
+    let mut done = 0;
+    while done < buf.len() {
+        let Some((pa, _)) = table.translate(addr) else {
+            break;
+        };
+        let in_page = (addr % PAGE_SIZE) as usize;
+        let n = (buf.len() - done).min(PAGE_SIZE as usize - in_page);
+        let alias = phys_to_virt(pa) + in_page as u64;
+        let part = &mut buf[done..done + n];
+        // SAFETY: `pa` is a frame of `mm` (mapped in its table, whose lock we hold, so it
+        // cannot be unmapped and freed meanwhile), reached through the linear map; `n` bytes
+        // stay inside the page.
+        unsafe {
+            if write {
+                core::ptr::copy_nonoverlapping(part.as_ptr(), alias as *mut u8, n);
+            } else {
+                core::ptr::copy_nonoverlapping(alias as *const u8, part.as_mut_ptr(), n);
+            }
+        }
+        if write {
+            // Whether or not the page is executable now: it may be made so later, and a word
+            // costs a line of each cache.
+            arch::cache::caches_clean_inval_pou(alias, alias + n as u64);
+        }
+        done += n;
+        addr += n as u64;
+    }
+    done
+}
+
 fn covered_prefix(inner: &Inner, start: u64, end: u64) -> Result<u64, Errno> {
     let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
     let mut va = start;

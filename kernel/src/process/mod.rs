@@ -21,7 +21,13 @@
 //! copy-on-write yet) and replace their image with `execve` ([`execve`]), which renames the
 //! task after the program and records its path and arguments ([`ExecInfo`]) for `/proc`; the
 //! process table also lends `/proc` readers the address space ([`ProcShared::mm`]).
+//!
+//! A traced process ([`crate::ptrace`]) makes its ptrace stops on this same way back to EL0,
+//! and its tracer's `wait4` finds it here too: the tracer sees its stops and, first, its exit
+//! ([`wait4`]). While its tracer asks for syscall stops, its syscalls leave the `svc` fast path
+//! (`user_loop` enters EL0 without a context for it) and go through the stops in the loop.
 
+pub mod debug;
 pub mod mm;
 pub mod pgrp;
 pub mod signal;
@@ -36,7 +42,7 @@ use arch::asid::MmContext;
 use arch::exception::TrapFrame;
 use arch::fpsimd::UserFpsimdState;
 use arch::spinlock::SpinLockIrq;
-use arch::uspace::{UserExit, enter_user, handle_user_irq};
+use arch::uspace::{UserExit, enter_user_debug, handle_user_irq};
 use spin::Once;
 
 use crate::binfmt_elf;
@@ -55,6 +61,9 @@ pub const INIT_PID: Pid = 1;
 pub struct ExecInfo {
     /// The program's path as `execve` got it.
     pub path: String,
+    /// The program file's own path, symlinks resolved (`/bin/busybox` for `/bin/sh`): what
+    /// `/proc/PID/exe` points at and `maps` names.
+    pub exe: String,
     /// The arguments, each ended by a NUL.
     pub argv: Vec<u8>,
 }
@@ -65,6 +74,18 @@ impl ExecInfo {
         let mut copy = String::new();
         copy.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
         copy.push_str(path);
+        let vfs = fs::vfs();
+        let exe = match vfs.real_path(vfs.root(), path) {
+            Ok(exe) => exe,
+            Err(Errno::ENOMEM) => return Err(Errno::ENOMEM),
+            // Gone already, or a test's image without a file: the path as given.
+            Err(_) => {
+                let mut exe = String::new();
+                exe.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
+                exe.push_str(path);
+                exe
+            }
+        };
         let mut args = Vec::new();
         let len = argv.iter().map(|a| a.len() + 1).sum();
         args.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
@@ -74,6 +95,7 @@ impl ExecInfo {
         }
         Arc::try_new(Self {
             path: copy,
+            exe,
             argv: args,
         })
         .map_err(|_| Errno::ENOMEM)
@@ -86,6 +108,10 @@ impl ExecInfo {
 }
 
 /// A process as its parent and the process table see it.
+///
+/// `repr(C)`, so the fields read on the `svc` fast path (`getppid`) stay first, within an
+/// immediate offset of the pointer, ahead of the large signal and ptrace state.
+#[repr(C)]
 pub struct ProcShared {
     pid: AtomicU32,
     ppid: AtomicU32,
@@ -155,6 +181,16 @@ impl ProcShared {
         self.ppid.load(Ordering::Acquire)
     }
 
+    /// Its `RLIMIT_NOFILE` soft limit: the first descriptor number it may not open.
+    pub fn nofile_limit(&self) -> usize {
+        let limit = self
+            .rlimits
+            .lock()
+            .get(crate::rlimit::RLIMIT_NOFILE as u64)
+            .map_or(fs::fdtable::NR_OPEN_DEFAULT as u64, |limit| limit.cur);
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    }
+
     /// Its resource limits.
     pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
         &self.rlimits
@@ -179,6 +215,26 @@ impl ProcShared {
     pub fn sig_actions(&self) -> (u64, u64) {
         self.sighand.lock().ignored_and_caught()
     }
+
+    /// Its signal state, job control and ptrace state, under one lock.
+    pub(crate) fn sighand(&self) -> &SpinLockIrq<signal::SigHand> {
+        &self.sighand
+    }
+
+    /// Wakes its `wait4` (a child or tracee changed state).
+    pub(crate) fn wake_waiter(&self) {
+        self.child_exit.wake_up();
+    }
+
+    /// The pid of its tracer, 0 when it is not traced (`TracerPid:`).
+    pub fn tracer_pid(&self) -> Pid {
+        self.sighand.lock().ptrace.tracer
+    }
+
+    /// Whether it sleeps in a ptrace stop (`t (tracing stop)`).
+    pub fn ptrace_stopped(&self) -> bool {
+        self.sighand.lock().ptrace.stopped
+    }
 }
 
 /// Reaps pid 1's zombie children whose task is gone: pid 1 (the shell, a kernel task) never
@@ -189,6 +245,8 @@ fn reap_init_zombies(table: &mut Vec<Arc<ProcShared>>) {
         p.ppid() != INIT_PID
             || p.status.get().is_none()
             || sched::find_task_by_pid(p.pid()).is_some()
+            // A tracer reaps it first.
+            || p.sighand.lock().ptrace.traced()
     });
 }
 
@@ -234,6 +292,22 @@ fn insert(shared: &Arc<ProcShared>, fork_epoch: Option<u64>) -> Result<(), Errno
     Ok(())
 }
 
+/// Unlinks one process traced by `tracer` from it ([`crate::ptrace::Ptrace::unlink`]), if
+/// there is one: the process and the options it was traced with (the exiting tracer's side of
+/// Linux's `exit_ptrace`).
+pub(crate) fn untrace_one(tracer: Pid) -> Option<(Arc<ProcShared>, u32)> {
+    let table = TABLE.lock();
+    table.iter().find_map(|p| {
+        let mut hand = p.sighand.lock();
+        if hand.ptrace.tracer != tracer {
+            return None;
+        }
+        let options = hand.ptrace.options;
+        hand.ptrace.unlink(0);
+        Some((p.clone(), options))
+    })
+}
+
 /// The table entry of process `pid` (a zombie included).
 pub fn find_shared(pid: Pid) -> Option<Arc<ProcShared>> {
     TABLE.lock().iter().find(|p| p.pid() == pid).cloned()
@@ -263,83 +337,173 @@ pub struct WaitOptions {
     pub continued: bool,
 }
 
-/// Whether `wait4(which)` of `parent` waits for `p`: any child for -1, the child `which` for
-/// a positive one, a child in group `-which` for one below -1 (the syscall turns 0 into the
-/// caller's group).
-fn waits_for(p: &ProcShared, parent: Pid, which: i64) -> bool {
-    p.ppid() == parent
-        && match which {
-            -1 => true,
-            which if which > 0 => i64::from(p.pid()) == which,
-            which => i64::from(p.pgid()) == -which,
-        }
+/// Whether `wait4(which)` looks at `p`: any process for -1, process `which` for a positive
+/// one, one in group `-which` for one below -1 (the syscall turns 0 into the caller's group).
+fn which_matches(p: &ProcShared, which: i64) -> bool {
+    match which {
+        -1 => true,
+        which if which > 0 => i64::from(p.pid()) == which,
+        which => i64::from(p.pgid()) == -which,
+    }
 }
 
-/// Reaps one exited child of `parent` matching `which`, if any, else takes a stop or
-/// continue report the options ask for (Linux: `wait_task_zombie`, `wait_task_stopped`,
-/// `wait_task_continued`).
-fn reap(parent: Pid, which: i64, options: WaitOptions) -> Reaped {
-    let mut table = TABLE.lock();
-    let matches = |p: &Arc<ProcShared>| waits_for(p, parent, which);
-    if !table.iter().any(matches) {
-        return Reaped::NoChild;
+/// What `wait4` of `waiter` finds in `p` (Linux: `wait_consider_task`).
+enum Found {
+    /// Neither its child nor its tracee, or nothing for this wait.
+    Nothing,
+    /// Its child or tracee, with nothing to report yet.
+    Waiting,
+    /// An exit to reap.
+    Zombie,
+    /// A stop or continue report (taken when `take`).
+    Report(WaitStatus),
+}
+
+/// Looks at `p` for `wait4` of `waiter` with `options`: its tracer sees its ptrace stops
+/// (whatever `WUNTRACED` says) and its exit first; its real parent sees its exit only once
+/// no other process traces it, and its group stops (`WUNTRACED`) and continues
+/// (`WCONTINUED`) as for any child. With `take`, a report is taken (reported once).
+fn consider(p: &ProcShared, waiter: Pid, which: i64, options: WaitOptions, take: bool) -> Found {
+    if !which_matches(p, which) {
+        return Found::Nothing;
     }
-    let Some(at) = table
-        .iter()
-        .position(|p| matches(p) && p.status.get().is_some())
-    else {
-        for child in table.iter().filter(|p| matches(p)) {
-            let mut hand = child.sighand.lock();
-            let report = if options.untraced {
-                hand.jobctl.wait_stopped()
-            } else {
-                None
-            };
-            let report = report.or_else(|| {
-                options
-                    .continued
-                    .then(|| hand.jobctl.wait_continued())
-                    .flatten()
-            });
-            if let Some(status) = report {
-                return Reaped::Report(child.pid(), status);
+    let mut hand = p.sighand.lock();
+    let tracer = hand.ptrace.tracer;
+    let ptrace = tracer == waiter;
+    if !ptrace && p.ppid() != waiter {
+        return Found::Nothing;
+    }
+    if p.status.get().is_some() {
+        return if ptrace || tracer == 0 {
+            Found::Zombie
+        } else {
+            Found::Waiting
+        };
+    }
+    if ptrace {
+        if take && let Some(status) = hand.ptrace.take_report() {
+            return Found::Report(status);
+        }
+        if !take && hand.ptrace.report_ready() {
+            return Found::Report(WaitStatus(0));
+        }
+    } else if options.untraced {
+        if take && let Some(status) = hand.jobctl.wait_stopped() {
+            return Found::Report(status);
+        }
+        if !take && hand.jobctl.wait_ready(true, false) {
+            return Found::Report(WaitStatus(0));
+        }
+    }
+    if options.continued {
+        if take && let Some(status) = hand.jobctl.wait_continued() {
+            return Found::Report(status);
+        }
+        if !take && hand.jobctl.wait_ready(false, true) {
+            return Found::Report(WaitStatus(0));
+        }
+    }
+    Found::Waiting
+}
+
+/// Reaps one exited child or tracee of `waiter` matching `which`, if any, else takes a stop
+/// or continue report the options ask for (Linux: `wait_task_zombie`, `wait_task_stopped`,
+/// `wait_task_continued`). A tracer reaping a tracee that is not its child only detaches
+/// from it: the real parent is told of the exit and reaps it (Linux's `EXIT_TRACE`).
+fn reap(waiter: Pid, which: i64, options: WaitOptions) -> Reaped {
+    let mut table = TABLE.lock();
+    let mut any = false;
+    let mut zombie = None;
+    for (at, p) in table.iter().enumerate() {
+        match consider(p, waiter, which, options, false) {
+            Found::Nothing => {}
+            Found::Waiting => any = true,
+            Found::Zombie => {
+                zombie = Some(at);
+                break;
+            }
+            Found::Report(_) => {
+                if let Found::Report(status) = consider(p, waiter, which, options, true) {
+                    return Reaped::Report(p.pid(), status);
+                }
+                any = true;
             }
         }
-        return Reaped::Running;
+    }
+    let Some(at) = zombie else {
+        return if any {
+            Reaped::Running
+        } else {
+            Reaped::NoChild
+        };
     };
-    let zombie = table.swap_remove(at);
-    let status = *zombie.status.get().unwrap_or(&WaitStatus(0));
+    let status = *table[at].status.get().unwrap_or(&WaitStatus(0));
+    if table[at].ppid() == waiter {
+        let zombie = table.swap_remove(at);
+        drop(table);
+        return Reaped::Zombie(zombie.pid(), status);
+    }
+    // Our tracee, someone else's child: it goes back to its parent, a zombie (or is gone at
+    // once, if the parent reaps its children automatically).
+    let zombie = table[at].clone();
+    zombie.sighand.lock().ptrace.unlink(0);
+    let parent = table.iter().find(|p| p.pid() == zombie.ppid()).cloned();
+    if parent
+        .as_ref()
+        .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
+    {
+        table.swap_remove(at);
+    }
     drop(table);
+    if let Some(parent) = parent {
+        signal::notify_parent(&parent, zombie.pid(), status);
+        parent.child_exit.wake_up();
+    }
     Reaped::Zombie(zombie.pid(), status)
 }
 
-/// Whether `parent` has a child matching `which` that has exited (or has a report the
-/// options ask for), or none at all (`wait4`'s condition to stop sleeping).
-fn wait_done(parent: Pid, which: i64, options: WaitOptions) -> bool {
+/// Whether `waiter` has a child or tracee matching `which` that has exited (or has a report
+/// the options ask for), or none at all (`wait4`'s condition to stop sleeping).
+fn wait_done(waiter: Pid, which: i64, options: WaitOptions) -> bool {
     let table = TABLE.lock();
-    let mut children = table.iter().filter(|p| waits_for(p, parent, which));
     let mut any = false;
-    let done = children.any(|p| {
-        any = true;
-        p.status.get().is_some()
-            || p.sighand
-                .lock()
-                .jobctl
-                .wait_ready(options.untraced, options.continued)
-    });
-    done || !any
+    for p in table.iter() {
+        match consider(p, waiter, which, options, false) {
+            Found::Nothing => {}
+            Found::Waiting => any = true,
+            Found::Zombie | Found::Report(_) => return true,
+        }
+    }
+    !any
 }
 
 /// Records `status` for the exiting process, gives its children to pid 1 and wakes its
-/// parent.
-fn exit_notify(shared: &ProcShared, pid: Pid, status: WaitStatus) {
+/// parent (or its tracer: see below). A parent that ignores SIGCHLD (or set `SA_NOCLDWAIT`)
+/// gets no zombie: the process leaves the table at once, decided under the table's lock so no
+/// `wait4` reaps it first.
+fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
+    // Its tracees go free (or die, with PTRACE_O_EXITKILL) before anyone hears of the exit.
+    crate::ptrace::stop::exit_ptrace(pid);
     let parent = {
-        let table = TABLE.lock();
+        let mut table = TABLE.lock();
         for child in table.iter().filter(|p| p.ppid() == pid) {
             child.ppid.store(INIT_PID, Ordering::Release);
         }
         shared.status.call_once(|| status);
-        table.iter().find(|p| p.pid() == shared.ppid()).cloned()
+        // A traced process's exit goes to its tracer first (Linux: `do_notify_parent` to
+        // `tsk->parent`); its real parent hears of it once the tracer has reaped it, and only
+        // an untraced one is reaped at once.
+        let tracer = shared.sighand.lock().ptrace.tracer;
+        let notified = if tracer != 0 { tracer } else { shared.ppid() };
+        let parent = table.iter().find(|p| p.pid() == notified).cloned();
+        if tracer == 0
+            && parent
+                .as_ref()
+                .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
+        {
+            table.retain(|p| !Arc::ptr_eq(p, shared));
+        }
+        parent
     };
     shared.release_vfork();
     if let Some(parent) = parent {
@@ -414,9 +578,15 @@ pub struct Process {
     /// The last syscall returned a restart code, with its original x0 (Linux's `orig_x0`):
     /// taken by [`signal::do_signal`] right after the syscall.
     restart: Option<(Errno, u64)>,
+    /// How `restart_syscall` carries on a syscall that returned `ERESTART_RESTARTBLOCK`
+    /// (Linux: `current->restart_block`); `None` makes it `EINTR`.
+    pub restart_block: Option<RestartBlock>,
     /// The last syscall left work for the run loop (an exit, a restart): the `svc` fast path
     /// does not go straight back to EL0.
     syscall_work: bool,
+    /// Its tracer resumed it with `PTRACE_SYSCALL` (a copy of the tracee's flag, refreshed at
+    /// every ptrace stop): its syscalls go the slow way, through the run loop's stops.
+    ptrace_syscall: bool,
     /// Its file descriptors and working directory (see [`crate::syscall::fs`]).
     pub files: fs::fdtable::FdTable<File>,
     pub cwd: Arc<fs::Inode>,
@@ -463,6 +633,26 @@ impl Process {
         self.syscall_work = true;
     }
 
+    /// A ptrace stop happened in the syscall being run: the run loop looks again at what the
+    /// tracer asked before EL0 runs (`PTRACE_SYSCALL`, registers, a signal).
+    pub fn set_syscall_work(&mut self) {
+        self.syscall_work = true;
+    }
+
+    /// Whether its syscalls stop for its tracer (`PTRACE_SYSCALL`).
+    pub fn ptrace_syscall(&self) -> bool {
+        self.ptrace_syscall
+    }
+
+    pub fn set_ptrace_syscall(&mut self, on: bool) {
+        self.ptrace_syscall = on;
+    }
+
+    /// Its entry in the process table.
+    pub fn shared(&self) -> &Arc<ProcShared> {
+        &self.shared
+    }
+
     /// Whether the last syscall left work for the run loop ([`Self::set_exit`],
     /// [`Self::set_restart`]).
     #[inline(always)]
@@ -479,10 +669,31 @@ impl Process {
         self.umask.load(Ordering::Relaxed)
     }
 
+    /// Its `RLIMIT_NOFILE` soft limit: the first descriptor number it may not open.
+    pub fn nofile_limit(&self) -> usize {
+        self.shared.nofile_limit()
+    }
+
     /// Its resource limits.
     pub fn rlimits(&self) -> &SpinLockIrq<crate::rlimit::RLimits> {
         &self.shared.rlimits
     }
+}
+
+/// What `restart_syscall` resumes (Linux: `struct restart_block`, one variant per `fn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartBlock {
+    /// A relative `nanosleep`/`clock_nanosleep`: sleep on to `deadline_ns` of the monotonic
+    /// clock, writing what is left to `rem` (0: nowhere) if interrupted again.
+    Nanosleep { deadline_ns: u64, rem: u64 },
+    /// A `futex` wait with a timeout: wait on for the same word, value and bitset until
+    /// `deadline_ns`.
+    FutexWait {
+        uaddr: u64,
+        expected: u32,
+        deadline_ns: u64,
+        bitset: u32,
+    },
 }
 
 /// Linux's default umask (`init_fs`).
@@ -631,7 +842,7 @@ fn stdio_files(stdio: Option<[Arc<File>; 3]>) -> Result<fs::fdtable::FdTable<Fil
         }
     };
     for file in stdio {
-        files.alloc(file, false, 0)?;
+        files.alloc(file, false, 0, fs::fdtable::NR_OPEN_DEFAULT)?;
     }
     Ok(files)
 }
@@ -662,7 +873,9 @@ pub fn spawn_with_stdio(
         saved_sigmask: None,
         exit_status: None,
         restart: None,
+        restart_block: None,
         syscall_work: false,
+        ptrace_syscall: false,
         files: stdio_files(stdio)?,
         cwd,
         umask: AtomicU32::new(DEFAULT_UMASK),
@@ -694,13 +907,16 @@ pub struct CloneArgs {
     /// instead of a copy, so what it writes before `execve` or `_exit` (glibc's `posix_spawn`
     /// reports a failed exec this way) is the parent's.
     pub share_vm: bool,
+    /// The signal the parent gets at the child's exit (`CSIGNAL`: SIGCHLD or none); which
+    /// ptrace event the fork is ([`crate::ptrace::stop::fork_event`]).
+    pub exit_signal: u32,
 }
 
 /// `fork`: a child with a copy of the address space, resuming from `frame` with x0 = 0 and
 /// `args` applied. Returns the child's pid once it runs (with `args.vfork`, once it has
 /// exec'd or exited). `EINTR` means a group signal came during the fork and nothing was made:
 /// the caller restarts the syscall after the signals ([`insert`]).
-pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
+pub fn fork(parent: &mut Process, frame: &mut TrapFrame, args: CloneArgs) -> Result<Pid, Errno> {
     let epoch = pgrp::GROUP_SIGNALS.load(Ordering::Acquire);
     let mm = if args.share_vm {
         // The parent sleeps until the child execs or exits (`vfork`), so one task at a time
@@ -709,8 +925,22 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
     } else {
         Arc::try_new(parent.mm.duplicate()?).map_err(|_| Errno::ENOMEM)?
     };
-    let sighand = parent.shared.sighand.lock().inherit();
+    let mut sighand = parent.shared.sighand.lock().inherit();
+    // A tracer that asked for this fork's event traces the child too, from its first
+    // instruction (Linux: `ptrace_init_task`).
+    let event = crate::ptrace::stop::fork_event(&args);
+    let traced = crate::ptrace::stop::attach_child(&parent.shared, event, &mut sighand.ptrace);
     let shared = ProcShared::new(parent.pid(), sighand, parent.shared.exec(), &mm)?;
+    if traced {
+        // It stops at once: SIGSTOP, or a group-stop trap when seized (set above).
+        let seized = shared.sighand.lock().ptrace.seized;
+        if !seized {
+            shared.birth_signals.fetch_or(
+                crate::signal::sigmask(crate::signal::SIGSTOP),
+                Ordering::AcqRel,
+            );
+        }
+    }
     shared.pgid.store(parent.shared.pgid(), Ordering::Relaxed);
     shared.sid.store(parent.shared.sid(), Ordering::Relaxed);
     *shared.rlimits.lock() = *parent.shared.rlimits.lock();
@@ -723,7 +953,9 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
         saved_sigmask: None,
         exit_status: None,
         restart: None,
+        restart_block: None,
         syscall_work: false,
+        ptrace_syscall: false,
         files: parent.files.try_clone()?,
         cwd: parent.cwd.clone(),
         umask: AtomicU32::new(parent.umask()),
@@ -764,6 +996,9 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
         },
     )?;
     let pid = task.pid();
+    if traced {
+        crate::ptrace::stop::event(parent, frame, event, u64::from(pid));
+    }
     if args.vfork {
         // Killable only: a signal to the parent waits for the child too (Linux's
         // `wait_for_vfork_done` is killable, and then the child is left to run).
@@ -778,6 +1013,12 @@ pub fn fork(parent: &Process, frame: &TrapFrame, args: CloneArgs) -> Result<Pid,
             // Another signal is pending and would end every sleep at once: let the child run.
             sched::yield_now();
         }
+        crate::ptrace::stop::event(
+            parent,
+            frame,
+            crate::ptrace::PTRACE_EVENT_VFORK_DONE,
+            u64::from(pid),
+        );
     }
     Ok(pid)
 }
@@ -810,6 +1051,8 @@ pub fn execve(
     process.shared.sighand.lock().flush_handlers();
     // A new program starts with FP/SIMD registers zeroed (Linux: `fpsimd_flush_thread`).
     set_current_fpsimd(&task, &UserFpsimdState::default());
+    // Hardware breakpoints and watchpoints were for the old image (Linux: `flush_thread`).
+    debug::flush_ptrace_hw_breakpoint(&task);
     // A `vfork`ing parent goes on once its child has its own program.
     process.shared.release_vfork();
     Ok(())
@@ -862,7 +1105,9 @@ pub fn run_here(mm: Mm, initial: TrapFrame) -> Result<(WaitStatus, [u64; 31]), E
         saved_sigmask: None,
         exit_status: None,
         restart: None,
+        restart_block: None,
         syscall_work: false,
+        ptrace_syscall: false,
         files: fs::fdtable::FdTable::new(),
         cwd: fs::vfs().root().clone(),
         umask: AtomicU32::new(DEFAULT_UMASK),
@@ -933,6 +1178,12 @@ fn run(mut process: Process, initial: TrapFrame, tls: u64, fpsimd: Box<UserFpsim
     drop(fpsimd);
     install_mm(&task, process.mm.context());
     let status = user_loop(&task, &mut process, frame);
+    crate::ptrace::stop::event(
+        &mut process,
+        frame,
+        crate::ptrace::PTRACE_EVENT_EXIT,
+        u64::from(status.0),
+    );
     // The task's memory may be reused once it is gone: this CPU must not think it holds it.
     arch::fpsimd::release(task.fpsimd_state());
     install_mm(&task, core::ptr::null());
@@ -971,13 +1222,20 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
         }
         // SAFETY: IRQs are masked; the running task's own state, released before it exits.
         unsafe { arch::fpsimd::restore_current(task.fpsimd_state()) };
-        let context = core::ptr::from_mut::<Process>(process).cast::<()>();
+        // A tracee stopping at its syscalls takes the slow way for them: without a context the
+        // vector's `svc` fast path hands the syscall to us unrun (`UserExit::Syscall`).
+        let context = if process.ptrace_syscall {
+            core::ptr::null_mut()
+        } else {
+            core::ptr::from_mut::<Process>(process).cast::<()>()
+        };
         // SAFETY: `frame` is this task's user frame at the top of its stack, far above our
         // stack pointer; it was made with EL0t and only syscalls edit its registers; TTBR0
         // holds this process's address space (installed by `run`, reinstalled by every switch
         // back to this task). `context` is our process, which `el0_svc_handler` alone uses
-        // until `enter_user` returns.
-        let exit = unsafe { enter_user(frame, context) };
+        // until `enter_user` returns. A task under a debugger enters with its debug state
+        // and without the fast path (`debug`).
+        let exit = unsafe { enter_user_debug(frame, context, task.debug()) };
         match exit {
             UserExit::Irq => {
                 handle_user_irq(frame);
@@ -986,7 +1244,11 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             UserExit::Syscall | UserExit::SvcWork => {
                 local_daif_restore(DAIF_PROCCTX);
                 if exit == UserExit::Syscall {
-                    crate::syscall::invoke_syscall(process, frame);
+                    if process.ptrace_syscall {
+                        crate::ptrace::stop::traced_syscall(process, frame);
+                    } else {
+                        crate::syscall::invoke_syscall(process, frame);
+                    }
                 }
                 process.syscall_work = false;
                 if let Some(status) = process.exit_status.take() {
@@ -996,6 +1258,7 @@ fn user_loop(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> WaitS
             UserExit::Exception(esr) => {
                 local_daif_restore(DAIF_PROCCTX);
                 let info = crate::signal::fault_siginfo(esr, frame.far, frame.pc);
+                debug::el0_debug_exception(task, esr, frame);
                 let far = match esr.ec() {
                     arch::esr::ESR_ELx_EC_DABT_LOW | arch::esr::ESR_ELx_EC_IABT_LOW => frame.far,
                     _ => 0,

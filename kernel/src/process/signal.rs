@@ -51,7 +51,9 @@ pub struct SigHand {
     actions: [SigAction; _NSIG as usize],
     info: [KSigInfo; _NSIG as usize],
     /// Its group stop and continue state.
-    pub(super) jobctl: JobCtl,
+    pub(crate) jobctl: JobCtl,
+    /// Its tracer and ptrace stops ([`crate::ptrace`]).
+    pub(crate) ptrace: crate::ptrace::Ptrace,
 }
 
 impl Default for SigHand {
@@ -80,6 +82,7 @@ impl SigHand {
                 group_exit_code: 0,
                 group_stop_count: 0,
             },
+            ptrace: crate::ptrace::Ptrace::new(),
         }
     }
 
@@ -112,7 +115,15 @@ impl SigHand {
         (ignored, caught)
     }
 
-    /// What a forked child starts with: its parent's actions, nothing pending, no stop.
+    /// Whether children that exit are reaped at once instead of becoming zombies: SIGCHLD is
+    /// ignored, or its action has `SA_NOCLDWAIT` (Linux: `do_notify_parent`'s autoreap).
+    pub fn autoreaps_children(&self) -> bool {
+        let action = &self.actions[crate::signal::SIGCHLD as usize - 1];
+        action.handler == SIG_IGN || action.flags & crate::signal::SA_NOCLDWAIT != 0
+    }
+
+    /// What a forked child starts with: its parent's actions, nothing pending, no stop, not
+    /// traced (an auto-attach is `fork`'s).
     pub fn inherit(&self) -> Self {
         let mut new = Self::new();
         new.actions = self.actions;
@@ -129,7 +140,7 @@ fn valid(signo: u32) -> bool {
 /// and discards pending stop signals, a stop signal discards a pending SIGCONT, SIGKILL ends a
 /// stop); then dropped if the process ignores it and does not block it, else pending (once)
 /// and the task woken from an interruptible sleep (a stopped one only by SIGCONT, SIGKILL).
-fn send(shared: &ProcShared, task: &Arc<Task>, info: KSigInfo) {
+pub(crate) fn send(shared: &ProcShared, task: &Arc<Task>, info: KSigInfo) {
     let bit = sigmask(info.signo);
     let (wake_stopped, queued) = {
         let mut hand = shared.sighand.lock();
@@ -269,15 +280,55 @@ fn notify_parent_cldstop(child: &ProcShared, pid: Pid, why: i32, signo: u32) {
     parent.child_exit.wake_up();
 }
 
+/// SIGCHLD with `why` (`CLD_TRAPPED`, or `CLD_STOPPED` for a group stop) to `tracer` for its
+/// tracee `pid`, which stopped with `report`, unless the tracer ignores SIGCHLD or set
+/// `SA_NOCLDSTOP`; its `wait4` is woken either way (Linux: `do_notify_parent_cldstop` with
+/// `for_ptracer`). `si_status` is the report's signal.
+pub(crate) fn notify_tracer(tracer: Pid, pid: Pid, why: i32, report: u32) {
+    let Some(parent) = super::find_shared(tracer) else {
+        return;
+    };
+    if let Some(task) = sched::find_task_by_pid(tracer)
+        && parent.status.get().is_none()
+    {
+        let action = parent.sighand.lock().actions[SIGCHLD as usize - 1];
+        if action.handler != SIG_IGN && action.flags & SA_NOCLDSTOP == 0 {
+            let info = KSigInfo {
+                signo: SIGCHLD,
+                code: why,
+                fields: SigFields::Child {
+                    pid,
+                    uid: 0,
+                    status: (report & 0x7f) as i32,
+                },
+            };
+            send(&parent, &task, info);
+        }
+    }
+    parent.child_exit.wake_up();
+}
+
 /// The running task stops for stop signal `signo` (Linux: `do_signal_stop`), unless SIGCONT
 /// or SIGKILL came since it was dequeued: tells the parent when the stop is fresh, then
 /// sleeps until SIGCONT or SIGKILL ends the stop.
-fn do_signal_stop(task: &Task, process: &Process, signo: u32) {
+fn do_signal_stop(task: &Task, process: &mut Process, frame: &mut TrapFrame, signo: u32) {
     let notify = {
         let mut hand = process.shared.sighand.lock();
         let Some(notify) = hand.jobctl.do_signal_stop(signo) else {
             return;
         };
+        if hand.ptrace.traced() {
+            // While traced, the group stop is a ptrace stop (Linux: `do_jobctl_trap`): the
+            // tracer resumes it, whatever the group's state.
+            hand.jobctl.leave_stop();
+            let tracer = hand.ptrace.tracer;
+            drop(hand);
+            if notify && tracer != process.shared.ppid() {
+                notify_parent_cldstop(&process.shared, task.pid(), CLD_STOPPED, signo);
+            }
+            crate::ptrace::stop::group_stop(process, frame, signo);
+            return;
+        }
         // Set under the lock: a SIGCONT after it finds the task stopped and wakes it.
         sched::set_current_stopped();
         notify
@@ -285,15 +336,36 @@ fn do_signal_stop(task: &Task, process: &Process, signo: u32) {
     if notify {
         notify_parent_cldstop(&process.shared, task.pid(), CLD_STOPPED, signo);
     }
+    sleep_stopped(task, process);
+}
+
+/// Sleeps in a group stop (the task already marked stopped) until SIGCONT or SIGKILL ends
+/// it, or a tracer that attached meanwhile makes it a ptrace stop (`do_signal` traps).
+fn sleep_stopped(task: &Task, process: &Process) {
     loop {
         sched::schedule();
         let hand = process.shared.sighand.lock();
-        if !hand.jobctl.stopped() || task.killed() {
+        if !hand.jobctl.stopped() || task.killed() || hand.ptrace.trap_stop {
             break;
         }
         // Woken by something else: back to sleep.
         sched::set_current_stopped();
     }
+}
+
+/// A task no longer traced whose group is still stopped (its tracer resumed it, then
+/// detached or exited) stops again, without a new report (Linux: `__ptrace_unlink` sets
+/// `JOBCTL_STOP_PENDING`). Whether it stopped.
+fn rejoin_group_stop(task: &Task, process: &Process) -> bool {
+    {
+        let mut hand = process.shared.sighand.lock();
+        if hand.ptrace.traced() || !hand.jobctl.rejoin_stop() {
+            return false;
+        }
+        sched::set_current_stopped();
+    }
+    sleep_stopped(task, process);
+    true
 }
 
 /// A fault at EL0 raises `info` (Linux: `force_sig_fault`): if the process blocks or ignores
@@ -341,6 +413,14 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
             notify_parent_cldstop(&process.shared, task.pid(), why, SIGCONT);
             continue;
         }
+        // A trap the tracer asked for (`PTRACE_INTERRUPT`, an attach to a stopped process).
+        if crate::ptrace::stop::trap_pending(process) {
+            crate::ptrace::stop::trap_stop(process, frame);
+            continue;
+        }
+        if rejoin_group_stop(task, process) {
+            continue;
+        }
         let deliverable = task.sig_deliverable();
         if deliverable == 0 {
             break;
@@ -350,16 +430,11 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
         } else {
             deliverable.trailing_zeros() + 1
         };
-        let (action, info) = {
+        let (info, traced) = {
             let mut hand = process.shared.sighand.lock();
             task.sig_take(sigmask(signo));
             hand.jobctl.dequeued(signo);
-            let index = signo as usize - 1;
-            let action = hand.actions[index];
-            if action.flags & SA_RESETHAND != 0 && action.handler > SIG_IGN {
-                hand.actions[index] = SigAction::default();
-            }
-            (action, hand.info[index])
+            (hand.info[signo as usize - 1], hand.ptrace.traced())
         };
         let info = if info.signo == signo {
             info
@@ -373,12 +448,45 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
         if signo == SIGKILL {
             return Some(WaitStatus::signaled(SIGKILL, false));
         }
+        // A tracee stops before the action (signal-delivery-stop); the tracer says which
+        // signal is delivered (Linux: `ptrace_signal`).
+        let (signo, info) = if traced {
+            match crate::ptrace::stop::signal_delivery_stop(process, frame, info) {
+                None => (signo, info),
+                Some((0, _)) => continue,
+                Some((new, info)) => {
+                    if task.sig_blocked() & sigmask(new) != 0 {
+                        // Blocked now: it waits pending, as Linux requeues it.
+                        send(&process.shared, &sched::current_task(), info);
+                        continue;
+                    }
+                    if new != signo {
+                        process.shared.sighand.lock().jobctl.dequeued(new);
+                    }
+                    (new, info)
+                }
+            }
+        } else {
+            (signo, info)
+        };
+        if signo == SIGKILL {
+            return Some(WaitStatus::signaled(SIGKILL, false));
+        }
+        let action = {
+            let mut hand = process.shared.sighand.lock();
+            let index = signo as usize - 1;
+            let action = hand.actions[index];
+            if action.flags & SA_RESETHAND != 0 && action.handler > SIG_IGN {
+                hand.actions[index] = SigAction::default();
+            }
+            action
+        };
         match action.handler {
             SIG_IGN => continue,
             SIG_DFL => match default_action(signo) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
                 DefaultAction::Stop => {
-                    do_signal_stop(task, process, signo);
+                    do_signal_stop(task, process, frame, signo);
                     continue;
                 }
                 // No core is dumped, as Linux with its default RLIMIT_CORE of 0: no core flag.
@@ -409,6 +517,11 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
                 return None;
             }
         }
+    }
+    // Restarting without a handler: a syscall that keeps its state in the restart block
+    // comes back as `restart_syscall` (Linux: `setup_restart_syscall`).
+    if let Some((Errno::ERESTART_RESTARTBLOCK, _)) = restart {
+        frame.regs[8] = crate::syscall::__NR_RESTART_SYSCALL;
     }
     if let Some(mask) = process.saved_sigmask.take() {
         task.set_sig_blocked(mask);
@@ -493,6 +606,9 @@ fn setup_rt_frame(
 /// as Linux's `arm64_notify_segfault`; x0 comes from the frame, not from a return value.
 pub fn sys_rt_sigreturn(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
     let task = sched::current_task();
+    // A restart block from before the handler must not resume (Linux: `restart_block.fn =
+    // do_no_restart_syscall`).
+    process.restart_block = None;
     if restore_sigframe(&task, frame).is_err() {
         let info = KSigInfo {
             signo: SIGSEGV,
@@ -637,6 +753,33 @@ pub fn sys_rt_sigpending(_: &mut Process, frame: &mut TrapFrame) -> Result<u64, 
 /// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` blocked until a signal is delivered;
 /// `EINTR` once a handler ran (Linux's `ERESTARTNOHAND`: a signal that only stopped and
 /// continued the process, or was ignored, sends it back to sleep). The handler's frame records the old mask, which sigreturn restores.
+/// Installs the temporary mask at `mask` (`sigsetsize` must be 8) for a wait that takes one
+/// (ppoll, pselect6), keeping the current mask to restore (Linux: `set_user_sigmask`).
+pub fn set_user_sigmask(process: &mut Process, mask: u64, sigsetsize: u64) -> Result<(), Errno> {
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = [0u8; 8];
+    copy_from_user(&mut bytes, mask)?;
+    let task = sched::current_task();
+    process.saved_sigmask = Some(task.sig_blocked());
+    task.set_sig_blocked(u64::from_le_bytes(bytes) & !UNBLOCKABLE);
+    Ok(())
+}
+
+/// Ends a wait begun with [`set_user_sigmask`]: the old mask comes back now, unless the wait
+/// was `interrupted`, when [`do_signal`] restores it after running the handler, so the
+/// signal the temporary mask let in is delivered under it (Linux:
+/// `restore_saved_sigmask_unless`).
+pub fn restore_saved_sigmask_unless(process: &mut Process, interrupted: bool) {
+    if interrupted {
+        return;
+    }
+    if let Some(mask) = process.saved_sigmask.take() {
+        sched::current_task().set_sig_blocked(mask);
+    }
+}
+
 pub fn sys_rt_sigsuspend(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
     let [mask, size] = [frame.regs[0], frame.regs[1]];
     if size != 8 {

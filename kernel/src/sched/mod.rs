@@ -292,9 +292,11 @@ mod core_sched {
     pub fn do_exit() -> ! {
         let me = current_task();
         sched_events::trace_sched_process_exit(&me);
+        // Out of the pid table before anyone hears of the exit: a joiner that then looks the
+        // pid up must not find the task.
+        task::unregister(me.pid());
         me.set_exited();
         me.exit_wait.wake_up();
-        task::unregister(me.pid());
         local_irq_disable();
         me.set_state(TaskState::Dead);
         drop(me);
@@ -571,6 +573,31 @@ mod core_sched {
             .sleepers
             .retain(|(_, t)| !Arc::ptr_eq(t, &me));
         result
+    }
+
+    /// Schedules away until woken or until the virtual counter reaches `deadline` (Linux:
+    /// `schedule_timeout`). The caller has set its own state to `Interruptible`, as a wait
+    /// queue's `prepare_to_wait` does, and checks its condition and the time again after.
+    pub fn schedule_timeout(deadline: u64) {
+        let me = current_task();
+        let cpu = me.cpu();
+        // Room for one timed sleep of every task is reserved when tasks are made: no
+        // allocation here.
+        rq(cpu).lock().sleepers.push((deadline, me.clone()));
+        schedule();
+        rq(cpu)
+            .lock()
+            .sleepers
+            .retain(|(_, t)| !Arc::ptr_eq(t, &me));
+    }
+
+    /// The virtual counter's value `ns` nanoseconds from now (a deadline for
+    /// [`schedule_timeout`]), saturating.
+    pub fn deadline_after_ns(ns: u64) -> u64 {
+        let freq = timer::counter_freq_hz();
+        let cycles =
+            u64::try_from(u128::from(ns) * u128::from(freq) / 1_000_000_000).unwrap_or(u64::MAX);
+        timer::counter_now().saturating_add(cycles)
     }
 
     /// Timed sleepers one tick wakes at most; the rest wait one more tick. Fixed, so the tick

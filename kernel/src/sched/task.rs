@@ -10,8 +10,10 @@
 //!
 //! A user task keeps its EL0 registers in a `TrapFrame` at the top of its kernel stack
 //! ([`Task::pt_regs`], Linux's `task_pt_regs`; every spawned task reserves the room) and its
-//! address space as an [`MmContext`] pointer that `__schedule` installs in TTBR0. Room to grow:
-//! a ptrace link (tracer pid, stop state) next to `killed`.
+//! address space as an [`MmContext`] pointer that `__schedule` installs in TTBR0, and its EL0
+//! debug state ([`TaskDebug`]: single step, hardware breakpoints and watchpoints), which its
+//! returns to EL0 apply. Room to grow: a ptrace link (tracer pid, stop state) next to
+//! `killed`.
 //!
 //! Creating a task never panics for want of memory: the stack, the task and the pid table's
 //! slot are allocated fallibly (`ENOMEM`), and past the task limit creation fails with `EAGAIN`
@@ -29,6 +31,7 @@ use arch::asid::MmContext;
 use arch::context::CpuContext;
 use arch::exception::TrapFrame;
 use arch::fpsimd::UserFpsimdState;
+use arch::hw_breakpoint::TaskDebug;
 use arch::spinlock::SpinLockIrq;
 use arch::stack::StackRange;
 
@@ -136,6 +139,9 @@ pub struct Task {
     /// Its EL0 FP/SIMD registers while they are not live in the CPU (Linux:
     /// `thread.uw.fpsimd_state`); see [`arch::fpsimd`]. Only the task's own CPU touches it.
     fpsimd: UnsafeCell<UserFpsimdState>,
+    /// Its EL0 debug state (Linux: `TIF_SINGLESTEP`, `thread.debug`): set by a tracer while
+    /// the task is stopped, applied by the task's own returns to EL0.
+    debug: TaskDebug,
 }
 
 // SAFETY: three fields have no synchronisation of their own. `fpsimd` is touched only by the
@@ -189,6 +195,7 @@ impl Task {
             ret_stack: TaskRetStack::new(),
             mm: AtomicPtr::new(core::ptr::null_mut()),
             fpsimd: UnsafeCell::new(UserFpsimdState::default()),
+            debug: TaskDebug::new(),
         }
     }
 
@@ -402,6 +409,12 @@ impl Task {
     #[inline(always)]
     pub fn fpsimd_state(&self) -> *mut UserFpsimdState {
         self.fpsimd.get()
+    }
+
+    /// Its EL0 debug state: single step, breakpoints, watchpoints.
+    #[inline(always)]
+    pub fn debug(&self) -> &TaskDebug {
+        &self.debug
     }
 }
 

@@ -83,6 +83,36 @@ impl WaitQueue {
         result
     }
 
+    /// Like [`Self::wait_event`], but gives up when the virtual counter reaches `deadline`
+    /// (see [`super::deadline_after_ns`]): `Ok(true)` when the condition came true, `Ok(false)`
+    /// when the time ran out first (Linux: `wait_event_interruptible_timeout`).
+    pub fn wait_event_timeout(
+        &self,
+        mut condition: impl FnMut() -> bool,
+        deadline: u64,
+    ) -> Result<bool, Interrupted> {
+        let entry = WaitEntry {
+            task: current_task(),
+            next: Cell::new(ptr::null()),
+            queued: Cell::new(false),
+        };
+        let result = loop {
+            self.prepare_to_wait(&entry);
+            if condition() {
+                break Ok(true);
+            }
+            if signal_pending() {
+                break Err(Interrupted);
+            }
+            if arch::timer::counter_now() >= deadline {
+                break Ok(false);
+            }
+            super::schedule_timeout(deadline);
+        };
+        self.finish_wait(&entry);
+        result
+    }
+
     fn prepare_to_wait(&self, entry: &WaitEntry) {
         let mut list = self.waiters.lock();
         if !entry.queued.get() {

@@ -13,7 +13,6 @@ use alloc::vec::Vec;
 use arch::exception::TrapFrame;
 
 use super::{MAX_RW_COUNT, SysResult};
-use crate::fs::fdtable::NR_OPEN_DEFAULT;
 use crate::fs::file::{
     __O_TMPFILE, File, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK,
     SEEK_CUR,
@@ -21,7 +20,7 @@ use crate::fs::file::{
 use crate::fs::path::PATH_MAX;
 use crate::fs::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
 use crate::fs::{self, Errno, Inode, Kind, Stat};
-use crate::process::Process;
+use crate::process::{Process, signal};
 use crate::uaccess::{
     access_ok, copy_from_user, copy_from_user_partial, copy_to_user, copy_to_user_partial,
     get_user_u64, strndup_user,
@@ -368,7 +367,7 @@ pub fn sys_openat(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = File::open(inode, flags)?;
     process
         .files
-        .alloc(file, flags & O_CLOEXEC != 0, 0)
+        .alloc(file, flags & O_CLOEXEC != 0, 0, process.nofile_limit())
         .map(|fd| fd as u64)
 }
 
@@ -736,7 +735,11 @@ pub fn sys_fchdir(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
 
 pub fn sys_dup(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = process.files.get(int(frame.regs[0]))?;
-    process.files.alloc(file, false, 0).map(|fd| fd as u64)
+    let limit = process.nofile_limit();
+    process
+        .files
+        .alloc(file, false, 0, limit)
+        .map(|fd| fd as u64)
 }
 
 pub fn sys_dup3(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
@@ -751,9 +754,10 @@ pub fn sys_dup3(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let file = process.files.get(old)?;
     let new = usize::try_from(new).map_err(|_| Errno::EBADF)?;
     // The replaced file closes after the table changed, as Linux's `do_dup2`.
+    let limit = process.nofile_limit();
     let replaced = process
         .files
-        .install(new, file, flags & u64::from(O_CLOEXEC) != 0)?;
+        .install(new, file, flags & u64::from(O_CLOEXEC) != 0, limit)?;
     drop(replaced);
     Ok(new as u64)
 }
@@ -765,11 +769,12 @@ pub fn sys_fcntl(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     match cmd as u32 as u64 {
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let min = usize::try_from(arg as u32 as i32).map_err(|_| Errno::EINVAL)?;
-            if min >= NR_OPEN_DEFAULT {
-                return Err(Errno::EINVAL);
-            }
             let cloexec = cmd as u32 as u64 == F_DUPFD_CLOEXEC;
-            process.files.alloc(file, cloexec, min).map(|fd| fd as u64)
+            let limit = process.nofile_limit();
+            process
+                .files
+                .alloc(file, cloexec, min, limit)
+                .map(|fd| fd as u64)
         }
         F_GETFD => Ok(u64::from(process.files.cloexec(fd)?)),
         F_SETFD => process
@@ -821,8 +826,9 @@ pub fn sys_pipe2(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     }
     let (reader, writer) = File::pipe(flags)?;
     let cloexec = flags & O_CLOEXEC != 0;
-    let read_fd = process.files.alloc(reader, cloexec, 0)?;
-    let write_fd = match process.files.alloc(writer, cloexec, 0) {
+    let limit = process.nofile_limit();
+    let read_fd = process.files.alloc(reader, cloexec, 0, limit)?;
+    let write_fd = match process.files.alloc(writer, cloexec, 0, limit) {
         Ok(fd) => fd,
         Err(error) => {
             let _ = process.files.close(read_fd);
@@ -877,43 +883,70 @@ fn wait_ready(timeout: Option<u64>, mut check: impl FnMut() -> Result<u64, Errno
     }
 }
 
+/// `n` copies of `value` in a new vector; `ENOMEM` if it cannot be allocated.
+fn filled_vec<T: Clone>(n: usize, value: T) -> Result<Vec<T>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Errno::ENOMEM)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// Runs a ppoll/pselect6 wait with the caller's temporary signal mask (at `sigmask`, 0 for
+/// none), as Linux's `set_user_sigmask` and `poll_select_finish` do: an interrupted wait keeps
+/// the temporary mask until the signal has been handled.
+fn with_sigmask(
+    process: &mut Process,
+    sigmask: u64,
+    sigsetsize: u64,
+    wait: impl FnOnce(&mut Process) -> SysResult,
+) -> SysResult {
+    if sigmask != 0 {
+        signal::set_user_sigmask(process, sigmask, sigsetsize)?;
+    }
+    let result = wait(process);
+    if sigmask != 0 {
+        signal::restore_saved_sigmask_unless(process, result == Err(Errno::ERESTARTNOHAND));
+    }
+    result
+}
+
+/// `ppoll(fds, nfds, tmo_p, sigmask, sigsetsize)`.
 pub fn sys_ppoll(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    let [fds, nfds, tsp] = [0, 1, 2].map(|i| frame.regs[i]);
+    let [fds, nfds, tsp, sigmask, sigsetsize] = [0, 1, 2, 3, 4].map(|i| frame.regs[i]);
     let nfds = nfds as u32 as usize;
-    if nfds > NR_OPEN_DEFAULT {
+    if nfds > process.nofile_limit() {
         return Err(Errno::EINVAL);
     }
     let timeout = timeout_ns(tsp)?;
-    let mut raw = Vec::new();
-    raw.try_reserve_exact(nfds * 8).map_err(|_| Errno::ENOMEM)?;
-    raw.resize(nfds * 8, 0);
+    let mut raw = filled_vec(nfds * 8, 0u8)?;
     copy_from_user(&mut raw, fds)?;
-    let polled: Vec<(i32, u16)> = raw
-        .chunks_exact(8)
-        .map(|p| {
-            (
-                i32::from_le_bytes([p[0], p[1], p[2], p[3]]),
-                u16::from_le_bytes([p[4], p[5]]),
-            )
-        })
-        .collect();
-    let mut revents = alloc::vec![0u16; nfds];
-    let ready = wait_ready(timeout, || {
-        let mut count = 0;
-        for (i, &(fd, events)) in polled.iter().enumerate() {
-            revents[i] = if fd < 0 {
-                0
-            } else {
-                match process.files.get(fd) {
-                    Ok(file) => file.poll() & (events | POLLERR | POLLHUP),
-                    Err(_) => POLLNVAL,
+    let mut polled = Vec::new();
+    polled.try_reserve_exact(nfds).map_err(|_| Errno::ENOMEM)?;
+    polled.extend(raw.chunks_exact(8).map(|p| {
+        (
+            i32::from_le_bytes([p[0], p[1], p[2], p[3]]),
+            u16::from_le_bytes([p[4], p[5]]),
+        )
+    }));
+    let mut revents = filled_vec(nfds, 0u16)?;
+    let ready = with_sigmask(process, sigmask, sigsetsize, |process| {
+        wait_ready(timeout, || {
+            let mut count = 0;
+            for (i, &(fd, events)) in polled.iter().enumerate() {
+                revents[i] = if fd < 0 {
+                    0
+                } else {
+                    match process.files.get(fd) {
+                        Ok(file) => file.poll() & (events | POLLERR | POLLHUP),
+                        Err(_) => POLLNVAL,
+                    }
+                };
+                if revents[i] != 0 {
+                    count += 1;
                 }
-            };
-            if revents[i] != 0 {
-                count += 1;
             }
-        }
-        Ok(count)
+            Ok(count)
+        })
     })?;
     for (i, r) in revents.iter().enumerate() {
         raw[i * 8 + 6..i * 8 + 8].copy_from_slice(&r.to_le_bytes());
@@ -922,17 +955,28 @@ pub fn sys_ppoll(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     Ok(ready)
 }
 
+/// `pselect6(n, inp, outp, exp, tsp, sig)`, `sig` pointing at `{ sigset_t *ss; size_t len }`.
 pub fn sys_pselect6(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    let [n, inp, outp, exp, tsp] = [0, 1, 2, 3, 4].map(|i| frame.regs[i]);
+    let [n, inp, outp, exp, tsp, sig] = [0, 1, 2, 3, 4, 5].map(|i| frame.regs[i]);
+    let (sigmask, sigsetsize) = if sig == 0 {
+        (0, 0)
+    } else {
+        let mut words = [0u8; 16];
+        copy_from_user(&mut words, sig)?;
+        let [ss, len] =
+            [0, 8].map(|at| u64::from_le_bytes(words[at..at + 8].try_into().unwrap_or_default()));
+        (ss, len)
+    };
     let n = int(n);
-    if n < 0 || n as usize > NR_OPEN_DEFAULT {
+    if n < 0 {
         return Err(Errno::EINVAL);
     }
-    let n = n as usize;
+    // Descriptors past the table's end cannot be open: Linux caps `n` at its size.
+    let n = (n as usize).min(process.files.max_fds());
     let timeout = timeout_ns(tsp)?;
     let bytes = n.div_ceil(64) * 8;
     let read_set = |addr: u64| -> Result<Vec<u8>, Errno> {
-        let mut set = alloc::vec![0u8; bytes];
+        let mut set = filled_vec(bytes, 0u8)?;
         if addr != 0 {
             copy_from_user(&mut set, addr)?;
         }
@@ -941,34 +985,36 @@ pub fn sys_pselect6(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let (ins, outs, exs) = (read_set(inp)?, read_set(outp)?, read_set(exp)?);
     let bit = |set: &[u8], fd: usize| set[fd / 8] & (1 << (fd % 8)) != 0;
     let mut results = [
-        alloc::vec![0u8; bytes],
-        alloc::vec![0u8; bytes],
-        alloc::vec![0u8; bytes],
+        filled_vec(bytes, 0u8)?,
+        filled_vec(bytes, 0u8)?,
+        filled_vec(bytes, 0u8)?,
     ];
-    let ready = wait_ready(timeout, || {
-        let mut count = 0;
-        for set in &mut results {
-            set.fill(0);
-        }
-        for fd in 0..n {
-            let wanted = [bit(&ins, fd), bit(&outs, fd), bit(&exs, fd)];
-            if !wanted.contains(&true) {
-                continue;
+    let ready = with_sigmask(process, sigmask, sigsetsize, |process| {
+        wait_ready(timeout, || {
+            let mut count = 0;
+            for set in &mut results {
+                set.fill(0);
             }
-            let events = process.files.get(fd as i32)?.poll();
-            let got = [
-                events & (POLLIN | POLLHUP | POLLERR) != 0,
-                events & (POLLOUT | POLLERR) != 0,
-                events & POLLPRI != 0,
-            ];
-            for (k, set) in results.iter_mut().enumerate() {
-                if wanted[k] && got[k] {
-                    set[fd / 8] |= 1 << (fd % 8);
-                    count += 1;
+            for fd in 0..n {
+                let wanted = [bit(&ins, fd), bit(&outs, fd), bit(&exs, fd)];
+                if !wanted.contains(&true) {
+                    continue;
+                }
+                let events = process.files.get(fd as i32)?.poll();
+                let got = [
+                    events & (POLLIN | POLLHUP | POLLERR) != 0,
+                    events & (POLLOUT | POLLERR) != 0,
+                    events & POLLPRI != 0,
+                ];
+                for (k, set) in results.iter_mut().enumerate() {
+                    if wanted[k] && got[k] {
+                        set[fd / 8] |= 1 << (fd % 8);
+                        count += 1;
+                    }
                 }
             }
-        }
-        Ok(count)
+            Ok(count)
+        })
     })?;
     for (addr, set) in [inp, outp, exp].into_iter().zip(&results) {
         if addr != 0 {

@@ -8,8 +8,10 @@
 //! A waiter is recorded before the futex word is read, under the table's lock, so a wake that
 //! follows the store the waiter missed always finds it (Linux's ordering guarantee).
 //!
-//! Waits with a timeout are not implemented yet (`ENOSYS`): their `ETIMEDOUT` is not among
-//! the kernel's errnos (`crate::fs::Errno`, the file layer's) so far.
+//! A wait may have a timeout: relative for `FUTEX_WAIT`, absolute for `FUTEX_WAIT_BITSET`
+//! (every clock counts from boot here), ending in `ETIMEDOUT`. A signal ends a wait with
+//! `ERESTARTSYS` without a timeout; with one, the wait restarts through `restart_syscall` to
+//! the same deadline (Linux: `futex_wait_restart`).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -20,7 +22,7 @@ use arch::spinlock::SpinLockIrq;
 
 use super::SysResult;
 use crate::fs::Errno;
-use crate::process::Process;
+use crate::process::{Process, RestartBlock};
 use crate::sched::wait::WaitQueue;
 
 // futex operations and flags (include/uapi/linux/futex.h).
@@ -51,29 +53,44 @@ pub fn sys_futex(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    let key = (core::ptr::from_ref(process.mm()) as usize, uaddr);
     let cmd = op & FUTEX_CMD_MASK;
     if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET {
         return Err(Errno::ENOSYS);
     }
-    match cmd {
-        FUTEX_WAIT => wait(key, val as u32, timeout, FUTEX_BITSET_MATCH_ANY),
-        FUTEX_WAIT_BITSET => wait(key, val as u32, timeout, val3 as u32),
-        FUTEX_WAKE => wake(key, val as u32, FUTEX_BITSET_MATCH_ANY),
-        FUTEX_WAKE_BITSET => wake(key, val as u32, val3 as u32),
-        _ => Err(Errno::ENOSYS),
-    }
+    let (bitset, deadline_ns) = match cmd {
+        FUTEX_WAKE => return wake(key(process, uaddr), val as u32, FUTEX_BITSET_MATCH_ANY),
+        FUTEX_WAKE_BITSET => return wake(key(process, uaddr), val as u32, val3 as u32),
+        FUTEX_WAIT if timeout != 0 => (
+            FUTEX_BITSET_MATCH_ANY,
+            Some(super::monotonic_ns().saturating_add(super::timespec_ns(timeout)?)),
+        ),
+        FUTEX_WAIT => (FUTEX_BITSET_MATCH_ANY, None),
+        FUTEX_WAIT_BITSET if timeout != 0 => (val3 as u32, Some(super::timespec_ns(timeout)?)),
+        FUTEX_WAIT_BITSET => (val3 as u32, None),
+        _ => return Err(Errno::ENOSYS),
+    };
+    wait(process, uaddr, val as u32, deadline_ns, bitset)
 }
 
-/// Sleeps while the word at the key's address holds `expected` (`EAGAIN` if it does not
-/// from the start), until a matching wake (0) or a signal (`ERESTARTSYS`).
-fn wait(key: Key, expected: u32, timeout: u64, bitset: u32) -> SysResult {
+/// A futex's key in `process`.
+fn key(process: &Process, uaddr: u64) -> Key {
+    (core::ptr::from_ref(process.mm()) as usize, uaddr)
+}
+
+/// Sleeps while the word at `uaddr` holds `expected` (`EAGAIN` if it does not from the start),
+/// until a matching wake (0), the monotonic clock reaching `deadline_ns` (`ETIMEDOUT`), or a
+/// signal (a restart code).
+pub fn wait(
+    process: &mut Process,
+    uaddr: u64,
+    expected: u32,
+    deadline_ns: Option<u64>,
+    bitset: u32,
+) -> SysResult {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
-    if timeout != 0 {
-        return Err(Errno::ENOSYS);
-    }
+    let key = key(process, uaddr);
     let woken = Arc::try_new(AtomicBool::new(false)).map_err(|_| Errno::ENOMEM)?;
     {
         let mut waiters = WAITERS.lock();
@@ -89,16 +106,35 @@ fn wait(key: Key, expected: u32, timeout: u64, bitset: u32) -> SysResult {
             woken: woken.clone(),
         });
     }
-    let result = QUEUE.wait_event(|| woken.load(Ordering::Acquire));
-    // A wake took us off the table; a signal did not.
+    let condition = || woken.load(Ordering::Acquire);
+    let result = match deadline_ns {
+        None => QUEUE.wait_event(condition).map(|()| true),
+        Some(deadline) => {
+            let left = deadline.saturating_sub(super::monotonic_ns());
+            QUEUE.wait_event_timeout(condition, crate::sched::deadline_after_ns(left))
+        }
+    };
+    // A wake took us off the table; a signal or the timeout did not.
     WAITERS
         .lock()
         .retain(|waiter| !Arc::ptr_eq(&waiter.woken, &woken));
-    if woken.load(Ordering::Acquire) || result.is_ok() {
+    if woken.load(Ordering::Acquire) {
         return Ok(0);
     }
-    // Linux's futex_wait without a timeout: restarted under SA_RESTART.
-    Err(Errno::ERESTARTSYS)
+    match (result, deadline_ns) {
+        (Ok(_), _) => Err(Errno::ETIMEDOUT),
+        // Without a timeout: restarted under SA_RESTART.
+        (Err(_), None) => Err(Errno::ERESTARTSYS),
+        (Err(_), Some(deadline_ns)) => {
+            process.restart_block = Some(RestartBlock::FutexWait {
+                uaddr,
+                expected,
+                deadline_ns,
+                bitset,
+            });
+            Err(Errno::ERESTART_RESTARTBLOCK)
+        }
+    }
 }
 
 /// Wakes up to `count` waiters of `key` whose bitset meets `bitset`; returns how many.

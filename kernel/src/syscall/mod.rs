@@ -19,7 +19,8 @@
 //! busybox (stage 4): `mprotect` and `madvise` ([`mm`]), `futex` ([`futex`]), and the process
 //! attributes of [`sys`]: `prlimit64`/`getrlimit`/`setrlimit`, `prctl`, `sysinfo`, process
 //! groups and sessions, `umask`, the `setuid` family, `getgroups`/`setgroups`, `times`,
-//! `getrusage`, `sched_getaffinity`. `rseq` stays `ENOSYS`, which glibc takes as "not available".
+//! `getrusage`, `sched_getaffinity`. `ptrace` is [`crate::ptrace::request`]'s. `rseq` stays
+//! `ENOSYS`, which glibc takes as "not available".
 
 pub mod fs;
 pub mod futex;
@@ -33,7 +34,7 @@ use arch::exception::TrapFrame;
 
 use crate::binfmt_elf::{PAGE_SIZE, TASK_SIZE};
 use crate::fs::Errno;
-use crate::process::{Process, signal};
+use crate::process::{Process, RestartBlock, signal};
 use crate::signal::WaitStatus;
 use crate::uaccess::{copy_from_user, copy_to_user, copy_to_user_partial};
 
@@ -80,7 +81,9 @@ pub const __NR_SET_ROBUST_LIST: u64 = 99;
 pub const __NR_NANOSLEEP: u64 = 101;
 pub const __NR_CLOCK_GETTIME: u64 = 113;
 pub const __NR_CLOCK_NANOSLEEP: u64 = 115;
+pub const __NR_PTRACE: u64 = 117;
 pub const __NR_SCHED_YIELD: u64 = 124;
+pub const __NR_RESTART_SYSCALL: u64 = 128;
 pub const __NR_KILL: u64 = 129;
 pub const __NR_TKILL: u64 = 130;
 pub const __NR_TGKILL: u64 = 131;
@@ -266,7 +269,9 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
     t[__NR_NANOSLEEP as usize] = syscall!(sys_nanosleep);
     t[__NR_CLOCK_GETTIME as usize] = syscall!(sys_clock_gettime);
     t[__NR_CLOCK_NANOSLEEP as usize] = syscall!(sys_clock_nanosleep);
+    t[__NR_PTRACE as usize] = syscall!(crate::ptrace::request::sys_ptrace);
     t[__NR_SCHED_YIELD as usize] = syscall!(sys_sched_yield);
+    t[__NR_RESTART_SYSCALL as usize] = syscall!(sys_restart_syscall);
     t[__NR_UNAME as usize] = syscall!(sys_uname);
     t[__NR_GETPID as usize] = syscall!(sys_getpid);
     t[__NR_GETPPID as usize] = syscall!(sys_getppid);
@@ -328,8 +333,14 @@ const fn sys_call_table() -> [SyscallFn; NR_SYSCALLS] {
 /// as Linux's `do_exit` never returns. Returns whether the process is exiting.
 #[inline(always)]
 pub fn invoke_syscall(process: &mut Process, frame: &mut TrapFrame) -> bool {
+    invoke_syscall_nr(process, frame, frame.regs[8])
+}
+
+/// [`invoke_syscall`] of syscall `nr`, which a tracer may have changed at the syscall-entry
+/// stop (Linux's `regs->syscallno`; x8 keeps the number the program gave).
+#[inline(always)]
+pub fn invoke_syscall_nr(process: &mut Process, frame: &mut TrapFrame, nr: u64) -> bool {
     use crate::trace::events::syscalls::{trace_sys_enter, trace_sys_exit};
-    let nr = frame.regs[8];
     trace_sys_enter(frame, nr as i64);
     frame.regs[0] = match SYS_CALL_TABLE.get(nr as usize) {
         Some(handler) => handler(process, frame),
@@ -472,6 +483,7 @@ fn sys_clone(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         child_clear_tid: (flags & CLONE_CHILD_CLEARTID != 0).then_some(child_tid),
         vfork: flags & CLONE_VFORK != 0,
         share_vm: flags & CLONE_VM != 0,
+        exit_signal: (flags & CSIGNAL) as u32,
     };
     // A signal to our group came during the fork, and no child was made: take the signal
     // and run `clone` again (Linux's `ERESTARTNOINTR`: the `svc` again, x0 as it was).
@@ -535,6 +547,10 @@ fn sys_execve(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
     crate::process::execve(process, frame, &path, &argv, &envp)?;
+    // The tracer sees the new program before its first instruction (the message: the pid,
+    // which Linux gives as the former thread id).
+    let pid = u64::from(process.pid());
+    crate::ptrace::stop::event(process, frame, crate::ptrace::PTRACE_EVENT_EXEC, pid);
     Ok(0)
 }
 
@@ -747,38 +763,69 @@ fn timespec_ns(addr: u64) -> Result<u64, Errno> {
 /// `clock_nanosleep(clock, flags, req, rem)`: relative or (`TIMER_ABSTIME`) absolute sleeps
 /// on the clocks that count from boot here (CPU-time clocks: `EINVAL`, as Linux's for a
 /// thread's; unknown flags are ignored, as Linux does).
-fn sys_clock_nanosleep(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
+fn sys_clock_nanosleep(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [clock, flags, req, rem] = [0, 1, 2, 3].map(|i| frame.regs[i]);
     if !matches!(clock, CLOCK_REALTIME | CLOCK_MONOTONIC | CLOCK_BOOTTIME) {
         return Err(Errno::EINVAL);
     }
     if flags & TIMER_ABSTIME == 0 {
-        return nanosleep(req, rem);
+        return nanosleep(process, req, rem);
     }
-    let deadline = timespec_ns(req)?;
-    let left = deadline.saturating_sub(monotonic_ns());
-    match crate::sched::msleep(left.div_ceil(1_000_000)) {
-        Ok(()) => Ok(0),
-        // An absolute sleep has no remainder to report.
-        Err(_) => Err(Errno::EINTR),
+    // An absolute sleep restarts with its own arguments, unless a handler ran (Linux:
+    // `hrtimer_nanosleep` returns ERESTARTNOHAND for TIMER_ABSTIME); it has no remainder.
+    if sleep_until(timespec_ns(req)?) {
+        Ok(0)
+    } else {
+        Err(Errno::ERESTARTNOHAND)
     }
 }
 
-fn sys_nanosleep(_: &mut Process, frame: &mut TrapFrame) -> SysResult {
-    nanosleep(frame.regs[0], frame.regs[1])
+fn sys_nanosleep(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
+    nanosleep(process, frame.regs[0], frame.regs[1])
 }
 
-fn nanosleep(req: u64, rem: u64) -> SysResult {
-    let total_ns = timespec_ns(req)?;
-    let start = monotonic_ns();
-    match crate::sched::msleep(total_ns.div_ceil(1_000_000)) {
-        Ok(()) => Ok(0),
-        Err(_) => {
-            if rem != 0 {
-                let left = total_ns.saturating_sub(monotonic_ns() - start);
-                copy_to_user(rem, &timespec_bytes(left))?;
-            }
-            Err(Errno::EINTR)
+/// A relative sleep of `*req`. Interrupted, it writes what is left to `rem` and returns
+/// `ERESTART_RESTARTBLOCK`: a handler turns that into `EINTR`; without one (a stop and
+/// SIGCONT, an ignored signal) `restart_syscall` sleeps on to the same deadline (Linux:
+/// `do_nanosleep`, `nanosleep_copyout`, `hrtimer_nanosleep_restart`).
+fn nanosleep(process: &mut Process, req: u64, rem: u64) -> SysResult {
+    let deadline_ns = monotonic_ns().saturating_add(timespec_ns(req)?);
+    sleep_to_deadline(process, deadline_ns, rem)
+}
+
+fn sleep_to_deadline(process: &mut Process, deadline_ns: u64, rem: u64) -> SysResult {
+    if sleep_until(deadline_ns) {
+        return Ok(0);
+    }
+    if rem != 0 {
+        let left = deadline_ns.saturating_sub(monotonic_ns());
+        copy_to_user(rem, &timespec_bytes(left))?;
+    }
+    process.restart_block = Some(RestartBlock::Nanosleep { deadline_ns, rem });
+    Err(Errno::ERESTART_RESTARTBLOCK)
+}
+
+/// Sleeps until `deadline_ns` of the monotonic clock (true), or until a signal is pending
+/// (false).
+fn sleep_until(deadline_ns: u64) -> bool {
+    let left = deadline_ns.saturating_sub(monotonic_ns());
+    crate::sched::msleep(left.div_ceil(1_000_000)).is_ok()
+}
+
+/// `restart_syscall()`: the signal path puts its number in x8 when a syscall that returned
+/// `ERESTART_RESTARTBLOCK` restarts without a handler; it carries on from the restart block,
+/// or says `EINTR` when there is none (Linux: `do_no_restart_syscall`).
+fn sys_restart_syscall(process: &mut Process, _: &mut TrapFrame) -> SysResult {
+    match process.restart_block.take() {
+        Some(RestartBlock::Nanosleep { deadline_ns, rem }) => {
+            sleep_to_deadline(process, deadline_ns, rem)
         }
+        Some(RestartBlock::FutexWait {
+            uaddr,
+            expected,
+            deadline_ns,
+            bitset,
+        }) => futex::wait(process, uaddr, expected, Some(deadline_ns), bitset),
+        None => Err(Errno::EINTR),
     }
 }

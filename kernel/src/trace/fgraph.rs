@@ -357,7 +357,7 @@ arch::noinstr! {
 /// `rethook_hook`). For a probe handler at the function's entry, IRQs masked. False (nothing
 /// hooked) when there is no task or its shadow stack is full (counted as an overrun). The
 /// entry carries no `calltime` (0): its users need no times.
-#[inline(never)]
+#[inline(always)]
 pub fn function_graph_hook_return(
     gops: &'static FgraphOps,
     func: u64,

@@ -4,7 +4,10 @@
 //! `CLD_STOPPED`), continued by SIGCONT (`WCONTINUED`: `WIFCONTINUED`, `CLD_CONTINUED`),
 //! SIGKILL ending a stopped child, SIGTSTP stopping by default and caught by a handler, a pipe
 //! read restarted transparently after a stop and continue, and a pipe read interrupted by a
-//! handler: restarted with `SA_RESTART` (the data arrives), `EINTR` without.
+//! handler: restarted with `SA_RESTART` (the data arrives), `EINTR` without; a `nanosleep`
+//! stopped and continued sleeps on to its first deadline (`restart_syscall`), and one
+//! interrupted by a handler returns `EINTR` with the time left in `rem`; children of a parent
+//! that ignores SIGCHLD, or set `SA_NOCLDWAIT`, leave no zombie (`wait4` ends in `ECHILD`).
 //! `jobctl stopme` stops itself with SIGSTOP and prints `jobctl: continued` once continued.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
@@ -56,6 +59,36 @@ fn nanosleep_ms(ms: u64) -> isize {
     let ts = [ms / 1000, (ms % 1000) * 1_000_000];
     // SAFETY: a valid timespec; no remainder pointer.
     unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) }
+}
+
+/// CLOCK_MONOTONIC in milliseconds.
+fn now_ms() -> u64 {
+    let mut ts = [0u64; 2];
+    // SAFETY: `ts` is a writable timespec.
+    unsafe {
+        sys::syscall6(
+            sys::SYS_CLOCK_GETTIME,
+            [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
+        )
+    };
+    ts[0] * 1000 + ts[1] / 1_000_000
+}
+
+/// `nanosleep(ms, &rem)`: its result and the remainder in milliseconds.
+fn nanosleep_rem(ms: u64) -> (isize, u64) {
+    let ts = [ms / 1000, (ms % 1000) * 1_000_000];
+    let mut rem = [u64::MAX; 2];
+    // SAFETY: a valid timespec and a writable one for the remainder.
+    let r = unsafe {
+        sys::syscall6(
+            sys::SYS_NANOSLEEP,
+            [ts.as_ptr() as usize, rem.as_mut_ptr() as usize, 0, 0, 0, 0],
+        )
+    };
+    (
+        r,
+        rem[0].wrapping_mul(1000).wrapping_add(rem[1] / 1_000_000),
+    )
 }
 
 /// A child that spins until a signal ends it.
@@ -212,6 +245,96 @@ fn restart_after_stop(c: &mut Checks) -> Result<(), ()> {
     Ok(())
 }
 
+/// A child sleeping 300 ms is stopped and continued: its `nanosleep` goes on (through
+/// `restart_syscall`) to the deadline it had, and returns 0. Another, interrupted by a
+/// handler, returns `EINTR` with the rest of its time in `rem`.
+fn nanosleep_restart(c: &mut Checks) -> Result<(), ()> {
+    let pid = sys::fork();
+    if pid == 0 {
+        let start = now_ms();
+        let (r, _) = nanosleep_rem(300);
+        let slept = now_ms() - start;
+        sys::exit_group(if r != 0 {
+            1
+        } else if slept < 300 {
+            2
+        } else {
+            0
+        });
+    }
+    nanosleep_ms(30);
+    sys::kill(pid, SIGSTOP);
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(r == pid && status == 0x137f, b"sleeper stopped")?;
+    sys::kill(pid, SIGCONT);
+    let (r, status) = wait(pid, 0);
+    c.check(
+        r == pid && status == 0,
+        b"nanosleep sleeps on after stop/continue",
+    )?;
+    install(SIGUSR1, SA_RESTART);
+    let parent = sys::getpid();
+    let pid = sys::fork();
+    if pid == 0 {
+        nanosleep_ms(50);
+        sys::kill(parent, SIGUSR1);
+        sys::exit_group(0);
+    }
+    let (r, rem) = nanosleep_rem(2000);
+    wait(pid, 0);
+    c.check(r == EINTR, b"nanosleep interrupted by a handler: EINTR")?;
+    c.check(
+        rem > 0 && rem < 2000,
+        b"nanosleep's rem holds the time left",
+    )?;
+    Ok(())
+}
+
+/// With SIGCHLD ignored, an exiting child is reaped at once: `wait4` sleeps until it has
+/// gone and then says `ECHILD`. `SA_NOCLDWAIT` does the same and still runs the handler.
+fn autoreap(c: &mut Checks) -> Result<(), ()> {
+    const SIG_IGN: usize = 1;
+    const SA_NOCLDWAIT: usize = 2;
+    const ECHILD: isize = -10;
+    let ignore = SigAction {
+        handler: SIG_IGN,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    c.check(
+        sys::sigaction(SIGCHLD, Some(&ignore), None) == 0,
+        b"SIGCHLD ignored",
+    )?;
+    if sys::fork() == 0 {
+        nanosleep_ms(20);
+        sys::exit_group(3);
+    }
+    let (r, _) = wait(-1, 0);
+    c.check(r == ECHILD, b"SIGCHLD ignored: no zombie, wait4 ECHILD")?;
+    c.check(
+        install(SIGCHLD, SA_NOCLDWAIT | SA_RESTART) == 0,
+        b"SA_NOCLDWAIT",
+    )?;
+    let before = COUNT.load(SeqCst);
+    if sys::fork() == 0 {
+        sys::exit_group(4);
+    }
+    let (r, _) = wait(-1, 0);
+    c.check(r == ECHILD, b"SA_NOCLDWAIT: no zombie, wait4 ECHILD")?;
+    for _ in 0..100 {
+        if COUNT.load(SeqCst) > before {
+            break;
+        }
+        nanosleep_ms(5);
+    }
+    c.check(
+        COUNT.load(SeqCst) > before,
+        b"SA_NOCLDWAIT: SIGCHLD still sent",
+    )?;
+    c.check(install(SIGCHLD, SA_RESTART) == 0, b"SIGCHLD handler again")
+}
+
 /// The parent blocks in a pipe read; a child sends it SIGUSR1 (caught with `flags`), then
 /// writes. Returns the first read's result and what it read.
 fn interrupted_read(flags: usize) -> (isize, [u8; 8]) {
@@ -275,6 +398,8 @@ fn run(args: user::Args) -> i32 {
     let ok = stop_continue_kill(&mut c).is_ok()
         && tstp_handler(&mut c).is_ok()
         && restart_after_stop(&mut c).is_ok()
+        && nanosleep_restart(&mut c).is_ok()
+        && autoreap(&mut c).is_ok()
         && sa_restart(&mut c).is_ok();
     if !ok {
         return 1;

@@ -490,3 +490,36 @@ fn pseudo_filesystem_directories_refuse_new_entries() {
         Err(Errno::EACCES)
     );
 }
+
+#[test]
+fn real_path_resolves_every_link() {
+    let vfs = sample();
+    let root = vfs.root().clone();
+    vfs.mkdir_p("/bin").unwrap();
+    vfs.add_regular("/bin/busybox", RegFile::new_static(b"BB", 0o755))
+        .unwrap();
+    vfs.add_symlink("/bin/sh", "busybox").unwrap();
+    vfs.add_symlink("/bin/abs", "/bin/sh").unwrap();
+    vfs.add_symlink("/tracing", "sys/kernel/tracing").unwrap();
+    let real = |path: &str| vfs.real_path(&root, path);
+    assert_eq!(real("/bin/busybox").as_deref(), Ok("/bin/busybox"));
+    assert_eq!(real("/bin/sh").as_deref(), Ok("/bin/busybox"));
+    assert_eq!(real("/bin/abs").as_deref(), Ok("/bin/busybox"));
+    assert_eq!(real("bin/./sh").as_deref(), Ok("/bin/busybox"));
+    assert_eq!(
+        real("/tracing/current_tracer").as_deref(),
+        Ok("/sys/kernel/tracing/current_tracer")
+    );
+    assert_eq!(real("/tracing").as_deref(), Ok("/sys/kernel/tracing"));
+    assert_eq!(real("/bin/..").as_deref(), Ok("/"));
+    assert_eq!(real("/").as_deref(), Ok("/"));
+    assert_eq!(real("/bin/nope"), Err(Errno::ENOENT));
+    let bin = vfs.walk(&root, "/bin", true).unwrap();
+    vfs.create_symlink(&bin, "l0", "busybox").unwrap();
+    for i in 1..=40 {
+        vfs.create_symlink(&bin, &format!("l{i}"), &format!("l{}", i - 1))
+            .unwrap();
+    }
+    assert_eq!(real("/bin/l39").as_deref(), Ok("/bin/busybox"));
+    assert_eq!(real("/bin/l40"), Err(Errno::ELOOP));
+}
