@@ -1,5 +1,5 @@
 //! What the device tree says about the machine: RAM, the console UART, the interrupt
-//! controller, PSCI and the CPUs. Parsed once at boot with the `fdt` crate, before the heap
+//! controller, the virtio-mmio transports, PSCI and the CPUs. Parsed once at boot with the `fdt` crate, before the heap
 //! exists, so everything is kept in fixed-size arrays. Nothing about the board is assumed where
 //! the DTB describes it.
 
@@ -12,12 +12,22 @@ use arch::mmu::RamRange;
 const MAX_RAM: usize = 8;
 const MAX_GIC_REGS: usize = 4;
 pub const MAX_CPUS: usize = 8;
+/// QEMU's `virt` board has 32 virtio-mmio transports.
+const MAX_VIRTIO_MMIO: usize = 32;
 
 /// A device's first register window.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MmioRegion {
     pub base: u64,
     pub size: u64,
+}
+
+/// One `virtio,mmio` node: a transport's register window and its interrupt. Whether a device
+/// sits behind it only its registers say (QEMU lists every slot, most of them empty).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VirtioMmio {
+    pub regs: MmioRegion,
+    pub irq: Option<IrqSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -46,6 +56,8 @@ pub struct BoardInfo {
     pub timer_irqs: [Option<IrqSpec>; ARCH_TIMER_MAX_TIMER_PPI],
     /// PSCI conduit: "hvc" or "smc".
     pub psci_method: &'static str,
+    virtio_mmio: [VirtioMmio; MAX_VIRTIO_MMIO],
+    virtio_mmio_count: usize,
     cpus: [Cpu; MAX_CPUS],
     cpu_count: usize,
 }
@@ -61,6 +73,10 @@ impl BoardInfo {
 
     pub fn cpus(&self) -> &[Cpu] {
         &self.cpus[..self.cpu_count]
+    }
+
+    pub fn virtio_mmio(&self) -> &[VirtioMmio] {
+        &self.virtio_mmio[..self.virtio_mmio_count]
     }
 }
 
@@ -178,6 +194,22 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
         .and_then(|p| p.as_str())
         .unwrap_or("none");
 
+    let mut virtio_mmio = [VirtioMmio::default(); MAX_VIRTIO_MMIO];
+    let mut virtio_mmio_count = 0;
+    let transports = fdt.all_nodes().filter(|n| {
+        n.compatible()
+            .is_some_and(|c| c.all().any(|c| c == "virtio,mmio"))
+    });
+    for node in transports.take(MAX_VIRTIO_MMIO) {
+        if let Some(regs) = first_reg(&node) {
+            virtio_mmio[virtio_mmio_count] = VirtioMmio {
+                regs,
+                irq: gic_interrupt(&node, gic_cells, 0),
+            };
+            virtio_mmio_count += 1;
+        }
+    }
+
     let mut cpus = [Cpu::default(); MAX_CPUS];
     let mut cpu_count = 0;
     for cpu in fdt.cpus().take(MAX_CPUS) {
@@ -201,6 +233,8 @@ pub unsafe fn probe(dtb_phys: u64, dtb_virt: u64) -> Result<&'static BoardInfo, 
         gic_reg_count,
         timer_irqs,
         psci_method,
+        virtio_mmio,
+        virtio_mmio_count,
         cpus,
         cpu_count,
     }))

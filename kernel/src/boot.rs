@@ -111,6 +111,7 @@ pub extern "C" fn kernel_main(boot_x0: u64) -> ! {
     crate::debugfs::init();
     crate::kprobes::init();
     crate::initramfs::init();
+    crate::drivers::init(board);
     crate::process::init();
     crate::fs::procfs::init();
     crate::shell::procps::init();

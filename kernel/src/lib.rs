@@ -42,6 +42,8 @@ pub mod console;
 #[cfg(target_os = "none")]
 pub mod debugfs;
 #[cfg(target_os = "none")]
+pub mod drivers;
+#[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod kprobes;

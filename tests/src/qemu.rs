@@ -31,6 +31,37 @@ pub enum Console {
     Stdio,
 }
 
+/// Where the host end of the guest's virtio console (`/dev/hvc0`) is: a listening socket
+/// QEMU creates (`server=on,wait=off`: the guest boots without waiting for a client, and what
+/// it writes while none is connected is dropped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HvcSocket {
+    /// TCP on 127.0.0.1 (`cargo xtask run --hvc-port PORT`, gdb's `target remote :PORT`).
+    Tcp(u16),
+    /// A Unix socket at this path (scenarios: no port to collide on when several machines run).
+    Unix(PathBuf),
+}
+
+impl HvcSocket {
+    /// QEMU's arguments for a virtio console on the `virt` board's virtio-mmio bus, its
+    /// character device this socket.
+    pub fn qemu_args(&self) -> Vec<String> {
+        let socket = match self {
+            HvcSocket::Tcp(port) => format!("host=127.0.0.1,port={port}"),
+            HvcSocket::Unix(path) => format!("path={}", path.display()),
+        };
+        [
+            "-device".to_string(),
+            "virtio-serial-device".to_string(),
+            "-chardev".to_string(),
+            format!("socket,id=hvc0,{socket},server=on,wait=off"),
+            "-device".to_string(),
+            "virtconsole,chardev=hvc0".to_string(),
+        ]
+        .to_vec()
+    }
+}
+
 /// The machine: QEMU's `virt` board with a GICv3, a Cortex-A72 and semihosting for exit codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QemuConfig {
@@ -38,6 +69,8 @@ pub struct QemuConfig {
     pub kernel: PathBuf,
     /// Number of CPUs (`-smp`), unless `extra_args` sets its own `-smp`.
     pub smp: usize,
+    /// A virtio console for the guest's `/dev/hvc0`, connected to this socket.
+    pub hvc: Option<HvcSocket>,
     /// Further arguments, appended last.
     pub extra_args: Vec<String>,
 }
@@ -48,6 +81,7 @@ impl QemuConfig {
         QemuConfig {
             kernel: kernel.into(),
             smp,
+            hvc: None,
             extra_args: Vec::new(),
         }
     }
@@ -76,6 +110,9 @@ impl QemuConfig {
             Console::Stdio => &["-display", "none", "-monitor", "none", "-serial", "stdio"],
         };
         args.extend(console_args.iter().map(|arg| arg.to_string()));
+        if let Some(hvc) = &self.hvc {
+            args.extend(hvc.qemu_args());
+        }
         args.extend(self.extra_args.iter().cloned());
         args
     }
@@ -449,6 +486,25 @@ mod tests {
             config
                 .args(Console::Terminal)
                 .ends_with(&["-nographic".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_virtio_console_on_a_socket() {
+        let mut config = QemuConfig::new("k.elf", 2);
+        config.hvc = Some(HvcSocket::Tcp(1234));
+        config.extra_args = vec!["-s".into()];
+        let line = config.args(Console::Stdio).join(" ");
+        assert!(line.ends_with(
+            "-serial stdio -device virtio-serial-device -chardev \
+             socket,id=hvc0,host=127.0.0.1,port=1234,server=on,wait=off \
+             -device virtconsole,chardev=hvc0 -s"
+        ));
+        config.hvc = Some(HvcSocket::Unix("/tmp/h.sock".into()));
+        assert!(
+            config
+                .args(Console::Stdio)
+                .contains(&"socket,id=hvc0,path=/tmp/h.sock,server=on,wait=off".to_string())
         );
     }
 

@@ -8,15 +8,23 @@
 
 use std::fmt::{self, Write as _};
 use std::fs;
-use std::io;
+use std::io::{self, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::qemu::{Console, Qemu, QemuConfig, WaitError, command_line};
+use crate::hvc::HvcLink;
+use crate::qemu::{Console, HvcSocket, Qemu, QemuConfig, WaitError, command_line};
 use crate::script::{self, Action, Check, Scenario, Step};
+
+/// The debugger `gdb-run:` starts.
+const GDB: &str = "gdb-multiarch";
+/// The target the user programs are built for (their ELF files are under it).
+const USER_TARGET: &str = "aarch64-unknown-none-softfloat";
 
 /// How long the kernel may take from QEMU's start to the first prompt.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,6 +52,8 @@ pub struct Outcome {
     pub transcript: String,
     /// QEMU's own stderr.
     pub stderr: String,
+    /// What the guest wrote to `/dev/hvc0`, control bytes made visible (scenarios that use it).
+    pub hvc_transcript: Option<String>,
     /// The QEMU command line.
     pub command_line: String,
 }
@@ -97,6 +107,13 @@ impl fmt::Display for Report {
                 writeln!(f)?;
             }
             writeln!(f, "---- end of transcript ----")?;
+        }
+        if let Some(hvc) = &self.outcome.hvc_transcript {
+            writeln!(f, "---- hvc0 transcript (guest to host) ----")?;
+            f.write_str(hvc)?;
+            if !hvc.ends_with('\n') {
+                writeln!(f)?;
+            }
         }
         if !self.outcome.stderr.is_empty() {
             writeln!(f, "---- qemu stderr ----")?;
@@ -159,6 +176,7 @@ pub fn run_file(path: &Path, config: &QemuConfig) -> Report {
         failure: Some(Failure { line, message }),
         transcript: String::new(),
         stderr: String::new(),
+        hvc_transcript: None,
         command_line: String::new(),
     };
     let (description, outcome) = match fs::read_to_string(path) {
@@ -182,32 +200,55 @@ pub fn run_file(path: &Path, config: &QemuConfig) -> Report {
     }
 }
 
-/// Boots a machine (`config` plus the scenario's `qemu:` arguments) and plays `scenario` on it.
+/// A Unix socket path for one machine's hvc0, unique among the runs of this process.
+fn hvc_socket_path() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("scenario-hvc0-{}-{n}.sock", std::process::id()))
+}
+
+/// Boots a machine (`config` plus the scenario's `qemu:` arguments, and a virtio console on a
+/// Unix socket when the scenario talks to `/dev/hvc0`) and plays `scenario` on it.
 pub fn run(scenario: &Scenario, config: &QemuConfig) -> Outcome {
     let mut config = config.clone();
     config.extra_args.extend(scenario.qemu_args.iter().cloned());
+    let socket = scenario.uses_hvc().then(hvc_socket_path);
+    if let Some(path) = &socket {
+        let _ = fs::remove_file(path);
+        config.hvc = Some(HvcSocket::Unix(path.clone()));
+    }
     let command = config.command(Console::Stdio);
     let command_line = command_line(&command);
+    let failed = |message: String, command_line| Outcome {
+        failure: Some(Failure { line: 0, message }),
+        transcript: String::new(),
+        stderr: String::new(),
+        hvc_transcript: None,
+        command_line,
+    };
     let qemu = match Qemu::spawn(command, false) {
         Ok(qemu) => qemu,
-        Err(error) => {
-            return Outcome {
-                failure: Some(Failure {
-                    line: 0,
-                    message: error.to_string(),
-                }),
-                transcript: String::new(),
-                stderr: String::new(),
-                command_line,
-            };
-        }
+        Err(error) => return failed(error.to_string(), command_line),
     };
     let mut session = Session::new(qemu);
+    session.user_programs = config
+        .kernel
+        .parent()
+        .map(|target| target.join("user").join(USER_TARGET).join("release"));
+    if let Some(path) = &socket {
+        match HvcLink::connect(path, BOOT_TIMEOUT) {
+            Ok(link) => session.hvc = Some(link),
+            Err(error) => return failed(error.to_string(), command_line),
+        }
+        // Connected: the name is no longer needed.
+        let _ = fs::remove_file(path);
+    }
     let failure = session.play(scenario).err();
     Outcome {
         failure,
         transcript: visible(&session.qemu.transcript()),
         stderr: session.qemu.stderr(),
+        hvc_transcript: session.hvc.as_ref().map(|hvc| visible(&hvc.transcript())),
         command_line,
     }
 }
@@ -254,6 +295,13 @@ impl StepOutput {
 /// A machine being driven through a scenario.
 struct Session {
     qemu: Qemu,
+    /// The host end of `/dev/hvc0`, for scenarios that use it.
+    hvc: Option<HvcLink>,
+    /// Commands queued by `gdb:` for the next `gdb-run:`.
+    gdb_commands: Vec<String>,
+    /// Where the user programs' ELF files (with their symbols) are: target/user/.../release
+    /// beside the kernel image.
+    user_programs: Option<PathBuf>,
     timeout: Duration,
     output: StepOutput,
     /// The directory in the last prompt, which settles ambiguous prompts (see [`find_prompt`]).
@@ -266,6 +314,9 @@ impl Session {
     fn new(qemu: Qemu) -> Self {
         Session {
             qemu,
+            hvc: None,
+            gdb_commands: Vec::new(),
+            user_programs: None,
             timeout: script::DEFAULT_TIMEOUT,
             output: StepOutput::new("the boot log".into(), b""),
             cwd: None,
@@ -343,12 +394,151 @@ impl Session {
                 }
             },
             Action::Exit(expected) => self.exit(*expected, origin),
+            Action::HvcSend(bytes) => self
+                .hvc_link()?
+                .send(bytes)
+                .map_err(|error| format!("writing to hvc0's socket: {error}")),
+            Action::GdbCommand(command) => {
+                self.gdb_commands.push(command.clone());
+                Ok(())
+            }
+            Action::GdbRun(program) => {
+                let text = self.gdb_run(program)?;
+                self.output = StepOutput::new(origin, &text);
+                Ok(())
+            }
+            Action::HvcExpect(pattern) => {
+                let timeout = self.timeout;
+                match self.hvc_link()?.expect(pattern, timeout) {
+                    Ok(text) => {
+                        self.output = StepOutput::new(origin, &text);
+                        Ok(())
+                    }
+                    Err(no_match) => Err(format!(
+                        "{} nothing on hvc0 matched `{pattern}`; received since the previous match:\n{}",
+                        if no_match.closed {
+                            "the socket closed and".to_string()
+                        } else {
+                            format!("within {} s", timeout.as_secs_f64())
+                        },
+                        StepOutput::new(origin, &no_match.unread).shown()
+                    )),
+                }
+            }
             Action::Timeout(timeout) => {
                 self.timeout = *timeout;
                 Ok(())
             }
             Action::Check(check) => self.check(check),
         }
+    }
+
+    /// Runs gdb in batch mode on `program`'s ELF with the queued commands, relaying its remote
+    /// connection (a TCP port the system picks, so parallel scenarios never collide) to hvc0.
+    /// Returns what gdb printed, stdout and stderr interleaved as it wrote them.
+    fn gdb_run(&mut self, program: &str) -> Result<Vec<u8>, String> {
+        let commands = std::mem::take(&mut self.gdb_commands);
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr().map(|addr| (l, addr.port())))
+            .map_err(|error| format!("no TCP port for gdb: {error}"))?;
+        let (listener, port) = listener;
+        let elf = self.user_programs.as_ref().and_then(|dir| {
+            let elf = dir.join(program.rsplit('/').next()?);
+            elf.exists().then_some(elf)
+        });
+        let (mut output, writer) = io::pipe().map_err(|error| format!("pipe: {error}"))?;
+        let mut gdb = Command::new(GDB);
+        gdb.args(["-q", "-nx", "--batch"]);
+        if let Some(elf) = &elf {
+            gdb.arg(elf);
+        }
+        gdb.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+        for command in &commands {
+            gdb.args(["-ex", command]);
+        }
+        let stderr = writer
+            .try_clone()
+            .map_err(|error| format!("pipe: {error}"))?;
+        gdb.stdin(Stdio::null()).stdout(writer).stderr(stderr);
+        let mut child = gdb
+            .spawn()
+            .map_err(|error| format!("could not start {GDB}: {error}"))?;
+        // gdb's own output, collected until it exits and closes the pipe.
+        let collected = thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = output.read_to_end(&mut text);
+            text
+        });
+        drop(gdb);
+        let relayed = self.relay_gdb(&listener, &mut child);
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = collected.join().unwrap_or_default();
+        relayed.map_err(|error| {
+            format!(
+                "{error}; gdb printed:\n{}",
+                StepOutput::new(String::new(), &text).shown()
+            )
+        })?;
+        Ok(text)
+    }
+
+    /// Relays bytes between gdb's connection and hvc0 until gdb exits (within the timeout).
+    fn relay_gdb(&mut self, listener: &TcpListener, gdb: &mut Child) -> Result<(), String> {
+        let deadline = Instant::now() + self.timeout;
+        let timeout = self.timeout;
+        listener
+            .set_nonblocking(true)
+            .map_err(|error| error.to_string())?;
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(error) if error.kind() != io::ErrorKind::WouldBlock => {
+                    return Err(format!("accepting gdb's connection: {error}"));
+                }
+                Err(_) => {}
+            }
+            if let Ok(Some(status)) = gdb.try_wait() {
+                return Err(format!("gdb exited ({status}) without connecting"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "gdb did not connect within {} s",
+                    timeout.as_secs_f64()
+                ));
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        // The listener was polled without blocking; the connection itself blocks, so no write
+        // to gdb is cut short.
+        stream
+            .set_nonblocking(false)
+            .map_err(|error| error.to_string())?;
+        let link = self.hvc_link()?;
+        let mut to_guest = link.writer().map_err(|error| error.to_string())?;
+        let mut from_gdb = stream.try_clone().map_err(|error| error.to_string())?;
+        // Ends when gdb closes its connection.
+        thread::spawn(move || io::copy(&mut from_gdb, &mut to_guest));
+        loop {
+            let bytes = link.take_new(Duration::from_millis(20));
+            // A failed write means gdb closed its connection: it is exiting, which try_wait sees.
+            let _ = stream.write_all(&bytes);
+            if let Ok(Some(_)) = gdb.try_wait() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "gdb did not finish within {} s",
+                    timeout.as_secs_f64()
+                ));
+            }
+        }
+    }
+
+    fn hvc_link(&mut self) -> Result<&mut HvcLink, String> {
+        self.hvc
+            .as_mut()
+            .ok_or_else(|| "the machine has no hvc0 link".to_string())
     }
 
     /// Types `command` and Enter; its output is what follows the echoed line up to the prompt.

@@ -1,6 +1,7 @@
 //! The scenario file format (`tests/scenarios/*.tc`) and its parser; tests/README.md is the
 //! author's guide. A scenario is a list of steps that drive the serial shell (`$ COMMAND`,
-//! `send:`, `prompt`, `expect:`, `exit:`) and checks on the output of the last step
+//! `send:`, `prompt`, `expect:`, `exit:`, and `hvc-send:`/`hvc-expect:` for the virtio console)
+//! and checks on the output of the last step
 //! (`=`, `~`, `!`, `count`, `atleast`, `all`, `empty`).
 //!
 //! Everything a scenario can get wrong is found here, before QEMU starts, and reported with its
@@ -54,6 +55,17 @@ pub enum Action {
     /// `exit: N`: wait for QEMU to exit and require status N; the output is what was printed
     /// since the last step.
     Exit(i32),
+    /// `hvc-send: BYTES`: write raw bytes to the host end of the guest's `/dev/hvc0`.
+    HvcSend(Vec<u8>),
+    /// `hvc-expect: REGEX`: wait until what the guest wrote to `/dev/hvc0` since the previous
+    /// `hvc-expect:` matches; the output is that text up to the end of the match.
+    HvcExpect(regex::bytes::Regex),
+    /// `gdb: COMMAND`: queues a command for the next `gdb-run:`.
+    GdbCommand(String),
+    /// `gdb-run: PROG`: runs `gdb-multiarch --batch` with PROG's ELF from the user build,
+    /// connected to `/dev/hvc0` (a gdbserver there), and the queued commands; the output is
+    /// everything gdb printed.
+    GdbRun(String),
     /// `timeout: SECS`: the per-step timeout from here on.
     Timeout(Duration),
     /// A check on the output of the last output-producing step.
@@ -152,6 +164,21 @@ impl Action {
     }
 }
 
+impl Scenario {
+    /// Whether the machine needs a virtio console whose host end the runner holds.
+    pub fn uses_hvc(&self) -> bool {
+        self.steps.iter().any(|step| {
+            matches!(
+                step.action,
+                Action::HvcSend(_)
+                    | Action::HvcExpect(_)
+                    | Action::GdbCommand(_)
+                    | Action::GdbRun(_)
+            )
+        })
+    }
+}
+
 fn parse_description(first: Option<(usize, &str)>) -> Result<String, ParseError> {
     let missing = |message: &str| ParseError {
         line: 1,
@@ -216,6 +243,22 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
             "exit:",
             "an exit status",
         )?)?),
+        "hvc-send:" => Action::HvcSend(parse_bytes(required(
+            argument,
+            "hvc-send:",
+            "bytes to send",
+        )?)?),
+        "hvc-expect:" => Action::HvcExpect(parse_bytes_regex(required(
+            argument,
+            "hvc-expect:",
+            "a regex",
+        )?)?),
+        "gdb:" => Action::GdbCommand(required(argument, "gdb:", "a gdb command")?.to_string()),
+        "gdb-run:" => Action::GdbRun(
+            required(argument, "gdb-run:", "a program")?
+                .trim()
+                .to_string(),
+        ),
         "timeout:" => Action::Timeout(parse_timeout(required(argument, "timeout:", "seconds")?)?),
         "=" => Action::Check(Check::Line(argument.unwrap_or("").to_string())),
         "~" => Action::Check(Check::LineMatching(parse_regex(required(
@@ -237,8 +280,12 @@ fn parse_line(state: &mut State, text: &str) -> Result<Option<Action>, String> {
                 "`{word}` checks output, but `send:` produced none: add `prompt` or `expect:` first"
             ));
         }
-        Action::Command(_) | Action::Prompt | Action::Expect(_) => state.has_output = true,
-        Action::Send(_) => state.has_output = false,
+        Action::Command(_)
+        | Action::Prompt
+        | Action::Expect(_)
+        | Action::HvcExpect(_)
+        | Action::GdbRun(_) => state.has_output = true,
+        Action::Send(_) | Action::HvcSend(_) | Action::GdbCommand(_) => state.has_output = false,
         Action::Exit(_) => {
             state.has_output = true;
             state.exited = true;
@@ -275,7 +322,7 @@ fn no_argument(argument: Option<&str>, word: &str, action: Action) -> Result<Act
 fn unknown_directive(text: &str) -> String {
     format!(
         "unknown directive `{text}` (expected `$ CMD`, `send:`, `prompt`, `expect:`, `exit:`, \
-         `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
+         `hvc-send:`, `hvc-expect:`, `gdb:`, `gdb-run:`, `timeout:`, `qemu:`, `= TEXT`, `~ REGEX`, `! TEXT`, `count N REGEX`, `atleast N REGEX`, \
          `all REGEX`, `empty` or a `#` comment)"
     )
 }
@@ -443,6 +490,24 @@ mod tests {
     fn command_text_keeps_spaces_and_decodes_escapes() {
         let parsed = actions("$ echo  'a  b' \\x41\\{3}\n");
         assert!(matches!(&parsed[0], Action::Command(c) if c == b"echo  'a  b' AAA"));
+    }
+
+    #[test]
+    fn hvc_directives() {
+        let scenario = parse_body("hvc-send: a\\x03\nhvc-expect: ^hi\n= hi\n$ ls\n").unwrap();
+        assert!(scenario.uses_hvc());
+        assert!(matches!(&scenario.steps[0].action, Action::HvcSend(b) if b == b"a\x03"));
+        assert!(matches!(&scenario.steps[1].action, Action::HvcExpect(r) if r.as_str() == "^hi"));
+        assert!(!parse_body("$ ls\n").unwrap().uses_hvc());
+        assert!(error_of("hvc-send:\n").1.contains("needs bytes"));
+        assert!(error_of("hvc-expect: (\n").1.contains("bad regex"));
+        assert!(error_of("hvc-send: x\n= x\n").1.contains("add `prompt`"));
+        let gdb = parse_body("gdb: break fib\ngdb: bt\ngdb-run: /bin/fib\n~ ^#0\n").unwrap();
+        assert!(gdb.uses_hvc());
+        assert!(matches!(&gdb.steps[0].action, Action::GdbCommand(c) if c == "break fib"));
+        assert!(matches!(&gdb.steps[2].action, Action::GdbRun(p) if p == "/bin/fib"));
+        assert!(error_of("gdb:\n").1.contains("needs a gdb command"));
+        assert!(error_of("gdb-run:\n").1.contains("needs a program"));
     }
 
     #[test]

@@ -13,14 +13,14 @@
 //! stays small).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::workspace::{self, KERNEL_TARGET};
 use crate::{Result, command, prereq};
 
 /// The programs of the `user` crate that go into /bin.
-pub const PROGRAMS: [&str; 15] = [
+pub const PROGRAMS: [&str; 17] = [
     "hello",
     "getppid",
     "fib",
@@ -36,6 +36,8 @@ pub const PROGRAMS: [&str; 15] = [
     "ptracetest",
     "ptracebench",
     "strace",
+    "pollread",
+    "gdbserver",
 ];
 
 /// The C programs (user/c/NAME.c), installed as `/bin/NAME-glibc`: a printf hello, the Linux
@@ -55,9 +57,38 @@ pub const BUSYBOX_APPLETS: [&str; 74] = [
     "uptime", "usleep", "wc", "which", "xargs", "yes",
 ];
 
-/// The flags of the user programs (all of them: RUSTFLAGS replaces the config's).
-const USER_RUSTFLAGS: &str =
-    "-Crelocation-model=static -Cforce-frame-pointers=yes -Cdebuginfo=0 -Cstrip=debuginfo";
+/// The flags of the user programs (all of them: RUSTFLAGS replaces the config's). They keep
+/// their DWARF in target/user, for gdb on the host (`cargo xtask debug`); the initramfs gets
+/// them stripped ([`strip_debug`]).
+const USER_RUSTFLAGS: &str = "-Crelocation-model=static -Cforce-frame-pointers=yes -Cdebuginfo=2";
+
+/// The toolchain's `llvm-objcopy` (the pinned `llvm-tools` component).
+fn llvm_objcopy() -> Result<PathBuf> {
+    let rustc = |arg: &str| command::output(workspace::command("rustc").arg(arg));
+    let sysroot = rustc("--print=sysroot")?;
+    let host = rustc("-vV")?
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_string)
+        .ok_or("rustc -vV names no host")?;
+    Ok(PathBuf::from(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/llvm-objcopy"))
+}
+
+/// `program`'s bytes without its debug sections (`llvm-objcopy --strip-debug`), as they go
+/// into the image: the loaded segments are the built ones.
+fn strip_debug(objcopy: &Path, program: &Path) -> Result<Vec<u8>> {
+    let stripped = program.with_extension("stripped");
+    command::run(
+        workspace::command(&objcopy.display().to_string())
+            .arg("--strip-debug")
+            .arg(program)
+            .arg(&stripped),
+    )?;
+    read(&stripped)
+}
 
 fn user_target_dir() -> PathBuf {
     workspace::target_dir().join("user")
@@ -126,11 +157,12 @@ pub fn prepare() -> Result<PathBuf> {
     command::run(&mut user_cargo("build"))?;
     let dir = user_target_dir().join(KERNEL_TARGET).join("release");
     let mut members = vec![Member::dir("bin")];
+    let objcopy = llvm_objcopy()?;
     for program in PROGRAMS {
         members.push(Member::file(
             format!("bin/{program}"),
             0o755,
-            read(&dir.join(program))?,
+            strip_debug(&objcopy, &dir.join(program))?,
         ));
     }
     prereq::ensure_cross_cc()?;

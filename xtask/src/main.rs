@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's host tooling. Each subcommand is a small module:
 //! [`build`] (kernel image plus its embedded symbol table, see [`kallsyms`], once the `noinstr`
-//! check in [`objtool`] passes), [`run`] and [`gdb`] (boot it in QEMU), [`test`] (everything CI
+//! check in [`objtool`] passes), [`run`] and [`gdb`] (boot it in QEMU), [`debug`] (gdb on a
+//! user program through the guest's gdbserver), [`test`] (everything CI
 //! checks) and [`bench`] (instruction counts of the kernel's benchmarks). Every command spawned is echoed on stderr as `$ ...`
 //! ([`command`]); missing tools are installed or named ([`prereq`]).
 
@@ -11,6 +12,7 @@ extern crate alloc;
 mod bench;
 mod build;
 mod command;
+mod debug;
 mod gdb;
 mod initramfs;
 mod kallsyms;
@@ -45,6 +47,10 @@ enum Task {
     Run(run::RunArgs),
     /// Build, then start QEMU halted with its gdbstub on :1234 and print the gdb command.
     Gdb(run::RunArgs),
+    /// Build, boot with a virtio console on a TCP port (`--hvc-port`, default 2345), start
+    /// `gdbserver /dev/hvc0 PROG ARGS` in the guest and `gdb-multiarch` on the host, connected,
+    /// with the program's symbols.
+    Debug(debug::DebugArgs),
     /// Run everything CI runs: format, clippy, host unit tests, the in-kernel test image and
     /// the scenario tests. Ends with `N passed, N failed`.
     Test(test::TestArgs),
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
         Task::Build(args) => build::build(args.image()).map(|_| ExitCode::SUCCESS),
         Task::Run(args) => run::run(args),
         Task::Gdb(args) => gdb::gdb(args),
+        Task::Debug(args) => debug::debug(args),
         Task::Test(args) => test::test(args),
         Task::Bench(args) => bench::bench(args),
     };

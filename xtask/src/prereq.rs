@@ -1,4 +1,5 @@
-//! The tools the tasks need, checked before use: QEMU (and gdb-multiarch for `gdb`) and the
+//! The tools the tasks need, checked before use: QEMU and gdb-multiarch (for `gdb`, `debug`
+//! and the scenarios that drive gdb against the guest's gdbserver) and the
 //! AArch64 cross compiler with glibc (for the C programs of the initramfs) from the
 //! distribution, installed when we are root and named otherwise; Debian's `busybox-static` for
 //! arm64, downloaded once with `apt-get download` and cached under target/busybox; the
@@ -19,7 +20,7 @@ pub fn ensure_qemu() -> Result {
     ensure_program(scenario::qemu::QEMU, &["qemu-system-arm"])
 }
 
-/// Makes sure `gdb-multiarch` is on PATH.
+/// Makes sure `gdb-multiarch` is on PATH (`cargo xtask test` checks it with QEMU).
 pub fn ensure_gdb() -> Result {
     ensure_program("gdb-multiarch", &["gdb-multiarch"])
 }

@@ -9,7 +9,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::thread;
 
 use clap::Args;
-use scenario::qemu::{Console, QemuConfig, exit_code};
+use scenario::qemu::{Console, HvcSocket, QemuConfig, exit_code};
 
 use crate::build::{self, BuildArgs};
 use crate::{Result, command, prereq};
@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Number of CPUs.
     #[arg(long, default_value_t = DEFAULT_SMP)]
     pub smp: usize,
+    /// Give the guest a virtio console (`/dev/hvc0`) whose host end listens on this TCP port
+    /// of 127.0.0.1 (`gdb-multiarch -ex 'target remote :PORT'` against a gdbserver on it).
+    #[arg(long, value_name = "PORT")]
+    pub hvc_port: Option<u16>,
     /// Extra QEMU arguments, after `--`.
     #[arg(last = true)]
     pub qemu_args: Vec<String>,
@@ -39,6 +43,7 @@ impl RunArgs {
         prereq::ensure_qemu()?;
         let kernel = build::build(self.build.image())?;
         let mut config = QemuConfig::new(kernel, self.smp);
+        config.hvc = self.hvc_port.map(HvcSocket::Tcp);
         config.extra_args = self.qemu_args.clone();
         Ok(config)
     }

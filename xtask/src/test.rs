@@ -73,6 +73,7 @@ pub fn test(args: TestArgs) -> Result<ExitCode> {
     let started = Instant::now();
     prereq::ensure_toolchain()?;
     prereq::ensure_qemu()?;
+    prereq::ensure_gdb()?;
     let scenario_files = select_scenarios(&args.scenarios)?;
     let mut ktest = Tally::default();
     let mut ktest_failures = Vec::new();
@@ -195,6 +196,8 @@ fn static_checks() -> Vec<(&'static str, Command)> {
                 "xtask",
                 "-p",
                 "scenario",
+                "-p",
+                "gdbtarget",
                 "--all-targets",
                 "--",
                 "-D",
@@ -233,7 +236,7 @@ fn static_checks() -> Vec<(&'static str, Command)> {
         ),
         (
             "unit tests (host tools)",
-            cargo(&["test", "-p", "scenario", "-p", "xtask"]),
+            cargo(&["test", "-p", "scenario", "-p", "xtask", "-p", "gdbtarget"]),
         ),
     ]
 }

@@ -50,7 +50,12 @@ pub fn record_stack(rb: &RingBuffer, cpu: usize, ts: u64, irqs_off: bool, known:
     };
     let (words, _) = r.as_chunks_mut::<FRAME_SIZE>();
     let (head_slots, frames) = words.split_at_mut(HEAD_SLOTS);
-    head_slots.as_flattened_mut().copy_from_slice(entry_bytes(&head));
+    // A plain memcpy: a slice copy or an iterator loop here is a generic instance that other
+    // callers can make the compiler keep out of line, i.e. a traceable function.
+    let (dst, src) = (head_slots.as_flattened_mut(), entry_bytes(&head));
+    // SAFETY: both are `size_of::<StackEntry>()` bytes (asserted with HEAD_SLOTS above), and the
+    // entry is on the stack while the destination is in the ring buffer.
+    unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr(), src.len()) };
     let (lead, rest) = frames.split_at_mut(known.len().min(frames.len()));
     for (slot, ip) in lead.iter_mut().zip(known) {
         *slot = ip.to_le_bytes();
