@@ -260,10 +260,11 @@ fn detach(tracee: &ProcShared, data: u64) -> SysResult {
 
 /// `PTRACE_INTERRUPT` (seized tracees only, `EIO` otherwise): the tracee traps into a
 /// group-stop report on its next way back to user space through the run loop (a running one
-/// at its next interrupt); a listening one reports again. Unlike Linux, which makes it look as if a signal
-/// were pending, a tracee asleep in a syscall traps only once the syscall is over: a sleep
-/// ends early only for a signal it can take.
+/// at its next interrupt); a listening one reports again. A tracee asleep in a syscall wakes
+/// as for a signal ([`sched::Task::set_ptrace_trap`]): the syscall returns its restart code,
+/// the trap is taken, and the syscall restarts once the tracee is continued.
 fn interrupt(tracee: &ProcShared) -> SysResult {
+    let task = sched::find_task_by_pid(tracee.pid());
     let listening = {
         let mut hand = tracee.sighand().lock();
         let pt = &mut hand.ptrace;
@@ -275,11 +276,18 @@ fn interrupt(tracee: &ProcShared) -> SysResult {
         if listening {
             pt.listening = false;
             pt.stopped = false;
+        } else if let Some(task) = &task {
+            // Asleep in a syscall, the sleep ends as for a signal: the trap is taken on the
+            // way out and the syscall restarts after it (Linux: `signal_wake_up` for
+            // PTRACE_INTERRUPT). Set under the lock `trap_pending` clears it under.
+            task.set_ptrace_trap(true);
         }
         listening
     };
     if listening {
         wake(tracee);
+    } else if let Some(task) = &task {
+        sched::wake_up_state(task, TaskState::Interruptible);
     }
     Ok(0)
 }

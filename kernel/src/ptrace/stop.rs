@@ -78,7 +78,9 @@ fn ptrace_stop(
         pt.exit_code = report;
         pt.message = message;
         pt.last_siginfo = info;
+        // Any stop answers a PTRACE_INTERRUPT (Linux clears JOBCTL_TRAP_STOP there too).
         pt.trap_stop = false;
+        task.set_ptrace_trap(false);
         pt.regs = TraceeRegs {
             frame: frame.clone(),
             fpsimd,
@@ -191,7 +193,13 @@ pub fn group_stop(process: &mut Process, frame: &mut TrapFrame, signo: u32) {
 
 /// Whether a trap the tracer asked for is due ([`Ptrace::trap_stop`]).
 pub fn trap_pending(process: &Process) -> bool {
-    process.shared().sighand().lock().ptrace.trap_stop
+    let hand = process.shared().sighand().lock();
+    if !hand.ptrace.trap_stop {
+        // None due (another stop answered it, or the tracer left): a wake-up flag still set
+        // would end every sleep. Cleared under the lock the tracer sets both under.
+        sched::current_task().set_ptrace_trap(false);
+    }
+    hand.ptrace.trap_stop
 }
 
 /// The trap `PTRACE_INTERRUPT` or an attach to a stopped process asked for: a group-stop
@@ -200,6 +208,7 @@ pub fn trap_stop(process: &mut Process, frame: &mut TrapFrame) {
     let signo = {
         let mut hand = process.shared().sighand().lock();
         hand.ptrace.trap_stop = false;
+        sched::current_task().set_ptrace_trap(false);
         if !hand.ptrace.traced() {
             return;
         }

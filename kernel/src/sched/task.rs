@@ -106,6 +106,12 @@ pub struct Task {
     /// foreground ([`super::send_sigint`]). It interrupts sleeps like `killed`, but the task
     /// carries on once it has been taken ([`super::clear_sigint`]).
     sigint: AtomicBool,
+    /// Its tracer asked for a trap (`PTRACE_INTERRUPT`; Linux: `JOBCTL_TRAP_STOP` with
+    /// `signal_wake_up`): it ends interruptible sleeps like a signal, so a syscall asleep
+    /// returns its restart code, the way back to EL0 takes the trap stop (which clears this)
+    /// and the syscall then restarts. Not in [`Self::exit_to_user_work`]: a sleep it ends
+    /// always leaves syscall work, and a running task takes the trap at its next interrupt.
+    ptrace_trap: AtomicBool,
     /// A user task's pending and blocked signals, bit `signo - 1` (Linux: `pending.signal`,
     /// `blocked`): set by senders ([`crate::process::send_signal`]), taken and masked by the
     /// task itself on its way back to EL0 (`crate::signal`). An unblocked pending signal ends
@@ -181,6 +187,7 @@ impl Task {
             on_rq: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             sigint: AtomicBool::new(false),
+            ptrace_trap: AtomicBool::new(false),
             sig_pending: AtomicU64::new(0),
             sig_blocked: AtomicU64::new(0),
             killable,
@@ -298,7 +305,16 @@ impl Task {
     /// A signal ends its interruptible sleeps: it was killed, has a SIGINT pending, or (a user
     /// task) has a pending signal it does not block.
     pub fn signal_pending(&self) -> bool {
-        self.killed() || self.sigint.load(Ordering::Acquire) || self.sig_deliverable() != 0
+        self.killed()
+            || self.sigint.load(Ordering::Acquire)
+            || self.sig_deliverable() != 0
+            || self.ptrace_trap.load(Ordering::Acquire)
+    }
+
+    /// Marks (or clears) a trap its tracer asked for ([`Self::ptrace_trap`]'s field); the
+    /// tracer wakes it from an interruptible sleep after marking.
+    pub fn set_ptrace_trap(&self, on: bool) {
+        self.ptrace_trap.store(on, Ordering::Release);
     }
 
     /// Its pending signals that it does not block (bit `signo - 1`).

@@ -1067,6 +1067,60 @@ fn exec_events(c: &mut Checks) {
     );
 }
 
+/// CLOCK_MONOTONIC in milliseconds.
+fn now_ms() -> u64 {
+    let mut ts = [0u64; 2];
+    // SAFETY: `ts` is a writable timespec.
+    unsafe {
+        sys::syscall6(
+            sys::SYS_CLOCK_GETTIME,
+            [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
+        )
+    };
+    ts[0] * 1000 + ts[1] / 1_000_000
+}
+
+/// INTERRUPT of a tracee asleep in nanosleep: the sleep ends at once for the trap (as for a
+/// signal), and once continued the call sleeps on (restarted), so the tracee is not done.
+fn interrupt_a_sleeper(c: &mut Checks) {
+    let pid = sys::fork();
+    if pid == 0 {
+        let ts = [3u64, 0];
+        // SAFETY: a valid timespec, no remainder.
+        unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) };
+        sys::exit_group(5);
+    }
+    c.eq(
+        ptrace(PTRACE_SEIZE, pid, 0, 0) as i64,
+        0,
+        b"SEIZE a sleeper",
+    );
+    let ts = [0u64, 50_000_000];
+    // SAFETY: a valid timespec, no remainder.
+    unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) };
+    let start = now_ms();
+    ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+    let (_, status) = wait(pid);
+    c.eq(
+        status as i64,
+        event_stop(PTRACE_EVENT_STOP) as i64,
+        b"INTERRUPT of a sleeper: PTRACE_EVENT_STOP",
+    );
+    c.check(now_ms() - start < 1000, b"INTERRUPT ends the sleep at once");
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    let ts = [0u64, 100_000_000];
+    // SAFETY: a valid timespec, no remainder.
+    unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) };
+    c.eq(
+        sys::wait4(pid, WNOHANG | __WALL).0 as i64,
+        0,
+        b"continued, the sleeper sleeps on (restarted)",
+    );
+    kill(pid, SIGKILL);
+    let (r, status) = wait(pid);
+    c.check(r == pid && status == 9, b"the sleeper killed and reaped");
+}
+
 /// ATTACH to a running process, DETACH, and SEIZE with INTERRUPT and LISTEN.
 fn attach_detach(c: &mut Checks) {
     let me = sys::getpid();
@@ -1112,6 +1166,7 @@ fn attach_detach(c: &mut Checks) {
         event_stop(PTRACE_EVENT_STOP) as i64,
         b"INTERRUPT: PTRACE_EVENT_STOP with SIGTRAP",
     );
+    interrupt_a_sleeper(c);
     ptrace(PTRACE_CONT, pid, 0, 0);
     kill(pid, SIGSTOP);
     let (_, status) = wait(pid);
