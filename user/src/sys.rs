@@ -311,3 +311,18 @@ pub fn ptrace(request: usize, pid: isize, addr: usize, data: usize) -> isize {
     // gives (the kernel checks them).
     unsafe { syscall6(SYS_PTRACE, [request, pid as usize, addr, data, 0, 0]) }
 }
+
+/// CLOCK_MONOTONIC in nanoseconds.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = [0u64; 2];
+    // SAFETY: `ts` is a writable timespec.
+    unsafe { syscall6(SYS_CLOCK_GETTIME, [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0]) };
+    ts[0] * 1_000_000_000 + ts[1]
+}
+
+/// `nanosleep` for `ms` milliseconds, no remainder asked for.
+pub fn sleep_ms(ms: u64) -> isize {
+    let ts = [ms / 1000, (ms % 1000) * 1_000_000];
+    // SAFETY: a valid timespec; no remainder pointer.
+    unsafe { syscall6(SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) }
+}

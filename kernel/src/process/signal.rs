@@ -757,9 +757,6 @@ pub fn sys_rt_sigpending(_: &mut Process, frame: &mut TrapFrame) -> Result<u64, 
     Ok(0)
 }
 
-/// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` blocked until a signal is delivered;
-/// `EINTR` once a handler ran (Linux's `ERESTARTNOHAND`: a signal that only stopped and
-/// continued the process, or was ignored, sends it back to sleep). The handler's frame records the old mask, which sigreturn restores.
 /// Installs the temporary mask at `mask` (`sigsetsize` must be 8) for a wait that takes one
 /// (ppoll, pselect6), keeping the current mask to restore (Linux: `set_user_sigmask`).
 pub fn set_user_sigmask(process: &mut Process, mask: u64, sigsetsize: u64) -> Result<(), Errno> {
@@ -787,16 +784,12 @@ pub fn restore_saved_sigmask_unless(process: &mut Process, interrupted: bool) {
     }
 }
 
+/// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` blocked until a signal is delivered;
+/// `EINTR` once a handler ran (Linux's `ERESTARTNOHAND`: a signal that only stopped and
+/// continued the process, or was ignored, sends it back to sleep). The handler's frame
+/// records the old mask, which sigreturn restores.
 pub fn sys_rt_sigsuspend(process: &mut Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
-    let [mask, size] = [frame.regs[0], frame.regs[1]];
-    if size != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let mut bytes = [0u8; 8];
-    copy_from_user(&mut bytes, mask)?;
-    let task = sched::current_task();
-    process.saved_sigmask = Some(task.sig_blocked());
-    task.set_sig_blocked(u64::from_le_bytes(bytes) & !UNBLOCKABLE);
+    set_user_sigmask(process, frame.regs[0], frame.regs[1])?;
     // Nothing wakes this queue but a signal (and a child's exit, which re-checks and sleeps on).
     let _ = process.shared.child_exit.wait_event(|| false);
     Err(Errno::ERESTARTNOHAND)

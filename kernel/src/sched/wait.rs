@@ -18,6 +18,9 @@ use arch::spinlock::SpinLockIrq;
 use super::task::{Task, TaskState};
 use super::{current_task, schedule, signal_pending, wake_up_state};
 
+/// A [`WaitQueue::wait_event_timeout`] deadline that never comes.
+pub const NO_DEADLINE: u64 = u64::MAX;
+
 /// The sleep ended because the task was killed, not because the condition came true
 /// (Linux: `-ERESTARTSYS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,29 +66,14 @@ impl WaitQueue {
 
     /// Sleeps until `condition()` is true, or the task is killed. Call from a task, with IRQs
     /// enabled and preemption enabled.
-    pub fn wait_event(&self, mut condition: impl FnMut() -> bool) -> Result<(), Interrupted> {
-        let entry = WaitEntry {
-            task: current_task(),
-            next: Cell::new(ptr::null()),
-            queued: Cell::new(false),
-        };
-        let result = loop {
-            self.prepare_to_wait(&entry);
-            if condition() {
-                break Ok(());
-            }
-            if signal_pending() {
-                break Err(Interrupted);
-            }
-            schedule();
-        };
-        self.finish_wait(&entry);
-        result
+    pub fn wait_event(&self, condition: impl FnMut() -> bool) -> Result<(), Interrupted> {
+        self.wait_event_timeout(condition, NO_DEADLINE).map(drop)
     }
 
     /// Like [`Self::wait_event`], but gives up when the virtual counter reaches `deadline`
-    /// (see [`super::deadline_after_ns`]): `Ok(true)` when the condition came true, `Ok(false)`
-    /// when the time ran out first (Linux: `wait_event_interruptible_timeout`).
+    /// (see [`super::deadline_after_ns`]; [`NO_DEADLINE`] for none): `Ok(true)` when the
+    /// condition came true, `Ok(false)` when the time ran out first (Linux:
+    /// `wait_event_interruptible_timeout`).
     pub fn wait_event_timeout(
         &self,
         mut condition: impl FnMut() -> bool,
@@ -104,10 +92,13 @@ impl WaitQueue {
             if signal_pending() {
                 break Err(Interrupted);
             }
-            if arch::timer::counter_now() >= deadline {
+            if deadline == NO_DEADLINE {
+                schedule();
+            } else if arch::timer::counter_now() >= deadline {
                 break Ok(false);
+            } else {
+                super::schedule_timeout(deadline);
             }
-            super::schedule_timeout(deadline);
         };
         self.finish_wait(&entry);
         result

@@ -55,25 +55,6 @@ fn install(sig: usize, flags: usize) -> isize {
     sys::sigaction(sig, Some(&act), None)
 }
 
-fn nanosleep_ms(ms: u64) -> isize {
-    let ts = [ms / 1000, (ms % 1000) * 1_000_000];
-    // SAFETY: a valid timespec; no remainder pointer.
-    unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) }
-}
-
-/// CLOCK_MONOTONIC in milliseconds.
-fn now_ms() -> u64 {
-    let mut ts = [0u64; 2];
-    // SAFETY: `ts` is a writable timespec.
-    unsafe {
-        sys::syscall6(
-            sys::SYS_CLOCK_GETTIME,
-            [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
-        )
-    };
-    ts[0] * 1000 + ts[1] / 1_000_000
-}
-
 /// `nanosleep(ms, &rem)`: its result and the remainder in milliseconds.
 fn nanosleep_rem(ms: u64) -> (isize, u64) {
     let ts = [ms / 1000, (ms % 1000) * 1_000_000];
@@ -119,7 +100,7 @@ fn await_chld(code: u64) {
         if CHLD_CODE.load(SeqCst) == code {
             return;
         }
-        nanosleep_ms(5);
+        sys::sleep_ms(5);
     }
 }
 
@@ -228,12 +209,12 @@ fn restart_after_stop(c: &mut Checks) -> Result<(), ()> {
         let n = sys::read(rd, &mut buf);
         sys::exit_group(if n < 0 { 100 + (-n) as i32 } else { n as i32 });
     }
-    nanosleep_ms(30);
+    sys::sleep_ms(30);
     sys::kill(pid, SIGSTOP);
     let (r, status) = wait(pid, WUNTRACED);
     c.check(r == pid && status == 0x137f, b"reader stopped")?;
     sys::kill(pid, SIGCONT);
-    nanosleep_ms(30);
+    sys::sleep_ms(30);
     sys::write(wr, b"data");
     let (r, status) = wait(pid, 0);
     c.check(
@@ -251,9 +232,9 @@ fn restart_after_stop(c: &mut Checks) -> Result<(), ()> {
 fn nanosleep_restart(c: &mut Checks) -> Result<(), ()> {
     let pid = sys::fork();
     if pid == 0 {
-        let start = now_ms();
+        let start = sys::monotonic_ns() / 1_000_000;
         let (r, _) = nanosleep_rem(300);
-        let slept = now_ms() - start;
+        let slept = sys::monotonic_ns() / 1_000_000 - start;
         sys::exit_group(if r != 0 {
             1
         } else if slept < 300 {
@@ -262,7 +243,7 @@ fn nanosleep_restart(c: &mut Checks) -> Result<(), ()> {
             0
         });
     }
-    nanosleep_ms(30);
+    sys::sleep_ms(30);
     sys::kill(pid, SIGSTOP);
     let (r, status) = wait(pid, WUNTRACED);
     c.check(r == pid && status == 0x137f, b"sleeper stopped")?;
@@ -276,7 +257,7 @@ fn nanosleep_restart(c: &mut Checks) -> Result<(), ()> {
     let parent = sys::getpid();
     let pid = sys::fork();
     if pid == 0 {
-        nanosleep_ms(50);
+        sys::sleep_ms(50);
         sys::kill(parent, SIGUSR1);
         sys::exit_group(0);
     }
@@ -307,7 +288,7 @@ fn autoreap(c: &mut Checks) -> Result<(), ()> {
         b"SIGCHLD ignored",
     )?;
     if sys::fork() == 0 {
-        nanosleep_ms(20);
+        sys::sleep_ms(20);
         sys::exit_group(3);
     }
     let (r, _) = wait(-1, 0);
@@ -326,7 +307,7 @@ fn autoreap(c: &mut Checks) -> Result<(), ()> {
         if COUNT.load(SeqCst) > before {
             break;
         }
-        nanosleep_ms(5);
+        sys::sleep_ms(5);
     }
     c.check(
         COUNT.load(SeqCst) > before,
@@ -346,9 +327,9 @@ fn interrupted_read(flags: usize) -> (isize, [u8; 8]) {
     let parent = sys::getpid();
     let pid = sys::fork();
     if pid == 0 {
-        nanosleep_ms(50);
+        sys::sleep_ms(50);
         sys::kill(parent, SIGUSR1);
-        nanosleep_ms(50);
+        sys::sleep_ms(50);
         sys::write(wr, b"data");
         sys::exit_group(0);
     }

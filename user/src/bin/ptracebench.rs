@@ -142,22 +142,9 @@ fn single_steps(n: u64) -> bool {
     ok && status == 9
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
-fn now_ns() -> u64 {
-    let mut ts = [0u64; 2];
-    // SAFETY: `ts` is a writable timespec.
-    unsafe {
-        sys::syscall6(
-            sys::SYS_CLOCK_GETTIME,
-            [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
-        )
-    };
-    ts[0] * 1_000_000_000 + ts[1]
-}
-
 /// `time PROG ARGS...`: runs argv[2..] and prints `ns: N status: S`.
 fn time(args: user::Args) -> i32 {
-    let start = now_ns();
+    let start = sys::monotonic_ns();
     let pid = sys::fork();
     if pid == 0 {
         // SAFETY: argv[2..] is a NULL-terminated array of C strings (the initial stack's), and
@@ -172,7 +159,7 @@ fn time(args: user::Args) -> i32 {
         sys::exit_group(127);
     }
     let status = wait(pid);
-    let ns = now_ns() - start;
+    let ns = sys::monotonic_ns() - start;
     user::print(b"ns: ");
     user::print_u64(ns);
     user::print(b" status: ");

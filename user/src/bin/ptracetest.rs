@@ -1067,27 +1067,12 @@ fn exec_events(c: &mut Checks) {
     );
 }
 
-/// CLOCK_MONOTONIC in milliseconds.
-fn now_ms() -> u64 {
-    let mut ts = [0u64; 2];
-    // SAFETY: `ts` is a writable timespec.
-    unsafe {
-        sys::syscall6(
-            sys::SYS_CLOCK_GETTIME,
-            [1, ts.as_mut_ptr() as usize, 0, 0, 0, 0],
-        )
-    };
-    ts[0] * 1000 + ts[1] / 1_000_000
-}
-
 /// INTERRUPT of a tracee asleep in nanosleep: the sleep ends at once for the trap (as for a
 /// signal), and once continued the call sleeps on (restarted), so the tracee is not done.
 fn interrupt_a_sleeper(c: &mut Checks) {
     let pid = sys::fork();
     if pid == 0 {
-        let ts = [3u64, 0];
-        // SAFETY: a valid timespec, no remainder.
-        unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) };
+        sys::sleep_ms(3000);
         sys::exit_group(5);
     }
     c.eq(
@@ -1095,10 +1080,8 @@ fn interrupt_a_sleeper(c: &mut Checks) {
         0,
         b"SEIZE a sleeper",
     );
-    let ts = [0u64, 50_000_000];
-    // SAFETY: a valid timespec, no remainder.
-    unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) };
-    let start = now_ms();
+    sys::sleep_ms(50);
+    let start = sys::monotonic_ns() / 1_000_000;
     ptrace(PTRACE_INTERRUPT, pid, 0, 0);
     let (_, status) = wait(pid);
     c.eq(
@@ -1106,11 +1089,12 @@ fn interrupt_a_sleeper(c: &mut Checks) {
         event_stop(PTRACE_EVENT_STOP) as i64,
         b"INTERRUPT of a sleeper: PTRACE_EVENT_STOP",
     );
-    c.check(now_ms() - start < 1000, b"INTERRUPT ends the sleep at once");
+    c.check(
+        sys::monotonic_ns() / 1_000_000 - start < 1000,
+        b"INTERRUPT ends the sleep at once",
+    );
     ptrace(PTRACE_CONT, pid, 0, 0);
-    let ts = [0u64, 100_000_000];
-    // SAFETY: a valid timespec, no remainder.
-    unsafe { sys::syscall6(sys::SYS_NANOSLEEP, [ts.as_ptr() as usize, 0, 0, 0, 0, 0]) };
+    sys::sleep_ms(100);
     c.eq(
         sys::wait4(pid, WNOHANG | __WALL).0 as i64,
         0,
