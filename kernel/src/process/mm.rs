@@ -410,9 +410,6 @@ impl Mm {
     }
 }
 
-/// The first address of `[start, end)` that is neither mapped nor reserved (`end` if there is
-/// none). Reserved ranges are skipped whole and the walk stops at the first hole, so it costs
-/// what is mapped, not the range's length.
 /// Reads (`write` false) or writes `buf` at the user address `addr` of `mm`, another
 /// process's address space, the way a debugger does (Linux: `access_process_vm` with
 /// `FOLL_FORCE`): each page is found by walking `mm`'s page table, and its frame is reached
@@ -462,6 +459,9 @@ pub fn access_process_vm(mm: &Mm, mut addr: u64, buf: &mut [u8], write: bool) ->
     done
 }
 
+/// The first address of `[start, end)` that is neither mapped nor reserved (`end` if there is
+/// none). Reserved ranges are skipped whole and the walk stops at the first hole, so it costs
+/// what is mapped, not the range's length.
 fn covered_prefix(inner: &Inner, start: u64, end: u64) -> Result<u64, Errno> {
     let table = inner.table.as_ref().ok_or(Errno::EFAULT)?;
     let mut va = start;

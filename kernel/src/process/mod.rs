@@ -282,14 +282,47 @@ static TABLE: SpinLockIrq<Vec<Arc<ProcShared>>> = SpinLockIrq::new(Vec::new());
 /// signals, as Linux's `copy_process` ends in `ERESTARTNOINTR` when a signal arrives during
 /// a fork. So a signal to the parent's group either finds the child in the table or is taken
 /// before the child exists.
+///
+/// A child a tracer auto-attached at fork is entered traced only if that tracer has not
+/// exited meanwhile (its status is set under this lock before its last pass over its tracees
+/// in [`exit_notify`]): otherwise it starts untraced, without the attach's SIGSTOP or trap
+/// (Linux decides this under `tasklist_lock` in `ptrace_init_task`).
 fn insert(shared: &Arc<ProcShared>, fork_epoch: Option<u64>) -> Result<(), Errno> {
     let mut table = TABLE.lock();
     if fork_epoch.is_some_and(|epoch| epoch != pgrp::GROUP_SIGNALS.load(Ordering::Acquire)) {
         return Err(Errno::EINTR);
     }
     table.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    {
+        let mut hand = shared.sighand.lock();
+        let tracer = hand.ptrace.tracer;
+        if tracer != 0 && !live(&table, tracer) {
+            hand.ptrace.unlink(0);
+            hand.ptrace.trap_stop = false;
+            shared.birth_signals.fetch_and(
+                !crate::signal::sigmask(crate::signal::SIGSTOP),
+                Ordering::AcqRel,
+            );
+        }
+    }
     table.push(shared.clone());
     Ok(())
+}
+
+/// Whether process `pid` is in `table` and has not exited.
+fn live(table: &[Arc<ProcShared>], pid: Pid) -> bool {
+    table
+        .iter()
+        .any(|p| p.pid() == pid && p.status.get().is_none())
+}
+
+/// Runs `link` with the process table locked if process `pid` is alive (has not exited), and
+/// `None` otherwise: how ptrace links a tracer and a tracee, so that neither can exit
+/// unnoticed in between (Linux: the checks under `tasklist_lock` in `ptrace_attach` and
+/// `ptrace_traceme`). `link` may take a `sighand` lock (the table's comes first).
+pub(crate) fn with_live<R>(pid: Pid, link: impl FnOnce() -> R) -> Option<R> {
+    let table = TABLE.lock();
+    live(&table, pid).then(link)
 }
 
 /// Unlinks one process traced by `tracer` from it ([`crate::ptrace::Ptrace::unlink`]), if
@@ -482,7 +515,9 @@ fn wait_done(waiter: Pid, which: i64, options: WaitOptions) -> bool {
 /// gets no zombie: the process leaves the table at once, decided under the table's lock so no
 /// `wait4` reaps it first.
 fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
-    // Its tracees go free (or die, with PTRACE_O_EXITKILL) before anyone hears of the exit.
+    // Its tracees go free (or die, with PTRACE_O_EXITKILL) before anyone hears of the exit;
+    // again once its status is set (below), for those linked meanwhile: after that no link to
+    // it is made ([`insert`], [`with_live`]).
     crate::ptrace::stop::exit_ptrace(pid);
     let parent = {
         let mut table = TABLE.lock();
@@ -505,6 +540,7 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
         }
         parent
     };
+    crate::ptrace::stop::exit_ptrace(pid);
     shared.release_vfork();
     if let Some(parent) = parent {
         signal::notify_parent(&parent, pid, status);

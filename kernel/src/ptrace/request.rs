@@ -104,17 +104,18 @@ pub fn sys_ptrace(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
 /// process: the console shell and kernel tasks never trace.
 fn traceme(process: &Process) -> Result<(), Errno> {
     let parent = process.ppid();
-    process::find_shared(parent)
-        .filter(|p| p.exit_status().is_none())
-        .ok_or(Errno::EPERM)?;
-    let mut hand = process.shared().sighand().lock();
-    if hand.ptrace.traced() {
-        return Err(Errno::EPERM);
-    }
-    hand.ptrace.tracer = parent;
-    hand.ptrace.seized = false;
-    hand.ptrace.options = 0;
-    Ok(())
+    // Linked under the process table's lock, the parent alive: it cannot exit unnoticed.
+    process::with_live(parent, || {
+        let mut hand = process.shared().sighand().lock();
+        if hand.ptrace.traced() {
+            return Err(Errno::EPERM);
+        }
+        hand.ptrace.tracer = parent;
+        hand.ptrace.seized = false;
+        hand.ptrace.options = 0;
+        Ok(())
+    })
+    .unwrap_or(Err(Errno::EPERM))
 }
 
 /// `PTRACE_ATTACH` (sends SIGSTOP) and `PTRACE_SEIZE` (options in `data`, `addr` 0, nothing
@@ -146,7 +147,9 @@ fn attach(process: &Process, pid: i32, seize: bool, addr: u64, data: u64) -> Res
         return Err(Errno::EPERM);
     }
     let task = sched::find_task_by_pid(pid).ok_or(Errno::EPERM)?;
-    let trapped = {
+    // Linked under the process table's lock with the tracee alive, so that an exit racing
+    // the attach is either seen here (EPERM) or sees the link.
+    let trapped = process::with_live(pid, || {
         let mut hand = tracee.sighand().lock();
         if hand.ptrace.traced() {
             return Err(Errno::EPERM);
@@ -159,8 +162,9 @@ fn attach(process: &Process, pid: i32, seize: bool, addr: u64, data: u64) -> Res
         // the tracer's `wait4` sees it (Linux: `JOBCTL_TRAP_STOP | JOBCTL_TRAPPING`).
         let stopped = hand.jobctl.stopped();
         hand.ptrace.trap_stop = stopped;
-        stopped
-    };
+        Ok(stopped)
+    })
+    .unwrap_or(Err(Errno::EPERM))?;
     if !seize {
         psignal::send_signal(pid, SIGSTOP, SI_KERNEL, 0)?;
     }

@@ -358,7 +358,14 @@ fn all(c: &mut Checks) -> Result<(), ()> {
         raw(sys::SYS_RT_SIGRETURN, [0; 6]);
         sys::exit_group(0);
     }
-    let (_, status) = sys::wait4(pid, 0);
+    let (r, status) = sys::wait4(pid, 0);
+    if status != SIGSEGV as u32 {
+        user::print(b"sigtest: wait4 ");
+        user::print_ret(r);
+        user::print(b" status ");
+        user::print_u64(u64::from(status));
+        user::print(b"\n");
+    }
     c.check(status == SIGSEGV as u32, b"bad sigreturn frame: SIGSEGV")?;
 
     // Signal deaths: SIGTERM kills; ignored, it does nothing and SIGKILL still kills.
