@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -257,6 +258,14 @@ static void test_misc(void) {
     check("futex-timeout",
           syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, word, &tmo, NULL, 0) == -1 &&
               errno == ETIMEDOUT, "a timed wait that nobody wakes");
+    /* The raw ppoll writes the time left back (glibc's wrapper passes a copy): 0 once the
+       timeout has passed with nothing ready. */
+    int fds[2];
+    struct timespec left = {0, 30 * 1000 * 1000};
+    check("ppoll-time-left", pipe(fds) == 0 &&
+          syscall(SYS_ppoll, &(struct pollfd){fds[0], POLLIN, 0}, 1, &left, NULL, 8) == 0 &&
+          left.tv_sec == 0 && left.tv_nsec == 0 && close(fds[0]) == 0 && close(fds[1]) == 0,
+          "ppoll's timeout after a timeout");
     check("futex-wait-changed",
           syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 4, NULL, NULL, 0) == -1 &&
           errno == EAGAIN, "FUTEX_WAIT on a changed word");

@@ -221,11 +221,6 @@ impl ProcShared {
         &self.sighand
     }
 
-    /// Wakes its `wait4` (a child or tracee changed state).
-    pub(crate) fn wake_waiter(&self) {
-        self.child_exit.wake_up();
-    }
-
     /// The pid of its tracer, 0 when it is not traced (`TracerPid:`).
     pub fn tracer_pid(&self) -> Pid {
         self.sighand.lock().ptrace.tracer
@@ -480,19 +475,30 @@ fn reap(waiter: Pid, which: i64, options: WaitOptions) -> Reaped {
     // once, if the parent reaps its children automatically).
     let zombie = table[at].clone();
     zombie.sighand.lock().ptrace.unlink(0);
-    let parent = table.iter().find(|p| p.pid() == zombie.ppid()).cloned();
-    if parent
-        .as_ref()
-        .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
-    {
-        table.swap_remove(at);
-    }
     drop(table);
+    give_back_zombie(&zombie, status);
+    Reaped::Zombie(zombie.pid(), status)
+}
+
+/// A zombie its tracer let go (reaped it, or exited) goes back to its real parent, who hears
+/// of the exit now, or leaves the table at once if that parent reaps its children
+/// automatically (Linux: `__ptrace_detach` and `do_notify_parent` for a dead tracee).
+pub(crate) fn give_back_zombie(zombie: &Arc<ProcShared>, status: WaitStatus) {
+    let parent = {
+        let mut table = TABLE.lock();
+        let parent = table.iter().find(|p| p.pid() == zombie.ppid()).cloned();
+        if parent
+            .as_ref()
+            .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
+        {
+            table.retain(|p| !Arc::ptr_eq(p, zombie));
+        }
+        parent
+    };
     if let Some(parent) = parent {
         signal::notify_parent(&parent, zombie.pid(), status);
         parent.child_exit.wake_up();
     }
-    Reaped::Zombie(zombie.pid(), status)
 }
 
 /// Whether `waiter` has a child or tracee matching `which` that has exited (or has a report

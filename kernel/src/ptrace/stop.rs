@@ -362,10 +362,8 @@ pub fn exit_ptrace(tracer: Pid) {
         }
         if let Some(status) = tracee.exit_status()
             && tracee.ppid() != tracer
-            && let Some(parent) = crate::process::find_shared(tracee.ppid())
         {
-            psignal::notify_parent(&parent, pid, status);
-            parent.wake_waiter();
+            crate::process::give_back_zombie(&tracee, status);
         }
     }
 }

@@ -910,6 +910,29 @@ fn with_sigmask(
     result
 }
 
+/// The deadline of a ppoll/pselect6 `timeout` (nanoseconds of the monotonic clock), if any.
+fn poll_deadline(timeout: Option<u64>) -> Option<u64> {
+    timeout
+        .filter(|&ns| ns != 0)
+        .map(|ns| super::monotonic_ns().saturating_add(ns))
+}
+
+/// Ends a ppoll/pselect6: the time left until `deadline` goes back to the caller's timespec
+/// at `tsp`, so that a restarted call (after a stop, an ignored signal, a tracer's stop) waits
+/// only for the rest; if it cannot be written, a restart becomes `EINTR` (Linux:
+/// `poll_select_finish`). No deadline (no timeout, or a zero one): nothing written.
+fn poll_select_finish(tsp: u64, deadline: Option<u64>, result: SysResult) -> SysResult {
+    let Some(deadline) = deadline else {
+        return result;
+    };
+    let left = deadline.saturating_sub(super::monotonic_ns());
+    match copy_to_user(tsp, &super::timespec_bytes(left)) {
+        Ok(()) => result,
+        Err(_) if result == Err(Errno::ERESTARTNOHAND) => Err(Errno::EINTR),
+        Err(_) => result,
+    }
+}
+
 /// `ppoll(fds, nfds, tmo_p, sigmask, sigsetsize)`.
 pub fn sys_ppoll(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let [fds, nfds, tsp, sigmask, sigsetsize] = [0, 1, 2, 3, 4].map(|i| frame.regs[i]);
@@ -929,7 +952,8 @@ pub fn sys_ppoll(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         )
     }));
     let mut revents = filled_vec(nfds, 0u16)?;
-    let ready = with_sigmask(process, sigmask, sigsetsize, |process| {
+    let deadline = poll_deadline(timeout);
+    let result = with_sigmask(process, sigmask, sigsetsize, |process| {
         wait_ready(timeout, || {
             let mut count = 0;
             for (i, &(fd, events)) in polled.iter().enumerate() {
@@ -947,7 +971,8 @@ pub fn sys_ppoll(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
             }
             Ok(count)
         })
-    })?;
+    });
+    let ready = poll_select_finish(tsp, deadline, result)?;
     for (i, r) in revents.iter().enumerate() {
         raw[i * 8 + 6..i * 8 + 8].copy_from_slice(&r.to_le_bytes());
     }
@@ -989,7 +1014,8 @@ pub fn sys_pselect6(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         filled_vec(bytes, 0u8)?,
         filled_vec(bytes, 0u8)?,
     ];
-    let ready = with_sigmask(process, sigmask, sigsetsize, |process| {
+    let deadline = poll_deadline(timeout);
+    let result = with_sigmask(process, sigmask, sigsetsize, |process| {
         wait_ready(timeout, || {
             let mut count = 0;
             for set in &mut results {
@@ -1015,7 +1041,8 @@ pub fn sys_pselect6(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
             }
             Ok(count)
         })
-    })?;
+    });
+    let ready = poll_select_finish(tsp, deadline, result)?;
     for (addr, set) in [inp, outp, exp].into_iter().zip(&results) {
         if addr != 0 {
             copy_to_user(addr, set)?;
