@@ -58,7 +58,9 @@ pub fn sys_ptrace(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
         PTRACE_DETACH => detach(&tracee, data),
         PTRACE_SETOPTIONS => {
             let options = check_options(data)?;
-            tracee.sighand().lock().ptrace.options = options;
+            let mut hand = tracee.sighand().lock();
+            still_stopped(&hand.ptrace)?;
+            hand.ptrace.options = options;
             Ok(0)
         }
         PTRACE_GETEVENTMSG => {
@@ -75,6 +77,7 @@ pub fn sys_ptrace(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
             let mut bytes = [0u8; SI_MAX_SIZE];
             copy_from_user(&mut bytes, data)?;
             let mut hand = tracee.sighand().lock();
+            still_stopped(&hand.ptrace)?;
             let info = hand.ptrace.last_siginfo.as_mut().ok_or(Errno::EINVAL)?;
             *info = KSigInfo::from_user(&bytes);
             Ok(0)
@@ -174,6 +177,17 @@ fn attach(process: &Process, pid: i32, seize: bool, addr: u64, data: u64) -> Res
     Ok(())
 }
 
+/// `ESRCH` unless the tracee whose ptrace state is `pt` is still stopped for its tracer
+/// (not listening): checked again under the lock that applies a change, since a SIGKILL can
+/// end the stop after [`check_attach`] (Linux holds `siglock` across both).
+fn still_stopped(pt: &super::Ptrace) -> Result<(), Errno> {
+    if pt.stopped && !pt.listening {
+        Ok(())
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
 /// The process `pid` if the caller `me` traces it and (unless `ignore_state`) it sleeps in a
 /// ptrace stop, not listening (Linux: `ptrace_check_attach`); `ESRCH` otherwise.
 fn check_attach(me: Pid, pid: i32, ignore_state: bool) -> Result<Arc<ProcShared>, Errno> {
@@ -231,6 +245,7 @@ fn resume(tracee: &ProcShared, request: u64, data: u64) -> SysResult {
     {
         let mut hand = tracee.sighand().lock();
         let pt = &mut hand.ptrace;
+        still_stopped(pt)?;
         // The step state is the task's; SPSR.SS goes in the registers it takes back.
         if request == PTRACE_SINGLESTEP {
             debug::user_enable_single_step(&task, &mut pt.regs.frame);
@@ -253,6 +268,7 @@ fn detach(tracee: &ProcShared, data: u64) -> SysResult {
     }
     let task = sched::find_task_by_pid(tracee.pid()).ok_or(Errno::ESRCH)?;
     let mut hand = tracee.sighand().lock();
+    still_stopped(&hand.ptrace)?;
     // Linux's arm64 `ptrace_disable`: no more stepping. Hardware breakpoints stay, as on Linux
     // (which tried flushing them at detach and reverted it).
     debug::user_disable_single_step(&task, &mut hand.ptrace.regs.frame);
@@ -343,6 +359,7 @@ fn regset_request(tracee: &ProcShared, set: bool, note: u64, iov: u64) -> SysRes
         let buf = &mut buf[..len];
         copy_from_user(buf, base)?;
         let mut hand = tracee.sighand().lock();
+        still_stopped(&hand.ptrace)?;
         regset::set(note, &mut hand.ptrace.regs, buf)?;
         if note == NT_PRSTATUS {
             // SPSR.SS follows the step flag, whatever the tracer wrote.
