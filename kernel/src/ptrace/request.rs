@@ -345,6 +345,9 @@ fn regset_request(tracee: &ProcShared, set: bool, note: u64, iov: u64) -> SysRes
         let buf = &mut buf[..len];
         let moved = if set {
             copy_from_user(buf, base)?;
+            // Applied while the tracee is still stopped (its next return to EL0 installs it).
+            let hand = tracee.sighand().lock();
+            still_stopped(&hand.ptrace)?;
             debug::hw_break_regset_set(&task, watch, buf)?
         } else {
             let n = debug::hw_break_regset_get(&task, watch, buf)?;
