@@ -25,6 +25,7 @@ use arch::hw_breakpoint::{
 };
 use arch::uspace::{UserExit, enter_user_debug, handle_user_irq};
 
+use super::uspace::{CODE, DATA, STR_X2_X1, SVC_0, expect_fault, install, program};
 use crate::process::debug::{
     flush_ptrace_hw_breakpoint, hw_break_regset_get, hw_break_regset_set, user_disable_single_step,
     user_enable_single_step, user_regs_reset_single_step,
@@ -36,8 +37,6 @@ use crate::signal::{
 };
 use crate::{kassert, kassert_eq, ktest};
 
-const CODE: u64 = 0x10000;
-const DATA: u64 = 0x20000;
 /// The user global the watchpoint tests watch.
 const GLOBAL: u64 = DATA + 8;
 
@@ -47,46 +46,10 @@ const fn mov_x0(imm: u32) -> u32 {
 }
 /// `mov x3, #1`.
 const MOV_X3_1: u32 = 0xd280_0023;
-/// `str x2, [x1]`.
-const STR_X2_X1: u32 = 0xf900_0022;
 /// `bl .+8`.
 const BL_PLUS_8: u32 = 0x9400_0002;
 /// `ret`.
 const RET: u32 = 0xd65f_03c0;
-/// `svc #0`.
-const SVC_0: u32 = 0xd400_0001;
-
-/// An address space with `insns` at CODE and a zeroed writable page at DATA.
-fn program(insns: &[u32]) -> Result<Mm, String> {
-    let mm = Mm::new().map_err(|e| alloc::format!("Mm::new: {e}"))?;
-    mm.map_zeroed(CODE, 4096, false, true)
-        .map_err(|e| alloc::format!("map code: {e}"))?;
-    mm.map_zeroed(DATA, 4096, true, false)
-        .map_err(|e| alloc::format!("map data: {e}"))?;
-    let code: Vec<u8> = insns.iter().flat_map(|i| i.to_le_bytes()).collect();
-    mm.write(CODE, &code)
-        .map_err(|e| alloc::format!("write code: {e}"))?;
-    let image = crate::binfmt_elf::ElfImage {
-        pages: [(
-            CODE,
-            crate::binfmt_elf::PageProt {
-                write: false,
-                exec: true,
-            },
-        )]
-        .into(),
-        copies: Vec::new(),
-        entry: CODE,
-        phdr: 0,
-        phnum: 0,
-        phent: 0,
-        bias: 0,
-        end: 0,
-    };
-    mm.sync_icache(&image)
-        .map_err(|e| alloc::format!("sync: {e}"))?;
-    Ok(mm)
-}
 
 /// A user frame starting at CODE with `regs`.
 fn user_frame(regs: [u64; 31]) -> TrapFrame {
@@ -97,16 +60,6 @@ fn user_frame(regs: [u64; 31]) -> TrapFrame {
         pstate: arch::uspace::USER_PSTATE,
         ..TrapFrame::default()
     }
-}
-
-/// Installs `mm` on the running task (or nothing, for null).
-fn install(mm: *const arch::asid::MmContext) {
-    let task = current_task();
-    let flags = arch::irqflags::local_irq_save();
-    task.set_mm(mm);
-    // SAFETY: IRQs masked on our own CPU; the callers keep `mm` alive until they install null.
-    unsafe { arch::asid::switch_mm(crate::smp::smp_processor_id(), mm) };
-    arch::irqflags::local_irq_restore(flags);
 }
 
 /// Runs the test task's user frame (as set up by the caller) at EL0 with `debug`'s state
@@ -169,15 +122,6 @@ impl Drop for DebugReset {
     }
 }
 
-fn expect_exception(exit: UserExit, ec: u8) -> Result<esr::Esr, String> {
-    match exit {
-        UserExit::Exception(e) if e.ec() == ec => Ok(e),
-        other => Err(alloc::format!(
-            "expected EC {ec:#x}, EL0 came back with {other:?}"
-        )),
-    }
-}
-
 fn sigtrap(code: i32, addr: u64) -> KSigInfo {
     KSigInfo {
         signo: SIGTRAP,
@@ -209,13 +153,13 @@ ktest! {
 fn single_step_runs_one_instruction_then_traps() -> TestResult {
     let _reset = DebugReset;
     let task = current_task();
-    let mm = program(&[mov_x0(1), mov_x0(2), mov_x0(3), SVC_0])?;
+    let mm = program(&[mov_x0(1), mov_x0(2), mov_x0(3), SVC_0], 0)?;
     let mut frame = user_frame([0; 31]);
     user_enable_single_step(&task, &mut frame);
     kassert!(frame.pstate & DBG_SPSR_SS != 0, "SPSR.SS not set");
     set_frame(frame);
     let (exit, frame, clean) = run_debug(&mm, task.debug());
-    let e = expect_exception(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
+    let e = expect_fault(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
     kassert!(clean, "MDSCR_EL1.SS or .MDE left set in the kernel");
     kassert_eq!((frame.regs[0], frame.pc), (1, CODE + 4));
     // Linux's siginfo: SIGTRAP, TRAP_TRACE, si_addr = the pc to run next.
@@ -225,7 +169,7 @@ fn single_step_runs_one_instruction_then_traps() -> TestResult {
     arch::debug_monitors::user_rewind_single_step(task.debug(), &mut frame);
     set_frame(frame);
     let (exit, frame, _) = run_debug(&mm, task.debug());
-    expect_exception(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
+    expect_fault(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
     kassert_eq!((frame.regs[0], frame.pc), (2, CODE + 8));
 
     // Through the run loop, with no tracer: SIGTRAP's default action ends the process
@@ -234,7 +178,7 @@ fn single_step_runs_one_instruction_then_traps() -> TestResult {
     let mut initial = user_frame([0; 31]);
     user_disable_single_step(&task, &mut initial);
     user_enable_single_step(&task, &mut initial);
-    let (status, regs) = crate::process::run_here(program(&[mov_x0(1), mov_x0(2), SVC_0])?, initial)
+    let (status, regs) = crate::process::run_here(program(&[mov_x0(1), mov_x0(2), SVC_0], 0)?, initial)
         .map_err(|e| alloc::format!("run_here: {e}"))?;
     kassert!(killed_by_sigtrap(status), "status {:#x}", status.0);
     kassert_eq!((regs[0], last_frame().pc), (1, CODE + 4));
@@ -246,12 +190,12 @@ ktest! {
 fn single_step_stays_with_its_task() -> TestResult {
     let _reset = DebugReset;
     let task = current_task();
-    let mm = program(&[mov_x0(1), mov_x0(2), mov_x0(3), SVC_0])?;
+    let mm = program(&[mov_x0(1), mov_x0(2), mov_x0(3), SVC_0], 0)?;
     let mut frame = user_frame([0; 31]);
     user_enable_single_step(&task, &mut frame);
     set_frame(frame);
     let (exit, _, clean) = run_debug(&mm, task.debug());
-    expect_exception(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
+    expect_fault(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
     kassert!(clean, "MDSCR_EL1 debug bits left set in the kernel");
     // Another task's state on the same CPU (no step): it runs to its `svc`, even with SPSR.SS
     // set in its frame, since MDSCR_EL1.SS is off.
@@ -290,7 +234,7 @@ fn stepped_syscall_completes_without_kernel_steps() -> TestResult {
     // nanosleep(&{0, 2 ms}, NULL): it sleeps, so timer interrupts, a reschedule and the
     // wake-up all happen inside the stepped task's syscall. A step exception taken in the
     // kernel would be an unclaimed EL1 step: a crash, not a test failure.
-    let mm = program(&[SVC_0, MOV_X3_1, SVC_0])?;
+    let mm = program(&[SVC_0, MOV_X3_1, SVC_0], 0)?;
     let timespec: [u64; 2] = [0, 2_000_000];
     let bytes: Vec<u8> = timespec.iter().flat_map(|v| v.to_le_bytes()).collect();
     mm.write(DATA, &bytes)
@@ -317,7 +261,7 @@ fn hw_breakpoint_stops_a_user_function() -> TestResult {
     let task = current_task();
     // main: bl func; svc.  func: mov x0, #7; ret.
     let func = CODE + 8;
-    let mm = program(&[BL_PLUS_8, SVC_0, mov_x0(7), RET])?;
+    let mm = program(&[BL_PLUS_8, SVC_0, mov_x0(7), RET], 0)?;
     let slot = one_slot(func, ARM_BREAKPOINT_EXECUTE, 0xf);
     kassert_eq!(hw_break_regset_set(&task, false, &slot), Ok(slot.len()));
     let mut back = [0u8; 24];
@@ -326,7 +270,7 @@ fn hw_breakpoint_stops_a_user_function() -> TestResult {
     kassert!(back[0] >= 2, "{} breakpoints", back[0]);
     set_frame(user_frame([0; 31]));
     let (exit, frame, clean) = run_debug(&mm, task.debug());
-    let e = expect_exception(exit, esr::ESR_ELx_EC_BREAKPT_LOW)?;
+    let e = expect_fault(exit, esr::ESR_ELx_EC_BREAKPT_LOW)?;
     kassert!(clean, "MDSCR_EL1 debug bits left set in the kernel");
     // Stopped before the function's first instruction ran.
     kassert_eq!((frame.pc, frame.regs[0], frame.regs[30]), (func, 0, CODE + 4));
@@ -341,7 +285,7 @@ fn hw_breakpoint_stops_a_user_function() -> TestResult {
 
     // Through the run loop: SIGTRAP ends the process at the breakpoint.
     let (status, regs) = crate::process::run_here(
-        program(&[BL_PLUS_8, SVC_0, mov_x0(7), RET])?,
+        program(&[BL_PLUS_8, SVC_0, mov_x0(7), RET], 0)?,
         user_frame([0; 31]),
     )
     .map_err(|e| alloc::format!("run_here: {e}"))?;
@@ -355,7 +299,7 @@ ktest! {
 fn watchpoint_stops_a_store_to_a_user_global() -> TestResult {
     let _reset = DebugReset;
     let task = current_task();
-    let mm = program(&[mov_x0(1), STR_X2_X1, mov_x0(2), SVC_0])?;
+    let mm = program(&[mov_x0(1), STR_X2_X1, mov_x0(2), SVC_0], 0)?;
     // Watch the eight bytes of GLOBAL for stores, as gdb writes it: the doubleword and BAS.
     let slot = one_slot(GLOBAL, ARM_BREAKPOINT_STORE, 0xff);
     kassert_eq!(hw_break_regset_set(&task, true, &slot), Ok(slot.len()));
@@ -364,7 +308,7 @@ fn watchpoint_stops_a_store_to_a_user_global() -> TestResult {
     regs[2] = 0xfeed;
     set_frame(user_frame(regs));
     let (exit, frame, clean) = run_debug(&mm, task.debug());
-    let e = expect_exception(exit, esr::ESR_ELx_EC_WATCHPT_LOW)?;
+    let e = expect_fault(exit, esr::ESR_ELx_EC_WATCHPT_LOW)?;
     kassert!(clean, "MDSCR_EL1 debug bits left set in the kernel");
     // Stopped on the store, which has not happened; si_addr is the data address.
     kassert_eq!((frame.pc, frame.regs[0], frame.far), (CODE + 4, 1, GLOBAL));
@@ -379,7 +323,7 @@ fn watchpoint_stops_a_store_to_a_user_global() -> TestResult {
     user_enable_single_step(&task, &mut frame);
     set_frame(frame);
     let (exit, frame, _) = run_debug(&mm, task.debug());
-    expect_exception(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
+    expect_fault(exit, esr::ESR_ELx_EC_SOFTSTP_LOW)?;
     kassert_eq!(frame.pc, CODE + 8);
     kassert_eq!(read_global(&mm), Ok(0xfeed));
     kassert_eq!(hw_break_regset_set(&task, true, &slot), Ok(slot.len()));
@@ -441,7 +385,7 @@ ktest! {
 fn a_stepped_task_sleeping_leaves_other_tasks_unstepped() -> TestResult {
     let cpu = crate::smp::num_online_cpus() - 1;
     // The stepped task: nanosleep(20 ms) as its first, stepped, instruction.
-    let stepped = program(&[SVC_0, MOV_X3_1, SVC_0])?;
+    let stepped = program(&[SVC_0, MOV_X3_1, SVC_0], 0)?;
     let timespec: [u64; 2] = [0, 20_000_000];
     let bytes: Vec<u8> = timespec.iter().flat_map(|v| v.to_le_bytes()).collect();
     stepped
@@ -453,7 +397,7 @@ fn a_stepped_task_sleeping_leaves_other_tasks_unstepped() -> TestResult {
     let a = spawn_user(cpu, stepped, user_frame(regs), true)?;
     // Meanwhile, on the same CPU, a task that is not stepped counts x4 down from 200000 and
     // exits: it would die by SIGTRAP after one instruction if MDSCR_EL1.SS leaked to it.
-    let plain = program(&[0xf100_0484, 0x54ff_ffe1, SVC_0])?; // subs x4, x4, #1; b.ne .-4
+    let plain = program(&[0xf100_0484, 0x54ff_ffe1, SVC_0], 0)?; // subs x4, x4, #1; b.ne .-4
     let mut regs = [0; 31];
     regs[4] = 200_000;
     regs[8] = crate::syscall::__NR_EXIT;

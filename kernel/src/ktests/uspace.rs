@@ -21,7 +21,7 @@ use crate::{kassert, kassert_eq, ktest};
 /// `ldr x0, [x1]`.
 pub(super) const LDR_X0_X1: u32 = 0xf940_0020;
 /// `str x2, [x1]`.
-const STR_X2_X1: u32 = 0xf900_0022;
+pub(super) const STR_X2_X1: u32 = 0xf900_0022;
 /// `svc #0`.
 pub(super) const SVC_0: u32 = 0xd400_0001;
 
@@ -70,7 +70,7 @@ pub(super) fn program(insns: &[u32], value: u64) -> Result<Mm, alloc::string::St
 }
 
 /// Installs `mm` on the running task (or nothing, for null).
-fn install(mm: *const arch::asid::MmContext) {
+pub(super) fn install(mm: *const arch::asid::MmContext) {
     let task = current_task();
     let flags = arch::irqflags::local_irq_save();
     task.set_mm(mm);
@@ -117,7 +117,10 @@ pub(super) fn run_user(mm: &Mm, pc: u64, x1: u64, x2: u64) -> (UserExit, TrapFra
     (exit, frame)
 }
 
-fn expect_fault(exit: UserExit, ec: u8) -> Result<arch::esr::Esr, alloc::string::String> {
+pub(super) fn expect_fault(
+    exit: UserExit,
+    ec: u8,
+) -> Result<arch::esr::Esr, alloc::string::String> {
     match exit {
         UserExit::Exception(e) if e.ec() == ec => Ok(e),
         other => Err(alloc::format!(
