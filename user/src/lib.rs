@@ -9,6 +9,36 @@
 
 pub mod sys;
 
+/// A check failed (its line is printed already).
+#[derive(Debug)]
+pub struct Failed;
+
+/// A test program's checks, stopping at the first failure: each passing one is counted, a
+/// failing one prints `NAME: FAILED: WHAT` and returns `Err`, which the program's `?` passes up.
+pub struct Checks {
+    name: &'static [u8],
+    pub passed: u64,
+}
+
+impl Checks {
+    pub const fn new(name: &'static [u8]) -> Self {
+        Self { name, passed: 0 }
+    }
+
+    pub fn check(&mut self, ok: bool, what: &[u8]) -> Result<(), Failed> {
+        if ok {
+            self.passed += 1;
+            Ok(())
+        } else {
+            print(self.name);
+            print(b": FAILED: ");
+            print(what);
+            print(b"\n");
+            Err(Failed)
+        }
+    }
+}
+
 /// The program's arguments, as `_start` found them on the initial stack.
 #[derive(Clone, Copy)]
 pub struct Args {

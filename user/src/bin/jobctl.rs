@@ -14,6 +14,7 @@
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
 use user::sys::{self, SA_RESTORER, SA_SIGINFO, SigAction};
+use user::{Checks, Failed};
 
 const SIGKILL: usize = 9;
 const SIGUSR1: usize = 10;
@@ -104,25 +105,7 @@ fn await_chld(code: u64) {
     }
 }
 
-struct Checks {
-    passed: u64,
-}
-
-impl Checks {
-    fn check(&mut self, ok: bool, what: &[u8]) -> Result<(), ()> {
-        if ok {
-            self.passed += 1;
-            Ok(())
-        } else {
-            user::print(b"jobctl: FAILED: ");
-            user::print(what);
-            user::print(b"\n");
-            Err(())
-        }
-    }
-}
-
-fn stop_continue_kill(c: &mut Checks) -> Result<(), ()> {
+fn stop_continue_kill(c: &mut Checks) -> Result<(), Failed> {
     c.check(install(SIGCHLD, SA_RESTART) == 0, b"SIGCHLD handler")?;
     let pid = spinner();
     c.check(sys::kill(pid, SIGSTOP) == 0, b"kill SIGSTOP")?;
@@ -174,7 +157,7 @@ fn stop_continue_kill(c: &mut Checks) -> Result<(), ()> {
     Ok(())
 }
 
-fn tstp_handler(c: &mut Checks) -> Result<(), ()> {
+fn tstp_handler(c: &mut Checks) -> Result<(), Failed> {
     let Ok((rd, wr)) = sys::pipe2(0) else {
         return c.check(false, b"pipe2");
     };
@@ -199,7 +182,7 @@ fn tstp_handler(c: &mut Checks) -> Result<(), ()> {
 
 /// A child blocked in a pipe read is stopped and continued: no handler runs, so the read is
 /// restarted transparently and returns the data written after.
-fn restart_after_stop(c: &mut Checks) -> Result<(), ()> {
+fn restart_after_stop(c: &mut Checks) -> Result<(), Failed> {
     let Ok((rd, wr)) = sys::pipe2(0) else {
         return c.check(false, b"pipe2");
     };
@@ -229,7 +212,7 @@ fn restart_after_stop(c: &mut Checks) -> Result<(), ()> {
 /// A child sleeping 300 ms is stopped and continued: its `nanosleep` goes on (through
 /// `restart_syscall`) to the deadline it had, and returns 0. Another, interrupted by a
 /// handler, returns `EINTR` with the rest of its time in `rem`.
-fn nanosleep_restart(c: &mut Checks) -> Result<(), ()> {
+fn nanosleep_restart(c: &mut Checks) -> Result<(), Failed> {
     let pid = sys::fork();
     if pid == 0 {
         let start = sys::monotonic_ns() / 1_000_000;
@@ -273,7 +256,7 @@ fn nanosleep_restart(c: &mut Checks) -> Result<(), ()> {
 
 /// With SIGCHLD ignored, an exiting child is reaped at once: `wait4` sleeps until it has
 /// gone and then says `ECHILD`. `SA_NOCLDWAIT` does the same and still runs the handler.
-fn autoreap(c: &mut Checks) -> Result<(), ()> {
+fn autoreap(c: &mut Checks) -> Result<(), Failed> {
     const SIG_IGN: usize = 1;
     const SA_NOCLDWAIT: usize = 2;
     const ECHILD: isize = -10;
@@ -344,7 +327,7 @@ fn interrupted_read(flags: usize) -> (isize, [u8; 8]) {
     (n, buf)
 }
 
-fn sa_restart(c: &mut Checks) -> Result<(), ()> {
+fn sa_restart(c: &mut Checks) -> Result<(), Failed> {
     let before = COUNT.load(SeqCst);
     let (n, buf) = interrupted_read(SA_RESTART);
     c.check(
@@ -375,7 +358,7 @@ fn run(args: user::Args) -> i32 {
     if args.get(1) == Some(b"stopme") {
         return stop_me();
     }
-    let mut c = Checks { passed: 0 };
+    let mut c = Checks::new(b"jobctl");
     let ok = stop_continue_kill(&mut c).is_ok()
         && tstp_handler(&mut c).is_ok()
         && restart_after_stop(&mut c).is_ok()

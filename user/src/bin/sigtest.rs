@@ -14,6 +14,7 @@
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
 use user::sys::{self, SA_NODEFER, SA_RESETHAND, SA_RESTORER, SA_SIGINFO, SigAction};
+use user::{Checks, Failed};
 
 const SIGINT: usize = 2;
 const SIGTRAP: usize = 5;
@@ -167,25 +168,7 @@ fn install(
     sys::sigaction(sig, Some(&act), None)
 }
 
-struct Checks {
-    passed: u64,
-}
-
-impl Checks {
-    fn check(&mut self, ok: bool, what: &[u8]) -> Result<(), ()> {
-        if ok {
-            self.passed += 1;
-            Ok(())
-        } else {
-            user::print(b"sigtest: FAILED: ");
-            user::print(what);
-            user::print(b"\n");
-            Err(())
-        }
-    }
-}
-
-fn all(c: &mut Checks) -> Result<(), ()> {
+fn all(c: &mut Checks) -> Result<(), Failed> {
     let me = sys::getpid();
     c.check(
         install(SIGUSR1, on_signal, 0, bit(SIGUSR2)) == 0,
@@ -450,7 +433,7 @@ fn run(args: user::Args) -> i32 {
         Some(b"int") => return interrupt(),
         _ => {}
     }
-    let mut c = Checks { passed: 0 };
+    let mut c = Checks::new(b"sigtest");
     if all(&mut c).is_err() {
         return 1;
     }
