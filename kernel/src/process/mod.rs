@@ -221,6 +221,12 @@ impl ProcShared {
         &self.sighand
     }
 
+    /// Whether its children leave no zombie: SIGCHLD ignored or `SA_NOCLDWAIT`, unless it is
+    /// pid 1 (the shell, which reaps its orphans itself).
+    fn reaps_children_at_once(&self) -> bool {
+        self.pid() != INIT_PID && self.sighand.lock().autoreaps_children()
+    }
+
     /// The pid of its tracer, 0 when it is not traced (`TracerPid:`).
     pub fn tracer_pid(&self) -> Pid {
         self.sighand.lock().ptrace.tracer
@@ -487,10 +493,7 @@ pub(crate) fn give_back_zombie(zombie: &Arc<ProcShared>, status: WaitStatus) {
     let parent = {
         let mut table = TABLE.lock();
         let parent = table.iter().find(|p| p.pid() == zombie.ppid()).cloned();
-        if parent
-            .as_ref()
-            .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
-        {
+        if parent.as_ref().is_some_and(|p| p.reaps_children_at_once()) {
             table.retain(|p| !Arc::ptr_eq(p, zombie));
         }
         parent
@@ -537,11 +540,7 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
         let tracer = shared.sighand.lock().ptrace.tracer;
         let notified = if tracer != 0 { tracer } else { shared.ppid() };
         let parent = table.iter().find(|p| p.pid() == notified).cloned();
-        if tracer == 0
-            && parent
-                .as_ref()
-                .is_some_and(|p| p.pid() != INIT_PID && p.sighand.lock().autoreaps_children())
-        {
+        if tracer == 0 && parent.as_ref().is_some_and(|p| p.reaps_children_at_once()) {
             table.retain(|p| !Arc::ptr_eq(p, shared));
         }
         parent
