@@ -13,9 +13,14 @@
 //! host time, virtual time jumps to the deadline, and the tick arrives at the same instruction
 //! on every run; 1000 operations are 4 s of virtual time at HZ=250.
 //!
+//! One tick in 1250 also takes the load-average sample (every `LOAD_FREQ` = 5 s, procfs's
+//! `calc_global_load`). Whether one falls inside the run's 4 s depends on the jiffies count when
+//! `bench` started, which is when the host typed it: so the setup sleeps until a sample has just
+//! been taken, and the run ends before the next is due. The count is the plain tick.
+//!
 //! The teardown checks that the run took exactly one timer interrupt per operation and the
-//! baseline none, and that neither switched tasks: a preemption (another task runnable on this
-//! CPU) would add a context switch to the count.
+//! baseline none, that neither switched tasks (a preemption, another task runnable on this CPU,
+//! would add a context switch to the count), and that no load sample fell inside them.
 
 use alloc::format;
 use alloc::string::String;
@@ -26,7 +31,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use arch::irq::kstat_irqs_cpu;
 
 use super::SetupError;
-use super::harness::tick_irq;
+use super::harness::{sleep_past_load_sample, tick_irq};
+use crate::fs::procfs::{LOAD_FREQ, next_load_sample};
 use crate::kbench;
 use crate::sched;
 use crate::smp::smp_processor_id;
@@ -38,6 +44,8 @@ static RUN_TICKS: AtomicU64 = AtomicU64::new(0);
 static RUN_SWITCHES: AtomicU64 = AtomicU64::new(0);
 static BASELINE_TICKS: AtomicU64 = AtomicU64::new(0);
 static BASELINE_SWITCHES: AtomicU64 = AtomicU64::new(0);
+/// When the load sample after the one the setup waited for is due.
+static SAMPLE_DUE: AtomicU64 = AtomicU64::new(0);
 
 /// Sleeps until an interrupt is pending, then unmasks IRQs for one instruction: the tick is
 /// taken between the two DAIF writes and returns to the second.
@@ -99,13 +107,17 @@ fn open_windows(n: u64) {
     BASELINE_SWITCHES.store(switches, Ordering::Relaxed);
 }
 
-fn check_timer() -> Result<(), SetupError> {
-    match tick_irq() {
-        Some(_) => Ok(()),
-        None => Err(SetupError::Fail(
+/// Checks for a tick, then sleeps until the boot CPU's tick has taken a load sample: the run
+/// then ends before the next is due.
+fn setup() -> Result<(), SetupError> {
+    if tick_irq().is_none() {
+        return Err(SetupError::Fail(
             "the device tree names no virtual timer interrupt".into(),
-        )),
+        ));
     }
+    sleep_past_load_sample(LOAD_FREQ * 1000)?;
+    SAMPLE_DUE.store(next_load_sample(), Ordering::Relaxed);
+    Ok(())
 }
 
 fn check_ticks() -> Result<(), String> {
@@ -115,6 +127,9 @@ fn check_ticks() -> Result<(), String> {
         BASELINE_TICKS.load(Ordering::Relaxed),
         BASELINE_SWITCHES.load(Ordering::Relaxed),
     ];
+    if next_load_sample() != SAMPLE_DUE.load(Ordering::Relaxed) {
+        return Err("a load sample fell inside the counts".into());
+    }
     if counts == [OPS, 0, 0, 0] {
         return Ok(());
     }
@@ -131,6 +146,6 @@ kbench! {
     ops: OPS,
     run: take_ticks,
     baseline: "irq_window_without_tick" => open_windows,
-    setup: check_timer,
+    setup: setup,
     teardown: check_ticks,
 }

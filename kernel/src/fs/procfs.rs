@@ -773,7 +773,7 @@ pub fn write_cpuinfo(
 }
 
 #[cfg(target_os = "none")]
-pub use live::{TaskView, init, task_view, task_views};
+pub use live::{TaskView, init, next_load_sample, task_view, task_views};
 
 /// The generator: snapshots of the scheduler's tasks and the process table, served as
 /// `/proc` entries.
@@ -1118,6 +1118,13 @@ mod live {
                 sample_load();
             }
         }
+    }
+
+    /// The counter value at or after which the boot CPU's tick takes the next load sample; 0
+    /// before its first tick. A benchmark that spans seconds of ticks (`timer_irq_round_trip`)
+    /// starts right after a sample so that none falls inside its count.
+    pub fn next_load_sample() -> u64 {
+        NEXT_LOAD_SAMPLE.load(Ordering::Relaxed)
     }
 
     fn online_cpus() -> impl Iterator<Item = usize> {
