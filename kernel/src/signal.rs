@@ -848,9 +848,199 @@ pub fn signal_text(signo: u32) -> &'static str {
     }
 }
 
+// ---- Orphaned process groups ----
+
+/// What the orphaned-group rules need of one process (Linux reads these from `task_struct`).
+pub trait JobIds {
+    fn pid(&self) -> u32;
+    /// The real parent: a tracer does not count.
+    fn ppid(&self) -> u32;
+    fn pgid(&self) -> u32;
+    fn sid(&self) -> u32;
+    /// Exited, not yet reaped.
+    fn zombie(&self) -> bool;
+    /// Stopped by a stop signal (`T`; a ptrace stop is not one).
+    fn stopped(&self) -> bool;
+}
+
+/// The pid of init, whose children do not keep a group from being orphaned. Here it is the
+/// console shell, a kernel task outside the process table, leading group and session 1.
+pub const INIT_PID: u32 = 1;
+
+/// The group and session of `pid` in `procs` (init's own when it is pid 1).
+fn ids_of<P: JobIds>(procs: &[P], pid: u32) -> Option<(u32, u32)> {
+    procs
+        .iter()
+        .find(|p| p.pid() == pid)
+        .map(|p| (p.pgid(), p.sid()))
+        .or((pid == INIT_PID).then_some((INIT_PID, INIT_PID)))
+}
+
+/// Whether group `pgid` is orphaned: none of its live members has a parent in another group of
+/// the same session, which could stop and continue it (POSIX; Linux:
+/// `will_become_orphaned_pgrp`). Members whose parent is init do not count. With `gone`, as it
+/// will be once that process has exited: it is no member, and its children are init's.
+pub fn will_become_orphaned_pgrp<P: JobIds>(procs: &[P], pgid: u32, gone: Option<u32>) -> bool {
+    !procs.iter().any(|p| {
+        p.pgid() == pgid
+            && Some(p.pid()) != gone
+            && !p.zombie()
+            && p.ppid() != INIT_PID
+            && Some(p.ppid()) != gone
+            && ids_of(procs, p.ppid())
+                .is_some_and(|(pgrp, session)| pgrp != pgid && session == p.sid())
+    })
+}
+
+/// Whether a member of group `pgid` is stopped (Linux: `has_stopped_jobs`).
+pub fn has_stopped_jobs<P: JobIds>(procs: &[P], pgid: u32) -> bool {
+    procs.iter().any(|p| p.pgid() == pgid && p.stopped())
+}
+
+/// Calls `hangup` once for each group that gets SIGHUP and then SIGCONT because `exiting`
+/// leaves (Linux: `exit_notify`'s `kill_orphaned_pgrp` calls): the group of a child of its, or
+/// its own, when it was that group's link to another group of the session (its own parent's
+/// link, for its own group), the group is orphaned without it, and a member is stopped, which
+/// nothing could continue any more. `procs` is the table before its children go to init.
+pub fn orphaned_by_exit<P: JobIds>(procs: &[P], exiting: &P, mut hangup: impl FnMut(u32)) {
+    let gone = Some(exiting.pid());
+    let orphaned_with_stopped =
+        |pgid: u32| will_become_orphaned_pgrp(procs, pgid, gone) && has_stopped_jobs(procs, pgid);
+    // Children sharing a group: the group is decided once, at its first child.
+    let seen = |pgid: u32, upto: usize| {
+        procs[..upto]
+            .iter()
+            .any(|p| p.ppid() == exiting.pid() && p.pgid() == pgid)
+    };
+    for (i, child) in procs.iter().enumerate() {
+        let pgid = child.pgid();
+        if child.ppid() == exiting.pid()
+            && pgid != exiting.pgid()
+            && child.sid() == exiting.sid()
+            && !seen(pgid, i)
+            && orphaned_with_stopped(pgid)
+        {
+            hangup(pgid);
+        }
+    }
+    let own = exiting.pgid();
+    if ids_of(procs, exiting.ppid())
+        .is_some_and(|(pgrp, session)| pgrp != own && session == exiting.sid())
+        && orphaned_with_stopped(own)
+    {
+        hangup(own);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One process for the orphaned-group rules: (pid, ppid, pgid, sid, zombie, stopped).
+    struct P(u32, u32, u32, u32, bool, bool);
+
+    impl JobIds for P {
+        fn pid(&self) -> u32 {
+            self.0
+        }
+        fn ppid(&self) -> u32 {
+            self.1
+        }
+        fn pgid(&self) -> u32 {
+            self.2
+        }
+        fn sid(&self) -> u32 {
+            self.3
+        }
+        fn zombie(&self) -> bool {
+            self.4
+        }
+        fn stopped(&self) -> bool {
+            self.5
+        }
+    }
+
+    fn live(pid: u32, ppid: u32, pgid: u32) -> P {
+        P(pid, ppid, pgid, 1, false, false)
+    }
+
+    fn stopped(pid: u32, ppid: u32, pgid: u32) -> P {
+        P(pid, ppid, pgid, 1, false, true)
+    }
+
+    fn hangups(procs: &[P], exiting: u32) -> Vec<u32> {
+        let exiting = procs.iter().find(|p| p.0 == exiting).unwrap();
+        let mut groups = Vec::new();
+        orphaned_by_exit(procs, exiting, |pgid| groups.push(pgid));
+        groups
+    }
+
+    #[test]
+    fn a_group_whose_members_are_init_children_is_orphaned() {
+        // A program the shell (init) started, in its own group, and its forked child.
+        let procs = [live(2, 1, 2), live(3, 2, 2)];
+        assert!(will_become_orphaned_pgrp(&procs, 2, None));
+    }
+
+    #[test]
+    fn a_parent_in_another_group_of_the_session_keeps_a_group_from_being_orphaned() {
+        // 3 moved to a group of its own: its parent, in group 2, could still stop it.
+        let procs = [live(2, 1, 2), live(3, 2, 3)];
+        assert!(!will_become_orphaned_pgrp(&procs, 3, None));
+        // ...unless that parent is in another session, a zombie, or leaving.
+        let other_session = [live(2, 1, 2), P(3, 2, 3, 3, false, false)];
+        assert!(will_become_orphaned_pgrp(&other_session, 3, None));
+        assert!(will_become_orphaned_pgrp(&procs, 3, Some(2)));
+        let zombie_member = [live(2, 1, 2), P(3, 2, 3, 1, true, false)];
+        assert!(will_become_orphaned_pgrp(&zombie_member, 3, None));
+    }
+
+    #[test]
+    fn an_unknown_parent_does_not_link_a_group() {
+        let procs = [live(3, 9, 3)];
+        assert!(will_become_orphaned_pgrp(&procs, 3, None));
+    }
+
+    #[test]
+    fn an_exit_that_orphans_a_stopped_child_group_hangs_it_up_once() {
+        // 2 (group 2) has two children in group 4, one stopped, and one in group 5, running.
+        let procs = [
+            live(2, 1, 2),
+            stopped(3, 2, 4),
+            live(4, 2, 4),
+            live(5, 2, 5),
+        ];
+        assert_eq!(hangups(&procs, 2), [4]);
+        // Nothing stopped: nothing to continue.
+        let procs = [live(2, 1, 2), live(3, 2, 4)];
+        assert!(hangups(&procs, 2).is_empty());
+    }
+
+    #[test]
+    fn a_child_group_still_linked_by_another_parent_is_left_alone() {
+        // Group 4 holds 8 (parent 2, in group 2) and 3 (parent 6, in group 7), stopped.
+        let procs = [
+            live(2, 1, 2),
+            live(6, 2, 7),
+            stopped(3, 6, 4),
+            live(8, 2, 4),
+        ];
+        // 8 exits: group 4 keeps its link through 3's parent, in group 7 of the session.
+        assert!(hangups(&procs, 8).is_empty());
+    }
+
+    #[test]
+    fn an_exit_that_orphans_its_own_stopped_group_hangs_it_up() {
+        // 3 (group 3, parent 2 in group 2) was its group's link; 4 in group 3 is stopped.
+        let procs = [live(2, 1, 2), live(3, 2, 3), stopped(4, 3, 3)];
+        assert_eq!(hangups(&procs, 3), [3]);
+        // A parent in the same group was no link.
+        let procs = [live(2, 1, 3), live(3, 2, 3), stopped(4, 3, 3)];
+        assert!(hangups(&procs, 3).is_empty());
+        // Init's child leaving its stopped group: Linux hangs it up (init's group differs).
+        let procs = [live(3, 1, 3), stopped(4, 3, 3)];
+        assert_eq!(hangups(&procs, 3), [3]);
+    }
 
     fn esr(ec: u8, iss: u32) -> Esr {
         Esr((u64::from(ec) << 26) | (1 << 25) | u64::from(iss))

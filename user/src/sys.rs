@@ -27,6 +27,8 @@ pub const SYS_RT_SIGPENDING: usize = 136;
 pub const SYS_RT_SIGRETURN: usize = 139;
 
 pub const SYS_PTRACE: usize = 117;
+pub const SYS_SETPGID: usize = 154;
+pub const SYS_SETSID: usize = 157;
 
 /// A system call with up to six arguments.
 ///
@@ -186,6 +188,18 @@ pub fn kill(pid: isize, sig: usize) -> isize {
 pub fn tgkill(tgid: isize, tid: isize, sig: usize) -> isize {
     // SAFETY: no pointers.
     unsafe { syscall6(SYS_TGKILL, [tgid as usize, tid as usize, sig, 0, 0, 0]) }
+}
+
+/// `setpgid(pid, pgid)`: 0 or `-errno`.
+pub fn setpgid(pid: isize, pgid: isize) -> isize {
+    // SAFETY: no pointers.
+    unsafe { syscall6(SYS_SETPGID, [pid as usize, pgid as usize, 0, 0, 0, 0]) }
+}
+
+/// `setsid()`: the new session's id or `-errno`.
+pub fn setsid() -> isize {
+    // SAFETY: no arguments.
+    unsafe { syscall6(SYS_SETSID, [0; 6]) }
 }
 
 pub fn sched_yield() -> isize {

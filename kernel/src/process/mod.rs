@@ -54,7 +54,7 @@ use crate::signal::{SIGINT, SIGKILL, WaitStatus};
 use mm::Mm;
 
 /// The pid orphans are given to (the console shell).
-pub const INIT_PID: Pid = 1;
+pub use crate::signal::INIT_PID;
 
 /// What a process runs, for `/proc/PID/{exe,cmdline}` (Linux: `mm->exe_file` and the
 /// argument area): set by `execve`.
@@ -528,8 +528,17 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
     // again once its status is set (below), for those linked meanwhile: after that no link to
     // it is made ([`insert`], [`with_live`]).
     crate::ptrace::stop::exit_ptrace(pid);
+    let mut hangups: Vec<Pid> = Vec::new();
     let parent = {
         let mut table = TABLE.lock();
+        // Before its children go to init: the groups its exit leaves orphaned with a stopped
+        // member, which nothing could continue any more.
+        // (A group that finds no memory for its entry is not hung up.)
+        crate::signal::orphaned_by_exit(table.as_slice(), shared, |pgid| {
+            if hangups.try_reserve(1).is_ok() {
+                hangups.push(pgid);
+            }
+        });
         for child in table.iter().filter(|p| p.ppid() == pid) {
             child.ppid.store(INIT_PID, Ordering::Release);
         }
@@ -546,6 +555,9 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
         parent
     };
     crate::ptrace::stop::exit_ptrace(pid);
+    for pgid in hangups {
+        pgrp::hang_up_orphaned(pgid);
+    }
     shared.release_vfork();
     if let Some(parent) = parent {
         signal::notify_parent(&parent, pid, status);

@@ -6,7 +6,14 @@
 //! parent's group and session until it moves with `setpgid` or `setsid`. `kill(0, sig)`,
 //! `kill(-pgid, sig)` and `wait4(0 or -pgid)` reach the members of a group. A group id stays
 //! in use while any of its members is in the table, zombies included, as on Linux.
+//!
+//! A group is orphaned when no member has a parent in another group of the session (init's
+//! children, the console shell's, do not count: every job the shell starts is orphaned). Its
+//! members ignore SIGTSTP, SIGTTIN and SIGTTOU ([`is_current_pgrp_orphaned`]), and an exit that
+//! orphans a group with a stopped member sends it SIGHUP and SIGCONT ([`hang_up_orphaned`]),
+//! as Linux does; the rules themselves are [`crate::signal::will_become_orphaned_pgrp`]'s.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,6 +29,44 @@ impl ProcShared {
     pub fn sid(&self) -> Pid {
         self.sid.load(Ordering::Acquire)
     }
+}
+
+/// The orphaned-group rules' view of a table entry (see [`crate::signal::JobIds`]); read under
+/// the table's lock.
+impl crate::signal::JobIds for Arc<ProcShared> {
+    fn pid(&self) -> u32 {
+        ProcShared::pid(self)
+    }
+    fn ppid(&self) -> u32 {
+        ProcShared::ppid(self)
+    }
+    fn pgid(&self) -> u32 {
+        ProcShared::pgid(self)
+    }
+    fn sid(&self) -> u32 {
+        ProcShared::sid(self)
+    }
+    fn zombie(&self) -> bool {
+        self.status.get().is_some()
+    }
+    fn stopped(&self) -> bool {
+        self.sighand.lock().stopped()
+    }
+}
+
+/// Whether the caller's group is orphaned, so that SIGTSTP, SIGTTIN and SIGTTOU do not stop it
+/// (Linux: `is_current_pgrp_orphaned`): nobody in the session could continue it.
+pub fn is_current_pgrp_orphaned(process: &Process) -> bool {
+    let table = TABLE.lock();
+    crate::signal::will_become_orphaned_pgrp(table.as_slice(), process.pgid(), None)
+}
+
+/// SIGHUP, then SIGCONT, from the kernel to every member of a group an exit left orphaned with
+/// a stopped member (Linux: `kill_orphaned_pgrp`).
+pub fn hang_up_orphaned(pgid: Pid) {
+    use crate::signal::{SI_KERNEL, SIGCONT, SIGHUP};
+    let _ = send_group(pgid, SIGHUP, SI_KERNEL, 0);
+    let _ = send_group(pgid, SIGCONT, SI_KERNEL, 0);
 }
 
 impl Process {

@@ -15,8 +15,8 @@
 //! in [`do_signal`] before it returns to EL0: it sleeps in [`TaskState::Stopped`], which only
 //! SIGCONT and SIGKILL wake ([`send`]), and the parent gets SIGCHLD with `CLD_STOPPED` (unless
 //! `SA_NOCLDSTOP`) and a `wait4(WUNTRACED)` report. SIGCONT continues it when sent; the task
-//! itself then sends its parent `CLD_CONTINUED` once it runs. (Linux ignores SIGTSTP, SIGTTIN
-//! and SIGTTOU in an orphaned process group; that check is not made here.)
+//! itself then sends its parent `CLD_CONTINUED` once it runs. SIGTSTP, SIGTTIN and SIGTTOU do
+//! not stop a process of an orphaned group ([`super::pgrp`]).
 //!
 //! Restarts (Linux's `-ERESTART*` codes, [`Errno::ERESTARTSYS`] and friends): a syscall whose
 //! sleep a signal ended returns one; the syscall layer keeps the original x0 beside it
@@ -42,7 +42,7 @@ use crate::signal::{
     SA_SIGINFO, SIG_DFL, SIG_IGN, SIGKILL, SIGSEGV, SS_DISABLE, SigAction, SigFields, UNBLOCKABLE,
     WaitStatus, default_action, ignored, sigmask,
 };
-use crate::signal::{CLD_STOPPED, JobCtl, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SyscallRestart};
+use crate::signal::{CLD_STOPPED, JobCtl, SA_NOCLDSTOP, SIGCHLD, SIGCONT, SIGSTOP, SyscallRestart};
 use crate::uaccess::{copy_from_user, copy_to_user};
 
 /// A process's signal actions and what its pending signals carry (Linux: `sighand_struct`
@@ -492,6 +492,13 @@ pub fn do_signal(task: &Task, process: &mut Process, frame: &mut TrapFrame) -> O
             SIG_IGN => continue,
             SIG_DFL => match default_action(signo) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
+                // Nobody could continue an orphaned group: the terminal's stop signals do
+                // nothing to it (Linux: `get_signal`); SIGSTOP still stops.
+                DefaultAction::Stop
+                    if signo != SIGSTOP && super::pgrp::is_current_pgrp_orphaned(process) =>
+                {
+                    continue;
+                }
                 DefaultAction::Stop => {
                     do_signal_stop(task, process, frame, signo);
                     continue;

@@ -7,7 +7,9 @@
 //! handler: restarted with `SA_RESTART` (the data arrives), `EINTR` without; a `nanosleep`
 //! stopped and continued sleeps on to its first deadline (`restart_syscall`), and one
 //! interrupted by a handler returns `EINTR` with the time left in `rem`; children of a parent
-//! that ignores SIGCHLD, or set `SA_NOCLDWAIT`, leave no zombie (`wait4` ends in `ECHILD`).
+//! that ignores SIGCHLD, or set `SA_NOCLDWAIT`, leave no zombie (`wait4` ends in `ECHILD`);
+//! SIGTSTP leaves a member of an orphaned process group running, and an exit that orphans a
+//! group with a stopped member hangs it up (SIGHUP, SIGCONT).
 //! `jobctl stopme` stops itself with SIGSTOP and prints `jobctl: continued` once continued.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
@@ -16,12 +18,15 @@ use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use user::sys::{self, SA_RESTORER, SA_SIGINFO, SigAction};
 use user::{Checks, Failed};
 
+const SIGHUP: usize = 1;
 const SIGKILL: usize = 9;
 const SIGUSR1: usize = 10;
 const SIGCHLD: usize = 17;
 const SIGCONT: usize = 18;
 const SIGSTOP: usize = 19;
 const SIGTSTP: usize = 20;
+/// SIGRTMIN+6 (Linux's SIGRTMIN is 32; glibc keeps 32 and 33).
+const SIGRT6: usize = 38;
 const SA_RESTART: usize = 0x1000_0000;
 const WNOHANG: usize = 1;
 const WUNTRACED: usize = 2;
@@ -29,6 +34,7 @@ const WCONTINUED: usize = 8;
 const CLD_STOPPED: u64 = 5;
 const CLD_CONTINUED: u64 = 6;
 const EINTR: isize = -4;
+const EAGAIN: isize = -11;
 
 /// What the SIGCHLD handler saw last: si_code, si_status; and how many signals came.
 static CHLD_CODE: AtomicU64 = AtomicU64::new(0);
@@ -73,14 +79,19 @@ fn nanosleep_rem(ms: u64) -> (isize, u64) {
     )
 }
 
-/// A child that spins until a signal ends it.
+/// A child that spins until a signal ends it, in a group of its own: its parent, in another
+/// group of the session, keeps that group from being orphaned, so SIGTSTP stops it wherever
+/// this runs (under a shell that is init, the parent's own group is orphaned). Both sides
+/// call `setpgid`, as a job-control shell does, so neither waits for the other.
 fn spinner() -> isize {
     let pid = sys::fork();
     if pid == 0 {
+        sys::setpgid(0, 0);
         loop {
             sys::sched_yield();
         }
     }
+    sys::setpgid(pid, pid);
     pid
 }
 
@@ -175,6 +186,103 @@ fn tstp_handler(c: &mut Checks) -> Result<(), Failed> {
     sys::kill(pid, SIGTSTP);
     let (r, status) = wait(pid, WUNTRACED);
     c.check(r == pid && status == 42 << 8, b"SIGTSTP caught: no stop")?;
+    sys::close(rd);
+    sys::close(wr);
+    Ok(())
+}
+
+/// A read of one byte that gives up after a second: the byte, or `None` (at EOF too).
+fn read_byte_within_1s(fd: usize) -> Option<u8> {
+    let mut byte = [0u8; 1];
+    for _ in 0..200 {
+        match sys::read(fd, &mut byte) {
+            1 => return Some(byte[0]),
+            EAGAIN => sys::sleep_ms(5),
+            _ => return None,
+        };
+    }
+    None
+}
+
+static PIPE_FD: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `h` for a SIGHUP, `r` for SIGRTMIN+6, to the pipe at `PIPE_FD`; exits on SIGHUP.
+extern "C" fn report_signal(sig: i32, _: *const u8, _: *mut u8) {
+    let fd = PIPE_FD.load(SeqCst) as usize;
+    if sig as usize == SIGHUP {
+        sys::write(fd, b"h");
+        sys::exit_group(0);
+    }
+    sys::write(fd, b"r");
+}
+
+fn install_report(sig: usize) -> isize {
+    let act = SigAction {
+        handler: report_signal as *const () as usize,
+        flags: SA_SIGINFO | SA_RESTORER,
+        restorer: sys::restorer(),
+        mask: 0,
+    };
+    sys::sigaction(sig, Some(&act), None)
+}
+
+/// Orphaned process groups, as POSIX and Linux: SIGTSTP does not stop a member of an orphaned
+/// group (SIGSTOP does), and a process whose exit orphans a group with a stopped member makes
+/// the kernel send that group SIGHUP and SIGCONT.
+fn orphaned_groups(c: &mut Checks) -> Result<(), Failed> {
+    let Ok((rd, wr)) = sys::pipe2(sys::O_NONBLOCK) else {
+        return c.check(false, b"pipe2");
+    };
+    PIPE_FD.store(wr as u64, SeqCst);
+    // A session leader's group: its only member's parent is in another session.
+    let pid = sys::fork();
+    if pid == 0 {
+        sys::setsid();
+        install_report(SIGRT6);
+        sys::write(wr, b"s");
+        loop {
+            sys::sched_yield();
+        }
+    }
+    c.check(read_byte_within_1s(rd) == Some(b's'), b"orphan ready")?;
+    sys::kill(pid, SIGTSTP);
+    // Signals are taken lowest first: once SIGRTMIN+6's handler ran, SIGTSTP was taken too.
+    sys::kill(pid, SIGRT6);
+    c.check(
+        read_byte_within_1s(rd) == Some(b'r'),
+        b"SIGTSTP leaves an orphaned group running",
+    )?;
+    c.check(
+        sys::wait4(pid, WUNTRACED | WNOHANG).0 == 0,
+        b"no stop reported for it",
+    )?;
+    sys::kill(pid, SIGSTOP);
+    let (r, status) = wait(pid, WUNTRACED);
+    c.check(r == pid && status == 0x137f, b"SIGSTOP stops it")?;
+    sys::kill(pid, SIGKILL);
+    wait(pid, 0);
+
+    // A leads a group under this one; its child B stops there with SIGTSTP. A exits: nothing
+    // links the group to the session any more, and B is stopped: SIGHUP, then SIGCONT.
+    let a = sys::fork();
+    if a == 0 {
+        sys::setpgid(0, 0);
+        let b = sys::fork();
+        if b == 0 {
+            install_report(SIGHUP);
+            sys::kill(sys::getpid(), SIGTSTP);
+            sys::exit_group(3);
+        }
+        let (r, status) = wait(b, WUNTRACED);
+        sys::exit_group(if r == b && status == 0x147f { 0 } else { 2 });
+    }
+    sys::setpgid(a, a);
+    let (r, status) = wait(a, 0);
+    c.check(r == a && status == 0, b"a stopped child left behind")?;
+    c.check(
+        read_byte_within_1s(rd) == Some(b'h'),
+        b"its group orphaned with a stopped member: SIGHUP",
+    )?;
     sys::close(rd);
     sys::close(wr);
     Ok(())
@@ -361,6 +469,7 @@ fn run(args: user::Args) -> i32 {
     let mut c = Checks::new(b"jobctl");
     let ok = stop_continue_kill(&mut c).is_ok()
         && tstp_handler(&mut c).is_ok()
+        && orphaned_groups(&mut c).is_ok()
         && restart_after_stop(&mut c).is_ok()
         && nanosleep_restart(&mut c).is_ok()
         && autoreap(&mut c).is_ok()
