@@ -859,7 +859,8 @@ pub trait JobIds {
     fn sid(&self) -> u32;
     /// Exited, not yet reaped.
     fn zombie(&self) -> bool;
-    /// Stopped by a stop signal (`T`; a ptrace stop is not one).
+    /// In a group stop, which only SIGCONT ends (Linux: `SIGNAL_STOP_STOPPED`): a tracee the
+    /// tracer let run on within one counts, a plain ptrace stop does not.
     fn stopped(&self) -> bool;
 }
 

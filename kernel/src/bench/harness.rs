@@ -189,10 +189,19 @@ const LOAD_SAMPLE_GUARD_MS: u64 = 100;
 /// count when `bench` started: on when the host typed it. Fails if the sample is not taken.
 pub(super) fn sleep_past_load_sample(within_ms: u64) -> Result<(), SetupError> {
     let freq = arch::timer::counter_freq_hz();
-    let due = next_load_sample();
-    if due == 0 || irqs_disabled() {
-        // Before the first tick, or with no tick to wait for: nothing can be waited out.
+    if irqs_disabled() {
+        // With no tick to wait for, nothing can be waited out.
         return Ok(());
+    }
+    // The boot CPU's first tick schedules the first sample (and takes none).
+    let start = arch::timer::counter_now();
+    let mut due = next_load_sample();
+    while due == 0 {
+        if arch::timer::counter_now() > start + freq {
+            return Err(SetupError::Fail("no load sample is scheduled".into()));
+        }
+        wait_for_tick();
+        due = next_load_sample();
     }
     if due.saturating_sub(arch::timer::counter_now()) > within_ms * freq / 1000 {
         return Ok(());

@@ -528,17 +528,24 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
     // again once its status is set (below), for those linked meanwhile: after that no link to
     // it is made ([`insert`], [`with_live`]).
     crate::ptrace::stop::exit_ptrace(pid);
+    // The groups its exit leaves orphaned with a stopped member, which nothing could continue
+    // any more: its children's and its own, so room for one more than its children (they
+    // cannot grow now). Without that memory, no group is hung up.
     let mut hangups: Vec<Pid> = Vec::new();
+    let children = TABLE.lock().iter().filter(|p| p.ppid() == pid).count();
+    let room = hangups.try_reserve_exact(children + 1).is_ok();
     let parent = {
         let mut table = TABLE.lock();
-        // Before its children go to init: the groups its exit leaves orphaned with a stopped
-        // member, which nothing could continue any more.
-        // (A group that finds no memory for its entry is not hung up.)
-        crate::signal::orphaned_by_exit(table.as_slice(), shared, |pgid| {
-            if hangups.try_reserve(1).is_ok() {
-                hangups.push(pgid);
-            }
-        });
+        // Decided before its children go to init. The signals go out once the lock is
+        // dropped (sending takes it); Linux sends them under `tasklist_lock`, so here a
+        // `setpgid` in between can move a stopped member out of reach first.
+        if room {
+            crate::signal::orphaned_by_exit(table.as_slice(), shared, |pgid| {
+                if hangups.len() < hangups.capacity() {
+                    hangups.push(pgid);
+                }
+            });
+        }
         for child in table.iter().filter(|p| p.ppid() == pid) {
             child.ppid.store(INIT_PID, Ordering::Release);
         }

@@ -50,7 +50,7 @@ impl crate::signal::JobIds for Arc<ProcShared> {
         self.status.get().is_some()
     }
     fn stopped(&self) -> bool {
-        self.sighand.lock().stopped()
+        self.sighand.lock().jobctl.group_stopped()
     }
 }
 
