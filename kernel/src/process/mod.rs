@@ -328,10 +328,10 @@ pub(crate) fn with_live<R>(pid: Pid, link: impl FnOnce() -> R) -> Option<R> {
 
 /// Unlinks one process traced by `tracer` from it ([`crate::ptrace::Ptrace::unlink`]), if
 /// there is one: the process and the options it was traced with (the exiting tracer's side of
-/// Linux's `exit_ptrace`).
+/// Linux's `exit_ptrace`). A zombie that is someone else's child goes back to that parent.
 pub(crate) fn untrace_one(tracer: Pid) -> Option<(Arc<ProcShared>, u32)> {
-    let table = TABLE.lock();
-    table.iter().find_map(|p| {
+    let mut table = TABLE.lock();
+    let (tracee, options) = table.iter().find_map(|p| {
         let mut hand = p.sighand.lock();
         if hand.ptrace.tracer != tracer {
             return None;
@@ -339,7 +339,15 @@ pub(crate) fn untrace_one(tracer: Pid) -> Option<(Arc<ProcShared>, u32)> {
         let options = hand.ptrace.options;
         hand.ptrace.unlink(0);
         Some((p.clone(), options))
-    })
+    })?;
+    // A zombie goes back to its real parent in the same hold (see [`give_back_locked`]).
+    let given_back = match tracee.status.get() {
+        Some(&status) if tracee.ppid() != tracer => give_back_locked(&mut table, &tracee, status),
+        _ => None,
+    };
+    drop(table);
+    wake_parent(given_back);
+    Some((tracee, options))
 }
 
 /// The table entry of process `pid` (a zombie included).
@@ -481,25 +489,43 @@ fn reap(waiter: Pid, which: i64, options: WaitOptions) -> Reaped {
     // once, if the parent reaps its children automatically).
     let zombie = table[at].clone();
     zombie.sighand.lock().ptrace.unlink(0);
+    let given_back = give_back_locked(&mut table, &zombie, status);
     drop(table);
-    give_back_zombie(&zombie, status);
+    wake_parent(given_back);
     Reaped::Zombie(zombie.pid(), status)
 }
 
 /// A zombie its tracer let go (reaped it, or exited) goes back to its real parent, who hears
 /// of the exit now, or leaves the table at once if that parent reaps its children
-/// automatically (Linux: `__ptrace_detach` and `do_notify_parent` for a dead tracee).
-pub(crate) fn give_back_zombie(zombie: &Arc<ProcShared>, status: WaitStatus) {
-    let parent = {
-        let mut table = TABLE.lock();
-        let parent = table.iter().find(|p| p.pid() == zombie.ppid()).cloned();
-        if parent.as_ref().is_some_and(|p| p.reaps_children_at_once()) {
-            table.retain(|p| !Arc::ptr_eq(p, zombie));
-        }
-        parent
-    };
-    if let Some(parent) = parent {
-        signal::notify_parent(&parent, zombie.pid(), status);
+/// automatically (Linux: `__ptrace_detach` and `do_notify_parent` for a dead tracee). Called
+/// under the table's lock, in the hold that unlinked it from its tracer (see
+/// [`notify_locked`]); the caller wakes the parent ([`wake_parent`]) once it lets go.
+fn give_back_locked(
+    table: &mut Vec<Arc<ProcShared>>,
+    zombie: &Arc<ProcShared>,
+    status: WaitStatus,
+) -> Option<(Arc<ProcShared>, Option<Arc<Task>>)> {
+    let parent = table.iter().find(|p| p.pid() == zombie.ppid()).cloned()?;
+    if parent.reaps_children_at_once() {
+        table.retain(|p| !Arc::ptr_eq(p, zombie));
+    }
+    let task = notify_locked(&parent, zombie.pid(), status);
+    Some((parent, task))
+}
+
+/// SIGCHLD for `child`'s exit to `parent`, sent under the table's lock in the same hold that
+/// makes the zombie the parent's to reap, as Linux sends it under `tasklist_lock`: a `wait4`
+/// (which looks under that lock) that returns the zombie finds the signal pending already.
+/// Returns the parent's task, to be dropped after the lock (it may be the last reference).
+fn notify_locked(parent: &ProcShared, child: Pid, status: WaitStatus) -> Option<Arc<Task>> {
+    let task = sched::find_task_by_pid(parent.pid())?;
+    signal::notify_parent(parent, &task, child, status);
+    Some(task)
+}
+
+/// Wakes the `wait4` of a parent told of an exit under the table's lock, once it is let go.
+fn wake_parent(notified: Option<(Arc<ProcShared>, Option<Arc<Task>>)>) {
+    if let Some((parent, _task)) = notified {
         parent.child_exit.wake_up();
     }
 }
@@ -534,7 +560,10 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
     let mut hangups: Vec<Pid> = Vec::new();
     let children = TABLE.lock().iter().filter(|p| p.ppid() == pid).count();
     let room = hangups.try_reserve_exact(children + 1).is_ok();
-    let parent = {
+    // Done with the memory it shared with a parent that `vfork`ed it (Linux: `exit_mm`, before
+    // `exit_notify`).
+    shared.release_vfork();
+    let told = {
         let mut table = TABLE.lock();
         // Decided before its children go to init. The signals go out once the lock is
         // dropped (sending takes it); Linux sends them under `tasklist_lock`, so here a
@@ -559,17 +588,16 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
         if tracer == 0 && parent.as_ref().is_some_and(|p| p.reaps_children_at_once()) {
             table.retain(|p| !Arc::ptr_eq(p, shared));
         }
-        parent
+        parent.map(|parent| {
+            let task = notify_locked(&parent, pid, status);
+            (parent, task)
+        })
     };
     crate::ptrace::stop::exit_ptrace(pid);
     for pgid in hangups {
         pgrp::hang_up_orphaned(pgid);
     }
-    shared.release_vfork();
-    if let Some(parent) = parent {
-        signal::notify_parent(&parent, pid, status);
-        parent.child_exit.wake_up();
-    }
+    wake_parent(told);
 }
 
 /// What the shell keeps of a program it started.

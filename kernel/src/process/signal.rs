@@ -236,10 +236,7 @@ pub fn send_signal_all(signo: u32, sender: Pid) -> Result<(), Errno> {
 }
 
 /// SIGCHLD to `parent` for a child that ended with `status` (Linux: `do_notify_parent`).
-pub fn notify_parent(parent: &ProcShared, child: Pid, status: WaitStatus) {
-    let Some(task) = sched::find_task_by_pid(parent.pid()) else {
-        return;
-    };
+pub fn notify_parent(parent: &ProcShared, task: &Arc<Task>, child: Pid, status: WaitStatus) {
     let (code, value) = if status.if_signaled() {
         (crate::signal::CLD_KILLED, status.term_sig() as i32)
     } else {
@@ -254,7 +251,7 @@ pub fn notify_parent(parent: &ProcShared, child: Pid, status: WaitStatus) {
             status: value,
         },
     };
-    send(parent, &task, info);
+    send(parent, task, info);
 }
 
 /// SIGCHLD with `why` (`CLD_STOPPED`, `CLD_CONTINUED`) to the parent of `child` (process

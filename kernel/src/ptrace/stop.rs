@@ -360,10 +360,5 @@ pub fn exit_ptrace(tracer: Pid) {
             arch::debug_monitors::user_disable_single_step(task.debug());
             sched::wake_up_state(&task, sched::TaskState::Stopped);
         }
-        if let Some(status) = tracee.exit_status()
-            && tracee.ppid() != tracer
-        {
-            crate::process::give_back_zombie(&tracee, status);
-        }
     }
 }

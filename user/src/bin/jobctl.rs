@@ -372,6 +372,36 @@ fn nanosleep_restart(c: &mut Checks) -> Result<(), Failed> {
 
 /// With SIGCHLD ignored, an exiting child is reaped at once: `wait4` sleeps until it has
 /// gone and then says `ECHILD`. `SA_NOCLDWAIT` does the same and still runs the handler.
+/// A `wait4` that returns a zombie finds its SIGCHLD pending already (Linux queues it under
+/// the lock `wait4` looks under): with SIGCHLD blocked, 200 children exit at once while the
+/// parent, on the other CPU, polls for them with `WNOHANG`.
+fn sigchld_before_reap(c: &mut Checks) -> Result<(), Failed> {
+    const SIG_BLOCK: usize = 0;
+    const SIG_SETMASK: usize = 2;
+    let chld = 1u64 << (SIGCHLD - 1);
+    let old = sys::sigprocmask(SIG_BLOCK, Some(chld));
+    let mut ok = true;
+    for _ in 0..200 {
+        let pid = sys::fork();
+        if pid == 0 {
+            sys::exit_group(0);
+        }
+        // Polled, so that the reap can come the moment the exit is visible.
+        let r = loop {
+            match sys::wait4(pid, WNOHANG).0 {
+                0 | EINTR => continue,
+                r => break r,
+            }
+        };
+        ok &= r == pid && sys::sigpending() & chld != 0;
+        // Unblocked, the handler takes it; blocked again for the next child.
+        sys::sigprocmask(SIG_SETMASK, Some(old));
+        sys::sigprocmask(SIG_BLOCK, Some(chld));
+    }
+    sys::sigprocmask(SIG_SETMASK, Some(old));
+    c.check(ok, b"wait4's zombie comes with its SIGCHLD pending")
+}
+
 fn autoreap(c: &mut Checks) -> Result<(), Failed> {
     const SIG_IGN: usize = 1;
     const SA_NOCLDWAIT: usize = 2;
@@ -480,6 +510,7 @@ fn run(args: user::Args) -> i32 {
         && orphaned_groups(&mut c).is_ok()
         && restart_after_stop(&mut c).is_ok()
         && nanosleep_restart(&mut c).is_ok()
+        && sigchld_before_reap(&mut c).is_ok()
         && autoreap(&mut c).is_ok()
         && sa_restart(&mut c).is_ok();
     if !ok {
