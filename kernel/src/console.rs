@@ -41,7 +41,7 @@ use alloc::sync::Arc;
 
 use crate::fs::Errno;
 use crate::fs::dev::CharDevice;
-use crate::fs::poll::{POLLIN, POLLOUT};
+use crate::fs::poll::{POLLIN, POLLOUT, PollWake};
 use crate::fs::tty::NTty;
 
 use crate::kfifo::Kfifo;
@@ -566,6 +566,15 @@ impl CharDevice for ConsoleDevice {
         ntty_receive();
         let input = if NTTY.lock().has_input() { POLLIN } else { 0 };
         input | POLLOUT
+    }
+
+    /// The receive interrupt wakes [`RX_WAIT`] for every byte (writes never block).
+    fn poll_wake(&self) -> PollWake<'_> {
+        if RX.lock().irq_driven {
+            PollWake::Queue(&RX_WAIT)
+        } else {
+            PollWake::Unannounced
+        }
     }
 
     fn rdev(&self) -> (u32, u32) {

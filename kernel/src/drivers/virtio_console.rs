@@ -33,7 +33,7 @@ use virtio_drivers::transport::mmio::MmioTransport;
 use super::virtio::KernelHal;
 use crate::fs::Errno;
 use crate::fs::dev::CharDevice;
-use crate::fs::poll::{POLLIN, POLLOUT};
+use crate::fs::poll::{POLLIN, POLLOUT, PollWake};
 use crate::println;
 use crate::sched::wait::WaitQueue;
 
@@ -176,6 +176,11 @@ impl CharDevice for HvcDevice {
         } else {
             POLLOUT
         }
+    }
+
+    /// The interrupt wakes [`RX_WAIT`] for every completed receive (writes never block).
+    fn poll_wake(&self) -> PollWake<'_> {
+        PollWake::Queue(&RX_WAIT)
     }
 
     fn rdev(&self) -> (u32, u32) {

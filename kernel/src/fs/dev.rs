@@ -27,6 +27,12 @@ pub trait CharDevice: Send + Sync {
         POLLIN | POLLOUT
     }
 
+    /// What wakes a poller when [`Self::poll`]'s answer may have changed.
+    #[cfg(target_os = "none")]
+    fn poll_wake(&self) -> super::poll::PollWake<'_> {
+        super::poll::PollWake::Never
+    }
+
     /// The device number (`st_rdev`): major and minor.
     fn rdev(&self) -> (u32, u32);
 
@@ -100,6 +106,11 @@ impl CharDevice for ControllingTty {
 
     fn poll(&self) -> u16 {
         self.0.poll()
+    }
+
+    #[cfg(target_os = "none")]
+    fn poll_wake(&self) -> super::poll::PollWake<'_> {
+        self.0.poll_wake()
     }
 
     fn rdev(&self) -> (u32, u32) {

@@ -14,7 +14,7 @@
 
 use super::dev::CharDevice;
 use super::pipe::Pipe;
-use super::poll::{POLLIN, POLLOUT};
+use super::poll::{POLLIN, POLLOUT, PollWake};
 use super::tmpfs::RegFile;
 use super::{Errno, FileOps, Inode, Kind, Stat, WriteMode};
 use alloc::string::String;
@@ -459,6 +459,16 @@ impl File {
             Node::PipeWrite(pipe) => pipe.poll(false),
             Node::Device(dev) => dev.poll(),
             _ => POLLIN | POLLOUT,
+        }
+    }
+
+    /// What wakes a poller when [`Self::poll`]'s answer may have changed.
+    pub fn poll_wake(&self) -> PollWake<'_> {
+        match &self.node {
+            Node::PipeRead(pipe) => PollWake::Queue(pipe.poll_queue(true)),
+            Node::PipeWrite(pipe) => PollWake::Queue(pipe.poll_queue(false)),
+            Node::Device(dev) => dev.poll_wake(),
+            _ => PollWake::Never,
         }
     }
 

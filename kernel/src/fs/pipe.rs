@@ -207,6 +207,16 @@ mod target {
             }
         }
 
+        /// The queue woken whenever [`Self::poll`]'s answer for that end may change: the
+        /// readers' on a write and a close, the writers' on a read and a close.
+        pub fn poll_queue(&self, reader: bool) -> &WaitQueue {
+            if reader {
+                &self.read_wait
+            } else {
+                &self.write_wait
+            }
+        }
+
         /// Bytes waiting (`FIONREAD`).
         pub fn available(&self) -> usize {
             self.state.lock().ring.len()

@@ -7,11 +7,19 @@
 //! woken: no wake-up is lost. Waking never allocates, so interrupt handlers may call
 //! [`WaitQueue::wake_up`].
 //!
+//! [`PollWait`] sleeps on several queues at once, for `ppoll` and `pselect6` (Linux:
+//! `poll_wqueues`): it links one entry on each polled file's queue, and each entry's wake also
+//! sets a flag the poller reads before it sleeps, so a wake that comes while it looks at the
+//! files is not lost either.
+//!
 //! Locking: the queue's [`SpinLockIrq`] is taken before a run-queue lock, never after.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::cell::Cell;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering, fence};
 
 use arch::spinlock::SpinLockIrq;
 
@@ -34,6 +42,20 @@ struct WaitEntry {
     task: Arc<Task>,
     next: Cell<*const WaitEntry>,
     queued: Cell<bool>,
+    /// A poller's flag, set by every wake before the task is woken (Linux:
+    /// `poll_wqueues.triggered`); null for a plain sleeper.
+    triggered: *const AtomicBool,
+}
+
+impl WaitEntry {
+    fn new(triggered: *const AtomicBool) -> Self {
+        Self {
+            task: current_task(),
+            next: Cell::new(ptr::null()),
+            queued: Cell::new(false),
+            triggered,
+        }
+    }
 }
 
 /// The first entry of a queue's singly linked list (null when empty).
@@ -79,11 +101,7 @@ impl WaitQueue {
         mut condition: impl FnMut() -> bool,
         deadline: u64,
     ) -> Result<bool, Interrupted> {
-        let entry = WaitEntry {
-            task: current_task(),
-            next: Cell::new(ptr::null()),
-            queued: Cell::new(false),
-        };
+        let entry = WaitEntry::new(ptr::null());
         let result = loop {
             self.prepare_to_wait(&entry);
             if condition() {
@@ -105,17 +123,27 @@ impl WaitQueue {
     }
 
     fn prepare_to_wait(&self, entry: &WaitEntry) {
+        let _list = self.link(entry);
+        entry.task.set_state(TaskState::Interruptible);
+    }
+
+    fn finish_wait(&self, entry: &WaitEntry) {
+        entry.task.set_state(TaskState::Running);
+        self.unlink(entry);
+    }
+
+    /// Links `entry` (once), returning the held lock.
+    fn link(&self, entry: &WaitEntry) -> impl Drop + '_ {
         let mut list = self.waiters.lock();
         if !entry.queued.get() {
             entry.next.set(list.0);
             list.0 = entry;
             entry.queued.set(true);
         }
-        entry.task.set_state(TaskState::Interruptible);
+        list
     }
 
-    fn finish_wait(&self, entry: &WaitEntry) {
-        entry.task.set_state(TaskState::Running);
+    fn unlink(&self, entry: &WaitEntry) {
         let mut list = self.waiters.lock();
         if !entry.queued.get() {
             return;
@@ -144,8 +172,90 @@ impl WaitQueue {
         while !cursor.is_null() {
             // SAFETY: under the lock every linked entry is alive (see `WaitList`).
             let entry = unsafe { &*cursor };
+            // SAFETY: a poller's flag outlives its entries ([`PollWait`] owns both).
+            if let Some(triggered) = unsafe { entry.triggered.as_ref() } {
+                triggered.store(true, Ordering::SeqCst);
+                // Ordered before the task's state is read: see [`PollWait::wait_timeout`].
+                fence(Ordering::SeqCst);
+            }
             wake_up_state(&entry.task, TaskState::Interruptible);
             cursor = entry.next.get();
+        }
+    }
+}
+
+/// The calling task's sleep on several queues at once, for `ppoll` and `pselect6` (Linux:
+/// `poll_wqueues` and `poll_schedule_timeout`). Its entries are linked when it is made and
+/// unlinked when it is dropped; the queues must outlive it (the poller holds the files they
+/// belong to), and it must be dropped by the task that made it.
+pub struct PollWait<'q> {
+    /// Heap-allocated once, never grown: the linked entries do not move.
+    entries: Vec<(&'q WaitQueue, WaitEntry)>,
+    /// Set by any queue's wake; boxed, so the entries' pointers to it stay valid when the
+    /// `PollWait` moves.
+    triggered: Box<AtomicBool>,
+}
+
+impl<'q> PollWait<'q> {
+    /// Links an entry for the current task on each of `queues` (a queue given twice gets two
+    /// entries). `None` when the memory for the entries cannot be had.
+    pub fn new(queues: &[&'q WaitQueue]) -> Option<Self> {
+        let mut entries = Vec::new();
+        entries.try_reserve_exact(queues.len()).ok()?;
+        let triggered = Box::try_new(AtomicBool::new(false)).ok()?;
+        let flag: *const AtomicBool = &*triggered;
+        entries.extend(queues.iter().map(|&queue| (queue, WaitEntry::new(flag))));
+        // Linked only now that every entry sits where it stays.
+        for (queue, entry) in &entries {
+            let _list = queue.link(entry);
+        }
+        Some(Self { entries, triggered })
+    }
+
+    /// Sleeps until `ready()` is true, a signal is pending, or the virtual counter reaches
+    /// `deadline` ([`NO_DEADLINE`] for none): `Ok(true)` when ready, `Ok(false)` when the time
+    /// ran out, `Interrupted` for a signal. Unlike [`WaitQueue::wait_event_timeout`], `ready`
+    /// runs with the task running (it may take locks, allocate, write to the console): a wake
+    /// that comes meanwhile sets the flag, and the sleep after it returns at once.
+    pub fn wait_timeout(
+        &self,
+        mut ready: impl FnMut() -> bool,
+        deadline: u64,
+    ) -> Result<bool, Interrupted> {
+        let me = current_task();
+        loop {
+            if ready() {
+                return Ok(true);
+            }
+            if signal_pending() {
+                return Err(Interrupted);
+            }
+            if deadline != NO_DEADLINE && arch::timer::counter_now() >= deadline {
+                return Ok(false);
+            }
+            me.set_state(TaskState::Interruptible);
+            // A waker stores the flag and then reads the state; this task stores the state
+            // and then reads the flag (both sequentially consistent, with a fence on the
+            // waker's side): at least one of them sees the other's store, so either the wake
+            // finds the task asleep or the task sees the flag and does not sleep. A signal
+            // sent from here on finds it asleep too.
+            if !self.triggered.load(Ordering::SeqCst) && !signal_pending() {
+                if deadline == NO_DEADLINE {
+                    schedule();
+                } else {
+                    super::schedule_timeout(deadline);
+                }
+            }
+            me.set_state(TaskState::Running);
+            self.triggered.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for PollWait<'_> {
+    fn drop(&mut self) {
+        for (queue, entry) in &self.entries {
+            queue.unlink(entry);
         }
     }
 }

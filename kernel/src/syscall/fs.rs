@@ -18,9 +18,10 @@ use crate::fs::file::{
     SEEK_CUR,
 };
 use crate::fs::path::PATH_MAX;
-use crate::fs::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+use crate::fs::poll::{POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, PollWake};
 use crate::fs::{self, Errno, Inode, Kind, Stat};
 use crate::process::{Process, signal};
+use crate::sched::wait::{Interrupted, NO_DEADLINE, PollWait};
 use crate::uaccess::{
     access_ok, copy_from_user, copy_from_user_partial, copy_to_user, copy_to_user_partial,
     get_user_u64, strndup_user,
@@ -848,8 +849,7 @@ pub fn sys_pipe2(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
 
 // ---- ppoll and pselect6 ----
 
-/// How long one readiness check sleeps before looking again (pipes, the console and the
-/// rest have no common wait queue yet, so a waiting poll looks every few milliseconds).
+/// How often a poller looks again at a file that announces no change ([`PollWake::Unannounced`]).
 const POLL_INTERVAL_MS: u64 = 5;
 
 /// A user timespec as nanoseconds (`None` for a NULL pointer: wait forever).
@@ -860,26 +860,67 @@ fn timeout_ns(addr: u64) -> Result<Option<u64>, Errno> {
     super::timespec_ns(addr).map(Some)
 }
 
-/// Runs `check` (the number of ready descriptors) until it finds some or `timeout` passes;
-/// `ERESTARTNOHAND` when a signal arrives first.
-fn wait_ready(timeout: Option<u64>, mut check: impl FnMut() -> Result<u64, Errno>) -> SysResult {
-    let start = super::monotonic_ns();
+/// Runs `check` (the number of ready descriptors among `fds`) until it finds some or
+/// `timeout` passes; `ERESTARTNOHAND` when a signal arrives first (Linux's `do_poll`). While
+/// it waits, the files stay open (another thread may close their descriptors) and the task
+/// sleeps on all their queues at once ([`PollWait`]), so any change wakes it.
+fn wait_ready(
+    process: &Process,
+    fds: impl Iterator<Item = i32>,
+    timeout: Option<u64>,
+    mut check: impl FnMut() -> Result<u64, Errno>,
+) -> SysResult {
+    let ready = check()?;
+    if ready > 0 || timeout == Some(0) {
+        return Ok(ready);
+    }
+    let deadline = timeout.map_or(NO_DEADLINE, crate::sched::deadline_after_ns);
+    let mut files = Vec::new();
+    for fd in fds {
+        if let Ok(file) = process.files.get(fd) {
+            files.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            files.push(file);
+        }
+    }
+    let mut queues = Vec::new();
+    queues
+        .try_reserve_exact(files.len())
+        .map_err(|_| Errno::ENOMEM)?;
+    let mut unannounced = false;
+    for file in &files {
+        match file.poll_wake() {
+            PollWake::Queue(queue) => queues.push(queue),
+            PollWake::Never => {}
+            PollWake::Unannounced => unannounced = true,
+        }
+    }
+    let wait = PollWait::new(&queues).ok_or(Errno::ENOMEM)?;
     loop {
-        let ready = check()?;
-        if ready > 0 {
-            return Ok(ready);
-        }
-        let elapsed = super::monotonic_ns() - start;
-        let left_ms = match timeout {
-            Some(ns) if elapsed >= ns => return Ok(0),
-            Some(ns) => (ns - elapsed).div_ceil(1_000_000).min(POLL_INTERVAL_MS),
-            None => POLL_INTERVAL_MS,
+        let until = if unannounced {
+            deadline.min(crate::sched::deadline_after_ns(
+                POLL_INTERVAL_MS * 1_000_000,
+            ))
+        } else {
+            deadline
         };
-        // Linux's ppoll and pselect6: restarted when no handler runs.
-        if crate::sched::signal_pending() {
-            return Err(Errno::ERESTARTNOHAND);
+        let mut result = Ok(0);
+        let woken = wait.wait_timeout(
+            || match check() {
+                Ok(0) => false,
+                other => {
+                    result = other;
+                    true
+                }
+            },
+            until,
+        );
+        match woken {
+            Ok(true) => return result,
+            // Linux's ppoll and pselect6: restarted when no handler runs.
+            Err(Interrupted) => return Err(Errno::ERESTARTNOHAND),
+            Ok(false) if until == deadline => return Ok(0),
+            Ok(false) => {}
         }
-        crate::sched::msleep(left_ms).map_err(|_| Errno::ERESTARTNOHAND)?;
     }
 }
 
@@ -954,7 +995,8 @@ pub fn sys_ppoll(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     let mut revents = filled_vec(nfds, 0u16)?;
     let deadline = poll_deadline(timeout);
     let result = with_sigmask(process, sigmask, sigsetsize, |process| {
-        wait_ready(timeout, || {
+        let fds = polled.iter().map(|&(fd, _)| fd).filter(|&fd| fd >= 0);
+        wait_ready(process, fds, timeout, || {
             let mut count = 0;
             for (i, &(fd, events)) in polled.iter().enumerate() {
                 revents[i] = if fd < 0 {
@@ -1016,7 +1058,10 @@ pub fn sys_pselect6(process: &mut Process, frame: &mut TrapFrame) -> SysResult {
     ];
     let deadline = poll_deadline(timeout);
     let result = with_sigmask(process, sigmask, sigsetsize, |process| {
-        wait_ready(timeout, || {
+        let fds = (0..n)
+            .filter(|&fd| bit(&ins, fd) || bit(&outs, fd) || bit(&exs, fd))
+            .map(|fd| fd as i32);
+        wait_ready(process, fds, timeout, || {
             let mut count = 0;
             for set in &mut results {
                 set.fill(0);

@@ -951,6 +951,69 @@ fn fork_pipe() {
     sys::close(r);
 }
 
+/// `voluntary_ctxt_switches` from `/proc/self/status`: how often this task has slept.
+fn voluntary_switches() -> Option<u64> {
+    let fd = open(c"/proc/self/status", sys::O_RDONLY);
+    let mut buf = [0u8; 2048];
+    let n = read(fd, &mut buf);
+    close(fd);
+    let text = buf.get(..usize::try_from(n).ok()?)?;
+    // After a newline: `nonvoluntary_ctxt_switches` ends the same way.
+    let key = b"\nvoluntary_ctxt_switches:\t";
+    let at = text.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits = text[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    user::parse_u64(&text[at..at + digits])
+}
+
+/// Whether this task slept at most a few times since `before` (a wait that looked again every
+/// few milliseconds would have slept dozens of times in 300 ms).
+fn slept_a_few_times(before: Option<u64>) -> bool {
+    matches!((before, voluntary_switches()), (Some(b), Some(a)) if a - b <= 10)
+}
+
+/// `ppoll` and `pselect6` with no timeout sleep until a forked child makes the pipe ready,
+/// 300 ms later: the pipe's own wake-up ends the sleep, so the wait is one sleep.
+fn poll_sleeps() {
+    let Ok((r, w)) = sys::pipe2(0) else {
+        check(b"pipe2", -1, 0);
+        return;
+    };
+    let pid = sys::fork();
+    if pid == 0 {
+        sys::sleep_ms(300);
+        sys::write(w, b"y");
+        sys::sleep_ms(300);
+        sys::exit_group(0);
+    }
+    sys::close(w);
+    let before = voluntary_switches();
+    let mut fds = [r as i32, 1 /* POLLIN */];
+    check(
+        b"ppoll sleeps until written",
+        sc(sys::SYS_PPOLL, [fds.as_mut_ptr() as usize, 1, 0, 0, 8, 0]),
+        1,
+    );
+    check(b"ppoll sleeps: POLLIN", (fds[1] >> 16) as isize, 1);
+    check_true(b"ppoll sleeps: woken once", slept_a_few_times(before));
+    let mut buf = [0u8; 4];
+    check(b"ppoll sleeps: read", sys::read(r, &mut buf), 1);
+    // The writer's exit closes the last write end: readable (EOF).
+    let before = voluntary_switches();
+    let mut readset = [1u64 << r];
+    check(
+        b"pselect6 sleeps until EOF",
+        sc(
+            sys::SYS_PSELECT6,
+            [r + 1, readset.as_mut_ptr() as usize, 0, 0, 0, 0],
+        ),
+        1,
+    );
+    check_true(b"pselect6 sleeps: woken once", slept_a_few_times(before));
+    check(b"pselect6 sleeps: EOF", sys::read(r, &mut buf), 0);
+    check(b"poll child", sys::wait4(pid, 0).0, pid);
+    sys::close(r);
+}
+
 fn print_words(args: &user::Args, from: usize, fd: isize) -> isize {
     let mut line = [0u8; 1024];
     let mut len = 0;
@@ -1032,6 +1095,7 @@ fn run(args: user::Args) -> i32 {
     descriptors();
     pipes();
     fork_pipe();
+    poll_sleeps();
     let _ = sc(
         sys::SYS_UNLINKAT,
         [sys::AT_FDCWD, p(c"/tmp/fstest"), 0, 0, 0, 0],
