@@ -62,15 +62,15 @@ static HVC_ACTION: IrqAction = IrqAction {
 };
 
 /// The device's interrupt: acknowledge it (a completed receive becomes readable) and wake the
-/// readers. A used transmit buffer needs nothing: [`HvcDevice::write`] waits for it itself.
+/// readers and pollers. Every interrupt wakes them: a reader on another CPU may have taken the
+/// completed receive itself ([`has_input`] finishes it too) before this handler looked, and the
+/// woken only look again. A used transmit buffer needs nothing: [`HvcDevice::write`] waits for
+/// it itself.
 fn hvc_int(_irq: u32, _frame: &mut TrapFrame) {
-    let received = match HVC.lock().as_mut() {
-        Some(hvc) => hvc.console.ack_interrupt().unwrap_or(false),
-        None => false,
-    };
-    if received {
-        RX_WAIT.wake_up();
+    if let Some(hvc) = HVC.lock().as_mut() {
+        let _ = hvc.console.ack_interrupt();
     }
+    RX_WAIT.wake_up();
 }
 
 /// Starts the console found at physical address `base` (for the boot log) with interrupt `irq`
@@ -178,7 +178,7 @@ impl CharDevice for HvcDevice {
         }
     }
 
-    /// The interrupt wakes [`RX_WAIT`] for every completed receive (writes never block).
+    /// Its interrupt wakes [`RX_WAIT`] (writes never block).
     fn poll_wake(&self) -> PollWake<'_> {
         PollWake::Queue(&RX_WAIT)
     }

@@ -559,22 +559,26 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
     // cannot grow now). Without that memory, no group is hung up.
     let mut hangups: Vec<Pid> = Vec::new();
     let children = TABLE.lock().iter().filter(|p| p.ppid() == pid).count();
-    let room = hangups.try_reserve_exact(children + 1).is_ok();
+    if hangups.try_reserve_exact(children + 1).is_ok() {
+        // Decided as if it had gone (its children init's), and sent before its parent hears
+        // of the exit, as Linux does. Linux decides and sends under `tasklist_lock`; sending
+        // takes the table's lock here, so a `setpgid` in between can move a stopped member
+        // out of reach first.
+        let table = TABLE.lock();
+        crate::signal::orphaned_by_exit(table.as_slice(), shared, |pgid| {
+            if hangups.len() < hangups.capacity() {
+                hangups.push(pgid);
+            }
+        });
+    }
+    for pgid in hangups {
+        pgrp::hang_up_orphaned(pgid);
+    }
     // Done with the memory it shared with a parent that `vfork`ed it (Linux: `exit_mm`, before
     // `exit_notify`).
     shared.release_vfork();
     let told = {
         let mut table = TABLE.lock();
-        // Decided before its children go to init. The signals go out once the lock is
-        // dropped (sending takes it); Linux sends them under `tasklist_lock`, so here a
-        // `setpgid` in between can move a stopped member out of reach first.
-        if room {
-            crate::signal::orphaned_by_exit(table.as_slice(), shared, |pgid| {
-                if hangups.len() < hangups.capacity() {
-                    hangups.push(pgid);
-                }
-            });
-        }
         for child in table.iter().filter(|p| p.ppid() == pid) {
             child.ppid.store(INIT_PID, Ordering::Release);
         }
@@ -594,9 +598,6 @@ fn exit_notify(shared: &Arc<ProcShared>, pid: Pid, status: WaitStatus) {
         })
     };
     crate::ptrace::stop::exit_ptrace(pid);
-    for pgid in hangups {
-        pgrp::hang_up_orphaned(pgid);
-    }
     wake_parent(told);
 }
 

@@ -954,7 +954,7 @@ fn fork_pipe() {
 /// `voluntary_ctxt_switches` from `/proc/self/status`: how often this task has slept.
 fn voluntary_switches() -> Option<u64> {
     let fd = open(c"/proc/self/status", sys::O_RDONLY);
-    let mut buf = [0u8; 2048];
+    let mut buf = [0u8; 4096];
     let n = read(fd, &mut buf);
     close(fd);
     let text = buf.get(..usize::try_from(n).ok()?)?;

@@ -370,8 +370,6 @@ fn nanosleep_restart(c: &mut Checks) -> Result<(), Failed> {
     Ok(())
 }
 
-/// With SIGCHLD ignored, an exiting child is reaped at once: `wait4` sleeps until it has
-/// gone and then says `ECHILD`. `SA_NOCLDWAIT` does the same and still runs the handler.
 /// A `wait4` that returns a zombie finds its SIGCHLD pending already (Linux queues it under
 /// the lock `wait4` looks under): with SIGCHLD blocked, 200 children exit at once while the
 /// parent, on the other CPU, polls for them with `WNOHANG`.
@@ -402,6 +400,8 @@ fn sigchld_before_reap(c: &mut Checks) -> Result<(), Failed> {
     c.check(ok, b"wait4's zombie comes with its SIGCHLD pending")
 }
 
+/// With SIGCHLD ignored, an exiting child is reaped at once: `wait4` sleeps until it has
+/// gone and then says `ECHILD`. `SA_NOCLDWAIT` does the same and still runs the handler.
 fn autoreap(c: &mut Checks) -> Result<(), Failed> {
     const SIG_IGN: usize = 1;
     const SA_NOCLDWAIT: usize = 2;
