@@ -195,28 +195,31 @@ pub(super) fn sleep_past_load_sample(within_ms: u64) -> Result<(), SetupError> {
     }
     // The boot CPU's first tick schedules the first sample (and takes none).
     let start = arch::timer::counter_now();
-    let mut due = next_load_sample();
-    while due == 0 {
-        if arch::timer::counter_now() > start + freq {
-            return Err(SetupError::Fail("no load sample is scheduled".into()));
-        }
-        wait_for_tick();
-        due = next_load_sample();
+    if !wait_ticks_while(|| next_load_sample() == 0, start + freq) {
+        return Err(SetupError::Fail("no load sample is scheduled".into()));
     }
+    let due = next_load_sample();
     if due.saturating_sub(arch::timer::counter_now()) > within_ms * freq / 1000 {
         return Ok(());
     }
     // A tick or two past the due time at most: a whole second more means no sample is taken.
-    let give_up = due + freq;
-    while next_load_sample() == due {
+    if !wait_ticks_while(|| next_load_sample() == due, due + freq) {
+        return Err(SetupError::Fail(format!(
+            "the load sample due at counter {due} was not taken"
+        )));
+    }
+    Ok(())
+}
+
+/// Sleeps tick by tick while `waiting()` holds: false if the counter passes `give_up` first.
+fn wait_ticks_while(mut waiting: impl FnMut() -> bool, give_up: u64) -> bool {
+    while waiting() {
         if arch::timer::counter_now() > give_up {
-            return Err(SetupError::Fail(format!(
-                "the load sample due at counter {due} was not taken"
-            )));
+            return false;
         }
         wait_for_tick();
     }
-    Ok(())
+    true
 }
 
 /// The tick's interrupt ID: the virtual timer's, as the device tree names it.
