@@ -265,6 +265,17 @@ impl Ptrace {
         self.stopped && self.exit_code != 0
     }
 
+    /// SIGKILL came: the stop ends now, before the tracee runs again, so its report is no
+    /// longer there for `wait4` and requests get `ESRCH` (Linux: `signal_wake_up`'s fatal case
+    /// clears `JOBCTL_TRACED`). The tracee, woken, finds the SIGKILL and takes no signal.
+    pub fn end_stop_for_kill(&mut self) {
+        if self.stopped {
+            self.stopped = false;
+            self.listening = false;
+            self.exit_code = 0;
+        }
+    }
+
     /// Ends the tracing (Linux: `__ptrace_unlink`): the tracee, if stopped, resumes with
     /// `signo` (0: none).
     pub fn unlink(&mut self, signo: u32) {
@@ -388,5 +399,22 @@ mod tests {
         p.unlink(SIGUSR1);
         assert!(!p.traced() && !p.stopped && p.options == 0);
         assert_eq!((p.exit_code, p.regs.tls), (SIGUSR1, 9));
+    }
+
+    #[test]
+    fn sigkill_withdraws_an_untaken_report() {
+        let mut p = Ptrace::new();
+        p.tracer = 5;
+        p.stopped = true;
+        p.listening = true;
+        p.exit_code = SIGUSR1;
+        p.end_stop_for_kill();
+        assert!(!p.stopped && !p.listening && !p.report_ready());
+        assert_eq!(p.take_report(), None);
+        assert!(p.traced(), "still traced: the exit stop may follow");
+        // Not stopped (resumed with a signal not yet taken): nothing changes.
+        p.exit_code = SIGUSR1;
+        p.end_stop_for_kill();
+        assert_eq!(p.exit_code, SIGUSR1);
     }
 }

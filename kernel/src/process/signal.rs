@@ -148,6 +148,10 @@ pub(crate) fn send(shared: &ProcShared, task: &Arc<Task>, info: KSigInfo) {
         if prepared.flush != 0 {
             task.sig_take(prepared.flush);
         }
+        if info.signo == SIGKILL && prepared.wake_stopped {
+            // A stale stop must not be what the tracer's next `wait4` sees.
+            hand.ptrace.end_stop_for_kill();
+        }
         let index = info.signo as usize - 1;
         // A tracee's tracer hears of every signal, ignored ones too (Linux: `sig_ignored`
         // ignores nothing for a ptraced task): they are dropped after its

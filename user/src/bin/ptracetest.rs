@@ -930,6 +930,28 @@ fn signal_stops(c: &mut Checks) {
         r == pid && status == SIGKILL as u32,
         b"SIGKILL ends a stopped tracee",
     );
+    // A stop not yet waited for: SIGKILL withdraws its report (Linux clears JOBCTL_TRACED
+    // as it wakes the tracee), so `wait4` sees the death, never the stale stop.
+    let pid = traced_child(raise_usr1);
+    wait(pid);
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    let mut in_stop = false;
+    for _ in 0..1000 {
+        in_stop = status_has(pid, b"State:\tt (tracing stop)");
+        if in_stop {
+            break;
+        }
+        // SAFETY: no arguments.
+        unsafe { sys::syscall6(SYS_SCHED_YIELD, [0; 6]) };
+    }
+    kill(pid, SIGKILL);
+    let (_, status) = wait(pid);
+    c.check(in_stop, b"a signal-delivery-stop not waited for");
+    c.eq(
+        status as i64,
+        SIGKILL as i64,
+        b"SIGKILL withdraws the stop's report: wait4 sees the death",
+    );
 }
 
 fn fork_child() -> i32 {
