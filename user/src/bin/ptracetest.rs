@@ -282,6 +282,18 @@ fn status_has(pid: isize, want: &[u8]) -> bool {
         .any(|line| line == want)
 }
 
+/// Whether `/proc/PID/status` shows `want` within `tries` looks, yielding between them.
+fn status_soon(pid: isize, want: &[u8], tries: u32) -> bool {
+    for _ in 0..tries {
+        if status_has(pid, want) {
+            return true;
+        }
+        // SAFETY: no arguments.
+        unsafe { sys::syscall6(SYS_SCHED_YIELD, [0; 6]) };
+    }
+    false
+}
+
 /// `TracerPid:\tN`.
 fn tracer_line(pid: isize, out: &mut [u8; 32]) -> usize {
     let head = b"TracerPid:\t";
@@ -935,15 +947,7 @@ fn signal_stops(c: &mut Checks) {
     let pid = traced_child(raise_usr1);
     wait(pid);
     ptrace(PTRACE_CONT, pid, 0, 0);
-    let mut in_stop = false;
-    for _ in 0..1000 {
-        in_stop = status_has(pid, b"State:\tt (tracing stop)");
-        if in_stop {
-            break;
-        }
-        // SAFETY: no arguments.
-        unsafe { sys::syscall6(SYS_SCHED_YIELD, [0; 6]) };
-    }
+    let in_stop = status_soon(pid, b"State:\tt (tracing stop)", 1000);
     kill(pid, SIGKILL);
     let (_, status) = wait(pid);
     c.check(in_stop, b"a signal-delivery-stop not waited for");
@@ -1257,15 +1261,7 @@ fn attach_stopped(c: &mut Checks) {
         0,
         b"DETACH from the group-stopped process",
     );
-    let mut still = false;
-    for _ in 0..100 {
-        still = status_has(pid, b"State:\tT (stopped)");
-        if still {
-            break;
-        }
-        // SAFETY: no arguments.
-        unsafe { sys::syscall6(SYS_SCHED_YIELD, [0; 6]) };
-    }
+    let still = status_soon(pid, b"State:\tT (stopped)", 100);
     c.check(still, b"detached, it stays stopped: T (stopped)");
     kill(pid, SIGCONT);
     kill(pid, SIGKILL);
