@@ -422,6 +422,11 @@ fn ntty_receive() -> bool {
     if !echo.is_empty() {
         write_bytes(&echo);
     }
+    if any {
+        // Another poller may have found the receive FIFO empty (we had taken its bytes)
+        // before they reached the line discipline: it looks again.
+        RX_WAIT.wake_up();
+    }
     any
 }
 
@@ -517,6 +522,10 @@ impl CharDevice for ConsoleDevice {
                 let lflag =
                     u32::from_le_bytes([termios[12], termios[13], termios[14], termios[15]]);
                 TTY_ISIG.store(lflag & crate::fs::tty::ISIG != 0, Ordering::Relaxed);
+                drop(ntty);
+                // Leaving canonical mode can make buffered input readable (Linux's
+                // `n_tty_set_termios` wakes its readers too).
+                RX_WAIT.wake_up();
             }
             TIOCGWINSZ => {
                 let winsize = NTTY.lock().winsize;
@@ -568,7 +577,8 @@ impl CharDevice for ConsoleDevice {
         input | POLLOUT
     }
 
-    /// The receive interrupt wakes [`RX_WAIT`] for every byte (writes never block).
+    /// The receive interrupt wakes [`RX_WAIT`] for every byte, and so do whoever moves bytes
+    /// into the line discipline and a termios change (writes never block).
     fn poll_wake(&self) -> PollWake<'_> {
         if RX.lock().irq_driven {
             PollWake::Queue(&RX_WAIT)
