@@ -319,6 +319,7 @@ fn listen(tracee: &ProcShared) -> SysResult {
     {
         let mut hand = tracee.sighand().lock();
         let pt = &mut hand.ptrace;
+        still_stopped(pt)?;
         let in_event_stop = pt.last_siginfo.is_some_and(|i| is_event_stop(i.code));
         if !pt.seized || !in_event_stop {
             return Err(Errno::EIO);
