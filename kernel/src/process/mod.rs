@@ -341,8 +341,8 @@ pub(crate) fn untrace_one(tracer: Pid) -> Option<(Arc<ProcShared>, u32)> {
         Some((p.clone(), options))
     })?;
     // A zombie goes back to its real parent in the same hold (see [`give_back_locked`]).
-    let given_back = match tracee.status.get() {
-        Some(&status) if tracee.ppid() != tracer => give_back_locked(&mut table, &tracee, status),
+    let given_back = match tracee.exit_status() {
+        Some(status) if tracee.ppid() != tracer => give_back_locked(&mut table, &tracee, status),
         _ => None,
     };
     drop(table);

@@ -47,7 +47,7 @@ impl crate::signal::JobIds for Arc<ProcShared> {
         ProcShared::sid(self)
     }
     fn zombie(&self) -> bool {
-        self.status.get().is_some()
+        self.exit_status().is_some()
     }
     fn stopped(&self) -> bool {
         self.sighand.lock().jobctl.group_stopped()
